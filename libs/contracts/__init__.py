@@ -1,0 +1,1 @@
+"""Queue message types and shared vocabularies: pure pydantic, no I/O."""

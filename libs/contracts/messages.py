@@ -1,0 +1,129 @@
+"""Messages that cross service boundaries: frozen, named, versioned, pure pydantic.
+
+A message is queued as `<name>.v<version>` (for example `mention.ingested.v1`) on the queue
+of the service that consumes it. `message_id` is the idempotency key: a consumer that sees
+the same id twice changes nothing the second time. The JSON Schema of every message is
+pinned by a test, so a contract never changes by accident; a breaking change is a new
+version.
+"""
+
+import uuid
+from typing import Any, ClassVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from libs.contracts.enums import Tier
+
+ANALYSIS_QUEUE = "crisiswatch:analysis"
+INCIDENTS_QUEUE = "crisiswatch:incidents"
+INGEST_QUEUE = "crisiswatch:ingest"
+
+
+class Message(BaseModel):
+    """Base of every queued message."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    NAME: ClassVar[str]
+    VERSION: ClassVar[int]
+    QUEUE: ClassVar[str]
+
+    message_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    organization_id: uuid.UUID
+
+    @classmethod
+    def job_name(cls) -> str:
+        """Return the queued name, e.g. `mention.ingested.v1`."""
+        return f"{cls.NAME}.v{cls.VERSION}"
+
+
+class Command(Message):
+    """A message whose sender awaits a `CommandResult`."""
+
+    actor: str = Field(description="Who asked: an API key id or `system`.")
+
+
+class MentionIngested(Message):
+    """A batch of stored mentions is ready for analysis."""
+
+    NAME: ClassVar[str] = "mention.ingested"
+    VERSION: ClassVar[int] = 1
+    QUEUE: ClassVar[str] = ANALYSIS_QUEUE
+
+    mention_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
+
+
+class RiskSignalRaised(Message):
+    """A watchlist's risk reached a tier that may open or raise an incident."""
+
+    NAME: ClassVar[str] = "risk.signal_raised"
+    VERSION: ClassVar[int] = 1
+    QUEUE: ClassVar[str] = INCIDENTS_QUEUE
+
+    signal_id: uuid.UUID
+    watchlist_id: uuid.UUID
+    watchlist_name: str
+    tier: Tier
+    score: float
+    reasons: list[str]
+    detected_at: AwareDatetime
+
+
+class CreateWatchlist(Command):
+    """Create a watchlist for an organization."""
+
+    NAME: ClassVar[str] = "watchlist.create"
+    VERSION: ClassVar[int] = 1
+    QUEUE: ClassVar[str] = ANALYSIS_QUEUE
+
+    name: str = Field(min_length=1, max_length=200)
+    keywords: list[str] = Field(min_length=1, max_length=200)
+
+
+class AcknowledgeIncident(Command):
+    """Acknowledge an incident: monitoring has started."""
+
+    NAME: ClassVar[str] = "incident.acknowledge"
+    VERSION: ClassVar[int] = 1
+    QUEUE: ClassVar[str] = INCIDENTS_QUEUE
+
+    incident_id: uuid.UUID
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class CommandError(BaseModel):
+    """Why a command was refused, in terms a client can act on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str = Field(description="NotFound, InvalidTransition, Conflict or Invalid.")
+    message: str
+    field: str | None = None
+
+
+class CommandResult(BaseModel):
+    """What a command handler answers: either `data` or an `error`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    data: dict[str, Any] = Field(default_factory=dict)
+    error: CommandError | None = None
+
+    @classmethod
+    def success(cls, **data: Any) -> "CommandResult":
+        """Build a successful result."""
+        return cls(ok=True, data=data)
+
+    @classmethod
+    def failure(cls, code: str, message: str, field: str | None = None) -> "CommandResult":
+        """Build a refusal."""
+        return cls(ok=False, error=CommandError(code=code, message=message, field=field))
+
+
+ALL_MESSAGES: tuple[type[Message], ...] = (
+    MentionIngested,
+    RiskSignalRaised,
+    CreateWatchlist,
+    AcknowledgeIncident,
+)

@@ -1,0 +1,50 @@
+"""Async engine and the unit of work every entry point opens.
+
+Service code takes an `AsyncSession` and never commits; the HTTP handler or queue job that
+opened `transaction()` commits once, and only then publishes messages (see
+`libs.messaging.publish`), so nothing is announced that could still roll back.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+def async_database_url(url: str) -> str:
+    """Return `url` with the asyncpg driver, whatever driver (if any) it named."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(f"DATABASE_URL must be a PostgreSQL URL, got {parsed.drivername!r}")
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def sync_database_url(url: str) -> str:
+    """Return `url` for the driver Alembic runs on (asyncpg too, through run_sync)."""
+    return async_database_url(url)
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """Create an engine on asyncpg for `url`."""
+    return create_async_engine(
+        async_database_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Return a factory of sessions whose objects stay readable after commit."""
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """Open a session in a transaction, commit on success and roll back on any error."""
+    async with sessions() as session, session.begin():
+        yield session

@@ -1,0 +1,43 @@
+"""Column helpers that keep every table's timestamps timezone-aware and ids uniform."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlmodel import Field
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def id_field() -> Any:
+    """Primary key: a random UUID, so ids never leak volume or order across organizations."""
+    return Field(default_factory=uuid.uuid4, primary_key=True)
+
+
+def org_field() -> Any:
+    """Tenant column: every row belongs to exactly one organization."""
+    return Field(foreign_key="organization.id", index=True, ondelete="CASCADE")
+
+
+def at_field(*, nullable: bool = False, index: bool = False, default_now: bool = False) -> Any:
+    """A `*_at` column stored as timestamptz."""
+    if default_now:
+        return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), index=index)
+    if nullable:
+        return Field(default=None, sa_type=DateTime(timezone=True), nullable=True, index=index)
+    return Field(sa_type=DateTime(timezone=True), index=index)
+
+
+def jsonb_field(*, default: Any = dict) -> Any:
+    """A JSONB document column."""
+    return Field(default_factory=default, sa_type=JSONB)
+
+
+def uuid_array_field() -> Any:
+    """An array of ids, queried with `= ANY(...)` and a GIN index."""
+    return Field(default_factory=list, sa_type=ARRAY(UUID(as_uuid=True)))

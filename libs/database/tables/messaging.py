@@ -1,0 +1,45 @@
+"""Receipts of handled queue messages, the ledger that makes every handler idempotent.
+
+Each consumer writes its own rows (keyed by consumer name) in the same transaction as the
+effects of the message, so a redelivered message finds its receipt and changes nothing.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from libs.database.tables._types import at_field
+
+
+class MessageReceipt(SQLModel, table=True):
+    """Proof that `consumer` has applied message `message_id`."""
+
+    __tablename__ = "message_receipt"
+
+    consumer: str = Field(primary_key=True, max_length=64)
+    message_id: uuid.UUID = Field(primary_key=True)
+    message_name: str = Field(max_length=100)
+    result: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+    handled_at: datetime = at_field(default_now=True)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message written in the same transaction as the change it announces.
+
+    The writer publishes it right after commit; a relay in every process publishes any row
+    still unpublished a few seconds later, so a crash between commit and publish loses
+    nothing. Consumers are idempotent, so publishing twice is harmless.
+    """
+
+    __tablename__ = "outbox_message"
+
+    id: uuid.UUID = Field(primary_key=True)
+    producer: str = Field(max_length=64)
+    queue: str = Field(max_length=100)
+    job_name: str = Field(max_length=100)
+    payload: dict[str, Any] = Field(sa_type=JSONB)
+    created_at: datetime = at_field(default_now=True)
+    published_at: datetime | None = at_field(nullable=True, index=True)

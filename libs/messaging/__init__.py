@@ -1,0 +1,1 @@
+"""The only package that imports arq: publishing, the outbox, receipts and worker settings."""

@@ -1,0 +1,100 @@
+"""The transactional outbox: messages are stored with the change, then published after commit."""
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from arq.connections import ArqRedis
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.contracts.messages import Message
+from libs.database.engine import transaction
+from libs.database.tables import OutboxMessage
+from libs.database.tables._types import utcnow
+from libs.messaging.publisher import enqueue
+
+log = logging.getLogger(__name__)
+
+
+def add(session: AsyncSession, producer: str, message: Message) -> OutboxMessage:
+    """Stage `message` in the caller's transaction; it is published only if that commits."""
+    row = OutboxMessage(
+        id=message.message_id,
+        producer=producer,
+        queue=message.QUEUE,
+        job_name=message.job_name(),
+        payload=message.model_dump(mode="json"),
+    )
+    session.add(row)
+    return row
+
+
+async def flush(
+    sessions: async_sessionmaker[AsyncSession],
+    redis: ArqRedis,
+    rows: list[OutboxMessage],
+) -> None:
+    """Publish rows committed a moment ago and mark them sent; failures are left to the relay."""
+    if not rows:
+        return
+    sent = []
+    try:
+        for row in rows:
+            await enqueue(redis, row.queue, row.job_name, str(row.id), row.payload)
+            sent.append(row.id)
+    except Exception:
+        log.exception("publishing %d outbox messages failed; the relay will retry", len(rows))
+    if sent:
+        async with transaction(sessions) as session:
+            await session.exec(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(sent))  # type: ignore[attr-defined]
+                .values(published_at=utcnow())
+            )
+
+
+async def relay_once(
+    sessions: async_sessionmaker[AsyncSession],
+    redis: ArqRedis,
+    producer: str,
+    *,
+    older_than: timedelta = timedelta(seconds=5),
+    limit: int = 500,
+) -> int:
+    """Publish this producer's messages left unpublished by a crash; return how many."""
+    async with sessions() as session:
+        result = await session.exec(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.producer == producer,
+                OutboxMessage.published_at.is_(None),  # type: ignore[union-attr]
+                OutboxMessage.created_at < utcnow() - older_than,
+            )
+            .order_by(OutboxMessage.created_at)  # type: ignore[arg-type]
+            .limit(limit)
+        )
+        rows = list(result.scalars().all())
+    await flush(sessions, redis, rows)
+    return len(rows)
+
+
+async def run_relay(
+    sessions: async_sessionmaker[AsyncSession],
+    redis: ArqRedis,
+    producer: str,
+    *,
+    interval: float,
+) -> None:
+    """Relay forever; meant to run as a background task of a service process."""
+    while True:
+        try:
+            count = await relay_once(sessions, redis, producer)
+            if count:
+                log.warning("outbox relay re-published %d %s messages", count, producer)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("outbox relay pass failed")
+        await asyncio.sleep(interval)

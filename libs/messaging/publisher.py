@@ -1,0 +1,52 @@
+"""Sending messages: fire-and-forget events and commands whose result is awaited."""
+
+import asyncio
+
+from arq.connections import ArqRedis
+from arq.jobs import Job, JobStatus
+
+from libs.contracts.messages import Command, CommandResult, Message
+
+
+class CommandTimeout(Exception):
+    """The owning service did not answer in time; the command may still be applied later."""
+
+
+async def enqueue(redis: ArqRedis, queue: str, job_name: str, message_id: str, payload: dict[str, object]) -> None:
+    """Queue one job; the message id is the job id, so a second publish is a no-op in Redis too."""
+    await redis.enqueue_job(job_name, payload, _job_id=message_id, _queue_name=queue)
+
+
+async def publish(redis: ArqRedis, message: Message) -> None:
+    """Queue an event on its consumer's queue."""
+    await enqueue(
+        redis,
+        message.QUEUE,
+        message.job_name(),
+        str(message.message_id),
+        message.model_dump(mode="json"),
+    )
+
+
+async def call(redis: ArqRedis, command: Command, *, timeout: float) -> CommandResult:
+    """Send a command and wait for the owning service's answer."""
+    await publish(redis, command)
+    job = Job(
+        str(command.message_id),
+        redis,
+        _queue_name=command.QUEUE,
+        _deserializer=redis.job_deserializer,
+    )
+    try:
+        raw = await job.result(timeout=timeout, poll_delay=0.01)
+    except TimeoutError as exc:
+        raise CommandTimeout(f"{command.job_name()} got no answer in {timeout:.0f} s") from exc
+    except asyncio.TimeoutError as exc:  # pragma: no cover - alias on 3.11+
+        raise CommandTimeout(str(exc)) from exc
+    return CommandResult.model_validate(raw)
+
+
+async def job_status(redis: ArqRedis, queue: str, message_id: str) -> JobStatus:
+    """Return where a published message is (queued, in progress, complete, not found)."""
+    job = Job(message_id, redis, _queue_name=queue, _deserializer=redis.job_deserializer)
+    return await job.status()

@@ -1,0 +1,156 @@
+"""One harness for every queue consumer: parse, claim, handle, commit, then publish.
+
+A service lists its routes (message type → handler); the harness gives each job a
+transaction, a receipt that makes redelivery a no-op, an outbox for what the handler emits,
+and retries with backoff when PostgreSQL or Redis blips, so a transient failure never drops
+an accepted message.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from arq import Retry
+from arq.connections import ArqRedis
+from arq.worker import Function, Worker, func
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.contracts.messages import CommandResult, Message
+from libs.database.engine import create_engine, session_factory, transaction
+from libs.messaging import outbox, serialization
+from libs.messaging.connection import redis_settings
+from libs.messaging.receipts import AlreadyHandled, claim, store_result
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=Message)
+
+MAX_TRIES = 8
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a handler did: messages to emit after commit and, for commands, the answer."""
+
+    messages: Sequence[Message] = ()
+    result: CommandResult | None = None
+
+
+@dataclass
+class Runtime:
+    """Per-process resources, built once at worker start."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: ArqRedis
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[Runtime, AsyncSession, M], Awaitable[Outcome]]
+
+
+@dataclass(frozen=True)
+class Route(Generic[M]):
+    """Which handler applies a message type."""
+
+    message: type[M]
+    handle: Handler[M]
+
+
+def _job(consumer: str, route: Route[Any]) -> Function:
+    async def run(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any] | None:
+        runtime: Runtime = ctx["runtime"]
+        try:
+            message = route.message.model_validate(payload)
+        except ValidationError as exc:
+            # A malformed message can never succeed; fail it loudly instead of retrying.
+            log.error("%s: rejected malformed %s: %s", consumer, route.message.job_name(), exc)
+            return CommandResult.failure("Invalid", str(exc)).model_dump(mode="json")
+        try:
+            async with transaction(runtime.sessions) as session:
+                await claim(session, consumer, message.message_id, message.job_name())
+                outcome = await route.handle(runtime, session, message)
+                staged = [outbox.add(session, consumer, m) for m in outcome.messages]
+                answer = outcome.result.model_dump(mode="json") if outcome.result else None
+                if answer is not None:
+                    await store_result(session, consumer, message.message_id, answer)
+        except AlreadyHandled as replay:
+            return replay.result
+        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
+            if isinstance(exc, DBAPIError) and not _transient(exc):
+                raise
+            tries = int(ctx.get("job_try", 1))
+            log.warning("%s: transient failure on try %d: %s", consumer, tries, exc)
+            raise Retry(defer=min(2**tries, 60)) from exc
+        await outbox.flush(runtime.sessions, runtime.redis, staged)
+        return answer
+
+    return func(run, name=route.message.job_name(), max_tries=MAX_TRIES)
+
+
+def _transient(exc: DBAPIError) -> bool:
+    """Tell connection trouble (worth a retry) from errors in the statement itself."""
+    return bool(exc.connection_invalidated) or isinstance(exc, OperationalError)
+
+
+def build_worker(
+    *,
+    consumer: str,
+    queue: str,
+    routes: Sequence[Route[Any]],
+    database_url: str,
+    redis_url: str,
+    on_startup: Callable[[Runtime], Awaitable[None]] | None = None,
+    on_shutdown: Callable[[Runtime], Awaitable[None]] | None = None,
+    max_jobs: int = 4,
+    poll_delay: float = 0.02,
+    relay_interval: float = 5.0,
+    handle_signals: bool = True,
+    burst: bool = False,
+) -> Worker:
+    """Build an arq worker for `queue` that applies `routes` as `consumer`."""
+    background: list[asyncio.Task[None]] = []
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        engine = create_engine(database_url, pool_size=max_jobs + 1)
+        runtime = Runtime(engine=engine, sessions=session_factory(engine), redis=ctx["redis"])
+        ctx["runtime"] = runtime
+        if on_startup is not None:
+            await on_startup(runtime)
+        background.append(
+            asyncio.create_task(
+                outbox.run_relay(runtime.sessions, runtime.redis, consumer, interval=relay_interval)
+            )
+        )
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        runtime: Runtime | None = ctx.get("runtime")
+        if runtime is None:
+            return
+        if on_shutdown is not None:
+            await on_shutdown(runtime)
+        await runtime.engine.dispose()
+
+    return Worker(
+        functions=[_job(consumer, route) for route in routes],
+        queue_name=queue,
+        redis_settings=redis_settings(redis_url),
+        on_startup=startup,
+        on_shutdown=shutdown,
+        job_serializer=serialization.dumps,
+        job_deserializer=serialization.loads,
+        max_jobs=max_jobs,
+        poll_delay=poll_delay,
+        keep_result=3600,
+        max_tries=MAX_TRIES,
+        handle_signals=handle_signals,
+        burst=burst,
+    )
