@@ -1,0 +1,35 @@
+"""Bearer-key authentication for the ingest API."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from libs.auth.keys import Principal, parse_bearer, resolve
+from services.ingest.problems import ProblemError
+
+
+async def current_principal(request: Request) -> Principal:
+    """Resolve the caller's key or refuse with 401."""
+    secret = parse_bearer(request.headers.get("authorization"))
+    if secret is None:
+        raise _unauthorized("send an API key as `Authorization: Bearer <key>`")
+    async with request.app.state.sessions() as session:
+        principal = await resolve(session, secret)
+    if principal is None:
+        raise _unauthorized("the API key is unknown or revoked")
+    return principal
+
+
+def _unauthorized(detail: str) -> ProblemError:
+    return ProblemError(401, "Unauthorized", detail)
+
+
+async def ingesting_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """Require a key that may push mentions."""
+    if not principal.can_ingest():
+        raise ProblemError(403, "Forbidden", f"a {principal.role.value} key cannot push mentions")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+IngestingPrincipal = Annotated[Principal, Depends(ingesting_principal)]

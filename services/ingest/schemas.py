@@ -1,0 +1,135 @@
+"""Request and response shapes of the ingest API."""
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+from libs.contracts.enums import AuthorKind, Sentiment, Source
+
+MAX_BATCH = 1000
+
+
+class AuthorIn(BaseModel):
+    """Who posted the mention."""
+
+    handle: str = Field(min_length=1, max_length=200, description="Account name on the source.")
+    followers: int = Field(default=0, ge=0, le=10_000_000_000)
+    verified: bool = False
+    kind: AuthorKind = AuthorKind.USER
+
+
+class MetricsIn(BaseModel):
+    """Engagement counts at the time of collection."""
+
+    reposts: int = Field(default=0, ge=0, le=2_000_000_000)
+    comments: int = Field(default=0, ge=0, le=2_000_000_000)
+    likes: int = Field(default=0, ge=0, le=2_000_000_000)
+    views: int = Field(default=0, ge=0, le=2_000_000_000)
+
+
+class MentionIn(BaseModel):
+    """One post or complaint as a partner or crawler sends it."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    source: Source
+    external_id: str = Field(min_length=1, max_length=200, description="The post's id on its source.")
+    text: str = Field(min_length=1, max_length=20_000)
+    url: HttpUrl | None = None
+    posted_at: AwareDatetime = Field(description="ISO 8601 with a time zone offset.")
+    author: AuthorIn
+    metrics: MetricsIn = Field(default_factory=MetricsIn)
+    repost_of: str | None = Field(
+        default=None, max_length=200, description="external_id of the post this one reposts."
+    )
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _blank_url_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+
+class MentionBatchIn(BaseModel):
+    """A batch of 1 to 1000 mentions; each item is validated on its own."""
+
+    mentions: list[MentionIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class Envelope(BaseModel):
+    """The outer shape, checked before any item, so a malformed body fails as a whole."""
+
+    mentions: list[Any] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class FieldError(BaseModel):
+    """A rejected field with the reason, e.g. `mentions[3].posted_at`."""
+
+    field: str
+    reason: str
+
+
+class ItemResult(BaseModel):
+    """The fate of one item, in the order sent."""
+
+    index: int
+    status: Literal["accepted", "duplicate", "rejected"]
+    id: uuid.UUID | None = None
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+class BatchResult(BaseModel):
+    """The answer to a batch: one result per item and the counts."""
+
+    accepted: int
+    duplicates: int
+    rejected: int
+    results: list[ItemResult]
+
+
+class AuthorOut(BaseModel):
+    """Author as stored."""
+
+    handle: str
+    followers: int
+    verified: bool
+    kind: AuthorKind
+
+
+class AnalysisOut(BaseModel):
+    """What analysis concluded, once it has run."""
+
+    sentiment: Sentiment
+    sentiment_score: float
+    tokens: list[str]
+    watchlist_ids: list[uuid.UUID]
+    matched_keywords: list[str]
+    analyzed_at: datetime
+
+
+class MentionOut(BaseModel):
+    """A stored mention with its analysis (null until analysed)."""
+
+    id: uuid.UUID
+    source: Source
+    external_id: str
+    text: str
+    text_normalized: str
+    url: str | None
+    posted_at: datetime
+    ingested_at: datetime
+    repost_of: str | None
+    author: AuthorOut | None
+    metrics: MetricsIn
+    analysis: AnalysisOut | None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] = Field(default_factory=list)
