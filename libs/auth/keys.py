@@ -12,7 +12,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import Role
@@ -94,8 +94,8 @@ async def resolve(session: AsyncSession, secret: str) -> Principal | None:
     parts = secret.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_SCHEME:
         return None
-    result = await session.exec(select(ApiKey).where(ApiKey.prefix == parts[1]))  # type: ignore[call-overload]
-    row: ApiKey | None = result.scalar_one_or_none()
+    result = await session.exec(select(ApiKey).where(col(ApiKey.prefix) == parts[1]))
+    row = result.one_or_none()
     if row is None or row.revoked_at is not None:
         return None
     if not hmac.compare_digest(row.key_hash, hash_key(secret)):

@@ -5,8 +5,9 @@ import logging
 from datetime import timedelta
 
 from arq.connections import ArqRedis
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.messages import Message
@@ -50,7 +51,7 @@ async def flush(
         async with transaction(sessions) as session:
             await session.exec(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(sent))  # type: ignore[attr-defined]
+                .where(col(OutboxMessage.id).in_(sent))
                 .values(published_at=utcnow())
             )
 
@@ -68,14 +69,14 @@ async def relay_once(
         result = await session.exec(
             select(OutboxMessage)
             .where(
-                OutboxMessage.producer == producer,
-                OutboxMessage.published_at.is_(None),  # type: ignore[union-attr]
-                OutboxMessage.created_at < utcnow() - older_than,
+                col(OutboxMessage.producer) == producer,
+                col(OutboxMessage.published_at).is_(None),
+                col(OutboxMessage.created_at) < utcnow() - older_than,
             )
-            .order_by(OutboxMessage.created_at)  # type: ignore[arg-type]
+            .order_by(col(OutboxMessage.created_at))
             .limit(limit)
         )
-        rows = list(result.scalars().all())
+        rows = list(result.all())
     await flush(sessions, redis, rows)
     return len(rows)
 

@@ -1,7 +1,5 @@
 """Sending messages: fire-and-forget events and commands whose result is awaited."""
 
-import asyncio
-
 from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus
 
@@ -12,7 +10,9 @@ class CommandTimeout(Exception):
     """The owning service did not answer in time; the command may still be applied later."""
 
 
-async def enqueue(redis: ArqRedis, queue: str, job_name: str, message_id: str, payload: dict[str, object]) -> None:
+async def enqueue(
+    redis: ArqRedis, queue: str, job_name: str, message_id: str, payload: dict[str, object]
+) -> None:
     """Queue one job; the message id is the job id, so a second publish is a no-op in Redis too."""
     await redis.enqueue_job(job_name, payload, _job_id=message_id, _queue_name=queue)
 
@@ -41,8 +41,6 @@ async def call(redis: ArqRedis, command: Command, *, timeout: float) -> CommandR
         raw = await job.result(timeout=timeout, poll_delay=0.01)
     except TimeoutError as exc:
         raise CommandTimeout(f"{command.job_name()} got no answer in {timeout:.0f} s") from exc
-    except asyncio.TimeoutError as exc:  # pragma: no cover - alias on 3.11+
-        raise CommandTimeout(str(exc)) from exc
     return CommandResult.model_validate(raw)
 
 

@@ -3,8 +3,8 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.database.tables import MessageReceipt
@@ -29,15 +29,17 @@ async def claim(session: AsyncSession, consumer: str, message_id: uuid.UUID, nam
         insert(MessageReceipt)
         .values(consumer=consumer, message_id=message_id, message_name=name)
         .on_conflict_do_nothing()
-        .returning(MessageReceipt.message_id)  # type: ignore[arg-type]
+        .returning(col(MessageReceipt.message_id))
     )
     if inserted.first() is None:
         existing = await session.exec(
-            select(MessageReceipt.result).where(  # type: ignore[call-overload]
-                MessageReceipt.consumer == consumer, MessageReceipt.message_id == message_id
+            select(MessageReceipt.result).where(
+                col(MessageReceipt.consumer) == consumer,
+                col(MessageReceipt.message_id) == message_id,
             )
         )
-        raise AlreadyHandled(existing.scalar_one_or_none())
+        stored = existing.one_or_none()
+        raise AlreadyHandled(dict(stored) if stored is not None else None)
 
 
 async def store_result(

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy import text
 
+from libs.contracts.enums import Source
 from libs.contracts.messages import MentionIngested
 from libs.database.engine import create_engine, session_factory, transaction
 from libs.messaging import outbox
@@ -130,7 +131,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response_model=MentionOut,
         responses={**_ERRORS, 404: {"model": Problem, "description": "No such mention."}},
     )
-    async def read_mention(mention_id: uuid.UUID, request: Request, principal: CurrentPrincipal) -> MentionOut:
+    async def read_mention(
+        mention_id: uuid.UUID, request: Request, principal: CurrentPrincipal
+    ) -> MentionOut:
         """Return a mention of the caller's organization and its analysis once done."""
         async with request.app.state.sessions() as session:
             found = await service.get_mention(session, principal.organization_id, mention_id)
@@ -139,7 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mention, author, analysis = found
         return MentionOut(
             id=mention.id,
-            source=mention.source,  # type: ignore[arg-type]
+            source=Source(mention.source),
             external_id=mention.external_id,
             text=mention.text,
             text_normalized=mention.text_normalized,
@@ -154,7 +157,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 likes=mention.likes,
                 views=mention.views,
             ),
-            analysis=AnalysisOut.model_validate(analysis, from_attributes=True) if analysis else None,
+            analysis=AnalysisOut.model_validate(analysis, from_attributes=True)
+            if analysis
+            else None,
         )
 
     @app.get("/healthz", responses={503: {"description": "A dependency does not answer."}})
@@ -163,7 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         checks = {"postgres": False, "redis": False}
         try:
             async with request.app.state.sessions() as session:
-                await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+                await session.exec(text("SELECT 1"))
             checks["postgres"] = True
             checks["redis"] = bool(await request.app.state.redis.ping())
         except Exception:  # health reports failure instead of raising

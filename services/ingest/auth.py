@@ -24,7 +24,9 @@ def _unauthorized(detail: str) -> ProblemError:
     return ProblemError(401, "Unauthorized", detail)
 
 
-async def ingesting_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def ingesting_principal(
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> Principal:
     """Require a key that may push mentions."""
     if not principal.can_ingest():
         raise ProblemError(403, "Forbidden", f"a {principal.role.value} key cannot push mentions")

@@ -14,7 +14,9 @@ PROBLEM_JSON = "application/problem+json"
 class ProblemError(Exception):
     """Raised by handlers to answer with a problem document."""
 
-    def __init__(self, status: int, title: str, detail: str, errors: list[FieldError] | None = None):
+    def __init__(
+        self, status: int, title: str, detail: str, errors: list[FieldError] | None = None
+    ):
         super().__init__(detail)
         self.problem = Problem(title=title, status=status, detail=detail, errors=errors or [])
 

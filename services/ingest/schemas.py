@@ -35,7 +35,9 @@ class MentionIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
     source: Source
-    external_id: str = Field(min_length=1, max_length=200, description="The post's id on its source.")
+    external_id: str = Field(
+        min_length=1, max_length=200, description="The post's id on its source."
+    )
     text: str = Field(min_length=1, max_length=20_000)
     url: HttpUrl | None = None
     posted_at: AwareDatetime = Field(description="ISO 8601 with a time zone offset.")

@@ -6,8 +6,9 @@ Takes a session and never commits: the request handler commits, then publishes.
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import tuple_
 from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.database.tables import Author, Mention, MentionAnalysis
@@ -72,16 +73,16 @@ async def store_batch(
         insert(Mention)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["organization_id", "source", "external_id"])
-        .returning(Mention.source, Mention.external_id, Mention.id)  # type: ignore[arg-type]
+        .returning(col(Mention.source), col(Mention.external_id), col(Mention.id))
     )
     stored: dict[Key, uuid.UUID] = {(s, e): i for s, e, i in inserted.all()}
     new_keys = set(stored)
     missing = [key for key in first_index if key not in stored]
     if missing:
         existing = await session.exec(
-            select(Mention.source, Mention.external_id, Mention.id).where(  # type: ignore[call-overload]
-                Mention.organization_id == organization_id,
-                tuple_(Mention.source, Mention.external_id).in_(missing),
+            select(Mention.source, Mention.external_id, Mention.id).where(
+                col(Mention.organization_id) == organization_id,
+                tuple_(col(Mention.source), col(Mention.external_id)).in_(missing),
             )
         )
         stored.update({(s, e): i for s, e, i in existing.all()})
@@ -115,7 +116,7 @@ async def _upsert_authors(
         for (source, handle), item in sorted(latest.items())
     ]
     statement = insert(Author).values(rows)
-    statement = statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         index_elements=["organization_id", "source", "handle"],
         set_={
             "followers": statement.excluded.followers,
@@ -123,8 +124,8 @@ async def _upsert_authors(
             "kind": statement.excluded.kind,
             "updated_at": statement.excluded.updated_at,
         },
-    ).returning(Author.source, Author.handle, Author.id)  # type: ignore[arg-type]
-    result = await session.exec(statement)
+    ).returning(col(Author.source), col(Author.handle), col(Author.id))
+    result = await session.exec(upsert)
     return {(s, h): i for s, h, i in result.all()}
 
 
@@ -133,10 +134,10 @@ async def get_mention(
 ) -> tuple[Mention, Author | None, MentionAnalysis | None] | None:
     """Return a mention of this organization with its author and analysis, or None."""
     result = await session.exec(
-        select(Mention, Author, MentionAnalysis)  # type: ignore[call-overload]
-        .outerjoin(Author, Author.id == Mention.author_id)
-        .outerjoin(MentionAnalysis, MentionAnalysis.mention_id == Mention.id)
-        .where(Mention.id == mention_id, Mention.organization_id == organization_id)
+        select(Mention, Author, MentionAnalysis)
+        .outerjoin(Author, col(Author.id) == col(Mention.author_id))
+        .outerjoin(MentionAnalysis, col(MentionAnalysis.mention_id) == col(Mention.id))
+        .where(col(Mention.id) == mention_id, col(Mention.organization_id) == organization_id)
     )
     row = result.first()
     if row is None:

@@ -59,7 +59,9 @@ async def count(sessions: async_sessionmaker[AsyncSession], table: Any) -> int:
 
 
 async def test_accepted_mentions_are_stored_and_queued_for_analysis(
-    client: httpx.AsyncClient, tenant: Tenant, sessions: async_sessionmaker[AsyncSession],
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
     redis: ArqRedis,
 ) -> None:
     response = await client.post(
@@ -83,7 +85,9 @@ async def test_accepted_mentions_are_stored_and_queued_for_analysis(
 
 
 async def test_duplicate_mention_is_ignored_and_answers_the_existing_id(
-    client: httpx.AsyncClient, tenant: Tenant, sessions: async_sessionmaker[AsyncSession],
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
     redis: ArqRedis,
 ) -> None:
     headers = tenant.auth(Role.INGEST)
@@ -99,10 +103,13 @@ async def test_duplicate_mention_is_ignored_and_answers_the_existing_id(
 
 
 async def test_same_item_twice_in_one_batch_is_one_mention(
-    client: httpx.AsyncClient, tenant: Tenant, sessions: async_sessionmaker[AsyncSession],
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     response = await client.post(
-        "/v1/mentions", json={"mentions": [mention("9"), mention("9")]},
+        "/v1/mentions",
+        json={"mentions": [mention("9"), mention("9")]},
         headers=tenant.auth(Role.INGEST),
     )
     statuses = [r["status"] for r in response.json()["results"]]
@@ -111,7 +118,9 @@ async def test_same_item_twice_in_one_batch_is_one_mention(
 
 
 async def test_bad_item_is_rejected_with_its_field_without_blocking_the_batch(
-    client: httpx.AsyncClient, tenant: Tenant, sessions: async_sessionmaker[AsyncSession],
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     bad_time = mention("b1", posted_at="2026-11-21T08:00:00")  # no time zone
     bad_source = mention("b2", source="myspace")
@@ -123,7 +132,13 @@ async def test_bad_item_is_rejected_with_its_field_without_blocking_the_batch(
     )
     assert response.status_code == 202
     results = response.json()["results"]
-    assert [r["status"] for r in results] == ["rejected", "accepted", "rejected", "rejected", "rejected"]
+    assert [r["status"] for r in results] == [
+        "rejected",
+        "accepted",
+        "rejected",
+        "rejected",
+        "rejected",
+    ]
     assert results[0]["errors"][0]["field"] == "mentions[0].posted_at"
     assert results[2]["errors"][0]["field"] == "mentions[2].source"
     assert results[3]["errors"][0]["field"] == "mentions[3].author.followers"
@@ -151,8 +166,9 @@ async def test_malformed_body_is_refused_naming_the_problem(
 
 async def test_invalid_json_is_a_422_not_a_500(client: httpx.AsyncClient, tenant: Tenant) -> None:
     response = await client.post(
-        "/v1/mentions", content=b"{not json", headers={**tenant.auth(Role.INGEST),
-                                                       "content-type": "application/json"},
+        "/v1/mentions",
+        content=b"{not json",
+        headers={**tenant.auth(Role.INGEST), "content-type": "application/json"},
     )
     assert response.status_code == 422
     assert "not valid JSON" in response.json()["detail"]
@@ -165,7 +181,8 @@ async def test_keys_are_required_and_scoped_to_their_organization(
     missing = await client.post("/v1/mentions", json={"mentions": [mention()]})
     assert missing.status_code == 401
     wrong = await client.post(
-        "/v1/mentions", json={"mentions": [mention()]},
+        "/v1/mentions",
+        json={"mentions": [mention()]},
         headers={"Authorization": "Bearer cw_000000000000_forged"},
     )
     assert wrong.status_code == 401
