@@ -1,0 +1,272 @@
+"""Risk signals through a real incidents worker: open, join, raise, ignore, deduplicate."""
+
+import asyncio
+import uuid
+from datetime import timedelta, timezone
+
+from arq.connections import ArqRedis
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.contracts.enums import IncidentStatus, TaskStatus, Tier
+from libs.contracts.messages import RiskSignalRaised
+from libs.database.engine import transaction
+from libs.database.tables import Incident, Watchlist
+from services.incidents import service
+from services.incidents.tests.builders import (
+    DETECTED_AT,
+    deliver,
+    forget_delivery,
+    incidents_of,
+    make_signal,
+    make_watchlist,
+    tasks_of,
+    timeline_of,
+)
+from tests.builders import make_tenant
+from tests.fixtures.servers import Servers
+
+
+async def _watchlist(sessions: async_sessionmaker[AsyncSession]) -> Watchlist:
+    tenant = await make_tenant(sessions)
+    return await make_watchlist(sessions, tenant.org.id)
+
+
+async def _only_incident(
+    sessions: async_sessionmaker[AsyncSession], watchlist: Watchlist
+) -> Incident:
+    incidents = await incidents_of(sessions, watchlist)
+    assert len(incidents) == 1
+    return incidents[0]
+
+
+async def test_yellow_signal_opens_an_incident_with_the_default_playbook(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    watchlist = await _watchlist(sessions)
+    # Sent in Beijing time: deadlines must not depend on the offset the sender used.
+    detected_at = DETECTED_AT.astimezone(timezone(timedelta(hours=8)))
+    signal = await make_signal(
+        sessions,
+        watchlist,
+        Tier.YELLOW,
+        score=0.42,
+        reasons=["负面占比 65%", "声量是基线的 4 倍"],
+        detected_at=detected_at,
+    )
+
+    worker = await deliver(redis, servers, signal)
+
+    assert worker.jobs_complete == 1 and worker.jobs_failed == 0
+    incident = await _only_incident(sessions, watchlist)
+    assert incident.title == "「奶粉」轻度舆情危机"
+    assert incident.tier == Tier.YELLOW
+    assert incident.status == IncidentStatus.DETECTED
+    assert incident.detected_at == DETECTED_AT
+    assert incident.last_signal_id == signal.signal_id
+    assert incident.organization_id == watchlist.organization_id
+
+    tasks = await tasks_of(sessions, incident)
+    assert [(t.position, t.kind, t.title, t.due_at - DETECTED_AT) for t in tasks] == [
+        (0, "acknowledge", "确认事件并启动监测", timedelta(minutes=30)),
+        (1, "confirm_scope", "确认影响范围", timedelta(hours=2)),
+        (2, "first_statement", "发布首次公开声明", timedelta(hours=4)),
+        (3, "detailed_reply", "发布详细回应", timedelta(hours=24)),
+        (4, "full_plan", "提交完整处置方案", timedelta(hours=48)),
+    ]
+    assert all(t.status == TaskStatus.OPEN and t.completed_at is None for t in tasks)
+
+    [opened] = await timeline_of(sessions, incident)
+    assert opened.kind == "opened"
+    assert opened.actor == "system"
+    assert opened.data["reasons"] == ["负面占比 65%", "声量是基线的 4 倍"]
+    assert opened.data["score"] == 0.42
+    assert opened.data["signal_id"] == str(signal.signal_id)
+    assert "轻度" in opened.message and "负面占比 65%" in opened.message
+
+
+async def test_second_signal_of_the_same_tier_joins_the_open_incident(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    watchlist = await _watchlist(sessions)
+    first = await make_signal(sessions, watchlist, Tier.ORANGE)
+    second = await make_signal(
+        sessions,
+        watchlist,
+        Tier.ORANGE,
+        reasons=["投诉集中爆发"],
+        detected_at=DETECTED_AT + timedelta(minutes=10),
+    )
+
+    await deliver(redis, servers, first)
+    await deliver(redis, servers, second)
+
+    incident = await _only_incident(sessions, watchlist)
+    assert incident.tier == Tier.ORANGE
+    assert incident.detected_at == DETECTED_AT
+    assert incident.last_signal_id == second.signal_id
+    assert len(await tasks_of(sessions, incident)) == 5
+    events = await timeline_of(sessions, incident)
+    assert [e.kind for e in events] == ["opened", "signal"]
+    assert events[1].data["reasons"] == ["投诉集中爆发"]
+    assert events[1].actor == "system"
+
+
+async def test_lower_tier_signal_joins_without_lowering_the_tier(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    watchlist = await _watchlist(sessions)
+    red = await make_signal(sessions, watchlist, Tier.RED)
+    yellow = await make_signal(sessions, watchlist, Tier.YELLOW)
+    blue = await make_signal(sessions, watchlist, Tier.BLUE)
+
+    await deliver(redis, servers, red)
+    await deliver(redis, servers, yellow)
+    await deliver(redis, servers, blue)
+
+    incident = await _only_incident(sessions, watchlist)
+    assert incident.tier == Tier.RED
+    assert incident.last_signal_id == blue.signal_id
+    assert [e.kind for e in await timeline_of(sessions, incident)] == ["opened", "signal", "signal"]
+
+
+async def test_higher_tier_signal_raises_the_incident_tier(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    watchlist = await _watchlist(sessions)
+    yellow = await make_signal(sessions, watchlist, Tier.YELLOW)
+    red = await make_signal(
+        sessions, watchlist, Tier.RED, score=0.91, reasons=["媒体大号转发", "涉及数据泄露"]
+    )
+
+    await deliver(redis, servers, yellow)
+    await deliver(redis, servers, red)
+
+    incident = await _only_incident(sessions, watchlist)
+    assert incident.tier == Tier.RED
+    assert incident.title == "「奶粉」严重舆情危机"
+    assert incident.last_signal_id == red.signal_id
+    assert len(await tasks_of(sessions, incident)) == 5
+    opened, raised = await timeline_of(sessions, incident)
+    assert opened.kind == "opened"
+    assert raised.kind == "tier_changed"
+    assert raised.actor == "system"
+    assert raised.data["from"] == "yellow" and raised.data["to"] == "red"
+    assert raised.data["reasons"] == ["媒体大号转发", "涉及数据泄露"]
+    assert raised.data["score"] == 0.91
+    assert "由轻度升级为严重" in raised.message
+
+
+async def test_edited_title_is_kept_when_the_tier_rises(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    watchlist = await _watchlist(sessions)
+    await deliver(redis, servers, await make_signal(sessions, watchlist, Tier.YELLOW))
+    async with transaction(sessions) as session:
+        incident = await session.get(Incident, (await _only_incident(sessions, watchlist)).id)
+        assert incident is not None
+        incident.title = "奶粉批次质量投诉"
+        session.add(incident)
+
+    await deliver(redis, servers, await make_signal(sessions, watchlist, Tier.ORANGE))
+
+    incident = await _only_incident(sessions, watchlist)
+    assert (incident.title, incident.tier) == ("奶粉批次质量投诉", Tier.ORANGE)
+
+
+async def test_blue_signal_opens_no_incident(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    watchlist = await _watchlist(sessions)
+    blue = await make_signal(sessions, watchlist, Tier.BLUE)
+
+    worker = await deliver(redis, servers, blue)
+
+    assert worker.jobs_complete == 1 and worker.jobs_failed == 0
+    assert await incidents_of(sessions, watchlist) == []
+
+
+async def test_redelivered_signal_changes_nothing(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    watchlist = await _watchlist(sessions)
+    yellow = await make_signal(sessions, watchlist, Tier.YELLOW)
+    orange = await make_signal(sessions, watchlist, Tier.ORANGE)
+    await deliver(redis, servers, yellow)
+    await deliver(redis, servers, orange)
+
+    await forget_delivery(redis, yellow)
+    await forget_delivery(redis, orange)
+    worker = await deliver(redis, servers, yellow, orange)
+
+    assert worker.jobs_complete == 2 and worker.jobs_failed == 0
+    incident = await _only_incident(sessions, watchlist)
+    assert incident.tier == Tier.ORANGE
+    assert len(await tasks_of(sessions, incident)) == 5
+    assert [e.kind for e in await timeline_of(sessions, incident)] == ["opened", "tier_changed"]
+
+
+async def test_signal_after_the_incident_closed_opens_a_new_one(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    watchlist = await _watchlist(sessions)
+    await deliver(redis, servers, await make_signal(sessions, watchlist, Tier.YELLOW))
+    async with transaction(sessions) as session:
+        first = await session.get(Incident, (await _only_incident(sessions, watchlist)).id)
+        assert first is not None
+        first.status = IncidentStatus.RESOLVED.value
+        session.add(first)
+
+    await deliver(redis, servers, await make_signal(sessions, watchlist, Tier.YELLOW))
+
+    statuses = sorted(i.status for i in await incidents_of(sessions, watchlist))
+    assert statuses == ["detected", "resolved"]
+
+
+async def test_concurrent_signals_for_one_watchlist_open_one_incident(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    watchlist = await _watchlist(sessions)
+    signals = [await make_signal(sessions, watchlist, tier) for tier in (Tier.YELLOW, Tier.ORANGE)]
+
+    worker = await deliver(redis, servers, *signals)
+
+    assert worker.max_jobs >= 2
+    assert worker.jobs_complete == 2 and worker.jobs_failed == 0
+    incident = await _only_incident(sessions, watchlist)
+    assert incident.tier == Tier.ORANGE
+    assert len(await tasks_of(sessions, incident)) == 5
+    kinds = [e.kind for e in await timeline_of(sessions, incident)]
+    assert kinds in (["opened", "tier_changed"], ["opened", "signal"])
+
+
+async def test_second_transaction_waits_for_the_watchlist_lock_and_joins(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    watchlist = await _watchlist(sessions)
+    first = await make_signal(sessions, watchlist, Tier.YELLOW)
+    second = await make_signal(sessions, watchlist, Tier.YELLOW)
+
+    async def apply(signal: RiskSignalRaised) -> uuid.UUID | None:
+        async with transaction(sessions) as session:
+            incident = await service.apply_signal(session, signal)
+            return incident.id if incident else None
+
+    async with transaction(sessions) as session:
+        opened = await service.apply_signal(session, first)
+        racing = asyncio.create_task(apply(second))
+        await asyncio.sleep(0.3)
+        assert not racing.done()
+    assert opened is not None
+    assert await racing == opened.id
+
+    incident = await _only_incident(sessions, watchlist)
+    assert [e.kind for e in await timeline_of(sessions, incident)] == ["opened", "signal"]
+
+
+def test_lock_key_is_a_stable_signed_64_bit_number() -> None:
+    watchlist_id = uuid.UUID("6f1c2a8e-3b4d-4c5e-9f60-718293a4b5c6")
+    key = service.watchlist_lock_key(watchlist_id)
+    assert key == service.watchlist_lock_key(uuid.UUID(str(watchlist_id)))
+    assert -(2**63) <= key < 2**63
+    assert key != service.watchlist_lock_key(uuid.uuid4())

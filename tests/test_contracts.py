@@ -1,0 +1,40 @@
+"""Pins the JSON Schema of every queue message, so a contract never changes by accident.
+
+A deliberate change is a new message version. To accept a schema change on purpose, run
+`UPDATE_CONTRACTS=1 python3 run.py test tests/test_contracts.py` and commit the new file.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from libs.contracts.messages import ALL_MESSAGES, Message
+
+PINNED = Path(__file__).parent / "contracts"
+
+
+@pytest.mark.parametrize("message", ALL_MESSAGES, ids=lambda m: m.job_name())
+def test_message_schema_matches_the_pinned_contract(message: type[Message]) -> None:
+    path = PINNED / f"{message.job_name()}.json"
+    current = json.dumps(message.model_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if os.environ.get("UPDATE_CONTRACTS") == "1":
+        path.write_text(current)
+    assert path.exists(), f"no pinned schema for {message.job_name()}; see this module's docstring"
+    assert path.read_text() == current, (
+        f"{message.job_name()} changed its JSON Schema: publish a new version instead, "
+        "or re-pin it on purpose (see this module's docstring)"
+    )
+
+
+def test_message_names_are_unique_and_versioned() -> None:
+    names = [m.job_name() for m in ALL_MESSAGES]
+    assert len(names) == len(set(names))
+    assert all(name.rsplit(".", 1)[1].startswith("v") for name in names)
+
+
+def test_messages_are_frozen_json_without_pickle() -> None:
+    for message in ALL_MESSAGES:
+        assert message.model_config.get("frozen") is True
+        assert message.model_config.get("extra") == "forbid"
