@@ -31,8 +31,15 @@ def ensure_uv() -> Path:
     if not stamp.exists():
         venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
         subprocess.run(
-            [str(_bin(TOOLS, "python")), "-m", "pip", "install", "--quiet",
-             "--disable-pip-version-check", f"uv=={UV_VERSION}"],
+            [
+                str(_bin(TOOLS, "python")),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                f"uv=={UV_VERSION}",
+            ],
             check=True,
         )
         stamp.touch()
