@@ -1,0 +1,447 @@
+"""Reads: keyset pagination with filters, lookups by id, tenant scoping, nested loads."""
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.app import create_app
+from gateway.tests import rows
+from gateway.tests.conftest import GraphQL, gid
+from gateway.tests.rows import T0
+from libs.contracts.enums import (
+    AuthorKind,
+    IncidentStatus,
+    Role,
+    Sentiment,
+    Source,
+    TaskStatus,
+    Tier,
+)
+from libs.database.engine import transaction
+from libs.database.tables import Mention
+from libs.settings import Settings
+from tests.builders import Tenant
+
+MENTIONS = """
+query Mentions($first: Int, $after: String, $filter: MentionFilter) {
+  mentions(first: $first, after: $after, filter: $filter) {
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id databaseId postedAt source } }
+  }
+}
+"""
+
+MENTION = """
+query Mention($id: ID!) {
+  mention(id: $id) {
+    id databaseId source externalId text url postedAt ingestedAt repostOf
+    author { handle followers verified kind }
+    metrics { reposts comments likes views }
+    analysis {
+      sentiment sentimentScore matchedKeywords tokens analyzedAt
+      watchlists { id name keywords }
+    }
+  }
+}
+"""
+
+INCIDENTS = """
+query Incidents($first: Int, $after: String, $filter: IncidentFilter) {
+  incidents(first: $first, after: $after, filter: $filter) {
+    pageInfo { hasNextPage endCursor }
+    edges { node { databaseId title tier status } }
+  }
+}
+"""
+
+INCIDENT = """
+query Incident($id: ID!) {
+  incident(id: $id) {
+    id databaseId title tier status detectedAt acknowledgedAt acknowledgedBy
+    watchlist { databaseId name }
+    tasks { id title kind dueAt status completedAt }
+    timeline { id kind message actor occurredAt data }
+    latestSignal { id tier score reasons components createdAt }
+  }
+}
+"""
+
+
+async def all_pages(
+    gql: GraphQL, tenant: Tenant, first: int, filter: dict[str, Any] | None = None
+) -> list[list[str]]:
+    """Follow a mention list to its end; return the database ids page by page."""
+    pages: list[list[str]] = []
+    after: str | None = None
+    while True:
+        body = await gql(
+            tenant.auth(Role.VIEWER), MENTIONS, {"first": first, "after": after, "filter": filter}
+        )
+        assert "errors" not in body, body
+        connection = body["data"]["mentions"]
+        pages.append([edge["node"]["databaseId"] for edge in connection["edges"]])
+        assert connection["pageInfo"]["hasPreviousPage"] is (after is not None)
+        if not connection["pageInfo"]["hasNextPage"]:
+            return pages
+        after = connection["pageInfo"]["endCursor"]
+        assert after == connection["edges"][-1]["cursor"]
+
+
+async def seed_mentions(
+    sessions: async_sessionmaker[AsyncSession], acme: Tenant, rival: Tenant
+) -> tuple[list[Mention], dict[uuid.UUID, tuple[Sentiment, bool]], uuid.UUID]:
+    """Store 25 acme mentions an hour apart (three at one instant) and one of rival's."""
+    labels: dict[uuid.UUID, tuple[Sentiment, bool]] = {}
+    async with transaction(sessions) as session:
+        watched = await rows.watchlist(session, acme.org.id)
+        stored: list[Mention] = []
+        for i in range(25):
+            # Mentions 10, 11 and 12 share one timestamp: the id must break the tie.
+            posted_at = T0 - timedelta(hours=10 if 10 <= i <= 12 else i)
+            source = Source.WEIBO if i % 2 == 0 else Source.DOUYIN
+            row = await rows.mention(session, acme.org.id, posted_at=posted_at, source=source)
+            sentiment = Sentiment.NEGATIVE if i % 3 else Sentiment.POSITIVE
+            matched = i % 4 == 0
+            await rows.analysis(session, row, sentiment, [watched] if matched else [])
+            labels[row.id] = (sentiment, matched)
+            stored.append(row)
+        await rows.mention(session, rival.org.id, posted_at=T0 + timedelta(hours=1))
+    return stored, labels, watched.id
+
+
+def newest_first(mentions: list[Mention]) -> list[str]:
+    return [str(m.id) for m in sorted(mentions, key=lambda m: (m.posted_at, m.id), reverse=True)]
+
+
+async def test_mentions_page_newest_first_across_pages_without_gaps_or_repeats(
+    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant, rival: Tenant
+) -> None:
+    stored, _, _ = await seed_mentions(sessions, acme, rival)
+
+    pages = await all_pages(gql, acme, first=10)
+
+    assert [len(page) for page in pages] == [10, 10, 5]
+    assert [id_ for page in pages for id_ in page] == newest_first(stored)
+
+
+async def test_mentions_default_to_twenty_per_page(
+    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant, rival: Tenant
+) -> None:
+    await seed_mentions(sessions, acme, rival)
+    body = await gql(acme.auth(Role.VIEWER), "{ mentions { edges { cursor } } }")
+    assert len(body["data"]["mentions"]["edges"]) == 20
+
+
+async def test_mention_filters_combine_and_paginate(
+    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant, rival: Tenant
+) -> None:
+    stored, labels, watchlist_id = await seed_mentions(sessions, acme, rival)
+
+    negative_weibo = await all_pages(
+        gql, acme, first=3, filter={"sentiment": "NEGATIVE", "source": "WEIBO"}
+    )
+    expected = [
+        m for m in stored if labels[m.id][0] is Sentiment.NEGATIVE and m.source == Source.WEIBO
+    ]
+    assert [id_ for page in negative_weibo for id_ in page] == newest_first(expected)
+
+    watched = await all_pages(
+        gql, acme, first=2, filter={"watchlistId": gid("Watchlist", watchlist_id)}
+    )
+    expected = [m for m in stored if labels[m.id][1]]
+    assert [id_ for page in watched for id_ in page] == newest_first(expected)
+
+    since, until = T0 - timedelta(hours=15), T0 - timedelta(hours=5)
+    window = await all_pages(
+        gql, acme, first=4, filter={"since": since.isoformat(), "until": until.isoformat()}
+    )
+    expected = [m for m in stored if since <= m.posted_at < until]
+    assert len(expected) == 10
+    assert [id_ for page in window for id_ in page] == newest_first(expected)
+
+
+async def test_page_size_over_one_hundred_is_an_error(gql: GraphQL, acme: Tenant) -> None:
+    body = await gql(acme.auth(Role.VIEWER), MENTIONS, {"first": 101})
+    assert body["data"] is None
+    assert "between 0 and 100" in body["errors"][0]["message"]
+
+
+async def test_cursor_of_another_list_is_refused(
+    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
+) -> None:
+    async with transaction(sessions) as session:
+        watched = await rows.watchlist(session, acme.org.id)
+        await rows.incident(session, watched, detected_at=T0)
+    incidents = await gql(acme.auth(Role.VIEWER), "{ incidents { pageInfo { endCursor } } }")
+    cursor = incidents["data"]["incidents"]["pageInfo"]["endCursor"]
+    for bad in (cursor, "not-a-cursor"):
+        body = await gql(acme.auth(Role.VIEWER), MENTIONS, {"after": bad})
+        assert "not a cursor of this mention list" in body["errors"][0]["message"]
+
+
+async def test_watchlist_filter_takes_a_watchlist_id_only(gql: GraphQL, acme: Tenant) -> None:
+    body = await gql(
+        acme.auth(Role.VIEWER), MENTIONS, {"filter": {"watchlistId": gid("Mention", uuid.uuid4())}}
+    )
+    assert "must be a Watchlist id" in body["errors"][0]["message"]
+
+
+async def test_mention_by_id_has_author_metrics_and_analysis(
+    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
+) -> None:
+    async with transaction(sessions) as session:
+        watched = await rows.watchlist(session, acme.org.id, "奶粉质量", ["奶粉"])
+        poster = await rows.author(
+            session,
+            acme.org.id,
+            "财经媒体",
+            followers=2_300_000,
+            verified=True,
+            kind=AuthorKind.MEDIA.value,
+        )
+        analysed = await rows.mention(
+            session,
+            acme.org.id,
+            posted_at=T0,
+            author_id=poster.id,
+            url="https://weibo.com/1",
+            reposts=340,
+            comments=120,
+            likes=900,
+            views=88_000,
+            repost_of="orig-1",
+        )
+        await rows.analysis(session, analysed, Sentiment.NEGATIVE, [watched])
+        pending = await rows.mention(session, acme.org.id, posted_at=T0)
+
+    body = await gql(acme.auth(Role.VIEWER), MENTION, {"id": gid("Mention", analysed.id)})
+    found = body["data"]["mention"]
+    assert found["databaseId"] == str(analysed.id)
+    assert found["source"] == "WEIBO"
+    assert found["repostOf"] == "orig-1"
+    assert found["author"] == {
+        "handle": "财经媒体",
+        "followers": 2_300_000,
+        "verified": True,
+        "kind": "MEDIA",
+    }
+    assert found["metrics"] == {"reposts": 340, "comments": 120, "likes": 900, "views": 88_000}
+    assert found["analysis"]["sentiment"] == "NEGATIVE"
+    assert found["analysis"]["tokens"] == ["奶粉", "拉肚子", "客服"]
+    assert found["analysis"]["watchlists"] == [
+        {"id": gid("Watchlist", watched.id), "name": "奶粉质量", "keywords": ["奶粉"]}
+    ]
+
+    body = await gql(acme.auth(Role.VIEWER), MENTION, {"id": gid("Mention", pending.id)})
+    assert body["data"]["mention"]["analysis"] is None
+    assert body["data"]["mention"]["author"] is None
+
+
+async def test_other_organizations_rows_are_invisible_by_id_and_in_lists(
+    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant, rival: Tenant
+) -> None:
+    async with transaction(sessions) as session:
+        watched = await rows.watchlist(session, acme.org.id)
+        secret = await rows.mention(session, acme.org.id, posted_at=T0)
+        opened = await rows.incident(session, watched, detected_at=T0)
+    outsider = rival.auth(Role.ADMIN)
+
+    by_id = await gql(outsider, MENTION, {"id": gid("Mention", secret.id)})
+    assert by_id == {"data": {"mention": None}}
+    by_id = await gql(outsider, INCIDENT, {"id": gid("Incident", opened.id)})
+    assert by_id == {"data": {"incident": None}}
+    for type_name, id_ in (
+        ("Mention", secret.id),
+        ("Incident", opened.id),
+        ("Watchlist", watched.id),
+    ):
+        node = await gql(
+            outsider, "query($id: ID!) { node(id: $id) { id } }", {"id": gid(type_name, id_)}
+        )
+        assert node == {"data": {"node": None}}
+    lists = await gql(
+        outsider,
+        "{ mentions { edges { cursor } } incidents { edges { cursor } } watchlists { name } }",
+    )
+    assert lists["data"] == {
+        "mentions": {"edges": []},
+        "incidents": {"edges": []},
+        "watchlists": [],
+    }
+    own = await gql(acme.auth(Role.VIEWER), MENTION, {"id": gid("Mention", secret.id)})
+    assert own["data"]["mention"]["databaseId"] == str(secret.id)
+
+
+async def test_node_resolves_any_type_of_the_callers_organization(
+    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
+) -> None:
+    async with transaction(sessions) as session:
+        watched = await rows.watchlist(session, acme.org.id, "物流延误")
+    body = await gql(
+        acme.auth(Role.VIEWER),
+        "query($id: ID!) { node(id: $id) { __typename ... on Watchlist { name } } }",
+        {"id": gid("Watchlist", watched.id)},
+    )
+    assert body["data"]["node"] == {"__typename": "Watchlist", "name": "物流延误"}
+
+
+async def test_incident_shows_tasks_in_order_timeline_oldest_first_and_latest_signal(
+    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
+) -> None:
+    async with transaction(sessions) as session:
+        watched = await rows.watchlist(session, acme.org.id, "奶粉质量")
+        raised = await rows.signal(session, watched, Tier.ORANGE)
+        opened = await rows.incident(session, watched, detected_at=T0, last_signal=raised)
+        await rows.task(session, opened, "statement", "发布首次公开声明", 2, timedelta(hours=4))
+        await rows.task(
+            session, opened, "acknowledge", "确认并指派监测人", 0, timedelta(minutes=30)
+        )
+        await rows.task(
+            session, opened, "scope", "确认影响范围", 1, timedelta(hours=2), TaskStatus.OVERDUE
+        )
+        await rows.event(
+            session, opened, "tier_raised", "风险升至橙色", T0 + timedelta(minutes=5), tier="orange"
+        )
+        await rows.event(session, opened, "opened", "事件已创建", T0, signal=str(raised.id))
+
+    body = await gql(acme.auth(Role.VIEWER), INCIDENT, {"id": gid("Incident", opened.id)})
+    found = body["data"]["incident"]
+    assert found["status"] == "DETECTED" and found["tier"] == "ORANGE"
+    assert found["watchlist"] == {"databaseId": str(watched.id), "name": "奶粉质量"}
+    assert [t["kind"] for t in found["tasks"]] == ["acknowledge", "scope", "statement"]
+    assert [t["status"] for t in found["tasks"]] == ["OPEN", "OVERDUE", "OPEN"]
+    assert found["tasks"][0]["dueAt"] == (T0 + timedelta(minutes=30)).isoformat()
+    assert [e["kind"] for e in found["timeline"]] == ["opened", "tier_raised"]
+    assert found["timeline"][1]["data"] == {"tier": "orange"}
+    assert found["latestSignal"]["reasons"] == ["负面声量为基线的 6.2 倍", "媒体大号参与转发"]
+    assert found["latestSignal"]["components"] == {"spike_ratio": 6.2, "negative_share": 0.83}
+
+
+async def test_incidents_list_newest_detected_first_with_filters(
+    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
+) -> None:
+    async with transaction(sessions) as session:
+        made = []
+        for i, (status, tier) in enumerate(
+            [
+                (IncidentStatus.RESOLVED, Tier.YELLOW),
+                (IncidentStatus.RESOLVED, Tier.RED),
+                (IncidentStatus.CLOSED, Tier.RED),
+                (IncidentStatus.DETECTED, Tier.RED),
+            ]
+        ):
+            watched = await rows.watchlist(session, acme.org.id, f"清单{i}")
+            made.append(
+                await rows.incident(
+                    session, watched, detected_at=T0 + timedelta(hours=i), status=status, tier=tier
+                )
+            )
+
+    everything = await gql(acme.auth(Role.VIEWER), INCIDENTS, {"first": 3})
+    connection = everything["data"]["incidents"]
+    assert [e["node"]["databaseId"] for e in connection["edges"]] == [
+        str(made[3].id),
+        str(made[2].id),
+        str(made[1].id),
+    ]
+    rest = await gql(
+        acme.auth(Role.VIEWER), INCIDENTS, {"after": connection["pageInfo"]["endCursor"]}
+    )
+    assert [e["node"]["databaseId"] for e in rest["data"]["incidents"]["edges"]] == [
+        str(made[0].id)
+    ]
+
+    red = await gql(acme.auth(Role.VIEWER), INCIDENTS, {"filter": {"tier": "RED"}})
+    assert len(red["data"]["incidents"]["edges"]) == 3
+    resolved_red = await gql(
+        acme.auth(Role.VIEWER), INCIDENTS, {"filter": {"tier": "RED", "status": "RESOLVED"}}
+    )
+    assert [e["node"]["databaseId"] for e in resolved_red["data"]["incidents"]["edges"]] == [
+        str(made[1].id)
+    ]
+
+
+async def test_a_page_costs_the_same_number_of_queries_whatever_its_size(
+    app: FastAPI,
+    gql: GraphQL,
+    sessions: async_sessionmaker[AsyncSession],
+    acme: Tenant,
+    rival: Tenant,
+) -> None:
+    async with transaction(sessions) as session:
+        poster = await rows.author(session, acme.org.id)
+    stored, _, _ = await seed_mentions(sessions, acme, rival)
+    async with transaction(sessions) as session:
+        for row in stored:
+            merged = await session.get(Mention, row.id)
+            assert merged is not None
+            merged.author_id = poster.id
+    query = """
+    query($first: Int) { mentions(first: $first) { edges { node {
+      text author { handle } analysis { sentiment watchlists { name } }
+    } } } }
+    """
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    engine = app.state.resources.engine.sync_engine
+    await gql(acme.auth(Role.VIEWER), query, {"first": 1})  # warms the principal cache
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        await gql(acme.auth(Role.VIEWER), query, {"first": 2})
+        small = len(statements)
+        statements.clear()
+        body = await gql(acme.auth(Role.VIEWER), query, {"first": 25})
+        large = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(body["data"]["mentions"]["edges"]) == 25
+    assert small == large == 4  # page, authors, analyses, watchlists
+
+
+async def test_query_deeper_than_the_limit_is_refused(gql: GraphQL, acme: Tenant) -> None:
+    # The schema has no cycles yet, so only a nesting of unknown fields can go this deep;
+    # the limit still has to refuse it by depth, before anything runs.
+    deep = "{ mentions { edges { node { " + "x { " * 8 + "y" + " }" * 8 + " } } } }"
+    body = await gql(acme.auth(Role.VIEWER), deep)
+    messages = [error["message"] for error in body["errors"]]
+    assert any("exceeds maximum operation depth of 10" in m for m in messages), messages
+
+
+async def test_unexpected_errors_are_masked_outside_development(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], acme: Tenant
+) -> None:
+    async with transaction(sessions) as session:
+        await rows.mention(session, acme.org.id, posted_at=T0)
+        broken = await rows.mention(session, acme.org.id, posted_at=T0 - timedelta(hours=1))
+        broken.source = "myspace"  # not a Source: building the node fails unexpectedly
+    production = create_app(settings.model_copy(update={"crisiswatch_env": "production"}))
+    transport = httpx.ASGITransport(app=production)
+    async with (
+        production.router.lifespan_context(production),
+        httpx.AsyncClient(transport=transport, base_url="http://gw") as http,
+    ):
+        failing = await http.post(
+            "/graphql", json={"query": MENTIONS}, headers=acme.auth(Role.VIEWER)
+        )
+        bad_id = await http.post(
+            "/graphql",
+            json={"query": MENTION, "variables": {"id": "garbage"}},
+            headers=acme.auth(Role.VIEWER),
+        )
+        refused = await http.post(
+            "/graphql",
+            json={"query": MENTIONS, "variables": {"first": 500}},
+            headers=acme.auth(Role.VIEWER),
+        )
+    assert [e["message"] for e in failing.json()["errors"]] == ["Unexpected error."]
+    assert "between 0 and 100" in refused.json()["errors"][0]["message"]
+    assert "cannot represent a GlobalID" in bad_id.json()["errors"][0]["message"]

@@ -1,0 +1,68 @@
+"""Builders for the rows analysis reads: authors, mentions and watchlists, written directly."""
+
+import uuid
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.contracts.enums import AuthorKind, Source
+from libs.database.tables import Author, Mention, Watchlist
+from libs.text import content_hash, normalize
+
+
+def make_author(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    handle: str,
+    *,
+    kind: AuthorKind = AuthorKind.USER,
+    followers: int = 100,
+    source: Source = Source.WEIBO,
+) -> Author:
+    """Stage an author."""
+    author = Author(
+        organization_id=organization_id,
+        source=source.value,
+        handle=handle,
+        followers=followers,
+        verified=kind is not AuthorKind.USER,
+        kind=kind.value,
+    )
+    session.add(author)
+    return author
+
+
+def make_mention(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    text: str,
+    posted_at: datetime,
+    *,
+    author: Author | None = None,
+    views: int = 0,
+    source: Source = Source.WEIBO,
+) -> Mention:
+    """Stage a mention stored as ingest stores it (normalised text and content hash)."""
+    normalized = normalize(text)
+    mention = Mention(
+        organization_id=organization_id,
+        source=source.value,
+        external_id=uuid.uuid4().hex,
+        text=text,
+        text_normalized=normalized,
+        content_hash=content_hash(normalized),
+        posted_at=posted_at,
+        author_id=author.id if author else None,
+        views=views,
+    )
+    session.add(mention)
+    return mention
+
+
+def make_watchlist(
+    session: AsyncSession, organization_id: uuid.UUID, name: str, keywords: list[str]
+) -> Watchlist:
+    """Stage a watchlist with no tier yet."""
+    watchlist = Watchlist(organization_id=organization_id, name=name, keywords=keywords)
+    session.add(watchlist)
+    return watchlist

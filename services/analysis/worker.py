@@ -1,0 +1,75 @@
+"""Entry point of the analysis service: an arq worker on ANALYSIS_QUEUE.
+
+The harness (libs.messaging.worker) opens the transaction, makes redelivery a no-op,
+commits, then publishes what the handlers return; these handlers only call the service.
+"""
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from arq.worker import Worker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.contracts.messages import ANALYSIS_QUEUE, CreateWatchlist, MentionIngested
+from libs.messaging.worker import Outcome, Route, Runtime, build_worker
+from libs.settings import Settings, get_settings
+from services.analysis import service
+from services.analysis.analyzer import Analyzer
+
+CONSUMER = "analysis"
+MAX_JOBS = 4
+_ANALYZER = "analyzer"
+
+
+async def _load_analyzer(runtime: Runtime) -> None:
+    analyzer = Analyzer()
+    await asyncio.to_thread(analyzer.load)
+    runtime.state[_ANALYZER] = analyzer
+
+
+async def handle_mentions(
+    runtime: Runtime, session: AsyncSession, message: MentionIngested
+) -> Outcome:
+    """Analyse a batch of mentions and emit the risk signals it raised."""
+    analyzer: Analyzer = runtime.state[_ANALYZER]
+    raised = await service.analyze_mentions(session, analyzer, message, now=datetime.now(UTC))
+    return Outcome(messages=raised)
+
+
+async def handle_create_watchlist(
+    runtime: Runtime, session: AsyncSession, command: CreateWatchlist
+) -> Outcome:
+    """Create a watchlist and answer the caller."""
+    result = await service.create_watchlist(session, command, now=datetime.now(UTC))
+    return Outcome(result=result)
+
+
+def create_worker(
+    settings: Settings, *, burst: bool = False, handle_signals: bool = True
+) -> Worker:
+    """Build the analysis worker; `burst` stops it once the queue is empty."""
+    return build_worker(
+        consumer=CONSUMER,
+        queue=ANALYSIS_QUEUE,
+        routes=[
+            Route(MentionIngested, handle_mentions),
+            Route(CreateWatchlist, handle_create_watchlist),
+        ],
+        database_url=settings.database_url,
+        redis_url=settings.redis_url,
+        on_startup=_load_analyzer,
+        max_jobs=MAX_JOBS,
+        burst=burst,
+        handle_signals=handle_signals,
+    )
+
+
+def main() -> None:
+    """Run the analysis worker until it is stopped."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    create_worker(get_settings()).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""GraphQL mutations end to end: gateway → queue → the real analysis and incidents workers."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from arq.connections import ArqRedis
+from arq.worker import Worker
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from strawberry.relay import GlobalID
+
+from gateway.app import create_app
+from libs.contracts.enums import IncidentStatus, Role, TaskStatus, Tier
+from libs.database.engine import transaction
+from libs.database.tables import Incident, ResponseTask, TimelineEvent, Watchlist
+from libs.settings import Settings
+from services.analysis.worker import create_worker as create_analysis_worker
+from services.incidents.worker import create_worker as create_incidents_worker
+from tests.builders import Tenant, make_tenant
+from tests.fixtures.servers import Servers
+
+CREATE_WATCHLIST = """
+mutation Create($input: CreateWatchlistInput!) {
+  createWatchlist(input: $input) {
+    __typename
+    ... on Watchlist { id databaseId name keywords createdAt }
+    ... on InvalidInput { message field }
+    ... on Conflict { message field }
+    ... on Forbidden { message }
+  }
+}
+"""
+
+ACKNOWLEDGE = """
+mutation Acknowledge($id: ID!, $note: String) {
+  acknowledgeIncident(id: $id, note: $note) {
+    __typename
+    ... on Incident {
+      status acknowledgedBy acknowledgedAt
+      tasks { kind status completedAt }
+      timeline { kind actor }
+    }
+    ... on NotFound { message }
+    ... on InvalidTransition { message currentStatus }
+    ... on Forbidden { message }
+  }
+}
+"""
+
+
+@asynccontextmanager
+async def running(worker: Worker) -> AsyncIterator[None]:
+    """Run a worker in the background until the block ends."""
+    task = asyncio.create_task(worker.async_run())
+    try:
+        yield
+    finally:
+        await worker.close()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+@asynccontextmanager
+async def gateway(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the gateway app and yield a client talking to it."""
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://gw") as http,
+    ):
+        yield http
+
+
+async def send(
+    http: httpx.AsyncClient, tenant: Tenant, query: str, variables: dict[str, Any]
+) -> dict[str, Any]:
+    """Post one operation as the tenant's responder; return the mutation's result."""
+    response = await http.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers=tenant.auth(Role.RESPONDER),
+    )
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    (result,) = body["data"].values()
+    assert isinstance(result, dict)
+    return result
+
+
+def settings_for(servers: Servers) -> Settings:
+    # Generous: the analysis worker loads its dictionaries before taking the first job.
+    return Settings(
+        database_url=servers.database_url,
+        redis_url=servers.redis_url,
+        command_timeout_seconds=30.0,
+    )
+
+
+async def test_create_watchlist_is_applied_by_the_analysis_worker(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    tenant = await make_tenant(sessions, "acme")
+    settings = settings_for(servers)
+    worker = create_analysis_worker(settings, burst=False, handle_signals=False)
+    async with running(worker), gateway(settings) as http:
+        created = await send(
+            http,
+            tenant,
+            CREATE_WATCHLIST,
+            {"input": {"name": "奶粉质量", "keywords": ["奶粉", "拉肚子"]}},
+        )
+        duplicate = await send(
+            http, tenant, CREATE_WATCHLIST, {"input": {"name": "奶粉质量", "keywords": ["奶粉"]}}
+        )
+        blank = await send(
+            http, tenant, CREATE_WATCHLIST, {"input": {"name": "物流", "keywords": ["   "]}}
+        )
+
+    assert created["__typename"] == "Watchlist"
+    assert created["name"] == "奶粉质量"
+    assert created["keywords"] == ["奶粉", "拉肚子"]
+    assert created["id"] == str(GlobalID("Watchlist", created["databaseId"]))
+    async with sessions() as session:
+        stored = (await session.exec(select(Watchlist))).all()
+    assert [(str(w.id), w.organization_id) for w in stored] == [
+        (created["databaseId"], tenant.org.id)
+    ]
+    assert duplicate["__typename"] == "Conflict"
+    assert duplicate["field"] == "name"
+    assert blank == {
+        "__typename": "InvalidInput",
+        "message": "keywords must not be blank",
+        "field": "keywords",
+    }
+
+
+async def test_acknowledge_incident_is_applied_by_the_incidents_worker(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    tenant = await make_tenant(sessions, "acme")
+    detected_at = datetime.now(UTC) - timedelta(minutes=10)
+    async with transaction(sessions) as session:
+        watched = Watchlist(organization_id=tenant.org.id, name="奶粉质量", keywords=["奶粉"])
+        session.add(watched)
+        await session.flush()
+        opened = Incident(
+            organization_id=tenant.org.id,
+            watchlist_id=watched.id,
+            title="奶粉质量投诉集中爆发",
+            tier=Tier.ORANGE.value,
+            status=IncidentStatus.DETECTED.value,
+            detected_at=detected_at,
+        )
+        session.add(opened)
+        await session.flush()
+        session.add(
+            ResponseTask(
+                organization_id=tenant.org.id,
+                incident_id=opened.id,
+                kind="acknowledge",
+                title="确认事件并指派监测人",
+                position=0,
+                due_at=detected_at + timedelta(minutes=30),
+            )
+        )
+        resolved = Incident(
+            organization_id=tenant.org.id,
+            watchlist_id=watched.id,
+            title="上月物流延误",
+            tier=Tier.YELLOW.value,
+            status=IncidentStatus.RESOLVED.value,
+            detected_at=detected_at - timedelta(days=30),
+        )
+        session.add(resolved)
+    settings = settings_for(servers)
+    worker = create_incidents_worker(settings, burst=False, handle_signals=False)
+    async with running(worker), gateway(settings) as http:
+        acknowledged = await send(
+            http,
+            tenant,
+            ACKNOWLEDGE,
+            {"id": str(GlobalID("Incident", str(opened.id))), "note": "值班监测已启动"},
+        )
+        refused = await send(
+            http, tenant, ACKNOWLEDGE, {"id": str(GlobalID("Incident", str(resolved.id)))}
+        )
+        missing = await send(
+            http, tenant, ACKNOWLEDGE, {"id": str(GlobalID("Incident", str(uuid.uuid4())))}
+        )
+
+    assert acknowledged["__typename"] == "Incident"
+    assert acknowledged["status"] == "ACKNOWLEDGED"
+    assert acknowledged["acknowledgedBy"].startswith("api_key:")
+    assert acknowledged["tasks"][0]["kind"] == "acknowledge"
+    assert acknowledged["tasks"][0]["status"] == TaskStatus.DONE.name
+    assert acknowledged["timeline"], "acknowledging leaves a trace on the timeline"
+    assert refused["__typename"] == "InvalidTransition"
+    assert refused["currentStatus"] == "RESOLVED"
+    assert "resolved" in refused["message"]
+    assert missing["__typename"] == "NotFound"
+    async with sessions() as session:
+        events = (
+            await session.exec(
+                select(TimelineEvent).where(col(TimelineEvent.incident_id) == opened.id)
+            )
+        ).all()
+    assert events and all(e.organization_id == tenant.org.id for e in events)
