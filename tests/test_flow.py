@@ -188,6 +188,10 @@ query { incidents(first: 5) { edges { node {
 } } } }
 """
 
+NEGATIVE_MENTION = """
+query { mentions(first: 1, filter: {sentiment: NEGATIVE}) { edges { node { databaseId } } } }
+"""
+
 ACKNOWLEDGE = """
 mutation($id: ID!) { acknowledgeIncident(id: $id, note: "监测已启动") {
   __typename
@@ -227,6 +231,17 @@ def test_demo_stream_through_running_system_opens_an_incident_with_its_tasks(
     for kind, offset in EXPECTED_TASKS.items():
         assert datetime.fromisoformat(tasks[kind]["dueAt"]) - detected == offset
     assert incident["timeline"][0]["kind"] == "opened"
+
+    # The REST read of a mention carries its analysis once done.
+    newest = system.graphql(NEGATIVE_MENTION)["mentions"]["edges"][0]["node"]
+    rest = httpx.get(
+        f"{system.ingest_url}/v1/mentions/{newest['databaseId']}",
+        headers={"Authorization": f"Bearer {credentials['ingest_key']}"},
+        timeout=10,
+    )
+    assert rest.status_code == 200, rest.text
+    assert rest.json()["analysis"]["sentiment"] == "negative"
+    assert rest.json()["analysis"]["watchlist_ids"]
 
     acknowledged = system.graphql(ACKNOWLEDGE, {"id": incident["id"]})["acknowledgeIncident"]
     assert acknowledged["__typename"] == "Incident"
