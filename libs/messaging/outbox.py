@@ -1,6 +1,7 @@
 """The transactional outbox: messages are stored with the change, then published after commit."""
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -81,21 +82,45 @@ async def relay_once(
     return len(rows)
 
 
-async def run_relay(
-    sessions: async_sessionmaker[AsyncSession],
-    redis: ArqRedis,
-    producer: str,
-    *,
-    interval: float,
-) -> None:
-    """Relay forever; meant to run as a background task of a service process."""
-    while True:
-        try:
-            count = await relay_once(sessions, redis, producer)
-            if count:
-                log.warning("outbox relay re-published %d %s messages", count, producer)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("outbox relay pass failed")
-        await asyncio.sleep(interval)
+class Relay:
+    """A producer's background relay, stopped between passes, never in the middle of one.
+
+    Cancelling a pass mid-query would leave its database connection half-used; a stop
+    request instead lets the current pass finish and ends the loop.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        redis: ArqRedis,
+        producer: str,
+        *,
+        interval: float,
+    ) -> None:
+        self._sessions = sessions
+        self._redis = redis
+        self._producer = producer
+        self._interval = interval
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Run the relay in the background of the current event loop."""
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Ask the relay to stop and wait for its current pass to end."""
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                count = await relay_once(self._sessions, self._redis, self._producer)
+                if count:
+                    log.warning("outbox relay re-published %d %s messages", count, self._producer)
+            except Exception:
+                log.exception("outbox relay pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._interval)

@@ -6,7 +6,6 @@ and retries with backoff when PostgreSQL or Redis blips, so a transient failure 
 an accepted message.
 """
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -114,7 +113,7 @@ def build_worker(
     burst: bool = False,
 ) -> Worker:
     """Build an arq worker for `queue` that applies `routes` as `consumer`."""
-    background: list[asyncio.Task[None]] = []
+    relays: list[outbox.Relay] = []
 
     async def startup(ctx: dict[str, Any]) -> None:
         engine = create_engine(database_url, pool_size=max_jobs + 1)
@@ -122,16 +121,13 @@ def build_worker(
         ctx["runtime"] = runtime
         if on_startup is not None:
             await on_startup(runtime)
-        background.append(
-            asyncio.create_task(
-                outbox.run_relay(runtime.sessions, runtime.redis, consumer, interval=relay_interval)
-            )
-        )
+        relay = outbox.Relay(runtime.sessions, runtime.redis, consumer, interval=relay_interval)
+        relay.start()
+        relays.append(relay)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
-        for task in background:
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
+        for relay in relays:
+            await relay.stop()
         runtime: Runtime | None = ctx.get("runtime")
         if runtime is None:
             return

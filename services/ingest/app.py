@@ -4,7 +4,6 @@ A request opens one transaction, stores the valid items and stages `mention.inge
 the outbox; the answer is sent after commit, and the message is published right after.
 """
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -59,19 +58,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database_url)
         app.state.sessions = session_factory(engine)
         app.state.redis = await connect(settings.redis_url)
-        relay = asyncio.create_task(
-            outbox.run_relay(
-                app.state.sessions,
-                app.state.redis,
-                PRODUCER,
-                interval=settings.reconcile_interval_seconds,
-            )
+        relay = outbox.Relay(
+            app.state.sessions,
+            app.state.redis,
+            PRODUCER,
+            interval=settings.reconcile_interval_seconds,
         )
+        relay.start()
         try:
             yield
         finally:
-            relay.cancel()
-            await asyncio.gather(relay, return_exceptions=True)
+            await relay.stop()
             await app.state.redis.aclose()
             await engine.dispose()
 

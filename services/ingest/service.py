@@ -69,11 +69,15 @@ async def store_batch(
                 "ingested_at": now,
             }
         )
-    inserted = await session.exec(
+    # Parameters go beside the statement (executemany), not inside it: SQLAlchemy then
+    # caches one compiled statement and batches the rows itself, instead of compiling a
+    # thousand-row VALUES clause on every request.
+    connection = await session.connection()
+    inserted = await connection.execute(
         insert(Mention)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["organization_id", "source", "external_id"])
-        .returning(col(Mention.source), col(Mention.external_id), col(Mention.id))
+        .returning(col(Mention.source), col(Mention.external_id), col(Mention.id)),
+        rows,
     )
     stored: dict[Key, uuid.UUID] = {(s, e): i for s, e, i in inserted.all()}
     new_keys = set(stored)
@@ -115,7 +119,7 @@ async def _upsert_authors(
         }
         for (source, handle), item in sorted(latest.items())
     ]
-    statement = insert(Author).values(rows)
+    statement = insert(Author)
     upsert = statement.on_conflict_do_update(
         index_elements=["organization_id", "source", "handle"],
         set_={
@@ -125,7 +129,8 @@ async def _upsert_authors(
             "updated_at": statement.excluded.updated_at,
         },
     ).returning(col(Author.source), col(Author.handle), col(Author.id))
-    result = await session.exec(upsert)
+    connection = await session.connection()
+    result = await connection.execute(upsert, rows)
     return {(s, h): i for s, h, i in result.all()}
 
 
