@@ -39,6 +39,10 @@ class Stop(Exception):
     """Raised in the main loop when a stop signal arrives."""
 
 
+class StartupError(Exception):
+    """A service did not come up; the message says which and where to look."""
+
+
 @dataclass
 class Child:
     """A supervised service process."""
@@ -63,16 +67,20 @@ class Launcher:
     def run(self) -> int:
         """Start everything, supervise until a signal, then stop everything."""
         previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        code = 0
         try:
             self._start()
             self._supervise()
         except Stop:
             self.say("stopping…")
+        except StartupError as exc:
+            self.say(f"crisiswatch could not start: {exc}")
+            code = 1
         finally:
             self._stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        return 0
+        return code
 
     def _start(self) -> None:
         folder = data_dir(self.settings)
@@ -184,9 +192,11 @@ def _wait_healthy(urls: dict[str, str], children: list[Child], timeout: float = 
                 pass
         for child in children:
             if child.process is not None and child.process.poll() is not None:
-                raise RuntimeError(f"{child.name} exited during start-up")
+                raise StartupError(
+                    f"{child.name} exited during start-up (is its port already in use?)"
+                )
         if pending and time.monotonic() > deadline:
-            raise RuntimeError(f"not healthy after {timeout:.0f} s: {', '.join(pending)}")
+            raise StartupError(f"not healthy after {timeout:.0f} s: {', '.join(pending)}")
         if pending:
             time.sleep(0.2)
 
