@@ -3,6 +3,7 @@
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.ingest.schemas import FieldError, Problem
@@ -48,6 +49,13 @@ def install(app: FastAPI) -> None:
         return problem_response(
             Problem(title="Invalid request", status=422, detail=detail, errors=errors)
         )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_: Request, exc: DataError) -> JSONResponse:
+        # Validation should catch every such value first; if one slips through, the sender
+        # still learns it was the data, not the service.
+        detail = str(exc.orig).splitlines()[0] if exc.orig else "a value could not be stored"
+        return problem_response(Problem(title="Unstorable value", status=422, detail=detail))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

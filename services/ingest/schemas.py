@@ -1,21 +1,46 @@
 """Request and response shapes of the ingest API."""
 
 import uuid
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    field_validator,
+)
 
 from libs.contracts.enums import AuthorKind, Sentiment, Source
 
 MAX_BATCH = 1000
+# Counts are stored as 32-bit integers; a larger value is a sender's bug, not a real count.
+MAX_COUNT = 2_147_483_647
+MAX_URL_LENGTH = 2000
+EARLIEST_POST = datetime(2000, 1, 1, tzinfo=UTC)
+# Clocks drift and partners batch late, but a post dated days ahead is a wrong time zone.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+def _no_nul(value: str) -> str:
+    """Refuse NUL characters, which PostgreSQL text cannot hold."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL (\\u0000) characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
 
 class AuthorIn(BaseModel):
     """Who posted the mention."""
 
-    handle: str = Field(min_length=1, max_length=200, description="Account name on the source.")
-    followers: int = Field(default=0, ge=0, le=10_000_000_000)
+    handle: Text = Field(min_length=1, max_length=200, description="Account name on the source.")
+    followers: Count = 0
     verified: bool = False
     kind: AuthorKind = AuthorKind.USER
 
@@ -23,10 +48,10 @@ class AuthorIn(BaseModel):
 class MetricsIn(BaseModel):
     """Engagement counts at the time of collection."""
 
-    reposts: int = Field(default=0, ge=0, le=2_000_000_000)
-    comments: int = Field(default=0, ge=0, le=2_000_000_000)
-    likes: int = Field(default=0, ge=0, le=2_000_000_000)
-    views: int = Field(default=0, ge=0, le=2_000_000_000)
+    reposts: Count = 0
+    comments: Count = 0
+    likes: Count = 0
+    views: Count = 0
 
 
 class MentionIn(BaseModel):
@@ -35,22 +60,33 @@ class MentionIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
     source: Source
-    external_id: str = Field(
+    external_id: Text = Field(
         min_length=1, max_length=200, description="The post's id on its source."
     )
-    text: str = Field(min_length=1, max_length=20_000)
+    text: Text = Field(min_length=1, max_length=20_000)
     url: HttpUrl | None = None
     posted_at: AwareDatetime = Field(description="ISO 8601 with a time zone offset.")
     author: AuthorIn
     metrics: MetricsIn = Field(default_factory=MetricsIn)
-    repost_of: str | None = Field(
+    repost_of: Text | None = Field(
         default=None, max_length=200, description="external_id of the post this one reposts."
     )
 
     @field_validator("url", mode="before")
     @classmethod
     def _blank_url_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > MAX_URL_LENGTH:
+            raise ValueError(f"must be at most {MAX_URL_LENGTH} characters")
         return None if value == "" else value
+
+    @field_validator("posted_at")
+    @classmethod
+    def _plausible_time(cls, value: datetime) -> datetime:
+        if value < EARLIEST_POST:
+            raise ValueError("must be in the year 2000 or later")
+        if value > datetime.now(UTC) + FUTURE_TOLERANCE:
+            raise ValueError("is more than a day in the future; check its time zone offset")
+        return value
 
 
 class MentionBatchIn(BaseModel):

@@ -46,7 +46,9 @@ async def store_batch(
     authors = await _upsert_authors(session, organization_id, list(items.values()))
     now = utcnow()
     rows = []
-    for key, index in first_index.items():
+    # Rows go in key order, as authors do, so two batches with the same new keys lock the
+    # unique index in the same order and cannot deadlock.
+    for key, index in sorted(first_index.items()):
         item = items[index]
         text_normalized = normalize(item.text)
         rows.append(

@@ -147,6 +147,38 @@ async def test_bad_item_is_rejected_with_its_field_without_blocking_the_batch(
 
 
 @pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"text": "奶粉\x00有问题"}, "text"),
+        ({"external_id": "nul\x00"}, "external_id"),
+        ({"author": {"handle": "x", "followers": 5_000_000_000}}, "author.followers"),
+        ({"metrics": {"views": 2**31}}, "metrics.views"),
+        ({"url": "https://weibo.com/" + "x" * 2100}, "url"),
+        ({"posted_at": "0001-01-01T00:00:00+08:00"}, "posted_at"),
+        ({"posted_at": "2099-01-01T00:00:00+08:00"}, "posted_at"),
+    ],
+)
+async def test_values_the_database_cannot_hold_are_rejected_per_item(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+    overrides: dict[str, Any],
+    field: str,
+) -> None:
+    response = await client.post(
+        "/v1/mentions",
+        json={"mentions": [{**mention("bad"), **overrides}, mention("good")]},
+        headers=tenant.auth(Role.INGEST),
+    )
+    assert response.status_code == 202, response.text
+    bad, good = response.json()["results"]
+    assert bad["status"] == "rejected"
+    assert bad["errors"][0]["field"] == f"mentions[0].{field}"
+    assert good["status"] == "accepted"
+    assert await count(sessions, Mention) == 1
+
+
+@pytest.mark.parametrize(
     ("body", "field"),
     [
         ({"mentions": []}, "mentions"),
