@@ -32,6 +32,7 @@ SERVICES: dict[str, list[str]] = {
     "incidents": ["worker", "incidents"],
 }
 STOP_GRACE_SECONDS = 10.0
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 MAX_RESTARTS_PER_MINUTE = 5
 
 
@@ -63,10 +64,16 @@ class Launcher:
     redis: EmbeddedRedis | None = None
     children: list[Child] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    stop_requested: bool = False
 
     def run(self) -> int:
-        """Start everything, supervise until a signal, then stop everything."""
-        previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        """Start everything, supervise until a signal, then stop everything.
+
+        A stop signal only sets a flag, checked between steps: raising from the handler could
+        interrupt a start half-way, after a server started but before it was recorded, and
+        leave it running.
+        """
+        previous = {sig: signal.signal(sig, self._request_stop) for sig in _STOP_SIGNALS}
         code = 0
         try:
             self._start()
@@ -90,12 +97,15 @@ class Launcher:
             self.say(f"starting embedded PostgreSQL in {folder / 'pg'}")
             self.postgres = start_postgres(folder / "pg")
             database_url = self.postgres.url
+            self._check_stop()
         if not redis_url:
             self.say(f"starting embedded Redis in {folder / 'redis'}")
             self.redis = start_redis(folder / "redis")
             redis_url = self.redis.url
+            self._check_stop()
         self.say("applying migrations")
         upgrade(database_url)
+        self._check_stop()
         credentials = asyncio.run(
             ensure_demo_credentials(database_url, credentials_path(self.settings))
         )
@@ -107,7 +117,7 @@ class Launcher:
         host = self.settings.bind_host
         ingest_url = f"http://{host}:{self.settings.ingest_port}"
         gateway_url = f"http://{host}:{self.settings.gateway_port}"
-        _wait_healthy({"ingest": ingest_url, "gateway": gateway_url}, self.children)
+        self._wait_healthy({"ingest": ingest_url, "gateway": gateway_url})
         write_runtime(
             self.settings,
             Runtime(database_url, redis_url, ingest_url, gateway_url, launcher_pid=os.getpid()),
@@ -133,6 +143,28 @@ class Launcher:
             )
         )
 
+    def _wait_healthy(self, urls: dict[str, str], timeout: float = 60.0) -> None:
+        """Wait until every HTTP service answers its health check."""
+        deadline = time.monotonic() + timeout
+        pending = dict(urls)
+        while pending:
+            self._check_stop()
+            for name, url in list(pending.items()):
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                        del pending[name]
+                except httpx.HTTPError:
+                    pass
+            for child in self.children:
+                if child.process is not None and child.process.poll() is not None:
+                    raise StartupError(
+                        f"{child.name} exited during start-up (is its port already in use?)"
+                    )
+            if pending and time.monotonic() > deadline:
+                raise StartupError(f"not healthy after {timeout:.0f} s: {', '.join(pending)}")
+            if pending:
+                time.sleep(0.2)
+
     def _spawn(self, child: Child, env: dict[str, str]) -> None:
         child.process = subprocess.Popen(
             [sys.executable, "-m", "crisiswatch", *child.args],
@@ -140,9 +172,17 @@ class Launcher:
             start_new_session=True,
         )
 
+    def _request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stop_requested = True
+
+    def _check_stop(self) -> None:
+        if self.stop_requested:
+            raise Stop
+
     def _supervise(self) -> None:
         while True:
             time.sleep(0.5)
+            self._check_stop()
             for child in self.children:
                 assert child.process is not None
                 code = child.process.poll()
@@ -157,6 +197,9 @@ class Launcher:
                 self._spawn(child, self.env)
 
     def _stop(self) -> None:
+        # A Ctrl-C while services drain must not abandon the servers half-stopped.
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
         running = [c.process for c in self.children if c.process and c.process.poll() is None]
         for process in running:
             process.send_signal(signal.SIGTERM)
@@ -173,32 +216,6 @@ class Launcher:
             self.postgres.stop()
         clear_runtime(self.settings)
         self.say("stopped")
-
-
-def _raise_stop(signum: int, frame: FrameType | None) -> None:
-    raise Stop
-
-
-def _wait_healthy(urls: dict[str, str], children: list[Child], timeout: float = 60.0) -> None:
-    """Wait until every HTTP service answers its health check."""
-    deadline = time.monotonic() + timeout
-    pending = dict(urls)
-    while pending:
-        for name, url in list(pending.items()):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
-                    del pending[name]
-            except httpx.HTTPError:
-                pass
-        for child in children:
-            if child.process is not None and child.process.poll() is not None:
-                raise StartupError(
-                    f"{child.name} exited during start-up (is its port already in use?)"
-                )
-        if pending and time.monotonic() > deadline:
-            raise StartupError(f"not healthy after {timeout:.0f} s: {', '.join(pending)}")
-        if pending:
-            time.sleep(0.2)
 
 
 def _redact(url: str) -> str:
