@@ -127,3 +127,37 @@ def _zero() -> Any:
     from datetime import timedelta
 
     return timedelta(0)
+
+
+async def test_a_command_whose_handler_fails_answers_internal_and_changes_nothing(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    tenant = await make_tenant(sessions)
+
+    async def broken(runtime: Runtime, session: AsyncSession, command: CreateWatchlist) -> Outcome:
+        raise ValueError("a bug in the handler")
+
+    worker = build_worker(
+        consumer="test-analysis",
+        queue=CreateWatchlist.QUEUE,
+        routes=[Route(CreateWatchlist, broken)],
+        database_url=servers.database_url,
+        redis_url=servers.redis_url,
+        handle_signals=False,
+        burst=True,
+    )
+    command = CreateWatchlist(organization_id=tenant.org.id, actor="t", name="a", keywords=["a"])
+    await redis.enqueue_job(
+        command.job_name(),
+        command.model_dump(mode="json"),
+        _job_id=str(command.message_id),
+        _queue_name=command.QUEUE,
+    )
+    await worker.main()
+    await worker.close()
+    result = await call(redis, command, timeout=2)
+    assert not result.ok and result.error is not None
+    assert result.error.code == "Internal"
+    async with sessions() as session:
+        count = await session.exec(select(func.count()).select_from(MessageReceipt))  # type: ignore[call-overload]
+        assert count.scalar_one() == 0

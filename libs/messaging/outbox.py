@@ -48,13 +48,19 @@ async def flush(
             sent.append(row.id)
     except Exception:
         log.exception("publishing %d outbox messages failed; the relay will retry", len(rows))
-    if sent:
+    if not sent:
+        return
+    try:
         async with transaction(sessions) as session:
             await session.exec(
                 update(OutboxMessage)
                 .where(col(OutboxMessage.id).in_(sent))
                 .values(published_at=utcnow())
             )
+    except Exception:
+        # The change is committed and the messages are out; if marking them fails, the
+        # relay publishes them again and the job ids make the copies no-ops.
+        log.exception("marking %d outbox messages published failed", len(sent))
 
 
 async def relay_once(

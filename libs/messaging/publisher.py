@@ -1,7 +1,7 @@
 """Sending messages: fire-and-forget events and commands whose result is awaited."""
 
 from arq.connections import ArqRedis
-from arq.jobs import Job, JobStatus, ResultNotFound
+from arq.jobs import Job, JobStatus, ResultNotFound, SerializationError
 
 from libs.contracts.messages import Command, CommandResult, Message
 
@@ -41,6 +41,9 @@ async def call(redis: ArqRedis, command: Command, *, timeout: float) -> CommandR
         raw = await job.result(timeout=timeout, poll_delay=0.01)
     except TimeoutError as exc:
         raise CommandTimeout(f"{command.job_name()} got no answer in {timeout:.0f} s") from exc
+    except SerializationError:
+        # The handler raised and arq stored its exception, which JSON cannot carry back.
+        return CommandResult.failure("Internal", f"{command.job_name()} failed in its service")
     except ResultNotFound as exc:
         # The job vanished from Redis (flushed or expired) before answering.
         raise CommandTimeout(f"{command.job_name()} was lost before it was answered") from exc

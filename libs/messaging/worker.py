@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.messages import CommandResult, Message
+from libs.contracts.messages import Command, CommandResult, Message
 from libs.database.engine import create_engine, session_factory, transaction
 from libs.messaging import outbox, serialization
 from libs.messaging.connection import redis_settings
@@ -86,6 +86,15 @@ def _job(consumer: str, route: Route[Any]) -> Function:
             tries = int(ctx.get("job_try", 1))
             log.warning("%s: transient failure on try %d: %s", consumer, tries, exc)
             raise Retry(defer=min(2**tries, 60)) from exc
+        except Exception:
+            if not issubclass(route.message, Command):
+                raise
+            # The sender is waiting: answer with a failure it can show, not a stored
+            # exception it cannot read. The transaction rolled back, so nothing changed.
+            log.exception("%s: %s failed", consumer, route.message.job_name())
+            return CommandResult.failure(
+                "Internal", f"the {consumer} service failed to apply the command"
+            ).model_dump(mode="json")
         await outbox.flush(runtime.sessions, runtime.redis, staged)
         return answer
 
