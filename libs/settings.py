@@ -39,8 +39,8 @@ class Settings(BaseSettings):
         default=10.0, description="How long the gateway waits for a command's result."
     )
     reconcile_interval_seconds: float = Field(
-        default=15.0,
-        description="How often ingest re-queues stored mentions that were never analysed.",
+        default=60.0,
+        description="How often ingest re-announces mentions still unanalysed five minutes on.",
     )
     public_gateway_url: str = Field(
         default="http://127.0.0.1:8000",

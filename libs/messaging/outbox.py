@@ -1,7 +1,5 @@
 """The transactional outbox: messages are stored with the change, then published after commit."""
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
@@ -15,6 +13,7 @@ from libs.contracts.messages import Message
 from libs.database.engine import transaction
 from libs.database.tables import OutboxMessage
 from libs.database.tables._types import utcnow
+from libs.messaging.periodic import Periodic
 from libs.messaging.publisher import enqueue
 
 log = logging.getLogger(__name__)
@@ -88,12 +87,8 @@ async def relay_once(
     return len(rows)
 
 
-class Relay:
-    """A producer's background relay, stopped between passes, never in the middle of one.
-
-    Cancelling a pass mid-query would leave its database connection half-used; a stop
-    request instead lets the current pass finish and ends the loop.
-    """
+class Relay(Periodic):
+    """A producer's background relay of messages a crash left unpublished."""
 
     def __init__(
         self,
@@ -103,30 +98,9 @@ class Relay:
         *,
         interval: float,
     ) -> None:
-        self._sessions = sessions
-        self._redis = redis
-        self._producer = producer
-        self._interval = interval
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        async def step() -> None:
+            count = await relay_once(sessions, redis, producer)
+            if count:
+                log.warning("outbox relay re-published %d %s messages", count, producer)
 
-    def start(self) -> None:
-        """Run the relay in the background of the current event loop."""
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        """Ask the relay to stop and wait for its current pass to end."""
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
-
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                count = await relay_once(self._sessions, self._redis, self._producer)
-                if count:
-                    log.warning("outbox relay re-published %d %s messages", count, self._producer)
-            except Exception:
-                log.exception("outbox relay pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._interval)
+        super().__init__(f"{producer} outbox relay", step, interval=interval)

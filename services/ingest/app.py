@@ -4,6 +4,7 @@ A request opens one transaction, stores the valid items and stages `mention.inge
 the outbox; the answer is sent after commit, and the message is published right after.
 """
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,10 +21,12 @@ from libs.contracts.messages import MentionIngested
 from libs.database.engine import create_engine, session_factory, transaction
 from libs.messaging import outbox
 from libs.messaging.connection import connect
+from libs.messaging.periodic import Periodic
 from libs.settings import Settings, get_settings
 from services.ingest import service
 from services.ingest.auth import CurrentPrincipal, IngestingPrincipal
 from services.ingest.problems import ProblemError, install
+from services.ingest.reconcile import requeue_unanalysed
 from services.ingest.schemas import (
     AnalysisOut,
     AuthorOut,
@@ -39,6 +42,9 @@ from services.ingest.schemas import (
 from services.ingest.validation import errors_of, validate_item
 
 PRODUCER = "ingest"
+RELAY_INTERVAL_SECONDS = 5.0
+
+log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -58,16 +64,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database_url)
         app.state.sessions = session_factory(engine)
         app.state.redis = await connect(settings.redis_url)
-        relay = outbox.Relay(
-            app.state.sessions,
-            app.state.redis,
-            PRODUCER,
-            interval=settings.reconcile_interval_seconds,
+        sessions, redis = app.state.sessions, app.state.redis
+        relay = outbox.Relay(sessions, redis, PRODUCER, interval=RELAY_INTERVAL_SECONDS)
+
+        async def reconcile() -> None:
+            count = await requeue_unanalysed(sessions, redis)
+            if count:
+                log.warning("re-announced %d mentions that were never analysed", count)
+
+        reconciler = Periodic(
+            "ingest reconciler", reconcile, interval=settings.reconcile_interval_seconds
         )
         relay.start()
+        reconciler.start()
         try:
             yield
         finally:
+            await reconciler.stop()
             await relay.stop()
             await app.state.redis.aclose()
             await engine.dispose()
