@@ -42,10 +42,6 @@ class Settings(BaseSettings):
         default=60.0,
         description="How often ingest re-announces mentions still unanalysed five minutes on.",
     )
-    public_gateway_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="Base URL used in links printed by the CLI and in alerts.",
-    )
 
 
 @lru_cache(maxsize=1)

@@ -4,7 +4,7 @@
 # mypy: disable-error-code="untyped-decorator"
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 import strawberry
 from sqlmodel import col, select
@@ -25,14 +25,23 @@ class MentionFilter:
     watchlist_id: relay.GlobalID | None = strawberry.field(
         default=None, description="A watchlist's global id: mentions analysis matched to it."
     )
-    since: datetime | None = strawberry.field(default=None, description="Posted at or after.")
-    until: datetime | None = strawberry.field(default=None, description="Posted before.")
+    since: datetime | None = strawberry.field(
+        default=None, description="Posted at or after; a time without an offset is UTC."
+    )
+    until: datetime | None = strawberry.field(
+        default=None, description="Posted before; a time without an offset is UTC."
+    )
 
 
 @strawberry.input(description="Narrow an incident list; every given condition must hold.")
 class IncidentFilter:
     status: IncidentStatus | None = None
     tier: Tier | None = None
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Read a time without an offset as UTC, never as the server's local time."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def local_id(global_id: relay.GlobalID, type_name: str) -> uuid.UUID | None:
@@ -72,9 +81,9 @@ class Query:
             if filter.source is not None:
                 statement = statement.where(col(tables.Mention.source) == filter.source.value)
             if filter.since is not None:
-                statement = statement.where(col(tables.Mention.posted_at) >= filter.since)
+                statement = statement.where(col(tables.Mention.posted_at) >= as_utc(filter.since))
             if filter.until is not None:
-                statement = statement.where(col(tables.Mention.posted_at) < filter.until)
+                statement = statement.where(col(tables.Mention.posted_at) < as_utc(filter.until))
             if filter.sentiment is not None or filter.watchlist_id is not None:
                 analysis = tables.MentionAnalysis
                 statement = statement.join(

@@ -90,10 +90,12 @@ async def create_watchlist(
 async def acknowledge_incident(
     runtime: Runtime, session: AsyncSession, command: AcknowledgeIncident
 ) -> Outcome:
-    """Answer like the incidents service: only a detected incident can be acknowledged."""
+    """Answer like the incidents service: acknowledging again is a no-op success."""
     row = await session.get(Incident, command.incident_id)
     if row is None or row.organization_id != command.organization_id:
         return Outcome(result=CommandResult.failure("NotFound", "事件不存在"))
+    if row.status == IncidentStatus.ACKNOWLEDGED:
+        return Outcome(result=CommandResult.success(id=str(row.id), status=row.status))
     if row.status != IncidentStatus.DETECTED:
         return Outcome(
             result=CommandResult.failure(
@@ -217,27 +219,36 @@ async def test_viewer_mutations_are_forbidden_and_send_nothing(
     assert await queued_for(redis, INCIDENTS_QUEUE, acme) == []
 
 
-async def test_acknowledging_twice_is_an_invalid_transition_with_the_current_status(
+async def test_acknowledging_again_answers_the_incident_and_a_closed_one_is_refused(
     servers: Servers, gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
 ) -> None:
     async with transaction(sessions) as session:
-        opened = await rows.incident(
-            session, await rows.watchlist(session, acme.org.id), detected_at=T0
+        watched = await rows.watchlist(session, acme.org.id)
+        opened = await rows.incident(session, watched, detected_at=T0)
+        resolved = await rows.incident(
+            session,
+            await rows.watchlist(session, acme.org.id, name="物流"),
+            detected_at=T0,
+            status=IncidentStatus.RESOLVED,
         )
     variables = {"id": gid("Incident", opened.id), "note": "值班监测已启动"}
     async with services(servers):
         first = await gql(acme.auth(Role.RESPONDER), ACKNOWLEDGE, variables)
         second = await gql(acme.auth(Role.RESPONDER), ACKNOWLEDGE, variables)
+        closed = await gql(
+            acme.auth(Role.RESPONDER), ACKNOWLEDGE, {"id": gid("Incident", resolved.id)}
+        )
 
     acknowledged = first["data"]["acknowledgeIncident"]
     assert acknowledged["__typename"] == "Incident"
     assert acknowledged["status"] == "ACKNOWLEDGED"
     assert acknowledged["acknowledgedBy"].startswith("api_key:")
     assert acknowledged["timeline"] == [{"kind": "acknowledged", "message": "值班监测已启动"}]
-    assert second["data"]["acknowledgeIncident"] == {
+    assert second["data"]["acknowledgeIncident"] == acknowledged
+    assert closed["data"]["acknowledgeIncident"] == {
         "__typename": "InvalidTransition",
-        "message": "cannot acknowledge an incident that is acknowledged",
-        "currentStatus": "ACKNOWLEDGED",
+        "message": "cannot acknowledge an incident that is resolved",
+        "currentStatus": "RESOLVED",
     }
 
 
