@@ -12,7 +12,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
-from typing import Self, TypeVar
+from typing import ClassVar, Self, TypeVar, cast
 
 import strawberry
 from strawberry import relay
@@ -51,6 +51,28 @@ async def resolve_by_ids(
     return [build(row) if row is not None else None for row in rows]
 
 
+class LoadedNode(relay.Node):
+    """Relay node lookup through the request's DataLoader named by `LOADER`.
+
+    Loaders filter by the caller's organization, so `node(id:)` never returns another
+    organization's row.
+    """
+
+    LOADER: ClassVar[str]
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        """Load nodes of this type by id, in order."""
+        load = getattr(info.context.loaders, cls.LOADER).load
+        # Each node type defines its own `from_row` for its own table row.
+        build = cast(Callable[[object], Self], getattr(cls, "from_row"))  # noqa: B009
+        return await resolve_by_ids(
+            node_ids, load, build, required=required, type_name=cls.__name__
+        )
+
+
 async def _load_or_none(
     load: Callable[[uuid.UUID], Awaitable[Row | None]], node_id: str
 ) -> Row | None:
@@ -85,7 +107,9 @@ class Metrics:
 
 
 @strawberry.type(description="A named set of keywords a company watches.")
-class Watchlist(relay.Node):
+class Watchlist(LoadedNode):
+    LOADER: ClassVar[str] = "watchlists"
+
     id: relay.NodeID[uuid.UUID]
     database_id: uuid.UUID
     name: str
@@ -103,19 +127,6 @@ class Watchlist(relay.Node):
             keywords=list(row.keywords),
             current_tier=Tier(row.current_tier) if row.current_tier else None,
             created_at=row.created_at,
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
-        """Load watchlists of the caller's organization by id."""
-        return await resolve_by_ids(
-            node_ids,
-            info.context.loaders.watchlists.load,
-            cls.from_row,
-            required=required,
-            type_name=cls.__name__,
         )
 
 
@@ -147,7 +158,9 @@ class Analysis:
 
 
 @strawberry.type(description="One public post or complaint, as received.")
-class Mention(relay.Node):
+class Mention(LoadedNode):
+    LOADER: ClassVar[str] = "mentions"
+
     id: relay.NodeID[uuid.UUID]
     database_id: uuid.UUID
     source: Source
@@ -191,22 +204,11 @@ class Mention(relay.Node):
         row = await info.context.loaders.analyses.load(self.id)
         return Analysis.from_row(row) if row is not None else None
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
-        """Load mentions of the caller's organization by id."""
-        return await resolve_by_ids(
-            node_ids,
-            info.context.loaders.mentions.load,
-            cls.from_row,
-            required=required,
-            type_name=cls.__name__,
-        )
-
 
 @strawberry.type(description="A tier decision for a watchlist, with the reasons behind it.")
-class RiskSignal(relay.Node):
+class RiskSignal(LoadedNode):
+    LOADER: ClassVar[str] = "signals"
+
     id: relay.NodeID[uuid.UUID]
     database_id: uuid.UUID
     tier: Tier
@@ -232,22 +234,11 @@ class RiskSignal(relay.Node):
             created_at=row.created_at,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
-        """Load risk signals of the caller's organization by id."""
-        return await resolve_by_ids(
-            node_ids,
-            info.context.loaders.signals.load,
-            cls.from_row,
-            required=required,
-            type_name=cls.__name__,
-        )
-
 
 @strawberry.type(description="A playbook task with its deadline.")
-class ResponseTask(relay.Node):
+class ResponseTask(LoadedNode):
+    LOADER: ClassVar[str] = "tasks"
+
     id: relay.NodeID[uuid.UUID]
     database_id: uuid.UUID
     title: str
@@ -269,22 +260,11 @@ class ResponseTask(relay.Node):
             completed_at=row.completed_at,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
-        """Load response tasks of the caller's organization by id."""
-        return await resolve_by_ids(
-            node_ids,
-            info.context.loaders.tasks.load,
-            cls.from_row,
-            required=required,
-            type_name=cls.__name__,
-        )
-
 
 @strawberry.type(description="One change to an incident: what, who and when.")
-class TimelineEvent(relay.Node):
+class TimelineEvent(LoadedNode):
+    LOADER: ClassVar[str] = "events"
+
     id: relay.NodeID[uuid.UUID]
     database_id: uuid.UUID
     kind: str
@@ -306,22 +286,11 @@ class TimelineEvent(relay.Node):
             data=JSON(row.data),
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
-        """Load timeline events of the caller's organization by id."""
-        return await resolve_by_ids(
-            node_ids,
-            info.context.loaders.events.load,
-            cls.from_row,
-            required=required,
-            type_name=cls.__name__,
-        )
-
 
 @strawberry.type(description="A crisis being handled, from detection to review.")
-class Incident(relay.Node):
+class Incident(LoadedNode):
+    LOADER: ClassVar[str] = "incidents"
+
     id: relay.NodeID[uuid.UUID]
     database_id: uuid.UUID
     title: str
@@ -370,16 +339,3 @@ class Incident(relay.Node):
             return None
         row = await info.context.loaders.signals.load(self.last_signal_id)
         return RiskSignal.from_row(row) if row is not None else None
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
-        """Load incidents of the caller's organization by id."""
-        return await resolve_by_ids(
-            node_ids,
-            info.context.loaders.incidents.load,
-            cls.from_row,
-            required=required,
-            type_name=cls.__name__,
-        )
