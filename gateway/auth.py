@@ -15,13 +15,16 @@ from libs.auth.keys import Principal, hash_key, parse_bearer, resolve
 
 
 class AuthError(Exception):
-    """The request carries no usable key (401) or a key that may not use GraphQL (403)."""
+    """No usable key (401), a key that may not use GraphQL (403), or over its rate (429)."""
 
-    def __init__(self, status_code: int, code: str, message: str) -> None:
+    def __init__(
+        self, status_code: int, code: str, message: str, *, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.code = code
         self.message = message
+        self.retry_after = retry_after
 
 
 class PrincipalCache:

@@ -7,7 +7,7 @@ and against external ones is identical; only the values differ.
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,6 +41,31 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = Field(
         default=60.0,
         description="How often ingest re-announces mentions still unanalysed five minutes on.",
+    )
+    data_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CRISISWATCH_DATA_KEY", "data_key"),
+        description=(
+            "CRISISWATCH_DATA_KEY: base64 of 32 random bytes that encrypt personal contact "
+            "data at rest; `crisiswatch up` creates one in the data folder when unset."
+        ),
+    )
+    rate_limit_per_minute: int = Field(
+        default=1200,
+        description="Requests per minute each API key may make to GraphQL and REST; 0 = no limit.",
+    )
+    console_url: str | None = Field(
+        default=None,
+        description=(
+            "Base URL of the war-room console's incident pages; chat alerts link to it "
+            "(the incident id is appended, or fills a `{incident_id}` placeholder)."
+        ),
+    )
+    webhook_dispatch_seconds: float = Field(
+        default=2.0, description="How often the notify worker sends due webhook deliveries."
+    )
+    deadline_check_seconds: float = Field(
+        default=15.0, description="How often the incidents worker looks for passed deadlines."
     )
 
 

@@ -21,7 +21,7 @@ from libs.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "infra" / "Dockerfile"
-APP_SERVICES = ("ingest", "gateway", "analysis", "incidents")
+APP_SERVICES = ("ingest", "gateway", "analysis", "incidents", "notify")
 HTTP_PORTS = {"ingest": 8001, "gateway": 8000}
 
 
@@ -133,6 +133,7 @@ def test_each_command_is_one_the_cli_accepts(services: dict[str, dict[str, Any]]
         "gateway": ["serve", "gateway"],
         "analysis": ["worker", "analysis"],
         "incidents": ["worker", "incidents"],
+        "notify": ["worker", "notify"],
         "migrate": ["migrate"],
     }
     for args in commands.values():

@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from libs.contracts.messages import ALL_MESSAGES, Message
+from libs.contracts.messages import ALL_MESSAGES as CORE_MESSAGES
+from libs.contracts.messages import Message
+from libs.contracts.notify import NOTIFY_MESSAGES
+from libs.contracts.response import RESPONSE_MESSAGES
+
+ALL_MESSAGES = CORE_MESSAGES + RESPONSE_MESSAGES + NOTIFY_MESSAGES
 
 PINNED = Path(__file__).parent / "contracts"
 

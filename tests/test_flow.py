@@ -28,11 +28,14 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from crisiswatch.demo import run_demo
+from libs.contracts.enums import Tier
+from services.incidents.playbook import DEFAULT_PLAYBOOKS
 
 pytestmark = pytest.mark.flow
 
 START_TIMEOUT = 120.0
-EXPECTED_TASKS = {
+# Every tier's default playbook holds the DESIGN.md deadlines, counted from detection.
+CORE_DEADLINES = {
     "acknowledge": timedelta(minutes=30),
     "confirm_scope": timedelta(hours=2),
     "first_statement": timedelta(hours=4),
@@ -227,9 +230,14 @@ def test_demo_stream_through_running_system_opens_an_incident_with_its_tasks(
     assert incident["status"] == "DETECTED"
     detected = datetime.fromisoformat(incident["detectedAt"])
     tasks = {task["kind"]: task for task in incident["tasks"]}
-    assert set(tasks) == set(EXPECTED_TASKS)
-    for kind, offset in EXPECTED_TASKS.items():
+    expected = {
+        t.kind: t.due_after for t in DEFAULT_PLAYBOOKS[Tier(incident["tier"].lower())].tasks
+    }
+    assert set(tasks) == set(expected) and set(CORE_DEADLINES) <= set(expected)
+    for kind, offset in expected.items():
         assert datetime.fromisoformat(tasks[kind]["dueAt"]) - detected == offset
+    for kind, offset in CORE_DEADLINES.items():
+        assert expected[kind] == offset
     assert incident["timeline"][0]["kind"] == "opened"
 
     # The REST read of a mention carries its analysis once done.

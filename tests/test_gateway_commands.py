@@ -1,6 +1,5 @@
 """GraphQL mutations end to end: gateway → queue → the real analysis and incidents workers."""
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +23,7 @@ from services.analysis.worker import create_worker as create_analysis_worker
 from services.incidents.worker import create_worker as create_incidents_worker
 from tests.builders import Tenant, make_tenant
 from tests.fixtures.servers import Servers
+from tests.fixtures.workers import running_workers
 
 CREATE_WATCHLIST = """
 mutation Create($input: CreateWatchlistInput!) {
@@ -57,12 +57,8 @@ mutation Acknowledge($id: ID!, $note: String) {
 @asynccontextmanager
 async def running(worker: Worker) -> AsyncIterator[None]:
     """Run a worker in the background until the block ends."""
-    task = asyncio.create_task(worker.async_run())
-    try:
+    async with running_workers(worker):
         yield
-    finally:
-        await worker.close()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 @asynccontextmanager

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.messages import CommandResult, CreateWatchlist, MentionIngested
 from libs.database.engine import transaction
 from libs.database.tables import MessageReceipt, OutboxMessage
-from libs.messaging import outbox
+from libs.messaging import outbox, readiness
 from libs.messaging.publisher import CommandTimeout, call
 from libs.messaging.receipts import AlreadyHandled, claim
 from libs.messaging.worker import Outcome, Route, Runtime, build_worker
@@ -161,3 +161,30 @@ async def test_a_command_whose_handler_fails_answers_internal_and_changes_nothin
     async with sessions() as session:
         count = await session.exec(select(func.count()).select_from(MessageReceipt))  # type: ignore[call-overload]
         assert count.scalar_one() == 0
+
+
+async def test_readiness_marks_are_cleared_and_awaited(servers: Servers, redis: ArqRedis) -> None:
+    await readiness.mark_ready(redis, "analysis")
+    await readiness.clear(servers.redis_url, ["analysis", "incidents"])
+    missing = await readiness.wait_ready(servers.redis_url, ["analysis", "incidents"], 0.3)
+    assert missing == ["analysis", "incidents"]
+    await readiness.mark_ready(redis, "incidents")
+    await readiness.mark_ready(redis, "analysis")
+    assert await readiness.wait_ready(servers.redis_url, ["analysis", "incidents"], 0.3) == []
+
+
+def test_deadlocks_and_serialization_failures_are_retried_not_failed() -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from libs.messaging.worker import _transient
+
+    class Driver(Exception):
+        def __init__(self, sqlstate: str) -> None:
+            super().__init__(sqlstate)
+            self.sqlstate = sqlstate
+
+    def error(sqlstate: str) -> DBAPIError:
+        return DBAPIError("UPDATE story …", {}, Driver(sqlstate))
+
+    assert _transient(error("40P01")) and _transient(error("40001"))
+    assert not _transient(error("23505")) and not _transient(error("42601"))

@@ -6,18 +6,37 @@ from functools import partial
 import strawberry
 from strawberry.extensions import (
     MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.tools import merge_types
 
+from gateway.schema.aftercare_mutations import AftercareMutation
 from gateway.schema.errors import should_mask
-from gateway.schema.mutations import Mutation
-from gateway.schema.queries import Query
+from gateway.schema.mutations import Mutation as CoreMutation
+from gateway.schema.queries import Query as CoreQuery
+from gateway.schema.response_mutations import ResponseMutation
+from gateway.schema.response_queries import ResponseQuery
+from gateway.schema.statement_mutations import StatementMutation
+from gateway.schema.webhook_mutations import WebhookMutation
 from libs.settings import Settings
 
 MAX_QUERY_DEPTH = 10
+# A console's largest screens use a few dozen aliases and well under two thousand tokens;
+# beyond that a document is an attempt to multiply work, not a page.
+MAX_ALIASES = 30
+MAX_TOKENS = 2000
+
+# The root types are composed from small modules, one per area, in this order.
+Query = merge_types("Query", (CoreQuery, ResponseQuery))
+Mutation = merge_types(
+    "Mutation",
+    (CoreMutation, ResponseMutation, StatementMutation, AftercareMutation, WebhookMutation),
+)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -27,6 +46,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     extensions: list[Callable[[], SchemaExtension]] = [
         partial(ParserCache, maxsize=256),
         partial(ValidationCache, maxsize=256),
+        partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+        partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
         partial(QueryDepthLimiter, max_depth=MAX_QUERY_DEPTH),
     ]
     if settings is not None and settings.crisiswatch_env != "development":

@@ -6,13 +6,88 @@ the very same classes the services store and send.
 
 import strawberry
 
-from libs.contracts.enums import AuthorKind, IncidentStatus, Sentiment, Source, TaskStatus, Tier
+from libs.contracts.enums import (
+    AuthorKind,
+    Channel,
+    ContactKind,
+    CrisisType,
+    EndpointKind,
+    EventType,
+    FollowUpKind,
+    IncidentStatus,
+    ReviewDecision,
+    ReviewStage,
+    SensitiveCategory,
+    Sentiment,
+    Source,
+    StatementStatus,
+    TaskStatus,
+    TeamRole,
+    Tier,
+)
 
 strawberry.enum(AuthorKind, description="What kind of account posted.")
+strawberry.enum(
+    CrisisType,
+    description=(
+        "Kind of crisis (危机类型): misinformation (谣言), interaction failure (互动失当), "
+        "operational error (运营失误), product quality (产品质量), customer service (客服), "
+        "brand image (品牌形象), data leak (数据泄露)."
+    ),
+)
 strawberry.enum(IncidentStatus, description="Where an incident is in its life.")
+strawberry.enum(
+    SensitiveCategory,
+    description="Category of a sensitive term (敏感词): what kind of risk the word signals.",
+)
 strawberry.enum(Sentiment, description="Polarity of a mention (积极 / 中立 / 消极).")
 strawberry.enum(Source, description="Where a mention was posted.")
 strawberry.enum(TaskStatus, description="State of a response task.")
 strawberry.enum(Tier, description="Risk tier, from blue (watch) to red (severe).")
+strawberry.enum(
+    TeamRole,
+    description=(
+        "A role on an incident's team, lowest first: monitor (监测), analyst (研判), customer "
+        "service (客服), spokesperson (发言人), legal (法务), commander (总指挥)."
+    ),
+)
+strawberry.enum(Channel, description="Where a statement is published.")
+strawberry.enum(StatementStatus, description="A statement's way from draft to publication.")
+strawberry.enum(
+    ReviewStage,
+    description="A review level of a statement (三级审核); legal review only for red incidents.",
+)
+strawberry.enum(ReviewDecision, description="A reviewer's answer.")
+strawberry.enum(ContactKind, description="What kind of contact detail an affected user gave.")
+strawberry.enum(FollowUpKind, description="What is owed to an affected user.")
+strawberry.enum(
+    EventType,
+    description="An event integrators subscribe to; the value is the `type` in payloads.",
+)
+strawberry.enum(
+    EndpointKind,
+    description=(
+        "How events reach an endpoint: Standard Webhooks, or a WeCom (企业微信), DingTalk (钉钉) "
+        "or Feishu/Lark (飞书) group bot."
+    ),
+)
 
-__all__ = ["AuthorKind", "IncidentStatus", "Sentiment", "Source", "TaskStatus", "Tier"]
+__all__ = [
+    "AuthorKind",
+    "Channel",
+    "ContactKind",
+    "CrisisType",
+    "EndpointKind",
+    "EventType",
+    "FollowUpKind",
+    "IncidentStatus",
+    "ReviewDecision",
+    "ReviewStage",
+    "SensitiveCategory",
+    "Sentiment",
+    "Source",
+    "StatementStatus",
+    "TaskStatus",
+    "TeamRole",
+    "Tier",
+]

@@ -8,6 +8,7 @@ maps the service's answer to a typed result and reads the changed object back.
 # mypy: disable-error-code="untyped-decorator"
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated
 
 import strawberry
@@ -16,7 +17,7 @@ from sqlmodel import col, select
 from strawberry import relay
 
 from gateway.context import Info
-from gateway.schema.enums import IncidentStatus
+from gateway.schema.enums import IncidentStatus, SensitiveCategory
 from gateway.schema.errors import (
     Conflict,
     Forbidden,
@@ -28,13 +29,27 @@ from gateway.schema.errors import (
 )
 from gateway.schema.queries import local_id
 from gateway.schema.types import Incident, Watchlist
-from libs.contracts.messages import AcknowledgeIncident, Command, CommandResult, CreateWatchlist
+from libs.contracts.messages import (
+    ANALYSIS_QUEUE,
+    EVENTS_QUEUE,
+    INCIDENTS_QUEUE,
+    AcknowledgeIncident,
+    Command,
+    CommandResult,
+    CreateWatchlist,
+    SetSensitiveTerms,
+    UpdateWatchlist,
+)
 from libs.database import tables
 from libs.messaging.publisher import CommandTimeout, call
 
 CreateWatchlistResult = Annotated[
     Watchlist | InvalidInput | Conflict | Forbidden,
     strawberry.union("CreateWatchlistResult"),
+]
+UpdateWatchlistResult = Annotated[
+    Watchlist | InvalidInput | Conflict | NotFound | Forbidden,
+    strawberry.union("UpdateWatchlistResult"),
 ]
 AcknowledgeIncidentResult = Annotated[
     Incident | NotFound | InvalidTransition | Forbidden,
@@ -44,16 +59,77 @@ AcknowledgeIncidentResult = Annotated[
 # Which service answers each command, to name it when it stays silent.
 _OWNERS: dict[type[Command], str] = {
     CreateWatchlist: "analysis",
+    UpdateWatchlist: "analysis",
+    SetSensitiveTerms: "analysis",
     AcknowledgeIncident: "incidents",
+}
+# Every other command is named by the queue it travels on.
+_QUEUE_OWNERS: dict[str, str] = {
+    ANALYSIS_QUEUE: "analysis",
+    INCIDENTS_QUEUE: "incidents",
+    EVENTS_QUEUE: "notify",
 }
 
 
 @strawberry.input(
-    description="A new watchlist: a name unique in your organization and its keywords."
+    description=(
+        "A new watchlist: a name unique in your organization, a boolean `query`, keywords, "
+        "or both; without a query any of the keywords matches."
+    )
 )
 class CreateWatchlistInput:
     name: str
-    keywords: list[str]
+    keywords: list[str] = strawberry.field(
+        default_factory=list,
+        description="Names segmentation keeps whole (brands, products, people).",
+    )
+    query: str | None = strawberry.field(
+        default=None,
+        description=(
+            "A boolean rule: `&` or AND (or just a space), `|` or OR, `!` or NOT, parentheses, "
+            '"quoted phrases" and `source:weibo`, e.g. '
+            '`(奶粉 | 米粉) & (致癌 | 召回) & !谣言`. A bad rule answers InvalidInput on "query" '
+            "with the column of the problem."
+        ),
+    )
+
+
+@strawberry.input(description="Changes to a watchlist; an omitted field stays as it is.")
+class UpdateWatchlistInput:
+    id: relay.GlobalID
+    name: str | None = None
+    keywords: list[str] | None = strawberry.field(
+        default=None,
+        description="Replaces the keywords; a rule made from the old keywords follows them.",
+    )
+    query: str | None = strawberry.field(default=None, description="Replaces the rule.")
+
+
+@strawberry.input(description="One term of your sensitive-term lexicon.")
+class SensitiveTermInput:
+    term: str
+    category: SensitiveCategory
+    weight: float = strawberry.field(description="From 0 to 1; 0 disables a default term.")
+
+
+@strawberry.input(
+    description="Add or change terms, and drop earlier changes (the term reverts to the default)."
+)
+class SetSensitiveTermsInput:
+    upsert: list[SensitiveTermInput] = strawberry.field(default_factory=list)
+    remove: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="What a lexicon change applied, as the analysis service stored it.")
+class SensitiveTermsChanged:
+    upserted: list[str] = strawberry.field(description="Terms added or changed, normalized.")
+    removed: list[str] = strawberry.field(description="Terms whose change was dropped.")
+
+
+SetSensitiveTermsResult = Annotated[
+    SensitiveTermsChanged | InvalidInput | Forbidden,
+    strawberry.union("SetSensitiveTermsResult"),
+]
 
 
 def forbidden(info: Info) -> Forbidden | None:
@@ -72,23 +148,65 @@ async def send(info: Info, command: Command) -> CommandResult:
     try:
         return await call(info.context.redis, command, timeout=timeout)
     except CommandTimeout as exc:
-        owner = _OWNERS.get(type(command), "owning")
+        owner = _OWNERS.get(type(command)) or _QUEUE_OWNERS.get(command.QUEUE, "owning")
         raise ServiceUnavailableError(
             f"The {owner} service did not answer within {timeout:g} s; "
             "the change may still be applied later."
         ) from exc
 
 
-def _camel(name: str) -> str:
+def camel(name: str) -> str:
+    """Return a service's field name as clients spell it: `incident_id` → `incidentId`."""
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
 
 
-def _refusal(result: CommandResult) -> tuple[str, str, str | None]:
+def refusal_parts(result: CommandResult) -> tuple[str, str, str | None]:
+    """Return a refusal's code, message and field (as clients spell it)."""
     if result.error is None:
         raise GatewayError("The service refused the command without saying why.")
-    field = _camel(result.error.field) if result.error.field else None
+    field = camel(result.error.field) if result.error.field else None
     return result.error.code, result.error.message, field
+
+
+def _field_path(location: Sequence[int | str]) -> str | None:
+    """Name an input field the way the services do: `upsert[0].weight`."""
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + camel(part)
+    return path or None
+
+
+def invalid_input(exc: ValidationError) -> InvalidInput:
+    """Return the first problem the command contract found in the input as InvalidInput."""
+    first = exc.errors()[0]
+    return InvalidInput(message=first["msg"], field=_field_path(first["loc"]))
+
+
+async def _read_watchlist(info: Info, watchlist_id: uuid.UUID) -> tables.Watchlist | None:
+    # A fresh read, not the request's loader: a command may have just changed the row.
+    statement = select(tables.Watchlist).where(
+        col(tables.Watchlist.id) == watchlist_id,
+        col(tables.Watchlist.organization_id) == info.context.principal.organization_id,
+    )
+    async with info.context.sessions() as session:
+        return (await session.exec(statement)).one_or_none()
+
+
+def _watchlist_refusal(
+    result: CommandResult,
+) -> InvalidInput | Conflict | NotFound:
+    code, message, field = refusal_parts(result)
+    if code == "Conflict":
+        return Conflict(message=message, field=field)
+    if code == "Invalid":
+        return InvalidInput(message=message, field=field)
+    if code == "NotFound":
+        return NotFound(message=message)
+    raise GatewayError(f"The analysis service refused the command: {message}")
 
 
 @strawberry.type
@@ -107,29 +225,92 @@ class Mutation:
                 actor=principal.actor,
                 name=input.name,
                 keywords=input.keywords,
+                query=input.query,
             )
         except ValidationError as exc:
-            first = exc.errors()[0]
-            field = _camel(str(first["loc"][0])) if first["loc"] else None
-            return InvalidInput(message=first["msg"], field=field)
+            return invalid_input(exc)
         result = await send(info, command)
         if not result.ok:
-            code, message, field = _refusal(result)
-            if code == "Conflict":
-                return Conflict(message=message, field=field)
-            if code == "Invalid":
-                return InvalidInput(message=message, field=field)
-            raise GatewayError(f"The analysis service refused the command: {message}")
+            refusal = _watchlist_refusal(result)
+            if isinstance(refusal, NotFound):
+                raise GatewayError(f"The analysis service refused the command: {refusal.message}")
+            return refusal
         watchlist_id = uuid.UUID(str(result.data["id"]))
-        statement = select(tables.Watchlist).where(
-            col(tables.Watchlist.id) == watchlist_id,
-            col(tables.Watchlist.organization_id) == principal.organization_id,
-        )
-        async with info.context.sessions() as session:
-            row = (await session.exec(statement)).one_or_none()
+        row = await _read_watchlist(info, watchlist_id)
         if row is None:
             raise GatewayError(f"Watchlist {watchlist_id} was created but cannot be read back.")
         return Watchlist.from_row(row)
+
+    @strawberry.mutation(
+        description="Change a watchlist's name, keywords or rule; the analysis service owns it."
+    )
+    async def update_watchlist(
+        self, info: Info, input: UpdateWatchlistInput
+    ) -> UpdateWatchlistResult:
+        refused = forbidden(info)
+        if refused is not None:
+            return refused
+        principal = info.context.principal
+        watchlist_id = local_id(input.id, "Watchlist")
+        # Checking ownership here first means another tenant's id never reaches the service.
+        if watchlist_id is None or await _read_watchlist(info, watchlist_id) is None:
+            return NotFound(message=f"No watchlist with id {input.id}.")
+        try:
+            command = UpdateWatchlist(
+                organization_id=principal.organization_id,
+                actor=principal.actor,
+                watchlist_id=watchlist_id,
+                name=input.name,
+                keywords=input.keywords,
+                query=input.query,
+            )
+        except ValidationError as exc:
+            return invalid_input(exc)
+        result = await send(info, command)
+        if not result.ok:
+            return _watchlist_refusal(result)
+        row = await _read_watchlist(info, watchlist_id)
+        if row is None:
+            return NotFound(message=f"No watchlist with id {input.id}.")
+        return Watchlist.from_row(row)
+
+    @strawberry.mutation(
+        description=(
+            "Add, change or disable sensitive terms, and drop earlier changes; all or nothing."
+        )
+    )
+    async def set_sensitive_terms(
+        self, info: Info, input: SetSensitiveTermsInput
+    ) -> SetSensitiveTermsResult:
+        refused = forbidden(info)
+        if refused is not None:
+            return refused
+        principal = info.context.principal
+        try:
+            # Validated as one document so a refusal names its place, e.g. `upsert[2].weight`.
+            command = SetSensitiveTerms.model_validate(
+                {
+                    "organization_id": principal.organization_id,
+                    "actor": principal.actor,
+                    "upsert": [
+                        {"term": entry.term, "category": entry.category, "weight": entry.weight}
+                        for entry in input.upsert
+                    ],
+                    "remove": input.remove,
+                }
+            )
+        except ValidationError as exc:
+            return invalid_input(exc)
+        result = await send(info, command)
+        if not result.ok:
+            code, message, field = refusal_parts(result)
+            if code == "Invalid":
+                return InvalidInput(message=message, field=field)
+            raise GatewayError(f"The analysis service refused the command: {message}")
+        return SensitiveTermsChanged(
+            upserted=[str(term) for term in result.data.get("upserted", [])],
+            removed=[str(term) for term in result.data.get("removed", [])],
+        )
 
     @strawberry.mutation(description="Acknowledge an incident: monitoring has started.")
     async def acknowledge_incident(
@@ -155,7 +336,7 @@ class Mutation:
         result = await send(info, command)
         current = await _load_incident(info, incident_id)
         if not result.ok:
-            code, message, _ = _refusal(result)
+            code, message, _ = refusal_parts(result)
             if code == "NotFound" or current is None:
                 return NotFound(message=message)
             if code == "InvalidTransition":

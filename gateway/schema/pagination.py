@@ -1,4 +1,4 @@
-"""Keyset pagination: opaque cursors over (timestamp, id), newest first, never OFFSET.
+"""Keyset pagination: opaque cursors over (timestamp, id), newest first by default, never OFFSET.
 
 The cursor names its connection, so a mention cursor is refused by the incidents field
 instead of silently paging through the wrong order.
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
+from strawberry import relay
 
 from gateway.schema.errors import GatewayError
 
@@ -75,16 +76,20 @@ async def fetch_page(
     id_column: Any,
     first: int,
     after: str | None,
+    oldest_first: bool = False,
 ) -> Page[Row]:
-    """Run `statement` newest first from after the cursor, one row beyond the page."""
+    """Run `statement` newest (or oldest) first from after the cursor, one row beyond the page."""
     check_page_size(first)
     if after is not None:
         at, id_ = decode_cursor(kind, after)
-        statement = statement.where(
-            tuple_(at_column, id_column)
-            < tuple_(literal(at, DateTime(timezone=True)), literal(id_, UUID(as_uuid=True)))
-        )
-    statement = statement.order_by(at_column.desc(), id_column.desc()).limit(first + 1)
+        key = tuple_(at_column, id_column)
+        bound = tuple_(literal(at, DateTime(timezone=True)), literal(id_, UUID(as_uuid=True)))
+        statement = statement.where(key > bound if oldest_first else key < bound)
+    if oldest_first:
+        statement = statement.order_by(at_column.asc(), id_column.asc())
+    else:
+        statement = statement.order_by(at_column.desc(), id_column.desc())
+    statement = statement.limit(first + 1)
     async with sessions() as session:
         rows = list((await session.exec(statement)).all())
     page = rows[:first]
@@ -94,4 +99,15 @@ async def fetch_page(
             for row in page
         ],
         has_next_page=len(rows) > first,
+    )
+
+
+def page_info(page: Page[Any], after: str | None) -> relay.PageInfo:
+    """Return the Relay page info of a forward-only page reached through `after`."""
+    return relay.PageInfo(
+        has_next_page=page.has_next_page,
+        # Forward-only paging: a page reached through a cursor has rows before it.
+        has_previous_page=after is not None,
+        start_cursor=page.rows[0][0] if page.rows else None,
+        end_cursor=page.rows[-1][0] if page.rows else None,
     )

@@ -13,8 +13,16 @@ from strawberry import relay
 from gateway.context import Info
 from gateway.schema.enums import IncidentStatus, Sentiment, Source, Tier
 from gateway.schema.errors import GatewayError
-from gateway.schema.pagination import DEFAULT_PAGE_SIZE, Page, fetch_page
-from gateway.schema.types import Incident, Mention, Watchlist, parse_uuid
+from gateway.schema.nodes import parse_uuid
+from gateway.schema.pagination import DEFAULT_PAGE_SIZE, fetch_page, page_info
+from gateway.schema.types import (
+    Incident,
+    Mention,
+    SensitiveTerm,
+    Story,
+    Watchlist,
+    load_story,
+)
 from libs.database import tables
 
 
@@ -108,7 +116,7 @@ class Query:
             after=after,
         )
         return relay.Connection[Mention](
-            page_info=_page_info(page, after),
+            page_info=page_info(page, after),
             edges=[
                 relay.Edge(cursor=cursor, node=Mention.from_row(row)) for cursor, row in page.rows
             ],
@@ -159,7 +167,7 @@ class Query:
             after=after,
         )
         return relay.Connection[Incident](
-            page_info=_page_info(page, after),
+            page_info=page_info(page, after),
             edges=[
                 relay.Edge(cursor=cursor, node=Incident.from_row(row)) for cursor, row in page.rows
             ],
@@ -175,14 +183,72 @@ class Query:
         row = await info.context.loaders.incidents.load(row_id)
         return Incident.from_row(row) if row is not None else None
 
+    @strawberry.field(description="One story by its global id; null if not in your organization.")
+    async def story(self, info: Info, id: relay.GlobalID) -> Story | None:
+        return await load_story(info, local_id(id, "Story"))
 
-def _page_info(
-    page: Page[tables.Mention] | Page[tables.Incident], after: str | None
-) -> relay.PageInfo:
-    return relay.PageInfo(
-        has_next_page=page.has_next_page,
-        # Forward-only paging: a page reached through a cursor has rows before it.
-        has_previous_page=after is not None,
-        start_cursor=page.rows[0][0] if page.rows else None,
-        end_cursor=page.rows[-1][0] if page.rows else None,
+    @strawberry.field(
+        description=(
+            "Stories (传播路径), the most recently active first; with `watchlistId`, only "
+            "stories with a mention that watchlist matched."
+        )
     )
+    async def stories(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        watchlist_id: relay.GlobalID | None = None,
+    ) -> relay.Connection[Story]:
+        organization_id = info.context.principal.organization_id
+        story = tables.Story
+        statement = select(story).where(col(story.organization_id) == organization_id)
+        if watchlist_id is not None:
+            watched = local_id(watchlist_id, "Watchlist")
+            if watched is None:
+                raise GatewayError("`watchlistId` must be a Watchlist id.")
+            hit = tables.WatchlistHit
+            statement = statement.where(
+                select(hit.mention_id)
+                .where(
+                    col(hit.watchlist_id) == watched,
+                    col(hit.organization_id) == organization_id,
+                    col(hit.story_id) == col(story.id),
+                )
+                .exists()
+            )
+        page = await fetch_page(
+            info.context.sessions,
+            statement,
+            kind="story",
+            at_column=col(story.last_posted_at),
+            id_column=col(story.id),
+            first=DEFAULT_PAGE_SIZE if first is None else first,
+            after=after,
+        )
+        return relay.Connection[Story](
+            page_info=page_info(page, after),
+            edges=[
+                relay.Edge(cursor=cursor, node=Story.from_row(row)) for cursor, row in page.rows
+            ],
+        )
+
+    @strawberry.field(
+        description=(
+            "Your organization's own changes to the sensitive-term lexicon (敏感词库), by term "
+            "(code point order). "
+            "The built-in default lexicon still applies on top of these for every term not "
+            "listed; a weight of 0 disables a default term."
+        )
+    )
+    async def sensitive_terms(self, info: Info) -> list[SensitiveTerm]:
+        term = tables.SensitiveTerm
+        statement = (
+            select(term)
+            .where(col(term.organization_id) == info.context.principal.organization_id)
+            # Code point order, the same whatever the database's collation.
+            .order_by(col(term.term).collate("C"))
+        )
+        async with info.context.sessions() as session:
+            rows = (await session.exec(statement)).all()
+        return [SensitiveTerm.from_row(row) for row in rows]

@@ -17,8 +17,11 @@ from libs.database.tables import (
     MentionAnalysis,
     ResponseTask,
     RiskSignal,
+    SensitiveTerm,
+    Story,
     TimelineEvent,
     Watchlist,
+    WatchlistHit,
 )
 
 T0 = datetime(2025, 3, 15, 8, 0, tzinfo=UTC)
@@ -93,27 +96,87 @@ async def analysis(
 
 
 async def watchlist(
-    session: AsyncSession, org: uuid.UUID, name: str = "奶粉质量", keywords: list[str] | None = None
+    session: AsyncSession,
+    org: uuid.UUID,
+    name: str = "奶粉质量",
+    keywords: list[str] | None = None,
+    **fields: Any,
 ) -> Watchlist:
     """Store a watchlist."""
-    row = Watchlist(organization_id=org, name=name, keywords=keywords or ["奶粉", "拉肚子"])
+    row = Watchlist(
+        organization_id=org, name=name, keywords=keywords or ["奶粉", "拉肚子"], **fields
+    )
     session.add(row)
     await session.flush()
     return row
 
 
-async def signal(session: AsyncSession, watched: Watchlist, tier: Tier = Tier.ORANGE) -> RiskSignal:
-    """Store a risk signal for `watched`."""
+async def signal(
+    session: AsyncSession, watched: Watchlist, tier: Tier | str = Tier.ORANGE, **fields: Any
+) -> RiskSignal:
+    """Store a risk signal for `watched`; `tier` may be the stored "none" (below blue)."""
     row = RiskSignal(
         organization_id=watched.organization_id,
         watchlist_id=watched.id,
-        tier=tier.value,
+        tier=tier.value if isinstance(tier, Tier) else tier,
         score=71.5,
         components={"spike_ratio": 6.2, "negative_share": 0.83},
         reasons=["负面声量为基线的 6.2 倍", "媒体大号参与转发"],
         window_start=T0 - timedelta(hours=1),
         window_end=T0,
+        **fields,
     )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def story(
+    session: AsyncSession,
+    first: Mention,
+    title: str = "禾岚奶粉宝宝腹泻",
+    *,
+    last_posted_at: datetime | None = None,
+    mention_count: int = 1,
+) -> Story:
+    """Store a story started by `first`."""
+    row = Story(
+        organization_id=first.organization_id,
+        title=title,
+        first_mention_id=first.id,
+        first_author_id=first.author_id,
+        mention_count=mention_count,
+        started_at=first.posted_at,
+        last_posted_at=last_posted_at or first.posted_at,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def watchlist_hit(
+    session: AsyncSession, watched: Watchlist, row: Mention, in_story: Story | None
+) -> WatchlistHit:
+    """Store that `watched` matched `row`, as the risk model reads it."""
+    hit = WatchlistHit(
+        watchlist_id=watched.id,
+        posted_at=row.posted_at,
+        mention_id=row.id,
+        organization_id=row.organization_id,
+        author_id=row.author_id,
+        sentiment=Sentiment.NEGATIVE.value,
+        story_id=in_story.id if in_story else None,
+    )
+    session.add(hit)
+    await session.flush()
+    return hit
+
+
+async def sensitive_term(
+    session: AsyncSession, org: uuid.UUID, term: str, category: str, weight: float
+) -> SensitiveTerm:
+    """Store an organization's change to the sensitive-term lexicon."""
+    row = SensitiveTerm(organization_id=org, term=term, category=category, weight=weight)
     session.add(row)
     await session.flush()
     return row

@@ -24,7 +24,7 @@ from libs.contracts.enums import (
     Tier,
 )
 from libs.database.engine import transaction
-from libs.database.tables import Mention
+from libs.database.tables import Mention, MentionAnalysis
 from libs.settings import Settings
 from tests.builders import Tenant
 
@@ -378,13 +378,23 @@ async def test_a_page_costs_the_same_number_of_queries_whatever_its_size(
         poster = await rows.author(session, acme.org.id)
     stored, _, _ = await seed_mentions(sessions, acme, rival)
     async with transaction(sessions) as session:
+        # Older than every seeded mention, so neither is on the page being counted.
+        start = await rows.mention(session, acme.org.id, posted_at=T0 - timedelta(days=3))
+        origin = await rows.mention(session, acme.org.id, posted_at=T0 - timedelta(days=2))
+        spread = await rows.story(session, start)
         for row in stored:
             merged = await session.get(Mention, row.id)
-            assert merged is not None
+            analysed = await session.get(MentionAnalysis, row.id)
+            assert merged is not None and analysed is not None
             merged.author_id = poster.id
+            analysed.story_id = spread.id
+            analysed.parent_mention_id = origin.id
     query = """
     query($first: Int) { mentions(first: $first) { edges { node {
-      text author { handle } analysis { sentiment watchlists { name } }
+      text author { handle } analysis {
+        sentiment watchlists { name }
+        parentMention { text } story { title firstMention { text } }
+      }
     } } } }
     """
     statements: list[str] = []
@@ -403,17 +413,41 @@ async def test_a_page_costs_the_same_number_of_queries_whatever_its_size(
         large = len(statements)
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    assert len(body["data"]["mentions"]["edges"]) == 25
-    assert small == large == 4  # page, authors, analyses, watchlists
+    edges = body["data"]["mentions"]["edges"]
+    assert len(edges) == 25
+    assert {e["node"]["analysis"]["story"]["firstMention"]["text"] for e in edges} == {start.text}
+    assert {e["node"]["analysis"]["parentMention"]["text"] for e in edges} == {origin.text}
+    # page, authors, analyses, then watchlists, stories and parent mentions together, then
+    # the stories' first mentions.
+    assert small == large == 7
 
 
 async def test_query_deeper_than_the_limit_is_refused(gql: GraphQL, acme: Tenant) -> None:
-    # The schema has no cycles yet, so only a nesting of unknown fields can go this deep;
-    # the limit still has to refuse it by depth, before anything runs.
-    deep = "{ mentions { edges { node { " + "x { " * 8 + "y" + " }" * 8 + " } } } }"
+    # Mention -> analysis -> story -> first mention is a cycle a client could follow forever.
+    cycle = "analysis { story { firstMention { " * 3 + "text" + " } } }" * 3
+    deep = "{ mentions { edges { node { " + cycle + " } } } }"
     body = await gql(acme.auth(Role.VIEWER), deep)
     messages = [error["message"] for error in body["errors"]]
     assert any("exceeds maximum operation depth of 10" in m for m in messages), messages
+
+
+async def test_too_many_aliases_are_refused(gql: GraphQL, acme: Tenant) -> None:
+    # Aliases let one small document ask for the same expensive page many times.
+    fields = " ".join(
+        f"a{i}: mentions(first: 50) {{ pageInfo {{ hasNextPage }} }}" for i in range(31)
+    )
+    body = await gql(acme.auth(Role.VIEWER), "{ " + fields + " }")
+    messages = [error["message"] for error in body["errors"]]
+    assert any("aliases" in m and "30" in m for m in messages), messages
+    fine = " ".join(f"a{i}: watchlists {{ id }}" for i in range(30))
+    assert "errors" not in await gql(acme.auth(Role.VIEWER), "{ " + fine + " }")
+
+
+async def test_documents_with_too_many_tokens_are_refused(gql: GraphQL, acme: Tenant) -> None:
+    padding = " ".join(["id"] * 2100)
+    body = await gql(acme.auth(Role.VIEWER), "{ watchlists { " + padding + " } }")
+    messages = [error["message"] for error in body["errors"]]
+    assert any("token" in m.lower() for m in messages), messages
 
 
 async def test_unexpected_errors_are_masked_outside_development(

@@ -33,6 +33,29 @@ class Sentiment(StrEnum):
     NEGATIVE = "negative"
 
 
+class CrisisType(StrEnum):
+    """Kinds of crisis (DESIGN.md; seed 002 §一, seed 004 §二, seed 003 §2.1)."""
+
+    MISINFORMATION = "misinformation"
+    INTERACTION_FAILURE = "interaction_failure"
+    OPERATIONAL_ERROR = "operational_error"
+    PRODUCT_QUALITY = "product_quality"
+    CUSTOMER_SERVICE = "customer_service"
+    BRAND_IMAGE = "brand_image"
+    DATA_LEAK = "data_leak"
+
+
+class SensitiveCategory(StrEnum):
+    """Categories of the sensitive-term lexicon (敏感词库)."""
+
+    SAFETY = "safety"
+    INJURY_DEATH = "injury_death"
+    DATA_LEAK = "data_leak"
+    REGULATOR = "regulator"
+    RIGHTS = "rights"
+    LEGAL = "legal"
+
+
 class Tier(StrEnum):
     """Risk tier, in rising order of severity."""
 
@@ -96,3 +119,86 @@ class Role(StrEnum):
     VIEWER = "viewer"
     RESPONDER = "responder"
     ADMIN = "admin"
+
+
+class TeamRole(StrEnum):
+    """Roles on an incident's team (seed 002 §三(一)2), in escalation order, lowest first."""
+
+    MONITOR = "monitor"
+    ANALYST = "analyst"
+    CUSTOMER_SERVICE = "customer_service"
+    SPOKESPERSON = "spokesperson"
+    LEGAL = "legal"
+    COMMANDER = "commander"
+
+
+class Channel(StrEnum):
+    """Where a statement is published, each with its role (DESIGN.md, Response)."""
+
+    WECHAT = "wechat"
+    WEIBO = "weibo"
+    DOUYIN = "douyin"
+    XIAOHONGSHU = "xiaohongshu"
+    WEBSITE = "website"
+
+
+class StatementStatus(StrEnum):
+    """A statement's way from draft to publication (三级审核)."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+
+
+class ReviewStage(StrEnum):
+    """The review levels a statement passes; legal only for red incidents."""
+
+    LEVEL_1 = "level_1"
+    LEVEL_2 = "level_2"
+    LEVEL_3 = "level_3"
+    LEGAL = "legal"
+
+
+class ReviewDecision(StrEnum):
+    """A reviewer's answer."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class ContactKind(StrEnum):
+    """What kind of contact detail an affected user gave."""
+
+    PHONE = "phone"
+    EMAIL = "email"
+    ID_CARD = "id_card"
+    OTHER = "other"
+
+
+class FollowUpKind(StrEnum):
+    """What is owed to an affected user."""
+
+    FOLLOW_UP = "follow_up"
+    COMPENSATION = "compensation"
+
+
+class EventType(StrEnum):
+    """Events integrators can subscribe to; names are stable across versions."""
+
+    INCIDENT_OPENED = "incident.opened"
+    INCIDENT_TIER_CHANGED = "incident.tier_changed"
+    INCIDENT_STATUS_CHANGED = "incident.status_changed"
+    TASK_OVERDUE = "task.overdue"
+    STATEMENT_PUBLISHED = "statement.published"
+    REVIEW_COMPLETED = "review.completed"
+
+
+class EndpointKind(StrEnum):
+    """How events reach an endpoint: Standard Webhooks, or a chat group bot's own scheme."""
+
+    STANDARD = "standard"
+    WECOM = "wecom"
+    DINGTALK = "dingtalk"
+    FEISHU = "feishu"

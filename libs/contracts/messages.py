@@ -12,11 +12,13 @@ from typing import Any, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from libs.contracts.enums import Tier
+from libs.contracts.enums import CrisisType, SensitiveCategory, Tier
 
 ANALYSIS_QUEUE = "crisiswatch:analysis"
 INCIDENTS_QUEUE = "crisiswatch:incidents"
 INGEST_QUEUE = "crisiswatch:ingest"
+# Integration events for webhook and chat-alert delivery.
+EVENTS_QUEUE = "crisiswatch:events"
 
 
 class Message(BaseModel):
@@ -67,17 +69,66 @@ class RiskSignalRaised(Message):
     score: float
     reasons: list[str]
     detected_at: AwareDatetime
+    crisis_type: CrisisType | None = Field(
+        default=None, description="The window's dominant crisis type, when cues point to one."
+    )
+    story_id: uuid.UUID | None = Field(
+        default=None, description="The largest story in the window, when there is one."
+    )
 
 
 class CreateWatchlist(Command):
-    """Create a watchlist for an organization."""
+    """Create a watchlist for an organization from a boolean query, keywords, or both."""
 
     NAME: ClassVar[str] = "watchlist.create"
     VERSION: ClassVar[int] = 1
     QUEUE: ClassVar[str] = ANALYSIS_QUEUE
 
     name: str = Field(min_length=1, max_length=200)
-    keywords: list[str] = Field(min_length=1, max_length=200)
+    keywords: list[str] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Names segmentation keeps whole; without a query, any of them matches.",
+    )
+    query: str | None = Field(
+        default=None,
+        max_length=10_000,
+        description="A boolean watch rule, e.g. `(奶粉 | 米粉) & (致癌 | 召回) & !谣言`.",
+    )
+
+
+class UpdateWatchlist(Command):
+    """Change a watchlist's name, keywords or query; omitted fields stay as they are."""
+
+    NAME: ClassVar[str] = "watchlist.update"
+    VERSION: ClassVar[int] = 1
+    QUEUE: ClassVar[str] = ANALYSIS_QUEUE
+
+    watchlist_id: uuid.UUID
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    keywords: list[str] | None = Field(default=None, max_length=200)
+    query: str | None = Field(default=None, max_length=10_000)
+
+
+class SensitiveTermEntry(BaseModel):
+    """One term of an organization's sensitive-term lexicon; weight 0 disables a default."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    term: str = Field(min_length=1, max_length=50)
+    category: SensitiveCategory
+    weight: float = Field(ge=0.0, le=1.0)
+
+
+class SetSensitiveTerms(Command):
+    """Add, change or disable sensitive terms, and drop earlier changes (back to the default)."""
+
+    NAME: ClassVar[str] = "lexicon.set_terms"
+    VERSION: ClassVar[int] = 1
+    QUEUE: ClassVar[str] = ANALYSIS_QUEUE
+
+    upsert: list[SensitiveTermEntry] = Field(default_factory=list, max_length=1000)
+    remove: list[str] = Field(default_factory=list, max_length=1000)
 
 
 class AcknowledgeIncident(Command):
@@ -125,5 +176,7 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     MentionIngested,
     RiskSignalRaised,
     CreateWatchlist,
+    UpdateWatchlist,
+    SetSensitiveTerms,
     AcknowledgeIncident,
 )

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.messages import Command, CommandResult, Message
 from libs.database.engine import create_engine, session_factory, transaction
-from libs.messaging import outbox, serialization
+from libs.messaging import outbox, readiness, serialization
 from libs.messaging.connection import redis_settings
 from libs.messaging.receipts import AlreadyHandled, claim, store_result
 
@@ -101,9 +101,21 @@ def _job(consumer: str, route: Route[Any]) -> Function:
     return func(run, name=route.message.job_name(), max_tries=MAX_TRIES)
 
 
+# Deadlock and serialization failure: PostgreSQL rolled the transaction back and asks for
+# the same work to be tried again; it will usually succeed on its own.
+_RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+
+
 def _transient(exc: DBAPIError) -> bool:
-    """Tell connection trouble (worth a retry) from errors in the statement itself."""
-    return bool(exc.connection_invalidated) or isinstance(exc, OperationalError)
+    """Tell trouble worth a retry (connection, deadlock) from errors in the statement itself."""
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
+        getattr(exc.orig, "__cause__", None), "sqlstate", None
+    )
+    return (
+        bool(exc.connection_invalidated)
+        or isinstance(exc, OperationalError)
+        or sqlstate in _RETRY_SQLSTATES
+    )
 
 
 def build_worker(
@@ -133,6 +145,7 @@ def build_worker(
         relay = outbox.Relay(runtime.sessions, runtime.redis, consumer, interval=relay_interval)
         relay.start()
         relays.append(relay)
+        await readiness.mark_ready(runtime.redis, consumer)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         for relay in relays:

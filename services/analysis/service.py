@@ -1,4 +1,4 @@
-"""Handlers of the analysis service: analyse mention batches, decide tiers, create watchlists.
+"""Handlers of the analysis service: analyse mention batches, decide tiers, manage rules.
 
 Every function takes the caller's session and never commits; messages to emit are
 returned, and the worker harness publishes them after its commit.
@@ -7,61 +7,225 @@ returned, and the worker harness publishes them after its commit.
 import asyncio
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.messages import (
-    CommandResult,
-    CreateWatchlist,
-    MentionIngested,
-    RiskSignalRaised,
-)
+from libs.contracts.messages import MentionIngested, RiskSignalRaised
 from libs.database.tables import RiskSignal
-from libs.text import normalize
 from services.analysis import repository, risk
-from services.analysis.analyzer import Analyzer
-from services.analysis.matching import WatchlistRule
-
-MAX_KEYWORDS = 200
-MAX_KEYWORD_LENGTH = 100
+from services.analysis.analyzer import Analyzer, MentionText, Verdict, compile_profile
+from services.analysis.influence import influence, is_amplifier
+from services.analysis.repository import PendingMention
+from services.analysis.stories import band_keys
+from services.analysis.story_assignment import StoryItem, assign
 
 
 async def analyze_mentions(
     session: AsyncSession, analyzer: Analyzer, message: MentionIngested, *, now: datetime
 ) -> list[RiskSignalRaised]:
     """Analyse the batch's unanalysed mentions, then re-decide every watchlist they matched."""
-    pending = await repository.pending_mentions(
-        session, message.organization_id, message.mention_ids
-    )
+    organization_id = message.organization_id
+    pending = await repository.pending_mentions(session, organization_id, message.mention_ids)
     if not pending:
         return []
-    rules = tuple(
-        WatchlistRule(id=w.id, keywords=tuple(w.keywords))
-        for w in await repository.watchlists(session, message.organization_id)
-    )
+    profile = compile_profile(await repository.org_config(session, organization_id))
     verdicts = await asyncio.to_thread(
-        analyzer.analyze_batch, [(m.id, m.text_normalized) for m in pending], rules
+        analyzer.analyze_batch,
+        [MentionText(id=m.id, text=m.text_normalized, source=m.source) for m in pending],
+        profile,
     )
+    by_id = {m.id: m for m in pending}
+    stories, parents = await _place_in_stories(session, organization_id, pending, verdicts)
+    # Locks before foreign-key inserts, stories then watchlists, each in id order: see
+    # `repository.lock_stories` for the deadlock this prevents.
+    await repository.lock_stories(session, {s for s in stories.values() if s is not None})
+    await repository.lock_watchlists(
+        session, sorted({w for v in verdicts for w in v.watchlist_ids})
+    )
+    influences = {
+        m.id: influence(
+            m.followers,
+            m.verified,
+            m.kind,
+            reposts=m.reposts,
+            comments=m.comments,
+            likes=m.likes,
+            views=m.views,
+        )
+        for m in pending
+    }
     stored = await repository.insert_analyses(
         session,
         [
-            {
-                "mention_id": v.mention_id,
-                "organization_id": message.organization_id,
-                "sentiment": v.sentiment.label.value,
-                "sentiment_score": v.sentiment.score,
-                "tokens": v.tokens,
-                "watchlist_ids": v.match.watchlist_ids,
-                "matched_keywords": v.match.keywords,
-                "analyzed_at": now,
-            }
+            _analysis_row(v, by_id[v.mention_id], stories, parents, influences, now)
+            | {"organization_id": organization_id}
             for v in verdicts
         ],
     )
     # Only what this call stored counts: a concurrent delivery already decided the rest.
-    matched = sorted({w for v in verdicts if v.mention_id in stored for w in v.match.watchlist_ids})
-    return await decide_tiers(session, message.organization_id, matched, now=now)
+    kept = [v for v in verdicts if v.mention_id in stored]
+    await repository.update_stories(
+        session,
+        [
+            (story, v.mention_id, by_id[v.mention_id].author_id, by_id[v.mention_id].posted_at)
+            for v in kept
+            if (story := stories.get(v.mention_id)) is not None
+        ],
+    )
+    await repository.insert_hits(
+        session,
+        [
+            _hit_row(v, by_id[v.mention_id], watchlist_id, stories, influences, organization_id)
+            for v in kept
+            for watchlist_id in v.watchlist_ids
+        ],
+    )
+    matched = sorted({w for v in kept for w in v.watchlist_ids})
+    return await decide_tiers(session, organization_id, matched, now=now)
+
+
+async def _place_in_stories(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    pending: Sequence[PendingMention],
+    verdicts: Sequence[Verdict],
+) -> tuple[dict[uuid.UUID, uuid.UUID | None], dict[uuid.UUID, uuid.UUID]]:
+    """Assign stories and repost parents; persist new stories and their band keys."""
+    by_id = {m.id: m for m in pending}
+    reposted = await repository.parents_by_external_id(
+        session, organization_id, {(m.source, m.repost_of) for m in pending if m.repost_of}
+    )
+    parents: dict[uuid.UUID, uuid.UUID] = {}
+    known: dict[uuid.UUID, uuid.UUID | None] = {}
+    for mention in pending:
+        found = reposted.get((mention.source, mention.repost_of or ""))
+        if found is not None and found[0] != mention.id:
+            parents[mention.id] = found[0]
+            known[found[0]] = found[1]
+    keys = {k for v in verdicts if v.signature is not None for k in band_keys(v.signature)}
+    index = await repository.story_index(session, organization_id, keys)
+    assignment = assign(
+        [
+            StoryItem(
+                mention_id=v.mention_id,
+                posted_at=by_id[v.mention_id].posted_at,
+                signature=v.signature,
+                parent_mention_id=parents.get(v.mention_id),
+            )
+            for v in verdicts
+        ],
+        index,
+        known,
+    )
+    await repository.insert_stories(
+        session,
+        organization_id,
+        [
+            (
+                new,
+                _title(verdicts, new.first_mention_id),
+                by_id[new.first_mention_id].author_id,
+            )
+            for new in assignment.new_stories
+        ],
+    )
+    # Only a story's first post claims band keys: later members are compared with it, and
+    # the table grows with stories rather than with mentions (40 keys each).
+    await repository.claim_bands(
+        session,
+        organization_id,
+        [(key, new.id) for new in assignment.new_stories for key in new.band_keys],
+    )
+    # A `//@handle:` chain names whom a repost without a platform parent id came through.
+    wanted = {
+        (story, v.prepared.chain[0].handle): v.mention_id
+        for v in verdicts
+        if v.mention_id not in parents
+        and v.prepared.chain
+        and (story := assignment.story_of.get(v.mention_id)) is not None
+    }
+    found_chain = await repository.chain_parents(session, organization_id, wanted.keys())
+    in_batch = {
+        (assignment.story_of.get(m.id), m.handle): m.id for m in pending if m.handle is not None
+    }
+    for pair, mention_id in wanted.items():
+        parent = in_batch.get(pair) or found_chain.get(pair)
+        if parent is not None and parent != mention_id:
+            parents[mention_id] = parent
+    return assignment.story_of, parents
+
+
+def _title(verdicts: Sequence[Verdict], mention_id: uuid.UUID) -> str:
+    verdict = next(v for v in verdicts if v.mention_id == mention_id)
+    return verdict.prepared.own or verdict.prepared.simplified
+
+
+def _analysis_row(
+    verdict: Verdict,
+    mention: PendingMention,
+    stories: dict[uuid.UUID, uuid.UUID | None],
+    parents: dict[uuid.UUID, uuid.UUID],
+    influences: dict[uuid.UUID, float],
+    now: datetime,
+) -> dict[str, Any]:
+    sentiment = verdict.sentiment
+    return {
+        "mention_id": verdict.mention_id,
+        "posted_at": mention.posted_at,
+        "sentiment": sentiment.label.value,
+        "sentiment_score": sentiment.score,
+        "sentiment_probability": sentiment.probability,
+        "sentiment_evidence": list(sentiment.evidence),
+        "tokens": verdict.tokens,
+        "hashtags": list(verdict.prepared.hashtags),
+        "watchlist_ids": verdict.watchlist_ids,
+        "matched_keywords": verdict.matched_terms,
+        "sensitive_score": verdict.sensitive.score,
+        "sensitive_hits": [
+            {"term": h.term, "category": h.category.value, "weight": h.weight}
+            for h in verdict.sensitive.hits
+        ],
+        "crisis_type": verdict.crisis.crisis_type.value if verdict.crisis.crisis_type else None,
+        "crisis_confidence": verdict.crisis.confidence,
+        "crisis_evidence": list(verdict.crisis.evidence),
+        "story_id": stories.get(verdict.mention_id),
+        "parent_mention_id": parents.get(verdict.mention_id),
+        "influence": influences[verdict.mention_id],
+        "amplifier": is_amplifier(mention.kind, influences[verdict.mention_id]),
+        "analyzed_at": now,
+    }
+
+
+def _hit_row(
+    verdict: Verdict,
+    mention: PendingMention,
+    watchlist_id: uuid.UUID,
+    stories: dict[uuid.UUID, uuid.UUID | None],
+    influences: dict[uuid.UUID, float],
+    organization_id: uuid.UUID,
+) -> dict[str, Any]:
+    return {
+        "watchlist_id": watchlist_id,
+        "posted_at": mention.posted_at,
+        "mention_id": mention.id,
+        "organization_id": organization_id,
+        "author_id": mention.author_id,
+        "author_handle": mention.handle,
+        "author_kind": mention.kind,
+        "followers": mention.followers,
+        "views": mention.views,
+        "influence": influences[mention.id],
+        "sentiment": verdict.sentiment.label.value,
+        "sensitive_score": verdict.sensitive.score,
+        "sensitive_terms": [h.term for h in verdict.sensitive.hits],
+        "crisis_type": verdict.crisis.crisis_type.value if verdict.crisis.crisis_type else None,
+        "crisis_evidence": list(verdict.crisis.evidence),
+        "story_id": stories.get(mention.id),
+        "source": mention.source,
+    }
 
 
 async def decide_tiers(
@@ -74,8 +238,20 @@ async def decide_tiers(
     """Score each watchlist's window at `now`, record tier changes, return raised signals."""
     raised: list[RiskSignalRaised] = []
     for watchlist in await repository.lock_watchlists(session, watchlist_ids):
-        stats = await repository.window_stats(session, organization_id, watchlist.id, now)
+        stats = await repository.window_stats(
+            session,
+            watchlist.id,
+            now,
+            await repository.watchlist_series(session, watchlist.id, now),
+            last_spike_at=watchlist.last_spike_at,
+            last_spike_count=watchlist.last_spike_count,
+        )
+        if stats.top_story is not None:
+            baseline = await repository.story_series(session, stats.top_story.story_id, now)
+            stats = replace(stats, top_story=replace(stats.top_story, baseline=baseline))
         decision = risk.assess(stats, risk.parse_tier(watchlist.current_tier))
+        if decision.spike_fired:
+            await repository.record_spike(session, watchlist.id, now, stats.window_count)
         if not decision.changed:
             continue
         signal = RiskSignal(
@@ -86,6 +262,9 @@ async def decide_tiers(
             components=decision.components,
             reasons=decision.reasons,
             top_mention_ids=list(stats.top_mention_ids),
+            crisis_type=stats.crisis_type.value if stats.crisis_type else None,
+            story_id=stats.top_story.story_id if stats.top_story else None,
+            forecast=decision.forecast.as_dict() if decision.forecast else None,
             window_start=stats.window_start,
             window_end=stats.window_end,
             created_at=now,
@@ -105,59 +284,8 @@ async def decide_tiers(
                     score=decision.score,
                     reasons=decision.reasons,
                     detected_at=now,
+                    crisis_type=stats.crisis_type,
+                    story_id=signal.story_id,
                 )
             )
     return raised
-
-
-def clean_keywords(raw: Sequence[str]) -> list[str] | CommandResult:
-    """Normalise keywords like mention text, drop repeats, or explain why they are refused."""
-    keywords: list[str] = []
-    seen: set[str] = set()
-    for value in raw:
-        keyword = normalize(value)
-        if not keyword:
-            return CommandResult.failure("Invalid", "keywords must not be blank", field="keywords")
-        if len(keyword) > MAX_KEYWORD_LENGTH:
-            return CommandResult.failure(
-                "Invalid",
-                f"keyword {keyword[:20]!r}… is longer than {MAX_KEYWORD_LENGTH} characters",
-                field="keywords",
-            )
-        if keyword.casefold() not in seen:
-            seen.add(keyword.casefold())
-            keywords.append(keyword)
-    if not keywords:
-        return CommandResult.failure(
-            "Invalid", "at least one keyword is required", field="keywords"
-        )
-    if len(keywords) > MAX_KEYWORDS:
-        return CommandResult.failure(
-            "Invalid", f"at most {MAX_KEYWORDS} keywords are allowed", field="keywords"
-        )
-    return keywords
-
-
-async def create_watchlist(
-    session: AsyncSession, command: CreateWatchlist, *, now: datetime
-) -> CommandResult:
-    """Create a watchlist, refusing blank or oversized keywords and a name already in use."""
-    name = normalize(command.name)
-    if not name:
-        return CommandResult.failure("Invalid", "name must not be blank", field="name")
-    keywords = clean_keywords(command.keywords)
-    if isinstance(keywords, CommandResult):
-        return keywords
-    watchlist = await repository.insert_watchlist(
-        session, command.organization_id, name, keywords, now
-    )
-    if watchlist is None:
-        return CommandResult.failure(
-            "Conflict", f"a watchlist named {name!r} already exists", field="name"
-        )
-    return CommandResult.success(
-        id=str(watchlist.id),
-        name=watchlist.name,
-        keywords=list(watchlist.keywords),
-        created_at=watchlist.created_at.isoformat(),
-    )

@@ -11,10 +11,16 @@ from datetime import UTC, datetime
 from arq.worker import Worker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.messages import ANALYSIS_QUEUE, CreateWatchlist, MentionIngested
+from libs.contracts.messages import (
+    ANALYSIS_QUEUE,
+    CreateWatchlist,
+    MentionIngested,
+    SetSensitiveTerms,
+    UpdateWatchlist,
+)
 from libs.messaging.worker import Outcome, Route, Runtime, build_worker
 from libs.settings import Settings, get_settings
-from services.analysis import service
+from services.analysis import configuration, service
 from services.analysis.analyzer import Analyzer
 
 CONSUMER = "analysis"
@@ -41,8 +47,27 @@ async def handle_create_watchlist(
     runtime: Runtime, session: AsyncSession, command: CreateWatchlist
 ) -> Outcome:
     """Create a watchlist and answer the caller."""
-    result = await service.create_watchlist(session, command, now=datetime.now(UTC))
-    return Outcome(result=result)
+    return Outcome(
+        result=await configuration.create_watchlist(session, command, now=datetime.now(UTC))
+    )
+
+
+async def handle_update_watchlist(
+    runtime: Runtime, session: AsyncSession, command: UpdateWatchlist
+) -> Outcome:
+    """Change a watchlist and answer the caller."""
+    return Outcome(
+        result=await configuration.update_watchlist(session, command, now=datetime.now(UTC))
+    )
+
+
+async def handle_set_sensitive_terms(
+    runtime: Runtime, session: AsyncSession, command: SetSensitiveTerms
+) -> Outcome:
+    """Change the organization's sensitive-term lexicon and answer the caller."""
+    return Outcome(
+        result=await configuration.set_sensitive_terms(session, command, now=datetime.now(UTC))
+    )
 
 
 def create_worker(
@@ -55,6 +80,8 @@ def create_worker(
         routes=[
             Route(MentionIngested, handle_mentions),
             Route(CreateWatchlist, handle_create_watchlist),
+            Route(UpdateWatchlist, handle_update_watchlist),
+            Route(SetSensitiveTerms, handle_set_sensitive_terms),
         ],
         database_url=settings.database_url,
         redis_url=settings.redis_url,

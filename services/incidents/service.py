@@ -1,42 +1,84 @@
-"""Incident lifecycle: open or raise an incident from a risk signal, and acknowledge it.
+"""Signals into incidents: group a risk signal with the incident it belongs to, or open one.
+
+A signal, in this order:
+1. joins the open incident of its watchlist;
+2. else the open incident its watchlist's last incident was merged into;
+3. else the open incident of its story (`story_id`), whatever watchlist opened it — one
+   story spreading across several watchlists is one crisis;
+4. is otherwise dropped if its tier is no crisis (blue) or its watchlist is snoozed
+   (see `snooze`: a snooze stops new work, not evidence reaching open incidents);
+5. reopens its watchlist's incident resolved within `REOPEN_WINDOW` of the signal's
+   detection (a flare-up is the same crisis, not a new one);
+6. else opens an incident with the playbook for its tier and crisis type, linked to a past
+   incident it recurs from (see `recurrence`).
+
+Joining with a higher tier raises the incident and adds the higher playbook's tasks.
+Messages for integrators (incident.opened, incident.tier_changed, incident.status_changed)
+are returned for the worker to publish after commit.
 
 Every function takes the job's session and never commits or publishes; the worker harness
-commits once per message. Signals for one watchlist are serialized with a transaction-level
-advisory lock, so two workers handling two signals at once never open two incidents; the
-partial unique index `uq_incident_open_per_watchlist` backs that up in the schema.
+commits once per message. Signals for one watchlist (and one story) are serialized with
+transaction-level advisory locks, so two workers handling two signals at once never open
+two incidents; the partial unique index `uq_incident_open_per_watchlist` backs that up.
 """
 
-import hashlib
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
-from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import IncidentStatus, TaskStatus, Tier
-from libs.contracts.messages import AcknowledgeIncident, CommandResult, RiskSignalRaised
-from libs.database.tables import Incident, ResponseTask
-from services.incidents import timeline
-from services.incidents.playbook import ACKNOWLEDGE, DEFAULT_PLAYBOOK
+from libs.contracts.enums import EventType, IncidentStatus, Tier
+from libs.contracts.messages import AcknowledgeIncident, CommandResult, Message, RiskSignalRaised
+from libs.database.tables import Incident
+from services.incidents import events, lifecycle, recurrence, snooze, timeline
+from services.incidents.lifecycle import (
+    incident_title,
+    lock_story,
+    lock_watchlist,
+    watchlist_lock_key,
+)
+from services.incidents.playbook import add_missing_tasks, playbook_for
+
+__all__ = [
+    "REOPEN_WINDOW",
+    "SignalAction",
+    "SignalOutcome",
+    "acknowledge",
+    "apply_signal",
+    "find_open_incident",
+    "incident_title",
+    "watchlist_lock_key",
+]
+
+# A resolved incident whose watchlist flares up again within this window is reopened.
+REOPEN_WINDOW = timedelta(hours=72)
+# How many merges a signal follows to find the incident that absorbed its watchlist's.
+MAX_MERGE_HOPS = 5
 
 _CLOSED_STATUSES = tuple(status.value for status in IncidentStatus if not status.is_open)
 
 
-def incident_title(watchlist_name: str, tier: Tier) -> str:
-    """Return the title a new incident gets, e.g. 「奶粉」轻度舆情危机."""
-    return f"「{watchlist_name}」{timeline.TIER_LABELS[tier]}舆情危机"
+class SignalAction(StrEnum):
+    """What a signal did."""
+
+    OPENED = "opened"
+    JOINED = "joined"
+    RAISED = "raised"
+    REOPENED = "reopened"
+    SNOOZED = "snoozed"
+    IGNORED = "ignored"
 
 
-def watchlist_lock_key(watchlist_id: uuid.UUID) -> int:
-    """Return the signed 64-bit advisory lock key that serializes one watchlist's signals."""
-    digest = hashlib.blake2b(b"incident-watchlist:" + watchlist_id.bytes, digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+@dataclass(frozen=True)
+class SignalOutcome:
+    """The incident a signal landed in (if any), what it did, and the events to publish."""
 
-
-async def lock_watchlist(session: AsyncSession, watchlist_id: uuid.UUID) -> None:
-    """Wait until no other transaction handles a signal of this watchlist, until commit."""
-    await session.exec(select(func.pg_advisory_xact_lock(watchlist_lock_key(watchlist_id))))
+    action: SignalAction
+    incident: Incident | None = None
+    messages: list[Message] = field(default_factory=list)
 
 
 async def find_open_incident(
@@ -55,38 +97,144 @@ async def find_open_incident(
     return result.first()
 
 
-async def apply_signal(session: AsyncSession, signal: RiskSignalRaised) -> Incident | None:
-    """Let `signal` join its watchlist's open incident, or open one if its tier is a crisis."""
+async def _merge_target(
+    session: AsyncSession, organization_id: uuid.UUID, watchlist_id: uuid.UUID
+) -> Incident | None:
+    """Return the open incident that absorbed this watchlist's latest incident, if any."""
+    result = await session.exec(
+        select(Incident)
+        .where(
+            Incident.organization_id == organization_id,
+            Incident.watchlist_id == watchlist_id,
+        )
+        .order_by(col(Incident.detected_at).desc(), col(Incident.id))
+        .limit(1)
+    )
+    latest = result.first()
+    for _ in range(MAX_MERGE_HOPS):
+        if latest is None or latest.status != IncidentStatus.MERGED.value:
+            return None
+        if latest.merged_into_id is None:
+            return None
+        target = await session.exec(
+            select(Incident).where(Incident.id == latest.merged_into_id).with_for_update()
+        )
+        latest = target.first()
+        if latest is not None and IncidentStatus(latest.status).is_open:
+            return latest
+    return None
+
+
+async def _story_incident(
+    session: AsyncSession, organization_id: uuid.UUID, story_id: uuid.UUID
+) -> Incident | None:
+    result = await session.exec(
+        select(Incident)
+        .where(
+            Incident.organization_id == organization_id,
+            Incident.story_id == story_id,
+            col(Incident.status).not_in(_CLOSED_STATUSES),
+        )
+        .order_by(col(Incident.detected_at), col(Incident.id))
+        .limit(1)
+        .with_for_update()
+    )
+    return result.first()
+
+
+async def _recently_resolved(session: AsyncSession, signal: RiskSignalRaised) -> Incident | None:
+    """Return the watchlist's incident resolved within the window of the signal, if any."""
+    detected_at = signal.detected_at.astimezone(UTC)
+    result = await session.exec(
+        select(Incident)
+        .where(
+            Incident.organization_id == signal.organization_id,
+            Incident.watchlist_id == signal.watchlist_id,
+            Incident.status == IncidentStatus.RESOLVED.value,
+            col(Incident.resolved_at) >= detected_at - REOPEN_WINDOW,
+        )
+        .order_by(col(Incident.resolved_at).desc(), col(Incident.id))
+        .limit(1)
+        .with_for_update()
+    )
+    return result.first()
+
+
+async def apply_signal(
+    session: AsyncSession, signal: RiskSignalRaised, *, now: datetime | None = None
+) -> SignalOutcome:
+    """Let `signal` join, raise, reopen or open the incident it belongs to (module docstring).
+
+    `now` stamps the timeline and events; left out, the clock is read after the locks are
+    taken (see below), which is what the worker does. Decisions about the
+    signal itself (snooze, reopen window) use its `detected_at`, so a retry decides alike.
+    """
     await lock_watchlist(session, signal.watchlist_id)
-    now = datetime.now(UTC)
+    if signal.story_id is not None:
+        await lock_story(session, signal.story_id)
+    # The clock is read once the locks are held, so concurrent signals stamp the timeline in
+    # the order they were applied.
+    now = now or datetime.now(UTC)
     incident = await find_open_incident(session, signal.organization_id, signal.watchlist_id)
+    if incident is None:
+        incident = await _merge_target(session, signal.organization_id, signal.watchlist_id)
+    if incident is None and signal.story_id is not None:
+        incident = await _story_incident(session, signal.organization_id, signal.story_id)
     if incident is not None:
-        _join(session, incident, signal, now)
-        await session.flush()
-        return incident
+        return await _join(session, incident, signal, now)
     if not signal.tier.opens_incident:
-        return None
+        return SignalOutcome(SignalAction.IGNORED)
+    if await snooze.silenced_until(session, signal.watchlist_id, signal.detected_at):
+        return SignalOutcome(SignalAction.SNOOZED)
+    resolved = await _recently_resolved(session, signal)
+    if resolved is not None:
+        return await _reopen(session, resolved, signal, now)
     return await _open(session, signal, now)
 
 
-def _join(
+async def _raise(
     session: AsyncSession, incident: Incident, signal: RiskSignalRaised, now: datetime
-) -> None:
+) -> Message:
     previous = Tier(incident.tier)
-    if signal.tier.rank > previous.rank:
-        if incident.title == incident_title(signal.watchlist_name, previous):
-            # Only a title still as generated follows the tier; an edited one is kept.
-            incident.title = incident_title(signal.watchlist_name, signal.tier)
-        incident.tier = signal.tier.value
-        timeline.tier_changed(
-            session,
-            incident,
-            previous=previous,
-            signal_id=signal.signal_id,
-            score=signal.score,
-            reasons=signal.reasons,
-            at=now,
-        )
+    added = await lifecycle.apply_tier(session, incident, signal.tier, now=now)
+    event = timeline.tier_changed(
+        session,
+        incident,
+        previous=previous,
+        signal_id=signal.signal_id,
+        score=signal.score,
+        reasons=signal.reasons,
+        at=now,
+        added_tasks=added,
+    )
+    return await lifecycle.tier_changed_event(
+        session,
+        incident,
+        event,
+        previous=previous,
+        actor=timeline.SYSTEM_ACTOR,
+        reasons=signal.reasons,
+        added_tasks=added,
+        now=now,
+    )
+
+
+def _adopt(incident: Incident, signal: RiskSignalRaised) -> None:
+    """Let an incident learn its story and crisis type from a later signal."""
+    if incident.story_id is None and signal.story_id is not None:
+        incident.story_id = signal.story_id
+    if incident.crisis_type is None and signal.crisis_type is not None:
+        incident.crisis_type = signal.crisis_type.value
+
+
+async def _join(
+    session: AsyncSession, incident: Incident, signal: RiskSignalRaised, now: datetime
+) -> SignalOutcome:
+    _adopt(incident, signal)
+    messages: list[Message] = []
+    if signal.tier.rank > Tier(incident.tier).rank:
+        messages.append(await _raise(session, incident, signal, now))
+        action = SignalAction.RAISED
     else:
         timeline.signal_joined(
             session,
@@ -97,13 +245,44 @@ def _join(
             reasons=signal.reasons,
             at=now,
         )
+        action = SignalAction.JOINED
     incident.last_signal_id = signal.signal_id
     incident.updated_at = now
     session.add(incident)
+    await session.flush()
+    return SignalOutcome(action, incident, messages)
 
 
-async def _open(session: AsyncSession, signal: RiskSignalRaised, now: datetime) -> Incident:
+async def _reopen(
+    session: AsyncSession, incident: Incident, signal: RiskSignalRaised, now: datetime
+) -> SignalOutcome:
+    _adopt(incident, signal)
+    incident.last_signal_id = signal.signal_id
+    reason = "舆情在解决后再次升温，事件重新打开"
+    _, reopened = await lifecycle.record_status_change(
+        session,
+        incident,
+        IncidentStatus.RESPONDING,
+        actor=timeline.SYSTEM_ACTOR,
+        reason=reason,
+        now=now,
+        extra={
+            "signal_id": str(signal.signal_id),
+            "tier": signal.tier.value,
+            "score": signal.score,
+            "reasons": list(signal.reasons),
+        },
+    )
+    messages: list[Message] = [reopened]
+    if signal.tier.rank > Tier(incident.tier).rank:
+        messages.append(await _raise(session, incident, signal, now))
+    await session.flush()
+    return SignalOutcome(SignalAction.REOPENED, incident, messages)
+
+
+async def _open(session: AsyncSession, signal: RiskSignalRaised, now: datetime) -> SignalOutcome:
     detected_at = signal.detected_at.astimezone(UTC)
+    crisis_type = signal.crisis_type.value if signal.crisis_type else None
     incident = Incident(
         organization_id=signal.organization_id,
         watchlist_id=signal.watchlist_id,
@@ -112,25 +291,16 @@ async def _open(session: AsyncSession, signal: RiskSignalRaised, now: datetime) 
         status=IncidentStatus.DETECTED.value,
         detected_at=detected_at,
         last_signal_id=signal.signal_id,
+        story_id=signal.story_id,
+        crisis_type=crisis_type,
         created_at=now,
         updated_at=now,
     )
     session.add(incident)
     # Flushed first so tasks and events reference a row that exists.
     await session.flush()
-    for planned in DEFAULT_PLAYBOOK.plan(detected_at):
-        session.add(
-            ResponseTask(
-                organization_id=incident.organization_id,
-                incident_id=incident.id,
-                kind=planned.kind,
-                title=planned.title,
-                position=planned.position,
-                due_at=planned.due_at,
-                status=TaskStatus.OPEN.value,
-                created_at=now,
-            )
-        )
+    playbook = await playbook_for(session, incident.organization_id, signal.tier, crisis_type)
+    await add_missing_tasks(session, incident, playbook, now=now)
     timeline.opened(
         session,
         incident,
@@ -140,75 +310,38 @@ async def _open(session: AsyncSession, signal: RiskSignalRaised, now: datetime) 
         reasons=signal.reasons,
         at=now,
     )
+    recurred = await recurrence.link(session, incident, now=now)
     await session.flush()
-    return incident
-
-
-async def acknowledge(session: AsyncSession, command: AcknowledgeIncident) -> CommandResult:
-    """Acknowledge a detected incident and complete its acknowledge task."""
-    result = await session.exec(
-        select(Incident)
-        .where(
-            Incident.id == command.incident_id,
-            Incident.organization_id == command.organization_id,
-        )
-        .with_for_update()
+    opened = await events.record(
+        session,
+        organization_id=incident.organization_id,
+        type_=EventType.INCIDENT_OPENED,
+        key=str(incident.id),
+        occurred_at=now,
+        incident_id=incident.id,
+        payload={
+            "incident_id": str(incident.id),
+            "title": incident.title,
+            "tier": incident.tier,
+            "status": incident.status,
+            "watchlist_id": str(incident.watchlist_id),
+            "story_id": str(incident.story_id) if incident.story_id else None,
+            "crisis_type": incident.crisis_type,
+            "detected_at": detected_at.isoformat(),
+            "signal_id": str(signal.signal_id),
+            "score": signal.score,
+            "reasons": list(signal.reasons),
+            "playbook": playbook.name,
+            "recurrence_of_id": str(recurred.past.id) if recurred else None,
+        },
     )
-    incident = result.first()
-    if incident is None:
-        return CommandResult.failure(
-            "NotFound", f"incident {command.incident_id} not found", field="id"
-        )
-    status = IncidentStatus(incident.status)
-    if status is IncidentStatus.ACKNOWLEDGED:
-        return _acknowledged(incident)
-    if status is not IncidentStatus.DETECTED:
-        return CommandResult.failure(
-            "InvalidTransition",
-            f"cannot acknowledge an incident that is {status.value}",
-            field="id",
-        )
-    now = datetime.now(UTC)
-    incident.status = IncidentStatus.ACKNOWLEDGED.value
-    incident.acknowledged_at = now
-    incident.acknowledged_by = command.actor
-    incident.updated_at = now
-    session.add(incident)
-    timeline.status_changed(
-        session, incident, previous=status, actor=command.actor, note=command.note, at=now
-    )
-    task = await _unfinished_task(session, incident.id, ACKNOWLEDGE)
-    if task is not None:
-        task.status = TaskStatus.DONE.value
-        task.completed_at = now
-        session.add(task)
-        timeline.task_done(
-            session, incident, kind=task.kind, title=task.title, actor=command.actor, at=now
-        )
-    await session.flush()
-    return _acknowledged(incident)
+    return SignalOutcome(SignalAction.OPENED, incident, [opened])
 
 
-async def _unfinished_task(
-    session: AsyncSession, incident_id: uuid.UUID, kind: str
-) -> ResponseTask | None:
-    result = await session.exec(
-        select(ResponseTask)
-        .where(
-            ResponseTask.incident_id == incident_id,
-            ResponseTask.kind == kind,
-            ResponseTask.status != TaskStatus.DONE.value,
-        )
-        .with_for_update()
-    )
-    return result.first()
-
-
-def _acknowledged(incident: Incident) -> CommandResult:
-    acknowledged_at = incident.acknowledged_at
-    return CommandResult.success(
-        id=str(incident.id),
-        status=IncidentStatus.ACKNOWLEDGED.value,
-        acknowledged_at=acknowledged_at.isoformat() if acknowledged_at else None,
-        acknowledged_by=incident.acknowledged_by,
-    )
+async def acknowledge(
+    session: AsyncSession, command: AcknowledgeIncident, *, now: datetime | None = None
+) -> CommandResult:
+    """Acknowledge an incident, answering only the result (`lifecycle.acknowledge` also
+    returns the status event to publish; the worker should call that)."""
+    result, _ = await lifecycle.acknowledge(session, command, now=now or datetime.now(UTC))
+    return result

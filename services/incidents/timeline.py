@@ -40,6 +40,9 @@ class EventKind(StrEnum):
     TIER_CHANGED = "tier_changed"
     STATUS_CHANGED = "status_changed"
     TASK_DONE = "task_done"
+    MERGED_IN = "merged_in"
+    MEMBER_ASSIGNED = "member_assigned"
+    RECURRENCE = "recurrence"
 
 
 def _signal_data(
@@ -60,18 +63,18 @@ def _reasons_text(reasons: list[str]) -> str:
 def record(
     session: AsyncSession,
     incident: Incident,
-    kind: EventKind,
+    kind: str,
     message: str,
     *,
     at: datetime,
     actor: str = SYSTEM_ACTOR,
     data: dict[str, Any] | None = None,
 ) -> TimelineEvent:
-    """Append one event to `incident`'s timeline."""
+    """Append one event to `incident`'s timeline; `kind` is any module's event kind."""
     event = TimelineEvent(
         organization_id=incident.organization_id,
         incident_id=incident.id,
-        kind=kind.value,
+        kind=str(kind),
         message=message,
         actor=actor,
         data=data or {},
@@ -137,15 +140,19 @@ def tier_changed(
     score: float,
     reasons: list[str],
     at: datetime,
+    added_tasks: list[str] | None = None,
 ) -> TimelineEvent:
     """Record that a signal raised `incident` from `previous` to its current tier."""
     current = Tier(incident.tier)
     message = (
         f"风险等级由{TIER_LABELS[previous]}升级为{TIER_LABELS[current]}{_reasons_text(reasons)}"
     )
+    if added_tasks:
+        message += f"；新增{len(added_tasks)}项处置任务"
     data = {"from": previous.value, "to": current.value} | _signal_data(
         signal_id, current, score, reasons
     )
+    data["added_tasks"] = list(added_tasks or [])
     return record(session, incident, EventKind.TIER_CHANGED, message, at=at, data=data)
 
 
@@ -157,16 +164,115 @@ def status_changed(
     actor: str,
     note: str | None,
     at: datetime,
+    extra: dict[str, Any] | None = None,
 ) -> TimelineEvent:
-    """Record that `actor` moved `incident` from `previous` to its current status."""
+    """Record that `actor` moved `incident` from `previous` to its current status, and why.
+
+    `note` is the reason given (a note for an acknowledgement); `extra` adds context such as
+    the incident merged into or the signal that reopened it.
+    """
     current = IncidentStatus(incident.status)
     message = f"事件状态由{STATUS_LABELS[previous]}变更为{STATUS_LABELS[current]}"
     if note:
-        message += f"，备注：{note}"
-    data = {"from": previous.value, "to": current.value, "note": note}
+        message += f"，原因：{note}"
+    data: dict[str, Any] = {"from": previous.value, "to": current.value, "note": note}
+    data |= extra or {}
     return record(
         session, incident, EventKind.STATUS_CHANGED, message, at=at, actor=actor, data=data
     )
+
+
+def tier_set(
+    session: AsyncSession,
+    incident: Incident,
+    *,
+    previous: Tier,
+    actor: str,
+    reason: str,
+    added_tasks: list[str],
+    at: datetime,
+) -> TimelineEvent:
+    """Record that `actor` changed `incident`'s tier by hand, why, and which tasks it added."""
+    current = Tier(incident.tier)
+    verb = "升级" if current.rank > previous.rank else "调整"
+    message = f"风险等级由{TIER_LABELS[previous]}{verb}为{TIER_LABELS[current]}，原因：{reason}"
+    if added_tasks:
+        message += f"；新增{len(added_tasks)}项处置任务"
+    data = {
+        "from": previous.value,
+        "to": current.value,
+        "reason": reason,
+        "added_tasks": list(added_tasks),
+    }
+    return record(session, incident, EventKind.TIER_CHANGED, message, at=at, actor=actor, data=data)
+
+
+def merged_in(
+    session: AsyncSession,
+    target: Incident,
+    *,
+    source: Incident,
+    actor: str,
+    reason: str,
+    at: datetime,
+) -> TimelineEvent:
+    """Record on `target` that `source` was merged into it."""
+    return record(
+        session,
+        target,
+        EventKind.MERGED_IN,
+        f"事件「{source.title}」并入本事件，原因：{reason}",
+        at=at,
+        actor=actor,
+        data={"source_id": str(source.id), "reason": reason},
+    )
+
+
+def member_assigned(
+    session: AsyncSession,
+    incident: Incident,
+    *,
+    role_label: str,
+    role: str,
+    person: str,
+    actor: str,
+    at: datetime,
+) -> TimelineEvent:
+    """Record that `actor` put `person` in `role` on the incident's team."""
+    return record(
+        session,
+        incident,
+        EventKind.MEMBER_ASSIGNED,
+        f"指派{person}担任{role_label}",
+        at=at,
+        actor=actor,
+        data={"role": role, "person": person},
+    )
+
+
+def recurrence_linked(
+    session: AsyncSession,
+    incident: Incident,
+    *,
+    past: Incident,
+    matched: list[str],
+    reopened_actions: list[uuid.UUID],
+    at: datetime,
+) -> TimelineEvent:
+    """Record that `incident` resembles the earlier `past` one and what was reopened."""
+    labels = {"crisis_type": "危机类型相同", "story": "同一传播事件"}
+    because = "、".join(labels[m] for m in matched)
+    message = (
+        f"与历史事件「{past.title}」（{past.detected_at:%Y-%m-%d}）相似：同一监测对象，{because}"
+    )
+    if reopened_actions:
+        message += f"；重新打开{len(reopened_actions)}项未完成的改进措施"
+    data = {
+        "recurrence_of_id": str(past.id),
+        "matched": list(matched),
+        "reopened_actions": [str(a) for a in reopened_actions],
+    }
+    return record(session, incident, EventKind.RECURRENCE, message, at=at, data=data)
 
 
 def task_done(

@@ -1,52 +1,194 @@
-"""Entry point of the incidents worker: routes the incidents queue to the service.
+"""Entry point of the incidents worker: routes the incidents queue to the service modules.
 
 The harness in `libs.messaging.worker` opens one transaction per message, records a receipt
-so a redelivered message changes nothing, and commits; these routes only apply the change.
+so a redelivered message changes nothing, commits, and only then publishes the events a
+handler returns. The deadline watchdog runs beside the routes in the same process.
 """
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import arq.worker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.messages import INCIDENTS_QUEUE, AcknowledgeIncident, RiskSignalRaised
+from libs.contracts.messages import (
+    INCIDENTS_QUEUE,
+    AcknowledgeIncident,
+    CommandResult,
+    Message,
+    RiskSignalRaised,
+)
+from libs.contracts.response import (
+    AddAffectedUser,
+    AssignRole,
+    ChangeIncidentTier,
+    CompleteFollowUp,
+    CompleteReview,
+    CompleteTask,
+    DraftStatement,
+    FileReply,
+    PublishStatement,
+    ReviewStatement,
+    ReviseStatement,
+    SetKeyFacts,
+    SetPlaybook,
+    SnoozeWatchlist,
+    TransitionIncident,
+    UpdateReview,
+)
 from libs.messaging.worker import Outcome, Route, Runtime, build_worker
+from libs.privacy import DataKey, install_masking
 from libs.settings import Settings, get_settings
-from services.incidents import service
+from services.incidents import (
+    affected,
+    lifecycle,
+    playbook,
+    replies,
+    service,
+    snooze,
+    statements,
+    tasks,
+    team,
+)
+from services.incidents.review import report
+from services.incidents.watchdog import DeadlineWatchdog, SystemClock
 
 CONSUMER = "incidents"
 MAX_JOBS = 4
+_WATCHDOG = "watchdog"
+_DATA_KEY = "data_key"
+
+
+def now() -> datetime:
+    """The wall clock, read once per message; every service function takes it explicitly."""
+    return datetime.now(UTC)
 
 
 async def handle_risk_signal(
     runtime: Runtime, session: AsyncSession, signal: RiskSignalRaised
 ) -> Outcome:
-    """Open, join or raise the incident of the signal's watchlist."""
-    await service.apply_signal(session, signal)
-    return Outcome()
+    """Open, join, reopen or raise the incident of the signal's watchlist or story."""
+    # No clock here: the service reads it after taking the watchlist lock.
+    outcome = await service.apply_signal(session, signal)
+    return Outcome(messages=outcome.messages)
 
 
-async def handle_acknowledge(
-    runtime: Runtime, session: AsyncSession, command: AcknowledgeIncident
+def answer(
+    apply: Callable[..., Awaitable[tuple[CommandResult, list[Message]]]],
+) -> Callable[[Runtime, AsyncSession, Any], Awaitable[Outcome]]:
+    """Adapt a service function answering (result, events) to a route handler."""
+
+    async def handle(runtime: Runtime, session: AsyncSession, command: Any) -> Outcome:
+        result, messages = await apply(session, command, now=now())
+        return Outcome(result=result, messages=messages)
+
+    return handle
+
+
+async def handle_add_affected_user(
+    runtime: Runtime, session: AsyncSession, command: AddAffectedUser
 ) -> Outcome:
-    """Acknowledge an incident and answer the caller."""
-    return Outcome(result=await service.acknowledge(session, command))
+    """Record a harmed customer; the contact is encrypted with the process's data key."""
+    key: DataKey | None = runtime.state.get(_DATA_KEY)
+    if key is None:
+        # Without a key nothing personal may be stored; everything else still works.
+        return Outcome(
+            result=CommandResult.failure(
+                "Invalid",
+                "contact data cannot be stored: CRISISWATCH_DATA_KEY is not set",
+                field="contact",
+            )
+        )
+    return await affected.add_affected_user(session, command, key, now=now())
 
 
-ROUTES: list[Route[RiskSignalRaised] | Route[AcknowledgeIncident]] = [
+async def handle_complete_follow_up(
+    runtime: Runtime, session: AsyncSession, command: CompleteFollowUp
+) -> Outcome:
+    """Mark a follow-up or compensation done."""
+    return await affected.complete_follow_up(session, command, now=now())
+
+
+async def handle_update_review(
+    runtime: Runtime, session: AsyncSession, command: UpdateReview
+) -> Outcome:
+    """Write a review's root cause and improvement actions."""
+    return await report.update_review(session, command, now=now())
+
+
+async def handle_complete_review(
+    runtime: Runtime, session: AsyncSession, command: CompleteReview
+) -> Outcome:
+    """Complete a review, refused while a required section is empty."""
+    return await report.complete_review(session, command, now=now())
+
+
+async def handle_transition(
+    runtime: Runtime, session: AsyncSession, command: TransitionIncident
+) -> Outcome:
+    """Move an incident; resolving it drafts its review report in the same transaction."""
+    result, messages = await lifecycle.transition(session, command, now=now())
+    if result.ok and command.to_status.value == "resolved":
+        await report.draft_review(session, command.incident_id, now=now())
+    return Outcome(result=result, messages=messages)
+
+
+ROUTES: list[Route[Any]] = [
     Route(RiskSignalRaised, handle_risk_signal),
-    Route(AcknowledgeIncident, handle_acknowledge),
+    Route(AcknowledgeIncident, answer(lifecycle.acknowledge)),
+    Route(TransitionIncident, handle_transition),
+    Route(ChangeIncidentTier, answer(lifecycle.change_tier)),
+    Route(AssignRole, answer(team.assign_role)),
+    Route(SnoozeWatchlist, answer(snooze.snooze_watchlist)),
+    Route(SetPlaybook, answer(playbook.set_playbook)),
+    Route(CompleteTask, answer(tasks.complete)),
+    Route(DraftStatement, answer(statements.draft_statement)),
+    Route(ReviseStatement, answer(statements.revise_statement)),
+    Route(ReviewStatement, answer(statements.review_statement)),
+    Route(PublishStatement, answer(statements.publish_statement)),
+    Route(SetKeyFacts, answer(statements.set_key_facts)),
+    Route(FileReply, answer(replies.file_reply)),
+    Route(AddAffectedUser, handle_add_affected_user),
+    Route(CompleteFollowUp, handle_complete_follow_up),
+    Route(UpdateReview, handle_update_review),
+    Route(CompleteReview, handle_complete_review),
 ]
 
 
 def create_worker(
     settings: Settings, *, burst: bool = False, handle_signals: bool = True
 ) -> arq.worker.Worker:
-    """Build the worker that consumes the incidents queue."""
+    """Build the worker that consumes the incidents queue and watches deadlines."""
+
+    async def startup(runtime: Runtime) -> None:
+        if settings.data_key:
+            runtime.state[_DATA_KEY] = DataKey.from_settings(settings)
+        if not burst:
+            watchdog = DeadlineWatchdog(
+                runtime.sessions,
+                runtime.redis,
+                SystemClock(),
+                settings.deadline_check_seconds,
+                producer=CONSUMER,
+            )
+            watchdog.start()
+            runtime.state[_WATCHDOG] = watchdog
+
+    async def shutdown(runtime: Runtime) -> None:
+        watchdog: DeadlineWatchdog | None = runtime.state.get(_WATCHDOG)
+        if watchdog is not None:
+            await watchdog.stop()
+
     return build_worker(
         consumer=CONSUMER,
         queue=INCIDENTS_QUEUE,
         routes=ROUTES,
         database_url=settings.database_url,
         redis_url=settings.redis_url,
+        on_startup=startup,
+        on_shutdown=shutdown,
         max_jobs=MAX_JOBS,
         burst=burst,
         handle_signals=handle_signals,
@@ -55,6 +197,8 @@ def create_worker(
 
 def main() -> None:
     """Run the incidents worker until it is stopped."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    install_masking()
     create_worker(get_settings()).run()
 
 

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from libs import ratelimit
 from libs.auth.keys import Principal, parse_bearer, resolve
 from services.ingest.problems import ProblemError
 
@@ -17,6 +18,17 @@ async def current_principal(request: Request) -> Principal:
         principal = await resolve(session, secret)
     if principal is None:
         raise _unauthorized("the API key is unknown or revoked")
+    verdict = await ratelimit.hit(
+        request.app.state.redis, principal.key_id, request.app.state.rate_limit
+    )
+    if not verdict.allowed:
+        raise ProblemError(
+            429,
+            "Too Many Requests",
+            f"this key may make {verdict.limit} requests a minute; "
+            f"try again in {verdict.retry_after} s",
+            headers={"Retry-After": str(verdict.retry_after)},
+        )
     return principal
 
 

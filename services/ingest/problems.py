@@ -16,10 +16,17 @@ class ProblemError(Exception):
     """Raised by handlers to answer with a problem document."""
 
     def __init__(
-        self, status: int, title: str, detail: str, errors: list[FieldError] | None = None
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        errors: list[FieldError] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
     ):
         super().__init__(detail)
         self.problem = Problem(title=title, status=status, detail=detail, errors=errors or [])
+        self.headers = headers
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -37,7 +44,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(exc.problem)
+        return problem_response(exc.problem, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

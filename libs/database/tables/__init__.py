@@ -2,26 +2,72 @@
 
 from sqlmodel import SQLModel
 
-from libs.database.tables.analysis import MentionAnalysis, RiskSignal, Watchlist
-from libs.database.tables.incidents import Incident, ResponseTask, TimelineEvent
-from libs.database.tables.ingest import Author, Mention
+from libs.database.tables.analysis import (
+    MentionAnalysis,
+    RiskSignal,
+    SensitiveTerm,
+    Story,
+    StoryBand,
+    Watchlist,
+    WatchlistHit,
+)
+from libs.database.tables.incidents import (
+    AffectedUser,
+    FollowUpTask,
+    ImprovementAction,
+    Incident,
+    IncidentMember,
+    IntegrationEvent,
+    KeyFact,
+    Playbook,
+    ReplyCase,
+    ResponseTask,
+    ReviewReport,
+    Statement,
+    StatementReview,
+    TimelineEvent,
+    WatchlistSnooze,
+)
+from libs.database.tables.ingest import Author, Complaint, IdempotencyRecord, Mention
 from libs.database.tables.messaging import MessageReceipt, OutboxMessage
+from libs.database.tables.notify import WebhookDelivery, WebhookEndpoint, WebhookPolicy
 from libs.database.tables.tenancy import ApiKey, Organization
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AffectedUser",
     "ApiKey",
     "Author",
+    "Complaint",
+    "FollowUpTask",
+    "IdempotencyRecord",
+    "ImprovementAction",
     "Incident",
+    "IncidentMember",
+    "IntegrationEvent",
+    "KeyFact",
     "Mention",
     "MentionAnalysis",
     "MessageReceipt",
     "Organization",
     "OutboxMessage",
+    "Playbook",
+    "ReplyCase",
     "ResponseTask",
+    "ReviewReport",
     "RiskSignal",
+    "SensitiveTerm",
+    "Statement",
+    "StatementReview",
+    "Story",
+    "StoryBand",
     "TimelineEvent",
     "Watchlist",
+    "WatchlistHit",
+    "WatchlistSnooze",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookPolicy",
     "metadata",
 ]

@@ -1,11 +1,14 @@
-"""Watchlists, per-mention analysis and risk signals. Written only by the analysis service."""
+"""Watchlists, lexicons, per-mention analysis, stories and risk signals.
+
+Written only by the analysis service.
+"""
 
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, UniqueConstraint
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import BigInteger, DateTime, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from libs.database.tables._types import (
@@ -18,7 +21,11 @@ from libs.database.tables._types import (
 
 
 class Watchlist(SQLModel, table=True):
-    """A named set of keywords a company watches; its current tier drives hysteresis."""
+    """A named boolean watch rule; its current tier and last spike drive hysteresis and cooldown.
+
+    `keywords` are the organization's dictionary words for it (brand, product and person
+    names that segmentation keeps whole); `query` is the rule that decides a match.
+    """
 
     __table_args__ = (UniqueConstraint("organization_id", "name"),)
 
@@ -26,9 +33,56 @@ class Watchlist(SQLModel, table=True):
     organization_id: uuid.UUID = org_field()
     name: str = Field(max_length=200)
     keywords: list[str] = Field(default_factory=list, sa_type=ARRAY(String))
+    query: str = Field(default="", max_length=10_000)
     current_tier: str | None = Field(default=None, max_length=8)
     tier_changed_at: datetime | None = at_field(nullable=True)
+    last_spike_at: datetime | None = at_field(nullable=True)
+    last_spike_count: int | None = None
     created_at: datetime = at_field(default_now=True)
+    updated_at: datetime = at_field(default_now=True)
+
+
+class SensitiveTerm(SQLModel, table=True):
+    """An organization's change to the default sensitive-term lexicon (weight 0 disables)."""
+
+    __tablename__ = "sensitive_term"
+    __table_args__ = (UniqueConstraint("organization_id", "term"),)
+
+    id: uuid.UUID = id_field()
+    organization_id: uuid.UUID = org_field()
+    term: str = Field(max_length=50)
+    category: str = Field(max_length=16)
+    weight: float
+    updated_at: datetime = at_field(default_now=True)
+
+
+class Story(SQLModel, table=True):
+    """Reposts and near-duplicates of one post (传播路径); `signature` is its first MinHash."""
+
+    __table_args__ = (Index("ix_story_org_last_posted", "organization_id", "last_posted_at", "id"),)
+
+    id: uuid.UUID = id_field()
+    organization_id: uuid.UUID = org_field()
+    title: str = Field(max_length=300)
+    first_mention_id: uuid.UUID = Field(foreign_key="mention.id", ondelete="CASCADE")
+    first_author_id: uuid.UUID | None = Field(default=None, foreign_key="author.id")
+    signature: bytes | None = Field(default=None, sa_type=LargeBinary)
+    mention_count: int = 0
+    started_at: datetime = at_field()
+    last_posted_at: datetime = at_field()
+    created_at: datetime = at_field(default_now=True)
+
+
+class StoryBand(SQLModel, table=True):
+    """One LSH band key of a story: any worker finds a near-duplicate's story through it."""
+
+    __tablename__ = "story_band"
+
+    organization_id: uuid.UUID = Field(
+        primary_key=True, foreign_key="organization.id", ondelete="CASCADE"
+    )
+    band_key: int = Field(primary_key=True, sa_type=BigInteger)
+    story_id: uuid.UUID = Field(foreign_key="story.id", ondelete="CASCADE")
 
 
 class MentionAnalysis(SQLModel, table=True):
@@ -38,20 +92,64 @@ class MentionAnalysis(SQLModel, table=True):
     __table_args__ = (
         Index("ix_mention_analysis_watchlists", "watchlist_ids", postgresql_using="gin"),
         Index("ix_mention_analysis_org_sentiment", "organization_id", "sentiment"),
+        Index("ix_mention_analysis_story_posted", "story_id", "posted_at"),
     )
 
     mention_id: uuid.UUID = Field(primary_key=True, foreign_key="mention.id", ondelete="CASCADE")
     organization_id: uuid.UUID = org_field()
+    posted_at: datetime | None = at_field(nullable=True)
     sentiment: str = Field(max_length=8)
     sentiment_score: float
+    sentiment_probability: float = 0.0
+    sentiment_evidence: list[str] = Field(default_factory=list, sa_type=ARRAY(String))
     tokens: list[str] = Field(default_factory=list, sa_type=ARRAY(String))
+    hashtags: list[str] = Field(default_factory=list, sa_type=ARRAY(String))
     watchlist_ids: list[uuid.UUID] = uuid_array_field()
     matched_keywords: list[str] = Field(default_factory=list, sa_type=ARRAY(String))
+    sensitive_score: float = 0.0
+    sensitive_hits: list[dict[str, Any]] = jsonb_field(default=list)
+    crisis_type: str | None = Field(default=None, max_length=32)
+    crisis_confidence: float = 0.0
+    crisis_evidence: list[str] = Field(default_factory=list, sa_type=ARRAY(String))
+    story_id: uuid.UUID | None = Field(default=None, foreign_key="story.id", ondelete="SET NULL")
+    parent_mention_id: uuid.UUID | None = Field(default=None)
+    influence: float = 0.0
+    amplifier: bool = False
     analyzed_at: datetime = at_field(default_now=True)
 
 
+class WatchlistHit(SQLModel, table=True):
+    """A mention matched by a watchlist, with what the risk model reads, keyed for time ranges.
+
+    The risk model reads a watchlist's recent window from this table alone, through its
+    primary key, instead of joining mentions, analyses and authors on every decision.
+    """
+
+    __tablename__ = "watchlist_hit"
+
+    watchlist_id: uuid.UUID = Field(
+        primary_key=True, foreign_key="watchlist.id", ondelete="CASCADE"
+    )
+    posted_at: datetime = Field(primary_key=True, sa_type=DateTime(timezone=True))
+    mention_id: uuid.UUID = Field(primary_key=True, foreign_key="mention.id", ondelete="CASCADE")
+    organization_id: uuid.UUID = org_field()
+    author_id: uuid.UUID | None = None
+    author_handle: str | None = Field(default=None, max_length=200)
+    author_kind: str = Field(default="user", max_length=8)
+    followers: int = Field(default=0, sa_type=BigInteger)
+    views: int = Field(default=0, sa_type=BigInteger)
+    influence: float = 0.0
+    sentiment: str = Field(max_length=8)
+    sensitive_score: float = 0.0
+    sensitive_terms: list[str] = Field(default_factory=list, sa_type=ARRAY(String))
+    crisis_type: str | None = Field(default=None, max_length=32)
+    crisis_evidence: list[str] = Field(default_factory=list, sa_type=ARRAY(String))
+    story_id: uuid.UUID | None = None
+    source: str = Field(default="other", max_length=16)
+
+
 class RiskSignal(SQLModel, table=True):
-    """A tier decision for a watchlist with the components and mentions behind it."""
+    """A tier decision for a watchlist with the components, mentions and forecast behind it."""
 
     __tablename__ = "risk_signal"
     __table_args__ = (Index("ix_risk_signal_watchlist_created", "watchlist_id", "created_at"),)
@@ -64,6 +162,9 @@ class RiskSignal(SQLModel, table=True):
     components: dict[str, Any] = jsonb_field()
     reasons: list[str] = Field(default_factory=list, sa_type=ARRAY(String))
     top_mention_ids: list[uuid.UUID] = uuid_array_field()
+    crisis_type: str | None = Field(default=None, max_length=32)
+    story_id: uuid.UUID | None = Field(default=None, foreign_key="story.id", ondelete="SET NULL")
+    forecast: dict[str, Any] | None = Field(default=None, sa_type=JSONB, nullable=True)
     window_start: datetime = at_field()
     window_end: datetime = at_field()
     created_at: datetime = at_field(default_now=True)

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy import Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from libs.database.tables._types import at_field, id_field, jsonb_field, org_field
@@ -35,6 +35,14 @@ class Incident(SQLModel, table=True):
     acknowledged_at: datetime | None = at_field(nullable=True)
     acknowledged_by: str | None = Field(default=None, max_length=200)
     last_signal_id: uuid.UUID | None = Field(default=None, foreign_key="risk_signal.id")
+    story_id: uuid.UUID | None = None
+    crisis_type: str | None = Field(default=None, max_length=32)
+    status_reason: str | None = Field(default=None, max_length=2000)
+    resolved_at: datetime | None = at_field(nullable=True)
+    closed_at: datetime | None = at_field(nullable=True)
+    merged_into_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
+    recurrence_of_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
+    reopened_count: int = 0
     created_at: datetime = at_field(default_now=True)
     updated_at: datetime = at_field(default_now=True)
 
@@ -43,7 +51,15 @@ class ResponseTask(SQLModel, table=True):
     """A playbook task with its deadline, computed from the incident's `detected_at`."""
 
     __tablename__ = "response_task"
-    __table_args__ = (UniqueConstraint("incident_id", "kind"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "kind"),
+        # The deadline watchdog's query: open tasks not yet breached, by due time.
+        Index(
+            "ix_response_task_due_open",
+            "due_at",
+            postgresql_where=text("status = 'open' AND breached_at IS NULL"),
+        ),
+    )
 
     id: uuid.UUID = id_field()
     organization_id: uuid.UUID = org_field()
@@ -54,6 +70,11 @@ class ResponseTask(SQLModel, table=True):
     due_at: datetime = at_field()
     status: str = Field(default="open", max_length=16)
     completed_at: datetime | None = at_field(nullable=True)
+    completed_by: str | None = Field(default=None, max_length=200)
+    role: str | None = Field(default=None, max_length=24)
+    channel: str | None = Field(default=None, max_length=16)
+    breached_at: datetime | None = at_field(nullable=True)
+    escalated_to: str | None = Field(default=None, max_length=24)
     created_at: datetime = at_field(default_now=True)
 
 
@@ -71,3 +92,201 @@ class TimelineEvent(SQLModel, table=True):
     actor: str = Field(default="system", max_length=200)
     data: dict[str, Any] = jsonb_field()
     occurred_at: datetime = at_field(default_now=True)
+
+
+class IncidentMember(SQLModel, table=True):
+    """Who holds which role on an incident's team (commander, spokesperson, legal…)."""
+
+    __tablename__ = "incident_member"
+    __table_args__ = (UniqueConstraint("incident_id", "role", "person"),)
+
+    id: uuid.UUID = id_field()
+    organization_id: uuid.UUID = org_field()
+    incident_id: uuid.UUID = Field(foreign_key="incident.id", ondelete="CASCADE", index=True)
+    role: str = Field(max_length=24)
+    person: str = Field(max_length=200)
+    assigned_by: str = Field(default="system", max_length=200)
+    assigned_at: datetime = at_field(default_now=True)
+
+
+class Playbook(SQLModel, table=True):
+    """An organization's response for a tier and crisis type ("*" = any type).
+
+    `team` lists roles and head counts; `tasks` lists kind, title, minutes after detection,
+    owning role and channel. Organizations without a row use the defaults in code.
+    """
+
+    __table_args__ = (UniqueConstraint("organization_id", "tier", "crisis_type"),)
+
+    id: uuid.UUID = id_field()
+    organization_id: uuid.UUID = org_field()
+    tier: str = Field(max_length=8)
+    crisis_type: str = Field(default="*", max_length=32)
+    team: list[dict[str, Any]] = jsonb_field(default=list)
+    tasks: list[dict[str, Any]] = jsonb_field(default=list)
+    updated_at: datetime = at_field(default_now=True)
+
+
+class WatchlistSnooze(SQLModel, table=True):
+    """A watchlist silenced until `until`: its signals open no incident meanwhile."""
+
+    __tablename__ = "watchlist_snooze"
+    __table_args__ = (Index("ix_watchlist_snooze_watchlist_until", "watchlist_id", "until"),)
+
+    id: uuid.UUID = id_field()
+    organization_id: uuid.UUID = org_field()
+    watchlist_id: uuid.UUID = Field(foreign_key="watchlist.id", ondelete="CASCADE")
+    until: datetime = at_field()
+    reason: str = Field(max_length=2000)
+    actor: str = Field(max_length=200)
+    created_at: datetime = at_field(default_now=True)
+
+
+class Statement(SQLModel, table=True):
+    """A public statement for one channel, from draft through review to publication."""
+
+    __table_args__ = (Index("ix_statement_incident", "incident_id", "created_at"),)
+
+    id: uuid.UUID = id_field()
+    organization_id: uuid.UUID = org_field()
+    incident_id: uuid.UUID = Field(foreign_key="incident.id", ondelete="CASCADE")
+    channel: str = Field(max_length=16)
+    body: str
+    status: str = Field(default="draft", max_length=16)
+    review_level: int = 0
+    legal_approved: bool = False
+    flags: list[dict[str, Any]] = jsonb_field(default=list)
+    published_url: str | None = Field(default=None, max_length=2000)
+    published_at: datetime | None = at_field(nullable=True)
+    created_by: str = Field(max_length=200)
+    created_at: datetime = at_field(default_now=True)
+    updated_at: datetime = at_field(default_now=True)
+
+
+class StatementReview(SQLModel, table=True):
+    """One review decision on a statement (levels 1–3 and legal), kept for the record."""
+
+    __tablename__ = "statement_review"
+
+    id: uuid.UUID = id_field()
+    organization_id: uuid.UUID = org_field()
+    statement_id: uuid.UUID = Field(foreign_key="statement.id", ondelete="CASCADE", index=True)
+    stage: str = Field(max_length=8)
+    decision: str = Field(max_length=8)
+    reviewer: str = Field(max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+    reviewed_at: datetime = at_field(default_now=True)
+
+
+class KeyFact(SQLModel, table=True):
+    """A fact every channel's statement must carry the same way (一致性原则)."""
+
+    __tablename__ = "key_fact"
+    __table_args__ = (UniqueConstraint("incident_id", "label"),)
+
+    id: uuid.UUID = id_field()
+    organization_id: uuid.UUID = org_field()
+    incident_id: uuid.UUID = Field(foreign_key="incident.id", ondelete="CASCADE")
+    label: str = Field(max_length=200)
+    value: str = Field(max_length=2000)
+    created_at: datetime = at_field(default_now=True)
+
+
+class ReplyCase(SQLModel, table=True):
+    """A filed mention (or question) with the reply that was used: the 问答库."""
+
+    __tablename__ = "reply_case"
+
+    id: uuid.UUID = id_field()
+    organization_id: uuid.UUID = org_field()
+    incident_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
+    mention_id: uuid.UUID | None = Field(default=None, foreign_key="mention.id")
+    category: str = Field(max_length=64)
+    text: str
+    reply: str
+    signature: bytes | None = Field(default=None, sa_type=LargeBinary)
+    created_by: str = Field(max_length=200)
+    created_at: datetime = at_field(default_now=True)
+
+
+class AffectedUser(SQLModel, table=True):
+    """A customer the incident harmed; contact data only encrypted, shown only masked."""
+
+    __tablename__ = "affected_user"
+
+    id: uuid.UUID = id_field()
+    organization_id: uuid.UUID = org_field()
+    incident_id: uuid.UUID = Field(foreign_key="incident.id", ondelete="CASCADE", index=True)
+    name_masked: str = Field(max_length=200)
+    contact_kind: str = Field(max_length=16)
+    contact_masked: str = Field(max_length=200)
+    contact_cipher: bytes = Field(sa_type=LargeBinary)
+    created_by: str = Field(max_length=200)
+    created_at: datetime = at_field(default_now=True)
+
+
+class FollowUpTask(SQLModel, table=True):
+    """A follow-up visit or a compensation owed to one affected user."""
+
+    __tablename__ = "follow_up_task"
+
+    id: uuid.UUID = id_field()
+    organization_id: uuid.UUID = org_field()
+    affected_user_id: uuid.UUID = Field(
+        foreign_key="affected_user.id", ondelete="CASCADE", index=True
+    )
+    incident_id: uuid.UUID = Field(foreign_key="incident.id", ondelete="CASCADE")
+    kind: str = Field(max_length=16)
+    status: str = Field(default="open", max_length=16)
+    due_at: datetime | None = at_field(nullable=True)
+    amount: float | None = None
+    note: str | None = Field(default=None, max_length=2000)
+    completed_at: datetime | None = at_field(nullable=True)
+
+
+class ReviewReport(SQLModel, table=True):
+    """The post-incident review (复盘): computed sections plus what people wrote."""
+
+    __tablename__ = "review_report"
+
+    id: uuid.UUID = id_field()
+    organization_id: uuid.UUID = org_field()
+    incident_id: uuid.UUID = Field(foreign_key="incident.id", ondelete="CASCADE", unique=True)
+    status: str = Field(default="draft", max_length=16)
+    sections: dict[str, Any] = jsonb_field()
+    root_cause: str | None = None
+    completed_at: datetime | None = at_field(nullable=True)
+    completed_by: str | None = Field(default=None, max_length=200)
+    created_at: datetime = at_field(default_now=True)
+    updated_at: datetime = at_field(default_now=True)
+
+
+class ImprovementAction(SQLModel, table=True):
+    """An improvement a review committed to; reopened when a similar incident recurs."""
+
+    __tablename__ = "improvement_action"
+
+    id: uuid.UUID = id_field()
+    organization_id: uuid.UUID = org_field()
+    incident_id: uuid.UUID = Field(foreign_key="incident.id", ondelete="CASCADE", index=True)
+    watchlist_id: uuid.UUID = Field(foreign_key="watchlist.id", ondelete="CASCADE")
+    action: str = Field(max_length=2000)
+    owner: str = Field(max_length=200)
+    status: str = Field(default="open", max_length=16)
+    due_at: datetime | None = at_field(nullable=True)
+    reopened_by_incident_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
+    created_at: datetime = at_field(default_now=True)
+
+
+class IntegrationEvent(SQLModel, table=True):
+    """An event for integrators, written with the change it reports; `id` is stable."""
+
+    __tablename__ = "integration_event"
+    __table_args__ = (Index("ix_integration_event_org_at", "organization_id", "occurred_at"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    organization_id: uuid.UUID = org_field()
+    type: str = Field(max_length=32)
+    incident_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
+    payload: dict[str, Any] = jsonb_field()
+    occurred_at: datetime = at_field()

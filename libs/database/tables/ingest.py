@@ -1,9 +1,11 @@
-"""Authors and mentions. Written only by the ingest service."""
+"""Authors, mentions, complaints and idempotency records. Written only by the ingest service."""
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, LargeBinary, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from libs.database.tables._types import at_field, id_field, org_field
@@ -49,3 +51,39 @@ class Mention(SQLModel, table=True):
     views: int = 0
     repost_of: str | None = Field(default=None, max_length=200)
     ingested_at: datetime = at_field(default_now=True)
+
+
+class Complaint(SQLModel, table=True):
+    """A complaint pushed by a partner desk: the mention it became, with private details apart.
+
+    Contact data is stored only encrypted (with the data key) and masked.
+    """
+
+    id: uuid.UUID = id_field()
+    organization_id: uuid.UUID = org_field()
+    mention_id: uuid.UUID = Field(foreign_key="mention.id", ondelete="CASCADE", unique=True)
+    customer_ref: str = Field(max_length=200)
+    order_id: str | None = Field(default=None, max_length=200)
+    channel: str = Field(max_length=32)
+    contacts_masked: dict[str, str] = Field(default_factory=dict, sa_type=JSONB)
+    contacts_cipher: bytes | None = Field(default=None, sa_type=LargeBinary)
+    created_at: datetime = at_field(default_now=True)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first answer to a request sent with an `Idempotency-Key`, replayed for retries."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (Index("ix_idempotency_record_expires", "expires_at"),)
+
+    organization_id: uuid.UUID = Field(
+        primary_key=True, foreign_key="organization.id", ondelete="CASCADE"
+    )
+    key: str = Field(primary_key=True, max_length=255)
+    route: str = Field(max_length=100)
+    request_hash: str = Field(max_length=64)
+    status: str = Field(default="in_progress", max_length=16)
+    response_status: int | None = None
+    response_body: dict[str, Any] | None = Field(default=None, sa_type=JSONB, nullable=True)
+    created_at: datetime = at_field(default_now=True)
+    expires_at: datetime = at_field()

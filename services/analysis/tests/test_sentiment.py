@@ -1,114 +1,179 @@
-"""Sentiment of real-looking consumer posts: complaints, praise and enquiries."""
+"""The trained sentiment model: clear cases, cues, probabilities, determinism and metrics."""
+
+import json
+from pathlib import Path
 
 import pytest
 
 from libs.contracts.enums import Sentiment
-from services.analysis.analyzer import Analyzer
-from services.analysis.sentiment import SentimentResult, classify
+from services.analysis.sentiment import corpus
+from services.analysis.sentiment.cues import vocabulary
+from services.analysis.sentiment.evaluate import Cut, evaluate, tokenizer
+from services.analysis.sentiment.model import SentimentModel, SentimentResult, default_path
+from services.analysis.sentiment.train import dumps, train
 
 NEG, NEU, POS = Sentiment.NEGATIVE, Sentiment.NEUTRAL, Sentiment.POSITIVE
 
-LABELLED: list[tuple[str, Sentiment]] = [
-    ("宝宝喝了这款奶粉拉肚子住院了，我要维权！", NEG),
-    ("刚收到的酸奶已经过期了，还发霉了，恶心🤮", NEG),
-    ("客服态度恶劣，退款拖了一个月还不给退", NEG),
-    ("曝光！某品牌婴儿奶粉被检出致癌物质", NEG),
-    ("这家店就是骗人的，大家别买", NEG),
-    ("味道太差了，再也不买了", NEG),
-    ("不是很好用，有点失望", NEG),
-    ("用了一个月，皮肤过敏起红疹，要求退款", NEG),
-    ("被坑了，虚假宣传，已经向12315投诉", NEG),
-    ("说是进口的，结果是假货，太坑了😡", NEG),
-    ("新京报调查：多地消费者反映该品牌产品变质", NEG),
-    ("真的恶心，吃出了虫子", NEG),
-    ("手机用了两天就死机，闪退严重", NEG),
-    ("别买了，智商税", NEG),
-    ("一点都不好吃", NEG),
-    ("店家发错货，联系了也没人管，差评", NEG),
-    ("产品召回了吗？家里还有两罐", NEG),
-    ("买了三次了，质量一直很稳定，推荐给大家👍", POS),
-    ("物流很快，包装也很精致，好评", POS),
-    ("东西不错，性价比高", POS),
-    ("我家孩子特别喜欢这个味道❤️", POS),
-    ("没有异味，挺好的", POS),
-    ("包装有破损，不过客服处理很及时，满意", POS),
-    ("价格有点贵，但是真的好用", POS),
-    ("一直在用，放心的牌子", POS),
-    ("点赞，售后小姐姐很耐心", POS),
-    ("强烈推荐这款面霜，无限回购", POS),
-    ("超好用，爱了爱了", POS),
-    ("请问这款奶粉适合几个月的宝宝？", NEU),
-    ("咨询一下，会员积分怎么兑换", NEU),
-    ("今天去超市买了一罐奶粉", NEU),
-    ("新品什么时候上市", NEU),
-    ("门店营业时间是几点到几点", NEU),
-    ("这个活动规则是怎样的", NEU),
-    ("快递到了，明天试试", NEU),
-    ("谁知道这个和那个型号有什么区别", NEU),
-    ("官方回应了，说会调查", NEU),
-    # Known hard cases, kept so the accuracy figure stays honest.
-    ("收到了，还没用", NEU),
-    ("不难吃，但也谈不上好吃", NEU),
-]
+# The lexicon-only classifier this model replaced scored accuracy 0.55 / macro-F1 0.54 on
+# the held-out split and 0.74 / 0.74 on the check set (docs/sentiment.md). The review lines
+# are noisy (duplicates with both labels, mixed verdicts), so about 0.86 / 0.89 is what
+# the trained model reaches there; these floors fail on any regression towards the
+# lexicon baseline while leaving room for retraining noise.
+HELD_OUT_FLOOR = {"accuracy": 0.82, "macro_f1": 0.86}
+CHECK_FLOOR = {"accuracy": 0.85, "macro_f1": 0.85}
 
 
-def _classify(analyzer: Analyzer, text: str) -> SentimentResult:
-    return classify(analyzer.segmenter.cut(text), text)
+@pytest.fixture(scope="module")
+def model() -> SentimentModel:
+    return SentimentModel.load()
 
 
-def test_accuracy_on_labelled_posts_is_at_least_85_percent(analyzer: Analyzer) -> None:
-    misses = [
-        (text, label, got.label)
-        for text, label in LABELLED
-        if (got := _classify(analyzer, text)).label is not label
-    ]
-    accuracy = 1 - len(misses) / len(LABELLED)
-    assert accuracy >= 0.85, misses
+@pytest.fixture(scope="module")
+def cut() -> Cut:
+    return tokenizer(vocabulary())
+
+
+def _classify(
+    model: SentimentModel, cut: Cut, text: str, emoji: tuple[str, ...] = ()
+) -> SentimentResult:
+    return model.classify(cut(text), text, emoji)
+
+
+def test_the_committed_model_loads_with_weights_for_every_class(model: SentimentModel) -> None:
+    data = json.loads(default_path().read_text("utf-8"))
+    assert data["classes"] == ["positive", "neutral", "negative"]
+    assert len(data["features"]) > 10_000
+    assert model.weight("lex+") is not None
+    assert {"满意", "非常满意", "呵呵", "一点都不"} <= model.vocabulary()
 
 
 @pytest.mark.parametrize(
     ("text", "label"),
     [
-        ("这个奶粉不好用", NEG),
-        ("非常满意", POS),
-        ("请问在哪里买", NEU),
-        ("吃了拉肚子", NEG),
-        ("好用，推荐", POS),
-        ("😡😡😡", NEG),
-        ("👍", POS),
-        ("不满意", NEG),
-        ("并不推荐", NEG),
+        ("物流很快，包装也很精致，非常满意", POS),
+        ("客服态度特别好，问题当天就解决了，点赞", POS),
+        ("买了三次了，质量一直很稳定，推荐给大家", POS),
+        ("用了两天就坏了，客服也不理人，太失望了", NEG),
+        ("退款拖了一个月还不给退，已经投诉到12315", NEG),
+        ("吃完上吐下泻，这家店太黑心了", NEG),
+        ("请问这款手机什么时候发售？", NEU),
+        ("银行发布公告，下月起调整部分存款利率", NEU),
+        ("咨询一下，会员积分怎么兑换", NEU),
     ],
 )
-def test_clear_cases(analyzer: Analyzer, text: str, label: Sentiment) -> None:
-    assert _classify(analyzer, text).label is label
+def test_clear_cases(model: SentimentModel, cut: Cut, text: str, label: Sentiment) -> None:
+    result = _classify(model, cut, text)
+    assert result.label is label, result
+    assert result.probability > 0.5
 
 
-def test_negation_flips_the_next_sentiment_word(analyzer: Analyzer) -> None:
-    assert _classify(analyzer, "推荐").score > 0
-    assert _classify(analyzer, "不推荐").score < 0
-    assert _classify(analyzer, "没有骗人").score > 0
+def test_negation_flips_praise_into_complaint(model: SentimentModel, cut: Cut) -> None:
+    assert _classify(model, cut, "对这次服务满意").label is POS
+    assert _classify(model, cut, "对这次服务不满意").label is NEG
+    assert _classify(model, cut, "推荐").score > 0 > _classify(model, cut, "不推荐").score
 
 
-def test_degree_words_scale_sentiment(analyzer: Analyzer) -> None:
-    assert _classify(analyzer, "非常满意").score > _classify(analyzer, "满意").score
-    assert _classify(analyzer, "太失望").score < _classify(analyzer, "失望").score
+def test_degree_words_strengthen(model: SentimentModel, cut: Cut) -> None:
+    plain, strong = _classify(model, cut, "满意"), _classify(model, cut, "非常满意")
+    assert strong.probabilities["positive"] > plain.probabilities["positive"]
+    plain = _classify(model, cut, "这次的体验让人失望")
+    strong = _classify(model, cut, "这次的体验让人非常失望")
+    weak = _classify(model, cut, "这次的体验让人有点失望")
+    assert strong.score < plain.score < weak.score < 0
 
 
-def test_questions_lean_neutral(analyzer: Analyzer) -> None:
-    statement = _classify(analyzer, "这个奶粉有问题")
-    question = _classify(analyzer, "这个奶粉有问题吗?")
-    assert abs(question.score) < abs(statement.score)
-    assert question.label is NEU
+def test_sarcasm_turns_praise_negative(model: SentimentModel, cut: Cut) -> None:
+    assert _classify(model, cut, "这服务真是太好了").label is POS
+    sarcastic = _classify(model, cut, "呵呵，这服务真是太“好”了")
+    assert sarcastic.label is NEG
+    assert "sarcasm marker" in sarcastic.evidence or any(
+        e.startswith("negative words") for e in sarcastic.evidence
+    )
 
 
-def test_the_clause_after_a_contrast_decides(analyzer: Analyzer) -> None:
-    assert _classify(analyzer, "包装很好看，但是用了就过敏").label is NEG
-    assert _classify(analyzer, "价格有点贵，不过真的好用").label is POS
+def test_emoji_pull_the_verdict(model: SentimentModel, cut: Cut) -> None:
+    text = "收到货了"
+    bare = _classify(model, cut, text)
+    angry = _classify(model, cut, text, ("怒", "😡"))
+    pleased = _classify(model, cut, text, ("赞",))
+    assert angry.score < bare.score < pleased.score
+    assert angry.label is NEG
+    assert _classify(model, cut, "", ("怒",)).label is NEG
 
 
-def test_score_stays_within_bounds(analyzer: Analyzer) -> None:
-    worst = _classify(analyzer, "致癌！召回！住院！诈骗！黑心！" * 20)
-    best = _classify(analyzer, "强烈推荐，非常满意，无限回购，太棒了" * 20)
-    assert -1.0 <= worst.score < -0.99
-    assert 0.99 < best.score <= 1.0
+def test_probabilities_are_a_distribution(model: SentimentModel, cut: Cut) -> None:
+    for text in ("非常满意", "不满意", "请问几点开门", "一般般吧", "！！！"):
+        result = _classify(model, cut, text)
+        assert sum(result.probabilities.values()) == pytest.approx(1.0)
+        assert result.probability == max(result.probabilities.values())
+        assert result.probabilities[result.label.value] == result.probability
+        assert -1.0 <= result.score <= 1.0
+
+
+def test_empty_text_without_emoji_is_neutral(model: SentimentModel) -> None:
+    result = model.classify([], "   ")
+    assert result.label is NEU
+    assert result.score == 0.0
+    assert result.evidence == ()
+
+
+def test_evidence_names_the_words_that_decided(model: SentimentModel, cut: Cut) -> None:
+    result = _classify(model, cut, "质量很差，非常失望")
+    assert 0 < len(result.evidence) <= 5
+    assert any("失望" in e or "差" in e for e in result.evidence)
+
+
+def _subset() -> list[corpus.Example]:
+    every = corpus.corpus()
+    by_label: dict[Sentiment, list[corpus.Example]] = {}
+    for example in every:
+        by_label.setdefault(example.label, []).append(example)
+    return [e for label in (POS, NEU, NEG) for e in by_label[label][:150]]
+
+
+def test_training_is_deterministic(cut: Cut, tmp_path: Path) -> None:
+    examples = _subset()
+    first = dumps(train(examples, cut, log=False))
+    second = dumps(train(examples, cut, log=False))
+    assert first == second
+    other = dumps(train(examples[1:], cut, log=False))
+    assert other != first
+    path = tmp_path / "model.json"
+    path.write_text(first, encoding="utf-8")
+    small = SentimentModel.load(path)
+    assert small.classify(cut("非常满意"), "非常满意").probabilities.keys() == {
+        "positive",
+        "neutral",
+        "negative",
+    }
+
+
+def test_held_out_split_is_stratified_and_fixed() -> None:
+    examples = corpus.corpus()
+    train_side, held_out = corpus.split(examples)
+    _, again_held = corpus.split(list(reversed(examples)))
+    assert {e.text for e in held_out} == {e.text for e in again_held}
+    assert not {e.text for e in train_side} & {e.text for e in held_out}
+    for label in (POS, NEU, NEG):
+        total = sum(e.label is label for e in examples)
+        held = sum(e.label is label for e in held_out)
+        assert held == round(total * corpus.HELD_OUT_SHARE)
+
+
+def test_check_set_never_overlaps_training_data() -> None:
+    assert not {e.text for e in corpus.check_set()} & {e.text for e in corpus.corpus()}
+    labels = [e.label for e in corpus.check_set()]
+    assert {labels.count(label) for label in (POS, NEU, NEG)} == {50}
+
+
+def test_committed_model_held_out_metrics(model: SentimentModel, cut: Cut) -> None:
+    _, held_out = corpus.split(corpus.corpus())
+    figures = evaluate(model, held_out, cut)
+    assert figures.accuracy >= HELD_OUT_FLOOR["accuracy"], figures.report("held-out")
+    assert figures.macro_f1 >= HELD_OUT_FLOOR["macro_f1"], figures.report("held-out")
+
+
+def test_committed_model_out_of_domain_metrics(model: SentimentModel, cut: Cut) -> None:
+    figures = evaluate(model, corpus.check_set(), cut)
+    assert figures.accuracy >= CHECK_FLOOR["accuracy"], figures.report("check set")
+    assert figures.macro_f1 >= CHECK_FLOOR["macro_f1"], figures.report("check set")

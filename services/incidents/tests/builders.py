@@ -1,10 +1,10 @@
 """Builders and runners for the incidents tests: watchlists, signals and a real worker."""
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from arq.connections import ArqRedis
 from arq.constants import result_key_prefix
@@ -13,14 +13,23 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import Tier
-from libs.contracts.messages import Message, RiskSignalRaised
+from libs.contracts.enums import CrisisType, Tier
+from libs.contracts.messages import Command, CommandResult, Message, RiskSignalRaised
 from libs.database.engine import transaction
-from libs.database.tables import Incident, ResponseTask, RiskSignal, TimelineEvent, Watchlist
+from libs.database.tables import (
+    Incident,
+    IntegrationEvent,
+    ResponseTask,
+    RiskSignal,
+    TimelineEvent,
+    Watchlist,
+)
 from libs.messaging.publisher import publish
 from libs.settings import Settings
+from services.incidents.service import SignalOutcome, apply_signal
 from services.incidents.worker import create_worker
 from tests.fixtures.servers import Servers
+from tests.fixtures.workers import running_workers
 
 DETECTED_AT = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -43,6 +52,8 @@ async def make_signal(
     score: float = 0.5,
     reasons: list[str] | None = None,
     detected_at: datetime = DETECTED_AT,
+    story_id: uuid.UUID | None = None,
+    crisis_type: CrisisType | None = None,
 ) -> RiskSignalRaised:
     """Store a risk signal row and return the message analysis would publish for it."""
     reasons = reasons if reasons is not None else [f"{tier.value} 级风险"]
@@ -66,6 +77,8 @@ async def make_signal(
         score=score,
         reasons=reasons,
         detected_at=detected_at,
+        story_id=story_id,
+        crisis_type=crisis_type,
     )
 
 
@@ -93,13 +106,8 @@ async def forget_delivery(redis: ArqRedis, message: Message) -> None:
 async def running_worker(servers: Servers) -> AsyncIterator[Worker]:
     """Run the incidents worker in the background for the duration of the block."""
     worker = create_worker(settings_for(servers), handle_signals=False)
-    task = asyncio.create_task(worker.async_run())
-    try:
+    async with running_workers(worker):
         yield worker
-    finally:
-        await worker.close()
-        with suppress(asyncio.CancelledError):
-            await task
 
 
 async def incidents_of(
@@ -135,3 +143,80 @@ async def timeline_of(
             .order_by(TimelineEvent.occurred_at, TimelineEvent.kind)  # type: ignore[arg-type]
         )
         return list(result.all())
+
+
+async def events_of(
+    sessions: async_sessionmaker[AsyncSession], incident: Incident
+) -> list[IntegrationEvent]:
+    """Return the integration events stored for the incident, oldest first, then by type."""
+    async with sessions() as session:
+        result = await session.exec(
+            select(IntegrationEvent)
+            .where(IntegrationEvent.incident_id == incident.id)
+            .order_by(IntegrationEvent.occurred_at, IntegrationEvent.type)  # type: ignore[arg-type]
+        )
+        return list(result.all())
+
+
+async def reload(sessions: async_sessionmaker[AsyncSession], incident: Incident) -> Incident:
+    """Return the stored state of `incident`."""
+    async with sessions() as session:
+        fresh = await session.get(Incident, incident.id)
+    assert fresh is not None
+    return fresh
+
+
+async def open_incident(
+    sessions: async_sessionmaker[AsyncSession],
+    watchlist: Watchlist,
+    tier: Tier = Tier.YELLOW,
+    *,
+    detected_at: datetime = DETECTED_AT,
+    story_id: uuid.UUID | None = None,
+    crisis_type: CrisisType | None = None,
+) -> Incident:
+    """Apply a fresh signal for `watchlist` and return the incident it landed in."""
+    signal = await make_signal(
+        sessions,
+        watchlist,
+        tier,
+        detected_at=detected_at,
+        story_id=story_id,
+        crisis_type=crisis_type,
+    )
+    outcome = await apply(sessions, signal, now=detected_at)
+    assert outcome.incident is not None
+    return outcome.incident
+
+
+async def apply(
+    sessions: async_sessionmaker[AsyncSession], signal: RiskSignalRaised, *, now: datetime
+) -> SignalOutcome:
+    """Apply `signal` in its own committed transaction at `now`."""
+    async with transaction(sessions) as session:
+        return await apply_signal(session, signal, now=now)
+
+
+async def run(
+    sessions: async_sessionmaker[AsyncSession],
+    handler: Callable[..., Awaitable[tuple[CommandResult, list[Message]]]],
+    command: Command,
+    *,
+    now: datetime,
+) -> tuple[CommandResult, list[Message]]:
+    """Run a command handler in its own transaction at `now`, as the worker would."""
+    async with transaction(sessions) as session:
+        return await handler(session, command, now=now)
+
+
+async def force(
+    sessions: async_sessionmaker[AsyncSession], incident: Incident, **values: Any
+) -> Incident:
+    """Set columns of `incident` directly, to start a test from a given state."""
+    async with transaction(sessions) as session:
+        stored = await session.get(Incident, incident.id)
+        assert stored is not None
+        for name, value in values.items():
+            setattr(stored, name, value)
+        session.add(stored)
+    return stored

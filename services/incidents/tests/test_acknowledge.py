@@ -1,7 +1,7 @@
 """The AcknowledgeIncident command through a real incidents worker, awaited with `call`."""
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -29,9 +29,11 @@ TIMEOUT = 10
 async def _incident(sessions: async_sessionmaker[AsyncSession], slug: str = "acme") -> Incident:
     tenant = await make_tenant(sessions, slug)
     watchlist = await make_watchlist(sessions, tenant.org.id)
-    signal = await make_signal(sessions, watchlist, Tier.ORANGE)
+    # Detected now: the running worker's deadline watchdog must find nothing overdue.
+    now = datetime.now(UTC)
+    signal = await make_signal(sessions, watchlist, Tier.ORANGE, detected_at=now)
     async with transaction(sessions) as session:
-        incident = await service.apply_signal(session, signal)
+        incident = (await service.apply_signal(session, signal, now=now)).incident
     assert incident is not None
     return incident
 

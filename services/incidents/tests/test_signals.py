@@ -67,12 +67,12 @@ async def test_yellow_signal_opens_an_incident_with_the_default_playbook(
     assert incident.organization_id == watchlist.organization_id
 
     tasks = await tasks_of(sessions, incident)
-    assert [(t.position, t.kind, t.title, t.due_at - DETECTED_AT) for t in tasks] == [
-        (0, "acknowledge", "确认事件并启动监测", timedelta(minutes=30)),
-        (1, "confirm_scope", "确认影响范围", timedelta(hours=2)),
-        (2, "first_statement", "发布首次公开声明", timedelta(hours=4)),
-        (3, "detailed_reply", "发布详细回应", timedelta(hours=24)),
-        (4, "full_plan", "提交完整处置方案", timedelta(hours=48)),
+    rows = [(t.position, t.kind, t.title, t.due_at - DETECTED_AT, t.role, t.channel) for t in tasks]
+    assert rows == [
+        (0, "acknowledge", "确认事件并启动监测", timedelta(minutes=30), "monitor", None),
+        (1, "confirm_scope", "确认影响范围", timedelta(hours=2), "analyst", None),
+        (2, "first_statement", "发布首次公开声明", timedelta(hours=4), "spokesperson", "weibo"),
+        (3, "detailed_reply", "发布详细回应", timedelta(hours=24), "spokesperson", "wechat"),
     ]
     assert all(t.status == TaskStatus.OPEN and t.completed_at is None for t in tasks)
 
@@ -105,7 +105,7 @@ async def test_second_signal_of_the_same_tier_joins_the_open_incident(
     assert incident.tier == Tier.ORANGE
     assert incident.detected_at == DETECTED_AT
     assert incident.last_signal_id == second.signal_id
-    assert len(await tasks_of(sessions, incident)) == 5
+    assert len(await tasks_of(sessions, incident)) == 6
     events = await timeline_of(sessions, incident)
     assert [e.kind for e in events] == ["opened", "signal"]
     assert events[1].data["reasons"] == ["投诉集中爆发"]
@@ -146,7 +146,15 @@ async def test_higher_tier_signal_raises_the_incident_tier(
     assert incident.tier == Tier.RED
     assert incident.title == "「奶粉」严重舆情危机"
     assert incident.last_signal_id == red.signal_id
-    assert len(await tasks_of(sessions, incident)) == 5
+    kinds = [t.kind for t in await tasks_of(sessions, incident)]
+    assert kinds[:4] == ["acknowledge", "confirm_scope", "first_statement", "detailed_reply"]
+    assert sorted(kinds[4:]) == [
+        "collect_feedback",
+        "douyin_video",
+        "full_plan",
+        "legal_review",
+        "website_notice",
+    ]
     opened, raised = await timeline_of(sessions, incident)
     assert opened.kind == "opened"
     assert raised.kind == "tier_changed"
@@ -154,7 +162,8 @@ async def test_higher_tier_signal_raises_the_incident_tier(
     assert raised.data["from"] == "yellow" and raised.data["to"] == "red"
     assert raised.data["reasons"] == ["媒体大号转发", "涉及数据泄露"]
     assert raised.data["score"] == 0.91
-    assert "由轻度升级为严重" in raised.message
+    assert raised.data["added_tasks"] == kinds[4:]
+    assert "由轻度升级为严重" in raised.message and "新增5项处置任务" in raised.message
 
 
 async def test_edited_title_is_kept_when_the_tier_rises(
@@ -202,11 +211,11 @@ async def test_redelivered_signal_changes_nothing(
     assert worker.jobs_complete == 2 and worker.jobs_failed == 0
     incident = await _only_incident(sessions, watchlist)
     assert incident.tier == Tier.ORANGE
-    assert len(await tasks_of(sessions, incident)) == 5
+    assert len(await tasks_of(sessions, incident)) == 6
     assert [e.kind for e in await timeline_of(sessions, incident)] == ["opened", "tier_changed"]
 
 
-async def test_signal_after_the_incident_closed_opens_a_new_one(
+async def test_signal_long_after_the_incident_was_resolved_opens_a_new_one(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:
     watchlist = await _watchlist(sessions)
@@ -215,9 +224,13 @@ async def test_signal_after_the_incident_closed_opens_a_new_one(
         first = await session.get(Incident, (await _only_incident(sessions, watchlist)).id)
         assert first is not None
         first.status = IncidentStatus.RESOLVED.value
+        first.resolved_at = DETECTED_AT + timedelta(hours=1)
         session.add(first)
 
-    await deliver(redis, servers, await make_signal(sessions, watchlist, Tier.YELLOW))
+    later = DETECTED_AT + timedelta(hours=1) + service.REOPEN_WINDOW + timedelta(seconds=1)
+    await deliver(
+        redis, servers, await make_signal(sessions, watchlist, Tier.YELLOW, detected_at=later)
+    )
 
     statuses = sorted(i.status for i in await incidents_of(sessions, watchlist))
     assert statuses == ["detected", "resolved"]
@@ -235,7 +248,7 @@ async def test_concurrent_signals_for_one_watchlist_open_one_incident(
     assert worker.jobs_complete == 2 and worker.jobs_failed == 0
     incident = await _only_incident(sessions, watchlist)
     assert incident.tier == Tier.ORANGE
-    assert len(await tasks_of(sessions, incident)) == 5
+    assert len(await tasks_of(sessions, incident)) == 6
     kinds = [e.kind for e in await timeline_of(sessions, incident)]
     assert kinds in (["opened", "tier_changed"], ["opened", "signal"])
 
@@ -249,11 +262,11 @@ async def test_second_transaction_waits_for_the_watchlist_lock_and_joins(
 
     async def apply(signal: RiskSignalRaised) -> uuid.UUID | None:
         async with transaction(sessions) as session:
-            incident = await service.apply_signal(session, signal)
-            return incident.id if incident else None
+            outcome = await service.apply_signal(session, signal)
+            return outcome.incident.id if outcome.incident else None
 
     async with transaction(sessions) as session:
-        opened = await service.apply_signal(session, first)
+        opened = (await service.apply_signal(session, first)).incident
         racing = asyncio.create_task(apply(second))
         await asyncio.sleep(0.3)
         assert not racing.done()

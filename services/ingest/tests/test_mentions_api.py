@@ -244,3 +244,26 @@ async def test_openapi_documents_the_item_schema(client: httpx.AsyncClient) -> N
     body = spec["paths"]["/v1/mentions"]["post"]["requestBody"]["content"]["application/json"]
     assert "mentions" in body["schema"]["properties"]
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_a_key_over_its_request_budget_gets_429_with_retry_after(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis, tenant: Tenant
+) -> None:
+    settings = Settings(
+        database_url=servers.database_url, redis_url=servers.redis_url, rate_limit_per_minute=2
+    )
+    app = create_app(settings)
+    headers = {"Authorization": f"Bearer {tenant.keys[Role.INGEST]}"}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as http:
+            answers = [
+                await http.post(
+                    "/v1/mentions", json={"mentions": [mention(f"r{i}")]}, headers=headers
+                )
+                for i in range(3)
+            ]
+    assert [a.status_code for a in answers] == [202, 202, 429]
+    assert answers[-1].headers["content-type"].startswith("application/problem+json")
+    assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60
+    assert answers[-1].json()["status"] == 429

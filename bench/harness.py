@@ -1,0 +1,130 @@
+"""What the benchmarks share: a realistic fixed corpus, servers, keys and child processes.
+
+Scripts import it as a sibling module (`python bench/<script>.py` puts `bench/` on the path).
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy.engine import make_url
+
+from crisiswatch.demo_stream import chatter, crisis
+from libs.database.engine import create_engine, session_factory
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT.parent / "shared" / "seeds"
+_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
+
+
+def realistic_texts() -> list[str]:
+    """The demo stream's posts, plus sentences of the seed documents when they are present.
+
+    The demo posts are written like Weibo/Xiaohongshu/Douyin posts; the seed sentences add
+    longer, more varied Chinese (some traditional) so segmentation meets unknown words.
+    """
+    now = datetime.now(UTC)
+    texts = [post["text"] for post in chatter("bench", now) + crisis("bench", now)]
+    if SEEDS.is_dir():
+        for path in sorted(SEEDS.glob("*.txt")):
+            for match in _SENTENCE.finditer(path.read_text(encoding="utf-8")):
+                sentence = match.group().strip()
+                if 12 <= len(sentence) <= 200:
+                    texts.append(sentence)
+    return texts
+
+
+def fixed_corpus(total: int) -> list[str]:
+    """`total` texts cycling through `realistic_texts()`, the same on every run."""
+    texts = realistic_texts()
+    return [texts[i % len(texts)] for i in range(total)]
+
+
+def free_port() -> int:
+    """Return a TCP port nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def dsn(url: str) -> str:
+    """Return a DATABASE_URL as plain asyncpg wants it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def make_key(
+    database_url: str, slug: str = "bench", role: str = "ingest"
+) -> tuple[uuid.UUID, str]:
+    """Create (or reuse) an organization and a key for it."""
+    from libs.auth.admin import create_key, ensure_organization
+    from libs.contracts.enums import Role
+    from libs.database.engine import transaction
+
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with transaction(session_factory(engine)) as session:
+            org = await ensure_organization(session, slug)
+            key = await create_key(session, org, Role(role))
+            return org.id, key.secret
+    finally:
+        await engine.dispose()
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    """Return once `url`/healthz answers 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} not healthy")
+
+
+@contextmanager
+def services(env: dict[str, str], *commands: list[str], logs: Path | None = None) -> Iterator[None]:
+    """Run `crisiswatch <command>` children for the block; stop them with SIGTERM after.
+
+    With `logs`, each child's output goes to `<logs>/<n>-<command>.log` for a post-mortem.
+    """
+    children = []
+    for number, command in enumerate(commands):
+        sink = (
+            (logs / f"{number}-{'-'.join(command)}.log").open("wb")
+            if logs is not None
+            else subprocess.DEVNULL
+        )
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "crisiswatch", *command],
+                env={**os.environ, **env},
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    try:
+        yield
+    finally:
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            child.wait(30)
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Return the nearest-rank percentile of `values` (share in [0, 1])."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))]

@@ -1,0 +1,271 @@
+"""Latency from ingest accepted to analysis stored and to risk signal stored, under load.
+
+A load generator pushes realistic posts at a fixed rate (500 mentions/s by default) for a
+fixed time through `POST /v1/mentions`, spread over several organizations, each a client
+sending a small batch every 200 ms. Into that stream it injects crisis bursts, each aimed
+at its own quiet watchlist, so every burst must raise a signal. A poller reads PostgreSQL
+every 50 ms and records when each accepted mention's analysis, and each burst's signal,
+became visible (committed): latency is that moment minus the moment the HTTP answer
+arrived, so the figures include queueing, analysis, the tier decision and the commit.
+"""
+
+import argparse
+import asyncio
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from harness import dsn, free_port, make_key, percentile, realistic_texts, services, wait_http
+
+from crisiswatch.demo_stream import crisis
+from crisiswatch.embedded import start_postgres, start_redis
+from libs.contracts.messages import CreateWatchlist
+from libs.database.engine import create_engine, session_factory, transaction
+from libs.database.migrate import upgrade
+from services.analysis.configuration import create_watchlist
+
+ORGS = 10
+POLL = 0.05
+BURST = 25
+BRAND_RULE = "禾岚 | 启护 | 悠羊"
+
+
+@dataclass
+class Org:
+    """One organization of the load: its key, its client and its bursts' watchlists."""
+
+    slug: str
+    id: uuid.UUID
+    key: str
+    bursts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Book:
+    """What the generator sent and when it was accepted; what the poller saw and when."""
+
+    accepted: dict[str, float] = field(default_factory=dict)
+    analysed: dict[str, float] = field(default_factory=dict)
+    burst_accepted: dict[str, float] = field(default_factory=dict)
+    signal_seen: dict[str, float] = field(default_factory=dict)
+
+
+async def setup_orgs(database_url: str, bursts_per_org: int) -> list[Org]:
+    """Create the organizations, their keys, a brand watchlist and one per burst."""
+    orgs = []
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        for index in range(ORGS):
+            slug = f"load-{index}"
+            org_id, key = await make_key(database_url, slug)
+            org = Org(slug, org_id, key, [f"事件{index}x{n}" for n in range(bursts_per_org)])
+            async with transaction(session_factory(engine)) as session:
+                now = datetime.now(UTC)
+                rules = [("品牌", BRAND_RULE)] + [
+                    (tag, f"{tag} & (异物 | 拉肚子 | 维权 | 曝光 | 变质)") for tag in org.bursts
+                ]
+                for name, rule in rules:
+                    result = await create_watchlist(
+                        session,
+                        CreateWatchlist(
+                            organization_id=org_id, actor="bench", name=name, query=rule
+                        ),
+                        now=now,
+                    )
+                    assert result.ok, result
+            orgs.append(org)
+    finally:
+        await engine.dispose()
+    return orgs
+
+
+def chatter_post(org: Org, texts: list[str], n: int) -> dict[str, Any]:
+    """A background post: realistic text, a unique id, posted now."""
+    return {
+        "source": "weibo",
+        "external_id": f"{org.slug}-c{n}",
+        "text": texts[n % len(texts)],
+        "posted_at": datetime.now(UTC).isoformat(),
+        "author": {"handle": f"用户{n % 5000}", "followers": 50 + n % 3000},
+        "metrics": {"reposts": 0, "comments": n % 7, "likes": n % 31, "views": n % 900},
+    }
+
+
+def burst_posts(org: Org, tag: str, complaints: list[str]) -> list[dict[str, Any]]:
+    """A crisis burst: complaints by different users, each naming the burst's tag."""
+    now = datetime.now(UTC).isoformat()
+    return [
+        {
+            "source": "weibo",
+            "external_id": f"{org.slug}-{tag}-{i}",
+            "text": f"{tag} {complaints[i % len(complaints)]}",
+            "posted_at": now,
+            "author": {"handle": f"投诉者{tag}{i}", "followers": 200 + 37 * i},
+            "metrics": {"reposts": 3, "comments": 5, "likes": 9, "views": 1200},
+        }
+        for i in range(BURST)
+    ]
+
+
+async def client(
+    url: str,
+    org: Org,
+    rate: float,
+    seconds: float,
+    tick: float,
+    book: Book,
+    complaints: list[str],
+) -> None:
+    """Send `rate` mentions/s for `seconds` in batches every `tick` s, bursts spread evenly."""
+    texts = realistic_texts()
+    per_tick = max(1, round(rate * tick))
+    ticks = int(seconds / tick)
+    burst_ticks = {
+        int((i + 0.5) * ticks / len(org.bursts)): tag for i, tag in enumerate(org.bursts)
+    }
+    sent = 0
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        for number in range(ticks):
+            batch = [chatter_post(org, texts, sent + i) for i in range(per_tick)]
+            sent += per_tick
+            tag = burst_ticks.get(number)
+            if tag is not None:
+                batch = burst_posts(org, tag, complaints) + batch[BURST:]
+            response = await http.post(
+                "/v1/mentions",
+                json={"mentions": batch},
+                headers={"Authorization": f"Bearer {org.key}"},
+            )
+            at = time.time()
+            response.raise_for_status()
+            for item in response.json()["results"]:
+                if item["status"] == "accepted":
+                    book.accepted[item["id"]] = at
+            if tag is not None:
+                book.burst_accepted[f"{org.id}:{tag}"] = at
+            delay = started + (number + 1) * tick - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+
+
+async def poller(database_url: str, book: Book, stop: asyncio.Event) -> None:
+    """Record when analyses and signals become visible, every POLL seconds."""
+    conn = await asyncpg.connect(dsn(database_url))
+    try:
+        while True:
+            pending = [i for i in book.accepted if i not in book.analysed]
+            if pending:
+                rows = await conn.fetch(
+                    "SELECT mention_id FROM mention_analysis WHERE mention_id = ANY($1::uuid[])",
+                    pending,
+                )
+                seen = time.time()
+                for row in rows:
+                    book.analysed[str(row["mention_id"])] = seen
+            signals = await conn.fetch(
+                "SELECT w.organization_id, w.name FROM risk_signal s "
+                "JOIN watchlist w ON w.id = s.watchlist_id WHERE s.tier <> 'none'"
+            )
+            seen = time.time()
+            for row in signals:
+                book.signal_seen.setdefault(f"{row['organization_id']}:{row['name']}", seen)
+            if stop.is_set() and not pending:
+                return
+            await asyncio.sleep(POLL)
+    finally:
+        await conn.close()
+
+
+async def run(
+    url: str, database_url: str, orgs: list[Org], rate: float, seconds: float, tick: float
+) -> Book:
+    """Drive the load and the poller; wait (up to a minute) for the tail to be analysed."""
+    book = Book()
+    stop = asyncio.Event()
+    complaints = [p["text"] for p in crisis("bench", datetime.now(UTC))]
+    watcher = asyncio.create_task(poller(database_url, book, stop))
+    await asyncio.gather(
+        *(client(url, org, rate / len(orgs), seconds, tick, book, complaints) for org in orgs)
+    )
+    stop.set()
+    try:
+        await asyncio.wait_for(watcher, timeout=120)
+    except TimeoutError:
+        missing = len(book.accepted) - len(book.analysed)
+        print(f"{missing} accepted mentions were still unanalysed two minutes after the load")
+    return book
+
+
+def report(book: Book, args: argparse.Namespace, orgs: int) -> None:
+    """Print the figures."""
+    rate, seconds, workers = args.rate, args.seconds, args.workers
+    latencies = [book.analysed[i] - at for i, at in book.accepted.items() if i in book.analysed]
+    signal = [
+        book.signal_seen[key] - at
+        for key, at in book.burst_accepted.items()
+        if key in book.signal_seen
+    ]
+    print(
+        f"load                        {rate:.0f} mentions/s for {seconds:.0f} s, "
+        f"{ORGS} organizations, {workers} analysis worker(s)"
+    )
+    print(f"accepted                    {len(book.accepted)} mentions")
+    print(f"analysed                    {len(latencies)} mentions")
+    print(
+        f"accepted -> analysis stored p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+        f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms, "
+        f"max {max(latencies) * 1000:.0f} ms"
+    )
+    print(f"bursts                      {len(book.burst_accepted)}, signals seen {len(signal)}")
+    if signal:
+        print(
+            f"accepted -> signal stored   p50 {percentile(signal, 0.5) * 1000:.0f} ms, "
+            f"p95 {percentile(signal, 0.95) * 1000:.0f} ms, max {max(signal) * 1000:.0f} ms"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=500.0, help="mentions per second")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--tick", type=float, default=0.5, help="seconds between a client's batches"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="analysis worker processes")
+    parser.add_argument("--bursts", type=int, default=2, help="crisis bursts per organization")
+    parser.add_argument("--logs", type=Path, help="keep the services' output in this folder")
+    args = parser.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="cwl-", dir="/tmp"))
+    pg = start_postgres(root / "pg")
+    redis = start_redis(root / "redis", persistent=False)
+    try:
+        upgrade(pg.url)
+        orgs = asyncio.run(setup_orgs(pg.url, args.bursts))
+        port = free_port()
+        env = {"DATABASE_URL": pg.url, "REDIS_URL": redis.url, "INGEST_PORT": str(port)}
+        commands = [["serve", "ingest"]] + [["worker", "analysis"]] * args.workers
+        if args.logs is not None:
+            args.logs.mkdir(parents=True, exist_ok=True)
+        with services(env, *commands, logs=args.logs):
+            url = f"http://127.0.0.1:{port}"
+            wait_http(url)
+            time.sleep(3)  # the workers load their dictionary and model
+            book = asyncio.run(run(url, pg.url, orgs, args.rate, args.seconds, args.tick))
+        report(book, args, ORGS)
+    finally:
+        redis.stop()
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""The schema never breaks clients by accident.
+
+`gateway/schema.released.graphql` is the schema of the last release. Every breaking change
+against it (a removed field or argument, a changed type, a new required argument…) fails
+this test unless it is listed in ACCEPTED with the reason, which the release notes repeat.
+When a release ships, the released file is replaced by the current `schema.graphql` and
+ACCEPTED is emptied.
+"""
+
+from pathlib import Path
+
+from graphql import build_schema, find_breaking_changes
+
+from gateway.print_schema import render
+
+RELEASED = Path(__file__).resolve().parent.parent / "schema.released.graphql"
+
+# Breaking changes made on purpose since the last release, with why.
+ACCEPTED = {
+    # A watchlist that drops below blue has no tier; the stored "none" used to fail the
+    # non-null field with a server error, so null is now the documented answer.
+    "Field RiskSignal.tier changed type from Tier! to Tier.",
+}
+
+
+def test_no_unannounced_breaking_change_since_the_last_release() -> None:
+    released = build_schema(RELEASED.read_text(encoding="utf-8"))
+    current = build_schema(render())
+    breaking = {change.description for change in find_breaking_changes(released, current)}
+    assert breaking - ACCEPTED == set(), "breaking changes not announced in ACCEPTED"
+    assert ACCEPTED - breaking == set(), "ACCEPTED lists changes that no longer happen"

@@ -1,0 +1,416 @@
+"""The war-room and webhook mutations as clients send them, with the rows they act on."""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.tests import response_rows as rr
+from gateway.tests import rows
+from gateway.tests.conftest import gid
+from gateway.tests.rows import T0
+from libs.contracts.enums import ContactKind, IncidentStatus, StatementStatus
+from libs.contracts.messages import Command
+from libs.contracts.notify import (
+    CreateWebhookEndpoint,
+    DeleteWebhookEndpoint,
+    RedeliverWebhook,
+    RotateWebhookSecret,
+    SetWebhookPolicy,
+    UpdateWebhookEndpoint,
+)
+from libs.contracts.response import (
+    AddAffectedUser,
+    AssignRole,
+    ChangeIncidentTier,
+    CompleteFollowUp,
+    CompleteReview,
+    CompleteTask,
+    DraftStatement,
+    FileReply,
+    PublishStatement,
+    ReviewStatement,
+    ReviseStatement,
+    SetKeyFacts,
+    SetPlaybook,
+    SnoozeWatchlist,
+    TransitionIncident,
+    UpdateReview,
+)
+from libs.database.engine import transaction
+from libs.database.tables import FollowUpTask
+
+REFUSED = """
+... on Refusal { message }
+... on InvalidInput { field }
+... on Conflict { field }
+... on InvalidTransition { currentStatus }
+"""
+
+
+@dataclass(frozen=True)
+class Seed:
+    """One organization's rows the mutations act on."""
+
+    incident: uuid.UUID
+    other_incident: uuid.UUID
+    watchlist: uuid.UUID
+    task: uuid.UUID
+    statement: uuid.UUID
+    follow_up: uuid.UUID
+    mention: uuid.UUID
+    endpoint: uuid.UUID
+    delivery: uuid.UUID
+
+
+async def seed(sessions: async_sessionmaker[AsyncSession], org: uuid.UUID) -> Seed:
+    """Store an open incident with a task, a statement in review and an affected user,
+    a second incident, a mention, and a webhook endpoint with one delivery."""
+    async with transaction(sessions) as session:
+        watched = await rows.watchlist(session, org)
+        opened = await rows.incident(
+            session, watched, detected_at=T0, status=IncidentStatus.ACKNOWLEDGED
+        )
+        other = await rows.incident(
+            session, await rows.watchlist(session, org, name="物流"), detected_at=T0
+        )
+        task = await rows.task(
+            session, opened, "first_statement", "首次声明", 1, timedelta(hours=4)
+        )
+        said = await rr.statement(session, opened, status=StatementStatus.IN_REVIEW)
+        user = await rr.affected_user(session, opened, "张三", ContactKind.PHONE, "13812345678")
+        follow_up = (
+            await session.exec(
+                select(FollowUpTask).where(col(FollowUpTask.affected_user_id) == user.id)
+            )
+        ).one()
+        posted = await rows.mention(session, org, posted_at=T0)
+        hook = await rr.endpoint(session, org)
+        sent = await rr.delivery(session, hook, T0, status="failed")
+    return Seed(
+        incident=opened.id,
+        other_incident=other.id,
+        watchlist=watched.id,
+        task=task.id,
+        statement=said.id,
+        follow_up=follow_up.id,
+        mention=posted.id,
+        endpoint=hook.id,
+        delivery=sent.id,
+    )
+
+
+@dataclass(frozen=True)
+class Op:
+    """A mutation: its field, document, variables for a seed, and the command it sends."""
+
+    field: str
+    document: str
+    variables: Callable[[Seed], dict[str, Any]]
+    command: type[Command]
+    admin_only: bool = False
+    takes_ids: bool = True
+    # Whether an InvalidTransition answer carries the incident's current status.
+    reports_status: bool = True
+
+
+def op(
+    field: str,
+    params: str,
+    args: str,
+    selection: str,
+    variables: Callable[[Seed], dict[str, Any]],
+    command: type[Command],
+    **flags: bool,
+) -> Op:
+    """Build the document of one mutation with its success selection and every refusal."""
+    document = f"mutation({params}) {{ {field}({args}) {{ __typename {selection} {REFUSED} }} }}"
+    return Op(field, document, variables, command, **flags)
+
+
+INCIDENT = "... on Incident { databaseId status tier statusReason mergedInto { databaseId } "
+INCIDENT += "team { role person } keyFacts { label value } }"
+STATEMENT = "... on Statement { databaseId status reviewLevel body publishedUrl publishedAt "
+STATEMENT += "reviews { stage decision note } }"
+REVIEW = "... on ReviewReport { status rootCause completedBy improvements { action owner } }"
+ENDPOINT = "... on WebhookEndpoint { databaseId name url eventTypes status }"
+
+OPS: dict[str, Op] = {
+    o.field: o
+    for o in [
+        op(
+            "transitionIncident",
+            "$id: ID!, $to: IncidentStatus!, $reason: String, $into: ID",
+            "id: $id, toStatus: $to, reason: $reason, mergeIntoId: $into",
+            INCIDENT,
+            lambda s: {
+                "id": gid("Incident", s.incident),
+                "to": "MERGED",
+                "reason": "与物流事件为同一来源",
+                "into": gid("Incident", s.other_incident),
+            },
+            TransitionIncident,
+        ),
+        op(
+            "changeIncidentTier",
+            "$id: ID!, $tier: Tier!, $reason: String!",
+            "id: $id, tier: $tier, reason: $reason",
+            INCIDENT,
+            lambda s: {"id": gid("Incident", s.incident), "tier": "RED", "reason": "央媒转发"},
+            ChangeIncidentTier,
+        ),
+        op(
+            "assignRole",
+            "$id: ID!, $role: TeamRole!, $person: String!",
+            "incidentId: $id, role: $role, person: $person",
+            INCIDENT,
+            lambda s: {"id": gid("Incident", s.incident), "role": "SPOKESPERSON", "person": "李娜"},
+            AssignRole,
+        ),
+        op(
+            "setKeyFacts",
+            "$id: ID!, $facts: [KeyFactInput!]!",
+            "incidentId: $id, facts: $facts",
+            INCIDENT,
+            lambda s: {
+                "id": gid("Incident", s.incident),
+                "facts": [{"label": "涉事批次", "value": "20250301"}],
+            },
+            SetKeyFacts,
+        ),
+        op(
+            "completeTask",
+            "$id: ID!, $note: String",
+            "id: $id, note: $note",
+            "... on ResponseTask { databaseId status completedBy }",
+            lambda s: {"id": gid("ResponseTask", s.task), "note": "已发布"},
+            CompleteTask,
+        ),
+        op(
+            "snoozeWatchlist",
+            "$id: ID!, $until: DateTime!, $reason: String!",
+            "watchlistId: $id, until: $until, reason: $reason",
+            "... on WatchlistSnooze { until reason actor }",
+            lambda s: {
+                "id": gid("Watchlist", s.watchlist),
+                "until": "2099-01-01T00:00:00+00:00",
+                "reason": "促销活动期间误报",
+            },
+            SnoozeWatchlist,
+            reports_status=False,
+        ),
+        op(
+            "setPlaybook",
+            "$input: SetPlaybookInput!",
+            "input: $input",
+            "... on Playbook { tier crisisType team { role count } "
+            "tasks { kind dueAfterMinutes role channel } }",
+            lambda s: {
+                "input": {
+                    "tier": "RED",
+                    "crisisType": "DATA_LEAK",
+                    "team": [{"role": "COMMANDER"}, {"role": "LEGAL", "count": 2}],
+                    "tasks": [
+                        {
+                            "kind": "legal_review",
+                            "title": "法务审核",
+                            "dueAfterMinutes": 60,
+                            "role": "LEGAL",
+                            "channel": "WEBSITE",
+                        }
+                    ],
+                }
+            },
+            SetPlaybook,
+            admin_only=True,
+            reports_status=False,
+            takes_ids=False,
+        ),
+        op(
+            "draftStatement",
+            "$id: ID!, $channel: Channel!, $body: String!",
+            "incidentId: $id, channel: $channel, body: $body",
+            STATEMENT,
+            lambda s: {
+                "id": gid("Incident", s.incident),
+                "channel": "WECHAT",
+                "body": "涉事批次 20250301 已全部下架送检。",
+            },
+            DraftStatement,
+        ),
+        op(
+            "reviseStatement",
+            "$id: ID!, $body: String!",
+            "id: $id, body: $body",
+            STATEMENT,
+            lambda s: {"id": gid("Statement", s.statement), "body": "修订后的说明"},
+            ReviseStatement,
+        ),
+        op(
+            "reviewStatement",
+            "$id: ID!, $stage: ReviewStage!, $decision: ReviewDecision!, $note: String",
+            "id: $id, stage: $stage, decision: $decision, note: $note",
+            STATEMENT,
+            lambda s: {
+                "id": gid("Statement", s.statement),
+                "stage": "LEVEL_1",
+                "decision": "APPROVE",
+                "note": "措辞可以",
+            },
+            ReviewStatement,
+        ),
+        op(
+            "publishStatement",
+            "$id: ID!, $url: String!, $at: DateTime!",
+            "id: $id, url: $url, publishedAt: $at",
+            STATEMENT,
+            lambda s: {
+                "id": gid("Statement", s.statement),
+                "url": "https://weibo.com/helan/1",
+                "at": "2025-03-15T11:00:00",
+            },
+            PublishStatement,
+        ),
+        op(
+            "updateReview",
+            "$id: ID!, $cause: String, $improvements: [ImprovementInput!]",
+            "incidentId: $id, rootCause: $cause, improvements: $improvements",
+            REVIEW,
+            lambda s: {
+                "id": gid("Incident", s.incident),
+                "cause": "质检漏检",
+                "improvements": [{"action": "增加批次抽检", "owner": "品控部"}],
+            },
+            UpdateReview,
+        ),
+        op(
+            "completeReview",
+            "$id: ID!",
+            "incidentId: $id",
+            REVIEW,
+            lambda s: {"id": gid("Incident", s.incident)},
+            CompleteReview,
+        ),
+        op(
+            "addAffectedUser",
+            "$input: AddAffectedUserInput!",
+            "input: $input",
+            "... on AffectedUser { nameMasked contactKind contactMasked followUps { kind dueAt } }",
+            lambda s: {
+                "input": {
+                    "incidentId": gid("Incident", s.incident),
+                    "name": "欧阳娜娜",
+                    "contactKind": "PHONE",
+                    "contact": "139 8765 4321",
+                    "followUpDueAt": "2025-03-16T08:00:00Z",
+                }
+            },
+            AddAffectedUser,
+        ),
+        op(
+            "completeFollowUp",
+            "$id: UUID!, $note: String",
+            "id: $id, note: $note",
+            "... on FollowUp { databaseId status note }",
+            lambda s: {"id": str(s.follow_up), "note": "已电话回访"},
+            CompleteFollowUp,
+        ),
+        op(
+            "fileReply",
+            "$input: FileReplyInput!",
+            "input: $input",
+            "... on ReplyCase { category text reply }",
+            lambda s: {
+                "input": {
+                    "incidentId": gid("Incident", s.incident),
+                    "category": "产品质量",
+                    "text": "奶粉喝了拉肚子怎么办？",
+                    "reply": "请保留批次信息，我们将安排专人回访。",
+                }
+            },
+            FileReply,
+            reports_status=False,
+        ),
+        op(
+            "createWebhookEndpoint",
+            "$input: CreateWebhookEndpointInput!",
+            "input: $input",
+            "... on WebhookEndpointCreated { secret endpoint { id name kind url eventTypes } }",
+            lambda s: {
+                "input": {
+                    "name": "工单系统",
+                    "url": "https://hooks.example.com/in?sig=abcdefghijklmnopq",
+                    "eventTypes": ["INCIDENT_OPENED", "STATEMENT_PUBLISHED"],
+                }
+            },
+            CreateWebhookEndpoint,
+            admin_only=True,
+            reports_status=False,
+            takes_ids=False,
+        ),
+        op(
+            "updateWebhookEndpoint",
+            "$input: UpdateWebhookEndpointInput!",
+            "input: $input",
+            ENDPOINT,
+            lambda s: {
+                "input": {
+                    "id": gid("WebhookEndpoint", s.endpoint),
+                    "name": "新工单系统",
+                    "eventTypes": ["TASK_OVERDUE"],
+                    "enabled": True,
+                }
+            },
+            UpdateWebhookEndpoint,
+            admin_only=True,
+            reports_status=False,
+        ),
+        op(
+            "rotateWebhookSecret",
+            "$id: ID!",
+            "id: $id, overlapHours: 48",
+            "... on WebhookSecretRotated { secret previousSecretExpiresAt "
+            "endpoint { databaseId } }",
+            lambda s: {"id": gid("WebhookEndpoint", s.endpoint)},
+            RotateWebhookSecret,
+            admin_only=True,
+            reports_status=False,
+        ),
+        op(
+            "deleteWebhookEndpoint",
+            "$id: ID!",
+            "id: $id",
+            "... on WebhookEndpointDeleted { deletedId databaseId }",
+            lambda s: {"id": gid("WebhookEndpoint", s.endpoint)},
+            DeleteWebhookEndpoint,
+            admin_only=True,
+            reports_status=False,
+        ),
+        op(
+            "redeliverWebhook",
+            "$id: ID!",
+            "id: $id",
+            "... on WebhookDelivery { databaseId status nextAttemptAt }",
+            lambda s: {"id": gid("WebhookDelivery", s.delivery)},
+            RedeliverWebhook,
+            admin_only=True,
+            reports_status=False,
+        ),
+        op(
+            "setWebhookPolicy",
+            "$allow: Boolean!",
+            "allowPrivateDestinations: $allow",
+            "... on WebhookPolicy { allowPrivateDestinations updatedAt }",
+            lambda s: {"allow": True},
+            SetWebhookPolicy,
+            admin_only=True,
+            reports_status=False,
+            takes_ids=False,
+        ),
+    ]
+}

@@ -1,0 +1,270 @@
+"""Commands that run an incident's response, and the events integrators receive.
+
+Each command goes to the incidents queue and is answered with a `CommandResult`; the
+field names here are the ones a refusal names. Text limits match the columns that store
+them, so a command that validates can always be stored.
+"""
+
+import uuid
+from typing import Any, ClassVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from libs.contracts.enums import (
+    Channel,
+    ContactKind,
+    CrisisType,
+    EventType,
+    IncidentStatus,
+    ReviewDecision,
+    ReviewStage,
+    TeamRole,
+    Tier,
+)
+from libs.contracts.messages import EVENTS_QUEUE, INCIDENTS_QUEUE, Command, Message
+
+Reason = Field(default=None, max_length=2000)
+
+
+class _IncidentCommand(Command):
+    QUEUE: ClassVar[str] = INCIDENTS_QUEUE
+    VERSION: ClassVar[int] = 1
+
+
+class TransitionIncident(_IncidentCommand):
+    """Move an incident to another status; a forbidden move is refused naming the current one."""
+
+    NAME: ClassVar[str] = "incident.transition"
+
+    incident_id: uuid.UUID
+    to_status: IncidentStatus
+    reason: str | None = Reason
+    merge_into_id: uuid.UUID | None = Field(
+        default=None, description="The incident this one joins, for `merged`."
+    )
+
+
+class ChangeIncidentTier(_IncidentCommand):
+    """Raise or lower an incident's tier by hand; raising adds the higher playbook's tasks."""
+
+    NAME: ClassVar[str] = "incident.change_tier"
+
+    incident_id: uuid.UUID
+    tier: Tier
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class AssignRole(_IncidentCommand):
+    """Put a person in a role on the incident's team."""
+
+    NAME: ClassVar[str] = "incident.assign_role"
+
+    incident_id: uuid.UUID
+    role: TeamRole
+    person: str = Field(min_length=1, max_length=200)
+
+
+class SnoozeWatchlist(_IncidentCommand):
+    """Silence a watchlist until a time: its signals open no incident meanwhile."""
+
+    NAME: ClassVar[str] = "watchlist.snooze"
+
+    watchlist_id: uuid.UUID
+    until: AwareDatetime
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class CompleteTask(_IncidentCommand):
+    """Mark a response task done."""
+
+    NAME: ClassVar[str] = "task.complete"
+
+    task_id: uuid.UUID
+    note: str | None = Reason
+
+
+class DraftStatement(_IncidentCommand):
+    """Write a statement for one channel; it starts as a draft."""
+
+    NAME: ClassVar[str] = "statement.draft"
+
+    incident_id: uuid.UUID
+    channel: Channel
+    body: str = Field(min_length=1, max_length=20_000)
+
+
+class ReviseStatement(_IncidentCommand):
+    """Change a statement's text; its reviews start over."""
+
+    NAME: ClassVar[str] = "statement.revise"
+
+    statement_id: uuid.UUID
+    body: str = Field(min_length=1, max_length=20_000)
+
+
+class ReviewStatement(_IncidentCommand):
+    """Approve or reject a statement at one review stage (levels in order, legal for red)."""
+
+    NAME: ClassVar[str] = "statement.review"
+
+    statement_id: uuid.UUID
+    stage: ReviewStage
+    decision: ReviewDecision
+    note: str | None = Reason
+
+
+class PublishStatement(_IncidentCommand):
+    """Record that an approved statement went out, where and when."""
+
+    NAME: ClassVar[str] = "statement.publish"
+
+    statement_id: uuid.UUID
+    url: str = Field(min_length=1, max_length=2000)
+    published_at: AwareDatetime
+
+
+class KeyFactEntry(BaseModel):
+    """One fact every statement must carry the same way."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: str = Field(min_length=1, max_length=200)
+    value: str = Field(min_length=1, max_length=2000)
+
+
+class SetKeyFacts(_IncidentCommand):
+    """Replace an incident's key facts."""
+
+    NAME: ClassVar[str] = "incident.set_key_facts"
+
+    incident_id: uuid.UUID
+    facts: list[KeyFactEntry] = Field(max_length=50)
+
+
+class FileReply(_IncidentCommand):
+    """File a mention (or a question's text) with the reply used, in the reply library."""
+
+    NAME: ClassVar[str] = "reply.file"
+
+    incident_id: uuid.UUID | None = None
+    mention_id: uuid.UUID | None = None
+    text: str | None = Field(default=None, max_length=20_000)
+    category: str = Field(min_length=1, max_length=64)
+    reply: str = Field(min_length=1, max_length=20_000)
+
+
+class AddAffectedUser(_IncidentCommand):
+    """Record a harmed customer with follow-up and compensation tasks."""
+
+    NAME: ClassVar[str] = "affected_user.add"
+
+    incident_id: uuid.UUID
+    name: str = Field(min_length=1, max_length=200)
+    contact_kind: ContactKind
+    contact: str = Field(min_length=1, max_length=200)
+    follow_up_due_at: AwareDatetime | None = None
+    compensation_amount: float | None = Field(default=None, ge=0)
+
+
+class CompleteFollowUp(_IncidentCommand):
+    """Mark a follow-up or compensation task done."""
+
+    NAME: ClassVar[str] = "follow_up.complete"
+
+    task_id: uuid.UUID
+    note: str | None = Reason
+
+
+class ImprovementEntry(BaseModel):
+    """One improvement a review commits to."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    action: str = Field(min_length=1, max_length=2000)
+    owner: str = Field(min_length=1, max_length=200)
+    due_at: AwareDatetime | None = None
+
+
+class UpdateReview(_IncidentCommand):
+    """Write the people's parts of a review: root cause and improvement actions."""
+
+    NAME: ClassVar[str] = "review.update"
+
+    incident_id: uuid.UUID
+    root_cause: str | None = Field(default=None, max_length=20_000)
+    improvements: list[ImprovementEntry] | None = Field(default=None, max_length=50)
+
+
+class CompleteReview(_IncidentCommand):
+    """Mark a review complete; refused while a required section is empty."""
+
+    NAME: ClassVar[str] = "review.complete"
+
+    incident_id: uuid.UUID
+
+
+class TeamSlot(BaseModel):
+    """A role and how many people fill it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: TeamRole
+    count: int = Field(ge=1, le=20)
+
+
+class PlaybookTask(BaseModel):
+    """A task a playbook adds, due a number of minutes after detection."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")
+    title: str = Field(min_length=1, max_length=300)
+    due_after_minutes: int = Field(ge=1, le=60 * 24 * 30)
+    role: TeamRole
+    channel: Channel | None = None
+
+
+class SetPlaybook(_IncidentCommand):
+    """Replace an organization's playbook for a tier (and optionally one crisis type)."""
+
+    NAME: ClassVar[str] = "playbook.set"
+
+    tier: Tier
+    crisis_type: CrisisType | None = None
+    team: list[TeamSlot] = Field(min_length=1, max_length=20)
+    tasks: list[PlaybookTask] = Field(min_length=1, max_length=50)
+
+
+class IntegrationEventEmitted(Message):
+    """Something integrators subscribe to happened; `event_id` stays the same on redelivery."""
+
+    NAME: ClassVar[str] = "integration.event"
+    VERSION: ClassVar[int] = 1
+    QUEUE: ClassVar[str] = EVENTS_QUEUE
+
+    event_id: uuid.UUID
+    type: EventType
+    incident_id: uuid.UUID | None = None
+    occurred_at: AwareDatetime
+    payload: dict[str, Any]
+
+
+RESPONSE_MESSAGES: tuple[type[Message], ...] = (
+    TransitionIncident,
+    ChangeIncidentTier,
+    AssignRole,
+    SnoozeWatchlist,
+    CompleteTask,
+    DraftStatement,
+    ReviseStatement,
+    ReviewStatement,
+    PublishStatement,
+    SetKeyFacts,
+    FileReply,
+    AddAffectedUser,
+    CompleteFollowUp,
+    UpdateReview,
+    CompleteReview,
+    SetPlaybook,
+    IntegrationEventEmitted,
+)

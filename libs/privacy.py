@@ -1,0 +1,325 @@
+"""Personal data: encrypted at rest with AES-GCM, shown and logged only masked.
+
+Contact details of affected users and complainants are stored only as ciphertext under the
+organization's data key (CRISISWATCH_DATA_KEY), with the owning organization and row bound in
+as associated data so a ciphertext copied to another row or tenant does not decrypt. Anything
+that leaves the process (API answers, timelines, log lines) carries the masked form instead,
+the way Chinese customer services print 138****5678.
+"""
+
+import base64
+import binascii
+import logging
+import os
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from libs.contracts.enums import ContactKind
+from libs.settings import Settings
+
+KEY_ENV = "CRISISWATCH_DATA_KEY"
+KEY_BYTES = 32
+NONCE_BYTES = 12
+# The first byte of every ciphertext names its format, so keys or ciphers can change later.
+_FORMAT_V1 = b"\x01"
+
+
+class DataKeyError(ValueError):
+    """The data key is missing or is not base64 of 32 bytes."""
+
+
+class DecryptionError(ValueError):
+    """A ciphertext was tampered with, belongs to another row, or another key made it."""
+
+
+class ContactError(ValueError):
+    """A contact detail does not look like its kind (phone, e-mail, ID card)."""
+
+
+@dataclass(frozen=True)
+class DataKey:
+    """A 32-byte AES-256-GCM key; its repr never shows the bytes."""
+
+    secret: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.secret) != KEY_BYTES:
+            raise DataKeyError(f"{KEY_ENV} must decode to {KEY_BYTES} bytes")
+
+    @classmethod
+    def from_base64(cls, text: str) -> "DataKey":
+        """Build a key from its base64 text (standard or URL-safe alphabet)."""
+        cleaned = text.strip()
+        try:
+            raw = base64.b64decode(cleaned.replace("-", "+").replace("_", "/"), validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise DataKeyError(f"{KEY_ENV} is not valid base64") from error
+        if len(raw) != KEY_BYTES:
+            raise DataKeyError(
+                f"{KEY_ENV} must be base64 of {KEY_BYTES} random bytes, got {len(raw)} bytes"
+            )
+        return cls(raw)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "DataKey":
+        """Return the key configured in `settings.data_key`, or explain what is missing."""
+        if not settings.data_key or not settings.data_key.strip():
+            raise DataKeyError(
+                f"{KEY_ENV} is not set: give base64 of {KEY_BYTES} random bytes "
+                "(e.g. from `python -c 'import libs.privacy as p; print(p.generate_key())'`)"
+            )
+        return cls.from_base64(settings.data_key)
+
+
+def generate_key() -> str:
+    """Return a fresh random key as base64 text, ready for CRISISWATCH_DATA_KEY."""
+    return base64.b64encode(os.urandom(KEY_BYTES)).decode("ascii")
+
+
+def row_context(organization_id: uuid.UUID, row_id: uuid.UUID) -> bytes:
+    """Return the associated data that binds a ciphertext to one organization's row."""
+    return b"crisiswatch:" + organization_id.bytes + row_id.bytes
+
+
+def encrypt(key: DataKey, text: str, context: bytes) -> bytes:
+    """Encrypt `text` under `key` with a random nonce; `context` must match to decrypt."""
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(key.secret).encrypt(nonce, text.encode("utf-8"), context)
+    return _FORMAT_V1 + nonce + sealed
+
+
+def decrypt(key: DataKey, blob: bytes, context: bytes) -> str:
+    """Return the text sealed in `blob`, refusing anything altered or bound elsewhere."""
+    if len(blob) < 1 + NONCE_BYTES + 16 or blob[:1] != _FORMAT_V1:
+        raise DecryptionError("ciphertext is truncated or of an unknown format")
+    nonce, sealed = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
+    try:
+        clear = AESGCM(key.secret).decrypt(nonce, sealed, context)
+    except InvalidTag as error:
+        raise DecryptionError(
+            "ciphertext does not verify: altered, moved to another row, or another key"
+        ) from error
+    return clear.decode("utf-8")
+
+
+# --- validation -----------------------------------------------------------------------------
+
+_MAINLAND_MOBILE = re.compile(r"1[3-9]\d{9}")
+_INTERNATIONAL = re.compile(r"\+[1-9]\d{6,14}")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_ID_CARD = re.compile(r"\d{17}[\dX]")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_PHONE_SEPARATORS = re.compile(r"[\s\-()]")
+
+
+def id_card_check_digit(first17: str) -> str:
+    """Return the GB 11643 check character of an ID number's first 17 digits."""
+    total = sum(int(digit) * weight for digit, weight in zip(first17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11]
+
+
+def normalize_contact(kind: ContactKind, value: str) -> str:
+    """Return `value` in its stored form, or raise ContactError saying what is wrong."""
+    text = value.strip()
+    if not text:
+        raise ContactError("contact is empty")
+    if kind is ContactKind.PHONE:
+        return _normalize_phone(text)
+    if kind is ContactKind.EMAIL:
+        if not _EMAIL.fullmatch(text):
+            raise ContactError("contact is not an e-mail address like name@example.com")
+        local, domain = text.rsplit("@", 1)
+        return f"{local}@{domain.lower()}"
+    if kind is ContactKind.ID_CARD:
+        return _normalize_id_card(text)
+    return text
+
+
+def _normalize_phone(text: str) -> str:
+    compact = _PHONE_SEPARATORS.sub("", text)
+    if compact.startswith("0086"):
+        compact = "+86" + compact[4:]
+    if _MAINLAND_MOBILE.fullmatch(compact):
+        return compact
+    if compact.startswith("+86") and _MAINLAND_MOBILE.fullmatch(compact[3:]):
+        return compact
+    if compact.startswith("+86") and compact[3:4] == "1":
+        raise ContactError("contact is not a mainland mobile number (11 digits starting 13–19)")
+    if _INTERNATIONAL.fullmatch(compact):
+        return compact
+    raise ContactError(
+        "contact is not a phone number: give a mainland mobile (11 digits starting 13–19) "
+        "or +country code and digits"
+    )
+
+
+def _normalize_id_card(text: str) -> str:
+    number = text.replace(" ", "").upper()
+    if not _ID_CARD.fullmatch(number):
+        raise ContactError("contact is not an ID card number: 17 digits and a digit or X")
+    try:
+        date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError as error:
+        raise ContactError("contact has an impossible birth date in its ID card number") from error
+    if id_card_check_digit(number[:17]) != number[17]:
+        raise ContactError("contact fails the ID card checksum (last character)")
+    return number
+
+
+# --- masking --------------------------------------------------------------------------------
+
+# Chinese compound surnames (复姓) keep both characters when a name is masked.
+_COMPOUND_SURNAME_TEXT = """
+欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 令狐 夏侯 端木 轩辕
+澹台 西门 南宫 独孤 申屠 呼延 闻人 赫连 太史 百里 钟离 万俟 拓跋 濮阳 淳于 单于
+公冶 宗政 司空 羊舌 微生 梁丘 左丘 东郭 第五 歐陽 司馬 諸葛 長孫 軒轅 鍾離
+"""
+_COMPOUND_SURNAMES = frozenset(_COMPOUND_SURNAME_TEXT.split())
+
+
+def mask_phone(value: str) -> str:
+    """Return 138****5678 (or +86 138****5678); other numbers keep only their ends."""
+    compact = _PHONE_SEPARATORS.sub("", value)
+    if compact.startswith("0086"):
+        compact = "+86" + compact[4:]
+    if compact.startswith("+86") and len(compact) == 14 and compact[3:].isdigit():
+        return f"+86 {compact[3:6]}****{compact[-4:]}"
+    if len(compact) == 11 and compact.isdigit():
+        return f"{compact[:3]}****{compact[-4:]}"
+    lead = "+" if compact.startswith("+") else ""
+    digits = compact.lstrip("+")
+    if len(digits) <= 7:
+        return lead + "*" * max(len(digits) - 2, 0) + digits[-2:]
+    return f"{lead}{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
+
+
+def mask_email(value: str) -> str:
+    """Return l***@example.com: the first character of the local part and the domain."""
+    local, at, domain = value.strip().rpartition("@")
+    if not at:
+        return mask_other(value)
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_id_card(value: str) -> str:
+    """Return 110101********1234: region code and last four; the birth date is hidden."""
+    number = value.strip().upper()
+    if len(number) <= 10:
+        return "*" * len(number)
+    return f"{number[:6]}{'*' * (len(number) - 10)}{number[-4:]}"
+
+
+def mask_name(value: str) -> str:
+    """Return 张* or 欧阳**: the surname stays, every other character becomes *."""
+    name = value.strip()
+    if len(name) <= 1:
+        return "*" * len(name)
+    keep = 2 if name[:2] in _COMPOUND_SURNAMES and len(name) > 2 else 1
+    return name[:keep] + "".join(" " if char == " " else "*" for char in name[keep:])
+
+
+def mask_other(value: str) -> str:
+    """Return a free-form contact with only its first and last characters."""
+    text = value.strip()
+    if len(text) <= 2:
+        return "*" * len(text)
+    return f"{text[0]}{'*' * min(len(text) - 2, 8)}{text[-1]}"
+
+
+def mask_contact(kind: ContactKind, value: str) -> str:
+    """Return the masked form of a contact of `kind`."""
+    if kind is ContactKind.PHONE:
+        return mask_phone(value)
+    if kind is ContactKind.EMAIL:
+        return mask_email(value)
+    if kind is ContactKind.ID_CARD:
+        return mask_id_card(value)
+    return mask_other(value)
+
+
+_TEXT_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_TEXT_ID_CARD = re.compile(
+    r"(?<![0-9])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
+    r"(?![0-9Xx])"
+)
+_TEXT_MAINLAND = re.compile(
+    r"(?<![0-9+])(?:(?:\+|00)86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?![0-9])"
+)
+_TEXT_INTERNATIONAL = re.compile(r"(?<![0-9])\+[1-9]\d{0,3}[\s-]?\d(?:[\s-]?\d){5,13}(?![0-9])")
+
+
+_FULL_WIDTH = {
+    code: code - 0xFEE0
+    for code in range(0xFF01, 0xFF5F)
+    if chr(code - 0xFEE0).isalnum() or chr(code - 0xFEE0) in "@+.-_"
+}
+
+
+def mask_text(text: str) -> str:
+    """Mask every phone number, e-mail address and ID card number found inside `text`.
+
+    Full-width digits, letters and the signs numbers and addresses use (１３８…, ＠, ＋,
+    typed by Chinese input methods) are folded to ASCII first, or a number written that way
+    would slip through unmasked; other full-width punctuation is left as written.
+    """
+    if not text:
+        return text
+    text = text.translate(_FULL_WIDTH)
+    text = _TEXT_EMAIL.sub(lambda match: mask_email(match.group()), text)
+    text = _TEXT_ID_CARD.sub(lambda match: mask_id_card(match.group()), text)
+    text = _TEXT_MAINLAND.sub(lambda match: mask_phone(match.group()), text)
+    return _TEXT_INTERNATIONAL.sub(lambda match: mask_phone(match.group()), text)
+
+
+def mask_value(value: Any) -> Any:
+    """Mask strings inside `value`, walking dicts, lists and tuples (for payloads)."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, Mapping):
+        return {key: mask_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(mask_value(item) for item in value)
+    return value
+
+
+class MaskingFilter(logging.Filter):
+    """Rewrites each log record so its message, arguments and traceback are masked.
+
+    The message is formatted once with its arguments and masked as a whole, so numbers passed
+    as `%d` arguments or inside objects' reprs are caught as well. Attach it to handlers (see
+    `install_masking`): filters on a logger do not see records propagated from child loggers.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Mask `record` in place; never drops it."""
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = f"{record.msg} {record.args!r}"
+        record.msg = mask_text(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
+        return True
+
+
+def install_masking(logger: logging.Logger | None = None) -> MaskingFilter:
+    """Attach one MaskingFilter to every handler of `logger` (the root logger by default)."""
+    target = logger or logging.getLogger()
+    masking = MaskingFilter()
+    for handler in target.handlers:
+        if not any(isinstance(existing, MaskingFilter) for existing in handler.filters):
+            handler.addFilter(masking)
+    return masking

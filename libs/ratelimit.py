@@ -1,0 +1,47 @@
+"""Per-key request limits, counted in Redis so every process of a service shares them.
+
+A fixed one-minute window per API key: one INCR and one EXPIRE in a transaction per
+request. At a window's edge a client can get up to twice the limit in a short burst;
+that is accepted for its cost (one round trip, no scripts), and the answer tells the
+client how long to wait (`Retry-After`).
+"""
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis
+
+WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a request may proceed, and when the caller may try again if not."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after: int
+
+
+async def hit(
+    redis: ArqRedis, key_id: uuid.UUID, limit: int, *, now: float | None = None
+) -> Verdict:
+    """Count one request of `key_id`; a `limit` of 0 or less means no limit."""
+    if limit <= 0:
+        return Verdict(allowed=True, limit=0, remaining=0, retry_after=0)
+    moment = time.time() if now is None else now
+    window = int(moment // WINDOW_SECONDS)
+    key = f"crisiswatch:rate:{key_id}:{window}"
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, 2 * WINDOW_SECONDS)
+        count, _ = await pipe.execute()
+    retry_after = max(1, WINDOW_SECONDS - int(moment % WINDOW_SECONDS))
+    return Verdict(
+        allowed=int(count) <= limit,
+        limit=limit,
+        remaining=max(0, limit - int(count)),
+        retry_after=retry_after,
+    )

@@ -1,0 +1,229 @@
+"""Passed deadlines: mark the task overdue, escalate one role up, tell integrators once.
+
+A breach is claimed by a single `UPDATE … RETURNING` that only matches tasks still open with
+no `breached_at`. Row locks make a second, concurrent watchdog skip (or re-check and drop)
+whatever the first one claimed, and the stored `breached_at` keeps a restarted watchdog from
+claiming it again, so each breach yields exactly one timeline event and one `task.overdue`
+event. A task finished late keeps its `breached_at`: the review report counts missed
+deadlines from it.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.contracts.enums import EventType, IncidentStatus, TaskStatus, TeamRole
+from libs.contracts.response import IntegrationEventEmitted
+from libs.database.tables import Incident, IncidentMember, ResponseTask, TimelineEvent
+from services.incidents import events
+
+SYSTEM_ACTOR = "system"
+TIMELINE_KIND = "task_overdue"
+# One pass claims at most this many breaches; a backlog (after a long outage) drains over
+# the next passes instead of in one huge transaction.
+BATCH_LIMIT = 500
+
+ROLE_LABELS: dict[TeamRole, str] = {
+    TeamRole.MONITOR: "舆情监测员",
+    TeamRole.ANALYST: "数据分析师",
+    TeamRole.CUSTOMER_SERVICE: "客服专员",
+    TeamRole.SPOKESPERSON: "新闻发言人",
+    TeamRole.LEGAL: "法务",
+    TeamRole.COMMANDER: "总指挥",
+}
+
+_ESCALATION_ORDER = list(TeamRole)
+_CLOSED_STATUSES = tuple(status.value for status in IncidentStatus if not status.is_open)
+
+
+def escalation_target(role: str | None) -> TeamRole:
+    """Return the role one step above `role` in `TeamRole` order.
+
+    The commander has no one above, so a commander's task, an unowned task and a task of a
+    role the vocabulary does not know all go to the commander.
+    """
+    try:
+        current = TeamRole(role) if role is not None else TeamRole.COMMANDER
+    except ValueError:
+        return TeamRole.COMMANDER
+    position = _ESCALATION_ORDER.index(current)
+    return _ESCALATION_ORDER[min(position + 1, len(_ESCALATION_ORDER) - 1)]
+
+
+def minutes_late(due_at: datetime, at: datetime) -> int:
+    """Return the whole minutes between the deadline and `at` (0 within the first minute)."""
+    return max(0, (at - due_at) // timedelta(minutes=1))
+
+
+@dataclass(frozen=True)
+class Breach:
+    """One task the watchdog just marked overdue, with whom it was escalated to."""
+
+    task_id: uuid.UUID
+    organization_id: uuid.UUID
+    incident_id: uuid.UUID
+    kind: str
+    title: str
+    role: str | None
+    channel: str | None
+    due_at: datetime
+    breached_at: datetime
+    escalated_to: TeamRole
+    person: str | None
+
+    @property
+    def minutes_late(self) -> int:
+        """Return how many whole minutes past its deadline the task was when claimed."""
+        return minutes_late(self.due_at, self.breached_at)
+
+    def payload(self) -> dict[str, Any]:
+        """Return the `task.overdue` event payload."""
+        return {
+            "task_id": str(self.task_id),
+            "kind": self.kind,
+            "title": self.title,
+            "role": self.role,
+            "channel": self.channel,
+            "due_at": self.due_at.isoformat(),
+            "breached_at": self.breached_at.isoformat(),
+            "minutes_late": self.minutes_late,
+            "escalated_to": {"role": self.escalated_to.value, "person": self.person},
+        }
+
+    def message(self) -> str:
+        """Return the Chinese timeline message, e.g. 任务「发布首次公开声明」已超时 12 分钟…"""
+        late = self.minutes_late
+        overdue = f"已超时 {late} 分钟" if late else "已到截止时间仍未完成"
+        holder = f"（{self.person}）" if self.person else "（尚未指定人员）"
+        label = ROLE_LABELS[self.escalated_to]
+        return f"任务「{self.title}」{overdue}，升级至{label}{holder}"
+
+
+async def check(session: AsyncSession, now: datetime) -> list[IntegrationEventEmitted]:
+    """Claim every task of an open incident whose deadline passed at `now`; escalate each.
+
+    Returns the `task.overdue` messages to publish after the caller commits.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    claimed = await _claim(session, now)
+    if not claimed:
+        return []
+    holders = await _role_holders(session, {row.incident_id for row in claimed})
+    breaches = [
+        Breach(
+            task_id=row.id,
+            organization_id=row.organization_id,
+            incident_id=row.incident_id,
+            kind=row.kind,
+            title=row.title,
+            role=row.role,
+            channel=row.channel,
+            due_at=row.due_at,
+            breached_at=row.breached_at,
+            escalated_to=TeamRole(row.escalated_to),
+            person=holders.get((row.incident_id, row.escalated_to)),
+        )
+        for row in sorted(claimed, key=lambda r: (r.due_at, str(r.incident_id), r.position))
+    ]
+    messages = []
+    for breach in breaches:
+        session.add(_timeline_event(breach))
+        messages.append(
+            await events.record(
+                session,
+                organization_id=breach.organization_id,
+                type_=EventType.TASK_OVERDUE,
+                key=str(breach.task_id),
+                occurred_at=breach.breached_at,
+                payload=breach.payload(),
+                incident_id=breach.incident_id,
+            )
+        )
+    await session.flush()
+    return messages
+
+
+async def _claim(session: AsyncSession, now: datetime) -> list[Any]:
+    """Mark passed, unclaimed tasks of open incidents overdue in one statement; return them.
+
+    The inner select locks the candidates and skips rows another watchdog (or a command
+    completing the task) holds; the outer predicates are re-checked on the latest row
+    version, so a task claimed or completed meanwhile is never returned twice.
+    """
+    task = ResponseTask
+    due = and_(
+        col(task.due_at) <= now,
+        col(task.status) == TaskStatus.OPEN.value,
+        col(task.breached_at).is_(None),
+    )
+    candidates = (
+        select(col(task.id))
+        .join(Incident, col(Incident.id) == col(task.incident_id))
+        .where(due, col(Incident.status).not_in(_CLOSED_STATUSES))
+        .order_by(col(task.due_at))
+        .limit(BATCH_LIMIT)
+        .with_for_update(of=task, skip_locked=True)
+    )
+    escalate = case(
+        {role.value: escalation_target(role.value).value for role in TeamRole},
+        value=col(task.role),
+        else_=TeamRole.COMMANDER.value,
+    )
+    statement = (
+        update(task)
+        .where(col(task.id).in_(candidates.scalar_subquery()), due)
+        .values(status=TaskStatus.OVERDUE.value, breached_at=now, escalated_to=escalate)
+        .returning(
+            col(task.id),
+            col(task.organization_id),
+            col(task.incident_id),
+            col(task.kind),
+            col(task.title),
+            col(task.position),
+            col(task.role),
+            col(task.channel),
+            col(task.due_at),
+            col(task.breached_at),
+            col(task.escalated_to),
+        )
+    )
+    result = await session.exec(statement)
+    return list(result.all())
+
+
+async def _role_holders(
+    session: AsyncSession, incident_ids: set[uuid.UUID]
+) -> dict[tuple[uuid.UUID, str], str]:
+    """Return who holds each role on these incidents (the earliest assigned, if several)."""
+    result = await session.exec(
+        select(IncidentMember.incident_id, IncidentMember.role, IncidentMember.person)
+        .where(col(IncidentMember.incident_id).in_(incident_ids))
+        .order_by(col(IncidentMember.assigned_at).desc(), col(IncidentMember.person).desc())
+    )
+    # Ordered latest first, so the earliest assignment is written last and wins.
+    return {(incident_id, role): person for incident_id, role, person in result.all()}
+
+
+def _timeline_event(breach: Breach) -> TimelineEvent:
+    return TimelineEvent(
+        organization_id=breach.organization_id,
+        incident_id=breach.incident_id,
+        kind=TIMELINE_KIND,
+        message=breach.message(),
+        actor=SYSTEM_ACTOR,
+        data={
+            "task": breach.kind,
+            "task_id": str(breach.task_id),
+            "due_at": breach.due_at.isoformat(),
+            "minutes_late": breach.minutes_late,
+            "escalated_to": breach.escalated_to.value,
+            "person": breach.person,
+        },
+        occurred_at=breach.breached_at,
+    )

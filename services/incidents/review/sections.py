@@ -1,0 +1,468 @@
+"""The computed sections of a review (复盘), from what the incident's rows recorded.
+
+Seed 002 §三(三) asks a review to evaluate each stage of the handling; these sections put
+numbers on it: how long each stage took against its deadline, how the volume and sentiment
+moved before, during and after, which channels spoke and whether they agreed, which tasks
+were done or missed, and how affected users were followed up. Everything here is stored as
+plain JSON (ISO times, numbers, strings) in `review_report.sections`, so the JSON export is
+the stored document and the HTML export renders the same figures.
+"""
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import DateTime, func, literal
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.contracts.enums import Channel, FollowUpKind, Sentiment, TaskStatus
+from libs.database.tables import (
+    AffectedUser,
+    FollowUpTask,
+    Incident,
+    KeyFact,
+    ResponseTask,
+    Statement,
+    WatchlistHit,
+)
+
+# Task kinds whose completion marks a stage; the default playbook uses these names.
+ACKNOWLEDGE = "acknowledge"
+CONFIRM_SCOPE = "confirm_scope"
+FIRST_STATEMENT = "first_statement"
+
+# Deadlines from detection (及时性原则) used when the incident has no task carrying its own.
+DEFAULT_DEADLINES: dict[str, timedelta] = {
+    ACKNOWLEDGE: timedelta(minutes=30),
+    CONFIRM_SCOPE: timedelta(hours=2),
+    FIRST_STATEMENT: timedelta(hours=4),
+}
+
+WINDOW_BEFORE = timedelta(hours=24)
+WINDOW_AFTER = timedelta(hours=24)
+BUCKET = timedelta(hours=1)
+SENTIMENTS: tuple[str, ...] = tuple(sentiment.value for sentiment in Sentiment)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """Return `moment` as ISO 8601 text, or None."""
+    return moment.isoformat() if moment is not None else None
+
+
+def _minutes(delta: timedelta) -> float:
+    return round(delta.total_seconds() / 60, 1)
+
+
+async def compute_sections(
+    session: AsyncSession, incident: Incident, *, now: datetime
+) -> dict[str, Any]:
+    """Return every computed section of `incident`'s review as of `now`."""
+    tasks = await _tasks(session, incident.id)
+    statements = await _statements(session, incident.id)
+    volume = await volume_section(session, incident, now=now)
+    first_mention = await first_mention_at(session, incident)
+    return {
+        "computed_at": iso(now),
+        "timing": timing_section(
+            incident, tasks, statements, first_mention, peak=volume["peak"], now=now
+        ),
+        "volume": volume,
+        "channels": await channels_section(session, incident, statements),
+        "tasks": tasks_section(tasks, now=now),
+        "affected_users": await affected_users_section(session, incident, now=now),
+    }
+
+
+# --- timing -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FirstMention:
+    """The earliest mention of the crisis, and how it was chosen."""
+
+    posted_at: datetime
+    basis: str  # "story", "negative_mention" or "mention"
+
+
+async def first_mention_at(session: AsyncSession, incident: Incident) -> FirstMention | None:
+    """Return when the crisis was first posted about, before it was detected.
+
+    The incident's story pins it down when there is one; otherwise a watchlist always has
+    background chatter, so the earliest negative mention of the 24 hours before detection
+    stands for the start, and only failing that the earliest mention at all.
+    """
+    base = (
+        select(func.min(WatchlistHit.posted_at))
+        .where(WatchlistHit.watchlist_id == incident.watchlist_id)
+        .where(WatchlistHit.organization_id == incident.organization_id)
+        .where(WatchlistHit.posted_at <= incident.detected_at)
+    )
+    if incident.story_id is not None:
+        found = (await session.exec(base.where(WatchlistHit.story_id == incident.story_id))).one()
+        if found is not None:
+            return FirstMention(found, "story")
+    recent = base.where(WatchlistHit.posted_at >= incident.detected_at - WINDOW_BEFORE)
+    negative = recent.where(WatchlistHit.sentiment == Sentiment.NEGATIVE.value)
+    found = (await session.exec(negative)).one()
+    if found is not None:
+        return FirstMention(found, "negative_mention")
+    found = (await session.exec(recent)).one()
+    return FirstMention(found, "mention") if found is not None else None
+
+
+def timing_section(
+    incident: Incident,
+    tasks: list[ResponseTask],
+    statements: list[Statement],
+    first_mention: FirstMention | None,
+    *,
+    peak: dict[str, Any] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Return time to detect, acknowledge, confirm scope and first statement."""
+    by_kind = {task.kind: task for task in tasks}
+    acknowledged = incident.acknowledged_at or _completed(by_kind.get(ACKNOWLEDGE))
+    published = [s.published_at for s in statements if s.published_at is not None]
+    end = incident.resolved_at or now
+    stages = [
+        _detect_stage(incident, first_mention, peak),
+        _stage(incident, ACKNOWLEDGE, "启动监测", acknowledged, by_kind, end=end, now=now),
+        _stage(
+            incident,
+            CONFIRM_SCOPE,
+            "确认影响范围",
+            _completed(by_kind.get(CONFIRM_SCOPE)),
+            by_kind,
+            end=end,
+            now=now,
+        ),
+        _stage(
+            incident,
+            FIRST_STATEMENT,
+            "首次公开声明",
+            min(published) if published else None,
+            by_kind,
+            end=end,
+            now=now,
+        ),
+    ]
+    return {
+        "stages": stages,
+        "met": sum(1 for stage in stages if stage["status"] == "met"),
+        "missed": sum(1 for stage in stages if stage["status"] == "missed"),
+    }
+
+
+def _completed(task: ResponseTask | None) -> datetime | None:
+    if task is None or task.status != TaskStatus.DONE.value:
+        return None
+    return task.completed_at
+
+
+def _detect_stage(
+    incident: Incident, first_mention: FirstMention | None, peak: dict[str, Any] | None
+) -> dict[str, Any]:
+    stage: dict[str, Any] = {
+        "stage": "detect",
+        "label": "发现",
+        "from": iso(first_mention.posted_at) if first_mention else None,
+        "at": iso(incident.detected_at),
+        "minutes": None,
+        "deadline_at": None,
+        "deadline_minutes": None,
+        "margin_minutes": None,
+        "status": "unknown" if first_mention is None else "measured",
+        "basis": first_mention.basis if first_mention else None,
+        "before_peak": None,
+    }
+    if first_mention is not None:
+        stage["minutes"] = _minutes(incident.detected_at - first_mention.posted_at)
+    if peak is not None:
+        # Negative posts reach most of their audience within 1–2 h (seed 001): detection
+        # after the peak means the spread was seen only once it had happened.
+        stage["before_peak"] = incident.detected_at <= datetime.fromisoformat(peak["at"])
+    return stage
+
+
+def _stage(
+    incident: Incident,
+    kind: str,
+    label: str,
+    done_at: datetime | None,
+    by_kind: dict[str, ResponseTask],
+    *,
+    end: datetime,
+    now: datetime,
+) -> dict[str, Any]:
+    task = by_kind.get(kind)
+    deadline = task.due_at if task is not None else incident.detected_at + DEFAULT_DEADLINES[kind]
+    if done_at is not None:
+        status = "met" if done_at <= deadline else "missed"
+        margin = _minutes(deadline - done_at)
+    elif end > deadline:
+        status, margin = "missed", _minutes(deadline - min(end, now))
+    elif incident.resolved_at is not None:
+        # The incident ended before this stage was due and it never happened.
+        status, margin = "skipped", None
+    else:
+        status, margin = "pending", _minutes(deadline - now)
+    return {
+        "stage": kind,
+        "label": label,
+        "from": iso(incident.detected_at),
+        "at": iso(done_at),
+        "minutes": _minutes(done_at - incident.detected_at) if done_at else None,
+        "deadline_at": iso(deadline),
+        "deadline_minutes": _minutes(deadline - incident.detected_at),
+        # Positive: ahead of the deadline; negative: late by that many minutes.
+        "margin_minutes": margin,
+        "status": status,
+    }
+
+
+# --- volume and sentiment -------------------------------------------------------------------
+
+
+async def volume_section(
+    session: AsyncSession, incident: Incident, *, now: datetime
+) -> dict[str, Any]:
+    """Return hourly volume and sentiment before, during and after, with peak and decay."""
+    detected = incident.detected_at
+    resolved = incident.resolved_at
+    during_end = min(resolved or now, now)
+    phases = [
+        await _phase(session, incident, "before", detected - WINDOW_BEFORE, min(detected, now)),
+        await _phase(session, incident, "during", detected, during_end),
+    ]
+    if resolved is not None:
+        phases.append(
+            await _phase(session, incident, "after", resolved, min(resolved + WINDOW_AFTER, now))
+        )
+    else:
+        phases.append(_empty_phase("after"))
+    peak, decay = _peak_and_decay(phases)
+    return {"phases": phases, "peak": peak, "decay_hours": decay}
+
+
+async def _phase(
+    session: AsyncSession, incident: Incident, name: str, start: datetime, end: datetime
+) -> dict[str, Any]:
+    if end <= start:
+        return _empty_phase(name)
+    origin = literal(start, DateTime(timezone=True))
+    bucket = func.floor(func.extract("epoch", WatchlistHit.posted_at - origin) / 3600)
+    query = (
+        select(bucket, WatchlistHit.sentiment, func.count())
+        .where(WatchlistHit.watchlist_id == incident.watchlist_id)
+        .where(WatchlistHit.organization_id == incident.organization_id)
+        .where(WatchlistHit.posted_at >= start, WatchlistHit.posted_at < end)
+        .group_by(bucket, WatchlistHit.sentiment)
+    )
+    count = math.ceil((end - start) / BUCKET)
+    buckets: list[dict[str, Any]] = [
+        {"start": iso(start + index * BUCKET), "count": 0} | dict.fromkeys(SENTIMENTS, 0)
+        for index in range(count)
+    ]
+    for index, sentiment, hits in (await session.exec(query)).all():
+        slot = buckets[int(index)]
+        slot["count"] += hits
+        if sentiment in SENTIMENTS:
+            slot[sentiment] += hits
+    total = sum(slot["count"] for slot in buckets)
+    hours = (end - start) / BUCKET
+    by_sentiment = {s: sum(slot[s] for slot in buckets) for s in SENTIMENTS}
+    return {
+        "phase": name,
+        "start": iso(start),
+        "end": iso(end),
+        "hours": round(hours, 2),
+        "total": total,
+        "per_hour": round(total / hours, 2),
+        **by_sentiment,
+        "negative_share": round(by_sentiment["negative"] / total, 3) if total else None,
+        "buckets": buckets,
+    }
+
+
+def _empty_phase(name: str) -> dict[str, Any]:
+    return {
+        "phase": name,
+        "start": None,
+        "end": None,
+        "hours": 0,
+        "total": 0,
+        "per_hour": 0,
+        **dict.fromkeys(SENTIMENTS, 0),
+        "negative_share": None,
+        "buckets": [],
+    }
+
+
+def _peak_and_decay(
+    phases: list[dict[str, Any]],
+) -> tuple[dict[str, Any] | None, float | None]:
+    """Return the busiest hour and the hours until volume fell below half of it."""
+    timeline = [(phase["phase"], slot) for phase in phases for slot in phase["buckets"]]
+    if not timeline or max(slot["count"] for _, slot in timeline) == 0:
+        return None, None
+    best = max(range(len(timeline)), key=lambda index: (timeline[index][1]["count"], -index))
+    phase, slot = timeline[best]
+    peak = {"at": slot["start"], "count": slot["count"], "phase": phase}
+    peak_at = datetime.fromisoformat(slot["start"])
+    for _, later in timeline[best + 1 :]:
+        if later["count"] * 2 < slot["count"]:
+            hours = (datetime.fromisoformat(later["start"]) - peak_at) / BUCKET
+            return peak, round(hours, 2)
+    return peak, None
+
+
+# --- channels and consistency ----------------------------------------------------------------
+
+
+async def channels_section(
+    session: AsyncSession, incident: Incident, statements: list[Statement]
+) -> dict[str, Any]:
+    """Return each channel's statements with status, publication and consistency flags."""
+    facts = await session.exec(
+        select(KeyFact).where(KeyFact.incident_id == incident.id).order_by(col(KeyFact.label))
+    )
+    channels = []
+    for channel in Channel:
+        own = [s for s in statements if s.channel == channel.value]
+        published = sorted(s.published_at for s in own if s.published_at is not None)
+        channels.append(
+            {
+                "channel": channel.value,
+                "count": len(own),
+                "published": bool(published),
+                "first_published_at": iso(published[0]) if published else None,
+                "flags": sum(len(s.flags) for s in own),
+                "statements": [_statement(s) for s in own],
+            }
+        )
+    return {
+        "channels": channels,
+        "published_channels": [c["channel"] for c in channels if c["published"]],
+        "silent_channels": [c["channel"] for c in channels if not c["published"]],
+        "flags": sum(c["flags"] for c in channels),
+        "flagged_channels": [c["channel"] for c in channels if c["flags"]],
+        "key_facts": [{"label": fact.label, "value": fact.value} for fact in facts.all()],
+    }
+
+
+def _statement(statement: Statement) -> dict[str, Any]:
+    return {
+        "id": str(statement.id),
+        "status": statement.status,
+        "review_level": statement.review_level,
+        "legal_approved": statement.legal_approved,
+        "published_at": iso(statement.published_at),
+        "published_url": statement.published_url,
+        "flags": list(statement.flags),
+    }
+
+
+# --- tasks ----------------------------------------------------------------------------------
+
+
+def task_outcome(task: ResponseTask, *, now: datetime) -> str:
+    """Return on_time, late (done after its deadline), overdue (not done, past due) or open."""
+    done = task.status == TaskStatus.DONE.value
+    if done:
+        late = task.breached_at is not None or (
+            task.completed_at is not None and task.completed_at > task.due_at
+        )
+        return "late" if late else "on_time"
+    if task.breached_at is not None or task.status == TaskStatus.OVERDUE.value:
+        return "overdue"
+    return "overdue" if task.due_at < now else "open"
+
+
+def tasks_section(tasks: list[ResponseTask], *, now: datetime) -> dict[str, Any]:
+    """Return the response tasks with how each went; missed = late or overdue."""
+    rows = [
+        {
+            "kind": task.kind,
+            "title": task.title,
+            "role": task.role,
+            "channel": task.channel,
+            "due_at": iso(task.due_at),
+            "completed_at": iso(task.completed_at),
+            "completed_by": task.completed_by,
+            "status": task.status,
+            "breached_at": iso(task.breached_at),
+            "escalated_to": task.escalated_to,
+            "outcome": task_outcome(task, now=now),
+        }
+        for task in tasks
+    ]
+    outcomes = [row["outcome"] for row in rows]
+    return {
+        "total": len(rows),
+        "done": sum(1 for o in outcomes if o in ("on_time", "late")),
+        "on_time": outcomes.count("on_time"),
+        "late": outcomes.count("late"),
+        "overdue": outcomes.count("overdue"),
+        "open": outcomes.count("open"),
+        "missed": outcomes.count("late") + outcomes.count("overdue"),
+        "items": rows,
+    }
+
+
+# --- affected users -------------------------------------------------------------------------
+
+
+async def affected_users_section(
+    session: AsyncSession, incident: Incident, *, now: datetime
+) -> dict[str, Any]:
+    """Return counts of affected users and their follow-ups; never any personal data."""
+    users = (
+        await session.exec(
+            select(func.count())
+            .select_from(AffectedUser)
+            .where(AffectedUser.incident_id == incident.id)
+        )
+    ).one()
+    follow_ups = (
+        await session.exec(select(FollowUpTask).where(FollowUpTask.incident_id == incident.id))
+    ).all()
+    section: dict[str, Any] = {"users": users}
+    for kind in FollowUpKind:
+        own = [task for task in follow_ups if task.kind == kind.value]
+        done = [task for task in own if task.status == TaskStatus.DONE.value]
+        open_ = [task for task in own if task.status != TaskStatus.DONE.value]
+        counts: dict[str, Any] = {
+            "total": len(own),
+            "done": len(done),
+            "open": len(open_),
+            "overdue": sum(1 for task in open_ if task.due_at is not None and task.due_at < now),
+        }
+        if kind is FollowUpKind.COMPENSATION:
+            counts["amount_total"] = round(sum(task.amount or 0 for task in own), 2)
+            counts["amount_paid"] = round(sum(task.amount or 0 for task in done), 2)
+        section[kind.value] = counts
+    return section
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+async def _tasks(session: AsyncSession, incident_id: uuid.UUID) -> list[ResponseTask]:
+    result = await session.exec(
+        select(ResponseTask)
+        .where(ResponseTask.incident_id == incident_id)
+        .order_by(col(ResponseTask.due_at), col(ResponseTask.position))
+    )
+    return list(result.all())
+
+
+async def _statements(session: AsyncSession, incident_id: uuid.UUID) -> list[Statement]:
+    result = await session.exec(
+        select(Statement)
+        .where(Statement.incident_id == incident_id)
+        .order_by(col(Statement.created_at))
+    )
+    return list(result.all())

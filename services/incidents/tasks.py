@@ -1,0 +1,105 @@
+"""Completing response tasks, on time or late.
+
+A late task keeps its `breached_at` (and its escalation) when it is finally done, because
+the review report counts missed deadlines from it. A task finished after its deadline but
+before the watchdog's next pass is recorded as breached at completion, so a missed deadline
+never depends on how often the watchdog runs; it is not escalated, as nothing is left to do.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.contracts.enums import IncidentStatus, TaskStatus
+from libs.contracts.messages import CommandResult, Message
+from libs.contracts.response import CompleteTask
+from libs.database.tables import Incident, ResponseTask, TimelineEvent
+from services.incidents.deadlines import minutes_late
+
+TIMELINE_KIND = "task_done"
+
+
+async def complete(
+    session: AsyncSession, command: CompleteTask, *, now: datetime
+) -> tuple[CommandResult, list[Message]]:
+    """Mark an open or overdue task done; completing a done task again changes nothing."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    task = (
+        await session.exec(
+            select(ResponseTask)
+            .where(
+                ResponseTask.id == command.task_id,
+                ResponseTask.organization_id == command.organization_id,
+            )
+            .with_for_update()
+        )
+    ).first()
+    if task is None:
+        return _not_found(command), []
+    if task.status == TaskStatus.DONE.value:
+        return _answer(task), []
+    incident = await session.get(Incident, task.incident_id)
+    if incident is None:  # the foreign key cascades, so only a concurrent delete gets here
+        return _not_found(command), []
+    status = IncidentStatus(incident.status)
+    if not status.is_open:
+        return CommandResult.failure(
+            "InvalidTransition",
+            f"cannot complete a task of an incident that is {status.value}",
+            field="task_id",
+        ), []
+    if task.breached_at is None and now > task.due_at:
+        task.breached_at = now
+    task.status = TaskStatus.DONE.value
+    task.completed_at = now
+    task.completed_by = command.actor
+    session.add(task)
+    session.add(_timeline_event(task, command, now))
+    await session.flush()
+    return _answer(task), []
+
+
+def _not_found(command: CompleteTask) -> CommandResult:
+    return CommandResult.failure("NotFound", f"task {command.task_id} not found", field="task_id")
+
+
+def _timeline_event(task: ResponseTask, command: CompleteTask, now: datetime) -> TimelineEvent:
+    late = minutes_late(task.due_at, now) if task.breached_at is not None else None
+    message = f"任务「{task.title}」已完成"
+    if late is not None:
+        message += f"（超过截止时间 {late} 分钟）" if late else "（已过截止时间）"
+    if command.note:
+        message += f"，备注：{command.note}"
+    data: dict[str, Any] = {
+        "task": task.kind,
+        "task_id": str(task.id),
+        "late": task.breached_at is not None,
+        "minutes_late": late,
+        "note": command.note,
+    }
+    return TimelineEvent(
+        organization_id=task.organization_id,
+        incident_id=task.incident_id,
+        kind=TIMELINE_KIND,
+        message=message,
+        actor=command.actor,
+        data=data,
+        occurred_at=now,
+    )
+
+
+def _answer(task: ResponseTask) -> CommandResult:
+    return CommandResult.success(
+        id=str(task.id),
+        incident_id=str(task.incident_id),
+        kind=task.kind,
+        status=task.status,
+        due_at=task.due_at.isoformat(),
+        completed_at=task.completed_at.isoformat() if task.completed_at else None,
+        completed_by=task.completed_by,
+        breached_at=task.breached_at.isoformat() if task.breached_at else None,
+        escalated_to=task.escalated_to,
+    )

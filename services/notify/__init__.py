@@ -1,0 +1,1 @@
+"""The notify service: signed Standard Webhooks and chat-bot alerts for integrators."""

@@ -1,0 +1,205 @@
+"""One delivery attempt: build the signed request, send it, and say what came back.
+
+Standard endpoints get the Standard Webhooks request: a JSON body of type, timestamp and
+data, with `webhook-id` (the event id, the same on every retry so receivers can drop
+repeats), `webhook-timestamp` and `webhook-signature` (one `v1,` HMAC-SHA256 per signing
+secret). Chat bots get whatever their platform expects, rendered by `chat.render`, and
+their answer is judged by `chat.failure_reason` (they say "no" with HTTP 200). The
+destination is checked again right before sending, redirects are never followed (a 3xx is
+a failure, not a way around the address check), and only the start of an answer is read.
+"""
+
+import asyncio
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from libs.contracts.enums import EndpointKind, EventType
+from libs.contracts.response import IntegrationEventEmitted
+from libs.privacy import mask_text
+from services.notify import chat, webhook_secrets
+from services.notify.destinations import DestinationError, check_url
+
+TIMEOUT_SECONDS = 10.0
+USER_AGENT = "crisiswatch-webhooks/1"
+# Enough of an answer to explain a failure in the delivery log, never a whole page.
+ANSWER_BYTES = 2048
+ERROR_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A claimed delivery with everything needed to send it outside any transaction."""
+
+    delivery_id: uuid.UUID
+    organization_id: uuid.UUID
+    endpoint_id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    kind: str
+    url: str
+    body: dict[str, Any]
+    secrets: list[str] = field(repr=False)
+    allow_private: bool
+    lease: datetime
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one attempt got: a status code, an error, or both."""
+
+    status_code: int | None = None
+    error: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        """Return whether the receiver took the event."""
+        return self.error is None and self.status_code is not None and self.status_code < 300
+
+    @property
+    def gone(self) -> bool:
+        """Return whether the receiver said never to send again (410 Gone)."""
+        return self.status_code == 410
+
+
+def new_client() -> httpx.AsyncClient:
+    """Return the HTTP client deliveries use: 10 s timeout, no redirects, no proxies from env."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(TIMEOUT_SECONDS),
+        follow_redirects=False,
+        trust_env=False,
+        headers={"user-agent": USER_AGENT},
+    )
+
+
+def encode(body: Mapping[str, Any]) -> str:
+    """Return the exact JSON text that is signed and sent."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def standard_request(attempt: Attempt, now: datetime) -> tuple[str, dict[str, str], str]:
+    """Return the URL, headers and body of a Standard Webhooks request signed at `now`."""
+    payload = encode(attempt.body)
+    msg_id = str(attempt.event_id)
+    header, signed_at = webhook_secrets.webhook_timestamp(now)
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": header,
+        "webhook-signature": webhook_secrets.signature_header(
+            attempt.secrets, msg_id, signed_at, payload
+        ),
+    }
+    return attempt.url, headers, payload
+
+
+def event_of(attempt: Attempt) -> IntegrationEventEmitted:
+    """Rebuild the (masked) event a delivery carries, for chat rendering."""
+    data = attempt.body.get("data", {})
+    incident_id: uuid.UUID | None = None
+    raw_incident = data.get("incident_id") if isinstance(data, dict) else None
+    if isinstance(raw_incident, str):
+        try:
+            incident_id = uuid.UUID(raw_incident)
+        except ValueError:
+            incident_id = None
+    return IntegrationEventEmitted(
+        organization_id=attempt.organization_id,
+        event_id=attempt.event_id,
+        type=EventType(attempt.event_type),
+        incident_id=incident_id,
+        occurred_at=datetime.fromisoformat(str(attempt.body["timestamp"])),
+        payload=data if isinstance(data, dict) else {},
+    )
+
+
+async def send(
+    client: httpx.AsyncClient,
+    attempt: Attempt,
+    *,
+    now: datetime,
+    console_url: str | None = None,
+) -> Answer:
+    """Make one attempt and return its answer; never raises for the receiver's faults."""
+    if attempt.problem is not None:
+        return Answer(error=attempt.problem)
+    try:
+        url, headers, content = _request(attempt, now, console_url)
+    except _CannotSend as error:
+        return Answer(error=str(error))
+    try:
+        await check_url(url, allow_private=attempt.allow_private)
+    except DestinationError as error:
+        return Answer(error=str(error))
+    try:
+        # httpx's timeout is per read; this bounds a receiver that answers a byte at a time.
+        async with (
+            asyncio.timeout(TIMEOUT_SECONDS),
+            client.stream(
+                "POST", url, content=content.encode("utf-8"), headers=headers
+            ) as response,
+        ):
+            start = await _read_start(response)
+    except (httpx.TimeoutException, TimeoutError):
+        return Answer(error=f"no answer within {TIMEOUT_SECONDS:.0f} s")
+    except httpx.HTTPError as error:
+        return Answer(error=_clip(f"{type(error).__name__}: {error}"))
+    return _judge(attempt, response.status_code, start)
+
+
+class _CannotSend(Exception):
+    """The request cannot be built (no secret, no chat renderer)."""
+
+
+def _request(
+    attempt: Attempt, now: datetime, console_url: str | None
+) -> tuple[str, dict[str, str], str]:
+    if attempt.kind == EndpointKind.STANDARD.value:
+        if not attempt.secrets:
+            raise _CannotSend("the endpoint has no signing secret")
+        return standard_request(attempt, now)
+    # Rendered again on every attempt: DingTalk and Feishu signatures expire after an hour.
+    rendered = chat.render(
+        EndpointKind(attempt.kind),
+        attempt.url,
+        attempt.secrets[0] if attempt.secrets else None,
+        event_of(attempt),
+        now,
+        console_url=console_url,
+    )
+    return rendered.url, dict(rendered.headers), encode(rendered.json_body)
+
+
+async def _read_start(response: httpx.Response) -> bytes:
+    start = b""
+    async for chunk in response.aiter_bytes():
+        start += chunk
+        if len(start) >= ANSWER_BYTES:
+            break
+    return start[:ANSWER_BYTES]
+
+
+def _judge(attempt: Attempt, status: int, start: bytes) -> Answer:
+    if attempt.kind != EndpointKind.STANDARD.value:
+        refusal = chat.failure_reason(EndpointKind(attempt.kind), status, start)
+        return Answer(status_code=status, error=None if refusal is None else _clip(refusal))
+    if 200 <= status < 300:
+        return Answer(status_code=status)
+    reason = f"HTTP {status}"
+    if 300 <= status < 400:
+        reason += " (redirects are not followed; give the final URL)"
+    text = start.decode("utf-8", errors="replace").strip()
+    if text:
+        reason += f": {text}"
+    return Answer(status_code=status, error=_clip(reason))
+
+
+def _clip(text: str) -> str:
+    masked = mask_text(text)
+    return masked if len(masked) <= ERROR_CHARS else masked[: ERROR_CHARS - 1] + "…"

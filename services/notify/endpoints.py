@@ -1,0 +1,256 @@
+"""Endpoint commands: register, change, rotate, remove, redeliver.
+
+Every handler looks rows up within the command's organization, so another organization's
+endpoint or delivery is simply not found. A secret leaves this module in clear exactly
+once, in the answer to the command that issued it; what is stored is ciphertext.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.contracts.enums import EndpointKind
+from libs.contracts.messages import CommandResult
+from libs.contracts.notify import (
+    CreateWebhookEndpoint,
+    DeleteWebhookEndpoint,
+    RedeliverWebhook,
+    RotateWebhookSecret,
+    UpdateWebhookEndpoint,
+)
+from libs.database.tables import WebhookDelivery, WebhookEndpoint
+from libs.privacy import DataKey
+from services.notify import webhook_secrets
+from services.notify.destinations import DestinationError, check_url
+from services.notify.policy import allows_private
+
+ACTIVE = "active"
+DISABLED = "disabled"
+
+
+def describe(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    """Return what a client may see of an endpoint: everything but its secrets."""
+    return {
+        "id": str(endpoint.id),
+        "name": endpoint.name,
+        "kind": endpoint.kind,
+        "url": endpoint.url,
+        "event_types": list(endpoint.event_types),
+        "status": endpoint.status,
+        "disabled_reason": endpoint.disabled_reason,
+        "failing_since": _iso(endpoint.failing_since),
+        "has_secret": bool(endpoint.secret_cipher),
+        "previous_secret_expires_at": _iso(endpoint.previous_secret_expires_at),
+        "created_at": _iso(endpoint.created_at),
+        "updated_at": _iso(endpoint.updated_at),
+    }
+
+
+def describe_delivery(delivery: WebhookDelivery) -> dict[str, Any]:
+    """Return a delivery log entry as a client sees it."""
+    return {
+        "id": str(delivery.id),
+        "endpoint_id": str(delivery.endpoint_id),
+        "event_id": str(delivery.event_id),
+        "event_type": delivery.event_type,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "next_attempt_at": _iso(delivery.next_attempt_at),
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+        "delivered_at": _iso(delivery.delivered_at),
+    }
+
+
+async def create_endpoint(
+    session: AsyncSession, command: CreateWebhookEndpoint, key: DataKey, *, now: datetime
+) -> CommandResult:
+    """Register an endpoint; a `standard` one gets a generated secret, answered this once."""
+    if command.kind is EndpointKind.STANDARD and command.secret is not None:
+        return CommandResult.failure(
+            "Invalid",
+            "standard endpoints get a generated secret; leave secret empty",
+            field="secret",
+        )
+    refusal = await _check_destination(session, command.organization_id, command.url)
+    if refusal is not None:
+        return refusal
+    endpoint = WebhookEndpoint(
+        id=uuid.uuid4(),
+        organization_id=command.organization_id,
+        name=command.name.strip() or command.name,
+        kind=command.kind.value,
+        url=command.url.strip(),
+        event_types=_unique(command.event_types),
+        secret_cipher=b"",
+        status=ACTIVE,
+        created_at=now,
+        updated_at=now,
+    )
+    issued: str | None = None
+    if command.kind is EndpointKind.STANDARD:
+        issued = webhook_secrets.generate_secret()
+        endpoint.secret_cipher = webhook_secrets.seal(key, endpoint, issued)
+    elif command.secret:
+        # A chat bot's signing secret is issued by its platform; we only keep it.
+        endpoint.secret_cipher = webhook_secrets.seal(key, endpoint, command.secret.strip())
+    session.add(endpoint)
+    await session.flush()
+    data: dict[str, Any] = {"endpoint": describe(endpoint)}
+    if issued is not None:
+        data["secret"] = issued
+    return CommandResult.success(**data)
+
+
+async def update_endpoint(
+    session: AsyncSession, command: UpdateWebhookEndpoint, *, now: datetime
+) -> CommandResult:
+    """Change an endpoint; enabling it again clears the failure state that disabled it."""
+    endpoint = await _endpoint(session, command.organization_id, command.endpoint_id)
+    if endpoint is None:
+        return _endpoint_not_found(command.endpoint_id)
+    if command.url is not None:
+        refusal = await _check_destination(session, command.organization_id, command.url)
+        if refusal is not None:
+            return refusal
+        endpoint.url = command.url.strip()
+    if command.name is not None:
+        endpoint.name = command.name.strip() or command.name
+    if command.event_types is not None:
+        endpoint.event_types = _unique(command.event_types)
+    if command.enabled is True:
+        endpoint.status = ACTIVE
+        endpoint.disabled_reason = None
+        endpoint.failing_since = None
+    elif command.enabled is False:
+        endpoint.status = DISABLED
+        endpoint.disabled_reason = f"disabled by {command.actor} at {now.isoformat()}"
+    endpoint.updated_at = now
+    session.add(endpoint)
+    await session.flush()
+    return CommandResult.success(endpoint=describe(endpoint))
+
+
+async def rotate_secret(
+    session: AsyncSession, command: RotateWebhookSecret, key: DataKey, *, now: datetime
+) -> CommandResult:
+    """Issue a new secret, answered once; the previous one keeps signing for the overlap."""
+    endpoint = await _endpoint(session, command.organization_id, command.endpoint_id)
+    if endpoint is None:
+        return _endpoint_not_found(command.endpoint_id)
+    if endpoint.kind != EndpointKind.STANDARD.value:
+        return CommandResult.failure(
+            "Invalid",
+            f"{endpoint.kind} bots sign with the secret their platform issued; "
+            "only standard endpoints have secrets rotated here",
+            field="endpoint_id",
+        )
+    issued = webhook_secrets.generate_secret()
+    if command.overlap_hours > 0:
+        # The sealed previous secret is bound to this same row, so it can move as is.
+        endpoint.previous_secret_cipher = endpoint.secret_cipher
+        endpoint.previous_secret_expires_at = now + timedelta(hours=command.overlap_hours)
+    else:
+        endpoint.previous_secret_cipher = None
+        endpoint.previous_secret_expires_at = None
+    endpoint.secret_cipher = webhook_secrets.seal(key, endpoint, issued)
+    endpoint.updated_at = now
+    session.add(endpoint)
+    await session.flush()
+    return CommandResult.success(endpoint=describe(endpoint), secret=issued)
+
+
+async def delete_endpoint(
+    session: AsyncSession, command: DeleteWebhookEndpoint, *, now: datetime
+) -> CommandResult:
+    """Remove an endpoint with its delivery log; pending deliveries stop with it."""
+    endpoint = await _endpoint(session, command.organization_id, command.endpoint_id)
+    if endpoint is None:
+        return _endpoint_not_found(command.endpoint_id)
+    await session.exec(
+        delete(WebhookDelivery).where(
+            WebhookDelivery.endpoint_id == endpoint.id  # type: ignore[arg-type]
+        )
+    )
+    await session.delete(endpoint)
+    await session.flush()
+    return CommandResult.success(endpoint_id=str(endpoint.id), deleted_at=now.isoformat())
+
+
+async def redeliver(
+    session: AsyncSession, command: RedeliverWebhook, *, now: datetime
+) -> CommandResult:
+    """Queue a logged delivery to be sent again now, with a fresh retry schedule."""
+    result = await session.exec(
+        select(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == command.delivery_id,
+            WebhookDelivery.organization_id == command.organization_id,
+        )
+        .with_for_update()
+    )
+    delivery = result.first()
+    if delivery is None:
+        return CommandResult.failure(
+            "NotFound", f"delivery {command.delivery_id} not found", field="delivery_id"
+        )
+    endpoint = await _endpoint(session, command.organization_id, delivery.endpoint_id)
+    if endpoint is None:
+        return _endpoint_not_found(delivery.endpoint_id)
+    if endpoint.status != ACTIVE:
+        return CommandResult.failure(
+            "Invalid",
+            f"endpoint {endpoint.id} is disabled ({endpoint.disabled_reason or 'no reason'}); "
+            "enable it before redelivering",
+            field="delivery_id",
+        )
+    delivery.status = "pending"
+    delivery.attempts = 0
+    delivery.next_attempt_at = now
+    delivery.delivered_at = None
+    delivery.updated_at = now
+    session.add(delivery)
+    await session.flush()
+    return CommandResult.success(delivery=describe_delivery(delivery))
+
+
+async def _check_destination(
+    session: AsyncSession, organization_id: uuid.UUID, url: str
+) -> CommandResult | None:
+    try:
+        await check_url(url, allow_private=await allows_private(session, organization_id))
+    except DestinationError as error:
+        return CommandResult.failure("Invalid", str(error), field="url")
+    return None
+
+
+async def _endpoint(
+    session: AsyncSession, organization_id: uuid.UUID, endpoint_id: uuid.UUID
+) -> WebhookEndpoint | None:
+    result = await session.exec(
+        select(WebhookEndpoint)
+        .where(
+            WebhookEndpoint.id == endpoint_id,
+            WebhookEndpoint.organization_id == organization_id,
+        )
+        .with_for_update()
+    )
+    return result.first()
+
+
+def _endpoint_not_found(endpoint_id: uuid.UUID) -> CommandResult:
+    return CommandResult.failure(
+        "NotFound", f"webhook endpoint {endpoint_id} not found", field="endpoint_id"
+    )
+
+
+def _unique(values: list[Any]) -> list[str]:
+    return list(dict.fromkeys(str(getattr(value, "value", value)) for value in values))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,128 @@
+"""The notify worker on the real queue: commands answered, events fanned out once, sent."""
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from arq.connections import ArqRedis
+from arq.jobs import Job
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.contracts.enums import EventType
+from libs.contracts.messages import EVENTS_QUEUE, CommandResult, Message
+from libs.contracts.notify import CreateWebhookEndpoint, SetWebhookPolicy
+from libs.messaging.publisher import publish
+from libs.privacy import DataKey, generate_key
+from libs.settings import Settings
+from services.notify.tests.builders import (
+    Receiver,
+    deliveries_of,
+    event,
+    serve_receiver,
+    verifies,
+)
+from services.notify.worker import create_worker, dispatch_once
+from tests.builders import make_tenant
+from tests.fixtures.servers import Servers
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture(scope="module")
+def receiver_server() -> Iterator[Receiver]:
+    yield from serve_receiver()
+
+
+@pytest.fixture
+def receiver(receiver_server: Receiver) -> Receiver:
+    receiver_server.reset()
+    return receiver_server
+
+
+async def _run(redis: ArqRedis, settings: Settings, *messages: Message) -> list[CommandResult]:
+    """Queue `messages`, run the worker until the queue is empty, return command answers."""
+    for message in messages:
+        await publish(redis, message)
+    worker = create_worker(settings, burst=True, handle_signals=False)
+    await worker.main()
+    await worker.close()
+    answers = []
+    for message in messages:
+        job = Job(
+            str(message.message_id),
+            redis,
+            _queue_name=EVENTS_QUEUE,
+            _deserializer=redis.job_deserializer,
+        )
+        raw = await job.result(timeout=5)
+        if raw is not None:
+            answers.append(CommandResult.model_validate(raw))
+    return answers
+
+
+async def test_endpoints_are_managed_and_events_delivered_through_the_queue(
+    servers: Servers, sessions: Sessions, redis: ArqRedis, receiver: Receiver
+) -> None:
+    data_key = generate_key()
+    settings = Settings(
+        database_url=servers.database_url, redis_url=servers.redis_url, data_key=data_key
+    )
+    org = (await make_tenant(sessions)).org.id
+    [allowed] = await _run(
+        redis,
+        settings,
+        SetWebhookPolicy(organization_id=org, actor="key-admin", allow_private_destinations=True),
+    )
+    assert allowed.ok
+    [created] = await _run(
+        redis,
+        settings,
+        CreateWebhookEndpoint(
+            organization_id=org,
+            actor="key-admin",
+            name="ticketing",
+            url=receiver.url("queue"),
+            event_types=[EventType.INCIDENT_OPENED],
+        ),
+    )
+    assert created.ok, created.error
+    secret = created.data["secret"]
+    now = datetime.now(UTC)
+    message = event(org, occurred_at=now)
+    again = message.model_copy(update={"message_id": uuid.uuid4()})
+
+    assert await _run(redis, settings, message, again) == []
+    # The worker stamped the deliveries due at its own clock, which has moved on since.
+    sent = await dispatch_once(sessions, DataKey.from_base64(data_key), now=datetime.now(UTC))
+
+    assert sent == 1
+    [request] = receiver.on("queue")
+    assert verifies(secret, request)
+    endpoint_id = uuid.UUID(created.data["endpoint"]["id"])
+    [delivery] = await deliveries_of(sessions, endpoint_id)
+    assert delivery.status == "succeeded"
+
+
+async def test_endpoints_cannot_be_created_without_a_data_key(
+    servers: Servers, sessions: Sessions, redis: ArqRedis
+) -> None:
+    settings = Settings(
+        database_url=servers.database_url, redis_url=servers.redis_url, data_key=None
+    )
+    org = (await make_tenant(sessions)).org.id
+    [refused] = await _run(
+        redis,
+        settings,
+        CreateWebhookEndpoint(
+            organization_id=org,
+            actor="key-admin",
+            name="ticketing",
+            url="https://93.184.215.14/hook",
+            event_types=[EventType.INCIDENT_OPENED],
+        ),
+    )
+    assert refused.error is not None
+    assert refused.error.code == "Invalid"
+    assert "CRISISWATCH_DATA_KEY is not set" in refused.error.message
