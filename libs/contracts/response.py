@@ -6,9 +6,17 @@ them, so a command that validates can always be stored.
 """
 
 import uuid
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetPydanticSchema,
+    PlainSerializer,
+)
 
 from libs.contracts.enums import (
     Channel,
@@ -235,8 +243,84 @@ class SetPlaybook(_IncidentCommand):
     tasks: list[PlaybookTask] = Field(min_length=1, max_length=50)
 
 
+class WatchlistRef(BaseModel):
+    """The watchlist an incident belongs to."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    id: uuid.UUID
+    name: str
+
+
+class IncidentTaskSummary(BaseModel):
+    """A response task not yet done, with its deadline and whether it has passed."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    id: uuid.UUID
+    kind: str
+    title: str
+    role: TeamRole | None = Field(description="The team role that owns the task.")
+    channel: Channel | None = Field(description="The channel a statement task is for.")
+    due_at: AwareDatetime
+    overdue: bool = Field(description="Its deadline had passed when the event happened.")
+
+
+class IncidentSummary(BaseModel):
+    """The incident as it stood when the event happened, so receivers need no second lookup.
+
+    Texts are masked (no clear phone numbers, e-mail addresses or ID card numbers), and
+    affected users never appear. New fields may be added; receivers ignore what they do
+    not know.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    id: uuid.UUID
+    title: str
+    status: IncidentStatus
+    tier: Tier
+    crisis_type: CrisisType | None
+    watchlist: WatchlistRef
+    detected_at: AwareDatetime
+    reasons: list[str] = Field(
+        description="Why the incident stands at its tier: the latest signal's reasons, or "
+        "the reason given for the latest change of tier by hand."
+    )
+    tasks: list[IncidentTaskSummary] = Field(description="Open tasks, soonest deadline first.")
+
+
+class EventPayload(BaseModel):
+    """An event's payload: its type's own fields, plus `incident` for events about one."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    incident: IncidentSummary | None = None
+
+
+def _plain_json(payload: EventPayload) -> dict[str, Any]:
+    data = payload.model_dump(mode="json", exclude_unset=True)
+    if "incident" in data:
+        data["incident"] = data.pop("incident")  # the event's own fields first, for readers
+    return data
+
+
+# Validated and documented as `EventPayload`, but kept a plain JSON object at run time: the
+# payload is stored and forwarded as it is, and handlers read it like any JSON document.
+Payload = Annotated[
+    dict[str, Any],
+    GetPydanticSchema(lambda _type, handler: handler(EventPayload)),
+    AfterValidator(_plain_json),
+    PlainSerializer(lambda payload: payload),
+]
+
+
 class IntegrationEventEmitted(Message):
-    """Something integrators subscribe to happened; `event_id` stays the same on redelivery."""
+    """Something integrators subscribe to happened; `event_id` stays the same on redelivery.
+
+    The payload's `incident` summary was added within version 1: it is optional, and every
+    field that came before it keeps its name and meaning.
+    """
 
     NAME: ClassVar[str] = "integration.event"
     VERSION: ClassVar[int] = 1
@@ -246,7 +330,7 @@ class IntegrationEventEmitted(Message):
     type: EventType
     incident_id: uuid.UUID | None = None
     occurred_at: AwareDatetime
-    payload: dict[str, Any]
+    payload: Payload
 
 
 RESPONSE_MESSAGES: tuple[type[Message], ...] = (

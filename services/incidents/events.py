@@ -4,6 +4,9 @@ An event's id is derived from what happened (its type and the occurrence's own k
 as a timeline event's or a task's id), so handling the same change twice yields the same
 id and the row is written once. The returned message goes out through the worker
 harness's outbox after commit, to the events queue that webhook delivery consumes.
+
+An event about an incident carries the incident's summary in its payload (`incident`, see
+`summary`), read here so that no caller has to build it.
 """
 
 import uuid
@@ -16,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.enums import EventType
 from libs.contracts.response import IntegrationEventEmitted
 from libs.database.tables import IntegrationEvent
+from services.incidents.summary import incident_summary
 
 _NAMESPACE = uuid.UUID("5b0e2c1e-9a43-4c55-8f0c-6a2f4b1d7e11")
 
@@ -35,25 +39,34 @@ async def record(
     payload: dict[str, Any],
     incident_id: uuid.UUID | None = None,
 ) -> IntegrationEventEmitted:
-    """Store the event (once) and return the message announcing it."""
-    identifier = event_id(type_, key)
+    """Store the event (once) and return the message announcing it.
+
+    `payload` holds the event's own fields; the summary of `incident_id` is added to it as
+    `incident`.
+    """
+    body = dict(payload)
+    if incident_id is not None:
+        summary = await incident_summary(session, incident_id, at=occurred_at)
+        if summary is not None:
+            body["incident"] = summary.model_dump(mode="json")
+    message = IntegrationEventEmitted(
+        organization_id=organization_id,
+        event_id=event_id(type_, key),
+        type=type_,
+        incident_id=incident_id,
+        occurred_at=occurred_at,
+        payload=body,
+    )
     await session.exec(
         insert(IntegrationEvent)
         .values(
-            id=identifier,
+            id=message.event_id,
             organization_id=organization_id,
             type=type_.value,
             incident_id=incident_id,
-            payload=payload,
+            payload=message.payload,
             occurred_at=occurred_at,
         )
         .on_conflict_do_nothing(index_elements=["id"])
     )
-    return IntegrationEventEmitted(
-        organization_id=organization_id,
-        event_id=identifier,
-        type=type_,
-        incident_id=incident_id,
-        occurred_at=occurred_at,
-        payload=payload,
-    )
+    return message

@@ -324,10 +324,11 @@ async def _acknowledge(
 ) -> Message:
     incident.acknowledged_at = now
     incident.acknowledged_by = actor
+    # The task first, so the event's incident summary no longer lists it as open.
+    await _complete_acknowledge_task(session, incident, actor=actor, now=now)
     _, message = await record_status_change(
         session, incident, S.ACKNOWLEDGED, actor=actor, reason=note, now=now
     )
-    await _complete_acknowledge_task(session, incident, actor=actor, now=now)
     await session.flush()
     return message
 

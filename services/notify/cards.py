@@ -2,10 +2,12 @@
 
 A person glancing at a group chat should see at once what happened, how severe it is
 (tier with its colour name), which watchlist, why, where to click, and what is due when.
-The event payloads come from the incidents service and differ per type; fields a payload
-lacks are left out of the card rather than shown as empty. A payload may also carry an
-`incident` object (title, tier, watchlist_name, reasons, tasks) with context the event
-itself does not hold; top-level fields win over it.
+The event payloads come from the incidents service and differ per type; every event about
+an incident also carries the incident's summary (`incident`: title, status, tier, crisis
+type, watchlist, latest reasons, open tasks with their deadlines — `IncidentSummary` in
+`libs/contracts/response.py`), so a card needs no lookup of its own. The event's own
+fields win over the summary. Fields a payload lacks are left out of the card rather than
+shown as empty, so an event stored before the summary existed still makes a card.
 
 Every piece of payload text goes through `mask_text` (no clear phone numbers, e-mail
 addresses or ID card numbers in a chat group) and loses the characters chat markdown uses
@@ -268,6 +270,10 @@ def _task_overdue(
     deadlines: list[Deadline] = []
     if due := _time(payload.get("due_at")):
         deadlines.append(Deadline(task or "该任务", due, late_text))
+    # What else is due, from the summary (whose `overdue` flags are as of the event); the
+    # task this event is about leads.
+    others = [t for t in _task_list(context) if t.get("id") != payload.get("task_id")]
+    deadlines += _open_tasks({}, {"tasks": others}, None)
     return title, facts, _reasons({}, context), deadlines, []
 
 
@@ -387,14 +393,23 @@ def _reasons(payload: Mapping[str, Any], context: Mapping[str, Any]) -> list[str
     return [clean(reason) for reason in reasons if _text(reason, 1)][:MAX_REASONS]
 
 
+def _task_list(context: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    tasks = context.get("tasks")
+    return [t for t in tasks if isinstance(t, Mapping)] if isinstance(tasks, list) else []
+
+
 def _open_tasks(
-    payload: Mapping[str, Any], context: Mapping[str, Any], occurred_at: datetime
+    payload: Mapping[str, Any], context: Mapping[str, Any], occurred_at: datetime | None
 ) -> list[Deadline]:
-    """Return the payload's open tasks (`deadlines` or `tasks`), soonest first."""
+    """Return the open tasks (`deadlines` or `tasks`, the summary's included), soonest first.
+
+    A task is overdue when it says so (`overdue`, or status `overdue`) or, when `occurred_at`
+    is given, when its deadline is before it.
+    """
     tasks = _get(payload, context, "deadlines") or _get(payload, context, "tasks")
     if not isinstance(tasks, list):
         return []
-    rows: list[tuple[datetime | None, Deadline]] = []
+    rows: list[tuple[datetime, Deadline]] = []
     for task in tasks:
         if not isinstance(task, Mapping) or task.get("status") == "done":
             continue
@@ -402,9 +417,13 @@ def _open_tasks(
         due_at = _parse_time(task.get("due_at"))
         if not title or due_at is None:
             continue
-        overdue = task.get("status") == "overdue" or due_at < occurred_at
+        overdue = (
+            task.get("overdue") is True
+            or task.get("status") == "overdue"
+            or (occurred_at is not None and due_at < occurred_at)
+        )
         rows.append((due_at, Deadline(title, local_time(due_at), "已超时" if overdue else None)))
-    rows.sort(key=lambda row: row[0] or occurred_at)
+    rows.sort(key=lambda row: row[0])
     return [deadline for _, deadline in rows]
 
 

@@ -7,10 +7,18 @@ secret). Chat bots get whatever their platform expects, rendered by `chat.render
 their answer is judged by `chat.failure_reason` (they say "no" with HTTP 200). The
 destination is checked again right before sending, redirects are never followed (a 3xx is
 a failure, not a way around the address check), and only the start of an answer is read.
+
+The request goes to the very addresses that check resolved and approved, not to the host
+name (see `destinations.pin`): the URL carries the address, while the `Host` header, the
+TLS server name (SNI) and the certificate check use the configured host, through
+httpx's documented `sni_hostname` request extension. Connections are not kept alive, so
+a TLS connection verified for one host is never reused for another host at the same
+address.
 """
 
 import asyncio
 import json
+import ssl
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,12 +26,13 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
 from libs.contracts.enums import EndpointKind, EventType
 from libs.contracts.response import IntegrationEventEmitted
 from libs.privacy import mask_text
 from services.notify import chat, webhook_secrets
-from services.notify.destinations import DestinationError, check_url
+from services.notify.destinations import DestinationError, Resolver, pin, resolve
 
 TIMEOUT_SECONDS = 10.0
 USER_AGENT = "crisiswatch-webhooks/1"
@@ -68,12 +77,20 @@ class Answer:
         return self.status_code == 410
 
 
-def new_client() -> httpx.AsyncClient:
-    """Return the HTTP client deliveries use: 10 s timeout, no redirects, no proxies from env."""
+def new_client(
+    *, timeout: float = TIMEOUT_SECONDS, verify: ssl.SSLContext | bool = True
+) -> httpx.AsyncClient:
+    """Return the HTTP client deliveries use: no redirects, no proxies from env, no keep-alive.
+
+    `timeout` (10 s) bounds each phase of a request; `verify` is for tests with their own
+    certificate authority.
+    """
     return httpx.AsyncClient(
-        timeout=httpx.Timeout(TIMEOUT_SECONDS),
+        timeout=httpx.Timeout(timeout),
         follow_redirects=False,
         trust_env=False,
+        verify=verify,
+        limits=httpx.Limits(max_keepalive_connections=0),
         headers={"user-agent": USER_AGENT},
     )
 
@@ -109,14 +126,23 @@ def event_of(attempt: Attempt) -> IntegrationEventEmitted:
             incident_id = uuid.UUID(raw_incident)
         except ValueError:
             incident_id = None
-    return IntegrationEventEmitted(
-        organization_id=attempt.organization_id,
-        event_id=attempt.event_id,
-        type=EventType(attempt.event_type),
-        incident_id=incident_id,
-        occurred_at=datetime.fromisoformat(str(attempt.body["timestamp"])),
-        payload=data if isinstance(data, dict) else {},
-    )
+    payload = data if isinstance(data, dict) else {}
+
+    def rebuilt(payload: dict[str, Any]) -> IntegrationEventEmitted:
+        return IntegrationEventEmitted(
+            organization_id=attempt.organization_id,
+            event_id=attempt.event_id,
+            type=EventType(attempt.event_type),
+            incident_id=incident_id,
+            occurred_at=datetime.fromisoformat(str(attempt.body["timestamp"])),
+            payload=payload,
+        )
+
+    try:
+        return rebuilt(payload)
+    except ValidationError:
+        # A summary this version cannot read still leaves the event's own fields to show.
+        return rebuilt({key: value for key, value in payload.items() if key != "incident"})
 
 
 async def send(
@@ -125,8 +151,13 @@ async def send(
     *,
     now: datetime,
     console_url: str | None = None,
+    resolve: Resolver = resolve,
 ) -> Answer:
-    """Make one attempt and return its answer; never raises for the receiver's faults."""
+    """Make one attempt and return its answer; never raises for the receiver's faults.
+
+    `resolve` looks the host up, once per attempt; the request then goes to the addresses
+    it returned and passed the check, in their order, the next one only if connecting fails.
+    """
     if attempt.problem is not None:
         return Answer(error=attempt.problem)
     try:
@@ -134,23 +165,36 @@ async def send(
     except _CannotSend as error:
         return Answer(error=str(error))
     try:
-        await check_url(url, allow_private=attempt.allow_private)
+        destination = await pin(url, allow_private=attempt.allow_private, resolve=resolve)
     except DestinationError as error:
         return Answer(error=str(error))
+    target = httpx.URL(url)
+    headers = {**headers, "host": target.netloc.decode("ascii")}
+    extensions = {"sni_hostname": target.raw_host.decode("ascii")}
+    failures: list[str] = []
     try:
         # httpx's timeout is per read; this bounds a receiver that answers a byte at a time.
-        async with (
-            asyncio.timeout(TIMEOUT_SECONDS),
-            client.stream(
-                "POST", url, content=content.encode("utf-8"), headers=headers
-            ) as response,
-        ):
-            start = await _read_start(response)
+        async with asyncio.timeout(TIMEOUT_SECONDS):
+            for address in destination.addresses:
+                try:
+                    async with client.stream(
+                        "POST",
+                        target.copy_with(host=str(address)),
+                        content=content.encode("utf-8"),
+                        headers=headers,
+                        extensions=extensions,
+                        follow_redirects=False,
+                    ) as response:
+                        start = await _read_start(response)
+                except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+                    failures.append(f"{address}: {type(error).__name__}: {error}")
+                    continue
+                return _judge(attempt, response.status_code, start)
     except (httpx.TimeoutException, TimeoutError):
         return Answer(error=f"no answer within {TIMEOUT_SECONDS:.0f} s")
     except httpx.HTTPError as error:
         return Answer(error=_clip(f"{type(error).__name__}: {error}"))
-    return _judge(attempt, response.status_code, start)
+    return Answer(error=_clip(f"cannot connect to {destination.host}: {'; '.join(failures)}"))
 
 
 class _CannotSend(Exception):

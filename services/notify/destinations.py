@@ -5,14 +5,22 @@ naming an internal address (a database, a cloud metadata service at 169.254.169.
 loopback interface) would turn it into a probe of the network it runs in (server-side request
 forgery). Every address the host resolves to is checked, both when the endpoint is saved and
 again before each delivery, because a name can be re-pointed after it was accepted.
+
+A delivery then connects to one of exactly the addresses it checked (`pin`), never to the
+name: a DNS server that answers a public address to the check and 127.0.0.1 to the
+connection a moment later (DNS rebinding) would otherwise get the request inside.
 """
 
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
+"""Resolves a host name and port to addresses; `resolve` in production, a stand-in in tests."""
 
 
 class DestinationError(ValueError):
@@ -78,20 +86,41 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return addresses
 
 
-async def check_url(url: str, *, allow_private: bool) -> list[IPAddress]:
-    """Validate `url` and its resolved addresses; return them, or raise DestinationError."""
+@dataclass(frozen=True)
+class Destination:
+    """A URL's host with the addresses it resolved to, every one of them checked."""
+
+    host: str
+    port: int
+    addresses: tuple[IPAddress, ...]
+
+
+async def pin(url: str, *, allow_private: bool, resolve: Resolver = resolve) -> Destination:
+    """Resolve `url`'s host once and check every address; raise DestinationError if one fails.
+
+    The caller connects only to the returned addresses: resolving the name again could give
+    another answer than the one checked.
+    """
     parts = parse_url(url, allow_private=allow_private)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     addresses = await resolve(host, port)
-    if allow_private:
-        return addresses
-    for address in addresses:
-        reason = classify(address)
-        if reason is not None:
-            raise DestinationError(
-                f"url host {host!r} resolves to {reason} address {address}; such destinations "
-                "are refused unless the organization's webhook policy allows private "
-                "destinations"
-            )
-    return addresses
+    if not addresses:
+        raise DestinationError(f"url host {host!r} does not resolve")
+    if not allow_private:
+        for address in addresses:
+            reason = classify(address)
+            if reason is not None:
+                raise DestinationError(
+                    f"url host {host!r} resolves to {reason} address {address}; such "
+                    "destinations are refused unless the organization's webhook policy allows "
+                    "private destinations"
+                )
+    return Destination(host, port, tuple(addresses))
+
+
+async def check_url(
+    url: str, *, allow_private: bool, resolve: Resolver = resolve
+) -> list[IPAddress]:
+    """Validate `url` and its resolved addresses; return them, or raise DestinationError."""
+    return list((await pin(url, allow_private=allow_private, resolve=resolve)).addresses)

@@ -5,10 +5,13 @@ consumes the event, so an event accepted here is never lost, and the unique key
 (endpoint, event) means an event published twice (a replayed outbox row, a re-run of the
 incidents handler) still yields one delivery per endpoint. Payloads are masked before they
 are stored, so no clear phone number, e-mail address or ID card number reaches the log or a
-receiver.
+receiver; ids are left whole, since a random id can look like a phone number written with
+dashes. The incident summary gets the console page of the incident (`console_url`) when
+the deployment has one, so a receiver can link to it without knowing the console.
 """
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,23 +22,59 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.response import IntegrationEventEmitted
 from libs.database.tables import WebhookDelivery, WebhookEndpoint
-from libs.privacy import mask_value
+from libs.privacy import mask_text
+from services.notify.cards import incident_link
 
 ACTIVE = "active"
 PENDING = "pending"
+_ID_LENGTH = 36
 
 
-def event_body(event: IntegrationEventEmitted) -> dict[str, Any]:
+def event_body(event: IntegrationEventEmitted, *, console_url: str | None = None) -> dict[str, Any]:
     """Return the Standard Webhooks body of `event`: type, timestamp and masked data."""
+    data = mask_payload(dict(event.payload))
+    summary = data.get("incident")
+    link = incident_link(console_url, event.incident_id)
+    if isinstance(summary, dict) and link is not None:
+        data["incident"] = summary | {"console_url": link}
     return {
         "type": event.type.value,
         "timestamp": event.occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "data": mask_value(dict(event.payload)),
+        "data": data,
     }
 
 
-async def fan_out(session: AsyncSession, event: IntegrationEventEmitted, *, now: datetime) -> int:
-    """Create the deliveries of `event`, due now; return how many were new."""
+def mask_payload(value: Any) -> Any:
+    """Mask every string inside `value` except ids, walking dicts and lists."""
+    if isinstance(value, str):
+        return value if _is_id(value) else mask_text(value)
+    if isinstance(value, Mapping):
+        return {key: mask_payload(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_payload(item) for item in value]
+    return value
+
+
+def _is_id(text: str) -> bool:
+    if len(text) != _ID_LENGTH:
+        return False
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        return False
+
+
+async def fan_out(
+    session: AsyncSession,
+    event: IntegrationEventEmitted,
+    *,
+    now: datetime,
+    console_url: str | None = None,
+) -> int:
+    """Create the deliveries of `event`, due now; return how many were new.
+
+    `console_url` is the base of the console's incident pages (`CONSOLE_URL`), or None.
+    """
     result = await session.exec(
         select(WebhookEndpoint.id).where(
             WebhookEndpoint.organization_id == event.organization_id,
@@ -46,7 +85,7 @@ async def fan_out(session: AsyncSession, event: IntegrationEventEmitted, *, now:
     endpoint_ids: list[uuid.UUID] = list(result.all())
     if not endpoint_ids:
         return 0
-    body = event_body(event)
+    body = event_body(event, console_url=console_url)
     rows = [
         {
             "id": uuid.uuid4(),

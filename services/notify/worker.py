@@ -36,6 +36,7 @@ MAX_JOBS = 4
 DISPATCH_INTERVAL_SECONDS = 2.0
 _DISPATCHER = "dispatcher"
 _DATA_KEY = "data_key"
+_CONSOLE_URL = "console_url"
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ async def handle_event(
     runtime: Runtime, session: AsyncSession, event: IntegrationEventEmitted
 ) -> Outcome:
     """Turn an integration event into deliveries for the endpoints subscribed to it."""
-    await fanout.fan_out(session, event, now=now())
+    await fanout.fan_out(session, event, now=now(), console_url=runtime.state.get(_CONSOLE_URL))
     return Outcome()
 
 
@@ -148,6 +149,7 @@ def create_worker(
     """Build the worker that consumes the events queue and sends deliveries."""
 
     async def startup(runtime: Runtime) -> None:
+        runtime.state[_CONSOLE_URL] = settings.console_url
         if not settings.data_key:
             log.warning("notify: CRISISWATCH_DATA_KEY is not set; no webhook can be signed or sent")
             return

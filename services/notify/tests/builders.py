@@ -1,17 +1,19 @@
 """Builders for the notify tests: a real local receiver, endpoints, events and passes.
 
-The receiver is a FastAPI app served by uvicorn on 127.0.0.1 in a thread. It answers each
-path from a script of status codes and, like a real integrator, verifies what it gets with
-the `standardwebhooks` library when it knows the path's secret (401 when that fails).
+The receiver is a FastAPI app served by uvicorn on 127.0.0.1 in a thread, over plain HTTP
+or over TLS with a certificate from a test authority. It answers each path from a script of
+status codes and, like a real integrator, verifies what it gets with the `standardwebhooks`
+library when it knows the path's secret (401 when that fails).
 """
 
 import socket
+import ssl
 import threading
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import uvicorn
@@ -46,8 +48,10 @@ class Receiver:
     """What the local receiver got, and what it answers next on each path."""
 
     base_url: str = ""
+    port: int = 0
     received: list[Received] = field(default_factory=list)
-    scripts: dict[str, deque[tuple[int, bytes]]] = field(default_factory=dict)
+    server_names: list[str | None] = field(default_factory=list)
+    scripts: dict[str, deque[tuple[int, bytes, dict[str, str]]]] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     refused: dict[str, set[str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -56,10 +60,18 @@ class Receiver:
         """Return the full URL of `path` on this receiver."""
         return f"{self.base_url}/{path}"
 
-    def answer(self, path: str, *statuses: int, body: bytes = b"") -> None:
-        """Answer the next requests to `path` with `statuses` (and `body`), then 204 again."""
+    def answer(
+        self,
+        path: str,
+        *statuses: int,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next requests to `path` with `statuses` (`body`, `headers`), then 204."""
         with self.lock:
-            self.scripts.setdefault(path, deque()).extend((status, body) for status in statuses)
+            self.scripts.setdefault(path, deque()).extend(
+                (status, body, dict(headers or {})) for status in statuses
+            )
 
     def refuse(self, path: str, webhook_id: uuid.UUID) -> None:
         """Always answer 422 to requests to `path` carrying this `webhook-id`."""
@@ -79,6 +91,7 @@ class Receiver:
         """Forget everything received and scripted."""
         with self.lock:
             self.received.clear()
+            self.server_names.clear()
             self.scripts.clear()
             self.secrets.clear()
             self.refused.clear()
@@ -95,7 +108,7 @@ def receiver_app(receiver: Receiver) -> FastAPI:
         with receiver.lock:
             receiver.received.append(Received(path, headers, body))
             script = receiver.scripts.get(path)
-            status, answer = script.popleft() if script else (204, b"")
+            status, answer, extra = script.popleft() if script else (204, b"", {})
             refused = headers.get("webhook-id") in receiver.refused.get(path, set())
         secret = receiver.secrets.get(path)
         if secret is not None:
@@ -105,21 +118,37 @@ def receiver_app(receiver: Receiver) -> FastAPI:
                 return Response(status_code=401)
         if refused:
             return Response(status_code=422, content=b"unknown incident")
-        return Response(status_code=status, content=answer, media_type="application/json")
+        return Response(
+            status_code=status, content=answer, media_type="application/json", headers=extra
+        )
 
     return app
 
 
-def serve_receiver() -> Iterator[Receiver]:
+def serve_receiver(
+    tls: Callable[[Callable[[str | None], None]], ssl.SSLContext] | None = None,
+) -> Iterator[Receiver]:
     """Serve a receiver on 127.0.0.1; the socket listens before the server starts, so
-    requests made right away wait in the backlog instead of failing."""
+    requests made right away wait in the backlog instead of failing.
+
+    `tls` builds the server's TLS context from a callback that records each client's server
+    name (SNI); without it the receiver speaks plain HTTP.
+    """
     receiver = Receiver()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
-    receiver.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    receiver.port = sock.getsockname()[1]
+    scheme = "https" if tls else "http"
+    receiver.base_url = f"{scheme}://127.0.0.1:{receiver.port}"
+    context = tls(receiver.server_names.append) if tls else None
     server = uvicorn.Server(
-        uvicorn.Config(receiver_app(receiver), log_level="warning", lifespan="off")
+        uvicorn.Config(
+            receiver_app(receiver),
+            log_level="warning",
+            lifespan="off",
+            ssl_context_factory=(lambda _config, _default: context) if context else None,
+        )
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -206,16 +235,50 @@ def event(
         incident_id=incident_id,
         occurred_at=occurred_at,
         payload=payload
-        or {"incident_id": str(incident_id), "title": "「奶粉」中度舆情危机", "tier": "orange"},
+        or {
+            "incident_id": str(incident_id),
+            "title": "「奶粉」中度舆情危机",
+            "tier": "orange",
+            "incident": summary(incident_id, detected_at=occurred_at),
+        },
     )
 
 
+def summary(incident_id: uuid.UUID, *, detected_at: datetime) -> dict[str, Any]:
+    """Return an incident summary as the incidents service adds it to every event."""
+    return {
+        "id": str(incident_id),
+        "title": "「奶粉」中度舆情危机",
+        "status": "detected",
+        "tier": "orange",
+        "crisis_type": "product_quality",
+        "watchlist": {"id": str(uuid.uuid4()), "name": "奶粉"},
+        "detected_at": detected_at.isoformat(),
+        "reasons": ["负面声量为基线的 4.1 倍"],
+        "tasks": [
+            {
+                "id": str(uuid.uuid4()),
+                "kind": "acknowledge",
+                "title": "确认事件并启动监测",
+                "role": "monitor",
+                "channel": None,
+                "due_at": (detected_at + timedelta(minutes=30)).isoformat(),
+                "overdue": False,
+            }
+        ],
+    }
+
+
 async def emit(
-    sessions: async_sessionmaker[AsyncSession], message: IntegrationEventEmitted, *, now: datetime
+    sessions: async_sessionmaker[AsyncSession],
+    message: IntegrationEventEmitted,
+    *,
+    now: datetime,
+    console_url: str | None = None,
 ) -> int:
     """Fan `message` out in its own transaction; return how many deliveries were new."""
     async with transaction(sessions) as session:
-        return await fanout.fan_out(session, message, now=now)
+        return await fanout.fan_out(session, message, now=now, console_url=console_url)
 
 
 async def dispatch(

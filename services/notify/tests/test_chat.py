@@ -194,17 +194,60 @@ def event(type_: EventType, payload: dict[str, Any]) -> IntegrationEventEmitted:
     )
 
 
+WATCHLIST_ID = uuid.UUID("0b9c2f4e-1d3a-4e5f-8a7b-6c5d4e3f2a1b")
+OVERDUE_TASK_ID = uuid.UUID("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d")
 OPEN_TASKS = [
-    {"title": "发布首次公开声明", "due_at": "2025-03-01T12:00:00+00:00", "status": "open"},
-    {"title": "确认影响范围", "due_at": "2025-03-01T07:00:00+00:00", "status": "overdue"},
-    {"title": "确认事件并启动监测", "due_at": "2025-03-01T06:30:00+00:00", "status": "done"},
+    {
+        "id": "3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a",
+        "kind": "first_statement",
+        "title": "发布首次公开声明",
+        "role": "spokesperson",
+        "channel": None,
+        "due_at": "2025-03-01T12:00:00Z",
+        "overdue": False,
+    },
+    {
+        "id": "5e4d3c2b-1a09-4f8e-8d7c-6b5a4f3e2d1c",
+        "kind": "confirm_scope",
+        "title": "确认影响范围",
+        "role": "analyst",
+        "channel": None,
+        "due_at": "2025-03-01T07:00:00Z",
+        "overdue": True,
+    },
 ]
-CONTEXT = {
-    "title": "「禾岚乳业」严重舆情危机",
-    "tier": "red",
-    "reasons": ["负面声量为基线的 6.2 倍"],
-    "tasks": OPEN_TASKS,
-}
+
+
+def summary(**changes: Any) -> dict[str, Any]:
+    """Return the incident summary the incidents service puts in every event's payload."""
+    return {
+        "id": str(INCIDENT_ID),
+        "title": "「禾岚乳业」严重舆情危机",
+        "status": "responding",
+        "tier": "red",
+        "crisis_type": "product_quality",
+        "watchlist": {"id": str(WATCHLIST_ID), "name": "禾岚乳业"},
+        "detected_at": "2025-03-01T07:58:00Z",
+        "reasons": ["负面声量为基线的 6.2 倍"],
+        "tasks": OPEN_TASKS,
+    } | changes
+
+
+CONTEXT = summary()
+# What the summary of a `task.overdue` event lists: the late task itself among the others.
+OVERDUE_TASKS = [
+    OPEN_TASKS[1],
+    OPEN_TASKS[0] | {"id": str(OVERDUE_TASK_ID), "overdue": True},
+    {
+        "id": "6f5e4d3c-2b1a-4098-8f7e-6d5c4b3a2f1e",
+        "kind": "detailed_reply",
+        "title": "发布详细回复",
+        "role": "customer_service",
+        "channel": None,
+        "due_at": "2025-03-02T08:00:00Z",
+        "overdue": False,
+    },
+]
 
 
 def opened_payload() -> dict[str, Any]:
@@ -222,7 +265,7 @@ def opened_payload() -> dict[str, Any]:
         "reasons": ["负面声量为基线的 6.2 倍", "媒体大号转发", "敏感词：腹泻", "第四条理由"],
         "playbook": "默认预案",
         "recurrence_of_id": None,
-        "incident": {"tasks": OPEN_TASKS},
+        "incident": summary(status="detected"),
     }
 
 
@@ -235,7 +278,7 @@ def tier_changed_payload() -> dict[str, Any]:
         "reasons": ["负面声量为基线的 6.2 倍"],
         "added_tasks": ["legal_review"],
         "timeline_event_id": str(uuid.uuid4()),
-        "incident": {"title": "「禾岚乳业」中度舆情危机", "tasks": OPEN_TASKS},
+        "incident": summary(),
     }
 
 
@@ -253,7 +296,7 @@ def status_changed_payload() -> dict[str, Any]:
 
 def task_overdue_payload() -> dict[str, Any]:
     return {
-        "task_id": str(uuid.uuid4()),
+        "task_id": str(OVERDUE_TASK_ID),
         "kind": "first_statement",
         "title": "发布首次公开声明",
         "role": "spokesperson",
@@ -262,7 +305,7 @@ def task_overdue_payload() -> dict[str, Any]:
         "breached_at": "2025-03-01T12:12:30+00:00",
         "minutes_late": 12,
         "escalated_to": {"role": "legal", "person": "王律师"},
-        "incident": CONTEXT,
+        "incident": summary(tasks=OVERDUE_TASKS),
     }
 
 
@@ -292,7 +335,7 @@ def review_payload() -> dict[str, Any]:
         ],
         "stages_missed": 1,
         "tasks_missed": 2,
-        "incident": {"title": "「禾岚乳业」严重舆情危机", "tier": "red"},
+        "incident": summary(status="resolved", tasks=[]),
     }
 
 
@@ -574,7 +617,8 @@ async def test_wecom_refuses_another_key(base_url: str, platform: Platform) -> N
 
 async def test_an_oversized_alert_still_fits_wecom(base_url: str, platform: Platform) -> None:
     payload = opened_payload() | {"reasons": ["舆情" * 500] * 3}
-    payload["incident"] = {"tasks": [{"title": "任务" * 100, "due_at": "2025-03-02T00:00:00Z"}] * 6}
+    long_task = OPEN_TASKS[0] | {"title": "任务" * 100, "due_at": "2025-03-02T00:00:00Z"}
+    payload["incident"] = summary(tasks=[long_task] * 6)
     request = render_for(EndpointKind.WECOM, EventType.INCIDENT_OPENED, payload, base=base_url)
 
     response = await post(request)
@@ -613,16 +657,35 @@ def test_incident_cards_list_open_deadlines_soonest_first_in_beijing_time(
     overdue = text.index("确认影响范围：03-01 15:00 截止（已超时）")
     upcoming = text.index("发布首次公开声明：03-01 20:00 截止")
     assert overdue < upcoming
-    assert "确认事件并启动监测" not in text  # done
     assert "第四条理由" not in text  # only the first three reasons
     assert "产品质量" in text and "风险分：87.5" in text.replace("**", "")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("type_", "payload", "title"), CASES)
+def test_an_event_from_before_the_summary_still_makes_a_card(
+    kind: EndpointKind, type_: EventType, payload: Any, title: str
+) -> None:
+    legacy = {key: value for key, value in payload().items() if key != "incident"}
+
+    text = visible_text(render_for(kind, type_, legacy))
+
+    assert f"{CONSOLE}/{INCIDENT_ID}" in text
+    assert "None" not in text
+    if type_ in (EventType.INCIDENT_OPENED, EventType.INCIDENT_TIER_CHANGED):
+        assert "红色预警" in text and "负面声量为基线的 6.2 倍" in text
+    assert ("禾岚乳业" in text) is (type_ is EventType.INCIDENT_OPENED)
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_overdue_cards_say_which_task_how_late_and_who_has_it_now(kind: EndpointKind) -> None:
     text = visible_text(render_for(kind, EventType.TASK_OVERDUE, task_overdue_payload()))
 
-    assert "发布首次公开声明：03-01 20:00 截止（已超时 12 分钟）" in text
+    late = text.index("发布首次公开声明：03-01 20:00 截止（已超时 12 分钟）")
+    assert text.count("发布首次公开声明：") == 1
+    # Then the rest of what is due, from the incident summary, soonest first.
+    assert late < text.index("确认影响范围：03-01 15:00 截止（已超时）")
+    assert text.index("确认影响范围") < text.index("发布详细回复：03-02 16:00 截止")
     assert "法务（王律师）" in text
     assert "新闻发言人" in text
 

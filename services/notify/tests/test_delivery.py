@@ -19,7 +19,7 @@ from libs.contracts.notify import (
 from libs.database.engine import transaction
 from libs.privacy import DataKey, generate_key
 from services.notify import endpoints, policy, retries
-from services.notify.delivery import Attempt, new_client, send
+from services.notify.delivery import Attempt, event_of, new_client, send
 from services.notify.tests.builders import (
     Receiver,
     allow_private,
@@ -392,3 +392,28 @@ async def test_a_chat_bot_delivery_is_judged_by_the_platform_answer(
     body = json.loads(first.body)
     assert body["msgtype"] == "markdown"
     assert "webhook-signature" not in first.headers
+
+
+def test_a_stored_summary_this_version_cannot_read_leaves_the_event_fields() -> None:
+    now = wall_clock()
+    attempt = Attempt(
+        delivery_id=uuid.uuid4(),
+        organization_id=uuid.uuid4(),
+        endpoint_id=uuid.uuid4(),
+        event_id=uuid.uuid4(),
+        event_type="incident.opened",
+        kind="wecom",
+        url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+        body={
+            "type": "incident.opened",
+            "timestamp": now.isoformat(),
+            "data": {"title": "「奶粉」中度舆情危机", "incident": {"id": "not an id"}},
+        },
+        secrets=[],
+        allow_private=False,
+        lease=now,
+    )
+
+    rebuilt = event_of(attempt)
+
+    assert rebuilt.payload == {"title": "「奶粉」中度舆情危机"}

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import EventType
 from libs.contracts.notify import UpdateWebhookEndpoint
+from libs.contracts.response import IntegrationEventEmitted
 from libs.database.engine import transaction
 from libs.privacy import DataKey, generate_key
 from services.notify import endpoints
@@ -89,3 +90,68 @@ async def test_payloads_are_masked_before_they_are_stored(sessions: Sessions, ke
             "notes": ["身份证 110105********002X 已核实", 3],
         },
     }
+
+
+# A valid id whose digits read like a phone number written with dashes (138-1234-5678).
+PHONE_LIKE_ID = uuid.UUID("0e7a1b2c-d138-1234-5678-9abcdef01234")
+
+
+def _summary() -> dict[str, object]:
+    return {
+        "id": str(PHONE_LIKE_ID),
+        "title": "「禾岚乳业」轻度舆情危机 13800135678",
+        "status": "detected",
+        "tier": "yellow",
+        "crisis_type": None,
+        "watchlist": {"id": str(uuid.uuid4()), "name": "禾岚乳业"},
+        "detected_at": "2025-03-01T08:00:00Z",
+        "reasons": ["用户 13912345678 投诉"],
+        "tasks": [
+            {
+                "id": str(PHONE_LIKE_ID),
+                "kind": "acknowledge",
+                "title": "确认事件并启动监测",
+                "role": "monitor",
+                "channel": None,
+                "due_at": "2025-03-01T08:30:00Z",
+                "overdue": False,
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize("console", [None, "https://console.example.com/incidents"])
+async def test_the_summary_is_masked_but_keeps_its_ids_and_gets_the_console_link(
+    sessions: Sessions, key: DataKey, console: str | None
+) -> None:
+    org = (await make_tenant(sessions)).org.id
+    endpoint_id, _ = await create(sessions, key, org, PUBLIC, now=NOW)
+    message = IntegrationEventEmitted(
+        organization_id=org,
+        event_id=uuid.uuid4(),
+        type=EventType.INCIDENT_OPENED,
+        incident_id=PHONE_LIKE_ID,
+        occurred_at=NOW,
+        payload={"incident_id": str(PHONE_LIKE_ID), "incident": _summary()},
+    )
+
+    await emit(sessions, message, now=NOW, console_url=console)
+
+    [delivery] = await deliveries_of(sessions, endpoint_id)
+    data = delivery.payload["data"]
+    summary = data["incident"]
+    assert data["incident_id"] == summary["id"] == summary["tasks"][0]["id"] == str(PHONE_LIKE_ID)
+    assert summary["title"] == "「禾岚乳业」轻度舆情危机 138****5678"
+    assert summary["reasons"] == ["用户 139****5678 投诉"]
+    if console is None:
+        assert "console_url" not in summary
+    else:
+        assert summary["console_url"] == f"{console}/{PHONE_LIKE_ID}"
+    # What was stored is still a valid event for chat rendering.
+    assert IntegrationEventEmitted(
+        organization_id=org,
+        event_id=message.event_id,
+        type=message.type,
+        occurred_at=NOW,
+        payload=data,
+    ).payload["incident"]["id"] == str(PHONE_LIKE_ID)

@@ -1,5 +1,6 @@
 """The notify worker on the real queue: commands answered, events fanned out once, sent."""
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -67,7 +68,10 @@ async def test_endpoints_are_managed_and_events_delivered_through_the_queue(
 ) -> None:
     data_key = generate_key()
     settings = Settings(
-        database_url=servers.database_url, redis_url=servers.redis_url, data_key=data_key
+        database_url=servers.database_url,
+        redis_url=servers.redis_url,
+        data_key=data_key,
+        console_url="https://console.example.com/incidents/{incident_id}",
     )
     org = (await make_tenant(sessions)).org.id
     [allowed] = await _run(
@@ -100,6 +104,9 @@ async def test_endpoints_are_managed_and_events_delivered_through_the_queue(
     assert sent == 1
     [request] = receiver.on("queue")
     assert verifies(secret, request)
+    incident = json.loads(request.body)["data"]["incident"]
+    assert incident["console_url"] == f"https://console.example.com/incidents/{message.incident_id}"
+    assert incident["watchlist"]["name"] == "奶粉"
     endpoint_id = uuid.UUID(created.data["endpoint"]["id"])
     [delivery] = await deliveries_of(sessions, endpoint_id)
     assert delivery.status == "succeeded"

@@ -1,0 +1,86 @@
+"""A war-room incident board costs the same number of queries for 2 incidents as for 50."""
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.tests import rows
+from gateway.tests.conftest import GraphQL
+from gateway.tests.rows import T0
+from libs.contracts.enums import Role, Tier
+from libs.database.engine import transaction
+from tests.builders import Tenant
+
+BOARD = """
+query($first: Int) { incidents(first: $first) { edges { node {
+  databaseId title tier
+  watchlist { name }
+  tasks { kind title dueAt status }
+  latestSignal { databaseId tier score reasons story { title } topMentions { text } }
+} } } }
+"""
+
+INCIDENTS = 50
+TASKS_EACH = 3
+
+
+async def _board(session: AsyncSession, tenant: Tenant) -> dict[str, tuple[str, list[str]]]:
+    """Store 50 incidents, each with tasks and two signals; return each one's latest signal."""
+    expected: dict[str, tuple[str, list[str]]] = {}
+    for i in range(INCIDENTS):
+        watched = await rows.watchlist(session, tenant.org.id, name=f"看板{i}")
+        await rows.signal(session, watched, Tier.YELLOW)
+        latest = await rows.signal(session, watched, Tier.ORANGE)
+        opened = await rows.incident(
+            session,
+            watched,
+            detected_at=T0 + timedelta(minutes=i),
+            title=f"事件{i}",
+            last_signal=latest,
+        )
+        titles = [f"任务{i}-{k}" for k in range(TASKS_EACH)]
+        for position, title in enumerate(titles):
+            await rows.task(session, opened, f"kind{position}", title, position, timedelta(hours=1))
+        expected[str(opened.id)] = (str(latest.id), titles)
+    return expected
+
+
+async def test_a_page_of_50_incidents_with_tasks_and_latest_signal_costs_fixed_queries(
+    app: FastAPI, gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
+) -> None:
+    async with transaction(sessions) as session:
+        expected = await _board(session, acme)
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    engine = app.state.resources.engine.sync_engine
+    await gql(acme.auth(Role.VIEWER), BOARD, {"first": 1})  # warms the principal cache
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        await gql(acme.auth(Role.VIEWER), BOARD, {"first": 2})
+        small = len(statements)
+        statements.clear()
+        body = await gql(acme.auth(Role.VIEWER), BOARD, {"first": INCIDENTS})
+        large = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    edges = body["data"]["incidents"]["edges"]
+    assert len(edges) == INCIDENTS
+    for edge in edges:
+        node = edge["node"]
+        signal_id, titles = expected[node["databaseId"]]
+        assert node["latestSignal"]["databaseId"] == signal_id
+        assert node["latestSignal"]["tier"] == "ORANGE"
+        assert [task["title"] for task in node["tasks"]] == titles
+        assert node["watchlist"]["name"].startswith("看板")
+    # The page; then watchlists, tasks and signals together; then the signals' stories and
+    # top mentions together. The count must not grow with the page.
+    assert small == large, (small, large)
+    assert large == 4, statements

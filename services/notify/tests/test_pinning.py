@@ -1,0 +1,232 @@
+"""Deliveries connect to the address they checked: DNS rebinding, Host, SNI and redirects.
+
+The host name is resolved by a stand-in resolver the test controls, so it can answer a
+public address to the check and the loopback address to anyone asking again, the way a
+rebinding DNS server does. The receivers are real servers on 127.0.0.1, one over TLS with
+a certificate from a test authority.
+"""
+
+import ipaddress
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.privacy import DataKey, generate_key
+from services.notify.delivery import Answer, Attempt, new_client, send
+from services.notify.destinations import IPAddress
+from services.notify.tests.builders import (
+    Receiver,
+    allow_private,
+    create,
+    deliveries_of,
+    dispatch,
+    emit,
+    event,
+    serve_receiver,
+)
+from services.notify.tests.certificates import LocalAuthority, issue
+from services.notify.webhook_secrets import generate_secret
+from tests.builders import make_tenant
+
+PUBLIC = ipaddress.ip_address("93.184.215.14")
+LOOPBACK = ipaddress.ip_address("127.0.0.1")
+HOOKS_HOST = "hooks.acme.test"
+
+
+class Resolver:
+    """Answers from a script, then the last answer again; counts who asked for what."""
+
+    def __init__(self, *answers: list[IPAddress]) -> None:
+        self.answers = list(answers)
+        self.asked: list[tuple[str, int]] = []
+
+    async def __call__(self, host: str, port: int) -> list[IPAddress]:
+        self.asked.append((host, port))
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+@pytest.fixture(scope="module")
+def authority() -> LocalAuthority:
+    return issue(HOOKS_HOST, "localhost")
+
+
+@pytest.fixture(scope="module")
+def plain_server() -> Iterator[Receiver]:
+    yield from serve_receiver()
+
+
+@pytest.fixture(scope="module")
+def tls_server(
+    authority: LocalAuthority, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Receiver]:
+    directory: Path = tmp_path_factory.mktemp("tls")
+    yield from serve_receiver(lambda on_name: authority.server_context(directory, on_name))
+
+
+@pytest.fixture
+def plain(plain_server: Receiver) -> Receiver:
+    plain_server.reset()
+    return plain_server
+
+
+@pytest.fixture
+def tls(tls_server: Receiver) -> Receiver:
+    tls_server.reset()
+    return tls_server
+
+
+def _attempt(url: str, *, allow_private: bool) -> Attempt:
+    now = datetime.now(UTC)
+    return Attempt(
+        delivery_id=uuid.uuid4(),
+        organization_id=uuid.uuid4(),
+        endpoint_id=uuid.uuid4(),
+        event_id=uuid.uuid4(),
+        event_type="incident.opened",
+        kind="standard",
+        url=url,
+        body={"type": "incident.opened", "timestamp": now.isoformat(), "data": {}},
+        secrets=[generate_secret()],
+        allow_private=allow_private,
+        lease=now,
+    )
+
+
+async def _send(
+    url: str,
+    resolver: Resolver,
+    *,
+    allow_private: bool,
+    authority: LocalAuthority | None = None,
+    timeout: float = 10.0,
+) -> Answer:
+    verify = authority.client_context() if authority else True
+    async with new_client(timeout=timeout, verify=verify) as client:
+        return await send(
+            client,
+            _attempt(url, allow_private=allow_private),
+            now=datetime.now(UTC),
+            resolve=resolver,
+        )
+
+
+async def test_a_rebinding_name_never_reaches_the_local_receiver(
+    tls: Receiver, authority: LocalAuthority
+) -> None:
+    # "localhost" is what the machine's own resolver would answer 127.0.0.1 for, and the
+    # certificate covers it: a second lookup of any kind would reach the receiver.
+    rebinding = Resolver([PUBLIC], [LOOPBACK])
+
+    answer = await _send(
+        f"https://localhost:{tls.port}/rebind",
+        rebinding,
+        allow_private=False,
+        authority=authority,
+        timeout=2.0,
+    )
+
+    assert answer.status_code is None and answer.error is not None
+    assert str(PUBLIC) in answer.error or "no answer" in answer.error
+    assert rebinding.asked == [("localhost", tls.port)]
+    assert tls.on("rebind") == [] and tls.server_names == []
+
+
+async def test_every_address_is_checked_before_any_is_used(plain: Receiver) -> None:
+    resolver = Resolver([PUBLIC, LOOPBACK])
+
+    answer = await _send(f"https://{HOOKS_HOST}:{plain.port}/mixed", resolver, allow_private=False)
+
+    assert answer.error is not None and "loopback address 127.0.0.1" in answer.error
+    assert plain.on("mixed") == []
+
+
+async def test_the_request_goes_to_the_checked_address_with_the_configured_host(
+    plain: Receiver,
+) -> None:
+    resolver = Resolver([LOOPBACK])
+
+    answer = await _send(f"http://{HOOKS_HOST}:{plain.port}/pinned", resolver, allow_private=True)
+
+    assert answer.succeeded, answer
+    [request] = plain.on("pinned")
+    assert request.headers["host"] == f"{HOOKS_HOST}:{plain.port}"
+    assert resolver.asked == [(HOOKS_HOST, plain.port)]
+
+
+async def test_the_next_checked_address_is_tried_when_one_refuses(plain: Receiver) -> None:
+    # Nothing listens on 127.0.0.2 (the receiver is bound to 127.0.0.1 only).
+    resolver = Resolver([ipaddress.ip_address("127.0.0.2"), LOOPBACK])
+
+    answer = await _send(f"http://{HOOKS_HOST}:{plain.port}/second", resolver, allow_private=True)
+
+    assert answer.succeeded, answer
+    assert len(plain.on("second")) == 1
+
+
+async def test_tls_is_verified_for_the_configured_host_while_connecting_to_the_address(
+    tls: Receiver, authority: LocalAuthority
+) -> None:
+    answer = await _send(
+        f"https://{HOOKS_HOST}:{tls.port}/secure",
+        Resolver([LOOPBACK]),
+        allow_private=True,
+        authority=authority,
+    )
+
+    assert answer.succeeded, answer
+    [request] = tls.on("secure")
+    assert request.headers["host"] == f"{HOOKS_HOST}:{tls.port}"
+    assert tls.server_names == [HOOKS_HOST]
+
+
+async def test_a_certificate_for_another_name_is_refused(
+    tls: Receiver, authority: LocalAuthority
+) -> None:
+    answer = await _send(
+        f"https://other.acme.test:{tls.port}/impostor",
+        Resolver([LOOPBACK]),
+        allow_private=True,
+        authority=authority,
+    )
+
+    assert answer.status_code is None
+    assert answer.error is not None and "CERTIFICATE_VERIFY_FAILED" in answer.error
+    assert tls.on("impostor") == []
+    assert tls.server_names == ["other.acme.test"]
+
+
+async def test_a_redirect_is_a_failure_and_is_not_followed(plain: Receiver) -> None:
+    plain.answer("moved", 307, headers={"location": f"{plain.base_url}/elsewhere"})
+
+    answer = await _send(
+        f"http://{HOOKS_HOST}:{plain.port}/moved", Resolver([LOOPBACK]), allow_private=True
+    )
+
+    assert answer.status_code == 307
+    assert answer.error is not None and "redirects are not followed" in answer.error
+    assert len(plain.on("moved")) == 1 and plain.on("elsewhere") == []
+
+
+async def test_a_delivery_by_name_through_the_dispatcher_carries_the_host_header(
+    sessions: async_sessionmaker[AsyncSession], plain: Receiver
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    key = DataKey.from_base64(generate_key())
+    org = (await make_tenant(sessions)).org.id
+    await allow_private(sessions, org, now=now)
+    endpoint_id, _ = await create(
+        sessions, key, org, f"http://localhost:{plain.port}/by-name", now=now
+    )
+    await emit(sessions, event(org, occurred_at=now), now=now)
+
+    assert await dispatch(sessions, key, now=now) == 1
+
+    [request] = plain.on("by-name")
+    assert request.headers["host"] == f"localhost:{plain.port}"
+    [delivery] = await deliveries_of(sessions, endpoint_id)
+    assert delivery.status == "succeeded"
