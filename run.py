@@ -65,7 +65,9 @@ def run_checks(pytest_args: list[str]) -> int:
         ["ruff", "format", "--check", "."],
         ["mypy", "."],
         ["lint-imports"],
-        ["pytest", *pytest_args],
+        # One test process per core (at most four): the database and queue tests spend most
+        # of their time waiting on PostgreSQL and Redis. `-n 0` in the arguments turns it off.
+        ["pytest", "-n", "auto", "--maxprocesses", "4", *pytest_args],
     ]
     for step in steps:
         print(f"==> {' '.join(step)}", flush=True)

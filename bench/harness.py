@@ -95,10 +95,13 @@ def wait_http(url: str, timeout: float = 60) -> None:
 
 
 @contextmanager
-def services(env: dict[str, str], *commands: list[str], logs: Path | None = None) -> Iterator[None]:
+def services(
+    env: dict[str, str], *commands: list[str], logs: Path | None = None
+) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Run `crisiswatch <command>` children for the block; stop them with SIGTERM after.
 
-    With `logs`, each child's output goes to `<logs>/<n>-<command>.log` for a post-mortem.
+    The block gets the children, in the order of `commands`. With `logs`, each child's
+    output goes to `<logs>/<n>-<command>.log` for a post-mortem.
     """
     children = []
     for number, command in enumerate(commands):
@@ -116,7 +119,7 @@ def services(env: dict[str, str], *commands: list[str], logs: Path | None = None
             )
         )
     try:
-        yield
+        yield children
     finally:
         for child in children:
             child.send_signal(signal.SIGTERM)
@@ -128,3 +131,35 @@ def percentile(values: list[float], share: float) -> float:
     """Return the nearest-rank percentile of `values` (share in [0, 1])."""
     ordered = sorted(values)
     return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))]
+
+
+def _stat(pid: int | str) -> list[str]:
+    """Return the fields of /proc/<pid>/stat after the command name (the state first)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user + system) process `pid` has used so far (Linux /proc)."""
+    fields = _stat(pid)
+    # utime and stime are fields 14 and 15 of the file, 12 and 13 after the name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds(parent: int) -> float:
+    """Return the CPU time all children of `parent` have used, e.g. PostgreSQL's backends.
+
+    Live children are read one by one; those that ended count through the parent's
+    cutime and cstime (fields 16 and 17), so the total only grows.
+    """
+    fields = _stat(parent)
+    total = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            child = _stat(entry.name)
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(child[1]) == parent:
+            total += (int(child[11]) + int(child[12])) / os.sysconf("SC_CLK_TCK")
+    return total

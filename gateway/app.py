@@ -1,30 +1,44 @@
 """The gateway's HTTP entry point: `uvicorn --factory gateway.app:create_app`.
 
 Routes: POST /graphql runs operations for a bearer key, GET /graphql serves GraphiQL for a
-person in a browser (it sends the key from its headers pane), GET /healthz reports whether
-PostgreSQL and Redis answer.
+person in a browser (it sends the key from its headers pane), a WebSocket on /graphql
+speaks graphql-transport-ws for subscriptions (the key travels in `connection_init`; see
+docs/subscriptions.md), GET /healthz reports whether PostgreSQL and Redis answer.
 """
 
-from collections.abc import AsyncIterator
+import gc
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import cast
 
 from arq.connections import ArqRedis
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.requests import HTTPConnection
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http.ides import get_graphql_ide_html
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
-from gateway.auth import AuthError, PrincipalCache, authenticate
+from gateway.admission import Gate
+from gateway.auth import AuthError, PrincipalCache
 from gateway.context import GatewayContext
 from gateway.health import check_postgres, check_redis
+from gateway.live_hub import LiveHub
 from gateway.schema import build_schema
-from libs import ratelimit
 from libs.database.engine import create_engine, session_factory
 from libs.messaging.connection import connect
 from libs.settings import Settings, get_settings
+
+# A socket that has not sent `connection_init` by then is closed (4408), so unauthenticated
+# sockets cannot pile up; a console opens a handful of subscriptions, not hundreds.
+CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 25
 
 
 @dataclass
@@ -34,6 +48,40 @@ class Resources:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     redis: ArqRedis
+    gate: Gate
+    hub: LiveHub
+
+
+def _connection_authorization(params: object) -> str | None:
+    """Return the `authorization` entry of `connection_init`'s payload, in any letter case."""
+    if not isinstance(params, Mapping):
+        return None
+    for name, value in params.items():
+        if isinstance(name, str) and name.lower() == "authorization" and isinstance(value, str):
+            return value
+    return None
+
+
+class GatewayRouter(GraphQLRouter[GatewayContext, None]):
+    """The GraphQL routes, with WebSocket connections signed in by their `connection_init`."""
+
+    async def on_ws_connect(self, context: GatewayContext) -> UnsetType | dict[str, object] | None:
+        """Accept the connection for a known key, else close it with 4403 (Forbidden).
+
+        The key comes from the payload's `authorization` (what browser clients can send),
+        else from the upgrade request's Authorization header.
+        """
+        authorization = _connection_authorization(context.connection_params)
+        if authorization is None:
+            authorization = context.authorization
+        if context.gate is None:
+            raise ConnectionRejectionError()
+        try:
+            principal = await context.gate.identify(authorization)
+        except AuthError as exc:
+            raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from exc
+        context.sign_in(principal, authorization or "")
+        return cast(UnsetType, UNSET)  # acknowledged without a payload
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -45,35 +93,46 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
         redis = await connect(settings.redis_url)
+        sessions = session_factory(engine)
+        hub = LiveHub(redis)
+        hub.start()
         app.state.resources = Resources(
-            engine=engine, sessions=session_factory(engine), redis=redis
+            engine=engine,
+            sessions=sessions,
+            redis=redis,
+            gate=Gate(sessions, redis, principals, settings.rate_limit_per_minute),
+            hub=hub,
         )
+        # Everything built so far (schema, types, modules) lives as long as the process:
+        # moving it out of the collector's sight keeps each full collection under load short.
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
+            await hub.stop()
             await redis.aclose()
             await engine.dispose()
 
-    def resources(request: Request) -> Resources:
-        held: Resources = request.app.state.resources
+    def resources(connection: HTTPConnection) -> Resources:
+        held: Resources = connection.app.state.resources
         return held
 
-    async def context(request: Request) -> GatewayContext:
-        held = resources(request)
-        principal = await authenticate(
-            request.headers.get("authorization"), held.sessions, principals
-        )
-        verdict = await ratelimit.hit(held.redis, principal.key_id, settings.rate_limit_per_minute)
-        if not verdict.allowed:
-            raise AuthError(
-                429,
-                "RateLimited",
-                f"This key may make {verdict.limit} requests a minute; "
-                f"try again in {verdict.retry_after} s.",
-                retry_after=verdict.retry_after,
-            )
+    async def context(connection: HTTPConnection) -> GatewayContext:
+        held = resources(connection)
+        authorization = connection.headers.get("authorization")
+        websocket = connection.scope["type"] == "websocket"
+        # A WebSocket is signed in by its `connection_init` (GatewayRouter.on_ws_connect).
+        principal = None if websocket else await held.gate.admit(authorization)
         return GatewayContext(
-            principal=principal, sessions=held.sessions, redis=held.redis, settings=settings
+            principal=principal,
+            sessions=held.sessions,
+            redis=held.redis,
+            settings=settings,
+            gate=held.gate,
+            hub=held.hub,
+            websocket=websocket,
+            authorization=authorization,
         )
 
     app = FastAPI(title="crisiswatch gateway", lifespan=lifespan)
@@ -85,11 +144,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return HTMLResponse(graphiql)
 
     app.include_router(
-        GraphQLRouter(
+        GatewayRouter(
             build_schema(settings),
             context_getter=context,
             graphql_ide=None,
             allow_queries_via_get=False,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=CONNECTION_INIT_TIMEOUT,
+            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
         ),
         prefix="/graphql",
     )

@@ -11,7 +11,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
-from gateway.grouped_loaders import never_load, row_by_parent, rows_by_id, rows_by_parent
+from gateway.grouped_loaders import row_by_parent, rows_by_id, rows_by_parent
 from libs.database.tables import (
     AffectedUser,
     FollowUpTask,
@@ -81,7 +81,7 @@ class ResponseLoaders:
             col(AffectedUser.incident_id),
             col(AffectedUser.organization_id),
             order_by=(col(AffectedUser.created_at), col(AffectedUser.id)),
-            options=(never_load(AffectedUser.contact_cipher),),
+            omit=(AffectedUser.contact_cipher,),
         )
         self.follow_ups_by_user: DataLoader[uuid.UUID, list[FollowUpTask]] = rows_by_parent(
             sessions,

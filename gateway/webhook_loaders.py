@@ -10,11 +10,10 @@ from strawberry.dataloader import DataLoader
 from gateway.grouped_loaders import never_load, rows_by_id
 from libs.database.tables import WebhookDelivery, WebhookEndpoint
 
-# Secrets are never read by the gateway, not even encrypted.
-NO_SECRETS = (
-    never_load(WebhookEndpoint.secret_cipher),
-    never_load(WebhookEndpoint.previous_secret_cipher),
-)
+# Secrets are never read by the gateway, not even encrypted: plain-row reads leave these
+# columns out, ORM queries defer them with `NO_SECRETS`.
+SECRET_COLUMNS = (WebhookEndpoint.secret_cipher, WebhookEndpoint.previous_secret_cipher)
+NO_SECRETS = tuple(never_load(column) for column in SECRET_COLUMNS)
 
 
 class WebhookLoaders:
@@ -29,7 +28,7 @@ class WebhookLoaders:
             WebhookEndpoint,
             col(WebhookEndpoint.id),
             col(WebhookEndpoint.organization_id),
-            options=NO_SECRETS,
+            omit=SECRET_COLUMNS,
         )
         self.deliveries: DataLoader[uuid.UUID, WebhookDelivery | None] = rows_by_id(
             sessions,

@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from crisiswatch.demo import run_demo
 from libs.contracts.enums import Tier
 from services.incidents.playbook import DEFAULT_PLAYBOOKS
+from tests.fixtures.servers import own_redis_database
 
 pytestmark = pytest.mark.flow
 
@@ -130,7 +131,7 @@ def external_env() -> dict[str, str] | None:
     redis_url = os.environ.get("TEST_REDIS_URL")
     if not database_url or not redis_url:
         return None
-    return {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
+    return {"DATABASE_URL": database_url, "REDIS_URL": own_redis_database(redis_url)}
 
 
 @pytest.fixture(params=["embedded", "external"])

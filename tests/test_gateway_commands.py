@@ -22,6 +22,7 @@ from libs.settings import Settings
 from services.analysis.worker import create_worker as create_analysis_worker
 from services.incidents.worker import create_worker as create_incidents_worker
 from tests.builders import Tenant, make_tenant
+from tests.fixtures.http import serving
 from tests.fixtures.servers import Servers
 from tests.fixtures.workers import running_workers
 
@@ -64,11 +65,9 @@ async def running(worker: Worker) -> AsyncIterator[None]:
 @asynccontextmanager
 async def gateway(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """Run the gateway app and yield a client talking to it."""
-    app = create_app(settings)
-    transport = httpx.ASGITransport(app=app)
     async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://gw") as http,
+        serving(create_app(settings)) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
     ):
         yield http
 

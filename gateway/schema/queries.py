@@ -1,20 +1,33 @@
-"""Read fields: lists with keyset pagination and lookups by global id, all tenant-scoped."""
+"""Read fields: lists with keyset pagination and lookups by global id, all tenant-scoped.
+
+`Query` gathers these core reads with the console's listings, dashboard and reply search.
+"""
 
 # strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
 # mypy: disable-error-code="untyped-decorator"
-
-import uuid
-from datetime import UTC, datetime
 
 import strawberry
 from sqlmodel import col, select
 from strawberry import relay
 
 from gateway.context import Info
-from gateway.schema.enums import IncidentStatus, Sentiment, Source, Tier
-from gateway.schema.errors import GatewayError
-from gateway.schema.nodes import parse_uuid
-from gateway.schema.pagination import DEFAULT_PAGE_SIZE, fetch_page, page_info
+from gateway.grouped_loaders import read_rows, reading
+from gateway.schema import listings
+from gateway.schema.dashboard import DashboardQuery
+from gateway.schema.filters import (
+    IncidentFilter,
+    MentionFilter,
+    StoryFilter,
+    WatchlistFilter,
+    require_id,
+)
+from gateway.schema.filters import as_utc as as_utc
+from gateway.schema.filters import local_id as local_id
+from gateway.schema.listing_queries import ListingQuery
+from gateway.schema.ordering import IncidentOrder, MentionOrder, StoryOrder, WatchlistOrder
+from gateway.schema.pagination import fetch_connection, sort
+from gateway.schema.preload import incident_extras, mention_extras
+from gateway.schema.reply_search import ReplySearchQuery
 from gateway.schema.types import (
     Incident,
     Mention,
@@ -26,41 +39,8 @@ from gateway.schema.types import (
 from libs.database import tables
 
 
-@strawberry.input(description="Narrow a mention list; every given condition must hold.")
-class MentionFilter:
-    sentiment: Sentiment | None = None
-    source: Source | None = None
-    watchlist_id: relay.GlobalID | None = strawberry.field(
-        default=None, description="A watchlist's global id: mentions analysis matched to it."
-    )
-    since: datetime | None = strawberry.field(
-        default=None, description="Posted at or after; a time without an offset is UTC."
-    )
-    until: datetime | None = strawberry.field(
-        default=None, description="Posted before; a time without an offset is UTC."
-    )
-
-
-@strawberry.input(description="Narrow an incident list; every given condition must hold.")
-class IncidentFilter:
-    status: IncidentStatus | None = None
-    tier: Tier | None = None
-
-
-def as_utc(moment: datetime) -> datetime:
-    """Read a time without an offset as UTC, never as the server's local time."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
-def local_id(global_id: relay.GlobalID, type_name: str) -> uuid.UUID | None:
-    """Return the row id inside a global id of `type_name`, or None for any other id."""
-    if global_id.type_name != type_name:
-        return None
-    return parse_uuid(global_id.node_id)
-
-
 @strawberry.type
-class Query:
+class ReadQuery:
     # A plain resolver rather than `relay.node()`, whose field object can serve one schema only.
     @strawberry.field(description="Fetch any object by its global id; null if not yours.")
     async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
@@ -73,53 +53,26 @@ class Query:
         found: relay.Node | None = await id.resolve_node(info)
         return found
 
-    @strawberry.field(description="Mentions, newest posted first.")
+    @strawberry.field(description="Mentions, newest posted first unless `orderBy` says otherwise.")
     async def mentions(
         self,
         info: Info,
         first: int | None = 20,
         after: str | None = None,
         filter: MentionFilter | None = None,
+        order_by: MentionOrder | None = None,
     ) -> relay.Connection[Mention]:
         organization_id = info.context.principal.organization_id
-        statement = select(tables.Mention).where(
-            col(tables.Mention.organization_id) == organization_id
-        )
-        if filter is not None:
-            if filter.source is not None:
-                statement = statement.where(col(tables.Mention.source) == filter.source.value)
-            if filter.since is not None:
-                statement = statement.where(col(tables.Mention.posted_at) >= as_utc(filter.since))
-            if filter.until is not None:
-                statement = statement.where(col(tables.Mention.posted_at) < as_utc(filter.until))
-            if filter.sentiment is not None or filter.watchlist_id is not None:
-                analysis = tables.MentionAnalysis
-                statement = statement.join(
-                    analysis, col(analysis.mention_id) == col(tables.Mention.id)
-                ).where(col(analysis.organization_id) == organization_id)
-                if filter.sentiment is not None:
-                    statement = statement.where(col(analysis.sentiment) == filter.sentiment.value)
-                if filter.watchlist_id is not None:
-                    watchlist_id = local_id(filter.watchlist_id, "Watchlist")
-                    if watchlist_id is None:
-                        raise GatewayError("`filter.watchlistId` must be a Watchlist id.")
-                    statement = statement.where(
-                        col(analysis.watchlist_ids).contains([watchlist_id])
-                    )
-        page = await fetch_page(
+        return await fetch_connection(
             info.context.sessions,
-            statement,
+            listings.mentions(organization_id, filter, order_by),
+            relay.Connection[Mention],
+            Mention.from_row,
             kind="mention",
-            at_column=col(tables.Mention.posted_at),
             id_column=col(tables.Mention.id),
-            first=DEFAULT_PAGE_SIZE if first is None else first,
+            first=first,
             after=after,
-        )
-        return relay.Connection[Mention](
-            page_info=page_info(page, after),
-            edges=[
-                relay.Edge(cursor=cursor, node=Mention.from_row(row)) for cursor, row in page.rows
-            ],
+            preload=mention_extras(info),
         )
 
     @strawberry.field(description="One mention by its global id; null if not in your organization.")
@@ -130,47 +83,50 @@ class Query:
         row = await info.context.loaders.mentions.load(row_id)
         return Mention.from_row(row) if row is not None else None
 
-    @strawberry.field(description="Every watchlist of your organization, by name.")
-    async def watchlists(self, info: Info) -> list[Watchlist]:
-        statement = (
-            select(tables.Watchlist)
-            .where(col(tables.Watchlist.organization_id) == info.context.principal.organization_id)
-            .order_by(col(tables.Watchlist.name))
+    @strawberry.field(
+        description=(
+            "Every watchlist of your organization, by name unless `orderBy` says otherwise; "
+            "`watchlistsConnection` pages the same list."
         )
-        async with info.context.sessions() as session:
-            rows = (await session.exec(statement)).all()
+    )
+    async def watchlists(
+        self,
+        info: Info,
+        filter: WatchlistFilter | None = None,
+        order_by: WatchlistOrder | None = None,
+    ) -> list[Watchlist]:
+        statement, ordering = listings.watchlists(
+            info.context.principal.organization_id, filter, order_by
+        )
+        if order_by is None:
+            statement = statement.order_by(col(tables.Watchlist.name))
+        else:
+            statement = sort(statement, ordering, col(tables.Watchlist.id))
+        async with reading(info.context.sessions) as connection:
+            rows = await read_rows(connection, statement)
         return [Watchlist.from_row(row) for row in rows]
 
-    @strawberry.field(description="Incidents, most recently detected first.")
+    @strawberry.field(
+        description="Incidents, most recently detected first unless `orderBy` says otherwise."
+    )
     async def incidents(
         self,
         info: Info,
         first: int | None = 20,
         after: str | None = None,
         filter: IncidentFilter | None = None,
+        order_by: IncidentOrder | None = None,
     ) -> relay.Connection[Incident]:
-        statement = select(tables.Incident).where(
-            col(tables.Incident.organization_id) == info.context.principal.organization_id
-        )
-        if filter is not None:
-            if filter.status is not None:
-                statement = statement.where(col(tables.Incident.status) == filter.status.value)
-            if filter.tier is not None:
-                statement = statement.where(col(tables.Incident.tier) == filter.tier.value)
-        page = await fetch_page(
+        return await fetch_connection(
             info.context.sessions,
-            statement,
+            listings.incidents(info.context.principal.organization_id, filter, order_by),
+            relay.Connection[Incident],
+            Incident.from_row,
             kind="incident",
-            at_column=col(tables.Incident.detected_at),
             id_column=col(tables.Incident.id),
-            first=DEFAULT_PAGE_SIZE if first is None else first,
+            first=first,
             after=after,
-        )
-        return relay.Connection[Incident](
-            page_info=page_info(page, after),
-            edges=[
-                relay.Edge(cursor=cursor, node=Incident.from_row(row)) for cursor, row in page.rows
-            ],
+            preload=incident_extras(info),
         )
 
     @strawberry.field(
@@ -189,8 +145,8 @@ class Query:
 
     @strawberry.field(
         description=(
-            "Stories (传播路径), the most recently active first; with `watchlistId`, only "
-            "stories with a mention that watchlist matched."
+            "Stories (传播路径), the most recently active first unless `orderBy` says "
+            "otherwise; with `watchlistId`, only stories with a mention that watchlist matched."
         )
     )
     async def stories(
@@ -199,38 +155,21 @@ class Query:
         first: int | None = 20,
         after: str | None = None,
         watchlist_id: relay.GlobalID | None = None,
+        filter: StoryFilter | None = None,
+        order_by: StoryOrder | None = None,
     ) -> relay.Connection[Story]:
-        organization_id = info.context.principal.organization_id
-        story = tables.Story
-        statement = select(story).where(col(story.organization_id) == organization_id)
+        watched = None
         if watchlist_id is not None:
-            watched = local_id(watchlist_id, "Watchlist")
-            if watched is None:
-                raise GatewayError("`watchlistId` must be a Watchlist id.")
-            hit = tables.WatchlistHit
-            statement = statement.where(
-                select(hit.mention_id)
-                .where(
-                    col(hit.watchlist_id) == watched,
-                    col(hit.organization_id) == organization_id,
-                    col(hit.story_id) == col(story.id),
-                )
-                .exists()
-            )
-        page = await fetch_page(
+            watched = require_id(watchlist_id, "Watchlist", "watchlistId")
+        return await fetch_connection(
             info.context.sessions,
-            statement,
+            listings.stories(info.context.principal.organization_id, filter, order_by, watched),
+            relay.Connection[Story],
+            Story.from_row,
             kind="story",
-            at_column=col(story.last_posted_at),
-            id_column=col(story.id),
-            first=DEFAULT_PAGE_SIZE if first is None else first,
+            id_column=col(tables.Story.id),
+            first=first,
             after=after,
-        )
-        return relay.Connection[Story](
-            page_info=page_info(page, after),
-            edges=[
-                relay.Edge(cursor=cursor, node=Story.from_row(row)) for cursor, row in page.rows
-            ],
         )
 
     @strawberry.field(
@@ -252,3 +191,8 @@ class Query:
         async with info.context.sessions() as session:
             rows = (await session.exec(statement)).all()
         return [SensitiveTerm.from_row(row) for row in rows]
+
+
+@strawberry.type
+class Query(ReadQuery, ListingQuery, DashboardQuery, ReplySearchQuery):
+    pass

@@ -11,9 +11,10 @@ from sqlmodel import col, select
 from strawberry import relay
 
 from gateway.context import Info
-from gateway.schema.errors import GatewayError
-from gateway.schema.pagination import DEFAULT_PAGE_SIZE, fetch_page, page_info
-from gateway.schema.queries import local_id
+from gateway.schema import listings
+from gateway.schema.filters import WebhookDeliveryFilter, require_id
+from gateway.schema.ordering import WebhookDeliveryOrder
+from gateway.schema.pagination import fetch_connection
 from gateway.schema.response_types import Playbook
 from gateway.schema.webhook_mutations import read_policy
 from gateway.schema.webhook_types import WebhookDelivery, WebhookEndpoint, WebhookPolicy
@@ -57,8 +58,9 @@ class ResponseQuery:
 
     @strawberry.field(
         description=(
-            "The delivery log, newest first; narrow it to one endpoint or one status "
-            "(`pending`, `succeeded`, `failed`, `gone`)."
+            "The delivery log, newest first unless `orderBy` says otherwise; narrow it to one "
+            "endpoint or one status (`pending`, `succeeded`, `failed`, `gone`) here or in "
+            "`filter`."
         )
     )
     async def webhook_deliveries(
@@ -68,33 +70,27 @@ class ResponseQuery:
         after: str | None = None,
         endpoint_id: relay.GlobalID | None = None,
         status: str | None = None,
+        filter: WebhookDeliveryFilter | None = None,
+        order_by: WebhookDeliveryOrder | None = None,
     ) -> relay.Connection[WebhookDelivery]:
         delivery = tables.WebhookDelivery
-        statement = select(delivery).where(
-            col(delivery.organization_id) == info.context.principal.organization_id
+        statement, ordering = listings.webhook_deliveries(
+            info.context.principal.organization_id, filter, order_by
         )
         if endpoint_id is not None:
-            endpoint = local_id(endpoint_id, "WebhookEndpoint")
-            if endpoint is None:
-                raise GatewayError("`endpointId` must be a WebhookEndpoint id.")
+            endpoint = require_id(endpoint_id, "WebhookEndpoint", "endpointId")
             statement = statement.where(col(delivery.endpoint_id) == endpoint)
         if status is not None:
             statement = statement.where(col(delivery.status) == status)
-        page = await fetch_page(
+        return await fetch_connection(
             info.context.sessions,
-            statement,
+            (statement, ordering),
+            relay.Connection[WebhookDelivery],
+            WebhookDelivery.from_row,
             kind="webhook-delivery",
-            at_column=col(delivery.created_at),
             id_column=col(delivery.id),
-            first=DEFAULT_PAGE_SIZE if first is None else first,
+            first=first,
             after=after,
-        )
-        return relay.Connection[WebhookDelivery](
-            page_info=page_info(page, after),
-            edges=[
-                relay.Edge(cursor=cursor, node=WebhookDelivery.from_row(row))
-                for cursor, row in page.rows
-            ],
         )
 
     @strawberry.field(description="Your organization's webhook settings.")

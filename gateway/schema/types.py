@@ -1,23 +1,28 @@
 """The objects frontends read, each a Relay node built from one table row.
 
 Every node exposes a global `id` for Relay and `databaseId` (the row's UUID) so a client
-can correlate with the REST ingest API. Nested objects load through the request's
-DataLoaders, never one query per row.
+can correlate with the REST ingest API. Nested objects come with their page when the page
+read them for all its nodes (`gateway.schema.preload`), else load through the request's
+DataLoaders; never one query per row.
 """
 
 # strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
 # mypy: disable-error-code="untyped-decorator"
 
 import uuid
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
 import strawberry
-from sqlmodel import col, select
+from sqlalchemy import select
+from sqlmodel import col
 from strawberry import relay
 from strawberry.scalars import JSON
+from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.context import Info
+from gateway.grouped_loaders import plain_columns
 from gateway.schema.enums import (
     AuthorKind,
     Channel,
@@ -246,6 +251,9 @@ class Mention(LoadedNode):
     repost_of: str | None
     metrics: Metrics
     author_id: strawberry.Private[uuid.UUID | None]
+    # Handed over by a page that read them for all its mentions (`gateway.schema.preload`).
+    known_author: strawberry.Private[Author | UnsetType | None] = UNSET
+    known_analysis: strawberry.Private[Analysis | UnsetType | None] = UNSET
 
     @classmethod
     def from_row(cls, row: tables.Mention) -> Self:
@@ -266,15 +274,32 @@ class Mention(LoadedNode):
             author_id=row.author_id,
         )
 
-    @strawberry.field(description="Who posted it, when the source told us.")
-    async def author(self, info: Info) -> Author | None:
+    # Plain resolvers: a page that preloaded the value answers at once, without a task per
+    # field; any other mention returns the DataLoader's awaitable instead.
+    @strawberry.field(
+        graphql_type=Author | None, description="Who posted it, when the source told us."
+    )
+    def author(self, info: Info) -> Author | Awaitable[Author | None] | None:
+        if not isinstance(self.known_author, UnsetType):
+            return self.known_author
+        return self._load_author(info)
+
+    @strawberry.field(
+        graphql_type=Analysis | None,
+        description="What analysis concluded; null until the mention is analysed.",
+    )
+    def analysis(self, info: Info) -> Analysis | Awaitable[Analysis | None] | None:
+        if not isinstance(self.known_analysis, UnsetType):
+            return self.known_analysis
+        return self._load_analysis(info)
+
+    async def _load_author(self, info: Info) -> Author | None:
         if self.author_id is None:
             return None
         row = await info.context.loaders.authors.load(self.author_id)
         return Author.from_row(row) if row is not None else None
 
-    @strawberry.field(description="What analysis concluded; null until the mention is analysed.")
-    async def analysis(self, info: Info) -> Analysis | None:
+    async def _load_analysis(self, info: Info) -> Analysis | None:
         row = await info.context.loaders.analyses.load(self.id)
         return Analysis.from_row(row) if row is not None else None
 
@@ -386,7 +411,7 @@ class Story(LoadedNode):
         organization_id = info.context.principal.organization_id
         analysis = tables.MentionAnalysis
         statement = (
-            select(tables.Mention)
+            select(*plain_columns(tables.Mention))
             .join(analysis, col(analysis.mention_id) == col(tables.Mention.id))
             .where(
                 col(analysis.story_id) == self.id,
@@ -599,6 +624,8 @@ class Incident(LoadedNode):
     last_signal_id: strawberry.Private[uuid.UUID | None]
     merged_into_id: strawberry.Private[uuid.UUID | None]
     recurrence_of_id: strawberry.Private[uuid.UUID | None]
+    # Handed over by a page that read them for all its incidents (`gateway.schema.preload`).
+    known_tasks: strawberry.Private[list[ResponseTask] | UnsetType] = UNSET
 
     @classmethod
     def from_row(cls, row: tables.Incident) -> Self:
@@ -663,8 +690,16 @@ class Incident(LoadedNode):
         row = await info.context.loaders.watchlists.load(self.watchlist_id)
         return Watchlist.from_row(row) if row is not None else None
 
-    @strawberry.field(description="Response tasks in playbook order.")
-    async def tasks(self, info: Info) -> list[ResponseTask]:
+    @strawberry.field(
+        graphql_type=list[ResponseTask], description="Response tasks in playbook order."
+    )
+    def tasks(self, info: Info) -> list[ResponseTask] | Awaitable[list[ResponseTask]]:
+        # A page that preloaded the tasks answers at once; any other incident loads them.
+        if not isinstance(self.known_tasks, UnsetType):
+            return self.known_tasks
+        return self._load_tasks(info)
+
+    async def _load_tasks(self, info: Info) -> list[ResponseTask]:
         rows = await info.context.loaders.tasks_by_incident.load(self.id)
         return [ResponseTask.from_row(row) for row in rows]
 

@@ -16,6 +16,7 @@ from strawberry.relay import GlobalID
 from gateway.app import create_app
 from libs.settings import Settings
 from tests.builders import Tenant, make_tenant
+from tests.fixtures.http import serving
 from tests.fixtures.servers import Servers
 
 GraphQL = Callable[..., Awaitable[dict[str, Any]]]
@@ -34,11 +35,9 @@ async def settings(servers: Servers) -> Settings:
 @asynccontextmanager
 async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """Run a gateway built for `settings` and yield a client talking to it."""
-    app = create_app(settings)
-    transport = httpx.ASGITransport(app=app)
     async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://gw") as http,
+        serving(create_app(settings)) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
     ):
         yield http
 
@@ -55,9 +54,11 @@ async def app(
 
 @pytest_asyncio.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to the running gateway."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
+    """An HTTP client talking to the running gateway over a real loopback socket."""
+    async with (
+        serving(app, lifespan=False) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
         yield http
 
 

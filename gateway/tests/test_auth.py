@@ -16,6 +16,7 @@ from libs.database.engine import transaction
 from libs.database.tables import ApiKey
 from libs.settings import Settings
 from tests.builders import Tenant
+from tests.fixtures.http import serving
 
 WATCHLISTS = "{ watchlists { name } }"
 
@@ -66,10 +67,7 @@ async def test_revoked_key_keeps_working_only_until_its_cache_entry_expires(
     assert cached.status_code == 200
 
     fresh = create_app(settings)
-    async with (
-        fresh.router.lifespan_context(fresh),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=fresh), base_url="http://gw") as http,
-    ):
+    async with serving(fresh) as url, httpx.AsyncClient(base_url=url) as http:
         response = await http.post("/graphql", json={"query": WATCHLISTS}, headers=headers)
     assert response.status_code == 401
 
@@ -119,10 +117,7 @@ async def test_health_is_503_when_postgres_does_not_answer(settings: Settings) -
         update={"database_url": settings.database_url.rsplit("/", 1)[0] + "/no_such_database"}
     )
     app = create_app(broken)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http,
-    ):
+    async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:
         response = await http.get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"] == {"postgres": "down", "redis": "ok"}

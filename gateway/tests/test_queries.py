@@ -27,6 +27,7 @@ from libs.database.engine import transaction
 from libs.database.tables import Mention, MentionAnalysis
 from libs.settings import Settings
 from tests.builders import Tenant
+from tests.fixtures.http import serving
 
 MENTIONS = """
 query Mentions($first: Int, $after: String, $filter: MentionFilter) {
@@ -458,11 +459,7 @@ async def test_unexpected_errors_are_masked_outside_development(
         broken = await rows.mention(session, acme.org.id, posted_at=T0 - timedelta(hours=1))
         broken.source = "myspace"  # not a Source: building the node fails unexpectedly
     production = create_app(settings.model_copy(update={"crisiswatch_env": "production"}))
-    transport = httpx.ASGITransport(app=production)
-    async with (
-        production.router.lifespan_context(production),
-        httpx.AsyncClient(transport=transport, base_url="http://gw") as http,
-    ):
+    async with serving(production) as url, httpx.AsyncClient(base_url=url) as http:
         failing = await http.post(
             "/graphql", json={"query": MENTIONS}, headers=acme.auth(Role.VIEWER)
         )

@@ -2,8 +2,8 @@
 
 A service lists its routes (message type → handler); the harness gives each job a
 transaction, a receipt that makes redelivery a no-op, an outbox for what the handler emits,
-and retries with backoff when PostgreSQL or Redis blips, so a transient failure never drops
-an accepted message.
+live notices for subscribers announced only after commit, and retries with backoff when
+PostgreSQL or Redis blips, so a transient failure never drops an accepted message.
 """
 
 import logging
@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.messages import Command, CommandResult, Message
 from libs.database.engine import create_engine, session_factory, transaction
-from libs.messaging import outbox, readiness, serialization
+from libs.messaging import live, outbox, readiness, serialization
 from libs.messaging.connection import redis_settings
 from libs.messaging.receipts import AlreadyHandled, claim, store_result
 
@@ -75,6 +75,7 @@ def _job(consumer: str, route: Route[Any]) -> Function:
                 await claim(session, consumer, message.message_id, message.job_name())
                 outcome = await route.handle(runtime, session, message)
                 staged = [outbox.add(session, consumer, m) for m in outcome.messages]
+                notices = live.take_staged(session)
                 answer = outcome.result.model_dump(mode="json") if outcome.result else None
                 if answer is not None:
                     await store_result(session, consumer, message.message_id, answer)
@@ -96,6 +97,7 @@ def _job(consumer: str, route: Route[Any]) -> Function:
                 "Internal", f"the {consumer} service failed to apply the command"
             ).model_dump(mode="json")
         await outbox.flush(runtime.sessions, runtime.redis, staged)
+        await live.announce(runtime.redis, notices)
         return answer
 
     return func(run, name=route.message.job_name(), max_tries=MAX_TRIES)

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.messages import MentionIngested, RiskSignalRaised
 from libs.database.tables import RiskSignal
+from libs.messaging import live
 from services.analysis import repository, risk
 from services.analysis.analyzer import Analyzer, MentionText, Verdict, compile_profile
 from services.analysis.influence import influence, is_amplifier
@@ -83,8 +84,33 @@ async def analyze_mentions(
             for watchlist_id in v.watchlist_ids
         ],
     )
+    for verdict in kept:
+        live.stage(
+            session,
+            _mention_notice(organization_id, verdict, by_id[verdict.mention_id], stories),
+        )
     matched = sorted({w for v in kept for w in v.watchlist_ids})
     return await decide_tiers(session, organization_id, matched, now=now)
+
+
+def _mention_notice(
+    organization_id: uuid.UUID,
+    verdict: Verdict,
+    mention: PendingMention,
+    stories: dict[uuid.UUID, uuid.UUID | None],
+) -> live.Notice:
+    """Tell live subscribers a mention was analysed, with what their filters read."""
+    return live.mention_notice(
+        organization_id,
+        mention.id,
+        live.MentionFacts(
+            watchlist_ids=list(verdict.watchlist_ids),
+            sentiment=verdict.sentiment.label.value,
+            source=mention.source,
+            story_id=stories.get(mention.id),
+            posted_at=mention.posted_at,
+        ),
+    )
 
 
 async def _place_in_stories(
@@ -270,6 +296,14 @@ async def decide_tiers(
             created_at=now,
         )
         session.add(signal)
+        live.stage(
+            session,
+            live.signal_notice(
+                organization_id,
+                signal.id,
+                live.SignalFacts(watchlist_id=watchlist.id, tier=signal.tier, score=signal.score),
+            ),
+        )
         watchlist.current_tier = decision.tier.value if decision.tier else None
         watchlist.tier_changed_at = now
         session.add(watchlist)

@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.enums import EventType, IncidentStatus, TaskStatus, TeamRole
 from libs.contracts.response import IntegrationEventEmitted
 from libs.database.tables import Incident, IncidentMember, ResponseTask, TimelineEvent
-from services.incidents import events
+from services.incidents import events, timeline
 
 SYSTEM_ACTOR = "system"
 TIMELINE_KIND = "task_overdue"
@@ -133,7 +133,9 @@ async def check(session: AsyncSession, now: datetime) -> list[IntegrationEventEm
     ]
     messages = []
     for breach in breaches:
-        session.add(_timeline_event(breach))
+        event = _timeline_event(breach)
+        session.add(event)
+        timeline.stage_notice(session, event)
         messages.append(
             await events.record(
                 session,

@@ -16,6 +16,7 @@ from libs.contracts.enums import IncidentStatus, TaskStatus
 from libs.contracts.messages import CommandResult, Message
 from libs.contracts.response import CompleteTask
 from libs.database.tables import Incident, ResponseTask, TimelineEvent
+from services.incidents import timeline
 from services.incidents.deadlines import minutes_late
 
 TIMELINE_KIND = "task_done"
@@ -57,7 +58,9 @@ async def complete(
     task.completed_at = now
     task.completed_by = command.actor
     session.add(task)
-    session.add(_timeline_event(task, command, now))
+    event = _timeline_event(task, command, now)
+    session.add(event)
+    timeline.stage_notice(session, event, incident)
     await session.flush()
     return _answer(task), []
 

@@ -1,4 +1,9 @@
-"""The incident timeline: one append-only event, with actor and a Chinese message, per change."""
+"""The incident timeline: one append-only event, with actor and a Chinese message, per change.
+
+Every appended event also stages a live notice, so `incidentUpdates` subscribers hear of the
+change once the transaction commits; code that builds a `TimelineEvent` itself calls
+`stage_notice` for the same reason.
+"""
 
 import uuid
 from datetime import datetime
@@ -9,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import IncidentStatus, Tier
 from libs.database.tables import Incident, TimelineEvent
+from libs.messaging import live
 
 SYSTEM_ACTOR = "system"
 
@@ -81,7 +87,25 @@ def record(
         occurred_at=at,
     )
     session.add(event)
+    stage_notice(session, event, incident)
     return event
+
+
+def stage_notice(
+    session: AsyncSession, event: TimelineEvent, incident: Incident | None = None
+) -> None:
+    """Hold the live notice of `event` until the transaction commits.
+
+    `incident`, when the caller has it loaded, adds its status and tier for subscribers.
+    """
+    facts = live.IncidentFacts(
+        event_id=event.id,
+        change=event.kind,
+        at=event.occurred_at,
+        status=incident.status if incident is not None else None,
+        tier=incident.tier if incident is not None else None,
+    )
+    live.stage(session, live.incident_notice(event.organization_id, event.incident_id, facts))
 
 
 def opened(

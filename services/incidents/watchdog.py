@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.database.engine import transaction
-from libs.messaging import outbox
+from libs.messaging import live, outbox
 from libs.messaging.periodic import Periodic
 from services.incidents import deadlines
 
@@ -65,7 +65,9 @@ class DeadlineWatchdog(Periodic):
         async with transaction(self._sessions) as session:
             messages = await deadlines.check(session, self._clock.now())
             staged = [outbox.add(session, self._producer, message) for message in messages]
+            notices = live.take_staged(session)
         await outbox.flush(self._sessions, self._redis, staged)
+        await live.announce(self._redis, notices)
         return len(messages)
 
     async def _pass(self) -> None:

@@ -36,7 +36,9 @@ NOW = DETECTED_AT + timedelta(hours=1)
 ACTOR = "key-commander"
 
 ALLOWED_MOVES = [
-    (current, target) for current, targets in lifecycle.ALLOWED.items() for target in targets
+    (current, target)
+    for current, targets in lifecycle.ALLOWED.items()
+    for target in sorted(targets)
 ]
 FORBIDDEN_MOVES = [
     (S.DETECTED, S.ASSESSING),

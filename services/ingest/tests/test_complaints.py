@@ -4,6 +4,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ from libs.settings import Settings
 from services.ingest import complaints, idempotency
 from services.ingest.app import COMPLAINTS_ROUTE, MAX_BODY_BYTES, create_app
 from tests.builders import Tenant, make_tenant
+from tests.fixtures.http import serving
 from tests.fixtures.servers import Servers
 
 PHONE = "13812345678"
@@ -67,30 +69,18 @@ async def client(
     settings = Settings(
         database_url=servers.database_url, redis_url=servers.redis_url, data_key=data_key_text
     )
-    async with Serving(settings) as http:
+    async with serve_ingest(settings) as http:
         yield http
 
 
-class Serving:
-    """Run an ingest app in-process and hand out an HTTP client to it."""
-
-    def __init__(self, settings: Settings, *, raise_app_exceptions: bool = True) -> None:
-        self._app = create_app(settings)
-        self._raise = raise_app_exceptions
-        self._lifespan: Any = None
-        self._http: httpx.AsyncClient | None = None
-
-    async def __aenter__(self) -> httpx.AsyncClient:
-        self._lifespan = self._app.router.lifespan_context(self._app)
-        await self._lifespan.__aenter__()
-        transport = httpx.ASGITransport(app=self._app, raise_app_exceptions=self._raise)
-        self._http = httpx.AsyncClient(transport=transport, base_url="http://ingest")
-        return self._http
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._http is not None
-        await self._http.aclose()
-        await self._lifespan.__aexit__(None, None, None)
+@asynccontextmanager
+async def serve_ingest(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """Run an ingest app on a real loopback socket and hand out an HTTP client to it."""
+    async with (
+        serving(create_app(settings)) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        yield http
 
 
 @pytest_asyncio.fixture
@@ -300,7 +290,7 @@ async def test_a_failed_first_attempt_releases_the_key(
     settings = Settings(
         database_url=servers.database_url, redis_url=servers.redis_url, data_key=data_key_text
     )
-    async with Serving(settings, raise_app_exceptions=False) as client:
+    async with serve_ingest(settings) as client:
         failed = await post(client, tenant, complaint(), key="k-fail")
         assert failed.status_code == 500
         assert await count(sessions, IdempotencyRecord) == 0
@@ -435,7 +425,7 @@ async def test_without_a_data_key_contacts_are_refused_and_the_rest_works(
     settings = Settings(
         database_url=servers.database_url, redis_url=servers.redis_url, data_key=None
     )
-    async with Serving(settings) as client:
+    async with serve_ingest(settings) as client:
         refused = await post(client, tenant, complaint(), key="k-nokey")
         assert refused.status_code == 503
         assert refused.json()["errors"][0]["field"] == "contacts"
@@ -461,7 +451,7 @@ async def test_no_log_line_carries_a_clear_phone_number(
         database_url=servers.database_url, redis_url=servers.redis_url, data_key=data_key_text
     )
     # The app is built while the capture handler is attached, as a server's handlers are.
-    async with Serving(settings) as client:
+    async with serve_ingest(settings) as client:
         response = await post(client, tenant, complaint(customer_ref=PHONE), key="k-log")
         # Whatever else logs (a library, a traceback) passes the same mask.
         logging.getLogger("asyncpg").warning("value %s rejected", PHONE)

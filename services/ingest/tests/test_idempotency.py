@@ -22,6 +22,7 @@ from services.ingest.app import COMPLAINTS_ROUTE, MENTIONS_ROUTE, create_app
 from services.ingest.idempotency import Claim, Existing
 from services.ingest.problems import ProblemError
 from tests.builders import Tenant, make_tenant
+from tests.fixtures.http import serving
 from tests.fixtures.servers import Servers
 
 T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
@@ -38,10 +39,8 @@ async def client(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings(database_url=servers.database_url, redis_url=servers.redis_url))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as http:
-            yield http
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        yield http
 
 
 def test_the_hash_ignores_key_order_and_spacing_but_not_content_or_route() -> None:

@@ -18,6 +18,7 @@ from libs.database.tables import Author, Mention, OutboxMessage
 from libs.settings import Settings
 from services.ingest.app import create_app
 from tests.builders import Tenant, make_tenant
+from tests.fixtures.http import serving
 from tests.fixtures.servers import Servers
 
 
@@ -41,10 +42,8 @@ async def client(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings(database_url=servers.database_url, redis_url=servers.redis_url))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as http:
-            yield http
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        yield http
 
 
 @pytest_asyncio.fixture
@@ -254,15 +253,11 @@ async def test_a_key_over_its_request_budget_gets_429_with_retry_after(
     )
     app = create_app(settings)
     headers = {"Authorization": f"Bearer {tenant.keys[Role.INGEST]}"}
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as http:
-            answers = [
-                await http.post(
-                    "/v1/mentions", json={"mentions": [mention(f"r{i}")]}, headers=headers
-                )
-                for i in range(3)
-            ]
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        answers = [
+            await http.post("/v1/mentions", json={"mentions": [mention(f"r{i}")]}, headers=headers)
+            for i in range(3)
+        ]
     assert [a.status_code for a in answers] == [202, 202, 429]
     assert answers[-1].headers["content-type"].startswith("application/problem+json")
     assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60

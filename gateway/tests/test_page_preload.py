@@ -1,0 +1,159 @@
+"""A page reads what its nodes show on its own connection, and shows what a lookup by id does.
+
+The mentions and incidents pages read their nodes' authors, analyses and tasks for the
+whole page right after the page itself; a node reached any other way loads them through
+the DataLoaders. Both ways must give the same answer and keep to the caller's organization.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.tests import rows
+from gateway.tests.conftest import GraphQL, gid
+from gateway.tests.rows import T0
+from libs.contracts.enums import IncidentStatus, Role, Sentiment
+from libs.database.engine import transaction
+from libs.database.tables import MentionAnalysis, ResponseTask
+from tests.builders import Tenant
+
+MENTION_PAGE = """
+query { mentions(first: 10) { edges { node { databaseId ...Shown } } } }
+fragment Shown on Mention {
+  text
+  author { handle followers }
+  ... on Mention { analysis { sentiment matchedKeywords } }
+}
+"""
+MENTION_BY_ID = """
+query($id: ID!) { mention(id: $id) {
+  databaseId text author { handle followers } analysis { sentiment matchedKeywords }
+} }
+"""
+INCIDENT_PAGE = """
+query { incidents(first: 10) { edges { node { databaseId ... on Incident {
+  tasks { title kind dueAt }
+} } } } }
+"""
+INCIDENT_BY_ID = """
+query($id: ID!) { incident(id: $id) { databaseId tasks { title kind dueAt } } }
+"""
+
+
+@asynccontextmanager
+async def counting(app: FastAPI) -> AsyncIterator[dict[str, int]]:
+    """Count the pooled connections checked out and the statements run in the block."""
+    engine = app.state.resources.engine.sync_engine
+    counts = {"connections": 0, "statements": 0}
+
+    def checked_out(*_: Any) -> None:
+        counts["connections"] += 1
+
+    def executed(*_: Any) -> None:
+        counts["statements"] += 1
+
+    event.listen(engine, "checkout", checked_out)
+    event.listen(engine, "before_cursor_execute", executed)
+    try:
+        yield counts
+    finally:
+        event.remove(engine, "checkout", checked_out)
+        event.remove(engine, "before_cursor_execute", executed)
+
+
+async def test_a_mentions_page_reads_authors_and_analyses_with_the_page_through_fragments(
+    app: FastAPI,
+    gql: GraphQL,
+    sessions: async_sessionmaker[AsyncSession],
+    acme: Tenant,
+    rival: Tenant,
+) -> None:
+    async with transaction(sessions) as session:
+        poster = await rows.author(session, acme.org.id, "财经媒体", followers=2_300_000)
+        outsider = await rows.author(session, rival.org.id, "竞品水军")
+        full = await rows.mention(session, acme.org.id, posted_at=T0, author_id=poster.id)
+        await rows.analysis(session, full, Sentiment.NEGATIVE, matched_keywords=["奶粉"])
+        bare = await rows.mention(session, acme.org.id, posted_at=T0 - timedelta(minutes=1))
+        # Rows that point across organizations must stay invisible on both paths.
+        crossed = await rows.mention(
+            session, acme.org.id, posted_at=T0 - timedelta(minutes=2), author_id=outsider.id
+        )
+        session.add(
+            MentionAnalysis(
+                mention_id=crossed.id,
+                organization_id=rival.org.id,
+                sentiment=Sentiment.POSITIVE.value,
+                sentiment_score=0.6,
+                matched_keywords=["不该看到"],
+            )
+        )
+    viewer = acme.auth(Role.VIEWER)
+    await gql(viewer, "{ watchlists { name } }")  # warms the principal cache
+
+    async with counting(app) as counts:
+        page = await gql(viewer, MENTION_PAGE)
+    nodes = [edge["node"] for edge in page["data"]["mentions"]["edges"]]
+
+    assert [node["databaseId"] for node in nodes] == [str(full.id), str(bare.id), str(crossed.id)]
+    assert nodes[0]["author"] == {"handle": "财经媒体", "followers": 2_300_000}
+    assert nodes[0]["analysis"] == {"sentiment": "NEGATIVE", "matchedKeywords": ["奶粉"]}
+    assert nodes[1]["author"] is None and nodes[1]["analysis"] is None
+    assert nodes[2]["author"] is None and nodes[2]["analysis"] is None
+    # The page, its authors and its analyses: three statements on one connection.
+    assert counts == {"connections": 1, "statements": 3}
+    for node in nodes:
+        alone = await gql(viewer, MENTION_BY_ID, {"id": gid("Mention", node["databaseId"])})
+        assert alone["data"]["mention"] == node
+
+
+async def test_an_incidents_page_reads_each_incidents_own_tasks_with_the_page(
+    app: FastAPI,
+    gql: GraphQL,
+    sessions: async_sessionmaker[AsyncSession],
+    acme: Tenant,
+    rival: Tenant,
+) -> None:
+    async with transaction(sessions) as session:
+        watched = await rows.watchlist(session, acme.org.id)
+        busy = await rows.incident(session, watched, detected_at=T0)
+        idle = await rows.incident(
+            session,
+            watched,
+            detected_at=T0 - timedelta(hours=1),
+            status=IncidentStatus.RESOLVED,
+        )
+        # Stored out of playbook order, to be shown in it.
+        await rows.task(session, busy, "first_statement", "首次声明", 2, timedelta(hours=4))
+        await rows.task(session, busy, "acknowledge", "确认接警", 0, timedelta(minutes=30))
+        await rows.task(session, busy, "confirm_scope", "确认范围", 1, timedelta(hours=2))
+        session.add(
+            ResponseTask(
+                organization_id=rival.org.id,
+                incident_id=busy.id,
+                kind="intrusion",
+                title="别家的任务",
+                position=3,
+                due_at=T0,
+            )
+        )
+    viewer = acme.auth(Role.VIEWER)
+    await gql(viewer, "{ watchlists { name } }")  # warms the principal cache
+
+    async with counting(app) as counts:
+        page = await gql(viewer, INCIDENT_PAGE)
+    nodes = [edge["node"] for edge in page["data"]["incidents"]["edges"]]
+
+    assert [node["databaseId"] for node in nodes] == [str(busy.id), str(idle.id)]
+    assert [task["title"] for task in nodes[0]["tasks"]] == ["确认接警", "确认范围", "首次声明"]
+    assert nodes[1]["tasks"] == []
+    # The page and its tasks: two statements on one connection.
+    assert counts == {"connections": 1, "statements": 2}
+    for node in nodes:
+        alone = await gql(viewer, INCIDENT_BY_ID, {"id": gid("Incident", node["databaseId"])})
+        assert alone["data"]["incident"] == node

@@ -1,0 +1,692 @@
+"""Two organizations × every role × every query, mutation, subscription and REST route.
+
+The gateway and the ingest API run under uvicorn on real sockets, and the real analysis,
+incidents and notify workers apply every command. Each operation is sent with the keys of
+both organizations in each role, and the answers are held to the tenancy rules:
+
+- nothing of one organization ever appears in another's answer (its row ids are looked for
+  everywhere, raw and inside global ids);
+- ingest keys cannot use GraphQL, viewers change nothing, responders cannot do what only
+  admins may, and another organization's ids are not found;
+- the first organization's rows are byte-for-byte the same after every refused attempt.
+
+The catalogue must name every root field of the schema and every REST route, so a new
+operation cannot ship without a place in the matrix.
+"""
+
+import asyncio
+import base64
+import binascii
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from redis.asyncio import Redis
+from sqlalchemy import select as sa_select
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.app import create_app as create_gateway
+from gateway.live_hub import LiveHub
+from gateway.schema import build_schema
+from gateway.tests import response_rows as rr
+from gateway.tests import rows
+from gateway.tests.conftest import gid
+from gateway.tests.rows import T0
+from gateway.tests.subscription_support import LiveClient, Refused, bearer, live_client
+from gateway.tests.war_room_ops import OPS, Seed, seed
+from libs.auth.admin import create_key
+from libs.contracts.enums import Role, Sentiment, Tier
+from libs.database.engine import transaction
+from libs.database.tables import Incident, Mention, Playbook, ResponseTask, Watchlist, metadata
+from libs.messaging import live
+from libs.privacy import generate_key
+from libs.settings import Settings
+from services.analysis.worker import create_worker as analysis_worker
+from services.incidents.worker import create_worker as incidents_worker
+from services.ingest.app import create_app as create_ingest
+from services.notify.worker import create_worker as notify_worker
+from tests.builders import Tenant, make_tenant
+from tests.fixtures.http import serving
+from tests.fixtures.servers import Servers
+from tests.fixtures.workers import running_workers
+
+READERS = (Role.VIEWER, Role.RESPONDER, Role.ADMIN)
+REFUSED = "... on Refusal { message } ... on InvalidInput { field }"
+
+
+@dataclass(frozen=True)
+class Org:
+    """One organization: its keys, the rows mutations act on, and a spare key to revoke."""
+
+    tenant: Tenant
+    seed: Seed
+    spare_key: uuid.UUID
+    incident_signal: uuid.UUID
+
+
+@dataclass(frozen=True)
+class World:
+    gateway: str
+    gateway_app: FastAPI
+    ingest: str
+    acme: Org
+    rival: Org
+    sessions: async_sessionmaker[AsyncSession]
+    redis_url: str
+
+    def orgs(self) -> tuple[tuple[str, Org], ...]:
+        return (("acme", self.acme), ("rival", self.rival))
+
+
+# ---------------------------------------------------------------- the catalogue: queries
+
+
+@dataclass(frozen=True)
+class Read:
+    """A query and whether the owner's answer must name at least one of its rows."""
+
+    document: str
+    variables: Callable[[Org], dict[str, Any]] = lambda org: {}
+    names_rows: bool = True
+    admin_only: bool = False
+    # Whether the variables name rows; only then is it asked about each organization's rows.
+    takes_ids: bool = False
+
+
+def _page(field: str, selection: str = "databaseId") -> Read:
+    return Read(f"{{ {field}(first: 50) {{ edges {{ node {{ {selection} }} }} }} }}")
+
+
+QUERIES: dict[str, Read] = {
+    "node": Read(
+        "query($id: ID!) { node(id: $id) { id } }",
+        lambda org: {"id": gid("Incident", org.seed.incident)},
+        takes_ids=True,
+    ),
+    "mention": Read(
+        "query($id: ID!) { mention(id: $id) { databaseId text } }",
+        lambda org: {"id": gid("Mention", org.seed.mention)},
+        takes_ids=True,
+    ),
+    "incident": Read(
+        """query($id: ID!) { incident(id: $id) { databaseId tasks { databaseId }
+             statements { databaseId } affectedUsers { databaseId contactMasked }
+             latestSignal { databaseId } } }""",
+        lambda org: {"id": gid("Incident", org.seed.incident)},
+        takes_ids=True,
+    ),
+    "story": Read(
+        "query($id: ID!) { story(id: $id) { databaseId firstMention { databaseId } } }",
+        lambda org: {"id": gid("Story", org.seed.mention)},  # replaced per world below
+        takes_ids=True,
+    ),
+    "mentions": _page("mentions", "databaseId author { handle } analysis { sentiment }"),
+    "incidents": _page("incidents"),
+    "stories": _page("stories"),
+    "signals": _page("signals"),
+    "tasks": _page("tasks"),
+    "statements": _page("statements"),
+    "reviewReports": _page("reviewReports"),
+    "authors": _page("authors"),
+    "watchlistsConnection": _page("watchlistsConnection"),
+    "webhookDeliveries": _page("webhookDeliveries"),
+    "watchlists": Read("{ watchlists { databaseId name } }"),
+    "sensitiveTerms": Read("{ sensitiveTerms { term weight } }", names_rows=False),
+    "playbooks": Read("{ playbooks { tier } }", names_rows=False),
+    "webhookEndpoints": Read("{ webhookEndpoints { databaseId url } }"),
+    "webhookPolicy": Read("{ webhookPolicy { allowPrivateDestinations } }", names_rows=False),
+    "apiKeys": Read("{ apiKeys { databaseId role } }", admin_only=True),
+    "dashboard": Read(
+        """query($since: DateTime!, $until: DateTime!) { dashboard(since: $since, until: $until) {
+             volume(bucket: DAY) { total negative }
+             shareOfVoice { watchlist { databaseId } mentions }
+             topTerms(kind: KEYWORD) { term mentions }
+             topAuthors { databaseId mentionCount }
+             incidents { detected acknowledged deadlinesMet deadlinesMissed } } }""",
+        lambda org: {
+            "since": (T0 - timedelta(days=2)).isoformat(),
+            "until": (T0 + timedelta(days=2)).isoformat(),
+        },
+    ),
+    "similarReplies": Read(
+        """query($text: String!) { similarReplies(text: $text) {
+             similarity case { databaseId } incident { databaseId } } }""",
+        lambda org: {"text": "这款奶粉喝了以后宝宝拉肚子，客服一直不回复"},
+    ),
+}
+
+
+# -------------------------------------------------------------- the catalogue: mutations
+
+
+@dataclass(frozen=True)
+class Write:
+    """A mutation, the rows it names, and who may run it."""
+
+    document: str
+    variables: Callable[[Org], dict[str, Any]]
+    admin_only: bool = False
+    takes_ids: bool = True
+
+
+def _from_ops(name: str) -> Write:
+    found = OPS[name]
+    return Write(
+        found.document,
+        lambda org, found=found: found.variables(org.seed),  # type: ignore[misc]
+        admin_only=found.admin_only,
+        takes_ids=found.takes_ids,
+    )
+
+
+MUTATIONS: dict[str, Write] = {name: _from_ops(name) for name in OPS}
+MUTATIONS |= {
+    "createWatchlist": Write(
+        f"""mutation($input: CreateWatchlistInput!) {{ createWatchlist(input: $input) {{
+              __typename ... on Watchlist {{ databaseId }} {REFUSED} }} }}""",
+        lambda org: {"input": {"name": f"新品{uuid.uuid4().hex[:6]}", "query": "奶粉 & 召回"}},
+        takes_ids=False,
+    ),
+    "updateWatchlist": Write(
+        f"""mutation($input: UpdateWatchlistInput!) {{ updateWatchlist(input: $input) {{
+              __typename ... on Watchlist {{ databaseId }} {REFUSED} }} }}""",
+        lambda org: {"input": {"id": gid("Watchlist", org.seed.watchlist), "query": "奶粉"}},
+    ),
+    "setSensitiveTerms": Write(
+        f"""mutation($input: SetSensitiveTermsInput!) {{ setSensitiveTerms(input: $input) {{
+              __typename {REFUSED} }} }}""",
+        lambda org: {"input": {"upsert": [{"term": "过期", "category": "SAFETY", "weight": 0.7}]}},
+        takes_ids=False,
+    ),
+    "acknowledgeIncident": Write(
+        """mutation($id: ID!) { acknowledgeIncident(id: $id) {
+              __typename ... on Incident { databaseId status } ... on Refusal { message } } }""",
+        lambda org: {"id": gid("Incident", org.seed.other_incident)},
+    ),
+    "createApiKey": Write(
+        f"""mutation {{ createApiKey(name: "矩阵", role: VIEWER) {{
+              __typename ... on ApiKeyCreated {{ apiKey {{ databaseId }} }} {REFUSED} }} }}""",
+        lambda org: {},
+        admin_only=True,
+        takes_ids=False,
+    ),
+    "revokeApiKey": Write(
+        f"""mutation($id: ID!) {{ revokeApiKey(id: $id) {{
+              __typename ... on ApiKey {{ databaseId }} {REFUSED} }} }}""",
+        lambda org: {"id": gid("ApiKey", org.spare_key)},
+        admin_only=True,
+    ),
+}
+
+LAST = {"deleteWebhookEndpoint"}
+# RFC 9457 members: a refused read answers with these and nothing of the row.
+PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance", "errors"}
+
+SUBSCRIPTIONS: dict[str, str] = {
+    "mentions": "subscription { mentions { databaseId } }",
+    "riskSignals": "subscription { riskSignals { databaseId } }",
+    "incidentUpdates": "subscription { incidentUpdates { change incident { databaseId } } }",
+}
+
+# Every REST route of the ingest API, by method and path template.
+REST_ROUTES = {
+    ("POST", "/v1/mentions"),
+    ("GET", "/v1/mentions/{mention_id}"),
+    ("POST", "/v1/complaints"),
+    ("GET", "/v1/complaints/{complaint_id}"),
+    ("GET", "/healthz"),
+}
+
+
+# ------------------------------------------------------------------------------ set-up
+
+
+async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) -> Org:
+    """Store what every read and write acts on, for one organization."""
+    made = await seed(sessions, tenant.org.id)
+    async with transaction(sessions) as session:
+        org_id = tenant.org.id
+        watched = await session.get(Watchlist, made.watchlist)
+        posted = await session.get(Mention, made.mention)
+        opened = await session.get(Incident, made.incident)
+        assert watched is not None and posted is not None and opened is not None
+        poster = await rows.author(session, org_id)
+        posted.author_id = poster.id
+        await rows.analysis(session, posted, Sentiment.NEGATIVE, [watched])
+        story = await rows.story(session, posted)
+        await rows.watchlist_hit(session, watched, posted, story)
+        signal = await rows.signal(session, watched, Tier.ORANGE, story_id=story.id)
+        opened.last_signal_id = signal.id
+        await rr.review(session, opened, root_cause="质检漏检")
+        await rows.sensitive_term(session, org_id, "维权", "rights", 0.8)
+        session.add(Playbook(organization_id=org_id, tier="red", team=[], tasks=[]))
+        spare = await create_key(session, tenant.org, Role.VIEWER)
+        # Deadlines far ahead: the deadline watchdog must not change rows while refused
+        # attempts are checked for leaving everything as it was.
+        await session.exec(
+            update(ResponseTask)
+            .where(col(ResponseTask.organization_id) == org_id)
+            .values(due_at=datetime.now(UTC) + timedelta(days=7))
+        )
+    return Org(tenant=tenant, seed=made, spare_key=spare.row.id, incident_signal=story.id)
+
+
+async def _file_reply(http: httpx.AsyncClient, url: str, org: Org) -> None:
+    """File a reply-library case through the real incidents service."""
+    body = (
+        await http.post(
+            f"{url}/graphql",
+            headers=org.tenant.auth(Role.RESPONDER),
+            json={
+                "query": OPS["fileReply"].document,
+                "variables": OPS["fileReply"].variables(org.seed),
+            },
+        )
+    ).json()
+    assert body["data"]["fileReply"]["__typename"] not in {"Forbidden", "NotFound"}, body
+
+
+@asynccontextmanager
+async def _world(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[World]:
+    settings = Settings(
+        database_url=servers.database_url,
+        redis_url=servers.redis_url,
+        data_key=generate_key(),
+        command_timeout_seconds=15.0,
+        rate_limit_per_minute=0,
+    )
+    acme = await _seed_org(sessions, await make_tenant(sessions, "acme"))
+    rival = await _seed_org(sessions, await make_tenant(sessions, "rival"))
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(
+            running_workers(
+                analysis_worker(settings, handle_signals=False),
+                incidents_worker(settings, handle_signals=False),
+                notify_worker(settings, handle_signals=False),
+            )
+        )
+        gateway_app = create_gateway(settings)
+        gateway = await stack.enter_async_context(serving(gateway_app))
+        ingest = await stack.enter_async_context(serving(create_ingest(settings)))
+        yield World(
+            gateway=gateway,
+            gateway_app=gateway_app,
+            ingest=ingest,
+            acme=acme,
+            rival=rival,
+            sessions=sessions,
+            redis_url=servers.redis_url,
+        )
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+async def _rows_of(sessions: async_sessionmaker[AsyncSession], org: uuid.UUID) -> dict[str, Any]:
+    """Every row of the organization, table by table, in a stable order."""
+    snapshot: dict[str, Any] = {}
+    async with sessions() as session:
+        for table in metadata.sorted_tables:
+            if "organization_id" not in table.c:
+                continue
+            connection = await session.connection()
+            found = await connection.execute(
+                sa_select(table).where(table.c.organization_id == org).order_by(*table.primary_key)
+            )
+            snapshot[table.name] = [tuple(map(repr, row)) for row in found.all()]
+    return snapshot
+
+
+async def _ids_of(sessions: async_sessionmaker[AsyncSession], org: uuid.UUID) -> set[str]:
+    """Every row id of the organization, and the organization's own id."""
+    ids = {str(org)}
+    async with sessions() as session:
+        for table in metadata.sorted_tables:
+            key = table.c.get("id")
+            if "organization_id" not in table.c or key is None:
+                continue
+            connection = await session.connection()
+            found = await connection.execute(sa_select(key).where(table.c.organization_id == org))
+            ids.update(str(value) for value in found.scalars())
+    return ids
+
+
+def _decoded(value: str) -> str | None:
+    try:
+        return base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def leaks(answer: Any, foreign: set[str]) -> list[str]:
+    """Return the foreign ids found in `answer`, raw or inside a Relay global id."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str):
+            text = value.lower()
+            found.extend(id_ for id_ in foreign if id_ in text)
+            decoded = _decoded(value)
+            if decoded is not None:
+                found.extend(id_ for id_ in foreign if id_ in decoded.lower())
+
+    walk(answer)
+    return found
+
+
+async def _gql(
+    http: httpx.AsyncClient,
+    world: World,
+    org: Org,
+    role: Role,
+    document: str,
+    variables: dict[str, Any],
+) -> httpx.Response:
+    return await http.post(
+        f"{world.gateway}/graphql",
+        headers=org.tenant.auth(role),
+        json={"query": document, "variables": variables},
+    )
+
+
+# ------------------------------------------------------------------------------ tests
+
+
+def test_the_matrix_names_every_operation_and_route() -> None:
+    schema = build_schema()._schema
+    roots = {
+        name: set(schema.get_type(name).fields)  # type: ignore[union-attr]
+        for name in ("Query", "Mutation", "Subscription")
+    }
+    assert roots["Query"] == set(QUERIES)
+    assert roots["Mutation"] == set(MUTATIONS)
+    assert roots["Subscription"] == set(SUBSCRIPTIONS)
+    ingest = create_ingest(Settings(database_url="postgresql://-/-", redis_url="redis://-"))
+    routes = {
+        (method, route.path)
+        for route in ingest.routes
+        if isinstance(route, APIRoute) and route.include_in_schema
+        for method in route.methods or ()
+    }
+    assert routes == REST_ROUTES
+
+
+async def test_every_query_answers_each_organization_only_with_its_own_rows(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with _world(servers, sessions) as world, httpx.AsyncClient(timeout=30) as http:
+        await _file_reply(http, world.gateway, world.acme)
+        await _file_reply(http, world.gateway, world.rival)
+        story_of = {name: org.incident_signal for name, org in world.orgs()}
+        problems: list[str] = []
+        for reader_name, reader in world.orgs():
+            other_name, other = next((n, o) for n, o in world.orgs() if n != reader_name)
+            foreign = await _ids_of(sessions, other.tenant.org.id)
+            own = await _ids_of(sessions, reader.tenant.org.id)
+            for name, read in QUERIES.items():
+                # Ask with the other organization's ids too: they must come back empty.
+                targets = world.orgs() if read.takes_ids else ((reader_name, reader),)
+                for target_name, target in targets:
+                    variables = read.variables(target)
+                    if name == "story":
+                        variables = {"id": gid("Story", story_of[target_name])}
+                    ingest = await _gql(http, world, reader, Role.INGEST, read.document, variables)
+                    if ingest.status_code != 403:
+                        problems.append(f"{name}: ingest key got {ingest.status_code}")
+                    for role in READERS:
+                        answer = (
+                            await _gql(http, world, reader, role, read.document, variables)
+                        ).json()
+                        where = f"{name} as {reader_name} {role.value} about {target_name}"
+                        if read.admin_only and role is not Role.ADMIN:
+                            if answer.get("data") is not None or not answer.get("errors"):
+                                problems.append(f"{where}: not refused: {answer}")
+                            continue
+                        if answer.get("errors"):
+                            problems.append(f"{where}: errors {answer['errors']}")
+                            continue
+                        if leaked := leaks(answer, foreign):
+                            problems.append(f"{where}: leaked {other_name} ids {leaked[:3]}")
+                        if read.names_rows and target is reader and not leaks(answer, own):
+                            problems.append(f"{where}: shows none of its own rows: {answer}")
+        assert not problems, "\n".join(problems)
+
+
+async def test_every_mutation_is_refused_to_viewers_other_organizations_and_non_admins(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with _world(servers, sessions) as world, httpx.AsyncClient(timeout=30) as http:
+        acme, rival = world.acme, world.rival
+        before = await _rows_of(sessions, acme.tenant.org.id)
+        problems: list[str] = []
+        for name, write in MUTATIONS.items():
+            variables = write.variables(acme)
+            for caller_name, caller in world.orgs():
+                ingest = await _gql(http, world, caller, Role.INGEST, write.document, variables)
+                if ingest.status_code != 403:
+                    problems.append(f"{name}: {caller_name} ingest key got {ingest.status_code}")
+                for role in READERS:
+                    where = f"{name} by {caller_name} {role.value} on acme's rows"
+                    may = role is Role.ADMIN or (role is Role.RESPONDER and not write.admin_only)
+                    if caller is acme and may:
+                        continue  # the owner's turn comes after the snapshot check
+                    answer = (
+                        await _gql(http, world, caller, role, write.document, variables)
+                    ).json()
+                    if answer.get("errors"):
+                        problems.append(f"{where}: errors {answer['errors']}")
+                        continue
+                    kind = answer["data"][name]["__typename"]
+                    if not may and kind != "Forbidden":
+                        problems.append(f"{where}: answered {kind}, not Forbidden")
+                    elif may and write.takes_ids and kind != "NotFound":
+                        problems.append(f"{where}: answered {kind}, not NotFound")
+        after = await _rows_of(sessions, acme.tenant.org.id)
+        changed = [table for table in before if before[table] != after[table]]
+        assert not changed, f"acme's rows changed by refused attempts: {changed}" + str(
+            [set(after[t]) - set(before[t]) for t in changed]
+        )
+        assert not problems, "\n".join(problems)
+
+        # The owner's responders and admins are let through: the service decides the rest.
+        # Deleting the endpoint goes last, since redelivery and rotation need it.
+        for name, write in sorted(MUTATIONS.items(), key=lambda item: item[0] in LAST):
+            for role in (Role.RESPONDER, Role.ADMIN):
+                if write.admin_only and role is Role.RESPONDER:
+                    continue
+                answer = (
+                    await _gql(http, world, acme, role, write.document, write.variables(acme))
+                ).json()
+                where = f"{name} by acme {role.value}"
+                if answer.get("errors"):
+                    problems.append(f"{where}: errors {answer['errors']}")
+                elif answer["data"][name]["__typename"] in {"Forbidden", "NotFound"}:
+                    problems.append(f"{where}: refused {answer['data'][name]}")
+        assert not problems, "\n".join(problems)
+        # Rival's own rows were never touched by acme's work either.
+        assert rival.tenant.org.id not in {acme.tenant.org.id}
+
+
+async def _ingest_one(
+    http: httpx.AsyncClient, world: World, org: Org, role: Role, text: str
+) -> httpx.Response:
+    mention = {
+        "source": "weibo",
+        "external_id": uuid.uuid4().hex,
+        "text": text,
+        "posted_at": datetime.now(UTC).isoformat(),
+        "author": {"handle": "矩阵用户"},
+    }
+    return await http.post(
+        f"{world.ingest}/v1/mentions", headers=org.tenant.auth(role), json={"mentions": [mention]}
+    )
+
+
+async def test_every_rest_route_keeps_organizations_apart_and_roles_in_place(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with _world(servers, sessions) as world, httpx.AsyncClient(timeout=30) as http:
+        problems: list[str] = []
+        complaint = {
+            "customer_ref": "C-1",
+            "channel": "hotline",
+            "text": "奶粉结块，要求退款",
+            "contacts": [{"kind": "phone", "value": "13812345678"}],
+        }
+        complaints: dict[str, str] = {}
+        for name, org in world.orgs():
+            for role in Role:
+                may = role in (Role.INGEST, Role.ADMIN)
+                pushed = await _ingest_one(http, world, org, role, "禾岚奶粉结块")
+                filed = await http.post(
+                    f"{world.ingest}/v1/complaints",
+                    headers={**org.tenant.auth(role), "Idempotency-Key": uuid.uuid4().hex},
+                    json={**complaint, "external_id": uuid.uuid4().hex},
+                )
+                for route, response in (("mentions", pushed), ("complaints", filed)):
+                    if may and response.status_code not in (201, 202):
+                        problems.append(f"POST {route} {name} {role.value}: {response.status_code}")
+                    if not may and response.status_code != 403:
+                        problems.append(f"POST {route} {name} {role.value}: {response.status_code}")
+                if may:
+                    complaints[name] = filed.json()["id"]
+                    if "13812345678" in filed.text:
+                        problems.append(f"POST complaints {name}: contact not masked")
+        for owner_name, owner in world.orgs():
+            for reader_name, reader in world.orgs():
+                for role in Role:
+                    for path in (
+                        f"/v1/mentions/{owner.seed.mention}",
+                        f"/v1/complaints/{complaints[owner_name]}",
+                    ):
+                        response = await http.get(
+                            f"{world.ingest}{path}", headers=reader.tenant.auth(role)
+                        )
+                        expected = 200 if owner is reader else 404
+                        if response.status_code != expected:
+                            problems.append(
+                                f"GET {path} of {owner_name} by {reader_name} {role.value}: "
+                                f"{response.status_code}, expected {expected}"
+                            )
+                        if owner is not reader and set(response.json()) - PROBLEM_FIELDS:
+                            problems.append(f"GET {path}: answered more than a problem")
+        health = await http.get(f"{world.ingest}/healthz")
+        if health.status_code != 200 or leaks(
+            health.json(), await _ids_of(sessions, world.acme.tenant.org.id)
+        ):
+            problems.append(f"/healthz: {health.status_code} {health.text}")
+        assert not problems, "\n".join(problems)
+
+
+async def _first_of_each(client: LiveClient, operations: dict[str, str]) -> dict[str, Any]:
+    """Return the first payload of every operation, by subscription field."""
+    field_of = {operation: field for field, operation in operations.items()}
+    first: dict[str, Any] = {}
+    while len(first) < len(operations):
+        message = await client.receive()
+        assert message["type"] == "next" and "errors" not in message["payload"], message
+        field = field_of[message["id"]]
+        first.setdefault(field, message["payload"]["data"][field])
+    return first
+
+
+async def test_every_subscription_delivers_only_to_its_own_organization(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with _world(servers, sessions) as world, httpx.AsyncClient(timeout=30) as http:
+        url = world.gateway.replace("http://", "ws://") + "/graphql"
+        for _name, org in world.orgs():
+            with pytest.raises(Refused) as refused:
+                async with live_client(url, bearer(org.tenant.keys[Role.INGEST])) as client:
+                    await client.subscribe(SUBSCRIPTIONS["mentions"])
+                    await client.receive()
+            assert refused.value.code == 4403
+        async with AsyncExitStack() as stack:
+            listeners: dict[tuple[str, Role], tuple[LiveClient, dict[str, str]]] = {}
+            for name, org in world.orgs():
+                for role in READERS:
+                    client = await stack.enter_async_context(
+                        live_client(url, bearer(org.tenant.keys[role]))
+                    )
+                    operations = {
+                        field: await client.subscribe(doc) for field, doc in SUBSCRIPTIONS.items()
+                    }
+                    listeners[(name, role)] = (client, operations)
+            await _wait_for_listeners(world, count=len(READERS) * len(SUBSCRIPTIONS))
+
+            # Each organization makes one change of every kind, acme first.
+            made: dict[str, dict[str, str]] = {}
+            for name, org in world.orgs():
+                made[name] = await _one_of_each(http, world, org)
+            for (name, role), (client, operations) in listeners.items():
+                heard = await _first_of_each(client, operations)
+                for field, payload in heard.items():
+                    row = payload["incident"] if field == "incidentUpdates" else payload
+                    assert row["databaseId"] == made[name][field], (
+                        f"{field} to {name} {role.value}: heard {row['databaseId']}, not its own"
+                    )
+
+
+async def _wait_for_listeners(world: World, count: int) -> None:
+    """Wait until each organization's subscriptions follow its live channel."""
+    hub: LiveHub = world.gateway_app.state.resources.hub
+    async with asyncio.timeout(15):
+        for _name, org in world.orgs():
+            await hub.wait_for_listeners(org.tenant.org.id, count)
+
+
+async def _one_of_each(http: httpx.AsyncClient, world: World, org: Org) -> dict[str, str]:
+    """Make a mention, a risk signal and an incident update for `org`; return their ids."""
+    pushed = await _ingest_one(http, world, org, Role.INGEST, "禾岚奶粉宝宝吃了腹泻")
+    assert pushed.status_code == 202, pushed.text
+    mention_id = pushed.json()["results"][0]["id"]
+    async with transaction(world.sessions) as session:
+        watched = await session.get(Watchlist, org.seed.watchlist)
+        assert watched is not None
+        signal = await rows.signal(session, watched, Tier.RED)
+        live.stage(
+            session,
+            live.signal_notice(
+                org.tenant.org.id,
+                signal.id,
+                live.SignalFacts(watchlist_id=watched.id, tier="red", score=signal.score),
+            ),
+        )
+        notices = live.take_staged(session)
+    client = Redis.from_url(world.redis_url)
+    try:
+        await live.announce(client, notices)
+    finally:
+        await client.aclose()
+    done = await _gql(
+        http,
+        world,
+        org,
+        Role.RESPONDER,
+        OPS["completeTask"].document,
+        OPS["completeTask"].variables(org.seed),
+    )
+    assert done.json()["data"]["completeTask"]["__typename"] == "ResponseTask", done.text
+    return {
+        "mentions": mention_id,
+        "riskSignals": str(signal.id),
+        "incidentUpdates": str(org.seed.incident),
+    }
