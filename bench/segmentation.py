@@ -28,10 +28,10 @@ from pathlib import Path
 import rjieba
 
 from crisiswatch.demo_stream import BRAND_KEYWORDS, chatter, crisis
-from libs.text import normalize
+from libs.text import normalize, to_simplified
 from services.analysis.segmentation import ENGINES, Segmenter
 from services.analysis.terms import TermIndex
-from services.analysis.textprep import prepare, to_simplified
+from services.analysis.textprep import prepare
 
 SEEDS = Path("/work/shared/seeds")
 _SENTENCE_END = re.compile(r"(?<=[。！？!?;；])|\n")

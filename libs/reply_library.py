@@ -27,7 +27,6 @@ only look negative (不如删帖, 不妨撤稿).
 """
 
 import re
-import threading
 import unicodedata
 import uuid
 import zlib
@@ -35,28 +34,13 @@ from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
-import opencc
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import LargeBinary, func, literal
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.database.tables import ReplyCase
-
-_converter: opencc.OpenCC | None = None
-_converter_lock = threading.Lock()
-
-
-def simplify(text: str) -> str:
-    """Return `text` converted from traditional to simplified Chinese."""
-    global _converter
-    if _converter is None:
-        with _converter_lock:
-            if _converter is None:
-                _converter = opencc.OpenCC("t2s")
-    converted: str = _converter.convert(text)
-    return converted
-
+from libs.text import to_simplified
 
 # --- deletion advice --------------------------------------------------------------------
 
@@ -135,7 +119,7 @@ _ADVICE = re.compile(
 
 
 def _fold(text: str) -> str:
-    return re.sub(r"\s+", "", simplify(unicodedata.normalize("NFKC", text)).lower())
+    return re.sub(r"\s+", "", to_simplified(unicodedata.normalize("NFKC", text)).lower())
 
 
 def _negated(text: str, start: int) -> bool:
@@ -177,7 +161,7 @@ MIN_CANDIDATES = 20
 
 def similarity_text(text: str) -> str:
     """Return `text` as compared: half-width, simplified, lower case, only word characters."""
-    folded = simplify(unicodedata.normalize("NFKC", text)).lower()
+    folded = to_simplified(unicodedata.normalize("NFKC", text)).lower()
     return _NOT_WORD.sub("", _NOISE.sub(" ", folded))
 
 

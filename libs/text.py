@@ -3,8 +3,11 @@
 import hashlib
 import html
 import re
+import threading
 import unicodedata
 from html.parser import HTMLParser
+
+import opencc
 
 _WHITESPACE = re.compile(r"\s+")
 
@@ -42,3 +45,22 @@ def normalize(text: str) -> str:
 def content_hash(normalized: str) -> str:
     """Return a stable fingerprint of normalised text, for spotting copies across sources."""
     return hashlib.sha256(normalized.encode()).hexdigest()
+
+
+_converter: opencc.OpenCC | None = None
+_converter_lock = threading.Lock()
+
+
+def to_simplified(text: str) -> str:
+    """Return `text` converted from traditional to simplified Chinese (OpenCC t2s).
+
+    One converter per process, built on first use: loading its dictionaries is the
+    expensive part, and a process that never meets Chinese text never pays for it.
+    """
+    global _converter
+    if _converter is None:
+        with _converter_lock:
+            if _converter is None:
+                _converter = opencc.OpenCC("t2s")
+    converted: str = _converter.convert(text)
+    return converted

@@ -38,8 +38,8 @@ from importlib.resources import files
 from typing import TypeVar
 
 from libs.contracts.enums import SensitiveCategory
+from libs.text import to_simplified
 from services.analysis.terms import TermIndex, fold
-from services.analysis.textprep import to_simplified
 
 MAX_TERM_LENGTH = 50
 TERMS_FILE = "sensitive_terms.tsv"

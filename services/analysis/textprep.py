@@ -26,11 +26,9 @@ the library documents every call but `opencc_error` as thread-safe, so threads s
 """
 
 import re
-import threading
 from dataclasses import dataclass
 
-import opencc
-
+from libs.text import to_simplified
 from services.analysis.terms import fold
 
 
@@ -95,24 +93,6 @@ _WHITESPACE = re.compile(r"\s+")
 
 # What Weibo fills in when a reposter writes nothing; it is no opinion of theirs.
 _EMPTY_REPOST = frozenset({"转发微博", "repost"})
-
-_converter: opencc.OpenCC | None = None
-_converter_lock = threading.Lock()
-
-
-def _t2s() -> opencc.OpenCC:
-    global _converter
-    if _converter is None:
-        with _converter_lock:
-            if _converter is None:
-                _converter = opencc.OpenCC("t2s")
-    return _converter
-
-
-def to_simplified(text: str) -> str:
-    """Return `text` converted from traditional to simplified Chinese."""
-    converted: str = _t2s().convert(text)
-    return converted
 
 
 class _Collected:

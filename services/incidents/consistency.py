@@ -33,7 +33,6 @@ reason.
 """
 
 import re
-import threading
 import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
@@ -41,12 +40,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import opencc
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import Channel, StatementStatus
 from libs.database.tables import KeyFact, Statement
+from libs.text import to_simplified
 
 MISSING_FACT = "missing_fact"
 CONFLICT = "conflict"
@@ -57,20 +56,6 @@ COUNT = "count"
 
 DATE_UNIT = "日期"
 YUAN = "元"
-
-_converter: opencc.OpenCC | None = None
-_converter_lock = threading.Lock()
-
-
-def simplify(text: str) -> str:
-    """Return `text` converted from traditional to simplified Chinese."""
-    global _converter
-    if _converter is None:
-        with _converter_lock:
-            if _converter is None:
-                _converter = opencc.OpenCC("t2s")
-    converted: str = _converter.convert(text)
-    return converted
 
 
 # --- Chinese numerals -------------------------------------------------------------------
@@ -221,7 +206,7 @@ def _fold_spaces(text: str) -> str:
 def normalize(text: str) -> str:
     """Return `text` folded for comparison: half-width, simplified, no spaces, digits."""
     folded = unicodedata.normalize("NFKC", text)
-    folded = simplify(folded).lower()
+    folded = to_simplified(folded).lower()
     folded = _fold_spaces(_numerals_to_digits(folded))
     return _THOUSANDS.sub("", folded)
 

@@ -8,23 +8,14 @@ through the same steps once, when the rule is parsed, and never at match time.
 
 import re
 import unicodedata
-from functools import lru_cache
 
-import opencc
-
+from libs.text import to_simplified
 from services.analysis.terms import fold
 
 _WHITESPACE = re.compile(r"\s+")
 
 
-@lru_cache(maxsize=1)
-def _t2s() -> opencc.OpenCC:
-    # One converter per process: loading its dictionaries is the expensive part.
-    return opencc.OpenCC("t2s")
-
-
 def analysis_form(term: str) -> str:
     """Return `term` as it is compared against the analysis form of a post."""
     spaced = _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", term))
-    simplified: str = _t2s().convert(spaced)
-    return fold(simplified)
+    return fold(to_simplified(spaced))

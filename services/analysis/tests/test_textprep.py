@@ -2,8 +2,8 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
-from libs.text import normalize
-from services.analysis.textprep import PreparedText, RepostHop, prepare, to_simplified
+from libs.text import normalize, to_simplified
+from services.analysis.textprep import PreparedText, RepostHop, prepare
 
 
 def test_repost_chain_splits_own_words_from_each_hop_nearest_first() -> None:
