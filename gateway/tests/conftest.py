@@ -3,12 +3,14 @@
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest_asyncio
 from arq.connections import ArqRedis
 from fastapi import FastAPI
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.relay import GlobalID
@@ -104,3 +106,38 @@ async def queued_for(redis: ArqRedis, queue: str, tenant: Tenant) -> list[str]:
 def gid(type_name: str, id_: uuid.UUID | str) -> str:
     """Return the global id clients use for a row."""
     return str(GlobalID(type_name, str(id_)))
+
+
+@dataclass(frozen=True)
+class PageCost:
+    """SQL statements run for a small and a large page, and the large page's answer."""
+
+    small: int
+    large: int
+    body: dict[str, Any]
+
+
+async def page_cost(
+    app: FastAPI, fetch: Callable[[int], Awaitable[dict[str, Any]]], small: int, large: int
+) -> PageCost:
+    """Count the statements `fetch(first)` runs for a page of `small` and one of `large`.
+
+    A first request warms the principal cache, so only the page's own reads are counted.
+    """
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    engine = app.state.resources.engine.sync_engine
+    await fetch(1)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        await fetch(small)
+        small_count = len(statements)
+        statements.clear()
+        body = await fetch(large)
+        large_count = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return PageCost(small=small_count, large=large_count, body=body)

@@ -1,15 +1,13 @@
 """A war-room incident board costs the same number of queries for 2 incidents as for 50."""
 
 from datetime import timedelta
-from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.tests import rows
-from gateway.tests.conftest import GraphQL
+from gateway.tests.conftest import GraphQL, page_cost
 from gateway.tests.rows import T0
 from libs.contracts.enums import Role, Tier
 from libs.database.engine import transaction
@@ -54,22 +52,10 @@ async def test_a_page_of_50_incidents_with_tasks_and_latest_signal_costs_fixed_q
 ) -> None:
     async with transaction(sessions) as session:
         expected = await _board(session, acme)
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    engine = app.state.resources.engine.sync_engine
-    await gql(acme.auth(Role.VIEWER), BOARD, {"first": 1})  # warms the principal cache
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        await gql(acme.auth(Role.VIEWER), BOARD, {"first": 2})
-        small = len(statements)
-        statements.clear()
-        body = await gql(acme.auth(Role.VIEWER), BOARD, {"first": INCIDENTS})
-        large = len(statements)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    cost = await page_cost(
+        app, lambda first: gql(acme.auth(Role.VIEWER), BOARD, {"first": first}), 2, INCIDENTS
+    )
+    body = cost.body
 
     edges = body["data"]["incidents"]["edges"]
     assert len(edges) == INCIDENTS
@@ -82,5 +68,4 @@ async def test_a_page_of_50_incidents_with_tasks_and_latest_signal_costs_fixed_q
         assert node["watchlist"]["name"].startswith("看板")
     # The page; then watchlists, tasks and signals together; then the signals' stories and
     # top mentions together. The count must not grow with the page.
-    assert small == large, (small, large)
-    assert large == 4, statements
+    assert cost.small == cost.large == 4, cost

@@ -6,13 +6,12 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.app import create_app
 from gateway.tests import rows
-from gateway.tests.conftest import GraphQL, gid
+from gateway.tests.conftest import GraphQL, gid, page_cost
 from gateway.tests.rows import T0
 from libs.contracts.enums import (
     AuthorKind,
@@ -398,29 +397,17 @@ async def test_a_page_costs_the_same_number_of_queries_whatever_its_size(
       }
     } } } }
     """
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    engine = app.state.resources.engine.sync_engine
-    await gql(acme.auth(Role.VIEWER), query, {"first": 1})  # warms the principal cache
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        await gql(acme.auth(Role.VIEWER), query, {"first": 2})
-        small = len(statements)
-        statements.clear()
-        body = await gql(acme.auth(Role.VIEWER), query, {"first": 25})
-        large = len(statements)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    cost = await page_cost(
+        app, lambda first: gql(acme.auth(Role.VIEWER), query, {"first": first}), 2, 25
+    )
+    body = cost.body
     edges = body["data"]["mentions"]["edges"]
     assert len(edges) == 25
     assert {e["node"]["analysis"]["story"]["firstMention"]["text"] for e in edges} == {start.text}
     assert {e["node"]["analysis"]["parentMention"]["text"] for e in edges} == {origin.text}
     # page, authors, analyses, then watchlists, stories and parent mentions together, then
     # the stories' first mentions.
-    assert small == large == 7
+    assert cost.small == cost.large == 7
 
 
 async def test_query_deeper_than_the_limit_is_refused(gql: GraphQL, acme: Tenant) -> None:

@@ -2,10 +2,9 @@
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from fastapi import FastAPI
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,7 +12,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from gateway.tests import response_rows as rr
 from gateway.tests import rows
-from gateway.tests.conftest import GraphQL, gid
+from gateway.tests.conftest import GraphQL, gid, page_cost
 from gateway.tests.rows import T0
 from libs.contracts.enums import (
     Channel,
@@ -323,22 +322,10 @@ async def test_a_page_of_incidents_with_their_response_costs_a_fixed_number_of_q
     async with transaction(sessions) as session:
         for i in range(20):
             await full_incident(session, acme.org.id, f"清单{i}", T0 + timedelta(minutes=i))
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    engine = app.state.resources.engine.sync_engine
-    await gql(acme.auth(Role.VIEWER), PAGE, {"first": 1})  # warms the principal cache
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        await gql(acme.auth(Role.VIEWER), PAGE, {"first": 2})
-        small = len(statements)
-        statements.clear()
-        body = await gql(acme.auth(Role.VIEWER), PAGE, {"first": 20})
-        large = len(statements)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    cost = await page_cost(
+        app, lambda first: gql(acme.auth(Role.VIEWER), PAGE, {"first": first}), 2, 20
+    )
+    body = cost.body
     edges = body["data"]["incidents"]["edges"]
     assert len(edges) == 20
     assert all(len(e["node"]["statements"][0]["reviews"]) == 1 for e in edges)
@@ -346,4 +333,4 @@ async def test_a_page_of_incidents_with_their_response_costs_a_fixed_number_of_q
     assert all(e["node"]["affectedUsers"][0]["followUps"] for e in edges)
     # The page; then tasks, team, statements, key facts, affected users and review together;
     # then statement reviews, follow-ups and improvements together.
-    assert small == large == 10
+    assert cost.small == cost.large == 10

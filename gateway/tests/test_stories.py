@@ -6,12 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.tests import rows
-from gateway.tests.conftest import GraphQL, gid
+from gateway.tests.conftest import GraphQL, gid, page_cost
 from gateway.tests.rows import T0
 from libs.contracts.enums import AuthorKind, Role, Sentiment
 from libs.database.engine import transaction
@@ -330,26 +329,13 @@ async def test_a_page_of_stories_costs_the_same_number_of_queries_whatever_its_s
       repostTree { mention { databaseId } parentMention { databaseId } }
     } } } }
     """
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    engine = app.state.resources.engine.sync_engine
-    await gql(acme.auth(Role.VIEWER), query, {"first": 1})  # warms the principal cache
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        small = await gql(acme.auth(Role.VIEWER), query, {"first": 1})
-        one = len(statements)
-        statements.clear()
-        large = await gql(acme.auth(Role.VIEWER), query, {"first": 6})
-        six = len(statements)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert len(small["data"]["stories"]["edges"]) == 1
+    cost = await page_cost(
+        app, lambda first: gql(acme.auth(Role.VIEWER), query, {"first": first}), 1, 6
+    )
+    large = cost.body
     stories = large["data"]["stories"]["edges"]
     assert len(stories) == 6
     assert sum(len(s["node"]["amplifiers"]) for s in stories) == 3 * 2 + 3
     # page; first mentions, first posters, amplifiers, repost links (with both ends) at the
     # story level; the amplifiers' authors and their first mentions below it.
-    assert one == six == 7
+    assert cost.small == cost.large == 7
