@@ -107,11 +107,11 @@ class ApiKeyCreated:
 
 CreateApiKeyResult = Annotated[
     ApiKeyCreated | Forbidden | InvalidInput,
-    strawberry.union("CreateApiKeyResult"),
+    strawberry.union("CreateApiKeyResult", description="The new key and its secret, or why not."),
 ]
 RevokeApiKeyResult = Annotated[
     ApiKey | Forbidden | NotFound | InvalidInput,
-    strawberry.union("RevokeApiKeyResult"),
+    strawberry.union("RevokeApiKeyResult", description="The revoked key, or why not."),
 ]
 
 

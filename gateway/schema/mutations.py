@@ -45,15 +45,17 @@ from libs.messaging.publisher import CommandTimeout, call
 
 CreateWatchlistResult = Annotated[
     Watchlist | InvalidInput | Conflict | Forbidden,
-    strawberry.union("CreateWatchlistResult"),
+    strawberry.union("CreateWatchlistResult", description="The new watchlist, or why not."),
 ]
 UpdateWatchlistResult = Annotated[
     Watchlist | InvalidInput | Conflict | NotFound | Forbidden,
-    strawberry.union("UpdateWatchlistResult"),
+    strawberry.union("UpdateWatchlistResult", description="The changed watchlist, or why not."),
 ]
 AcknowledgeIncidentResult = Annotated[
     Incident | NotFound | InvalidTransition | Forbidden,
-    strawberry.union("AcknowledgeIncidentResult"),
+    strawberry.union(
+        "AcknowledgeIncidentResult", description="The acknowledged incident, or why not."
+    ),
 ]
 
 # Which service answers each command, to name it when it stays silent.
@@ -128,7 +130,9 @@ class SensitiveTermsChanged:
 
 SetSensitiveTermsResult = Annotated[
     SensitiveTermsChanged | InvalidInput | Forbidden,
-    strawberry.union("SetSensitiveTermsResult"),
+    strawberry.union(
+        "SetSensitiveTermsResult", description="The lexicon change as applied, or why not."
+    ),
 ]
 
 
