@@ -25,6 +25,7 @@ from gateway.schema.commands import (
     incident_status,
     not_found,
     owned,
+    owned_for_change,
     refused,
     vanished,
 )
@@ -158,11 +159,11 @@ class AftercareMutation:
         root_cause: str | None = None,
         improvements: list[ImprovementInput] | None = None,
     ) -> ReviewResult:
-        if (refusal := forbidden(info)) is not None:
-            return refusal
-        incident = await owned(info, tables.Incident, incident_id, "Incident")
-        if incident is None:
-            return not_found("incident", incident_id)
+        incident = await owned_for_change(
+            info, tables.Incident, incident_id, "Incident", "incident"
+        )
+        if isinstance(incident, (Forbidden, NotFound)):
+            return incident
         entries = (
             None
             if improvements is None
@@ -189,11 +190,11 @@ class AftercareMutation:
         description="Mark the review complete; refused while a required section is empty."
     )
     async def complete_review(self, info: Info, incident_id: relay.GlobalID) -> ReviewResult:
-        if (refusal := forbidden(info)) is not None:
-            return refusal
-        incident = await owned(info, tables.Incident, incident_id, "Incident")
-        if incident is None:
-            return not_found("incident", incident_id)
+        incident = await owned_for_change(
+            info, tables.Incident, incident_id, "Incident", "incident"
+        )
+        if isinstance(incident, (Forbidden, NotFound)):
+            return incident
         result = await dispatch(
             info,
             CompleteReview,
@@ -207,11 +208,11 @@ class AftercareMutation:
     async def add_affected_user(
         self, info: Info, input: AddAffectedUserInput
     ) -> AffectedUserResult:
-        if (refusal := forbidden(info)) is not None:
-            return refusal
-        incident = await owned(info, tables.Incident, input.incident_id, "Incident")
-        if incident is None:
-            return not_found("incident", input.incident_id)
+        incident = await owned_for_change(
+            info, tables.Incident, input.incident_id, "Incident", "incident"
+        )
+        if isinstance(incident, (Forbidden, NotFound)):
+            return incident
         due = input.follow_up_due_at
         result = await dispatch(
             info,

@@ -24,7 +24,7 @@ from gateway.schema.errors import (
     InvalidTransition,
     NotFound,
 )
-from gateway.schema.mutations import invalid_input, refusal_parts, send
+from gateway.schema.mutations import forbidden, invalid_input, refusal_parts, send
 from gateway.schema.queries import local_id
 from libs.contracts.enums import Role
 from libs.contracts.messages import Command, CommandResult
@@ -66,6 +66,20 @@ async def owned(
 def not_found(type_name: str, global_id: relay.GlobalID | uuid.UUID | str) -> NotFound:
     """Say that no object of `type_name` with this id is visible to the caller."""
     return NotFound(message=f"No {type_name} with id {global_id}.")
+
+
+async def owned_for_change(
+    info: Info, table: type[Row], global_id: relay.GlobalID, type_name: str, noun: str
+) -> Row | Forbidden | NotFound:
+    """Return the caller's row a war-room mutation acts on, or why it may not.
+
+    Forbidden for keys that may only read; NotFound unless the id is a `type_name` of the
+    caller's organization (`noun` names it in the message).
+    """
+    if (refusal := forbidden(info)) is not None:
+        return refusal
+    row = await owned(info, table, global_id, type_name)
+    return row if row is not None else not_found(noun, global_id)
 
 
 async def dispatch(

@@ -20,8 +20,8 @@ from gateway.schema.commands import (
     fetch,
     forbidden_unless_admin,
     incident_status,
-    not_found,
     owned,
+    owned_for_change,
     refused,
     vanished,
 )
@@ -33,7 +33,6 @@ from gateway.schema.errors import (
     InvalidTransition,
     NotFound,
 )
-from gateway.schema.mutations import forbidden
 from gateway.schema.queries import as_utc
 from gateway.schema.response_types import Playbook, WatchlistSnooze
 from gateway.schema.types import Incident, ResponseTask
@@ -135,11 +134,9 @@ class ResponseMutation:
         reason: str | None = None,
         merge_into_id: relay.GlobalID | None = None,
     ) -> IncidentResult:
-        if (refusal := forbidden(info)) is not None:
-            return refusal
-        incident = await owned(info, tables.Incident, id, "Incident")
-        if incident is None:
-            return not_found("incident", id)
+        incident = await owned_for_change(info, tables.Incident, id, "Incident", "incident")
+        if isinstance(incident, (Forbidden, NotFound)):
+            return incident
         merge_into = None
         if merge_into_id is not None:
             target = await owned(info, tables.Incident, merge_into_id, "Incident")
@@ -168,11 +165,9 @@ class ResponseMutation:
     async def change_incident_tier(
         self, info: Info, id: relay.GlobalID, tier: Tier, reason: str
     ) -> IncidentResult:
-        if (refusal := forbidden(info)) is not None:
-            return refusal
-        incident = await owned(info, tables.Incident, id, "Incident")
-        if incident is None:
-            return not_found("incident", id)
+        incident = await owned_for_change(info, tables.Incident, id, "Incident", "incident")
+        if isinstance(incident, (Forbidden, NotFound)):
+            return incident
         result = await dispatch(
             info,
             ChangeIncidentTier,
@@ -186,11 +181,11 @@ class ResponseMutation:
     async def assign_role(
         self, info: Info, incident_id: relay.GlobalID, role: TeamRole, person: str
     ) -> IncidentResult:
-        if (refusal := forbidden(info)) is not None:
-            return refusal
-        incident = await owned(info, tables.Incident, incident_id, "Incident")
-        if incident is None:
-            return not_found("incident", incident_id)
+        incident = await owned_for_change(
+            info, tables.Incident, incident_id, "Incident", "incident"
+        )
+        if isinstance(incident, (Forbidden, NotFound)):
+            return incident
         result = await dispatch(
             info,
             AssignRole,
@@ -209,11 +204,11 @@ class ResponseMutation:
     async def set_key_facts(
         self, info: Info, incident_id: relay.GlobalID, facts: list[KeyFactInput]
     ) -> IncidentResult:
-        if (refusal := forbidden(info)) is not None:
-            return refusal
-        incident = await owned(info, tables.Incident, incident_id, "Incident")
-        if incident is None:
-            return not_found("incident", incident_id)
+        incident = await owned_for_change(
+            info, tables.Incident, incident_id, "Incident", "incident"
+        )
+        if isinstance(incident, (Forbidden, NotFound)):
+            return incident
         result = await dispatch(
             info,
             # A refusal names the nested entry, e.g. `facts[1].value`.
@@ -227,11 +222,9 @@ class ResponseMutation:
     async def complete_task(
         self, info: Info, id: relay.GlobalID, note: str | None = None
     ) -> TaskResult:
-        if (refusal := forbidden(info)) is not None:
-            return refusal
-        task = await owned(info, tables.ResponseTask, id, "ResponseTask")
-        if task is None:
-            return not_found("task", id)
+        task = await owned_for_change(info, tables.ResponseTask, id, "ResponseTask", "task")
+        if isinstance(task, (Forbidden, NotFound)):
+            return task
         result = await dispatch(
             info,
             CompleteTask,
@@ -257,11 +250,11 @@ class ResponseMutation:
     async def snooze_watchlist(
         self, info: Info, watchlist_id: relay.GlobalID, until: datetime, reason: str
     ) -> SnoozeResult:
-        if (refusal := forbidden(info)) is not None:
-            return refusal
-        watchlist = await owned(info, tables.Watchlist, watchlist_id, "Watchlist")
-        if watchlist is None:
-            return not_found("watchlist", watchlist_id)
+        watchlist = await owned_for_change(
+            info, tables.Watchlist, watchlist_id, "Watchlist", "watchlist"
+        )
+        if isinstance(watchlist, (Forbidden, NotFound)):
+            return watchlist
         result = await dispatch(
             info,
             SnoozeWatchlist,

@@ -19,8 +19,7 @@ from gateway.schema.commands import (
     dispatch,
     fetch,
     incident_status,
-    not_found,
-    owned,
+    owned_for_change,
     refused,
     vanished,
 )
@@ -32,7 +31,6 @@ from gateway.schema.errors import (
     InvalidTransition,
     NotFound,
 )
-from gateway.schema.mutations import forbidden
 from gateway.schema.queries import as_utc
 from gateway.schema.response_mutations import AS_ID, SERVICE
 from gateway.schema.response_types import Statement
@@ -77,11 +75,11 @@ class StatementMutation:
     async def draft_statement(
         self, info: Info, incident_id: relay.GlobalID, channel: Channel, body: str
     ) -> StatementResult:
-        if (refusal := forbidden(info)) is not None:
-            return refusal
-        incident = await owned(info, tables.Incident, incident_id, "Incident")
-        if incident is None:
-            return not_found("incident", incident_id)
+        incident = await owned_for_change(
+            info, tables.Incident, incident_id, "Incident", "incident"
+        )
+        if isinstance(incident, (Forbidden, NotFound)):
+            return incident
         result = await dispatch(
             info,
             DraftStatement,
@@ -102,11 +100,9 @@ class StatementMutation:
 
     @strawberry.mutation(description="Change a statement's text; its reviews start over.")
     async def revise_statement(self, info: Info, id: relay.GlobalID, body: str) -> StatementResult:
-        if (refusal := forbidden(info)) is not None:
-            return refusal
-        statement = await owned(info, tables.Statement, id, "Statement")
-        if statement is None:
-            return not_found("statement", id)
+        statement = await owned_for_change(info, tables.Statement, id, "Statement", "statement")
+        if isinstance(statement, (Forbidden, NotFound)):
+            return statement
         result = await dispatch(
             info,
             ReviseStatement,
@@ -130,11 +126,9 @@ class StatementMutation:
         decision: ReviewDecision,
         note: str | None = None,
     ) -> StatementResult:
-        if (refusal := forbidden(info)) is not None:
-            return refusal
-        statement = await owned(info, tables.Statement, id, "Statement")
-        if statement is None:
-            return not_found("statement", id)
+        statement = await owned_for_change(info, tables.Statement, id, "Statement", "statement")
+        if isinstance(statement, (Forbidden, NotFound)):
+            return statement
         result = await dispatch(
             info,
             ReviewStatement,
@@ -154,11 +148,9 @@ class StatementMutation:
     async def publish_statement(
         self, info: Info, id: relay.GlobalID, url: str, published_at: datetime
     ) -> StatementResult:
-        if (refusal := forbidden(info)) is not None:
-            return refusal
-        statement = await owned(info, tables.Statement, id, "Statement")
-        if statement is None:
-            return not_found("statement", id)
+        statement = await owned_for_change(info, tables.Statement, id, "Statement", "statement")
+        if isinstance(statement, (Forbidden, NotFound)):
+            return statement
         result = await dispatch(
             info,
             PublishStatement,
