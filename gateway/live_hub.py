@@ -146,6 +146,11 @@ class LiveHub:
                 except (RedisError, OSError) as exc:
                     del self._channels[name]
                     raise LiveUnavailableError(f"cannot subscribe to live notices: {exc}") from exc
+                except BaseException:
+                    # Cancelled mid-subscribe (the client left): no feed holds the entry, so
+                    # nothing else would ever remove it.
+                    del self._channels[name]
+                    raise
                 self._connected.set()
             held.feeds.add(feed)
             return held
@@ -163,8 +168,10 @@ class LiveHub:
             try:
                 await self._pubsub.unsubscribe(name)
             except (RedisError, OSError):
-                # The connection is gone and with it the subscription; a reconnect only
-                # restores channels the pub/sub object still lists, which now excludes it.
+                # The connection is gone and with it the subscription. redis-py forgets a
+                # channel only once Redis confirms the UNSUBSCRIBE, and a reconnect restores
+                # every channel it still lists: drop this one from that list by hand.
+                self._pubsub.channels.pop(name.encode(), None)
                 log.warning("unsubscribing from %s failed", name, exc_info=True)
 
     async def _read(self) -> None:
@@ -205,7 +212,14 @@ class LiveHub:
                 log.warning("ignored a notice of another organization on %s", name)
                 continue
             for feed in held.feeds:
-                if feed.accept(notice):
+                try:
+                    accepted = feed.accept(notice)
+                except Exception:
+                    # One subscription's filter failing on an unexpected notice must not
+                    # cost the organization's other subscribers theirs.
+                    log.exception("a live filter failed on a %s notice", notice.kind)
+                    continue
+                if accepted:
                     feed.offer(notice)
 
 

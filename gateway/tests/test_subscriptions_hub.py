@@ -146,3 +146,25 @@ async def test_the_hub_subscribes_again_after_losing_its_redis_connection(
 def test_the_live_stream_applies_every_condition_of_the_mention_filter() -> None:
     fields = {f.name for f in dataclasses.fields(MentionFilter)}
     assert fields == HANDLED_FIELDS
+
+
+async def test_a_filter_that_fails_costs_only_its_own_subscription(
+    hub: LiveHub, redis: ArqRedis
+) -> None:
+    organization_id = uuid.uuid4()
+    notices = [_mention(organization_id) for _ in range(3)]
+
+    def broken(notice: live.Notice) -> bool:
+        raise ValueError("a tier this version does not know")
+
+    async with (
+        hub.listen(organization_id, broken) as failing,
+        hub.listen(organization_id, _everything) as reader,
+    ):
+        await live.announce(redis, notices)
+        received: list[live.Notice] = []
+        async with asyncio.timeout(TIMEOUT):
+            while len(received) < len(notices):
+                received.extend(await reader.take(10))
+    assert [n.id for n in received] == [n.id for n in notices]
+    assert failing.dropped == 0

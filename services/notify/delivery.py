@@ -18,6 +18,7 @@ address.
 
 import asyncio
 import json
+import logging
 import ssl
 import uuid
 from collections.abc import Mapping
@@ -33,6 +34,8 @@ from libs.contracts.response import IntegrationEventEmitted
 from libs.privacy import mask_text
 from services.notify import chat, webhook_secrets
 from services.notify.destinations import DestinationError, Resolver, pin, resolve
+
+log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 10.0
 USER_AGENT = "crisiswatch-webhooks/1"
@@ -164,6 +167,12 @@ async def send(
         url, headers, content = _request(attempt, now, console_url)
     except _CannotSend as error:
         return Answer(error=str(error))
+    except Exception as error:
+        # A stored delivery that cannot be built (an event type or payload this version
+        # does not know) is answered as a failure and retried on schedule, instead of
+        # escaping and aborting the dispatcher's whole pass, over and over.
+        log.exception("building delivery %s failed", attempt.delivery_id)
+        return Answer(error=_clip(f"cannot build the request: {type(error).__name__}: {error}"))
     try:
         destination = await pin(url, allow_private=attempt.allow_private, resolve=resolve)
     except DestinationError as error:

@@ -29,8 +29,12 @@ class DestinationError(ValueError):
 
 def classify(address: IPAddress) -> str | None:
     """Return why `address` is not a public destination (e.g. "loopback"), or None if it is."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # IPv4 inside IPv6 (::ffff:a.b.c.d, and 6to4's 2002:a.b.c.d::/48) reaches that IPv4
+        # address, so it is judged as that address.
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is not None:
+            address = embedded
     if address.is_unspecified:
         return "unspecified"
     if address.is_loopback:

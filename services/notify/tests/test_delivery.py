@@ -417,3 +417,25 @@ def test_a_stored_summary_this_version_cannot_read_leaves_the_event_fields() -> 
     rebuilt = event_of(attempt)
 
     assert rebuilt.payload == {"title": "「奶粉」中度舆情危机"}
+
+
+async def test_a_delivery_that_cannot_be_built_is_a_failed_attempt_not_an_error() -> None:
+    now = wall_clock()
+    attempt = Attempt(
+        delivery_id=uuid.uuid4(),
+        organization_id=uuid.uuid4(),
+        endpoint_id=uuid.uuid4(),
+        event_id=uuid.uuid4(),
+        event_type="incident.renamed",  # a type this version does not know
+        kind="wecom",
+        url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+        body={"type": "incident.renamed", "timestamp": now.isoformat(), "data": {}},
+        secrets=[],
+        allow_private=False,
+        lease=now,
+    )
+    async with new_client() as client:
+        answer = await send(client, attempt, now=now)
+
+    assert answer.status_code is None
+    assert answer.error is not None and answer.error.startswith("cannot build the request")

@@ -26,6 +26,9 @@ from services.notify.destinations import DestinationError, check_url, classify, 
         ("100.64.0.1", "non-public"),
         ("::ffff:10.0.0.1", "private"),
         ("::ffff:127.0.0.1", "loopback"),
+        ("2002:a00:1::", "private"),  # 6to4 for 10.0.0.1
+        ("2002:7f00:1::", "loopback"),  # 6to4 for 127.0.0.1
+        ("2002:5db8:d70e::", None),  # 6to4 for a public address
         ("93.184.215.14", None),
         ("2606:4700::1111", None),
     ],
