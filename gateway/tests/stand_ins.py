@@ -93,7 +93,7 @@ class StandIns:
         """Answer every `command` with `result` (a failure) from now on."""
         self._refusals[command] = result
 
-    def route(self, command: type[C], apply: Apply) -> Route[C]:
+    def route(self, command: type[C], apply: Apply) -> Route[Runtime, C]:
         """Route `command` to `apply` unless a refusal is scripted for it."""
 
         async def handle(runtime: Runtime, session: AsyncSession, message: C) -> Outcome:

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from arq.connections import ArqRedis
 from sqlalchemy import delete
@@ -209,7 +210,7 @@ async def analysis(servers: Servers) -> AsyncIterator[StandIn]:
         consumer="test-analysis-rules",
         queue=ANALYSIS_QUEUE,
         routes=[
-            Route(CreateWatchlist, stand_in.create),
+            Route[Runtime, Any](CreateWatchlist, stand_in.create),
             Route(UpdateWatchlist, stand_in.update),
             Route(SetSensitiveTerms, stand_in.set_terms),
         ],

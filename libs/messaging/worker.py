@@ -8,8 +8,8 @@ PostgreSQL or Redis blips, so a transient failure never drops an accepted messag
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
 
 from arq import Retry
 from arq.connections import ArqRedis
@@ -20,48 +20,49 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.messages import Command, CommandResult, Message
-from libs.database.engine import create_engine, session_factory, transaction
-from libs.messaging import live, outbox, readiness, serialization
+from libs.contracts.outcome import Outcome
+from libs.database.engine import create_engine, session_factory
+from libs.messaging import outbox, readiness, serialization
 from libs.messaging.connection import redis_settings
 from libs.messaging.receipts import AlreadyHandled, claim, store_result
+from libs.messaging.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
+
+__all__ = ["MAX_TRIES", "Outcome", "Route", "Runtime", "build_worker"]
 
 M = TypeVar("M", bound=Message)
 
 MAX_TRIES = 8
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What a handler did: messages to emit after commit and, for commands, the answer."""
-
-    messages: Sequence[Message] = ()
-    result: CommandResult | None = None
-
-
 @dataclass
 class Runtime:
-    """Per-process resources, built once at worker start."""
+    """Per-process resources, built once at worker start.
+
+    A service that needs more (a data key, a loaded model, a background loop) subclasses it
+    with typed fields and builds its own in `setup`.
+    """
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     redis: ArqRedis
-    state: dict[str, Any] = field(default_factory=dict)
 
 
-Handler = Callable[[Runtime, AsyncSession, M], Awaitable[Outcome]]
+R = TypeVar("R", bound=Runtime)
+
+Handler = Callable[[R, AsyncSession, M], Awaitable[Outcome]]
 
 
 @dataclass(frozen=True)
-class Route(Generic[M]):
+class Route(Generic[R, M]):
     """Which handler applies a message type."""
 
     message: type[M]
-    handle: Handler[M]
+    handle: Handler[R, M]
 
 
-def _job(consumer: str, route: Route[Any]) -> Function:
+def _job(consumer: str, route: Route[Any, Any]) -> Function:
     async def run(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any] | None:
         runtime: Runtime = ctx["runtime"]
         try:
@@ -71,11 +72,10 @@ def _job(consumer: str, route: Route[Any]) -> Function:
             log.error("%s: rejected malformed %s: %s", consumer, route.message.job_name(), exc)
             return CommandResult.failure("Invalid", str(exc)).model_dump(mode="json")
         try:
-            async with transaction(runtime.sessions) as session:
+            async with unit_of_work(runtime.sessions, runtime.redis, consumer) as work:
+                session = work.session
                 await claim(session, consumer, message.message_id, message.job_name())
-                outcome = await route.handle(runtime, session, message)
-                staged = [outbox.add(session, consumer, m) for m in outcome.messages]
-                notices = live.take_staged(session)
+                outcome = work.apply(await route.handle(runtime, session, message))
                 answer = outcome.result.model_dump(mode="json") if outcome.result else None
                 if answer is not None:
                     await store_result(session, consumer, message.message_id, answer)
@@ -96,8 +96,6 @@ def _job(consumer: str, route: Route[Any]) -> Function:
             return CommandResult.failure(
                 "Internal", f"the {consumer} service failed to apply the command"
             ).model_dump(mode="json")
-        await outbox.flush(runtime.sessions, runtime.redis, staged)
-        await live.announce(runtime.redis, notices)
         return answer
 
     return func(run, name=route.message.job_name(), max_tries=MAX_TRIES)
@@ -124,11 +122,11 @@ def build_worker(
     *,
     consumer: str,
     queue: str,
-    routes: Sequence[Route[Any]],
+    routes: Sequence[Route[R, Any]],
     database_url: str,
     redis_url: str,
-    on_startup: Callable[[Runtime], Awaitable[None]] | None = None,
-    on_shutdown: Callable[[Runtime], Awaitable[None]] | None = None,
+    setup: Callable[[Runtime], Awaitable[R]] | None = None,
+    on_shutdown: Callable[[R], Awaitable[None]] | None = None,
     max_jobs: int = 4,
     poll_delay: float = 0.02,
     relay_interval: float = 5.0,
@@ -140,10 +138,9 @@ def build_worker(
 
     async def startup(ctx: dict[str, Any]) -> None:
         engine = create_engine(database_url, pool_size=max_jobs + 1)
-        runtime = Runtime(engine=engine, sessions=session_factory(engine), redis=ctx["redis"])
+        base = Runtime(engine=engine, sessions=session_factory(engine), redis=ctx["redis"])
+        runtime = await setup(base) if setup is not None else cast(R, base)
         ctx["runtime"] = runtime
-        if on_startup is not None:
-            await on_startup(runtime)
         relay = outbox.Relay(runtime.sessions, runtime.redis, consumer, interval=relay_interval)
         relay.start()
         relays.append(relay)
@@ -152,7 +149,7 @@ def build_worker(
     async def shutdown(ctx: dict[str, Any]) -> None:
         for relay in relays:
             await relay.stop()
-        runtime: Runtime | None = ctx.get("runtime")
+        runtime: R | None = ctx.get("runtime")
         if runtime is None:
             return
         if on_shutdown is not None:

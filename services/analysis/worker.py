@@ -6,6 +6,7 @@ commits, then publishes what the handlers return; these handlers only call the s
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from arq.worker import Worker
@@ -25,26 +26,33 @@ from services.analysis.analyzer import Analyzer
 
 CONSUMER = "analysis"
 MAX_JOBS = 4
-_ANALYZER = "analyzer"
 
 
-async def _load_analyzer(runtime: Runtime) -> None:
+@dataclass
+class AnalysisRuntime(Runtime):
+    """The worker's resources: the shared ones and the loaded analyzer."""
+
+    analyzer: Analyzer
+
+
+async def _load_analyzer(runtime: Runtime) -> AnalysisRuntime:
     analyzer = Analyzer()
     await asyncio.to_thread(analyzer.load)
-    runtime.state[_ANALYZER] = analyzer
+    return AnalysisRuntime(runtime.engine, runtime.sessions, runtime.redis, analyzer)
 
 
 async def handle_mentions(
-    runtime: Runtime, session: AsyncSession, message: MentionIngested
+    runtime: AnalysisRuntime, session: AsyncSession, message: MentionIngested
 ) -> Outcome:
     """Analyse a batch of mentions and emit the risk signals it raised."""
-    analyzer: Analyzer = runtime.state[_ANALYZER]
-    raised = await service.analyze_mentions(session, analyzer, message, now=datetime.now(UTC))
+    raised = await service.analyze_mentions(
+        session, runtime.analyzer, message, now=datetime.now(UTC)
+    )
     return Outcome(messages=raised)
 
 
 async def handle_create_watchlist(
-    runtime: Runtime, session: AsyncSession, command: CreateWatchlist
+    runtime: AnalysisRuntime, session: AsyncSession, command: CreateWatchlist
 ) -> Outcome:
     """Create a watchlist and answer the caller."""
     return Outcome(
@@ -53,7 +61,7 @@ async def handle_create_watchlist(
 
 
 async def handle_update_watchlist(
-    runtime: Runtime, session: AsyncSession, command: UpdateWatchlist
+    runtime: AnalysisRuntime, session: AsyncSession, command: UpdateWatchlist
 ) -> Outcome:
     """Change a watchlist and answer the caller."""
     return Outcome(
@@ -62,7 +70,7 @@ async def handle_update_watchlist(
 
 
 async def handle_set_sensitive_terms(
-    runtime: Runtime, session: AsyncSession, command: SetSensitiveTerms
+    runtime: AnalysisRuntime, session: AsyncSession, command: SetSensitiveTerms
 ) -> Outcome:
     """Change the organization's sensitive-term lexicon and answer the caller."""
     return Outcome(
@@ -85,7 +93,7 @@ def create_worker(
         ],
         database_url=settings.database_url,
         redis_url=settings.redis_url,
-        on_startup=_load_analyzer,
+        setup=_load_analyzer,
         max_jobs=MAX_JOBS,
         burst=burst,
         handle_signals=handle_signals,

@@ -7,6 +7,7 @@ handler returns. The deadline watchdog runs beside the routes in the same proces
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,8 +58,14 @@ from services.incidents.watchdog import DeadlineWatchdog, SystemClock
 
 CONSUMER = "incidents"
 MAX_JOBS = 4
-_WATCHDOG = "watchdog"
-_DATA_KEY = "data_key"
+
+
+@dataclass
+class IncidentsRuntime(Runtime):
+    """The worker's resources: the data key for contacts, and the deadline watchdog."""
+
+    data_key: DataKey | None = None
+    watchdog: DeadlineWatchdog | None = None
 
 
 def now() -> datetime:
@@ -67,7 +74,7 @@ def now() -> datetime:
 
 
 async def handle_risk_signal(
-    runtime: Runtime, session: AsyncSession, signal: RiskSignalRaised
+    runtime: IncidentsRuntime, session: AsyncSession, signal: RiskSignalRaised
 ) -> Outcome:
     """Open, join, reopen or raise the incident of the signal's watchlist or story."""
     # No clock here: the service reads it after taking the watchlist lock.
@@ -77,10 +84,10 @@ async def handle_risk_signal(
 
 def answer(
     apply: Callable[..., Awaitable[tuple[CommandResult, list[Message]]]],
-) -> Callable[[Runtime, AsyncSession, Any], Awaitable[Outcome]]:
+) -> Callable[[IncidentsRuntime, AsyncSession, Any], Awaitable[Outcome]]:
     """Adapt a service function answering (result, events) to a route handler."""
 
-    async def handle(runtime: Runtime, session: AsyncSession, command: Any) -> Outcome:
+    async def handle(runtime: IncidentsRuntime, session: AsyncSession, command: Any) -> Outcome:
         result, messages = await apply(session, command, now=now())
         return Outcome(result=result, messages=messages)
 
@@ -88,10 +95,10 @@ def answer(
 
 
 async def handle_add_affected_user(
-    runtime: Runtime, session: AsyncSession, command: AddAffectedUser
+    runtime: IncidentsRuntime, session: AsyncSession, command: AddAffectedUser
 ) -> Outcome:
     """Record a harmed customer; the contact is encrypted with the process's data key."""
-    key: DataKey | None = runtime.state.get(_DATA_KEY)
+    key = runtime.data_key
     if key is None:
         # Without a key nothing personal may be stored; everything else still works.
         return Outcome(
@@ -105,28 +112,28 @@ async def handle_add_affected_user(
 
 
 async def handle_complete_follow_up(
-    runtime: Runtime, session: AsyncSession, command: CompleteFollowUp
+    runtime: IncidentsRuntime, session: AsyncSession, command: CompleteFollowUp
 ) -> Outcome:
     """Mark a follow-up or compensation done."""
     return await affected.complete_follow_up(session, command, now=now())
 
 
 async def handle_update_review(
-    runtime: Runtime, session: AsyncSession, command: UpdateReview
+    runtime: IncidentsRuntime, session: AsyncSession, command: UpdateReview
 ) -> Outcome:
     """Write a review's root cause and improvement actions."""
     return await report.update_review(session, command, now=now())
 
 
 async def handle_complete_review(
-    runtime: Runtime, session: AsyncSession, command: CompleteReview
+    runtime: IncidentsRuntime, session: AsyncSession, command: CompleteReview
 ) -> Outcome:
     """Complete a review, refused while a required section is empty."""
     return await report.complete_review(session, command, now=now())
 
 
 async def handle_transition(
-    runtime: Runtime, session: AsyncSession, command: TransitionIncident
+    runtime: IncidentsRuntime, session: AsyncSession, command: TransitionIncident
 ) -> Outcome:
     """Move an incident; resolving it drafts its review report in the same transaction."""
     result, messages = await lifecycle.transition(session, command, now=now())
@@ -135,7 +142,7 @@ async def handle_transition(
     return Outcome(result=result, messages=messages)
 
 
-ROUTES: list[Route[Any]] = [
+ROUTES: list[Route[IncidentsRuntime, Any]] = [
     Route(RiskSignalRaised, handle_risk_signal),
     Route(AcknowledgeIncident, answer(lifecycle.acknowledge)),
     Route(TransitionIncident, handle_transition),
@@ -162,24 +169,24 @@ def create_worker(
 ) -> arq.worker.Worker:
     """Build the worker that consumes the incidents queue and watches deadlines."""
 
-    async def startup(runtime: Runtime) -> None:
+    async def startup(base: Runtime) -> IncidentsRuntime:
+        runtime = IncidentsRuntime(base.engine, base.sessions, base.redis)
         if settings.data_key:
-            runtime.state[_DATA_KEY] = DataKey.from_settings(settings)
+            runtime.data_key = DataKey.from_settings(settings)
         if not burst:
-            watchdog = DeadlineWatchdog(
+            runtime.watchdog = DeadlineWatchdog(
                 runtime.sessions,
                 runtime.redis,
                 SystemClock(),
                 settings.deadline_check_seconds,
                 producer=CONSUMER,
             )
-            watchdog.start()
-            runtime.state[_WATCHDOG] = watchdog
+            runtime.watchdog.start()
+        return runtime
 
-    async def shutdown(runtime: Runtime) -> None:
-        watchdog: DeadlineWatchdog | None = runtime.state.get(_WATCHDOG)
-        if watchdog is not None:
-            await watchdog.stop()
+    async def shutdown(runtime: IncidentsRuntime) -> None:
+        if runtime.watchdog is not None:
+            await runtime.watchdog.stop()
 
     return build_worker(
         consumer=CONSUMER,
@@ -187,7 +194,7 @@ def create_worker(
         routes=ROUTES,
         database_url=settings.database_url,
         redis_url=settings.redis_url,
-        on_startup=startup,
+        setup=startup,
         on_shutdown=shutdown,
         max_jobs=MAX_JOBS,
         burst=burst,

@@ -7,6 +7,7 @@ runs beside the routes in the same process and does the sending.
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,9 +35,16 @@ from services.notify.dispatcher import Dispatcher, FixedClock, SystemClock
 CONSUMER = "notify"
 MAX_JOBS = 4
 DISPATCH_INTERVAL_SECONDS = 2.0
-_DISPATCHER = "dispatcher"
-_DATA_KEY = "data_key"
-_CONSOLE_URL = "console_url"
+
+
+@dataclass
+class NotifyRuntime(Runtime):
+    """The worker's resources: the data key that unlocks secrets, and the dispatcher loop."""
+
+    console_url: str | None = None
+    data_key: DataKey | None = None
+    dispatcher: Dispatcher | None = None
+
 
 log = logging.getLogger(__name__)
 
@@ -54,62 +62,62 @@ def _no_key(action: str) -> CommandResult:
 
 
 async def handle_event(
-    runtime: Runtime, session: AsyncSession, event: IntegrationEventEmitted
+    runtime: NotifyRuntime, session: AsyncSession, event: IntegrationEventEmitted
 ) -> Outcome:
     """Turn an integration event into deliveries for the endpoints subscribed to it."""
-    await fanout.fan_out(session, event, now=now(), console_url=runtime.state.get(_CONSOLE_URL))
+    await fanout.fan_out(session, event, now=now(), console_url=runtime.console_url)
     return Outcome()
 
 
 async def handle_create(
-    runtime: Runtime, session: AsyncSession, command: CreateWebhookEndpoint
+    runtime: NotifyRuntime, session: AsyncSession, command: CreateWebhookEndpoint
 ) -> Outcome:
     """Register an endpoint; refused clearly when the data key is not configured."""
-    key: DataKey | None = runtime.state.get(_DATA_KEY)
+    key = runtime.data_key
     if key is None:
         return Outcome(result=_no_key("webhook endpoints cannot be created"))
     return Outcome(result=await endpoints.create_endpoint(session, command, key, now=now()))
 
 
 async def handle_rotate(
-    runtime: Runtime, session: AsyncSession, command: RotateWebhookSecret
+    runtime: NotifyRuntime, session: AsyncSession, command: RotateWebhookSecret
 ) -> Outcome:
     """Issue a new signing secret; refused clearly when the data key is not configured."""
-    key: DataKey | None = runtime.state.get(_DATA_KEY)
+    key = runtime.data_key
     if key is None:
         return Outcome(result=_no_key("webhook secrets cannot be rotated"))
     return Outcome(result=await endpoints.rotate_secret(session, command, key, now=now()))
 
 
 async def handle_update(
-    runtime: Runtime, session: AsyncSession, command: UpdateWebhookEndpoint
+    runtime: NotifyRuntime, session: AsyncSession, command: UpdateWebhookEndpoint
 ) -> Outcome:
     """Change an endpoint or enable it again."""
     return Outcome(result=await endpoints.update_endpoint(session, command, now=now()))
 
 
 async def handle_delete(
-    runtime: Runtime, session: AsyncSession, command: DeleteWebhookEndpoint
+    runtime: NotifyRuntime, session: AsyncSession, command: DeleteWebhookEndpoint
 ) -> Outcome:
     """Remove an endpoint and its delivery log."""
     return Outcome(result=await endpoints.delete_endpoint(session, command, now=now()))
 
 
 async def handle_redeliver(
-    runtime: Runtime, session: AsyncSession, command: RedeliverWebhook
+    runtime: NotifyRuntime, session: AsyncSession, command: RedeliverWebhook
 ) -> Outcome:
     """Queue a logged delivery to be sent again now."""
     return Outcome(result=await endpoints.redeliver(session, command, now=now()))
 
 
 async def handle_set_policy(
-    runtime: Runtime, session: AsyncSession, command: SetWebhookPolicy
+    runtime: NotifyRuntime, session: AsyncSession, command: SetWebhookPolicy
 ) -> Outcome:
     """Allow or refuse private destinations for the organization."""
     return Outcome(result=await policy.set_policy(session, command, now=now()))
 
 
-ROUTES: list[Route[Any]] = [
+ROUTES: list[Route[NotifyRuntime, Any]] = [
     Route(IntegrationEventEmitted, handle_event),
     Route(CreateWebhookEndpoint, handle_create),
     Route(UpdateWebhookEndpoint, handle_update),
@@ -148,28 +156,28 @@ def create_worker(
 ) -> arq.worker.Worker:
     """Build the worker that consumes the events queue and sends deliveries."""
 
-    async def startup(runtime: Runtime) -> None:
-        runtime.state[_CONSOLE_URL] = settings.console_url
+    async def startup(base: Runtime) -> NotifyRuntime:
+        runtime = NotifyRuntime(
+            base.engine, base.sessions, base.redis, console_url=settings.console_url
+        )
         if not settings.data_key:
             log.warning("notify: CRISISWATCH_DATA_KEY is not set; no webhook can be signed or sent")
-            return
-        key = DataKey.from_settings(settings)
-        runtime.state[_DATA_KEY] = key
+            return runtime
+        runtime.data_key = DataKey.from_settings(settings)
         if not burst:
-            dispatcher = Dispatcher(
+            runtime.dispatcher = Dispatcher(
                 runtime.sessions,
-                key,
+                runtime.data_key,
                 SystemClock(),
                 interval=settings.webhook_dispatch_seconds,
                 console_url=settings.console_url,
             )
-            dispatcher.start()
-            runtime.state[_DISPATCHER] = dispatcher
+            runtime.dispatcher.start()
+        return runtime
 
-    async def shutdown(runtime: Runtime) -> None:
-        dispatcher: Dispatcher | None = runtime.state.get(_DISPATCHER)
-        if dispatcher is not None:
-            await dispatcher.stop()
+    async def shutdown(runtime: NotifyRuntime) -> None:
+        if runtime.dispatcher is not None:
+            await runtime.dispatcher.stop()
 
     return build_worker(
         consumer=CONSUMER,
@@ -177,7 +185,7 @@ def create_worker(
         routes=ROUTES,
         database_url=settings.database_url,
         redis_url=settings.redis_url,
-        on_startup=startup,
+        setup=startup,
         on_shutdown=shutdown,
         max_jobs=MAX_JOBS,
         burst=burst,
