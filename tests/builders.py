@@ -1,14 +1,16 @@
 """Plain builder functions for test data; each takes a session and flushes, never commits."""
 
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.auth.admin import create_key, ensure_organization
-from libs.contracts.enums import Role
+from libs.contracts.enums import IncidentStatus, Role, Tier
 from libs.database.engine import transaction
-from libs.database.tables import Organization
+from libs.database.tables import Incident, Organization, Watchlist
 
 
 @dataclass(frozen=True)
@@ -29,3 +31,43 @@ async def make_tenant(sessions: async_sessionmaker[AsyncSession], slug: str = "a
         org = await ensure_organization(session, slug, f"{slug} Inc.")
         keys = {role: (await create_key(session, org, role)).secret for role in Role}
     return Tenant(org=org, keys=keys)
+
+
+async def organization(session: AsyncSession, slug: str | None = None) -> Organization:
+    """Add an organization with a unique slug unless one is given."""
+    slug = slug or f"org-{uuid.uuid4().hex[:12]}"
+    org = Organization(slug=slug, name=f"{slug} Inc.")
+    session.add(org)
+    await session.flush()
+    return org
+
+
+async def watchlist(session: AsyncSession, org: Organization, name: str = "奶粉") -> Watchlist:
+    """Add a watchlist with one keyword, its name."""
+    row = Watchlist(organization_id=org.id, name=name, keywords=[name])
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def incident(
+    session: AsyncSession,
+    org: Organization,
+    wl: Watchlist,
+    *,
+    tier: Tier = Tier.YELLOW,
+    status: IncidentStatus = IncidentStatus.DETECTED,
+    detected_at: datetime | None = None,
+) -> Incident:
+    """Add an incident on `wl` as a signal would have opened it (without tasks)."""
+    row = Incident(
+        organization_id=org.id,
+        watchlist_id=wl.id,
+        title=f"「{wl.name}」舆情",
+        tier=tier.value,
+        status=status.value,
+        detected_at=detected_at or datetime.now(UTC),
+    )
+    session.add(row)
+    await session.flush()
+    return row

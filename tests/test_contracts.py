@@ -6,10 +6,20 @@ A deliberate change is a new message version. To accept a schema change on purpo
 
 import json
 import os
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from libs.contracts.enums import EventType
+from libs.contracts.events import (
+    EVENT_BODIES,
+    EventBody,
+    IncidentStatusChanged,
+    StatementPublished,
+    parse_body,
+)
 from libs.contracts.messages import ALL_MESSAGES as CORE_MESSAGES
 from libs.contracts.messages import Message
 from libs.contracts.notify import NOTIFY_MESSAGES
@@ -43,3 +53,52 @@ def test_messages_are_frozen_json_without_pickle() -> None:
     for message in ALL_MESSAGES:
         assert message.model_config.get("frozen") is True
         assert message.model_config.get("extra") == "forbid"
+
+
+@pytest.mark.parametrize("body", list(EVENT_BODIES.values()), ids=lambda b: b.TYPE.value)
+def test_event_payload_schema_matches_the_pinned_contract(body: type[EventBody]) -> None:
+    path = PINNED / "events" / f"{body.TYPE.value}.json"
+    schema = body.model_json_schema(by_alias=True, mode="serialization")
+    current = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+    if os.environ.get("UPDATE_CONTRACTS") == "1":
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(current)
+    assert path.exists(), f"no pinned schema for {body.TYPE.value}; see this module's docstring"
+    assert path.read_text() == current, (
+        f"the {body.TYPE.value} payload changed: receivers depend on it; re-pin it on purpose"
+    )
+
+
+def test_every_event_type_has_a_typed_payload() -> None:
+    assert set(EVENT_BODIES) == set(EventType)
+
+
+def test_event_payload_json_keeps_offsets_aliases_and_explicit_nulls() -> None:
+    at = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    body = IncidentStatusChanged(
+        incident_id=uuid.UUID(int=1),
+        from_="detected",
+        to="acknowledged",
+        actor="key-1",
+        reason=None,
+        timeline_event_id=uuid.UUID(int=2),
+    ).body()
+    assert body == {
+        "incident_id": str(uuid.UUID(int=1)),
+        "from": "detected",
+        "to": "acknowledged",
+        "actor": "key-1",
+        "reason": None,
+        "timeline_event_id": str(uuid.UUID(int=2)),
+    }
+    published = StatementPublished(
+        statement_id=uuid.UUID(int=3),
+        incident_id=uuid.UUID(int=1),
+        channel="weibo",
+        url=None,
+        published_at=at,
+    ).body()
+    assert published["published_at"] == at.isoformat() == "2026-11-21T08:00:00+00:00"
+    assert parse_body(EventType.STATEMENT_PUBLISHED, {**published, "incident": {}}) == (
+        StatementPublished.model_validate(published)
+    )

@@ -1,0 +1,165 @@
+"""Typed payloads of the integration events integrators subscribe to (webhooks, chat bots).
+
+The incidents service builds each payload from one of these models and notify reads it
+back through the same model, so a field cannot be renamed or mistyped in one place only.
+A receiver sees the JSON these models dump (`EventBody.body`): their JSON Schemas are
+pinned by a test beside the queue messages', so the webhook contract never changes by
+accident. Times serialise as ISO 8601 with their offset, exactly as `datetime.isoformat`
+writes them, and every field set at construction is written, `None` included; optional
+fields left unset are left out, as they always were.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from libs.contracts.enums import EventType
+
+IsoTime = Annotated[datetime, PlainSerializer(lambda at: at.isoformat(), return_type=str)]
+
+
+class EventBody(BaseModel):
+    """Base of every event payload: its type, and the JSON a receiver gets."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    TYPE: ClassVar[EventType]
+
+    def body(self) -> dict[str, Any]:
+        """Return the payload as receivers see it (before the incident summary is added)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+class IncidentOpened(EventBody):
+    """`incident.opened`: a risk signal opened an incident with its tier's playbook."""
+
+    TYPE: ClassVar[EventType] = EventType.INCIDENT_OPENED
+
+    incident_id: uuid.UUID
+    title: str
+    tier: str
+    status: str
+    watchlist_id: uuid.UUID
+    story_id: uuid.UUID | None
+    crisis_type: str | None
+    detected_at: IsoTime
+    signal_id: uuid.UUID
+    score: float
+    reasons: list[str]
+    playbook: str
+    recurrence_of_id: uuid.UUID | None
+
+
+class IncidentTierChanged(EventBody):
+    """`incident.tier_changed`: a signal or a person moved the incident's tier."""
+
+    TYPE: ClassVar[EventType] = EventType.INCIDENT_TIER_CHANGED
+
+    incident_id: uuid.UUID
+    from_: str = Field(alias="from")
+    to: str
+    actor: str
+    reasons: list[str]
+    added_tasks: list[str]
+    timeline_event_id: uuid.UUID
+
+
+class IncidentStatusChanged(EventBody):
+    """`incident.status_changed`: the incident moved in its life (and why, when given)."""
+
+    TYPE: ClassVar[EventType] = EventType.INCIDENT_STATUS_CHANGED
+
+    incident_id: uuid.UUID
+    from_: str = Field(alias="from")
+    to: str
+    actor: str
+    reason: str | None
+    timeline_event_id: uuid.UUID
+    merged_into_id: uuid.UUID | None = Field(default=None, description="Set on a merge.")
+    reopened_count: int | None = Field(default=None, description="Set when it reopens.")
+    signal_id: uuid.UUID | None = Field(default=None, description="The signal that reopened it.")
+    tier: str | None = Field(default=None, description="That signal's tier.")
+    score: float | None = Field(default=None, description="That signal's score.")
+    reasons: list[str] | None = Field(default=None, description="That signal's reasons.")
+
+
+class Escalation(BaseModel):
+    """Who an overdue task went to."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: str
+    person: str | None
+
+
+class TaskOverdue(EventBody):
+    """`task.overdue`: a response task passed its deadline and was escalated."""
+
+    TYPE: ClassVar[EventType] = EventType.TASK_OVERDUE
+
+    task_id: uuid.UUID
+    kind: str
+    title: str
+    role: str | None
+    channel: str | None
+    due_at: IsoTime
+    breached_at: IsoTime
+    minutes_late: int
+    escalated_to: Escalation
+
+
+class StatementPublished(EventBody):
+    """`statement.published`: an approved statement went out on its channel."""
+
+    TYPE: ClassVar[EventType] = EventType.STATEMENT_PUBLISHED
+
+    statement_id: uuid.UUID
+    incident_id: uuid.UUID
+    channel: str
+    url: str | None
+    published_at: IsoTime
+
+
+class ImprovementItem(BaseModel):
+    """One improvement the review commits to."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    action: str
+    owner: str
+    due_at: IsoTime | None
+
+
+class ReviewCompleted(EventBody):
+    """`review.completed`: the post-incident review was signed off."""
+
+    TYPE: ClassVar[EventType] = EventType.REVIEW_COMPLETED
+
+    review_id: uuid.UUID
+    incident_id: uuid.UUID
+    completed_by: str
+    root_cause: str | None
+    improvements: list[ImprovementItem]
+    stages_missed: int
+    tasks_missed: int
+
+
+EVENT_BODIES: dict[EventType, type[EventBody]] = {
+    model.TYPE: model
+    for model in (
+        IncidentOpened,
+        IncidentTierChanged,
+        IncidentStatusChanged,
+        TaskOverdue,
+        StatementPublished,
+        ReviewCompleted,
+    )
+}
+
+
+def parse_body(type_: EventType, payload: dict[str, Any]) -> EventBody:
+    """Read an event's own fields back from its payload (the incident summary is ignored)."""
+    own = {key: value for key, value in payload.items() if key != "incident"}
+    return EVENT_BODIES[type_].model_validate(own)
