@@ -5,9 +5,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts import vocabulary
