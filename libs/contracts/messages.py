@@ -8,6 +8,7 @@ version.
 """
 
 import uuid
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -142,6 +143,31 @@ class AcknowledgeIncident(Command):
     note: str | None = Field(default=None, max_length=2000)
 
 
+class ErrorCode(StrEnum):
+    """Why a command was refused; clients branch on these."""
+
+    NOT_FOUND = "NotFound"
+    INVALID = "Invalid"
+    INVALID_TRANSITION = "InvalidTransition"
+    CONFLICT = "Conflict"
+    FORBIDDEN = "Forbidden"
+    INTERNAL = "Internal"
+
+
+def api_field(name: str) -> str:
+    """Return an input's name as API clients spell it: `incident_id` → `incidentId`.
+
+    The one convention for error fields: a refusal names the input the way the caller sent
+    it (camelCase, dotted for nested inputs), whichever spelling the service used inside.
+    """
+    return ".".join(_camel(part) for part in name.split("."))
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 class CommandError(BaseModel):
     """Why a command was refused, in terms a client can act on."""
 
@@ -168,8 +194,9 @@ class CommandResult(BaseModel):
 
     @classmethod
     def failure(cls, code: str, message: str, field: str | None = None) -> "CommandResult":
-        """Build a refusal."""
-        return cls(ok=False, error=CommandError(code=code, message=message, field=field))
+        """Build a refusal; `field` is stored as clients spell it (see `api_field`)."""
+        named = api_field(field) if field is not None else None
+        return cls(ok=False, error=CommandError(code=code, message=message, field=named))
 
 
 ALL_MESSAGES: tuple[type[Message], ...] = (

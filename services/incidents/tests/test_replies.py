@@ -174,7 +174,7 @@ async def test_a_mention_is_filed_with_its_stored_text(sessions: Sessions) -> No
 
     refused = await _file(sessions, _command(stranger, mention_id=mention.id))
     assert refused.error is not None
-    assert (refused.error.code, refused.error.field) == ("NotFound", "mention_id")
+    assert (refused.error.code, refused.error.field) == ("NotFound", "mentionId")
 
 
 async def test_deletion_advice_and_missing_text_are_refused_and_nothing_is_stored(
@@ -191,7 +191,7 @@ async def test_deletion_advice_and_missing_text_are_refused_and_nothing_is_store
     assert (no_text.error.code, no_text.error.field) == ("Invalid", "text")
 
     ghost = await _file(sessions, _command(org, text=COMPLAINT, incident_id=uuid.uuid4()))
-    assert ghost.error is not None and ghost.error.field == "incident_id"
+    assert ghost.error is not None and ghost.error.field == "incidentId"
     assert await _cases(sessions) == []
 
 

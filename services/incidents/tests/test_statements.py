@@ -262,7 +262,7 @@ async def test_yellow_statement_goes_through_three_levels_in_order_and_is_publis
         "in_review",
     )
     result, _ = await _publish(sessions, incident, sid)
-    _refused(result, "InvalidTransition", "statement_id", "in_review", "approved")
+    _refused(result, "InvalidTransition", "statementId", "in_review", "approved")
 
     assert (await _review(sessions, incident, sid, ReviewStage.LEVEL_2)).data["status"] == (
         "in_review"
@@ -316,7 +316,7 @@ async def test_statement_published_event_is_written_once(sessions: Sessions) -> 
     assert len(messages) == 1
 
     again, again_messages = await _publish(sessions, incident, sid)
-    _refused(again, "InvalidTransition", "statement_id", "published")
+    _refused(again, "InvalidTransition", "statementId", "published")
     assert again_messages == []
     # A redelivered publication records the same event id, which is stored once.
     async with transaction(sessions) as session:
@@ -356,7 +356,7 @@ async def test_red_incident_needs_legal_approval_after_level_1(sessions: Session
     waiting = await _stored(sessions, sid)
     assert (waiting.status, waiting.review_level) == ("in_review", 3)
     result, _ = await _publish(sessions, incident, sid)
-    _refused(result, "InvalidTransition", "statement_id", "in_review")
+    _refused(result, "InvalidTransition", "statementId", "in_review")
 
     legal = await _review(sessions, incident, sid, ReviewStage.LEGAL, note="无法律风险")
     assert legal.data["status"] == "approved"
@@ -364,7 +364,7 @@ async def test_red_incident_needs_legal_approval_after_level_1(sessions: Session
     _refused(
         await _review(sessions, incident, sid, ReviewStage.LEGAL),
         "InvalidTransition",
-        "statement_id",
+        "statementId",
         "approved",
     )
     published, messages = await _publish(sessions, incident, sid)
@@ -478,7 +478,7 @@ async def test_one_unpublished_statement_per_channel_and_updates_after_publicati
             body="改",
         ),
     )
-    _refused(revise, "InvalidTransition", "statement_id", "published", "续报")
+    _refused(revise, "InvalidTransition", "statementId", "published", "续报")
 
     update = await _draft(
         sessions, incident, Channel.WEIBO, "续报：处理进展", NOW + timedelta(hours=1)
@@ -493,19 +493,17 @@ async def test_closed_and_false_alarm_incidents_take_no_statements(sessions: Ses
         _refused(
             await _draft(sessions, incident, Channel.WECHAT, "说明"),
             "Conflict",
-            "incident_id",
+            "incidentId",
             status.value,
         )
-        _refused(await _set_facts(sessions, incident, FACTS), "Conflict", "incident_id")
+        _refused(await _set_facts(sessions, incident, FACTS), "Conflict", "incidentId")
 
 
 async def test_another_organization_cannot_touch_a_statement(sessions: Sessions) -> None:
     incident = await _incident(sessions, Tier.YELLOW)
     sid = (await _draft(sessions, incident, Channel.WECHAT, "说明")).data["id"]
     stranger = await _incident(sessions, Tier.YELLOW, slug="other")
-    _refused(
-        await _review(sessions, stranger, sid, ReviewStage.LEVEL_1), "NotFound", "statement_id"
-    )
+    _refused(await _review(sessions, stranger, sid, ReviewStage.LEVEL_1), "NotFound", "statementId")
     _refused(
         await _draft(
             sessions,
@@ -522,7 +520,7 @@ async def test_another_organization_cannot_touch_a_statement(sessions: Sessions)
             "说明",
         ),
         "NotFound",
-        "incident_id",
+        "incidentId",
     )
 
 
@@ -659,7 +657,7 @@ async def test_unknown_incident_and_statement_are_not_found(sessions: Sessions) 
     _refused(
         await _review(sessions, incident, str(uuid.uuid4()), ReviewStage.LEVEL_1),
         "NotFound",
-        "statement_id",
+        "statementId",
     )
     ghost = Incident(
         id=uuid.uuid4(),
@@ -670,4 +668,4 @@ async def test_unknown_incident_and_statement_are_not_found(sessions: Sessions) 
         status="responding",
         detected_at=NOW,
     )
-    _refused(await _draft(sessions, ghost, Channel.WECHAT, "说明"), "NotFound", "incident_id")
+    _refused(await _draft(sessions, ghost, Channel.WECHAT, "说明"), "NotFound", "incidentId")

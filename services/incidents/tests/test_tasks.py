@@ -197,7 +197,7 @@ async def test_another_organizations_task_is_not_found(
     result, _ = await _complete(sessions, command, DETECTED_AT + timedelta(minutes=5))
 
     assert not result.ok and result.error is not None
-    assert (result.error.code, result.error.field) == ("NotFound", "task_id")
+    assert (result.error.code, result.error.field) == ("NotFound", "taskId")
     assert result.error.message == f"task {theirs.tasks['acknowledge'].id} not found"
     assert (await load_tasks(sessions, theirs.incident))["acknowledge"].status == TaskStatus.OPEN
     assert await timeline(sessions, theirs.incident, "task_done") == []
@@ -238,7 +238,7 @@ async def test_a_task_of_a_finished_incident_cannot_be_completed(
     )
 
     assert not result.ok and result.error is not None
-    assert (result.error.code, result.error.field) == ("InvalidTransition", "task_id")
+    assert (result.error.code, result.error.field) == ("InvalidTransition", "taskId")
     assert result.error.message == f"cannot complete a task of an incident that is {status.value}"
     stored = (await load_tasks(sessions, staged.incident))["full_plan"]
     assert stored.status == TaskStatus.OPEN and stored.completed_at is None

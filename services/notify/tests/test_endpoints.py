@@ -167,7 +167,7 @@ async def test_another_organizations_endpoint_is_not_found(
         ]
     for answer in answers:
         assert answer.error is not None
-        assert (answer.error.code, answer.error.field) == ("NotFound", "endpoint_id")
+        assert (answer.error.code, answer.error.field) == ("NotFound", "endpointId")
     assert (await endpoint_row(sessions, endpoint_id)).name == "ticketing"
 
 
