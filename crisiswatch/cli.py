@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from crisiswatch.jobs import jobs_app
 from crisiswatch.runtime import credentials_path, read_runtime, resolved_urls
 from libs.contracts.enums import Role
 from libs.privacy import install_masking
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(jobs_app, name="jobs")
 
 
 class HttpService(StrEnum):

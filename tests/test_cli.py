@@ -21,8 +21,15 @@ from tests.builders import make_tenant
 from tests.fixtures.servers import Servers
 
 
-def crisiswatch(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database_url, "CRISISWATCH_DATA_DIR": "/tmp/cw-cli"}
+def crisiswatch(
+    *args: str, database_url: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CRISISWATCH_DATA_DIR": "/tmp/cw-cli",
+        **(extra_env or {}),
+    }
     return subprocess.run(
         [sys.executable, "-m", "crisiswatch", *args],
         env=env,
@@ -108,3 +115,50 @@ async def test_backtest_prints_the_signals_a_replay_raises(
         "--until", until, database_url=servers.database_url,
     )  # fmt: skip
     assert garbled.returncode == 2 and "ISO 8601" in garbled.stderr
+
+
+async def test_jobs_lists_a_dead_letter_and_redrives_it(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    from libs.messaging import dead_letters
+
+    tenant = await make_tenant(sessions)
+    lost = MentionIngested(organization_id=tenant.org.id, mention_ids=[tenant.org.id])
+    await dead_letters.record(
+        sessions,
+        consumer="analysis",
+        queue=lost.QUEUE,
+        job_name=lost.job_name(),
+        payload=lost.model_dump(mode="json"),
+        error="ValueError: cannot analyse this batch",
+    )
+    env = {"REDIS_URL": servers.redis_url}
+    listed = await asyncio.to_thread(
+        crisiswatch, "jobs", "list", database_url=servers.database_url, extra_env=env
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert str(lost.message_id) in listed.stdout and "cannot analyse" in listed.stdout
+    sent = await asyncio.to_thread(
+        crisiswatch,
+        "jobs",
+        "redrive",
+        str(lost.message_id),
+        database_url=servers.database_url,
+        extra_env=env,
+    )
+    assert sent.returncode == 0, sent.stderr
+    queued = await redis.zrange(lost.QUEUE, 0, -1)
+    assert [job.decode() for job in queued] == [str(lost.message_id)]
+    emptied = await asyncio.to_thread(
+        crisiswatch, "jobs", "list", database_url=servers.database_url, extra_env=env
+    )
+    assert "no dead letters" in emptied.stdout
+    again = await asyncio.to_thread(
+        crisiswatch,
+        "jobs",
+        "redrive",
+        str(tenant.org.id),
+        database_url=servers.database_url,
+        extra_env=env,
+    )
+    assert again.returncode == 1 and "no dead letter" in again.stderr

@@ -3,6 +3,7 @@
 import uuid
 from typing import Any
 
+import pytest
 from arq.connections import ArqRedis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -11,8 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.messages import CommandResult, CreateWatchlist, MentionIngested
 from libs.database.engine import transaction
 from libs.database.tables import MessageReceipt, OutboxMessage
-from libs.messaging import outbox, readiness
-from libs.messaging.publisher import CommandTimeout, call
+from libs.messaging import dead_letters, outbox, readiness
+from libs.messaging.publisher import CommandTimeout, call, publish
 from libs.messaging.receipts import AlreadyHandled, claim
 from libs.messaging.worker import Outcome, Route, Runtime, build_worker
 from tests.builders import make_tenant
@@ -129,7 +130,7 @@ def _zero() -> Any:
     return timedelta(0)
 
 
-async def test_a_command_whose_handler_fails_answers_internal_and_changes_nothing(
+async def test_a_command_whose_handler_fails_answers_internal_and_is_kept(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:
     tenant = await make_tenant(sessions)
@@ -161,6 +162,8 @@ async def test_a_command_whose_handler_fails_answers_internal_and_changes_nothin
     async with sessions() as session:
         count = await session.exec(select(func.count()).select_from(MessageReceipt))  # type: ignore[call-overload]
         assert count.scalar_one() == 0
+        kept = await dead_letters.pending(session)
+    assert [letter.message_id for letter in kept] == [command.message_id]
 
 
 async def test_readiness_marks_are_cleared_and_awaited(servers: Servers, redis: ArqRedis) -> None:
@@ -173,18 +176,106 @@ async def test_readiness_marks_are_cleared_and_awaited(servers: Servers, redis: 
     assert await readiness.wait_ready(servers.redis_url, ["analysis", "incidents"], 0.3) == []
 
 
-def test_deadlocks_and_serialization_failures_are_retried_not_failed() -> None:
+@pytest.mark.parametrize(
+    ("sqlstate", "transient"),
+    [
+        ("40P01", True),  # deadlock
+        ("40001", True),  # serialization failure
+        ("57P01", True),  # admin shutdown
+        ("57P03", True),  # the database system is starting up
+        ("53300", True),  # too many clients
+        ("08006", True),  # connection failure
+        ("08001", True),  # cannot establish a connection
+        ("23505", False),  # unique violation: a fault in the data
+        ("42601", False),  # syntax error: a fault in the code
+        ("22P02", False),  # invalid text representation
+    ],
+)
+def test_outages_and_conflicts_are_retried_faults_are_not(sqlstate: str, transient: bool) -> None:
     from sqlalchemy.exc import DBAPIError
 
-    from libs.messaging.worker import _transient
+    from libs.messaging.failures import is_transient
 
     class Driver(Exception):
         def __init__(self, sqlstate: str) -> None:
             super().__init__(sqlstate)
             self.sqlstate = sqlstate
 
-    def error(sqlstate: str) -> DBAPIError:
-        return DBAPIError("UPDATE story …", {}, Driver(sqlstate))
+    assert is_transient(DBAPIError("UPDATE story …", {}, Driver(sqlstate))) is transient
+    assert is_transient(Driver(sqlstate)) is transient
 
-    assert _transient(error("40P01")) and _transient(error("40001"))
-    assert not _transient(error("23505")) and not _transient(error("42601"))
+
+def test_lost_connections_are_transient_and_bugs_are_not() -> None:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from libs.messaging.failures import is_transient
+
+    assert is_transient(ConnectionRefusedError())
+    assert is_transient(RedisConnectionError("Connection reset by peer"))
+    assert not is_transient(ValueError("a bug"))
+    assert not is_transient(KeyError("missing"))
+
+
+def test_backoff_grows_to_a_cap_with_jitter() -> None:
+    import random
+
+    from libs.messaging.failures import BACKOFF_CAP_SECONDS, backoff
+
+    rng = random.Random(7)
+    first = [backoff(1, rng=rng) for _ in range(50)]
+    late = [backoff(40, rng=rng) for _ in range(50)]
+    assert all(0.25 <= wait <= 0.5 for wait in first)
+    assert all(BACKOFF_CAP_SECONDS / 2 <= wait <= BACKOFF_CAP_SECONDS for wait in late)
+    assert len(set(late)) > 40  # jittered, not one instant for every job
+
+
+async def test_a_failing_event_becomes_a_dead_letter_and_is_redriven_once_fixed(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    from libs.database.tables import DeadLetter
+    from libs.messaging import dead_letters
+
+    tenant = await make_tenant(sessions)
+    applied: list[uuid.UUID] = []
+    broken = True
+
+    async def handle(runtime: Runtime, session: AsyncSession, event: MentionIngested) -> Outcome:
+        if broken:
+            raise ValueError("cannot analyse this batch")
+        applied.append(event.message_id)
+        return Outcome()
+
+    def worker() -> Any:
+        return build_worker(
+            consumer="test-dead",
+            queue=MentionIngested.QUEUE,
+            routes=[Route(MentionIngested, handle)],
+            database_url=servers.database_url,
+            redis_url=servers.redis_url,
+            handle_signals=False,
+            burst=True,
+        )
+
+    event = MentionIngested(organization_id=tenant.org.id, mention_ids=[uuid.uuid4()])
+    await publish(redis, event)
+    first = worker()
+    await first.main()
+    await first.close()
+    async with sessions() as session:
+        kept = await dead_letters.pending(session, consumer="test-dead")
+    assert [(letter.message_id, letter.job_name) for letter in kept] == [
+        (event.message_id, "mention.ingested.v1")
+    ]
+    assert "ValueError: cannot analyse this batch" in kept[0].error
+    assert kept[0].organization_id == tenant.org.id and applied == []
+
+    broken = False
+    assert await dead_letters.redrive(sessions, redis, event.message_id) == 1
+    second = worker()
+    await second.main()
+    await second.close()
+    assert applied == [event.message_id]
+    async with sessions() as session:
+        assert await dead_letters.pending(session) == []
+        letter = await session.get(DeadLetter, ("test-dead", event.message_id))
+        assert letter is not None and letter.redriven_at is not None

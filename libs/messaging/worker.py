@@ -2,8 +2,10 @@
 
 A service lists its routes (message type → handler); the harness gives each job a
 transaction, a receipt that makes redelivery a no-op, an outbox for what the handler emits,
-live notices for subscribers announced only after commit, and retries with backoff when
-PostgreSQL or Redis blips, so a transient failure never drops an accepted message.
+live notices for subscribers announced only after commit, and retries with capped, jittered
+backoff for as long as PostgreSQL or Redis is out, so an outage never drops an accepted
+message. A handler that fails for any other reason leaves its message as a dead letter
+(`libs.messaging.dead_letters`) for a person to see and re-drive: never silently gone.
 """
 
 import logging
@@ -15,15 +17,15 @@ from arq import Retry
 from arq.connections import ArqRedis
 from arq.worker import Function, Worker, func
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.messages import Command, CommandResult, Message
 from libs.contracts.outcome import Outcome
 from libs.database.engine import create_engine, session_factory
-from libs.messaging import outbox, readiness, serialization
+from libs.messaging import dead_letters, outbox, readiness, serialization
 from libs.messaging.connection import redis_settings
+from libs.messaging.failures import backoff, is_transient
 from libs.messaging.receipts import AlreadyHandled, claim, store_result
 from libs.messaging.unit_of_work import unit_of_work
 
@@ -33,7 +35,10 @@ __all__ = ["MAX_TRIES", "Outcome", "Route", "Runtime", "build_worker"]
 
 M = TypeVar("M", bound=Message)
 
-MAX_TRIES = 8
+# Tries are spent only by outages (everything else is answered or kept as a dead letter),
+# so this is not a budget but a backstop: with the 30 s backoff cap, about four days.
+MAX_TRIES = 10_000
+DEFAULT_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass
@@ -56,66 +61,80 @@ Handler = Callable[[R, AsyncSession, M], Awaitable[Outcome]]
 
 @dataclass(frozen=True)
 class Route(Generic[R, M]):
-    """Which handler applies a message type."""
+    """Which handler applies a message type, and how long one try of it may take.
+
+    The timeout also bounds how long a job held by a killed worker waits before another
+    worker takes it over (arq's in-progress lease is the longest timeout plus 10 s).
+    """
 
     message: type[M]
     handle: Handler[R, M]
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
 
 
-def _job(consumer: str, route: Route[Any, Any]) -> Function:
+def _job(consumer: str, queue: str, route: Route[Any, Any]) -> Function:
+    name = route.message.job_name()
+    is_command = issubclass(route.message, Command)
+
+    async def dead(runtime: Runtime, payload: dict[str, Any], error: str) -> None:
+        await dead_letters.record(
+            runtime.sessions,
+            consumer=consumer,
+            queue=queue,
+            job_name=name,
+            payload=payload,
+            error=error,
+        )
+
     async def run(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any] | None:
         runtime: Runtime = ctx["runtime"]
+        tries = int(ctx.get("job_try", 1))
         try:
             message = route.message.model_validate(payload)
         except ValidationError as exc:
-            # A malformed message can never succeed; fail it loudly instead of retrying.
-            log.error("%s: rejected malformed %s: %s", consumer, route.message.job_name(), exc)
+            # A malformed message can never succeed: keep it for a person, never retry.
+            log.warning("%s: rejected malformed %s: %s", consumer, name, exc)
+            if "message_id" in payload:
+                await _or_retry(dead(runtime, payload, f"malformed: {exc}"), consumer, tries)
             return CommandResult.failure("Invalid", str(exc)).model_dump(mode="json")
         try:
             async with unit_of_work(runtime.sessions, runtime.redis, consumer) as work:
                 session = work.session
-                await claim(session, consumer, message.message_id, message.job_name())
+                await claim(session, consumer, message.message_id, name)
                 outcome = work.apply(await route.handle(runtime, session, message))
                 answer = outcome.result.model_dump(mode="json") if outcome.result else None
                 if answer is not None:
                     await store_result(session, consumer, message.message_id, answer)
         except AlreadyHandled as replay:
             return replay.result
-        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
-            if isinstance(exc, DBAPIError) and not _transient(exc):
-                raise
-            tries = int(ctx.get("job_try", 1))
-            log.warning("%s: transient failure on try %d: %s", consumer, tries, exc)
-            raise Retry(defer=min(2**tries, 60)) from exc
-        except Exception:
-            if not issubclass(route.message, Command):
-                raise
+        except Exception as exc:
+            if is_transient(exc):
+                # An outage ends; wait and try again for as long as it takes.
+                log.warning("%s: %s: transient failure on try %d: %s", consumer, name, tries, exc)
+                raise Retry(defer=backoff(tries)) from exc
+            log.exception("%s: %s failed; kept as a dead letter", consumer, name)
+            await _or_retry(dead(runtime, payload, f"{type(exc).__name__}: {exc}"), consumer, tries)
+            if not is_command:
+                return None
             # The sender is waiting: answer with a failure it can show, not a stored
             # exception it cannot read. The transaction rolled back, so nothing changed.
-            log.exception("%s: %s failed", consumer, route.message.job_name())
             return CommandResult.failure(
                 "Internal", f"the {consumer} service failed to apply the command"
             ).model_dump(mode="json")
         return answer
 
-    return func(run, name=route.message.job_name(), max_tries=MAX_TRIES)
+    return func(run, name=name, max_tries=MAX_TRIES, timeout=route.timeout)
 
 
-# Deadlock and serialization failure: PostgreSQL rolled the transaction back and asks for
-# the same work to be tried again; it will usually succeed on its own.
-_RETRY_SQLSTATES = frozenset({"40P01", "40001"})
-
-
-def _transient(exc: DBAPIError) -> bool:
-    """Tell trouble worth a retry (connection, deadlock) from errors in the statement itself."""
-    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
-        getattr(exc.orig, "__cause__", None), "sqlstate", None
-    )
-    return (
-        bool(exc.connection_invalidated)
-        or isinstance(exc, OperationalError)
-        or sqlstate in _RETRY_SQLSTATES
-    )
+async def _or_retry(step: Awaitable[None], consumer: str, tries: int) -> None:
+    """Run `step`; if the database is out, retry the whole job later instead of losing it."""
+    try:
+        await step
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        log.warning("%s: could not keep a dead letter on try %d: %s", consumer, tries, exc)
+        raise Retry(defer=backoff(tries)) from exc
 
 
 def build_worker(
@@ -157,7 +176,7 @@ def build_worker(
         await runtime.engine.dispose()
 
     return Worker(
-        functions=[_job(consumer, route) for route in routes],
+        functions=[_job(consumer, queue, route) for route in routes],
         queue_name=queue,
         redis_settings=redis_settings(redis_url),
         on_startup=startup,
@@ -168,6 +187,7 @@ def build_worker(
         poll_delay=poll_delay,
         keep_result=3600,
         max_tries=MAX_TRIES,
+        job_timeout=max((route.timeout for route in routes), default=DEFAULT_TIMEOUT_SECONDS),
         handle_signals=handle_signals,
         burst=burst,
     )

@@ -29,7 +29,7 @@ from libs.database.tables.incidents import (
     WatchlistSnooze,
 )
 from libs.database.tables.ingest import Author, Complaint, IdempotencyRecord, Mention
-from libs.database.tables.messaging import MessageReceipt, OutboxMessage
+from libs.database.tables.messaging import DeadLetter, MessageReceipt, OutboxMessage
 from libs.database.tables.notify import WebhookDelivery, WebhookEndpoint, WebhookPolicy
 from libs.database.tables.tenancy import ApiKey, Organization
 
@@ -40,6 +40,7 @@ __all__ = [
     "ApiKey",
     "Author",
     "Complaint",
+    "DeadLetter",
     "FollowUpTask",
     "IdempotencyRecord",
     "ImprovementAction",

@@ -43,3 +43,24 @@ class OutboxMessage(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_type=JSONB)
     created_at: datetime = at_field(default_now=True)
     published_at: datetime | None = at_field(nullable=True, index=True)
+
+
+class DeadLetter(SQLModel, table=True):
+    """A message whose handler failed for a reason retrying cannot fix (a bug, bad data).
+
+    Kept with its payload and error until an operator re-drives it (`crisiswatch jobs
+    redrive`) once the cause is fixed; nothing a worker could not apply is silently gone.
+    """
+
+    __tablename__ = "dead_letter"
+
+    consumer: str = Field(primary_key=True, max_length=64)
+    message_id: uuid.UUID = Field(primary_key=True)
+    queue: str = Field(max_length=100)
+    job_name: str = Field(max_length=100)
+    organization_id: uuid.UUID | None = Field(default=None, index=True)
+    payload: dict[str, Any] = Field(sa_type=JSONB)
+    error: str = Field(max_length=4000)
+    tries: int = 1
+    failed_at: datetime = at_field(default_now=True)
+    redriven_at: datetime | None = at_field(nullable=True)

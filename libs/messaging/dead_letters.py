@@ -1,0 +1,98 @@
+"""Dead letters: messages a handler could not apply, kept with their error until re-driven.
+
+A handler that raises for a reason retrying cannot fix (a bug, data it cannot handle)
+rolls its transaction back; the harness then stores the message here, in a transaction of
+its own, so an operator can see what failed and why (`crisiswatch jobs list`) and send it
+again once the cause is fixed (`crisiswatch jobs redrive`). Re-driving keeps the message
+id, so the receipt makes a message applied in the meantime a no-op.
+"""
+
+import uuid
+from typing import Any
+
+from arq.connections import ArqRedis
+from arq.constants import result_key_prefix
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.database.engine import transaction
+from libs.database.tables import DeadLetter
+from libs.database.tables._types import utcnow
+from libs.messaging.publisher import enqueue
+
+ERROR_LIMIT = 4000
+
+
+async def record(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    consumer: str,
+    queue: str,
+    job_name: str,
+    payload: dict[str, Any],
+    error: str,
+) -> None:
+    """Keep a message that failed for good, or count one more failure of a kept one."""
+    message_id = uuid.UUID(str(payload["message_id"]))
+    organization = payload.get("organization_id")
+    statement = insert(DeadLetter).values(
+        consumer=consumer,
+        message_id=message_id,
+        queue=queue,
+        job_name=job_name,
+        organization_id=uuid.UUID(str(organization)) if organization else None,
+        payload=payload,
+        error=error[:ERROR_LIMIT],
+        tries=1,
+        failed_at=utcnow(),
+    )
+    async with transaction(sessions) as session:
+        await session.exec(
+            statement.on_conflict_do_update(
+                index_elements=["consumer", "message_id"],
+                set_={
+                    "error": statement.excluded.error,
+                    "failed_at": statement.excluded.failed_at,
+                    "tries": col(DeadLetter.tries) + 1,
+                    "redriven_at": None,
+                },
+            )
+        )
+
+
+async def pending(
+    session: AsyncSession, *, consumer: str | None = None, limit: int = 100
+) -> list[DeadLetter]:
+    """Return dead letters not re-driven since they last failed, newest first."""
+    query = select(DeadLetter).where(col(DeadLetter.redriven_at).is_(None))
+    if consumer is not None:
+        query = query.where(col(DeadLetter.consumer) == consumer)
+    rows = await session.exec(query.order_by(col(DeadLetter.failed_at).desc()).limit(limit))
+    return list(rows.all())
+
+
+async def redrive(
+    sessions: async_sessionmaker[AsyncSession],
+    redis: ArqRedis,
+    message_id: uuid.UUID,
+    *,
+    consumer: str | None = None,
+) -> int:
+    """Queue the dead letters of `message_id` again under the same id; return how many."""
+    async with transaction(sessions) as session:
+        query = select(DeadLetter).where(col(DeadLetter.message_id) == message_id)
+        if consumer is not None:
+            query = query.where(col(DeadLetter.consumer) == consumer)
+        letters = list((await session.exec(query.with_for_update())).all())
+        for letter in letters:
+            # arq keeps a finished job's result under its id and refuses the id again
+            # while it does; the failure's result is what we are replacing.
+            await redis.delete(result_key_prefix + str(letter.message_id))
+            await enqueue(
+                redis, letter.queue, letter.job_name, str(letter.message_id), letter.payload
+            )
+            letter.redriven_at = utcnow()
+            session.add(letter)
+    return len(letters)
