@@ -207,3 +207,7 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     SetSensitiveTerms,
     AcknowledgeIncident,
 )
+
+
+CONFIRMED_MESSAGES: frozenset[str] = frozenset({"risk.signal_raised.v1", "integration.event.v1"})
+"""Messages a producer re-sends until their consumer has applied them (a crisis hangs on them)."""

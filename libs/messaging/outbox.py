@@ -13,6 +13,7 @@ from libs.contracts.messages import Message
 from libs.database.engine import transaction
 from libs.database.tables import OutboxMessage
 from libs.database.tables._types import utcnow
+from libs.messaging import confirmation
 from libs.messaging.periodic import Periodic
 from libs.messaging.publisher import enqueue
 
@@ -88,7 +89,8 @@ async def relay_once(
 
 
 class Relay(Periodic):
-    """A producer's background relay of messages a crash left unpublished."""
+    """A producer's background relay: publishes what a crash left unpublished, and sends
+    again what was published but never applied (`libs.messaging.confirmation`)."""
 
     def __init__(
         self,
@@ -102,5 +104,6 @@ class Relay(Periodic):
             count = await relay_once(sessions, redis, producer)
             if count:
                 log.warning("outbox relay re-published %d %s messages", count, producer)
+            await confirmation.confirm_once(sessions, redis, producer)
 
         super().__init__(f"{producer} outbox relay", step, interval=interval)

@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Index
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -35,6 +36,8 @@ class OutboxMessage(SQLModel, table=True):
     """
 
     __tablename__ = "outbox_message"
+    # The relay's and the confirmation sweep's reads: one producer's recent rows.
+    __table_args__ = (Index("ix_outbox_message_producer_created", "producer", "created_at"),)
 
     id: uuid.UUID = Field(primary_key=True)
     producer: str = Field(max_length=64)
