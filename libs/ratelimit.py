@@ -4,15 +4,42 @@ A fixed one-minute window per API key: one INCR and one EXPIRE in a transaction 
 request. At a window's edge a client can get up to twice the limit in a short burst;
 that is accepted for its cost (one round trip, no scripts), and the answer tells the
 client how long to wait (`Retry-After`).
+
+When Redis cannot be reached the count falls back to this process alone: limits keep
+holding per process (looser across replicas) and requests are neither refused nor failed
+because the counter is away. An outage of the limiter must not become an outage of intake.
 """
 
+import logging
 import time
 import uuid
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from arq.connections import ArqRedis
 
+from libs.messaging.failures import is_transient
+
+log = logging.getLogger(__name__)
+
 WINDOW_SECONDS = 60
+
+
+@dataclass
+class _LocalWindows:
+    """Per-process counts for the current window, used only while Redis is away."""
+
+    window: int = -1
+    counts: Counter[uuid.UUID] = field(default_factory=Counter)
+
+    def incr(self, key_id: uuid.UUID, window: int) -> int:
+        if window != self.window:
+            self.window, self.counts = window, Counter()
+        self.counts[key_id] += 1
+        return self.counts[key_id]
+
+
+_LOCAL = _LocalWindows()
 
 
 @dataclass(frozen=True)
@@ -34,10 +61,16 @@ async def hit(
     moment = time.time() if now is None else now
     window = int(moment // WINDOW_SECONDS)
     key = f"crisiswatch:rate:{key_id}:{window}"
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, 2 * WINDOW_SECONDS)
-        count, _ = await pipe.execute()
+    try:
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 2 * WINDOW_SECONDS)
+            count, _ = await pipe.execute()
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        log.warning("rate limit counted in this process: Redis is unreachable (%s)", exc)
+        count = _LOCAL.incr(key_id, window)
     retry_after = max(1, WINDOW_SECONDS - int(moment % WINDOW_SECONDS))
     return Verdict(
         allowed=int(count) <= limit,
