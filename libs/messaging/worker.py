@@ -23,9 +23,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.messages import Command, CommandResult, Message
 from libs.contracts.outcome import Outcome
 from libs.database.engine import create_engine, session_factory
-from libs.messaging import dead_letters, outbox, readiness, serialization
+from libs.messaging import dead_letters, outbox, readiness, retention, serialization
 from libs.messaging.connection import redis_settings
 from libs.messaging.failures import backoff, is_transient
+from libs.messaging.periodic import Periodic
 from libs.messaging.receipts import AlreadyHandled, claim, store_result
 from libs.messaging.unit_of_work import unit_of_work
 
@@ -153,21 +154,25 @@ def build_worker(
     burst: bool = False,
 ) -> Worker:
     """Build an arq worker for `queue` that applies `routes` as `consumer`."""
-    relays: list[outbox.Relay] = []
+    loops: list[Periodic] = []
 
     async def startup(ctx: dict[str, Any]) -> None:
         engine = create_engine(database_url, pool_size=max_jobs + 1)
         base = Runtime(engine=engine, sessions=session_factory(engine), redis=ctx["redis"])
         runtime = await setup(base) if setup is not None else cast(R, base)
         ctx["runtime"] = runtime
-        relay = outbox.Relay(runtime.sessions, runtime.redis, consumer, interval=relay_interval)
-        relay.start()
-        relays.append(relay)
+        loops.append(
+            outbox.Relay(runtime.sessions, runtime.redis, consumer, interval=relay_interval)
+        )
+        if not burst:
+            loops.append(retention.Pruner(runtime.sessions, runtime.redis))
+        for loop in loops:
+            loop.start()
         await readiness.mark_ready(runtime.redis, consumer)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
-        for relay in relays:
-            await relay.stop()
+        for loop in loops:
+            await loop.stop()
         runtime: R | None = ctx.get("runtime")
         if runtime is None:
             return
