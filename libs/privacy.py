@@ -290,6 +290,11 @@ def mask_value(value: Any) -> Any:
     return value
 
 
+# Loggers whose formatter reads `record.args` positionally (uvicorn's access line unpacks
+# client, method, path, version and status from it).
+_POSITIONAL = frozenset({"uvicorn.access"})
+
+
 class MaskingFilter(logging.Filter):
     """Rewrites each log record so its message, arguments and traceback are masked.
 
@@ -300,6 +305,11 @@ class MaskingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Mask `record` in place; never drops it."""
+        if record.name in _POSITIONAL and isinstance(record.args, tuple):
+            # Its formatter unpacks the arguments itself: mask each, keep the tuple.
+            record.args = tuple(mask_value(arg) for arg in record.args)
+            record.msg = mask_text(str(record.msg))
+            return True
         try:
             message = record.getMessage()
         except (TypeError, ValueError):

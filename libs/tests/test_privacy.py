@@ -185,3 +185,33 @@ def test_full_width_numbers_are_masked_too() -> None:
     masked = mask_text("请回电１３８１２３４５６７８")
     assert "13812345678" not in masked and "１３８１２３４５６７８" not in masked
     assert "138****5678" in masked
+
+
+def test_masking_keeps_the_access_line_formatter_working() -> None:
+    import io
+    import logging
+
+    from uvicorn.logging import AccessFormatter
+
+    from libs.privacy import MaskingFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(AccessFormatter('%(client_addr)s "%(request_line)s" %(status_code)s'))
+    handler.addFilter(MaskingFilter())
+    logger = logging.getLogger("uvicorn.access")
+    logger.addHandler(handler)
+    try:
+        logger.warning(
+            '%s - "%s %s HTTP/%s" %d',
+            "127.0.0.1:5000",
+            "GET",
+            "/v1/mentions?phone=13812345678",
+            "1.1",
+            202,
+        )
+    finally:
+        logger.removeHandler(handler)
+    line = stream.getvalue()
+    assert line.startswith('127.0.0.1:5000 "GET /v1/mentions?phone=')
+    assert "13812345678" not in line and "202" in line
