@@ -2,7 +2,8 @@
 
 Owns (writes) the `author`, `mention`, `complaint` and `idempotency_record` tables, and the
 `outbox_message` rows it produces (producer `ingest`). Reads `api_key` to know the caller
-and `mention_analysis` to answer `GET /v1/mentions/{id}`.
+and `mention_analysis` to answer `GET /v1/mentions/{id}`; counts each key's requests in
+Redis (`libs.ratelimit`).
 
 Consumes HTTP: `POST /v1/mentions` (a batch of 1–1000, each item validated on its own),
 `GET /v1/mentions/{mention_id}`, `POST /v1/complaints` (stored as a mention plus its

@@ -50,8 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install(app)
     app.include_router(mentions.router)
     app.include_router(complaints.router)
-    document_request_bodies(app)
     app.include_router(health.router)
+    document_request_bodies(app)
     return app
 
 
