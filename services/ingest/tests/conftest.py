@@ -1,5 +1,4 @@
-"""Fixtures of ingest's tests: a tenant and a served app for HTTP tests, an organization for
-service tests on a rolled-back session."""
+"""Fixtures: a served app and a tenant for HTTP tests, an organization for service tests."""
 
 import uuid
 from collections.abc import AsyncIterator

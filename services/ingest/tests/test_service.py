@@ -1,5 +1,4 @@
-"""Storing mentions once per key, and finding the ones to announce again, on a rolled-back
-session."""
+"""Finding the mentions to announce again, on a rolled-back session."""
 
 import uuid
 from datetime import timedelta
