@@ -6,21 +6,20 @@ from fastapi import Depends, Request
 
 from libs import ratelimit
 from libs.auth.keys import Principal, parse_bearer, resolve
+from services.ingest.dependencies import ResourcesDep
 from services.ingest.problems import ProblemError
 
 
-async def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request, held: ResourcesDep) -> Principal:
     """Resolve the caller's key or refuse with 401."""
     secret = parse_bearer(request.headers.get("authorization"))
     if secret is None:
         raise _unauthorized("send an API key as `Authorization: Bearer <key>`")
-    async with request.app.state.sessions() as session:
+    async with held.sessions() as session:
         principal = await resolve(session, secret)
     if principal is None:
         raise _unauthorized("the API key is unknown or revoked")
-    verdict = await ratelimit.hit(
-        request.app.state.redis, principal.key_id, request.app.state.rate_limit
-    )
+    verdict = await ratelimit.hit(held.redis, principal.key_id, held.rate_limit_per_minute)
     if not verdict.allowed:
         raise ProblemError(
             429,

@@ -1,15 +1,20 @@
 """RFC 9457 problem responses, so every refusal names the field at fault."""
 
+import uuid
+from typing import TypeVar
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.ingest.schemas import FieldError, Problem
-from services.ingest.validation import field_path
 
 PROBLEM_JSON = "application/problem+json"
+
+Found = TypeVar("Found")
 
 
 class ProblemError(Exception):
@@ -27,6 +32,35 @@ class ProblemError(Exception):
         super().__init__(detail)
         self.problem = Problem(title=title, status=status, detail=detail, errors=errors or [])
         self.headers = headers
+
+
+def field_path(prefix: str, loc: tuple[int | str, ...]) -> str:
+    """Render a pydantic location as `mentions[2].author.handle`."""
+    path = prefix
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def errors_of(exc: ValidationError, prefix: str) -> list[FieldError]:
+    """Turn pydantic errors into field/reason pairs."""
+    return [
+        FieldError(field=field_path(prefix, tuple(error["loc"])), reason=error["msg"])
+        for error in exc.errors(include_url=False)
+    ]
+
+
+def invalid_request(errors: list[FieldError]) -> ProblemError:
+    """Return the 422 problem naming each field at fault."""
+    detail = "; ".join(f"{e.field}: {e.reason}" for e in errors)
+    return ProblemError(422, "Invalid request", detail, errors)
+
+
+def found(value: Found | None, what: str, key: uuid.UUID) -> Found:
+    """Return `value`, or refuse with 404 when the caller's organization has no such `what`."""
+    if value is None:
+        raise ProblemError(404, "Not found", f"{what} {key} does not exist")
+    return value
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -52,10 +86,7 @@ def install(app: FastAPI) -> None:
         for error in exc.errors():
             loc = tuple(part for part in error.get("loc", ()) if part != "body")
             errors.append(FieldError(field=field_path("", loc) or "body", reason=error["msg"]))
-        detail = "; ".join(f"{e.field}: {e.reason}" for e in errors)
-        return problem_response(
-            Problem(title="Invalid request", status=422, detail=detail, errors=errors)
-        )
+        return problem_response(invalid_request(errors).problem)
 
     @app.exception_handler(DataError)
     async def _unstorable(_: Request, exc: DataError) -> JSONResponse:

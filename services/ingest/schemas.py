@@ -1,8 +1,7 @@
-"""Request and response shapes of the ingest API."""
+"""Shapes both routes share: the mention as stored from either, checked text, problem documents."""
 
-import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -14,9 +13,8 @@ from pydantic import (
     field_validator,
 )
 
-from libs.contracts.enums import AuthorKind, Sentiment, Source
+from libs.contracts.enums import AuthorKind, Source
 
-MAX_BATCH = 1000
 # Counts are stored as 32-bit integers; a larger value is a sender's bug, not a real count.
 MAX_COUNT = 2_147_483_647
 MAX_URL_LENGTH = 2000
@@ -32,8 +30,18 @@ def _no_nul(value: str) -> str:
     return value
 
 
+def plausible_time(value: datetime) -> datetime:
+    """Refuse a time before 2000 or more than a day ahead (a wrong time zone offset)."""
+    if value < EARLIEST_POST:
+        raise ValueError("must be in the year 2000 or later")
+    if value > datetime.now(UTC) + FUTURE_TOLERANCE:
+        raise ValueError("is more than a day in the future; check its time zone offset")
+    return value
+
+
 Text = Annotated[str, AfterValidator(_no_nul)]
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+PlausibleTime = Annotated[AwareDatetime, AfterValidator(plausible_time)]
 
 
 class AuthorIn(BaseModel):
@@ -65,7 +73,7 @@ class MentionIn(BaseModel):
     )
     text: Text = Field(min_length=1, max_length=20_000)
     url: HttpUrl | None = None
-    posted_at: AwareDatetime = Field(description="ISO 8601 with a time zone offset.")
+    posted_at: PlausibleTime = Field(description="ISO 8601 with a time zone offset.")
     author: AuthorIn
     metrics: MetricsIn = Field(default_factory=MetricsIn)
     repost_of: Text | None = Field(
@@ -79,88 +87,12 @@ class MentionIn(BaseModel):
             raise ValueError(f"must be at most {MAX_URL_LENGTH} characters")
         return None if value == "" else value
 
-    @field_validator("posted_at")
-    @classmethod
-    def _plausible_time(cls, value: datetime) -> datetime:
-        if value < EARLIEST_POST:
-            raise ValueError("must be in the year 2000 or later")
-        if value > datetime.now(UTC) + FUTURE_TOLERANCE:
-            raise ValueError("is more than a day in the future; check its time zone offset")
-        return value
-
-
-class MentionBatchIn(BaseModel):
-    """A batch of 1 to 1000 mentions; each item is validated on its own."""
-
-    mentions: list[MentionIn] = Field(min_length=1, max_length=MAX_BATCH)
-
-
-class Envelope(BaseModel):
-    """The outer shape, checked before any item, so a malformed body fails as a whole."""
-
-    mentions: list[Any] = Field(min_length=1, max_length=MAX_BATCH)
-
 
 class FieldError(BaseModel):
     """A rejected field with the reason, e.g. `mentions[3].posted_at`."""
 
     field: str
     reason: str
-
-
-class ItemResult(BaseModel):
-    """The fate of one item, in the order sent."""
-
-    index: int
-    status: Literal["accepted", "duplicate", "rejected"]
-    id: uuid.UUID | None = None
-    errors: list[FieldError] = Field(default_factory=list)
-
-
-class BatchResult(BaseModel):
-    """The answer to a batch: one result per item and the counts."""
-
-    accepted: int
-    duplicates: int
-    rejected: int
-    results: list[ItemResult]
-
-
-class AuthorOut(BaseModel):
-    """Author as stored."""
-
-    handle: str
-    followers: int
-    verified: bool
-    kind: AuthorKind
-
-
-class AnalysisOut(BaseModel):
-    """What analysis concluded, once it has run."""
-
-    sentiment: Sentiment
-    sentiment_score: float
-    tokens: list[str]
-    watchlist_ids: list[uuid.UUID]
-    matched_keywords: list[str]
-    analyzed_at: datetime
-
-
-class MentionOut(BaseModel):
-    """A stored mention with its analysis (null until analysed)."""
-
-    id: uuid.UUID
-    source: Source
-    external_id: str
-    text: str
-    text_normalized: str
-    url: str | None
-    posted_at: datetime
-    ingested_at: datetime
-    repost_of: str | None
-    author: AuthorOut | None
-    metrics: MetricsIn
-    analysis: AnalysisOut | None
 
 
 class Problem(BaseModel):

@@ -1,0 +1,1 @@
+"""Complaints from partner desks: `router` (HTTP), `service` (rules), `repository` (SQL)."""

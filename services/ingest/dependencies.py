@@ -1,0 +1,50 @@
+"""What the routes ask FastAPI for: the process's resources and a read session."""
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Annotated
+
+from arq.connections import ArqRedis
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.messaging.unit_of_work import Work, unit_of_work
+from services.ingest.complaints.service import ContactKey
+
+PRODUCER = "ingest"
+RESOURCES = "resources"
+"""The lifespan state entry that holds the `Resources`."""
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What the lifespan opens once per process and every request shares."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    redis: ArqRedis
+    rate_limit_per_minute: int
+    contact_key: ContactKey
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[Work]:
+        """Open a transaction whose messages ingest publishes once it commits."""
+        return unit_of_work(self.sessions, self.redis, PRODUCER)
+
+
+def resources(request: Request) -> Resources:
+    """Return the resources the lifespan opened."""
+    held: Resources = getattr(request.state, RESOURCES)
+    return held
+
+
+ResourcesDep = Annotated[Resources, Depends(resources)]
+
+
+async def read_session(held: ResourcesDep) -> AsyncIterator[AsyncSession]:
+    """Yield a session for reads; it is closed when the request ends."""
+    async with held.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(read_session)]

@@ -1,0 +1,116 @@
+"""The SQL of `idempotency_record`; takes the caller's session and never commits."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, or_
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.database.tables import IdempotencyRecord
+
+IN_PROGRESS = "in_progress"
+COMPLETED = "completed"
+
+
+async def take(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    key: str,
+    route: str,
+    hashed: str,
+    now: datetime,
+    expires_at: datetime,
+    stale_before: datetime,
+) -> bool:
+    """Insert an in-progress record for `key`, or replace one that is over; say if it took."""
+    statement = insert(IdempotencyRecord).values(
+        organization_id=organization_id,
+        key=key,
+        route=route,
+        request_hash=hashed,
+        status=IN_PROGRESS,
+        response_status=None,
+        response_body=None,
+        created_at=now,
+        expires_at=expires_at,
+    )
+    taken = await session.exec(
+        statement.on_conflict_do_update(
+            index_elements=["organization_id", "key"],
+            set_={
+                "route": statement.excluded.route,
+                "request_hash": statement.excluded.request_hash,
+                "status": statement.excluded.status,
+                "response_status": None,
+                "response_body": None,
+                "created_at": statement.excluded.created_at,
+                "expires_at": statement.excluded.expires_at,
+            },
+            # Replace only what is over: an expired record, or the same request's claim
+            # abandoned by a process that died before finishing it.
+            where=or_(
+                col(IdempotencyRecord.expires_at) <= now,
+                and_(
+                    col(IdempotencyRecord.status) == IN_PROGRESS,
+                    col(IdempotencyRecord.created_at) <= stale_before,
+                    col(IdempotencyRecord.request_hash) == hashed,
+                    col(IdempotencyRecord.route) == route,
+                ),
+            ),
+        ).returning(col(IdempotencyRecord.key))
+    )
+    return taken.first() is not None
+
+
+async def find(
+    session: AsyncSession, organization_id: uuid.UUID, key: str
+) -> IdempotencyRecord | None:
+    """Return the record of `key` in this organization, or None."""
+    found = await session.exec(
+        select(IdempotencyRecord).where(
+            col(IdempotencyRecord.organization_id) == organization_id,
+            col(IdempotencyRecord.key) == key,
+        )
+    )
+    return found.first()
+
+
+async def complete(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    key: str,
+    hashed: str,
+    status: int,
+    body: dict[str, Any],
+) -> None:
+    """Store the answer of the request that holds `key`, unless another request took it over."""
+    row = await session.get(IdempotencyRecord, (organization_id, key))
+    if row is None or row.request_hash != hashed:
+        return  # taken over after going stale; the newer holder's answer stands
+    row.status = COMPLETED
+    row.response_status = status
+    row.response_body = body
+    session.add(row)
+
+
+async def release(session: AsyncSession, organization_id: uuid.UUID, key: str, hashed: str) -> None:
+    """Delete the in-progress record of this request; a completed answer stays."""
+    await session.exec(
+        delete(IdempotencyRecord).where(
+            col(IdempotencyRecord.organization_id) == organization_id,
+            col(IdempotencyRecord.key) == key,
+            col(IdempotencyRecord.status) == IN_PROGRESS,
+            col(IdempotencyRecord.request_hash) == hashed,
+        )
+    )
+
+
+async def purge_expired(session: AsyncSession, now: datetime) -> int:
+    """Delete expired records; return how many went."""
+    result = await session.exec(
+        delete(IdempotencyRecord).where(col(IdempotencyRecord.expires_at) <= now)
+    )
+    return int(result.rowcount)

@@ -1,0 +1,86 @@
+"""What the OpenAPI document says beyond the route signatures: errors, headers, bodies."""
+
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from services.ingest.complaints.schemas import ComplaintIn
+from services.ingest.idempotency.http import REPLAYED_HEADER
+from services.ingest.mentions.schemas import MentionBatchIn
+from services.ingest.schemas import Problem
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Missing or unknown API key."},
+    403: {"model": Problem, "description": "The key's role may not do this."},
+    413: {"model": Problem, "description": "Body larger than 8 MiB."},
+    422: {"model": Problem, "description": "Malformed body; `errors` names each field."},
+}
+REPLAYED = {
+    REPLAYED_HEADER: {
+        "description": "`true` when this is the stored answer to an earlier request with the "
+        "same `Idempotency-Key` and body.",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+IDEMPOTENCY_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": Problem,
+        "description": "A request with the same `Idempotency-Key` is still being processed; "
+        "retry after `Retry-After` seconds.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    },
+    422: {
+        "model": Problem,
+        "description": "Malformed body or header, or an `Idempotency-Key` already used for "
+        "a different body; `errors` names each field.",
+    },
+}
+
+_COMPONENT_REF = "#/components/schemas/{model}"
+
+
+def not_found(what: str) -> dict[int | str, dict[str, Any]]:
+    """Return the documented answers of a read: the common errors and a 404 for `what`."""
+    return {**ERRORS, 404: {"model": Problem, "description": f"No such {what}."}}
+
+
+def json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """Return the `openapi_extra` documenting a required JSON body read by hand."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """Return `model`'s schema with its nested models referred to in the components."""
+    schema = model.model_json_schema(ref_template=_COMPONENT_REF)
+    schema.pop("$defs", None)
+    return schema
+
+
+def component_ref(model: type[BaseModel]) -> dict[str, Any]:
+    """Return a reference to `model` in the components."""
+    return {"$ref": _COMPONENT_REF.format(model=model.__name__)}
+
+
+def document_request_bodies(app: FastAPI) -> None:
+    """Put the hand-parsed request models into the OpenAPI components they are referred by.
+
+    Bodies are parsed by hand (size limit first, per-field problems), so FastAPI does not
+    see the models; a client generator still needs them under `components/schemas`.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        if "ComplaintIn" not in schemas:
+            _, definitions = models_json_schema(
+                [(ComplaintIn, "validation"), (MentionBatchIn, "validation")],
+                ref_template=_COMPONENT_REF,
+            )
+            for name, schema in definitions.get("$defs", {}).items():
+                schemas.setdefault(name, schema)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

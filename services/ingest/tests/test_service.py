@@ -1,0 +1,62 @@
+"""The reconciler's pass: mentions announced again, expired keys forgotten; rolled back."""
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.database.tables import IdempotencyRecord
+from libs.database.tables._types import utcnow
+from services.ingest import service
+from services.ingest.idempotency.service import TTL
+from services.ingest.tests.builders import announced, make_analysis, store_mentions, stored_at
+
+
+async def test_only_old_unanalysed_mentions_are_announced_again(
+    session: AsyncSession, organization: uuid.UUID
+) -> None:
+    lost, analysed, fresh, forgotten = await store_mentions(
+        session, organization, "lost", "analysed", "fresh", "forgotten"
+    )
+    # Stored in a future far from the rows other tests leave behind, so only ours qualify.
+    now = utcnow() + timedelta(days=3650)
+    for mention_id, age in (
+        (lost, timedelta(minutes=10)),
+        (analysed, timedelta(minutes=10)),
+        (fresh, timedelta(minutes=1)),
+        (forgotten, timedelta(days=2)),
+    ):
+        await stored_at(session, mention_id, now - age)
+    make_analysis(session, organization, analysed)
+    await session.flush()
+
+    outcome = await service.requeue_unanalysed(session, now)
+    assert announced(outcome) == [(organization, [lost])]
+
+
+async def test_a_reconcile_pass_forgets_expired_idempotency_records(
+    session: AsyncSession, organization: uuid.UUID
+) -> None:
+    now = utcnow()
+    for key, expires_at in (("expired", now - timedelta(seconds=1)), ("live", now + TTL)):
+        session.add(
+            IdempotencyRecord(
+                organization_id=organization,
+                key=key,
+                route="POST /v1/mentions",
+                request_hash="h",
+                created_at=expires_at - TTL,
+                expires_at=expires_at,
+            )
+        )
+    await session.flush()
+
+    await service.reconcile(session, now)
+    keys = await session.exec(
+        select(IdempotencyRecord.key).where(  # type: ignore[call-overload]
+            col(IdempotencyRecord.organization_id) == organization
+        )
+    )
+    assert [row[0] for row in keys] == ["live"]
