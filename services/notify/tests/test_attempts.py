@@ -1,5 +1,6 @@
 """Around each attempt: a claim leases what is due; an answer counts only under its lease."""
 
+import uuid
 from datetime import timedelta
 
 from libs.contracts.notify import RedeliverWebhook
@@ -22,6 +23,16 @@ from services.notify.tests.builders import (
 )
 
 
+async def _one_due(sessions: Sessions, key: DataKey) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """Leave one delivery due at NOW and no other; return its organization, endpoint and event."""
+    await forget_other_deliveries(sessions)
+    org = await organization(sessions)
+    endpoint_id, _ = await create(sessions, key, org, PUBLIC, now=NOW)
+    message = event(org, occurred_at=NOW)
+    await emit(sessions, message, now=NOW)
+    return org, endpoint_id, message.event_id
+
+
 async def _claim(sessions: Sessions, key: DataKey, *, at: timedelta) -> list[Attempt]:
     async with transaction(sessions) as session:
         return await service.claim_due(session, key, now=NOW + at, limit=10)
@@ -30,17 +41,13 @@ async def _claim(sessions: Sessions, key: DataKey, *, at: timedelta) -> list[Att
 async def test_a_claim_leases_the_due_delivery_until_the_lease_runs_out(
     rolled_back: Sessions, key: DataKey
 ) -> None:
-    await forget_other_deliveries(rolled_back)
-    org = await organization(rolled_back)
-    endpoint_id, _ = await create(rolled_back, key, org, PUBLIC, now=NOW)
-    message = event(org, occurred_at=NOW)
-    await emit(rolled_back, message, now=NOW)
+    _, endpoint_id, event_id = await _one_due(rolled_back, key)
 
     [claimed] = await _claim(rolled_back, key, at=timedelta(0))
 
     assert (claimed.endpoint_id, claimed.event_id, claimed.url) == (
         endpoint_id,
-        message.event_id,
+        event_id,
         PUBLIC,
     )
     assert claimed.lease == NOW + LEASE and claimed.problem is None
@@ -55,10 +62,7 @@ async def test_a_claim_leases_the_due_delivery_until_the_lease_runs_out(
 async def test_an_answer_after_a_redelivery_in_flight_is_not_recorded(
     rolled_back: Sessions, key: DataKey
 ) -> None:
-    await forget_other_deliveries(rolled_back)
-    org = await organization(rolled_back)
-    endpoint_id, _ = await create(rolled_back, key, org, PUBLIC, now=NOW)
-    await emit(rolled_back, event(org, occurred_at=NOW), now=NOW)
+    org, endpoint_id, _ = await _one_due(rolled_back, key)
     [claimed] = await _claim(rolled_back, key, at=timedelta(0))
     redeliver = RedeliverWebhook(
         organization_id=org, actor="key-admin", delivery_id=claimed.delivery_id
