@@ -1,9 +1,9 @@
 """Entry point of the notify worker: integration events in, signed deliveries out.
 
-It consumes the events queue: each `integration.event` becomes one delivery per subscribed
-endpoint (in the harness's transaction, with a receipt, so a redelivered message adds
-nothing), and the endpoint commands are answered like every other command. The dispatcher
-runs beside the routes in the same process and does the sending.
+It consumes the events queue. The harness (libs.messaging.worker) gives each message a
+transaction with a receipt, so a redelivered message adds nothing, and commits once the
+handler returns; the handlers here only call the service. Beside the routes, in the same
+process, the dispatcher loop (`delivery/dispatcher.py`) does the sending.
 """
 
 import logging
@@ -16,7 +16,7 @@ import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.messages import EVENTS_QUEUE, CommandResult
+from libs.contracts.messages import EVENTS_QUEUE
 from libs.contracts.notify import (
     CreateWebhookEndpoint,
     DeleteWebhookEndpoint,
@@ -25,16 +25,19 @@ from libs.contracts.notify import (
     SetWebhookPolicy,
     UpdateWebhookEndpoint,
 )
+from libs.contracts.outcome import Outcome
 from libs.contracts.response import IntegrationEventEmitted
-from libs.messaging.worker import Outcome, Route, Runtime, build_worker
+from libs.messaging.worker import Route, Runtime, build_worker
 from libs.privacy import DataKey, install_masking
-from libs.settings import Settings, get_settings
-from services.notify import endpoints, fanout, policy
-from services.notify.dispatcher import Dispatcher, FixedClock, SystemClock
+from libs.settings import Settings
+from services.notify import service
+from services.notify.config import NotifySettings, get_settings
+from services.notify.delivery.dispatcher import Dispatcher, FixedClock, SystemClock
 
 CONSUMER = "notify"
-MAX_JOBS = 4
 DISPATCH_INTERVAL_SECONDS = 2.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,75 +49,58 @@ class NotifyRuntime(Runtime):
     dispatcher: Dispatcher | None = None
 
 
-log = logging.getLogger(__name__)
-
-
 def now() -> datetime:
     """The wall clock, read once per message; every service function takes it explicitly."""
     return datetime.now(UTC)
-
-
-def _no_key(action: str) -> CommandResult:
-    # Secrets are only ever stored encrypted; without the key there is nowhere to put them.
-    return CommandResult.failure(
-        "Invalid", f"{action}: CRISISWATCH_DATA_KEY is not set, so secrets cannot be stored"
-    )
 
 
 async def handle_event(
     runtime: NotifyRuntime, session: AsyncSession, event: IntegrationEventEmitted
 ) -> Outcome:
     """Turn an integration event into deliveries for the endpoints subscribed to it."""
-    await fanout.fan_out(session, event, now=now(), console_url=runtime.console_url)
-    return Outcome()
+    return await service.fan_out(session, event, now=now(), console_url=runtime.console_url)
 
 
 async def handle_create(
     runtime: NotifyRuntime, session: AsyncSession, command: CreateWebhookEndpoint
 ) -> Outcome:
-    """Register an endpoint; refused clearly when the data key is not configured."""
-    key = runtime.data_key
-    if key is None:
-        return Outcome(result=_no_key("webhook endpoints cannot be created"))
-    return Outcome(result=await endpoints.create_endpoint(session, command, key, now=now()))
+    """Register an endpoint."""
+    return await service.create_endpoint(session, command, runtime.data_key, now=now())
 
 
 async def handle_rotate(
     runtime: NotifyRuntime, session: AsyncSession, command: RotateWebhookSecret
 ) -> Outcome:
-    """Issue a new signing secret; refused clearly when the data key is not configured."""
-    key = runtime.data_key
-    if key is None:
-        return Outcome(result=_no_key("webhook secrets cannot be rotated"))
-    return Outcome(result=await endpoints.rotate_secret(session, command, key, now=now()))
+    """Issue a new signing secret."""
+    return await service.rotate_secret(session, command, runtime.data_key, now=now())
 
 
 async def handle_update(
     runtime: NotifyRuntime, session: AsyncSession, command: UpdateWebhookEndpoint
 ) -> Outcome:
     """Change an endpoint or enable it again."""
-    return Outcome(result=await endpoints.update_endpoint(session, command, now=now()))
+    return await service.update_endpoint(session, command, now=now())
 
 
 async def handle_delete(
     runtime: NotifyRuntime, session: AsyncSession, command: DeleteWebhookEndpoint
 ) -> Outcome:
     """Remove an endpoint and its delivery log."""
-    return Outcome(result=await endpoints.delete_endpoint(session, command, now=now()))
+    return await service.delete_endpoint(session, command, now=now())
 
 
 async def handle_redeliver(
     runtime: NotifyRuntime, session: AsyncSession, command: RedeliverWebhook
 ) -> Outcome:
     """Queue a logged delivery to be sent again now."""
-    return Outcome(result=await endpoints.redeliver(session, command, now=now()))
+    return await service.redeliver(session, command, now=now())
 
 
 async def handle_set_policy(
     runtime: NotifyRuntime, session: AsyncSession, command: SetWebhookPolicy
 ) -> Outcome:
     """Allow or refuse private destinations for the organization."""
-    return Outcome(result=await policy.set_policy(session, command, now=now()))
+    return await service.set_policy(session, command, now=now())
 
 
 ROUTES: list[Route[NotifyRuntime, Any]] = [
@@ -155,22 +141,23 @@ def create_worker(
     settings: Settings, *, burst: bool = False, handle_signals: bool = True
 ) -> arq.worker.Worker:
     """Build the worker that consumes the events queue and sends deliveries."""
+    own = NotifySettings.extending(settings)
 
     async def startup(base: Runtime) -> NotifyRuntime:
-        runtime = NotifyRuntime(
-            base.engine, base.sessions, base.redis, console_url=settings.console_url
-        )
-        if not settings.data_key:
+        runtime = NotifyRuntime(base.engine, base.sessions, base.redis, console_url=own.console_url)
+        if not own.data_key:
             log.warning("notify: CRISISWATCH_DATA_KEY is not set; no webhook can be signed or sent")
             return runtime
-        runtime.data_key = DataKey.from_settings(settings)
+        runtime.data_key = DataKey.from_settings(own)
         if not burst:
             runtime.dispatcher = Dispatcher(
                 runtime.sessions,
                 runtime.data_key,
                 SystemClock(),
-                interval=settings.webhook_dispatch_seconds,
-                console_url=settings.console_url,
+                interval=own.webhook_dispatch_seconds,
+                console_url=own.console_url,
+                batch_size=own.webhook_batch_size,
+                concurrency=own.webhook_concurrency,
             )
             runtime.dispatcher.start()
         return runtime
@@ -183,11 +170,11 @@ def create_worker(
         consumer=CONSUMER,
         queue=EVENTS_QUEUE,
         routes=ROUTES,
-        database_url=settings.database_url,
-        redis_url=settings.redis_url,
+        database_url=own.database_url,
+        redis_url=own.redis_url,
         setup=startup,
         on_shutdown=shutdown,
-        max_jobs=MAX_JOBS,
+        max_jobs=own.notify_max_jobs,
         burst=burst,
         handle_signals=handle_signals,
     )

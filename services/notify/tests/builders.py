@@ -1,9 +1,14 @@
-"""Builders for the notify tests: a real local receiver, endpoints, events and passes.
+"""Builders for the notify tests: a real local receiver, organizations, endpoints, events,
+dispatcher passes, attempts, and the event payloads chat cards are made from.
 
 The receiver is a FastAPI app served by uvicorn on 127.0.0.1 in a thread, over plain HTTP
 or over TLS with a certificate from a test authority. It answers each path from a script of
 status codes and, like a real integrator, verifies what it gets with the `standardwebhooks`
 library when it knows the path's secret (401 when that fails).
+
+Database builders take a session factory and open their own transactions, like the worker:
+service-level tests pass `rolled_back`, tests that need several connections `sessions`.
+It is the package's one builders module, so it holds all three kinds and runs past 400 lines.
 """
 
 import socket
@@ -11,27 +16,50 @@ import ssl
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request, Response
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from libs.contracts.enums import EndpointKind, EventType
+from libs.contracts.events import (
+    Escalation,
+    EventBody,
+    ImprovementItem,
+    IncidentOpened,
+    IncidentStatusChanged,
+    IncidentTierChanged,
+    ReviewCompleted,
+    StatementPublished,
+    TaskOverdue,
+)
 from libs.contracts.messages import CommandResult
 from libs.contracts.notify import CreateWebhookEndpoint, SetWebhookPolicy
+from libs.contracts.outcome import Outcome
 from libs.contracts.response import IntegrationEventEmitted
 from libs.database.engine import transaction
 from libs.database.tables import WebhookDelivery, WebhookEndpoint
 from libs.privacy import DataKey
-from services.notify import endpoints, fanout, policy
+from services.notify import service
+from services.notify.chat.chat import ChatRequest, render
+from services.notify.delivery import fanout
+from services.notify.delivery.delivery import Attempt
+from services.notify.endpoints.webhook_secrets import generate_secret
 from services.notify.worker import dispatch_once
+from tests.builders import organization as new_organization
+
+Sessions = async_sessionmaker[AsyncSession]
+NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+PUBLIC = "https://93.184.215.14/hooks/crisiswatch"
+"""A public address: endpoints there are accepted without a policy, never reached in tests."""
 
 
 @dataclass(frozen=True)
@@ -167,19 +195,60 @@ def verifies(secret: str, request: Received) -> bool:
     return True
 
 
-async def allow_private(
-    sessions: async_sessionmaker[AsyncSession], organization_id: uuid.UUID, *, now: datetime
-) -> None:
+async def organization(sessions: Sessions) -> uuid.UUID:
+    """Create an organization of its own (a unique slug) and return its id."""
+    async with transaction(sessions) as session:
+        return (await new_organization(session)).id
+
+
+async def run(
+    sessions: Sessions, handle: Callable[[AsyncSession], Awaitable[Outcome]]
+) -> CommandResult:
+    """Run a service handler in its own transaction, as the worker does; return its answer."""
+    async with transaction(sessions) as session:
+        outcome = await handle(session)
+    assert outcome.result is not None, outcome
+    assert outcome.messages == ()
+    return outcome.result
+
+
+async def allow_private(sessions: Sessions, organization_id: uuid.UUID, *, now: datetime) -> None:
     """Let the organization deliver to private addresses (the receiver is on 127.0.0.1)."""
     command = SetWebhookPolicy(
         organization_id=organization_id, actor="key-admin", allow_private_destinations=True
     )
-    async with transaction(sessions) as session:
-        assert (await policy.set_policy(session, command, now=now)).ok
+    assert (await run(sessions, lambda s: service.set_policy(s, command, now=now))).ok
+
+
+async def private_organization(sessions: Sessions, *, now: datetime) -> uuid.UUID:
+    """Create an organization that may deliver to the local receiver; return its id."""
+    organization_id = await organization(sessions)
+    await allow_private(sessions, organization_id, now=now)
+    return organization_id
+
+
+def create_command(
+    organization_id: uuid.UUID,
+    url: str,
+    *,
+    event_types: tuple[EventType, ...] = (EventType.INCIDENT_OPENED,),
+    kind: EndpointKind = EndpointKind.STANDARD,
+    secret: str | None = None,
+) -> CreateWebhookEndpoint:
+    """Return the command that registers an endpoint named `ticketing` at `url`."""
+    return CreateWebhookEndpoint(
+        organization_id=organization_id,
+        actor="key-admin",
+        name="ticketing",
+        kind=kind,
+        url=url,
+        event_types=list(event_types),
+        secret=secret,
+    )
 
 
 async def try_create(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: Sessions,
     key: DataKey,
     organization_id: uuid.UUID,
     url: str,
@@ -190,21 +259,14 @@ async def try_create(
     secret: str | None = None,
 ) -> CommandResult:
     """Run the create command in its own transaction and return its answer."""
-    command = CreateWebhookEndpoint(
-        organization_id=organization_id,
-        actor="key-admin",
-        name="ticketing",
-        kind=kind,
-        url=url,
-        event_types=list(event_types),
-        secret=secret,
+    command = create_command(
+        organization_id, url, event_types=event_types, kind=kind, secret=secret
     )
-    async with transaction(sessions) as session:
-        return await endpoints.create_endpoint(session, command, key, now=now)
+    return await run(sessions, lambda s: service.create_endpoint(s, command, key, now=now))
 
 
 async def create(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: Sessions,
     key: DataKey,
     organization_id: uuid.UUID,
     url: str,
@@ -216,6 +278,16 @@ async def create(
     result = await try_create(sessions, key, organization_id, url, now=now, event_types=event_types)
     assert result.ok, result.error
     return uuid.UUID(result.data["endpoint"]["id"]), str(result.data["secret"])
+
+
+async def local_endpoint(
+    sessions: Sessions, key: DataKey, url: str, *, now: datetime
+) -> tuple[uuid.UUID, uuid.UUID, str]:
+    """Create an organization allowed to reach the local receiver and a standard endpoint at
+    `url`; return the organization's id, the endpoint's id and its secret."""
+    organization_id = await private_organization(sessions, now=now)
+    endpoint_id, secret = await create(sessions, key, organization_id, url, now=now)
+    return organization_id, endpoint_id, secret
 
 
 def event(
@@ -239,12 +311,12 @@ def event(
             "incident_id": str(incident_id),
             "title": "「奶粉」中度舆情危机",
             "tier": "orange",
-            "incident": summary(incident_id, detected_at=occurred_at),
+            "incident": incident_summary(incident_id, detected_at=occurred_at),
         },
     )
 
 
-def summary(incident_id: uuid.UUID, *, detected_at: datetime) -> dict[str, Any]:
+def incident_summary(incident_id: uuid.UUID, *, detected_at: datetime) -> dict[str, Any]:
     """Return an incident summary as the incidents service adds it to every event."""
     return {
         "id": str(incident_id),
@@ -270,7 +342,7 @@ def summary(incident_id: uuid.UUID, *, detected_at: datetime) -> dict[str, Any]:
 
 
 async def emit(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: Sessions,
     message: IntegrationEventEmitted,
     *,
     now: datetime,
@@ -281,16 +353,22 @@ async def emit(
         return await fanout.fan_out(session, message, now=now, console_url=console_url)
 
 
-async def dispatch(
-    sessions: async_sessionmaker[AsyncSession], key: DataKey, *, now: datetime
-) -> int:
+async def dispatch(sessions: Sessions, key: DataKey, *, now: datetime) -> int:
     """Run one dispatcher pass at `now`."""
     return await dispatch_once(sessions, key, now=now)
 
 
-async def deliveries_of(
-    sessions: async_sessionmaker[AsyncSession], endpoint_id: uuid.UUID
-) -> list[WebhookDelivery]:
+async def forget_other_deliveries(sessions: Sessions) -> None:
+    """Delete every delivery already stored, inside a rolled-back test's transaction.
+
+    A dispatcher pass sends what is due for every organization; this keeps rows committed
+    by earlier tests in the same database out of the passes of a test that is undone.
+    """
+    async with transaction(sessions) as session:
+        await session.exec(delete(WebhookDelivery))
+
+
+async def deliveries_of(sessions: Sessions, endpoint_id: uuid.UUID) -> list[WebhookDelivery]:
     """Return the endpoint's deliveries, oldest first."""
     async with sessions() as session:
         result = await session.exec(
@@ -301,11 +379,249 @@ async def deliveries_of(
         return list(result.all())
 
 
-async def endpoint_row(
-    sessions: async_sessionmaker[AsyncSession], endpoint_id: uuid.UUID
-) -> WebhookEndpoint:
+async def endpoint_row(sessions: Sessions, endpoint_id: uuid.UUID) -> WebhookEndpoint:
     """Return the stored endpoint."""
     async with sessions() as session:
         row = await session.get(WebhookEndpoint, endpoint_id)
     assert row is not None
     return row
+
+
+def attempt(
+    url: str,
+    *,
+    kind: EndpointKind = EndpointKind.STANDARD,
+    event_type: str = "incident.opened",
+    data: dict[str, Any] | None = None,
+    allow_private: bool = False,
+) -> Attempt:
+    """Return a claimed delivery of `event_type`, signed with a fresh secret if standard."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    return Attempt(
+        delivery_id=uuid.uuid4(),
+        organization_id=uuid.uuid4(),
+        endpoint_id=uuid.uuid4(),
+        event_id=uuid.uuid4(),
+        event_type=event_type,
+        kind=kind.value,
+        url=url,
+        body={"type": event_type, "timestamp": now.isoformat(), "data": data or {}},
+        secrets=[generate_secret()] if kind is EndpointKind.STANDARD else [],
+        allow_private=allow_private,
+        lease=now,
+    )
+
+
+# --- chat: bots, events as the incidents service emits them, rendered requests -------------
+
+SENT_AT = datetime(2025, 3, 1, 8, 0, 5, tzinfo=UTC)  # 16:00:05 in Beijing
+WECOM_KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
+DINGTALK_TOKEN = "a1b2c3"
+DINGTALK_SECRET = "SEC0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd"
+FEISHU_SECRET = "demo-feishu-secret"
+CONSOLE = "https://console.example.com/incidents"
+INCIDENT_ID = uuid.UUID("7d4f8a52-3c1e-4b7a-9e0f-2a6b5c8d9e10")
+WATCHLIST_ID = uuid.UUID("0b9c2f4e-1d3a-4e5f-8a7b-6c5d4e3f2a1b")
+OVERDUE_TASK_ID = uuid.UUID("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d")
+CHAT_KINDS = [EndpointKind.WECOM, EndpointKind.DINGTALK, EndpointKind.FEISHU]
+OPEN_TASKS = [
+    {
+        "id": "3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a",
+        "kind": "first_statement",
+        "title": "发布首次公开声明",
+        "role": "spokesperson",
+        "channel": None,
+        "due_at": "2025-03-01T12:00:00Z",
+        "overdue": False,
+    },
+    {
+        "id": "5e4d3c2b-1a09-4f8e-8d7c-6b5a4f3e2d1c",
+        "kind": "confirm_scope",
+        "title": "确认影响范围",
+        "role": "analyst",
+        "channel": None,
+        "due_at": "2025-03-01T07:00:00Z",
+        "overdue": True,
+    },
+]
+# What the summary of a `task.overdue` event lists: the late task itself among the others.
+OVERDUE_TASKS = [
+    OPEN_TASKS[1],
+    OPEN_TASKS[0] | {"id": str(OVERDUE_TASK_ID), "overdue": True},
+    {
+        "id": "6f5e4d3c-2b1a-4098-8f7e-6d5c4b3a2f1e",
+        "kind": "detailed_reply",
+        "title": "发布详细回复",
+        "role": "customer_service",
+        "channel": None,
+        "due_at": "2025-03-02T08:00:00Z",
+        "overdue": False,
+    },
+]
+
+
+def chat_event(type_: EventType, payload: dict[str, Any]) -> IntegrationEventEmitted:
+    """Return an event about the incident `INCIDENT_ID`, sent at `SENT_AT`."""
+    return IntegrationEventEmitted(
+        organization_id=uuid.uuid4(),
+        event_id=uuid.uuid4(),
+        type=type_,
+        incident_id=INCIDENT_ID,
+        occurred_at=SENT_AT,
+        payload=payload,
+    )
+
+
+def summary(**changes: Any) -> dict[str, Any]:
+    """Return the incident summary the incidents service puts in every event's payload."""
+    return {
+        "id": str(INCIDENT_ID),
+        "title": "「禾岚乳业」严重舆情危机",
+        "status": "responding",
+        "tier": "red",
+        "crisis_type": "product_quality",
+        "watchlist": {"id": str(WATCHLIST_ID), "name": "禾岚乳业"},
+        "detected_at": "2025-03-01T07:58:00Z",
+        "reasons": ["负面声量为基线的 6.2 倍"],
+        "tasks": OPEN_TASKS,
+    } | changes
+
+
+def with_summary(body: EventBody, **changes: Any) -> dict[str, Any]:
+    """Return an event's payload as the incidents service sends it: its body and the summary."""
+    return body.body() | {"incident": summary(**changes)}
+
+
+def opened_payload() -> dict[str, Any]:
+    """Return an `incident.opened` payload with every field, four reasons and the summary."""
+    body = IncidentOpened(
+        incident_id=INCIDENT_ID,
+        title="「禾岚乳业」严重舆情危机",
+        tier="red",
+        status="detected",
+        watchlist_id=uuid.uuid4(),
+        story_id=None,
+        crisis_type="product_quality",
+        detected_at=datetime(2025, 3, 1, 7, 58, tzinfo=UTC),
+        signal_id=uuid.uuid4(),
+        score=87.5,
+        reasons=["负面声量为基线的 6.2 倍", "媒体大号转发", "敏感词：腹泻", "第四条理由"],
+        playbook="默认预案",
+        recurrence_of_id=None,
+    )
+    return with_summary(body, status="detected")
+
+
+def tier_changed_payload() -> dict[str, Any]:
+    """Return an `incident.tier_changed` payload: orange to red, by the system."""
+    body = IncidentTierChanged(
+        incident_id=INCIDENT_ID,
+        from_="orange",
+        to="red",
+        actor="system",
+        reasons=["负面声量为基线的 6.2 倍"],
+        added_tasks=["legal_review"],
+        timeline_event_id=uuid.uuid4(),
+    )
+    return with_summary(body)
+
+
+def status_changed_payload() -> dict[str, Any]:
+    """Return an `incident.status_changed` payload: acknowledged to responding, with a reason."""
+    body = IncidentStatusChanged(
+        incident_id=INCIDENT_ID,
+        from_="acknowledged",
+        to="responding",
+        actor="key-1",
+        reason="负面声量为基线的 6.2 倍，启动处置",
+        timeline_event_id=uuid.uuid4(),
+    )
+    return with_summary(body)
+
+
+def task_overdue_payload() -> dict[str, Any]:
+    """Return a `task.overdue` payload: the first statement 12 minutes late, sent to legal."""
+    body = TaskOverdue(
+        task_id=OVERDUE_TASK_ID,
+        kind="first_statement",
+        title="发布首次公开声明",
+        role="spokesperson",
+        channel=None,
+        due_at=datetime(2025, 3, 1, 12, 0, tzinfo=UTC),
+        breached_at=datetime(2025, 3, 1, 12, 12, 30, tzinfo=UTC),
+        minutes_late=12,
+        escalated_to=Escalation(role="legal", person="王律师"),
+    )
+    return with_summary(body, tasks=OVERDUE_TASKS)
+
+
+def statement_payload() -> dict[str, Any]:
+    """Return a `statement.published` payload: on Weibo, with its URL."""
+    body = StatementPublished(
+        statement_id=uuid.uuid4(),
+        incident_id=INCIDENT_ID,
+        channel="weibo",
+        url="https://weibo.com/1234567890/Abcdef",
+        published_at=datetime(2025, 3, 1, 11, 30, tzinfo=UTC),
+    )
+    return with_summary(body)
+
+
+def review_payload() -> dict[str, Any]:
+    """Return a `review.completed` payload with a root cause and one improvement."""
+    improvement = ImprovementItem(
+        action="发布首次公开声明的模板预审",
+        owner="公关部",
+        due_at=datetime(2025, 3, 8, 12, 0, tzinfo=UTC),
+    )
+    body = ReviewCompleted(
+        review_id=uuid.uuid4(),
+        incident_id=INCIDENT_ID,
+        completed_by="key-2",
+        root_cause="负面声量为基线的 6.2 倍时未及时升级",
+        improvements=[improvement],
+        stages_missed=1,
+        tasks_missed=2,
+    )
+    return with_summary(body, status="resolved", tasks=[])
+
+
+def bot(kind: EndpointKind, base: str = "https://bots.example.com") -> tuple[str, str | None]:
+    """Return the webhook URL and secret of a configured bot of `kind`."""
+    if kind is EndpointKind.WECOM:
+        return f"{base}/cgi-bin/webhook/send?key={WECOM_KEY}", None
+    if kind is EndpointKind.DINGTALK:
+        return f"{base}/robot/send?access_token={DINGTALK_TOKEN}", DINGTALK_SECRET
+    return f"{base}/open-apis/bot/v2/hook/0f1e2d3c", FEISHU_SECRET
+
+
+def render_for(
+    kind: EndpointKind,
+    type_: EventType,
+    payload: dict[str, Any],
+    *,
+    base: str = "https://bots.example.com",
+    now: datetime = SENT_AT,
+) -> ChatRequest:
+    """Render the event for a configured bot of `kind`, linking to `CONSOLE`."""
+    url, secret = bot(kind, base)
+    return render(kind, url, secret, chat_event(type_, payload), now, console_url=CONSOLE)
+
+
+def visible_text(request: ChatRequest) -> str:
+    """Return every string a reader could see in the message, joined."""
+    strings: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            strings.append(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key not in {"timestamp", "sign"}:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(request.json_body)
+    return "\n".join(strings)

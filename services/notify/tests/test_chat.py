@@ -1,4 +1,4 @@
-"""Chat alerts: each platform's signature, checked the way the platform checks it, and the cards.
+"""Chat alerts: each platform's signature, checked the way the platform checks it, and answers.
 
 A local FastAPI app stands in for the three platforms. It verifies requests with its own
 code written from the platforms' documented algorithms (not with the code under test),
@@ -11,10 +11,9 @@ import hmac
 import json
 import socket
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit, urlunsplit
 
@@ -24,22 +23,33 @@ import uvicorn
 from fastapi import FastAPI, Request
 
 from libs.contracts.enums import EndpointKind, EventType
-from libs.contracts.response import IntegrationEventEmitted
-from services.notify.chat import (
+from services.notify.chat.chat import (
     MAX_MARKDOWN_BYTES,
     ChatRequest,
     accepted,
     failure_reason,
     render,
 )
+from services.notify.tests.builders import (
+    CHAT_KINDS,
+    CONSOLE,
+    DINGTALK_SECRET,
+    DINGTALK_TOKEN,
+    FEISHU_SECRET,
+    INCIDENT_ID,
+    OPEN_TASKS,
+    SENT_AT,
+    WECOM_KEY,
+    bot,
+    chat_event,
+    opened_payload,
+    render_for,
+    review_payload,
+    summary,
+    task_overdue_payload,
+    tier_changed_payload,
+)
 
-SENT_AT = datetime(2025, 3, 1, 8, 0, 5, tzinfo=UTC)  # 16:00:05 in Beijing
-WECOM_KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
-DINGTALK_TOKEN = "a1b2c3"
-DINGTALK_SECRET = "SEC0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd"
-FEISHU_SECRET = "demo-feishu-secret"
-CONSOLE = "https://console.example.com/incidents"
-INCIDENT_ID = uuid.UUID("7d4f8a52-3c1e-4b7a-9e0f-2a6b5c8d9e10")
 HOUR = timedelta(hours=1)
 
 
@@ -180,235 +190,6 @@ async def post(request: ChatRequest) -> httpx.Response:
         )
 
 
-# --- events as the incidents service emits them ---------------------------------------------
-
-
-def event(type_: EventType, payload: dict[str, Any]) -> IntegrationEventEmitted:
-    return IntegrationEventEmitted(
-        organization_id=uuid.uuid4(),
-        event_id=uuid.uuid4(),
-        type=type_,
-        incident_id=INCIDENT_ID,
-        occurred_at=SENT_AT,
-        payload=payload,
-    )
-
-
-WATCHLIST_ID = uuid.UUID("0b9c2f4e-1d3a-4e5f-8a7b-6c5d4e3f2a1b")
-OVERDUE_TASK_ID = uuid.UUID("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d")
-OPEN_TASKS = [
-    {
-        "id": "3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a",
-        "kind": "first_statement",
-        "title": "发布首次公开声明",
-        "role": "spokesperson",
-        "channel": None,
-        "due_at": "2025-03-01T12:00:00Z",
-        "overdue": False,
-    },
-    {
-        "id": "5e4d3c2b-1a09-4f8e-8d7c-6b5a4f3e2d1c",
-        "kind": "confirm_scope",
-        "title": "确认影响范围",
-        "role": "analyst",
-        "channel": None,
-        "due_at": "2025-03-01T07:00:00Z",
-        "overdue": True,
-    },
-]
-
-
-def summary(**changes: Any) -> dict[str, Any]:
-    """Return the incident summary the incidents service puts in every event's payload."""
-    return {
-        "id": str(INCIDENT_ID),
-        "title": "「禾岚乳业」严重舆情危机",
-        "status": "responding",
-        "tier": "red",
-        "crisis_type": "product_quality",
-        "watchlist": {"id": str(WATCHLIST_ID), "name": "禾岚乳业"},
-        "detected_at": "2025-03-01T07:58:00Z",
-        "reasons": ["负面声量为基线的 6.2 倍"],
-        "tasks": OPEN_TASKS,
-    } | changes
-
-
-CONTEXT = summary()
-# What the summary of a `task.overdue` event lists: the late task itself among the others.
-OVERDUE_TASKS = [
-    OPEN_TASKS[1],
-    OPEN_TASKS[0] | {"id": str(OVERDUE_TASK_ID), "overdue": True},
-    {
-        "id": "6f5e4d3c-2b1a-4098-8f7e-6d5c4b3a2f1e",
-        "kind": "detailed_reply",
-        "title": "发布详细回复",
-        "role": "customer_service",
-        "channel": None,
-        "due_at": "2025-03-02T08:00:00Z",
-        "overdue": False,
-    },
-]
-
-
-def opened_payload() -> dict[str, Any]:
-    return {
-        "incident_id": str(INCIDENT_ID),
-        "title": "「禾岚乳业」严重舆情危机",
-        "tier": "red",
-        "status": "detected",
-        "watchlist_id": str(uuid.uuid4()),
-        "story_id": None,
-        "crisis_type": "product_quality",
-        "detected_at": "2025-03-01T07:58:00+00:00",
-        "signal_id": str(uuid.uuid4()),
-        "score": 87.5,
-        "reasons": ["负面声量为基线的 6.2 倍", "媒体大号转发", "敏感词：腹泻", "第四条理由"],
-        "playbook": "默认预案",
-        "recurrence_of_id": None,
-        "incident": summary(status="detected"),
-    }
-
-
-def tier_changed_payload() -> dict[str, Any]:
-    return {
-        "incident_id": str(INCIDENT_ID),
-        "from": "orange",
-        "to": "red",
-        "actor": "system",
-        "reasons": ["负面声量为基线的 6.2 倍"],
-        "added_tasks": ["legal_review"],
-        "timeline_event_id": str(uuid.uuid4()),
-        "incident": summary(),
-    }
-
-
-def status_changed_payload() -> dict[str, Any]:
-    return {
-        "incident_id": str(INCIDENT_ID),
-        "from": "acknowledged",
-        "to": "responding",
-        "actor": "key-1",
-        "reason": "负面声量为基线的 6.2 倍，启动处置",
-        "timeline_event_id": str(uuid.uuid4()),
-        "incident": CONTEXT,
-    }
-
-
-def task_overdue_payload() -> dict[str, Any]:
-    return {
-        "task_id": str(OVERDUE_TASK_ID),
-        "kind": "first_statement",
-        "title": "发布首次公开声明",
-        "role": "spokesperson",
-        "channel": None,
-        "due_at": "2025-03-01T12:00:00+00:00",
-        "breached_at": "2025-03-01T12:12:30+00:00",
-        "minutes_late": 12,
-        "escalated_to": {"role": "legal", "person": "王律师"},
-        "incident": summary(tasks=OVERDUE_TASKS),
-    }
-
-
-def statement_payload() -> dict[str, Any]:
-    return {
-        "statement_id": str(uuid.uuid4()),
-        "incident_id": str(INCIDENT_ID),
-        "channel": "weibo",
-        "url": "https://weibo.com/1234567890/Abcdef",
-        "published_at": "2025-03-01T11:30:00+00:00",
-        "incident": CONTEXT,
-    }
-
-
-def review_payload() -> dict[str, Any]:
-    return {
-        "review_id": str(uuid.uuid4()),
-        "incident_id": str(INCIDENT_ID),
-        "completed_by": "key-2",
-        "root_cause": "负面声量为基线的 6.2 倍时未及时升级",
-        "improvements": [
-            {
-                "action": "发布首次公开声明的模板预审",
-                "owner": "公关部",
-                "due_at": "2025-03-08T12:00:00+00:00",
-            }
-        ],
-        "stages_missed": 1,
-        "tasks_missed": 2,
-        "incident": summary(status="resolved", tasks=[]),
-    }
-
-
-CASES = [
-    pytest.param(
-        EventType.INCIDENT_OPENED, opened_payload, "「禾岚乳业」触发红色预警", id="opened"
-    ),
-    pytest.param(
-        EventType.INCIDENT_TIER_CHANGED, tier_changed_payload, "「禾岚乳业」升至红色预警", id="tier"
-    ),
-    pytest.param(
-        EventType.INCIDENT_STATUS_CHANGED,
-        status_changed_payload,
-        "「禾岚乳业」事件处置中",
-        id="status",
-    ),
-    pytest.param(
-        EventType.TASK_OVERDUE,
-        task_overdue_payload,
-        "「禾岚乳业」任务超时：发布首次公开声明",
-        id="overdue",
-    ),
-    pytest.param(
-        EventType.STATEMENT_PUBLISHED,
-        statement_payload,
-        "「禾岚乳业」微博声明已发布",
-        id="statement",
-    ),
-    pytest.param(EventType.REVIEW_COMPLETED, review_payload, "「禾岚乳业」复盘完成", id="review"),
-]
-KINDS = [EndpointKind.WECOM, EndpointKind.DINGTALK, EndpointKind.FEISHU]
-
-
-def endpoint(kind: EndpointKind, base: str = "https://bots.example.com") -> tuple[str, str | None]:
-    """Return the webhook URL and secret of a configured bot of `kind`."""
-    if kind is EndpointKind.WECOM:
-        return f"{base}/cgi-bin/webhook/send?key={WECOM_KEY}", None
-    if kind is EndpointKind.DINGTALK:
-        return f"{base}/robot/send?access_token={DINGTALK_TOKEN}", DINGTALK_SECRET
-    return f"{base}/open-apis/bot/v2/hook/0f1e2d3c", FEISHU_SECRET
-
-
-def render_for(
-    kind: EndpointKind,
-    type_: EventType,
-    payload: dict[str, Any],
-    *,
-    base: str = "https://bots.example.com",
-    now: datetime = SENT_AT,
-) -> ChatRequest:
-    url, secret = endpoint(kind, base)
-    return render(kind, url, secret, event(type_, payload), now, console_url=CONSOLE)
-
-
-def visible_text(request: ChatRequest) -> str:
-    """Return every string a reader could see in the message, joined."""
-    strings: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, str):
-            strings.append(value)
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if key not in {"timestamp", "sign"}:
-                    walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(request.json_body)
-    return "\n".join(strings)
-
-
 # --- signatures -----------------------------------------------------------------------------
 
 
@@ -425,7 +206,11 @@ def test_dingtalk_signature_matches_the_documented_formula() -> None:
 def test_dingtalk_signing_replaces_a_stale_signature_in_the_configured_url() -> None:
     url = f"https://bots.example.com/robot/send?access_token={DINGTALK_TOKEN}&timestamp=1&sign=x"
     request = render(
-        EndpointKind.DINGTALK, url, DINGTALK_SECRET, event(EventType.INCIDENT_OPENED, {}), SENT_AT
+        EndpointKind.DINGTALK,
+        url,
+        DINGTALK_SECRET,
+        chat_event(EventType.INCIDENT_OPENED, {}),
+        SENT_AT,
     )
 
     query = parse_qs(urlsplit(request.url).query)
@@ -453,12 +238,14 @@ def test_wecom_is_unsigned_and_keeps_its_key_in_the_url() -> None:
 
 def test_bots_without_a_secret_get_unsigned_requests() -> None:
     url = f"https://bots.example.com/robot/send?access_token={DINGTALK_TOKEN}"
-    ding = render(EndpointKind.DINGTALK, url, None, event(EventType.INCIDENT_OPENED, {}), SENT_AT)
+    ding = render(
+        EndpointKind.DINGTALK, url, None, chat_event(EventType.INCIDENT_OPENED, {}), SENT_AT
+    )
     feishu = render(
         EndpointKind.FEISHU,
         "https://f.example/hook/x",
         "",
-        event(EventType.INCIDENT_OPENED, {}),
+        chat_event(EventType.INCIDENT_OPENED, {}),
         SENT_AT,
     )
 
@@ -467,7 +254,7 @@ def test_bots_without_a_secret_get_unsigned_requests() -> None:
 
 
 def test_render_refuses_naive_times_and_standard_endpoints() -> None:
-    opened = event(EventType.INCIDENT_OPENED, opened_payload())
+    opened = chat_event(EventType.INCIDENT_OPENED, opened_payload())
     with pytest.raises(ValueError, match="timezone-aware"):
         render(EndpointKind.FEISHU, "https://f.example/h", "s", opened, datetime(2025, 3, 1))
     with pytest.raises(ValueError, match="not chat bots"):
@@ -477,7 +264,7 @@ def test_render_refuses_naive_times_and_standard_endpoints() -> None:
 # --- against the local platforms ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", CHAT_KINDS)
 async def test_each_platform_accepts_the_rendered_request(
     kind: EndpointKind, base_url: str, platform: Platform
 ) -> None:
@@ -566,9 +353,9 @@ async def test_dingtalk_refuses_a_tampered_signature(
 async def test_dingtalk_refuses_a_request_signed_with_another_secret(
     base_url: str, platform: Platform
 ) -> None:
-    url, _ = endpoint(EndpointKind.DINGTALK, base_url)
+    url, _ = bot(EndpointKind.DINGTALK, base_url)
     request = render(
-        EndpointKind.DINGTALK, url, "SECwrong", event(EventType.INCIDENT_OPENED, {}), SENT_AT
+        EndpointKind.DINGTALK, url, "SECwrong", chat_event(EventType.INCIDENT_OPENED, {}), SENT_AT
     )
 
     response = await post(request)
@@ -627,160 +414,6 @@ async def test_an_oversized_alert_still_fits_wecom(base_url: str, platform: Plat
     assert len(content.encode()) <= MAX_MARKDOWN_BYTES
     assert f"{CONSOLE}/{INCIDENT_ID}" in content
     assert accepted(EndpointKind.WECOM, response.status_code, response.content), response.text
-
-
-# --- cards ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize(("type_", "payload", "title"), CASES)
-def test_cards_show_tier_watchlist_reason_link_and_deadlines(
-    kind: EndpointKind, type_: EventType, payload: Any, title: str
-) -> None:
-    text = visible_text(render_for(kind, type_, payload()))
-
-    assert title in text
-    assert "红色预警（严重）" in text
-    assert "禾岚乳业" in text
-    assert "负面声量为基线的 6.2 倍" in text
-    assert f"{CONSOLE}/{INCIDENT_ID}" in text
-    assert "时限（北京时间）" in text
-    assert "None" not in text
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_incident_cards_list_open_deadlines_soonest_first_in_beijing_time(
-    kind: EndpointKind,
-) -> None:
-    text = visible_text(render_for(kind, EventType.INCIDENT_OPENED, opened_payload()))
-
-    overdue = text.index("确认影响范围：03-01 15:00 截止（已超时）")
-    upcoming = text.index("发布首次公开声明：03-01 20:00 截止")
-    assert overdue < upcoming
-    assert "第四条理由" not in text  # only the first three reasons
-    assert "产品质量" in text and "风险分：87.5" in text.replace("**", "")
-
-
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize(("type_", "payload", "title"), CASES)
-def test_an_event_from_before_the_summary_still_makes_a_card(
-    kind: EndpointKind, type_: EventType, payload: Any, title: str
-) -> None:
-    legacy = {key: value for key, value in payload().items() if key != "incident"}
-
-    text = visible_text(render_for(kind, type_, legacy))
-
-    assert f"{CONSOLE}/{INCIDENT_ID}" in text
-    assert "None" not in text
-    if type_ in (EventType.INCIDENT_OPENED, EventType.INCIDENT_TIER_CHANGED):
-        assert "红色预警" in text and "负面声量为基线的 6.2 倍" in text
-    assert ("禾岚乳业" in text) is (type_ is EventType.INCIDENT_OPENED)
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_overdue_cards_say_which_task_how_late_and_who_has_it_now(kind: EndpointKind) -> None:
-    text = visible_text(render_for(kind, EventType.TASK_OVERDUE, task_overdue_payload()))
-
-    late = text.index("发布首次公开声明：03-01 20:00 截止（已超时 12 分钟）")
-    assert text.count("发布首次公开声明：") == 1
-    # Then the rest of what is due, from the incident summary, soonest first.
-    assert late < text.index("确认影响范围：03-01 15:00 截止（已超时）")
-    assert text.index("确认影响范围") < text.index("发布详细回复：03-02 16:00 截止")
-    assert "法务（王律师）" in text
-    assert "新闻发言人" in text
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_other_cards_carry_their_own_details(kind: EndpointKind) -> None:
-    statement = visible_text(render_for(kind, EventType.STATEMENT_PUBLISHED, statement_payload()))
-    review = visible_text(render_for(kind, EventType.REVIEW_COMPLETED, review_payload()))
-    status = visible_text(
-        render_for(kind, EventType.INCIDENT_STATUS_CHANGED, status_changed_payload())
-    )
-
-    assert "https://weibo.com/1234567890/Abcdef" in statement and "03-01 19:30" in statement
-    assert "根本原因" in review
-    assert "改进：发布首次公开声明的模板预审（公关部）：03-08 20:00 截止" in review
-    assert "已确认 → 处置中" in status
-
-
-def test_feishu_header_colour_follows_the_tier() -> None:
-    colours = {}
-    for tier in ("blue", "yellow", "orange", "red"):
-        payload = opened_payload() | {"tier": tier}
-        body = render_for(EndpointKind.FEISHU, EventType.INCIDENT_OPENED, payload).json_body
-        colours[tier] = body["card"]["header"]["template"]
-    no_tier = render_for(EndpointKind.FEISHU, EventType.TASK_OVERDUE, {}).json_body
-
-    assert colours == {"blue": "blue", "yellow": "yellow", "orange": "orange", "red": "red"}
-    assert no_tier["card"]["header"]["template"] == "grey"
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_dingtalk_uses_an_action_card_only_when_there_is_a_link(kind: EndpointKind) -> None:
-    url, secret = endpoint(kind)
-    without = render(kind, url, secret, event(EventType.INCIDENT_OPENED, opened_payload()), SENT_AT)
-    with_link = render_for(kind, EventType.INCIDENT_OPENED, opened_payload())
-
-    assert f"{CONSOLE}/{INCIDENT_ID}" not in visible_text(without)
-    if kind is EndpointKind.DINGTALK:
-        assert without.json_body["msgtype"] == "markdown"
-        assert with_link.json_body["actionCard"]["singleURL"] == f"{CONSOLE}/{INCIDENT_ID}"
-
-
-def test_console_url_may_place_the_incident_id() -> None:
-    url, secret = endpoint(EndpointKind.FEISHU)
-    request = render(
-        EndpointKind.FEISHU,
-        url,
-        secret,
-        event(EventType.INCIDENT_OPENED, opened_payload()),
-        SENT_AT,
-        console_url="https://console.example.com/#/incidents/{incident_id}/war-room",
-    )
-
-    assert f"/#/incidents/{INCIDENT_ID}/war-room" in visible_text(request)
-
-
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("type_", list(EventType))
-@pytest.mark.parametrize(
-    "payload",
-    [
-        pytest.param({}, id="empty"),
-        pytest.param(
-            {"tier": "purple", "reasons": "一条", "tasks": "x", "minutes_late": "12"}, id="odd"
-        ),
-        pytest.param(
-            {"incident": None, "escalated_to": None, "improvements": [None, {}]}, id="nulls"
-        ),
-    ],
-)
-def test_missing_or_odd_fields_leave_lines_out(
-    kind: EndpointKind, type_: EventType, payload: dict[str, Any]
-) -> None:
-    request = render_for(kind, type_, payload)
-
-    text = visible_text(request)
-    assert text
-    assert "None" not in text and "purple" not in text
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_cards_never_show_clear_contact_data_or_markup(kind: EndpointKind) -> None:
-    payload = task_overdue_payload()
-    payload["title"] = "回访 13812345678 用户"
-    payload["escalated_to"] = {"role": "legal", "person": "zhang.san@example.com"}
-    payload["incident"] = CONTEXT | {
-        "reasons": ["身份证 11010119900307803X 泄露 <at id=all></at> [点我](https://evil.example)"]
-    }
-
-    text = visible_text(render_for(kind, EventType.TASK_OVERDUE, payload))
-
-    assert "138****5678" in text and "13812345678" not in text
-    assert "z***@example.com" in text and "zhang.san@" not in text
-    assert "110101********803X" in text and "11010119900307803X" not in text
-    assert "<at" not in text and "](https://evil.example)" not in text
 
 
 # --- answers --------------------------------------------------------------------------------

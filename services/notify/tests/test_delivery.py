@@ -1,13 +1,16 @@
-"""Real deliveries to a local receiver: signatures, rotation, retries, 410, disabling."""
+"""Real deliveries to a local receiver: signatures, rotation, retries, 410, disabling.
+
+Each test runs the dispatcher's passes in its own rolled-back transaction, with the
+deliveries earlier tests committed set aside (the `db` fixture). A pass that sends several
+deliveries at once records them concurrently, on several connections, so the one test that
+does so uses `sessions`.
+"""
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import EndpointKind, EventType
 from libs.contracts.notify import (
@@ -16,43 +19,38 @@ from libs.contracts.notify import (
     SetWebhookPolicy,
     UpdateWebhookEndpoint,
 )
-from libs.database.engine import transaction
-from libs.privacy import DataKey, generate_key
-from services.notify import endpoints, policy, retries
-from services.notify.delivery import Attempt, event_of, new_client, send
+from libs.privacy import DataKey
+from services.notify import service
+from services.notify.delivery import retries
+from services.notify.delivery.delivery import event_of, new_client, send
+from services.notify.endpoints.webhook_secrets import generate_secret
 from services.notify.tests.builders import (
     Receiver,
-    allow_private,
+    Sessions,
+    attempt,
     create,
     deliveries_of,
     dispatch,
     emit,
     endpoint_row,
     event,
-    serve_receiver,
+    forget_other_deliveries,
+    local_endpoint,
+    private_organization,
+    run,
     try_create,
     verifies,
 )
-from services.notify.webhook_secrets import generate_secret
-from tests.builders import make_tenant
-
-Sessions = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture(scope="module")
-def receiver_server() -> Iterator[Receiver]:
-    yield from serve_receiver()
 
 
 @pytest.fixture
-def receiver(receiver_server: Receiver) -> Receiver:
-    receiver_server.reset()
-    return receiver_server
+async def db(rolled_back: Sessions) -> Sessions:
+    """A rolled-back session factory in which only this test's deliveries are due."""
+    await forget_other_deliveries(rolled_back)
+    return rolled_back
 
 
-@pytest.fixture
-def key() -> DataKey:
-    return DataKey.from_base64(generate_key())
+WECOM_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"
 
 
 def wall_clock() -> datetime:
@@ -60,27 +58,20 @@ def wall_clock() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-async def _org(sessions: Sessions, now: datetime, slug: str = "acme") -> uuid.UUID:
-    tenant = await make_tenant(sessions, slug)
-    await allow_private(sessions, tenant.org.id, now=now)
-    return tenant.org.id
-
-
 async def test_a_delivery_verifies_with_the_standardwebhooks_library(
-    sessions: Sessions, key: DataKey, receiver: Receiver
+    db: Sessions, key: DataKey, receiver: Receiver
 ) -> None:
     now = wall_clock()
-    org = await _org(sessions, now)
-    endpoint_id, secret = await create(sessions, key, org, receiver.url("hook"), now=now)
+    org, endpoint_id, secret = await local_endpoint(db, key, receiver.url("hook"), now=now)
     receiver.verify_with("hook", secret)
     message = event(
         org,
         occurred_at=now - timedelta(minutes=1),
         payload={"title": "「奶粉」投诉", "caller": "王女士 13800135678 wang@example.com"},
     )
-    assert await emit(sessions, message, now=now) == 1
+    assert await emit(db, message, now=now) == 1
 
-    assert await dispatch(sessions, key, now=now) == 1
+    assert await dispatch(db, key, now=now) == 1
 
     [request] = receiver.on("hook")
     assert verifies(secret, request)
@@ -94,29 +85,27 @@ async def test_a_delivery_verifies_with_the_standardwebhooks_library(
     assert body["data"]["title"] == "「奶粉」投诉"
     assert body["data"]["caller"] == "王女士 138****5678 w***@example.com"
     assert b"13800135678" not in request.body
-    [delivery] = await deliveries_of(sessions, endpoint_id)
+    [delivery] = await deliveries_of(db, endpoint_id)
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("succeeded", 1, 204)
     assert delivery.delivered_at == now
     assert delivery.next_attempt_at is None
-    assert await dispatch(sessions, key, now=now + timedelta(days=1)) == 0
+    assert await dispatch(db, key, now=now + timedelta(days=1)) == 0
 
 
 async def test_during_a_rotation_both_secrets_verify(
-    sessions: Sessions, key: DataKey, receiver: Receiver
+    db: Sessions, key: DataKey, receiver: Receiver
 ) -> None:
     now = wall_clock()
-    org = await _org(sessions, now)
-    endpoint_id, old = await create(sessions, key, org, receiver.url("rotating"), now=now)
+    org, endpoint_id, old = await local_endpoint(db, key, receiver.url("rotating"), now=now)
     rotate = RotateWebhookSecret(
         organization_id=org, actor="key-admin", endpoint_id=endpoint_id, overlap_hours=24
     )
-    async with transaction(sessions) as session:
-        rotated = await endpoints.rotate_secret(session, rotate, key, now=now)
+    rotated = await run(db, lambda s: service.rotate_secret(s, rotate, key, now=now))
     new = rotated.data["secret"]
     assert new != old
-    await emit(sessions, event(org, occurred_at=now), now=now)
+    await emit(db, event(org, occurred_at=now), now=now)
 
-    await dispatch(sessions, key, now=now)
+    await dispatch(db, key, now=now)
 
     [request] = receiver.on("rotating")
     assert len(request.headers["webhook-signature"].split(" ")) == 2
@@ -125,20 +114,20 @@ async def test_during_a_rotation_both_secrets_verify(
 
 
 async def test_after_the_overlap_only_the_new_secret_verifies(
-    sessions: Sessions, key: DataKey, receiver: Receiver
+    db: Sessions, key: DataKey, receiver: Receiver
 ) -> None:
     now = wall_clock()
-    org = await _org(sessions, now)
+    org = await private_organization(db, now=now)
     yesterday = now - timedelta(hours=25)
-    endpoint_id, old = await create(sessions, key, org, receiver.url("rotated"), now=yesterday)
+    endpoint_id, old = await create(db, key, org, receiver.url("rotated"), now=yesterday)
     rotate = RotateWebhookSecret(
         organization_id=org, actor="key-admin", endpoint_id=endpoint_id, overlap_hours=24
     )
-    async with transaction(sessions) as session:
-        new = (await endpoints.rotate_secret(session, rotate, key, now=yesterday)).data["secret"]
-    await emit(sessions, event(org, occurred_at=now), now=now)
+    rotated = await run(db, lambda s: service.rotate_secret(s, rotate, key, now=yesterday))
+    new = rotated.data["secret"]
+    await emit(db, event(org, occurred_at=now), now=now)
 
-    await dispatch(sessions, key, now=now)
+    await dispatch(db, key, now=now)
 
     [request] = receiver.on("rotated")
     assert len(request.headers["webhook-signature"].split(" ")) == 1
@@ -147,46 +136,45 @@ async def test_after_the_overlap_only_the_new_secret_verifies(
 
 
 async def test_failures_are_retried_on_the_schedule_until_one_succeeds(
-    sessions: Sessions, key: DataKey, receiver: Receiver
+    db: Sessions, key: DataKey, receiver: Receiver
 ) -> None:
     first, second = retries.RETRY_DELAYS[:2]
     # Start in the past so the attempt that succeeds is signed at the real time.
     start = wall_clock() - first - second
-    org = await _org(sessions, start)
-    endpoint_id, secret = await create(sessions, key, org, receiver.url("flaky"), now=start)
+    org, endpoint_id, secret = await local_endpoint(db, key, receiver.url("flaky"), now=start)
     receiver.answer("flaky", 500, 503)
     message = event(org, occurred_at=start)
-    await emit(sessions, message, now=start)
+    await emit(db, message, now=start)
 
-    assert await dispatch(sessions, key, now=start) == 1
-    [delivery] = await deliveries_of(sessions, endpoint_id)
+    assert await dispatch(db, key, now=start) == 1
+    [delivery] = await deliveries_of(db, endpoint_id)
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, 500)
     assert delivery.last_error == "HTTP 500"
     assert delivery.next_attempt_at == start + first
-    assert (await endpoint_row(sessions, endpoint_id)).failing_since == start
+    assert (await endpoint_row(db, endpoint_id)).failing_since == start
 
-    assert await dispatch(sessions, key, now=start + first - timedelta(seconds=1)) == 0
-    assert await dispatch(sessions, key, now=start + first) == 1
-    [delivery] = await deliveries_of(sessions, endpoint_id)
+    assert await dispatch(db, key, now=start + first - timedelta(seconds=1)) == 0
+    assert await dispatch(db, key, now=start + first) == 1
+    [delivery] = await deliveries_of(db, endpoint_id)
     assert (delivery.attempts, delivery.last_status_code) == (2, 503)
     assert delivery.next_attempt_at == start + first + second
 
-    assert await dispatch(sessions, key, now=start + first + second) == 1
-    [delivery] = await deliveries_of(sessions, endpoint_id)
+    assert await dispatch(db, key, now=start + first + second) == 1
+    [delivery] = await deliveries_of(db, endpoint_id)
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("succeeded", 3, None)
     requests = receiver.on("flaky")
     assert len(requests) == 3
     assert {r.headers["webhook-id"] for r in requests} == {str(message.event_id)}
     assert verifies(secret, requests[-1])
-    assert (await endpoint_row(sessions, endpoint_id)).failing_since is None
+    assert (await endpoint_row(db, endpoint_id)).failing_since is None
 
 
 async def test_a_delivery_is_given_up_after_about_three_days(
     sessions: Sessions, key: DataKey, receiver: Receiver
 ) -> None:
+    # Two deliveries per pass are recorded concurrently: this needs several connections.
     start = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-    org = await _org(sessions, start)
-    endpoint_id, _ = await create(sessions, key, org, receiver.url("picky"), now=start)
+    org, endpoint_id, _ = await local_endpoint(sessions, key, receiver.url("picky"), now=start)
     bad = event(org, occurred_at=start)
     receiver.refuse("picky", bad.event_id)
     await emit(sessions, bad, now=start)
@@ -212,148 +200,122 @@ async def test_a_delivery_is_given_up_after_about_three_days(
 
 
 async def test_410_gone_stops_for_good_and_disables_the_endpoint(
-    sessions: Sessions, key: DataKey, receiver: Receiver
+    db: Sessions, key: DataKey, receiver: Receiver
 ) -> None:
     now = wall_clock()
-    org = await _org(sessions, now)
-    endpoint_id, _ = await create(sessions, key, org, receiver.url("gone"), now=now)
+    org, endpoint_id, _ = await local_endpoint(db, key, receiver.url("gone"), now=now)
     receiver.answer("gone", 410)
-    await emit(sessions, event(org, occurred_at=now), now=now)
+    await emit(db, event(org, occurred_at=now), now=now)
 
-    await dispatch(sessions, key, now=now)
+    await dispatch(db, key, now=now)
 
-    [delivery] = await deliveries_of(sessions, endpoint_id)
+    [delivery] = await deliveries_of(db, endpoint_id)
     assert (delivery.status, delivery.last_status_code, delivery.next_attempt_at) == (
         "gone",
         410,
         None,
     )
-    stored = await endpoint_row(sessions, endpoint_id)
+    stored = await endpoint_row(db, endpoint_id)
     assert stored.status == "disabled"
     assert stored.disabled_reason is not None and "410 Gone" in stored.disabled_reason
-    assert await emit(sessions, event(org, occurred_at=now), now=now) == 0
-    assert await dispatch(sessions, key, now=now + timedelta(days=3)) == 0
+    assert await emit(db, event(org, occurred_at=now), now=now) == 0
+    assert await dispatch(db, key, now=now + timedelta(days=3)) == 0
     assert len(receiver.on("gone")) == 1
 
 
 async def test_sustained_failure_disables_the_endpoint_and_says_why(
-    sessions: Sessions, key: DataKey, receiver: Receiver
+    db: Sessions, key: DataKey, receiver: Receiver
 ) -> None:
     start = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-    org = await _org(sessions, start)
-    endpoint_id, _ = await create(sessions, key, org, receiver.url("down"), now=start)
+    org, endpoint_id, _ = await local_endpoint(db, key, receiver.url("down"), now=start)
     receiver.answer("down", *[500] * 20)
-    await emit(sessions, event(org, occurred_at=start), now=start)
+    await emit(db, event(org, occurred_at=start), now=start)
 
     at = start
-    await dispatch(sessions, key, now=at)
+    await dispatch(db, key, now=at)
     for delay in retries.RETRY_DELAYS[:6]:
         at += delay
-        assert await dispatch(sessions, key, now=at) == 1
+        assert await dispatch(db, key, now=at) == 1
     # Seven failed attempts over 17.5 hours: failing, not yet for a whole day.
-    stored = await endpoint_row(sessions, endpoint_id)
+    stored = await endpoint_row(db, endpoint_id)
     assert (stored.status, stored.failing_since) == ("active", start)
 
     at += retries.RETRY_DELAYS[6]
-    assert await dispatch(sessions, key, now=at) == 1
+    assert await dispatch(db, key, now=at) == 1
 
-    stored = await endpoint_row(sessions, endpoint_id)
+    stored = await endpoint_row(db, endpoint_id)
     assert stored.status == "disabled"
     assert stored.disabled_reason is not None
     assert "every delivery has failed since" in stored.disabled_reason
     assert "8 failed attempts" in stored.disabled_reason
-    [delivery] = await deliveries_of(sessions, endpoint_id)
+    [delivery] = await deliveries_of(db, endpoint_id)
     assert (delivery.status, delivery.attempts) == ("pending", 8)
-    assert await dispatch(sessions, key, now=at + timedelta(days=2)) == 0
+    assert await dispatch(db, key, now=at + timedelta(days=2)) == 0
 
     enable = UpdateWebhookEndpoint(
         organization_id=org, actor="key-admin", endpoint_id=endpoint_id, enabled=True
     )
-    async with transaction(sessions) as session:
-        assert (await endpoints.update_endpoint(session, enable, now=at)).ok
-    stored = await endpoint_row(sessions, endpoint_id)
+    assert (await run(db, lambda s: service.update_endpoint(s, enable, now=at))).ok
+    stored = await endpoint_row(db, endpoint_id)
     assert (stored.status, stored.disabled_reason, stored.failing_since) == ("active", None, None)
     receiver.reset()
-    assert await dispatch(sessions, key, now=at + timedelta(days=2)) == 1
-    [delivery] = await deliveries_of(sessions, endpoint_id)
+    assert await dispatch(db, key, now=at + timedelta(days=2)) == 1
+    [delivery] = await deliveries_of(db, endpoint_id)
     assert delivery.status == "succeeded"
 
 
 async def test_redelivery_sends_a_logged_delivery_again_with_the_same_id(
-    sessions: Sessions, key: DataKey, receiver: Receiver
+    db: Sessions, key: DataKey, receiver: Receiver
 ) -> None:
     now = wall_clock()
-    org = await _org(sessions, now)
-    other = await _org(sessions, now, "rival")
-    endpoint_id, secret = await create(sessions, key, org, receiver.url("again"), now=now)
+    org, endpoint_id, secret = await local_endpoint(db, key, receiver.url("again"), now=now)
+    other = await private_organization(db, now=now)
     message = event(org, occurred_at=now)
-    await emit(sessions, message, now=now)
-    await dispatch(sessions, key, now=now)
-    [delivery] = await deliveries_of(sessions, endpoint_id)
+    await emit(db, message, now=now)
+    await dispatch(db, key, now=now)
+    [delivery] = await deliveries_of(db, endpoint_id)
     assert delivery.status == "succeeded"
 
-    async with transaction(sessions) as session:
-        foreign = await endpoints.redeliver(
-            session,
-            RedeliverWebhook(organization_id=other, actor="key-x", delivery_id=delivery.id),
-            now=now,
-        )
-        answer = await endpoints.redeliver(
-            session,
-            RedeliverWebhook(organization_id=org, actor="key-admin", delivery_id=delivery.id),
-            now=now,
-        )
+    stranger = RedeliverWebhook(organization_id=other, actor="key-x", delivery_id=delivery.id)
+    owner = RedeliverWebhook(organization_id=org, actor="key-admin", delivery_id=delivery.id)
+    foreign = await run(db, lambda s: service.redeliver(s, stranger, now=now))
+    answer = await run(db, lambda s: service.redeliver(s, owner, now=now))
     assert foreign.error is not None and foreign.error.code == "NotFound"
     assert answer.ok
     assert answer.data["delivery"]["status"] == "pending"
 
-    assert await dispatch(sessions, key, now=now) == 1
+    assert await dispatch(db, key, now=now) == 1
     first, second = receiver.on("again")
     assert first.headers["webhook-id"] == second.headers["webhook-id"] == str(message.event_id)
     assert verifies(secret, second)
-    [delivery] = await deliveries_of(sessions, endpoint_id)
+    [delivery] = await deliveries_of(db, endpoint_id)
     assert (delivery.status, delivery.attempts) == ("succeeded", 1)
 
 
 async def test_a_destination_is_checked_again_before_each_delivery(
-    sessions: Sessions, key: DataKey, receiver: Receiver
+    db: Sessions, key: DataKey, receiver: Receiver
 ) -> None:
     now = wall_clock()
-    org = await _org(sessions, now)
-    endpoint_id, _ = await create(sessions, key, org, receiver.url("inside"), now=now)
+    org, endpoint_id, _ = await local_endpoint(db, key, receiver.url("inside"), now=now)
     refuse = SetWebhookPolicy(
         organization_id=org, actor="key-admin", allow_private_destinations=False
     )
-    async with transaction(sessions) as session:
-        await policy.set_policy(session, refuse, now=now)
-    await emit(sessions, event(org, occurred_at=now), now=now)
+    assert (await run(db, lambda s: service.set_policy(s, refuse, now=now))).ok
+    await emit(db, event(org, occurred_at=now), now=now)
 
-    await dispatch(sessions, key, now=now)
+    await dispatch(db, key, now=now)
 
     assert receiver.on("inside") == []
-    [delivery] = await deliveries_of(sessions, endpoint_id)
+    [delivery] = await deliveries_of(db, endpoint_id)
     assert (delivery.status, delivery.last_status_code) == ("pending", None)
     assert delivery.last_error is not None and "https" in delivery.last_error
 
 
 async def test_a_name_pointing_inside_is_refused_at_send_time(receiver: Receiver) -> None:
-    now = wall_clock()
     port = receiver.base_url.rsplit(":", 1)[1]
-    attempt = Attempt(
-        delivery_id=uuid.uuid4(),
-        organization_id=uuid.uuid4(),
-        endpoint_id=uuid.uuid4(),
-        event_id=uuid.uuid4(),
-        event_type="incident.opened",
-        kind="standard",
-        url=f"https://localhost:{port}/inside",
-        body={"type": "incident.opened", "timestamp": now.isoformat(), "data": {}},
-        secrets=[generate_secret()],
-        allow_private=False,
-        lease=now,
-    )
+    inside = attempt(f"https://localhost:{port}/inside")
     async with new_client() as client:
-        answer = await send(client, attempt, now=now)
+        answer = await send(client, inside, now=wall_clock())
 
     assert answer.status_code is None
     assert answer.error is not None and "loopback address" in answer.error
@@ -361,12 +323,12 @@ async def test_a_name_pointing_inside_is_refused_at_send_time(receiver: Receiver
 
 
 async def test_a_chat_bot_delivery_is_judged_by_the_platform_answer(
-    sessions: Sessions, key: DataKey, receiver: Receiver
+    db: Sessions, key: DataKey, receiver: Receiver
 ) -> None:
     now = wall_clock()
-    org = await _org(sessions, now)
+    org = await private_organization(db, now=now)
     created = await try_create(
-        sessions,
+        db,
         key,
         org,
         receiver.url("wecom"),
@@ -378,15 +340,15 @@ async def test_a_chat_bot_delivery_is_judged_by_the_platform_answer(
     endpoint_id = uuid.UUID(created.data["endpoint"]["id"])
     receiver.answer("wecom", 200, body=b'{"errcode":93000,"errmsg":"invalid webhook url"}')
     receiver.answer("wecom", 200, body=b'{"errcode":0,"errmsg":"ok"}')
-    await emit(sessions, event(org, occurred_at=now), now=now)
+    await emit(db, event(org, occurred_at=now), now=now)
 
-    await dispatch(sessions, key, now=now)
-    [delivery] = await deliveries_of(sessions, endpoint_id)
+    await dispatch(db, key, now=now)
+    [delivery] = await deliveries_of(db, endpoint_id)
     assert delivery.status == "pending"
     assert delivery.last_error is not None and "93000" in delivery.last_error
-    await dispatch(sessions, key, now=now + retries.RETRY_DELAYS[0])
+    await dispatch(db, key, now=now + retries.RETRY_DELAYS[0])
 
-    [delivery] = await deliveries_of(sessions, endpoint_id)
+    [delivery] = await deliveries_of(db, endpoint_id)
     assert delivery.status == "succeeded"
     first, _ = receiver.on("wecom")
     body = json.loads(first.body)
@@ -395,47 +357,22 @@ async def test_a_chat_bot_delivery_is_judged_by_the_platform_answer(
 
 
 def test_a_stored_summary_this_version_cannot_read_leaves_the_event_fields() -> None:
-    now = wall_clock()
-    attempt = Attempt(
-        delivery_id=uuid.uuid4(),
-        organization_id=uuid.uuid4(),
-        endpoint_id=uuid.uuid4(),
-        event_id=uuid.uuid4(),
-        event_type="incident.opened",
-        kind="wecom",
-        url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
-        body={
-            "type": "incident.opened",
-            "timestamp": now.isoformat(),
-            "data": {"title": "「奶粉」中度舆情危机", "incident": {"id": "not an id"}},
-        },
-        secrets=[],
-        allow_private=False,
-        lease=now,
+    stored = attempt(
+        WECOM_URL,
+        kind=EndpointKind.WECOM,
+        data={"title": "「奶粉」中度舆情危机", "incident": {"id": "not an id"}},
     )
 
-    rebuilt = event_of(attempt)
+    rebuilt = event_of(stored)
 
     assert rebuilt.payload == {"title": "「奶粉」中度舆情危机"}
 
 
 async def test_a_delivery_that_cannot_be_built_is_a_failed_attempt_not_an_error() -> None:
-    now = wall_clock()
-    attempt = Attempt(
-        delivery_id=uuid.uuid4(),
-        organization_id=uuid.uuid4(),
-        endpoint_id=uuid.uuid4(),
-        event_id=uuid.uuid4(),
-        event_type="incident.renamed",  # a type this version does not know
-        kind="wecom",
-        url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
-        body={"type": "incident.renamed", "timestamp": now.isoformat(), "data": {}},
-        secrets=[],
-        allow_private=False,
-        lease=now,
-    )
+    # A type this version does not know.
+    unknown = attempt(WECOM_URL, kind=EndpointKind.WECOM, event_type="incident.renamed")
     async with new_client() as client:
-        answer = await send(client, attempt, now=now)
+        answer = await send(client, unknown, now=wall_clock())
 
     assert answer.status_code is None
     assert answer.error is not None and answer.error.startswith("cannot build the request")

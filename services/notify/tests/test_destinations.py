@@ -4,7 +4,7 @@ import ipaddress
 
 import pytest
 
-from services.notify.destinations import DestinationError, check_url, classify, parse_url
+from services.notify.endpoints.destinations import DestinationError, check_url, classify, parse_url
 
 
 @pytest.mark.parametrize(

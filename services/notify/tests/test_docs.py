@@ -11,7 +11,7 @@ import pytest
 
 from libs.contracts.enums import EndpointKind, EventType
 from libs.contracts.response import IntegrationEventEmitted
-from services.notify.chat import render
+from services.notify.chat.chat import render
 
 WEBHOOKS = Path(__file__).resolve().parents[3] / "docs" / "webhooks.md"
 _JSON_BLOCK = re.compile(r"```json\n(.*?)```", re.DOTALL)

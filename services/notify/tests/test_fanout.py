@@ -1,86 +1,83 @@
 """Fan-out: subscribed, active endpoints of the event's organization get one delivery each."""
 
 import uuid
-from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import EventType
 from libs.contracts.notify import UpdateWebhookEndpoint
 from libs.contracts.response import IntegrationEventEmitted
-from libs.database.engine import transaction
-from libs.privacy import DataKey, generate_key
-from services.notify import endpoints
-from services.notify.tests.builders import create, deliveries_of, emit, event
-from tests.builders import make_tenant
-
-Sessions = async_sessionmaker[AsyncSession]
-NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-PUBLIC = "https://93.184.215.14/hook"
-
-
-@pytest.fixture
-def key() -> DataKey:
-    return DataKey.from_base64(generate_key())
+from libs.privacy import DataKey
+from services.notify import service
+from services.notify.tests.builders import (
+    NOW,
+    PUBLIC,
+    Sessions,
+    create,
+    deliveries_of,
+    emit,
+    event,
+    organization,
+    run,
+)
 
 
 async def test_only_subscribed_active_endpoints_of_the_organization_get_the_event(
-    sessions: Sessions, key: DataKey
+    rolled_back: Sessions, key: DataKey
 ) -> None:
-    org = (await make_tenant(sessions)).org.id
-    rival = (await make_tenant(sessions, "rival")).org.id
+    org = await organization(rolled_back)
+    rival = await organization(rolled_back)
     both = (EventType.INCIDENT_OPENED, EventType.TASK_OVERDUE)
-    subscribed, _ = await create(sessions, key, org, PUBLIC, now=NOW, event_types=both)
+    subscribed, _ = await create(rolled_back, key, org, PUBLIC, now=NOW, event_types=both)
     other_type, _ = await create(
-        sessions, key, org, PUBLIC, now=NOW, event_types=(EventType.REVIEW_COMPLETED,)
+        rolled_back, key, org, PUBLIC, now=NOW, event_types=(EventType.REVIEW_COMPLETED,)
     )
-    disabled, _ = await create(sessions, key, org, PUBLIC, now=NOW)
-    foreign, _ = await create(sessions, key, rival, PUBLIC, now=NOW)
+    disabled, _ = await create(rolled_back, key, org, PUBLIC, now=NOW)
+    foreign, _ = await create(rolled_back, key, rival, PUBLIC, now=NOW)
     disable = UpdateWebhookEndpoint(
         organization_id=org, actor="key-admin", endpoint_id=disabled, enabled=False
     )
-    async with transaction(sessions) as session:
-        await endpoints.update_endpoint(session, disable, now=NOW)
+    assert (await run(rolled_back, lambda s: service.update_endpoint(s, disable, now=NOW))).ok
 
-    assert await emit(sessions, event(org, occurred_at=NOW), now=NOW) == 1
+    assert await emit(rolled_back, event(org, occurred_at=NOW), now=NOW) == 1
 
-    [delivery] = await deliveries_of(sessions, subscribed)
+    [delivery] = await deliveries_of(rolled_back, subscribed)
     assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("pending", 0, NOW)
     assert delivery.event_type == "incident.opened"
     for endpoint_id in (other_type, disabled, foreign):
-        assert await deliveries_of(sessions, endpoint_id) == []
+        assert await deliveries_of(rolled_back, endpoint_id) == []
 
 
 async def test_an_event_published_again_is_not_delivered_twice(
-    sessions: Sessions, key: DataKey
+    rolled_back: Sessions, key: DataKey
 ) -> None:
-    org = (await make_tenant(sessions)).org.id
-    first, _ = await create(sessions, key, org, PUBLIC, now=NOW)
-    second, _ = await create(sessions, key, org, PUBLIC, now=NOW)
+    org = await organization(rolled_back)
+    first, _ = await create(rolled_back, key, org, PUBLIC, now=NOW)
+    second, _ = await create(rolled_back, key, org, PUBLIC, now=NOW)
     message = event(org, occurred_at=NOW)
     again = message.model_copy(update={"message_id": uuid.uuid4()})
 
-    assert await emit(sessions, message, now=NOW) == 2
-    assert await emit(sessions, again, now=NOW) == 0
+    assert await emit(rolled_back, message, now=NOW) == 2
+    assert await emit(rolled_back, again, now=NOW) == 0
 
-    assert len(await deliveries_of(sessions, first)) == 1
-    assert len(await deliveries_of(sessions, second)) == 1
+    assert len(await deliveries_of(rolled_back, first)) == 1
+    assert len(await deliveries_of(rolled_back, second)) == 1
 
 
-async def test_payloads_are_masked_before_they_are_stored(sessions: Sessions, key: DataKey) -> None:
-    org = (await make_tenant(sessions)).org.id
-    endpoint_id, _ = await create(sessions, key, org, PUBLIC, now=NOW)
+async def test_payloads_are_masked_before_they_are_stored(
+    rolled_back: Sessions, key: DataKey
+) -> None:
+    org = await organization(rolled_back)
+    endpoint_id, _ = await create(rolled_back, key, org, PUBLIC, now=NOW)
     payload = {
         "title": "客户投诉",
         "contact": {"phone": "+86 138 0013 5678", "email": "li.na@example.cn"},
         "notes": ["身份证 11010519491231002X 已核实", 3],
     }
 
-    await emit(sessions, event(org, occurred_at=NOW, payload=payload), now=NOW)
+    await emit(rolled_back, event(org, occurred_at=NOW, payload=payload), now=NOW)
 
-    [delivery] = await deliveries_of(sessions, endpoint_id)
+    [delivery] = await deliveries_of(rolled_back, endpoint_id)
     assert delivery.payload == {
         "type": "incident.opened",
         "timestamp": "2025-03-01T08:00:00Z",
@@ -122,10 +119,10 @@ def _summary() -> dict[str, object]:
 
 @pytest.mark.parametrize("console", [None, "https://console.example.com/incidents"])
 async def test_the_summary_is_masked_but_keeps_its_ids_and_gets_the_console_link(
-    sessions: Sessions, key: DataKey, console: str | None
+    rolled_back: Sessions, key: DataKey, console: str | None
 ) -> None:
-    org = (await make_tenant(sessions)).org.id
-    endpoint_id, _ = await create(sessions, key, org, PUBLIC, now=NOW)
+    org = await organization(rolled_back)
+    endpoint_id, _ = await create(rolled_back, key, org, PUBLIC, now=NOW)
     message = IntegrationEventEmitted(
         organization_id=org,
         event_id=uuid.uuid4(),
@@ -135,9 +132,9 @@ async def test_the_summary_is_masked_but_keeps_its_ids_and_gets_the_console_link
         payload={"incident_id": str(PHONE_LIKE_ID), "incident": _summary()},
     )
 
-    await emit(sessions, message, now=NOW, console_url=console)
+    await emit(rolled_back, message, now=NOW, console_url=console)
 
-    [delivery] = await deliveries_of(sessions, endpoint_id)
+    [delivery] = await deliveries_of(rolled_back, endpoint_id)
     data = delivery.payload["data"]
     summary = data["incident"]
     assert data["incident_id"] == summary["id"] == summary["tasks"][0]["id"] == str(PHONE_LIKE_ID)

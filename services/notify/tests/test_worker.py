@@ -2,44 +2,29 @@
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from arq.connections import ArqRedis
 from arq.jobs import Job
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import EventType
 from libs.contracts.messages import EVENTS_QUEUE, CommandResult, Message
-from libs.contracts.notify import CreateWebhookEndpoint, SetWebhookPolicy
+from libs.contracts.notify import SetWebhookPolicy
 from libs.messaging.publisher import publish
 from libs.privacy import DataKey, generate_key
 from libs.settings import Settings
+from services.notify.config import NotifySettings
 from services.notify.tests.builders import (
+    PUBLIC,
     Receiver,
+    Sessions,
+    create_command,
     deliveries_of,
     event,
-    serve_receiver,
+    organization,
     verifies,
 )
 from services.notify.worker import create_worker, dispatch_once
-from tests.builders import make_tenant
 from tests.fixtures.servers import Servers
-
-Sessions = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture(scope="module")
-def receiver_server() -> Iterator[Receiver]:
-    yield from serve_receiver()
-
-
-@pytest.fixture
-def receiver(receiver_server: Receiver) -> Receiver:
-    receiver_server.reset()
-    return receiver_server
 
 
 async def _run(redis: ArqRedis, settings: Settings, *messages: Message) -> list[CommandResult]:
@@ -67,13 +52,13 @@ async def test_endpoints_are_managed_and_events_delivered_through_the_queue(
     servers: Servers, sessions: Sessions, redis: ArqRedis, receiver: Receiver
 ) -> None:
     data_key = generate_key()
-    settings = Settings(
+    settings = NotifySettings(
         database_url=servers.database_url,
         redis_url=servers.redis_url,
         data_key=data_key,
         console_url="https://console.example.com/incidents/{incident_id}",
     )
-    org = (await make_tenant(sessions)).org.id
+    org = await organization(sessions)
     [allowed] = await _run(
         redis,
         settings,
@@ -83,13 +68,7 @@ async def test_endpoints_are_managed_and_events_delivered_through_the_queue(
     [created] = await _run(
         redis,
         settings,
-        CreateWebhookEndpoint(
-            organization_id=org,
-            actor="key-admin",
-            name="ticketing",
-            url=receiver.url("queue"),
-            event_types=[EventType.INCIDENT_OPENED],
-        ),
+        create_command(org, receiver.url("queue")),
     )
     assert created.ok, created.error
     secret = created.data["secret"]
@@ -115,20 +94,15 @@ async def test_endpoints_are_managed_and_events_delivered_through_the_queue(
 async def test_endpoints_cannot_be_created_without_a_data_key(
     servers: Servers, sessions: Sessions, redis: ArqRedis
 ) -> None:
+    # The command line hands every worker the shared settings.
     settings = Settings(
         database_url=servers.database_url, redis_url=servers.redis_url, data_key=None
     )
-    org = (await make_tenant(sessions)).org.id
+    org = await organization(sessions)
     [refused] = await _run(
         redis,
         settings,
-        CreateWebhookEndpoint(
-            organization_id=org,
-            actor="key-admin",
-            name="ticketing",
-            url="https://93.184.215.14/hook",
-            event_types=[EventType.INCIDENT_OPENED],
-        ),
+        create_command(org, PUBLIC),
     )
     assert refused.error is not None
     assert refused.error.code == "Invalid"

@@ -9,12 +9,10 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import EndpointKind
-from libs.contracts.messages import CommandResult
+from libs.contracts.messages import CommandResult, ErrorCode
 from libs.contracts.notify import (
     CreateWebhookEndpoint,
     DeleteWebhookEndpoint,
@@ -24,12 +22,10 @@ from libs.contracts.notify import (
 )
 from libs.database.tables import WebhookDelivery, WebhookEndpoint
 from libs.privacy import DataKey
-from services.notify import webhook_secrets
-from services.notify.destinations import DestinationError, check_url
-from services.notify.policy import allows_private
-
-ACTIVE = "active"
-DISABLED = "disabled"
+from services.notify import repository
+from services.notify.endpoints import webhook_secrets
+from services.notify.endpoints.destinations import DestinationError, check_url
+from services.notify.repository import ACTIVE, DISABLED, PENDING
 
 
 def describe(endpoint: WebhookEndpoint) -> dict[str, Any]:
@@ -72,7 +68,7 @@ async def create_endpoint(
     """Register an endpoint; a `standard` one gets a generated secret, answered this once."""
     if command.kind is EndpointKind.STANDARD and command.secret is not None:
         return CommandResult.failure(
-            "Invalid",
+            ErrorCode.INVALID,
             "standard endpoints get a generated secret; leave secret empty",
             field="secret",
         )
@@ -98,8 +94,7 @@ async def create_endpoint(
     elif command.secret:
         # A chat bot's signing secret is issued by its platform; we only keep it.
         endpoint.secret_cipher = webhook_secrets.seal(key, endpoint, command.secret.strip())
-    session.add(endpoint)
-    await session.flush()
+    await repository.save(session, endpoint)
     data: dict[str, Any] = {"endpoint": describe(endpoint)}
     if issued is not None:
         data["secret"] = issued
@@ -111,8 +106,8 @@ async def update_endpoint(
 ) -> CommandResult:
     """Change an endpoint; enabling it again clears the failure state that disabled it."""
     endpoint = await _endpoint(session, command.organization_id, command.endpoint_id)
-    if endpoint is None:
-        return _endpoint_not_found(command.endpoint_id)
+    if isinstance(endpoint, CommandResult):
+        return endpoint
     if command.url is not None:
         refusal = await _check_destination(session, command.organization_id, command.url)
         if refusal is not None:
@@ -130,8 +125,7 @@ async def update_endpoint(
         endpoint.status = DISABLED
         endpoint.disabled_reason = f"disabled by {command.actor} at {now.isoformat()}"
     endpoint.updated_at = now
-    session.add(endpoint)
-    await session.flush()
+    await repository.save(session, endpoint)
     return CommandResult.success(endpoint=describe(endpoint))
 
 
@@ -140,14 +134,14 @@ async def rotate_secret(
 ) -> CommandResult:
     """Issue a new secret, answered once; the previous one keeps signing for the overlap."""
     endpoint = await _endpoint(session, command.organization_id, command.endpoint_id)
-    if endpoint is None:
-        return _endpoint_not_found(command.endpoint_id)
+    if isinstance(endpoint, CommandResult):
+        return endpoint
     if endpoint.kind != EndpointKind.STANDARD.value:
         return CommandResult.failure(
-            "Invalid",
+            ErrorCode.INVALID,
             f"{endpoint.kind} bots sign with the secret their platform issued; "
             "only standard endpoints have secrets rotated here",
-            field="endpoint_id",
+            field="endpointId",
         )
     issued = webhook_secrets.generate_secret()
     if command.overlap_hours > 0:
@@ -159,8 +153,7 @@ async def rotate_secret(
         endpoint.previous_secret_expires_at = None
     endpoint.secret_cipher = webhook_secrets.seal(key, endpoint, issued)
     endpoint.updated_at = now
-    session.add(endpoint)
-    await session.flush()
+    await repository.save(session, endpoint)
     return CommandResult.success(endpoint=describe(endpoint), secret=issued)
 
 
@@ -169,15 +162,9 @@ async def delete_endpoint(
 ) -> CommandResult:
     """Remove an endpoint with its delivery log; pending deliveries stop with it."""
     endpoint = await _endpoint(session, command.organization_id, command.endpoint_id)
-    if endpoint is None:
-        return _endpoint_not_found(command.endpoint_id)
-    await session.exec(
-        delete(WebhookDelivery).where(
-            WebhookDelivery.endpoint_id == endpoint.id  # type: ignore[arg-type]
-        )
-    )
-    await session.delete(endpoint)
-    await session.flush()
+    if isinstance(endpoint, CommandResult):
+        return endpoint
+    await repository.delete_endpoint(session, endpoint)
     return CommandResult.success(endpoint_id=str(endpoint.id), deleted_at=now.isoformat())
 
 
@@ -185,36 +172,29 @@ async def redeliver(
     session: AsyncSession, command: RedeliverWebhook, *, now: datetime
 ) -> CommandResult:
     """Queue a logged delivery to be sent again now, with a fresh retry schedule."""
-    result = await session.exec(
-        select(WebhookDelivery)
-        .where(
-            WebhookDelivery.id == command.delivery_id,
-            WebhookDelivery.organization_id == command.organization_id,
-        )
-        .with_for_update()
+    delivery = await repository.delivery_for_update(
+        session, command.organization_id, command.delivery_id
     )
-    delivery = result.first()
     if delivery is None:
         return CommandResult.failure(
-            "NotFound", f"delivery {command.delivery_id} not found", field="delivery_id"
+            ErrorCode.NOT_FOUND, f"delivery {command.delivery_id} not found", field="deliveryId"
         )
     endpoint = await _endpoint(session, command.organization_id, delivery.endpoint_id)
-    if endpoint is None:
-        return _endpoint_not_found(delivery.endpoint_id)
+    if isinstance(endpoint, CommandResult):
+        return endpoint
     if endpoint.status != ACTIVE:
         return CommandResult.failure(
-            "Invalid",
+            ErrorCode.INVALID,
             f"endpoint {endpoint.id} is disabled ({endpoint.disabled_reason or 'no reason'}); "
             "enable it before redelivering",
-            field="delivery_id",
+            field="deliveryId",
         )
-    delivery.status = "pending"
+    delivery.status = PENDING
     delivery.attempts = 0
     delivery.next_attempt_at = now
     delivery.delivered_at = None
     delivery.updated_at = now
-    session.add(delivery)
-    await session.flush()
+    await repository.save(session, delivery)
     return CommandResult.success(delivery=describe_delivery(delivery))
 
 
@@ -222,30 +202,23 @@ async def _check_destination(
     session: AsyncSession, organization_id: uuid.UUID, url: str
 ) -> CommandResult | None:
     try:
-        await check_url(url, allow_private=await allows_private(session, organization_id))
+        allowed = await repository.allows_private(session, organization_id)
+        await check_url(url, allow_private=allowed)
     except DestinationError as error:
-        return CommandResult.failure("Invalid", str(error), field="url")
+        return CommandResult.failure(ErrorCode.INVALID, str(error), field="url")
     return None
 
 
 async def _endpoint(
     session: AsyncSession, organization_id: uuid.UUID, endpoint_id: uuid.UUID
-) -> WebhookEndpoint | None:
-    result = await session.exec(
-        select(WebhookEndpoint)
-        .where(
-            WebhookEndpoint.id == endpoint_id,
-            WebhookEndpoint.organization_id == organization_id,
+) -> WebhookEndpoint | CommandResult:
+    """Return the organization's endpoint, locked, or the answer that it has no such one."""
+    endpoint = await repository.endpoint_for_update(session, organization_id, endpoint_id)
+    if endpoint is None:
+        return CommandResult.failure(
+            ErrorCode.NOT_FOUND, f"webhook endpoint {endpoint_id} not found", field="endpointId"
         )
-        .with_for_update()
-    )
-    return result.first()
-
-
-def _endpoint_not_found(endpoint_id: uuid.UUID) -> CommandResult:
-    return CommandResult.failure(
-        "NotFound", f"webhook endpoint {endpoint_id} not found", field="endpoint_id"
-    )
+    return endpoint
 
 
 def _unique(values: list[Any]) -> list[str]:

@@ -15,18 +15,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import any_
-from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.response import IntegrationEventEmitted
-from libs.database.tables import WebhookDelivery, WebhookEndpoint
+from libs.database.tables import WebhookDelivery
 from libs.privacy import mask_text
-from services.notify.cards import incident_link
+from services.notify import repository
+from services.notify.chat.cards import incident_link
 
-ACTIVE = "active"
-PENDING = "pending"
 _ID_LENGTH = 36
 
 
@@ -75,37 +71,26 @@ async def fan_out(
 
     `console_url` is the base of the console's incident pages (`CONSOLE_URL`), or None.
     """
-    result = await session.exec(
-        select(WebhookEndpoint.id).where(
-            WebhookEndpoint.organization_id == event.organization_id,
-            WebhookEndpoint.status == ACTIVE,
-            event.type.value == any_(WebhookEndpoint.event_types),  # type: ignore[arg-type]
-        )
+    endpoint_ids = await repository.subscribed_endpoints(
+        session, event.organization_id, event.type.value
     )
-    endpoint_ids: list[uuid.UUID] = list(result.all())
     if not endpoint_ids:
         return 0
     body = event_body(event, console_url=console_url)
     rows = [
-        {
-            "id": uuid.uuid4(),
-            "organization_id": event.organization_id,
-            "endpoint_id": endpoint_id,
-            "event_id": event.event_id,
-            "event_type": event.type.value,
-            "payload": body,
-            "status": PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
+        WebhookDelivery(
+            id=uuid.uuid4(),
+            organization_id=event.organization_id,
+            endpoint_id=endpoint_id,
+            event_id=event.event_id,
+            event_type=event.type.value,
+            payload=body,
+            status=repository.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            updated_at=now,
+        )
         for endpoint_id in endpoint_ids
     ]
-    inserted = await session.exec(
-        insert(WebhookDelivery)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
-        .returning(col(WebhookDelivery.id))
-    )
-    return len(list(inserted.all()))
+    return await repository.add_new_deliveries(session, rows)

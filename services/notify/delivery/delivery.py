@@ -32,8 +32,9 @@ from pydantic import ValidationError
 from libs.contracts.enums import EndpointKind, EventType
 from libs.contracts.response import IntegrationEventEmitted
 from libs.privacy import mask_text
-from services.notify import chat, webhook_secrets
-from services.notify.destinations import DestinationError, Resolver, pin, resolve
+from services.notify.chat import chat
+from services.notify.endpoints import webhook_secrets
+from services.notify.endpoints.destinations import DestinationError, Resolver, pin, resolve
 
 log = logging.getLogger(__name__)
 

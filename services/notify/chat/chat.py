@@ -17,12 +17,9 @@ from typing import Any
 
 from libs.contracts.enums import EndpointKind, Tier
 from libs.contracts.response import IntegrationEventEmitted
-from services.notify.cards import Card, Deadline, build_card
-from services.notify.signing import (
-    dingtalk_signed_url,
-    feishu_sign,
-    feishu_timestamp,
-)
+from services.notify.chat.cards import Card, Deadline
+from services.notify.chat.renderers import build_card
+from services.notify.chat.signing import dingtalk_signed_url, feishu_sign, feishu_timestamp
 
 CHAT_KINDS = frozenset({EndpointKind.WECOM, EndpointKind.DINGTALK, EndpointKind.FEISHU})
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
@@ -31,19 +28,13 @@ MAX_MARKDOWN_BYTES = 4096
 # A word every alert carries, for bots protected by a keyword (自定义关键词) instead of a secret.
 KEYWORD = "舆情预警"
 
-FEISHU_TEMPLATES: dict[Tier, str] = {
-    Tier.BLUE: "blue",
-    Tier.YELLOW: "yellow",
-    Tier.ORANGE: "orange",
-    Tier.RED: "red",
-}
+# Feishu's card header templates include one named like each tier's colour.
+FEISHU_TEMPLATES: dict[Tier, str] = {tier: tier.value for tier in Tier}
 _FEISHU_NEUTRAL = "grey"
-# WeCom markdown knows three colours: info (green), comment (grey) and warning (orange-red).
+# WeCom markdown knows three colours: info (green), comment (grey) and warning (orange-red);
+# blue, the mildest tier, shows grey and every other tier warns.
 _WECOM_TIER_COLOURS: dict[Tier, str] = {
-    Tier.BLUE: "comment",
-    Tier.YELLOW: "warning",
-    Tier.ORANGE: "warning",
-    Tier.RED: "warning",
+    tier: "comment" if tier is Tier.BLUE else "warning" for tier in Tier
 }
 _LINK_LABEL = "查看事件"
 _ERROR_TEXT_LIMIT = 300

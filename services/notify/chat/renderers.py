@@ -1,0 +1,241 @@
+"""What a card says about each event type: its title, facts, reasons, deadlines and links.
+
+`build_card` reads the parts every card shares (tier, watchlist, incident link, the open
+deadlines when the event names none of its own) and asks the event type's renderer for the
+rest. The payload reading rules are in `payload.py`.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from libs.contracts.enums import Channel, CrisisType, EventType, IncidentStatus, TeamRole, Tier
+from libs.contracts.response import IncidentSummary, IntegrationEventEmitted
+from libs.contracts.vocabulary import (
+    CHANNEL_LABELS,
+    CRISIS_TYPE_LABELS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+    TIER_COLOURS,
+)
+from services.notify.chat import payload as read
+from services.notify.chat.cards import (
+    MAX_DEADLINES,
+    MAX_REASONS,
+    TITLE_LIMIT,
+    Card,
+    Deadline,
+    clean,
+    incident_link,
+    link_target,
+    local_time,
+    warning,
+)
+from services.notify.chat.payload import Payload
+
+
+@dataclass(frozen=True)
+class EventView:
+    """An event as its card sees it: own fields, incident summary, tier and watchlist."""
+
+    payload: Payload
+    summary: IncidentSummary | None
+    tier: Tier | None
+    watchlist: str | None
+
+    @property
+    def subject(self) -> str:
+        """Return the watchlist in corner brackets, 「奶粉」, or nothing."""
+        return f"「{self.watchlist}」" if self.watchlist else ""
+
+
+@dataclass
+class Parts:
+    """What one event type's card says beyond the header every card shares."""
+
+    title: str
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    deadlines: list[Deadline] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
+
+
+def build_card(event: IntegrationEventEmitted, *, console_url: str | None = None) -> Card:
+    """Return the card for `event`; `console_url` is the base of the console's incident pages."""
+    payload: Payload = event.payload if isinstance(event.payload, Mapping) else {}
+    summary = read.summary_of(payload)
+    view = EventView(
+        payload,
+        summary,
+        read.tier(event.type, payload, summary),
+        read.watchlist(event.type, payload, summary),
+    )
+    incident_id = event.incident_id or read.text(payload.get("incident_id"), 64)
+    parts = RENDERERS[event.type](view)
+    header: list[tuple[str, str]] = []
+    if view.tier is not None:
+        header.append(("等级", _tier_line(event.type, payload, view.tier)))
+    if view.watchlist is not None:
+        header.append(("关注主题", view.watchlist))
+    deadlines = parts.deadlines or read.open_deadlines(payload, summary, event.occurred_at)
+    return Card(
+        event_type=event.type,
+        title=parts.title,
+        tier=view.tier,
+        watchlist=view.watchlist,
+        facts=(*header, *parts.facts),
+        reasons=tuple(parts.reasons[:MAX_REASONS]),
+        deadlines=tuple(deadlines[:MAX_DEADLINES]),
+        link=incident_link(console_url, incident_id),
+        extra_links=tuple(parts.links),
+        occurred=local_time(event.occurred_at, with_year=True),
+    )
+
+
+def _tier_line(type_: EventType, payload: Payload, tier: Tier) -> str:
+    previous = read.as_tier(payload.get("from"))
+    if type_ is EventType.INCIDENT_TIER_CHANGED and previous and previous is not tier:
+        return f"{TIER_COLOURS[previous]} → {warning(tier)}"
+    return warning(tier)
+
+
+def opened(view: EventView) -> Parts:
+    """Say which watchlist reached which tier, with the incident, crisis type and score."""
+    payload, summary = view.payload, view.summary
+    colour = f"{TIER_COLOURS[view.tier]}预警" if view.tier else "风险预警"
+    parts = Parts(f"{view.subject}触发{colour}" if view.watchlist else f"新事件：{colour}")
+    own_title = read.own_or(payload, "title", summary.title if summary else None)
+    if name := read.text(own_title, TITLE_LIMIT):
+        parts.facts.append(("事件", name))
+    crisis = read.own_or(payload, "crisis_type", summary.crisis_type if summary else None)
+    crisis_label = read.label(CRISIS_TYPE_LABELS, CrisisType, crisis, 40)
+    if crisis_label is not None:
+        parts.facts.append(("危机类型", crisis_label))
+    score = payload.get("score")
+    if isinstance(score, int | float) and not isinstance(score, bool):
+        parts.facts.append(
+            ("风险分", f"{score:.0f}" if float(score).is_integer() else f"{score:.1f}")
+        )
+    if detected := read.time(payload.get("detected_at")):
+        parts.facts.append(("发现时间", detected))
+    parts.reasons = read.reasons(payload, summary)
+    return parts
+
+
+def tier_changed(view: EventView) -> Parts:
+    """Say whether the tier rose or fell, who moved it and how many tasks it added."""
+    payload, tier = view.payload, view.tier
+    previous = read.as_tier(payload.get("from"))
+    lowered = tier is not None and previous is not None and tier.rank < previous.rank
+    verb = "降为" if lowered else "升至"
+    colour = f"{TIER_COLOURS[tier]}预警" if tier else "新的预警等级"
+    parts = Parts(f"{view.subject or '事件风险等级'}{verb}{colour}")
+    if actor := read.actor(payload.get("actor")):
+        parts.facts.append(("操作人", actor))
+    added = payload.get("added_tasks")
+    if isinstance(added, list) and added:
+        parts.facts.append(("新增任务", f"{len(added)} 项"))
+    parts.reasons = read.reasons(payload, view.summary)
+    return parts
+
+
+def status_changed(view: EventView) -> Parts:
+    """Say where the incident moved from and to, by whom and why."""
+    payload = view.payload
+    after = read.label(STATUS_LABELS, IncidentStatus, payload.get("to"), 20)
+    before = read.label(STATUS_LABELS, IncidentStatus, payload.get("from"), 20)
+    subject = f"{view.subject}事件"
+    parts = Parts(f"{subject}{after}" if after else f"{subject}状态变更")
+    if before and after:
+        parts.facts.append(("状态", f"{before} → {after}"))
+    elif after:
+        parts.facts.append(("状态", after))
+    if actor := read.actor(payload.get("actor")):
+        parts.facts.append(("操作人", actor))
+    reason = payload.get("reason")
+    parts.reasons = [clean(reason)] if read.text(reason, 1) else read.summary_reasons(view.summary)
+    return parts
+
+
+def task_overdue(view: EventView) -> Parts:
+    """Say which task is late, by how much, whose it was and who has it now."""
+    payload = view.payload
+    task = read.text(payload.get("title"), TITLE_LIMIT)
+    parts = Parts(f"{view.subject}任务超时：{task}" if task else f"{view.subject}任务超时")
+    late = payload.get("minutes_late")
+    late_text = (
+        (f"已超时 {late} 分钟" if late > 0 else "已到截止时间仍未完成")
+        if isinstance(late, int) and not isinstance(late, bool)
+        else "已超时"
+    )
+    if task:
+        parts.facts.append(("任务", task))
+    if owner := read.label(ROLE_LABELS, TeamRole, payload.get("role"), 20):
+        parts.facts.append(("负责角色", owner))
+    parts.facts.append(("超时", late_text))
+    escalated = payload.get("escalated_to")
+    if isinstance(escalated, Mapping):
+        role = read.label(ROLE_LABELS, TeamRole, escalated.get("role"), 20)
+        person = read.text(escalated.get("person"), 40)
+        if role:
+            parts.facts.append(("升级至", f"{role}（{person or '尚未指定人员'}）"))
+    if due := read.time(payload.get("due_at")):
+        parts.deadlines.append(Deadline(task or "该任务", due, late_text))
+    # What else is due, from the summary (whose `overdue` flags are as of the event); the
+    # task this event is about leads.
+    tasks = view.summary.tasks if view.summary else []
+    others = [t for t in tasks if str(t.id) != payload.get("task_id")]
+    parts.deadlines += read.summary_deadlines(others, None)
+    parts.reasons = read.summary_reasons(view.summary)
+    return parts
+
+
+def statement_published(view: EventView) -> Parts:
+    """Say on which channel the statement went out, when, and link to it."""
+    payload = view.payload
+    channel = read.label(CHANNEL_LABELS, Channel, payload.get("channel"), 20)
+    parts = Parts(f"{view.subject}{channel or ''}声明已发布")
+    if channel:
+        parts.facts.append(("渠道", channel))
+    if published := read.time(payload.get("published_at")):
+        parts.facts.append(("发布时间", published))
+    url = payload.get("url")
+    if isinstance(url, str) and url.startswith(("https://", "http://")):
+        parts.links.append(("查看声明", link_target(url)))
+    parts.reasons = read.summary_reasons(view.summary)
+    return parts
+
+
+def review_completed(view: EventView) -> Parts:
+    """Say who completed the review, what was missed, the root cause and the improvements."""
+    payload = view.payload
+    parts = Parts(f"{view.subject}复盘完成")
+    if actor := read.actor(payload.get("completed_by")):
+        parts.facts.append(("完成人", actor))
+    for key, label in (("stages_missed", "超时阶段"), ("tasks_missed", "未按时完成任务")):
+        value = payload.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            parts.facts.append((label, f"{value} 项"))
+    root_cause = payload.get("root_cause")
+    parts.reasons = (
+        [f"根本原因：{clean(root_cause)}"]
+        if read.text(root_cause, 1)
+        else read.summary_reasons(view.summary)
+    )
+    improvements = payload.get("improvements")
+    for item in improvements if isinstance(improvements, list) else []:
+        if not isinstance(item, Mapping) or not read.text(item.get("action"), 1):
+            continue
+        owner = read.text(item.get("owner"), 40)
+        action = f"改进：{clean(item['action'], 80)}" + (f"（{owner}）" if owner else "")
+        parts.deadlines.append(Deadline(action, read.time(item.get("due_at")) or "未定"))
+    return parts
+
+
+RENDERERS: dict[EventType, Callable[[EventView], Parts]] = {
+    EventType.INCIDENT_OPENED: opened,
+    EventType.INCIDENT_TIER_CHANGED: tier_changed,
+    EventType.INCIDENT_STATUS_CHANGED: status_changed,
+    EventType.TASK_OVERDUE: task_overdue,
+    EventType.STATEMENT_PUBLISHED: statement_published,
+    EventType.REVIEW_COMPLETED: review_completed,
+}

@@ -1,0 +1,1 @@
+"""Deliveries: fan-out of events, the dispatcher loop, one attempt, and the retry schedule."""

@@ -1,0 +1,1 @@
+"""Endpoints: their commands, secrets, allowed destinations and the organization's policy."""
