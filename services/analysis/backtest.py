@@ -18,15 +18,16 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import AuthorKind, Tier
-from libs.database.tables import Author, Mention, Watchlist
+from libs.contracts.enums import Tier
+from libs.database.tables import Watchlist
 from services.analysis import risk
-from services.analysis.analyzer import Analyzer, MentionText, OrgConfig, Verdict, compile_profile
-from services.analysis.influence import influence
-from services.analysis.repository import watchlists
+from services.analysis.analyzer import Analyzer, MentionText, OrgConfig, compile_profile
+from services.analysis.hits import hit_row
+from services.analysis.influence import post_influence
+from services.analysis.repository import mentions, watchlists
+from services.analysis.repository.mentions import AuthoredMention
 from services.analysis.repository.rows import HitRow
 from services.analysis.repository.window import window_stats
 from services.analysis.rules import RuleError, parse
@@ -79,31 +80,16 @@ class BacktestResult:
 
 async def _mentions(
     session: AsyncSession, organization_id: uuid.UUID, start: datetime, until: datetime
-) -> AsyncIterator[Sequence[tuple[Mention, Author | None]]]:
+) -> AsyncIterator[list[AuthoredMention]]:
     """Yield the organization's mentions in posting order, a chunk at a time (keyset paging)."""
-    after: tuple[datetime, uuid.UUID] | None = None
-    while True:
-        query = (
-            select(Mention, Author)
-            .outerjoin(Author, col(Author.id) == col(Mention.author_id))
-            .where(
-                Mention.organization_id == organization_id,
-                col(Mention.posted_at) >= start,
-                col(Mention.posted_at) <= until,
-            )
-            .order_by(col(Mention.posted_at), col(Mention.id))
-            .limit(CHUNK)
+    chunk = await mentions.mentions_between(
+        session, organization_id, start, until, after=None, limit=CHUNK
+    )
+    while chunk:
+        yield chunk
+        chunk = await mentions.mentions_between(
+            session, organization_id, start, until, after=chunk[-1], limit=CHUNK
         )
-        if after is not None:
-            query = query.where(
-                (col(Mention.posted_at) > after[0])
-                | ((col(Mention.posted_at) == after[0]) & (col(Mention.id) > after[1]))
-            )
-        rows: list[tuple[Mention, Author | None]] = [(m, a) for m, a in await session.exec(query)]
-        if not rows:
-            return
-        yield rows
-        after = (rows[-1][0].posted_at, rows[-1][0].id)
 
 
 async def run_backtest(
@@ -146,65 +132,35 @@ async def run_backtest(
         async for chunk in _mentions(session, watchlist.organization_id, start, until):
             result.mentions_read += len(chunk)
             verdicts = analyzer.analyze_batch(
-                [MentionText(m.id, m.text_normalized, m.source) for m, _ in chunk], profile
+                [MentionText(m.id, m.text_normalized, m.source) for m in chunk], profile
             )
             placed = assign(
                 [
                     StoryItem(v.mention_id, m.posted_at, v.signature)
-                    for v, (m, _) in zip(verdicts, chunk, strict=True)
+                    for v, m in zip(verdicts, chunk, strict=True)
                 ],
                 index,
             )
-            for verdict, (mention, author) in zip(verdicts, chunk, strict=True):
+            for verdict, mention in zip(verdicts, chunk, strict=True):
                 story = placed.story_of.get(mention.id)
                 if story is not None:
                     story_posts[story].append(mention.posted_at)
                 if watchlist_id in verdict.matched.watchlist_ids:
-                    hits.append(_hit(watchlist, mention, author, story, verdict))
+                    hits.append(
+                        hit_row(
+                            mention,
+                            watchlist_id,
+                            watchlist.organization_id,
+                            matched=verdict.matched,
+                            sentiment=verdict.scored.sentiment.label.value,
+                            influence=post_influence(mention),
+                            story_id=story,
+                        )
+                    )
         result.mentions_matched = sum(1 for h in hits if h.posted_at >= since)
         result.signals = await replay(session, watchlist_id, hits, story_posts, since, until)
         await session.rollback()
     return result
-
-
-def _hit(
-    watchlist: Watchlist,
-    mention: Mention,
-    author: Author | None,
-    story: uuid.UUID | None,
-    verdict: Verdict,
-) -> HitRow:
-    """Return the `watchlist_hit` row the live worker would have stored for this match."""
-    kind = author.kind if author else AuthorKind.USER.value
-    followers = author.followers if author else 0
-    matched = verdict.matched
-    return HitRow(
-        watchlist_id=watchlist.id,
-        posted_at=mention.posted_at,
-        mention_id=mention.id,
-        organization_id=watchlist.organization_id,
-        author_id=author.id if author else None,
-        author_handle=author.handle if author else None,
-        author_kind=kind,
-        followers=followers,
-        views=mention.views,
-        influence=influence(
-            followers,
-            author.verified if author else False,
-            kind,
-            reposts=mention.reposts,
-            comments=mention.comments,
-            likes=mention.likes,
-            views=mention.views,
-        ),
-        sentiment=verdict.scored.sentiment.label.value,
-        sensitive_score=matched.sensitive.score,
-        sensitive_terms=tuple(h.term for h in matched.sensitive.hits),
-        crisis_type=matched.crisis.crisis_type.value if matched.crisis.crisis_type else None,
-        crisis_evidence=tuple(matched.crisis.evidence),
-        story_id=story,
-        source=mention.source,
-    )
 
 
 def _series(posted: Sequence[datetime], now: datetime) -> tuple[int, ...]:

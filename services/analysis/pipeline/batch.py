@@ -8,7 +8,7 @@ from datetime import datetime
 from libs.contracts.messages import RiskSignalRaised
 from libs.database.tables import Watchlist
 from services.analysis.analyzer import Analyzer, Matched, Profile, Scored
-from services.analysis.repository.mentions import PendingMention
+from services.analysis.repository.mentions import AuthoredMention
 from services.analysis.stories import Signature
 from services.analysis.textprep import PreparedText
 from services.analysis.window import WindowStats
@@ -35,7 +35,7 @@ class Batch:
     now: datetime
     analyzer: Analyzer
     # prepare: the mentions not analysed yet, the organization's compiled rules, their text.
-    mentions: list[PendingMention] = field(default_factory=list)
+    mentions: list[AuthoredMention] = field(default_factory=list)
     compiled: Profile | None = None
     prepared: dict[uuid.UUID, PreparedText] = field(default_factory=dict)
     # match and score sentiment.
@@ -48,7 +48,7 @@ class Batch:
     # influence of each mention's author for this post.
     influence: dict[uuid.UUID, float] = field(default_factory=dict)
     # hits: what this call stored (a concurrent delivery may have stored the rest).
-    stored: list[PendingMention] = field(default_factory=list)
+    stored: list[AuthoredMention] = field(default_factory=list)
     # window and decide.
     windows: list[WatchlistWindow] = field(default_factory=list)
     raised: list[RiskSignalRaised] = field(default_factory=list)

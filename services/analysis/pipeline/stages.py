@@ -14,12 +14,13 @@ from libs.database.tables import RiskSignal
 from libs.messaging import live
 from services.analysis import risk, stories
 from services.analysis.analyzer import compile_profile, match
-from services.analysis.influence import influence, is_amplifier
+from services.analysis.hits import hit_row
+from services.analysis.influence import is_amplifier, post_influence
 from services.analysis.pipeline.batch import Batch, WatchlistWindow
 from services.analysis.repository import mentions, watchlists, window, writes
 from services.analysis.repository import stories as story_rows
-from services.analysis.repository.mentions import PendingMention
-from services.analysis.repository.rows import AnalysisRow, HitRow, StoryRow
+from services.analysis.repository.mentions import AuthoredMention
+from services.analysis.repository.rows import AnalysisRow, StoryRow
 from services.analysis.story_assignment import StoryItem, assign
 from services.analysis.textprep import prepare as prepare_text
 
@@ -140,18 +141,7 @@ def _title(batch: Batch, mention_id: uuid.UUID) -> str:
 
 async def score_influence(session: AsyncSession, batch: Batch) -> None:
     """Score how far each mention's author is likely to carry this post."""
-    batch.influence = {
-        m.id: influence(
-            m.followers,
-            m.verified,
-            m.kind,
-            reposts=m.reposts,
-            comments=m.comments,
-            likes=m.likes,
-            views=m.views,
-        )
-        for m in batch.mentions
-    }
+    batch.influence = {m.id: post_influence(m) for m in batch.mentions}
 
 
 async def store_hits(session: AsyncSession, batch: Batch) -> None:
@@ -178,7 +168,15 @@ async def store_hits(session: AsyncSession, batch: Batch) -> None:
     await writes.insert_hits(
         session,
         [
-            _hit_row(batch, m, watchlist_id)
+            hit_row(
+                m,
+                watchlist_id,
+                batch.organization_id,
+                matched=batch.matched[m.id],
+                sentiment=batch.scored[m.id].sentiment.label.value,
+                influence=batch.influence[m.id],
+                story_id=batch.story_of.get(m.id),
+            )
             for m in batch.stored
             for watchlist_id in batch.matched[m.id].watchlist_ids
         ],
@@ -187,7 +185,7 @@ async def store_hits(session: AsyncSession, batch: Batch) -> None:
         live.stage(session, _mention_notice(batch, mention))
 
 
-def _analysis_row(batch: Batch, mention: PendingMention) -> AnalysisRow:
+def _analysis_row(batch: Batch, mention: AuthoredMention) -> AnalysisRow:
     matched, sentiment = batch.matched[mention.id], batch.scored[mention.id].sentiment
     return AnalysisRow(
         mention_id=mention.id,
@@ -217,30 +215,7 @@ def _analysis_row(batch: Batch, mention: PendingMention) -> AnalysisRow:
     )
 
 
-def _hit_row(batch: Batch, mention: PendingMention, watchlist_id: uuid.UUID) -> HitRow:
-    matched = batch.matched[mention.id]
-    return HitRow(
-        watchlist_id=watchlist_id,
-        posted_at=mention.posted_at,
-        mention_id=mention.id,
-        organization_id=batch.organization_id,
-        author_id=mention.author_id,
-        author_handle=mention.handle,
-        author_kind=mention.kind,
-        followers=mention.followers,
-        views=mention.views,
-        influence=batch.influence[mention.id],
-        sentiment=batch.scored[mention.id].sentiment.label.value,
-        sensitive_score=matched.sensitive.score,
-        sensitive_terms=[h.term for h in matched.sensitive.hits],
-        crisis_type=matched.crisis.crisis_type.value if matched.crisis.crisis_type else None,
-        crisis_evidence=list(matched.crisis.evidence),
-        story_id=batch.story_of.get(mention.id),
-        source=mention.source,
-    )
-
-
-def _mention_notice(batch: Batch, mention: PendingMention) -> live.Notice:
+def _mention_notice(batch: Batch, mention: AuthoredMention) -> live.Notice:
     """Tell live subscribers a mention was analysed, with what their filters read."""
     return live.mention_notice(
         batch.organization_id,
