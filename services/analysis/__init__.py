@@ -1,8 +1,15 @@
-"""Analysis service: turns stored mentions into sentiment, watchlist matches and risk tiers.
+"""Analysis service: turns stored mentions into sentiment, watchlist matches, stories and tiers.
 
-Owns the `watchlist`, `mention_analysis` and `risk_signal` tables.
-Consumes, on ANALYSIS_QUEUE: `MentionIngested` (segment with jieba, classify sentiment,
-match watchlist keywords, then score each matched watchlist's risk over a sliding window)
-and the `CreateWatchlist` command.
-Emits, on INCIDENTS_QUEUE: `RiskSignalRaised` when a watchlist's tier rises to yellow or above.
+Owns (the only writer of) the tables `watchlist`, `sensitive_term`, `mention_analysis`,
+`watchlist_hit`, `story`, `story_band` and `risk_signal`; it reads `mention` and `author`,
+which ingest writes.
+Consumes, on ANALYSIS_QUEUE (worker.py): `mention.ingested.v1`, a batch of stored mentions
+that the pipeline (prepare → match → score sentiment → stories → influence → hits →
+window → decide) analyses before re-deciding the tier of every watchlist they matched; and
+the commands `watchlist.create.v1`, `watchlist.update.v1` and `lexicon.set_terms.v1`,
+each answered with a `CommandResult`.
+Emits `risk.signal_raised.v1` (on INCIDENTS_QUEUE, through the outbox after commit) when a
+watchlist's tier rises to one that opens an incident, and live notices after commit: a
+mention notice for every mention analysed, a signal notice for every tier change stored.
+`crisiswatch backtest` runs `backtest.run_backtest`, which only reads (READ ONLY transaction).
 """

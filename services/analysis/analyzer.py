@@ -1,7 +1,9 @@
 """Per-mention analysis: text preparation, tokens, sentiment, rules, lexicon, crisis type, MinHash.
 
-CPU-bound and free of I/O, so the worker runs a whole batch in a thread and keeps its
-event loop free for the database and Redis. Everything an organization configures
+CPU-bound and free of I/O, so the pipeline runs each step over a whole batch in a thread
+and keeps its event loop free for the database and Redis: `match` is its match stage,
+`Analyzer.score` its sentiment stage, and `Analyzer.analyze` does both (with the MinHash
+signature) for a backtest. Everything an organization configures
 (watch rules, dictionary words, sensitive-term changes) is compiled once into a
 `Profile` with ONE term automaton, cached while the configuration is unchanged.
 """
@@ -69,17 +71,12 @@ class MentionText:
 
 
 @dataclass(frozen=True)
-class Verdict:
-    """What analysis concluded about one mention."""
+class Matched:
+    """What an organization's rules, lexicon and crisis cues found in one mention."""
 
-    mention_id: uuid.UUID
-    prepared: PreparedText
-    tokens: list[str]
-    sentiment: SentimentResult
     matches: list[RuleMatch]
     sensitive: SensitiveResult
     crisis: CrisisTypeResult
-    signature: stories.Signature | None
 
     @property
     def watchlist_ids(self) -> list[uuid.UUID]:
@@ -90,6 +87,36 @@ class Verdict:
     def matched_terms(self) -> list[str]:
         """Return the rule terms that occurred, each once, in rule order."""
         return list(dict.fromkeys(t for m in self.matches for t in m.terms))
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One mention's tokens and the sentiment read from them."""
+
+    tokens: list[str]
+    sentiment: SentimentResult
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What analysis concluded about one mention."""
+
+    mention_id: uuid.UUID
+    prepared: PreparedText
+    scored: Scored
+    matched: Matched
+    signature: stories.Signature | None
+
+
+def match(prepared: PreparedText, source: str, profile: Profile) -> Matched:
+    """Find the organization's rule, lexicon and crisis-cue terms in one prepared mention."""
+    hits = profile.index.hits(prepared.matching)
+    sensitive = profile.lexicon.assess(hits)
+    return Matched(
+        matches=profile.rules.match(hits, source),
+        sensitive=sensitive,
+        crisis=profile.classifier.classify(hits, sensitive),
+    )
 
 
 class Analyzer:
@@ -112,21 +139,20 @@ class Analyzer:
         """Load the dictionary and the model, keeping the model's vocabulary whole."""
         self.segmenter.load(sorted(self.model.vocabulary()))
 
+    def score(self, prepared: PreparedText, profile: Profile) -> Scored:
+        """Segment one prepared mention, keeping the organization's terms whole, and classify it."""
+        text = prepared.sentiment_text
+        tokens = self.segmenter.cut(text, keep_whole=profile.index)
+        return Scored(tokens=tokens, sentiment=self.model.classify(tokens, text, prepared.emoji))
+
     def analyze(self, mention: MentionText, profile: Profile) -> Verdict:
         """Analyse one mention's normalised text for its organization."""
         prepared = prepare(mention.text)
-        text = prepared.sentiment_text
-        tokens = self.segmenter.cut(text, keep_whole=profile.index)
-        hits = profile.index.hits(prepared.matching)
-        sensitive = profile.lexicon.assess(hits)
         return Verdict(
             mention_id=mention.id,
             prepared=prepared,
-            tokens=tokens,
-            sentiment=self.model.classify(tokens, text, prepared.emoji),
-            matches=profile.rules.match(hits, mention.source),
-            sensitive=sensitive,
-            crisis=profile.classifier.classify(hits, sensitive),
+            scored=self.score(prepared, profile),
+            matched=match(prepared, mention.source, profile),
             signature=stories.signature(prepared.matching),
         )
 

@@ -3,8 +3,9 @@
 A backtest answers "had this rule (or this lexicon) been live last week, when would we
 have been woken?" It reads in a READ ONLY transaction and keeps every result in memory,
 so it cannot touch live data. It reuses the live path's pieces — the analyzer, story
-assignment, `window.window_stats` and `risk.assess` — deciding at each mention's posting
-time as the live worker decides when a batch arrives.
+assignment, the window statistics statement (run over the replayed hits instead of the
+stored ones) and `risk.assess` — deciding at each mention's posting time as the live
+worker decides when a batch arrives.
 """
 
 import bisect
@@ -17,17 +18,21 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import Tier
-from libs.database.tables import Author, Mention, Watchlist
-from services.analysis import repository, risk
+from libs.database.tables import Watchlist
+from services.analysis import risk
 from services.analysis.analyzer import Analyzer, MentionText, OrgConfig, compile_profile
-from services.analysis.influence import influence
+from services.analysis.hits import hit_row
+from services.analysis.influence import post_influence
+from services.analysis.repository import mentions, watchlists
+from services.analysis.repository.mentions import AuthoredMention
+from services.analysis.repository.rows import HitRow
+from services.analysis.repository.window import window_stats
 from services.analysis.rules import RuleError, parse
 from services.analysis.story_assignment import StoryIndex, StoryItem, assign
-from services.analysis.window import Hit, window_index, window_stats
+from services.analysis.window import BASELINE_SPAN, baseline_series, window_bounds
 
 CHUNK = 2000
 
@@ -75,31 +80,16 @@ class BacktestResult:
 
 async def _mentions(
     session: AsyncSession, organization_id: uuid.UUID, start: datetime, until: datetime
-) -> AsyncIterator[Sequence[tuple[Mention, Author | None]]]:
+) -> AsyncIterator[list[AuthoredMention]]:
     """Yield the organization's mentions in posting order, a chunk at a time (keyset paging)."""
-    after: tuple[datetime, uuid.UUID] | None = None
-    while True:
-        query = (
-            select(Mention, Author)
-            .outerjoin(Author, col(Author.id) == col(Mention.author_id))
-            .where(
-                Mention.organization_id == organization_id,
-                col(Mention.posted_at) >= start,
-                col(Mention.posted_at) <= until,
-            )
-            .order_by(col(Mention.posted_at), col(Mention.id))
-            .limit(CHUNK)
+    chunk = await mentions.mentions_between(
+        session, organization_id, start, until, after=None, limit=CHUNK
+    )
+    while chunk:
+        yield chunk
+        chunk = await mentions.mentions_between(
+            session, organization_id, start, until, after=chunk[-1], limit=CHUNK
         )
-        if after is not None:
-            query = query.where(
-                (col(Mention.posted_at) > after[0])
-                | ((col(Mention.posted_at) == after[0]) & (col(Mention.id) > after[1]))
-            )
-        rows: list[tuple[Mention, Author | None]] = [(m, a) for m, a in await session.exec(query)]
-        if not rows:
-            return
-        yield rows
-        after = (rows[-1][0].posted_at, rows[-1][0].id)
 
 
 async def run_backtest(
@@ -126,7 +116,7 @@ async def run_backtest(
             except RuleError as error:
                 message = f"--query: {error.message} (column {error.position + 1})"
                 raise BacktestError(message) from error
-        config = await repository.org_config(session, watchlist.organization_id)
+        config = await watchlists.org_config(session, watchlist.organization_id)
         config = OrgConfig(
             watchlists=tuple(
                 replace(w, query=rule) if w.id == watchlist_id else w for w in config.watchlists
@@ -135,80 +125,55 @@ async def run_backtest(
         )
         profile = compile_profile(config)
         result = BacktestResult(watchlist_id, watchlist.name, rule)
-        hits: list[Hit] = []
+        hits: list[HitRow] = []
         story_posts: dict[uuid.UUID, list[datetime]] = defaultdict(list)
         index = StoryIndex()
-        start = since - risk.BASELINE_SPAN
+        start = since - BASELINE_SPAN
         async for chunk in _mentions(session, watchlist.organization_id, start, until):
             result.mentions_read += len(chunk)
             verdicts = analyzer.analyze_batch(
-                [MentionText(m.id, m.text_normalized, m.source) for m, _ in chunk], profile
+                [MentionText(m.id, m.text_normalized, m.source) for m in chunk], profile
             )
             placed = assign(
                 [
                     StoryItem(v.mention_id, m.posted_at, v.signature)
-                    for v, (m, _) in zip(verdicts, chunk, strict=True)
+                    for v, m in zip(verdicts, chunk, strict=True)
                 ],
                 index,
             )
-            for verdict, (mention, author) in zip(verdicts, chunk, strict=True):
+            for verdict, mention in zip(verdicts, chunk, strict=True):
                 story = placed.story_of.get(mention.id)
                 if story is not None:
                     story_posts[story].append(mention.posted_at)
-                if watchlist_id in verdict.watchlist_ids:
+                if watchlist_id in verdict.matched.watchlist_ids:
                     hits.append(
-                        _hit(verdict.sentiment.label.value, mention, author, story, verdict)
+                        hit_row(
+                            mention,
+                            watchlist_id,
+                            watchlist.organization_id,
+                            matched=verdict.matched,
+                            sentiment=verdict.scored.sentiment.label.value,
+                            influence=post_influence(mention),
+                            story_id=story,
+                        )
                     )
+        result.mentions_matched = sum(1 for h in hits if h.posted_at >= since)
+        result.signals = await replay(session, watchlist_id, hits, story_posts, since, until)
         await session.rollback()
-    result.mentions_matched = sum(1 for h in hits if h.posted_at >= since)
-    result.signals = replay(hits, story_posts, since, until)
     return result
 
 
-def _hit(
-    sentiment: str, mention: Mention, author: Author | None, story: uuid.UUID | None, verdict: Any
-) -> Hit:
-    return Hit(
-        mention_id=mention.id,
-        posted_at=mention.posted_at,
-        sentiment=sentiment,
-        author_id=author.id if author else None,
-        author_handle=author.handle if author else None,
-        author_kind=author.kind if author else "user",
-        followers=author.followers if author else 0,
-        views=mention.views,
-        influence=influence(
-            author.followers if author else 0,
-            author.verified if author else False,
-            author.kind if author else "user",
-            reposts=mention.reposts,
-            comments=mention.comments,
-            likes=mention.likes,
-            views=mention.views,
-        ),
-        sensitive_score=verdict.sensitive.score,
-        sensitive_terms=tuple(h.term for h in verdict.sensitive.hits),
-        crisis_type=verdict.crisis.crisis_type.value if verdict.crisis.crisis_type else None,
-        crisis_evidence=tuple(verdict.crisis.evidence),
-        story_id=story,
-    )
-
-
 def _series(posted: Sequence[datetime], now: datetime) -> tuple[int, ...]:
-    """Baseline counts per window from sorted times, as `repository._series` counts them."""
-    baseline_start, window_start, _, _ = risk.window_bounds(now)
-    counts = [0] * risk.BASELINE_WINDOWS
+    """Count sorted posting times per baseline window, looking only at the baseline span."""
+    baseline_start, window_start, _, _ = window_bounds(now)
     lo = bisect.bisect_left(posted, baseline_start)
-    hi = bisect.bisect_left(posted, window_start)
-    for at in posted[lo:hi]:
-        index = window_index(at, now)
-        if 1 <= index <= risk.BASELINE_WINDOWS:
-            counts[risk.BASELINE_WINDOWS - index] += 1
-    return tuple(counts)
+    return baseline_series(posted[lo : bisect.bisect_left(posted, window_start)], now)
 
 
-def replay(
-    hits: Sequence[Hit],
+async def replay(
+    session: AsyncSession,
+    watchlist_id: uuid.UUID,
+    hits: Sequence[HitRow],
     story_posts: dict[uuid.UUID, list[datetime]],
     since: datetime,
     until: datetime,
@@ -222,18 +187,21 @@ def replay(
     last_spike: tuple[datetime, int] | None = None
     signals: list[ReplayedSignal] = []
     for now in sorted({t for t in times if since <= t <= until}):
-        _, window_start, _, _ = risk.window_bounds(now)
+        _, window_start, _, _ = window_bounds(now)
         window = ordered[bisect.bisect_left(times, window_start) : bisect.bisect_right(times, now)]
-        stats = window_stats(
-            window,
-            _series(times, now),
+        stats = await window_stats(
+            session,
+            watchlist_id,
             now,
+            _series(times, now),
+            replayed=window,
             last_spike_at=last_spike[0] if last_spike else None,
             last_spike_count=last_spike[1] if last_spike else None,
         )
         if stats.top_story is not None:
-            baseline = _series(story_posts.get(stats.top_story.story_id, []), now)
-            stats = replace(stats, top_story=replace(stats.top_story, baseline=baseline))
+            stats = stats.with_story_baseline(
+                _series(story_posts.get(stats.top_story.story_id, []), now)
+            )
         decision = risk.assess(stats, tier)
         if decision.spike_fired:
             last_spike = (now, stats.window_count)

@@ -8,7 +8,6 @@ the position of the problem.
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.messages import (
@@ -19,7 +18,7 @@ from libs.contracts.messages import (
 )
 from libs.database.tables import Watchlist
 from libs.text import normalize
-from services.analysis import repository
+from services.analysis.repository import watchlists
 from services.analysis.rules import RuleError, keywords_query, parse
 from services.analysis.sensitive import LexiconError, TermOverride, validate_override
 
@@ -93,7 +92,7 @@ async def create_watchlist(
     query = clean_query(command.query, keywords)
     if isinstance(query, CommandResult):
         return query
-    watchlist = await repository.insert_watchlist(
+    watchlist = await watchlists.insert_watchlist(
         session, command.organization_id, name, keywords, query, now
     )
     if watchlist is None:
@@ -107,32 +106,18 @@ async def update_watchlist(
     session: AsyncSession, command: UpdateWatchlist, *, now: datetime
 ) -> CommandResult:
     """Change a watchlist's name, keywords or rule; what is omitted stays."""
-    watchlist = (
-        await session.exec(
-            select(Watchlist)
-            .where(
-                col(Watchlist.id) == command.watchlist_id,
-                Watchlist.organization_id == command.organization_id,
-            )
-            .with_for_update()
-        )
-    ).first()
+    watchlist = await watchlists.watchlist_for_update(
+        session, command.organization_id, command.watchlist_id
+    )
     if watchlist is None:
         return CommandResult.failure("NotFound", "no such watchlist", field="watchlistId")
     if command.name is not None:
         name = normalize(command.name)
         if not name:
             return CommandResult.failure("Invalid", "name must not be blank", field="name")
-        taken = (
-            await session.exec(
-                select(Watchlist.id).where(
-                    Watchlist.organization_id == command.organization_id,
-                    Watchlist.name == name,
-                    col(Watchlist.id) != watchlist.id,
-                )
-            )
-        ).first()
-        if taken is not None:
+        if await watchlists.name_taken(
+            session, command.organization_id, name, other_than=watchlist.id
+        ):
             return CommandResult.failure(
                 "Conflict", f"a watchlist named {name!r} already exists", field="name"
             )
@@ -176,7 +161,7 @@ async def set_sensitive_terms(
                 "Invalid", str(error), field=f"upsert[{position}].{error.field}"
             )
     remove = [normalize(t).lower() for t in command.remove if normalize(t)]
-    await repository.upsert_sensitive_terms(
+    await watchlists.upsert_sensitive_terms(
         session, command.organization_id, overrides, remove, now
     )
     return CommandResult.success(upserted=[o.term for o in overrides], removed=sorted(set(remove)))

@@ -14,7 +14,7 @@ counts (docs/stories.md works through examples):
 """
 
 import math
-from typing import Final
+from typing import Final, Protocol
 
 FOLLOWER_POINTS: Final = 55.0
 FOLLOWER_DECADES: Final = 8.0
@@ -86,3 +86,35 @@ def influence(
         + engagement_points(followers, reposts=reposts, comments=comments, likes=likes, views=views)
     )
     return min(max(score, 0.0), 100.0)
+
+
+class Post(Protocol):
+    """What influence reads about one post and its author."""
+
+    @property
+    def followers(self) -> int: ...
+    @property
+    def verified(self) -> bool: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def reposts(self) -> int: ...
+    @property
+    def comments(self) -> int: ...
+    @property
+    def likes(self) -> int: ...
+    @property
+    def views(self) -> int: ...
+
+
+def post_influence(post: Post) -> float:
+    """Return the influence of a post's author for that post (see `influence`)."""
+    return influence(
+        post.followers,
+        post.verified,
+        post.kind,
+        reposts=post.reposts,
+        comments=post.comments,
+        likes=post.likes,
+        views=post.views,
+    )

@@ -30,7 +30,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from services.analysis.influence import influence, is_amplifier
+from services.analysis.influence import is_amplifier, post_influence
 
 NGRAM: Final = 3
 """Characters per shingle. Bigrams and trigrams measured close; trigrams keep more margin
@@ -257,18 +257,6 @@ def reach(member: Member) -> int:
     return member.views if member.views > 0 else member.followers
 
 
-def _member_influence(member: Member) -> float:
-    return influence(
-        member.followers,
-        member.verified,
-        member.kind,
-        reposts=member.reposts,
-        comments=member.comments,
-        likes=member.likes,
-        views=member.views,
-    )
-
-
 def _author_key(member: Member) -> object:
     """Identify the author; a mention without a known author stands for itself."""
     if member.author_id is not None:
@@ -291,7 +279,7 @@ def amplifiers(members: Sequence[Member], limit: int = 10) -> list[Amplifier]:
     found = []
     for authored in by_author.values():
         earliest = min(authored, key=_posting_order)
-        score = max(_member_influence(member) for member in authored)
+        score = max(post_influence(member) for member in authored)
         if not is_amplifier(earliest.kind, score):
             continue
         found.append(

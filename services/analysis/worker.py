@@ -1,6 +1,6 @@
 """Entry point of the analysis service: an arq worker on ANALYSIS_QUEUE.
 
-The harness (libs.messaging.worker) opens the transaction, makes redelivery a no-op,
+The harness (libs.messaging.worker) opens the unit of work, makes redelivery a no-op,
 commits, then publishes what the handlers return; these handlers only call the service.
 """
 
@@ -19,13 +19,14 @@ from libs.contracts.messages import (
     SetSensitiveTerms,
     UpdateWatchlist,
 )
-from libs.messaging.worker import Outcome, Route, Runtime, build_worker
-from libs.settings import Settings, get_settings
-from services.analysis import configuration, service
+from libs.contracts.outcome import Outcome
+from libs.messaging.worker import Route, Runtime, build_worker
+from libs.settings import Settings
+from services.analysis import service
 from services.analysis.analyzer import Analyzer
+from services.analysis.config import analysis_settings, get_settings
 
 CONSUMER = "analysis"
-MAX_JOBS = 4
 
 
 @dataclass
@@ -45,43 +46,35 @@ async def handle_mentions(
     runtime: AnalysisRuntime, session: AsyncSession, message: MentionIngested
 ) -> Outcome:
     """Analyse a batch of mentions and emit the risk signals it raised."""
-    raised = await service.analyze_mentions(
-        session, runtime.analyzer, message, now=datetime.now(UTC)
-    )
-    return Outcome(messages=raised)
+    return await service.analyze_mentions(session, runtime.analyzer, message, now=datetime.now(UTC))
 
 
 async def handle_create_watchlist(
     runtime: AnalysisRuntime, session: AsyncSession, command: CreateWatchlist
 ) -> Outcome:
     """Create a watchlist and answer the caller."""
-    return Outcome(
-        result=await configuration.create_watchlist(session, command, now=datetime.now(UTC))
-    )
+    return await service.create_watchlist(session, command, now=datetime.now(UTC))
 
 
 async def handle_update_watchlist(
     runtime: AnalysisRuntime, session: AsyncSession, command: UpdateWatchlist
 ) -> Outcome:
     """Change a watchlist and answer the caller."""
-    return Outcome(
-        result=await configuration.update_watchlist(session, command, now=datetime.now(UTC))
-    )
+    return await service.update_watchlist(session, command, now=datetime.now(UTC))
 
 
 async def handle_set_sensitive_terms(
     runtime: AnalysisRuntime, session: AsyncSession, command: SetSensitiveTerms
 ) -> Outcome:
     """Change the organization's sensitive-term lexicon and answer the caller."""
-    return Outcome(
-        result=await configuration.set_sensitive_terms(session, command, now=datetime.now(UTC))
-    )
+    return await service.set_sensitive_terms(session, command, now=datetime.now(UTC))
 
 
 def create_worker(
     settings: Settings, *, burst: bool = False, handle_signals: bool = True
 ) -> Worker:
     """Build the analysis worker; `burst` stops it once the queue is empty."""
+    tuned = analysis_settings(settings)
     return build_worker(
         consumer=CONSUMER,
         queue=ANALYSIS_QUEUE,
@@ -91,10 +84,10 @@ def create_worker(
             Route(UpdateWatchlist, handle_update_watchlist),
             Route(SetSensitiveTerms, handle_set_sensitive_terms),
         ],
-        database_url=settings.database_url,
-        redis_url=settings.redis_url,
+        database_url=tuned.database_url,
+        redis_url=tuned.redis_url,
         setup=_load_analyzer,
-        max_jobs=MAX_JOBS,
+        max_jobs=tuned.analysis_max_jobs,
         burst=burst,
         handle_signals=handle_signals,
     )

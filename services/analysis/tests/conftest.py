@@ -1,4 +1,4 @@
-"""One loaded analyzer for the pure tests of this package: jieba's dictionary loads once."""
+"""One loaded analyzer per test process, for pure and service-level tests: jieba loads once."""
 
 import pytest
 

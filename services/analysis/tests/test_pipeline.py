@@ -1,96 +1,88 @@
-"""The analysis pipeline on real PostgreSQL and Redis: rules, lexicon, stories, hits, backtest."""
+"""The analysis pipeline: its stages over one batch on one rolled-back session, and a
+backtest replaying what the live worker decided."""
 
-import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from arq.connections import ArqRedis
-from arq.jobs import Job
 from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import AuthorKind, SensitiveCategory, Source
-from libs.contracts.messages import (
-    Command,
-    CommandResult,
-    CreateWatchlist,
-    MentionIngested,
-    Message,
-    SensitiveTermEntry,
-    SetSensitiveTerms,
-    UpdateWatchlist,
-)
+from libs.contracts.enums import AuthorKind, Sentiment, Source
+from libs.contracts.messages import MentionIngested, Message, RiskSignalRaised
 from libs.database.engine import transaction
 from libs.database.tables import (
+    Mention,
     MentionAnalysis,
     RiskSignal,
-    SensitiveTerm,
     Story,
     StoryBand,
     Watchlist,
     WatchlistHit,
     metadata,
 )
-from libs.settings import Settings
-from services.analysis import repository
 from services.analysis.analyzer import Analyzer
 from services.analysis.backtest import BacktestError, run_backtest
-from services.analysis.tests.builders import make_author, make_mention, make_watchlist
-from services.analysis.window import Hit, baseline_series, window_stats
-from services.analysis.worker import create_worker
+from services.analysis.pipeline import STAGES
+from services.analysis.tests.builders import (
+    analyse,
+    deliver,
+    make_author,
+    make_mention,
+    make_organization,
+    make_watchlist,
+)
 from tests.builders import make_tenant
 from tests.fixtures.servers import Servers
 
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 REPORT = "禾岚启护3段奶粉罐里发现黑色异物，宝宝喝了以后呕吐腹泻，家长已向市场监管局投诉维权"
 
 
-async def _deliver(servers: Servers, redis: ArqRedis, *messages: Message) -> None:
-    for message in messages:
-        await redis.enqueue_job(
-            message.job_name(),
-            message.model_dump(mode="json"),
-            _job_id=str(message.message_id),
-            _queue_name=message.QUEUE,
-        )
-    settings = Settings(database_url=servers.database_url, redis_url=servers.redis_url)
-    worker = create_worker(settings, burst=True, handle_signals=False)
-    await worker.main()
-    await worker.close()
+async def _analyses(session: AsyncSession, org: uuid.UUID) -> dict[uuid.UUID, MentionAnalysis]:
+    result = await session.exec(
+        select(MentionAnalysis).where(MentionAnalysis.organization_id == org)
+    )
+    return {a.mention_id: a for a in result.all()}
 
 
-async def _answer(redis: ArqRedis, command: Command) -> CommandResult:
-    job = Job(str(command.message_id), redis, _queue_name=command.QUEUE)
-    job._deserializer = redis.job_deserializer
-    return CommandResult.model_validate(await job.result(timeout=5))
+def test_stages_run_in_the_documented_order() -> None:
+    assert [stage.__name__ for stage in STAGES] == [
+        "prepare",
+        "match_rules",
+        "score_sentiment",
+        "place_in_stories",
+        "score_influence",
+        "store_hits",
+        "read_windows",
+        "decide",
+    ]
 
 
 async def test_boolean_rules_sources_and_traditional_text(
-    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+    session: AsyncSession, analyzer: Analyzer
 ) -> None:
-    tenant = await make_tenant(sessions)
-    org = tenant.org.id
-    now = datetime.now(UTC)
-    async with transaction(sessions) as session:
-        rule = make_watchlist(
-            session, org, "奶粉安全", [], query="(奶粉 | 米粉) & (致癌 | 召回) & !谣言"
-        )
-        weibo_only = make_watchlist(session, org, "微博品牌", ["禾岚"], query="禾岚 & source:weibo")
-        mentions = [
-            make_mention(session, org, "某品牌奶粉被曝致癌物超标，官方宣布召回", now),
-            make_mention(session, org, "網傳米粉致癌是謠言，別信", now),  # traditional, negated
-            make_mention(session, org, "米粉被召回了嗎？", now),  # traditional, matches
-            make_mention(session, org, "禾岚奶粉今天打折", now, source=Source.DOUYIN),
-            make_mention(session, org, "禾岚奶粉今天打折", now, source=Source.WEIBO),
-        ]
-    await _deliver(
-        servers, redis, MentionIngested(organization_id=org, mention_ids=[m.id for m in mentions])
+    org = await make_organization(session)
+    rule = make_watchlist(
+        session, org, "奶粉安全", [], query="(奶粉 | 米粉) & (致癌 | 召回) & !谣言"
     )
-    async with sessions() as session:
-        found = {a.mention_id: a for a in (await session.exec(select(MentionAnalysis))).all()}
-        hits = (await session.exec(select(WatchlistHit))).all()
+    weibo_only = make_watchlist(session, org, "微博品牌", ["禾岚"], query="禾岚 & source:weibo")
+    mentions = [
+        make_mention(session, org, "某品牌奶粉被曝致癌物超标，官方宣布召回", NOW),
+        make_mention(session, org, "網傳米粉致癌是謠言，別信", NOW),  # traditional, negated
+        make_mention(session, org, "米粉被召回了嗎？", NOW),  # traditional, matches
+        make_mention(session, org, "禾岚奶粉今天打折", NOW, source=Source.DOUYIN),
+        make_mention(session, org, "禾岚奶粉今天打折", NOW, source=Source.WEIBO),
+    ]
+    await analyse(session, analyzer, org, mentions, NOW)
+
+    found = await _analyses(session, org)
+    hits = (
+        await session.exec(select(WatchlistHit).where(WatchlistHit.organization_id == org))
+    ).all()
     assert found[mentions[0].id].watchlist_ids == [rule.id]
     assert set(found[mentions[0].id].matched_keywords) == {"奶粉", "致癌", "召回"}
     assert found[mentions[1].id].watchlist_ids == []
@@ -110,47 +102,43 @@ async def test_boolean_rules_sources_and_traditional_text(
 
 
 async def test_reposts_and_near_duplicates_form_one_story_with_its_tree(
-    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+    session: AsyncSession, analyzer: Analyzer
 ) -> None:
-    tenant = await make_tenant(sessions)
-    org = tenant.org.id
-    now = datetime.now(UTC)
-    async with transaction(sessions) as session:
-        make_watchlist(session, org, "禾岚", ["禾岚"])
-        mother = make_author(session, org, "糖糖妈咪")
-        media = make_author(session, org, "晨潮新闻", kind=AuthorKind.MEDIA, followers=3_200_000)
-        fans = [make_author(session, org, f"网友{i}") for i in range(3)]
-        await session.flush()
-        original = make_mention(
-            session, org, REPORT, now - timedelta(minutes=9), author=mother, external_id="p1"
-        )
-        report = make_mention(
-            session, org, f"【关注】{REPORT}。记者已联系企业。", now - timedelta(minutes=8),
-            author=media, external_id="p2",
-        )  # fmt: skip
-        repost = make_mention(
-            session, org, "太可怕了", now - timedelta(minutes=7), author=fans[0],
-            external_id="p3", repost_of="p2",
-        )  # fmt: skip
-        chained = make_mention(
-            session, org, f"转发微博//@晨潮新闻:{REPORT}", now - timedelta(minutes=6),
-            author=fans[1], external_id="p4",
-        )  # fmt: skip
-        unrelated = make_mention(
-            session, org, "禾岚新品羊奶粉上市，门店都有试吃活动", now - timedelta(minutes=5),
-            author=fans[2], external_id="p5",
-        )  # fmt: skip
-    first_batch = MentionIngested(organization_id=org, mention_ids=[original.id, report.id])
-    second_batch = MentionIngested(
-        organization_id=org, mention_ids=[repost.id, chained.id, unrelated.id]
+    org = await make_organization(session)
+    make_watchlist(session, org, "禾岚", ["禾岚"])
+    mother = make_author(session, org, "糖糖妈咪")
+    media = make_author(session, org, "晨潮新闻", kind=AuthorKind.MEDIA, followers=3_200_000)
+    fans = [make_author(session, org, f"网友{i}") for i in range(3)]
+    await session.flush()
+    original = make_mention(
+        session, org, REPORT, NOW - timedelta(minutes=9), author=mother, external_id="p1"
     )
-    await _deliver(servers, redis, first_batch)
-    await _deliver(servers, redis, second_batch)
+    report = make_mention(
+        session, org, f"【关注】{REPORT}。记者已联系企业。", NOW - timedelta(minutes=8),
+        author=media, external_id="p2",
+    )  # fmt: skip
+    repost = make_mention(
+        session, org, "太可怕了", NOW - timedelta(minutes=7), author=fans[0],
+        external_id="p3", repost_of="p2",
+    )  # fmt: skip
+    chained = make_mention(
+        session, org, f"转发微博//@晨潮新闻:{REPORT}", NOW - timedelta(minutes=6),
+        author=fans[1], external_id="p4",
+    )  # fmt: skip
+    unrelated = make_mention(
+        session, org, "禾岚新品羊奶粉上市，门店都有试吃活动", NOW - timedelta(minutes=5),
+        author=fans[2], external_id="p5",
+    )  # fmt: skip
+    await analyse(session, analyzer, org, [original, report], NOW)
+    await analyse(session, analyzer, org, [repost, chained, unrelated], NOW)
 
-    async with sessions() as session:
-        found = {a.mention_id: a for a in (await session.exec(select(MentionAnalysis))).all()}
-        stories = (await session.exec(select(Story))).all()
-        bands = (await session.exec(select(func.count()).select_from(StoryBand))).one()
+    found = await _analyses(session, org)
+    stories = (await session.exec(select(Story).where(Story.organization_id == org))).all()
+    bands = (
+        await session.exec(
+            select(func.count()).select_from(StoryBand).where(StoryBand.organization_id == org)
+        )
+    ).one()
     story_id = found[original.id].story_id
     assert story_id is not None
     assert {found[m.id].story_id for m in (report, repost, chained)} == {story_id}
@@ -165,198 +153,82 @@ async def test_reposts_and_near_duplicates_form_one_story_with_its_tree(
     assert bands > 0
 
 
-async def test_watchlist_and_lexicon_commands(
-    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+async def test_mentions_of_no_watchlist_are_analysed_without_a_signal(
+    session: AsyncSession, analyzer: Analyzer
 ) -> None:
-    tenant = await make_tenant(sessions)
-    org = tenant.org.id
-    create = CreateWatchlist(
-        organization_id=org, actor="k", name="奶粉", query="（奶粉｜米粉）&（致癌|召回）&！謠言"
-    )
-    bad = CreateWatchlist(organization_id=org, actor="k", name="坏规则", query="奶粉 & (致癌")
-    only_not = CreateWatchlist(organization_id=org, actor="k", name="只有非", query="!谣言")
-    nothing = CreateWatchlist(organization_id=org, actor="k", name="空")
-    await _deliver(servers, redis, create, bad, only_not, nothing)
-    created = await _answer(redis, create)
-    assert created.ok, created.error
-    assert created.data["query"] == "(奶粉 | 米粉) & (致癌 | 召回) & !谣言"
-    for refused in (bad, only_not, nothing):
-        answer = await _answer(redis, refused)
-        assert not answer.ok and answer.error is not None
-        assert (answer.error.code, answer.error.field) == ("Invalid", "query")
-    assert "column" in ((await _answer(redis, bad)).error or pytest.fail()).message
+    org = await make_organization(session)
+    make_watchlist(session, org, "飞鹤品牌", ["飞鹤"])
+    bread = make_mention(session, org, "这家店的面包很好吃，推荐", NOW)
+    question = make_mention(session, org, "飞鹤的门店在哪里？", NOW)
+    outcome = await analyse(session, analyzer, org, [bread, question], NOW)
 
-    watchlist_id = uuid.UUID(created.data["id"])
-    rename = UpdateWatchlist(
-        organization_id=org, actor="k", watchlist_id=watchlist_id, name="奶粉安全"
-    )
-    requery = UpdateWatchlist(
-        organization_id=org, actor="k", watchlist_id=watchlist_id, query="奶粉 & 异物"
-    )
-    foreign = UpdateWatchlist(
-        organization_id=(await make_tenant(sessions, "globex")).org.id,
-        actor="k",
-        watchlist_id=watchlist_id,
-        name="偷改",
-    )
-    await _deliver(servers, redis, rename, requery, foreign)
-    assert (await _answer(redis, rename)).data["name"] == "奶粉安全"
-    assert (await _answer(redis, requery)).data["query"] == "奶粉 & 异物"
-    not_found = await _answer(redis, foreign)
-    assert not_found.error is not None and not_found.error.code == "NotFound"
-
-    terms = SetSensitiveTerms(
-        organization_id=org,
-        actor="k",
-        upsert=[
-            SensitiveTermEntry(term="  禾岚黑幕 ", category=SensitiveCategory.LEGAL, weight=0.7),
-            SensitiveTermEntry(term="异物", category=SensitiveCategory.SAFETY, weight=0.0),
-        ],
-    )
-    await _deliver(servers, redis, terms)
-    assert (await _answer(redis, terms)).ok
-    async with sessions() as session:
-        stored = {t.term: t for t in (await session.exec(select(SensitiveTerm))).all()}
-        watchlist = await session.get(Watchlist, watchlist_id)
-    assert set(stored) == {"禾岚黑幕", "异物"} and stored["异物"].weight == 0.0
-    assert watchlist is not None and watchlist.name == "奶粉安全"
-
-    # The lexicon change takes effect on the next batch: 异物 no longer counts, 禾岚黑幕 does.
-    now = datetime.now(UTC)
-    async with transaction(sessions) as session:
-        mention = make_mention(session, org, "奶粉里有异物，禾岚黑幕曝光", now)
-    await _deliver(servers, redis, MentionIngested(organization_id=org, mention_ids=[mention.id]))
-    async with sessions() as session:
-        analysis = await session.get(MentionAnalysis, mention.id)
-    assert analysis is not None and analysis.watchlist_ids == [watchlist_id]
-    hit_terms = {h["term"] for h in analysis.sensitive_hits}
-    assert "禾岚黑幕" in hit_terms and "异物" not in hit_terms
-
-    remove = SetSensitiveTerms(organization_id=org, actor="k", remove=["异物"])
-    await _deliver(servers, redis, remove)
-    assert (await _answer(redis, remove)).data["removed"] == ["异物"]
+    found = await _analyses(session, org)
+    assert found[bread.id].watchlist_ids == []
+    assert found[bread.id].sentiment == Sentiment.POSITIVE
+    assert found[question.id].sentiment == Sentiment.NEUTRAL
+    assert found[question.id].matched_keywords == ["飞鹤"]
+    signals = await session.exec(select(RiskSignal).where(RiskSignal.organization_id == org))
+    assert signals.all() == []
+    assert outcome.messages == () and outcome.result is None
 
 
-async def test_sql_baseline_series_matches_the_in_memory_one(
-    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+async def test_a_batch_analysed_again_stores_and_emits_nothing_new(
+    session: AsyncSession, analyzer: Analyzer
 ) -> None:
-    tenant = await make_tenant(sessions)
-    org = tenant.org.id
-    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    offsets = [0, 1, 899, 900, 901, 3600, 86_399, 86_400, 86_401, 87_300, 87_301, 90_000]
-    window_start = now - timedelta(minutes=15)
-    posted = [window_start - timedelta(seconds=s) for s in offsets] + [now]
-    async with transaction(sessions) as session:
-        watchlist = make_watchlist(session, org, "w", ["x"])
-        rows = [make_mention(session, org, "x", at) for at in posted]
-        await session.flush()
-        for mention in rows:
-            session.add(
-                WatchlistHit(
-                    watchlist_id=watchlist.id,
-                    posted_at=mention.posted_at,
-                    mention_id=mention.id,
-                    organization_id=org,
-                    sentiment="neutral",
-                )
-            )
-    async with sessions() as session:
-        series = await repository.watchlist_series(session, watchlist.id, now)
-    assert series == baseline_series(posted, now)
-    # Offset 0 is the current window's start; 86 400 s and beyond fall before the baseline.
-    assert sum(series) == 6
+    org = await make_organization(session)
+    watchlist, history, burst = await _stage_crisis(session, org, NOW)
+    await analyse(session, analyzer, org, history, NOW)
+    first = await analyse(session, analyzer, org, burst, NOW)
+    signals = select(func.count()).select_from(RiskSignal).where(RiskSignal.organization_id == org)
+    before = (len(await _analyses(session, org)), (await session.exec(signals)).one())
+
+    again = await analyse(session, analyzer, org, [*history, *burst], NOW)
+
+    raised = [m for m in first.messages if isinstance(m, RiskSignalRaised)]
+    assert len(raised) == len(first.messages) == 1 and raised[0].watchlist_id == watchlist.id
+    assert again.messages == ()
+    assert (len(await _analyses(session, org)), (await session.exec(signals)).one()) == before
+    assert before == (70, 1)
 
 
-async def test_sql_window_stats_match_the_in_memory_ones(
-    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
-) -> None:
-    """The live worker aggregates in SQL, a backtest in Python: both must agree exactly."""
-    tenant = await make_tenant(sessions)
-    org = tenant.org.id
-    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    chance = random.Random(7)
-    async with transaction(sessions) as session:
-        watchlist = make_watchlist(session, org, "w", ["x"])
-        authors = [
-            make_author(session, org, name, kind=kind, followers=followers)
-            for name, kind, followers in [
-                ("晨潮新闻", AuthorKind.MEDIA, 3_000_000),
-                ("Ａ报", AuthorKind.MEDIA, 3_000_000),
-                ("大V", AuthorKind.KOL, 800_000),
-                ("用户甲", AuthorKind.USER, 100),
-                ("用户乙", AuthorKind.USER, 100),
-            ]
-        ]
-        stories = [uuid.uuid4(), uuid.uuid4(), uuid.uuid4()]
-        mentions = [
-            make_mention(session, org, "x", now - timedelta(seconds=chance.randint(0, 1500)))
-            for _ in range(120)
-        ]
-        await session.flush()
-        hits = []
-        for mention in mentions:
-            author = chance.choice([*authors, None])
-            hit = Hit(
-                mention_id=mention.id,
-                posted_at=mention.posted_at,
-                sentiment=chance.choice(["negative", "negative", "neutral", "positive"]),
-                author_id=author.id if author else None,
-                author_handle=author.handle if author else None,
-                author_kind=author.kind if author else "user",
-                followers=author.followers if author else 0,
-                views=chance.choice([0, 100, 100, 5_000]),
-                influence=chance.choice([0.0, 30.0, 50.0]),
-                sensitive_score=chance.choice([0.0, 0.0, 0.5, 0.9]),
-                sensitive_terms=tuple(chance.sample(["异物", "维权", "召回", "死亡"], 2)),
-                crisis_type=chance.choice([None, "product_quality", "customer_service"]),
-                crisis_evidence=tuple(chance.sample(["异物", "客服", "退款", "变质"], 2)),
-                story_id=chance.choice([*stories, None]),
-            )
-            hits.append(hit)
-            session.add(
-                WatchlistHit(
-                    watchlist_id=watchlist.id,
-                    organization_id=org,
-                    source="weibo",
-                    **{k: v for k, v in hit.__dict__.items()},
-                )
-            )
-    spike_at = now - timedelta(hours=3)
-    expected = window_stats(
-        hits, steady := (1,) * 96, now, last_spike_at=spike_at, last_spike_count=9
-    )
-    async with sessions() as session:
-        actual = await repository.window_stats(
-            session, watchlist.id, now, steady, last_spike_at=spike_at, last_spike_count=9
+async def _stage_crisis(
+    session: AsyncSession, org: uuid.UUID, now: datetime
+) -> tuple[Watchlist, list[Mention], list[Mention]]:
+    """Stage a quiet history of 30 posts over six hours, then 40 complaints in 80 seconds."""
+    watchlist = make_watchlist(session, org, "禾岚", ["禾岚"])
+    media = make_author(session, org, "晨潮新闻", kind=AuthorKind.MEDIA, followers=3_200_000)
+    users = [make_author(session, org, f"用户{i}", followers=150) for i in range(40)]
+    await session.flush()
+    history = [
+        make_mention(
+            session, org, f"禾岚奶粉第{i}次回购，宝宝爱喝",
+            now - timedelta(hours=6) + timedelta(minutes=9 * i), author=users[i],
         )
-    assert expected.window_count > 20 and expected.top_story is not None
-    assert actual == expected
+        for i in range(30)
+    ]  # fmt: skip
+    burst = [
+        make_mention(
+            session, org, f"{REPORT}（第{i}位家长）" if i else f"【曝光】{REPORT}",
+            now - timedelta(seconds=90 - 2 * i), author=media if i == 0 else users[i],
+            views=4_000,
+        )
+        for i in range(40)
+    ]  # fmt: skip
+    return watchlist, history, burst
 
 
 async def _crisis(
     sessions: async_sessionmaker[AsyncSession], org: uuid.UUID, now: datetime
 ) -> tuple[Watchlist, list[uuid.UUID], list[uuid.UUID]]:
+    """Store the crisis of `_stage_crisis`; return the watchlist and the mention ids."""
     async with transaction(sessions) as session:
-        watchlist = make_watchlist(session, org, "禾岚", ["禾岚"])
-        media = make_author(session, org, "晨潮新闻", kind=AuthorKind.MEDIA, followers=3_200_000)
-        users = [make_author(session, org, f"用户{i}", followers=150) for i in range(40)]
-        await session.flush()
-        history = [
-            make_mention(
-                session, org, f"禾岚奶粉第{i}次回购，宝宝爱喝",
-                now - timedelta(hours=6) + timedelta(minutes=9 * i), author=users[i],
-            ).id
-            for i in range(30)
-        ]  # fmt: skip
-        burst = [
-            make_mention(
-                session, org, f"{REPORT}（第{i}位家长）" if i else f"【曝光】{REPORT}",
-                now - timedelta(seconds=90 - 2 * i), author=media if i == 0 else users[i],
-                views=4_000,
-            ).id
-            for i in range(40)
-        ]  # fmt: skip
-    return watchlist, history, burst
+        watchlist, history, burst = await _stage_crisis(session, org, now)
+    return watchlist, [m.id for m in history], [m.id for m in burst]
+
+
+async def _deliver(servers: Servers, redis: ArqRedis, *messages: Message) -> None:
+    """Drain `messages` through a real worker; tests/test_cli.py replays the crisis with it."""
+    await deliver(servers, redis, *messages)
 
 
 async def _row_counts(engine: AsyncEngine) -> dict[str, int]:
@@ -372,6 +244,7 @@ async def test_backtest_replays_what_the_live_worker_decided_without_writing(
     sessions: async_sessionmaker[AsyncSession],
     redis: ArqRedis,
     engine: AsyncEngine,
+    analyzer: Analyzer,
 ) -> None:
     tenant = await make_tenant(sessions)
     org = tenant.org.id
@@ -389,8 +262,6 @@ async def test_backtest_replays_what_the_live_worker_decided_without_writing(
         ).all()
     assert live and live[-1].tier == "red"
 
-    analyzer = Analyzer()
-    analyzer.load()
     before = await _row_counts(engine)
     result = await run_backtest(
         engine, analyzer, watchlist.id, now - timedelta(hours=7), now + timedelta(minutes=1)

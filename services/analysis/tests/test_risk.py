@@ -2,25 +2,21 @@
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from libs.contracts.enums import CrisisType, Tier
 from services.analysis.risk import (
-    BASELINE_WINDOWS,
     FLOORS,
     HYSTERESIS,
     MIN_VOLUME,
     WEIGHTS,
-    StoryStats,
-    WindowStats,
     assess,
     components,
     forecast,
     tier_for,
-    window_bounds,
     with_hysteresis,
 )
-from services.analysis.window import Hit, baseline_series, window_index, window_stats
+from services.analysis.window import BASELINE_WINDOWS, StoryStats, WindowStats, window_bounds
 
 NOW = datetime(2025, 3, 15, 20, 0, tzinfo=UTC)
 _, WINDOW_START, _, WINDOW_END = window_bounds(NOW)
@@ -168,44 +164,3 @@ def test_spike_cooldown_suppresses_a_repeat_but_not_a_bigger_wave() -> None:
         replace(wave, window_count=400, windows_since_spike=1, last_spike_count=40), Tier.YELLOW
     )
     assert bigger.spike_fired
-
-
-def test_window_stats_summarise_hits() -> None:
-    media, user = uuid.uuid4(), uuid.uuid4()
-    story = uuid.uuid4()
-    hits = [
-        Hit(uuid.uuid4(), NOW - timedelta(minutes=1), "negative", media, "晨潮新闻", "media",
-            3_000_000, 10_000, 80.0, 0.6, ("异物",), "product_quality", ("异物",), story),
-        Hit(uuid.uuid4(), NOW - timedelta(minutes=2), "negative", user, "糖糖", "user",
-            200, 50, 10.0, 0.0, (), "product_quality", ("变质",), story),
-        Hit(uuid.uuid4(), NOW - timedelta(minutes=3), "negative", user, "糖糖", "user",
-            200, 50, 10.0, 0.9, ("致癌",), None, (), None),
-        Hit(uuid.uuid4(), NOW - timedelta(minutes=10), "neutral", None, None, "user",
-            0, 5, 0.0, 0.0, (), None, (), None),
-        Hit(uuid.uuid4(), NOW - timedelta(minutes=20), "negative", None, None, "user",
-            0, 0, 0.0, 0.0, (), None, (), None),
-    ]  # fmt: skip
-    summary = window_stats(hits, steady(1), NOW)
-    assert (summary.window_count, summary.negative_count, summary.recent_count) == (4, 3, 3)
-    assert summary.followers == 3_000_200 and summary.views == 10_105
-    assert summary.media_authors == ("晨潮新闻",) and summary.kol_authors == ()
-    assert summary.sensitive_mentions == 2 and summary.sensitive_max == 0.9
-    assert summary.crisis_type is CrisisType.PRODUCT_QUALITY and summary.crisis_mentions == 2
-    assert summary.crisis_evidence == ("变质×1", "异物×1")
-    assert summary.top_story is not None and summary.top_story.story_id == story
-    assert summary.top_story.negative_authors == 2
-    assert summary.top_mention_ids[0] == hits[0].mention_id
-
-
-def test_baseline_series_counts_each_earlier_window() -> None:
-    posted = [
-        WINDOW_START - timedelta(seconds=1),  # the window just before: last position
-        WINDOW_START - timedelta(minutes=15),  # exactly on a boundary: two windows back
-        WINDOW_START - timedelta(hours=24),  # exactly the baseline start: outside
-        WINDOW_START - timedelta(hours=24) + timedelta(seconds=1),  # first position
-        NOW,  # the current window: not baseline
-    ]
-    series = baseline_series(posted, NOW)
-    assert len(series) == BASELINE_WINDOWS
-    assert series[-1] == 1 and series[-2] == 1 and series[0] == 1 and sum(series) == 3
-    assert window_index(NOW, NOW) == 0

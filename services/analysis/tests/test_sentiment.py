@@ -86,9 +86,7 @@ def test_sarcasm_turns_praise_negative(model: SentimentModel, cut: Cut) -> None:
     assert _classify(model, cut, "这服务真是太好了").label is POS
     sarcastic = _classify(model, cut, "呵呵，这服务真是太“好”了")
     assert sarcastic.label is NEG
-    assert "sarcasm marker" in sarcastic.evidence or any(
-        e.startswith("negative words") for e in sarcastic.evidence
-    )
+    assert "sarcasm marker" in sarcastic.evidence
 
 
 def test_emoji_pull_the_verdict(model: SentimentModel, cut: Cut) -> None:
@@ -120,7 +118,7 @@ def test_empty_text_without_emoji_is_neutral(model: SentimentModel) -> None:
 def test_evidence_names_the_words_that_decided(model: SentimentModel, cut: Cut) -> None:
     result = _classify(model, cut, "质量很差，非常失望")
     assert 0 < len(result.evidence) <= 5
-    assert any("失望" in e or "差" in e for e in result.evidence)
+    assert {"失望", "很差"} <= set(result.evidence)
 
 
 def _subset() -> list[corpus.Example]:

@@ -16,14 +16,11 @@ from libs.contracts.messages import (
     CommandResult,
     CreateWatchlist,
     MentionIngested,
-    Message,
     RiskSignalRaised,
 )
 from libs.database.engine import transaction
 from libs.database.tables import MentionAnalysis, RiskSignal, Watchlist
-from libs.settings import Settings
-from services.analysis.tests.builders import make_author, make_mention, make_watchlist
-from services.analysis.worker import create_worker
+from services.analysis.tests.builders import deliver, make_author, make_mention, make_watchlist
 from tests.builders import make_tenant
 from tests.fixtures.servers import Servers
 
@@ -42,22 +39,6 @@ COMPLAINTS = [
     "飞鹤黑心企业，欺骗消费者，大家别买",
     "飞鹤奶粉被检出致癌物质？太可怕了🤮",
 ]
-
-
-async def _deliver(
-    servers: Servers, redis: ArqRedis, *messages: Message, job_ids: bool = True
-) -> None:
-    for message in messages:
-        await redis.enqueue_job(
-            message.job_name(),
-            message.model_dump(mode="json"),
-            _job_id=str(message.message_id) if job_ids else uuid.uuid4().hex,
-            _queue_name=message.QUEUE,
-        )
-    settings = Settings(database_url=servers.database_url, redis_url=servers.redis_url)
-    worker = create_worker(settings, burst=True, handle_signals=False)
-    await worker.main()
-    await worker.close()
 
 
 async def _count(session: AsyncSession, table: Any) -> int:
@@ -124,8 +105,8 @@ async def test_crisis_burst_raises_a_signal_for_incidents(
     # Ingest queues history and burst in two batches, as it would have over the hours.
     history = MentionIngested(organization_id=tenant.org.id, mention_ids=mention_ids[:40])
     burst = MentionIngested(organization_id=tenant.org.id, mention_ids=mention_ids[40:])
-    await _deliver(servers, redis, history)
-    await _deliver(servers, redis, burst)
+    await deliver(servers, redis, history)
+    await deliver(servers, redis, burst)
 
     async with sessions() as session:
         analyses = (await session.exec(select(MentionAnalysis))).all()
@@ -168,7 +149,7 @@ async def test_delivering_a_batch_again_changes_nothing(
     tenant = await make_tenant(sessions)
     _, mention_ids, _ = await _seed_crisis(sessions, tenant.org.id)
     message = MentionIngested(organization_id=tenant.org.id, mention_ids=mention_ids)
-    await _deliver(servers, redis, message)
+    await deliver(servers, redis, message)
     async with sessions() as session:
         before = (
             await _count(session, MentionAnalysis),
@@ -180,8 +161,8 @@ async def test_delivering_a_batch_again_changes_nothing(
 
     # The same message redelivered, then the same mentions re-queued under a new id.
     again = MentionIngested(organization_id=tenant.org.id, mention_ids=mention_ids)
-    await _deliver(servers, redis, message, job_ids=False)
-    await _deliver(servers, redis, again)
+    await deliver(servers, redis, message, job_ids=False)
+    await deliver(servers, redis, again)
 
     async with sessions() as session:
         after = (
@@ -190,33 +171,6 @@ async def test_delivering_a_batch_again_changes_nothing(
         )
     assert after == before
     assert await redis.zcard(INCIDENTS_QUEUE) == queued
-
-
-async def test_mentions_of_no_watchlist_are_analysed_without_a_signal(
-    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
-) -> None:
-    tenant = await make_tenant(sessions)
-    now = datetime.now(UTC)
-    async with transaction(sessions) as session:
-        make_watchlist(session, tenant.org.id, "飞鹤品牌", ["飞鹤"])
-        quiet = [
-            make_mention(session, tenant.org.id, "这家店的面包很好吃，推荐", now),
-            make_mention(session, tenant.org.id, "飞鹤的门店在哪里？", now),
-        ]
-    await _deliver(
-        servers,
-        redis,
-        MentionIngested(organization_id=tenant.org.id, mention_ids=[m.id for m in quiet]),
-    )
-    async with sessions() as session:
-        bread = await session.get(MentionAnalysis, quiet[0].id)
-        question = await session.get(MentionAnalysis, quiet[1].id)
-        assert bread is not None and bread.watchlist_ids == []
-        assert bread.sentiment == Sentiment.POSITIVE
-        assert question is not None and question.sentiment == Sentiment.NEUTRAL
-        assert question.matched_keywords == ["飞鹤"]
-        assert await _count(session, RiskSignal) == 0
-    assert await redis.zcard(INCIDENTS_QUEUE) == 0
 
 
 async def _command_result(redis: ArqRedis, command: CreateWatchlist) -> CommandResult:
@@ -239,7 +193,7 @@ async def test_create_watchlist_command(
         return CreateWatchlist(organization_id=org, actor="key-1", name=name, keywords=keywords)
 
     created = command(" 飞鹤品牌 ", ["飞鹤", " 星飞帆 ", "飞鹤", "ＦＥＩＨＥ"])
-    await _deliver(servers, redis, created)
+    await deliver(servers, redis, created)
     result = await _command_result(redis, created)
     assert result.ok, result.error
     assert result.data["name"] == "飞鹤品牌"
@@ -250,7 +204,7 @@ async def test_create_watchlist_command(
     elsewhere = command("飞鹤品牌", ["奶粉"], other.org.id)
     blank = command("空关键词", ["飞鹤", "   "])
     too_long = command("超长关键词", ["飞" * 101])
-    await _deliver(servers, redis, duplicate, elsewhere, blank, too_long)
+    await deliver(servers, redis, duplicate, elsewhere, blank, too_long)
 
     conflict = await _command_result(redis, duplicate)
     assert not conflict.ok and conflict.error is not None

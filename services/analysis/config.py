@@ -1,0 +1,30 @@
+"""Settings of the analysis service: the shared ones and the analysis worker's own tuning."""
+
+from functools import lru_cache
+
+from pydantic import Field
+
+from libs.settings import Settings
+
+
+class AnalysisSettings(Settings):
+    """Shared settings plus what only the analysis worker reads (ANALYSIS_* variables)."""
+
+    analysis_max_jobs: int = Field(
+        default=4,
+        ge=1,
+        description="How many analysis jobs one worker process runs at once.",
+    )
+
+
+def analysis_settings(shared: Settings) -> AnalysisSettings:
+    """Return `shared` as analysis settings; fields it lacks are read from the environment."""
+    if isinstance(shared, AnalysisSettings):
+        return shared
+    return AnalysisSettings(**shared.model_dump())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> AnalysisSettings:
+    """Return the analysis process's settings, read once."""
+    return AnalysisSettings()

@@ -1,0 +1,298 @@
+"""The stages of a batch, in the order the pipeline runs them; each fills its part of `Batch`.
+
+Stages take the caller's session and never commit. The CPU-bound ones (match, sentiment,
+MinHash signatures) run in a thread, so the event loop stays free for other jobs.
+"""
+
+import asyncio
+import uuid
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.contracts.messages import RiskSignalRaised
+from libs.database.tables import RiskSignal
+from libs.messaging import live
+from services.analysis import risk, stories
+from services.analysis.analyzer import compile_profile, match
+from services.analysis.hits import hit_row
+from services.analysis.influence import is_amplifier, post_influence
+from services.analysis.pipeline.batch import Batch, WatchlistWindow
+from services.analysis.repository import mentions, watchlists, window, writes
+from services.analysis.repository import stories as story_rows
+from services.analysis.repository.mentions import AuthoredMention
+from services.analysis.repository.rows import AnalysisRow, StoryRow
+from services.analysis.story_assignment import StoryItem, assign
+from services.analysis.textprep import prepare as prepare_text
+
+
+async def prepare(session: AsyncSession, batch: Batch) -> None:
+    """Load the batch's unanalysed mentions and the organization's rules; prepare their text."""
+    batch.mentions = await mentions.pending_mentions(
+        session, batch.organization_id, batch.mention_ids
+    )
+    if not batch.mentions:
+        return
+    batch.compiled = compile_profile(await watchlists.org_config(session, batch.organization_id))
+    batch.prepared = await asyncio.to_thread(
+        lambda: {m.id: prepare_text(m.text_normalized) for m in batch.mentions}
+    )
+
+
+async def match_rules(session: AsyncSession, batch: Batch) -> None:
+    """Match each mention against the watch rules, the sensitive terms and the crisis cues."""
+    profile = batch.profile
+    batch.matched = await asyncio.to_thread(
+        lambda: {m.id: match(batch.prepared[m.id], m.source, profile) for m in batch.mentions}
+    )
+
+
+async def score_sentiment(session: AsyncSession, batch: Batch) -> None:
+    """Segment each mention, keeping the organization's terms whole, and classify its sentiment."""
+    profile, analyzer = batch.profile, batch.analyzer
+    batch.scored = await asyncio.to_thread(
+        lambda: {m.id: analyzer.score(batch.prepared[m.id], profile) for m in batch.mentions}
+    )
+
+
+async def place_in_stories(session: AsyncSession, batch: Batch) -> None:
+    """Assign stories and repost parents; store new stories and the band keys they claim."""
+    organization_id = batch.organization_id
+    batch.signatures = await asyncio.to_thread(
+        lambda: {m.id: stories.signature(batch.prepared[m.id].matching) for m in batch.mentions}
+    )
+    reposted = await story_rows.parents_by_external_id(
+        session,
+        organization_id,
+        {(m.source, m.repost_of) for m in batch.mentions if m.repost_of},
+    )
+    known: dict[uuid.UUID, uuid.UUID | None] = {}
+    for mention in batch.mentions:
+        found = reposted.get((mention.source, mention.repost_of or ""))
+        if found is not None and found[0] != mention.id:
+            batch.parents[mention.id] = found[0]
+            known[found[0]] = found[1]
+    keys = {k for s in batch.signatures.values() if s is not None for k in stories.band_keys(s)}
+    index = await story_rows.story_index(session, organization_id, keys)
+    assignment = assign(
+        [
+            StoryItem(
+                mention_id=m.id,
+                posted_at=m.posted_at,
+                signature=batch.signatures[m.id],
+                parent_mention_id=batch.parents.get(m.id),
+            )
+            for m in batch.mentions
+        ],
+        index,
+        known,
+    )
+    by_id = {m.id: m for m in batch.mentions}
+    await story_rows.insert_stories(
+        session,
+        [
+            StoryRow(
+                id=new.id,
+                organization_id=organization_id,
+                title=_title(batch, new.first_mention_id)[:300],
+                first_mention_id=new.first_mention_id,
+                first_author_id=by_id[new.first_mention_id].author_id,
+                signature=new.signature.to_bytes() if new.signature else None,
+                mention_count=0,
+                started_at=new.started_at,
+                last_posted_at=new.started_at,
+            )
+            for new in assignment.new_stories
+        ],
+    )
+    # Only a story's first post claims band keys: later members are compared with it, and
+    # the table grows with stories rather than with mentions (40 keys each).
+    await story_rows.claim_bands(
+        session,
+        organization_id,
+        [(key, new.id) for new in assignment.new_stories for key in new.band_keys],
+    )
+    batch.story_of = assignment.story_of
+    await _chain_parents(session, batch)
+
+
+async def _chain_parents(session: AsyncSession, batch: Batch) -> None:
+    """Find whom a repost without a platform parent id came through, by its `//@handle:` chain."""
+    wanted = {
+        (story, chain[0].handle): m.id
+        for m in batch.mentions
+        if m.id not in batch.parents
+        and (chain := batch.prepared[m.id].chain)
+        and (story := batch.story_of.get(m.id)) is not None
+    }
+    found = await story_rows.chain_parents(session, batch.organization_id, wanted.keys())
+    in_batch = {
+        (batch.story_of.get(m.id), m.handle): m.id for m in batch.mentions if m.handle is not None
+    }
+    for pair, mention_id in wanted.items():
+        parent = in_batch.get(pair) or found.get(pair)
+        if parent is not None and parent != mention_id:
+            batch.parents[mention_id] = parent
+
+
+def _title(batch: Batch, mention_id: uuid.UUID) -> str:
+    prepared = batch.prepared[mention_id]
+    return prepared.own or prepared.simplified
+
+
+async def score_influence(session: AsyncSession, batch: Batch) -> None:
+    """Score how far each mention's author is likely to carry this post."""
+    batch.influence = {m.id: post_influence(m) for m in batch.mentions}
+
+
+async def store_hits(session: AsyncSession, batch: Batch) -> None:
+    """Store analyses, story counts and watchlist hits; tell live subscribers what arrived."""
+    # Locks before foreign-key inserts, stories then watchlists, each in id order: see
+    # `repository.stories.lock_stories` for the deadlock this prevents.
+    await story_rows.lock_stories(session, {s for s in batch.story_of.values() if s is not None})
+    await watchlists.lock_watchlists(
+        session, sorted({w for m in batch.matched.values() for w in m.watchlist_ids})
+    )
+    stored = await writes.insert_analyses(
+        session, [_analysis_row(batch, m) for m in batch.mentions]
+    )
+    # Only what this call stored counts: a concurrent delivery already decided the rest.
+    batch.stored = [m for m in batch.mentions if m.id in stored]
+    await story_rows.update_stories(
+        session,
+        [
+            story_rows.StoryMember(story, m.id, m.author_id, m.posted_at)
+            for m in batch.stored
+            if (story := batch.story_of.get(m.id)) is not None
+        ],
+    )
+    await writes.insert_hits(
+        session,
+        [
+            hit_row(
+                m,
+                watchlist_id,
+                batch.organization_id,
+                matched=batch.matched[m.id],
+                sentiment=batch.scored[m.id].sentiment.label.value,
+                influence=batch.influence[m.id],
+                story_id=batch.story_of.get(m.id),
+            )
+            for m in batch.stored
+            for watchlist_id in batch.matched[m.id].watchlist_ids
+        ],
+    )
+    for mention in batch.stored:
+        live.stage(session, _mention_notice(batch, mention))
+
+
+def _analysis_row(batch: Batch, mention: AuthoredMention) -> AnalysisRow:
+    matched, sentiment = batch.matched[mention.id], batch.scored[mention.id].sentiment
+    return AnalysisRow(
+        mention_id=mention.id,
+        organization_id=batch.organization_id,
+        posted_at=mention.posted_at,
+        sentiment=sentiment.label.value,
+        sentiment_score=sentiment.score,
+        sentiment_probability=sentiment.probability,
+        sentiment_evidence=list(sentiment.evidence),
+        tokens=batch.scored[mention.id].tokens,
+        hashtags=list(batch.prepared[mention.id].hashtags),
+        watchlist_ids=matched.watchlist_ids,
+        matched_keywords=matched.matched_terms,
+        sensitive_score=matched.sensitive.score,
+        sensitive_hits=[
+            {"term": h.term, "category": h.category.value, "weight": h.weight}
+            for h in matched.sensitive.hits
+        ],
+        crisis_type=matched.crisis.crisis_type.value if matched.crisis.crisis_type else None,
+        crisis_confidence=matched.crisis.confidence,
+        crisis_evidence=list(matched.crisis.evidence),
+        story_id=batch.story_of.get(mention.id),
+        parent_mention_id=batch.parents.get(mention.id),
+        influence=batch.influence[mention.id],
+        amplifier=is_amplifier(mention.kind, batch.influence[mention.id]),
+        analyzed_at=batch.now,
+    )
+
+
+def _mention_notice(batch: Batch, mention: AuthoredMention) -> live.Notice:
+    """Tell live subscribers a mention was analysed, with what their filters read."""
+    return live.mention_notice(
+        batch.organization_id,
+        mention.id,
+        live.MentionFacts(
+            watchlist_ids=list(batch.matched[mention.id].watchlist_ids),
+            sentiment=batch.scored[mention.id].sentiment.label.value,
+            source=mention.source,
+            story_id=batch.story_of.get(mention.id),
+            posted_at=mention.posted_at,
+        ),
+    )
+
+
+async def read_windows(session: AsyncSession, batch: Batch) -> None:
+    """Lock every watchlist the stored mentions matched and summarise its window at `now`."""
+    now = batch.now
+    for watchlist in await watchlists.lock_watchlists(session, batch.watchlist_ids()):
+        stats = await window.window_stats(
+            session,
+            watchlist.id,
+            now,
+            await window.watchlist_series(session, watchlist.id, now),
+            last_spike_at=watchlist.last_spike_at,
+            last_spike_count=watchlist.last_spike_count,
+        )
+        if stats.top_story is not None:
+            baseline = await window.story_series(session, stats.top_story.story_id, now)
+            stats = stats.with_story_baseline(baseline)
+        batch.windows.append(WatchlistWindow(watchlist, stats))
+
+
+async def decide(session: AsyncSession, batch: Batch) -> None:
+    """Decide each watchlist's tier; record changes and spikes, raise what incidents must hear."""
+    organization_id, now = batch.organization_id, batch.now
+    for watchlist, stats in ((w.watchlist, w.stats) for w in batch.windows):
+        decision = risk.assess(stats, risk.parse_tier(watchlist.current_tier))
+        if decision.spike_fired:
+            await watchlists.record_spike(session, watchlist.id, now, stats.window_count)
+        if not decision.changed:
+            continue
+        signal = RiskSignal(
+            organization_id=organization_id,
+            watchlist_id=watchlist.id,
+            tier=decision.tier.value if decision.tier else risk.NO_TIER,
+            score=decision.score,
+            components=decision.components,
+            reasons=decision.reasons,
+            top_mention_ids=list(stats.top_mention_ids),
+            crisis_type=stats.crisis_type.value if stats.crisis_type else None,
+            story_id=stats.top_story.story_id if stats.top_story else None,
+            forecast=decision.forecast.as_dict() if decision.forecast else None,
+            window_start=stats.window_start,
+            window_end=stats.window_end,
+            created_at=now,
+        )
+        watchlists.record_tier_change(session, watchlist, signal, decision.tier, now)
+        live.stage(
+            session,
+            live.signal_notice(
+                organization_id,
+                signal.id,
+                live.SignalFacts(watchlist_id=watchlist.id, tier=signal.tier, score=signal.score),
+            ),
+        )
+        if decision.raised and decision.tier is not None:
+            batch.raised.append(
+                RiskSignalRaised(
+                    organization_id=organization_id,
+                    signal_id=signal.id,
+                    watchlist_id=watchlist.id,
+                    watchlist_name=watchlist.name,
+                    tier=decision.tier,
+                    score=decision.score,
+                    reasons=decision.reasons,
+                    detected_at=now,
+                    crisis_type=stats.crisis_type,
+                    story_id=signal.story_id,
+                )
+            )

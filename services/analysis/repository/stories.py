@@ -1,0 +1,194 @@
+"""Stories: the band-key index, new stories, member counts, locks and repost parents."""
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.database.tables import Mention, MentionAnalysis, Story
+from services.analysis.repository.rows import StoryRow, row_values
+from services.analysis.stories import Signature
+from services.analysis.story_assignment import StoryIndex
+
+
+@dataclass(frozen=True)
+class StoryMember:
+    """A mention a batch stored in a story: what the story's count and first post depend on."""
+
+    story_id: uuid.UUID
+    mention_id: uuid.UUID
+    author_id: uuid.UUID | None
+    posted_at: datetime
+
+
+async def parents_by_external_id(
+    session: AsyncSession, organization_id: uuid.UUID, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[uuid.UUID, uuid.UUID | None]]:
+    """Map (source, external id) of reposted posts to (mention id, story id) where stored."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    result = await session.exec(
+        select(Mention.source, Mention.external_id, Mention.id, MentionAnalysis.story_id)
+        .outerjoin(MentionAnalysis, col(MentionAnalysis.mention_id) == col(Mention.id))
+        .where(
+            Mention.organization_id == organization_id,
+            col(Mention.external_id).in_([e for _, e in wanted]),
+        )
+    )
+    found = {(s, e): (i, story) for s, e, i, story in result}
+    return {key: found[key] for key in wanted if key in found}
+
+
+async def story_index(
+    session: AsyncSession, organization_id: uuid.UUID, keys: Iterable[int]
+) -> StoryIndex:
+    """Load the stories owning any of `keys`, with their representative signatures."""
+    index = StoryIndex()
+    wanted = sorted(set(keys))
+    if not wanted:
+        return index
+    # One array parameter rather than an IN list: a batch looks up a thousand keys.
+    result = await session.exec(
+        text(
+            """
+            SELECT b.band_key, b.story_id, s.signature
+            FROM story_band b JOIN story s ON s.id = b.story_id
+            WHERE b.organization_id = :organization_id
+              AND b.band_key = ANY(CAST(:keys AS bigint[]))
+            """
+        ),  # type: ignore[call-overload]
+        params={"organization_id": organization_id, "keys": wanted},
+    )
+    for key, story_id, signature in result:
+        index.bands[key] = story_id
+        if signature is not None:
+            index.signatures.setdefault(story_id, Signature.from_bytes(signature))
+    return index
+
+
+async def insert_stories(session: AsyncSession, rows: Sequence[StoryRow]) -> None:
+    """Insert the stories a batch started (with title and first author)."""
+    if rows:
+        await session.exec(insert(Story).values([row_values(row) for row in rows]))
+
+
+async def claim_bands(
+    session: AsyncSession, organization_id: uuid.UUID, bands: Iterable[tuple[int, uuid.UUID]]
+) -> None:
+    """Give each unclaimed band key to its story; a key already owned stays with its owner.
+
+    One `unnest` statement: a batch carries dozens of keys per mention, and a multi-row
+    VALUES list of that size costs more to build than to run.
+    """
+    rows = sorted({key: story for key, story in bands}.items())
+    if not rows:
+        return
+    await session.exec(
+        text(
+            """
+            INSERT INTO story_band (organization_id, band_key, story_id)
+            SELECT :organization_id, k, s
+            FROM unnest(CAST(:keys AS bigint[]), CAST(:stories AS uuid[])) AS t(k, s)
+            ON CONFLICT DO NOTHING
+            """
+        ),  # type: ignore[call-overload]
+        params={
+            "organization_id": organization_id,
+            "keys": [k for k, _ in rows],
+            "stories": [s for _, s in rows],
+        },
+    )
+
+
+async def lock_stories(session: AsyncSession, story_ids: Iterable[uuid.UUID]) -> None:
+    """Lock stories in id order before rows referencing them are written.
+
+    A foreign key takes a share lock on the row it points at; two batches that both wrote
+    analyses of a story and then both asked to update it would wait for each other forever.
+    Taking the update lock first, in one order, makes them queue instead.
+    """
+    ids = sorted(set(story_ids))
+    if ids:
+        await session.exec(
+            text(
+                "SELECT id FROM story WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR UPDATE"
+            ),  # type: ignore[call-overload]
+            params={"ids": ids},
+        )
+
+
+async def update_stories(session: AsyncSession, members: Sequence[StoryMember]) -> None:
+    """Count new members and move each story's first post (首发) if an earlier one arrived."""
+    if not members:
+        return
+    await session.exec(
+        text(
+            """
+            WITH m AS (
+                SELECT * FROM unnest(
+                    CAST(:story_ids AS uuid[]), CAST(:mention_ids AS uuid[]),
+                    CAST(:author_ids AS uuid[]), CAST(:posted AS timestamptz[])
+                ) AS t(story_id, mention_id, author_id, posted_at)
+            ),
+            agg AS (
+                SELECT story_id, count(*) AS n, max(posted_at) AS last_at,
+                       (array_agg(mention_id ORDER BY posted_at, mention_id))[1] AS first_id,
+                       (array_agg(author_id ORDER BY posted_at, mention_id))[1] AS first_author,
+                       min(posted_at) AS first_at
+                FROM m GROUP BY story_id
+            )
+            UPDATE story s SET
+                mention_count = s.mention_count + agg.n,
+                last_posted_at = greatest(s.last_posted_at, agg.last_at),
+                first_mention_id = CASE WHEN agg.first_at < s.started_at
+                                        THEN agg.first_id ELSE s.first_mention_id END,
+                first_author_id = CASE WHEN agg.first_at < s.started_at
+                                       THEN agg.first_author ELSE s.first_author_id END,
+                started_at = least(s.started_at, agg.first_at)
+            FROM agg WHERE s.id = agg.story_id
+            """
+        ),  # type: ignore[call-overload]
+        params={
+            "story_ids": [m.story_id for m in members],
+            "mention_ids": [m.mention_id for m in members],
+            "author_ids": [m.author_id for m in members],
+            "posted": [m.posted_at for m in members],
+        },
+    )
+
+
+async def chain_parents(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    wanted: Iterable[tuple[uuid.UUID, str]],
+) -> dict[tuple[uuid.UUID, str], uuid.UUID]:
+    """Find, per (story, handle), that author's latest analysed mention in the story."""
+    pairs = sorted(set(wanted), key=lambda p: (str(p[0]), p[1]))
+    if not pairs:
+        return {}
+    result = await session.exec(
+        text(
+            """
+            SELECT DISTINCT ON (a.story_id, au.handle) a.story_id, au.handle, a.mention_id
+            FROM mention_analysis a
+            JOIN mention m ON m.id = a.mention_id
+            JOIN author au ON au.id = m.author_id
+            WHERE a.organization_id = :organization_id
+              AND (a.story_id, au.handle) IN (
+                  SELECT * FROM unnest(CAST(:story_ids AS uuid[]), CAST(:handles AS text[])))
+            ORDER BY a.story_id, au.handle, m.posted_at DESC
+            """
+        ),  # type: ignore[call-overload]
+        params={
+            "organization_id": organization_id,
+            "story_ids": [p[0] for p in pairs],
+            "handles": [p[1] for p in pairs],
+        },
+    )
+    return {(row.story_id, row.handle): row.mention_id for row in result}

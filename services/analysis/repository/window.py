@@ -1,0 +1,201 @@
+"""What a tier decision reads: the window's statistics and the baseline series before it."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.contracts.enums import CrisisType
+from services.analysis.influence import KOL_THRESHOLD
+from services.analysis.repository.rows import HitRow, rows_json
+from services.analysis.window import (
+    BASELINE_WINDOWS,
+    NAMED,
+    TOP_MENTIONS,
+    WINDOW,
+    StoryStats,
+    WindowStats,
+    window_bounds,
+    window_index,
+)
+
+# The one definition of the window's statistics, aggregated where the rows are, so a live
+# decision costs one round trip however busy the window. `{hits}` is the relation the hits
+# come from: the stored `watchlist_hit` table, or the rows a backtest replays. Ties break in
+# code-point order (COLLATE "C"), so the result does not depend on the database's locale.
+_WINDOW_STATS = """
+    WITH win AS (
+        SELECT * FROM {hits}
+        WHERE watchlist_id = :watchlist_id
+          AND posted_at >= :window_start AND posted_at <= :window_end
+    ),
+    neg AS (SELECT * FROM win WHERE sentiment = 'negative'),
+    crisis AS (
+        SELECT crisis_type, count(*) AS n FROM win WHERE crisis_type IS NOT NULL
+        GROUP BY crisis_type ORDER BY n DESC, crisis_type COLLATE "C" LIMIT 1
+    ),
+    story AS (
+        SELECT story_id, count(*) AS n,
+               count(DISTINCT CASE WHEN sentiment = 'negative'
+                                   THEN coalesce(author_id::text, mention_id::text) END) AS na
+        FROM win WHERE story_id IS NOT NULL
+        GROUP BY story_id ORDER BY na DESC, n DESC, story_id::text LIMIT 1
+    )
+    SELECT
+        (SELECT count(*) FROM win) AS window_count,
+        (SELECT count(*) FROM neg) AS negative_count,
+        (SELECT count(*) FROM win WHERE posted_at >= :recent_start) AS recent_count,
+        (SELECT coalesce(sum(f), 0) FROM (
+            SELECT max(followers) AS f FROM win
+            GROUP BY coalesce(author_id::text, 'mention:' || mention_id::text)) a) AS followers,
+        (SELECT coalesce(sum(views), 0) FROM win) AS views,
+        (SELECT coalesce(array_agg(h ORDER BY f DESC, h COLLATE "C"), '{}') FROM (
+            SELECT author_handle AS h, max(followers) AS f FROM neg
+            WHERE author_handle IS NOT NULL AND author_kind = 'media'
+            GROUP BY author_handle ORDER BY f DESC, author_handle COLLATE "C" LIMIT :named
+        ) m) AS media_authors,
+        (SELECT coalesce(array_agg(h ORDER BY f DESC, h COLLATE "C"), '{}') FROM (
+            SELECT author_handle AS h, max(followers) AS f FROM neg
+            WHERE author_handle IS NOT NULL
+              AND (author_kind = 'kol' OR (author_kind = 'user' AND influence >= :kol))
+            GROUP BY author_handle ORDER BY f DESC, author_handle COLLATE "C" LIMIT :named
+        ) k) AS kol_authors,
+        (SELECT coalesce(max(sensitive_score), 0) FROM neg WHERE sensitive_score > 0)
+            AS sensitive_max,
+        (SELECT count(*) FROM neg WHERE sensitive_score > 0) AS sensitive_mentions,
+        (SELECT coalesce(array_agg(t ORDER BY n DESC, t COLLATE "C"), '{}') FROM (
+            SELECT t, count(*) AS n FROM neg, unnest(sensitive_terms) AS t
+            WHERE sensitive_score > 0
+            GROUP BY t ORDER BY n DESC, t COLLATE "C" LIMIT :named
+        ) s) AS sensitive_terms,
+        (SELECT crisis_type FROM crisis) AS crisis_type,
+        (SELECT n FROM crisis) AS crisis_mentions,
+        (SELECT coalesce(array_agg(e || '×' || n ORDER BY n DESC, e COLLATE "C"), '{}') FROM (
+            SELECT e, count(*) AS n FROM win, unnest(crisis_evidence) AS e
+            WHERE crisis_type = (SELECT crisis_type FROM crisis)
+            GROUP BY e ORDER BY n DESC, e COLLATE "C" LIMIT :named
+        ) c) AS crisis_evidence,
+        (SELECT story_id FROM story) AS story_id,
+        (SELECT n FROM story) AS story_count,
+        (SELECT na FROM story) AS story_negative_authors,
+        (SELECT coalesce(array_agg(mention_id ORDER BY r DESC, posted_at DESC,
+                                   mention_id::text), '{}') FROM (
+            SELECT mention_id, posted_at, followers + views AS r FROM win
+            ORDER BY r DESC, posted_at DESC, mention_id::text LIMIT :top
+        ) t) AS top_mention_ids
+"""
+_STORED = text(_WINDOW_STATS.replace("{hits}", "watchlist_hit"))
+_REPLAYED = text(
+    _WINDOW_STATS.replace(
+        "{hits}", "json_populate_recordset(NULL::watchlist_hit, CAST(:rows AS json))"
+    )
+)
+
+
+async def window_stats(
+    session: AsyncSession,
+    watchlist_id: uuid.UUID,
+    now: datetime,
+    baseline: Sequence[int],
+    *,
+    replayed: Sequence[HitRow] | None = None,
+    last_spike_at: datetime | None = None,
+    last_spike_count: int | None = None,
+) -> WindowStats:
+    """Summarise the watchlist's hits in the window ending at `now` in one query.
+
+    The hits are the stored ones, or `replayed` ones when a backtest passes them (they are
+    read from the statement's parameter; nothing is written).
+    """
+    _, window_start, recent_start, window_end = window_bounds(now)
+    params: dict[str, Any] = {
+        "watchlist_id": watchlist_id,
+        "window_start": window_start,
+        "window_end": window_end,
+        "recent_start": recent_start,
+        "kol": KOL_THRESHOLD,
+        "named": NAMED,
+        "top": TOP_MENTIONS,
+    }
+    if replayed is not None:
+        params["rows"] = rows_json(replayed)
+    result = await session.exec(
+        _STORED if replayed is None else _REPLAYED,  # type: ignore[call-overload]
+        params=params,
+    )
+    row = result.one()
+    story = (
+        StoryStats(row.story_id, int(row.story_count), int(row.story_negative_authors))
+        if row.story_id is not None
+        else None
+    )
+    return WindowStats(
+        window_start=window_start,
+        window_end=window_end,
+        window_count=int(row.window_count),
+        negative_count=int(row.negative_count),
+        recent_count=int(row.recent_count),
+        baseline=tuple(baseline),
+        followers=int(row.followers),
+        views=int(row.views),
+        media_authors=tuple(row.media_authors),
+        kol_authors=tuple(row.kol_authors),
+        sensitive_max=float(row.sensitive_max),
+        sensitive_mentions=int(row.sensitive_mentions),
+        sensitive_terms=tuple(row.sensitive_terms),
+        crisis_type=CrisisType(row.crisis_type) if row.crisis_type else None,
+        crisis_mentions=int(row.crisis_mentions or 0),
+        crisis_evidence=tuple(row.crisis_evidence),
+        top_story=story,
+        top_mention_ids=tuple(uuid.UUID(str(i)) for i in row.top_mention_ids),
+        windows_since_spike=window_index(last_spike_at, now) if last_spike_at else None,
+        last_spike_count=last_spike_count,
+    )
+
+
+# Windows are counted back from the current window's start: index 1 is the window just
+# before it, as in `window.window_index`; the series is returned oldest first.
+_SERIES = """
+    SELECT 1 + floor(extract(epoch FROM (:window_start - posted_at)) / :seconds)::int AS idx,
+           count(*) AS n
+    FROM {table}
+    WHERE {key} = :key AND posted_at >= :baseline_start AND posted_at < :window_start
+    GROUP BY 1
+"""
+
+
+async def _series(
+    session: AsyncSession, table: str, key_column: str, key: uuid.UUID, now: datetime
+) -> tuple[int, ...]:
+    baseline_start, window_start, _, _ = window_bounds(now)
+    result = await session.exec(
+        text(_SERIES.format(table=table, key=key_column)),  # type: ignore[call-overload]
+        params={
+            "key": key,
+            "window_start": window_start,
+            "baseline_start": baseline_start,
+            "seconds": WINDOW.total_seconds(),
+        },
+    )
+    counts = [0] * BASELINE_WINDOWS
+    for row in result:
+        if 1 <= row.idx <= BASELINE_WINDOWS:
+            counts[BASELINE_WINDOWS - row.idx] += int(row.n)
+    return tuple(counts)
+
+
+async def watchlist_series(
+    session: AsyncSession, watchlist_id: uuid.UUID, now: datetime
+) -> tuple[int, ...]:
+    """Count the watchlist's hits per window over the baseline span before `now`."""
+    return await _series(session, "watchlist_hit", "watchlist_id", watchlist_id, now)
+
+
+async def story_series(
+    session: AsyncSession, story_id: uuid.UUID, now: datetime
+) -> tuple[int, ...]:
+    """Count the story's mentions per window over the baseline span before `now`."""
+    return await _series(session, "mention_analysis", "story_id", story_id, now)
