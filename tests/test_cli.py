@@ -79,13 +79,13 @@ async def test_backtest_prints_the_signals_a_replay_raises(
     sessions: async_sessionmaker[AsyncSession],
     redis: ArqRedis,
 ) -> None:
-    from services.analysis.tests.test_pipeline import _crisis, _deliver
+    from services.analysis.tests.builders import deliver, store_crisis
 
     tenant = await make_tenant(sessions)
     now = datetime.now(UTC)
-    watchlist, history, _burst = await _crisis(sessions, tenant.org.id, now)
+    watchlist, history, _burst = await store_crisis(sessions, tenant.org.id, now)
     # Only the history is analysed live: the replay still decides on every stored mention.
-    await _deliver(
+    await deliver(
         servers, redis, MentionIngested(organization_id=tenant.org.id, mention_ids=history)
     )
     since = (now - timedelta(hours=7)).isoformat()

@@ -6,14 +6,16 @@ Row builders stage rows in the caller's session; `analyse` runs the service on o
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from arq.connections import ArqRedis
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import AuthorKind, Source
 from libs.contracts.messages import MentionIngested, Message
 from libs.contracts.outcome import Outcome
+from libs.database.engine import transaction
 from libs.database.tables import Author, Mention, Organization, Watchlist
 from libs.settings import Settings
 from libs.text import content_hash, normalize
@@ -131,3 +133,41 @@ async def deliver(
     worker = create_worker(settings, burst=True, handle_signals=False)
     await worker.main()
     await worker.close()
+
+
+CRISIS_REPORT = "禾岚启护3段奶粉罐里发现黑色异物，宝宝喝了以后呕吐腹泻，家长已向市场监管局投诉维权"
+
+
+async def stage_crisis(
+    session: AsyncSession, org: uuid.UUID, now: datetime
+) -> tuple[Watchlist, list[Mention], list[Mention]]:
+    """Stage a quiet history of 30 posts over six hours, then 40 complaints in 80 seconds."""
+    watchlist = make_watchlist(session, org, "禾岚", ["禾岚"])
+    media = make_author(session, org, "晨潮新闻", kind=AuthorKind.MEDIA, followers=3_200_000)
+    users = [make_author(session, org, f"用户{i}", followers=150) for i in range(40)]
+    await session.flush()
+    history = [
+        make_mention(
+            session, org, f"禾岚奶粉第{i}次回购，宝宝爱喝",
+            now - timedelta(hours=6) + timedelta(minutes=9 * i), author=users[i],
+        )
+        for i in range(30)
+    ]  # fmt: skip
+    burst = [
+        make_mention(
+            session, org, f"{CRISIS_REPORT}（第{i}位家长）" if i else f"【曝光】{CRISIS_REPORT}",
+            now - timedelta(seconds=90 - 2 * i), author=media if i == 0 else users[i],
+            views=4_000,
+        )
+        for i in range(40)
+    ]  # fmt: skip
+    return watchlist, history, burst
+
+
+async def store_crisis(
+    sessions: async_sessionmaker[AsyncSession], org: uuid.UUID, now: datetime
+) -> tuple[Watchlist, list[uuid.UUID], list[uuid.UUID]]:
+    """Store the crisis of `stage_crisis`; return the watchlist and the mention ids."""
+    async with transaction(sessions) as session:
+        watchlist, history, burst = await stage_crisis(session, org, now)
+    return watchlist, [m.id for m in history], [m.id for m in burst]

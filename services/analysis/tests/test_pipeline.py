@@ -12,15 +12,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import AuthorKind, Sentiment, Source
-from libs.contracts.messages import MentionIngested, Message, RiskSignalRaised
-from libs.database.engine import transaction
+from libs.contracts.messages import MentionIngested, RiskSignalRaised
 from libs.database.tables import (
-    Mention,
     MentionAnalysis,
     RiskSignal,
     Story,
     StoryBand,
-    Watchlist,
     WatchlistHit,
     metadata,
 )
@@ -28,18 +25,21 @@ from services.analysis.analyzer import Analyzer
 from services.analysis.backtest import BacktestError, run_backtest
 from services.analysis.pipeline import STAGES
 from services.analysis.tests.builders import (
+    CRISIS_REPORT,
     analyse,
     deliver,
     make_author,
     make_mention,
     make_organization,
     make_watchlist,
+    stage_crisis,
+    store_crisis,
 )
 from tests.builders import make_tenant
 from tests.fixtures.servers import Servers
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-REPORT = "禾岚启护3段奶粉罐里发现黑色异物，宝宝喝了以后呕吐腹泻，家长已向市场监管局投诉维权"
+REPORT = CRISIS_REPORT
 
 
 async def _analyses(session: AsyncSession, org: uuid.UUID) -> dict[uuid.UUID, MentionAnalysis]:
@@ -176,7 +176,7 @@ async def test_a_batch_analysed_again_stores_and_emits_nothing_new(
     session: AsyncSession, analyzer: Analyzer
 ) -> None:
     org = await make_organization(session)
-    watchlist, history, burst = await _stage_crisis(session, org, NOW)
+    watchlist, history, burst = await stage_crisis(session, org, NOW)
     await analyse(session, analyzer, org, history, NOW)
     first = await analyse(session, analyzer, org, burst, NOW)
     signals = select(func.count()).select_from(RiskSignal).where(RiskSignal.organization_id == org)
@@ -189,46 +189,6 @@ async def test_a_batch_analysed_again_stores_and_emits_nothing_new(
     assert again.messages == ()
     assert (len(await _analyses(session, org)), (await session.exec(signals)).one()) == before
     assert before == (70, 1)
-
-
-async def _stage_crisis(
-    session: AsyncSession, org: uuid.UUID, now: datetime
-) -> tuple[Watchlist, list[Mention], list[Mention]]:
-    """Stage a quiet history of 30 posts over six hours, then 40 complaints in 80 seconds."""
-    watchlist = make_watchlist(session, org, "禾岚", ["禾岚"])
-    media = make_author(session, org, "晨潮新闻", kind=AuthorKind.MEDIA, followers=3_200_000)
-    users = [make_author(session, org, f"用户{i}", followers=150) for i in range(40)]
-    await session.flush()
-    history = [
-        make_mention(
-            session, org, f"禾岚奶粉第{i}次回购，宝宝爱喝",
-            now - timedelta(hours=6) + timedelta(minutes=9 * i), author=users[i],
-        )
-        for i in range(30)
-    ]  # fmt: skip
-    burst = [
-        make_mention(
-            session, org, f"{REPORT}（第{i}位家长）" if i else f"【曝光】{REPORT}",
-            now - timedelta(seconds=90 - 2 * i), author=media if i == 0 else users[i],
-            views=4_000,
-        )
-        for i in range(40)
-    ]  # fmt: skip
-    return watchlist, history, burst
-
-
-async def _crisis(
-    sessions: async_sessionmaker[AsyncSession], org: uuid.UUID, now: datetime
-) -> tuple[Watchlist, list[uuid.UUID], list[uuid.UUID]]:
-    """Store the crisis of `_stage_crisis`; return the watchlist and the mention ids."""
-    async with transaction(sessions) as session:
-        watchlist, history, burst = await _stage_crisis(session, org, now)
-    return watchlist, [m.id for m in history], [m.id for m in burst]
-
-
-async def _deliver(servers: Servers, redis: ArqRedis, *messages: Message) -> None:
-    """Drain `messages` through a real worker; tests/test_cli.py replays the crisis with it."""
-    await deliver(servers, redis, *messages)
 
 
 async def _row_counts(engine: AsyncEngine) -> dict[str, int]:
@@ -249,9 +209,9 @@ async def test_backtest_replays_what_the_live_worker_decided_without_writing(
     tenant = await make_tenant(sessions)
     org = tenant.org.id
     now = datetime.now(UTC)
-    watchlist, history, burst = await _crisis(sessions, org, now)
-    await _deliver(servers, redis, MentionIngested(organization_id=org, mention_ids=history))
-    await _deliver(servers, redis, MentionIngested(organization_id=org, mention_ids=burst))
+    watchlist, history, burst = await store_crisis(sessions, org, now)
+    await deliver(servers, redis, MentionIngested(organization_id=org, mention_ids=history))
+    await deliver(servers, redis, MentionIngested(organization_id=org, mention_ids=burst))
     async with sessions() as session:
         live = (
             await session.exec(
