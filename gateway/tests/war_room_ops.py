@@ -1,4 +1,7 @@
-"""The war-room and webhook mutations as clients send them, with the rows they act on."""
+"""The mutations as clients send them, and rows (built directly) for the war-room ones to act on.
+
+The same documents are sent to the real workers by the tests in `tests/gateway`.
+"""
 
 import uuid
 from collections.abc import Callable
@@ -45,11 +48,37 @@ from libs.contracts.response import (
 from libs.database.engine import transaction
 from libs.database.tables import FollowUpTask
 
-REFUSED = """
-... on Refusal { message }
-... on InvalidInput { field }
-... on Conflict { field }
-... on InvalidTransition { currentStatus }
+# What every refusal shows; a union without Conflict or InvalidTransition takes fewer lines.
+REFUSAL = "... on Refusal { message } ... on InvalidInput { field }"
+REFUSED = REFUSAL + " ... on Conflict { field } ... on InvalidTransition { currentStatus }"
+
+WATCHLIST = "... on Watchlist { id databaseId name keywords query currentTier createdAt updatedAt }"
+CREATE_WATCHLIST = f"""
+mutation Create($input: CreateWatchlistInput!) {{
+  createWatchlist(input: $input) {{ __typename {WATCHLIST} {REFUSAL} ... on Conflict {{ field }} }}
+}}
+"""
+UPDATE_WATCHLIST = f"""
+mutation Update($input: UpdateWatchlistInput!) {{
+  updateWatchlist(input: $input) {{ __typename {WATCHLIST} {REFUSAL} ... on Conflict {{ field }} }}
+}}
+"""
+SET_TERMS = f"""
+mutation Terms($input: SetSensitiveTermsInput!) {{
+  setSensitiveTerms(input: $input) {{
+    __typename ... on SensitiveTermsChanged {{ upserted removed }} {REFUSAL}
+  }}
+}}
+"""
+ACKNOWLEDGE = """
+mutation Acknowledge($id: ID!, $note: String) {
+  acknowledgeIncident(id: $id, note: $note) {
+    __typename
+    ... on Incident { databaseId status acknowledgedBy acknowledgedAt timeline { kind message } }
+    ... on Refusal { message }
+    ... on InvalidTransition { currentStatus }
+  }
+}
 """
 
 
@@ -115,8 +144,6 @@ class Op:
     command: type[Command]
     admin_only: bool = False
     takes_ids: bool = True
-    # Whether an InvalidTransition answer carries the incident's current status.
-    reports_status: bool = True
 
 
 def op(
@@ -133,10 +160,24 @@ def op(
     return Op(field, document, variables, command, **flags)
 
 
+PLAYBOOK = {
+    "tier": "RED",
+    "crisisType": "DATA_LEAK",
+    "team": [{"role": "COMMANDER"}, {"role": "LEGAL", "count": 2}],
+    "tasks": [
+        {
+            "kind": "legal_review",
+            "title": "法务审核",
+            "dueAfterMinutes": 60,
+            "role": "LEGAL",
+            "channel": "WEBSITE",
+        }
+    ],
+}
 INCIDENT = "... on Incident { databaseId status tier statusReason mergedInto { databaseId } "
 INCIDENT += "team { role person } keyFacts { label value } }"
-STATEMENT = "... on Statement { databaseId status reviewLevel body publishedUrl publishedAt "
-STATEMENT += "reviews { stage decision note } }"
+STATEMENT = "... on Statement { databaseId channel status reviewLevel body publishedUrl "
+STATEMENT += "publishedAt reviews { stage decision note } }"
 REVIEW = "... on ReviewReport { status rootCause completedBy improvements { action owner } }"
 ENDPOINT = "... on WebhookEndpoint { databaseId name url eventTypes status }"
 
@@ -202,7 +243,6 @@ OPS: dict[str, Op] = {
                 "reason": "促销活动期间误报",
             },
             SnoozeWatchlist,
-            reports_status=False,
         ),
         op(
             "setPlaybook",
@@ -210,25 +250,9 @@ OPS: dict[str, Op] = {
             "input: $input",
             "... on Playbook { tier crisisType team { role count } "
             "tasks { kind dueAfterMinutes role channel } }",
-            lambda s: {
-                "input": {
-                    "tier": "RED",
-                    "crisisType": "DATA_LEAK",
-                    "team": [{"role": "COMMANDER"}, {"role": "LEGAL", "count": 2}],
-                    "tasks": [
-                        {
-                            "kind": "legal_review",
-                            "title": "法务审核",
-                            "dueAfterMinutes": 60,
-                            "role": "LEGAL",
-                            "channel": "WEBSITE",
-                        }
-                    ],
-                }
-            },
+            lambda s: {"input": PLAYBOOK},
             SetPlaybook,
             admin_only=True,
-            reports_status=False,
             takes_ids=False,
         ),
         op(
@@ -300,7 +324,8 @@ OPS: dict[str, Op] = {
             "addAffectedUser",
             "$input: AddAffectedUserInput!",
             "input: $input",
-            "... on AffectedUser { nameMasked contactKind contactMasked followUps { kind dueAt } }",
+            "... on AffectedUser { nameMasked contactKind contactMasked "
+            "followUps { databaseId kind dueAt } }",
             lambda s: {
                 "input": {
                     "incidentId": gid("Incident", s.incident),
@@ -334,13 +359,13 @@ OPS: dict[str, Op] = {
                 }
             },
             FileReply,
-            reports_status=False,
         ),
         op(
             "createWebhookEndpoint",
             "$input: CreateWebhookEndpointInput!",
             "input: $input",
-            "... on WebhookEndpointCreated { secret endpoint { id name kind url eventTypes } }",
+            "... on WebhookEndpointCreated { secret "
+            "endpoint { id databaseId name kind url eventTypes } }",
             lambda s: {
                 "input": {
                     "name": "工单系统",
@@ -350,7 +375,6 @@ OPS: dict[str, Op] = {
             },
             CreateWebhookEndpoint,
             admin_only=True,
-            reports_status=False,
             takes_ids=False,
         ),
         op(
@@ -368,7 +392,6 @@ OPS: dict[str, Op] = {
             },
             UpdateWebhookEndpoint,
             admin_only=True,
-            reports_status=False,
         ),
         op(
             "rotateWebhookSecret",
@@ -379,7 +402,6 @@ OPS: dict[str, Op] = {
             lambda s: {"id": gid("WebhookEndpoint", s.endpoint)},
             RotateWebhookSecret,
             admin_only=True,
-            reports_status=False,
         ),
         op(
             "deleteWebhookEndpoint",
@@ -389,7 +411,6 @@ OPS: dict[str, Op] = {
             lambda s: {"id": gid("WebhookEndpoint", s.endpoint)},
             DeleteWebhookEndpoint,
             admin_only=True,
-            reports_status=False,
         ),
         op(
             "redeliverWebhook",
@@ -399,7 +420,6 @@ OPS: dict[str, Op] = {
             lambda s: {"id": gid("WebhookDelivery", s.delivery)},
             RedeliverWebhook,
             admin_only=True,
-            reports_status=False,
         ),
         op(
             "setWebhookPolicy",
@@ -409,7 +429,6 @@ OPS: dict[str, Op] = {
             lambda s: {"allow": True},
             SetWebhookPolicy,
             admin_only=True,
-            reports_status=False,
             takes_ids=False,
         ),
     ]
