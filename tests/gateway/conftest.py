@@ -1,4 +1,9 @@
-"""Per test module: the real analysis, incidents and notify workers and a served gateway."""
+"""For the package: the real analysis, incidents and notify workers and a served gateway.
+
+Started once for all the modules here (per test process), so every test builds its own
+organization and reads only its rows. A test that needs the workers stopped (to queue
+commands first) lives outside this package, e.g. `tests/test_concurrent_deletes.py`.
+"""
 
 from collections.abc import AsyncIterator
 
@@ -10,9 +15,9 @@ from tests.fixtures.servers import Servers
 from tests.gateway.builders import System, running_system, tenant
 
 
-@pytest_asyncio.fixture(scope="module")
+@pytest_asyncio.fixture(scope="package")
 async def system(servers: Servers, engine: AsyncEngine) -> AsyncIterator[System]:
-    """The running system, started once for the module on an emptied database."""
+    """The running system, started once for the package on an emptied database."""
     async with running_system(servers, engine) as running:
         yield running
 

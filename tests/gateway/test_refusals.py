@@ -8,8 +8,9 @@ result and that exactly that one command reached the service. A refusal changes 
 so the cases share the scene.
 
 Not here: `completeFollowUp` and `setWebhookPolicy`, which no service refuses once the
-gateway has found the row (see `test_concurrent_deletes` for a NotFound from a service),
-and `updateReview`, refused only once a review is complete (see the aftercare test).
+gateway has found the row (`tests/test_concurrent_deletes.py` gets a NotFound from a
+service), and `updateReview`, refused only once a review is complete (see the aftercare
+test).
 """
 
 import uuid
