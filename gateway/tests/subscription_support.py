@@ -1,40 +1,52 @@
-"""A gateway served by uvicorn on a real socket, a graphql-transport-ws client, and a worker.
+"""A gateway served by uvicorn on a real socket, and a graphql-transport-ws client.
 
 Subscriptions need what the ASGI test transport cannot give: a WebSocket upgrade and a
 server whose lifespan runs the live hub. `serve_gateway` runs uvicorn in the test's event
 loop on a socket that listens before the server starts, so a client may connect at once.
-`scripted_worker` is a stand-in service: a real worker built by the queue harness, whose
-handler applies whatever change the test hands it, so notices are announced only after its
-commit exactly as in the services.
+Notices come from the real workers (see `tests/gateway`), or from Redis directly.
 """
 
 import asyncio
 import json
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
-from arq.connections import ArqRedis
 from fastapi import FastAPI
-from sqlmodel.ext.asyncio.session import AsyncSession
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from gateway.app import create_app
 from gateway.live_hub import LiveHub
-from libs.contracts.messages import MentionIngested
-from libs.messaging.worker import Outcome, Route, Runtime, build_worker
 from libs.settings import Settings
-from tests.fixtures.workers import running_workers
 
 PROTOCOL = Subprotocol("graphql-transport-ws")
 # Generous for a loaded machine; a passing test waits only as long as delivery takes.
 TIMEOUT = 10.0
+
+# The subscriptions as clients send them.
+MENTIONS = """
+subscription Live($filter: MentionFilter) {
+  mentions(filter: $filter) { databaseId source text analysis { sentiment } }
+}
+"""
+SIGNALS = """
+subscription Signals($watchlistId: ID, $minTier: Tier) {
+  riskSignals(watchlistId: $watchlistId, minTier: $minTier) { databaseId tier score reasons }
+}
+"""
+INCIDENT_UPDATES = """
+subscription Updates($incidentId: ID) {
+  incidentUpdates(incidentId: $incidentId) {
+    change at incident { databaseId status tier } event { kind message }
+  }
+}
+"""
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,11 @@ class Gateway:
 
     url: str
     app: FastAPI
+
+    @property
+    def http_url(self) -> str:
+        """The same server's base URL for plain HTTP requests."""
+        return "http://" + self.url.removeprefix("ws://").removesuffix("/graphql")
 
     @property
     def hub(self) -> LiveHub:
@@ -160,48 +177,3 @@ async def live_client(
 def bearer(secret: str) -> dict[str, str]:
     """The `connection_init` payload a browser client sends for a key."""
     return {"authorization": f"Bearer {secret}"}
-
-
-Change = Callable[[AsyncSession], Awaitable[None]]
-
-
-@asynccontextmanager
-async def scripted_worker(
-    settings: Settings, redis: ArqRedis
-) -> AsyncIterator[Callable[[uuid.UUID, Change], Awaitable[None]]]:
-    """Run a stand-in analysis worker; yield `commit(organization_id, change)`.
-
-    `commit` queues a message whose handler runs `change` in the harness's transaction
-    (the change writes rows and stages notices as a service would) and returns once the
-    job is done, so changes committed one after the other are announced in that order.
-    """
-    scripts: dict[uuid.UUID, Change] = {}
-
-    async def handle(runtime: Runtime, session: AsyncSession, message: MentionIngested) -> Outcome:
-        await scripts.pop(message.message_id)(session)
-        return Outcome()
-
-    worker = build_worker(
-        consumer="live-stand-in",
-        queue=MentionIngested.QUEUE,
-        routes=[Route(MentionIngested, handle)],
-        database_url=settings.database_url,
-        redis_url=settings.redis_url,
-        handle_signals=False,
-    )
-
-    async def commit(organization_id: uuid.UUID, change: Change) -> None:
-        message = MentionIngested(organization_id=organization_id, mention_ids=[uuid.uuid4()])
-        scripts[message.message_id] = change
-        job = await redis.enqueue_job(
-            message.job_name(),
-            message.model_dump(mode="json"),
-            _job_id=str(message.message_id),
-            _queue_name=message.QUEUE,
-        )
-        assert job is not None
-        # The harness announces before the job ends: once it has, the notice is out.
-        await job.result(timeout=TIMEOUT)
-
-    async with running_workers(worker):
-        yield commit

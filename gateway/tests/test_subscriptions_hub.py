@@ -4,12 +4,13 @@ import asyncio
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest_asyncio
 from arq.connections import ArqRedis
 
-from gateway.live_hub import LiveHub
+from gateway.live_hub import QUEUE_SIZE, LiveHub
 from gateway.schema.filters import MentionFilter
 from gateway.schema.live_filters import HANDLED_FIELDS
 from libs.messaging import live
@@ -18,13 +19,22 @@ TIMEOUT = 10.0
 POSTED_AT = datetime(2025, 3, 15, 8, 0, tzinfo=UTC)
 
 
+@asynccontextmanager
+async def started(redis: ArqRedis, queue_size: int = QUEUE_SIZE) -> AsyncIterator[LiveHub]:
+    """Run a hub on the test Redis until the block ends; `queue_size` bounds each feed."""
+    running = LiveHub(redis, queue_size=queue_size)
+    running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
 @pytest_asyncio.fixture
 async def hub(redis: ArqRedis) -> AsyncIterator[LiveHub]:
     """A started hub on the test Redis."""
-    running = LiveHub(redis)
-    running.start()
-    yield running
-    await running.stop()
+    async with started(redis) as running:
+        yield running
 
 
 def _mention(organization_id: uuid.UUID) -> live.Notice:
@@ -41,16 +51,14 @@ async def test_a_subscriber_that_falls_behind_loses_its_oldest_notices(
 ) -> None:
     organization_id = uuid.uuid4()
     notices = [_mention(organization_id) for _ in range(5)]
-    hub = LiveHub(redis, queue_size=2)
-    hub.start()
-    try:
-        async with hub.listen(organization_id, _everything) as slow:
-            await live.announce(redis, notices)
-            async with asyncio.timeout(TIMEOUT):
-                # All five come in one message, so the first wait returns what is kept.
-                behind = await slow.take(10)
-    finally:
-        await hub.stop()
+    async with (
+        started(redis, queue_size=2) as hub,
+        hub.listen(organization_id, _everything) as slow,
+    ):
+        await live.announce(redis, notices)
+        async with asyncio.timeout(TIMEOUT):
+            # All five come in one message, so the first wait returns what is kept.
+            behind = await slow.take(10)
     assert [n.id for n in behind] == [n.id for n in notices[-2:]]
     assert slow.dropped == 3
 
@@ -60,20 +68,16 @@ async def test_a_full_queue_never_delays_another_subscription_of_the_same_hub(
 ) -> None:
     organization_id = uuid.uuid4()
     notices = [_mention(organization_id) for _ in range(5)]
-    hub = LiveHub(redis, queue_size=2)
-    hub.start()
     received: list[live.Notice] = []
-    try:
-        async with (
-            hub.listen(organization_id, _everything) as never_read,
-            hub.listen(organization_id, _everything) as reader,
-        ):
-            for notice in notices:
-                await live.announce(redis, [notice])
-                async with asyncio.timeout(TIMEOUT):
-                    received.extend(await reader.take(10))
-    finally:
-        await hub.stop()
+    async with (
+        started(redis, queue_size=2) as hub,
+        hub.listen(organization_id, _everything) as never_read,
+        hub.listen(organization_id, _everything) as reader,
+    ):
+        for notice in notices:
+            await live.announce(redis, [notice])
+            async with asyncio.timeout(TIMEOUT):
+                received.extend(await reader.take(10))
     assert [n.id for n in received] == [n.id for n in notices]
     assert never_read.dropped == 3
 
@@ -81,17 +85,15 @@ async def test_a_full_queue_never_delays_another_subscription_of_the_same_hub(
 async def test_a_large_batch_arrives_whole_and_in_order(redis: ArqRedis) -> None:
     organization_id = uuid.uuid4()
     notices = [_mention(organization_id) for _ in range(2 * live.MAX_BATCH + 50)]
-    hub = LiveHub(redis, queue_size=len(notices))
-    hub.start()
     received: list[live.Notice] = []
-    try:
-        async with hub.listen(organization_id, _everything) as feed:
-            await live.announce(redis, notices)
-            async with asyncio.timeout(TIMEOUT):
-                while len(received) < len(notices):
-                    received.extend(await feed.take(len(notices)))
-    finally:
-        await hub.stop()
+    async with (
+        started(redis, queue_size=len(notices)) as hub,
+        hub.listen(organization_id, _everything) as feed,
+    ):
+        await live.announce(redis, notices)
+        async with asyncio.timeout(TIMEOUT):
+            while len(received) < len(notices):
+                received.extend(await feed.take(len(notices)))
     assert [n.id for n in received] == [n.id for n in notices]
     assert feed.dropped == 0
 

@@ -1,4 +1,7 @@
-"""The war-room and webhook mutations as clients send them, with the rows they act on."""
+"""The mutations as clients send them, and rows (built directly) for the war-room ones to act on.
+
+The same documents are sent to the real workers by the tests in `tests/gateway`.
+"""
 
 import uuid
 from collections.abc import Callable
@@ -14,43 +17,53 @@ from gateway.tests import response_rows as rr
 from gateway.tests import rows
 from gateway.tests.conftest import gid
 from gateway.tests.rows import T0
+from libs.contracts import notify, response
 from libs.contracts.enums import ContactKind, IncidentStatus, StatementStatus
 from libs.contracts.messages import Command
-from libs.contracts.notify import (
-    CreateWebhookEndpoint,
-    DeleteWebhookEndpoint,
-    RedeliverWebhook,
-    RotateWebhookSecret,
-    SetWebhookPolicy,
-    UpdateWebhookEndpoint,
-)
-from libs.contracts.response import (
-    AddAffectedUser,
-    AssignRole,
-    ChangeIncidentTier,
-    CompleteFollowUp,
-    CompleteReview,
-    CompleteTask,
-    DraftStatement,
-    FileReply,
-    PublishStatement,
-    ReviewStatement,
-    ReviseStatement,
-    SetKeyFacts,
-    SetPlaybook,
-    SnoozeWatchlist,
-    TransitionIncident,
-    UpdateReview,
-)
 from libs.database.engine import transaction
 from libs.database.tables import FollowUpTask
 
-REFUSED = """
-... on Refusal { message }
-... on InvalidInput { field }
-... on Conflict { field }
-... on InvalidTransition { currentStatus }
-"""
+# What a refusal shows; each union spreads only the kinds it has.
+REFUSAL = "... on Refusal { message } ... on InvalidInput { field }"
+CONFLICT = " ... on Conflict { field }"
+TRANSITION = " ... on InvalidTransition { currentStatus }"
+REFUSED = REFUSAL + CONFLICT + TRANSITION
+
+
+def document(field: str, params: str, args: str, selection: str, refusals: str = REFUSED) -> str:
+    """Build a one-field mutation selecting its result and its refusals."""
+    return f"mutation({params}) {{ {field}({args}) {{ __typename {selection} {refusals} }} }}"
+
+
+WATCHLIST = "... on Watchlist { id databaseId name keywords query currentTier createdAt updatedAt }"
+CREATE_WATCHLIST = document(
+    "createWatchlist",
+    "$input: CreateWatchlistInput!",
+    "input: $input",
+    WATCHLIST,
+    REFUSAL + CONFLICT,
+)
+UPDATE_WATCHLIST = document(
+    "updateWatchlist",
+    "$input: UpdateWatchlistInput!",
+    "input: $input",
+    WATCHLIST,
+    REFUSAL + CONFLICT,
+)
+SET_TERMS = document(
+    "setSensitiveTerms",
+    "$input: SetSensitiveTermsInput!",
+    "input: $input",
+    "... on SensitiveTermsChanged { upserted removed }",
+    REFUSAL,
+)
+ACKNOWLEDGE = document(
+    "acknowledgeIncident",
+    "$id: ID!, $note: String",
+    "id: $id, note: $note",
+    "... on Incident { databaseId status acknowledgedBy acknowledgedAt timeline { kind message } }",
+    "... on Refusal { message }" + TRANSITION,
+)
 
 
 @dataclass(frozen=True)
@@ -115,8 +128,6 @@ class Op:
     command: type[Command]
     admin_only: bool = False
     takes_ids: bool = True
-    # Whether an InvalidTransition answer carries the incident's current status.
-    reports_status: bool = True
 
 
 def op(
@@ -128,15 +139,28 @@ def op(
     command: type[Command],
     **flags: bool,
 ) -> Op:
-    """Build the document of one mutation with its success selection and every refusal."""
-    document = f"mutation({params}) {{ {field}({args}) {{ __typename {selection} {REFUSED} }} }}"
-    return Op(field, document, variables, command, **flags)
+    """Build one war-room mutation with its success selection and every refusal."""
+    return Op(field, document(field, params, args, selection), variables, command, **flags)
 
 
+PLAYBOOK = {
+    "tier": "RED",
+    "crisisType": "DATA_LEAK",
+    "team": [{"role": "COMMANDER"}, {"role": "LEGAL", "count": 2}],
+    "tasks": [
+        {
+            "kind": "legal_review",
+            "title": "法务审核",
+            "dueAfterMinutes": 60,
+            "role": "LEGAL",
+            "channel": "WEBSITE",
+        }
+    ],
+}
 INCIDENT = "... on Incident { databaseId status tier statusReason mergedInto { databaseId } "
 INCIDENT += "team { role person } keyFacts { label value } }"
-STATEMENT = "... on Statement { databaseId status reviewLevel body publishedUrl publishedAt "
-STATEMENT += "reviews { stage decision note } }"
+STATEMENT = "... on Statement { databaseId channel status reviewLevel body publishedUrl "
+STATEMENT += "publishedAt reviews { stage decision note } }"
 REVIEW = "... on ReviewReport { status rootCause completedBy improvements { action owner } }"
 ENDPOINT = "... on WebhookEndpoint { databaseId name url eventTypes status }"
 
@@ -154,7 +178,7 @@ OPS: dict[str, Op] = {
                 "reason": "与物流事件为同一来源",
                 "into": gid("Incident", s.other_incident),
             },
-            TransitionIncident,
+            response.TransitionIncident,
         ),
         op(
             "changeIncidentTier",
@@ -162,7 +186,7 @@ OPS: dict[str, Op] = {
             "id: $id, tier: $tier, reason: $reason",
             INCIDENT,
             lambda s: {"id": gid("Incident", s.incident), "tier": "RED", "reason": "央媒转发"},
-            ChangeIncidentTier,
+            response.ChangeIncidentTier,
         ),
         op(
             "assignRole",
@@ -170,7 +194,7 @@ OPS: dict[str, Op] = {
             "incidentId: $id, role: $role, person: $person",
             INCIDENT,
             lambda s: {"id": gid("Incident", s.incident), "role": "SPOKESPERSON", "person": "李娜"},
-            AssignRole,
+            response.AssignRole,
         ),
         op(
             "setKeyFacts",
@@ -181,7 +205,7 @@ OPS: dict[str, Op] = {
                 "id": gid("Incident", s.incident),
                 "facts": [{"label": "涉事批次", "value": "20250301"}],
             },
-            SetKeyFacts,
+            response.SetKeyFacts,
         ),
         op(
             "completeTask",
@@ -189,7 +213,7 @@ OPS: dict[str, Op] = {
             "id: $id, note: $note",
             "... on ResponseTask { databaseId status completedBy }",
             lambda s: {"id": gid("ResponseTask", s.task), "note": "已发布"},
-            CompleteTask,
+            response.CompleteTask,
         ),
         op(
             "snoozeWatchlist",
@@ -201,8 +225,7 @@ OPS: dict[str, Op] = {
                 "until": "2099-01-01T00:00:00+00:00",
                 "reason": "促销活动期间误报",
             },
-            SnoozeWatchlist,
-            reports_status=False,
+            response.SnoozeWatchlist,
         ),
         op(
             "setPlaybook",
@@ -210,25 +233,9 @@ OPS: dict[str, Op] = {
             "input: $input",
             "... on Playbook { tier crisisType team { role count } "
             "tasks { kind dueAfterMinutes role channel } }",
-            lambda s: {
-                "input": {
-                    "tier": "RED",
-                    "crisisType": "DATA_LEAK",
-                    "team": [{"role": "COMMANDER"}, {"role": "LEGAL", "count": 2}],
-                    "tasks": [
-                        {
-                            "kind": "legal_review",
-                            "title": "法务审核",
-                            "dueAfterMinutes": 60,
-                            "role": "LEGAL",
-                            "channel": "WEBSITE",
-                        }
-                    ],
-                }
-            },
-            SetPlaybook,
+            lambda s: {"input": PLAYBOOK},
+            response.SetPlaybook,
             admin_only=True,
-            reports_status=False,
             takes_ids=False,
         ),
         op(
@@ -241,7 +248,7 @@ OPS: dict[str, Op] = {
                 "channel": "WECHAT",
                 "body": "涉事批次 20250301 已全部下架送检。",
             },
-            DraftStatement,
+            response.DraftStatement,
         ),
         op(
             "reviseStatement",
@@ -249,7 +256,7 @@ OPS: dict[str, Op] = {
             "id: $id, body: $body",
             STATEMENT,
             lambda s: {"id": gid("Statement", s.statement), "body": "修订后的说明"},
-            ReviseStatement,
+            response.ReviseStatement,
         ),
         op(
             "reviewStatement",
@@ -262,7 +269,7 @@ OPS: dict[str, Op] = {
                 "decision": "APPROVE",
                 "note": "措辞可以",
             },
-            ReviewStatement,
+            response.ReviewStatement,
         ),
         op(
             "publishStatement",
@@ -274,7 +281,7 @@ OPS: dict[str, Op] = {
                 "url": "https://weibo.com/helan/1",
                 "at": "2025-03-15T11:00:00",
             },
-            PublishStatement,
+            response.PublishStatement,
         ),
         op(
             "updateReview",
@@ -286,7 +293,7 @@ OPS: dict[str, Op] = {
                 "cause": "质检漏检",
                 "improvements": [{"action": "增加批次抽检", "owner": "品控部"}],
             },
-            UpdateReview,
+            response.UpdateReview,
         ),
         op(
             "completeReview",
@@ -294,13 +301,14 @@ OPS: dict[str, Op] = {
             "incidentId: $id",
             REVIEW,
             lambda s: {"id": gid("Incident", s.incident)},
-            CompleteReview,
+            response.CompleteReview,
         ),
         op(
             "addAffectedUser",
             "$input: AddAffectedUserInput!",
             "input: $input",
-            "... on AffectedUser { nameMasked contactKind contactMasked followUps { kind dueAt } }",
+            "... on AffectedUser { nameMasked contactKind contactMasked "
+            "followUps { databaseId kind dueAt } }",
             lambda s: {
                 "input": {
                     "incidentId": gid("Incident", s.incident),
@@ -310,7 +318,7 @@ OPS: dict[str, Op] = {
                     "followUpDueAt": "2025-03-16T08:00:00Z",
                 }
             },
-            AddAffectedUser,
+            response.AddAffectedUser,
         ),
         op(
             "completeFollowUp",
@@ -318,7 +326,7 @@ OPS: dict[str, Op] = {
             "id: $id, note: $note",
             "... on FollowUp { databaseId status note }",
             lambda s: {"id": str(s.follow_up), "note": "已电话回访"},
-            CompleteFollowUp,
+            response.CompleteFollowUp,
         ),
         op(
             "fileReply",
@@ -333,14 +341,14 @@ OPS: dict[str, Op] = {
                     "reply": "请保留批次信息，我们将安排专人回访。",
                 }
             },
-            FileReply,
-            reports_status=False,
+            response.FileReply,
         ),
         op(
             "createWebhookEndpoint",
             "$input: CreateWebhookEndpointInput!",
             "input: $input",
-            "... on WebhookEndpointCreated { secret endpoint { id name kind url eventTypes } }",
+            "... on WebhookEndpointCreated { secret "
+            "endpoint { id databaseId name kind url eventTypes } }",
             lambda s: {
                 "input": {
                     "name": "工单系统",
@@ -348,9 +356,8 @@ OPS: dict[str, Op] = {
                     "eventTypes": ["INCIDENT_OPENED", "STATEMENT_PUBLISHED"],
                 }
             },
-            CreateWebhookEndpoint,
+            notify.CreateWebhookEndpoint,
             admin_only=True,
-            reports_status=False,
             takes_ids=False,
         ),
         op(
@@ -366,9 +373,8 @@ OPS: dict[str, Op] = {
                     "enabled": True,
                 }
             },
-            UpdateWebhookEndpoint,
+            notify.UpdateWebhookEndpoint,
             admin_only=True,
-            reports_status=False,
         ),
         op(
             "rotateWebhookSecret",
@@ -377,9 +383,8 @@ OPS: dict[str, Op] = {
             "... on WebhookSecretRotated { secret previousSecretExpiresAt "
             "endpoint { databaseId } }",
             lambda s: {"id": gid("WebhookEndpoint", s.endpoint)},
-            RotateWebhookSecret,
+            notify.RotateWebhookSecret,
             admin_only=True,
-            reports_status=False,
         ),
         op(
             "deleteWebhookEndpoint",
@@ -387,9 +392,8 @@ OPS: dict[str, Op] = {
             "id: $id",
             "... on WebhookEndpointDeleted { deletedId databaseId }",
             lambda s: {"id": gid("WebhookEndpoint", s.endpoint)},
-            DeleteWebhookEndpoint,
+            notify.DeleteWebhookEndpoint,
             admin_only=True,
-            reports_status=False,
         ),
         op(
             "redeliverWebhook",
@@ -397,9 +401,8 @@ OPS: dict[str, Op] = {
             "id: $id",
             "... on WebhookDelivery { databaseId status nextAttemptAt }",
             lambda s: {"id": gid("WebhookDelivery", s.delivery)},
-            RedeliverWebhook,
+            notify.RedeliverWebhook,
             admin_only=True,
-            reports_status=False,
         ),
         op(
             "setWebhookPolicy",
@@ -407,9 +410,8 @@ OPS: dict[str, Op] = {
             "allowPrivateDestinations: $allow",
             "... on WebhookPolicy { allowPrivateDestinations updatedAt }",
             lambda s: {"allow": True},
-            SetWebhookPolicy,
+            notify.SetWebhookPolicy,
             admin_only=True,
-            reports_status=False,
             takes_ids=False,
         ),
     ]
