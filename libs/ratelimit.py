@@ -16,7 +16,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
-from arq.connections import ArqRedis
+from redis.asyncio import Redis
 
 from libs.messaging.failures import is_transient
 
@@ -52,9 +52,7 @@ class Verdict:
     retry_after: int
 
 
-async def hit(
-    redis: ArqRedis, key_id: uuid.UUID, limit: int, *, now: float | None = None
-) -> Verdict:
+async def hit(redis: Redis, key_id: uuid.UUID, limit: int, *, now: float | None = None) -> Verdict:
     """Count one request of `key_id`; a `limit` of 0 or less means no limit."""
     if limit <= 0:
         return Verdict(allowed=True, limit=0, remaining=0, retry_after=0)

@@ -1,7 +1,13 @@
-"""Redis pools for publishing, configured with the JSON serializer."""
+"""Redis pools for publishing, configured with the JSON serializer.
+
+`ArqRedis` is re-exported so that code outside `libs.messaging` can name the pool's type
+without importing the queue library: only this package knows which one it is.
+"""
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+
+__all__ = ["ArqRedis", "connect", "redis_settings"]
 
 from libs.messaging import serialization
 

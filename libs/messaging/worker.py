@@ -32,7 +32,7 @@ from libs.messaging.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MAX_TRIES", "Outcome", "Route", "Runtime", "build_worker"]
+__all__ = ["MAX_TRIES", "Outcome", "Route", "Runtime", "Worker", "build_worker"]
 
 M = TypeVar("M", bound=Message)
 
