@@ -1,4 +1,4 @@
-"""Entry point of the analysis service: an arq worker on ANALYSIS_QUEUE.
+"""Entry point of the analysis service: a queue worker on ANALYSIS_QUEUE.
 
 The harness (libs.messaging.worker) opens the unit of work, makes redelivery a no-op,
 commits, then publishes what the handlers return; these handlers only call the service.
@@ -9,7 +9,6 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from arq.worker import Worker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.messages import (
@@ -20,7 +19,7 @@ from libs.contracts.messages import (
     UpdateWatchlist,
 )
 from libs.contracts.outcome import Outcome
-from libs.messaging.worker import Route, Runtime, build_worker
+from libs.messaging.worker import Route, Runtime, Worker, build_worker
 from libs.settings import Settings
 from services.analysis import service
 from services.analysis.analyzer import Analyzer

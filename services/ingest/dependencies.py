@@ -5,11 +5,11 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Annotated
 
-from arq.connections import ArqRedis
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.messaging.connection import ArqRedis
 from libs.messaging.unit_of_work import Work, unit_of_work
 from services.ingest.complaints.service import ContactKey
 

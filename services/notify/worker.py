@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import arq.worker
 import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,7 +26,7 @@ from libs.contracts.notify import (
 )
 from libs.contracts.outcome import Outcome
 from libs.contracts.response import IntegrationEventEmitted
-from libs.messaging.worker import Route, Runtime, build_worker
+from libs.messaging.worker import Route, Runtime, Worker, build_worker
 from libs.privacy import DataKey, install_masking
 from libs.settings import Settings
 from services.notify import service
@@ -139,7 +138,7 @@ async def dispatch_once(
 
 def create_worker(
     settings: Settings, *, burst: bool = False, handle_signals: bool = True
-) -> arq.worker.Worker:
+) -> Worker:
     """Build the worker that consumes the events queue and sends deliveries."""
     own = NotifySettings.extending(settings)
 
