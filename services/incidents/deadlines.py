@@ -17,7 +17,8 @@ from sqlalchemy import and_, case, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import EventType, IncidentStatus, TaskStatus, TeamRole
+from libs.contracts.enums import IncidentStatus, TaskStatus, TeamRole
+from libs.contracts.events import Escalation, TaskOverdue
 from libs.contracts.response import IntegrationEventEmitted
 from libs.database.tables import Incident, IncidentMember, ResponseTask, TimelineEvent
 from services.incidents import events, timeline
@@ -81,19 +82,19 @@ class Breach:
         """Return how many whole minutes past its deadline the task was when claimed."""
         return minutes_late(self.due_at, self.breached_at)
 
-    def payload(self) -> dict[str, Any]:
-        """Return the `task.overdue` event payload."""
-        return {
-            "task_id": str(self.task_id),
-            "kind": self.kind,
-            "title": self.title,
-            "role": self.role,
-            "channel": self.channel,
-            "due_at": self.due_at.isoformat(),
-            "breached_at": self.breached_at.isoformat(),
-            "minutes_late": self.minutes_late,
-            "escalated_to": {"role": self.escalated_to.value, "person": self.person},
-        }
+    def body(self) -> TaskOverdue:
+        """Return the `task.overdue` event's body."""
+        return TaskOverdue(
+            task_id=self.task_id,
+            kind=self.kind,
+            title=self.title,
+            role=self.role,
+            channel=self.channel,
+            due_at=self.due_at,
+            breached_at=self.breached_at,
+            minutes_late=self.minutes_late,
+            escalated_to=Escalation(role=self.escalated_to.value, person=self.person),
+        )
 
     def message(self) -> str:
         """Return the Chinese timeline message, e.g. 任务「发布首次公开声明」已超时 12 分钟…"""
@@ -139,12 +140,11 @@ async def check(session: AsyncSession, now: datetime) -> list[IntegrationEventEm
         messages.append(
             await events.record(
                 session,
-                organization_id=breach.organization_id,
-                type_=EventType.TASK_OVERDUE,
+                breach.body(),
+                breach.organization_id,
+                breach.incident_id,
                 key=str(breach.task_id),
-                occurred_at=breach.breached_at,
-                payload=breach.payload(),
-                incident_id=breach.incident_id,
+                at=breach.breached_at,
             )
         )
     await session.flush()

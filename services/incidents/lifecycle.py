@@ -45,7 +45,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import EventType, IncidentStatus, TaskStatus, Tier
+from libs.contracts.enums import IncidentStatus, TaskStatus, Tier
+from libs.contracts.events import IncidentStatusChanged, IncidentTierChanged
 from libs.contracts.messages import (
     AcknowledgeIncident,
     CommandError,
@@ -57,6 +58,7 @@ from libs.contracts.response import (
     IntegrationEventEmitted,
     TransitionIncident,
 )
+from libs.contracts.vocabulary import TIER_SEVERITY
 from libs.database.tables import Incident, ResponseTask, TimelineEvent, Watchlist
 from services.incidents import events, timeline
 from services.incidents.playbook import ACKNOWLEDGE, add_missing_tasks, playbook_for
@@ -95,7 +97,7 @@ def needs_reason(current: IncidentStatus, target: IncidentStatus) -> bool:
 
 def incident_title(watchlist_name: str, tier: Tier) -> str:
     """Return the title a new incident gets, e.g. 「奶粉」轻度舆情危机."""
-    return f"「{watchlist_name}」{timeline.TIER_LABELS[tier]}舆情危机"
+    return f"「{watchlist_name}」{TIER_SEVERITY[tier]}舆情危机"
 
 
 def _lock_key(namespace: bytes, identifier: uuid.UUID) -> int:
@@ -219,28 +221,19 @@ async def record_status_change(
         session, incident, previous=previous, actor=actor, note=reason, at=now, extra=details
     )
     await session.flush()
-    message = await events.record(
-        session,
-        organization_id=incident.organization_id,
-        type_=EventType.INCIDENT_STATUS_CHANGED,
-        key=str(event.id),
-        occurred_at=now,
+    body = IncidentStatusChanged(
         incident_id=incident.id,
-        payload={
-            "incident_id": str(incident.id),
-            "from": previous.value,
-            "to": target.value,
-            "actor": actor,
-            "reason": reason,
-            "timeline_event_id": str(event.id),
-        }
-        | {key: _jsonable(value) for key, value in details.items()},
+        from_=previous.value,
+        to=target.value,
+        actor=actor,
+        reason=reason,
+        timeline_event_id=event.id,
+        **details,
+    )
+    message = await events.record(
+        session, body, incident.organization_id, incident.id, key=str(event.id), at=now
     )
     return event, message
-
-
-def _jsonable(value: Any) -> Any:
-    return str(value) if isinstance(value, uuid.UUID) else value
 
 
 async def apply_tier(
@@ -278,22 +271,17 @@ async def tier_changed_event(
 ) -> IntegrationEventEmitted:
     """Record the `incident.tier_changed` event for the timeline event `event`."""
     await session.flush()
-    return await events.record(
-        session,
-        organization_id=incident.organization_id,
-        type_=EventType.INCIDENT_TIER_CHANGED,
-        key=str(event.id),
-        occurred_at=now,
+    body = IncidentTierChanged(
         incident_id=incident.id,
-        payload={
-            "incident_id": str(incident.id),
-            "from": previous.value,
-            "to": incident.tier,
-            "actor": actor,
-            "reasons": list(reasons),
-            "added_tasks": list(added_tasks),
-            "timeline_event_id": str(event.id),
-        },
+        from_=previous.value,
+        to=incident.tier,
+        actor=actor,
+        reasons=list(reasons),
+        added_tasks=list(added_tasks),
+        timeline_event_id=event.id,
+    )
+    return await events.record(
+        session, body, incident.organization_id, incident.id, key=str(event.id), at=now
     )
 
 

@@ -30,7 +30,8 @@ from enum import StrEnum
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import EventType, IncidentStatus, Tier
+from libs.contracts.enums import IncidentStatus, Tier
+from libs.contracts.events import IncidentOpened
 from libs.contracts.messages import AcknowledgeIncident, CommandResult, Message, RiskSignalRaised
 from libs.database.tables import Incident
 from services.incidents import events, lifecycle, recurrence, snooze, timeline
@@ -312,28 +313,23 @@ async def _open(session: AsyncSession, signal: RiskSignalRaised, now: datetime) 
     )
     recurred = await recurrence.link(session, incident, now=now)
     await session.flush()
-    opened = await events.record(
-        session,
-        organization_id=incident.organization_id,
-        type_=EventType.INCIDENT_OPENED,
-        key=str(incident.id),
-        occurred_at=now,
+    body = IncidentOpened(
         incident_id=incident.id,
-        payload={
-            "incident_id": str(incident.id),
-            "title": incident.title,
-            "tier": incident.tier,
-            "status": incident.status,
-            "watchlist_id": str(incident.watchlist_id),
-            "story_id": str(incident.story_id) if incident.story_id else None,
-            "crisis_type": incident.crisis_type,
-            "detected_at": detected_at.isoformat(),
-            "signal_id": str(signal.signal_id),
-            "score": signal.score,
-            "reasons": list(signal.reasons),
-            "playbook": playbook.name,
-            "recurrence_of_id": str(recurred.past.id) if recurred else None,
-        },
+        title=incident.title,
+        tier=incident.tier,
+        status=incident.status,
+        watchlist_id=incident.watchlist_id,
+        story_id=incident.story_id,
+        crisis_type=incident.crisis_type,
+        detected_at=detected_at,
+        signal_id=signal.signal_id,
+        score=signal.score,
+        reasons=list(signal.reasons),
+        playbook=playbook.name,
+        recurrence_of_id=recurred.past.id if recurred else None,
+    )
+    opened = await events.record(
+        session, body, incident.organization_id, incident.id, key=str(incident.id), at=now
     )
     return SignalOutcome(SignalAction.OPENED, incident, [opened])
 

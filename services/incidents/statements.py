@@ -35,13 +35,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import (
     Channel,
-    EventType,
     IncidentStatus,
     ReviewDecision,
     ReviewStage,
     StatementStatus,
     Tier,
 )
+from libs.contracts.events import StatementPublished
 from libs.contracts.messages import CommandResult, Message
 from libs.contracts.response import (
     DraftStatement,
@@ -465,20 +465,20 @@ async def publish_statement(
         at=command.published_at,
         data={"statement_id": str(statement.id), "channel": statement.channel, "url": command.url},
     )
+    body = StatementPublished(
+        statement_id=statement.id,
+        incident_id=incident.id,
+        channel=statement.channel,
+        url=command.url,
+        published_at=command.published_at,
+    )
     event = await events.record(
         session,
-        organization_id=incident.organization_id,
-        type_=EventType.STATEMENT_PUBLISHED,
+        body,
+        incident.organization_id,
+        incident.id,
         key=str(statement.id),
-        occurred_at=command.published_at,
-        incident_id=incident.id,
-        payload={
-            "statement_id": str(statement.id),
-            "incident_id": str(incident.id),
-            "channel": statement.channel,
-            "url": command.url,
-            "published_at": command.published_at.isoformat(),
-        },
+        at=command.published_at,
     )
     return CommandResult.success(**statement_view(statement, incident)), [event]
 

@@ -13,29 +13,11 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import IncidentStatus, Tier
+from libs.contracts.vocabulary import STATUS_LABELS, TIER_SEVERITY
 from libs.database.tables import Incident, TimelineEvent
 from libs.messaging import live
 
 SYSTEM_ACTOR = "system"
-
-TIER_LABELS: dict[Tier, str] = {
-    Tier.BLUE: "关注",
-    Tier.YELLOW: "轻度",
-    Tier.ORANGE: "中度",
-    Tier.RED: "严重",
-}
-
-STATUS_LABELS: dict[IncidentStatus, str] = {
-    IncidentStatus.DETECTED: "已发现",
-    IncidentStatus.ACKNOWLEDGED: "已确认",
-    IncidentStatus.ASSESSING: "评估中",
-    IncidentStatus.RESPONDING: "处置中",
-    IncidentStatus.RECOVERING: "恢复中",
-    IncidentStatus.RESOLVED: "已解决",
-    IncidentStatus.CLOSED: "已关闭",
-    IncidentStatus.MERGED: "已合并",
-    IncidentStatus.FALSE_ALARM: "误报",
-}
 
 
 class EventKind(StrEnum):
@@ -119,7 +101,7 @@ def opened(
     at: datetime,
 ) -> TimelineEvent:
     """Record that a signal opened `incident`."""
-    message = f"风险信号触发{TIER_LABELS[tier]}预警，创建事件{_reasons_text(reasons)}"
+    message = f"风险信号触发{TIER_SEVERITY[tier]}预警，创建事件{_reasons_text(reasons)}"
     return record(
         session,
         incident,
@@ -142,8 +124,8 @@ def signal_joined(
 ) -> TimelineEvent:
     """Record that a signal joined `incident` without changing its tier."""
     message = (
-        f"新的{TIER_LABELS[tier]}风险信号并入事件，等级保持"
-        f"{TIER_LABELS[Tier(incident.tier)]}{_reasons_text(reasons)}"
+        f"新的{TIER_SEVERITY[tier]}风险信号并入事件，等级保持"
+        f"{TIER_SEVERITY[Tier(incident.tier)]}{_reasons_text(reasons)}"
     )
     return record(
         session,
@@ -169,7 +151,7 @@ def tier_changed(
     """Record that a signal raised `incident` from `previous` to its current tier."""
     current = Tier(incident.tier)
     message = (
-        f"风险等级由{TIER_LABELS[previous]}升级为{TIER_LABELS[current]}{_reasons_text(reasons)}"
+        f"风险等级由{TIER_SEVERITY[previous]}升级为{TIER_SEVERITY[current]}{_reasons_text(reasons)}"
     )
     if added_tasks:
         message += f"；新增{len(added_tasks)}项处置任务"
@@ -219,7 +201,7 @@ def tier_set(
     """Record that `actor` changed `incident`'s tier by hand, why, and which tasks it added."""
     current = Tier(incident.tier)
     verb = "升级" if current.rank > previous.rank else "调整"
-    message = f"风险等级由{TIER_LABELS[previous]}{verb}为{TIER_LABELS[current]}，原因：{reason}"
+    message = f"风险等级由{TIER_SEVERITY[previous]}{verb}为{TIER_SEVERITY[current]}，原因：{reason}"
     if added_tasks:
         message += f"；新增{len(added_tasks)}项处置任务"
     data = {

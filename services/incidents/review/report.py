@@ -15,7 +15,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import EventType, IncidentStatus
+from libs.contracts.enums import IncidentStatus
+from libs.contracts.events import ImprovementItem, ReviewCompleted
 from libs.contracts.messages import CommandResult
 from libs.contracts.response import CompleteReview, ImprovementEntry, UpdateReview
 from libs.database.tables import ImprovementAction, Incident, ReviewReport
@@ -170,25 +171,19 @@ async def complete_review(
         session, incident, REVIEW_COMPLETED, "复盘报告已完成", at=now, actor=command.actor
     )
     await session.flush()
-    message = await events.record(
-        session,
-        organization_id=incident.organization_id,
-        type_=EventType.REVIEW_COMPLETED,
-        key=str(report.id),
-        occurred_at=now,
+    body = ReviewCompleted(
+        review_id=report.id,
         incident_id=incident.id,
-        payload={
-            "review_id": str(report.id),
-            "incident_id": str(incident.id),
-            "completed_by": command.actor,
-            "root_cause": report.root_cause,
-            "improvements": [
-                {"action": a.action, "owner": a.owner, "due_at": iso(a.due_at)}
-                for a in improvements
-            ],
-            "stages_missed": report.sections.get("timing", {}).get("missed", 0),
-            "tasks_missed": report.sections.get("tasks", {}).get("missed", 0),
-        },
+        completed_by=command.actor,
+        root_cause=report.root_cause,
+        improvements=[
+            ImprovementItem(action=a.action, owner=a.owner, due_at=a.due_at) for a in improvements
+        ],
+        stages_missed=report.sections.get("timing", {}).get("missed", 0),
+        tasks_missed=report.sections.get("tasks", {}).get("missed", 0),
+    )
+    message = await events.record(
+        session, body, incident.organization_id, incident.id, key=str(report.id), at=now
     )
     document = ReviewDocument(incident, report, improvements)
     return Outcome(messages=[message], result=CommandResult.success(**review_view(document)))

@@ -22,6 +22,7 @@ from libs.contracts.enums import (
     ReviewStage,
     Tier,
 )
+from libs.contracts.events import IncidentStatusChanged
 from libs.contracts.messages import AcknowledgeIncident, Message
 from libs.contracts.response import (
     AddAffectedUser,
@@ -356,16 +357,20 @@ async def test_no_contact_data_of_affected_users_reaches_a_payload(sessions: Ses
 
 async def test_an_event_without_an_incident_has_no_summary(sessions: Sessions) -> None:
     tenant = await make_tenant(sessions)
+    body = IncidentStatusChanged(
+        incident_id=uuid.uuid4(),
+        from_="detected",
+        to="acknowledged",
+        actor="key-monitor",
+        reason=None,
+        timeline_event_id=uuid.uuid4(),
+    )
     async with transaction(sessions) as session:
         message = await events.record(
-            session,
-            organization_id=tenant.org.id,
-            type_=EventType.INCIDENT_STATUS_CHANGED,
-            key=str(uuid.uuid4()),
-            occurred_at=NOW,
-            payload={"note": "no incident"},
+            session, body, tenant.org.id, None, key=str(uuid.uuid4()), at=NOW
         )
-    assert message.payload == {"note": "no incident"}
+    assert message.payload == body.body()
+    assert "incident" not in message.payload
 
 
 async def test_an_unknown_incident_has_no_summary(sessions: Sessions) -> None:

@@ -9,6 +9,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import EventType, IncidentStatus, TaskStatus, Tier
+from libs.contracts.events import IncidentStatusChanged
 from libs.contracts.messages import AcknowledgeIncident
 from libs.contracts.response import (
     ChangeIncidentTier,
@@ -470,14 +471,17 @@ async def test_an_event_is_stored_once_under_its_stable_id(
     key = result.data["timeline_event_id"]
 
     async with transaction(sessions) as session:
-        again = await events.record(
-            session,
-            organization_id=incident.organization_id,
-            type_=EventType.INCIDENT_STATUS_CHANGED,
-            key=key,
-            occurred_at=NOW + timedelta(minutes=1),
-            payload={"replayed": True},
+        replayed = IncidentStatusChanged(
             incident_id=incident.id,
+            from_="detected",
+            to="acknowledged",
+            actor="replay",
+            reason="replayed",
+            timeline_event_id=uuid.UUID(key),
+        )
+        later = NOW + timedelta(minutes=1)
+        again = await events.record(
+            session, replayed, incident.organization_id, incident.id, key=key, at=later
         )
 
     assert again.event_id == message.event_id

@@ -19,6 +19,7 @@ from libs.contracts.enums import (
     ReviewStage,
     Tier,
 )
+from libs.contracts.events import StatementPublished
 from libs.contracts.messages import CommandResult, Message
 from libs.contracts.response import (
     DraftStatement,
@@ -320,14 +321,15 @@ async def test_statement_published_event_is_written_once(sessions: Sessions) -> 
     assert again_messages == []
     # A redelivered publication records the same event id, which is stored once.
     async with transaction(sessions) as session:
-        replay = await events.record(
-            session,
-            organization_id=incident.organization_id,
-            type_=EventType.STATEMENT_PUBLISHED,
-            key=sid,
-            occurred_at=NOW,
-            payload={},
+        replayed = StatementPublished(
+            statement_id=uuid.UUID(sid),
             incident_id=incident.id,
+            channel="website",
+            url=None,
+            published_at=NOW,
+        )
+        replay = await events.record(
+            session, replayed, incident.organization_id, incident.id, key=sid, at=NOW
         )
     assert isinstance(messages[0], IntegrationEventEmitted)
     assert replay.event_id == messages[0].event_id
