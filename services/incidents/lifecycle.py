@@ -61,7 +61,8 @@ from libs.contracts.response import (
 from libs.contracts.vocabulary import TIER_SEVERITY
 from libs.database.tables import Incident, ResponseTask, TimelineEvent, Watchlist
 from services.incidents import events, timeline
-from services.incidents.playbook import ACKNOWLEDGE, add_missing_tasks, playbook_for
+from services.incidents.playbook.defaults import ACKNOWLEDGE
+from services.incidents.playbook.service import add_missing_tasks, playbook_for
 
 S = IncidentStatus
 

@@ -41,7 +41,7 @@ from services.incidents.lifecycle import (
     lock_watchlist,
     watchlist_lock_key,
 )
-from services.incidents.playbook import add_missing_tasks, playbook_for
+from services.incidents.playbook.service import add_missing_tasks, playbook_for
 
 __all__ = [
     "REOPEN_WINDOW",

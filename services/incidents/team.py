@@ -19,7 +19,7 @@ from libs.contracts.messages import CommandResult, Message
 from libs.contracts.response import AssignRole
 from libs.database.tables import Incident, IncidentMember
 from services.incidents import timeline
-from services.incidents.playbook import playbook_for
+from services.incidents.playbook.service import playbook_for
 
 ROLE_LABELS: dict[TeamRole, str] = {
     TeamRole.MONITOR: "舆情监测员",

@@ -18,7 +18,6 @@ from libs.contracts.messages import (
     INCIDENTS_QUEUE,
     AcknowledgeIncident,
     CommandResult,
-    Message,
     RiskSignalRaised,
 )
 from libs.contracts.response import (
@@ -45,7 +44,6 @@ from libs.settings import Settings, get_settings
 from services.incidents import (
     affected,
     lifecycle,
-    playbook,
     replies,
     service,
     snooze,
@@ -53,6 +51,7 @@ from services.incidents import (
     tasks,
     team,
 )
+from services.incidents.playbook import service as playbook_service
 from services.incidents.review import report
 from services.incidents.watchdog import DeadlineWatchdog, SystemClock
 
@@ -83,12 +82,15 @@ async def handle_risk_signal(
 
 
 def answer(
-    apply: Callable[..., Awaitable[tuple[CommandResult, list[Message]]]],
+    apply: Callable[..., Awaitable[Any]],
 ) -> Callable[[IncidentsRuntime, AsyncSession, Any], Awaitable[Outcome]]:
     """Adapt a service function answering (result, events) to a route handler."""
 
     async def handle(runtime: IncidentsRuntime, session: AsyncSession, command: Any) -> Outcome:
-        result, messages = await apply(session, command, now=now())
+        answered = await apply(session, command, now=now())
+        if isinstance(answered, Outcome):
+            return answered
+        result, messages = answered
         return Outcome(result=result, messages=messages)
 
     return handle
@@ -149,7 +151,7 @@ ROUTES: list[Route[IncidentsRuntime, Any]] = [
     Route(ChangeIncidentTier, answer(lifecycle.change_tier)),
     Route(AssignRole, answer(team.assign_role)),
     Route(SnoozeWatchlist, answer(snooze.snooze_watchlist)),
-    Route(SetPlaybook, answer(playbook.set_playbook)),
+    Route(SetPlaybook, answer(playbook_service.set_playbook)),
     Route(CompleteTask, answer(tasks.complete)),
     Route(DraftStatement, answer(statements.draft_statement)),
     Route(ReviseStatement, answer(statements.revise_statement)),

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import CrisisType, Tier
 from libs.contracts.messages import Command, CommandResult, Message, RiskSignalRaised
+from libs.contracts.outcome import Outcome
 from libs.database.engine import transaction
 from libs.database.tables import (
     Incident,
@@ -199,14 +200,19 @@ async def apply(
 
 async def run(
     sessions: async_sessionmaker[AsyncSession],
-    handler: Callable[..., Awaitable[tuple[CommandResult, list[Message]]]],
+    handler: Callable[..., Awaitable[Any]],
     command: Command,
     *,
     now: datetime,
 ) -> tuple[CommandResult, list[Message]]:
     """Run a command handler in its own transaction at `now`, as the worker would."""
     async with transaction(sessions) as session:
-        return await handler(session, command, now=now)
+        answered = await handler(session, command, now=now)
+    if isinstance(answered, Outcome):
+        assert answered.result is not None
+        return answered.result, list(answered.messages)
+    result, messages = answered
+    return result, messages
 
 
 async def force(
