@@ -32,22 +32,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import IncidentStatus, Tier
 from libs.contracts.events import IncidentOpened
-from libs.contracts.messages import AcknowledgeIncident, CommandResult, Message, RiskSignalRaised
+from libs.contracts.messages import Message, RiskSignalRaised
 from libs.database.tables import Incident
-from services.incidents import events, lifecycle, recurrence, snooze, timeline
-from services.incidents.lifecycle import (
-    incident_title,
-    lock_story,
-    lock_watchlist,
-    watchlist_lock_key,
-)
+from services.incidents import events, recurrence, snooze, timeline
+from services.incidents.lifecycle import changes as lifecycle
+from services.incidents.lifecycle.changes import incident_title
 from services.incidents.playbook.service import add_missing_tasks, playbook_for
+from services.incidents.repository import lock_story, lock_watchlist, watchlist_lock_key
 
 __all__ = [
     "REOPEN_WINDOW",
     "SignalAction",
     "SignalOutcome",
-    "acknowledge",
     "apply_signal",
     "find_open_incident",
     "incident_title",
@@ -332,12 +328,3 @@ async def _open(session: AsyncSession, signal: RiskSignalRaised, now: datetime) 
         session, body, incident.organization_id, incident.id, key=str(incident.id), at=now
     )
     return SignalOutcome(SignalAction.OPENED, incident, [opened])
-
-
-async def acknowledge(
-    session: AsyncSession, command: AcknowledgeIncident, *, now: datetime | None = None
-) -> CommandResult:
-    """Acknowledge an incident, answering only the result (`lifecycle.acknowledge` also
-    returns the status event to publish; the worker should call that)."""
-    result, _ = await lifecycle.acknowledge(session, command, now=now or datetime.now(UTC))
-    return result

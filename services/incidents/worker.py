@@ -43,7 +43,6 @@ from libs.privacy import DataKey, install_masking
 from libs.settings import Settings, get_settings
 from services.incidents import (
     affected,
-    lifecycle,
     replies,
     service,
     snooze,
@@ -51,6 +50,7 @@ from services.incidents import (
     tasks,
     team,
 )
+from services.incidents.lifecycle import service as lifecycle
 from services.incidents.playbook import service as playbook_service
 from services.incidents.review import report
 from services.incidents.watchdog import DeadlineWatchdog, SystemClock
@@ -138,10 +138,10 @@ async def handle_transition(
     runtime: IncidentsRuntime, session: AsyncSession, command: TransitionIncident
 ) -> Outcome:
     """Move an incident; resolving it drafts its review report in the same transaction."""
-    result, messages = await lifecycle.transition(session, command, now=now())
-    if result.ok and command.to_status.value == "resolved":
+    outcome = await lifecycle.transition(session, command, now=now())
+    if outcome.result is not None and outcome.result.ok and command.to_status.value == "resolved":
         await report.draft_review(session, command.incident_id, now=now())
-    return Outcome(result=result, messages=messages)
+    return outcome
 
 
 ROUTES: list[Route[IncidentsRuntime, Any]] = [

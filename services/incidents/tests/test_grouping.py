@@ -16,7 +16,8 @@ from libs.contracts.response import (
 )
 from libs.database.engine import transaction
 from libs.database.tables import ImprovementAction, Incident, Watchlist
-from services.incidents import events, lifecycle, snooze
+from services.incidents import events, snooze
+from services.incidents.lifecycle import service as lifecycle
 from services.incidents.service import REOPEN_WINDOW, SignalAction
 from services.incidents.tests.builders import (
     DETECTED_AT,

@@ -18,7 +18,9 @@ from libs.contracts.response import (
 )
 from libs.database.engine import transaction
 from libs.database.tables import Incident, IntegrationEvent, Watchlist
-from services.incidents import events, lifecycle
+from services.incidents import events
+from services.incidents.lifecycle import service as lifecycle
+from services.incidents.lifecycle.transitions import ALLOWED
 from services.incidents.tests.builders import (
     DETECTED_AT,
     events_of,
@@ -37,9 +39,7 @@ NOW = DETECTED_AT + timedelta(hours=1)
 ACTOR = "key-commander"
 
 ALLOWED_MOVES = [
-    (current, target)
-    for current, targets in lifecycle.ALLOWED.items()
-    for target in sorted(targets)
+    (current, target) for current, targets in ALLOWED.items() for target in sorted(targets)
 ]
 FORBIDDEN_MOVES = [
     (S.DETECTED, S.ASSESSING),

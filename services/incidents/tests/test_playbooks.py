@@ -18,7 +18,8 @@ from libs.contracts.response import (
 )
 from libs.database.tables import IncidentMember
 from libs.database.tables import Playbook as PlaybookRow
-from services.incidents import lifecycle, team
+from services.incidents import team
+from services.incidents.lifecycle import service as lifecycle
 from services.incidents.playbook import service as playbook
 from services.incidents.tests.builders import (
     DETECTED_AT,

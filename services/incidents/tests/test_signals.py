@@ -12,7 +12,7 @@ from libs.contracts.enums import IncidentStatus, TaskStatus, Tier
 from libs.contracts.messages import RiskSignalRaised
 from libs.database.engine import transaction
 from libs.database.tables import Incident, Watchlist
-from services.incidents import service
+from services.incidents import repository, service
 from services.incidents.tests.builders import (
     DETECTED_AT,
     deliver,
@@ -279,7 +279,7 @@ async def test_second_transaction_waits_for_the_watchlist_lock_and_joins(
 
 def test_lock_key_is_a_stable_signed_64_bit_number() -> None:
     watchlist_id = uuid.UUID("6f1c2a8e-3b4d-4c5e-9f60-718293a4b5c6")
-    key = service.watchlist_lock_key(watchlist_id)
-    assert key == service.watchlist_lock_key(uuid.UUID(str(watchlist_id)))
+    key = repository.watchlist_lock_key(watchlist_id)
+    assert key == repository.watchlist_lock_key(uuid.UUID(str(watchlist_id)))
     assert -(2**63) <= key < 2**63
-    assert key != service.watchlist_lock_key(uuid.uuid4())
+    assert key != repository.watchlist_lock_key(uuid.uuid4())
