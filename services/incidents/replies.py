@@ -12,7 +12,8 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.messages import CommandResult, Message
+from libs.contracts.messages import CommandResult
+from libs.contracts.outcome import Outcome
 from libs.contracts.response import FileReply
 from libs.database.tables import Incident, Mention, ReplyCase, TimelineEvent
 from libs.reply_library import (
@@ -40,8 +41,6 @@ __all__ = [
     "similarity_text",
 ]
 
-Reply = tuple[CommandResult, list[Message]]
-
 
 # --- filing -----------------------------------------------------------------------------
 
@@ -60,18 +59,20 @@ def case_view(case: ReplyCase) -> dict[str, Any]:
     }
 
 
-async def file_reply(session: AsyncSession, command: FileReply, *, now: datetime) -> Reply:
+async def file_reply(session: AsyncSession, command: FileReply, *, now: datetime) -> Outcome:
     """File a mention (or a question's text) with the reply used; refuse deletion advice.
 
     With `mention_id`, the case's text is the stored mention's text and `text` is ignored.
     """
     advice = deletion_advice(command.reply)
     if advice is not None:
-        return CommandResult.failure(
-            "Invalid",
-            f"reply advises deleting posts ({advice!r}); the reply library never does",
-            field="reply",
-        ), []
+        return Outcome.answer(
+            CommandResult.failure(
+                "Invalid",
+                f"reply advises deleting posts ({advice!r}); the reply library never does",
+                field="reply",
+            )
+        )
     incident: Incident | None = None
     if command.incident_id is not None:
         incident = (
@@ -83,9 +84,13 @@ async def file_reply(session: AsyncSession, command: FileReply, *, now: datetime
             )
         ).first()
         if incident is None:
-            return CommandResult.failure(
-                "NotFound", f"incident {command.incident_id} does not exist", field="incident_id"
-            ), []
+            return Outcome.answer(
+                CommandResult.failure(
+                    "NotFound",
+                    f"incident {command.incident_id} does not exist",
+                    field="incident_id",
+                )
+            )
     text = command.text
     if command.mention_id is not None:
         mention = (
@@ -97,17 +102,23 @@ async def file_reply(session: AsyncSession, command: FileReply, *, now: datetime
             )
         ).first()
         if mention is None:
-            return CommandResult.failure(
-                "NotFound", f"mention {command.mention_id} does not exist", field="mention_id"
-            ), []
+            return Outcome.answer(
+                CommandResult.failure(
+                    "NotFound", f"mention {command.mention_id} does not exist", field="mention_id"
+                )
+            )
         text = mention.text
     if text is None or not text.strip():
-        return CommandResult.failure(
-            "Invalid", "a case needs the mention's text: give mention_id or text", field="text"
-        ), []
+        return Outcome.answer(
+            CommandResult.failure(
+                "Invalid", "a case needs the mention's text: give mention_id or text", field="text"
+            )
+        )
     category = command.category.strip()
     if not category:
-        return CommandResult.failure("Invalid", "category is blank", field="category"), []
+        return Outcome.answer(
+            CommandResult.failure("Invalid", "category is blank", field="category")
+        )
     case = ReplyCase(
         organization_id=command.organization_id,
         incident_id=command.incident_id,
@@ -133,4 +144,4 @@ async def file_reply(session: AsyncSession, command: FileReply, *, now: datetime
         )
         session.add(filed)
         timeline.stage_notice(session, filed, incident)
-    return CommandResult.success(**case_view(case)), []
+    return Outcome.answer(CommandResult.success(**case_view(case)))

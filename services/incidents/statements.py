@@ -42,7 +42,8 @@ from libs.contracts.enums import (
     Tier,
 )
 from libs.contracts.events import StatementPublished
-from libs.contracts.messages import CommandResult, Message
+from libs.contracts.messages import CommandResult
+from libs.contracts.outcome import Outcome
 from libs.contracts.response import (
     DraftStatement,
     PublishStatement,
@@ -52,8 +53,6 @@ from libs.contracts.response import (
 )
 from libs.database.tables import Incident, KeyFact, Statement, StatementReview
 from services.incidents import consistency, events, timeline
-
-Reply = tuple[CommandResult, list[Message]]
 
 CHANNEL_LABELS: dict[Channel, str] = {
     Channel.WECHAT: "微信公众号",
@@ -198,16 +197,18 @@ def _flags_refusal(flags: list[dict[str, Any]], action: str) -> CommandResult:
 
 async def draft_statement(
     session: AsyncSession, command: DraftStatement, *, now: datetime
-) -> Reply:
+) -> Outcome:
     """Write a new draft for a channel; an update (续报) once the channel's one is published."""
     incident = await _incident(session, command.organization_id, command.incident_id)
     if incident is None:
-        return CommandResult.failure(
-            "NotFound", f"incident {command.incident_id} does not exist", field="incident_id"
-        ), []
+        return Outcome.answer(
+            CommandResult.failure(
+                "NotFound", f"incident {command.incident_id} does not exist", field="incident_id"
+            )
+        )
     refusal = _incident_refusal(incident)
     if refusal is not None:
-        return refusal, []
+        return Outcome.answer(refusal)
     existing = list(
         (
             await session.exec(
@@ -220,12 +221,14 @@ async def draft_statement(
     )
     live = [s for s in existing if s.status != StatementStatus.PUBLISHED]
     if live:
-        return CommandResult.failure(
-            "Conflict",
-            f"channel {command.channel.value} already has statement {live[0].id} in status "
-            f"{live[0].status}; revise it instead of drafting another",
-            field="channel",
-        ), []
+        return Outcome.answer(
+            CommandResult.failure(
+                "Conflict",
+                f"channel {command.channel.value} already has statement {live[0].id} in status "
+                f"{live[0].status}; revise it instead of drafting another",
+                field="channel",
+            )
+        )
     is_update = bool(existing)
     statement = Statement(
         organization_id=incident.organization_id,
@@ -250,7 +253,9 @@ async def draft_statement(
         data={"statement_id": str(statement.id), "channel": statement.channel, "update": is_update},
     )
     await consistency.refresh_flags(session, incident.id)
-    return CommandResult.success(**statement_view(statement, incident), update=is_update), []
+    return Outcome.answer(
+        CommandResult.success(**statement_view(statement, incident), update=is_update)
+    )
 
 
 def _restart_reviews(statement: Statement, now: datetime) -> None:
@@ -262,18 +267,20 @@ def _restart_reviews(statement: Statement, now: datetime) -> None:
 
 async def revise_statement(
     session: AsyncSession, command: ReviseStatement, *, now: datetime
-) -> Reply:
+) -> Outcome:
     """Change an unpublished statement's text; it goes back to draft and reviews start over."""
     loaded = await _statement(session, command.organization_id, command.statement_id)
     if isinstance(loaded, CommandResult):
-        return loaded, []
+        return Outcome.answer(loaded)
     statement, incident = loaded
     if statement.status == StatementStatus.PUBLISHED:
-        return CommandResult.failure(
-            "InvalidTransition",
-            "statement is published; draft an update (续报) for its channel instead",
-            field="statement_id",
-        ), []
+        return Outcome.answer(
+            CommandResult.failure(
+                "InvalidTransition",
+                "statement is published; draft an update (续报) for its channel instead",
+                field="statement_id",
+            )
+        )
     previous = statement.status
     statement.body = command.body
     _restart_reviews(statement, now)
@@ -288,7 +295,7 @@ async def revise_statement(
         data={"statement_id": str(statement.id), "channel": statement.channel, "from": previous},
     )
     await consistency.refresh_flags(session, incident.id)
-    return CommandResult.success(**statement_view(statement, incident)), []
+    return Outcome.answer(CommandResult.success(**statement_view(statement, incident)))
 
 
 def _order_refusal(
@@ -341,15 +348,15 @@ def _order_refusal(
 
 async def review_statement(
     session: AsyncSession, command: ReviewStatement, *, now: datetime
-) -> Reply:
+) -> Outcome:
     """Approve or reject one stage, in order; the last required approval makes it approved."""
     loaded = await _statement(session, command.organization_id, command.statement_id)
     if isinstance(loaded, CommandResult):
-        return loaded, []
+        return Outcome.answer(loaded)
     statement, incident = loaded
     refusal = _order_refusal(statement, incident, command.stage)
     if refusal is not None:
-        return refusal, []
+        return Outcome.answer(refusal)
     stage_label = STAGE_LABELS[command.stage]
     channel_label = _channel_label(statement)
     data: dict[str, Any] = {
@@ -361,9 +368,11 @@ async def review_statement(
     }
     if command.decision == ReviewDecision.REJECT:
         if not command.note or not command.note.strip():
-            return CommandResult.failure(
-                "Invalid", "a rejection needs a note saying what to change", field="note"
-            ), []
+            return Outcome.answer(
+                CommandResult.failure(
+                    "Invalid", "a rejection needs a note saying what to change", field="note"
+                )
+            )
         _record_review(session, statement, command, now)
         _restart_reviews(statement, now)
         session.add(statement)
@@ -376,7 +385,7 @@ async def review_statement(
             at=now,
             data=data,
         )
-        return CommandResult.success(**statement_view(statement, incident)), []
+        return Outcome.answer(CommandResult.success(**statement_view(statement, incident)))
 
     level = _LEVELS.get(command.stage, statement.review_level)
     legal = statement.legal_approved or command.stage == ReviewStage.LEGAL
@@ -384,7 +393,7 @@ async def review_statement(
     if complete:
         flags = (await consistency.refresh_flags(session, incident.id)).get(statement.id, [])
         if flags:
-            return _flags_refusal(flags, f"approve {command.stage.value}"), []
+            return Outcome.answer(_flags_refusal(flags, f"approve {command.stage.value}"))
     _record_review(session, statement, command, now)
     statement.review_level = level
     statement.legal_approved = legal
@@ -405,7 +414,7 @@ async def review_statement(
         at=now,
         data=data,
     )
-    return CommandResult.success(**statement_view(statement, incident)), []
+    return Outcome.answer(CommandResult.success(**statement_view(statement, incident)))
 
 
 def _record_review(
@@ -426,31 +435,37 @@ def _record_review(
 
 async def publish_statement(
     session: AsyncSession, command: PublishStatement, *, now: datetime
-) -> Reply:
+) -> Outcome:
     """Record that an approved, unflagged statement went out; emit `statement.published`."""
     loaded = await _statement(session, command.organization_id, command.statement_id)
     if isinstance(loaded, CommandResult):
-        return loaded, []
+        return Outcome.answer(loaded)
     statement, incident = loaded
     if statement.status != StatementStatus.APPROVED:
-        return CommandResult.failure(
-            "InvalidTransition",
-            f"statement is {statement.status}; only an approved statement can be published",
-            field="statement_id",
-        ), []
+        return Outcome.answer(
+            CommandResult.failure(
+                "InvalidTransition",
+                f"statement is {statement.status}; only an approved statement can be published",
+                field="statement_id",
+            )
+        )
     if legal_required(incident) and not statement.legal_approved:
-        return CommandResult.failure(
-            "InvalidTransition",
-            "statement is approved but the incident is now red; it needs legal approval",
-            field="statement_id",
-        ), []
+        return Outcome.answer(
+            CommandResult.failure(
+                "InvalidTransition",
+                "statement is approved but the incident is now red; it needs legal approval",
+                field="statement_id",
+            )
+        )
     if command.published_at > now + PUBLISH_CLOCK_SKEW:
-        return CommandResult.failure(
-            "Invalid", "published_at lies in the future", field="published_at"
-        ), []
+        return Outcome.answer(
+            CommandResult.failure(
+                "Invalid", "published_at lies in the future", field="published_at"
+            )
+        )
     flags = (await consistency.refresh_flags(session, incident.id)).get(statement.id, [])
     if flags:
-        return _flags_refusal(flags, "publish"), []
+        return Outcome.answer(_flags_refusal(flags, "publish"))
     statement.status = StatementStatus.PUBLISHED.value
     statement.published_url = command.url
     statement.published_at = command.published_at
@@ -480,32 +495,38 @@ async def publish_statement(
         key=str(statement.id),
         at=command.published_at,
     )
-    return CommandResult.success(**statement_view(statement, incident)), [event]
+    return Outcome.answer(CommandResult.success(**statement_view(statement, incident)), [event])
 
 
-async def set_key_facts(session: AsyncSession, command: SetKeyFacts, *, now: datetime) -> Reply:
+async def set_key_facts(session: AsyncSession, command: SetKeyFacts, *, now: datetime) -> Outcome:
     """Replace the incident's key facts and recheck every current statement against them."""
     incident = await _incident(session, command.organization_id, command.incident_id)
     if incident is None:
-        return CommandResult.failure(
-            "NotFound", f"incident {command.incident_id} does not exist", field="incident_id"
-        ), []
+        return Outcome.answer(
+            CommandResult.failure(
+                "NotFound", f"incident {command.incident_id} does not exist", field="incident_id"
+            )
+        )
     refusal = _incident_refusal(incident)
     if refusal is not None:
-        return refusal, []
+        return Outcome.answer(refusal)
     labels = [fact.label.strip() for fact in command.facts]
     if any(
         not label or not fact.value.strip()
         for label, fact in zip(labels, command.facts, strict=True)
     ):
-        return CommandResult.failure(
-            "Invalid", "a key fact needs a label and a value that are not blank", field="facts"
-        ), []
+        return Outcome.answer(
+            CommandResult.failure(
+                "Invalid", "a key fact needs a label and a value that are not blank", field="facts"
+            )
+        )
     duplicates = sorted({label for label in labels if labels.count(label) > 1})
     if duplicates:
-        return CommandResult.failure(
-            "Invalid", f"key fact labels repeat: {', '.join(duplicates)}", field="facts"
-        ), []
+        return Outcome.answer(
+            CommandResult.failure(
+                "Invalid", f"key fact labels repeat: {', '.join(duplicates)}", field="facts"
+            )
+        )
     await session.exec(delete(KeyFact).where(col(KeyFact.incident_id) == incident.id))
     for index, fact in enumerate(command.facts):
         session.add(
@@ -532,8 +553,10 @@ async def set_key_facts(session: AsyncSession, command: SetKeyFacts, *, now: dat
         },
     )
     flags = await consistency.refresh_flags(session, incident.id)
-    return CommandResult.success(
-        incident_id=str(incident.id),
-        facts=[{"label": f.label.strip(), "value": f.value.strip()} for f in command.facts],
-        flags={str(statement_id): f for statement_id, f in flags.items()},
-    ), []
+    return Outcome.answer(
+        CommandResult.success(
+            incident_id=str(incident.id),
+            facts=[{"label": f.label.strip(), "value": f.value.strip()} for f in command.facts],
+            flags={str(statement_id): f for statement_id, f in flags.items()},
+        )
+    )

@@ -13,7 +13,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import IncidentStatus, TaskStatus
-from libs.contracts.messages import CommandResult, Message
+from libs.contracts.messages import CommandResult
+from libs.contracts.outcome import Outcome
 from libs.contracts.response import CompleteTask
 from libs.database.tables import Incident, ResponseTask, TimelineEvent
 from services.incidents import timeline
@@ -22,9 +23,7 @@ from services.incidents.deadlines import minutes_late
 TIMELINE_KIND = "task_done"
 
 
-async def complete(
-    session: AsyncSession, command: CompleteTask, *, now: datetime
-) -> tuple[CommandResult, list[Message]]:
+async def complete(session: AsyncSession, command: CompleteTask, *, now: datetime) -> Outcome:
     """Mark an open or overdue task done; completing a done task again changes nothing."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -39,19 +38,21 @@ async def complete(
         )
     ).first()
     if task is None:
-        return _not_found(command), []
+        return Outcome.answer(_not_found(command))
     if task.status == TaskStatus.DONE.value:
-        return _answer(task), []
+        return Outcome.answer(_answer(task))
     incident = await session.get(Incident, task.incident_id)
     if incident is None:  # the foreign key cascades, so only a concurrent delete gets here
-        return _not_found(command), []
+        return Outcome.answer(_not_found(command))
     status = IncidentStatus(incident.status)
     if not status.is_open:
-        return CommandResult.failure(
-            "InvalidTransition",
-            f"cannot complete a task of an incident that is {status.value}",
-            field="task_id",
-        ), []
+        return Outcome.answer(
+            CommandResult.failure(
+                "InvalidTransition",
+                f"cannot complete a task of an incident that is {status.value}",
+                field="task_id",
+            )
+        )
     if task.breached_at is None and now > task.due_at:
         task.breached_at = now
     task.status = TaskStatus.DONE.value
@@ -62,7 +63,7 @@ async def complete(
     session.add(event)
     timeline.stage_notice(session, event, incident)
     await session.flush()
-    return _answer(task), []
+    return Outcome.answer(_answer(task))
 
 
 def _not_found(command: CompleteTask) -> CommandResult:

@@ -15,7 +15,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import IncidentStatus, TeamRole, Tier
-from libs.contracts.messages import CommandResult, Message
+from libs.contracts.messages import CommandResult
+from libs.contracts.outcome import Outcome
 from libs.contracts.response import AssignRole
 from libs.database.tables import Incident, IncidentMember
 from services.incidents import timeline
@@ -112,9 +113,7 @@ def _assigned(member: IncidentMember, *, created: bool) -> CommandResult:
     )
 
 
-async def assign_role(
-    session: AsyncSession, command: AssignRole, *, now: datetime
-) -> tuple[CommandResult, list[Message]]:
+async def assign_role(session: AsyncSession, command: AssignRole, *, now: datetime) -> Outcome:
     """Put a person in a role on the incident's team; assigning them again changes nothing."""
     result = await session.exec(
         select(Incident)
@@ -127,14 +126,18 @@ async def assign_role(
     incident = result.first()
     if incident is None:
         message = f"incident {command.incident_id} not found"
-        return CommandResult.failure("NotFound", message, field="incidentId"), []
+        return Outcome.answer(CommandResult.failure("NotFound", message, field="incidentId"))
     status = IncidentStatus(incident.status)
     if status in _FINAL:
         message = f"cannot assign a role on an incident that is {status.value}"
-        return CommandResult.failure("InvalidTransition", message, field="incidentId"), []
+        return Outcome.answer(
+            CommandResult.failure("InvalidTransition", message, field="incidentId")
+        )
     person = command.person.strip()
     if not person:
-        return CommandResult.failure("Invalid", "person must not be blank", field="person"), []
+        return Outcome.answer(
+            CommandResult.failure("Invalid", "person must not be blank", field="person")
+        )
     existing = await session.exec(
         select(IncidentMember).where(
             IncidentMember.incident_id == incident.id,
@@ -144,7 +147,7 @@ async def assign_role(
     )
     member = existing.first()
     if member is not None:
-        return _assigned(member, created=False), []
+        return Outcome.answer(_assigned(member, created=False))
     member = IncidentMember(
         organization_id=incident.organization_id,
         incident_id=incident.id,
@@ -166,4 +169,4 @@ async def assign_role(
     incident.updated_at = now
     session.add(incident)
     await session.flush()
-    return _assigned(member, created=True), []
+    return Outcome.answer(_assigned(member, created=True))

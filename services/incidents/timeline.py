@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import IncidentStatus, Tier
+from libs.contracts.messages import RiskSignalRaised
 from libs.contracts.vocabulary import STATUS_LABELS, TIER_SEVERITY
 from libs.database.tables import Incident, TimelineEvent
 from libs.messaging import live
@@ -33,14 +34,13 @@ class EventKind(StrEnum):
     RECURRENCE = "recurrence"
 
 
-def _signal_data(
-    signal_id: uuid.UUID, tier: Tier, score: float, reasons: list[str]
-) -> dict[str, Any]:
+def signal_data(signal: RiskSignalRaised, tier: Tier | None = None) -> dict[str, Any]:
+    """Return what an event keeps of a signal: its id, tier (or `tier`), score and reasons."""
     return {
-        "signal_id": str(signal_id),
-        "tier": tier.value,
-        "score": score,
-        "reasons": list(reasons),
+        "signal_id": str(signal.signal_id),
+        "tier": (tier or signal.tier).value,
+        "score": signal.score,
+        "reasons": list(signal.reasons),
     }
 
 
@@ -91,74 +91,44 @@ def stage_notice(
 
 
 def opened(
-    session: AsyncSession,
-    incident: Incident,
-    *,
-    signal_id: uuid.UUID,
-    tier: Tier,
-    score: float,
-    reasons: list[str],
-    at: datetime,
+    session: AsyncSession, incident: Incident, signal: RiskSignalRaised, *, at: datetime
 ) -> TimelineEvent:
-    """Record that a signal opened `incident`."""
-    message = f"风险信号触发{TIER_SEVERITY[tier]}预警，创建事件{_reasons_text(reasons)}"
-    return record(
-        session,
-        incident,
-        EventKind.OPENED,
-        message,
-        at=at,
-        data=_signal_data(signal_id, tier, score, reasons),
-    )
+    """Record that `signal` opened `incident`."""
+    reasons = _reasons_text(signal.reasons)
+    message = f"风险信号触发{TIER_SEVERITY[signal.tier]}预警，创建事件{reasons}"
+    return record(session, incident, EventKind.OPENED, message, at=at, data=signal_data(signal))
 
 
 def signal_joined(
-    session: AsyncSession,
-    incident: Incident,
-    *,
-    signal_id: uuid.UUID,
-    tier: Tier,
-    score: float,
-    reasons: list[str],
-    at: datetime,
+    session: AsyncSession, incident: Incident, signal: RiskSignalRaised, *, at: datetime
 ) -> TimelineEvent:
-    """Record that a signal joined `incident` without changing its tier."""
+    """Record that `signal` joined `incident` without changing its tier."""
     message = (
-        f"新的{TIER_SEVERITY[tier]}风险信号并入事件，等级保持"
-        f"{TIER_SEVERITY[Tier(incident.tier)]}{_reasons_text(reasons)}"
+        f"新的{TIER_SEVERITY[signal.tier]}风险信号并入事件，等级保持"
+        f"{TIER_SEVERITY[Tier(incident.tier)]}{_reasons_text(signal.reasons)}"
     )
-    return record(
-        session,
-        incident,
-        EventKind.SIGNAL,
-        message,
-        at=at,
-        data=_signal_data(signal_id, tier, score, reasons),
-    )
+    return record(session, incident, EventKind.SIGNAL, message, at=at, data=signal_data(signal))
 
 
 def tier_changed(
     session: AsyncSession,
     incident: Incident,
+    signal: RiskSignalRaised,
     *,
     previous: Tier,
-    signal_id: uuid.UUID,
-    score: float,
-    reasons: list[str],
+    added_tasks: list[str],
     at: datetime,
-    added_tasks: list[str] | None = None,
 ) -> TimelineEvent:
-    """Record that a signal raised `incident` from `previous` to its current tier."""
+    """Record that `signal` raised `incident` from `previous` to its current tier."""
     current = Tier(incident.tier)
     message = (
-        f"风险等级由{TIER_SEVERITY[previous]}升级为{TIER_SEVERITY[current]}{_reasons_text(reasons)}"
+        f"风险等级由{TIER_SEVERITY[previous]}升级为{TIER_SEVERITY[current]}"
+        f"{_reasons_text(signal.reasons)}"
     )
     if added_tasks:
         message += f"；新增{len(added_tasks)}项处置任务"
-    data = {"from": previous.value, "to": current.value} | _signal_data(
-        signal_id, current, score, reasons
-    )
-    data["added_tasks"] = list(added_tasks or [])
+    data = {"from": previous.value, "to": current.value} | signal_data(signal, current)
+    data["added_tasks"] = list(added_tasks)
     return record(session, incident, EventKind.TIER_CHANGED, message, at=at, data=data)
 
 

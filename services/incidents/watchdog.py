@@ -8,8 +8,6 @@ next pass finds the same breaches again. Time comes from a `Clock`, so tests mov
 """
 
 import logging
-from datetime import UTC, datetime
-from typing import Protocol
 
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -19,27 +17,12 @@ from libs.database.engine import transaction
 from libs.messaging import live, outbox
 from libs.messaging.periodic import Periodic
 from services.incidents import deadlines
+from services.incidents.clock import Clock
 
 log = logging.getLogger(__name__)
 
 # The incidents worker's consumer name: its outbox relay re-publishes this producer's rows.
 PRODUCER = "incidents"
-
-
-class Clock(Protocol):
-    """Where the current time comes from."""
-
-    def now(self) -> datetime:
-        """Return the current time, timezone-aware."""
-        ...
-
-
-class SystemClock:
-    """The wall clock, in UTC."""
-
-    def now(self) -> datetime:
-        """Return the current UTC time."""
-        return datetime.now(UTC)
 
 
 class DeadlineWatchdog(Periodic):

@@ -44,16 +44,17 @@ from libs.settings import Settings, get_settings
 from services.incidents import (
     affected,
     replies,
-    service,
-    snooze,
     statements,
     tasks,
     team,
 )
+from services.incidents.clock import SystemClock
 from services.incidents.lifecycle import service as lifecycle
 from services.incidents.playbook import service as playbook_service
 from services.incidents.review import report
-from services.incidents.watchdog import DeadlineWatchdog, SystemClock
+from services.incidents.signals import service as signals
+from services.incidents.signals import snooze
+from services.incidents.watchdog import DeadlineWatchdog
 
 CONSUMER = "incidents"
 MAX_JOBS = 4
@@ -76,9 +77,7 @@ async def handle_risk_signal(
     runtime: IncidentsRuntime, session: AsyncSession, signal: RiskSignalRaised
 ) -> Outcome:
     """Open, join, reopen or raise the incident of the signal's watchlist or story."""
-    # No clock here: the service reads it after taking the watchlist lock.
-    outcome = await service.apply_signal(session, signal)
-    return Outcome(messages=outcome.messages)
+    return await signals.apply_signal(session, signal, clock=SystemClock())
 
 
 def answer(

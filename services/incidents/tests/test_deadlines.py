@@ -28,7 +28,8 @@ from libs.database.tables import (
 )
 from libs.messaging import outbox
 from services.incidents import deadlines, events
-from services.incidents.watchdog import PRODUCER, DeadlineWatchdog, SystemClock
+from services.incidents.clock import SystemClock
+from services.incidents.watchdog import PRODUCER, DeadlineWatchdog
 from tests.builders import make_tenant
 from tests.fixtures.servers import Servers
 

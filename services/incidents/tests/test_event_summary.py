@@ -47,6 +47,7 @@ from services.incidents.tests.builders import (
     DETECTED_AT,
     apply,
     force,
+    landed,
     make_signal,
     make_watchlist,
     open_incident,
@@ -129,7 +130,7 @@ async def test_an_opened_incident_announces_itself_in_full(sessions: Sessions) -
 
     outcome = await apply(sessions, signal, now=NOW)
 
-    incident = outcome.incident
+    incident = await landed(sessions, signal)
     assert incident is not None
     message = _only_event(outcome.messages)
     assert message.type is EventType.INCIDENT_OPENED
@@ -200,7 +201,7 @@ async def test_a_tier_changed_by_hand_gives_the_person_reason_until_the_next_sig
     )
 
     assert _summary(_only_event(changed))["reasons"] == ["媒体开始跟进"]
-    assert joined.messages == []  # a lower signal joins quietly, but its reasons are now the latest
+    assert joined.messages == ()  # a lower signal joins quietly, but its reasons are now the latest
     _assert_documented(_only_event(acknowledged))
     summary = _summary(_only_event(acknowledged))
     assert (summary["status"], summary["tier"]) == ("acknowledged", "orange")

@@ -13,6 +13,7 @@ from libs.contracts.response import FileReply
 from libs.database.engine import transaction
 from libs.database.tables import Incident, Mention, ReplyCase, TimelineEvent, Watchlist
 from services.incidents import replies
+from services.incidents.tests.builders import run
 from tests.builders import make_tenant
 
 NOW = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
@@ -60,8 +61,7 @@ def _command(
 
 
 async def _file(sessions: Sessions, command: FileReply, at: datetime = NOW) -> CommandResult:
-    async with transaction(sessions) as session:
-        result, messages = await replies.file_reply(session, command, now=at)
+    result, messages = await run(sessions, replies.file_reply, command, now=at)
     assert messages == []
     return result
 

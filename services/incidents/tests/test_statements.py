@@ -21,6 +21,7 @@ from libs.contracts.enums import (
 )
 from libs.contracts.events import StatementPublished
 from libs.contracts.messages import CommandResult, Message
+from libs.contracts.outcome import Outcome
 from libs.contracts.response import (
     DraftStatement,
     IntegrationEventEmitted,
@@ -40,6 +41,7 @@ from libs.database.tables import (
     Watchlist,
 )
 from services.incidents import events, statements
+from services.incidents.tests.builders import run
 from tests.builders import make_tenant
 
 NOW = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
@@ -92,12 +94,11 @@ async def _incident(
 
 async def _run(
     sessions: Sessions,
-    handler: Callable[..., Awaitable[tuple[CommandResult, list[Message]]]],
+    handler: Callable[..., Awaitable[Outcome]],
     command: Any,
     at: datetime | None = None,
 ) -> tuple[CommandResult, list[Message]]:
-    async with transaction(sessions) as session:
-        return await handler(session, command, now=at or _tick())
+    return await run(sessions, handler, command, now=at or _tick())
 
 
 async def _draft(

@@ -13,8 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.enums import IncidentStatus, TaskStatus
 from libs.contracts.messages import CommandResult, Message
 from libs.contracts.response import CompleteTask
-from libs.database.engine import transaction
 from services.incidents import tasks
+from services.incidents.tests.builders import run
 from services.incidents.tests.test_deadlines import (
     DEFAULT_TASKS,
     DETECTED_AT,
@@ -50,8 +50,7 @@ def _command(
 async def _complete(
     sessions: async_sessionmaker[AsyncSession], command: CompleteTask, now: datetime
 ) -> tuple[CommandResult, list[Message]]:
-    async with transaction(sessions) as session:
-        return await tasks.complete(session, command, now=now)
+    return await run(sessions, tasks.complete, command, now=now)
 
 
 async def _staged(
