@@ -45,7 +45,6 @@ from services.incidents import (
     affected,
     replies,
     statements,
-    tasks,
     team,
 )
 from services.incidents.clock import SystemClock
@@ -54,7 +53,8 @@ from services.incidents.playbook import service as playbook_service
 from services.incidents.review import report
 from services.incidents.signals import service as signals
 from services.incidents.signals import snooze
-from services.incidents.watchdog import DeadlineWatchdog
+from services.incidents.tasks import service as tasks
+from services.incidents.tasks.watchdog import DeadlineWatchdog
 
 CONSUMER = "incidents"
 MAX_JOBS = 4

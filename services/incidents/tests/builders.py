@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.enums import CrisisType, IncidentStatus, TaskStatus, TeamRole, Tier
 from libs.contracts.messages import EVENTS_QUEUE, Command, CommandResult, Message, RiskSignalRaised
 from libs.contracts.outcome import Outcome
+from libs.contracts.response import IntegrationEventEmitted
 from libs.database.engine import transaction
 from libs.database.tables import (
     Incident,
@@ -284,6 +285,13 @@ async def run(
         outcome = await handler(session, command, now=now)
     assert outcome.result is not None, "a command is always answered"
     return outcome.result, list(outcome.messages)
+
+
+def integration_events(messages: Sequence[Message]) -> list[IntegrationEventEmitted]:
+    """Return `messages`, each checked to be an integration event."""
+    found = [m for m in messages if isinstance(m, IntegrationEventEmitted)]
+    assert len(found) == len(messages), messages
+    return found
 
 
 # --- reading back --------------------------------------------------------------------------

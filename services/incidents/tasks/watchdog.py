@@ -1,10 +1,10 @@
 """The deadline watchdog: a background pass over passed deadlines in the incidents worker.
 
-Each pass runs `deadlines.check` in its own transaction and stages the `task.overdue`
-messages in the outbox of that transaction, then publishes them after commit. A crash
-between commit and publish leaves the rows unpublished, and the incidents worker's outbox
-relay (same producer name) sends them later; a crash before commit claims nothing, and the
-next pass finds the same breaches again. Time comes from a `Clock`, so tests move it by hand.
+Each pass runs `deadlines.check` in its own unit of work: the `task.overdue` messages are
+staged in the outbox of that transaction and published after commit. A crash between commit
+and publish leaves the rows unpublished, and the incidents worker's outbox relay (same
+producer name) sends them later; a crash before commit claims nothing, and the next pass
+finds the same breaches again. Time comes from a `Clock`, so tests move it by hand.
 """
 
 import logging
@@ -13,11 +13,10 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.database.engine import transaction
-from libs.messaging import live, outbox
 from libs.messaging.periodic import Periodic
-from services.incidents import deadlines
+from libs.messaging.unit_of_work import unit_of_work
 from services.incidents.clock import Clock
+from services.incidents.tasks import deadlines
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +44,9 @@ class DeadlineWatchdog(Periodic):
 
     async def run_once(self) -> int:
         """Run one pass: claim passed deadlines, commit, publish; return the breaches found."""
-        async with transaction(self._sessions) as session:
-            messages = await deadlines.check(session, self._clock.now())
-            staged = [outbox.add(session, self._producer, message) for message in messages]
-            notices = live.take_staged(session)
-        await outbox.flush(self._sessions, self._redis, staged)
-        await live.announce(self._redis, notices)
-        return len(messages)
+        async with unit_of_work(self._sessions, self._redis, self._producer) as work:
+            outcome = work.apply(await deadlines.check(work.session, self._clock.now()))
+        return len(outcome.messages)
 
     async def _pass(self) -> None:
         count = await self.run_once()

@@ -11,35 +11,23 @@ deadlines from it.
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import and_, case, update
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import IncidentStatus, TaskStatus, TeamRole
+from libs.contracts.enums import TeamRole
 from libs.contracts.events import Escalation, TaskOverdue
-from libs.contracts.response import IntegrationEventEmitted
-from libs.database.tables import Incident, IncidentMember, ResponseTask, TimelineEvent
+from libs.contracts.outcome import Outcome
+from libs.contracts.vocabulary import ROLE_LABELS
+from libs.database.tables import TimelineEvent
 from services.incidents import events, timeline
+from services.incidents.tasks import repository
 
-SYSTEM_ACTOR = "system"
 TIMELINE_KIND = "task_overdue"
 # One pass claims at most this many breaches; a backlog (after a long outage) drains over
 # the next passes instead of in one huge transaction.
 BATCH_LIMIT = 500
 
-ROLE_LABELS: dict[TeamRole, str] = {
-    TeamRole.MONITOR: "舆情监测员",
-    TeamRole.ANALYST: "数据分析师",
-    TeamRole.CUSTOMER_SERVICE: "客服专员",
-    TeamRole.SPOKESPERSON: "新闻发言人",
-    TeamRole.LEGAL: "法务",
-    TeamRole.COMMANDER: "总指挥",
-}
-
 _ESCALATION_ORDER = list(TeamRole)
-_CLOSED_STATUSES = tuple(status.value for status in IncidentStatus if not status.is_open)
 
 
 def escalation_target(role: str | None) -> TeamRole:
@@ -104,18 +92,38 @@ class Breach:
         label = ROLE_LABELS[self.escalated_to]
         return f"任务「{self.title}」{overdue}，升级至{label}{holder}"
 
+    def timeline_event(self) -> TimelineEvent:
+        """Return the timeline event the breach writes, by the system."""
+        return TimelineEvent(
+            organization_id=self.organization_id,
+            incident_id=self.incident_id,
+            kind=TIMELINE_KIND,
+            message=self.message(),
+            actor=timeline.SYSTEM_ACTOR,
+            data={
+                "task": self.kind,
+                "task_id": str(self.task_id),
+                "due_at": self.due_at.isoformat(),
+                "minutes_late": self.minutes_late,
+                "escalated_to": self.escalated_to.value,
+                "person": self.person,
+            },
+            occurred_at=self.breached_at,
+        )
 
-async def check(session: AsyncSession, now: datetime) -> list[IntegrationEventEmitted]:
+
+async def check(session: AsyncSession, now: datetime) -> Outcome:
     """Claim every task of an open incident whose deadline passed at `now`; escalate each.
 
-    Returns the `task.overdue` messages to publish after the caller commits.
+    Emits the `task.overdue` messages to publish after the caller commits.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    claimed = await _claim(session, now)
+    escalation = {role.value: escalation_target(role.value).value for role in TeamRole}
+    claimed = await repository.claim_breaches(session, now, escalation, limit=BATCH_LIMIT)
     if not claimed:
-        return []
-    holders = await _role_holders(session, {row.incident_id for row in claimed})
+        return Outcome()
+    holders = await repository.role_holders(session, {row.incident_id for row in claimed})
     breaches = [
         Breach(
             task_id=row.id,
@@ -134,7 +142,7 @@ async def check(session: AsyncSession, now: datetime) -> list[IntegrationEventEm
     ]
     messages = []
     for breach in breaches:
-        event = _timeline_event(breach)
+        event = breach.timeline_event()
         session.add(event)
         timeline.stage_notice(session, event)
         messages.append(
@@ -148,84 +156,4 @@ async def check(session: AsyncSession, now: datetime) -> list[IntegrationEventEm
             )
         )
     await session.flush()
-    return messages
-
-
-async def _claim(session: AsyncSession, now: datetime) -> list[Any]:
-    """Mark passed, unclaimed tasks of open incidents overdue in one statement; return them.
-
-    The inner select locks the candidates and skips rows another watchdog (or a command
-    completing the task) holds; the outer predicates are re-checked on the latest row
-    version, so a task claimed or completed meanwhile is never returned twice.
-    """
-    task = ResponseTask
-    due = and_(
-        col(task.due_at) <= now,
-        col(task.status) == TaskStatus.OPEN.value,
-        col(task.breached_at).is_(None),
-    )
-    candidates = (
-        select(col(task.id))
-        .join(Incident, col(Incident.id) == col(task.incident_id))
-        .where(due, col(Incident.status).not_in(_CLOSED_STATUSES))
-        .order_by(col(task.due_at))
-        .limit(BATCH_LIMIT)
-        .with_for_update(of=task, skip_locked=True)
-    )
-    escalate = case(
-        {role.value: escalation_target(role.value).value for role in TeamRole},
-        value=col(task.role),
-        else_=TeamRole.COMMANDER.value,
-    )
-    statement = (
-        update(task)
-        .where(col(task.id).in_(candidates.scalar_subquery()), due)
-        .values(status=TaskStatus.OVERDUE.value, breached_at=now, escalated_to=escalate)
-        .returning(
-            col(task.id),
-            col(task.organization_id),
-            col(task.incident_id),
-            col(task.kind),
-            col(task.title),
-            col(task.position),
-            col(task.role),
-            col(task.channel),
-            col(task.due_at),
-            col(task.breached_at),
-            col(task.escalated_to),
-        )
-    )
-    result = await session.exec(statement)
-    return list(result.all())
-
-
-async def _role_holders(
-    session: AsyncSession, incident_ids: set[uuid.UUID]
-) -> dict[tuple[uuid.UUID, str], str]:
-    """Return who holds each role on these incidents (the earliest assigned, if several)."""
-    result = await session.exec(
-        select(IncidentMember.incident_id, IncidentMember.role, IncidentMember.person)
-        .where(col(IncidentMember.incident_id).in_(incident_ids))
-        .order_by(col(IncidentMember.assigned_at).desc(), col(IncidentMember.person).desc())
-    )
-    # Ordered latest first, so the earliest assignment is written last and wins.
-    return {(incident_id, role): person for incident_id, role, person in result.all()}
-
-
-def _timeline_event(breach: Breach) -> TimelineEvent:
-    return TimelineEvent(
-        organization_id=breach.organization_id,
-        incident_id=breach.incident_id,
-        kind=TIMELINE_KIND,
-        message=breach.message(),
-        actor=SYSTEM_ACTOR,
-        data={
-            "task": breach.kind,
-            "task_id": str(breach.task_id),
-            "due_at": breach.due_at.isoformat(),
-            "minutes_late": breach.minutes_late,
-            "escalated_to": breach.escalated_to.value,
-            "person": breach.person,
-        },
-        occurred_at=breach.breached_at,
-    )
+    return Outcome.emit(*messages)
