@@ -16,7 +16,7 @@ from libs.contracts.response import AddAffectedUser, CompleteFollowUp
 from libs.database.engine import transaction
 from libs.database.tables import AffectedUser, FollowUpTask, Incident, TimelineEvent
 from libs.privacy import DataKey, DecryptionError, generate_key
-from services.incidents import affected
+from services.incidents.aftercare import service as affected
 from services.incidents.tests.builders import DETECTED_AT, make_watchlist
 from tests.builders import make_tenant
 

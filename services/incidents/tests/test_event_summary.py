@@ -39,7 +39,8 @@ from libs.contracts.response import (
 from libs.database.engine import transaction
 from libs.database.tables import IntegrationEvent, ResponseTask, Watchlist
 from libs.privacy import DataKey, generate_key
-from services.incidents import affected, events, statements
+from services.incidents import events, statements
+from services.incidents.aftercare import service as affected
 from services.incidents.lifecycle import service as lifecycle
 from services.incidents.review import report
 from services.incidents.summary import incident_summary

@@ -18,9 +18,9 @@ from libs.contracts.response import (
 )
 from libs.database.tables import IncidentMember
 from libs.database.tables import Playbook as PlaybookRow
-from services.incidents import team
 from services.incidents.lifecycle import service as lifecycle
 from services.incidents.playbook import service as playbook
+from services.incidents.team import service as team
 from services.incidents.tests.builders import (
     DETECTED_AT,
     force,

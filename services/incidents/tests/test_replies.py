@@ -8,11 +8,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs import reply_library
 from libs.contracts.messages import CommandResult
 from libs.contracts.response import FileReply
 from libs.database.engine import transaction
 from libs.database.tables import Incident, Mention, ReplyCase, TimelineEvent, Watchlist
-from services.incidents import replies
+from services.incidents.replies import service as replies
 from services.incidents.tests.builders import run
 from tests.builders import make_tenant
 
@@ -68,9 +69,9 @@ async def _file(sessions: Sessions, command: FileReply, at: datetime = NOW) -> C
 
 async def _search(
     sessions: Sessions, organization_id: uuid.UUID, text: str, limit: int = 5
-) -> list[replies.SimilarCase]:
+) -> list[reply_library.SimilarCase]:
     async with sessions() as session:
-        return await replies.search(session, organization_id, text, limit)
+        return await reply_library.search(session, organization_id, text, limit)
 
 
 async def _cases(sessions: Sessions) -> list[ReplyCase]:
@@ -94,7 +95,7 @@ async def _cases(sessions: Sessions) -> list[ReplyCase]:
     ],
 )
 def test_replies_that_advise_deleting_posts_are_recognised(reply: str) -> None:
-    assert replies.deletion_advice(reply) is not None
+    assert reply_library.deletion_advice(reply) is not None
 
 
 @pytest.mark.parametrize(
@@ -110,7 +111,7 @@ def test_replies_that_advise_deleting_posts_are_recognised(reply: str) -> None:
     ],
 )
 def test_ordinary_replies_are_not_deletion_advice(reply: str) -> None:
-    assert replies.deletion_advice(reply) is None
+    assert reply_library.deletion_advice(reply) is None
 
 
 async def test_a_reply_is_filed_with_its_text_signature_and_a_timeline_event(
@@ -136,8 +137,8 @@ async def test_a_reply_is_filed_with_its_text_signature_and_a_timeline_event(
     assert result.ok, result.error
     assert result.data["text"] == COMPLAINT and result.data["reply"] == REPLY
     (case,) = await _cases(sessions)
-    assert case.signature == replies.signature(COMPLAINT)
-    assert case.signature is not None and len(case.signature) == 1 + 4 * replies.NUM_HASHES
+    assert case.signature == reply_library.signature(COMPLAINT)
+    assert case.signature is not None and len(case.signature) == 1 + 4 * reply_library.NUM_HASHES
     assert (case.category, case.created_by, case.incident_id) == (
         "产品质量",
         "key-service",
@@ -225,7 +226,7 @@ async def test_search_never_returns_deletion_advice_nor_another_organizations_ca
                 category="产品质量",
                 text=COMPLAINT,
                 reply="联系平台删帖即可",
-                signature=replies.signature(COMPLAINT),
+                signature=reply_library.signature(COMPLAINT),
                 created_by="legacy",
             )
         )
@@ -245,11 +246,11 @@ async def test_search_honours_limit_and_category(sessions: Sessions) -> None:
             sessions, _command(org, text=text, category=category), NOW + timedelta(seconds=index)
         )
     async with sessions() as session:
-        found = await replies.search(session, org, "奶粉有问题", limit=2, category="产品质量")
+        found = await reply_library.search(session, org, "奶粉有问题", limit=2, category="产品质量")
         assert len(found) <= 2 and found
         assert {c.category for c in found} == {"产品质量"}
-        assert await replies.search(session, org, "奶粉", limit=0) == []
-        assert await replies.search(session, org, "！？", limit=5) == []
+        assert await reply_library.search(session, org, "奶粉", limit=0) == []
+        assert await reply_library.search(session, org, "！？", limit=5) == []
     stored = await _cases(sessions)
     assert all(c.signature for c in stored)
     assert len({c.id for c in stored}) == len(OTHER_COMPLAINTS)

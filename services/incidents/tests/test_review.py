@@ -37,7 +37,7 @@ from libs.database.tables import (
 )
 from libs.messaging.worker import Outcome
 from libs.privacy import DataKey, generate_key
-from services.incidents import affected
+from services.incidents.aftercare import service as affected
 from services.incidents.review import export, report
 from services.incidents.tests.builders import DETECTED_AT, make_watchlist
 from tests.builders import make_tenant

@@ -1,0 +1,183 @@
+"""The incidents service's façade: one handler per message the incidents queue carries.
+
+Every handler takes the context of the process running it (its clock, the data key for
+contacts), the session of the caller's unit of work and the message, and answers an
+`Outcome`: the messages to publish once the caller commits and, for a command, its answer.
+Handlers never commit. The rules live in the sub-domains (`signals`, `lifecycle`, `tasks`,
+`team`, `playbook`, `statements`, `replies`, `aftercare`, `review`); this module only picks
+the clock and joins the steps one message takes across them.
+"""
+
+from typing import Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.contracts.enums import IncidentStatus
+from libs.contracts.messages import AcknowledgeIncident, RiskSignalRaised
+from libs.contracts.outcome import Outcome
+from libs.contracts.response import (
+    AddAffectedUser,
+    AssignRole,
+    ChangeIncidentTier,
+    CompleteFollowUp,
+    CompleteReview,
+    CompleteTask,
+    DraftStatement,
+    FileReply,
+    PublishStatement,
+    ReviewStatement,
+    ReviseStatement,
+    SetKeyFacts,
+    SetPlaybook,
+    SnoozeWatchlist,
+    TransitionIncident,
+    UpdateReview,
+)
+from libs.privacy import DataKey
+from services.incidents import statements
+from services.incidents.aftercare import service as aftercare
+from services.incidents.clock import Clock
+from services.incidents.lifecycle import service as lifecycle
+from services.incidents.playbook import service as playbook
+from services.incidents.replies import service as replies
+from services.incidents.review import report as review
+from services.incidents.signals import service as signals
+from services.incidents.signals import snooze
+from services.incidents.tasks import service as tasks
+from services.incidents.team import service as team
+
+
+class Context(Protocol):
+    """What a handler takes from the process running it."""
+
+    @property
+    def clock(self) -> Clock:
+        """Where the handler reads the time."""
+        ...
+
+    @property
+    def data_key(self) -> DataKey | None:
+        """The key that encrypts affected users' contacts; None when none is configured."""
+        ...
+
+
+async def apply_signal(
+    context: Context, session: AsyncSession, signal: RiskSignalRaised
+) -> Outcome:
+    """Open, join, reopen or raise the incident of the signal's watchlist or story."""
+    # The clock itself, not a reading: grouping reads it once it holds the watchlist lock.
+    return await signals.apply_signal(session, signal, clock=context.clock)
+
+
+async def acknowledge(
+    context: Context, session: AsyncSession, command: AcknowledgeIncident
+) -> Outcome:
+    """Acknowledge a detected incident and complete its acknowledge task."""
+    return await lifecycle.acknowledge(session, command, now=context.clock.now())
+
+
+async def transition(
+    context: Context, session: AsyncSession, command: TransitionIncident
+) -> Outcome:
+    """Move an incident; resolving it drafts its review report in the same transaction."""
+    now = context.clock.now()
+    outcome = await lifecycle.transition(session, command, now=now)
+    moved = outcome.result is not None and outcome.result.ok
+    if moved and command.to_status is IncidentStatus.RESOLVED:
+        await review.draft_review(session, command.incident_id, now=now)
+    return outcome
+
+
+async def change_tier(
+    context: Context, session: AsyncSession, command: ChangeIncidentTier
+) -> Outcome:
+    """Raise or lower an open incident's tier by hand, with a reason."""
+    return await lifecycle.change_tier(session, command, now=context.clock.now())
+
+
+async def assign_role(context: Context, session: AsyncSession, command: AssignRole) -> Outcome:
+    """Put a person in a role on an incident's team."""
+    return await team.assign_role(session, command, now=context.clock.now())
+
+
+async def snooze_watchlist(
+    context: Context, session: AsyncSession, command: SnoozeWatchlist
+) -> Outcome:
+    """Silence a watchlist for a while, with a reason."""
+    return await snooze.snooze_watchlist(session, command, now=context.clock.now())
+
+
+async def set_playbook(context: Context, session: AsyncSession, command: SetPlaybook) -> Outcome:
+    """Replace the organization's playbook for a tier and crisis type."""
+    return await playbook.set_playbook(session, command, now=context.clock.now())
+
+
+async def complete_task(context: Context, session: AsyncSession, command: CompleteTask) -> Outcome:
+    """Mark a response task done, on time or late."""
+    return await tasks.complete(session, command, now=context.clock.now())
+
+
+async def draft_statement(
+    context: Context, session: AsyncSession, command: DraftStatement
+) -> Outcome:
+    """Write a new statement draft for a channel."""
+    return await statements.draft_statement(session, command, now=context.clock.now())
+
+
+async def revise_statement(
+    context: Context, session: AsyncSession, command: ReviseStatement
+) -> Outcome:
+    """Change an unpublished statement's text; its reviews start over."""
+    return await statements.revise_statement(session, command, now=context.clock.now())
+
+
+async def review_statement(
+    context: Context, session: AsyncSession, command: ReviewStatement
+) -> Outcome:
+    """Approve or reject one review stage of a statement."""
+    return await statements.review_statement(session, command, now=context.clock.now())
+
+
+async def publish_statement(
+    context: Context, session: AsyncSession, command: PublishStatement
+) -> Outcome:
+    """Record that an approved statement went out."""
+    return await statements.publish_statement(session, command, now=context.clock.now())
+
+
+async def set_key_facts(context: Context, session: AsyncSession, command: SetKeyFacts) -> Outcome:
+    """Replace an incident's key facts and recheck its statements against them."""
+    return await statements.set_key_facts(session, command, now=context.clock.now())
+
+
+async def file_reply(context: Context, session: AsyncSession, command: FileReply) -> Outcome:
+    """File a mention with the reply used in the reply library."""
+    return await replies.file_reply(session, command, now=context.clock.now())
+
+
+async def add_affected_user(
+    context: Context, session: AsyncSession, command: AddAffectedUser
+) -> Outcome:
+    """Record a harmed customer; the contact is encrypted with the process's data key."""
+    return await aftercare.add_affected_user(
+        session, command, context.data_key, now=context.clock.now()
+    )
+
+
+async def complete_follow_up(
+    context: Context, session: AsyncSession, command: CompleteFollowUp
+) -> Outcome:
+    """Mark a follow-up visit or compensation done."""
+    return await aftercare.complete_follow_up(session, command, now=context.clock.now())
+
+
+async def update_review(context: Context, session: AsyncSession, command: UpdateReview) -> Outcome:
+    """Write a review's root cause and improvement actions."""
+    return await review.update_review(session, command, now=context.clock.now())
+
+
+async def complete_review(
+    context: Context, session: AsyncSession, command: CompleteReview
+) -> Outcome:
+    """Complete a review, refused while a required part is empty."""
+    return await review.complete_review(session, command, now=context.clock.now())
