@@ -34,7 +34,6 @@ from libs.contracts.response import (
     UpdateReview,
 )
 from libs.privacy import DataKey
-from services.incidents import statements
 from services.incidents.aftercare import service as aftercare
 from services.incidents.clock import Clock
 from services.incidents.lifecycle import service as lifecycle
@@ -43,6 +42,8 @@ from services.incidents.replies import service as replies
 from services.incidents.review import report as review
 from services.incidents.signals import service as signals
 from services.incidents.signals import snooze
+from services.incidents.statements import approval
+from services.incidents.statements import service as statements
 from services.incidents.tasks import service as tasks
 from services.incidents.team import service as team
 
@@ -135,7 +136,7 @@ async def review_statement(
     context: Context, session: AsyncSession, command: ReviewStatement
 ) -> Outcome:
     """Approve or reject one review stage of a statement."""
-    return await statements.review_statement(session, command, now=context.clock.now())
+    return await approval.review_statement(session, command, now=context.clock.now())
 
 
 async def publish_statement(

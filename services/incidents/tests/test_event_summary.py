@@ -39,10 +39,12 @@ from libs.contracts.response import (
 from libs.database.engine import transaction
 from libs.database.tables import IntegrationEvent, ResponseTask, Watchlist
 from libs.privacy import DataKey, generate_key
-from services.incidents import events, statements
+from services.incidents import events
 from services.incidents.aftercare import service as affected
 from services.incidents.lifecycle import service as lifecycle
 from services.incidents.review import report
+from services.incidents.statements import approval
+from services.incidents.statements import service as statements
 from services.incidents.summary import incident_summary
 from services.incidents.tasks import deadlines
 from services.incidents.tests.builders import (
@@ -275,7 +277,7 @@ async def test_statement_and_review_events_carry_the_summary(sessions: Sessions)
             stage=stage,
             decision=ReviewDecision.APPROVE,
         )
-        reviewed, _ = await run(sessions, statements.review_statement, review, now=at)
+        reviewed, _ = await run(sessions, approval.review_statement, review, now=at)
         assert reviewed.ok, reviewed.error
     publish = PublishStatement(
         organization_id=incident.organization_id,

@@ -40,7 +40,9 @@ from libs.database.tables import (
     TimelineEvent,
     Watchlist,
 )
-from services.incidents import events, statements
+from services.incidents import events
+from services.incidents.statements import approval
+from services.incidents.statements import service as statements
 from services.incidents.tests.builders import run
 from tests.builders import make_tenant
 
@@ -152,7 +154,7 @@ async def _review(
 ) -> CommandResult:
     result, messages = await _run(
         sessions,
-        statements.review_statement,
+        approval.review_statement,
         _review_command(incident, statement_id, stage, decision, note),
     )
     assert messages == []
