@@ -11,7 +11,6 @@ statement's incident is raised to red before publication, it needs a legal appro
 """
 
 from datetime import datetime
-from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,7 +20,6 @@ from libs.contracts.outcome import Outcome
 from libs.contracts.response import ReviewStatement
 from libs.contracts.vocabulary import REVIEW_STAGE_LABELS
 from libs.database.tables import Incident, Statement, StatementReview
-from services.incidents import timeline
 from services.incidents.answers import refuse
 from services.incidents.statements import consistency
 from services.incidents.statements.shared import (
@@ -32,6 +30,7 @@ from services.incidents.statements.shared import (
     flags_refusal,
     legal_required,
     load,
+    record_step,
 )
 
 FINAL_LEVEL = 3
@@ -88,6 +87,30 @@ def _legal_refusal(statement: Statement, incident: Incident, where: str) -> Outc
     return None
 
 
+def _record_step(
+    session: AsyncSession,
+    incident: Incident,
+    statement: Statement,
+    command: ReviewStatement,
+    kind: StatementEventKind,
+    message: str,
+    now: datetime,
+) -> None:
+    """Write the decision on the timeline, with its stage, decision and note."""
+    record_step(
+        session,
+        incident,
+        statement,
+        kind,
+        message,
+        command.actor,
+        now,
+        stage=command.stage.value,
+        decision=command.decision.value,
+        note=command.note,
+    )
+
+
 def _record_review(
     session: AsyncSession, statement: Statement, command: ReviewStatement, now: datetime
 ) -> None:
@@ -115,15 +138,8 @@ async def review_statement(
     refusal = _order_refusal(statement, incident, command.stage)
     if refusal is not None:
         return refusal
-    data: dict[str, Any] = {
-        "statement_id": str(statement.id),
-        "channel": statement.channel,
-        "stage": command.stage.value,
-        "decision": command.decision.value,
-        "note": command.note,
-    }
     if command.decision == ReviewDecision.REJECT:
-        return _reject(session, statement, incident, command, data, now)
+        return _reject(session, statement, incident, command, now)
 
     level = LEVELS.get(command.stage, statement.review_level)
     legal = statement.legal_approved or command.stage == ReviewStage.LEGAL
@@ -144,7 +160,7 @@ async def review_statement(
     if complete:
         message += "，审核完成，可以发布"
     kind = StatementEventKind.APPROVED if complete else StatementEventKind.REVIEWED
-    timeline.record(session, incident, kind, message, actor=command.actor, at=now, data=data)
+    _record_step(session, incident, statement, command, kind, message, now)
     return answer(statement, incident)
 
 
@@ -153,7 +169,6 @@ def _reject(
     statement: Statement,
     incident: Incident,
     command: ReviewStatement,
-    data: dict[str, Any],
     now: datetime,
 ) -> Outcome:
     if not command.note or not command.note.strip():
@@ -163,13 +178,5 @@ def _reject(
     session.add(statement)
     stage = REVIEW_STAGE_LABELS[command.stage]
     message = f"{channel_label(statement)}声明未通过{stage}，退回草稿，意见：{command.note}"
-    timeline.record(
-        session,
-        incident,
-        StatementEventKind.REJECTED,
-        message,
-        actor=command.actor,
-        at=now,
-        data=data,
-    )
+    _record_step(session, incident, statement, command, StatementEventKind.REJECTED, message, now)
     return answer(statement, incident)

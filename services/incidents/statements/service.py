@@ -40,6 +40,7 @@ from services.incidents.statements.shared import (
     incident_for_statements,
     legal_required,
     load,
+    record_step,
 )
 
 # How far in the future a reported publication time may lie (clocks differ a little).
@@ -76,14 +77,16 @@ async def draft_statement(
     session.add(statement)
     await session.flush()
     label = CHANNEL_LABELS[command.channel]
-    timeline.record(
+    message = f"{label}续报草稿已起草" if is_update else f"{label}声明草稿已起草"
+    record_step(
         session,
         incident,
+        statement,
         StatementEventKind.DRAFTED,
-        f"{label}续报草稿已起草" if is_update else f"{label}声明草稿已起草",
-        actor=command.actor,
-        at=now,
-        data={"statement_id": str(statement.id), "channel": channel, "update": is_update},
+        message,
+        command.actor,
+        now,
+        update=is_update,
     )
     await consistency.refresh_flags(session, incident.id)
     return answer(statement, incident, update=is_update)
@@ -104,14 +107,16 @@ async def revise_statement(
     statement.body = command.body
     restart_reviews(statement, now)
     session.add(statement)
-    timeline.record(
+    message = f"{channel_label(statement)}声明已修改，审核重新开始"
+    record_step(
         session,
         incident,
+        statement,
         StatementEventKind.REVISED,
-        f"{channel_label(statement)}声明已修改，审核重新开始",
-        actor=command.actor,
-        at=now,
-        data={"statement_id": str(statement.id), "channel": statement.channel, "from": previous},
+        message,
+        command.actor,
+        now,
+        **{"from": previous},
     )
     await consistency.refresh_flags(session, incident.id)
     return answer(statement, incident)
@@ -141,14 +146,16 @@ async def publish_statement(
     statement.published_at = command.published_at
     statement.updated_at = now
     session.add(statement)
-    timeline.record(
+    message = f"{channel_label(statement)}声明已发布，链接：{command.url}"
+    record_step(
         session,
         incident,
+        statement,
         StatementEventKind.PUBLISHED,
-        f"{channel_label(statement)}声明已发布，链接：{command.url}",
-        actor=command.actor,
-        at=command.published_at,
-        data={"statement_id": str(statement.id), "channel": statement.channel, "url": command.url},
+        message,
+        command.actor,
+        command.published_at,
+        url=command.url,
     )
     body = StatementPublished(
         statement_id=statement.id,

@@ -7,6 +7,7 @@ one still does, as a closing notice is common), and how a statement is answered.
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -17,7 +18,7 @@ from libs.contracts.messages import CommandResult, ErrorCode, Message
 from libs.contracts.outcome import Outcome
 from libs.contracts.vocabulary import CHANNEL_LABELS, FINAL_STATUSES
 from libs.database.tables import Incident, Statement
-from services.incidents import repository
+from services.incidents import repository, timeline
 from services.incidents.answers import refuse
 from services.incidents.statements import consistency
 from services.incidents.statements import repository as statements_repository
@@ -75,6 +76,21 @@ def answer(
     """Answer a statement command with the statement as it now stands, emitting `emit`."""
     result = CommandResult.success(**statement_view(statement, incident), **extra)
     return Outcome.answer(result, emit)
+
+
+def record_step(
+    session: AsyncSession,
+    incident: Incident,
+    statement: Statement,
+    kind: StatementEventKind,
+    message: str,
+    actor: str,
+    at: datetime,
+    **data: Any,
+) -> None:
+    """Write a step `actor` took on `statement` `at` on the incident's timeline."""
+    facts = {"statement_id": str(statement.id), "channel": statement.channel, **data}
+    timeline.record(session, incident, kind, message, actor=actor, at=at, data=facts)
 
 
 def channel_label(statement: Statement) -> str:
