@@ -39,7 +39,7 @@ from services.incidents.clock import Clock
 from services.incidents.lifecycle import service as lifecycle
 from services.incidents.playbook import service as playbook
 from services.incidents.replies import service as replies
-from services.incidents.review import report as review
+from services.incidents.review import service as review
 from services.incidents.signals import service as signals
 from services.incidents.signals import snooze
 from services.incidents.statements import approval

@@ -42,7 +42,7 @@ from libs.privacy import DataKey, generate_key
 from services.incidents import events
 from services.incidents.aftercare import service as affected
 from services.incidents.lifecycle import service as lifecycle
-from services.incidents.review import report
+from services.incidents.review import service as report
 from services.incidents.statements import approval
 from services.incidents.statements import service as statements
 from services.incidents.summary import incident_summary

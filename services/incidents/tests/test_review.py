@@ -38,7 +38,8 @@ from libs.database.tables import (
 from libs.messaging.worker import Outcome
 from libs.privacy import DataKey, generate_key
 from services.incidents.aftercare import service as affected
-from services.incidents.review import export, report
+from services.incidents.review import export
+from services.incidents.review import service as report
 from services.incidents.tests.builders import DETECTED_AT, make_watchlist
 from tests.builders import make_tenant
 
@@ -575,6 +576,9 @@ async def test_exports_render_json_and_a_standalone_html_with_svg_charts(
     assert "金额与微博不一致：本渠道为300元，微博为500元" in text
     assert "缺少关键事实「召回批次」（应为3批次）" in text
     assert "峰值" in text and "事件期间" in text
+    # Labels are the shared vocabulary's, as everywhere else a person meets them.
+    assert "数据分析师" in text and "总指挥" in text and "产品质量" in text
+    assert "<td>官网</td>" in html and "官方网站" not in html
     links = [value for name, value in parsed.attributes if name in ("src", "href") and value]
     assert links == []
     assert "http://pygal.org" not in html and "<!--" not in html
