@@ -16,7 +16,6 @@ from libs.database.tables import (
     KeyFact,
     ResponseTask,
     ReviewReport,
-    Statement,
     WatchlistHit,
 )
 
@@ -117,16 +116,6 @@ async def tasks(session: AsyncSession, incident_id: uuid.UUID) -> list[ResponseT
         select(ResponseTask)
         .where(ResponseTask.incident_id == incident_id)
         .order_by(col(ResponseTask.due_at), col(ResponseTask.position))
-    )
-    return list(result.all())
-
-
-async def statements(session: AsyncSession, incident_id: uuid.UUID) -> list[Statement]:
-    """Return the incident's statements, oldest first."""
-    result = await session.exec(
-        select(Statement)
-        .where(Statement.incident_id == incident_id)
-        .order_by(col(Statement.created_at))
     )
     return list(result.all())
 

@@ -26,6 +26,7 @@ from services.incidents.review import repository as review_repository
 from services.incidents.review import sections
 from services.incidents.review.sections import iso
 from services.incidents.review.volume import volume_section
+from services.incidents.statements import repository as statements_repository
 
 COMPLETE = "complete"
 ACTION_OPEN = "open"
@@ -79,7 +80,7 @@ async def compute_sections(
 ) -> dict[str, Any]:
     """Return every computed section of `incident`'s review as of `now`."""
     tasks = await review_repository.tasks(session, incident.id)
-    statements = await review_repository.statements(session, incident.id)
+    statements = await statements_repository.statements_of(session, incident.id)
     volume = await volume_section(session, incident, now=now)
     first_mention = await sections.first_mention_at(session, incident)
     timing = sections.timing_section(
