@@ -359,8 +359,8 @@ async def test_done_tasks_never_breach(
     assert stored["confirm_scope"].status == TaskStatus.OVERDUE
 
 
-async def test_check_refuses_a_naive_time(servers: Servers, sessions: Sessions) -> None:
-    async with sessions() as session:
+async def test_check_refuses_a_naive_time(rolled_back: Sessions) -> None:
+    async with rolled_back() as session:
         with pytest.raises(ValueError, match="timezone-aware"):
             await deadlines.check(session, datetime(2025, 3, 1, 9, 0))
 

@@ -59,8 +59,8 @@ def _snooze(
     )
 
 
-async def _resolve(rolled_back: Sessions, incident: Incident, at: datetime) -> Incident:
-    return await force(rolled_back, incident, status=S.RESOLVED, resolved_at=at)
+async def _resolve(sessions: Sessions, incident: Incident, at: datetime) -> Incident:
+    return await force(sessions, incident, status=S.RESOLVED, resolved_at=at)
 
 
 async def test_opening_stores_story_and_type_and_emits_incident_opened(
@@ -376,9 +376,9 @@ async def test_a_snooze_also_stops_reopening_and_blue_never_reopens(
 
 
 async def _action(
-    rolled_back: Sessions, incident: Incident, text: str, status: str
+    sessions: Sessions, incident: Incident, text: str, status: str
 ) -> ImprovementAction:
-    async with transaction(rolled_back) as session:
+    async with transaction(sessions) as session:
         action = ImprovementAction(
             organization_id=incident.organization_id,
             incident_id=incident.id,
@@ -391,8 +391,8 @@ async def _action(
     return action
 
 
-async def _actions(rolled_back: Sessions, watchlist: Watchlist) -> dict[str, ImprovementAction]:
-    async with rolled_back() as session:
+async def _actions(sessions: Sessions, watchlist: Watchlist) -> dict[str, ImprovementAction]:
+    async with sessions() as session:
         result = await session.exec(
             select(ImprovementAction).where(ImprovementAction.watchlist_id == watchlist.id)
         )
