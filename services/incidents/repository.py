@@ -7,7 +7,7 @@ commands on one watchlist therefore queue up instead of deadlocking.
 
 import hashlib
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, func, or_, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -16,7 +16,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.response import IntegrationEventEmitted
 from libs.contracts.vocabulary import NOT_DONE_TASK_STATUSES, values
-from libs.database.tables import Incident, IntegrationEvent, ResponseTask, TimelineEvent
+from libs.database.tables import (
+    AffectedUser,
+    FollowUpTask,
+    Incident,
+    IntegrationEvent,
+    Mention,
+    ResponseTask,
+    TimelineEvent,
+)
 
 # The timeline kind of a tier change; one made by hand carries a single `reason`.
 TIER_CHANGED = "tier_changed"
@@ -70,16 +78,21 @@ async def lock_incidents(
     return {incident.id: incident for incident in rows.all()}
 
 
-async def incident_of(
+# The tables whose rows a command names by id, each scoped to one organization.
+Owned = TypeVar("Owned", Incident, ResponseTask, FollowUpTask, AffectedUser, Mention)
+
+
+async def owned(
     session: AsyncSession,
+    table: type[Owned],
     organization_id: uuid.UUID,
-    incident_id: uuid.UUID,
+    row_id: uuid.UUID,
     *,
     for_update: bool = False,
-) -> Incident | None:
-    """Return the organization's incident, locked when `for_update`; another's is None."""
-    query = select(Incident).where(
-        Incident.id == incident_id, Incident.organization_id == organization_id
+) -> Owned | None:
+    """Return the organization's row of `table`, locked when `for_update`; another's is None."""
+    query = select(table).where(
+        col(table.id) == row_id, col(table.organization_id) == organization_id
     )
     result = await session.exec(query.with_for_update() if for_update else query)
     return result.first()

@@ -12,27 +12,10 @@ from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.contracts import response
 from libs.contracts.enums import IncidentStatus
 from libs.contracts.messages import AcknowledgeIncident, RiskSignalRaised
 from libs.contracts.outcome import Outcome
-from libs.contracts.response import (
-    AddAffectedUser,
-    AssignRole,
-    ChangeIncidentTier,
-    CompleteFollowUp,
-    CompleteReview,
-    CompleteTask,
-    DraftStatement,
-    FileReply,
-    PublishStatement,
-    ReviewStatement,
-    ReviseStatement,
-    SetKeyFacts,
-    SetPlaybook,
-    SnoozeWatchlist,
-    TransitionIncident,
-    UpdateReview,
-)
 from libs.privacy import DataKey
 from services.incidents.aftercare import service as aftercare
 from services.incidents.clock import Clock
@@ -78,7 +61,7 @@ async def acknowledge(
 
 
 async def transition(
-    context: Context, session: AsyncSession, command: TransitionIncident
+    context: Context, session: AsyncSession, command: response.TransitionIncident
 ) -> Outcome:
     """Move an incident; resolving it drafts its review report in the same transaction."""
     now = context.clock.now()
@@ -90,74 +73,84 @@ async def transition(
 
 
 async def change_tier(
-    context: Context, session: AsyncSession, command: ChangeIncidentTier
+    context: Context, session: AsyncSession, command: response.ChangeIncidentTier
 ) -> Outcome:
     """Raise or lower an open incident's tier by hand, with a reason."""
     return await lifecycle.change_tier(session, command, now=context.clock.now())
 
 
-async def assign_role(context: Context, session: AsyncSession, command: AssignRole) -> Outcome:
+async def assign_role(
+    context: Context, session: AsyncSession, command: response.AssignRole
+) -> Outcome:
     """Put a person in a role on an incident's team."""
     return await team.assign_role(session, command, now=context.clock.now())
 
 
 async def snooze_watchlist(
-    context: Context, session: AsyncSession, command: SnoozeWatchlist
+    context: Context, session: AsyncSession, command: response.SnoozeWatchlist
 ) -> Outcome:
     """Silence a watchlist for a while, with a reason."""
     return await snooze.snooze_watchlist(session, command, now=context.clock.now())
 
 
-async def set_playbook(context: Context, session: AsyncSession, command: SetPlaybook) -> Outcome:
+async def set_playbook(
+    context: Context, session: AsyncSession, command: response.SetPlaybook
+) -> Outcome:
     """Replace the organization's playbook for a tier and crisis type."""
     return await playbook.set_playbook(session, command, now=context.clock.now())
 
 
-async def complete_task(context: Context, session: AsyncSession, command: CompleteTask) -> Outcome:
+async def complete_task(
+    context: Context, session: AsyncSession, command: response.CompleteTask
+) -> Outcome:
     """Mark a response task done, on time or late."""
     return await tasks.complete(session, command, now=context.clock.now())
 
 
 async def draft_statement(
-    context: Context, session: AsyncSession, command: DraftStatement
+    context: Context, session: AsyncSession, command: response.DraftStatement
 ) -> Outcome:
     """Write a new statement draft for a channel."""
     return await statements.draft_statement(session, command, now=context.clock.now())
 
 
 async def revise_statement(
-    context: Context, session: AsyncSession, command: ReviseStatement
+    context: Context, session: AsyncSession, command: response.ReviseStatement
 ) -> Outcome:
     """Change an unpublished statement's text; its reviews start over."""
     return await statements.revise_statement(session, command, now=context.clock.now())
 
 
 async def review_statement(
-    context: Context, session: AsyncSession, command: ReviewStatement
+    context: Context, session: AsyncSession, command: response.ReviewStatement
 ) -> Outcome:
     """Approve or reject one review stage of a statement."""
     return await approval.review_statement(session, command, now=context.clock.now())
 
 
 async def publish_statement(
-    context: Context, session: AsyncSession, command: PublishStatement
+    context: Context, session: AsyncSession, command: response.PublishStatement
 ) -> Outcome:
     """Record that an approved statement went out."""
     return await statements.publish_statement(session, command, now=context.clock.now())
 
 
-async def set_key_facts(context: Context, session: AsyncSession, command: SetKeyFacts) -> Outcome:
+async def set_key_facts(
+    context: Context, session: AsyncSession, command: response.SetKeyFacts
+) -> Outcome:
     """Replace an incident's key facts and recheck its statements against them."""
     return await statements.set_key_facts(session, command, now=context.clock.now())
 
 
-async def file_reply(context: Context, session: AsyncSession, command: FileReply) -> Outcome:
+async def file_reply(
+    context: Context, session: AsyncSession, command: response.FileReply
+) -> Outcome:
     """File a mention with the reply used in the reply library."""
     return await replies.file_reply(session, command, now=context.clock.now())
 
 
 async def add_affected_user(
-    context: Context, session: AsyncSession, command: AddAffectedUser
+    context: Context, session: AsyncSession, command: response.AddAffectedUser
 ) -> Outcome:
     """Record a harmed customer; the contact is encrypted with the process's data key."""
     return await aftercare.add_affected_user(
@@ -166,19 +159,21 @@ async def add_affected_user(
 
 
 async def complete_follow_up(
-    context: Context, session: AsyncSession, command: CompleteFollowUp
+    context: Context, session: AsyncSession, command: response.CompleteFollowUp
 ) -> Outcome:
     """Mark a follow-up visit or compensation done."""
     return await aftercare.complete_follow_up(session, command, now=context.clock.now())
 
 
-async def update_review(context: Context, session: AsyncSession, command: UpdateReview) -> Outcome:
+async def update_review(
+    context: Context, session: AsyncSession, command: response.UpdateReview
+) -> Outcome:
     """Write a review's root cause and improvement actions."""
     return await review.update_review(session, command, now=context.clock.now())
 
 
 async def complete_review(
-    context: Context, session: AsyncSession, command: CompleteReview
+    context: Context, session: AsyncSession, command: response.CompleteReview
 ) -> Outcome:
     """Complete a review, refused while a required part is empty."""
     return await review.complete_review(session, command, now=context.clock.now())

@@ -11,25 +11,8 @@ from typing import Any
 
 import arq.worker
 
+from libs.contracts import response
 from libs.contracts.messages import INCIDENTS_QUEUE, AcknowledgeIncident, RiskSignalRaised
-from libs.contracts.response import (
-    AddAffectedUser,
-    AssignRole,
-    ChangeIncidentTier,
-    CompleteFollowUp,
-    CompleteReview,
-    CompleteTask,
-    DraftStatement,
-    FileReply,
-    PublishStatement,
-    ReviewStatement,
-    ReviseStatement,
-    SetKeyFacts,
-    SetPlaybook,
-    SnoozeWatchlist,
-    TransitionIncident,
-    UpdateReview,
-)
 from libs.messaging.worker import Route, Runtime, build_worker
 from libs.privacy import DataKey, install_masking
 from libs.settings import Settings
@@ -53,22 +36,22 @@ class IncidentsRuntime(Runtime):
 ROUTES: list[Route[IncidentsRuntime, Any]] = [
     Route(RiskSignalRaised, service.apply_signal),
     Route(AcknowledgeIncident, service.acknowledge),
-    Route(TransitionIncident, service.transition),
-    Route(ChangeIncidentTier, service.change_tier),
-    Route(AssignRole, service.assign_role),
-    Route(SnoozeWatchlist, service.snooze_watchlist),
-    Route(SetPlaybook, service.set_playbook),
-    Route(CompleteTask, service.complete_task),
-    Route(DraftStatement, service.draft_statement),
-    Route(ReviseStatement, service.revise_statement),
-    Route(ReviewStatement, service.review_statement),
-    Route(PublishStatement, service.publish_statement),
-    Route(SetKeyFacts, service.set_key_facts),
-    Route(FileReply, service.file_reply),
-    Route(AddAffectedUser, service.add_affected_user),
-    Route(CompleteFollowUp, service.complete_follow_up),
-    Route(UpdateReview, service.update_review),
-    Route(CompleteReview, service.complete_review),
+    Route(response.TransitionIncident, service.transition),
+    Route(response.ChangeIncidentTier, service.change_tier),
+    Route(response.AssignRole, service.assign_role),
+    Route(response.SnoozeWatchlist, service.snooze_watchlist),
+    Route(response.SetPlaybook, service.set_playbook),
+    Route(response.CompleteTask, service.complete_task),
+    Route(response.DraftStatement, service.draft_statement),
+    Route(response.ReviseStatement, service.revise_statement),
+    Route(response.ReviewStatement, service.review_statement),
+    Route(response.PublishStatement, service.publish_statement),
+    Route(response.SetKeyFacts, service.set_key_facts),
+    Route(response.FileReply, service.file_reply),
+    Route(response.AddAffectedUser, service.add_affected_user),
+    Route(response.CompleteFollowUp, service.complete_follow_up),
+    Route(response.UpdateReview, service.update_review),
+    Route(response.CompleteReview, service.complete_review),
 ]
 
 

@@ -8,30 +8,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.database.tables import AffectedUser, FollowUpTask
 
 
-async def follow_up_of(
-    session: AsyncSession, organization_id: uuid.UUID, task_id: uuid.UUID
-) -> FollowUpTask | None:
-    """Return the organization's follow-up task, locked for update; another's is None."""
-    result = await session.exec(
-        select(FollowUpTask)
-        .where(FollowUpTask.id == task_id, FollowUpTask.organization_id == organization_id)
-        .with_for_update()
-    )
-    return result.first()
-
-
-async def affected_user_of(
-    session: AsyncSession, organization_id: uuid.UUID, user_id: uuid.UUID
-) -> AffectedUser | None:
-    """Return the organization's affected user; another's is None."""
-    result = await session.exec(
-        select(AffectedUser).where(
-            AffectedUser.id == user_id, AffectedUser.organization_id == organization_id
-        )
-    )
-    return result.first()
-
-
 async def affected_users(
     session: AsyncSession, organization_id: uuid.UUID, incident_id: uuid.UUID
 ) -> list[AffectedUser]:

@@ -52,7 +52,9 @@ async def add_affected_user(
     if key is None:
         message = "contact data cannot be stored: CRISISWATCH_DATA_KEY is not set"
         return refuse(ErrorCode.INVALID, message, "contact")
-    incident = await repository.incident_of(session, command.organization_id, command.incident_id)
+    incident = await repository.owned(
+        session, Incident, command.organization_id, command.incident_id
+    )
     if incident is None:
         message = f"incident {command.incident_id} not found"
         return refuse(ErrorCode.NOT_FOUND, message, "incidentId")
@@ -108,8 +110,8 @@ async def complete_follow_up(
     session: AsyncSession, command: CompleteFollowUp, *, now: datetime
 ) -> Outcome:
     """Mark a follow-up visit or compensation done; doing it again changes nothing."""
-    task = await aftercare_repository.follow_up_of(
-        session, command.organization_id, command.task_id
+    task = await repository.owned(
+        session, FollowUpTask, command.organization_id, command.task_id, for_update=True
     )
     if task is None:
         message = f"follow-up task {command.task_id} not found"
@@ -156,7 +158,7 @@ async def reveal_contact(
     With `actor` and `now`, the look-up is written to the incident's timeline (without the
     value), so who saw whose contact stays on record.
     """
-    user = await aftercare_repository.affected_user_of(session, organization_id, user_id)
+    user = await repository.owned(session, AffectedUser, organization_id, user_id)
     if user is None:
         return None
     contact = decrypt(key, user.contact_cipher, row_context(user.organization_id, user.id))

@@ -100,7 +100,7 @@ async def _reviewable(
     session: AsyncSession, organization_id: uuid.UUID, incident_id: uuid.UUID
 ) -> tuple[Incident, ReviewReport | None] | Outcome:
     """Return the organization's incident and its report (if any), or the refusal."""
-    incident = await repository.incident_of(session, organization_id, incident_id)
+    incident = await repository.owned(session, Incident, organization_id, incident_id)
     if incident is None:
         return refuse(ErrorCode.NOT_FOUND, f"incident {incident_id} not found", "incidentId")
     return incident, await review_repository.report_for_update(session, incident.id)
@@ -199,7 +199,7 @@ async def load_review(
     session: AsyncSession, organization_id: uuid.UUID, incident_id: uuid.UUID
 ) -> ReviewDocument | None:
     """Return an organization's review of an incident for export, or None if there is none."""
-    incident = await repository.incident_of(session, organization_id, incident_id)
+    incident = await repository.owned(session, Incident, organization_id, incident_id)
     if incident is None:
         return None
     report = await review_repository.report_for_update(session, incident.id)

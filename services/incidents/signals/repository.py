@@ -15,22 +15,6 @@ DONE = "done"
 _OVER = (IncidentStatus.RESOLVED.value, IncidentStatus.CLOSED.value)
 
 
-async def open_incident_of_watchlist(
-    session: AsyncSession, organization_id: uuid.UUID, watchlist_id: uuid.UUID
-) -> Incident | None:
-    """Return the watchlist's open incident, locked for update, if there is one."""
-    result = await session.exec(
-        select(Incident)
-        .where(
-            Incident.organization_id == organization_id,
-            Incident.watchlist_id == watchlist_id,
-            incident_open(),
-        )
-        .with_for_update()
-    )
-    return result.first()
-
-
 async def latest_incident_of_watchlist(
     session: AsyncSession, organization_id: uuid.UUID, watchlist_id: uuid.UUID
 ) -> Incident | None:
@@ -52,20 +36,21 @@ async def incident_for_update(session: AsyncSession, incident_id: uuid.UUID) -> 
     return result.first()
 
 
-async def open_incident_of_story(
-    session: AsyncSession, organization_id: uuid.UUID, story_id: uuid.UUID
+async def first_open_incident(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    *,
+    watchlist_id: uuid.UUID | None = None,
+    story_id: uuid.UUID | None = None,
 ) -> Incident | None:
-    """Return the first opened of the story's open incidents, locked for update."""
+    """Return the first opened open incident of the watchlist or story, locked for update."""
+    query = select(Incident).where(Incident.organization_id == organization_id, incident_open())
+    if watchlist_id is not None:
+        query = query.where(Incident.watchlist_id == watchlist_id)
+    if story_id is not None:
+        query = query.where(Incident.story_id == story_id)
     result = await session.exec(
-        select(Incident)
-        .where(
-            Incident.organization_id == organization_id,
-            Incident.story_id == story_id,
-            incident_open(),
-        )
-        .order_by(col(Incident.detected_at), col(Incident.id))
-        .limit(1)
-        .with_for_update()
+        query.order_by(col(Incident.detected_at), col(Incident.id)).limit(1).with_for_update()
     )
     return result.first()
 

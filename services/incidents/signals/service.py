@@ -74,15 +74,14 @@ async def apply_signal(session: AsyncSession, signal: RiskSignalRaised, *, clock
 
 async def _open_incident_for(session: AsyncSession, signal: RiskSignalRaised) -> Incident | None:
     """Return the open incident the signal joins: its watchlist's, a merge target, its story's."""
-    organization_id = signal.organization_id
-    incident = await signals_repository.open_incident_of_watchlist(
-        session, organization_id, signal.watchlist_id
+    incident = await signals_repository.first_open_incident(
+        session, signal.organization_id, watchlist_id=signal.watchlist_id
     )
     if incident is None:
         incident = await _merge_target(session, signal)
     if incident is None and signal.story_id is not None:
-        incident = await signals_repository.open_incident_of_story(
-            session, organization_id, signal.story_id
+        incident = await signals_repository.first_open_incident(
+            session, signal.organization_id, story_id=signal.story_id
         )
     return incident
 

@@ -120,7 +120,9 @@ async def incident_for_statements(
     session: AsyncSession, organization_id: uuid.UUID, incident_id: uuid.UUID
 ) -> Incident | Outcome:
     """Return the organization's incident, locked, if it takes statement changes."""
-    incident = await repository.incident_of(session, organization_id, incident_id, for_update=True)
+    incident = await repository.owned(
+        session, Incident, organization_id, incident_id, for_update=True
+    )
     if incident is None:
         return refuse(ErrorCode.NOT_FOUND, f"incident {incident_id} does not exist", "incidentId")
     return incident_refusal(incident) or incident

@@ -71,15 +71,3 @@ async def role_holders(
     )
     # Ordered latest first, so the earliest assignment is written last and wins.
     return {(incident_id, role): person for incident_id, role, person in result.all()}
-
-
-async def task_of(
-    session: AsyncSession, organization_id: uuid.UUID, task_id: uuid.UUID
-) -> ResponseTask | None:
-    """Return the organization's task, locked for update; another's is None."""
-    result = await session.exec(
-        select(ResponseTask)
-        .where(ResponseTask.id == task_id, ResponseTask.organization_id == organization_id)
-        .with_for_update()
-    )
-    return result.first()

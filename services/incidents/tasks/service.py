@@ -18,7 +18,7 @@ from libs.contracts.response import CompleteTask
 from libs.database.tables import Incident, ResponseTask
 from services.incidents import timeline
 from services.incidents.answers import refuse
-from services.incidents.tasks import repository
+from services.incidents.repository import owned
 from services.incidents.tasks.deadlines import minutes_late
 
 TIMELINE_KIND = "task_done"
@@ -28,7 +28,9 @@ async def complete(session: AsyncSession, command: CompleteTask, *, now: datetim
     """Mark an open or overdue task done; completing a done task again changes nothing."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    task = await repository.task_of(session, command.organization_id, command.task_id)
+    task = await owned(
+        session, ResponseTask, command.organization_id, command.task_id, for_update=True
+    )
     if task is None:
         return _not_found(command)
     if task.status == TaskStatus.DONE.value:

@@ -99,8 +99,8 @@ def _assigned(member: IncidentMember, *, created: bool) -> Outcome:
 
 async def assign_role(session: AsyncSession, command: AssignRole, *, now: datetime) -> Outcome:
     """Put a person in a role on the incident's team; assigning them again changes nothing."""
-    incident = await repository.incident_of(
-        session, command.organization_id, command.incident_id, for_update=True
+    incident = await repository.owned(
+        session, Incident, command.organization_id, command.incident_id, for_update=True
     )
     if incident is None:
         message = f"incident {command.incident_id} not found"

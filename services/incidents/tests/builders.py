@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from arq.connections import ArqRedis
 from arq.constants import result_key_prefix
@@ -271,6 +271,16 @@ async def open_incident(
 
 
 # --- commands ------------------------------------------------------------------------------
+
+CommandT = TypeVar("CommandT", bound=Command)
+
+
+def command_about(
+    kind: type[CommandT], incident: Incident, actor: str = "key-commander", **fields: Any
+) -> CommandT:
+    """Return a `kind` command about `incident`, sent by `actor` of its organization."""
+    about = {"organization_id": incident.organization_id, "incident_id": incident.id}
+    return kind.model_validate({**about, "actor": actor, **fields})
 
 
 async def run(

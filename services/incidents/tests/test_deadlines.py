@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from libs.contracts.enums import EventType, IncidentStatus, TaskStatus, TeamRole
 from libs.contracts.response import IntegrationEventEmitted
+from libs.contracts.vocabulary import CLOSED_STATUSES
 from libs.database.engine import transaction
 from libs.database.tables import OutboxMessage, ResponseTask
 from libs.messaging import outbox
@@ -288,15 +289,7 @@ async def test_breaches_committed_while_redis_is_down_are_relayed_later(
     assert IntegrationEventEmitted.model_validate(payload).event_id == row.id
 
 
-@pytest.mark.parametrize(
-    "status",
-    [
-        IncidentStatus.RESOLVED,
-        IncidentStatus.CLOSED,
-        IncidentStatus.MERGED,
-        IncidentStatus.FALSE_ALARM,
-    ],
-)
+@pytest.mark.parametrize("status", sorted(CLOSED_STATUSES))
 async def test_tasks_of_finished_incidents_never_breach(
     servers: Servers,
     sessions: Sessions,

@@ -49,6 +49,7 @@ from services.incidents.tests.builders import (
     DETECTED_AT,
     Sessions,
     apply,
+    command_about,
     force,
     integration_events,
     landed,
@@ -177,12 +178,8 @@ async def test_a_tier_changed_by_hand_gives_the_person_reason_until_the_next_sig
 ) -> None:
     watchlist = await make_watchlist(rolled_back, None, "禾岚乳业")
     incident = await open_incident(rolled_back, watchlist, Tier.YELLOW)
-    change = ChangeIncidentTier(
-        organization_id=incident.organization_id,
-        actor="key-commander",
-        incident_id=incident.id,
-        tier=Tier.ORANGE,
-        reason="媒体开始跟进",
+    change = command_about(
+        ChangeIncidentTier, incident, "key-commander", tier=Tier.ORANGE, reason="媒体开始跟进"
     )
 
     _, changed = await run(rolled_back, lifecycle.change_tier, change, now=NOW)
@@ -214,12 +211,8 @@ async def test_overdue_events_mark_every_task_past_its_deadline(rolled_back: Ses
     watchlist = await make_watchlist(rolled_back, None, "禾岚乳业")
     incident = await open_incident(rolled_back, watchlist, Tier.YELLOW)
     now = DETECTED_AT + timedelta(hours=2, minutes=5)
-    change = ChangeIncidentTier(
-        organization_id=incident.organization_id,
-        actor="key-commander",
-        incident_id=incident.id,
-        tier=Tier.BLUE,
-        reason="已澄清",
+    change = command_about(
+        ChangeIncidentTier, incident, "key-commander", tier=Tier.BLUE, reason="已澄清"
     )
 
     # Before the watchdog has run, a passed deadline is overdue all the same.
@@ -250,10 +243,10 @@ async def test_statement_and_review_events_carry_the_summary(rolled_back: Sessio
     drafted, _ = await run(
         rolled_back,
         statements.draft_statement,
-        DraftStatement(
-            organization_id=incident.organization_id,
-            actor="key-writer",
-            incident_id=incident.id,
+        command_about(
+            DraftStatement,
+            incident,
+            "key-writer",
             channel=Channel.WECHAT,
             body="关于部分批次奶粉的情况说明",
         ),
@@ -285,10 +278,10 @@ async def test_statement_and_review_events_carry_the_summary(rolled_back: Sessio
     assert published.ok, published.error
 
     await force(rolled_back, incident, status="resolved", resolved_at=at + timedelta(hours=1))
-    update = UpdateReview(
-        organization_id=incident.organization_id,
-        actor="key-analyst",
-        incident_id=incident.id,
+    update = command_about(
+        UpdateReview,
+        incident,
+        "key-analyst",
         root_cause="批次检测漏检",
         improvements=[ImprovementEntry(action="批次抽检双人复核", owner="质量部")],
     )
@@ -312,10 +305,10 @@ async def test_statement_and_review_events_carry_the_summary(rolled_back: Sessio
 async def test_no_contact_data_of_affected_users_reaches_a_payload(rolled_back: Sessions) -> None:
     watchlist = await make_watchlist(rolled_back, None, "禾岚乳业")
     incident = await open_incident(rolled_back, watchlist, Tier.YELLOW)
-    add = AddAffectedUser(
-        organization_id=incident.organization_id,
-        actor="key-service",
-        incident_id=incident.id,
+    add = command_about(
+        AddAffectedUser,
+        incident,
+        "key-service",
         name="王小明",
         contact_kind=ContactKind.PHONE,
         contact="13800135678",
@@ -336,10 +329,10 @@ async def test_no_contact_data_of_affected_users_reaches_a_payload(rolled_back: 
                 due_at=NOW + timedelta(hours=1),
             )
         )
-    change = ChangeIncidentTier(
-        organization_id=incident.organization_id,
-        actor="key-commander",
-        incident_id=incident.id,
+    change = command_about(
+        ChangeIncidentTier,
+        incident,
+        "key-commander",
         tier=Tier.ORANGE,
         reason="用户 13800135678 投诉至 wang.xiaoming@example.com",
     )

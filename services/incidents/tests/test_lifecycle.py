@@ -22,6 +22,7 @@ from services.incidents.lifecycle.transitions import ALLOWED
 from services.incidents.tests.builders import (
     DETECTED_AT,
     Sessions,
+    command_about,
     events_of,
     force,
     make_watchlist,
@@ -65,24 +66,13 @@ def _move(
     reason: str | None = None,
     merge_into: uuid.UUID | None = None,
 ) -> TransitionIncident:
-    return TransitionIncident(
-        organization_id=incident.organization_id,
-        actor=ACTOR,
-        incident_id=incident.id,
-        to_status=to,
-        reason=reason,
-        merge_into_id=merge_into,
+    return command_about(
+        TransitionIncident, incident, ACTOR, to_status=to, reason=reason, merge_into_id=merge_into
     )
 
 
 def _tier(incident: Incident, tier: Tier, reason: str = "媒体开始跟进") -> ChangeIncidentTier:
-    return ChangeIncidentTier(
-        organization_id=incident.organization_id,
-        actor=ACTOR,
-        incident_id=incident.id,
-        tier=tier,
-        reason=reason,
-    )
+    return command_about(ChangeIncidentTier, incident, ACTOR, tier=tier, reason=reason)
 
 
 @pytest.mark.parametrize(("current", "target"), ALLOWED_MOVES, ids=lambda s: s.value)

@@ -39,7 +39,13 @@ from libs.privacy import DataKey, generate_key
 from services.incidents.aftercare import service as affected
 from services.incidents.review import export
 from services.incidents.review import service as report
-from services.incidents.tests.builders import DETECTED_AT, Sessions, Staged, make_watchlist
+from services.incidents.tests.builders import (
+    DETECTED_AT,
+    Sessions,
+    Staged,
+    command_about,
+    stage_incident,
+)
 
 D = DETECTED_AT
 H = timedelta(hours=1)
@@ -101,23 +107,18 @@ def _task(incident: Incident, position: int, kind: str, due: Any, **fields: Any)
 
 async def _stage(sessions: async_sessionmaker[AsyncSession], key: DataKey) -> Staged:
     """A resolved orange incident: hits before/during/after, tasks, statements, users."""
-    watchlist = await make_watchlist(sessions)
-    organization_id = watchlist.organization_id
+    staged = await stage_incident(
+        sessions,
+        status=IncidentStatus.RESOLVED,
+        detected_at=D,
+        crisis_type="product_quality",
+        acknowledged_at=D + 20 * M,
+        acknowledged_by="key-monitor",
+        resolved_at=RESOLVED_AT,
+    )
+    incident, watchlist = staged.incident, staged.watchlist
+    organization_id = incident.organization_id
     async with transaction(sessions) as session:
-        incident = Incident(
-            organization_id=organization_id,
-            watchlist_id=watchlist.id,
-            title="「奶粉」中度舆情危机",
-            tier=Tier.ORANGE.value,
-            status=IncidentStatus.RESOLVED.value,
-            crisis_type="product_quality",
-            detected_at=D,
-            acknowledged_at=D + 20 * M,
-            acknowledged_by="key-monitor",
-            resolved_at=RESOLVED_AT,
-        )
-        session.add(incident)
-        await session.flush()
         # Before: background chatter, then the first complaints.
         await _hits(session, watchlist, D - 20 * H, {"neutral": 1})
         await _hits(session, watchlist, D - 90 * M, {"negative": 1})
@@ -245,7 +246,7 @@ async def _stage(sessions: async_sessionmaker[AsyncSession], key: DataKey) -> St
                     ),
                     now=D + 8 * H,
                 )
-    return Staged(incident, watchlist)
+    return staged
 
 
 async def _draft(sessions: async_sessionmaker[AsyncSession], incident: Incident) -> ReviewReport:
@@ -395,22 +396,14 @@ async def test_completion_is_refused_until_root_cause_and_improvements_are_writt
     assert (refused.result.error.code, refused.result.error.field) == ("Invalid", "rootCause")
     assert "status: draft" in refused.result.error.message and not refused.messages
 
-    blank = UpdateReview(
-        organization_id=incident.organization_id,
-        actor="key-analyst",
-        incident_id=incident.id,
-        root_cause="   ",
-    )
+    blank = command_about(UpdateReview, incident, "key-analyst", root_cause="   ")
     await _run(rolled_back, report.update_review, blank)
     refused = await _run(rolled_back, report.complete_review, _complete(incident))
     assert refused.result is not None and refused.result.error is not None
     assert refused.result.error.field == "rootCause"
 
-    cause = UpdateReview(
-        organization_id=incident.organization_id,
-        actor="key-analyst",
-        incident_id=incident.id,
-        root_cause="供应商批次检测漏检，客服话术未及时更新",
+    cause = command_about(
+        UpdateReview, incident, "key-analyst", root_cause="供应商批次检测漏检，客服话术未及时更新"
     )
     updated = await _run(rolled_back, report.update_review, cause)
     assert updated.result is not None and updated.result.ok
@@ -468,10 +461,10 @@ async def test_improvements_are_replaced_keeping_rows_that_stay(
     incident = staged.incident
 
     def _update(*entries: tuple[str, str]) -> UpdateReview:
-        return UpdateReview(
-            organization_id=incident.organization_id,
-            actor="key-analyst",
-            incident_id=incident.id,
+        return command_about(
+            UpdateReview,
+            incident,
+            "key-analyst",
             improvements=[ImprovementEntry(action=a, owner=o) for a, o in entries],
         )
 
@@ -539,10 +532,10 @@ async def test_exports_render_json_and_a_standalone_html_with_svg_charts(
     await _run(
         rolled_back,
         report.update_review,
-        UpdateReview(
-            organization_id=incident.organization_id,
-            actor="key-analyst",
-            incident_id=incident.id,
+        command_about(
+            UpdateReview,
+            incident,
+            "key-analyst",
             root_cause="检测漏检 <script>alert(1)</script> & 话术滞后",
             improvements=[ImprovementEntry(action="抽检双人复核", owner="质量部")],
         ),
@@ -591,19 +584,16 @@ async def test_exports_render_json_and_a_standalone_html_with_svg_charts(
 async def test_html_of_an_incident_without_any_mentions_still_renders(
     rolled_back: Sessions,
 ) -> None:
-    watchlist = await make_watchlist(rolled_back)
-    organization_id = watchlist.organization_id
-    async with transaction(rolled_back) as session:
-        incident = Incident(
-            organization_id=organization_id,
-            watchlist_id=watchlist.id,
-            title="「奶粉」轻度舆情危机",
-            tier=Tier.YELLOW.value,
-            status=IncidentStatus.RESOLVED.value,
-            detected_at=D,
-            resolved_at=D + 45 * M,
-        )
-        session.add(incident)
+    staged = await stage_incident(
+        rolled_back,
+        tier=Tier.YELLOW,
+        status=IncidentStatus.RESOLVED,
+        detected_at=D,
+        resolved_at=D + 45 * M,
+        title="「奶粉」轻度舆情危机",
+    )
+    incident = staged.incident
+    organization_id = incident.organization_id
     drafted = await _draft(rolled_back, incident)
     stages = {stage["stage"]: stage for stage in drafted.sections["timing"]["stages"]}
     assert stages["detect"]["status"] == "unknown"

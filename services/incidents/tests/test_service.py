@@ -15,6 +15,7 @@ from services.incidents.tests.builders import (
     DETECTED_AT,
     Sessions,
     at,
+    command_about,
     force,
     integration_events,
     landed,
@@ -40,11 +41,8 @@ def test_the_worker_routes_every_message_of_the_incidents_queue_once() -> None:
 
 
 def _resolve(incident: Incident) -> TransitionIncident:
-    return TransitionIncident(
-        organization_id=incident.organization_id,
-        actor="key-commander",
-        incident_id=incident.id,
-        to_status=IncidentStatus.RESOLVED,
+    return command_about(
+        TransitionIncident, incident, "key-commander", to_status=IncidentStatus.RESOLVED
     )
 
 
@@ -99,10 +97,10 @@ async def test_contacts_are_refused_when_the_process_has_no_data_key(
     rolled_back: Sessions,
 ) -> None:
     incident = await open_incident(rolled_back, await make_watchlist(rolled_back))
-    command = AddAffectedUser(
-        organization_id=incident.organization_id,
-        actor="key-cs",
-        incident_id=incident.id,
+    command = command_about(
+        AddAffectedUser,
+        incident,
+        "key-cs",
         name="王小明",
         contact_kind=ContactKind.PHONE,
         contact="13800135678",

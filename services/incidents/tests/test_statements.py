@@ -39,7 +39,13 @@ from libs.database.tables import (
 from services.incidents import events
 from services.incidents.statements import approval
 from services.incidents.statements import service as statements
-from services.incidents.tests.builders import Sessions, run, stage_incident, timeline_of
+from services.incidents.tests.builders import (
+    Sessions,
+    command_about,
+    run,
+    stage_incident,
+    timeline_of,
+)
 
 NOW = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
 # Each step happens a second after the previous one, so the timeline has a strict order.
@@ -90,13 +96,7 @@ async def _draft(
     result, messages = await _run(
         sessions,
         statements.draft_statement,
-        DraftStatement(
-            organization_id=incident.organization_id,
-            actor="key-writer",
-            incident_id=incident.id,
-            channel=channel,
-            body=body,
-        ),
+        command_about(DraftStatement, incident, "key-writer", channel=channel, body=body),
         at,
     )
     assert messages == []
@@ -167,12 +167,7 @@ async def _set_facts(
     result, _ = await _run(
         sessions,
         statements.set_key_facts,
-        SetKeyFacts(
-            organization_id=incident.organization_id,
-            actor="key-commander",
-            incident_id=incident.id,
-            facts=facts,
-        ),
+        command_about(SetKeyFacts, incident, "key-commander", facts=facts),
     )
     return result
 

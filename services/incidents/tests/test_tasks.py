@@ -11,6 +11,7 @@ from arq.connections import ArqRedis
 from libs.contracts.enums import IncidentStatus, TaskStatus
 from libs.contracts.messages import CommandResult, Message
 from libs.contracts.response import CompleteTask
+from libs.contracts.vocabulary import CLOSED_STATUSES
 from services.incidents.tasks import service as tasks
 from services.incidents.tasks.watchdog import DeadlineWatchdog
 from services.incidents.tests.builders import (
@@ -209,15 +210,7 @@ async def test_an_unknown_task_is_not_found(rolled_back: Sessions) -> None:
     assert result.error.message == f"task {missing} not found"
 
 
-@pytest.mark.parametrize(
-    "status",
-    [
-        IncidentStatus.RESOLVED,
-        IncidentStatus.CLOSED,
-        IncidentStatus.MERGED,
-        IncidentStatus.FALSE_ALARM,
-    ],
-)
+@pytest.mark.parametrize("status", sorted(CLOSED_STATUSES))
 async def test_a_task_of_a_finished_incident_cannot_be_completed(
     rolled_back: Sessions, status: IncidentStatus
 ) -> None:
