@@ -19,10 +19,14 @@ class IncidentsSettings(Settings):
 
     @classmethod
     def extending(cls, shared: Settings) -> "IncidentsSettings":
-        """Return `shared` with this worker's own fields added from the environment."""
+        """Return `shared` with this worker's own fields added from the environment.
+
+        Only what `shared` was given (by its caller or its environment) is carried over; the
+        rest is read here, as if this class had read the settings in the first place.
+        """
         if isinstance(shared, cls):
             return shared
-        return cls(**shared.model_dump())
+        return cls(**shared.model_dump(exclude_unset=True))
 
 
 @lru_cache(maxsize=1)
