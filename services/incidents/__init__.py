@@ -1,9 +1,20 @@
 """Incidents service: turns risk signals into incidents and runs the response to them.
 
-Owns `incident`, `response_task`, `timeline_event`, `incident_member`, `playbook`,
+Owns (writes) `incident`, `response_task`, `timeline_event`, `incident_member`, `playbook`,
 `watchlist_snooze`, `statement`, `statement_review`, `key_fact`, `reply_case`,
 `affected_user`, `follow_up_task`, `review_report`, `improvement_action` and
-`integration_event`. Consumes `RiskSignalRaised` and the response commands of
-`libs.contracts.response` from the incidents queue; runs the deadline watchdog; emits
-`IntegrationEventEmitted` on the events queue. See docs/incidents.md.
+`integration_event` (plus its own rows of the shared outbox and message receipts).
+
+Consumes the incidents queue (`worker.py` → `service.py`): `risk.signal_raised.v1` from
+analysis, and the response commands the gateway sends — `incident.acknowledge`,
+`incident.transition`, `incident.change_tier`, `incident.assign_role`,
+`incident.set_key_facts`, `watchlist.snooze`, `playbook.set`, `task.complete`,
+`statement.draft`/`revise`/`review`/`publish`, `reply.file`, `affected_user.add`,
+`follow_up.complete`, `review.update`/`complete` (all v1). Its deadline watchdog
+(`tasks/watchdog.py`) runs beside the routes.
+
+Emits, after each commit, `integration.event.v1` on the events queue (incident.opened,
+incident.tier_changed, incident.status_changed, task.overdue, statement.published,
+review.completed; payloads in `libs.contracts.events`), the answer to each command, and a
+live `incident` notice for every timeline event. See docs/incidents.md.
 """

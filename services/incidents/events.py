@@ -2,23 +2,23 @@
 
 An event's id is derived from what happened (its type and the occurrence's own key, such
 as a timeline event's or a task's id), so handling the same change twice yields the same
-id and the row is written once. The returned message goes out through the worker
-harness's outbox after commit, to the events queue that webhook delivery consumes.
+id and the row is written once. The returned message goes out after commit, to the events
+queue that webhook delivery consumes.
 
-An event about an incident carries the incident's summary in its payload (`incident`, see
-`summary`), read here so that no caller has to build it.
+The payload is the event's typed body (`libs.contracts.events`), plus, for an event about
+an incident, the incident's summary as `incident` (see `summary`), read here so that no
+caller has to build it.
 """
 
 import uuid
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import EventType
+from libs.contracts.events import EventBody
 from libs.contracts.response import IntegrationEventEmitted
-from libs.database.tables import IntegrationEvent
+from services.incidents import repository
 from services.incidents.summary import incident_summary
 
 _NAMESPACE = uuid.UUID("5b0e2c1e-9a43-4c55-8f0c-6a2f4b1d7e11")
@@ -31,42 +31,30 @@ def event_id(type_: EventType, key: str) -> uuid.UUID:
 
 async def record(
     session: AsyncSession,
-    *,
+    body: EventBody,
     organization_id: uuid.UUID,
-    type_: EventType,
+    incident_id: uuid.UUID | None,
+    *,
     key: str,
-    occurred_at: datetime,
-    payload: dict[str, Any],
-    incident_id: uuid.UUID | None = None,
+    at: datetime,
 ) -> IntegrationEventEmitted:
-    """Store the event (once) and return the message announcing it.
+    """Store the event of type `body.TYPE` that happened `at` (once); return its message.
 
-    `payload` holds the event's own fields; the summary of `incident_id` is added to it as
-    `incident`.
+    `key` names the occurrence (see `event_id`); an event about an incident carries its
+    summary.
     """
-    body = dict(payload)
+    payload = body.body()
     if incident_id is not None:
-        summary = await incident_summary(session, incident_id, at=occurred_at)
+        summary = await incident_summary(session, incident_id, at=at)
         if summary is not None:
-            body["incident"] = summary.model_dump(mode="json")
+            payload["incident"] = summary.model_dump(mode="json")
     message = IntegrationEventEmitted(
         organization_id=organization_id,
-        event_id=event_id(type_, key),
-        type=type_,
+        event_id=event_id(body.TYPE, key),
+        type=body.TYPE,
         incident_id=incident_id,
-        occurred_at=occurred_at,
-        payload=body,
+        occurred_at=at,
+        payload=payload,
     )
-    await session.exec(
-        insert(IntegrationEvent)
-        .values(
-            id=message.event_id,
-            organization_id=organization_id,
-            type=type_.value,
-            incident_id=incident_id,
-            payload=message.payload,
-            occurred_at=occurred_at,
-        )
-        .on_conflict_do_nothing(index_elements=["id"])
-    )
+    await repository.store_event(session, message)
     return message

@@ -1,347 +1,179 @@
-"""Signals into incidents: group a risk signal with the incident it belongs to, or open one.
+"""The incidents service's façade: one handler per message the incidents queue carries.
 
-A signal, in this order:
-1. joins the open incident of its watchlist;
-2. else the open incident its watchlist's last incident was merged into;
-3. else the open incident of its story (`story_id`), whatever watchlist opened it — one
-   story spreading across several watchlists is one crisis;
-4. is otherwise dropped if its tier is no crisis (blue) or its watchlist is snoozed
-   (see `snooze`: a snooze stops new work, not evidence reaching open incidents);
-5. reopens its watchlist's incident resolved within `REOPEN_WINDOW` of the signal's
-   detection (a flare-up is the same crisis, not a new one);
-6. else opens an incident with the playbook for its tier and crisis type, linked to a past
-   incident it recurs from (see `recurrence`).
-
-Joining with a higher tier raises the incident and adds the higher playbook's tasks.
-Messages for integrators (incident.opened, incident.tier_changed, incident.status_changed)
-are returned for the worker to publish after commit.
-
-Every function takes the job's session and never commits or publishes; the worker harness
-commits once per message. Signals for one watchlist (and one story) are serialized with
-transaction-level advisory locks, so two workers handling two signals at once never open
-two incidents; the partial unique index `uq_incident_open_per_watchlist` backs that up.
+Every handler takes the context of the process running it (its clock, the data key for
+contacts), the session of the caller's unit of work and the message, and answers an
+`Outcome`: the messages to publish once the caller commits and, for a command, its answer.
+Handlers never commit. The rules live in the sub-domains (`signals`, `lifecycle`, `tasks`,
+`team`, `playbook`, `statements`, `replies`, `aftercare`, `review`); this module only picks
+the clock and joins the steps one message takes across them.
 """
 
-import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from typing import Protocol
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import EventType, IncidentStatus, Tier
-from libs.contracts.messages import AcknowledgeIncident, CommandResult, Message, RiskSignalRaised
-from libs.database.tables import Incident
-from services.incidents import events, lifecycle, recurrence, snooze, timeline
-from services.incidents.lifecycle import (
-    incident_title,
-    lock_story,
-    lock_watchlist,
-    watchlist_lock_key,
-)
-from services.incidents.playbook import add_missing_tasks, playbook_for
-
-__all__ = [
-    "REOPEN_WINDOW",
-    "SignalAction",
-    "SignalOutcome",
-    "acknowledge",
-    "apply_signal",
-    "find_open_incident",
-    "incident_title",
-    "watchlist_lock_key",
-]
-
-# A resolved incident whose watchlist flares up again within this window is reopened.
-REOPEN_WINDOW = timedelta(hours=72)
-# How many merges a signal follows to find the incident that absorbed its watchlist's.
-MAX_MERGE_HOPS = 5
-
-_CLOSED_STATUSES = tuple(status.value for status in IncidentStatus if not status.is_open)
+from libs.contracts import response
+from libs.contracts.enums import IncidentStatus
+from libs.contracts.messages import AcknowledgeIncident, RiskSignalRaised
+from libs.contracts.outcome import Outcome
+from libs.privacy import DataKey
+from services.incidents.aftercare import service as aftercare
+from services.incidents.clock import Clock
+from services.incidents.lifecycle import service as lifecycle
+from services.incidents.playbook import service as playbook
+from services.incidents.replies import service as replies
+from services.incidents.review import service as review
+from services.incidents.signals import service as signals
+from services.incidents.signals import snooze
+from services.incidents.statements import approval
+from services.incidents.statements import service as statements
+from services.incidents.tasks import service as tasks
+from services.incidents.team import service as team
 
 
-class SignalAction(StrEnum):
-    """What a signal did."""
+class Context(Protocol):
+    """What a handler takes from the process running it."""
 
-    OPENED = "opened"
-    JOINED = "joined"
-    RAISED = "raised"
-    REOPENED = "reopened"
-    SNOOZED = "snoozed"
-    IGNORED = "ignored"
+    @property
+    def clock(self) -> Clock:
+        """Where the handler reads the time."""
+        ...
 
-
-@dataclass(frozen=True)
-class SignalOutcome:
-    """The incident a signal landed in (if any), what it did, and the events to publish."""
-
-    action: SignalAction
-    incident: Incident | None = None
-    messages: list[Message] = field(default_factory=list)
-
-
-async def find_open_incident(
-    session: AsyncSession, organization_id: uuid.UUID, watchlist_id: uuid.UUID
-) -> Incident | None:
-    """Return the watchlist's open incident, locked for update, if there is one."""
-    result = await session.exec(
-        select(Incident)
-        .where(
-            Incident.organization_id == organization_id,
-            Incident.watchlist_id == watchlist_id,
-            col(Incident.status).not_in(_CLOSED_STATUSES),
-        )
-        .with_for_update()
-    )
-    return result.first()
-
-
-async def _merge_target(
-    session: AsyncSession, organization_id: uuid.UUID, watchlist_id: uuid.UUID
-) -> Incident | None:
-    """Return the open incident that absorbed this watchlist's latest incident, if any."""
-    result = await session.exec(
-        select(Incident)
-        .where(
-            Incident.organization_id == organization_id,
-            Incident.watchlist_id == watchlist_id,
-        )
-        .order_by(col(Incident.detected_at).desc(), col(Incident.id))
-        .limit(1)
-    )
-    latest = result.first()
-    for _ in range(MAX_MERGE_HOPS):
-        if latest is None or latest.status != IncidentStatus.MERGED.value:
-            return None
-        if latest.merged_into_id is None:
-            return None
-        target = await session.exec(
-            select(Incident).where(Incident.id == latest.merged_into_id).with_for_update()
-        )
-        latest = target.first()
-        if latest is not None and IncidentStatus(latest.status).is_open:
-            return latest
-    return None
-
-
-async def _story_incident(
-    session: AsyncSession, organization_id: uuid.UUID, story_id: uuid.UUID
-) -> Incident | None:
-    result = await session.exec(
-        select(Incident)
-        .where(
-            Incident.organization_id == organization_id,
-            Incident.story_id == story_id,
-            col(Incident.status).not_in(_CLOSED_STATUSES),
-        )
-        .order_by(col(Incident.detected_at), col(Incident.id))
-        .limit(1)
-        .with_for_update()
-    )
-    return result.first()
-
-
-async def _recently_resolved(session: AsyncSession, signal: RiskSignalRaised) -> Incident | None:
-    """Return the watchlist's incident resolved within the window of the signal, if any."""
-    detected_at = signal.detected_at.astimezone(UTC)
-    result = await session.exec(
-        select(Incident)
-        .where(
-            Incident.organization_id == signal.organization_id,
-            Incident.watchlist_id == signal.watchlist_id,
-            Incident.status == IncidentStatus.RESOLVED.value,
-            col(Incident.resolved_at) >= detected_at - REOPEN_WINDOW,
-        )
-        .order_by(col(Incident.resolved_at).desc(), col(Incident.id))
-        .limit(1)
-        .with_for_update()
-    )
-    return result.first()
+    @property
+    def data_key(self) -> DataKey | None:
+        """The key that encrypts affected users' contacts; None when none is configured."""
+        ...
 
 
 async def apply_signal(
-    session: AsyncSession, signal: RiskSignalRaised, *, now: datetime | None = None
-) -> SignalOutcome:
-    """Let `signal` join, raise, reopen or open the incident it belongs to (module docstring).
-
-    `now` stamps the timeline and events; left out, the clock is read after the locks are
-    taken (see below), which is what the worker does. Decisions about the
-    signal itself (snooze, reopen window) use its `detected_at`, so a retry decides alike.
-    """
-    await lock_watchlist(session, signal.watchlist_id)
-    if signal.story_id is not None:
-        await lock_story(session, signal.story_id)
-    # The clock is read once the locks are held, so concurrent signals stamp the timeline in
-    # the order they were applied.
-    now = now or datetime.now(UTC)
-    incident = await find_open_incident(session, signal.organization_id, signal.watchlist_id)
-    if incident is None:
-        incident = await _merge_target(session, signal.organization_id, signal.watchlist_id)
-    if incident is None and signal.story_id is not None:
-        incident = await _story_incident(session, signal.organization_id, signal.story_id)
-    if incident is not None:
-        return await _join(session, incident, signal, now)
-    if not signal.tier.opens_incident:
-        return SignalOutcome(SignalAction.IGNORED)
-    if await snooze.silenced_until(session, signal.watchlist_id, signal.detected_at):
-        return SignalOutcome(SignalAction.SNOOZED)
-    resolved = await _recently_resolved(session, signal)
-    if resolved is not None:
-        return await _reopen(session, resolved, signal, now)
-    return await _open(session, signal, now)
-
-
-async def _raise(
-    session: AsyncSession, incident: Incident, signal: RiskSignalRaised, now: datetime
-) -> Message:
-    previous = Tier(incident.tier)
-    added = await lifecycle.apply_tier(session, incident, signal.tier, now=now)
-    event = timeline.tier_changed(
-        session,
-        incident,
-        previous=previous,
-        signal_id=signal.signal_id,
-        score=signal.score,
-        reasons=signal.reasons,
-        at=now,
-        added_tasks=added,
-    )
-    return await lifecycle.tier_changed_event(
-        session,
-        incident,
-        event,
-        previous=previous,
-        actor=timeline.SYSTEM_ACTOR,
-        reasons=signal.reasons,
-        added_tasks=added,
-        now=now,
-    )
-
-
-def _adopt(incident: Incident, signal: RiskSignalRaised) -> None:
-    """Let an incident learn its story and crisis type from a later signal."""
-    if incident.story_id is None and signal.story_id is not None:
-        incident.story_id = signal.story_id
-    if incident.crisis_type is None and signal.crisis_type is not None:
-        incident.crisis_type = signal.crisis_type.value
-
-
-async def _join(
-    session: AsyncSession, incident: Incident, signal: RiskSignalRaised, now: datetime
-) -> SignalOutcome:
-    _adopt(incident, signal)
-    messages: list[Message] = []
-    if signal.tier.rank > Tier(incident.tier).rank:
-        messages.append(await _raise(session, incident, signal, now))
-        action = SignalAction.RAISED
-    else:
-        timeline.signal_joined(
-            session,
-            incident,
-            signal_id=signal.signal_id,
-            tier=signal.tier,
-            score=signal.score,
-            reasons=signal.reasons,
-            at=now,
-        )
-        action = SignalAction.JOINED
-    incident.last_signal_id = signal.signal_id
-    incident.updated_at = now
-    session.add(incident)
-    await session.flush()
-    return SignalOutcome(action, incident, messages)
-
-
-async def _reopen(
-    session: AsyncSession, incident: Incident, signal: RiskSignalRaised, now: datetime
-) -> SignalOutcome:
-    _adopt(incident, signal)
-    incident.last_signal_id = signal.signal_id
-    reason = "舆情在解决后再次升温，事件重新打开"
-    _, reopened = await lifecycle.record_status_change(
-        session,
-        incident,
-        IncidentStatus.RESPONDING,
-        actor=timeline.SYSTEM_ACTOR,
-        reason=reason,
-        now=now,
-        extra={
-            "signal_id": str(signal.signal_id),
-            "tier": signal.tier.value,
-            "score": signal.score,
-            "reasons": list(signal.reasons),
-        },
-    )
-    messages: list[Message] = [reopened]
-    if signal.tier.rank > Tier(incident.tier).rank:
-        messages.append(await _raise(session, incident, signal, now))
-    await session.flush()
-    return SignalOutcome(SignalAction.REOPENED, incident, messages)
-
-
-async def _open(session: AsyncSession, signal: RiskSignalRaised, now: datetime) -> SignalOutcome:
-    detected_at = signal.detected_at.astimezone(UTC)
-    crisis_type = signal.crisis_type.value if signal.crisis_type else None
-    incident = Incident(
-        organization_id=signal.organization_id,
-        watchlist_id=signal.watchlist_id,
-        title=incident_title(signal.watchlist_name, signal.tier),
-        tier=signal.tier.value,
-        status=IncidentStatus.DETECTED.value,
-        detected_at=detected_at,
-        last_signal_id=signal.signal_id,
-        story_id=signal.story_id,
-        crisis_type=crisis_type,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(incident)
-    # Flushed first so tasks and events reference a row that exists.
-    await session.flush()
-    playbook = await playbook_for(session, incident.organization_id, signal.tier, crisis_type)
-    await add_missing_tasks(session, incident, playbook, now=now)
-    timeline.opened(
-        session,
-        incident,
-        signal_id=signal.signal_id,
-        tier=signal.tier,
-        score=signal.score,
-        reasons=signal.reasons,
-        at=now,
-    )
-    recurred = await recurrence.link(session, incident, now=now)
-    await session.flush()
-    opened = await events.record(
-        session,
-        organization_id=incident.organization_id,
-        type_=EventType.INCIDENT_OPENED,
-        key=str(incident.id),
-        occurred_at=now,
-        incident_id=incident.id,
-        payload={
-            "incident_id": str(incident.id),
-            "title": incident.title,
-            "tier": incident.tier,
-            "status": incident.status,
-            "watchlist_id": str(incident.watchlist_id),
-            "story_id": str(incident.story_id) if incident.story_id else None,
-            "crisis_type": incident.crisis_type,
-            "detected_at": detected_at.isoformat(),
-            "signal_id": str(signal.signal_id),
-            "score": signal.score,
-            "reasons": list(signal.reasons),
-            "playbook": playbook.name,
-            "recurrence_of_id": str(recurred.past.id) if recurred else None,
-        },
-    )
-    return SignalOutcome(SignalAction.OPENED, incident, [opened])
+    context: Context, session: AsyncSession, signal: RiskSignalRaised
+) -> Outcome:
+    """Open, join, reopen or raise the incident of the signal's watchlist or story."""
+    # The clock itself, not a reading: grouping reads it once it holds the watchlist lock.
+    return await signals.apply_signal(session, signal, clock=context.clock)
 
 
 async def acknowledge(
-    session: AsyncSession, command: AcknowledgeIncident, *, now: datetime | None = None
-) -> CommandResult:
-    """Acknowledge an incident, answering only the result (`lifecycle.acknowledge` also
-    returns the status event to publish; the worker should call that)."""
-    result, _ = await lifecycle.acknowledge(session, command, now=now or datetime.now(UTC))
-    return result
+    context: Context, session: AsyncSession, command: AcknowledgeIncident
+) -> Outcome:
+    """Acknowledge a detected incident and complete its acknowledge task."""
+    return await lifecycle.acknowledge(session, command, now=context.clock.now())
+
+
+async def transition(
+    context: Context, session: AsyncSession, command: response.TransitionIncident
+) -> Outcome:
+    """Move an incident; resolving it drafts its review report in the same transaction."""
+    now = context.clock.now()
+    outcome = await lifecycle.transition(session, command, now=now)
+    moved = outcome.result is not None and outcome.result.ok
+    if moved and command.to_status is IncidentStatus.RESOLVED:
+        await review.draft_review(session, command.incident_id, now=now)
+    return outcome
+
+
+async def change_tier(
+    context: Context, session: AsyncSession, command: response.ChangeIncidentTier
+) -> Outcome:
+    """Raise or lower an open incident's tier by hand, with a reason."""
+    return await lifecycle.change_tier(session, command, now=context.clock.now())
+
+
+async def assign_role(
+    context: Context, session: AsyncSession, command: response.AssignRole
+) -> Outcome:
+    """Put a person in a role on an incident's team."""
+    return await team.assign_role(session, command, now=context.clock.now())
+
+
+async def snooze_watchlist(
+    context: Context, session: AsyncSession, command: response.SnoozeWatchlist
+) -> Outcome:
+    """Silence a watchlist for a while, with a reason."""
+    return await snooze.snooze_watchlist(session, command, now=context.clock.now())
+
+
+async def set_playbook(
+    context: Context, session: AsyncSession, command: response.SetPlaybook
+) -> Outcome:
+    """Replace the organization's playbook for a tier and crisis type."""
+    return await playbook.set_playbook(session, command, now=context.clock.now())
+
+
+async def complete_task(
+    context: Context, session: AsyncSession, command: response.CompleteTask
+) -> Outcome:
+    """Mark a response task done, on time or late."""
+    return await tasks.complete(session, command, now=context.clock.now())
+
+
+async def draft_statement(
+    context: Context, session: AsyncSession, command: response.DraftStatement
+) -> Outcome:
+    """Write a new statement draft for a channel."""
+    return await statements.draft_statement(session, command, now=context.clock.now())
+
+
+async def revise_statement(
+    context: Context, session: AsyncSession, command: response.ReviseStatement
+) -> Outcome:
+    """Change an unpublished statement's text; its reviews start over."""
+    return await statements.revise_statement(session, command, now=context.clock.now())
+
+
+async def review_statement(
+    context: Context, session: AsyncSession, command: response.ReviewStatement
+) -> Outcome:
+    """Approve or reject one review stage of a statement."""
+    return await approval.review_statement(session, command, now=context.clock.now())
+
+
+async def publish_statement(
+    context: Context, session: AsyncSession, command: response.PublishStatement
+) -> Outcome:
+    """Record that an approved statement went out."""
+    return await statements.publish_statement(session, command, now=context.clock.now())
+
+
+async def set_key_facts(
+    context: Context, session: AsyncSession, command: response.SetKeyFacts
+) -> Outcome:
+    """Replace an incident's key facts and recheck its statements against them."""
+    return await statements.set_key_facts(session, command, now=context.clock.now())
+
+
+async def file_reply(
+    context: Context, session: AsyncSession, command: response.FileReply
+) -> Outcome:
+    """File a mention with the reply used in the reply library."""
+    return await replies.file_reply(session, command, now=context.clock.now())
+
+
+async def add_affected_user(
+    context: Context, session: AsyncSession, command: response.AddAffectedUser
+) -> Outcome:
+    """Record a harmed customer; the contact is encrypted with the process's data key."""
+    return await aftercare.add_affected_user(
+        session, command, context.data_key, now=context.clock.now()
+    )
+
+
+async def complete_follow_up(
+    context: Context, session: AsyncSession, command: response.CompleteFollowUp
+) -> Outcome:
+    """Mark a follow-up visit or compensation done."""
+    return await aftercare.complete_follow_up(session, command, now=context.clock.now())
+
+
+async def update_review(
+    context: Context, session: AsyncSession, command: response.UpdateReview
+) -> Outcome:
+    """Write a review's root cause and improvement actions."""
+    return await review.update_review(session, command, now=context.clock.now())
+
+
+async def complete_review(
+    context: Context, session: AsyncSession, command: response.CompleteReview
+) -> Outcome:
+    """Complete a review, refused while a required part is empty."""
+    return await review.complete_review(session, command, now=context.clock.now())

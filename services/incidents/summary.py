@@ -12,19 +12,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
 
-from sqlalchemy import and_, or_, type_coerce
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import Channel, CrisisType, IncidentStatus, TaskStatus, TeamRole, Tier
 from libs.contracts.response import IncidentSummary, IncidentTaskSummary, WatchlistRef
-from libs.database.tables import Incident, ResponseTask, TimelineEvent, Watchlist
+from libs.contracts.vocabulary import is_overdue
+from libs.database.tables import Incident, Watchlist
 from libs.privacy import mask_text
-
-# Timeline kinds written by `timeline.py`; a tier changed by hand carries one `reason`.
-_TIER_CHANGED = "tier_changed"
-_NOT_DONE = (TaskStatus.OPEN.value, TaskStatus.OVERDUE.value)
+from services.incidents import repository
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -54,27 +49,8 @@ async def incident_summary(
 
 
 async def latest_reasons(session: AsyncSession, incident_id: uuid.UUID) -> list[str]:
-    """Return why the incident stands at its tier, from the latest timeline entry that says.
-
-    Signals (opening, joining, raising, reopening) record their `reasons`; a tier changed by
-    hand records the person's `reason`.
-    """
-    data = type_coerce(TimelineEvent.data, JSONB)
-    result = await session.exec(
-        select(TimelineEvent.data)
-        .where(
-            col(TimelineEvent.incident_id) == incident_id,
-            or_(
-                data.has_key("reasons"),
-                and_(col(TimelineEvent.kind) == _TIER_CHANGED, data.has_key("reason")),
-            ),
-        )
-        .order_by(col(TimelineEvent.occurred_at).desc())
-        .limit(1)
-    )
-    latest = result.first()
-    if latest is None:
-        return []
+    """Return why the incident stands at its tier, from the latest timeline entry that says."""
+    latest = await repository.latest_reason_data(session, incident_id)
     reasons = latest.get("reasons")
     if reasons is None:
         reasons = [latest.get("reason")]
@@ -85,16 +61,6 @@ async def open_tasks(
     session: AsyncSession, incident_id: uuid.UUID, *, at: datetime
 ) -> list[IncidentTaskSummary]:
     """Return the incident's tasks not yet done, soonest deadline first."""
-    # Reloaded even if already in the session: the deadline watchdog marks tasks with an
-    # UPDATE that rows loaded earlier would not show.
-    result = await session.exec(
-        select(ResponseTask)
-        .where(
-            col(ResponseTask.incident_id) == incident_id, col(ResponseTask.status).in_(_NOT_DONE)
-        )
-        .order_by(col(ResponseTask.due_at), col(ResponseTask.position), col(ResponseTask.kind))
-        .execution_options(populate_existing=True)
-    )
     return [
         IncidentTaskSummary(
             id=task.id,
@@ -103,9 +69,9 @@ async def open_tasks(
             role=_member(TeamRole, task.role),
             channel=_member(Channel, task.channel),
             due_at=task.due_at,
-            overdue=task.breached_at is not None or task.due_at < at,
+            overdue=is_overdue(TaskStatus(task.status), task.due_at, task.breached_at, at),
         )
-        for task in result.all()
+        for task in await repository.tasks_not_done(session, incident_id)
     ]
 
 

@@ -13,29 +13,12 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import IncidentStatus, Tier
+from libs.contracts.messages import RiskSignalRaised
+from libs.contracts.vocabulary import STATUS_LABELS, TIER_SEVERITY
 from libs.database.tables import Incident, TimelineEvent
 from libs.messaging import live
 
 SYSTEM_ACTOR = "system"
-
-TIER_LABELS: dict[Tier, str] = {
-    Tier.BLUE: "关注",
-    Tier.YELLOW: "轻度",
-    Tier.ORANGE: "中度",
-    Tier.RED: "严重",
-}
-
-STATUS_LABELS: dict[IncidentStatus, str] = {
-    IncidentStatus.DETECTED: "已发现",
-    IncidentStatus.ACKNOWLEDGED: "已确认",
-    IncidentStatus.ASSESSING: "评估中",
-    IncidentStatus.RESPONDING: "处置中",
-    IncidentStatus.RECOVERING: "恢复中",
-    IncidentStatus.RESOLVED: "已解决",
-    IncidentStatus.CLOSED: "已关闭",
-    IncidentStatus.MERGED: "已合并",
-    IncidentStatus.FALSE_ALARM: "误报",
-}
 
 
 class EventKind(StrEnum):
@@ -51,14 +34,13 @@ class EventKind(StrEnum):
     RECURRENCE = "recurrence"
 
 
-def _signal_data(
-    signal_id: uuid.UUID, tier: Tier, score: float, reasons: list[str]
-) -> dict[str, Any]:
+def signal_data(signal: RiskSignalRaised, tier: Tier | None = None) -> dict[str, Any]:
+    """Return what an event keeps of a signal: its id, tier (or `tier`), score and reasons."""
     return {
-        "signal_id": str(signal_id),
-        "tier": tier.value,
-        "score": score,
-        "reasons": list(reasons),
+        "signal_id": str(signal.signal_id),
+        "tier": (tier or signal.tier).value,
+        "score": signal.score,
+        "reasons": list(signal.reasons),
     }
 
 
@@ -109,74 +91,44 @@ def stage_notice(
 
 
 def opened(
-    session: AsyncSession,
-    incident: Incident,
-    *,
-    signal_id: uuid.UUID,
-    tier: Tier,
-    score: float,
-    reasons: list[str],
-    at: datetime,
+    session: AsyncSession, incident: Incident, signal: RiskSignalRaised, *, at: datetime
 ) -> TimelineEvent:
-    """Record that a signal opened `incident`."""
-    message = f"风险信号触发{TIER_LABELS[tier]}预警，创建事件{_reasons_text(reasons)}"
-    return record(
-        session,
-        incident,
-        EventKind.OPENED,
-        message,
-        at=at,
-        data=_signal_data(signal_id, tier, score, reasons),
-    )
+    """Record that `signal` opened `incident`."""
+    reasons = _reasons_text(signal.reasons)
+    message = f"风险信号触发{TIER_SEVERITY[signal.tier]}预警，创建事件{reasons}"
+    return record(session, incident, EventKind.OPENED, message, at=at, data=signal_data(signal))
 
 
 def signal_joined(
-    session: AsyncSession,
-    incident: Incident,
-    *,
-    signal_id: uuid.UUID,
-    tier: Tier,
-    score: float,
-    reasons: list[str],
-    at: datetime,
+    session: AsyncSession, incident: Incident, signal: RiskSignalRaised, *, at: datetime
 ) -> TimelineEvent:
-    """Record that a signal joined `incident` without changing its tier."""
+    """Record that `signal` joined `incident` without changing its tier."""
     message = (
-        f"新的{TIER_LABELS[tier]}风险信号并入事件，等级保持"
-        f"{TIER_LABELS[Tier(incident.tier)]}{_reasons_text(reasons)}"
+        f"新的{TIER_SEVERITY[signal.tier]}风险信号并入事件，等级保持"
+        f"{TIER_SEVERITY[Tier(incident.tier)]}{_reasons_text(signal.reasons)}"
     )
-    return record(
-        session,
-        incident,
-        EventKind.SIGNAL,
-        message,
-        at=at,
-        data=_signal_data(signal_id, tier, score, reasons),
-    )
+    return record(session, incident, EventKind.SIGNAL, message, at=at, data=signal_data(signal))
 
 
 def tier_changed(
     session: AsyncSession,
     incident: Incident,
+    signal: RiskSignalRaised,
     *,
     previous: Tier,
-    signal_id: uuid.UUID,
-    score: float,
-    reasons: list[str],
+    added_tasks: list[str],
     at: datetime,
-    added_tasks: list[str] | None = None,
 ) -> TimelineEvent:
-    """Record that a signal raised `incident` from `previous` to its current tier."""
+    """Record that `signal` raised `incident` from `previous` to its current tier."""
     current = Tier(incident.tier)
     message = (
-        f"风险等级由{TIER_LABELS[previous]}升级为{TIER_LABELS[current]}{_reasons_text(reasons)}"
+        f"风险等级由{TIER_SEVERITY[previous]}升级为{TIER_SEVERITY[current]}"
+        f"{_reasons_text(signal.reasons)}"
     )
     if added_tasks:
         message += f"；新增{len(added_tasks)}项处置任务"
-    data = {"from": previous.value, "to": current.value} | _signal_data(
-        signal_id, current, score, reasons
-    )
-    data["added_tasks"] = list(added_tasks or [])
+    data = {"from": previous.value, "to": current.value} | signal_data(signal, current)
+    data["added_tasks"] = list(added_tasks)
     return record(session, incident, EventKind.TIER_CHANGED, message, at=at, data=data)
 
 
@@ -219,7 +171,7 @@ def tier_set(
     """Record that `actor` changed `incident`'s tier by hand, why, and which tasks it added."""
     current = Tier(incident.tier)
     verb = "升级" if current.rank > previous.rank else "调整"
-    message = f"风险等级由{TIER_LABELS[previous]}{verb}为{TIER_LABELS[current]}，原因：{reason}"
+    message = f"风险等级由{TIER_SEVERITY[previous]}{verb}为{TIER_SEVERITY[current]}，原因：{reason}"
     if added_tasks:
         message += f"；新增{len(added_tasks)}项处置任务"
     data = {

@@ -1,205 +1,102 @@
-"""Entry point of the incidents worker: routes the incidents queue to the service modules.
+"""Entry point of the incidents worker: the incidents queue routed to the service façade.
 
-The harness in `libs.messaging.worker` opens one transaction per message, records a receipt
-so a redelivered message changes nothing, commits, and only then publishes the events a
-handler returns. The deadline watchdog runs beside the routes in the same process.
+The harness in `libs.messaging.worker` opens one unit of work per message, records a
+receipt so a redelivered message changes nothing, commits, and only then publishes the
+events a handler returns. The deadline watchdog runs beside the routes in the same process.
 """
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from typing import Any
 
 import arq.worker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.messages import (
-    INCIDENTS_QUEUE,
-    AcknowledgeIncident,
-    CommandResult,
-    Message,
-    RiskSignalRaised,
-)
-from libs.contracts.response import (
-    AddAffectedUser,
-    AssignRole,
-    ChangeIncidentTier,
-    CompleteFollowUp,
-    CompleteReview,
-    CompleteTask,
-    DraftStatement,
-    FileReply,
-    PublishStatement,
-    ReviewStatement,
-    ReviseStatement,
-    SetKeyFacts,
-    SetPlaybook,
-    SnoozeWatchlist,
-    TransitionIncident,
-    UpdateReview,
-)
-from libs.messaging.worker import Outcome, Route, Runtime, build_worker
+from libs.contracts import response
+from libs.contracts.messages import INCIDENTS_QUEUE, AcknowledgeIncident, RiskSignalRaised
+from libs.messaging.worker import Route, Runtime, build_worker
 from libs.privacy import DataKey, install_masking
-from libs.settings import Settings, get_settings
-from services.incidents import (
-    affected,
-    lifecycle,
-    playbook,
-    replies,
-    service,
-    snooze,
-    statements,
-    tasks,
-    team,
-)
-from services.incidents.review import report
-from services.incidents.watchdog import DeadlineWatchdog, SystemClock
+from libs.settings import Settings
+from services.incidents import service
+from services.incidents.clock import Clock, SystemClock
+from services.incidents.config import IncidentsSettings, get_settings
+from services.incidents.tasks.watchdog import DeadlineWatchdog
 
 CONSUMER = "incidents"
-MAX_JOBS = 4
 
 
 @dataclass
 class IncidentsRuntime(Runtime):
-    """The worker's resources: the data key for contacts, and the deadline watchdog."""
+    """The worker's resources: its clock, the data key for contacts, the deadline watchdog."""
 
+    clock: Clock = field(default_factory=SystemClock)
     data_key: DataKey | None = None
     watchdog: DeadlineWatchdog | None = None
 
 
-def now() -> datetime:
-    """The wall clock, read once per message; every service function takes it explicitly."""
-    return datetime.now(UTC)
-
-
-async def handle_risk_signal(
-    runtime: IncidentsRuntime, session: AsyncSession, signal: RiskSignalRaised
-) -> Outcome:
-    """Open, join, reopen or raise the incident of the signal's watchlist or story."""
-    # No clock here: the service reads it after taking the watchlist lock.
-    outcome = await service.apply_signal(session, signal)
-    return Outcome(messages=outcome.messages)
-
-
-def answer(
-    apply: Callable[..., Awaitable[tuple[CommandResult, list[Message]]]],
-) -> Callable[[IncidentsRuntime, AsyncSession, Any], Awaitable[Outcome]]:
-    """Adapt a service function answering (result, events) to a route handler."""
-
-    async def handle(runtime: IncidentsRuntime, session: AsyncSession, command: Any) -> Outcome:
-        result, messages = await apply(session, command, now=now())
-        return Outcome(result=result, messages=messages)
-
-    return handle
-
-
-async def handle_add_affected_user(
-    runtime: IncidentsRuntime, session: AsyncSession, command: AddAffectedUser
-) -> Outcome:
-    """Record a harmed customer; the contact is encrypted with the process's data key."""
-    key = runtime.data_key
-    if key is None:
-        # Without a key nothing personal may be stored; everything else still works.
-        return Outcome(
-            result=CommandResult.failure(
-                "Invalid",
-                "contact data cannot be stored: CRISISWATCH_DATA_KEY is not set",
-                field="contact",
-            )
-        )
-    return await affected.add_affected_user(session, command, key, now=now())
-
-
-async def handle_complete_follow_up(
-    runtime: IncidentsRuntime, session: AsyncSession, command: CompleteFollowUp
-) -> Outcome:
-    """Mark a follow-up or compensation done."""
-    return await affected.complete_follow_up(session, command, now=now())
-
-
-async def handle_update_review(
-    runtime: IncidentsRuntime, session: AsyncSession, command: UpdateReview
-) -> Outcome:
-    """Write a review's root cause and improvement actions."""
-    return await report.update_review(session, command, now=now())
-
-
-async def handle_complete_review(
-    runtime: IncidentsRuntime, session: AsyncSession, command: CompleteReview
-) -> Outcome:
-    """Complete a review, refused while a required section is empty."""
-    return await report.complete_review(session, command, now=now())
-
-
-async def handle_transition(
-    runtime: IncidentsRuntime, session: AsyncSession, command: TransitionIncident
-) -> Outcome:
-    """Move an incident; resolving it drafts its review report in the same transaction."""
-    result, messages = await lifecycle.transition(session, command, now=now())
-    if result.ok and command.to_status.value == "resolved":
-        await report.draft_review(session, command.incident_id, now=now())
-    return Outcome(result=result, messages=messages)
-
-
 ROUTES: list[Route[IncidentsRuntime, Any]] = [
-    Route(RiskSignalRaised, handle_risk_signal),
-    Route(AcknowledgeIncident, answer(lifecycle.acknowledge)),
-    Route(TransitionIncident, handle_transition),
-    Route(ChangeIncidentTier, answer(lifecycle.change_tier)),
-    Route(AssignRole, answer(team.assign_role)),
-    Route(SnoozeWatchlist, answer(snooze.snooze_watchlist)),
-    Route(SetPlaybook, answer(playbook.set_playbook)),
-    Route(CompleteTask, answer(tasks.complete)),
-    Route(DraftStatement, answer(statements.draft_statement)),
-    Route(ReviseStatement, answer(statements.revise_statement)),
-    Route(ReviewStatement, answer(statements.review_statement)),
-    Route(PublishStatement, answer(statements.publish_statement)),
-    Route(SetKeyFacts, answer(statements.set_key_facts)),
-    Route(FileReply, answer(replies.file_reply)),
-    Route(AddAffectedUser, handle_add_affected_user),
-    Route(CompleteFollowUp, handle_complete_follow_up),
-    Route(UpdateReview, handle_update_review),
-    Route(CompleteReview, handle_complete_review),
+    Route(RiskSignalRaised, service.apply_signal),
+    Route(AcknowledgeIncident, service.acknowledge),
+    Route(response.TransitionIncident, service.transition),
+    Route(response.ChangeIncidentTier, service.change_tier),
+    Route(response.AssignRole, service.assign_role),
+    Route(response.SnoozeWatchlist, service.snooze_watchlist),
+    Route(response.SetPlaybook, service.set_playbook),
+    Route(response.CompleteTask, service.complete_task),
+    Route(response.DraftStatement, service.draft_statement),
+    Route(response.ReviseStatement, service.revise_statement),
+    Route(response.ReviewStatement, service.review_statement),
+    Route(response.PublishStatement, service.publish_statement),
+    Route(response.SetKeyFacts, service.set_key_facts),
+    Route(response.FileReply, service.file_reply),
+    Route(response.AddAffectedUser, service.add_affected_user),
+    Route(response.CompleteFollowUp, service.complete_follow_up),
+    Route(response.UpdateReview, service.update_review),
+    Route(response.CompleteReview, service.complete_review),
 ]
 
 
 def create_worker(
     settings: Settings, *, burst: bool = False, handle_signals: bool = True
 ) -> arq.worker.Worker:
-    """Build the worker that consumes the incidents queue and watches deadlines."""
+    """Build the worker that consumes the incidents queue and watches deadlines.
+
+    A burst worker (tests, one-off drains) runs no watchdog.
+    """
+    own = IncidentsSettings.extending(settings)
 
     async def startup(base: Runtime) -> IncidentsRuntime:
         runtime = IncidentsRuntime(base.engine, base.sessions, base.redis)
-        if settings.data_key:
-            runtime.data_key = DataKey.from_settings(settings)
+        if own.data_key:
+            runtime.data_key = DataKey.from_settings(own)
         if not burst:
             runtime.watchdog = DeadlineWatchdog(
                 runtime.sessions,
                 runtime.redis,
-                SystemClock(),
-                settings.deadline_check_seconds,
+                runtime.clock,
+                own.deadline_check_seconds,
                 producer=CONSUMER,
             )
             runtime.watchdog.start()
         return runtime
 
-    async def shutdown(runtime: IncidentsRuntime) -> None:
-        if runtime.watchdog is not None:
-            await runtime.watchdog.stop()
-
     return build_worker(
         consumer=CONSUMER,
         queue=INCIDENTS_QUEUE,
         routes=ROUTES,
-        database_url=settings.database_url,
-        redis_url=settings.redis_url,
+        database_url=own.database_url,
+        redis_url=own.redis_url,
         setup=startup,
-        on_shutdown=shutdown,
-        max_jobs=MAX_JOBS,
+        on_shutdown=stop_watchdog,
+        max_jobs=own.incidents_max_jobs,
         burst=burst,
         handle_signals=handle_signals,
     )
+
+
+async def stop_watchdog(runtime: IncidentsRuntime) -> None:
+    """Stop the deadline watchdog, if the worker started one."""
+    if runtime.watchdog is not None:
+        await runtime.watchdog.stop()
 
 
 def main() -> None:

@@ -17,56 +17,23 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from pygal.style import Style
 
-from services.incidents.review.report import ReviewDocument, review_view
+from libs.contracts.enums import Channel
+from libs.contracts.vocabulary import (
+    CHANNEL_LABELS,
+    CRISIS_TYPE_LABELS,
+    ROLE_LABELS,
+    SENTIMENT_LABELS,
+    STATEMENT_STATUS_LABELS,
+    STATUS_LABELS,
+    TIER_SEVERITY,
+)
 from services.incidents.review.sections import iso
+from services.incidents.review.service import ReviewDocument, review_view
 
 FORMAT = "crisiswatch.review/1"
 BEIJING = timezone(timedelta(hours=8), "UTC+8")
 FONT = '"PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "Source Han Sans SC", sans-serif'
 
-TIER_LABELS = {"blue": "关注", "yellow": "轻度", "orange": "中度", "red": "严重"}
-STATUS_LABELS = {
-    "detected": "已发现",
-    "acknowledged": "已确认",
-    "assessing": "评估中",
-    "responding": "处置中",
-    "recovering": "恢复中",
-    "resolved": "已解决",
-    "closed": "已关闭",
-    "merged": "已合并",
-    "false_alarm": "误报",
-}
-CRISIS_TYPE_LABELS = {
-    "misinformation": "不实信息",
-    "interaction_failure": "互动失当",
-    "operational_error": "运营失误",
-    "product_quality": "产品质量",
-    "customer_service": "客户服务",
-    "brand_image": "品牌形象",
-    "data_leak": "数据泄露",
-}
-CHANNEL_LABELS = {
-    "wechat": "微信公众号",
-    "weibo": "微博",
-    "douyin": "抖音",
-    "xiaohongshu": "小红书",
-    "website": "官方网站",
-}
-ROLE_LABELS = {
-    "monitor": "监测员",
-    "analyst": "分析师",
-    "customer_service": "客服",
-    "spokesperson": "发言人",
-    "legal": "法务",
-    "commander": "总指挥",
-}
-STATEMENT_STATUS_LABELS = {
-    "draft": "草稿",
-    "in_review": "审核中",
-    "approved": "已批准",
-    "published": "已发布",
-    "rejected": "已驳回",
-}
 OUTCOME_LABELS = {
     "on_time": "按时完成",
     "late": "逾期完成",
@@ -76,7 +43,6 @@ OUTCOME_LABELS = {
 PHASE_LABELS = {"before": "事发前24小时", "during": "事件期间", "after": "解决后24小时"}
 REVIEW_STATUS_LABELS = {"draft": "草稿", "complete": "已完成"}
 ACTION_STATUS_LABELS = {"open": "待完成", "done": "已完成"}
-SENTIMENT_LABELS = {"positive": "正面", "neutral": "中性", "negative": "负面"}
 SENTIMENT_COLORS = {"positive": "#4CAF50", "neutral": "#9E9E9E", "negative": "#E53935"}
 PHASE_COLORS = {"before": "#90A4AE", "during": "#E53935", "after": "#1E88E5"}
 
@@ -133,7 +99,7 @@ def to_html(document: ReviewDocument) -> str:
         volume_chart=volume_chart(volume),
         sentiment_chart=sentiment_chart(volume),
         labels={
-            "tier": TIER_LABELS,
+            "tier": TIER_SEVERITY,
             "status": STATUS_LABELS,
             "crisis_type": CRISIS_TYPE_LABELS,
             "channel": CHANNEL_LABELS,
@@ -220,7 +186,7 @@ def describe_flag(flag: Any) -> str:
         found = f"，声明中为{flag['found']}" if flag.get("found") else ""
         return f"缺少关键事实「{flag.get('label')}」（应为{flag.get('expected')}{found}）"
     if kind == "conflict":
-        other = CHANNEL_LABELS.get(str(flag.get("channel")), str(flag.get("channel")))
+        other = _channel_label(str(flag.get("channel")))
         quantity = QUANTITY_LABELS.get(str(flag.get("quantity")), str(flag.get("unit")))
         return (
             f"{quantity}与{other}不一致：本渠道为{flag.get('found')}，"
@@ -230,6 +196,14 @@ def describe_flag(flag: Any) -> str:
         if flag.get(key):
             return str(flag[key])
     return "；".join(f"{key}: {value}" for key, value in flag.items())
+
+
+def _channel_label(channel: str) -> str:
+    """Return the Chinese name of a channel, or the value itself for one not known."""
+    try:
+        return CHANNEL_LABELS[Channel(channel)]
+    except ValueError:
+        return channel
 
 
 # --- charts ---------------------------------------------------------------------------------

@@ -2,38 +2,25 @@
 
 Seed 002 §三(三) asks a review to evaluate each stage of the handling; these sections put
 numbers on it: how long each stage took against its deadline, how the volume and sentiment
-moved before, during and after, which channels spoke and whether they agreed, which tasks
-were done or missed, and how affected users were followed up. Everything here is stored as
-plain JSON (ISO times, numbers, strings) in `review_report.sections`, so the JSON export is
-the stored document and the HTML export renders the same figures.
+moved before, during and after (`volume`), which channels spoke and whether they agreed,
+which tasks were done or missed, and how affected users were followed up. Everything here
+is stored as plain JSON (ISO times, numbers, strings) in `review_report.sections`, so the
+JSON export is the stored document and the HTML export renders the same figures.
 """
 
-import math
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, func, literal
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import Channel, FollowUpKind, Sentiment, TaskStatus
-from libs.database.tables import (
-    AffectedUser,
-    FollowUpTask,
-    Incident,
-    KeyFact,
-    ResponseTask,
-    Statement,
-    WatchlistHit,
-)
+from libs.contracts.vocabulary import is_overdue
+from libs.database.tables import Incident, ResponseTask, Statement
+from services.incidents.playbook.defaults import ACKNOWLEDGE, CONFIRM_SCOPE, FIRST_STATEMENT
+from services.incidents.review import repository
 
-# Task kinds whose completion marks a stage; the default playbook uses these names.
-ACKNOWLEDGE = "acknowledge"
-CONFIRM_SCOPE = "confirm_scope"
-FIRST_STATEMENT = "first_statement"
-
+# Task kinds whose completion marks a stage are the default playbook's (ACKNOWLEDGE, …).
 # Deadlines from detection (及时性原则) used when the incident has no task carrying its own.
 DEFAULT_DEADLINES: dict[str, timedelta] = {
     ACKNOWLEDGE: timedelta(minutes=30),
@@ -42,9 +29,6 @@ DEFAULT_DEADLINES: dict[str, timedelta] = {
 }
 
 WINDOW_BEFORE = timedelta(hours=24)
-WINDOW_AFTER = timedelta(hours=24)
-BUCKET = timedelta(hours=1)
-SENTIMENTS: tuple[str, ...] = tuple(sentiment.value for sentiment in Sentiment)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -54,26 +38,6 @@ def iso(moment: datetime | None) -> str | None:
 
 def _minutes(delta: timedelta) -> float:
     return round(delta.total_seconds() / 60, 1)
-
-
-async def compute_sections(
-    session: AsyncSession, incident: Incident, *, now: datetime
-) -> dict[str, Any]:
-    """Return every computed section of `incident`'s review as of `now`."""
-    tasks = await _tasks(session, incident.id)
-    statements = await _statements(session, incident.id)
-    volume = await volume_section(session, incident, now=now)
-    first_mention = await first_mention_at(session, incident)
-    return {
-        "computed_at": iso(now),
-        "timing": timing_section(
-            incident, tasks, statements, first_mention, peak=volume["peak"], now=now
-        ),
-        "volume": volume,
-        "channels": await channels_section(session, incident, statements),
-        "tasks": tasks_section(tasks, now=now),
-        "affected_users": await affected_users_section(session, incident, now=now),
-    }
 
 
 # --- timing -------------------------------------------------------------------------------
@@ -94,22 +58,16 @@ async def first_mention_at(session: AsyncSession, incident: Incident) -> FirstMe
     background chatter, so the earliest negative mention of the 24 hours before detection
     stands for the start, and only failing that the earliest mention at all.
     """
-    base = (
-        select(func.min(WatchlistHit.posted_at))
-        .where(WatchlistHit.watchlist_id == incident.watchlist_id)
-        .where(WatchlistHit.organization_id == incident.organization_id)
-        .where(WatchlistHit.posted_at <= incident.detected_at)
-    )
     if incident.story_id is not None:
-        found = (await session.exec(base.where(WatchlistHit.story_id == incident.story_id))).one()
+        found = await repository.earliest_hit(session, incident, story_id=incident.story_id)
         if found is not None:
             return FirstMention(found, "story")
-    recent = base.where(WatchlistHit.posted_at >= incident.detected_at - WINDOW_BEFORE)
-    negative = recent.where(WatchlistHit.sentiment == Sentiment.NEGATIVE.value)
-    found = (await session.exec(negative)).one()
+    since = incident.detected_at - WINDOW_BEFORE
+    negative = Sentiment.NEGATIVE.value
+    found = await repository.earliest_hit(session, incident, since=since, sentiment=negative)
     if found is not None:
         return FirstMention(found, "negative_mention")
-    found = (await session.exec(recent)).one()
+    found = await repository.earliest_hit(session, incident, since=since)
     return FirstMention(found, "mention") if found is not None else None
 
 
@@ -223,102 +181,6 @@ def _stage(
     }
 
 
-# --- volume and sentiment -------------------------------------------------------------------
-
-
-async def volume_section(
-    session: AsyncSession, incident: Incident, *, now: datetime
-) -> dict[str, Any]:
-    """Return hourly volume and sentiment before, during and after, with peak and decay."""
-    detected = incident.detected_at
-    resolved = incident.resolved_at
-    during_end = min(resolved or now, now)
-    phases = [
-        await _phase(session, incident, "before", detected - WINDOW_BEFORE, min(detected, now)),
-        await _phase(session, incident, "during", detected, during_end),
-    ]
-    if resolved is not None:
-        phases.append(
-            await _phase(session, incident, "after", resolved, min(resolved + WINDOW_AFTER, now))
-        )
-    else:
-        phases.append(_empty_phase("after"))
-    peak, decay = _peak_and_decay(phases)
-    return {"phases": phases, "peak": peak, "decay_hours": decay}
-
-
-async def _phase(
-    session: AsyncSession, incident: Incident, name: str, start: datetime, end: datetime
-) -> dict[str, Any]:
-    if end <= start:
-        return _empty_phase(name)
-    origin = literal(start, DateTime(timezone=True))
-    bucket = func.floor(func.extract("epoch", WatchlistHit.posted_at - origin) / 3600)
-    query = (
-        select(bucket, WatchlistHit.sentiment, func.count())
-        .where(WatchlistHit.watchlist_id == incident.watchlist_id)
-        .where(WatchlistHit.organization_id == incident.organization_id)
-        .where(WatchlistHit.posted_at >= start, WatchlistHit.posted_at < end)
-        .group_by(bucket, WatchlistHit.sentiment)
-    )
-    count = math.ceil((end - start) / BUCKET)
-    buckets: list[dict[str, Any]] = [
-        {"start": iso(start + index * BUCKET), "count": 0} | dict.fromkeys(SENTIMENTS, 0)
-        for index in range(count)
-    ]
-    for index, sentiment, hits in (await session.exec(query)).all():
-        slot = buckets[int(index)]
-        slot["count"] += hits
-        if sentiment in SENTIMENTS:
-            slot[sentiment] += hits
-    total = sum(slot["count"] for slot in buckets)
-    hours = (end - start) / BUCKET
-    by_sentiment = {s: sum(slot[s] for slot in buckets) for s in SENTIMENTS}
-    return {
-        "phase": name,
-        "start": iso(start),
-        "end": iso(end),
-        "hours": round(hours, 2),
-        "total": total,
-        "per_hour": round(total / hours, 2),
-        **by_sentiment,
-        "negative_share": round(by_sentiment["negative"] / total, 3) if total else None,
-        "buckets": buckets,
-    }
-
-
-def _empty_phase(name: str) -> dict[str, Any]:
-    return {
-        "phase": name,
-        "start": None,
-        "end": None,
-        "hours": 0,
-        "total": 0,
-        "per_hour": 0,
-        **dict.fromkeys(SENTIMENTS, 0),
-        "negative_share": None,
-        "buckets": [],
-    }
-
-
-def _peak_and_decay(
-    phases: list[dict[str, Any]],
-) -> tuple[dict[str, Any] | None, float | None]:
-    """Return the busiest hour and the hours until volume fell below half of it."""
-    timeline = [(phase["phase"], slot) for phase in phases for slot in phase["buckets"]]
-    if not timeline or max(slot["count"] for _, slot in timeline) == 0:
-        return None, None
-    best = max(range(len(timeline)), key=lambda index: (timeline[index][1]["count"], -index))
-    phase, slot = timeline[best]
-    peak = {"at": slot["start"], "count": slot["count"], "phase": phase}
-    peak_at = datetime.fromisoformat(slot["start"])
-    for _, later in timeline[best + 1 :]:
-        if later["count"] * 2 < slot["count"]:
-            hours = (datetime.fromisoformat(later["start"]) - peak_at) / BUCKET
-            return peak, round(hours, 2)
-    return peak, None
-
-
 # --- channels and consistency ----------------------------------------------------------------
 
 
@@ -326,9 +188,7 @@ async def channels_section(
     session: AsyncSession, incident: Incident, statements: list[Statement]
 ) -> dict[str, Any]:
     """Return each channel's statements with status, publication and consistency flags."""
-    facts = await session.exec(
-        select(KeyFact).where(KeyFact.incident_id == incident.id).order_by(col(KeyFact.label))
-    )
+    facts = await repository.key_facts(session, incident.id)
     channels = []
     for channel in Channel:
         own = [s for s in statements if s.channel == channel.value]
@@ -349,7 +209,7 @@ async def channels_section(
         "silent_channels": [c["channel"] for c in channels if not c["published"]],
         "flags": sum(c["flags"] for c in channels),
         "flagged_channels": [c["channel"] for c in channels if c["flags"]],
-        "key_facts": [{"label": fact.label, "value": fact.value} for fact in facts.all()],
+        "key_facts": [{"label": fact.label, "value": fact.value} for fact in facts],
     }
 
 
@@ -376,9 +236,8 @@ def task_outcome(task: ResponseTask, *, now: datetime) -> str:
             task.completed_at is not None and task.completed_at > task.due_at
         )
         return "late" if late else "on_time"
-    if task.breached_at is not None or task.status == TaskStatus.OVERDUE.value:
-        return "overdue"
-    return "overdue" if task.due_at < now else "open"
+    overdue = is_overdue(TaskStatus(task.status), task.due_at, task.breached_at, now)
+    return "overdue" if overdue else "open"
 
 
 def tasks_section(tasks: list[ResponseTask], *, now: datetime) -> dict[str, Any]:
@@ -419,16 +278,8 @@ async def affected_users_section(
     session: AsyncSession, incident: Incident, *, now: datetime
 ) -> dict[str, Any]:
     """Return counts of affected users and their follow-ups; never any personal data."""
-    users = (
-        await session.exec(
-            select(func.count())
-            .select_from(AffectedUser)
-            .where(AffectedUser.incident_id == incident.id)
-        )
-    ).one()
-    follow_ups = (
-        await session.exec(select(FollowUpTask).where(FollowUpTask.incident_id == incident.id))
-    ).all()
+    users = await repository.affected_user_count(session, incident.id)
+    follow_ups = await repository.follow_ups(session, incident.id)
     section: dict[str, Any] = {"users": users}
     for kind in FollowUpKind:
         own = [task for task in follow_ups if task.kind == kind.value]
@@ -438,31 +289,12 @@ async def affected_users_section(
             "total": len(own),
             "done": len(done),
             "open": len(open_),
-            "overdue": sum(1 for task in open_ if task.due_at is not None and task.due_at < now),
+            "overdue": sum(
+                1 for task in open_ if is_overdue(TaskStatus(task.status), task.due_at, None, now)
+            ),
         }
         if kind is FollowUpKind.COMPENSATION:
             counts["amount_total"] = round(sum(task.amount or 0 for task in own), 2)
             counts["amount_paid"] = round(sum(task.amount or 0 for task in done), 2)
         section[kind.value] = counts
     return section
-
-
-# --- loading --------------------------------------------------------------------------------
-
-
-async def _tasks(session: AsyncSession, incident_id: uuid.UUID) -> list[ResponseTask]:
-    result = await session.exec(
-        select(ResponseTask)
-        .where(ResponseTask.incident_id == incident_id)
-        .order_by(col(ResponseTask.due_at), col(ResponseTask.position))
-    )
-    return list(result.all())
-
-
-async def _statements(session: AsyncSession, incident_id: uuid.UUID) -> list[Statement]:
-    result = await session.exec(
-        select(Statement)
-        .where(Statement.incident_id == incident_id)
-        .order_by(col(Statement.created_at))
-    )
-    return list(result.all())

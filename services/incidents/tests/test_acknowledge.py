@@ -12,37 +12,25 @@ from libs.contracts.messages import AcknowledgeIncident
 from libs.database.engine import transaction
 from libs.database.tables import Incident
 from libs.messaging.publisher import call
-from services.incidents import service
 from services.incidents.tests.builders import (
-    make_signal,
+    make_org,
     make_watchlist,
+    open_incident,
+    reload,
     running_worker,
     tasks_of,
     timeline_of,
 )
-from tests.builders import make_tenant
 from tests.fixtures.servers import Servers
 
 TIMEOUT = 10
 
 
-async def _incident(sessions: async_sessionmaker[AsyncSession], slug: str = "acme") -> Incident:
-    tenant = await make_tenant(sessions, slug)
-    watchlist = await make_watchlist(sessions, tenant.org.id)
+async def _incident(sessions: async_sessionmaker[AsyncSession]) -> Incident:
+    watchlist = await make_watchlist(sessions)
     # Detected now: the running worker's deadline watchdog must find nothing overdue.
     now = datetime.now(UTC)
-    signal = await make_signal(sessions, watchlist, Tier.ORANGE, detected_at=now)
-    async with transaction(sessions) as session:
-        incident = (await service.apply_signal(session, signal, now=now)).incident
-    assert incident is not None
-    return incident
-
-
-async def _reload(sessions: async_sessionmaker[AsyncSession], incident: Incident) -> Incident:
-    async with sessions() as session:
-        fresh = await session.get(Incident, incident.id)
-    assert fresh is not None
-    return fresh
+    return await open_incident(sessions, watchlist, Tier.ORANGE, detected_at=now)
 
 
 def _acknowledge(
@@ -62,7 +50,7 @@ async def test_acknowledging_a_detected_incident_starts_monitoring(
         result = await call(redis, _acknowledge(incident, note="值班监测员已接手"), timeout=TIMEOUT)
 
     assert result.ok, result.error
-    stored = await _reload(sessions, incident)
+    stored = await reload(sessions, incident)
     assert stored.status == IncidentStatus.ACKNOWLEDGED
     assert stored.acknowledged_by == "key-responder"
     assert stored.acknowledged_at is not None and stored.updated_at == stored.acknowledged_at
@@ -126,10 +114,10 @@ async def test_acknowledging_an_unknown_incident_is_not_found(
 async def test_acknowledging_another_organizations_incident_is_not_found(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:
-    theirs = await _incident(sessions, "rival")
-    ours = await make_tenant(sessions, "acme")
+    theirs = await _incident(sessions)
+    ours = await make_org(sessions)
     command = AcknowledgeIncident(
-        organization_id=ours.org.id, incident_id=theirs.id, actor="key-responder"
+        organization_id=ours, incident_id=theirs.id, actor="key-responder"
     )
 
     async with running_worker(servers):
@@ -138,7 +126,7 @@ async def test_acknowledging_another_organizations_incident_is_not_found(
     assert not result.ok and result.error is not None
     assert result.error.code == "NotFound"
     assert result.error.message == f"incident {theirs.id} not found"
-    assert (await _reload(sessions, theirs)).status == IncidentStatus.DETECTED
+    assert (await reload(sessions, theirs)).status == IncidentStatus.DETECTED
 
 
 async def test_acknowledging_a_resolved_incident_is_an_invalid_transition(
@@ -157,7 +145,7 @@ async def test_acknowledging_a_resolved_incident_is_an_invalid_transition(
     assert not result.ok and result.error is not None
     assert (result.error.code, result.error.field) == ("InvalidTransition", "id")
     assert result.error.message == "cannot acknowledge an incident that is resolved"
-    stored_after = await _reload(sessions, incident)
+    stored_after = await reload(sessions, incident)
     assert stored_after.status == IncidentStatus.RESOLVED
     assert stored_after.acknowledged_at is None
     tasks = {t.kind: t for t in await tasks_of(sessions, incident)}

@@ -10,15 +10,14 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import ContactKind, IncidentStatus, Tier
+from libs.contracts.enums import ContactKind
 from libs.contracts.messages import CommandResult
 from libs.contracts.response import AddAffectedUser, CompleteFollowUp
 from libs.database.engine import transaction
 from libs.database.tables import AffectedUser, FollowUpTask, Incident, TimelineEvent
 from libs.privacy import DataKey, DecryptionError, generate_key
-from services.incidents import affected
-from services.incidents.tests.builders import DETECTED_AT, make_watchlist
-from tests.builders import make_tenant
+from services.incidents.aftercare import service as affected
+from services.incidents.tests.builders import DETECTED_AT, Sessions, make_org, stage_incident
 
 NOW = DETECTED_AT + timedelta(hours=3)
 PHONE = "138 0013 5678"
@@ -30,20 +29,8 @@ def key() -> DataKey:
     return DataKey.from_base64(generate_key())
 
 
-async def _incident(sessions: async_sessionmaker[AsyncSession], slug: str = "acme") -> Incident:
-    tenant = await make_tenant(sessions, slug)
-    watchlist = await make_watchlist(sessions, tenant.org.id)
-    async with transaction(sessions) as session:
-        incident = Incident(
-            organization_id=tenant.org.id,
-            watchlist_id=watchlist.id,
-            title="「奶粉」中度舆情危机",
-            tier=Tier.ORANGE.value,
-            status=IncidentStatus.RESPONDING.value,
-            detected_at=DETECTED_AT,
-        )
-        session.add(incident)
-    return incident
+async def _incident(sessions: Sessions) -> Incident:
+    return (await stage_incident(sessions)).incident
 
 
 def _add(incident: Incident, **overrides: object) -> AddAffectedUser:
@@ -80,11 +67,11 @@ async def _rows(
 
 
 async def test_adding_a_user_stores_the_contact_encrypted_and_answers_it_masked(
-    sessions: async_sessionmaker[AsyncSession], key: DataKey
+    rolled_back: Sessions, key: DataKey
 ) -> None:
-    incident = await _incident(sessions)
+    incident = await _incident(rolled_back)
 
-    result = await _run_add(sessions, _add(incident), key)
+    result = await _run_add(rolled_back, _add(incident), key)
 
     assert result.ok, result.error
     assert result.data["name"] == "欧阳**"
@@ -95,33 +82,33 @@ async def test_adding_a_user_stores_the_contact_encrypted_and_answers_it_masked(
     assert tasks["compensation"]["amount"] == 300.0
     assert all(task["status"] == "open" for task in tasks.values())
 
-    [user] = await _rows(sessions, AffectedUser, incident)
+    [user] = await _rows(rolled_back, AffectedUser, incident)
     assert user.name_masked == "欧阳**" and user.contact_masked == "138****5678"
     assert b"13800135678" not in user.contact_cipher and b"5678" not in user.contact_cipher
-    stored_tasks = await _rows(sessions, FollowUpTask, incident)
+    stored_tasks = await _rows(rolled_back, FollowUpTask, incident)
     assert sorted(task.kind for task in stored_tasks) == ["compensation", "follow_up"]
     assert all(task.affected_user_id == user.id for task in stored_tasks)
 
-    [event] = await _rows(sessions, TimelineEvent, incident)
+    [event] = await _rows(rolled_back, TimelineEvent, incident)
     assert event.kind == "affected_user_added" and event.actor == "key-cs"
     assert event.message == "登记受影响用户欧阳**（138****5678），安排回访及补偿300元"
     exposed = json.dumps(result.data, ensure_ascii=False) + event.message + json.dumps(event.data)
     for secret in ("13800135678", "138 0013 5678", "欧阳娜娜", "娜娜"):
         assert secret not in exposed
 
-    async with transaction(sessions) as session:
+    async with transaction(rolled_back) as session:
         clear = await affected.reveal_contact(session, incident.organization_id, user.id, key)
     assert clear == "13800135678"
 
 
 async def test_follow_up_due_time_is_kept_and_no_compensation_without_an_amount(
-    sessions: async_sessionmaker[AsyncSession], key: DataKey
+    rolled_back: Sessions, key: DataKey
 ) -> None:
-    incident = await _incident(sessions)
+    incident = await _incident(rolled_back)
     due = datetime(2025, 3, 2, 2, 0, tzinfo=UTC)
 
     result = await _run_add(
-        sessions,
+        rolled_back,
         _add(
             incident,
             contact_kind=ContactKind.EMAIL,
@@ -137,8 +124,8 @@ async def test_follow_up_due_time_is_kept_and_no_compensation_without_an_amount(
     assert result.data["name"] == "李*" and result.data["contact"] == "L***@example.com"
     [task] = result.data["tasks"]
     assert task["kind"] == "follow_up" and task["due_at"] == due.isoformat()
-    [user] = await _rows(sessions, AffectedUser, incident)
-    async with sessions() as session:
+    [user] = await _rows(rolled_back, AffectedUser, incident)
+    async with rolled_back() as session:
         clear = await affected.reveal_contact(session, incident.organization_id, user.id, key)
     assert clear == "Li.Lei@example.com"
 
@@ -154,30 +141,30 @@ async def test_follow_up_due_time_is_kept_and_no_compensation_without_an_amount(
     ],
 )
 async def test_a_contact_that_does_not_fit_its_kind_is_refused_on_the_contact_field(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
     key: DataKey,
     kind: ContactKind,
     contact: str,
     reason: str,
 ) -> None:
-    incident = await _incident(sessions)
+    incident = await _incident(rolled_back)
 
-    result = await _run_add(sessions, _add(incident, contact_kind=kind, contact=contact), key)
+    result = await _run_add(rolled_back, _add(incident, contact_kind=kind, contact=contact), key)
 
     assert not result.ok and result.error is not None
     assert (result.error.code, result.error.field) == ("Invalid", "contact")
     assert reason in result.error.message and contact not in result.error.message
-    assert await _rows(sessions, AffectedUser, incident) == []
-    assert await _rows(sessions, FollowUpTask, incident) == []
+    assert await _rows(rolled_back, AffectedUser, incident) == []
+    assert await _rows(rolled_back, FollowUpTask, incident) == []
 
 
 async def test_an_id_card_is_accepted_with_its_checksum_and_masked(
-    sessions: async_sessionmaker[AsyncSession], key: DataKey
+    rolled_back: Sessions, key: DataKey
 ) -> None:
-    incident = await _incident(sessions)
+    incident = await _incident(rolled_back)
 
     result = await _run_add(
-        sessions, _add(incident, contact_kind=ContactKind.ID_CARD, contact=ID_CARD.lower()), key
+        rolled_back, _add(incident, contact_kind=ContactKind.ID_CARD, contact=ID_CARD.lower()), key
     )
 
     assert result.ok, result.error
@@ -185,35 +172,35 @@ async def test_an_id_card_is_accepted_with_its_checksum_and_masked(
 
 
 async def test_another_organization_cannot_add_to_or_read_from_an_incident(
-    sessions: async_sessionmaker[AsyncSession], key: DataKey
+    rolled_back: Sessions, key: DataKey
 ) -> None:
-    incident = await _incident(sessions)
-    other = await make_tenant(sessions, "rival")
-    added = await _run_add(sessions, _add(incident), key)
+    incident = await _incident(rolled_back)
+    other = await make_org(rolled_back)
+    added = await _run_add(rolled_back, _add(incident), key)
     user_id = uuid.UUID(added.data["id"])
 
-    result = await _run_add(sessions, _add(incident, organization_id=other.org.id), key)
+    result = await _run_add(rolled_back, _add(incident, organization_id=other), key)
 
     assert not result.ok and result.error is not None
     assert (result.error.code, result.error.field) == ("NotFound", "incidentId")
-    async with sessions() as session:
-        assert await affected.reveal_contact(session, other.org.id, user_id, key) is None
+    async with rolled_back() as session:
+        assert await affected.reveal_contact(session, other, user_id, key) is None
 
 
 async def test_a_ciphertext_copied_onto_another_user_does_not_decrypt(
-    sessions: async_sessionmaker[AsyncSession], key: DataKey
+    rolled_back: Sessions, key: DataKey
 ) -> None:
-    incident = await _incident(sessions)
-    first = await _run_add(sessions, _add(incident), key)
-    second = await _run_add(sessions, _add(incident, name="韩梅梅", contact="13912345678"), key)
-    async with transaction(sessions) as session:
+    incident = await _incident(rolled_back)
+    first = await _run_add(rolled_back, _add(incident), key)
+    second = await _run_add(rolled_back, _add(incident, name="韩梅梅", contact="13912345678"), key)
+    async with transaction(rolled_back) as session:
         source = await session.get(AffectedUser, uuid.UUID(first.data["id"]))
         target = await session.get(AffectedUser, uuid.UUID(second.data["id"]))
         assert source is not None and target is not None
         target.contact_cipher = source.contact_cipher
         session.add(target)
 
-    async with sessions() as session:
+    async with rolled_back() as session:
         with pytest.raises(DecryptionError):
             await affected.reveal_contact(session, incident.organization_id, target.id, key)
         with pytest.raises(DecryptionError):
@@ -222,12 +209,12 @@ async def test_a_ciphertext_copied_onto_another_user_does_not_decrypt(
 
 
 async def test_revealing_with_an_actor_leaves_a_trace_without_the_value(
-    sessions: async_sessionmaker[AsyncSession], key: DataKey
+    rolled_back: Sessions, key: DataKey
 ) -> None:
-    incident = await _incident(sessions)
-    added = await _run_add(sessions, _add(incident), key)
+    incident = await _incident(rolled_back)
+    added = await _run_add(rolled_back, _add(incident), key)
 
-    async with transaction(sessions) as session:
+    async with transaction(rolled_back) as session:
         clear = await affected.reveal_contact(
             session,
             incident.organization_id,
@@ -238,17 +225,17 @@ async def test_revealing_with_an_actor_leaves_a_trace_without_the_value(
         )
 
     assert clear == "13800135678"
-    events = await _rows(sessions, TimelineEvent, incident)
+    events = await _rows(rolled_back, TimelineEvent, incident)
     [trace] = [event for event in events if event.kind == "contact_revealed"]
     assert trace.message == "key-cs查看了受影响用户欧阳**的联系方式"
     assert "13800135678" not in trace.message + json.dumps(trace.data)
 
 
 async def test_completing_a_follow_up_once_masks_its_note_and_is_idempotent(
-    sessions: async_sessionmaker[AsyncSession], key: DataKey
+    rolled_back: Sessions, key: DataKey
 ) -> None:
-    incident = await _incident(sessions)
-    added = await _run_add(sessions, _add(incident), key)
+    incident = await _incident(rolled_back)
+    added = await _run_add(rolled_back, _add(incident), key)
     follow_up = next(task for task in added.data["tasks"] if task["kind"] == "follow_up")
     command = CompleteFollowUp(
         organization_id=incident.organization_id,
@@ -259,14 +246,14 @@ async def test_completing_a_follow_up_once_masks_its_note_and_is_idempotent(
     done_at = NOW + timedelta(hours=2)
 
     for _ in range(2):
-        async with transaction(sessions) as session:
+        async with transaction(rolled_back) as session:
             outcome = await affected.complete_follow_up(session, command, now=done_at)
         assert outcome.result is not None and outcome.result.ok, outcome.result
         assert outcome.result.data["status"] == "done"
         assert outcome.result.data["completed_at"] == done_at.isoformat()
         assert outcome.result.data["note"] == "已电话回访 138****5678，用户接受致歉"
 
-    async with sessions() as session:
+    async with rolled_back() as session:
         events = (
             await session.exec(
                 select(TimelineEvent)
@@ -281,7 +268,7 @@ async def test_completing_a_follow_up_once_masks_its_note_and_is_idempotent(
         == "受影响用户欧阳**的回访已完成，备注：已电话回访 138****5678，用户接受致歉"
     )
 
-    listed = await _list(sessions, incident)
+    listed = await _list(rolled_back, incident)
     [user] = listed
     statuses = {task["kind"]: task["status"] for task in user["tasks"]}
     assert statuses == {"follow_up": "done", "compensation": "open"}
@@ -290,7 +277,7 @@ async def test_completing_a_follow_up_once_masks_its_note_and_is_idempotent(
     missing = CompleteFollowUp(
         organization_id=incident.organization_id, actor="key-cs", task_id=uuid.uuid4()
     )
-    async with transaction(sessions) as session:
+    async with transaction(rolled_back) as session:
         outcome = await affected.complete_follow_up(session, missing, now=done_at)
     assert outcome.result is not None and outcome.result.error is not None
     assert (outcome.result.error.code, outcome.result.error.field) == ("NotFound", "taskId")

@@ -6,12 +6,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from libs.database.tables import Statement
-from services.incidents.consistency import (
+from services.incidents.statements.consistency import (
     Fact,
-    Quantity,
     StatementText,
     compute_flags,
     current_statements,
+)
+from services.incidents.statements.figures import (
+    Quantity,
     extract_quantities,
     normalize,
     parse_chinese_number,

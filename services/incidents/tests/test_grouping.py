@@ -1,29 +1,32 @@
-"""Grouping signals into incidents: by watchlist and story, snoozes, reopening, recurrence."""
+"""Grouping signals into incidents: by watchlist, merge and story; snoozes; reopening."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import CrisisType, EventType, IncidentStatus, Tier
+from libs.contracts.messages import Message
 from libs.contracts.response import (
     IntegrationEventEmitted,
     SnoozeWatchlist,
     TransitionIncident,
 )
-from libs.database.engine import transaction
-from libs.database.tables import ImprovementAction, Incident, Watchlist
-from services.incidents import events, lifecycle, snooze
-from services.incidents.service import REOPEN_WINDOW, SignalAction
+from libs.database.tables import Incident, Watchlist
+from services.incidents import events
+from services.incidents.lifecycle import service as lifecycle
+from services.incidents.signals import repository, snooze
+from services.incidents.signals.service import REOPEN_WINDOW
 from services.incidents.tests.builders import (
     DETECTED_AT,
+    Sessions,
     apply,
     events_of,
     force,
     incidents_of,
+    landed,
+    make_org,
     make_signal,
     make_watchlist,
     open_incident,
@@ -31,18 +34,15 @@ from services.incidents.tests.builders import (
     run,
     timeline_of,
 )
-from tests.builders import make_tenant
 
 S = IncidentStatus
 NOW = DETECTED_AT + timedelta(hours=1)
 STORY = uuid.UUID("0b7a1f0e-52d4-4c1a-9a55-2f1b8d3c6e71")
 
 
-async def _watchlist(
-    sessions: async_sessionmaker[AsyncSession], slug: str = "acme", name: str = "奶粉"
-) -> Watchlist:
-    tenant = await make_tenant(sessions, slug)
-    return await make_watchlist(sessions, tenant.org.id, name)
+def _types(messages: Sequence[Message]) -> list[EventType]:
+    """Return the types of the integration events among `messages`, in order."""
+    return [m.type for m in messages if isinstance(m, IntegrationEventEmitted)]
 
 
 def _snooze(
@@ -57,24 +57,23 @@ def _snooze(
     )
 
 
-async def _resolve(
-    sessions: async_sessionmaker[AsyncSession], incident: Incident, at: datetime
-) -> Incident:
+async def _resolve(sessions: Sessions, incident: Incident, at: datetime) -> Incident:
     return await force(sessions, incident, status=S.RESOLVED, resolved_at=at)
 
 
 async def test_opening_stores_story_and_type_and_emits_incident_opened(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    watchlist = await _watchlist(sessions)
+    watchlist = await make_watchlist(rolled_back)
     signal = await make_signal(
-        sessions, watchlist, Tier.ORANGE, story_id=STORY, crisis_type=CrisisType.PRODUCT_QUALITY
+        rolled_back, watchlist, Tier.ORANGE, story_id=STORY, crisis_type=CrisisType.PRODUCT_QUALITY
     )
 
-    outcome = await apply(sessions, signal, now=NOW)
+    outcome = await apply(rolled_back, signal, now=NOW)
 
-    assert outcome.action is SignalAction.OPENED and outcome.incident is not None
-    incident = await reload(sessions, outcome.incident)
+    incident = await landed(rolled_back, signal)
+    assert incident is not None and incident.status == S.DETECTED
+    assert [i.id for i in await incidents_of(rolled_back, watchlist)] == [incident.id]
     assert (incident.story_id, incident.crisis_type) == (STORY, "product_quality")
     assert incident.created_at == NOW and incident.detected_at == DETECTED_AT
     [message] = outcome.messages
@@ -83,100 +82,99 @@ async def test_opening_stores_story_and_type_and_emits_incident_opened(
     assert message.event_id == events.event_id(EventType.INCIDENT_OPENED, str(incident.id))
     assert message.payload["story_id"] == str(STORY)
     assert message.payload["tier"] == "orange" and message.payload["recurrence_of_id"] is None
-    [row] = await events_of(sessions, incident)
+    [row] = await events_of(rolled_back, incident)
     assert (row.id, row.type, row.occurred_at) == (message.event_id, "incident.opened", NOW)
 
 
 async def test_joining_emits_nothing_and_raising_emits_tier_changed(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    watchlist = await _watchlist(sessions)
-    await open_incident(sessions, watchlist, Tier.YELLOW)
+    watchlist = await make_watchlist(rolled_back)
+    incident = await open_incident(rolled_back, watchlist, Tier.YELLOW)
+    yellow = await make_signal(rolled_back, watchlist, Tier.YELLOW)
+    red = await make_signal(rolled_back, watchlist, Tier.RED)
 
-    joined = await apply(sessions, await make_signal(sessions, watchlist, Tier.YELLOW), now=NOW)
-    raised = await apply(sessions, await make_signal(sessions, watchlist, Tier.RED), now=NOW)
+    joined = await apply(rolled_back, yellow, now=NOW)
+    raised = await apply(rolled_back, red, now=NOW)
 
-    assert joined.action is SignalAction.JOINED and joined.messages == []
-    assert raised.action is SignalAction.RAISED
+    assert joined.messages == ()
+    raised_in = await landed(rolled_back, red)
+    assert raised_in is not None and raised_in.id == incident.id
+    timeline = await timeline_of(rolled_back, incident)
+    assert [e.kind for e in timeline] == ["opened", "signal", "tier_changed"]
+    assert timeline[1].data["signal_id"] == str(yellow.signal_id)
     [message] = raised.messages
     assert isinstance(message, IntegrationEventEmitted)
     assert message.type is EventType.INCIDENT_TIER_CHANGED
     assert (message.payload["from"], message.payload["to"]) == ("yellow", "red")
-    assert raised.incident is not None
-    [changed] = [
-        e for e in await timeline_of(sessions, raised.incident) if e.kind == "tier_changed"
-    ]
-    assert message.event_id == events.event_id(EventType.INCIDENT_TIER_CHANGED, str(changed.id))
+    assert message.event_id == events.event_id(EventType.INCIDENT_TIER_CHANGED, str(timeline[2].id))
 
 
 async def test_a_signal_of_another_watchlist_joins_the_incident_of_its_story(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    milk = await _watchlist(sessions)
-    rice = await make_watchlist(sessions, milk.organization_id, "米粉")
-    incident = await open_incident(sessions, milk, Tier.YELLOW, story_id=STORY)
+    milk = await make_watchlist(rolled_back)
+    rice = await make_watchlist(rolled_back, milk.organization_id, "米粉")
+    incident = await open_incident(rolled_back, milk, Tier.YELLOW, story_id=STORY)
 
-    story_signal = await make_signal(sessions, rice, Tier.ORANGE, story_id=STORY)
-    outcome = await apply(sessions, story_signal, now=NOW)
+    story_signal = await make_signal(rolled_back, rice, Tier.ORANGE, story_id=STORY)
+    outcome = await apply(rolled_back, story_signal, now=NOW)
 
-    assert outcome.action is SignalAction.RAISED
-    assert outcome.incident is not None and outcome.incident.id == incident.id
-    assert await incidents_of(sessions, rice) == []
-    stored = await reload(sessions, incident)
+    assert _types(outcome.messages) == [EventType.INCIDENT_TIER_CHANGED]
+    assert await incidents_of(rolled_back, rice) == []
+    stored = await reload(rolled_back, incident)
     assert (stored.tier, stored.last_signal_id) == ("orange", story_signal.signal_id)
     assert stored.title == "「奶粉」中度舆情危机"
 
-    unrelated = await apply(sessions, await make_signal(sessions, rice, Tier.YELLOW), now=NOW)
-    assert unrelated.action is SignalAction.OPENED
-    assert unrelated.incident is not None and unrelated.incident.id != incident.id
+    unrelated = await make_signal(rolled_back, rice, Tier.YELLOW)
+    outcome = await apply(rolled_back, unrelated, now=NOW)
+    assert _types(outcome.messages) == [EventType.INCIDENT_OPENED]
+    opened = await landed(rolled_back, unrelated)
+    assert opened is not None and opened.id != incident.id and opened.watchlist_id == rice.id
 
 
-async def test_a_story_of_another_organization_is_not_joined(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    ours = await _watchlist(sessions)
-    theirs = await _watchlist(sessions, "rival")
-    await open_incident(sessions, theirs, story_id=STORY)
+async def test_a_story_of_another_organization_is_not_joined(rolled_back: Sessions) -> None:
+    ours = await make_watchlist(rolled_back)
+    theirs = await make_watchlist(rolled_back)
+    await open_incident(rolled_back, theirs, story_id=STORY)
+    signal = await make_signal(rolled_back, ours, Tier.YELLOW, story_id=STORY)
 
-    outcome = await apply(
-        sessions, await make_signal(sessions, ours, Tier.YELLOW, story_id=STORY), now=NOW
-    )
+    outcome = await apply(rolled_back, signal, now=NOW)
 
-    assert outcome.action is SignalAction.OPENED
-    assert outcome.incident is not None and outcome.incident.watchlist_id == ours.id
+    assert _types(outcome.messages) == [EventType.INCIDENT_OPENED]
+    opened = await landed(rolled_back, signal)
+    assert opened is not None and opened.watchlist_id == ours.id
 
 
-async def test_an_incident_learns_its_story_from_a_later_signal(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    milk = await _watchlist(sessions)
-    rice = await make_watchlist(sessions, milk.organization_id, "米粉")
-    incident = await open_incident(sessions, milk)
+async def test_an_incident_learns_its_story_from_a_later_signal(rolled_back: Sessions) -> None:
+    milk = await make_watchlist(rolled_back)
+    rice = await make_watchlist(rolled_back, milk.organization_id, "米粉")
+    incident = await open_incident(rolled_back, milk)
     await apply(
-        sessions,
+        rolled_back,
         await make_signal(
-            sessions, milk, Tier.YELLOW, story_id=STORY, crisis_type=CrisisType.DATA_LEAK
+            rolled_back, milk, Tier.YELLOW, story_id=STORY, crisis_type=CrisisType.DATA_LEAK
         ),
         now=NOW,
     )
-    stored = await reload(sessions, incident)
+    stored = await reload(rolled_back, incident)
     assert (stored.story_id, stored.crisis_type) == (STORY, "data_leak")
 
-    outcome = await apply(
-        sessions, await make_signal(sessions, rice, Tier.YELLOW, story_id=STORY), now=NOW
-    )
-    assert outcome.incident is not None and outcome.incident.id == incident.id
+    later = await make_signal(rolled_back, rice, Tier.YELLOW, story_id=STORY)
+    await apply(rolled_back, later, now=NOW)
+    joined = await landed(rolled_back, later)
+    assert joined is not None and joined.id == incident.id
 
 
 async def test_signals_of_a_merged_incidents_watchlist_join_the_merge_target(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    milk = await _watchlist(sessions)
-    rice = await make_watchlist(sessions, milk.organization_id, "米粉")
-    target = await open_incident(sessions, milk)
-    source = await open_incident(sessions, rice)
+    milk = await make_watchlist(rolled_back)
+    rice = await make_watchlist(rolled_back, milk.organization_id, "米粉")
+    target = await open_incident(rolled_back, milk)
+    source = await open_incident(rolled_back, rice)
     merged, _ = await run(
-        sessions,
+        rolled_back,
         lifecycle.transition,
         TransitionIncident(
             organization_id=milk.organization_id,
@@ -190,11 +188,14 @@ async def test_signals_of_a_merged_incidents_watchlist_join_the_merge_target(
     )
     assert merged.ok
 
-    outcome = await apply(sessions, await make_signal(sessions, rice, Tier.YELLOW), now=NOW)
+    signal = await make_signal(rolled_back, rice, Tier.YELLOW)
+    outcome = await apply(rolled_back, signal, now=NOW)
 
-    assert outcome.action is SignalAction.JOINED
-    assert outcome.incident is not None and outcome.incident.id == target.id
-    assert len(await incidents_of(sessions, rice)) == 1
+    assert outcome.messages == ()
+    joined = await landed(rolled_back, signal)
+    assert joined is not None and joined.id == target.id
+    assert [e.kind for e in await timeline_of(rolled_back, target)][-1] == "signal"
+    assert len(await incidents_of(rolled_back, rice)) == 1
 
 
 @pytest.mark.parametrize(
@@ -207,275 +208,166 @@ async def test_signals_of_a_merged_incidents_watchlist_join_the_merge_target(
     ],
 )
 async def test_snooze_validation(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
     until: datetime,
     reason: str,
     field: str,
     text: str,
 ) -> None:
-    watchlist = await _watchlist(sessions)
+    watchlist = await make_watchlist(rolled_back)
     result, _ = await run(
-        sessions, snooze.snooze_watchlist, _snooze(watchlist, until, reason), now=NOW
+        rolled_back, snooze.snooze_watchlist, _snooze(watchlist, until, reason), now=NOW
     )
     assert result.error is not None
     assert (result.error.code, result.error.field) == ("Invalid", field)
     assert text in result.error.message
-    async with sessions() as session:
-        assert await snooze.silenced_until(session, watchlist.id, NOW) is None
+    async with rolled_back() as session:
+        assert await repository.silenced_until(session, watchlist.id, NOW) is None
 
 
 async def test_snoozing_another_organizations_watchlist_is_not_found(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    theirs = await _watchlist(sessions, "rival")
-    ours = await make_tenant(sessions, "acme")
-    command = _snooze(theirs, NOW + timedelta(days=1)).model_copy(
-        update={"organization_id": ours.org.id}
-    )
-    result, _ = await run(sessions, snooze.snooze_watchlist, command, now=NOW)
+    theirs = await make_watchlist(rolled_back)
+    ours = await make_org(rolled_back)
+    command = _snooze(theirs, NOW + timedelta(days=1)).model_copy(update={"organization_id": ours})
+    result, _ = await run(rolled_back, snooze.snooze_watchlist, command, now=NOW)
     assert result.error is not None
     assert (result.error.code, result.error.field) == ("NotFound", "watchlistId")
+    async with rolled_back() as session:
+        assert await repository.silenced_until(session, theirs.id, NOW) is None
 
 
 async def test_a_snoozed_watchlist_opens_no_incident_until_the_snooze_expires(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    watchlist = await _watchlist(sessions)
+    watchlist = await make_watchlist(rolled_back)
     until = NOW + timedelta(days=30)
-    result, _ = await run(sessions, snooze.snooze_watchlist, _snooze(watchlist, until), now=NOW)
+    result, _ = await run(rolled_back, snooze.snooze_watchlist, _snooze(watchlist, until), now=NOW)
     assert result.ok and result.data["silenced_until"] == until.isoformat()
 
     last_second = until - timedelta(seconds=1)
-    during = await make_signal(sessions, watchlist, Tier.RED, detected_at=last_second)
-    silenced = await apply(sessions, during, now=until + timedelta(hours=1))
-    assert silenced.action is SignalAction.SNOOZED and silenced.messages == []
-    assert silenced.incident is None
-    assert await incidents_of(sessions, watchlist) == []
+    during = await make_signal(rolled_back, watchlist, Tier.RED, detected_at=last_second)
+    silenced = await apply(rolled_back, during, now=until + timedelta(hours=1))
+    assert silenced.messages == ()
+    assert await landed(rolled_back, during) is None
+    assert await incidents_of(rolled_back, watchlist) == []
 
     # Expired at `until` itself; a signal handled late is judged by when it was detected.
-    after = await make_signal(sessions, watchlist, Tier.YELLOW, detected_at=until)
-    opened = await apply(sessions, after, now=until)
-    assert opened.action is SignalAction.OPENED
+    after = await make_signal(rolled_back, watchlist, Tier.YELLOW, detected_at=until)
+    opened = await apply(rolled_back, after, now=until)
+    assert _types(opened.messages) == [EventType.INCIDENT_OPENED]
+    assert [i.last_signal_id for i in await incidents_of(rolled_back, watchlist)] == [
+        after.signal_id
+    ]
 
 
-async def test_snoozes_add_up_to_the_latest_expiry(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    watchlist = await _watchlist(sessions)
+async def test_snoozes_add_up_to_the_latest_expiry(rolled_back: Sessions) -> None:
+    watchlist = await make_watchlist(rolled_back)
     long, short = NOW + timedelta(days=3), NOW + timedelta(hours=1)
-    await run(sessions, snooze.snooze_watchlist, _snooze(watchlist, long), now=NOW)
-    result, _ = await run(sessions, snooze.snooze_watchlist, _snooze(watchlist, short), now=NOW)
+    await run(rolled_back, snooze.snooze_watchlist, _snooze(watchlist, long), now=NOW)
+    result, _ = await run(rolled_back, snooze.snooze_watchlist, _snooze(watchlist, short), now=NOW)
     assert result.data["until"] == short.isoformat()
     assert result.data["silenced_until"] == long.isoformat()
 
 
 async def test_signals_of_a_snoozed_watchlist_still_join_its_open_incident(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    watchlist = await _watchlist(sessions)
-    incident = await open_incident(sessions, watchlist, Tier.YELLOW)
+    watchlist = await make_watchlist(rolled_back)
+    incident = await open_incident(rolled_back, watchlist, Tier.YELLOW)
     await run(
-        sessions, snooze.snooze_watchlist, _snooze(watchlist, NOW + timedelta(days=1)), now=NOW
+        rolled_back,
+        snooze.snooze_watchlist,
+        _snooze(watchlist, NOW + timedelta(days=1)),
+        now=NOW,
     )
+    signal = await make_signal(rolled_back, watchlist, Tier.ORANGE)
 
-    outcome = await apply(sessions, await make_signal(sessions, watchlist, Tier.ORANGE), now=NOW)
+    outcome = await apply(rolled_back, signal, now=NOW)
 
-    assert outcome.action is SignalAction.RAISED
-    assert outcome.incident is not None and outcome.incident.id == incident.id
+    assert _types(outcome.messages) == [EventType.INCIDENT_TIER_CHANGED]
+    raised = await landed(rolled_back, signal)
+    assert raised is not None and raised.id == incident.id and raised.tier == Tier.ORANGE
 
 
 async def test_a_flare_up_within_the_window_reopens_the_resolved_incident(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    watchlist = await _watchlist(sessions)
-    incident = await _resolve(sessions, await open_incident(sessions, watchlist), NOW)
+    watchlist = await make_watchlist(rolled_back)
+    incident = await _resolve(rolled_back, await open_incident(rolled_back, watchlist), NOW)
     flare_at = NOW + REOPEN_WINDOW
     signal = await make_signal(
-        sessions, watchlist, Tier.ORANGE, reasons=["二次发酵"], detected_at=flare_at
+        rolled_back, watchlist, Tier.ORANGE, reasons=["二次发酵"], detected_at=flare_at
     )
 
-    outcome = await apply(sessions, signal, now=flare_at)
+    outcome = await apply(rolled_back, signal, now=flare_at)
 
-    assert outcome.action is SignalAction.REOPENED
-    assert outcome.incident is not None and outcome.incident.id == incident.id
-    assert len(await incidents_of(sessions, watchlist)) == 1
-    stored = await reload(sessions, incident)
+    assert len(await incidents_of(rolled_back, watchlist)) == 1
+    stored = await reload(rolled_back, incident)
     assert (stored.status, stored.reopened_count, stored.resolved_at) == ("responding", 1, None)
     assert (stored.tier, stored.last_signal_id) == ("orange", signal.signal_id)
-    timeline = await timeline_of(sessions, incident)
+    timeline = await timeline_of(rolled_back, incident)
     [reopened] = [e for e in timeline if e.kind == "status_changed"]
     assert (reopened.data["from"], reopened.data["to"]) == ("resolved", "responding")
     assert reopened.data["signal_id"] == str(signal.signal_id)
     assert reopened.data["reopened_count"] == 1 and reopened.actor == "system"
     assert "重新打开" in reopened.message
-    assert [m.type for m in outcome.messages if isinstance(m, IntegrationEventEmitted)] == [
+    assert _types(outcome.messages) == [
         EventType.INCIDENT_STATUS_CHANGED,
         EventType.INCIDENT_TIER_CHANGED,
     ]
-    stored_types = sorted(e.type for e in await events_of(sessions, incident))
+    stored_types = sorted(e.type for e in await events_of(rolled_back, incident))
     assert stored_types == ["incident.opened", "incident.status_changed", "incident.tier_changed"]
 
 
-async def test_a_flare_up_after_the_window_opens_a_new_incident(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    watchlist = await _watchlist(sessions)
-    old = await _resolve(sessions, await open_incident(sessions, watchlist), NOW)
+async def test_a_flare_up_after_the_window_opens_a_new_incident(rolled_back: Sessions) -> None:
+    watchlist = await make_watchlist(rolled_back)
+    old = await _resolve(rolled_back, await open_incident(rolled_back, watchlist), NOW)
     late = NOW + REOPEN_WINDOW + timedelta(seconds=1)
+    signal = await make_signal(rolled_back, watchlist, Tier.YELLOW, detected_at=late)
 
-    outcome = await apply(
-        sessions, await make_signal(sessions, watchlist, Tier.YELLOW, detected_at=late), now=late
-    )
+    outcome = await apply(rolled_back, signal, now=late)
 
-    assert outcome.action is SignalAction.OPENED
-    assert outcome.incident is not None and outcome.incident.id != old.id
-    assert (await reload(sessions, old)).status == S.RESOLVED
-    assert (await reload(sessions, old)).reopened_count == 0
+    assert _types(outcome.messages) == [EventType.INCIDENT_OPENED]
+    opened = await landed(rolled_back, signal)
+    assert opened is not None and opened.id != old.id
+    stored = await reload(rolled_back, old)
+    assert (stored.status, stored.reopened_count) == (S.RESOLVED, 0)
 
 
-async def test_a_closed_incident_is_never_reopened_by_a_signal(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    watchlist = await _watchlist(sessions)
-    old = await open_incident(sessions, watchlist)
-    await force(sessions, old, status=S.CLOSED, resolved_at=NOW, closed_at=NOW)
+async def test_a_closed_incident_is_never_reopened_by_a_signal(rolled_back: Sessions) -> None:
+    watchlist = await make_watchlist(rolled_back)
+    old = await open_incident(rolled_back, watchlist)
+    await force(rolled_back, old, status=S.CLOSED, resolved_at=NOW, closed_at=NOW)
+    signal = await make_signal(rolled_back, watchlist, Tier.YELLOW)
 
-    outcome = await apply(sessions, await make_signal(sessions, watchlist, Tier.YELLOW), now=NOW)
+    outcome = await apply(rolled_back, signal, now=NOW)
 
-    assert outcome.action is SignalAction.OPENED
+    assert _types(outcome.messages) == [EventType.INCIDENT_OPENED]
+    opened = await landed(rolled_back, signal)
+    assert opened is not None and opened.id != old.id
+    assert (await reload(rolled_back, old)).status == S.CLOSED
 
 
 async def test_a_snooze_also_stops_reopening_and_blue_never_reopens(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    watchlist = await _watchlist(sessions)
-    incident = await _resolve(sessions, await open_incident(sessions, watchlist), NOW)
+    watchlist = await make_watchlist(rolled_back)
+    incident = await _resolve(rolled_back, await open_incident(rolled_back, watchlist), NOW)
+    blue = await make_signal(rolled_back, watchlist, Tier.BLUE)
 
-    blue = await apply(sessions, await make_signal(sessions, watchlist, Tier.BLUE), now=NOW)
+    ignored = await apply(rolled_back, blue, now=NOW)
     await run(
-        sessions, snooze.snooze_watchlist, _snooze(watchlist, NOW + timedelta(days=1)), now=NOW
-    )
-    snoozed = await apply(
-        sessions,
-        await make_signal(sessions, watchlist, Tier.RED, detected_at=NOW + timedelta(hours=2)),
+        rolled_back,
+        snooze.snooze_watchlist,
+        _snooze(watchlist, NOW + timedelta(days=1)),
         now=NOW,
     )
+    red = await make_signal(rolled_back, watchlist, Tier.RED, detected_at=NOW + timedelta(hours=2))
+    snoozed = await apply(rolled_back, red, now=NOW)
 
-    assert (blue.action, snoozed.action) == (SignalAction.IGNORED, SignalAction.SNOOZED)
-    assert (await reload(sessions, incident)).status == S.RESOLVED
-
-
-async def _action(
-    sessions: async_sessionmaker[AsyncSession], incident: Incident, text: str, status: str
-) -> ImprovementAction:
-    async with transaction(sessions) as session:
-        action = ImprovementAction(
-            organization_id=incident.organization_id,
-            incident_id=incident.id,
-            watchlist_id=incident.watchlist_id,
-            action=text,
-            owner="品控部",
-            status=status,
-        )
-        session.add(action)
-    return action
-
-
-async def _actions(
-    sessions: async_sessionmaker[AsyncSession],
-) -> dict[str, ImprovementAction]:
-    async with sessions() as session:
-        result = await session.exec(select(ImprovementAction))
-        return {a.action: a for a in result.all()}
-
-
-async def test_a_recurrence_links_the_past_incident_and_reopens_its_unfinished_actions(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    watchlist = await _watchlist(sessions)
-    past = await open_incident(sessions, watchlist, crisis_type=CrisisType.PRODUCT_QUALITY)
-    await force(sessions, past, status=S.CLOSED, resolved_at=NOW, closed_at=NOW)
-    await _action(sessions, past, "完善批次抽检", "in_progress")
-    await _action(sessions, past, "更新客服话术", "done")
-    await _action(sessions, past, "建立召回预案", "open")
-    later = NOW + timedelta(days=60)
-
-    outcome = await apply(
-        sessions,
-        await make_signal(
-            sessions,
-            watchlist,
-            Tier.YELLOW,
-            detected_at=later,
-            crisis_type=CrisisType.PRODUCT_QUALITY,
-        ),
-        now=later,
-    )
-
-    assert outcome.incident is not None
-    new = await reload(sessions, outcome.incident)
-    assert new.recurrence_of_id == past.id
-    actions = await _actions(sessions)
-    assert actions["完善批次抽检"].status == "open"
-    assert actions["完善批次抽检"].reopened_by_incident_id == new.id
-    assert actions["建立召回预案"].reopened_by_incident_id == new.id
-    assert actions["更新客服话术"].status == "done"
-    assert actions["更新客服话术"].reopened_by_incident_id is None
-    [linked] = [e for e in await timeline_of(sessions, new) if e.kind == "recurrence"]
-    assert linked.data["recurrence_of_id"] == str(past.id)
-    assert linked.data["matched"] == ["crisis_type"]
-    assert len(linked.data["reopened_actions"]) == 2
-    assert "重新打开2项未完成的改进措施" in linked.message
-    [opened] = outcome.messages
-    assert isinstance(opened, IntegrationEventEmitted)
-    assert opened.payload["recurrence_of_id"] == str(past.id)
-
-
-async def test_recurrence_by_story_and_no_link_without_a_likeness(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    milk = await _watchlist(sessions)
-    rice = await make_watchlist(sessions, milk.organization_id, "米粉")
-    by_story = await open_incident(
-        sessions, milk, story_id=STORY, crisis_type=CrisisType.MISINFORMATION
-    )
-    await _resolve(sessions, by_story, NOW - timedelta(days=10))
-    other_list = await open_incident(sessions, rice, crisis_type=CrisisType.DATA_LEAK)
-    await _resolve(sessions, other_list, NOW - timedelta(days=10))
-    dismissed = await open_incident(sessions, milk, crisis_type=CrisisType.DATA_LEAK)
-    await force(sessions, dismissed, status=S.FALSE_ALARM)
-
-    linked = await open_incident(
-        sessions, milk, story_id=STORY, crisis_type=CrisisType.DATA_LEAK, detected_at=NOW
-    )
-    await _resolve(sessions, linked, NOW)
-    unlinked = await open_incident(
-        sessions,
-        milk,
-        crisis_type=CrisisType.CUSTOMER_SERVICE,
-        detected_at=NOW + REOPEN_WINDOW * 2,
-    )
-
-    assert (await reload(sessions, linked)).recurrence_of_id == by_story.id
-    [event] = [e for e in await timeline_of(sessions, linked) if e.kind == "recurrence"]
-    assert event.data["matched"] == ["story"]
-    assert (await reload(sessions, unlinked)).recurrence_of_id is None
-
-
-async def test_actions_left_open_along_a_recurrence_chain_follow_the_newest_incident(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    watchlist = await _watchlist(sessions)
-    kind = CrisisType.CUSTOMER_SERVICE
-    first = await open_incident(sessions, watchlist, crisis_type=kind)
-    await _resolve(sessions, first, NOW - timedelta(days=200))
-    await _action(sessions, first, "客服培训", "open")
-    second = await open_incident(
-        sessions, watchlist, crisis_type=kind, detected_at=NOW - timedelta(days=100)
-    )
-    await _resolve(sessions, second, NOW - timedelta(days=99))
-    third = await open_incident(sessions, watchlist, crisis_type=kind, detected_at=NOW)
-
-    assert (await reload(sessions, second)).recurrence_of_id == first.id
-    assert (await reload(sessions, third)).recurrence_of_id == second.id
-    assert (await _actions(sessions))["客服培训"].reopened_by_incident_id == third.id
+    assert (ignored.messages, snoozed.messages) == ((), ())
+    assert (await landed(rolled_back, blue), await landed(rolled_back, red)) == (None, None)
+    assert (await reload(rolled_back, incident)).status == S.RESOLVED
+    assert len(await incidents_of(rolled_back, watchlist)) == 1

@@ -4,9 +4,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import Channel, CrisisType, IncidentStatus, TeamRole, Tier
 from libs.contracts.response import (
@@ -18,17 +16,20 @@ from libs.contracts.response import (
 )
 from libs.database.tables import IncidentMember
 from libs.database.tables import Playbook as PlaybookRow
-from services.incidents import lifecycle, playbook, team
+from services.incidents.lifecycle import service as lifecycle
+from services.incidents.playbook import service as playbook
+from services.incidents.team import service as team
 from services.incidents.tests.builders import (
     DETECTED_AT,
+    Sessions,
     force,
+    make_org,
     make_watchlist,
     open_incident,
     run,
     tasks_of,
     timeline_of,
 )
-from tests.builders import make_tenant
 
 NOW = DETECTED_AT + timedelta(minutes=10)
 R = TeamRole
@@ -103,23 +104,25 @@ def _task(
 
 
 @pytest.mark.parametrize("tier", [Tier.YELLOW, Tier.ORANGE, Tier.RED])
-async def test_defaults_per_tier(sessions: async_sessionmaker[AsyncSession], tier: Tier) -> None:
-    tenant = await make_tenant(sessions)
-    incident = await open_incident(sessions, await make_watchlist(sessions, tenant.org.id), tier)
+async def test_defaults_per_tier(rolled_back: Sessions, tier: Tier) -> None:
+    incident = await open_incident(rolled_back, await make_watchlist(rolled_back), tier)
 
-    tasks = await tasks_of(sessions, incident)
+    tasks = await tasks_of(rolled_back, incident)
     assert [t.kind for t in tasks] == DEFAULT_TASKS[tier]
     due = {t.kind: t.due_at - DETECTED_AT for t in tasks}
     assert due["acknowledge"] == timedelta(minutes=30)
     assert due["confirm_scope"] == timedelta(hours=2)
     assert due["first_statement"] == timedelta(hours=4)
     assert due["detailed_reply"] == timedelta(hours=24)
-    assert due.get("full_plan", timedelta(hours=48)) == timedelta(hours=48)
+    if tier is Tier.YELLOW:
+        assert "full_plan" not in due
+    else:
+        assert due["full_plan"] == timedelta(hours=48)
     assert all(t.role is not None for t in tasks)
     channels = {t.kind: t.channel for t in tasks}
     assert channels["first_statement"] == "weibo" and channels["detailed_reply"] == "wechat"
 
-    async with sessions() as session:
+    async with rolled_back() as session:
         status = await team.team_status(session, incident.id)
     assert status is not None and status.tier is tier
     assert {s.role: s.needed for s in status.slots} == DEFAULT_TEAMS[tier]
@@ -132,14 +135,13 @@ async def test_defaults_per_tier(sessions: async_sessionmaker[AsyncSession], tie
 
 
 async def test_an_organization_override_applies_and_a_type_specific_one_wins(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    tenant = await make_tenant(sessions)
-    other = await make_tenant(sessions, "rival")
-    org = tenant.org.id
+    org = await make_org(rolled_back)
+    other = await make_org(rolled_back)
     team_slots = [TeamSlot(role=R.COMMANDER, count=2), TeamSlot(role=R.LEGAL, count=1)]
     any_type, _ = await run(
-        sessions,
+        rolled_back,
         playbook.set_playbook,
         _set(
             org, Tier.ORANGE, [_task("war_room", 15), _task("legal_check", 60, R.LEGAL)], team_slots
@@ -147,7 +149,7 @@ async def test_an_organization_override_applies_and_a_type_specific_one_wins(
         now=NOW,
     )
     quality, _ = await run(
-        sessions,
+        rolled_back,
         playbook.set_playbook,
         _set(
             org,
@@ -160,46 +162,48 @@ async def test_an_organization_override_applies_and_a_type_specific_one_wins(
     assert any_type.ok and any_type.data["crisis_type"] == "*"
     assert quality.ok and quality.data["crisis_type"] == "product_quality"
 
-    milk = await make_watchlist(sessions, org, "奶粉")
-    rice = await make_watchlist(sessions, org, "米粉")
-    plain = await open_incident(sessions, milk, Tier.ORANGE, crisis_type=CrisisType.DATA_LEAK)
-    typed = await open_incident(sessions, rice, Tier.ORANGE, crisis_type=CrisisType.PRODUCT_QUALITY)
-    theirs = await open_incident(
-        sessions, await make_watchlist(sessions, other.org.id), Tier.ORANGE
+    milk = await make_watchlist(rolled_back, org, "奶粉")
+    rice = await make_watchlist(rolled_back, org, "米粉")
+    plain = await open_incident(rolled_back, milk, Tier.ORANGE, crisis_type=CrisisType.DATA_LEAK)
+    typed = await open_incident(
+        rolled_back, rice, Tier.ORANGE, crisis_type=CrisisType.PRODUCT_QUALITY
     )
-    yellow = await open_incident(sessions, await make_watchlist(sessions, org, "辅食"))
+    theirs = await open_incident(rolled_back, await make_watchlist(rolled_back, other), Tier.ORANGE)
+    yellow = await open_incident(rolled_back, await make_watchlist(rolled_back, org, "辅食"))
 
-    plain_tasks = await tasks_of(sessions, plain)
+    plain_tasks = await tasks_of(rolled_back, plain)
     assert [(t.kind, t.due_at - DETECTED_AT, t.role) for t in plain_tasks] == [
         ("war_room", timedelta(minutes=15), "commander"),
         ("legal_check", timedelta(hours=1), "legal"),
     ]
-    typed_tasks = await tasks_of(sessions, typed)
+    typed_tasks = await tasks_of(rolled_back, typed)
     assert [(t.kind, t.channel) for t in typed_tasks] == [("recall_check", "website")]
-    assert [t.kind for t in await tasks_of(sessions, theirs)] == DEFAULT_TASKS[Tier.ORANGE]
-    assert [t.kind for t in await tasks_of(sessions, yellow)] == DEFAULT_TASKS[Tier.YELLOW]
-    async with sessions() as session:
+    assert [t.kind for t in await tasks_of(rolled_back, theirs)] == DEFAULT_TASKS[Tier.ORANGE]
+    assert [t.kind for t in await tasks_of(rolled_back, yellow)] == DEFAULT_TASKS[Tier.YELLOW]
+    async with rolled_back() as session:
         status = await team.team_status(session, plain.id)
     assert status is not None
     assert [(s.role, s.needed) for s in status.slots] == [(R.COMMANDER, 2), (R.LEGAL, 1)]
 
 
 async def test_setting_a_playbook_again_replaces_it(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    org = (await make_tenant(sessions)).org.id
+    org = await make_org(rolled_back)
     first, _ = await run(
-        sessions, playbook.set_playbook, _set(org, Tier.RED, [_task("a", 10)]), now=NOW
+        rolled_back, playbook.set_playbook, _set(org, Tier.RED, [_task("a", 10)]), now=NOW
     )
     second, _ = await run(
-        sessions,
+        rolled_back,
         playbook.set_playbook,
         _set(org, Tier.RED, [_task("b", 20)]),
         now=NOW + timedelta(hours=1),
     )
     assert first.data["id"] == second.data["id"]
-    async with sessions() as session:
-        rows = (await session.exec(select(PlaybookRow))).all()
+    async with rolled_back() as session:
+        rows = (
+            await session.exec(select(PlaybookRow).where(PlaybookRow.organization_id == org))
+        ).all()
     assert len(rows) == 1
     assert [t["kind"] for t in rows[0].tasks] == ["b"]
     assert rows[0].updated_at == NOW + timedelta(hours=1)
@@ -229,27 +233,28 @@ async def test_setting_a_playbook_again_replaces_it(
     ],
 )
 async def test_an_inconsistent_playbook_is_refused(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
     team_slots: list[TeamSlot],
     tasks: list[PlaybookTask],
     field: str,
     text: str,
 ) -> None:
-    org = (await make_tenant(sessions)).org.id
+    org = await make_org(rolled_back)
     result, _ = await run(
-        sessions, playbook.set_playbook, _set(org, Tier.YELLOW, tasks, team_slots), now=NOW
+        rolled_back, playbook.set_playbook, _set(org, Tier.YELLOW, tasks, team_slots), now=NOW
     )
     assert result.error is not None
     assert (result.error.code, result.error.field) == ("Invalid", field)
     assert text in result.error.message
-    async with sessions() as session:
-        assert (await session.exec(select(PlaybookRow))).all() == []
+    async with rolled_back() as session:
+        query = select(PlaybookRow).where(PlaybookRow.organization_id == org)
+        assert (await session.exec(query)).all() == []
 
 
 async def test_raising_with_an_override_adds_only_new_kinds_and_grows_the_team(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    org = (await make_tenant(sessions)).org.id
+    org = await make_org(rolled_back)
     red_team = [
         TeamSlot(role=R.COMMANDER, count=1),
         TeamSlot(role=R.MONITOR, count=3),
@@ -260,12 +265,12 @@ async def test_raising_with_an_override_adds_only_new_kinds_and_grows_the_team(
         _task("first_statement", 60, R.COMMANDER, Channel.WECHAT),
         _task("regulator_report", 120, R.LEGAL),
     ]
-    await run(sessions, playbook.set_playbook, _set(org, Tier.RED, red_tasks, red_team), now=NOW)
-    incident = await open_incident(sessions, await make_watchlist(sessions, org), Tier.YELLOW)
-    before = {t.kind: t for t in await tasks_of(sessions, incident)}
+    await run(rolled_back, playbook.set_playbook, _set(org, Tier.RED, red_tasks, red_team), now=NOW)
+    incident = await open_incident(rolled_back, await make_watchlist(rolled_back, org), Tier.YELLOW)
+    before = {t.kind: t for t in await tasks_of(rolled_back, incident)}
 
     result, _ = await run(
-        sessions,
+        rolled_back,
         lifecycle.change_tier,
         ChangeIncidentTier(
             organization_id=org,
@@ -278,12 +283,12 @@ async def test_raising_with_an_override_adds_only_new_kinds_and_grows_the_team(
     )
 
     assert result.ok and result.data["added_tasks"] == ["regulator_report"]
-    after = {t.kind: t for t in await tasks_of(sessions, incident)}
+    after = {t.kind: t for t in await tasks_of(rolled_back, incident)}
     assert set(after) == {*before, "regulator_report"}
     # Existing tasks keep their deadlines and channels; the override does not rewrite them.
     assert after["first_statement"].due_at == before["first_statement"].due_at
     assert after["first_statement"].channel == "weibo"
-    async with sessions() as session:
+    async with rolled_back() as session:
         status = await team.team_status(session, incident.id)
     assert status is not None
     assert [(s.role, s.needed) for s in status.slots] == [
@@ -307,28 +312,32 @@ def _assign(
     )
 
 
-async def test_assigning_roles_fills_the_team(sessions: async_sessionmaker[AsyncSession]) -> None:
-    org = (await make_tenant(sessions)).org.id
-    incident = await open_incident(sessions, await make_watchlist(sessions, org), Tier.YELLOW)
+async def test_assigning_roles_fills_the_team(rolled_back: Sessions) -> None:
+    org = await make_org(rolled_back)
+    incident = await open_incident(rolled_back, await make_watchlist(rolled_back, org), Tier.YELLOW)
     later = NOW + timedelta(minutes=1)
 
     for role, person in [(R.MONITOR, "王敏"), (R.ANALYST, "李强"), (R.SPOKESPERSON, "陈静")]:
         result, messages = await run(
-            sessions, team.assign_role, _assign(org, incident.id, role, person), now=NOW
+            rolled_back, team.assign_role, _assign(org, incident.id, role, person), now=NOW
         )
         assert result.ok and result.data["created"] is True and messages == []
     extra, _ = await run(
-        sessions, team.assign_role, _assign(org, incident.id, R.LEGAL, "赵律师"), now=later
+        rolled_back, team.assign_role, _assign(org, incident.id, R.LEGAL, "赵律师"), now=later
     )
     again, _ = await run(
-        sessions, team.assign_role, _assign(org, incident.id, R.MONITOR, " 王敏 "), now=later
+        rolled_back, team.assign_role, _assign(org, incident.id, R.MONITOR, " 王敏 "), now=later
     )
 
     assert extra.ok and again.ok and again.data["created"] is False
     assert again.data["assigned_at"] == NOW.isoformat()
-    async with sessions() as session:
+    async with rolled_back() as session:
         status = await team.team_status(session, incident.id, organization_id=org)
-        members = (await session.exec(select(IncidentMember))).all()
+        members = (
+            await session.exec(
+                select(IncidentMember).where(IncidentMember.incident_id == incident.id)
+            )
+        ).all()
         hidden = await team.team_status(session, incident.id, organization_id=incident.id)
     assert hidden is None
     assert status is not None and status.complete
@@ -339,30 +348,31 @@ async def test_assigning_roles_fills_the_team(sessions: async_sessionmaker[Async
         (R.LEGAL, 0, ("赵律师",)),
     ]
     assert len(members) == 4
-    assigned = [e for e in await timeline_of(sessions, incident) if e.kind == "member_assigned"]
+    assigned = [e for e in await timeline_of(rolled_back, incident) if e.kind == "member_assigned"]
     assert len(assigned) == 4
     first = next(e for e in assigned if e.data["person"] == "王敏")
     assert first.actor == "key-commander" and first.message == "指派王敏担任舆情监测员"
 
 
 async def test_assigning_roles_is_refused_on_missing_or_finished_incidents(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    org = (await make_tenant(sessions)).org.id
-    rival = (await make_tenant(sessions, "rival")).org.id
-    incident = await open_incident(sessions, await make_watchlist(sessions, org))
+    org = await make_org(rolled_back)
+    rival = await make_org(rolled_back)
+    incident = await open_incident(rolled_back, await make_watchlist(rolled_back, org))
 
     foreign, _ = await run(
-        sessions, team.assign_role, _assign(rival, incident.id, R.MONITOR, "王敏"), now=NOW
+        rolled_back, team.assign_role, _assign(rival, incident.id, R.MONITOR, "王敏"), now=NOW
     )
-    await force(sessions, incident, status=IncidentStatus.MERGED)
+    await force(rolled_back, incident, status=IncidentStatus.MERGED)
     merged, _ = await run(
-        sessions, team.assign_role, _assign(org, incident.id, R.MONITOR, "王敏"), now=NOW
+        rolled_back, team.assign_role, _assign(org, incident.id, R.MONITOR, "王敏"), now=NOW
     )
 
     assert foreign.error is not None and foreign.error.code == "NotFound"
     assert foreign.error.field == "incidentId"
     assert merged.error is not None and merged.error.code == "InvalidTransition"
     assert merged.error.message == "cannot assign a role on an incident that is merged"
-    async with sessions() as session:
-        assert (await session.exec(select(IncidentMember))).all() == []
+    async with rolled_back() as session:
+        query = select(IncidentMember).where(IncidentMember.incident_id == incident.id)
+        assert (await session.exec(query)).all() == []

@@ -4,19 +4,17 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs import reply_library
 from libs.contracts.messages import CommandResult
 from libs.contracts.response import FileReply
 from libs.database.engine import transaction
 from libs.database.tables import Incident, Mention, ReplyCase, TimelineEvent, Watchlist
-from services.incidents import replies
-from tests.builders import make_tenant
+from services.incidents.replies import service as replies
+from services.incidents.tests.builders import Sessions, make_org, run
 
 NOW = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
-Sessions = async_sessionmaker[AsyncSession]
 
 COMPLAINT = "你们家的奶粉宝宝喝了以后一直拉肚子，客服电话也打不通，到底怎么回事？"
 NEAR_DUPLICATE = "你們家的奶粉寶寶喝了之後一直拉肚子，客服電話打不通，到底怎麼回事！！"
@@ -33,10 +31,6 @@ OTHER_COMPLAINTS = [
     "新包装的奶粉味道和以前不一样，是换配方了吗",
 ]
 REPLY = "非常抱歉给您和宝宝带来困扰，我们已安排专员联系您了解批次信息，并提供免费检测与退换。"
-
-
-async def _org(sessions: Sessions, slug: str = "acme") -> uuid.UUID:
-    return (await make_tenant(sessions, slug)).org.id
 
 
 def _command(
@@ -60,22 +54,22 @@ def _command(
 
 
 async def _file(sessions: Sessions, command: FileReply, at: datetime = NOW) -> CommandResult:
-    async with transaction(sessions) as session:
-        result, messages = await replies.file_reply(session, command, now=at)
+    result, messages = await run(sessions, replies.file_reply, command, now=at)
     assert messages == []
     return result
 
 
 async def _search(
     sessions: Sessions, organization_id: uuid.UUID, text: str, limit: int = 5
-) -> list[replies.SimilarCase]:
+) -> list[reply_library.SimilarCase]:
     async with sessions() as session:
-        return await replies.search(session, organization_id, text, limit)
+        return await reply_library.search(session, organization_id, text, limit)
 
 
-async def _cases(sessions: Sessions) -> list[ReplyCase]:
+async def _cases(sessions: Sessions, organization_id: uuid.UUID) -> list[ReplyCase]:
     async with sessions() as session:
-        return list((await session.exec(select(ReplyCase))).all())
+        query = select(ReplyCase).where(ReplyCase.organization_id == organization_id)
+        return list((await session.exec(query)).all())
 
 
 @pytest.mark.parametrize(
@@ -94,7 +88,7 @@ async def _cases(sessions: Sessions) -> list[ReplyCase]:
     ],
 )
 def test_replies_that_advise_deleting_posts_are_recognised(reply: str) -> None:
-    assert replies.deletion_advice(reply) is not None
+    assert reply_library.deletion_advice(reply) is not None
 
 
 @pytest.mark.parametrize(
@@ -110,14 +104,14 @@ def test_replies_that_advise_deleting_posts_are_recognised(reply: str) -> None:
     ],
 )
 def test_ordinary_replies_are_not_deletion_advice(reply: str) -> None:
-    assert replies.deletion_advice(reply) is None
+    assert reply_library.deletion_advice(reply) is None
 
 
 async def test_a_reply_is_filed_with_its_text_signature_and_a_timeline_event(
-    sessions: Sessions,
+    rolled_back: Sessions,
 ) -> None:
-    org = await _org(sessions)
-    async with transaction(sessions) as session:
+    org = await make_org(rolled_back)
+    async with transaction(rolled_back) as session:
         watchlist = Watchlist(organization_id=org, name="奶粉", keywords=["奶粉"])
         session.add(watchlist)
         await session.flush()
@@ -131,19 +125,19 @@ async def test_a_reply_is_filed_with_its_text_signature_and_a_timeline_event(
         )
         session.add(incident)
 
-    result = await _file(sessions, _command(org, text=COMPLAINT, incident_id=incident.id))
+    result = await _file(rolled_back, _command(org, text=COMPLAINT, incident_id=incident.id))
 
     assert result.ok, result.error
     assert result.data["text"] == COMPLAINT and result.data["reply"] == REPLY
-    (case,) = await _cases(sessions)
-    assert case.signature == replies.signature(COMPLAINT)
-    assert case.signature is not None and len(case.signature) == 1 + 4 * replies.NUM_HASHES
+    (case,) = await _cases(rolled_back, org)
+    assert case.signature == reply_library.signature(COMPLAINT)
+    assert case.signature is not None and len(case.signature) == 1 + 4 * reply_library.NUM_HASHES
     assert (case.category, case.created_by, case.incident_id) == (
         "产品质量",
         "key-service",
         incident.id,
     )
-    async with sessions() as session:
+    async with rolled_back() as session:
         (event,) = (
             await session.exec(
                 select(TimelineEvent).where(TimelineEvent.incident_id == incident.id)
@@ -153,10 +147,10 @@ async def test_a_reply_is_filed_with_its_text_signature_and_a_timeline_event(
     assert event.message == "问答库新增案例（产品质量），已记录所用回复"
 
 
-async def test_a_mention_is_filed_with_its_stored_text(sessions: Sessions) -> None:
-    org = await _org(sessions)
-    stranger = await _org(sessions, "other")
-    async with transaction(sessions) as session:
+async def test_a_mention_is_filed_with_its_stored_text(rolled_back: Sessions) -> None:
+    org = await make_org(rolled_back)
+    stranger = await make_org(rolled_back)
+    async with transaction(rolled_back) as session:
         mention = Mention(
             organization_id=org,
             source="weibo",
@@ -168,40 +162,40 @@ async def test_a_mention_is_filed_with_its_stored_text(sessions: Sessions) -> No
         )
         session.add(mention)
 
-    result = await _file(sessions, _command(org, mention_id=mention.id, text="被忽略的文字"))
+    result = await _file(rolled_back, _command(org, mention_id=mention.id, text="被忽略的文字"))
     assert result.ok, result.error
     assert (result.data["text"], result.data["mention_id"]) == (COMPLAINT, str(mention.id))
 
-    refused = await _file(sessions, _command(stranger, mention_id=mention.id))
+    refused = await _file(rolled_back, _command(stranger, mention_id=mention.id))
     assert refused.error is not None
     assert (refused.error.code, refused.error.field) == ("NotFound", "mentionId")
 
 
 async def test_deletion_advice_and_missing_text_are_refused_and_nothing_is_stored(
-    sessions: Sessions,
+    rolled_back: Sessions,
 ) -> None:
-    org = await _org(sessions)
-    refused = await _file(sessions, _command(org, text=COMPLAINT, reply="建议联系平台删帖处理"))
+    org = await make_org(rolled_back)
+    refused = await _file(rolled_back, _command(org, text=COMPLAINT, reply="建议联系平台删帖处理"))
     assert refused.error is not None
     assert (refused.error.code, refused.error.field) == ("Invalid", "reply")
     assert "删帖" in refused.error.message
 
-    no_text = await _file(sessions, _command(org, text="  "))
+    no_text = await _file(rolled_back, _command(org, text="  "))
     assert no_text.error is not None
     assert (no_text.error.code, no_text.error.field) == ("Invalid", "text")
 
-    ghost = await _file(sessions, _command(org, text=COMPLAINT, incident_id=uuid.uuid4()))
+    ghost = await _file(rolled_back, _command(org, text=COMPLAINT, incident_id=uuid.uuid4()))
     assert ghost.error is not None and ghost.error.field == "incidentId"
-    assert await _cases(sessions) == []
+    assert await _cases(rolled_back, org) == []
 
 
-async def test_a_near_duplicate_complaint_finds_its_case_first(sessions: Sessions) -> None:
-    org = await _org(sessions)
+async def test_a_near_duplicate_complaint_finds_its_case_first(rolled_back: Sessions) -> None:
+    org = await make_org(rolled_back)
     for index, text in enumerate(OTHER_COMPLAINTS):
-        await _file(sessions, _command(org, text=text, reply=f"回复{index}", category="其他"))
-    target = await _file(sessions, _command(org, text=COMPLAINT))
+        await _file(rolled_back, _command(org, text=text, reply=f"回复{index}", category="其他"))
+    target = await _file(rolled_back, _command(org, text=COMPLAINT))
 
-    found = await _search(sessions, org, NEAR_DUPLICATE, limit=3)
+    found = await _search(rolled_back, org, NEAR_DUPLICATE, limit=3)
 
     assert [c.case_id for c in found][:1] == [uuid.UUID(target.data["id"])]
     assert found[0].reply == REPLY and found[0].category == "产品质量"
@@ -212,44 +206,44 @@ async def test_a_near_duplicate_complaint_finds_its_case_first(sessions: Session
 
 
 async def test_search_never_returns_deletion_advice_nor_another_organizations_cases(
-    sessions: Sessions,
+    rolled_back: Sessions,
 ) -> None:
-    org = await _org(sessions)
-    other = await _org(sessions, "other")
-    await _file(sessions, _command(other, text=COMPLAINT, reply="另一家公司的回复"))
+    org = await make_org(rolled_back)
+    other = await make_org(rolled_back)
+    await _file(rolled_back, _command(other, text=COMPLAINT, reply="另一家公司的回复"))
     # A case stored before the rule existed: search still keeps it out.
-    async with transaction(sessions) as session:
+    async with transaction(rolled_back) as session:
         session.add(
             ReplyCase(
                 organization_id=org,
                 category="产品质量",
                 text=COMPLAINT,
                 reply="联系平台删帖即可",
-                signature=replies.signature(COMPLAINT),
+                signature=reply_library.signature(COMPLAINT),
                 created_by="legacy",
             )
         )
-    assert await _search(sessions, org, COMPLAINT) == []
+    assert await _search(rolled_back, org, COMPLAINT) == []
 
-    await _file(sessions, _command(org, text=OTHER_COMPLAINTS[6]))
-    found = await _search(sessions, org, COMPLAINT)
+    await _file(rolled_back, _command(org, text=OTHER_COMPLAINTS[6]))
+    found = await _search(rolled_back, org, COMPLAINT)
     assert [c.text for c in found] == [OTHER_COMPLAINTS[6]]
-    assert [c.reply for c in await _search(sessions, other, COMPLAINT)] == ["另一家公司的回复"]
+    assert [c.reply for c in await _search(rolled_back, other, COMPLAINT)] == ["另一家公司的回复"]
 
 
-async def test_search_honours_limit_and_category(sessions: Sessions) -> None:
-    org = await _org(sessions)
+async def test_search_honours_limit_and_category(rolled_back: Sessions) -> None:
+    org = await make_org(rolled_back)
     for index, text in enumerate(OTHER_COMPLAINTS):
         category = "物流" if index % 2 else "产品质量"
         await _file(
-            sessions, _command(org, text=text, category=category), NOW + timedelta(seconds=index)
+            rolled_back, _command(org, text=text, category=category), NOW + timedelta(seconds=index)
         )
-    async with sessions() as session:
-        found = await replies.search(session, org, "奶粉有问题", limit=2, category="产品质量")
+    async with rolled_back() as session:
+        found = await reply_library.search(session, org, "奶粉有问题", limit=2, category="产品质量")
         assert len(found) <= 2 and found
         assert {c.category for c in found} == {"产品质量"}
-        assert await replies.search(session, org, "奶粉", limit=0) == []
-        assert await replies.search(session, org, "！？", limit=5) == []
-    stored = await _cases(sessions)
+        assert await reply_library.search(session, org, "奶粉", limit=0) == []
+        assert await reply_library.search(session, org, "！？", limit=5) == []
+    stored = await _cases(rolled_back, org)
     assert all(c.signature for c in stored)
     assert len({c.id for c in stored}) == len(OTHER_COMPLAINTS)

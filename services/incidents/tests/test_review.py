@@ -3,7 +3,6 @@
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
@@ -37,10 +36,16 @@ from libs.database.tables import (
 )
 from libs.messaging.worker import Outcome
 from libs.privacy import DataKey, generate_key
-from services.incidents import affected
-from services.incidents.review import export, report
-from services.incidents.tests.builders import DETECTED_AT, make_watchlist
-from tests.builders import make_tenant
+from services.incidents.aftercare import service as affected
+from services.incidents.review import export
+from services.incidents.review import service as report
+from services.incidents.tests.builders import (
+    DETECTED_AT,
+    Sessions,
+    Staged,
+    command_about,
+    stage_incident,
+)
 
 D = DETECTED_AT
 H = timedelta(hours=1)
@@ -48,12 +53,6 @@ M = timedelta(minutes=1)
 RESOLVED_AT = D + 10 * H
 NOW = D + 40 * H
 PHONE = "13800135678"
-
-
-@dataclass(frozen=True)
-class Staged:
-    incident: Incident
-    watchlist: Watchlist
 
 
 async def _hits(
@@ -106,27 +105,20 @@ def _task(incident: Incident, position: int, kind: str, due: Any, **fields: Any)
     )
 
 
-async def _stage(
-    sessions: async_sessionmaker[AsyncSession], key: DataKey, slug: str = "acme"
-) -> Staged:
+async def _stage(sessions: async_sessionmaker[AsyncSession], key: DataKey) -> Staged:
     """A resolved orange incident: hits before/during/after, tasks, statements, users."""
-    tenant = await make_tenant(sessions, slug)
-    watchlist = await make_watchlist(sessions, tenant.org.id)
+    staged = await stage_incident(
+        sessions,
+        status=IncidentStatus.RESOLVED,
+        detected_at=D,
+        crisis_type="product_quality",
+        acknowledged_at=D + 20 * M,
+        acknowledged_by="key-monitor",
+        resolved_at=RESOLVED_AT,
+    )
+    incident, watchlist = staged.incident, staged.watchlist
+    organization_id = incident.organization_id
     async with transaction(sessions) as session:
-        incident = Incident(
-            organization_id=tenant.org.id,
-            watchlist_id=watchlist.id,
-            title="「奶粉」中度舆情危机",
-            tier=Tier.ORANGE.value,
-            status=IncidentStatus.RESOLVED.value,
-            crisis_type="product_quality",
-            detected_at=D,
-            acknowledged_at=D + 20 * M,
-            acknowledged_by="key-monitor",
-            resolved_at=RESOLVED_AT,
-        )
-        session.add(incident)
-        await session.flush()
         # Before: background chatter, then the first complaints.
         await _hits(session, watchlist, D - 20 * H, {"neutral": 1})
         await _hits(session, watchlist, D - 90 * M, {"negative": 1})
@@ -144,7 +136,7 @@ async def _stage(
         await _hits(session, watchlist, RESOLVED_AT + H, {"positive": 1})
         await _hits(session, watchlist, RESOLVED_AT + 2 * H, {"neutral": 1})
         # Another watchlist's hits never count.
-        other = Watchlist(organization_id=tenant.org.id, name="米粉", keywords=["米粉"])
+        other = Watchlist(organization_id=organization_id, name="米粉", keywords=["米粉"])
         session.add(other)
         await session.flush()
         await _hits(session, other, D + H, {"negative": 50})
@@ -172,7 +164,7 @@ async def _stage(
         session.add_all(
             [
                 Statement(
-                    organization_id=tenant.org.id,
+                    organization_id=organization_id,
                     incident_id=incident.id,
                     channel="weibo",
                     body="关于部分批次奶粉的说明",
@@ -184,7 +176,7 @@ async def _stage(
                     created_at=D + 2 * H,
                 ),
                 Statement(
-                    organization_id=tenant.org.id,
+                    organization_id=organization_id,
                     incident_id=incident.id,
                     channel="wechat",
                     body="致消费者的一封信",
@@ -212,7 +204,7 @@ async def _stage(
                     created_at=D + 2 * H + M,
                 ),
                 Statement(
-                    organization_id=tenant.org.id,
+                    organization_id=organization_id,
                     incident_id=incident.id,
                     channel="douyin",
                     body="视频脚本",
@@ -221,7 +213,7 @@ async def _stage(
                     created_at=D + 3 * H,
                 ),
                 KeyFact(
-                    organization_id=tenant.org.id,
+                    organization_id=organization_id,
                     incident_id=incident.id,
                     label="赔偿金额",
                     value="每罐500元",
@@ -230,7 +222,7 @@ async def _stage(
         )
     for name, contact, amount in [("张三", PHONE, 500.0), ("欧阳娜娜", "13912345678", None)]:
         command = AddAffectedUser(
-            organization_id=tenant.org.id,
+            organization_id=organization_id,
             actor="key-cs",
             incident_id=incident.id,
             name=name,
@@ -248,13 +240,13 @@ async def _stage(
                 await affected.complete_follow_up(
                     session,
                     CompleteFollowUp(
-                        organization_id=tenant.org.id,
+                        organization_id=organization_id,
                         actor="key-cs",
                         task_id=uuid.UUID(follow_up["id"]),
                     ),
                     now=D + 8 * H,
                 )
-    return Staged(incident, watchlist)
+    return staged
 
 
 async def _draft(sessions: async_sessionmaker[AsyncSession], incident: Incident) -> ReviewReport:
@@ -268,17 +260,20 @@ async def _count(sessions: async_sessionmaker[AsyncSession], query: Any) -> int:
 
 
 async def test_draft_computes_timing_volume_channels_tasks_and_follow_ups(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    staged = await _stage(sessions, DataKey.from_base64(generate_key()))
+    staged = await _stage(rolled_back, DataKey.from_base64(generate_key()))
 
-    first = await _draft(sessions, staged.incident)
-    again = await _draft(sessions, staged.incident)
+    first = await _draft(rolled_back, staged.incident)
+    again = await _draft(rolled_back, staged.incident)
 
     assert again.id == first.id and again.status == "draft"
-    assert await _count(sessions, select(func.count()).select_from(ReviewReport)) == 1
-    drafted = select(func.count()).where(TimelineEvent.kind == "review_drafted")
-    assert await _count(sessions, drafted) == 1
+    reports = select(func.count()).where(ReviewReport.incident_id == staged.incident.id)
+    assert await _count(rolled_back, reports) == 1
+    drafted = select(func.count()).where(
+        TimelineEvent.kind == "review_drafted", TimelineEvent.incident_id == staged.incident.id
+    )
+    assert await _count(rolled_back, drafted) == 1
     sections = again.sections
     assert sections["computed_at"] == NOW.isoformat()
 
@@ -357,10 +352,10 @@ async def test_draft_computes_timing_volume_channels_tasks_and_follow_ups(
 
 
 async def test_a_task_left_undone_past_its_deadline_counts_as_missed(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    staged = await _stage(sessions, DataKey.from_base64(generate_key()))
-    async with transaction(sessions) as session:
+    staged = await _stage(rolled_back, DataKey.from_base64(generate_key()))
+    async with transaction(rolled_back) as session:
         task = (
             await session.exec(
                 select(ResponseTask).where(
@@ -372,7 +367,7 @@ async def test_a_task_left_undone_past_its_deadline_counts_as_missed(
         task.due_at = D + 30 * H  # passed by NOW, never done, not yet seen by the watchdog
         session.add(task)
 
-    sections = (await _draft(sessions, staged.incident)).sections
+    sections = (await _draft(rolled_back, staged.incident)).sections
 
     assert (sections["tasks"]["overdue"], sections["tasks"]["missed"]) == (1, 2)
 
@@ -390,37 +385,29 @@ async def _run(sessions: async_sessionmaker[AsyncSession], handler: Any, command
 
 
 async def test_completion_is_refused_until_root_cause_and_improvements_are_written(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    staged = await _stage(sessions, DataKey.from_base64(generate_key()))
+    staged = await _stage(rolled_back, DataKey.from_base64(generate_key()))
     incident = staged.incident
-    await _draft(sessions, incident)
+    await _draft(rolled_back, incident)
 
-    refused = await _run(sessions, report.complete_review, _complete(incident))
+    refused = await _run(rolled_back, report.complete_review, _complete(incident))
     assert refused.result is not None and refused.result.error is not None
     assert (refused.result.error.code, refused.result.error.field) == ("Invalid", "rootCause")
     assert "status: draft" in refused.result.error.message and not refused.messages
 
-    blank = UpdateReview(
-        organization_id=incident.organization_id,
-        actor="key-analyst",
-        incident_id=incident.id,
-        root_cause="   ",
-    )
-    await _run(sessions, report.update_review, blank)
-    refused = await _run(sessions, report.complete_review, _complete(incident))
+    blank = command_about(UpdateReview, incident, "key-analyst", root_cause="   ")
+    await _run(rolled_back, report.update_review, blank)
+    refused = await _run(rolled_back, report.complete_review, _complete(incident))
     assert refused.result is not None and refused.result.error is not None
     assert refused.result.error.field == "rootCause"
 
-    cause = UpdateReview(
-        organization_id=incident.organization_id,
-        actor="key-analyst",
-        incident_id=incident.id,
-        root_cause="供应商批次检测漏检，客服话术未及时更新",
+    cause = command_about(
+        UpdateReview, incident, "key-analyst", root_cause="供应商批次检测漏检，客服话术未及时更新"
     )
-    updated = await _run(sessions, report.update_review, cause)
+    updated = await _run(rolled_back, report.update_review, cause)
     assert updated.result is not None and updated.result.ok
-    refused = await _run(sessions, report.complete_review, _complete(incident))
+    refused = await _run(rolled_back, report.complete_review, _complete(incident))
     assert refused.result is not None and refused.result.error is not None
     assert (refused.result.error.code, refused.result.error.field) == ("Invalid", "improvements")
 
@@ -433,7 +420,7 @@ async def test_completion_is_refused_until_root_cause_and_improvements_are_writt
             ImprovementEntry(action="更新客服问答库", owner="客服部", due_at=D + 7 * 24 * H),
         ],
     )
-    updated = await _run(sessions, report.update_review, improvements)
+    updated = await _run(rolled_back, report.update_review, improvements)
     assert updated.result is not None and updated.result.ok
     assert [a["action"] for a in updated.result.data["improvements"]] == [
         "上线批次抽检双人复核",
@@ -441,7 +428,7 @@ async def test_completion_is_refused_until_root_cause_and_improvements_are_writt
     ]
     assert updated.result.data["root_cause"] == "供应商批次检测漏检，客服话术未及时更新"
 
-    completed = await _run(sessions, report.complete_review, _complete(incident))
+    completed = await _run(rolled_back, report.complete_review, _complete(incident))
     assert completed.result is not None and completed.result.ok, completed.result
     assert completed.result.data["status"] == "complete"
     assert completed.result.data["completed_by"] == "key-commander"
@@ -449,42 +436,50 @@ async def test_completion_is_refused_until_root_cause_and_improvements_are_writt
     assert event.type is EventType.REVIEW_COMPLETED  # type: ignore[attr-defined]
     assert event.payload["review_id"] == completed.result.data["id"]  # type: ignore[attr-defined]
 
-    again = await _run(sessions, report.complete_review, _complete(incident))
+    again = await _run(rolled_back, report.complete_review, _complete(incident))
     assert again.result is not None and again.result.ok and not again.messages
-    stored = select(func.count()).where(IntegrationEvent.type == "review.completed")
-    assert await _count(sessions, stored) == 1
-    completed_events = select(func.count()).where(TimelineEvent.kind == "review_completed")
-    assert await _count(sessions, completed_events) == 1
+    stored = select(func.count()).where(
+        IntegrationEvent.type == "review.completed", IntegrationEvent.incident_id == incident.id
+    )
+    assert await _count(rolled_back, stored) == 1
+    completed_events = select(func.count()).where(
+        TimelineEvent.kind == "review_completed", TimelineEvent.incident_id == incident.id
+    )
+    assert await _count(rolled_back, completed_events) == 1
 
-    frozen = await _run(sessions, report.update_review, cause)
+    frozen = await _run(rolled_back, report.update_review, cause)
     assert frozen.result is not None and frozen.result.error is not None
     assert frozen.result.error.code == "Conflict"
     # Drafting again (a late resolve) leaves a completed review as it was.
-    assert (await _draft(sessions, incident)).status == "complete"
+    assert (await _draft(rolled_back, incident)).status == "complete"
 
 
 async def test_improvements_are_replaced_keeping_rows_that_stay(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    staged = await _stage(sessions, DataKey.from_base64(generate_key()))
+    staged = await _stage(rolled_back, DataKey.from_base64(generate_key()))
     incident = staged.incident
 
     def _update(*entries: tuple[str, str]) -> UpdateReview:
-        return UpdateReview(
-            organization_id=incident.organization_id,
-            actor="key-analyst",
-            incident_id=incident.id,
+        return command_about(
+            UpdateReview,
+            incident,
+            "key-analyst",
             improvements=[ImprovementEntry(action=a, owner=o) for a, o in entries],
         )
 
-    first = await _run(sessions, report.update_review, _update(("甲", "质量部"), ("乙", "客服部")))
-    second = await _run(sessions, report.update_review, _update(("乙", "客服部"), ("丙", "法务部")))
+    first = await _run(
+        rolled_back, report.update_review, _update(("甲", "质量部"), ("乙", "客服部"))
+    )
+    second = await _run(
+        rolled_back, report.update_review, _update(("乙", "客服部"), ("丙", "法务部"))
+    )
 
     assert first.result is not None and second.result is not None
     kept = {a["action"]: a["id"] for a in first.result.data["improvements"]}
     now_ = {a["action"]: a["id"] for a in second.result.data["improvements"]}
     assert set(now_) == {"乙", "丙"} and now_["乙"] == kept["乙"]
-    async with sessions() as session:
+    async with rolled_back() as session:
         rows = (
             await session.exec(
                 select(ImprovementAction).where(ImprovementAction.incident_id == incident.id)
@@ -495,17 +490,17 @@ async def test_improvements_are_replaced_keeping_rows_that_stay(
 
 
 async def test_a_review_of_an_open_incident_cannot_be_completed(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    staged = await _stage(sessions, DataKey.from_base64(generate_key()))
-    async with transaction(sessions) as session:
+    staged = await _stage(rolled_back, DataKey.from_base64(generate_key()))
+    async with transaction(rolled_back) as session:
         incident = await session.get(Incident, staged.incident.id)
         assert incident is not None
         incident.status = IncidentStatus.RECOVERING.value
         incident.resolved_at = None
         session.add(incident)
 
-    refused = await _run(sessions, report.complete_review, _complete(staged.incident))
+    refused = await _run(rolled_back, report.complete_review, _complete(staged.incident))
 
     assert refused.result is not None and refused.result.error is not None
     assert refused.result.error.code == "InvalidTransition"
@@ -530,22 +525,22 @@ class _Document(HTMLParser):
 
 
 async def test_exports_render_json_and_a_standalone_html_with_svg_charts(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    staged = await _stage(sessions, DataKey.from_base64(generate_key()))
+    staged = await _stage(rolled_back, DataKey.from_base64(generate_key()))
     incident = staged.incident
     await _run(
-        sessions,
+        rolled_back,
         report.update_review,
-        UpdateReview(
-            organization_id=incident.organization_id,
-            actor="key-analyst",
-            incident_id=incident.id,
+        command_about(
+            UpdateReview,
+            incident,
+            "key-analyst",
             root_cause="检测漏检 <script>alert(1)</script> & 话术滞后",
             improvements=[ImprovementEntry(action="抽检双人复核", owner="质量部")],
         ),
     )
-    async with sessions() as session:
+    async with rolled_back() as session:
         document = await report.load_review(session, incident.organization_id, incident.id)
         assert await report.load_review(session, uuid.uuid4(), incident.id) is None
     assert document is not None
@@ -575,6 +570,9 @@ async def test_exports_render_json_and_a_standalone_html_with_svg_charts(
     assert "金额与微博不一致：本渠道为300元，微博为500元" in text
     assert "缺少关键事实「召回批次」（应为3批次）" in text
     assert "峰值" in text and "事件期间" in text
+    # Labels are the shared vocabulary's, as everywhere else a person meets them.
+    assert "数据分析师" in text and "总指挥" in text and "产品质量" in text
+    assert "<td>官网</td>" in html and "官方网站" not in html
     links = [value for name, value in parsed.attributes if name in ("src", "href") and value]
     assert links == []
     assert "http://pygal.org" not in html and "<!--" not in html
@@ -584,22 +582,19 @@ async def test_exports_render_json_and_a_standalone_html_with_svg_charts(
 
 
 async def test_html_of_an_incident_without_any_mentions_still_renders(
-    sessions: async_sessionmaker[AsyncSession],
+    rolled_back: Sessions,
 ) -> None:
-    tenant = await make_tenant(sessions, "quiet")
-    watchlist = await make_watchlist(sessions, tenant.org.id)
-    async with transaction(sessions) as session:
-        incident = Incident(
-            organization_id=tenant.org.id,
-            watchlist_id=watchlist.id,
-            title="「奶粉」轻度舆情危机",
-            tier=Tier.YELLOW.value,
-            status=IncidentStatus.RESOLVED.value,
-            detected_at=D,
-            resolved_at=D + 45 * M,
-        )
-        session.add(incident)
-    drafted = await _draft(sessions, incident)
+    staged = await stage_incident(
+        rolled_back,
+        tier=Tier.YELLOW,
+        status=IncidentStatus.RESOLVED,
+        detected_at=D,
+        resolved_at=D + 45 * M,
+        title="「奶粉」轻度舆情危机",
+    )
+    incident = staged.incident
+    organization_id = incident.organization_id
+    drafted = await _draft(rolled_back, incident)
     stages = {stage["stage"]: stage for stage in drafted.sections["timing"]["stages"]}
     assert stages["detect"]["status"] == "unknown"
     assert (stages["acknowledge"]["status"], stages["acknowledge"]["margin_minutes"]) == (
@@ -609,8 +604,8 @@ async def test_html_of_an_incident_without_any_mentions_still_renders(
     assert stages["first_statement"]["status"] == "skipped"
     assert drafted.sections["volume"]["peak"] is None
 
-    async with sessions() as session:
-        document = await report.load_review(session, tenant.org.id, incident.id)
+    async with rolled_back() as session:
+        document = await report.load_review(session, organization_id, incident.id)
     assert document is not None
     parsed = _Document()
     parsed.feed(export.to_html(document))

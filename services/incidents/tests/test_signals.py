@@ -5,31 +5,54 @@ import uuid
 from datetime import timedelta, timezone
 
 from arq.connections import ArqRedis
+from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import IncidentStatus, TaskStatus, Tier
-from libs.contracts.messages import RiskSignalRaised
 from libs.database.engine import transaction
 from libs.database.tables import Incident, Watchlist
-from services.incidents import service
+from services.incidents import repository
+from services.incidents.signals.service import REOPEN_WINDOW, apply_signal
 from services.incidents.tests.builders import (
     DETECTED_AT,
+    FakeClock,
     deliver,
     forget_delivery,
     incidents_of,
+    landed,
     make_signal,
     make_watchlist,
     tasks_of,
     timeline_of,
 )
-from tests.builders import make_tenant
 from tests.fixtures.servers import Servers
 
+# Whether the backend `pid` waits for an advisory lock that `holder` holds.
+BLOCKED_ON_ADVISORY_LOCK = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = :pid AND locktype = 'advisory'"
+    " AND NOT granted) AND :holder = ANY(pg_blocking_pids(:pid))"
+)
 
-async def _watchlist(sessions: async_sessionmaker[AsyncSession]) -> Watchlist:
-    tenant = await make_tenant(sessions)
-    return await make_watchlist(sessions, tenant.org.id)
+
+async def _backend_pid(session: AsyncSession) -> int:
+    pid: int = (await session.exec(select(func.pg_backend_pid()))).one()
+    return pid
+
+
+async def _until_queued(
+    sessions: async_sessionmaker[AsyncSession], pid: int, *, behind: int
+) -> None:
+    """Return once PostgreSQL reports backend `pid` waiting on an advisory lock `behind` holds."""
+    query = BLOCKED_ON_ADVISORY_LOCK.bindparams(pid=pid, holder=behind)
+    async with sessions() as observer:
+        connection = await observer.connection()
+        for _ in range(1000):
+            if await connection.scalar(query):
+                return
+            await asyncio.sleep(0.01)
+    raise AssertionError(f"backend {pid} never waited for the lock held by {behind}")
 
 
 async def _only_incident(
@@ -43,7 +66,7 @@ async def _only_incident(
 async def test_yellow_signal_opens_an_incident_with_the_default_playbook(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:
-    watchlist = await _watchlist(sessions)
+    watchlist = await make_watchlist(sessions)
     # Sent in Beijing time: deadlines must not depend on the offset the sender used.
     detected_at = DETECTED_AT.astimezone(timezone(timedelta(hours=8)))
     signal = await make_signal(
@@ -88,7 +111,7 @@ async def test_yellow_signal_opens_an_incident_with_the_default_playbook(
 async def test_second_signal_of_the_same_tier_joins_the_open_incident(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:
-    watchlist = await _watchlist(sessions)
+    watchlist = await make_watchlist(sessions)
     first = await make_signal(sessions, watchlist, Tier.ORANGE)
     second = await make_signal(
         sessions,
@@ -115,7 +138,7 @@ async def test_second_signal_of_the_same_tier_joins_the_open_incident(
 async def test_lower_tier_signal_joins_without_lowering_the_tier(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:
-    watchlist = await _watchlist(sessions)
+    watchlist = await make_watchlist(sessions)
     red = await make_signal(sessions, watchlist, Tier.RED)
     yellow = await make_signal(sessions, watchlist, Tier.YELLOW)
     blue = await make_signal(sessions, watchlist, Tier.BLUE)
@@ -133,7 +156,7 @@ async def test_lower_tier_signal_joins_without_lowering_the_tier(
 async def test_higher_tier_signal_raises_the_incident_tier(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:
-    watchlist = await _watchlist(sessions)
+    watchlist = await make_watchlist(sessions)
     yellow = await make_signal(sessions, watchlist, Tier.YELLOW)
     red = await make_signal(
         sessions, watchlist, Tier.RED, score=0.91, reasons=["媒体大号转发", "涉及数据泄露"]
@@ -169,7 +192,7 @@ async def test_higher_tier_signal_raises_the_incident_tier(
 async def test_edited_title_is_kept_when_the_tier_rises(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:
-    watchlist = await _watchlist(sessions)
+    watchlist = await make_watchlist(sessions)
     await deliver(redis, servers, await make_signal(sessions, watchlist, Tier.YELLOW))
     async with transaction(sessions) as session:
         incident = await session.get(Incident, (await _only_incident(sessions, watchlist)).id)
@@ -186,7 +209,7 @@ async def test_edited_title_is_kept_when_the_tier_rises(
 async def test_blue_signal_opens_no_incident(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:
-    watchlist = await _watchlist(sessions)
+    watchlist = await make_watchlist(sessions)
     blue = await make_signal(sessions, watchlist, Tier.BLUE)
 
     worker = await deliver(redis, servers, blue)
@@ -198,7 +221,7 @@ async def test_blue_signal_opens_no_incident(
 async def test_redelivered_signal_changes_nothing(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:
-    watchlist = await _watchlist(sessions)
+    watchlist = await make_watchlist(sessions)
     yellow = await make_signal(sessions, watchlist, Tier.YELLOW)
     orange = await make_signal(sessions, watchlist, Tier.ORANGE)
     await deliver(redis, servers, yellow)
@@ -218,7 +241,7 @@ async def test_redelivered_signal_changes_nothing(
 async def test_signal_long_after_the_incident_was_resolved_opens_a_new_one(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:
-    watchlist = await _watchlist(sessions)
+    watchlist = await make_watchlist(sessions)
     await deliver(redis, servers, await make_signal(sessions, watchlist, Tier.YELLOW))
     async with transaction(sessions) as session:
         first = await session.get(Incident, (await _only_incident(sessions, watchlist)).id)
@@ -227,7 +250,7 @@ async def test_signal_long_after_the_incident_was_resolved_opens_a_new_one(
         first.resolved_at = DETECTED_AT + timedelta(hours=1)
         session.add(first)
 
-    later = DETECTED_AT + timedelta(hours=1) + service.REOPEN_WINDOW + timedelta(seconds=1)
+    later = DETECTED_AT + timedelta(hours=1) + REOPEN_WINDOW + timedelta(seconds=1)
     await deliver(
         redis, servers, await make_signal(sessions, watchlist, Tier.YELLOW, detected_at=later)
     )
@@ -239,7 +262,7 @@ async def test_signal_long_after_the_incident_was_resolved_opens_a_new_one(
 async def test_concurrent_signals_for_one_watchlist_open_one_incident(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:
-    watchlist = await _watchlist(sessions)
+    watchlist = await make_watchlist(sessions)
     signals = [await make_signal(sessions, watchlist, tier) for tier in (Tier.YELLOW, Tier.ORANGE)]
 
     worker = await deliver(redis, servers, *signals)
@@ -249,37 +272,44 @@ async def test_concurrent_signals_for_one_watchlist_open_one_incident(
     incident = await _only_incident(sessions, watchlist)
     assert incident.tier == Tier.ORANGE
     assert len(await tasks_of(sessions, incident)) == 6
-    kinds = [e.kind for e in await timeline_of(sessions, incident)]
-    assert kinds in (["opened", "tier_changed"], ["opened", "signal"])
+    opened, second = await timeline_of(sessions, incident)
+    # Either may win the lock: a yellow opening is raised by orange, an orange one joined.
+    assert opened.kind == "opened"
+    assert second.kind == {"yellow": "tier_changed", "orange": "signal"}[opened.data["tier"]]
 
 
 async def test_second_transaction_waits_for_the_watchlist_lock_and_joins(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    watchlist = await _watchlist(sessions)
+    watchlist = await make_watchlist(sessions)
     first = await make_signal(sessions, watchlist, Tier.YELLOW)
     second = await make_signal(sessions, watchlist, Tier.YELLOW)
+    clock = FakeClock(DETECTED_AT)
+    racing_pid: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
-    async def apply(signal: RiskSignalRaised) -> uuid.UUID | None:
+    async def race() -> None:
         async with transaction(sessions) as session:
-            outcome = await service.apply_signal(session, signal)
-            return outcome.incident.id if outcome.incident else None
+            racing_pid.set_result(await _backend_pid(session))
+            await apply_signal(session, second, clock=clock)
 
     async with transaction(sessions) as session:
-        opened = (await service.apply_signal(session, first)).incident
-        racing = asyncio.create_task(apply(second))
-        await asyncio.sleep(0.3)
+        holder = await _backend_pid(session)
+        await apply_signal(session, first, clock=clock)
+        racing = asyncio.create_task(race())
+        pid = await asyncio.wait_for(racing_pid, timeout=10)
+        await _until_queued(sessions, pid, behind=holder)
         assert not racing.done()
-    assert opened is not None
-    assert await racing == opened.id
+    await asyncio.wait_for(racing, timeout=10)
 
     incident = await _only_incident(sessions, watchlist)
+    assert (await landed(sessions, second)) is not None
+    assert incident.last_signal_id == second.signal_id
     assert [e.kind for e in await timeline_of(sessions, incident)] == ["opened", "signal"]
 
 
-def test_lock_key_is_a_stable_signed_64_bit_number() -> None:
+def test_lock_keys_are_stable_signed_64_bit_numbers() -> None:
     watchlist_id = uuid.UUID("6f1c2a8e-3b4d-4c5e-9f60-718293a4b5c6")
-    key = service.watchlist_lock_key(watchlist_id)
-    assert key == service.watchlist_lock_key(uuid.UUID(str(watchlist_id)))
-    assert -(2**63) <= key < 2**63
-    assert key != service.watchlist_lock_key(uuid.uuid4())
+    # Pinned: a changed derivation would let old and new workers lock different keys.
+    assert repository.watchlist_lock_key(watchlist_id) == 1759841489036422764
+    assert repository.story_lock_key(watchlist_id) == -6559041402860157495
+    assert repository.watchlist_lock_key(uuid.uuid4()) != 1759841489036422764

@@ -4,12 +4,10 @@ import itertools
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import (
     Channel,
@@ -19,7 +17,9 @@ from libs.contracts.enums import (
     ReviewStage,
     Tier,
 )
+from libs.contracts.events import StatementPublished
 from libs.contracts.messages import CommandResult, Message
+from libs.contracts.outcome import Outcome
 from libs.contracts.response import (
     DraftStatement,
     IntegrationEventEmitted,
@@ -35,11 +35,17 @@ from libs.database.tables import (
     IntegrationEvent,
     Statement,
     StatementReview,
-    TimelineEvent,
-    Watchlist,
 )
-from services.incidents import events, statements
-from tests.builders import make_tenant
+from services.incidents import events
+from services.incidents.statements import approval
+from services.incidents.statements import service as statements
+from services.incidents.tests.builders import (
+    Sessions,
+    command_about,
+    run,
+    stage_incident,
+    timeline_of,
+)
 
 NOW = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
 # Each step happens a second after the previous one, so the timeline has a strict order.
@@ -49,9 +55,6 @@ _SECONDS = itertools.count(1)
 def _tick() -> datetime:
     return NOW + timedelta(seconds=next(_SECONDS))
 
-
-Sessions = async_sessionmaker[AsyncSession]
-C = TypeVar("C")
 
 WECHAT_BODY = (
     "关于部分批次奶粉的情况说明：经核查，本次共召回三个批次产品，召回自2026年3月5日起，"
@@ -66,37 +69,21 @@ FACTS = [
 
 
 async def _incident(
-    sessions: Sessions,
-    tier: Tier,
-    *,
-    status: IncidentStatus = IncidentStatus.RESPONDING,
-    slug: str = "acme",
+    sessions: Sessions, tier: Tier, *, status: IncidentStatus = IncidentStatus.RESPONDING
 ) -> Incident:
-    tenant = await make_tenant(sessions, slug)
-    async with transaction(sessions) as session:
-        watchlist = Watchlist(organization_id=tenant.org.id, name="奶粉", keywords=["奶粉"])
-        session.add(watchlist)
-        await session.flush()
-        incident = Incident(
-            organization_id=tenant.org.id,
-            watchlist_id=watchlist.id,
-            title="「奶粉」舆情危机",
-            tier=tier.value,
-            status=status.value,
-            detected_at=NOW - timedelta(hours=2),
-        )
-        session.add(incident)
-    return incident
+    staged = await stage_incident(
+        sessions, tier=tier, status=status, detected_at=NOW - timedelta(hours=2)
+    )
+    return staged.incident
 
 
 async def _run(
     sessions: Sessions,
-    handler: Callable[..., Awaitable[tuple[CommandResult, list[Message]]]],
+    handler: Callable[..., Awaitable[Outcome]],
     command: Any,
     at: datetime | None = None,
 ) -> tuple[CommandResult, list[Message]]:
-    async with transaction(sessions) as session:
-        return await handler(session, command, now=at or _tick())
+    return await run(sessions, handler, command, now=at or _tick())
 
 
 async def _draft(
@@ -109,13 +96,7 @@ async def _draft(
     result, messages = await _run(
         sessions,
         statements.draft_statement,
-        DraftStatement(
-            organization_id=incident.organization_id,
-            actor="key-writer",
-            incident_id=incident.id,
-            channel=channel,
-            body=body,
-        ),
+        command_about(DraftStatement, incident, "key-writer", channel=channel, body=body),
         at,
     )
     assert messages == []
@@ -150,7 +131,7 @@ async def _review(
 ) -> CommandResult:
     result, messages = await _run(
         sessions,
-        statements.review_statement,
+        approval.review_statement,
         _review_command(incident, statement_id, stage, decision, note),
     )
     assert messages == []
@@ -186,12 +167,7 @@ async def _set_facts(
     result, _ = await _run(
         sessions,
         statements.set_key_facts,
-        SetKeyFacts(
-            organization_id=incident.organization_id,
-            actor="key-commander",
-            incident_id=incident.id,
-            facts=facts,
-        ),
+        command_about(SetKeyFacts, incident, "key-commander", facts=facts),
     )
     return result
 
@@ -203,16 +179,6 @@ async def _stored(sessions: Sessions, statement_id: str) -> Statement:
     return statement
 
 
-async def _timeline(sessions: Sessions, incident: Incident) -> list[TimelineEvent]:
-    async with sessions() as session:
-        result = await session.exec(
-            select(TimelineEvent)
-            .where(TimelineEvent.incident_id == incident.id)
-            .order_by(col(TimelineEvent.occurred_at))
-        )
-        return list(result.all())
-
-
 def _refused(result: CommandResult, code: str, field: str, *words: str) -> None:
     assert not result.ok
     assert result.error is not None
@@ -222,10 +188,10 @@ def _refused(result: CommandResult, code: str, field: str, *words: str) -> None:
 
 
 async def test_yellow_statement_goes_through_three_levels_in_order_and_is_published(
-    sessions: Sessions,
+    rolled_back: Sessions,
 ) -> None:
-    incident = await _incident(sessions, Tier.YELLOW)
-    drafted = await _draft(sessions, incident, Channel.WECHAT, WECHAT_BODY)
+    incident = await _incident(rolled_back, Tier.YELLOW)
+    drafted = await _draft(rolled_back, incident, Channel.WECHAT, WECHAT_BODY)
     assert drafted.ok, drafted.error
     sid = drafted.data["id"]
     assert drafted.data["status"] == "draft"
@@ -233,45 +199,45 @@ async def test_yellow_statement_goes_through_three_levels_in_order_and_is_publis
     assert drafted.data["pending_stages"] == ["level_1", "level_2", "level_3"]
 
     _refused(
-        await _review(sessions, incident, sid, ReviewStage.LEVEL_2),
+        await _review(rolled_back, incident, sid, ReviewStage.LEVEL_2),
         "InvalidTransition",
         "stage",
         "level_1",
         "draft",
     )
     _refused(
-        await _review(sessions, incident, sid, ReviewStage.LEGAL),
+        await _review(rolled_back, incident, sid, ReviewStage.LEGAL),
         "Invalid",
         "stage",
         "red",
         "yellow",
     )
-    first = await _review(sessions, incident, sid, ReviewStage.LEVEL_1, note="口径无误")
+    first = await _review(rolled_back, incident, sid, ReviewStage.LEVEL_1, note="口径无误")
     assert (first.data["status"], first.data["review_level"]) == ("in_review", 1)
     _refused(
-        await _review(sessions, incident, sid, ReviewStage.LEVEL_1),
+        await _review(rolled_back, incident, sid, ReviewStage.LEVEL_1),
         "InvalidTransition",
         "stage",
         "already approved",
     )
     _refused(
-        await _review(sessions, incident, sid, ReviewStage.LEVEL_3),
+        await _review(rolled_back, incident, sid, ReviewStage.LEVEL_3),
         "InvalidTransition",
         "stage",
         "level_2",
         "in_review",
     )
-    result, _ = await _publish(sessions, incident, sid)
+    result, _ = await _publish(rolled_back, incident, sid)
     _refused(result, "InvalidTransition", "statementId", "in_review", "approved")
 
-    assert (await _review(sessions, incident, sid, ReviewStage.LEVEL_2)).data["status"] == (
+    assert (await _review(rolled_back, incident, sid, ReviewStage.LEVEL_2)).data["status"] == (
         "in_review"
     )
-    approved = await _review(sessions, incident, sid, ReviewStage.LEVEL_3)
+    approved = await _review(rolled_back, incident, sid, ReviewStage.LEVEL_3)
     assert approved.data["status"] == "approved"
     assert approved.data["pending_stages"] == []
 
-    published, messages = await _publish(sessions, incident, sid)
+    published, messages = await _publish(rolled_back, incident, sid)
     assert published.ok, published.error
     assert published.data["status"] == "published"
     assert published.data["published_url"] == "https://mp.weixin.qq.com/s/abc"
@@ -282,10 +248,10 @@ async def test_yellow_statement_goes_through_three_levels_in_order_and_is_publis
     assert event.event_id == events.event_id(EventType.STATEMENT_PUBLISHED, sid)
     assert event.payload["channel"] == "wechat"
 
-    stored = await _stored(sessions, sid)
+    stored = await _stored(rolled_back, sid)
     assert stored.status == "published" and stored.published_at == NOW + timedelta(minutes=30)
 
-    timeline = await _timeline(sessions, incident)
+    timeline = await timeline_of(rolled_back, incident)
     assert [(e.kind, e.actor) for e in timeline] == [
         ("statement_drafted", "key-writer"),
         ("statement_reviewed", "key-reviewer"),
@@ -298,7 +264,7 @@ async def test_yellow_statement_goes_through_three_levels_in_order_and_is_publis
     assert timeline[3].message == "微信公众号声明通过三级审核，审核完成，可以发布"
     assert timeline[4].message == "微信公众号声明已发布，链接：https://mp.weixin.qq.com/s/abc"
 
-    async with sessions() as session:
+    async with rolled_back() as session:
         reviews = (
             await session.exec(
                 select(StatementReview).where(StatementReview.statement_id == uuid.UUID(sid))
@@ -308,106 +274,112 @@ async def test_yellow_statement_goes_through_three_levels_in_order_and_is_publis
     assert {r.decision for r in reviews} == {"approve"}
 
 
-async def test_statement_published_event_is_written_once(sessions: Sessions) -> None:
-    incident = await _incident(sessions, Tier.YELLOW)
-    sid = (await _draft(sessions, incident, Channel.WEBSITE, "情况说明")).data["id"]
-    await _approve_levels(sessions, incident, sid)
-    _, messages = await _publish(sessions, incident, sid)
+async def test_statement_published_event_is_written_once(rolled_back: Sessions) -> None:
+    incident = await _incident(rolled_back, Tier.YELLOW)
+    sid = (await _draft(rolled_back, incident, Channel.WEBSITE, "情况说明")).data["id"]
+    await _approve_levels(rolled_back, incident, sid)
+    _, messages = await _publish(rolled_back, incident, sid)
     assert len(messages) == 1
 
-    again, again_messages = await _publish(sessions, incident, sid)
+    again, again_messages = await _publish(rolled_back, incident, sid)
     _refused(again, "InvalidTransition", "statementId", "published")
     assert again_messages == []
     # A redelivered publication records the same event id, which is stored once.
-    async with transaction(sessions) as session:
-        replay = await events.record(
-            session,
-            organization_id=incident.organization_id,
-            type_=EventType.STATEMENT_PUBLISHED,
-            key=sid,
-            occurred_at=NOW,
-            payload={},
+    async with transaction(rolled_back) as session:
+        replayed = StatementPublished(
+            statement_id=uuid.UUID(sid),
             incident_id=incident.id,
+            channel="website",
+            url=None,
+            published_at=NOW,
+        )
+        replay = await events.record(
+            session, replayed, incident.organization_id, incident.id, key=sid, at=NOW
         )
     assert isinstance(messages[0], IntegrationEventEmitted)
     assert replay.event_id == messages[0].event_id
-    async with sessions() as session:
+    async with rolled_back() as session:
         count = (
             await session.exec(
                 select(func.count())
                 .select_from(IntegrationEvent)
-                .where(IntegrationEvent.type == "statement.published")
+                .where(
+                    IntegrationEvent.type == "statement.published",
+                    IntegrationEvent.incident_id == incident.id,
+                )
             )
         ).one()
     assert count == 1
 
 
-async def test_red_incident_needs_legal_approval_after_level_1(sessions: Sessions) -> None:
-    incident = await _incident(sessions, Tier.RED)
-    sid = (await _draft(sessions, incident, Channel.WEIBO, "情况说明")).data["id"]
+async def test_red_incident_needs_legal_approval_after_level_1(rolled_back: Sessions) -> None:
+    incident = await _incident(rolled_back, Tier.RED)
+    sid = (await _draft(rolled_back, incident, Channel.WEIBO, "情况说明")).data["id"]
 
     _refused(
-        await _review(sessions, incident, sid, ReviewStage.LEGAL),
+        await _review(rolled_back, incident, sid, ReviewStage.LEGAL),
         "InvalidTransition",
         "stage",
         "level_1",
     )
-    await _approve_levels(sessions, incident, sid)
-    waiting = await _stored(sessions, sid)
+    await _approve_levels(rolled_back, incident, sid)
+    waiting = await _stored(rolled_back, sid)
     assert (waiting.status, waiting.review_level) == ("in_review", 3)
-    result, _ = await _publish(sessions, incident, sid)
+    result, _ = await _publish(rolled_back, incident, sid)
     _refused(result, "InvalidTransition", "statementId", "in_review")
 
-    legal = await _review(sessions, incident, sid, ReviewStage.LEGAL, note="无法律风险")
+    legal = await _review(rolled_back, incident, sid, ReviewStage.LEGAL, note="无法律风险")
     assert legal.data["status"] == "approved"
     assert legal.data["legal_approved"] is True
     _refused(
-        await _review(sessions, incident, sid, ReviewStage.LEGAL),
+        await _review(rolled_back, incident, sid, ReviewStage.LEGAL),
         "InvalidTransition",
         "statementId",
         "approved",
     )
-    published, messages = await _publish(sessions, incident, sid)
+    published, messages = await _publish(rolled_back, incident, sid)
     assert published.ok and len(messages) == 1
 
     # Legal may also sign off in parallel with levels 2 and 3; level 3 then completes it.
-    other = (await _draft(sessions, incident, Channel.DOUYIN, "视频说明")).data["id"]
+    other = (await _draft(rolled_back, incident, Channel.DOUYIN, "视频说明")).data["id"]
     for stage in (ReviewStage.LEVEL_1, ReviewStage.LEGAL, ReviewStage.LEVEL_2):
-        assert (await _review(sessions, incident, other, stage)).data["status"] == "in_review"
-    assert (await _review(sessions, incident, other, ReviewStage.LEVEL_3)).data["status"] == (
+        assert (await _review(rolled_back, incident, other, stage)).data["status"] == "in_review"
+    assert (await _review(rolled_back, incident, other, ReviewStage.LEVEL_3)).data["status"] == (
         "approved"
     )
-    kinds = [e.kind for e in await _timeline(sessions, incident) if e.data["statement_id"] == other]
+    kinds = [
+        e.kind for e in await timeline_of(rolled_back, incident) if e.data["statement_id"] == other
+    ]
     assert kinds[-1] == "statement_approved"
 
 
 async def test_rejection_sends_the_statement_back_to_draft_with_the_note(
-    sessions: Sessions,
+    rolled_back: Sessions,
 ) -> None:
-    incident = await _incident(sessions, Tier.ORANGE)
-    sid = (await _draft(sessions, incident, Channel.XIAOHONGSHU, "说明")).data["id"]
-    await _review(sessions, incident, sid, ReviewStage.LEVEL_1)
+    incident = await _incident(rolled_back, Tier.ORANGE)
+    sid = (await _draft(rolled_back, incident, Channel.XIAOHONGSHU, "说明")).data["id"]
+    await _review(rolled_back, incident, sid, ReviewStage.LEVEL_1)
 
     _refused(
-        await _review(sessions, incident, sid, ReviewStage.LEVEL_2, ReviewDecision.REJECT),
+        await _review(rolled_back, incident, sid, ReviewStage.LEVEL_2, ReviewDecision.REJECT),
         "Invalid",
         "note",
     )
     rejected = await _review(
-        sessions, incident, sid, ReviewStage.LEVEL_2, ReviewDecision.REJECT, "语气过硬，需致歉"
+        rolled_back, incident, sid, ReviewStage.LEVEL_2, ReviewDecision.REJECT, "语气过硬，需致歉"
     )
     assert (rejected.data["status"], rejected.data["review_level"]) == ("draft", 0)
     _refused(
-        await _review(sessions, incident, sid, ReviewStage.LEVEL_2),
+        await _review(rolled_back, incident, sid, ReviewStage.LEVEL_2),
         "InvalidTransition",
         "stage",
         "level_1",
         "draft",
     )
-    events_ = await _timeline(sessions, incident)
+    events_ = await timeline_of(rolled_back, incident)
     assert events_[-1].kind == "statement_rejected"
     assert events_[-1].message == "小红书声明未通过二级审核，退回草稿，意见：语气过硬，需致歉"
-    async with sessions() as session:
+    async with rolled_back() as session:
         reviews = (
             await session.exec(
                 select(StatementReview)
@@ -421,15 +393,15 @@ async def test_rejection_sends_the_statement_back_to_draft_with_the_note(
     ]
 
 
-async def test_revision_restarts_the_reviews(sessions: Sessions) -> None:
-    incident = await _incident(sessions, Tier.RED)
-    sid = (await _draft(sessions, incident, Channel.WECHAT, "初稿")).data["id"]
-    await _review(sessions, incident, sid, ReviewStage.LEVEL_1)
-    await _review(sessions, incident, sid, ReviewStage.LEGAL)
-    await _review(sessions, incident, sid, ReviewStage.LEVEL_2)
+async def test_revision_restarts_the_reviews(rolled_back: Sessions) -> None:
+    incident = await _incident(rolled_back, Tier.RED)
+    sid = (await _draft(rolled_back, incident, Channel.WECHAT, "初稿")).data["id"]
+    await _review(rolled_back, incident, sid, ReviewStage.LEVEL_1)
+    await _review(rolled_back, incident, sid, ReviewStage.LEGAL)
+    await _review(rolled_back, incident, sid, ReviewStage.LEVEL_2)
 
     revised, _ = await _run(
-        sessions,
+        rolled_back,
         statements.revise_statement,
         ReviseStatement(
             organization_id=incident.organization_id,
@@ -444,32 +416,34 @@ async def test_revision_restarts_the_reviews(sessions: Sessions) -> None:
     assert revised.data["legal_approved"] is False
     assert revised.data["pending_stages"] == ["level_1", "level_2", "level_3", "legal"]
     _refused(
-        await _review(sessions, incident, sid, ReviewStage.LEVEL_3),
+        await _review(rolled_back, incident, sid, ReviewStage.LEVEL_3),
         "InvalidTransition",
         "stage",
         "level_2",
     )
-    assert (await _timeline(sessions, incident))[-1].message == "微信公众号声明已修改，审核重新开始"
+    assert (await timeline_of(rolled_back, incident))[
+        -1
+    ].message == "微信公众号声明已修改，审核重新开始"
 
 
 async def test_one_unpublished_statement_per_channel_and_updates_after_publication(
-    sessions: Sessions,
+    rolled_back: Sessions,
 ) -> None:
-    incident = await _incident(sessions, Tier.YELLOW)
-    sid = (await _draft(sessions, incident, Channel.WEIBO, "首发")).data["id"]
+    incident = await _incident(rolled_back, Tier.YELLOW)
+    sid = (await _draft(rolled_back, incident, Channel.WEIBO, "首发")).data["id"]
     _refused(
-        await _draft(sessions, incident, Channel.WEIBO, "另一稿"),
+        await _draft(rolled_back, incident, Channel.WEIBO, "另一稿"),
         "Conflict",
         "channel",
         sid,
         "draft",
     )
-    assert (await _draft(sessions, incident, Channel.WECHAT, "公众号稿")).ok
+    assert (await _draft(rolled_back, incident, Channel.WECHAT, "公众号稿")).ok
 
-    await _approve_levels(sessions, incident, sid)
-    await _publish(sessions, incident, sid)
+    await _approve_levels(rolled_back, incident, sid)
+    await _publish(rolled_back, incident, sid)
     revise, _ = await _run(
-        sessions,
+        rolled_back,
         statements.revise_statement,
         ReviseStatement(
             organization_id=incident.organization_id,
@@ -481,32 +455,34 @@ async def test_one_unpublished_statement_per_channel_and_updates_after_publicati
     _refused(revise, "InvalidTransition", "statementId", "published", "续报")
 
     update = await _draft(
-        sessions, incident, Channel.WEIBO, "续报：处理进展", NOW + timedelta(hours=1)
+        rolled_back, incident, Channel.WEIBO, "续报：处理进展", NOW + timedelta(hours=1)
     )
     assert update.ok and update.data["update"] is True
-    assert (await _timeline(sessions, incident))[-1].message == "微博续报草稿已起草"
+    assert (await timeline_of(rolled_back, incident))[-1].message == "微博续报草稿已起草"
 
 
-async def test_closed_and_false_alarm_incidents_take_no_statements(sessions: Sessions) -> None:
-    for index, status in enumerate((IncidentStatus.CLOSED, IncidentStatus.FALSE_ALARM)):
-        incident = await _incident(sessions, Tier.YELLOW, status=status, slug=f"org{index}")
+async def test_closed_and_false_alarm_incidents_take_no_statements(rolled_back: Sessions) -> None:
+    for status in (IncidentStatus.CLOSED, IncidentStatus.FALSE_ALARM):
+        incident = await _incident(rolled_back, Tier.YELLOW, status=status)
         _refused(
-            await _draft(sessions, incident, Channel.WECHAT, "说明"),
+            await _draft(rolled_back, incident, Channel.WECHAT, "说明"),
             "Conflict",
             "incidentId",
             status.value,
         )
-        _refused(await _set_facts(sessions, incident, FACTS), "Conflict", "incidentId")
+        _refused(await _set_facts(rolled_back, incident, FACTS), "Conflict", "incidentId")
 
 
-async def test_another_organization_cannot_touch_a_statement(sessions: Sessions) -> None:
-    incident = await _incident(sessions, Tier.YELLOW)
-    sid = (await _draft(sessions, incident, Channel.WECHAT, "说明")).data["id"]
-    stranger = await _incident(sessions, Tier.YELLOW, slug="other")
-    _refused(await _review(sessions, stranger, sid, ReviewStage.LEVEL_1), "NotFound", "statementId")
+async def test_another_organization_cannot_touch_a_statement(rolled_back: Sessions) -> None:
+    incident = await _incident(rolled_back, Tier.YELLOW)
+    sid = (await _draft(rolled_back, incident, Channel.WECHAT, "说明")).data["id"]
+    stranger = await _incident(rolled_back, Tier.YELLOW)
+    _refused(
+        await _review(rolled_back, stranger, sid, ReviewStage.LEVEL_1), "NotFound", "statementId"
+    )
     _refused(
         await _draft(
-            sessions,
+            rolled_back,
             Incident(
                 id=incident.id,
                 organization_id=stranger.organization_id,
@@ -524,12 +500,12 @@ async def test_another_organization_cannot_touch_a_statement(sessions: Sessions)
     )
 
 
-async def test_flags_block_final_approval_until_the_statements_agree(sessions: Sessions) -> None:
-    incident = await _incident(sessions, Tier.YELLOW)
-    assert (await _set_facts(sessions, incident, FACTS)).ok
-    wechat = (await _draft(sessions, incident, Channel.WECHAT, WECHAT_BODY)).data
+async def test_flags_block_final_approval_until_the_statements_agree(rolled_back: Sessions) -> None:
+    incident = await _incident(rolled_back, Tier.YELLOW)
+    assert (await _set_facts(rolled_back, incident, FACTS)).ok
+    wechat = (await _draft(rolled_back, incident, Channel.WECHAT, WECHAT_BODY)).data
     assert wechat["flags"] == []
-    weibo = (await _draft(sessions, incident, Channel.WEIBO, WEIBO_WRONG)).data
+    weibo = (await _draft(rolled_back, incident, Channel.WEIBO, WEIBO_WRONG)).data
 
     assert weibo["flags"] == [
         {
@@ -564,19 +540,19 @@ async def test_flags_block_final_approval_until_the_statements_agree(sessions: S
         },
     ]
     # The WeChat statement now conflicts with Weibo's too, though it carries every fact.
-    assert [f["kind"] for f in (await _stored(sessions, wechat["id"])).flags] == [
+    assert [f["kind"] for f in (await _stored(rolled_back, wechat["id"])).flags] == [
         "conflict",
         "conflict",
     ]
 
-    await _review(sessions, incident, weibo["id"], ReviewStage.LEVEL_1)
-    await _review(sessions, incident, weibo["id"], ReviewStage.LEVEL_2)
-    blocked = await _review(sessions, incident, weibo["id"], ReviewStage.LEVEL_3)
+    await _review(rolled_back, incident, weibo["id"], ReviewStage.LEVEL_1)
+    await _review(rolled_back, incident, weibo["id"], ReviewStage.LEVEL_2)
+    blocked = await _review(rolled_back, incident, weibo["id"], ReviewStage.LEVEL_3)
     _refused(blocked, "Invalid", "flags", "4 unresolved", "召回批次", "wechat states 3批次")
-    assert (await _stored(sessions, weibo["id"])).status == "in_review"
+    assert (await _stored(rolled_back, weibo["id"])).status == "in_review"
 
     revised, _ = await _run(
-        sessions,
+        rolled_back,
         statements.revise_statement,
         ReviseStatement(
             organization_id=incident.organization_id,
@@ -586,18 +562,18 @@ async def test_flags_block_final_approval_until_the_statements_agree(sessions: S
         ),
     )
     assert revised.data["flags"] == []
-    assert (await _stored(sessions, wechat["id"])).flags == []
-    await _approve_levels(sessions, incident, weibo["id"])
-    await _approve_levels(sessions, incident, wechat["id"])
-    assert (await _stored(sessions, weibo["id"])).status == "approved"
+    assert (await _stored(rolled_back, wechat["id"])).flags == []
+    await _approve_levels(rolled_back, incident, weibo["id"])
+    await _approve_levels(rolled_back, incident, wechat["id"])
+    assert (await _stored(rolled_back, weibo["id"])).status == "approved"
 
 
-async def test_an_amount_conflict_between_channels_is_flagged(sessions: Sessions) -> None:
-    incident = await _incident(sessions, Tier.YELLOW)
-    await _draft(sessions, incident, Channel.WECHAT, "本次补偿总额12.5万元，每位用户¥1,200。")
-    same = (await _draft(sessions, incident, Channel.WEBSITE, "补偿共计125,000元。")).data
+async def test_an_amount_conflict_between_channels_is_flagged(rolled_back: Sessions) -> None:
+    incident = await _incident(rolled_back, Tier.YELLOW)
+    await _draft(rolled_back, incident, Channel.WECHAT, "本次补偿总额12.5万元，每位用户¥1,200。")
+    same = (await _draft(rolled_back, incident, Channel.WEBSITE, "补偿共计125,000元。")).data
     assert same["flags"] == []
-    other = (await _draft(sessions, incident, Channel.DOUYIN, "每位用户补偿1500元")).data
+    other = (await _draft(rolled_back, incident, Channel.DOUYIN, "每位用户补偿1500元")).data
     assert [(f["unit"], f["expected"], f["found"], f["channel"]) for f in other["flags"]] == [
         ("元", "125000元、1200元", "1500元", "wechat"),
         ("元", "125000元", "1500元", "website"),
@@ -605,15 +581,15 @@ async def test_an_amount_conflict_between_channels_is_flagged(sessions: Sessions
 
 
 async def test_key_facts_changes_recheck_statements_and_block_publication(
-    sessions: Sessions,
+    rolled_back: Sessions,
 ) -> None:
-    incident = await _incident(sessions, Tier.YELLOW)
-    sid = (await _draft(sessions, incident, Channel.WECHAT, WECHAT_BODY)).data["id"]
-    await _approve_levels(sessions, incident, sid)
+    incident = await _incident(rolled_back, Tier.YELLOW)
+    sid = (await _draft(rolled_back, incident, Channel.WECHAT, WECHAT_BODY)).data["id"]
+    await _approve_levels(rolled_back, incident, sid)
 
     _refused(
         await _set_facts(
-            sessions,
+            rolled_back,
             incident,
             [KeyFactEntry(label="批次", value="3"), KeyFactEntry(label="批次", value="4")],
         ),
@@ -622,40 +598,40 @@ async def test_key_facts_changes_recheck_statements_and_block_publication(
         "批次",
     )
     changed = await _set_facts(
-        sessions, incident, [KeyFactEntry(label="客服热线", value="400-800-1234")]
+        rolled_back, incident, [KeyFactEntry(label="客服热线", value="400-800-1234")]
     )
     assert changed.data["flags"][sid][0]["label"] == "客服热线"
-    result, messages = await _publish(sessions, incident, sid)
+    result, messages = await _publish(rolled_back, incident, sid)
     _refused(result, "Invalid", "flags", "客服热线")
     assert messages == []
-    timeline = await _timeline(sessions, incident)
+    timeline = await timeline_of(rolled_back, incident)
     assert timeline[-1].kind == "key_facts_set"
     assert timeline[-1].message == "关键事实已更新：客服热线：400-800-1234"
 
 
 async def test_an_update_supersedes_the_published_statement_in_the_checks(
-    sessions: Sessions,
+    rolled_back: Sessions,
 ) -> None:
-    incident = await _incident(sessions, Tier.YELLOW)
-    wechat = (await _draft(sessions, incident, Channel.WECHAT, "共召回3批次产品")).data["id"]
-    await _approve_levels(sessions, incident, wechat)
-    await _publish(sessions, incident, wechat)
+    incident = await _incident(rolled_back, Tier.YELLOW)
+    wechat = (await _draft(rolled_back, incident, Channel.WECHAT, "共召回3批次产品")).data["id"]
+    await _approve_levels(rolled_back, incident, wechat)
+    await _publish(rolled_back, incident, wechat)
 
-    weibo = (await _draft(sessions, incident, Channel.WEIBO, "共召回4批次产品")).data["id"]
-    assert [f["channel"] for f in (await _stored(sessions, weibo)).flags] == ["wechat"]
+    weibo = (await _draft(rolled_back, incident, Channel.WEIBO, "共召回4批次产品")).data["id"]
+    assert [f["channel"] for f in (await _stored(rolled_back, weibo)).flags] == ["wechat"]
 
     later = NOW + timedelta(hours=1)
-    update = await _draft(sessions, incident, Channel.WECHAT, "续报：召回扩大至4批次", later)
+    update = await _draft(rolled_back, incident, Channel.WECHAT, "续报：召回扩大至4批次", later)
     assert update.data["flags"] == []
-    assert (await _stored(sessions, weibo)).flags == []
+    assert (await _stored(rolled_back, weibo)).flags == []
     # The superseded publication keeps the flags it last had, as a record.
-    assert [f["found"] for f in (await _stored(sessions, wechat)).flags] == ["3批次"]
+    assert [f["found"] for f in (await _stored(rolled_back, wechat)).flags] == ["3批次"]
 
 
-async def test_unknown_incident_and_statement_are_not_found(sessions: Sessions) -> None:
-    incident = await _incident(sessions, Tier.YELLOW)
+async def test_unknown_incident_and_statement_are_not_found(rolled_back: Sessions) -> None:
+    incident = await _incident(rolled_back, Tier.YELLOW)
     _refused(
-        await _review(sessions, incident, str(uuid.uuid4()), ReviewStage.LEVEL_1),
+        await _review(rolled_back, incident, str(uuid.uuid4()), ReviewStage.LEVEL_1),
         "NotFound",
         "statementId",
     )
@@ -668,4 +644,4 @@ async def test_unknown_incident_and_statement_are_not_found(sessions: Sessions) 
         status="responding",
         detected_at=NOW,
     )
-    _refused(await _draft(sessions, ghost, Channel.WECHAT, "说明"), "NotFound", "incidentId")
+    _refused(await _draft(rolled_back, ghost, Channel.WECHAT, "说明"), "NotFound", "incidentId")

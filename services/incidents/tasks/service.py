@@ -9,67 +9,61 @@ never depends on how often the watchdog runs; it is not escalated, as nothing is
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import IncidentStatus, TaskStatus
-from libs.contracts.messages import CommandResult, Message
+from libs.contracts.messages import CommandResult, ErrorCode
+from libs.contracts.outcome import Outcome
 from libs.contracts.response import CompleteTask
-from libs.database.tables import Incident, ResponseTask, TimelineEvent
+from libs.database.tables import Incident, ResponseTask
 from services.incidents import timeline
-from services.incidents.deadlines import minutes_late
+from services.incidents.answers import refuse
+from services.incidents.repository import owned
+from services.incidents.tasks.deadlines import minutes_late
 
 TIMELINE_KIND = "task_done"
 
 
-async def complete(
-    session: AsyncSession, command: CompleteTask, *, now: datetime
-) -> tuple[CommandResult, list[Message]]:
+async def complete(session: AsyncSession, command: CompleteTask, *, now: datetime) -> Outcome:
     """Mark an open or overdue task done; completing a done task again changes nothing."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    task = (
-        await session.exec(
-            select(ResponseTask)
-            .where(
-                ResponseTask.id == command.task_id,
-                ResponseTask.organization_id == command.organization_id,
-            )
-            .with_for_update()
-        )
-    ).first()
+    task = await owned(
+        session, ResponseTask, command.organization_id, command.task_id, for_update=True
+    )
     if task is None:
-        return _not_found(command), []
+        return _not_found(command)
     if task.status == TaskStatus.DONE.value:
-        return _answer(task), []
+        return Outcome.answer(_answer(task))
     incident = await session.get(Incident, task.incident_id)
     if incident is None:  # the foreign key cascades, so only a concurrent delete gets here
-        return _not_found(command), []
+        return _not_found(command)
     status = IncidentStatus(incident.status)
     if not status.is_open:
-        return CommandResult.failure(
-            "InvalidTransition",
-            f"cannot complete a task of an incident that is {status.value}",
-            field="task_id",
-        ), []
+        message = f"cannot complete a task of an incident that is {status.value}"
+        return refuse(ErrorCode.INVALID_TRANSITION, message, "taskId")
     if task.breached_at is None and now > task.due_at:
         task.breached_at = now
     task.status = TaskStatus.DONE.value
     task.completed_at = now
     task.completed_by = command.actor
     session.add(task)
-    event = _timeline_event(task, command, now)
-    session.add(event)
-    timeline.stage_notice(session, event, incident)
+    _record_done(session, incident, task, command, now)
     await session.flush()
-    return _answer(task), []
+    return Outcome.answer(_answer(task))
 
 
-def _not_found(command: CompleteTask) -> CommandResult:
-    return CommandResult.failure("NotFound", f"task {command.task_id} not found", field="task_id")
+def _not_found(command: CompleteTask) -> Outcome:
+    return refuse(ErrorCode.NOT_FOUND, f"task {command.task_id} not found", "taskId")
 
 
-def _timeline_event(task: ResponseTask, command: CompleteTask, now: datetime) -> TimelineEvent:
+def _record_done(
+    session: AsyncSession,
+    incident: Incident,
+    task: ResponseTask,
+    command: CompleteTask,
+    now: datetime,
+) -> None:
     late = minutes_late(task.due_at, now) if task.breached_at is not None else None
     message = f"任务「{task.title}」已完成"
     if late is not None:
@@ -83,14 +77,8 @@ def _timeline_event(task: ResponseTask, command: CompleteTask, now: datetime) ->
         "minutes_late": late,
         "note": command.note,
     }
-    return TimelineEvent(
-        organization_id=task.organization_id,
-        incident_id=task.incident_id,
-        kind=TIMELINE_KIND,
-        message=message,
-        actor=command.actor,
-        data=data,
-        occurred_at=now,
+    timeline.record(
+        session, incident, TIMELINE_KIND, message, at=now, actor=command.actor, data=data
     )
 
 

@@ -11,14 +11,14 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import ContactKind, FollowUpKind, TaskStatus
-from libs.contracts.messages import CommandResult
+from libs.contracts.messages import CommandResult, ErrorCode
+from libs.contracts.outcome import Outcome
 from libs.contracts.response import AddAffectedUser, CompleteFollowUp
+from libs.contracts.vocabulary import FOLLOW_UP_KIND_LABELS
 from libs.database.tables import AffectedUser, FollowUpTask, Incident
-from libs.messaging.worker import Outcome
 from libs.privacy import (
     ContactError,
     DataKey,
@@ -30,14 +30,11 @@ from libs.privacy import (
     normalize_contact,
     row_context,
 )
-from services.incidents import timeline
+from services.incidents import repository, timeline
+from services.incidents.aftercare import repository as aftercare_repository
+from services.incidents.answers import refuse
 
 FOLLOW_UP_WITHIN = timedelta(hours=24)
-
-KIND_LABELS: dict[FollowUpKind, str] = {
-    FollowUpKind.FOLLOW_UP: "回访",
-    FollowUpKind.COMPENSATION: "补偿",
-}
 
 # Timeline kinds this module writes (the column holds free text up to 32 characters).
 AFFECTED_USER_ADDED = "affected_user_added"
@@ -46,21 +43,30 @@ CONTACT_REVEALED = "contact_revealed"
 
 
 async def add_affected_user(
-    session: AsyncSession, command: AddAffectedUser, key: DataKey, *, now: datetime
+    session: AsyncSession, command: AddAffectedUser, key: DataKey | None, *, now: datetime
 ) -> Outcome:
-    """Record a harmed customer and the follow-up (and compensation) owed to them."""
-    incident = await _incident(session, command.organization_id, command.incident_id)
+    """Record a harmed customer and the follow-up (and compensation) owed to them.
+
+    Without a data `key` nothing personal may be stored, so the command is refused.
+    """
+    if key is None:
+        message = "contact data cannot be stored: CRISISWATCH_DATA_KEY is not set"
+        return refuse(ErrorCode.INVALID, message, "contact")
+    incident = await repository.owned(
+        session, Incident, command.organization_id, command.incident_id
+    )
     if incident is None:
-        return Outcome(result=_incident_not_found(command.incident_id))
+        message = f"incident {command.incident_id} not found"
+        return refuse(ErrorCode.NOT_FOUND, message, "incidentId")
     kind = ContactKind(command.contact_kind)
     try:
         contact = normalize_contact(kind, command.contact)
     except ContactError as error:
         # The message names what is wrong, never the value itself.
-        return Outcome(result=CommandResult.failure("Invalid", str(error), field="contact"))
+        return refuse(ErrorCode.INVALID, str(error), "contact")
     name = command.name.strip()
     if not name:
-        return Outcome(result=CommandResult.failure("Invalid", "name is empty", field="name"))
+        return refuse(ErrorCode.INVALID, "name is empty", "name")
     user = AffectedUser(
         id=uuid.uuid4(),
         organization_id=incident.organization_id,
@@ -97,29 +103,19 @@ async def add_affected_user(
         data={"affected_user_id": str(user.id), "contact_masked": user.contact_masked},
     )
     await session.flush()
-    return Outcome(result=CommandResult.success(**affected_user_view(user, tasks)))
+    return Outcome.answer(CommandResult.success(**affected_user_view(user, tasks)))
 
 
 async def complete_follow_up(
     session: AsyncSession, command: CompleteFollowUp, *, now: datetime
 ) -> Outcome:
     """Mark a follow-up visit or compensation done; doing it again changes nothing."""
-    task = (
-        await session.exec(
-            select(FollowUpTask)
-            .where(
-                FollowUpTask.id == command.task_id,
-                FollowUpTask.organization_id == command.organization_id,
-            )
-            .with_for_update()
-        )
-    ).first()
+    task = await repository.owned(
+        session, FollowUpTask, command.organization_id, command.task_id, for_update=True
+    )
     if task is None:
-        return Outcome(
-            result=CommandResult.failure(
-                "NotFound", f"follow-up task {command.task_id} not found", field="taskId"
-            )
-        )
+        message = f"follow-up task {command.task_id} not found"
+        return refuse(ErrorCode.NOT_FOUND, message, "taskId")
     if task.status != TaskStatus.DONE.value:
         user = await session.get(AffectedUser, task.affected_user_id)
         incident = await session.get(Incident, task.incident_id)
@@ -131,7 +127,7 @@ async def complete_follow_up(
             task.note = note
         session.add(task)
         if incident is not None and user is not None:
-            label = KIND_LABELS[FollowUpKind(task.kind)]
+            label = FOLLOW_UP_KIND_LABELS[FollowUpKind(task.kind)]
             message = f"受影响用户{user.name_masked}的{label}已完成"
             if note:
                 message += f"，备注：{note}"
@@ -145,7 +141,7 @@ async def complete_follow_up(
                 data={"task_id": str(task.id), "kind": task.kind},
             )
         await session.flush()
-    return Outcome(result=CommandResult.success(**follow_up_view(task)))
+    return Outcome.answer(CommandResult.success(**follow_up_view(task)))
 
 
 async def reveal_contact(
@@ -162,13 +158,7 @@ async def reveal_contact(
     With `actor` and `now`, the look-up is written to the incident's timeline (without the
     value), so who saw whose contact stays on record.
     """
-    user = (
-        await session.exec(
-            select(AffectedUser).where(
-                AffectedUser.id == user_id, AffectedUser.organization_id == organization_id
-            )
-        )
-    ).first()
+    user = await repository.owned(session, AffectedUser, organization_id, user_id)
     if user is None:
         return None
     contact = decrypt(key, user.contact_cipher, row_context(user.organization_id, user.id))
@@ -192,26 +182,8 @@ async def list_affected_users(
     session: AsyncSession, organization_id: uuid.UUID, incident_id: uuid.UUID
 ) -> list[dict[str, Any]]:
     """Return the incident's affected users, masked, each with their tasks."""
-    users = (
-        await session.exec(
-            select(AffectedUser)
-            .where(
-                AffectedUser.organization_id == organization_id,
-                AffectedUser.incident_id == incident_id,
-            )
-            .order_by(col(AffectedUser.created_at), col(AffectedUser.id))
-        )
-    ).all()
-    tasks = (
-        await session.exec(
-            select(FollowUpTask)
-            .where(
-                FollowUpTask.organization_id == organization_id,
-                FollowUpTask.incident_id == incident_id,
-            )
-            .order_by(col(FollowUpTask.kind))
-        )
-    ).all()
+    users = await aftercare_repository.affected_users(session, organization_id, incident_id)
+    tasks = await aftercare_repository.follow_ups(session, organization_id, incident_id)
     return [
         affected_user_view(user, [task for task in tasks if task.affected_user_id == user.id])
         for user in users
@@ -258,21 +230,4 @@ def _task(
         status=TaskStatus.OPEN.value,
         due_at=due_at,
         amount=amount,
-    )
-
-
-async def _incident(
-    session: AsyncSession, organization_id: uuid.UUID, incident_id: uuid.UUID
-) -> Incident | None:
-    result = await session.exec(
-        select(Incident).where(
-            Incident.id == incident_id, Incident.organization_id == organization_id
-        )
-    )
-    return result.first()
-
-
-def _incident_not_found(incident_id: uuid.UUID) -> CommandResult:
-    return CommandResult.failure(
-        "NotFound", f"incident {incident_id} not found", field="incidentId"
     )

@@ -5,34 +5,26 @@ type, so raising the tier shows the bigger team at once (yellow's 3-person group
 orange's task force). A person becomes an `incident_member` row only when assigned, with
 who assigned them on the timeline. People may be assigned beyond a slot's count or to a
 role the playbook lacks (a lawyer called in on a yellow incident); they are listed too.
+Members may still be assigned to a resolved incident (reviews and follow-ups go on); a
+closed, merged or dismissed incident has no team any more.
 """
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import IncidentStatus, TeamRole, Tier
-from libs.contracts.messages import CommandResult, Message
+from libs.contracts.messages import CommandResult, ErrorCode
+from libs.contracts.outcome import Outcome
 from libs.contracts.response import AssignRole
+from libs.contracts.vocabulary import FINAL_STATUSES, ROLE_LABELS
 from libs.database.tables import Incident, IncidentMember
-from services.incidents import timeline
-from services.incidents.playbook import playbook_for
-
-ROLE_LABELS: dict[TeamRole, str] = {
-    TeamRole.MONITOR: "舆情监测员",
-    TeamRole.ANALYST: "数据分析师",
-    TeamRole.CUSTOMER_SERVICE: "客服专员",
-    TeamRole.SPOKESPERSON: "新闻发言人",
-    TeamRole.LEGAL: "法务",
-    TeamRole.COMMANDER: "总指挥",
-}
-
-# Members may still be assigned to a resolved incident (reviews and follow-ups go on);
-# a closed, merged or dismissed incident has no team any more.
-_FINAL = frozenset({IncidentStatus.CLOSED, IncidentStatus.MERGED, IncidentStatus.FALSE_ALARM})
+from services.incidents import repository, timeline
+from services.incidents.answers import refuse
+from services.incidents.playbook.service import playbook_for
+from services.incidents.team import repository as team_repository
 
 
 @dataclass(frozen=True)
@@ -63,15 +55,6 @@ class TeamStatus:
         return all(slot.missing == 0 for slot in self.slots)
 
 
-async def _members(session: AsyncSession, incident_id: uuid.UUID) -> list[IncidentMember]:
-    result = await session.exec(
-        select(IncidentMember)
-        .where(IncidentMember.incident_id == incident_id)
-        .order_by(col(IncidentMember.assigned_at), col(IncidentMember.person))
-    )
-    return list(result.all())
-
-
 async def team_status(
     session: AsyncSession, incident_id: uuid.UUID, *, organization_id: uuid.UUID | None = None
 ) -> TeamStatus | None:
@@ -85,7 +68,7 @@ async def team_status(
     tier = Tier(incident.tier)
     playbook = await playbook_for(session, incident.organization_id, tier, incident.crisis_type)
     people: dict[TeamRole, list[str]] = {}
-    for member in await _members(session, incident_id):
+    for member in await team_repository.members(session, incident_id):
         people.setdefault(TeamRole(member.role), []).append(member.person)
     slots = [
         SlotStatus(slot.role, slot.count, tuple(people.get(slot.role, ())))
@@ -100,51 +83,38 @@ async def team_status(
     return TeamStatus(incident_id=incident.id, tier=tier, slots=tuple(slots))
 
 
-def _assigned(member: IncidentMember, *, created: bool) -> CommandResult:
-    return CommandResult.success(
-        id=str(member.id),
-        incident_id=str(member.incident_id),
-        role=member.role,
-        person=member.person,
-        assigned_by=member.assigned_by,
-        assigned_at=member.assigned_at.isoformat(),
-        created=created,
-    )
-
-
-async def assign_role(
-    session: AsyncSession, command: AssignRole, *, now: datetime
-) -> tuple[CommandResult, list[Message]]:
-    """Put a person in a role on the incident's team; assigning them again changes nothing."""
-    result = await session.exec(
-        select(Incident)
-        .where(
-            Incident.id == command.incident_id,
-            Incident.organization_id == command.organization_id,
+def _assigned(member: IncidentMember, *, created: bool) -> Outcome:
+    return Outcome.answer(
+        CommandResult.success(
+            id=str(member.id),
+            incident_id=str(member.incident_id),
+            role=member.role,
+            person=member.person,
+            assigned_by=member.assigned_by,
+            assigned_at=member.assigned_at.isoformat(),
+            created=created,
         )
-        .with_for_update()
     )
-    incident = result.first()
+
+
+async def assign_role(session: AsyncSession, command: AssignRole, *, now: datetime) -> Outcome:
+    """Put a person in a role on the incident's team; assigning them again changes nothing."""
+    incident = await repository.owned(
+        session, Incident, command.organization_id, command.incident_id, for_update=True
+    )
     if incident is None:
         message = f"incident {command.incident_id} not found"
-        return CommandResult.failure("NotFound", message, field="incidentId"), []
+        return refuse(ErrorCode.NOT_FOUND, message, "incidentId")
     status = IncidentStatus(incident.status)
-    if status in _FINAL:
+    if status in FINAL_STATUSES:
         message = f"cannot assign a role on an incident that is {status.value}"
-        return CommandResult.failure("InvalidTransition", message, field="incidentId"), []
+        return refuse(ErrorCode.INVALID_TRANSITION, message, "incidentId")
     person = command.person.strip()
     if not person:
-        return CommandResult.failure("Invalid", "person must not be blank", field="person"), []
-    existing = await session.exec(
-        select(IncidentMember).where(
-            IncidentMember.incident_id == incident.id,
-            IncidentMember.role == command.role.value,
-            IncidentMember.person == person,
-        )
-    )
-    member = existing.first()
+        return refuse(ErrorCode.INVALID, "person must not be blank", "person")
+    member = await team_repository.member(session, incident.id, command.role.value, person)
     if member is not None:
-        return _assigned(member, created=False), []
+        return _assigned(member, created=False)
     member = IncidentMember(
         organization_id=incident.organization_id,
         incident_id=incident.id,
@@ -166,4 +136,4 @@ async def assign_role(
     incident.updated_at = now
     session.add(incident)
     await session.flush()
-    return _assigned(member, created=True), []
+    return _assigned(member, created=True)

@@ -11,19 +11,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import IncidentStatus
-from libs.database.tables import ImprovementAction, Incident
+from libs.database.tables import Incident
 from services.incidents import timeline
+from services.incidents.signals import repository
 
-DONE = "done"
 OPEN = "open"
 # How far back through recurrence links the unfinished actions are collected.
 MAX_CHAIN = 20
-_OVER = (IncidentStatus.RESOLVED.value, IncidentStatus.CLOSED.value)
 
 
 @dataclass(frozen=True)
@@ -35,48 +31,18 @@ class Recurrence:
     reopened_actions: list[uuid.UUID]
 
 
-async def find_past(session: AsyncSession, incident: Incident) -> Incident | None:
-    """Return the latest finished incident of the same watchlist with the same type or story."""
-    similar: list[ColumnElement[bool]] = []
-    if incident.crisis_type is not None:
-        similar.append(col(Incident.crisis_type) == incident.crisis_type)
-    if incident.story_id is not None:
-        similar.append(col(Incident.story_id) == incident.story_id)
-    if not similar:
-        return None
-    result = await session.exec(
-        select(Incident)
-        .where(
-            Incident.organization_id == incident.organization_id,
-            Incident.watchlist_id == incident.watchlist_id,
-            Incident.id != incident.id,
-            col(Incident.status).in_(_OVER),
-            or_(*similar),
-        )
-        .order_by(
-            func.coalesce(Incident.resolved_at, Incident.detected_at).desc(),
-            col(Incident.id),
-        )
-        .limit(1)
-    )
-    return result.first()
-
-
 async def _chain(session: AsyncSession, past: Incident) -> list[uuid.UUID]:
     ids = [past.id]
     following = past.recurrence_of_id
     while following is not None and following not in ids and len(ids) < MAX_CHAIN:
         ids.append(following)
-        result = await session.exec(
-            select(Incident.recurrence_of_id).where(Incident.id == following)
-        )
-        following = result.first()
+        following = await repository.recurred_from(session, following)
     return ids
 
 
 async def link(session: AsyncSession, incident: Incident, *, now: datetime) -> Recurrence | None:
     """Link a newly opened `incident` to the past one it resembles, if any."""
-    past = await find_past(session, incident)
+    past = await repository.latest_finished_like(session, incident)
     if past is None:
         return None
     matched = []
@@ -86,17 +52,8 @@ async def link(session: AsyncSession, incident: Incident, *, now: datetime) -> R
         matched.append("story")
     incident.recurrence_of_id = past.id
     session.add(incident)
-    result = await session.exec(
-        select(ImprovementAction)
-        .where(
-            col(ImprovementAction.incident_id).in_(await _chain(session, past)),
-            ImprovementAction.status != DONE,
-        )
-        .order_by(col(ImprovementAction.created_at), col(ImprovementAction.id))
-        .with_for_update()
-    )
     reopened: list[uuid.UUID] = []
-    for action in result.all():
+    for action in await repository.unfinished_actions(session, await _chain(session, past)):
         action.status = OPEN
         action.reopened_by_incident_id = incident.id
         session.add(action)

@@ -7,23 +7,27 @@ freezes the figures and emits `review.completed` once.
 """
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import EventType, IncidentStatus
-from libs.contracts.messages import CommandResult
+from libs.contracts.enums import IncidentStatus
+from libs.contracts.events import ImprovementItem, ReviewCompleted
+from libs.contracts.messages import CommandResult, ErrorCode, Message
+from libs.contracts.outcome import Outcome
 from libs.contracts.response import CompleteReview, ImprovementEntry, UpdateReview
 from libs.database.tables import ImprovementAction, Incident, ReviewReport
-from libs.messaging.worker import Outcome
-from services.incidents import events, timeline
-from services.incidents.review.sections import compute_sections, iso
+from services.incidents import events, repository, timeline
+from services.incidents.answers import refuse
+from services.incidents.review import repository as review_repository
+from services.incidents.review import sections
+from services.incidents.review.sections import iso
+from services.incidents.review.volume import volume_section
+from services.incidents.statements import repository as statements_repository
 
-DRAFT = "draft"
 COMPLETE = "complete"
 ACTION_OPEN = "open"
 
@@ -56,22 +60,10 @@ async def draft_review(
     incident = await session.get(Incident, incident_id)
     if incident is None:
         raise LookupError(f"incident {incident_id} not found")
-    inserted = await session.exec(
-        insert(ReviewReport)
-        .values(
-            id=uuid.uuid4(),
-            organization_id=incident.organization_id,
-            incident_id=incident.id,
-            status=DRAFT,
-            sections={},
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["incident_id"])
-        .returning(col(ReviewReport.id))
-    )
-    created = inserted.first() is not None
-    report = await _report(session, incident.id)
+    created = await review_repository.create_report_once(session, incident, now)
+    report = await review_repository.report_for_update(session, incident.id)
+    if report is None:
+        raise LookupError(f"review of incident {incident_id} vanished after insert")
     if report.status == COMPLETE:
         return report
     report.sections = await compute_sections(session, incident, now=now)
@@ -83,20 +75,46 @@ async def draft_review(
     return report
 
 
+async def compute_sections(
+    session: AsyncSession, incident: Incident, *, now: datetime
+) -> dict[str, Any]:
+    """Return every computed section of `incident`'s review as of `now`."""
+    tasks = await review_repository.tasks(session, incident.id)
+    statements = await statements_repository.statements_of(session, incident.id)
+    volume = await volume_section(session, incident, now=now)
+    first_mention = await sections.first_mention_at(session, incident)
+    timing = sections.timing_section(
+        incident, tasks, statements, first_mention, peak=volume["peak"], now=now
+    )
+    return {
+        "computed_at": iso(now),
+        "timing": timing,
+        "volume": volume,
+        "channels": await sections.channels_section(session, incident, statements),
+        "tasks": sections.tasks_section(tasks, now=now),
+        "affected_users": await sections.affected_users_section(session, incident, now=now),
+    }
+
+
+async def _reviewable(
+    session: AsyncSession, organization_id: uuid.UUID, incident_id: uuid.UUID
+) -> tuple[Incident, ReviewReport | None] | Outcome:
+    """Return the organization's incident and its report (if any), or the refusal."""
+    incident = await repository.owned(session, Incident, organization_id, incident_id)
+    if incident is None:
+        return refuse(ErrorCode.NOT_FOUND, f"incident {incident_id} not found", "incidentId")
+    return incident, await review_repository.report_for_update(session, incident.id)
+
+
 async def update_review(session: AsyncSession, command: UpdateReview, *, now: datetime) -> Outcome:
     """Write the root cause and/or replace the improvement actions of a draft review."""
-    incident = await _incident(session, command.organization_id, command.incident_id)
-    if incident is None:
-        return Outcome(result=_not_found(command.incident_id))
-    existing = await _existing_report(session, incident.id)
+    found = await _reviewable(session, command.organization_id, command.incident_id)
+    if isinstance(found, Outcome):
+        return found
+    incident, existing = found
     if existing is not None and existing.status == COMPLETE:
-        return Outcome(
-            result=CommandResult.failure(
-                "Conflict",
-                "the review is complete and can no longer be edited (status: complete)",
-                field="incidentId",
-            )
-        )
+        message = "the review is complete and can no longer be edited (status: complete)"
+        return refuse(ErrorCode.CONFLICT, message, "incidentId")
     report = await draft_review(session, incident.id, now=now)
     changed: list[str] = []
     if command.root_cause is not None:
@@ -108,59 +126,32 @@ async def update_review(session: AsyncSession, command: UpdateReview, *, now: da
     report.updated_at = now
     session.add(report)
     if changed:
-        timeline.record(
-            session,
-            incident,
-            REVIEW_UPDATED,
-            f"复盘报告已更新：{'、'.join(changed)}",
-            at=now,
-            actor=command.actor,
-        )
+        message = f"复盘报告已更新：{'、'.join(changed)}"
+        timeline.record(session, incident, REVIEW_UPDATED, message, at=now, actor=command.actor)
     await session.flush()
-    document = await _document(session, incident, report)
-    return Outcome(result=CommandResult.success(**review_view(document)))
+    return _answer(await _document(session, incident, report))
 
 
 async def complete_review(
     session: AsyncSession, command: CompleteReview, *, now: datetime
 ) -> Outcome:
     """Mark the review complete, refusing while the root cause or improvements are empty."""
-    incident = await _incident(session, command.organization_id, command.incident_id)
-    if incident is None:
-        return Outcome(result=_not_found(command.incident_id))
-    existing = await _existing_report(session, incident.id)
+    found = await _reviewable(session, command.organization_id, command.incident_id)
+    if isinstance(found, Outcome):
+        return found
+    incident, existing = found
     if existing is not None and existing.status == COMPLETE:
-        document = await _document(session, incident, existing)
-        return Outcome(result=CommandResult.success(**review_view(document)))
+        return _answer(await _document(session, incident, existing))
     if incident.status not in _REVIEWABLE:
-        return Outcome(
-            result=CommandResult.failure(
-                "InvalidTransition",
-                f"cannot complete the review of an incident that is {incident.status}; "
-                "resolve it first",
-                field="incidentId",
-            )
+        message = (
+            f"cannot complete the review of an incident that is {incident.status}; resolve it first"
         )
+        return refuse(ErrorCode.INVALID_TRANSITION, message, "incidentId")
     report = await draft_review(session, incident.id, now=now)
-    improvements = await _improvements(session, incident.id)
-    if not (report.root_cause or "").strip():
-        return Outcome(
-            result=CommandResult.failure(
-                "Invalid",
-                "rootCause is empty: write the root cause before completing the review "
-                f"(status: {report.status})",
-                field="rootCause",
-            )
-        )
-    if not improvements:
-        return Outcome(
-            result=CommandResult.failure(
-                "Invalid",
-                "improvements is empty: add at least one improvement action before completing "
-                f"the review (status: {report.status})",
-                field="improvements",
-            )
-        )
+    improvements = await review_repository.improvements(session, incident.id)
+    refusal = _incomplete(report, improvements)
+    if refusal is not None:
+        return refusal
     report.status = COMPLETE
     report.completed_at = now
     report.completed_by = command.actor
@@ -170,38 +161,48 @@ async def complete_review(
         session, incident, REVIEW_COMPLETED, "复盘报告已完成", at=now, actor=command.actor
     )
     await session.flush()
-    message = await events.record(
-        session,
-        organization_id=incident.organization_id,
-        type_=EventType.REVIEW_COMPLETED,
-        key=str(report.id),
-        occurred_at=now,
+    body = ReviewCompleted(
+        review_id=report.id,
         incident_id=incident.id,
-        payload={
-            "review_id": str(report.id),
-            "incident_id": str(incident.id),
-            "completed_by": command.actor,
-            "root_cause": report.root_cause,
-            "improvements": [
-                {"action": a.action, "owner": a.owner, "due_at": iso(a.due_at)}
-                for a in improvements
-            ],
-            "stages_missed": report.sections.get("timing", {}).get("missed", 0),
-            "tasks_missed": report.sections.get("tasks", {}).get("missed", 0),
-        },
+        completed_by=command.actor,
+        root_cause=report.root_cause,
+        improvements=[
+            ImprovementItem(action=a.action, owner=a.owner, due_at=a.due_at) for a in improvements
+        ],
+        stages_missed=report.sections.get("timing", {}).get("missed", 0),
+        tasks_missed=report.sections.get("tasks", {}).get("missed", 0),
     )
-    document = ReviewDocument(incident, report, improvements)
-    return Outcome(messages=[message], result=CommandResult.success(**review_view(document)))
+    completed = await events.record(
+        session, body, incident.organization_id, incident.id, key=str(report.id), at=now
+    )
+    return _answer(ReviewDocument(incident, report, improvements), [completed])
+
+
+def _incomplete(report: ReviewReport, improvements: list[ImprovementAction]) -> Outcome | None:
+    """Refuse completing a review whose root cause or improvements are empty."""
+    if not (report.root_cause or "").strip():
+        message = (
+            "rootCause is empty: write the root cause before completing the review "
+            f"(status: {report.status})"
+        )
+        return refuse(ErrorCode.INVALID, message, "rootCause")
+    if not improvements:
+        message = (
+            "improvements is empty: add at least one improvement action before completing "
+            f"the review (status: {report.status})"
+        )
+        return refuse(ErrorCode.INVALID, message, "improvements")
+    return None
 
 
 async def load_review(
     session: AsyncSession, organization_id: uuid.UUID, incident_id: uuid.UUID
 ) -> ReviewDocument | None:
     """Return an organization's review of an incident for export, or None if there is none."""
-    incident = await _incident(session, organization_id, incident_id)
+    incident = await repository.owned(session, Incident, organization_id, incident_id)
     if incident is None:
         return None
-    report = await _existing_report(session, incident.id)
+    report = await review_repository.report_for_update(session, incident.id)
     if report is None:
         return None
     return await _document(session, incident, report)
@@ -233,6 +234,10 @@ def improvement_view(action: ImprovementAction) -> dict[str, Any]:
     }
 
 
+def _answer(document: ReviewDocument, emit: Sequence[Message] = ()) -> Outcome:
+    return Outcome.answer(CommandResult.success(**review_view(document)), emit)
+
+
 async def _replace_improvements(
     session: AsyncSession, incident: Incident, entries: list[ImprovementEntry], *, now: datetime
 ) -> None:
@@ -240,7 +245,7 @@ async def _replace_improvements(
 
     Kept rows keep their id and status, so a recurrence that reopened one still points to it.
     """
-    current = await _improvements(session, incident.id)
+    current = await review_repository.improvements(session, incident.id)
     remaining = {(a.action, a.owner): a for a in current}
     for position, entry in enumerate(entries):
         action, owner = entry.action.strip(), entry.owner.strip()
@@ -270,47 +275,6 @@ async def _replace_improvements(
 async def _document(
     session: AsyncSession, incident: Incident, report: ReviewReport
 ) -> ReviewDocument:
-    return ReviewDocument(incident, report, await _improvements(session, incident.id))
-
-
-async def _improvements(session: AsyncSession, incident_id: uuid.UUID) -> list[ImprovementAction]:
-    result = await session.exec(
-        select(ImprovementAction)
-        .where(ImprovementAction.incident_id == incident_id)
-        .order_by(col(ImprovementAction.created_at), col(ImprovementAction.id))
-    )
-    return list(result.all())
-
-
-async def _report(session: AsyncSession, incident_id: uuid.UUID) -> ReviewReport:
-    report = await _existing_report(session, incident_id)
-    if report is None:
-        raise LookupError(f"review of incident {incident_id} vanished after insert")
-    return report
-
-
-async def _existing_report(session: AsyncSession, incident_id: uuid.UUID) -> ReviewReport | None:
-    result = await session.exec(
-        select(ReviewReport)
-        .where(ReviewReport.incident_id == incident_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return result.first()
-
-
-async def _incident(
-    session: AsyncSession, organization_id: uuid.UUID, incident_id: uuid.UUID
-) -> Incident | None:
-    result = await session.exec(
-        select(Incident).where(
-            Incident.id == incident_id, Incident.organization_id == organization_id
-        )
-    )
-    return result.first()
-
-
-def _not_found(incident_id: uuid.UUID) -> CommandResult:
-    return CommandResult.failure(
-        "NotFound", f"incident {incident_id} not found", field="incidentId"
+    return ReviewDocument(
+        incident, report, await review_repository.improvements(session, incident.id)
     )

@@ -12,54 +12,38 @@ handled, so a retried signal is decided the same way. Snoozes add up: the watchl
 silent until the latest expiry among them.
 """
 
-import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.messages import CommandResult, Message
+from libs.contracts.messages import CommandResult, ErrorCode
+from libs.contracts.outcome import Outcome
 from libs.contracts.response import SnoozeWatchlist
-from libs.database.tables import Watchlist, WatchlistSnooze
+from libs.database.tables import WatchlistSnooze
+from services.incidents.answers import refuse
+from services.incidents.signals import repository
 
 MAX_SNOOZE = timedelta(days=30)
 
 
-async def silenced_until(
-    session: AsyncSession, watchlist_id: uuid.UUID, at: datetime
-) -> datetime | None:
-    """Return until when `watchlist_id` is snoozed as of `at`, or None if it is not."""
-    result = await session.exec(
-        select(func.max(WatchlistSnooze.until)).where(
-            WatchlistSnooze.watchlist_id == watchlist_id, WatchlistSnooze.until > at
-        )
-    )
-    return result.first()
-
-
 async def snooze_watchlist(
     session: AsyncSession, command: SnoozeWatchlist, *, now: datetime
-) -> tuple[CommandResult, list[Message]]:
+) -> Outcome:
     """Silence a watchlist until `command.until`, which must lie within the next 30 days."""
-    result = await session.exec(
-        select(Watchlist.id).where(
-            Watchlist.id == command.watchlist_id,
-            Watchlist.organization_id == command.organization_id,
-        )
-    )
-    if result.first() is None:
+    if not await repository.watchlist_exists(
+        session, command.organization_id, command.watchlist_id
+    ):
         message = f"watchlist {command.watchlist_id} not found"
-        return CommandResult.failure("NotFound", message, field="watchlistId"), []
+        return refuse(ErrorCode.NOT_FOUND, message, "watchlistId")
     reason = command.reason.strip()
     if not reason:
-        return CommandResult.failure("Invalid", "a reason is required", field="reason"), []
+        return refuse(ErrorCode.INVALID, "a reason is required", "reason")
     if command.until <= now:
         message = f"until must be in the future (now is {now.isoformat()})"
-        return CommandResult.failure("Invalid", message, field="until"), []
+        return refuse(ErrorCode.INVALID, message, "until")
     if command.until - now > MAX_SNOOZE:
         message = f"until must be at most {MAX_SNOOZE.days} days ahead"
-        return CommandResult.failure("Invalid", message, field="until"), []
+        return refuse(ErrorCode.INVALID, message, "until")
     snooze = WatchlistSnooze(
         organization_id=command.organization_id,
         watchlist_id=command.watchlist_id,
@@ -70,14 +54,13 @@ async def snooze_watchlist(
     )
     session.add(snooze)
     await session.flush()
-    until = await silenced_until(session, command.watchlist_id, now)
-    return (
+    until = await repository.silenced_until(session, command.watchlist_id, now)
+    return Outcome.answer(
         CommandResult.success(
             id=str(snooze.id),
             watchlist_id=str(command.watchlist_id),
             until=command.until.isoformat(),
             silenced_until=until.isoformat() if until else None,
             reason=reason,
-        ),
-        [],
+        )
     )

@@ -1,0 +1,152 @@
+"""SQL every part of the incidents service shares: locks, incident look-ups, stored events.
+
+Locking order, everywhere: a watchlist's advisory lock (and a story's, for signals), then
+incident rows ordered by id, then their dependents (tasks, statements). Signals and
+commands on one watchlist therefore queue up instead of deadlocking.
+"""
+
+import hashlib
+import uuid
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, func, or_, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.contracts.response import IntegrationEventEmitted
+from libs.contracts.vocabulary import NOT_DONE_TASK_STATUSES, values
+from libs.database.tables import (
+    AffectedUser,
+    FollowUpTask,
+    Incident,
+    IntegrationEvent,
+    Mention,
+    ResponseTask,
+    TimelineEvent,
+)
+
+# The timeline kind of a tier change; one made by hand carries a single `reason`.
+TIER_CHANGED = "tier_changed"
+
+
+def _lock_key(namespace: bytes, identifier: uuid.UUID) -> int:
+    digest = hashlib.blake2b(namespace + identifier.bytes, digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def watchlist_lock_key(watchlist_id: uuid.UUID) -> int:
+    """Return the signed 64-bit advisory lock key that serializes one watchlist's changes."""
+    return _lock_key(b"incident-watchlist:", watchlist_id)
+
+
+def story_lock_key(story_id: uuid.UUID) -> int:
+    """Return the advisory lock key that serializes signals of one story across watchlists."""
+    return _lock_key(b"incident-story:", story_id)
+
+
+async def lock_watchlist(session: AsyncSession, watchlist_id: uuid.UUID) -> None:
+    """Wait until no other transaction changes this watchlist's incidents, until commit."""
+    await session.exec(select(func.pg_advisory_xact_lock(watchlist_lock_key(watchlist_id))))
+
+
+async def lock_story(session: AsyncSession, story_id: uuid.UUID) -> None:
+    """Wait until no other transaction opens or joins an incident for this story."""
+    await session.exec(select(func.pg_advisory_xact_lock(story_lock_key(story_id))))
+
+
+async def lock_incidents(
+    session: AsyncSession, organization_id: uuid.UUID, *incident_ids: uuid.UUID
+) -> dict[uuid.UUID, Incident]:
+    """Lock the organization's incidents among `incident_ids`, watchlists first, then rows.
+
+    Another organization's incident is simply absent from the answer, like a missing one.
+    """
+    theirs = and_(
+        col(Incident.id).in_(incident_ids), col(Incident.organization_id) == organization_id
+    )
+    watchlists = await session.exec(select(Incident.watchlist_id).where(theirs).distinct())
+    for watchlist_id in sorted(watchlists.all()):
+        await lock_watchlist(session, watchlist_id)
+    rows = await session.exec(
+        select(Incident)
+        .where(theirs)
+        .order_by(col(Incident.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {incident.id: incident for incident in rows.all()}
+
+
+# The tables whose rows a command names by id, each scoped to one organization.
+Owned = TypeVar("Owned", Incident, ResponseTask, FollowUpTask, AffectedUser, Mention)
+
+
+async def owned(
+    session: AsyncSession,
+    table: type[Owned],
+    organization_id: uuid.UUID,
+    row_id: uuid.UUID,
+    *,
+    for_update: bool = False,
+) -> Owned | None:
+    """Return the organization's row of `table`, locked when `for_update`; another's is None."""
+    query = select(table).where(
+        col(table.id) == row_id, col(table.organization_id) == organization_id
+    )
+    result = await session.exec(query.with_for_update() if for_update else query)
+    return result.first()
+
+
+async def store_event(session: AsyncSession, message: IntegrationEventEmitted) -> None:
+    """Insert the event's row unless one with its id exists (a redelivery changes nothing)."""
+    await session.exec(
+        insert(IntegrationEvent)
+        .values(
+            id=message.event_id,
+            organization_id=message.organization_id,
+            type=message.type.value,
+            incident_id=message.incident_id,
+            payload=message.payload,
+            occurred_at=message.occurred_at,
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+
+
+async def latest_reason_data(session: AsyncSession, incident_id: uuid.UUID) -> dict[str, Any]:
+    """Return the data of the incident's latest timeline entry that says why it is at its tier.
+
+    Signals (opening, joining, raising, reopening) record `reasons`; a tier changed by hand
+    records the person's `reason`. Empty when no entry says.
+    """
+    data = type_coerce(TimelineEvent.data, JSONB)
+    result = await session.exec(
+        select(TimelineEvent.data)
+        .where(
+            col(TimelineEvent.incident_id) == incident_id,
+            or_(
+                data.has_key("reasons"),
+                and_(col(TimelineEvent.kind) == TIER_CHANGED, data.has_key("reason")),
+            ),
+        )
+        .order_by(col(TimelineEvent.occurred_at).desc())
+        .limit(1)
+    )
+    return dict(result.first() or {})
+
+
+async def tasks_not_done(session: AsyncSession, incident_id: uuid.UUID) -> list[ResponseTask]:
+    """Return the incident's tasks not yet done, soonest deadline first, as stored now."""
+    # Reloaded even if already in the session: the deadline watchdog marks tasks with an
+    # UPDATE that rows loaded earlier would not show.
+    result = await session.exec(
+        select(ResponseTask)
+        .where(
+            col(ResponseTask.incident_id) == incident_id,
+            col(ResponseTask.status).in_(values(NOT_DONE_TASK_STATUSES)),
+        )
+        .order_by(col(ResponseTask.due_at), col(ResponseTask.position), col(ResponseTask.kind))
+        .execution_options(populate_existing=True)
+    )
+    return list(result.all())

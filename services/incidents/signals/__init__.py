@@ -1,0 +1,1 @@
+"""Risk signals into incidents: grouping, snoozed watchlists, recurrences of past crises."""

@@ -1,0 +1,147 @@
+"""SQL of signal grouping: the incidents a signal may land in, snoozes, past incidents."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.contracts.enums import IncidentStatus
+from libs.database.predicates import incident_open
+from libs.database.tables import ImprovementAction, Incident, Watchlist, WatchlistSnooze
+
+DONE = "done"
+_OVER = (IncidentStatus.RESOLVED.value, IncidentStatus.CLOSED.value)
+
+
+async def latest_incident_of_watchlist(
+    session: AsyncSession, organization_id: uuid.UUID, watchlist_id: uuid.UUID
+) -> Incident | None:
+    """Return the watchlist's most recently detected incident, whatever its status."""
+    result = await session.exec(
+        select(Incident)
+        .where(Incident.organization_id == organization_id, Incident.watchlist_id == watchlist_id)
+        .order_by(col(Incident.detected_at).desc(), col(Incident.id))
+        .limit(1)
+    )
+    return result.first()
+
+
+async def incident_for_update(session: AsyncSession, incident_id: uuid.UUID) -> Incident | None:
+    """Return the incident, locked for update."""
+    result = await session.exec(
+        select(Incident).where(Incident.id == incident_id).with_for_update()
+    )
+    return result.first()
+
+
+async def first_open_incident(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    *,
+    watchlist_id: uuid.UUID | None = None,
+    story_id: uuid.UUID | None = None,
+) -> Incident | None:
+    """Return the first opened open incident of the watchlist or story, locked for update."""
+    query = select(Incident).where(Incident.organization_id == organization_id, incident_open())
+    if watchlist_id is not None:
+        query = query.where(Incident.watchlist_id == watchlist_id)
+    if story_id is not None:
+        query = query.where(Incident.story_id == story_id)
+    result = await session.exec(
+        query.order_by(col(Incident.detected_at), col(Incident.id)).limit(1).with_for_update()
+    )
+    return result.first()
+
+
+async def resolved_since(
+    session: AsyncSession, organization_id: uuid.UUID, watchlist_id: uuid.UUID, since: datetime
+) -> Incident | None:
+    """Return the watchlist's incident resolved most recently at or after `since`, locked."""
+    result = await session.exec(
+        select(Incident)
+        .where(
+            Incident.organization_id == organization_id,
+            Incident.watchlist_id == watchlist_id,
+            Incident.status == IncidentStatus.RESOLVED.value,
+            col(Incident.resolved_at) >= since,
+        )
+        .order_by(col(Incident.resolved_at).desc(), col(Incident.id))
+        .limit(1)
+        .with_for_update()
+    )
+    return result.first()
+
+
+async def watchlist_exists(
+    session: AsyncSession, organization_id: uuid.UUID, watchlist_id: uuid.UUID
+) -> bool:
+    """Return whether the organization has this watchlist."""
+    result = await session.exec(
+        select(Watchlist.id).where(
+            Watchlist.id == watchlist_id, Watchlist.organization_id == organization_id
+        )
+    )
+    return result.first() is not None
+
+
+async def silenced_until(
+    session: AsyncSession, watchlist_id: uuid.UUID, at: datetime
+) -> datetime | None:
+    """Return the latest expiry among the watchlist's snoozes still running at `at`."""
+    result = await session.exec(
+        select(func.max(WatchlistSnooze.until)).where(
+            WatchlistSnooze.watchlist_id == watchlist_id, WatchlistSnooze.until > at
+        )
+    )
+    return result.first()
+
+
+async def latest_finished_like(session: AsyncSession, incident: Incident) -> Incident | None:
+    """Return the latest finished incident of the same watchlist with the same type or story."""
+    similar: list[ColumnElement[bool]] = []
+    if incident.crisis_type is not None:
+        similar.append(col(Incident.crisis_type) == incident.crisis_type)
+    if incident.story_id is not None:
+        similar.append(col(Incident.story_id) == incident.story_id)
+    if not similar:
+        return None
+    result = await session.exec(
+        select(Incident)
+        .where(
+            Incident.organization_id == incident.organization_id,
+            Incident.watchlist_id == incident.watchlist_id,
+            col(Incident.id) != incident.id,
+            col(Incident.status).in_(_OVER),
+            or_(*similar),
+        )
+        .order_by(
+            func.coalesce(Incident.resolved_at, Incident.detected_at).desc(),
+            col(Incident.id),
+        )
+        .limit(1)
+    )
+    return result.first()
+
+
+async def recurred_from(session: AsyncSession, incident_id: uuid.UUID) -> uuid.UUID | None:
+    """Return the incident that `incident_id` recurred from, if any."""
+    result = await session.exec(select(Incident.recurrence_of_id).where(Incident.id == incident_id))
+    return result.first()
+
+
+async def unfinished_actions(
+    session: AsyncSession, incident_ids: list[uuid.UUID]
+) -> list[ImprovementAction]:
+    """Return the improvement actions of these incidents not done yet, locked for update."""
+    result = await session.exec(
+        select(ImprovementAction)
+        .where(
+            col(ImprovementAction.incident_id).in_(incident_ids),
+            ImprovementAction.status != DONE,
+        )
+        .order_by(col(ImprovementAction.created_at), col(ImprovementAction.id))
+        .with_for_update()
+    )
+    return list(result.all())

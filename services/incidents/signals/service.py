@@ -1,0 +1,212 @@
+"""Signals into incidents: group a risk signal with the incident it belongs to, or open one.
+
+A signal, in this order:
+1. joins the open incident of its watchlist;
+2. else the open incident its watchlist's last incident was merged into;
+3. else the open incident of its story (`story_id`), whatever watchlist opened it — one
+   story spreading across several watchlists is one crisis;
+4. is otherwise dropped if its tier is no crisis (blue) or its watchlist is snoozed
+   (see `snooze`: a snooze stops new work, not evidence reaching open incidents);
+5. reopens its watchlist's incident resolved within `REOPEN_WINDOW` of the signal's
+   detection (a flare-up is the same crisis, not a new one);
+6. else opens an incident with the playbook for its tier and crisis type, linked to a past
+   incident it recurs from (see `recurrence`).
+
+Joining with a higher tier raises the incident and adds the higher playbook's tasks.
+Messages for integrators (incident.opened, incident.tier_changed, incident.status_changed)
+are returned for the caller to publish after commit.
+
+Signals for one watchlist (and one story) are serialized with transaction-level advisory
+locks, so two workers handling two signals at once never open two incidents; the partial
+unique index `uq_incident_open_per_watchlist` backs that up.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.contracts.enums import IncidentStatus, Tier
+from libs.contracts.events import IncidentOpened
+from libs.contracts.messages import Message, RiskSignalRaised
+from libs.contracts.outcome import Outcome
+from libs.database.tables import Incident
+from services.incidents import events, repository, timeline
+from services.incidents.clock import Clock
+from services.incidents.lifecycle import changes
+from services.incidents.playbook.service import add_missing_tasks, playbook_for
+from services.incidents.signals import recurrence
+from services.incidents.signals import repository as signals_repository
+
+# A resolved incident whose watchlist flares up again within this window is reopened.
+REOPEN_WINDOW = timedelta(hours=72)
+# How many merges a signal follows to find the incident that absorbed its watchlist's.
+MAX_MERGE_HOPS = 5
+
+
+async def apply_signal(session: AsyncSession, signal: RiskSignalRaised, *, clock: Clock) -> Outcome:
+    """Let `signal` join, raise, reopen or open the incident it belongs to (module docstring).
+
+    The clock stamps the timeline and events, read once the locks are held, so concurrent
+    signals stamp the timeline in the order they were applied. Decisions about the signal
+    itself (snooze, reopen window) use its `detected_at`, so a retry decides alike.
+    """
+    await repository.lock_watchlist(session, signal.watchlist_id)
+    if signal.story_id is not None:
+        await repository.lock_story(session, signal.story_id)
+    now = clock.now()
+    incident = await _open_incident_for(session, signal)
+    if incident is not None:
+        return await _join(session, incident, signal, now)
+    if not signal.tier.opens_incident:
+        return Outcome()
+    if await signals_repository.silenced_until(session, signal.watchlist_id, signal.detected_at):
+        return Outcome()
+    resolved = await signals_repository.resolved_since(
+        session,
+        signal.organization_id,
+        signal.watchlist_id,
+        signal.detected_at.astimezone(UTC) - REOPEN_WINDOW,
+    )
+    if resolved is not None:
+        return await _reopen(session, resolved, signal, now)
+    return await _open(session, signal, now)
+
+
+async def _open_incident_for(session: AsyncSession, signal: RiskSignalRaised) -> Incident | None:
+    """Return the open incident the signal joins: its watchlist's, a merge target, its story's."""
+    incident = await signals_repository.first_open_incident(
+        session, signal.organization_id, watchlist_id=signal.watchlist_id
+    )
+    if incident is None:
+        incident = await _merge_target(session, signal)
+    if incident is None and signal.story_id is not None:
+        incident = await signals_repository.first_open_incident(
+            session, signal.organization_id, story_id=signal.story_id
+        )
+    return incident
+
+
+async def _merge_target(session: AsyncSession, signal: RiskSignalRaised) -> Incident | None:
+    """Return the open incident that absorbed this watchlist's latest incident, if any."""
+    latest = await signals_repository.latest_incident_of_watchlist(
+        session, signal.organization_id, signal.watchlist_id
+    )
+    for _ in range(MAX_MERGE_HOPS):
+        if latest is None or latest.status != IncidentStatus.MERGED.value:
+            return None
+        if latest.merged_into_id is None:
+            return None
+        latest = await signals_repository.incident_for_update(session, latest.merged_into_id)
+        if latest is not None and IncidentStatus(latest.status).is_open:
+            return latest
+    return None
+
+
+async def _raise(
+    session: AsyncSession, incident: Incident, signal: RiskSignalRaised, now: datetime
+) -> Message:
+    previous = Tier(incident.tier)
+    added = await changes.apply_tier(session, incident, signal.tier, now=now)
+    event = timeline.tier_changed(
+        session, incident, signal, previous=previous, added_tasks=added, at=now
+    )
+    return await changes.tier_changed_event(
+        session,
+        incident,
+        event,
+        previous=previous,
+        actor=timeline.SYSTEM_ACTOR,
+        reasons=signal.reasons,
+        added_tasks=added,
+        now=now,
+    )
+
+
+def _adopt(incident: Incident, signal: RiskSignalRaised) -> None:
+    """Let an incident learn its story and crisis type from a later signal."""
+    if incident.story_id is None and signal.story_id is not None:
+        incident.story_id = signal.story_id
+    if incident.crisis_type is None and signal.crisis_type is not None:
+        incident.crisis_type = signal.crisis_type.value
+
+
+async def _join(
+    session: AsyncSession, incident: Incident, signal: RiskSignalRaised, now: datetime
+) -> Outcome:
+    _adopt(incident, signal)
+    messages: list[Message] = []
+    if signal.tier.rank > Tier(incident.tier).rank:
+        messages.append(await _raise(session, incident, signal, now))
+    else:
+        timeline.signal_joined(session, incident, signal, at=now)
+    incident.last_signal_id = signal.signal_id
+    incident.updated_at = now
+    session.add(incident)
+    await session.flush()
+    return Outcome.emit(*messages)
+
+
+async def _reopen(
+    session: AsyncSession, incident: Incident, signal: RiskSignalRaised, now: datetime
+) -> Outcome:
+    _adopt(incident, signal)
+    incident.last_signal_id = signal.signal_id
+    _, reopened = await changes.record_status_change(
+        session,
+        incident,
+        IncidentStatus.RESPONDING,
+        actor=timeline.SYSTEM_ACTOR,
+        reason="舆情在解决后再次升温，事件重新打开",
+        now=now,
+        extra=timeline.signal_data(signal),
+    )
+    messages: list[Message] = [reopened]
+    if signal.tier.rank > Tier(incident.tier).rank:
+        messages.append(await _raise(session, incident, signal, now))
+    await session.flush()
+    return Outcome.emit(*messages)
+
+
+async def _open(session: AsyncSession, signal: RiskSignalRaised, now: datetime) -> Outcome:
+    detected_at = signal.detected_at.astimezone(UTC)
+    crisis_type = signal.crisis_type.value if signal.crisis_type else None
+    incident = Incident(
+        organization_id=signal.organization_id,
+        watchlist_id=signal.watchlist_id,
+        title=changes.incident_title(signal.watchlist_name, signal.tier),
+        tier=signal.tier.value,
+        status=IncidentStatus.DETECTED.value,
+        detected_at=detected_at,
+        last_signal_id=signal.signal_id,
+        story_id=signal.story_id,
+        crisis_type=crisis_type,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(incident)
+    # Flushed first so tasks and events reference a row that exists.
+    await session.flush()
+    playbook = await playbook_for(session, incident.organization_id, signal.tier, crisis_type)
+    await add_missing_tasks(session, incident, playbook, now=now)
+    timeline.opened(session, incident, signal, at=now)
+    recurred = await recurrence.link(session, incident, now=now)
+    await session.flush()
+    body = IncidentOpened(
+        incident_id=incident.id,
+        title=incident.title,
+        tier=incident.tier,
+        status=incident.status,
+        watchlist_id=incident.watchlist_id,
+        story_id=incident.story_id,
+        crisis_type=incident.crisis_type,
+        detected_at=detected_at,
+        signal_id=signal.signal_id,
+        score=signal.score,
+        reasons=list(signal.reasons),
+        playbook=playbook.name,
+        recurrence_of_id=recurred.past.id if recurred else None,
+    )
+    opened = await events.record(
+        session, body, incident.organization_id, incident.id, key=str(incident.id), at=now
+    )
+    return Outcome.emit(opened)

@@ -1,0 +1,1 @@
+"""Statements per channel: drafts, three-level review, publication, and one core message."""

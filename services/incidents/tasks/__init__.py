@@ -1,0 +1,1 @@
+"""Response tasks: completing them, and the watchdog that escalates passed deadlines."""

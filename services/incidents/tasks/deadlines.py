@@ -1,0 +1,159 @@
+"""Passed deadlines: mark the task overdue, escalate one role up, tell integrators once.
+
+A breach is claimed by a single `UPDATE … RETURNING` that only matches tasks still open with
+no `breached_at`. Row locks make a second, concurrent watchdog skip (or re-check and drop)
+whatever the first one claimed, and the stored `breached_at` keeps a restarted watchdog from
+claiming it again, so each breach yields exactly one timeline event and one `task.overdue`
+event. A task finished late keeps its `breached_at`: the review report counts missed
+deadlines from it.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.contracts.enums import TeamRole
+from libs.contracts.events import Escalation, TaskOverdue
+from libs.contracts.outcome import Outcome
+from libs.contracts.vocabulary import ROLE_LABELS
+from libs.database.tables import TimelineEvent
+from services.incidents import events, timeline
+from services.incidents.tasks import repository
+
+TIMELINE_KIND = "task_overdue"
+# One pass claims at most this many breaches; a backlog (after a long outage) drains over
+# the next passes instead of in one huge transaction.
+BATCH_LIMIT = 500
+
+_ESCALATION_ORDER = list(TeamRole)
+
+
+def escalation_target(role: str | None) -> TeamRole:
+    """Return the role one step above `role` in `TeamRole` order.
+
+    The commander has no one above, so a commander's task, an unowned task and a task of a
+    role the vocabulary does not know all go to the commander.
+    """
+    try:
+        current = TeamRole(role) if role is not None else TeamRole.COMMANDER
+    except ValueError:
+        return TeamRole.COMMANDER
+    position = _ESCALATION_ORDER.index(current)
+    return _ESCALATION_ORDER[min(position + 1, len(_ESCALATION_ORDER) - 1)]
+
+
+def minutes_late(due_at: datetime, at: datetime) -> int:
+    """Return the whole minutes between the deadline and `at` (0 within the first minute)."""
+    return max(0, (at - due_at) // timedelta(minutes=1))
+
+
+@dataclass(frozen=True)
+class Breach:
+    """One task the watchdog just marked overdue, with whom it was escalated to."""
+
+    task_id: uuid.UUID
+    organization_id: uuid.UUID
+    incident_id: uuid.UUID
+    kind: str
+    title: str
+    role: str | None
+    channel: str | None
+    due_at: datetime
+    breached_at: datetime
+    escalated_to: TeamRole
+    person: str | None
+
+    @property
+    def minutes_late(self) -> int:
+        """Return how many whole minutes past its deadline the task was when claimed."""
+        return minutes_late(self.due_at, self.breached_at)
+
+    def body(self) -> TaskOverdue:
+        """Return the `task.overdue` event's body."""
+        return TaskOverdue(
+            task_id=self.task_id,
+            kind=self.kind,
+            title=self.title,
+            role=self.role,
+            channel=self.channel,
+            due_at=self.due_at,
+            breached_at=self.breached_at,
+            minutes_late=self.minutes_late,
+            escalated_to=Escalation(role=self.escalated_to.value, person=self.person),
+        )
+
+    def message(self) -> str:
+        """Return the Chinese timeline message, e.g. 任务「发布首次公开声明」已超时 12 分钟…"""
+        late = self.minutes_late
+        overdue = f"已超时 {late} 分钟" if late else "已到截止时间仍未完成"
+        holder = f"（{self.person}）" if self.person else "（尚未指定人员）"
+        label = ROLE_LABELS[self.escalated_to]
+        return f"任务「{self.title}」{overdue}，升级至{label}{holder}"
+
+    def timeline_event(self) -> TimelineEvent:
+        """Return the timeline event the breach writes, by the system."""
+        return TimelineEvent(
+            organization_id=self.organization_id,
+            incident_id=self.incident_id,
+            kind=TIMELINE_KIND,
+            message=self.message(),
+            actor=timeline.SYSTEM_ACTOR,
+            data={
+                "task": self.kind,
+                "task_id": str(self.task_id),
+                "due_at": self.due_at.isoformat(),
+                "minutes_late": self.minutes_late,
+                "escalated_to": self.escalated_to.value,
+                "person": self.person,
+            },
+            occurred_at=self.breached_at,
+        )
+
+
+async def check(session: AsyncSession, now: datetime) -> Outcome:
+    """Claim every task of an open incident whose deadline passed at `now`; escalate each.
+
+    Emits the `task.overdue` messages to publish after the caller commits.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    escalation = {role.value: escalation_target(role.value).value for role in TeamRole}
+    claimed = await repository.claim_breaches(session, now, escalation, limit=BATCH_LIMIT)
+    if not claimed:
+        return Outcome()
+    holders = await repository.role_holders(session, {row.incident_id for row in claimed})
+    breaches = [
+        Breach(
+            task_id=row.id,
+            organization_id=row.organization_id,
+            incident_id=row.incident_id,
+            kind=row.kind,
+            title=row.title,
+            role=row.role,
+            channel=row.channel,
+            due_at=row.due_at,
+            breached_at=row.breached_at,
+            escalated_to=TeamRole(row.escalated_to),
+            person=holders.get((row.incident_id, row.escalated_to)),
+        )
+        for row in sorted(claimed, key=lambda r: (r.due_at, str(r.incident_id), r.position))
+    ]
+    messages = []
+    for breach in breaches:
+        event = breach.timeline_event()
+        session.add(event)
+        timeline.stage_notice(session, event)
+        messages.append(
+            await events.record(
+                session,
+                breach.body(),
+                breach.organization_id,
+                breach.incident_id,
+                key=str(breach.task_id),
+                at=breach.breached_at,
+            )
+        )
+    await session.flush()
+    return Outcome.emit(*messages)
