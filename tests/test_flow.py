@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 
 from crisiswatch.demo import run_demo
 from libs.contracts.enums import Tier
-from services.incidents.playbook import DEFAULT_PLAYBOOKS
+from services.incidents.playbook.defaults import DEFAULT_PLAYBOOKS
 from tests.fixtures.servers import own_redis_database
 
 pytestmark = pytest.mark.flow

@@ -60,7 +60,8 @@ from libs.database.tables import Incident, IntegrationEvent, ResponseTask, State
 from libs.privacy import generate_key
 from libs.settings import Settings
 from services.analysis.worker import create_worker as analysis_worker
-from services.incidents.review import export, report
+from services.incidents.review import export
+from services.incidents.review import service as report
 from services.incidents.worker import create_worker as incidents_worker
 from services.ingest.schemas import MentionIn
 from services.ingest.service import store_batch

@@ -46,7 +46,7 @@ from libs.messaging import live
 from libs.privacy import generate_key
 from libs.settings import Settings
 from services.analysis.worker import create_worker as analysis_worker
-from services.incidents import deadlines
+from services.incidents.tasks import deadlines
 from services.incidents.worker import create_worker as incidents_worker
 from services.ingest.schemas import MentionIn
 from services.ingest.service import store_batch

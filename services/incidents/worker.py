@@ -9,11 +9,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import arq.worker
-
 from libs.contracts import response
 from libs.contracts.messages import INCIDENTS_QUEUE, AcknowledgeIncident, RiskSignalRaised
-from libs.messaging.worker import Route, Runtime, build_worker
+from libs.messaging.worker import Route, Runtime, Worker, build_worker
 from libs.privacy import DataKey, install_masking
 from libs.settings import Settings
 from services.incidents import service
@@ -57,7 +55,7 @@ ROUTES: list[Route[IncidentsRuntime, Any]] = [
 
 def create_worker(
     settings: Settings, *, burst: bool = False, handle_signals: bool = True
-) -> arq.worker.Worker:
+) -> Worker:
     """Build the worker that consumes the incidents queue and watches deadlines.
 
     A burst worker (tests, one-off drains) runs no watchdog.

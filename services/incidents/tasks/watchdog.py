@@ -9,10 +9,10 @@ finds the same breaches again. Time comes from a `Clock`, so tests move it by ha
 
 import logging
 
-from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.messaging.connection import ArqRedis
 from libs.messaging.periodic import Periodic
 from libs.messaging.unit_of_work import unit_of_work
 from services.incidents.clock import Clock
