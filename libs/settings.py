@@ -6,6 +6,7 @@ and against external ones is identical; only the values differ.
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Self
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,10 +39,6 @@ class Settings(BaseSettings):
     command_timeout_seconds: float = Field(
         default=10.0, description="How long the gateway waits for a command's result."
     )
-    reconcile_interval_seconds: float = Field(
-        default=60.0,
-        description="How often ingest re-announces mentions still unanalysed five minutes on.",
-    )
     data_key: str | None = Field(
         default=None,
         validation_alias=AliasChoices("CRISISWATCH_DATA_KEY", "data_key"),
@@ -54,19 +51,18 @@ class Settings(BaseSettings):
         default=1200,
         description="Requests per minute each API key may make to GraphQL and REST; 0 = no limit.",
     )
-    console_url: str | None = Field(
-        default=None,
-        description=(
-            "Base URL of the war-room console's incident pages; chat alerts link to it "
-            "(the incident id is appended, or fills a `{incident_id}` placeholder)."
-        ),
-    )
-    webhook_dispatch_seconds: float = Field(
-        default=2.0, description="How often the notify worker sends due webhook deliveries."
-    )
-    deadline_check_seconds: float = Field(
-        default=15.0, description="How often the incidents worker looks for passed deadlines."
-    )
+
+    @classmethod
+    def extending(cls, shared: "Settings") -> Self:
+        """Return `shared` as this service's settings, its own fields read from the environment.
+
+        The command line and the tests build every process from the shared settings; what
+        `shared` was given (by its caller or its environment) stands, and what only the
+        service knows is read as if this class had read the settings in the first place.
+        """
+        if isinstance(shared, cls):
+            return shared
+        return cls(**shared.model_dump(exclude_unset=True))
 
 
 @lru_cache(maxsize=1)

@@ -17,13 +17,6 @@ class AnalysisSettings(Settings):
     )
 
 
-def analysis_settings(shared: Settings) -> AnalysisSettings:
-    """Return `shared` as analysis settings; fields it lacks are read from the environment."""
-    if isinstance(shared, AnalysisSettings):
-        return shared
-    return AnalysisSettings(**shared.model_dump())
-
-
 @lru_cache(maxsize=1)
 def get_settings() -> AnalysisSettings:
     """Return the analysis process's settings, read once."""

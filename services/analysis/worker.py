@@ -23,7 +23,7 @@ from libs.messaging.worker import Route, Runtime, Worker, build_worker
 from libs.settings import Settings
 from services.analysis import service
 from services.analysis.analyzer import Analyzer
-from services.analysis.config import analysis_settings, get_settings
+from services.analysis.config import AnalysisSettings, get_settings
 
 CONSUMER = "analysis"
 
@@ -73,7 +73,7 @@ def create_worker(
     settings: Settings, *, burst: bool = False, handle_signals: bool = True
 ) -> Worker:
     """Build the analysis worker; `burst` stops it once the queue is empty."""
-    tuned = analysis_settings(settings)
+    tuned = AnalysisSettings.extending(settings)
     return build_worker(
         consumer=CONSUMER,
         queue=ANALYSIS_QUEUE,

@@ -17,17 +17,6 @@ class IncidentsSettings(Settings):
         default=4, description="How many messages the incidents worker applies at once."
     )
 
-    @classmethod
-    def extending(cls, shared: Settings) -> "IncidentsSettings":
-        """Return `shared` with this worker's own fields added from the environment.
-
-        Only what `shared` was given (by its caller or its environment) is carried over; the
-        rest is read here, as if this class had read the settings in the first place.
-        """
-        if isinstance(shared, cls):
-            return shared
-        return cls(**shared.model_dump(exclude_unset=True))
-
 
 @lru_cache(maxsize=1)
 def get_settings() -> IncidentsSettings:

@@ -26,7 +26,7 @@ from libs.settings import Settings
 from services.ingest import health, service
 from services.ingest.complaints import router as complaints
 from services.ingest.complaints.service import ContactKey
-from services.ingest.config import IngestSettings, get_settings, ingest_settings
+from services.ingest.config import IngestSettings, get_settings
 from services.ingest.dependencies import PRODUCER, RESOURCES, Resources
 from services.ingest.mentions import router as mentions
 from services.ingest.openapi import document_request_bodies
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ingest application."""
-    config = ingest_settings(settings) if settings is not None else get_settings()
+    config = IngestSettings.extending(settings) if settings is not None else get_settings()
     _mask_logs()
     app = FastAPI(
         title="crisiswatch ingest",

@@ -17,13 +17,6 @@ class IngestSettings(Settings):
     )
 
 
-def ingest_settings(settings: Settings) -> IngestSettings:
-    """Return `settings` as ingest's, its own fields read from the environment if absent."""
-    if isinstance(settings, IngestSettings):
-        return settings
-    return IngestSettings(**settings.model_dump(exclude_unset=True))
-
-
 @lru_cache(maxsize=1)
 def get_settings() -> IngestSettings:
     """Return the process-wide ingest settings, read once."""

@@ -30,17 +30,6 @@ class NotifySettings(Settings):
         default=10, ge=1, description="How many webhook requests the dispatcher has in flight."
     )
 
-    @classmethod
-    def extending(cls, settings: Settings) -> "NotifySettings":
-        """Return `settings` with notify's own fields added, read from the environment.
-
-        The command line builds every worker from the shared settings; what it set there
-        stands, and what only notify knows comes from the environment as usual.
-        """
-        if isinstance(settings, cls):
-            return settings
-        return cls(**settings.model_dump())
-
 
 @lru_cache(maxsize=1)
 def get_settings() -> NotifySettings:

@@ -31,7 +31,9 @@ from libs.privacy import generate_key
 from libs.settings import Settings
 from libs.text import content_hash, normalize
 from services.analysis.worker import create_worker as analysis_worker
+from services.incidents.config import IncidentsSettings
 from services.incidents.worker import create_worker as incidents_worker
+from services.notify.config import NotifySettings
 from services.notify.worker import create_worker as notify_worker
 from tests.builders import Tenant, make_tenant
 from tests.fixtures.servers import Servers
@@ -92,12 +94,21 @@ async def running_system(servers: Servers, engine: AsyncEngine) -> AsyncIterator
         redis_url=servers.redis_url,
         data_key=generate_key(),
         command_timeout_seconds=30.0,
-        deadline_check_seconds=3600.0,
-        webhook_dispatch_seconds=3600.0,
     )
     workers = [
-        create(settings, handle_signals=False)
-        for create in (analysis_worker, incidents_worker, notify_worker)
+        analysis_worker(settings, handle_signals=False),
+        incidents_worker(
+            IncidentsSettings.extending(settings).model_copy(
+                update={"deadline_check_seconds": 3600.0}
+            ),
+            handle_signals=False,
+        ),
+        notify_worker(
+            NotifySettings.extending(settings).model_copy(
+                update={"webhook_dispatch_seconds": 3600.0}
+            ),
+            handle_signals=False,
+        ),
     ]
     redis = await connect(servers.redis_url)
     try:
