@@ -210,11 +210,15 @@ def backtest(
 
 
 @app.command("train-sentiment")
-def train_sentiment() -> None:
+def train_sentiment(
+    output: Annotated[
+        str | None, typer.Option(help="Write the model here instead of the committed file.")
+    ] = None,
+) -> None:
     """Rebuild the sentiment model from its pinned inputs (deterministic)."""
     from services.analysis.sentiment.train import main as train
 
-    train()
+    train(["--output", output] if output else [])
 
 
 def main() -> None:

@@ -6,7 +6,9 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import func, select
@@ -162,3 +164,24 @@ async def test_jobs_lists_a_dead_letter_and_redrives_it(
         extra_env=env,
     )
     assert again.returncode == 1 and "no dead letter" in again.stderr
+
+
+def test_train_sentiment_runs_from_the_command_line_and_is_deterministic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from crisiswatch.cli import app
+    from services.analysis.sentiment import corpus
+
+    # A small slice of the pinned corpus keeps the test quick; the command path is the same.
+    everything = corpus.corpus()
+    small = [*everything[:150], *everything[-150:], *corpus.neutral()[:150]]
+    monkeypatch.setattr(corpus, "corpus", lambda folder=None: small)
+    runner = CliRunner()
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    for path in (first, second):
+        result = runner.invoke(app, ["train-sentiment", "--output", str(path)])
+        assert result.exit_code == 0, result.output
+    assert first.read_bytes() == second.read_bytes()
+    assert "held-out split" in result.output

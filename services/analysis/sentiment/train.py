@@ -165,11 +165,15 @@ def dumps(model: dict[str, Any]) -> str:
     return json.dumps(model, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
 
 
-def main() -> None:
-    """Train on the pinned corpus, write the model file and print its held-out figures."""
+def main(argv: Sequence[str] | None = None) -> None:
+    """Train on the pinned corpus, write the model file and print its held-out figures.
+
+    `argv` defaults to the process's own arguments; the `crisiswatch` command passes its
+    own (none), since the process's are the command line's, not this parser's.
+    """
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--output", type=Path, default=default_path())
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     cut = tokenizer(vocabulary())
     train_side, held_out = corpus.split(corpus.corpus())
     data = train(train_side, cut)
