@@ -1,0 +1,100 @@
+"""Recording a harmed customer and completing what is owed to them; incidents owns both.
+
+The gateway never sees the contact in clear after sending it, and never returns it.
+"""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+import uuid
+from typing import Annotated
+
+import strawberry
+
+from gateway.aftercare.loaders import NO_CONTACT
+from gateway.aftercare.types import AddAffectedUserInput, AffectedUser, FollowUp
+from gateway.core.commands import (
+    RESPONSE_IDS,
+    answered_id,
+    fetch,
+    forbidden,
+    not_found,
+    owned_for_change,
+    read_back,
+    run,
+)
+from gateway.core.context import Info
+from gateway.core.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from gateway.core.inputs import as_utc
+from libs.contracts.messages import CommandResult
+from libs.contracts.response import AddAffectedUser, CompleteFollowUp
+from libs.database import tables
+
+AffectedUserResult = Annotated[
+    AffectedUser | NotFound | InvalidTransition | InvalidInput | Conflict | Forbidden,
+    strawberry.union("AffectedUserResult", description="The masked affected user, or why not."),
+]
+FollowUpResult = Annotated[
+    FollowUp | NotFound | InvalidTransition | InvalidInput | Conflict | Forbidden,
+    strawberry.union("FollowUpResult", description="The follow-up, or why not."),
+]
+
+
+@strawberry.type
+class AftercareMutation:
+    @strawberry.mutation(
+        description="Record a harmed customer; the answer carries masked data only."
+    )
+    async def add_affected_user(
+        self, info: Info, input: AddAffectedUserInput
+    ) -> AffectedUserResult:
+        incident = await owned_for_change(
+            info, tables.Incident, input.incident_id, "Incident", "incident"
+        )
+        if isinstance(incident, (Forbidden, NotFound)):
+            return incident
+        due = input.follow_up_due_at
+        result = await run(
+            info,
+            AddAffectedUser,
+            status_of=incident.id,
+            incident_id=incident.id,
+            name=input.name,
+            contact_kind=input.contact_kind,
+            contact=input.contact,
+            follow_up_due_at=as_utc(due) if due is not None else None,
+            compensation_amount=input.compensation_amount,
+        )
+        if not isinstance(result, CommandResult):
+            return result
+        return await read_back(
+            info,
+            tables.AffectedUser,
+            answered_id(result),
+            AffectedUser.from_row,
+            "Affected user",
+            options=NO_CONTACT,
+        )
+
+    @strawberry.mutation(
+        description="Mark a follow-up visit or a compensation done; `id` is its `databaseId`."
+    )
+    async def complete_follow_up(
+        self, info: Info, id: uuid.UUID, note: str | None = None
+    ) -> FollowUpResult:
+        if (refusal := forbidden(info)) is not None:
+            return refusal
+        task = await fetch(info, tables.FollowUpTask, id)
+        if task is None:
+            return not_found("follow-up", id)
+        result = await run(
+            info,
+            CompleteFollowUp,
+            status_of=task.incident_id,
+            renames=RESPONSE_IDS,
+            task_id=task.id,
+            note=note,
+        )
+        if not isinstance(result, CommandResult):
+            return result
+        return await read_back(info, tables.FollowUpTask, task.id, FollowUp.from_row, "Follow-up")

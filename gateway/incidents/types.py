@@ -1,0 +1,229 @@
+"""An incident as clients read it, with its team, facts, timeline and response; the filter of
+incident lists.
+
+The incident's tasks come with its page when the page read them for all its incidents
+(`gateway.incidents.queries.incident_extras`), else load through the request's DataLoaders.
+"""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+import uuid
+from collections.abc import Awaitable
+from datetime import datetime
+from typing import ClassVar, Self
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+from strawberry.types.unset import UNSET, UnsetType
+
+from gateway.aftercare.types import AffectedUser
+from gateway.core.context import Info
+from gateway.core.enums import CrisisType, IncidentStatus, TeamRole, Tier
+from gateway.core.nodes import LoadedNode
+from gateway.core.reads import ById
+from gateway.incidents.loaders import (
+    AFFECTED_USERS_BY_INCIDENT,
+    EVENTS,
+    INCIDENTS,
+    KEY_FACTS_BY_INCIDENT,
+    REVIEW_BY_INCIDENT,
+    STATEMENTS_BY_INCIDENT,
+    TASKS_BY_INCIDENT,
+    TEAM_BY_INCIDENT,
+    TIMELINE_BY_INCIDENT,
+)
+from gateway.review.types import ReviewReport
+from gateway.signals.types import RiskSignal
+from gateway.statements.types import Statement
+from gateway.tasks.types import ResponseTask
+from gateway.watchlists.types import Watchlist
+from libs.database import tables
+
+
+@strawberry.type(description="A person holding a role on an incident's team.")
+class TeamMember:
+    role: TeamRole
+    person: str
+    assigned_by: str
+    assigned_at: datetime
+
+    @classmethod
+    def from_row(cls, row: tables.IncidentMember) -> Self:
+        """Build from an incident_member row."""
+        return cls(
+            role=TeamRole(row.role),
+            person=row.person,
+            assigned_by=row.assigned_by,
+            assigned_at=row.assigned_at,
+        )
+
+
+@strawberry.type(description="A fact every channel's statement must carry the same way.")
+class KeyFact:
+    label: str
+    value: str
+
+    @classmethod
+    def from_row(cls, row: tables.KeyFact) -> Self:
+        """Build from a key_fact row."""
+        return cls(label=row.label, value=row.value)
+
+
+@strawberry.type(description="One change to an incident: what, who and when.")
+class TimelineEvent(LoadedNode):
+    ROWS: ClassVar[ById[tables.TimelineEvent]] = EVENTS
+
+    id: relay.NodeID[uuid.UUID]
+    database_id: uuid.UUID
+    kind: str
+    message: str
+    actor: str
+    occurred_at: datetime
+    data: JSON
+
+    @classmethod
+    def from_row(cls, row: tables.TimelineEvent) -> Self:
+        """Build from a timeline_event row."""
+        return cls(
+            id=row.id,
+            database_id=row.id,
+            kind=row.kind,
+            message=row.message,
+            actor=row.actor,
+            occurred_at=row.occurred_at,
+            data=JSON(row.data),
+        )
+
+
+@strawberry.type(description="A crisis being handled, from detection to review.")
+class Incident(LoadedNode):
+    ROWS: ClassVar[ById[tables.Incident]] = INCIDENTS
+
+    id: relay.NodeID[uuid.UUID]
+    database_id: uuid.UUID
+    title: str
+    tier: Tier
+    status: IncidentStatus
+    detected_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    crisis_type: CrisisType | None
+    status_reason: str | None = strawberry.field(
+        description="Why the incident last changed status, as the responder wrote it."
+    )
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    reopened_count: int
+    watchlist_id: strawberry.Private[uuid.UUID]
+    last_signal_id: strawberry.Private[uuid.UUID | None]
+    merged_into_id: strawberry.Private[uuid.UUID | None]
+    recurrence_of_id: strawberry.Private[uuid.UUID | None]
+    # Handed over by a page that read them for all its incidents (`incident_extras`).
+    known_tasks: strawberry.Private[list[ResponseTask] | UnsetType] = UNSET
+
+    @classmethod
+    def from_row(cls, row: tables.Incident) -> Self:
+        """Build from an incident row."""
+        return cls(
+            id=row.id,
+            database_id=row.id,
+            title=row.title,
+            tier=Tier(row.tier),
+            status=IncidentStatus(row.status),
+            detected_at=row.detected_at,
+            acknowledged_at=row.acknowledged_at,
+            acknowledged_by=row.acknowledged_by,
+            crisis_type=CrisisType(row.crisis_type) if row.crisis_type else None,
+            status_reason=row.status_reason,
+            resolved_at=row.resolved_at,
+            closed_at=row.closed_at,
+            reopened_count=row.reopened_count,
+            watchlist_id=row.watchlist_id,
+            last_signal_id=row.last_signal_id,
+            merged_into_id=row.merged_into_id,
+            recurrence_of_id=row.recurrence_of_id,
+        )
+
+    @strawberry.field(description="The incident this one was merged into; null unless merged.")
+    async def merged_into(self, info: Info) -> "Incident | None":
+        return await Incident.load(info, self.merged_into_id)
+
+    @strawberry.field(
+        description="An earlier, similar incident this one repeats (same watchlist or story)."
+    )
+    async def recurrence_of(self, info: Info) -> "Incident | None":
+        return await Incident.load(info, self.recurrence_of_id)
+
+    @strawberry.field(description="Who holds which role on the team, in order of assignment.")
+    async def team(self, info: Info) -> list[TeamMember]:
+        rows = await info.context.loaders.of(TEAM_BY_INCIDENT).load(self.id)
+        return [TeamMember.from_row(row) for row in rows]
+
+    @strawberry.field(description="Statements for every channel, oldest first.")
+    async def statements(self, info: Info) -> list[Statement]:
+        rows = await info.context.loaders.of(STATEMENTS_BY_INCIDENT).load(self.id)
+        return [Statement.from_row(row) for row in rows]
+
+    @strawberry.field(description="The facts every statement must carry (一致性原则).")
+    async def key_facts(self, info: Info) -> list[KeyFact]:
+        rows = await info.context.loaders.of(KEY_FACTS_BY_INCIDENT).load(self.id)
+        return [KeyFact.from_row(row) for row in rows]
+
+    @strawberry.field(description="Customers the incident harmed, masked, with their follow-ups.")
+    async def affected_users(self, info: Info) -> list[AffectedUser]:
+        rows = await info.context.loaders.of(AFFECTED_USERS_BY_INCIDENT).load(self.id)
+        return [AffectedUser.from_row(row) for row in rows]
+
+    @strawberry.field(description="The review report (复盘); null until the incident resolves.")
+    async def review(self, info: Info) -> ReviewReport | None:
+        row = await info.context.loaders.of(REVIEW_BY_INCIDENT).load(self.id)
+        return ReviewReport.from_row(row) if row is not None else None
+
+    @strawberry.field(description="The watchlist whose risk opened this incident.")
+    async def watchlist(self, info: Info) -> Watchlist | None:
+        return await Watchlist.load(info, self.watchlist_id)
+
+    @strawberry.field(
+        graphql_type=list[ResponseTask], description="Response tasks in playbook order."
+    )
+    def tasks(self, info: Info) -> list[ResponseTask] | Awaitable[list[ResponseTask]]:
+        # A page that preloaded the tasks answers at once; any other incident loads them.
+        if not isinstance(self.known_tasks, UnsetType):
+            return self.known_tasks
+        return self._load_tasks(info)
+
+    async def _load_tasks(self, info: Info) -> list[ResponseTask]:
+        rows = await info.context.loaders.of(TASKS_BY_INCIDENT).load(self.id)
+        return [ResponseTask.from_row(row) for row in rows]
+
+    @strawberry.field(description="Every change to the incident, oldest first.")
+    async def timeline(self, info: Info) -> list[TimelineEvent]:
+        rows = await info.context.loaders.of(TIMELINE_BY_INCIDENT).load(self.id)
+        return [TimelineEvent.from_row(row) for row in rows]
+
+    @strawberry.field(description="The most recent risk signal that raised or joined it.")
+    async def latest_signal(self, info: Info) -> RiskSignal | None:
+        return await RiskSignal.load(info, self.last_signal_id)
+
+
+@strawberry.input(description="Narrow an incident list; every given condition must hold.")
+class IncidentFilter:
+    status: IncidentStatus | None = None
+    tier: Tier | None = None
+    watchlist_id: relay.GlobalID | None = None
+    crisis_type: CrisisType | None = None
+    open: bool | None = strawberry.field(
+        default=None,
+        description="true: still being handled (not resolved, closed, merged or a false alarm).",
+    )
+    acknowledged: bool | None = strawberry.field(
+        default=None, description="Whether someone acknowledged it."
+    )
+    detected_since: datetime | None = strawberry.field(
+        default=None, description="Detected at or after; a time without an offset is UTC."
+    )
+    detected_until: datetime | None = strawberry.field(
+        default=None, description="Detected before; a time without an offset is UTC."
+    )

@@ -1,0 +1,103 @@
+"""Writing the people's parts of a review and completing it; the incidents service owns it."""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from gateway.core.commands import Refused, owned_for_change, read_back, run
+from gateway.core.context import Info
+from gateway.core.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from gateway.core.inputs import as_utc
+from gateway.review.types import ReviewReport
+from libs.contracts.messages import CommandResult
+from libs.contracts.response import CompleteReview, UpdateReview
+from libs.database import tables
+
+ReviewResult = Annotated[
+    ReviewReport | NotFound | InvalidTransition | InvalidInput | Conflict | Forbidden,
+    strawberry.union("ReviewResult", description="The review report, or why not."),
+]
+
+
+@strawberry.input(description="An improvement the review commits to.")
+class ImprovementInput:
+    action: str
+    owner: str
+    due_at: datetime | None = None
+
+
+async def _answer(
+    info: Info, incident: tables.Incident, result: CommandResult | Refused
+) -> ReviewResult:
+    """Return the refusal, or the incident's review read back."""
+    if not isinstance(result, CommandResult):
+        return result
+    return await read_back(
+        info,
+        tables.ReviewReport,
+        incident.id,
+        ReviewReport.from_row,
+        "Review of incident",
+        by="incident_id",
+    )
+
+
+@strawberry.type
+class ReviewMutation:
+    @strawberry.mutation(
+        description=(
+            "Write the people's parts of an incident's review: the root cause and the "
+            "improvement actions (the list replaces the previous one). An omitted field stays."
+        )
+    )
+    async def update_review(
+        self,
+        info: Info,
+        incident_id: relay.GlobalID,
+        root_cause: str | None = None,
+        improvements: list[ImprovementInput] | None = None,
+    ) -> ReviewResult:
+        incident = await owned_for_change(
+            info, tables.Incident, incident_id, "Incident", "incident"
+        )
+        if isinstance(incident, (Forbidden, NotFound)):
+            return incident
+        entries = (
+            None
+            if improvements is None
+            else [
+                {
+                    "action": entry.action,
+                    "owner": entry.owner,
+                    "due_at": as_utc(entry.due_at) if entry.due_at else None,
+                }
+                for entry in improvements
+            ]
+        )
+        result = await run(
+            info,
+            # A refusal names the nested entry, e.g. `improvements[0].owner`.
+            UpdateReview,
+            status_of=incident.id,
+            incident_id=incident.id,
+            root_cause=root_cause,
+            improvements=entries,
+        )
+        return await _answer(info, incident, result)
+
+    @strawberry.mutation(
+        description="Mark the review complete; refused while a required section is empty."
+    )
+    async def complete_review(self, info: Info, incident_id: relay.GlobalID) -> ReviewResult:
+        incident = await owned_for_change(
+            info, tables.Incident, incident_id, "Incident", "incident"
+        )
+        if isinstance(incident, (Forbidden, NotFound)):
+            return incident
+        result = await run(info, CompleteReview, status_of=incident.id, incident_id=incident.id)
+        return await _answer(info, incident, result)

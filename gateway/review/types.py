@@ -1,0 +1,107 @@
+"""A review report as clients read it, with its improvements; the filter of report lists."""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+import uuid
+from datetime import datetime
+from typing import ClassVar, Self
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+from strawberry.types.lazy_type import LazyType
+
+from gateway.core.context import Info
+from gateway.core.nodes import LoadedNode, load_by_name
+from gateway.core.reads import ById
+from gateway.review.loaders import IMPROVEMENTS_BY_INCIDENT, REVIEWS
+from libs.database import tables
+
+# An incident shows its review, so the review names its incident lazily, without an import.
+IncidentRef: LazyType[str, str] = LazyType("Incident", "gateway.incidents.types")
+REVIEW_STATUSES = ("draft", "completed")
+
+
+@strawberry.type(description="An improvement a review committed to.")
+class ImprovementAction:
+    database_id: uuid.UUID
+    action: str
+    owner: str
+    status: str = strawberry.field(
+        description="`open`, `done`, or `reopened` when a similar incident recurred."
+    )
+    due_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: tables.ImprovementAction) -> Self:
+        """Build from an improvement_action row."""
+        return cls(
+            database_id=row.id,
+            action=row.action,
+            owner=row.owner,
+            status=row.status,
+            due_at=row.due_at,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type(
+    description=(
+        "The post-incident review (复盘): sections computed when the incident was resolved, "
+        "and the root cause and improvements people wrote."
+    )
+)
+class ReviewReport(LoadedNode):
+    ROWS: ClassVar[ById[tables.ReviewReport]] = REVIEWS
+
+    id: relay.NodeID[uuid.UUID]
+    database_id: uuid.UUID
+    status: str = strawberry.field(description="`draft` until completed, then `completed`.")
+    sections: JSON = strawberry.field(
+        description=(
+            "The computed sections: each stage's timing against its deadline, volume and "
+            "sentiment before, during and after, channels, tasks done and missed, follow-ups."
+        )
+    )
+    root_cause: str | None
+    completed_at: datetime | None
+    completed_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    incident_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row: tables.ReviewReport) -> Self:
+        """Build from a review_report row."""
+        return cls(
+            id=row.id,
+            database_id=row.id,
+            status=row.status,
+            sections=JSON(dict(row.sections)),
+            root_cause=row.root_cause,
+            completed_at=row.completed_at,
+            completed_by=row.completed_by,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            incident_id=row.incident_id,
+        )
+
+    @strawberry.field(description="Improvement actions, in the order they were written.")
+    async def improvements(self, info: Info) -> list[ImprovementAction]:
+        rows = await info.context.loaders.of(IMPROVEMENTS_BY_INCIDENT).load(self.incident_id)
+        return [ImprovementAction.from_row(row) for row in rows]
+
+    @strawberry.field(graphql_type=IncidentRef | None, description="The incident under review.")
+    async def incident(self, info: Info) -> relay.Node | None:
+        return await load_by_name(info, "Incident", self.incident_id)
+
+
+@strawberry.input(description="Narrow a review-report list; every given condition must hold.")
+class ReviewReportFilter:
+    status: str | None = strawberry.field(default=None, description="`draft` or `completed`.")
+    completed: bool | None = strawberry.field(
+        default=None, description="Whether someone completed the review."
+    )
+    incident_id: relay.GlobalID | None = None

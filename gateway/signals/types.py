@@ -1,0 +1,118 @@
+"""A risk signal as clients read it: tier, score, reasons, forecast, story and top mentions."""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+import uuid
+from datetime import datetime
+from typing import Any, ClassVar, Self
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from gateway.core.context import Info
+from gateway.core.enums import CrisisType, Tier
+from gateway.core.nodes import LoadedNode
+from gateway.core.predicates import parse_tier
+from gateway.core.reads import ById
+from gateway.mentions.types import Mention
+from gateway.signals.loaders import SIGNALS
+from gateway.stories.types import Story
+from libs.database import tables
+
+
+@strawberry.type(
+    description="Where the watchlist is heading if mentions keep coming at the current pace."
+)
+class Forecast:
+    next_tier: Tier = strawberry.field(description="The tier above the signal's.")
+    rate_per_minute: float = strawberry.field(description="Mentions per minute in the window.")
+    eta_minutes: int | None = strawberry.field(
+        description="Minutes until `nextTier` is reached; null if not within the horizon."
+    )
+    projected_score: float = strawberry.field(description="The score expected at the horizon.")
+
+    @classmethod
+    def from_json(cls, forecast: dict[str, Any]) -> Self:
+        """Build from `risk_signal.forecast`."""
+        eta = forecast.get("eta_minutes")
+        return cls(
+            next_tier=Tier(forecast["next_tier"]),
+            rate_per_minute=float(forecast["rate_per_minute"]),
+            eta_minutes=int(eta) if eta is not None else None,
+            projected_score=float(forecast["projected_score"]),
+        )
+
+
+@strawberry.type(description="A tier decision for a watchlist, with the reasons behind it.")
+class RiskSignal(LoadedNode):
+    ROWS: ClassVar[ById[tables.RiskSignal]] = SIGNALS
+
+    id: relay.NodeID[uuid.UUID]
+    database_id: uuid.UUID
+    tier: Tier | None = strawberry.field(
+        description=(
+            "The tier decided; null when the watchlist dropped below blue (no tier), "
+            "which is recorded as a signal too."
+        )
+    )
+    score: float = strawberry.field(description="From 0 to 100.")
+    reasons: list[str]
+    components: JSON = strawberry.field(
+        description="Each weighted score component in [0, 1] and the tests behind it."
+    )
+    crisis_type: CrisisType | None = strawberry.field(
+        description="The window's dominant crisis type, when cues point to one."
+    )
+    forecast: Forecast | None = strawberry.field(
+        description="Null when there is no higher tier or no forecast was made."
+    )
+    window_start: datetime
+    window_end: datetime
+    created_at: datetime
+    story_id: strawberry.Private[uuid.UUID | None]
+    top_mention_ids: strawberry.Private[list[uuid.UUID]]
+
+    @classmethod
+    def from_row(cls, row: tables.RiskSignal) -> Self:
+        """Build from a risk_signal row."""
+        return cls(
+            id=row.id,
+            database_id=row.id,
+            tier=parse_tier(row.tier),
+            score=row.score,
+            reasons=list(row.reasons),
+            components=JSON(row.components),
+            crisis_type=CrisisType(row.crisis_type) if row.crisis_type else None,
+            forecast=Forecast.from_json(row.forecast) if row.forecast else None,
+            window_start=row.window_start,
+            window_end=row.window_end,
+            created_at=row.created_at,
+            story_id=row.story_id,
+            top_mention_ids=list(row.top_mention_ids),
+        )
+
+    @strawberry.field(description="The largest story in the window, when there is one.")
+    async def story(self, info: Info) -> Story | None:
+        return await Story.load(info, self.story_id)
+
+    @strawberry.field(description="The mentions that weighed most in the decision, in order.")
+    async def top_mentions(self, info: Info) -> list[Mention]:
+        return await Mention.load_many(info, self.top_mention_ids)
+
+
+@strawberry.input(description="Narrow a risk-signal list; every given condition must hold.")
+class SignalFilter:
+    watchlist_id: relay.GlobalID | None = None
+    tier: Tier | None = None
+    min_tier: Tier | None = strawberry.field(
+        default=None, description="This tier or a more severe one."
+    )
+    below_blue: bool | None = strawberry.field(
+        default=None, description="true: only signals recording a drop below blue (no tier)."
+    )
+    min_score: float | None = None
+    crisis_type: CrisisType | None = None
+    since: datetime | None = strawberry.field(default=None, description="Created at or after.")
+    until: datetime | None = strawberry.field(default=None, description="Created before.")

@@ -1,0 +1,88 @@
+"""A response task as clients read it, and the filter of task lists."""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+import uuid
+from datetime import datetime
+from typing import ClassVar, Self
+
+import strawberry
+from strawberry import relay
+
+from gateway.core.enums import Channel, TaskStatus, TeamRole
+from gateway.core.nodes import LoadedNode
+from gateway.core.reads import ById
+from gateway.tasks.loaders import TASKS
+from libs.database import tables
+
+
+@strawberry.type(description="A playbook task with its deadline.")
+class ResponseTask(LoadedNode):
+    ROWS: ClassVar[ById[tables.ResponseTask]] = TASKS
+
+    id: relay.NodeID[uuid.UUID]
+    database_id: uuid.UUID
+    title: str
+    kind: str
+    due_at: datetime
+    status: TaskStatus
+    completed_at: datetime | None
+    completed_by: str | None
+    role: TeamRole | None = strawberry.field(description="The team role that owns the task.")
+    channel: Channel | None = strawberry.field(
+        description="The channel a statement task is for; null for other tasks."
+    )
+    breached_at: datetime | None = strawberry.field(
+        description="When the deadline watchdog found the task past due; null if never."
+    )
+    escalated_to: TeamRole | None = strawberry.field(
+        description="The role the breach was escalated to; null if not escalated."
+    )
+
+    @classmethod
+    def from_row(cls, row: tables.ResponseTask) -> Self:
+        """Build from a response_task row."""
+        return cls(
+            id=row.id,
+            database_id=row.id,
+            title=row.title,
+            kind=row.kind,
+            due_at=row.due_at,
+            status=TaskStatus(row.status),
+            completed_at=row.completed_at,
+            completed_by=row.completed_by,
+            role=TeamRole(row.role) if row.role else None,
+            channel=Channel(row.channel) if row.channel else None,
+            breached_at=row.breached_at,
+            escalated_to=TeamRole(row.escalated_to) if row.escalated_to else None,
+        )
+
+
+@strawberry.input(
+    description=(
+        "Narrow response tasks across incidents; every given condition must hold. "
+        "`overdue` and `person` make a 'my overdue tasks' view."
+    )
+)
+class TaskFilter:
+    status: TaskStatus | None = None
+    overdue: bool | None = strawberry.field(
+        default=None,
+        description=(
+            "true: not done and past due (or already marked overdue); false: done or not yet due."
+        ),
+    )
+    role: TeamRole | None = strawberry.field(default=None, description="The owning role.")
+    person: str | None = strawberry.field(
+        default=None,
+        description="Tasks whose owning role this person holds on the incident's team.",
+    )
+    incident_id: relay.GlobalID | None = None
+    incident_open: bool | None = strawberry.field(
+        default=None, description="Whether the task's incident is still being handled."
+    )
+    channel: Channel | None = None
+    kind: str | None = None
+    due_before: datetime | None = strawberry.field(default=None, description="Due before.")
+    due_after: datetime | None = strawberry.field(default=None, description="Due at or after.")

@@ -1,0 +1,93 @@
+"""A watchlist as clients read it, its snoozes, and the filter of watchlist lists."""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+import uuid
+from datetime import datetime
+from typing import ClassVar, Self
+
+import strawberry
+from strawberry import relay
+
+from gateway.core.enums import Tier
+from gateway.core.nodes import LoadedNode
+from gateway.core.predicates import parse_tier
+from gateway.core.reads import ById
+from gateway.watchlists.loaders import WATCHLISTS
+from libs.database import tables
+
+
+@strawberry.type(
+    description="A named watch rule: a boolean query over words, with dictionary keywords."
+)
+class Watchlist(LoadedNode):
+    ROWS: ClassVar[ById[tables.Watchlist]] = WATCHLISTS
+
+    id: relay.NodeID[uuid.UUID]
+    database_id: uuid.UUID
+    name: str
+    keywords: list[str] = strawberry.field(
+        description="Names segmentation keeps whole (brands, products, people)."
+    )
+    query: str = strawberry.field(
+        description=(
+            "The rule that decides a match, in canonical form, e.g. "
+            "`(奶粉 | 米粉) & (致癌 | 召回) & !谣言`; made from the keywords when none was given."
+        )
+    )
+    current_tier: Tier | None = strawberry.field(description="Null when below blue.")
+    created_at: datetime
+    updated_at: datetime
+    last_spike_at: datetime | None = strawberry.field(
+        description="When the mention count last spiked above its baseline; null if never."
+    )
+
+    @classmethod
+    def from_row(cls, row: tables.Watchlist) -> Self:
+        """Build from a watchlist row."""
+        return cls(
+            id=row.id,
+            database_id=row.id,
+            name=row.name,
+            keywords=list(row.keywords),
+            query=row.query,
+            current_tier=parse_tier(row.current_tier),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            last_spike_at=row.last_spike_at,
+        )
+
+
+@strawberry.type(description="A watchlist silenced until a time: its signals open no incident.")
+class WatchlistSnooze:
+    database_id: uuid.UUID
+    until: datetime
+    reason: str
+    actor: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: tables.WatchlistSnooze) -> Self:
+        """Build from a watchlist_snooze row."""
+        return cls(
+            database_id=row.id,
+            until=row.until,
+            reason=row.reason,
+            actor=row.actor,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.input(description="Narrow a watchlist list; every given condition must hold.")
+class WatchlistFilter:
+    tier: Tier | None = strawberry.field(default=None, description="Current tier exactly.")
+    min_tier: Tier | None = strawberry.field(
+        default=None, description="Current tier this or more severe."
+    )
+    name_contains: str | None = strawberry.field(
+        default=None, description="The name contains this, ignoring case."
+    )
+    spiked_since: datetime | None = strawberry.field(
+        default=None, description="Last spiked at or after."
+    )

@@ -1,0 +1,78 @@
+"""The organization's endpoints, delivery log and webhook policy; never a secret."""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+from datetime import datetime
+
+import strawberry
+from sqlmodel import col, select
+from strawberry import relay
+
+from gateway.core.context import Info
+from gateway.core.listing import Key, ListSpec, OrderDirection, before, equal, names, one_of, since
+from gateway.webhooks.loaders import NO_SECRETS, read_policy
+from gateway.webhooks.types import (
+    DELIVERY_STATUSES,
+    WebhookDelivery,
+    WebhookDeliveryFilter,
+    WebhookEndpoint,
+    WebhookPolicy,
+)
+from libs.database import tables
+
+delivery = tables.WebhookDelivery
+DELIVERY_LIST = ListSpec(
+    "WebhookDelivery",
+    kind="webhook-delivery",
+    table=delivery,
+    node=WebhookDelivery,
+    keys={
+        "CREATED_AT": Key(col(delivery.created_at), datetime),
+        "UPDATED_AT": Key(col(delivery.updated_at), datetime),
+        "ATTEMPTS": Key(col(delivery.attempts), int),
+    },
+    direction=OrderDirection.DESC,
+    filter=WebhookDeliveryFilter,
+    where={
+        "endpoint_id": names(col(delivery.endpoint_id), "WebhookEndpoint"),
+        "status": one_of(col(delivery.status), DELIVERY_STATUSES),
+        "event_type": equal(col(delivery.event_type)),
+        "since": since(col(delivery.created_at)),
+        "until": before(col(delivery.created_at)),
+    },
+    arguments={
+        "endpoint_id": (relay.GlobalID | None, names(col(delivery.endpoint_id), "WebhookEndpoint")),
+        "status": (str | None, equal(col(delivery.status))),
+    },
+    noun="the delivery log",
+    description="Sort webhook deliveries.",
+)
+
+
+@strawberry.type
+class WebhookQuery:
+    @strawberry.field(
+        description="Every webhook and chat-bot endpoint by name (code point order); no secrets."
+    )
+    async def webhook_endpoints(self, info: Info) -> list[WebhookEndpoint]:
+        endpoint = tables.WebhookEndpoint
+        statement = (
+            select(endpoint)
+            .where(col(endpoint.organization_id) == info.context.principal.organization_id)
+            .order_by(col(endpoint.name).collate("C"), col(endpoint.id))
+            .options(*NO_SECRETS)
+        )
+        async with info.context.sessions() as session:
+            rows = (await session.exec(statement)).all()
+        return [WebhookEndpoint.from_row(row) for row in rows]
+
+    webhook_deliveries = DELIVERY_LIST.connection_field(
+        "The delivery log, newest first unless `orderBy` says otherwise; narrow it to one "
+        "endpoint or one status (`pending`, `succeeded`, `failed`, `gone`) here or in "
+        "`filter`."
+    )
+
+    @strawberry.field(description="Your organization's webhook settings.")
+    async def webhook_policy(self, info: Info) -> WebhookPolicy:
+        return WebhookPolicy.from_row(await read_policy(info))
