@@ -14,12 +14,13 @@ import strawberry
 from gateway.aftercare.loaders import NO_CONTACT
 from gateway.aftercare.types import AddAffectedUserInput, AffectedUser, FollowUp
 from gateway.core.commands import (
+    INCIDENT,
     RESPONSE_IDS,
+    act,
     answered_id,
     fetch,
     forbidden,
     not_found,
-    owned_for_change,
     read_back,
     run,
 )
@@ -40,6 +41,19 @@ FollowUpResult = Annotated[
 ]
 
 
+async def _added(info: Info, incident: tables.Incident, result: CommandResult) -> AffectedUser:
+    """Read back the affected user the service recorded, masked columns only."""
+    user_id = answered_id(result)
+    return await read_back(
+        info,
+        tables.AffectedUser,
+        user_id,
+        AffectedUser.from_row,
+        "Affected user",
+        options=NO_CONTACT,
+    )
+
+
 @strawberry.type
 class AftercareMutation:
     @strawberry.mutation(
@@ -48,32 +62,18 @@ class AftercareMutation:
     async def add_affected_user(
         self, info: Info, input: AddAffectedUserInput
     ) -> AffectedUserResult:
-        incident = await owned_for_change(
-            info, tables.Incident, input.incident_id, "Incident", "incident"
-        )
-        if isinstance(incident, (Forbidden, NotFound)):
-            return incident
         due = input.follow_up_due_at
-        result = await run(
+        return await act(
             info,
+            INCIDENT,
+            input.incident_id,
             AddAffectedUser,
-            status_of=incident.id,
-            incident_id=incident.id,
+            _added,
             name=input.name,
             contact_kind=input.contact_kind,
             contact=input.contact,
             follow_up_due_at=as_utc(due) if due is not None else None,
             compensation_amount=input.compensation_amount,
-        )
-        if not isinstance(result, CommandResult):
-            return result
-        return await read_back(
-            info,
-            tables.AffectedUser,
-            answered_id(result),
-            AffectedUser.from_row,
-            "Affected user",
-            options=NO_CONTACT,
         )
 
     @strawberry.mutation(

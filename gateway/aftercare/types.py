@@ -13,6 +13,7 @@ from strawberry import relay
 from gateway.aftercare.loaders import FOLLOW_UPS_BY_USER
 from gateway.core.context import Info
 from gateway.core.enums import ContactKind, FollowUpKind, TaskStatus
+from gateway.core.nodes import from_columns
 from libs.database import tables
 
 
@@ -29,15 +30,7 @@ class FollowUp:
     @classmethod
     def from_row(cls, row: tables.FollowUpTask) -> Self:
         """Build from a follow_up_task row."""
-        return cls(
-            database_id=row.id,
-            kind=FollowUpKind(row.kind),
-            status=TaskStatus(row.status),
-            due_at=row.due_at,
-            amount=row.amount,
-            note=row.note,
-            completed_at=row.completed_at,
-        )
+        return from_columns(cls, row, kind=FollowUpKind(row.kind), status=TaskStatus(row.status))
 
 
 @strawberry.type(
@@ -59,14 +52,7 @@ class AffectedUser:
     @classmethod
     def from_row(cls, row: tables.AffectedUser) -> Self:
         """Build from an affected_user row, reading only its masked columns."""
-        return cls(
-            database_id=row.id,
-            name_masked=row.name_masked,
-            contact_kind=ContactKind(row.contact_kind),
-            contact_masked=row.contact_masked,
-            created_by=row.created_by,
-            created_at=row.created_at,
-        )
+        return from_columns(cls, row, contact_kind=ContactKind(row.contact_kind))
 
     @strawberry.field(description="Follow-up visits and compensations, earliest due first.")
     async def follow_ups(self, info: Info) -> list[FollowUp]:

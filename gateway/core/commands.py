@@ -8,8 +8,9 @@ its typed result and reads the changed object back afresh.
 """
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.orm.interfaces import LoaderOption
@@ -109,18 +110,80 @@ def not_found(type_name: str, global_id: relay.GlobalID | uuid.UUID | str) -> No
     return NotFound(message=f"No {type_name} with id {global_id}.")
 
 
-async def owned_for_change(
-    info: Info, table: type[Row], global_id: relay.GlobalID, type_name: str, noun: str
-) -> Row | Forbidden | NotFound:
-    """Return the caller's row a mutation acts on, or why it may not.
+@dataclass(frozen=True)
+class Target(Generic[Row]):
+    """What a mutation acts on: a row of `table` named by a global id of `type_name`.
 
-    Forbidden for keys that may only read; NotFound unless the id is a `type_name` of the
-    caller's organization (`noun` names it in the message).
+    `noun` names it in a NotFound, `field` is the command's field for its id, `incident`
+    gives the incident whose status an InvalidTransition reports. Keys that may only read
+    are refused, or any key but an admin's when `manage` says what admins alone may do;
+    `options` leave columns out of the read.
     """
-    if (refusal := forbidden(info)) is not None:
-        return refusal
-    row = await owned(info, table, global_id, type_name)
-    return row if row is not None else not_found(noun, global_id)
+
+    table: type[Row]
+    type_name: str
+    noun: str
+    field: str
+    incident: Callable[[Row], uuid.UUID] | None = None
+    manage: str | None = None
+    options: tuple[LoaderOption, ...] = ()
+
+    async def for_change(self, info: Info, global_id: relay.GlobalID) -> Row | Forbidden | NotFound:
+        """Return the caller's row the mutation acts on, or why it may not."""
+        refusal = (
+            forbidden(info) if self.manage is None else forbidden_unless_admin(info, self.manage)
+        )
+        if refusal is not None:
+            return refusal
+        row_id = local_id(global_id, self.type_name)
+        row = await fetch(info, self.table, row_id, options=self.options)
+        return row if row is not None else not_found(self.noun, global_id)
+
+
+def _incident_of(row: tables.Incident) -> uuid.UUID:
+    return row.id
+
+
+INCIDENT = Target(tables.Incident, "Incident", "incident", "incident_id", incident=_incident_of)
+# Builds a mutation's answer once the command on the row succeeded.
+Answer = Callable[[Info, Row, CommandResult], Awaitable[Built]]
+
+
+async def act(
+    info: Info,
+    target: Target[Row],
+    global_id: relay.GlobalID,
+    command_type: type[Command],
+    answer: Answer[Row, Built],
+    *,
+    renames: Mapping[str, str] | None = None,
+    accept: tuple[type[Refused], ...] = EVERY_REFUSAL,
+    **fields: Any,
+) -> Built | Forbidden | Refused:
+    """Run a command on the caller's row named by `global_id`, and answer from the row.
+
+    The refusals are those of `target.for_change` and `run`.
+    """
+    row = await target.for_change(info, global_id)
+    if isinstance(row, (Forbidden, NotFound)):
+        return row
+    result = await run(
+        info,
+        command_type,
+        status_of=target.incident(row) if target.incident is not None else None,
+        renames=renames,
+        accept=accept,
+        **{target.field: _row_id(row)},
+        **fields,
+    )
+    if not isinstance(result, CommandResult):
+        return result
+    return await answer(info, row, result)
+
+
+def _row_id(row: SQLModel) -> uuid.UUID:
+    row_id: uuid.UUID = getattr(row, "id")  # noqa: B009 - every table acted on has an `id`
+    return row_id
 
 
 def _field_path(location: Sequence[int | str]) -> str | None:

@@ -11,9 +11,10 @@ would close an import cycle) is loaded by its GraphQL name instead (`load_by_nam
 # mypy: disable-error-code="untyped-decorator"
 
 import asyncio
+import dataclasses
 import uuid
-from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar, Self
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ClassVar, Self, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -21,6 +22,41 @@ from strawberry import relay
 from gateway.core.context import Info
 from gateway.core.inputs import parse_uuid
 from gateway.core.reads import ById
+
+Built = TypeVar("Built")
+Value = TypeVar("Value")
+Kind = TypeVar("Kind")
+# A node's `id` and `databaseId` are both its row's `id`.
+_ROW_ID_FIELDS = frozenset({"id", "database_id"})
+_SOURCES: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def _sources(built: type) -> tuple[tuple[str, str], ...]:
+    """Each field of `built` a row fills, with the column it comes from (fields with a
+    default, such as values a page hands over later, are left to their default)."""
+    sources = _SOURCES.get(built)
+    if sources is None:
+        sources = _SOURCES[built] = tuple(
+            (field.name, "id" if field.name in _ROW_ID_FIELDS else field.name)
+            for field in dataclasses.fields(built)
+            if field.init
+            and field.default is dataclasses.MISSING
+            and field.default_factory is dataclasses.MISSING
+        )
+    return sources
+
+
+def from_columns(built: type[Built], row: Any, /, **converted: Any) -> Built:
+    """Build `built` from the row's columns of the same names, `converted` ones as given."""
+    values = {
+        name: getattr(row, column) for name, column in _sources(built) if name not in converted
+    }
+    return built(**values, **converted)
+
+
+def maybe(convert: Callable[[Value], Kind], value: Value | None) -> Kind | None:
+    """Convert a stored value that may be missing (NULL or empty): `maybe(Tier, row.tier)`."""
+    return convert(value) if value else None
 
 
 class Loaded:

@@ -12,7 +12,7 @@ from typing import Annotated, cast
 import strawberry
 from strawberry import relay
 
-from gateway.core.commands import RESPONSE_IDS, Refused, owned, owned_for_change, read_back, run
+from gateway.core.commands import INCIDENT, RESPONSE_IDS, act, owned, read_back, run
 from gateway.core.context import Info
 from gateway.core.enums import IncidentStatus, TeamRole, Tier
 from gateway.core.errors import (
@@ -46,17 +46,15 @@ class KeyFactInput:
     value: str
 
 
-async def _answer(
-    info: Info, incident: tables.Incident, result: CommandResult | Refused
-) -> IncidentResult:
-    """Return the refusal, or the incident read back."""
-    if not isinstance(result, CommandResult):
-        return result
+async def _changed(info: Info, incident: tables.Incident, result: CommandResult) -> Incident:
+    """Read back the incident the command changed."""
     return await read_back(info, tables.Incident, incident.id, Incident.from_row, "Incident")
 
 
-async def _changing(info: Info, id: relay.GlobalID) -> tables.Incident | Forbidden | NotFound:
-    return await owned_for_change(info, tables.Incident, id, "Incident", "incident")
+async def _acknowledged(info: Info, incident: tables.Incident, result: CommandResult) -> Incident:
+    return await read_back(
+        info, tables.Incident, incident.id, Incident.from_row, "Incident", done="acknowledged"
+    )
 
 
 @strawberry.type
@@ -65,25 +63,19 @@ class IncidentMutation:
     async def acknowledge_incident(
         self, info: Info, id: relay.GlobalID, note: str | None = None
     ) -> AcknowledgeIncidentResult:
-        incident = await _changing(info, id)
-        if isinstance(incident, (Forbidden, NotFound)):
-            return incident
-        result = await run(
+        answer = await act(
             info,
+            INCIDENT,
+            id,
             AcknowledgeIncident,
-            status_of=incident.id,
+            _acknowledged,
             accept=(NotFound, InvalidTransition),
-            incident_id=incident.id,
             note=note,
         )
-        if isinstance(result, InvalidInput):
+        if isinstance(answer, InvalidInput):
             # The answer has no InvalidInput member: a note the contract refuses is an error.
-            raise GatewayError(result.message)
-        if not isinstance(result, CommandResult):
-            return cast(NotFound | InvalidTransition, result)
-        return await read_back(
-            info, tables.Incident, incident.id, Incident.from_row, "Incident", done="acknowledged"
-        )
+            raise GatewayError(answer.message)
+        return cast(Incident | NotFound | InvalidTransition | Forbidden, answer)
 
     @strawberry.mutation(
         description=(
@@ -101,7 +93,7 @@ class IncidentMutation:
         reason: str | None = None,
         merge_into_id: relay.GlobalID | None = None,
     ) -> IncidentResult:
-        incident = await _changing(info, id)
+        incident = await INCIDENT.for_change(info, id)
         if isinstance(incident, (Forbidden, NotFound)):
             return incident
         merge_into = None
@@ -123,7 +115,9 @@ class IncidentMutation:
             reason=reason,
             merge_into_id=merge_into,
         )
-        return await _answer(info, incident, result)
+        if not isinstance(result, CommandResult):
+            return result
+        return await _changed(info, incident, result)
 
     @strawberry.mutation(
         description=(
@@ -134,37 +128,31 @@ class IncidentMutation:
     async def change_incident_tier(
         self, info: Info, id: relay.GlobalID, tier: Tier, reason: str
     ) -> IncidentResult:
-        incident = await _changing(info, id)
-        if isinstance(incident, (Forbidden, NotFound)):
-            return incident
-        result = await run(
+        return await act(
             info,
+            INCIDENT,
+            id,
             ChangeIncidentTier,
-            status_of=incident.id,
+            _changed,
             renames=RESPONSE_IDS,
-            incident_id=incident.id,
             tier=tier,
             reason=reason,
         )
-        return await _answer(info, incident, result)
 
     @strawberry.mutation(description="Put a person in a role on the incident's team.")
     async def assign_role(
         self, info: Info, incident_id: relay.GlobalID, role: TeamRole, person: str
     ) -> IncidentResult:
-        incident = await _changing(info, incident_id)
-        if isinstance(incident, (Forbidden, NotFound)):
-            return incident
-        result = await run(
+        return await act(
             info,
+            INCIDENT,
+            incident_id,
             AssignRole,
-            status_of=incident.id,
+            _changed,
             renames=RESPONSE_IDS,
-            incident_id=incident.id,
             role=role,
             person=person,
         )
-        return await _answer(info, incident, result)
 
     @strawberry.mutation(
         description=(
@@ -175,16 +163,13 @@ class IncidentMutation:
     async def set_key_facts(
         self, info: Info, incident_id: relay.GlobalID, facts: list[KeyFactInput]
     ) -> IncidentResult:
-        incident = await _changing(info, incident_id)
-        if isinstance(incident, (Forbidden, NotFound)):
-            return incident
-        result = await run(
+        # A refusal names the nested entry, e.g. `facts[1].value`.
+        return await act(
             info,
-            # A refusal names the nested entry, e.g. `facts[1].value`.
+            INCIDENT,
+            incident_id,
             SetKeyFacts,
-            status_of=incident.id,
+            _changed,
             renames=RESPONSE_IDS,
-            incident_id=incident.id,
             facts=[{"label": fact.label, "value": fact.value} for fact in facts],
         )
-        return await _answer(info, incident, result)

@@ -21,7 +21,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from gateway.aftercare.types import AffectedUser
 from gateway.core.context import Info
 from gateway.core.enums import CrisisType, IncidentStatus, TeamRole, Tier
-from gateway.core.nodes import LoadedNode
+from gateway.core.nodes import LoadedNode, from_columns, maybe
 from gateway.core.reads import ById
 from gateway.incidents.loaders import (
     AFFECTED_USERS_BY_INCIDENT,
@@ -52,12 +52,7 @@ class TeamMember:
     @classmethod
     def from_row(cls, row: tables.IncidentMember) -> Self:
         """Build from an incident_member row."""
-        return cls(
-            role=TeamRole(row.role),
-            person=row.person,
-            assigned_by=row.assigned_by,
-            assigned_at=row.assigned_at,
-        )
+        return from_columns(cls, row, role=TeamRole(row.role))
 
 
 @strawberry.type(description="A fact every channel's statement must carry the same way.")
@@ -68,7 +63,7 @@ class KeyFact:
     @classmethod
     def from_row(cls, row: tables.KeyFact) -> Self:
         """Build from a key_fact row."""
-        return cls(label=row.label, value=row.value)
+        return from_columns(cls, row)
 
 
 @strawberry.type(description="One change to an incident: what, who and when.")
@@ -86,15 +81,7 @@ class TimelineEvent(LoadedNode):
     @classmethod
     def from_row(cls, row: tables.TimelineEvent) -> Self:
         """Build from a timeline_event row."""
-        return cls(
-            id=row.id,
-            database_id=row.id,
-            kind=row.kind,
-            message=row.message,
-            actor=row.actor,
-            occurred_at=row.occurred_at,
-            data=JSON(row.data),
-        )
+        return from_columns(cls, row, data=JSON(row.data))
 
 
 @strawberry.type(description="A crisis being handled, from detection to review.")
@@ -126,24 +113,12 @@ class Incident(LoadedNode):
     @classmethod
     def from_row(cls, row: tables.Incident) -> Self:
         """Build from an incident row."""
-        return cls(
-            id=row.id,
-            database_id=row.id,
-            title=row.title,
+        return from_columns(
+            cls,
+            row,
             tier=Tier(row.tier),
             status=IncidentStatus(row.status),
-            detected_at=row.detected_at,
-            acknowledged_at=row.acknowledged_at,
-            acknowledged_by=row.acknowledged_by,
-            crisis_type=CrisisType(row.crisis_type) if row.crisis_type else None,
-            status_reason=row.status_reason,
-            resolved_at=row.resolved_at,
-            closed_at=row.closed_at,
-            reopened_count=row.reopened_count,
-            watchlist_id=row.watchlist_id,
-            last_signal_id=row.last_signal_id,
-            merged_into_id=row.merged_into_id,
-            recurrence_of_id=row.recurrence_of_id,
+            crisis_type=maybe(CrisisType, row.crisis_type),
         )
 
     @strawberry.field(description="The incident this one was merged into; null unless merged.")

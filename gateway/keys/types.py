@@ -14,6 +14,7 @@ from strawberry import relay
 
 from gateway.core.context import Info
 from gateway.core.inputs import parse_uuid
+from gateway.core.nodes import from_columns
 from libs.contracts.enums import Role
 from libs.database import tables
 
@@ -43,15 +44,7 @@ class ApiKey(relay.Node):
     @classmethod
     def from_row(cls, row: tables.ApiKey) -> Self:
         """Build from an api_key row; its hash stays on the server."""
-        return cls(
-            id=row.id,
-            database_id=row.id,
-            name=row.name,
-            role=Role(row.role),
-            prefix=row.prefix,
-            created_at=row.created_at,
-            revoked_at=row.revoked_at,
-        )
+        return from_columns(cls, row, role=Role(row.role))
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

@@ -9,6 +9,7 @@ from typing import Self
 import strawberry
 
 from gateway.core.enums import SensitiveCategory
+from gateway.core.nodes import from_columns
 from libs.database import tables
 
 
@@ -22,12 +23,7 @@ class SensitiveTerm:
     @classmethod
     def from_row(cls, row: tables.SensitiveTerm) -> Self:
         """Build from a sensitive_term row."""
-        return cls(
-            term=row.term,
-            category=SensitiveCategory(row.category),
-            weight=row.weight,
-            updated_at=row.updated_at,
-        )
+        return from_columns(cls, row, category=SensitiveCategory(row.category))
 
 
 @strawberry.input(description="One term of your sensitive-term lexicon.")

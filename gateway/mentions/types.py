@@ -27,7 +27,7 @@ from gateway.core.enums import (
     Sentiment,
     Source,
 )
-from gateway.core.nodes import Loaded, LoadedNode, load_by_name
+from gateway.core.nodes import Loaded, LoadedNode, from_columns, load_by_name, maybe
 from gateway.core.reads import ById
 from gateway.mentions.loaders import ANALYSES, AUTHORS, MENTIONS
 from gateway.watchlists.types import Watchlist
@@ -49,12 +49,7 @@ class Author(Loaded):
     @classmethod
     def from_row(cls, row: tables.Author) -> Self:
         """Build from an author row."""
-        return cls(
-            handle=row.handle,
-            followers=row.followers,
-            verified=row.verified,
-            kind=AuthorKind(row.kind),
-        )
+        return from_columns(cls, row, kind=AuthorKind(row.kind))
 
 
 @strawberry.type(description="Engagement counts as last reported by the source.")
@@ -125,25 +120,12 @@ class Analysis(Loaded):
     @classmethod
     def from_row(cls, row: tables.MentionAnalysis) -> Self:
         """Build from a mention_analysis row."""
-        return cls(
+        return from_columns(
+            cls,
+            row,
             sentiment=Sentiment(row.sentiment),
-            sentiment_score=row.sentiment_score,
-            sentiment_probability=row.sentiment_probability,
-            sentiment_evidence=list(row.sentiment_evidence),
-            matched_keywords=list(row.matched_keywords),
-            tokens=list(row.tokens),
-            hashtags=list(row.hashtags),
-            sensitive_score=row.sensitive_score,
             sensitive_hits=[SensitiveHit.from_json(hit) for hit in row.sensitive_hits],
-            crisis_type=CrisisType(row.crisis_type) if row.crisis_type else None,
-            crisis_confidence=row.crisis_confidence,
-            crisis_evidence=list(row.crisis_evidence),
-            influence=row.influence,
-            amplifier=row.amplifier,
-            analyzed_at=row.analyzed_at,
-            watchlist_ids=list(row.watchlist_ids),
-            story_id=row.story_id,
-            parent_mention_id=row.parent_mention_id,
+            crisis_type=maybe(CrisisType, row.crisis_type),
         )
 
     @strawberry.field(description="Watchlists whose rules this mention matched.")
@@ -186,21 +168,7 @@ class Mention(LoadedNode):
     @classmethod
     def from_row(cls, row: tables.Mention) -> Self:
         """Build from a mention row."""
-        return cls(
-            id=row.id,
-            database_id=row.id,
-            source=Source(row.source),
-            external_id=row.external_id,
-            text=row.text,
-            url=row.url,
-            posted_at=row.posted_at,
-            ingested_at=row.ingested_at,
-            repost_of=row.repost_of,
-            metrics=Metrics(
-                reposts=row.reposts, comments=row.comments, likes=row.likes, views=row.views
-            ),
-            author_id=row.author_id,
-        )
+        return from_columns(cls, row, source=Source(row.source), metrics=from_columns(Metrics, row))
 
     # Plain resolvers: a page that preloaded the value answers at once, without a task per
     # field; any other mention returns the DataLoader's awaitable instead.

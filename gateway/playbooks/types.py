@@ -10,6 +10,7 @@ from typing import Any, Self
 import strawberry
 
 from gateway.core.enums import Channel, CrisisType, TeamRole, Tier
+from gateway.core.nodes import from_columns, maybe
 from libs.database import tables
 
 # How a playbook for any crisis type is stored in `playbook.crisis_type`.
@@ -38,13 +39,12 @@ class PlaybookTask:
     @classmethod
     def from_json(cls, task: dict[str, Any]) -> Self:
         """Build from one entry of `playbook.tasks`."""
-        channel = task.get("channel")
         return cls(
             kind=str(task["kind"]),
             title=str(task["title"]),
             due_after_minutes=int(task["due_after_minutes"]),
             role=TeamRole(task["role"]),
-            channel=Channel(channel) if channel else None,
+            channel=maybe(Channel, task.get("channel")),
         )
 
 
@@ -65,11 +65,11 @@ class Playbook:
     @classmethod
     def from_row(cls, row: tables.Playbook) -> Self:
         """Build from a playbook row."""
-        return cls(
-            database_id=row.id,
+        return from_columns(
+            cls,
+            row,
             tier=Tier(row.tier),
             crisis_type=None if row.crisis_type == ANY_CRISIS_TYPE else CrisisType(row.crisis_type),
             team=[PlaybookTeamSlot.from_json(slot) for slot in row.team],
             tasks=[PlaybookTask.from_json(task) for task in row.tasks],
-            updated_at=row.updated_at,
         )

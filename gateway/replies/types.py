@@ -11,6 +11,7 @@ import strawberry
 from strawberry import relay
 
 from gateway.core.context import Info
+from gateway.core.nodes import from_columns
 from gateway.incidents.types import Incident
 from gateway.mentions.types import Mention
 from libs.database import tables
@@ -29,14 +30,8 @@ class ReplyCase:
     @classmethod
     def from_row(cls, row: tables.ReplyCase | SimilarCase) -> Self:
         """Build from a reply_case row or a search result."""
-        return cls(
-            database_id=row.case_id if isinstance(row, SimilarCase) else row.id,
-            category=row.category,
-            text=row.text,
-            reply=row.reply,
-            created_by=row.created_by,
-            created_at=row.created_at,
-        )
+        database_id = row.case_id if isinstance(row, SimilarCase) else row.id
+        return from_columns(cls, row, database_id=database_id)
 
 
 @strawberry.type(description="A past case like the one asked about, with the reply used.")

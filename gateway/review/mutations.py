@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from gateway.core.commands import Refused, owned_for_change, read_back, run
+from gateway.core.commands import INCIDENT, act, read_back
 from gateway.core.context import Info
 from gateway.core.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
 from gateway.core.inputs import as_utc
@@ -31,12 +31,8 @@ class ImprovementInput:
     due_at: datetime | None = None
 
 
-async def _answer(
-    info: Info, incident: tables.Incident, result: CommandResult | Refused
-) -> ReviewResult:
-    """Return the refusal, or the incident's review read back."""
-    if not isinstance(result, CommandResult):
-        return result
+async def _review(info: Info, incident: tables.Incident, result: CommandResult) -> ReviewReport:
+    """Read back the incident's review."""
     return await read_back(
         info,
         tables.ReviewReport,
@@ -62,11 +58,6 @@ class ReviewMutation:
         root_cause: str | None = None,
         improvements: list[ImprovementInput] | None = None,
     ) -> ReviewResult:
-        incident = await owned_for_change(
-            info, tables.Incident, incident_id, "Incident", "incident"
-        )
-        if isinstance(incident, (Forbidden, NotFound)):
-            return incident
         entries = (
             None
             if improvements is None
@@ -79,25 +70,19 @@ class ReviewMutation:
                 for entry in improvements
             ]
         )
-        result = await run(
+        # A refusal names the nested entry, e.g. `improvements[0].owner`.
+        return await act(
             info,
-            # A refusal names the nested entry, e.g. `improvements[0].owner`.
+            INCIDENT,
+            incident_id,
             UpdateReview,
-            status_of=incident.id,
-            incident_id=incident.id,
+            _review,
             root_cause=root_cause,
             improvements=entries,
         )
-        return await _answer(info, incident, result)
 
     @strawberry.mutation(
         description="Mark the review complete; refused while a required section is empty."
     )
     async def complete_review(self, info: Info, incident_id: relay.GlobalID) -> ReviewResult:
-        incident = await owned_for_change(
-            info, tables.Incident, incident_id, "Incident", "incident"
-        )
-        if isinstance(incident, (Forbidden, NotFound)):
-            return incident
-        result = await run(info, CompleteReview, status_of=incident.id, incident_id=incident.id)
-        return await _answer(info, incident, result)
+        return await act(info, INCIDENT, incident_id, CompleteReview, _review)

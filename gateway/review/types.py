@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 from strawberry.types.lazy_type import LazyType
 
 from gateway.core.context import Info
-from gateway.core.nodes import LoadedNode, load_by_name
+from gateway.core.nodes import LoadedNode, from_columns, load_by_name
 from gateway.core.reads import ById
 from gateway.review.loaders import IMPROVEMENTS_BY_INCIDENT, REVIEWS
 from libs.database import tables
@@ -37,14 +37,7 @@ class ImprovementAction:
     @classmethod
     def from_row(cls, row: tables.ImprovementAction) -> Self:
         """Build from an improvement_action row."""
-        return cls(
-            database_id=row.id,
-            action=row.action,
-            owner=row.owner,
-            status=row.status,
-            due_at=row.due_at,
-            created_at=row.created_at,
-        )
+        return from_columns(cls, row)
 
 
 @strawberry.type(
@@ -75,18 +68,7 @@ class ReviewReport(LoadedNode):
     @classmethod
     def from_row(cls, row: tables.ReviewReport) -> Self:
         """Build from a review_report row."""
-        return cls(
-            id=row.id,
-            database_id=row.id,
-            status=row.status,
-            sections=JSON(dict(row.sections)),
-            root_cause=row.root_cause,
-            completed_at=row.completed_at,
-            completed_by=row.completed_by,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            incident_id=row.incident_id,
-        )
+        return from_columns(cls, row, sections=JSON(dict(row.sections)))
 
     @strawberry.field(description="Improvement actions, in the order they were written.")
     async def improvements(self, info: Info) -> list[ImprovementAction]:

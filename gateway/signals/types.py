@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 
 from gateway.core.context import Info
 from gateway.core.enums import CrisisType, Tier
-from gateway.core.nodes import LoadedNode
+from gateway.core.nodes import LoadedNode, from_columns, maybe
 from gateway.core.predicates import parse_tier
 from gateway.core.reads import ById
 from gateway.mentions.types import Mention
@@ -77,20 +77,13 @@ class RiskSignal(LoadedNode):
     @classmethod
     def from_row(cls, row: tables.RiskSignal) -> Self:
         """Build from a risk_signal row."""
-        return cls(
-            id=row.id,
-            database_id=row.id,
+        return from_columns(
+            cls,
+            row,
             tier=parse_tier(row.tier),
-            score=row.score,
-            reasons=list(row.reasons),
             components=JSON(row.components),
-            crisis_type=CrisisType(row.crisis_type) if row.crisis_type else None,
-            forecast=Forecast.from_json(row.forecast) if row.forecast else None,
-            window_start=row.window_start,
-            window_end=row.window_end,
-            created_at=row.created_at,
-            story_id=row.story_id,
-            top_mention_ids=list(row.top_mention_ids),
+            crisis_type=maybe(CrisisType, row.crisis_type),
+            forecast=maybe(Forecast.from_json, row.forecast),
         )
 
     @strawberry.field(description="The largest story in the window, when there is one.")

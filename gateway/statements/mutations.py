@@ -10,14 +10,7 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from gateway.core.commands import (
-    RESPONSE_IDS,
-    Refused,
-    answered_id,
-    owned_for_change,
-    read_back,
-    run,
-)
+from gateway.core.commands import INCIDENT, RESPONSE_IDS, Target, act, answered_id, read_back
 from gateway.core.context import Info
 from gateway.core.enums import Channel, ReviewDecision, ReviewStage
 from gateway.core.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
@@ -38,14 +31,22 @@ StatementResult = Annotated[
 ]
 
 
-async def _answer(
-    info: Info, result: CommandResult | Refused, statement_id: uuid.UUID | None = None
-) -> StatementResult:
-    """Return the refusal, or the statement read back (the one created, unless named)."""
-    if not isinstance(result, CommandResult):
-        return result
-    row_id = statement_id if statement_id is not None else answered_id(result)
-    return await read_back(info, tables.Statement, row_id, Statement.from_row, "Statement")
+def _incident_of(row: tables.Statement) -> uuid.UUID:
+    return row.incident_id
+
+
+STATEMENT = Target(tables.Statement, "Statement", "statement", "statement_id", _incident_of)
+
+
+async def _drafted(info: Info, incident: tables.Incident, result: CommandResult) -> Statement:
+    """Read back the statement the service created."""
+    statement_id = answered_id(result)
+    return await read_back(info, tables.Statement, statement_id, Statement.from_row, "Statement")
+
+
+async def _changed(info: Info, statement: tables.Statement, result: CommandResult) -> Statement:
+    """Read back the statement the command changed."""
+    return await read_back(info, tables.Statement, statement.id, Statement.from_row, "Statement")
 
 
 @strawberry.type
@@ -59,35 +60,15 @@ class StatementMutation:
     async def draft_statement(
         self, info: Info, incident_id: relay.GlobalID, channel: Channel, body: str
     ) -> StatementResult:
-        incident = await owned_for_change(
-            info, tables.Incident, incident_id, "Incident", "incident"
+        return await act(
+            info, INCIDENT, incident_id, DraftStatement, _drafted, channel=channel, body=body
         )
-        if isinstance(incident, (Forbidden, NotFound)):
-            return incident
-        result = await run(
-            info,
-            DraftStatement,
-            status_of=incident.id,
-            incident_id=incident.id,
-            channel=channel,
-            body=body,
-        )
-        return await _answer(info, result)
 
     @strawberry.mutation(description="Change a statement's text; its reviews start over.")
     async def revise_statement(self, info: Info, id: relay.GlobalID, body: str) -> StatementResult:
-        statement = await owned_for_change(info, tables.Statement, id, "Statement", "statement")
-        if isinstance(statement, (Forbidden, NotFound)):
-            return statement
-        result = await run(
-            info,
-            ReviseStatement,
-            status_of=statement.incident_id,
-            renames=RESPONSE_IDS,
-            statement_id=statement.id,
-            body=body,
+        return await act(
+            info, STATEMENT, id, ReviseStatement, _changed, renames=RESPONSE_IDS, body=body
         )
-        return await _answer(info, result, statement.id)
 
     @strawberry.mutation(
         description=(
@@ -104,20 +85,17 @@ class StatementMutation:
         decision: ReviewDecision,
         note: str | None = None,
     ) -> StatementResult:
-        statement = await owned_for_change(info, tables.Statement, id, "Statement", "statement")
-        if isinstance(statement, (Forbidden, NotFound)):
-            return statement
-        result = await run(
+        return await act(
             info,
+            STATEMENT,
+            id,
             ReviewStatement,
-            status_of=statement.incident_id,
+            _changed,
             renames=RESPONSE_IDS,
-            statement_id=statement.id,
             stage=stage,
             decision=decision,
             note=note,
         )
-        return await _answer(info, result, statement.id)
 
     @strawberry.mutation(
         description=(
@@ -128,16 +106,13 @@ class StatementMutation:
     async def publish_statement(
         self, info: Info, id: relay.GlobalID, url: str, published_at: datetime
     ) -> StatementResult:
-        statement = await owned_for_change(info, tables.Statement, id, "Statement", "statement")
-        if isinstance(statement, (Forbidden, NotFound)):
-            return statement
-        result = await run(
+        return await act(
             info,
+            STATEMENT,
+            id,
             PublishStatement,
-            status_of=statement.incident_id,
+            _changed,
             renames=RESPONSE_IDS,
-            statement_id=statement.id,
             url=url,
             published_at=as_utc(published_at),
         )
-        return await _answer(info, result, statement.id)

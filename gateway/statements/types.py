@@ -14,7 +14,7 @@ from strawberry.types.lazy_type import LazyType
 
 from gateway.core.context import Info
 from gateway.core.enums import Channel, ReviewDecision, ReviewStage, StatementStatus
-from gateway.core.nodes import LoadedNode, load_by_name
+from gateway.core.nodes import LoadedNode, from_columns, load_by_name
 from gateway.core.reads import ById
 from gateway.statements.loaders import REVIEWS_BY_STATEMENT, STATEMENTS
 from libs.database import tables
@@ -34,12 +34,8 @@ class StatementReview:
     @classmethod
     def from_row(cls, row: tables.StatementReview) -> Self:
         """Build from a statement_review row."""
-        return cls(
-            stage=ReviewStage(row.stage),
-            decision=ReviewDecision(row.decision),
-            reviewer=row.reviewer,
-            note=row.note,
-            reviewed_at=row.reviewed_at,
+        return from_columns(
+            cls, row, stage=ReviewStage(row.stage), decision=ReviewDecision(row.decision)
         )
 
 
@@ -77,21 +73,12 @@ class Statement(LoadedNode):
     @classmethod
     def from_row(cls, row: tables.Statement) -> Self:
         """Build from a statement row."""
-        return cls(
-            id=row.id,
-            database_id=row.id,
+        return from_columns(
+            cls,
+            row,
             channel=Channel(row.channel),
-            body=row.body,
             status=StatementStatus(row.status),
-            review_level=row.review_level,
-            legal_approved=row.legal_approved,
             flags=JSON(list(row.flags)),
-            published_url=row.published_url,
-            published_at=row.published_at,
-            created_by=row.created_by,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            incident_id=row.incident_id,
         )
 
     @strawberry.field(description="Every review decision, oldest first.")

@@ -12,7 +12,7 @@ from sqlmodel import col
 from strawberry import relay
 
 from gateway.core.context import Info
-from gateway.core.nodes import LoadedNode
+from gateway.core.nodes import LoadedNode, from_columns
 from gateway.core.pagination import DEFAULT_PAGE_SIZE, fetch_page, page_info
 from gateway.core.reads import ById
 from gateway.mentions.types import Author, Mention
@@ -68,16 +68,7 @@ class Story(LoadedNode):
     @classmethod
     def from_row(cls, row: tables.Story) -> Self:
         """Build from a story row."""
-        return cls(
-            id=row.id,
-            database_id=row.id,
-            title=row.title,
-            mention_count=row.mention_count,
-            started_at=row.started_at,
-            last_posted_at=row.last_posted_at,
-            first_mention_id=row.first_mention_id,
-            first_author_id=row.first_author_id,
-        )
+        return from_columns(cls, row)
 
     @strawberry.field(description="The post that started the story (首发).")
     async def first_mention(self, info: Info) -> Mention:

@@ -3,12 +3,13 @@
 # strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
 # mypy: disable-error-code="untyped-decorator"
 
+import uuid
 from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
-from gateway.core.commands import RESPONSE_IDS, owned_for_change, read_back, run
+from gateway.core.commands import RESPONSE_IDS, Target, act, read_back
 from gateway.core.context import Info
 from gateway.core.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
 from gateway.tasks.types import ResponseTask
@@ -22,23 +23,22 @@ TaskResult = Annotated[
 ]
 
 
+def _incident_of(row: tables.ResponseTask) -> uuid.UUID:
+    return row.incident_id
+
+
+TASK = Target(tables.ResponseTask, "ResponseTask", "task", "task_id", _incident_of)
+
+
+async def _completed(info: Info, task: tables.ResponseTask, result: CommandResult) -> ResponseTask:
+    """Read back the task the command completed."""
+    return await read_back(info, tables.ResponseTask, task.id, ResponseTask.from_row, "Task")
+
+
 @strawberry.type
 class TaskMutation:
     @strawberry.mutation(description="Mark a response task done; a late one records its delay.")
     async def complete_task(
         self, info: Info, id: relay.GlobalID, note: str | None = None
     ) -> TaskResult:
-        task = await owned_for_change(info, tables.ResponseTask, id, "ResponseTask", "task")
-        if isinstance(task, (Forbidden, NotFound)):
-            return task
-        result = await run(
-            info,
-            CompleteTask,
-            status_of=task.incident_id,
-            renames=RESPONSE_IDS,
-            task_id=task.id,
-            note=note,
-        )
-        if not isinstance(result, CommandResult):
-            return result
-        return await read_back(info, tables.ResponseTask, task.id, ResponseTask.from_row, "Task")
+        return await act(info, TASK, id, CompleteTask, _completed, renames=RESPONSE_IDS, note=note)

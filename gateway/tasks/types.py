@@ -11,7 +11,7 @@ import strawberry
 from strawberry import relay
 
 from gateway.core.enums import Channel, TaskStatus, TeamRole
-from gateway.core.nodes import LoadedNode
+from gateway.core.nodes import LoadedNode, from_columns, maybe
 from gateway.core.reads import ById
 from gateway.tasks.loaders import TASKS
 from libs.database import tables
@@ -43,19 +43,13 @@ class ResponseTask(LoadedNode):
     @classmethod
     def from_row(cls, row: tables.ResponseTask) -> Self:
         """Build from a response_task row."""
-        return cls(
-            id=row.id,
-            database_id=row.id,
-            title=row.title,
-            kind=row.kind,
-            due_at=row.due_at,
+        return from_columns(
+            cls,
+            row,
             status=TaskStatus(row.status),
-            completed_at=row.completed_at,
-            completed_by=row.completed_by,
-            role=TeamRole(row.role) if row.role else None,
-            channel=Channel(row.channel) if row.channel else None,
-            breached_at=row.breached_at,
-            escalated_to=TeamRole(row.escalated_to) if row.escalated_to else None,
+            role=maybe(TeamRole, row.role),
+            channel=maybe(Channel, row.channel),
+            escalated_to=maybe(TeamRole, row.escalated_to),
         )
 
 

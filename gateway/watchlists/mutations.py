@@ -10,11 +10,12 @@ import strawberry
 from strawberry import relay
 
 from gateway.core.commands import (
+    Target,
+    act,
     answered_id,
     fetch,
     forbidden,
     not_found,
-    owned_for_change,
     read_back,
     run,
 )
@@ -74,6 +75,19 @@ class UpdateWatchlistInput:
     query: str | None = strawberry.field(default=None, description="Replaces the rule.")
 
 
+WATCHLIST = Target(tables.Watchlist, "Watchlist", "watchlist", "watchlist_id")
+
+
+async def _snoozed(
+    info: Info, watchlist: tables.Watchlist, result: CommandResult
+) -> WatchlistSnooze:
+    """Read back the snooze the incidents service stored."""
+    snooze_id = answered_id(result)
+    return await read_back(
+        info, tables.WatchlistSnooze, snooze_id, WatchlistSnooze.from_row, "Snooze"
+    )
+
+
 @strawberry.type
 class WatchlistMutation:
     @strawberry.mutation(description="Create a watchlist; the analysis service owns it.")
@@ -107,24 +121,24 @@ class WatchlistMutation:
     async def update_watchlist(
         self, info: Info, input: UpdateWatchlistInput
     ) -> UpdateWatchlistResult:
-        watchlist = await owned_for_change(
-            info, tables.Watchlist, input.id, "Watchlist", "watchlist"
-        )
-        if isinstance(watchlist, (Forbidden, NotFound)):
-            return watchlist
-        result = await run(
+        async def changed(
+            info: Info, watchlist: tables.Watchlist, result: CommandResult
+        ) -> Watchlist | NotFound:
+            row = await fetch(info, tables.Watchlist, watchlist.id)
+            return Watchlist.from_row(row) if row is not None else not_found("watchlist", input.id)
+
+        answer = await act(
             info,
+            WATCHLIST,
+            input.id,
             UpdateWatchlist,
+            changed,
             accept=(InvalidInput, Conflict, NotFound),
-            watchlist_id=watchlist.id,
             name=input.name,
             keywords=input.keywords,
             query=input.query,
         )
-        if not isinstance(result, CommandResult):
-            return cast(InvalidInput | Conflict | NotFound, result)
-        row = await fetch(info, tables.Watchlist, watchlist.id)
-        return Watchlist.from_row(row) if row is not None else not_found("watchlist", input.id)
+        return cast(Watchlist | InvalidInput | Conflict | NotFound | Forbidden, answer)
 
 
 @strawberry.type
@@ -138,16 +152,12 @@ class SnoozeMutation:
     async def snooze_watchlist(
         self, info: Info, watchlist_id: relay.GlobalID, until: datetime, reason: str
     ) -> SnoozeResult:
-        watchlist = await owned_for_change(
-            info, tables.Watchlist, watchlist_id, "Watchlist", "watchlist"
-        )
-        if isinstance(watchlist, (Forbidden, NotFound)):
-            return watchlist
-        result = await run(
-            info, SnoozeWatchlist, watchlist_id=watchlist.id, until=as_utc(until), reason=reason
-        )
-        if not isinstance(result, CommandResult):
-            return result
-        return await read_back(
-            info, tables.WatchlistSnooze, answered_id(result), WatchlistSnooze.from_row, "Snooze"
+        return await act(
+            info,
+            WATCHLIST,
+            watchlist_id,
+            SnoozeWatchlist,
+            _snoozed,
+            until=as_utc(until),
+            reason=reason,
         )

@@ -11,7 +11,7 @@ import strawberry
 from strawberry import relay
 
 from gateway.core.enums import Tier
-from gateway.core.nodes import LoadedNode
+from gateway.core.nodes import LoadedNode, from_columns
 from gateway.core.predicates import parse_tier
 from gateway.core.reads import ById
 from gateway.watchlists.loaders import WATCHLISTS
@@ -46,17 +46,7 @@ class Watchlist(LoadedNode):
     @classmethod
     def from_row(cls, row: tables.Watchlist) -> Self:
         """Build from a watchlist row."""
-        return cls(
-            id=row.id,
-            database_id=row.id,
-            name=row.name,
-            keywords=list(row.keywords),
-            query=row.query,
-            current_tier=parse_tier(row.current_tier),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            last_spike_at=row.last_spike_at,
-        )
+        return from_columns(cls, row, current_tier=parse_tier(row.current_tier))
 
 
 @strawberry.type(description="A watchlist silenced until a time: its signals open no incident.")
@@ -70,13 +60,7 @@ class WatchlistSnooze:
     @classmethod
     def from_row(cls, row: tables.WatchlistSnooze) -> Self:
         """Build from a watchlist_snooze row."""
-        return cls(
-            database_id=row.id,
-            until=row.until,
-            reason=row.reason,
-            actor=row.actor,
-            created_at=row.created_at,
-        )
+        return from_columns(cls, row)
 
 
 @strawberry.input(description="Narrow a watchlist list; every given condition must hold.")

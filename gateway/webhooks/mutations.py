@@ -16,10 +16,10 @@ import strawberry
 from strawberry import relay
 
 from gateway.core.commands import (
+    Target,
+    act,
     answered_id,
-    fetch,
     forbidden_unless_admin,
-    not_found,
     read_back,
     run,
 )
@@ -33,7 +33,6 @@ from gateway.core.errors import (
     InvalidTransition,
     NotFound,
 )
-from gateway.core.inputs import local_id
 from gateway.webhooks.loaders import NO_SECRETS, read_policy
 from gateway.webhooks.types import WebhookDelivery, WebhookEndpoint, WebhookPolicy
 from libs.contracts.messages import CommandResult
@@ -133,19 +132,17 @@ class UpdateWebhookEndpointInput:
     )
 
 
-async def _endpoint(
-    info: Info, global_id: relay.GlobalID
-) -> tables.WebhookEndpoint | Forbidden | NotFound:
-    """Return the caller's endpoint an admin acts on, read without its secrets, or why not."""
-    if (refusal := forbidden_unless_admin(info, MANAGE)) is not None:
-        return refusal
-    endpoint = await fetch(
-        info,
-        tables.WebhookEndpoint,
-        local_id(global_id, "WebhookEndpoint"),
-        options=NO_SECRETS,
-    )
-    return endpoint if endpoint is not None else not_found("webhook endpoint", global_id)
+ENDPOINT = Target(
+    tables.WebhookEndpoint,
+    "WebhookEndpoint",
+    "webhook endpoint",
+    "endpoint_id",
+    manage=MANAGE,
+    options=NO_SECRETS,
+)
+DELIVERY = Target(
+    tables.WebhookDelivery, "WebhookDelivery", "webhook delivery", "delivery_id", manage=MANAGE
+)
 
 
 async def _read_endpoint(info: Info, endpoint_id: uuid.UUID) -> tables.WebhookEndpoint:
@@ -172,6 +169,47 @@ def _secret(result: CommandResult) -> str | None:
     return str(secret) if secret else None
 
 
+async def _changed(
+    info: Info, endpoint: tables.WebhookEndpoint, result: CommandResult
+) -> WebhookEndpoint:
+    """Read back the endpoint the command changed, without its secrets."""
+    return WebhookEndpoint.from_row(await _read_endpoint(info, endpoint.id))
+
+
+async def _rotated(
+    info: Info, endpoint: tables.WebhookEndpoint, result: CommandResult
+) -> WebhookSecretRotated:
+    """Answer the new secret, shown this once, with the endpoint read back."""
+    row = await _read_endpoint(info, endpoint.id)
+    secret = _secret(result)
+    if secret is None:
+        raise GatewayError(
+            f"The new secret of webhook endpoint {endpoint.id} was changed but cannot be read back."
+        )
+    return WebhookSecretRotated(
+        endpoint=WebhookEndpoint.from_row(row),
+        secret=secret,
+        previous_secret_expires_at=row.previous_secret_expires_at,
+    )
+
+
+async def _deleted(
+    info: Info, endpoint: tables.WebhookEndpoint, result: CommandResult
+) -> WebhookEndpointDeleted:
+    return WebhookEndpointDeleted(
+        deleted_id=relay.GlobalID("WebhookEndpoint", str(endpoint.id)), database_id=endpoint.id
+    )
+
+
+async def _redelivered(
+    info: Info, delivery: tables.WebhookDelivery, result: CommandResult
+) -> WebhookDelivery:
+    # Redelivery reuses the logged row (one per endpoint and event), so its id stays.
+    return await read_back(
+        info, tables.WebhookDelivery, delivery.id, WebhookDelivery.from_row, "Webhook delivery"
+    )
+
+
 @strawberry.type
 class WebhookMutation:
     @strawberry.mutation(description="Register an endpoint for some event types; admin keys only.")
@@ -192,9 +230,8 @@ class WebhookMutation:
         if not isinstance(result, CommandResult):
             return result
         row = await _read_endpoint(info, _answered_endpoint_id(result))
-        return WebhookEndpointCreated(
-            endpoint=WebhookEndpoint.from_row(row), secret=_secret(result)
-        )
+        endpoint = WebhookEndpoint.from_row(row)
+        return WebhookEndpointCreated(endpoint=endpoint, secret=_secret(result))
 
     @strawberry.mutation(
         description=(
@@ -204,22 +241,18 @@ class WebhookMutation:
     async def update_webhook_endpoint(
         self, info: Info, input: UpdateWebhookEndpointInput
     ) -> EndpointResult:
-        endpoint = await _endpoint(info, input.id)
-        if isinstance(endpoint, (Forbidden, NotFound)):
-            return endpoint
-        result = await run(
+        return await act(
             info,
+            ENDPOINT,
+            input.id,
             UpdateWebhookEndpoint,
+            _changed,
             renames=AS_ID,
-            endpoint_id=endpoint.id,
             name=input.name,
             url=input.url,
             event_types=input.event_types,
             enabled=input.enabled,
         )
-        if not isinstance(result, CommandResult):
-            return result
-        return WebhookEndpoint.from_row(await _read_endpoint(info, endpoint.id))
 
     @strawberry.mutation(
         description=(
@@ -230,45 +263,21 @@ class WebhookMutation:
     async def rotate_webhook_secret(
         self, info: Info, id: relay.GlobalID, overlap_hours: int = 24
     ) -> RotateSecretResult:
-        endpoint = await _endpoint(info, id)
-        if isinstance(endpoint, (Forbidden, NotFound)):
-            return endpoint
-        result = await run(
+        return await act(
             info,
+            ENDPOINT,
+            id,
             RotateWebhookSecret,
+            _rotated,
             renames=AS_ID,
-            endpoint_id=endpoint.id,
             overlap_hours=overlap_hours,
-        )
-        if not isinstance(result, CommandResult):
-            return result
-        row = await _read_endpoint(info, endpoint.id)
-        secret = _secret(result)
-        if secret is None:
-            raise GatewayError(
-                f"The new secret of webhook endpoint {endpoint.id} was changed but cannot be "
-                "read back."
-            )
-        return WebhookSecretRotated(
-            endpoint=WebhookEndpoint.from_row(row),
-            secret=secret,
-            previous_secret_expires_at=row.previous_secret_expires_at,
         )
 
     @strawberry.mutation(
         description="Remove an endpoint; its pending deliveries stop. Admin keys only."
     )
     async def delete_webhook_endpoint(self, info: Info, id: relay.GlobalID) -> DeleteEndpointResult:
-        endpoint = await _endpoint(info, id)
-        if isinstance(endpoint, (Forbidden, NotFound)):
-            return endpoint
-        result = await run(info, DeleteWebhookEndpoint, renames=AS_ID, endpoint_id=endpoint.id)
-        if not isinstance(result, CommandResult):
-            return result
-        return WebhookEndpointDeleted(
-            deleted_id=relay.GlobalID("WebhookEndpoint", str(endpoint.id)),
-            database_id=endpoint.id,
-        )
+        return await act(info, ENDPOINT, id, DeleteWebhookEndpoint, _deleted, renames=AS_ID)
 
     @strawberry.mutation(
         description=(
@@ -277,18 +286,7 @@ class WebhookMutation:
         )
     )
     async def redeliver_webhook(self, info: Info, id: relay.GlobalID) -> DeliveryResult:
-        if (refusal := forbidden_unless_admin(info, MANAGE)) is not None:
-            return refusal
-        delivery = await fetch(info, tables.WebhookDelivery, local_id(id, "WebhookDelivery"))
-        if delivery is None:
-            return not_found("webhook delivery", id)
-        result = await run(info, RedeliverWebhook, renames=AS_ID, delivery_id=delivery.id)
-        if not isinstance(result, CommandResult):
-            return result
-        # Redelivery reuses the logged row (one per endpoint and event), so its id stays.
-        return await read_back(
-            info, tables.WebhookDelivery, delivery.id, WebhookDelivery.from_row, "Webhook delivery"
-        )
+        return await act(info, DELIVERY, id, RedeliverWebhook, _redelivered, renames=AS_ID)
 
     @strawberry.mutation(
         description=(

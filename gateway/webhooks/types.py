@@ -21,7 +21,7 @@ from strawberry.scalars import JSON
 
 from gateway.core.context import Info
 from gateway.core.enums import EndpointKind, EventType
-from gateway.core.nodes import LoadedNode
+from gateway.core.nodes import LoadedNode, from_columns, maybe
 from gateway.core.reads import ById
 from gateway.webhooks.loaders import DELIVERIES, ENDPOINTS
 from libs.database import tables
@@ -87,19 +87,12 @@ class WebhookEndpoint(LoadedNode):
     def from_row(cls, row: tables.WebhookEndpoint) -> Self:
         """Build from a webhook_endpoint row loaded without its secrets."""
         kind = EndpointKind(row.kind)
-        return cls(
-            id=row.id,
-            database_id=row.id,
-            name=row.name,
+        return from_columns(
+            cls,
+            row,
             kind=kind,
             url=displayed_url(kind, row.url),
             event_types=[EventType(value) for value in row.event_types],
-            status=row.status,
-            disabled_reason=row.disabled_reason,
-            failing_since=row.failing_since,
-            previous_secret_expires_at=row.previous_secret_expires_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
         )
 
 
@@ -132,21 +125,12 @@ class WebhookDelivery(LoadedNode):
     @classmethod
     def from_row(cls, row: tables.WebhookDelivery) -> Self:
         """Build from a webhook_delivery row."""
-        return cls(
-            id=row.id,
-            database_id=row.id,
-            event_id=row.event_id,
+        return from_columns(
+            cls,
+            row,
             event_type=EventType(row.event_type),
             payload=JSON(mask_value(row.payload)),
-            status=row.status,
-            attempts=row.attempts,
-            next_attempt_at=row.next_attempt_at,
-            last_status_code=row.last_status_code,
-            last_error=mask_text(row.last_error) if row.last_error else None,
-            delivered_at=row.delivered_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            endpoint_id=row.endpoint_id,
+            last_error=maybe(mask_text, row.last_error),
         )
 
     @strawberry.field(description="The endpoint the delivery is for.")
