@@ -3,13 +3,15 @@
 # strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
 # mypy: disable-error-code="untyped-decorator"
 
+from datetime import datetime
+
 import strawberry
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
+from strawberry import relay
 
 from gateway.authors.ranking import Ranked, author_figures, ranked_authors
 from gateway.authors.types import (
-    AuthorFilter,
     AuthorOrder,
     AuthorOrderField,
     AuthorSummary,
@@ -17,10 +19,30 @@ from gateway.authors.types import (
     AuthorSummaryEdge,
 )
 from gateway.core.context import Info
+from gateway.core.enums import AuthorKind, Source
 from gateway.core.inputs import as_utc, contains_pattern, optional_id
 from gateway.core.listing import OrderDirection
 from gateway.core.pagination import check_page_size, ordered, page_info, paged
 from libs.database import tables
+
+
+@strawberry.input(
+    description=(
+        "Narrow an author list; every given condition must hold. `since`, `until` and "
+        "`watchlistId` choose which mentions are counted: authors without one are left out."
+    )
+)
+class AuthorFilter:
+    source: Source | None = None
+    kind: AuthorKind | None = None
+    verified: bool | None = None
+    min_followers: int | None = None
+    handle_contains: str | None = strawberry.field(
+        default=None, description="The handle contains this, ignoring case."
+    )
+    watchlist_id: relay.GlobalID | None = None
+    since: datetime | None = strawberry.field(default=None, description="Posted at or after.")
+    until: datetime | None = strawberry.field(default=None, description="Posted before.")
 
 
 def _authors(info: Info, filter: AuthorFilter | None, order: AuthorOrder | None) -> Ranked:

@@ -88,22 +88,3 @@ class AuthorSummaryEdge:
 class AuthorSummaryConnection:
     page_info: relay.PageInfo
     edges: list[AuthorSummaryEdge]
-
-
-@strawberry.input(
-    description=(
-        "Narrow an author list; every given condition must hold. `since`, `until` and "
-        "`watchlistId` choose which mentions are counted: authors without one are left out."
-    )
-)
-class AuthorFilter:
-    source: Source | None = None
-    kind: AuthorKind | None = None
-    verified: bool | None = None
-    min_followers: int | None = None
-    handle_contains: str | None = strawberry.field(
-        default=None, description="The handle contains this, ignoring case."
-    )
-    watchlist_id: relay.GlobalID | None = None
-    since: datetime | None = strawberry.field(default=None, description="Posted at or after.")
-    until: datetime | None = strawberry.field(default=None, description="Posted before.")

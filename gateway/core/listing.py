@@ -1,31 +1,32 @@
-"""Lists declared once: table, node, sort keys and filter conditions; the rest is derived.
+"""Lists declared once: node, filter and sort keys; the order input, SQL and field derived.
 
-A `ListSpec` names what a list shows: its table, always scoped to the caller's
-organization, the node each row becomes, the keys clients may sort it by (the first is the
-default) and the condition behind each field of its filter input. From that one
-declaration come the `orderBy` input and its enum, the select with the conditions of the
-fields a client set, and the list's field itself, which reads a page as a Relay connection.
+A `ListSpec` names what a list shows: the node each row becomes (its table, always scoped
+to the caller's organization, is the node's declared read), its filter input (each field
+declared with the condition it adds, see `gateway.core.filters`) and the keys clients may
+sort it by, the first the default. From that one declaration come the `orderBy` input and
+its enum, the select with the conditions of the fields a client set, and the list's field
+itself, which reads a page as a Relay connection.
 
 Every sort key is a non-null value (nullable columns are left out or coalesced), so keyset
-pagination over (key, id) stays exact. Filter conditions all must hold.
+pagination over (key, id) stays exact.
 """
 
 import dataclasses
 import inspect
-import uuid
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
 import strawberry
-from sqlalchemy import Select, not_
-from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import SQLModel, col
+from sqlalchemy import Select
+from sqlmodel import col
 from strawberry import relay
 
 from gateway.core.context import Info
-from gateway.core.inputs import as_utc, camel, check_choice, contains_pattern, require_id
+from gateway.core.filters import Scope, Where, where_of
+from gateway.core.inputs import camel
 from gateway.core.nodes import LoadedNode
 from gateway.core.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -35,7 +36,6 @@ from gateway.core.pagination import (
     page_select,
     sort,
 )
-from gateway.core.predicates import TIER_RANKS, tier_rank
 from gateway.core.reads import read_rows, reading
 
 NodeT = TypeVar("NodeT", bound=LoadedNode)
@@ -50,93 +50,13 @@ class OrderDirection(Enum):
 
 
 @dataclasses.dataclass(frozen=True)
-class Scope:
-    """Whose rows a list reads, and the moment its conditions take as now."""
-
-    organization_id: uuid.UUID
-    now: datetime
-
-
-# A condition from a field's value, the scope, and the field's name as clients write it.
-Condition = Callable[[Any, Scope, str], ColumnElement[bool]]
-
-
-@dataclasses.dataclass(frozen=True)
-class Where:
-    """What one filter field (or argument) requires; `joined` if it reads the joined table."""
-
-    condition: Condition
-    joined: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
 class Key:
-    """A sort key: its SQL and the Python type of its values; `joined` as for `Where`."""
+    """A sort key: its SQL and the Python type of its values; `joined` if it reads the
+    table the list joins in."""
 
     sql: Any
     value_type: type
     joined: bool = False
-
-
-def _stored(value: Any) -> Any:
-    return value.value if isinstance(value, Enum) else value
-
-
-def equal(column: Any, *, joined: bool = False) -> Where:
-    """The column holds the value (an enum's stored value)."""
-    return Where(lambda value, scope, field: column == _stored(value), joined)
-
-
-def since(column: Any) -> Where:
-    """The time is at or after the value; a value without an offset is UTC."""
-    return Where(lambda value, scope, field: column >= as_utc(value))
-
-
-def before(column: Any) -> Where:
-    """The time is before the value; a value without an offset is UTC."""
-    return Where(lambda value, scope, field: column < as_utc(value))
-
-
-def at_least(column: Any, *, joined: bool = False) -> Where:
-    """The column is at least the value."""
-    return Where(lambda value, scope, field: column >= value, joined)
-
-
-def contains(column: Any) -> Where:
-    """The text contains the value, ignoring case."""
-    return Where(lambda value, scope, field: column.ilike(contains_pattern(value)))
-
-
-def is_(column: Any, *, joined: bool = False) -> Where:
-    """The boolean column is the value."""
-    return Where(lambda value, scope, field: column.is_(value), joined)
-
-
-def present(column: Any, *, joined: bool = False) -> Where:
-    """true: the column is set; false: it is NULL."""
-    return Where(
-        lambda value, scope, field: column.is_not(None) if value else column.is_(None), joined
-    )
-
-
-def holds(predicate: Callable[[Scope], ColumnElement[bool]]) -> Where:
-    """true: the predicate holds; false: it does not."""
-    return Where(lambda value, scope, field: predicate(scope) if value else not_(predicate(scope)))
-
-
-def names(column: Any, type_name: str, *, joined: bool = False) -> Where:
-    """The column holds the row id of a global id that must be of `type_name`."""
-    return Where(lambda value, scope, field: column == require_id(value, type_name, field), joined)
-
-
-def one_of(column: Any, allowed: tuple[str, ...]) -> Where:
-    """The column holds the value, which must be one of `allowed`."""
-    return Where(lambda value, scope, field: column == check_choice(value, allowed, field))
-
-
-def tier_at_least(column: Any) -> Where:
-    """The stored tier is the value's or a more severe one."""
-    return Where(lambda value, scope, field: tier_rank(column) >= TIER_RANKS[value])
 
 
 def sort_input(name: str, fields: type[Enum], direction: OrderDirection, description: str) -> Any:
@@ -150,44 +70,44 @@ def sort_input(name: str, fields: type[Enum], direction: OrderDirection, descrip
 
 
 class ListSpec(Generic[NodeT]):
-    """One list of one table's rows as `node`s, sortable by `keys` and narrowed by `filter`.
+    """One list of `node`s, narrowed by `filter` and sortable by `keys`.
 
-    `name` names the generated `<name>Order` input and `<name>OrderField` enum; `where` has
-    one condition per field of the `filter` input; `arguments` are conditions the list's
-    field takes as arguments of their own, ahead of `filter`. `join` adds the table that
-    conditions and keys marked `joined` read.
+    `name` names the generated `<name>Order` input and `<name>OrderField` enum and, in
+    kebab case, the cursors it issues. `arguments` are conditions the list's field takes as
+    arguments of their own, ahead of `filter`, declared like filter fields. `join` adds the
+    table that conditions and keys marked `joined` read.
     """
 
     def __init__(
         self,
         name: str,
-        *,
-        kind: str,
-        table: type[SQLModel],
         node: type[NodeT],
+        filter: type,
+        *,
         keys: Mapping[str, Key],
         direction: OrderDirection,
-        filter: type,
-        where: Mapping[str, Where],
         noun: str,
         description: str,
-        arguments: Mapping[str, tuple[Any, Where]] | None = None,
+        arguments: Mapping[str, tuple[Any, Any]] | None = None,
         join: Callable[[Select[Any], Scope], Select[Any]] | None = None,
     ) -> None:
-        declared = {field.name for field in dataclasses.fields(filter)}
-        if declared != set(where):
-            raise TypeError(f"{name} list: conditions for {sorted(where)}, filter has {declared}")
-        self.kind = kind
-        self.table = table
+        self.kind = re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
         self.node = node
+        self.table = node.ROWS.table
+        self.filter = filter
+        self.conditions = [
+            (field.name, where_of(field), f"filter.{camel(field.name)}")
+            for field in dataclasses.fields(filter)
+        ]
+        self.arguments = {
+            name: (annotation, where_of(declared), camel(name))
+            for name, (annotation, declared) in (arguments or {}).items()
+        }
         self.keys = dict(keys)
         self.direction = direction
-        self.filter = filter
-        self.where = dict(where)
-        self.arguments = dict(arguments or {})
         self.join = join
-        self.id_column = col(getattr(table, "id"))  # noqa: B009 - every listed table has one
-        self.organization = col(getattr(table, "organization_id"))  # noqa: B009
+        self.id_column = col(getattr(self.table, "id"))  # noqa: B009 - every node's table has one
+        self.organization = col(getattr(self.table, "organization_id"))  # noqa: B009
         fields: type[Enum] = Enum(f"{name}OrderField", [(key, key.lower()) for key in keys])  # type: ignore[misc]
         self.order_field = strawberry.enum(fields, description=f"What {noun} can be sorted by.")
         self.order = sort_input(f"{name}Order", self.order_field, direction, description)
@@ -207,14 +127,14 @@ class ListSpec(Generic[NodeT]):
     ) -> Listing:
         """Return the scope's rows meeting every condition given, with their sort key."""
         ordering, joined = self.ordering(order)
-        chosen = [
-            (self.arguments[name][1], value, camel(name))
-            for name, value in (arguments or {}).items()
-        ]
+        # The field's own arguments first, then the filter's fields, each in declared order.
+        chosen: list[tuple[Where, Any, str]] = []
+        for name, value in (arguments or {}).items():
+            _, where, field = self.arguments[name]
+            chosen.append((where, value, field))
         if filter is not None:
             chosen += [
-                (self.where[field.name], getattr(filter, field.name), f"filter.{camel(field.name)}")
-                for field in dataclasses.fields(filter)
+                (where, getattr(filter, name), field) for name, where, field in self.conditions
             ]
         conditions = [self.organization == scope.organization_id]
         for where, value, field in chosen:
@@ -252,7 +172,7 @@ class ListSpec(Generic[NodeT]):
             _Param("after", _Param.KEYWORD_ONLY, default=None, annotation=str | None),
             *(
                 _Param(name, _Param.KEYWORD_ONLY, default=None, annotation=annotation)
-                for name, (annotation, _) in self.arguments.items()
+                for name, (annotation, _, _) in self.arguments.items()
             ),
         ]
         returns = relay.Connection[self.node]  # type: ignore[name-defined]

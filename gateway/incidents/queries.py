@@ -11,32 +11,46 @@ from sqlmodel import col
 from strawberry import relay
 
 from gateway.core.context import Info
+from gateway.core.enums import CrisisType, IncidentStatus, Tier
+from gateway.core.filters import at_or_after, before, equals, holds, names, present
 from gateway.core.inputs import local_id
-from gateway.core.listing import (
-    Key,
-    ListSpec,
-    OrderDirection,
-    before,
-    equal,
-    holds,
-    names,
-    present,
-    since,
-)
+from gateway.core.listing import Key, ListSpec, OrderDirection
 from gateway.core.pagination import Preload
 from gateway.core.predicates import OPEN_STATUSES, status_rank, tier_rank
 from gateway.core.selection import node_fields
 from gateway.incidents.loaders import TASKS_BY_INCIDENT
-from gateway.incidents.types import Incident, IncidentFilter
+from gateway.incidents.types import Incident
 from gateway.tasks.types import ResponseTask
 from libs.database import tables
 
 incident = tables.Incident
+
+
+@strawberry.input(description="Narrow an incident list; every given condition must hold.")
+class IncidentFilter:
+    status: IncidentStatus | None = equals(incident.status)
+    tier: Tier | None = equals(incident.tier)
+    watchlist_id: relay.GlobalID | None = names(incident.watchlist_id, "Watchlist")
+    crisis_type: CrisisType | None = equals(incident.crisis_type)
+    open: bool | None = holds(
+        lambda scope: col(incident.status).in_(OPEN_STATUSES),
+        "true: still being handled (not resolved, closed, merged or a false alarm).",
+    )
+    acknowledged: bool | None = present(
+        incident.acknowledged_at, "Whether someone acknowledged it."
+    )
+    detected_since: datetime | None = at_or_after(
+        incident.detected_at, "Detected at or after; a time without an offset is UTC."
+    )
+    detected_until: datetime | None = before(
+        incident.detected_at, "Detected before; a time without an offset is UTC."
+    )
+
+
 INCIDENT_LIST = ListSpec(
     "Incident",
-    kind="incident",
-    table=incident,
-    node=Incident,
+    Incident,
+    IncidentFilter,
     keys={
         "DETECTED_AT": Key(col(incident.detected_at), datetime),
         "UPDATED_AT": Key(col(incident.updated_at), datetime),
@@ -44,17 +58,6 @@ INCIDENT_LIST = ListSpec(
         "STATUS": Key(status_rank(col(incident.status)), int),
     },
     direction=OrderDirection.DESC,
-    filter=IncidentFilter,
-    where={
-        "status": equal(col(incident.status)),
-        "tier": equal(col(incident.tier)),
-        "watchlist_id": names(col(incident.watchlist_id), "Watchlist"),
-        "crisis_type": equal(col(incident.crisis_type)),
-        "open": holds(lambda scope: col(incident.status).in_(OPEN_STATUSES)),
-        "acknowledged": present(col(incident.acknowledged_at)),
-        "detected_since": since(col(incident.detected_at)),
-        "detected_until": before(col(incident.detected_at)),
-    },
     noun="an incident list",
     description=(
         "Sort incidents; `TIER` by severity, `STATUS` by place in the lifecycle "

@@ -181,24 +181,3 @@ class Incident(LoadedNode):
     @strawberry.field(description="The most recent risk signal that raised or joined it.")
     async def latest_signal(self, info: Info) -> RiskSignal | None:
         return await RiskSignal.load(info, self.last_signal_id)
-
-
-@strawberry.input(description="Narrow an incident list; every given condition must hold.")
-class IncidentFilter:
-    status: IncidentStatus | None = None
-    tier: Tier | None = None
-    watchlist_id: relay.GlobalID | None = None
-    crisis_type: CrisisType | None = None
-    open: bool | None = strawberry.field(
-        default=None,
-        description="true: still being handled (not resolved, closed, merged or a false alarm).",
-    )
-    acknowledged: bool | None = strawberry.field(
-        default=None, description="Whether someone acknowledged it."
-    )
-    detected_since: datetime | None = strawberry.field(
-        default=None, description="Detected at or after; a time without an offset is UTC."
-    )
-    detected_until: datetime | None = strawberry.field(
-        default=None, description="Detected before; a time without an offset is UTC."
-    )

@@ -10,30 +10,30 @@ from typing import Any
 import strawberry
 from sqlalchemy import Select, and_, func
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 from strawberry import relay
 
 from gateway.core.context import Info
-from gateway.core.inputs import local_id, require_id
-from gateway.core.listing import (
-    Key,
-    ListSpec,
-    OrderDirection,
+from gateway.core.enums import CrisisType, Sentiment, Source
+from gateway.core.filters import (
     Scope,
-    Where,
     at_least,
+    at_or_after,
     before,
-    contains,
-    equal,
-    is_,
+    condition,
+    containing,
+    equals,
+    flag,
     names,
     present,
-    since,
 )
+from gateway.core.inputs import local_id, require_id
+from gateway.core.listing import Key, ListSpec, OrderDirection
 from gateway.core.pagination import Preload
 from gateway.core.selection import node_fields
 from gateway.mentions.loaders import ANALYSES, AUTHORS
-from gateway.mentions.types import Analysis, Author, Mention, MentionFilter
+from gateway.mentions.types import Analysis, Author, Mention
 from libs.database import tables
 
 mention, analysis = tables.Mention, tables.MentionAnalysis
@@ -49,11 +49,51 @@ def _with_analysis(statement: Select[Any], scope: Scope) -> Select[Any]:
     )
 
 
+def _watched_by(value: Any, scope: Scope, field: str) -> ColumnElement[bool]:
+    """Analysis matched the mention to the watchlist named by `value`."""
+    return col(analysis.watchlist_ids).contains([require_id(value, "Watchlist", field)])
+
+
+@strawberry.input(description="Narrow a mention list; every given condition must hold.")
+class MentionFilter:
+    sentiment: Sentiment | None = equals(analysis.sentiment, joined=True)
+    source: Source | None = equals(mention.source)
+    watchlist_id: relay.GlobalID | None = condition(
+        _watched_by, "A watchlist's global id: mentions analysis matched to it.", joined=True
+    )
+    since: datetime | None = at_or_after(
+        mention.posted_at, "Posted at or after; a time without an offset is UTC."
+    )
+    until: datetime | None = before(
+        mention.posted_at, "Posted before; a time without an offset is UTC."
+    )
+    story_id: relay.GlobalID | None = names(
+        analysis.story_id, "Story", "A story's global id: only its members.", joined=True
+    )
+    author_database_id: uuid.UUID | None = equals(
+        mention.author_id, "Only this author's mentions (the author's `databaseId`)."
+    )
+    crisis_type: CrisisType | None = equals(analysis.crisis_type, joined=True)
+    min_influence: float | None = at_least(
+        analysis.influence, "Analysis's influence at least this.", joined=True
+    )
+    amplifier: bool | None = flag(
+        analysis.amplifier,
+        "Whether analysis marked the mention as amplifying (大V、媒体).",
+        joined=True,
+    )
+    analyzed: bool | None = present(
+        analysis.mention_id,
+        "true: analysed mentions only; false: those still waiting.",
+        joined=True,
+    )
+    text_contains: str | None = containing(mention.text, "The text contains this, ignoring case.")
+
+
 MENTION_LIST = ListSpec(
     "Mention",
-    kind="mention",
-    table=mention,
-    node=Mention,
+    Mention,
+    MentionFilter,
     keys={
         "POSTED_AT": Key(col(mention.posted_at), datetime),
         "INGESTED_AT": Key(col(mention.ingested_at), datetime),
@@ -62,26 +102,6 @@ MENTION_LIST = ListSpec(
         "VIEWS": Key(col(mention.views), int),
     },
     direction=OrderDirection.DESC,
-    filter=MentionFilter,
-    where={
-        "sentiment": equal(col(analysis.sentiment), joined=True),
-        "source": equal(col(mention.source)),
-        "watchlist_id": Where(
-            lambda value, scope, field: col(analysis.watchlist_ids).contains(
-                [require_id(value, "Watchlist", field)]
-            ),
-            joined=True,
-        ),
-        "since": since(col(mention.posted_at)),
-        "until": before(col(mention.posted_at)),
-        "story_id": names(col(analysis.story_id), "Story", joined=True),
-        "author_database_id": equal(col(mention.author_id)),
-        "crisis_type": equal(col(analysis.crisis_type), joined=True),
-        "min_influence": at_least(col(analysis.influence), joined=True),
-        "amplifier": is_(col(analysis.amplifier), joined=True),
-        "analyzed": present(col(analysis.mention_id), joined=True),
-        "text_contains": contains(col(mention.text)),
-    },
     join=_with_analysis,
     noun="a mention list",
     description=(

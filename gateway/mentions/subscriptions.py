@@ -3,7 +3,7 @@
 A live stream cannot ask PostgreSQL which rows match, so the conditions of `MentionFilter`
 are checked twice in memory: cheaply on the notice's facts, to keep a subscriber's queue
 for mentions it may want, and exactly on the rows loaded for delivery, with the same
-meaning as the list's SQL (`gateway.mentions.queries.MENTION_LIST`).
+meaning as the list's SQL (`gateway.mentions.queries.MentionFilter`).
 """
 
 # strawberry types `subscription(description=...)` as returning Any, so its decorators
@@ -25,7 +25,8 @@ from gateway.core.nodes import load_by_name
 from gateway.core.reads import Loaders
 from gateway.live_hub import Accept
 from gateway.mentions.loaders import ANALYSES, MENTIONS
-from gateway.mentions.types import Mention, MentionFilter
+from gateway.mentions.queries import MentionFilter
+from gateway.mentions.types import Mention
 from gateway.watchlists.types import Watchlist
 from libs.database import tables
 from libs.messaging import live

@@ -188,37 +188,3 @@ class Mention(LoadedNode):
         if not isinstance(self.known_analysis, UnsetType):
             return self.known_analysis
         return Analysis.load(info, self.id)
-
-
-@strawberry.input(description="Narrow a mention list; every given condition must hold.")
-class MentionFilter:
-    sentiment: Sentiment | None = None
-    source: Source | None = None
-    watchlist_id: relay.GlobalID | None = strawberry.field(
-        default=None, description="A watchlist's global id: mentions analysis matched to it."
-    )
-    since: datetime | None = strawberry.field(
-        default=None, description="Posted at or after; a time without an offset is UTC."
-    )
-    until: datetime | None = strawberry.field(
-        default=None, description="Posted before; a time without an offset is UTC."
-    )
-    story_id: relay.GlobalID | None = strawberry.field(
-        default=None, description="A story's global id: only its members."
-    )
-    author_database_id: uuid.UUID | None = strawberry.field(
-        default=None, description="Only this author's mentions (the author's `databaseId`)."
-    )
-    crisis_type: CrisisType | None = None
-    min_influence: float | None = strawberry.field(
-        default=None, description="Analysis's influence at least this."
-    )
-    amplifier: bool | None = strawberry.field(
-        default=None, description="Whether analysis marked the mention as amplifying (大V、媒体)."
-    )
-    analyzed: bool | None = strawberry.field(
-        default=None, description="true: analysed mentions only; false: those still waiting."
-    )
-    text_contains: str | None = strawberry.field(
-        default=None, description="The text contains this, ignoring case."
-    )

@@ -4,28 +4,32 @@ from datetime import datetime
 
 import strawberry
 from sqlmodel import col
+from strawberry import relay
 
-from gateway.core.listing import Key, ListSpec, OrderDirection, names, one_of, present
-from gateway.review.types import REVIEW_STATUSES, ReviewReport, ReviewReportFilter
+from gateway.core.filters import names, one_of, present
+from gateway.core.listing import Key, ListSpec, OrderDirection
+from gateway.review.types import REVIEW_STATUSES, ReviewReport
 from libs.database import tables
 
 report = tables.ReviewReport
+
+
+@strawberry.input(description="Narrow a review-report list; every given condition must hold.")
+class ReviewReportFilter:
+    status: str | None = one_of(report.status, REVIEW_STATUSES, "`draft` or `completed`.")
+    completed: bool | None = present(report.completed_at, "Whether someone completed the review.")
+    incident_id: relay.GlobalID | None = names(report.incident_id, "Incident")
+
+
 REVIEW_LIST = ListSpec(
     "ReviewReport",
-    kind="review-report",
-    table=report,
-    node=ReviewReport,
+    ReviewReport,
+    ReviewReportFilter,
     keys={
         "CREATED_AT": Key(col(report.created_at), datetime),
         "UPDATED_AT": Key(col(report.updated_at), datetime),
     },
     direction=OrderDirection.DESC,
-    filter=ReviewReportFilter,
-    where={
-        "status": one_of(col(report.status), REVIEW_STATUSES),
-        "completed": present(col(report.completed_at)),
-        "incident_id": names(col(report.incident_id), "Incident"),
-    },
     noun="a review-report list",
     description="Sort review reports.",
 )

@@ -78,12 +78,3 @@ class ReviewReport(LoadedNode):
     @strawberry.field(graphql_type=IncidentRef | None, description="The incident under review.")
     async def incident(self, info: Info) -> relay.Node | None:
         return await load_by_name(info, "Incident", self.incident_id)
-
-
-@strawberry.input(description="Narrow a review-report list; every given condition must hold.")
-class ReviewReportFilter:
-    status: str | None = strawberry.field(default=None, description="`draft` or `completed`.")
-    completed: bool | None = strawberry.field(
-        default=None, description="Whether someone completed the review."
-    )
-    incident_id: relay.GlobalID | None = None

@@ -4,47 +4,44 @@ from datetime import datetime
 
 import strawberry
 from sqlmodel import col
+from strawberry import relay
 
-from gateway.core.listing import (
-    Key,
-    ListSpec,
-    OrderDirection,
-    at_least,
-    before,
-    equal,
-    holds,
-    names,
-    since,
-    tier_at_least,
-)
+from gateway.core.enums import CrisisType, Tier
+from gateway.core.filters import at_least, at_or_after, before, equals, holds, names, tier_at_least
+from gateway.core.listing import Key, ListSpec, OrderDirection
 from gateway.core.predicates import tier_rank
-from gateway.signals.types import RiskSignal, SignalFilter
+from gateway.signals.types import RiskSignal
 from libs.database import tables
 
 signal = tables.RiskSignal
+
+
+@strawberry.input(description="Narrow a risk-signal list; every given condition must hold.")
+class SignalFilter:
+    watchlist_id: relay.GlobalID | None = names(signal.watchlist_id, "Watchlist")
+    tier: Tier | None = equals(signal.tier)
+    min_tier: Tier | None = tier_at_least(signal.tier, "This tier or a more severe one.")
+    # "none" and anything unknown rank 0, below blue.
+    below_blue: bool | None = holds(
+        lambda scope: tier_rank(col(signal.tier)) == 0,
+        "true: only signals recording a drop below blue (no tier).",
+    )
+    min_score: float | None = at_least(signal.score)
+    crisis_type: CrisisType | None = equals(signal.crisis_type)
+    since: datetime | None = at_or_after(signal.created_at, "Created at or after.")
+    until: datetime | None = before(signal.created_at, "Created before.")
+
+
 SIGNAL_LIST = ListSpec(
     "Signal",
-    kind="signal",
-    table=signal,
-    node=RiskSignal,
+    RiskSignal,
+    SignalFilter,
     keys={
         "CREATED_AT": Key(col(signal.created_at), datetime),
         "SCORE": Key(col(signal.score), float),
         "TIER": Key(tier_rank(col(signal.tier)), int),
     },
     direction=OrderDirection.DESC,
-    filter=SignalFilter,
-    where={
-        "watchlist_id": names(col(signal.watchlist_id), "Watchlist"),
-        "tier": equal(col(signal.tier)),
-        "min_tier": tier_at_least(col(signal.tier)),
-        # "none" and anything unknown rank 0, below blue.
-        "below_blue": holds(lambda scope: tier_rank(col(signal.tier)) == 0),
-        "min_score": at_least(col(signal.score)),
-        "crisis_type": equal(col(signal.crisis_type)),
-        "since": since(col(signal.created_at)),
-        "until": before(col(signal.created_at)),
-    },
     noun="a risk-signal list",
     description="Sort risk signals; `TIER` by severity, no tier lowest.",
 )

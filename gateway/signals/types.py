@@ -93,19 +93,3 @@ class RiskSignal(LoadedNode):
     @strawberry.field(description="The mentions that weighed most in the decision, in order.")
     async def top_mentions(self, info: Info) -> list[Mention]:
         return await Mention.load_many(info, self.top_mention_ids)
-
-
-@strawberry.input(description="Narrow a risk-signal list; every given condition must hold.")
-class SignalFilter:
-    watchlist_id: relay.GlobalID | None = None
-    tier: Tier | None = None
-    min_tier: Tier | None = strawberry.field(
-        default=None, description="This tier or a more severe one."
-    )
-    below_blue: bool | None = strawberry.field(
-        default=None, description="true: only signals recording a drop below blue (no tier)."
-    )
-    min_score: float | None = None
-    crisis_type: CrisisType | None = None
-    since: datetime | None = strawberry.field(default=None, description="Created at or after.")
-    until: datetime | None = strawberry.field(default=None, description="Created before.")

@@ -5,29 +5,37 @@ from datetime import datetime
 import strawberry
 from sqlalchemy import func
 from sqlmodel import col
+from strawberry import relay
 
-from gateway.core.listing import Key, ListSpec, OrderDirection, equal, holds, names
-from gateway.statements.types import Statement, StatementFilter
+from gateway.core.enums import Channel, StatementStatus
+from gateway.core.filters import equals, holds, names
+from gateway.core.listing import Key, ListSpec, OrderDirection
+from gateway.statements.types import Statement
 from libs.database import tables
 
 statement = tables.Statement
+
+
+@strawberry.input(description="Narrow a statement list; every given condition must hold.")
+class StatementFilter:
+    channel: Channel | None = equals(statement.channel)
+    status: StatementStatus | None = equals(statement.status)
+    incident_id: relay.GlobalID | None = names(statement.incident_id, "Incident")
+    flagged: bool | None = holds(
+        lambda scope: func.jsonb_array_length(col(statement.flags)) > 0,
+        "Whether unresolved consistency flags remain.",
+    )
+
+
 STATEMENT_LIST = ListSpec(
     "Statement",
-    kind="statement",
-    table=statement,
-    node=Statement,
+    Statement,
+    StatementFilter,
     keys={
         "CREATED_AT": Key(col(statement.created_at), datetime),
         "UPDATED_AT": Key(col(statement.updated_at), datetime),
     },
     direction=OrderDirection.DESC,
-    filter=StatementFilter,
-    where={
-        "channel": equal(col(statement.channel)),
-        "status": equal(col(statement.status)),
-        "incident_id": names(col(statement.incident_id), "Incident"),
-        "flagged": holds(lambda scope: func.jsonb_array_length(col(statement.flags)) > 0),
-    },
     noun="a statement list",
     description="Sort statements.",
 )

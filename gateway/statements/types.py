@@ -91,13 +91,3 @@ class Statement(LoadedNode):
     )
     async def incident(self, info: Info) -> relay.Node | None:
         return await load_by_name(info, "Incident", self.incident_id)
-
-
-@strawberry.input(description="Narrow a statement list; every given condition must hold.")
-class StatementFilter:
-    channel: Channel | None = None
-    status: StatementStatus | None = None
-    incident_id: relay.GlobalID | None = None
-    flagged: bool | None = strawberry.field(
-        default=None, description="Whether unresolved consistency flags remain."
-    )

@@ -12,18 +12,10 @@ from sqlmodel import col, select
 from strawberry import relay
 
 from gateway.core.context import Info
+from gateway.core.filters import Scope, at_least, at_or_after, before, condition
 from gateway.core.inputs import local_id, require_id
-from gateway.core.listing import (
-    Key,
-    ListSpec,
-    OrderDirection,
-    Scope,
-    Where,
-    at_least,
-    before,
-    since,
-)
-from gateway.stories.types import Story, StoryFilter
+from gateway.core.listing import Key, ListSpec, OrderDirection
+from gateway.stories.types import Story
 from libs.database import tables
 
 story, hit = tables.Story, tables.WatchlistHit
@@ -42,25 +34,27 @@ def _watched_by(value: Any, scope: Scope, field: str) -> ColumnElement[bool]:
     )
 
 
+@strawberry.input(description="Narrow a story list; every given condition must hold.")
+class StoryFilter:
+    watchlist_id: relay.GlobalID | None = condition(
+        _watched_by, "Only stories with a mention this watchlist matched."
+    )
+    min_mentions: int | None = at_least(story.mention_count, "At least this many mentions.")
+    active_since: datetime | None = at_or_after(story.last_posted_at, "Last posted at or after.")
+    active_until: datetime | None = before(story.last_posted_at, "Last posted before.")
+
+
 STORY_LIST = ListSpec(
     "Story",
-    kind="story",
-    table=story,
-    node=Story,
+    Story,
+    StoryFilter,
     keys={
         "LAST_POSTED_AT": Key(col(story.last_posted_at), datetime),
         "STARTED_AT": Key(col(story.started_at), datetime),
         "MENTION_COUNT": Key(col(story.mention_count), int),
     },
     direction=OrderDirection.DESC,
-    filter=StoryFilter,
-    where={
-        "watchlist_id": Where(_watched_by),
-        "min_mentions": at_least(col(story.mention_count)),
-        "active_since": since(col(story.last_posted_at)),
-        "active_until": before(col(story.last_posted_at)),
-    },
-    arguments={"watchlist_id": (relay.GlobalID | None, Where(_watched_by))},
+    arguments={"watchlist_id": (relay.GlobalID | None, condition(_watched_by))},
     noun="a story list",
     description="Sort stories.",
 )

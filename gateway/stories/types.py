@@ -129,19 +129,3 @@ class Story(LoadedNode):
             )
             for link in links
         ]
-
-
-@strawberry.input(description="Narrow a story list; every given condition must hold.")
-class StoryFilter:
-    watchlist_id: relay.GlobalID | None = strawberry.field(
-        default=None, description="Only stories with a mention this watchlist matched."
-    )
-    min_mentions: int | None = strawberry.field(
-        default=None, description="At least this many mentions."
-    )
-    active_since: datetime | None = strawberry.field(
-        default=None, description="Last posted at or after."
-    )
-    active_until: datetime | None = strawberry.field(
-        default=None, description="Last posted before."
-    )

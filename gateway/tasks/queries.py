@@ -6,21 +6,13 @@ from typing import Any
 import strawberry
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
+from strawberry import relay
 
-from gateway.core.listing import (
-    Key,
-    ListSpec,
-    OrderDirection,
-    Scope,
-    Where,
-    before,
-    equal,
-    holds,
-    names,
-    since,
-)
+from gateway.core.enums import Channel, TaskStatus, TeamRole
+from gateway.core.filters import Scope, at_or_after, before, condition, equals, holds, names
+from gateway.core.listing import Key, ListSpec, OrderDirection
 from gateway.core.predicates import OPEN_STATUSES, task_overdue
-from gateway.tasks.types import ResponseTask, TaskFilter
+from gateway.tasks.types import ResponseTask
 from libs.database import tables
 
 task, incident, member = tables.ResponseTask, tables.Incident, tables.IncidentMember
@@ -53,29 +45,41 @@ def _incident_open(scope: Scope) -> ColumnElement[bool]:
     )
 
 
+@strawberry.input(
+    description=(
+        "Narrow response tasks across incidents; every given condition must hold. "
+        "`overdue` and `person` make a 'my overdue tasks' view."
+    )
+)
+class TaskFilter:
+    status: TaskStatus | None = equals(task.status)
+    overdue: bool | None = holds(
+        lambda scope: task_overdue(scope.now),
+        "true: not done and past due (or already marked overdue); false: done or not yet due.",
+    )
+    role: TeamRole | None = equals(task.role, "The owning role.")
+    person: str | None = condition(
+        _held_by, "Tasks whose owning role this person holds on the incident's team."
+    )
+    incident_id: relay.GlobalID | None = names(task.incident_id, "Incident")
+    incident_open: bool | None = holds(
+        _incident_open, "Whether the task's incident is still being handled."
+    )
+    channel: Channel | None = equals(task.channel)
+    kind: str | None = equals(task.kind)
+    due_before: datetime | None = before(task.due_at, "Due before.")
+    due_after: datetime | None = at_or_after(task.due_at, "Due at or after.")
+
+
 TASK_LIST = ListSpec(
     "Task",
-    kind="task",
-    table=task,
-    node=ResponseTask,
+    ResponseTask,
+    TaskFilter,
     keys={
         "DUE_AT": Key(col(task.due_at), datetime),
         "CREATED_AT": Key(col(task.created_at), datetime),
     },
     direction=OrderDirection.ASC,
-    filter=TaskFilter,
-    where={
-        "status": equal(col(task.status)),
-        "overdue": holds(lambda scope: task_overdue(scope.now)),
-        "role": equal(col(task.role)),
-        "person": Where(_held_by),
-        "incident_id": names(col(task.incident_id), "Incident"),
-        "incident_open": holds(_incident_open),
-        "channel": equal(col(task.channel)),
-        "kind": equal(col(task.kind)),
-        "due_before": before(col(task.due_at)),
-        "due_after": since(col(task.due_at)),
-    },
     noun="a task list",
     description="Sort response tasks.",
 )

@@ -51,32 +51,3 @@ class ResponseTask(LoadedNode):
             channel=maybe(Channel, row.channel),
             escalated_to=maybe(TeamRole, row.escalated_to),
         )
-
-
-@strawberry.input(
-    description=(
-        "Narrow response tasks across incidents; every given condition must hold. "
-        "`overdue` and `person` make a 'my overdue tasks' view."
-    )
-)
-class TaskFilter:
-    status: TaskStatus | None = None
-    overdue: bool | None = strawberry.field(
-        default=None,
-        description=(
-            "true: not done and past due (or already marked overdue); false: done or not yet due."
-        ),
-    )
-    role: TeamRole | None = strawberry.field(default=None, description="The owning role.")
-    person: str | None = strawberry.field(
-        default=None,
-        description="Tasks whose owning role this person holds on the incident's team.",
-    )
-    incident_id: relay.GlobalID | None = None
-    incident_open: bool | None = strawberry.field(
-        default=None, description="Whether the task's incident is still being handled."
-    )
-    channel: Channel | None = None
-    kind: str | None = None
-    due_before: datetime | None = strawberry.field(default=None, description="Due before.")
-    due_after: datetime | None = strawberry.field(default=None, description="Due at or after.")

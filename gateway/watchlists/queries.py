@@ -5,25 +5,30 @@ from datetime import datetime
 import strawberry
 from sqlmodel import col
 
-from gateway.core.listing import (
-    Key,
-    ListSpec,
-    OrderDirection,
-    contains,
-    equal,
-    since,
-    tier_at_least,
-)
+from gateway.core.enums import Tier
+from gateway.core.filters import at_or_after, containing, equals, tier_at_least
+from gateway.core.listing import Key, ListSpec, OrderDirection
 from gateway.core.predicates import tier_rank
-from gateway.watchlists.types import Watchlist, WatchlistFilter
+from gateway.watchlists.types import Watchlist
 from libs.database import tables
 
 watchlist = tables.Watchlist
+
+
+@strawberry.input(description="Narrow a watchlist list; every given condition must hold.")
+class WatchlistFilter:
+    tier: Tier | None = equals(watchlist.current_tier, "Current tier exactly.")
+    min_tier: Tier | None = tier_at_least(
+        watchlist.current_tier, "Current tier this or more severe."
+    )
+    name_contains: str | None = containing(watchlist.name, "The name contains this, ignoring case.")
+    spiked_since: datetime | None = at_or_after(watchlist.last_spike_at, "Last spiked at or after.")
+
+
 WATCHLIST_LIST = ListSpec(
     "Watchlist",
-    kind="watchlist",
-    table=watchlist,
-    node=Watchlist,
+    Watchlist,
+    WatchlistFilter,
     keys={
         "NAME": Key(col(watchlist.name).collate("C"), str),
         "CREATED_AT": Key(col(watchlist.created_at), datetime),
@@ -31,13 +36,6 @@ WATCHLIST_LIST = ListSpec(
         "TIER": Key(tier_rank(col(watchlist.current_tier)), int),
     },
     direction=OrderDirection.ASC,
-    filter=WatchlistFilter,
-    where={
-        "tier": equal(col(watchlist.current_tier)),
-        "min_tier": tier_at_least(col(watchlist.current_tier)),
-        "name_contains": contains(col(watchlist.name)),
-        "spiked_since": since(col(watchlist.last_spike_at)),
-    },
     noun="a watchlist list",
     description=(
         "Sort watchlists; `NAME` in code point order, `TIER` by current tier's severity "

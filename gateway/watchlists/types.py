@@ -61,17 +61,3 @@ class WatchlistSnooze:
     def from_row(cls, row: tables.WatchlistSnooze) -> Self:
         """Build from a watchlist_snooze row."""
         return from_columns(cls, row)
-
-
-@strawberry.input(description="Narrow a watchlist list; every given condition must hold.")
-class WatchlistFilter:
-    tier: Tier | None = strawberry.field(default=None, description="Current tier exactly.")
-    min_tier: Tier | None = strawberry.field(
-        default=None, description="Current tier this or more severe."
-    )
-    name_contains: str | None = strawberry.field(
-        default=None, description="The name contains this, ignoring case."
-    )
-    spiked_since: datetime | None = strawberry.field(
-        default=None, description="Last spiked at or after."
-    )

@@ -10,40 +10,45 @@ from sqlmodel import col, select
 from strawberry import relay
 
 from gateway.core.context import Info
-from gateway.core.listing import Key, ListSpec, OrderDirection, before, equal, names, one_of, since
+from gateway.core.enums import EventType
+from gateway.core.filters import at_or_after, before, equals, names, one_of
+from gateway.core.listing import Key, ListSpec, OrderDirection
 from gateway.webhooks.loaders import NO_SECRETS, read_policy
 from gateway.webhooks.types import (
     DELIVERY_STATUSES,
     WebhookDelivery,
-    WebhookDeliveryFilter,
     WebhookEndpoint,
     WebhookPolicy,
 )
 from libs.database import tables
 
 delivery = tables.WebhookDelivery
+
+
+@strawberry.input(description="Narrow the delivery log; every given condition must hold.")
+class WebhookDeliveryFilter:
+    endpoint_id: relay.GlobalID | None = names(delivery.endpoint_id, "WebhookEndpoint")
+    status: str | None = one_of(
+        delivery.status, DELIVERY_STATUSES, "`pending`, `succeeded`, `failed` or `gone`."
+    )
+    event_type: EventType | None = equals(delivery.event_type)
+    since: datetime | None = at_or_after(delivery.created_at, "Created at or after.")
+    until: datetime | None = before(delivery.created_at, "Created before.")
+
+
 DELIVERY_LIST = ListSpec(
     "WebhookDelivery",
-    kind="webhook-delivery",
-    table=delivery,
-    node=WebhookDelivery,
+    WebhookDelivery,
+    WebhookDeliveryFilter,
     keys={
         "CREATED_AT": Key(col(delivery.created_at), datetime),
         "UPDATED_AT": Key(col(delivery.updated_at), datetime),
         "ATTEMPTS": Key(col(delivery.attempts), int),
     },
     direction=OrderDirection.DESC,
-    filter=WebhookDeliveryFilter,
-    where={
-        "endpoint_id": names(col(delivery.endpoint_id), "WebhookEndpoint"),
-        "status": one_of(col(delivery.status), DELIVERY_STATUSES),
-        "event_type": equal(col(delivery.event_type)),
-        "since": since(col(delivery.created_at)),
-        "until": before(col(delivery.created_at)),
-    },
     arguments={
-        "endpoint_id": (relay.GlobalID | None, names(col(delivery.endpoint_id), "WebhookEndpoint")),
-        "status": (str | None, equal(col(delivery.status))),
+        "endpoint_id": (relay.GlobalID | None, names(delivery.endpoint_id, "WebhookEndpoint")),
+        "status": (str | None, equals(delivery.status)),
     },
     noun="the delivery log",
     description="Sort webhook deliveries.",

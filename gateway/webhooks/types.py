@@ -156,14 +156,3 @@ class WebhookPolicy:
         return cls(
             allow_private_destinations=row.allow_private_destinations, updated_at=row.updated_at
         )
-
-
-@strawberry.input(description="Narrow the delivery log; every given condition must hold.")
-class WebhookDeliveryFilter:
-    endpoint_id: relay.GlobalID | None = None
-    status: str | None = strawberry.field(
-        default=None, description="`pending`, `succeeded`, `failed` or `gone`."
-    )
-    event_type: EventType | None = None
-    since: datetime | None = strawberry.field(default=None, description="Created at or after.")
-    until: datetime | None = strawberry.field(default=None, description="Created before.")
