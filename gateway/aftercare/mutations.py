@@ -25,18 +25,20 @@ from gateway.core.commands import (
     run,
 )
 from gateway.core.context import Info
-from gateway.core.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from gateway.core.errors import (
+    AnyRefusal,
+)
 from gateway.core.inputs import as_utc
 from libs.contracts.messages import CommandResult
 from libs.contracts.response import AddAffectedUser, CompleteFollowUp
 from libs.database import tables
 
 AffectedUserResult = Annotated[
-    AffectedUser | NotFound | InvalidTransition | InvalidInput | Conflict | Forbidden,
+    AffectedUser | AnyRefusal,
     strawberry.union("AffectedUserResult", description="The masked affected user, or why not."),
 ]
 FollowUpResult = Annotated[
-    FollowUp | NotFound | InvalidTransition | InvalidInput | Conflict | Forbidden,
+    FollowUp | AnyRefusal,
     strawberry.union("FollowUpResult", description="The follow-up, or why not."),
 ]
 

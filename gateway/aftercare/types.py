@@ -3,7 +3,6 @@
 # strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
 # mypy: disable-error-code="untyped-decorator"
 
-import uuid
 from datetime import datetime
 from typing import Self
 
@@ -13,13 +12,12 @@ from strawberry import relay
 from gateway.aftercare.loaders import FOLLOW_UPS_BY_USER
 from gateway.core.context import Info
 from gateway.core.enums import ContactKind, FollowUpKind, TaskStatus
-from gateway.core.nodes import from_columns
+from gateway.core.nodes import Stored, from_columns
 from libs.database import tables
 
 
 @strawberry.type(description="A follow-up visit or a compensation owed to an affected user.")
-class FollowUp:
-    database_id: uuid.UUID
+class FollowUp(Stored):
     kind: FollowUpKind
     status: TaskStatus
     due_at: datetime | None
@@ -39,8 +37,7 @@ class FollowUp:
         "encrypted and no API returns it in clear."
     )
 )
-class AffectedUser:
-    database_id: uuid.UUID
+class AffectedUser(Stored):
     name_masked: str = strawberry.field(description="The surname only, e.g. `张*`, `欧阳**`.")
     contact_kind: ContactKind
     contact_masked: str = strawberry.field(

@@ -49,6 +49,10 @@ class InvalidTransition(Refusal):
     current_status: IncidentStatus | None = None
 
 
+# Every refusal a war-room mutation may answer with, in the order their unions list them.
+AnyRefusal = NotFound | InvalidTransition | InvalidInput | Conflict | Forbidden
+
+
 def should_mask(error: GraphQLError) -> bool:
     """Mask unexpected exceptions only; bad input and gateway errors stay readable."""
     original = error.original_error

@@ -72,26 +72,30 @@ def sort_input(name: str, fields: type[Enum], direction: OrderDirection, descrip
 class ListSpec(Generic[NodeT]):
     """One list of `node`s, narrowed by `filter` and sortable by `keys`.
 
-    `name` names the generated `<name>Order` input and `<name>OrderField` enum and, in
-    kebab case, the cursors it issues. `arguments` are conditions the list's field takes as
-    arguments of their own, ahead of `filter`, declared like filter fields. `join` adds the
-    table that conditions and keys marked `joined` read.
+    The filter input's name without `Filter` (say `Incident`) names the generated
+    `<name>Order` input and `<name>OrderField` enum, the list (`an incident list`, unless
+    `noun` says otherwise) and, in kebab case, the cursors it issues. `arguments` are
+    conditions the list's field takes as arguments of their own, ahead of `filter`,
+    declared like filter fields. `join` adds the table that conditions and keys marked
+    `joined` read.
     """
 
     def __init__(
         self,
-        name: str,
         node: type[NodeT],
         filter: type,
         *,
         keys: Mapping[str, Key],
         direction: OrderDirection,
-        noun: str,
         description: str,
+        noun: str | None = None,
         arguments: Mapping[str, tuple[Any, Any]] | None = None,
         join: Callable[[Select[Any], Scope], Select[Any]] | None = None,
     ) -> None:
+        name = filter.__name__.removesuffix("Filter")
         self.kind = re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+        if noun is None:
+            noun = f"{'an' if name[0] in 'AEIOU' else 'a'} {self.kind} list"
         self.node = node
         self.table = node.ROWS.table
         self.filter = filter

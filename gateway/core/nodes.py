@@ -92,7 +92,23 @@ class Loaded:
         return found
 
 
-class LoadedNode(Loaded, relay.Node):
+@dataclasses.dataclass(kw_only=True)
+class Stored:
+    """A type built from one stored row: its `databaseId` is the row's id."""
+
+    database_id: uuid.UUID
+
+
+@dataclasses.dataclass(kw_only=True)
+class StoredNode(relay.Node):
+    """A Relay node built from one stored row: a global `id` for Relay, and `databaseId`
+    (the row's UUID) so a client can correlate with the REST ingest API."""
+
+    id: relay.NodeID[uuid.UUID]
+    database_id: uuid.UUID
+
+
+class LoadedNode(Loaded, StoredNode):
     """A Relay node looked up through the request's DataLoader of `ROWS`.
 
     Loaders filter by the caller's organization, so `node(id:)` never returns another

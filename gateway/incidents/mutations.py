@@ -16,7 +16,7 @@ from gateway.core.commands import INCIDENT, RESPONSE_IDS, act, owned, read_back,
 from gateway.core.context import Info
 from gateway.core.enums import IncidentStatus, TeamRole, Tier
 from gateway.core.errors import (
-    Conflict,
+    AnyRefusal,
     Forbidden,
     GatewayError,
     InvalidInput,
@@ -35,7 +35,7 @@ AcknowledgeIncidentResult = Annotated[
     ),
 ]
 IncidentResult = Annotated[
-    Incident | NotFound | InvalidTransition | InvalidInput | Conflict | Forbidden,
+    Incident | AnyRefusal,
     strawberry.union("IncidentResult", description="The changed incident, or why not."),
 ]
 

@@ -48,7 +48,6 @@ class IncidentFilter:
 
 
 INCIDENT_LIST = ListSpec(
-    "Incident",
     Incident,
     IncidentFilter,
     keys={
@@ -58,7 +57,6 @@ INCIDENT_LIST = ListSpec(
         "STATUS": Key(status_rank(col(incident.status)), int),
     },
     direction=OrderDirection.DESC,
-    noun="an incident list",
     description=(
         "Sort incidents; `TIER` by severity, `STATUS` by place in the lifecycle "
         "(detected … closed, then merged and false alarm)."

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import ClassVar, Self
 
 import strawberry
-from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -70,8 +69,6 @@ class KeyFact:
 class TimelineEvent(LoadedNode):
     ROWS: ClassVar[ById[tables.TimelineEvent]] = EVENTS
 
-    id: relay.NodeID[uuid.UUID]
-    database_id: uuid.UUID
     kind: str
     message: str
     actor: str
@@ -88,8 +85,6 @@ class TimelineEvent(LoadedNode):
 class Incident(LoadedNode):
     ROWS: ClassVar[ById[tables.Incident]] = INCIDENTS
 
-    id: relay.NodeID[uuid.UUID]
-    database_id: uuid.UUID
     title: str
     tier: Tier
     status: IncidentStatus

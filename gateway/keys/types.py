@@ -10,11 +10,10 @@ from typing import Self
 
 import strawberry
 from sqlmodel import col, select
-from strawberry import relay
 
 from gateway.core.context import Info
 from gateway.core.inputs import parse_uuid
-from gateway.core.nodes import from_columns
+from gateway.core.nodes import StoredNode, from_columns
 from libs.contracts.enums import Role
 from libs.database import tables
 
@@ -28,9 +27,7 @@ strawberry.enum(
 
 
 @strawberry.type(description="A bearer key of your organization; the secret is never shown here.")
-class ApiKey(relay.Node):
-    id: relay.NodeID[uuid.UUID]
-    database_id: uuid.UUID
+class ApiKey(StoredNode):
     name: str
     role: Role
     prefix: str = strawberry.field(

@@ -91,7 +91,6 @@ class MentionFilter:
 
 
 MENTION_LIST = ListSpec(
-    "Mention",
     Mention,
     MentionFilter,
     keys={
@@ -103,7 +102,6 @@ MENTION_LIST = ListSpec(
     },
     direction=OrderDirection.DESC,
     join=_with_analysis,
-    noun="a mention list",
     description=(
         "Sort mentions: `INFLUENCE` is analysis's reach estimate (0 until analysed), "
         "`ENGAGEMENT` reposts + comments + likes."

@@ -150,8 +150,6 @@ class Analysis(Loaded):
 class Mention(LoadedNode):
     ROWS: ClassVar[ById[tables.Mention]] = MENTIONS
 
-    id: relay.NodeID[uuid.UUID]
-    database_id: uuid.UUID
     source: Source
     external_id: str
     text: str

@@ -10,14 +10,16 @@ import strawberry
 from gateway.core.commands import answered_id, forbidden_unless_admin, read_back, run
 from gateway.core.context import Info
 from gateway.core.enums import Channel, CrisisType, TeamRole, Tier
-from gateway.core.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from gateway.core.errors import (
+    AnyRefusal,
+)
 from gateway.playbooks.types import Playbook
 from libs.contracts.messages import CommandResult
 from libs.contracts.response import SetPlaybook
 from libs.database import tables
 
 PlaybookResult = Annotated[
-    Playbook | NotFound | InvalidTransition | InvalidInput | Conflict | Forbidden,
+    Playbook | AnyRefusal,
     strawberry.union("PlaybookResult", description="The stored playbook, or why not."),
 ]
 

@@ -3,14 +3,13 @@
 # strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
 # mypy: disable-error-code="untyped-decorator"
 
-import uuid
 from datetime import datetime
 from typing import Any, Self
 
 import strawberry
 
 from gateway.core.enums import Channel, CrisisType, TeamRole, Tier
-from gateway.core.nodes import from_columns, maybe
+from gateway.core.nodes import Stored, from_columns, maybe
 from libs.database import tables
 
 # How a playbook for any crisis type is stored in `playbook.crisis_type`.
@@ -54,8 +53,7 @@ class PlaybookTask:
         "without one use the built-in playbook."
     )
 )
-class Playbook:
-    database_id: uuid.UUID
+class Playbook(Stored):
     tier: Tier
     crisis_type: CrisisType | None = strawberry.field(description="Null: any crisis type.")
     team: list[PlaybookTeamSlot]

@@ -11,14 +11,17 @@ from strawberry import relay
 
 from gateway.core.commands import answered_id, forbidden, not_found, owned, read_back, run
 from gateway.core.context import Info
-from gateway.core.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from gateway.core.errors import (
+    AnyRefusal,
+    NotFound,
+)
 from gateway.replies.types import FileReplyInput, ReplyCase
 from libs.contracts.messages import CommandResult
 from libs.contracts.response import FileReply
 from libs.database import tables
 
 ReplyCaseResult = Annotated[
-    ReplyCase | NotFound | InvalidTransition | InvalidInput | Conflict | Forbidden,
+    ReplyCase | AnyRefusal,
     strawberry.union("ReplyCaseResult", description="The filed case, or why not."),
 ]
 

@@ -11,7 +11,7 @@ import strawberry
 from strawberry import relay
 
 from gateway.core.context import Info
-from gateway.core.nodes import from_columns
+from gateway.core.nodes import Stored, from_columns
 from gateway.incidents.types import Incident
 from gateway.mentions.types import Mention
 from libs.database import tables
@@ -19,8 +19,7 @@ from libs.reply_library import SimilarCase
 
 
 @strawberry.type(description="A case filed in the reply library (问答库).")
-class ReplyCase:
-    database_id: uuid.UUID
+class ReplyCase(Stored):
     category: str
     text: str
     reply: str

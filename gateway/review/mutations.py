@@ -11,7 +11,9 @@ from strawberry import relay
 
 from gateway.core.commands import INCIDENT, act, read_back
 from gateway.core.context import Info
-from gateway.core.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from gateway.core.errors import (
+    AnyRefusal,
+)
 from gateway.core.inputs import as_utc
 from gateway.review.types import ReviewReport
 from libs.contracts.messages import CommandResult
@@ -19,7 +21,7 @@ from libs.contracts.response import CompleteReview, UpdateReview
 from libs.database import tables
 
 ReviewResult = Annotated[
-    ReviewReport | NotFound | InvalidTransition | InvalidInput | Conflict | Forbidden,
+    ReviewReport | AnyRefusal,
     strawberry.union("ReviewResult", description="The review report, or why not."),
 ]
 

@@ -22,7 +22,6 @@ class ReviewReportFilter:
 
 
 REVIEW_LIST = ListSpec(
-    "ReviewReport",
     ReviewReport,
     ReviewReportFilter,
     keys={
@@ -30,7 +29,6 @@ REVIEW_LIST = ListSpec(
         "UPDATED_AT": Key(col(report.updated_at), datetime),
     },
     direction=OrderDirection.DESC,
-    noun="a review-report list",
     description="Sort review reports.",
 )
 

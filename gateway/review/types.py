@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 from strawberry.types.lazy_type import LazyType
 
 from gateway.core.context import Info
-from gateway.core.nodes import LoadedNode, from_columns, load_by_name
+from gateway.core.nodes import LoadedNode, Stored, from_columns, load_by_name
 from gateway.core.reads import ById
 from gateway.review.loaders import IMPROVEMENTS_BY_INCIDENT, REVIEWS
 from libs.database import tables
@@ -24,8 +24,7 @@ REVIEW_STATUSES = ("draft", "completed")
 
 
 @strawberry.type(description="An improvement a review committed to.")
-class ImprovementAction:
-    database_id: uuid.UUID
+class ImprovementAction(Stored):
     action: str
     owner: str
     status: str = strawberry.field(
@@ -49,8 +48,6 @@ class ImprovementAction:
 class ReviewReport(LoadedNode):
     ROWS: ClassVar[ById[tables.ReviewReport]] = REVIEWS
 
-    id: relay.NodeID[uuid.UUID]
-    database_id: uuid.UUID
     status: str = strawberry.field(description="`draft` until completed, then `completed`.")
     sections: JSON = strawberry.field(
         description=(

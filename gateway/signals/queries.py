@@ -33,7 +33,6 @@ class SignalFilter:
 
 
 SIGNAL_LIST = ListSpec(
-    "Signal",
     RiskSignal,
     SignalFilter,
     keys={

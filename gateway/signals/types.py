@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any, ClassVar, Self
 
 import strawberry
-from strawberry import relay
 from strawberry.scalars import JSON
 
 from gateway.core.context import Info
@@ -49,8 +48,6 @@ class Forecast:
 class RiskSignal(LoadedNode):
     ROWS: ClassVar[ById[tables.RiskSignal]] = SIGNALS
 
-    id: relay.NodeID[uuid.UUID]
-    database_id: uuid.UUID
     tier: Tier | None = strawberry.field(
         description=(
             "The tier decided; null when the watchlist dropped below blue (no tier), "

@@ -13,7 +13,9 @@ from strawberry import relay
 from gateway.core.commands import INCIDENT, RESPONSE_IDS, Target, act, answered_id, read_back
 from gateway.core.context import Info
 from gateway.core.enums import Channel, ReviewDecision, ReviewStage
-from gateway.core.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from gateway.core.errors import (
+    AnyRefusal,
+)
 from gateway.core.inputs import as_utc
 from gateway.statements.types import Statement
 from libs.contracts.messages import CommandResult
@@ -26,7 +28,7 @@ from libs.contracts.response import (
 from libs.database import tables
 
 StatementResult = Annotated[
-    Statement | NotFound | InvalidTransition | InvalidInput | Conflict | Forbidden,
+    Statement | AnyRefusal,
     strawberry.union("StatementResult", description="The statement, or why not."),
 ]
 

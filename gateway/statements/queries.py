@@ -28,7 +28,6 @@ class StatementFilter:
 
 
 STATEMENT_LIST = ListSpec(
-    "Statement",
     Statement,
     StatementFilter,
     keys={
@@ -36,7 +35,6 @@ STATEMENT_LIST = ListSpec(
         "UPDATED_AT": Key(col(statement.updated_at), datetime),
     },
     direction=OrderDirection.DESC,
-    noun="a statement list",
     description="Sort statements.",
 )
 

@@ -48,8 +48,6 @@ class StatementReview:
 class Statement(LoadedNode):
     ROWS: ClassVar[ById[tables.Statement]] = STATEMENTS
 
-    id: relay.NodeID[uuid.UUID]
-    database_id: uuid.UUID
     channel: Channel
     body: str
     status: StatementStatus

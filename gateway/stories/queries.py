@@ -45,7 +45,6 @@ class StoryFilter:
 
 
 STORY_LIST = ListSpec(
-    "Story",
     Story,
     StoryFilter,
     keys={
@@ -55,7 +54,6 @@ STORY_LIST = ListSpec(
     },
     direction=OrderDirection.DESC,
     arguments={"watchlist_id": (relay.GlobalID | None, condition(_watched_by))},
-    noun="a story list",
     description="Sort stories.",
 )
 

@@ -56,8 +56,6 @@ class RepostEdge:
 class Story(LoadedNode):
     ROWS: ClassVar[ById[tables.Story]] = STORIES
 
-    id: relay.NodeID[uuid.UUID]
-    database_id: uuid.UUID
     title: str
     mention_count: int
     started_at: datetime = strawberry.field(description="When the first mention was posted.")

@@ -11,14 +11,16 @@ from strawberry import relay
 
 from gateway.core.commands import RESPONSE_IDS, Target, act, read_back
 from gateway.core.context import Info
-from gateway.core.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from gateway.core.errors import (
+    AnyRefusal,
+)
 from gateway.tasks.types import ResponseTask
 from libs.contracts.messages import CommandResult
 from libs.contracts.response import CompleteTask
 from libs.database import tables
 
 TaskResult = Annotated[
-    ResponseTask | NotFound | InvalidTransition | InvalidInput | Conflict | Forbidden,
+    ResponseTask | AnyRefusal,
     strawberry.union("TaskResult", description="The completed task, or why not."),
 ]
 

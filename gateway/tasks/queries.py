@@ -72,7 +72,6 @@ class TaskFilter:
 
 
 TASK_LIST = ListSpec(
-    "Task",
     ResponseTask,
     TaskFilter,
     keys={
@@ -80,7 +79,6 @@ TASK_LIST = ListSpec(
         "CREATED_AT": Key(col(task.created_at), datetime),
     },
     direction=OrderDirection.ASC,
-    noun="a task list",
     description="Sort response tasks.",
 )
 

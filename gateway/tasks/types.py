@@ -3,12 +3,10 @@
 # strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
 # mypy: disable-error-code="untyped-decorator"
 
-import uuid
 from datetime import datetime
 from typing import ClassVar, Self
 
 import strawberry
-from strawberry import relay
 
 from gateway.core.enums import Channel, TaskStatus, TeamRole
 from gateway.core.nodes import LoadedNode, from_columns, maybe
@@ -21,8 +19,6 @@ from libs.database import tables
 class ResponseTask(LoadedNode):
     ROWS: ClassVar[ById[tables.ResponseTask]] = TASKS
 
-    id: relay.NodeID[uuid.UUID]
-    database_id: uuid.UUID
     title: str
     kind: str
     due_at: datetime

@@ -20,7 +20,13 @@ from gateway.core.commands import (
     run,
 )
 from gateway.core.context import Info
-from gateway.core.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from gateway.core.errors import (
+    AnyRefusal,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+)
 from gateway.core.inputs import as_utc
 from gateway.watchlists.types import Watchlist, WatchlistSnooze
 from libs.contracts.messages import CommandResult, CreateWatchlist, UpdateWatchlist
@@ -36,7 +42,7 @@ UpdateWatchlistResult = Annotated[
     strawberry.union("UpdateWatchlistResult", description="The changed watchlist, or why not."),
 ]
 SnoozeResult = Annotated[
-    WatchlistSnooze | NotFound | InvalidTransition | InvalidInput | Conflict | Forbidden,
+    WatchlistSnooze | AnyRefusal,
     strawberry.union("SnoozeResult", description="The snooze, or why not."),
 ]
 

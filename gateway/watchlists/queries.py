@@ -26,7 +26,6 @@ class WatchlistFilter:
 
 
 WATCHLIST_LIST = ListSpec(
-    "Watchlist",
     Watchlist,
     WatchlistFilter,
     keys={
@@ -36,7 +35,6 @@ WATCHLIST_LIST = ListSpec(
         "TIER": Key(tier_rank(col(watchlist.current_tier)), int),
     },
     direction=OrderDirection.ASC,
-    noun="a watchlist list",
     description=(
         "Sort watchlists; `NAME` in code point order, `TIER` by current tier's severity "
         "(below blue lowest)."

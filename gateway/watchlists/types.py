@@ -3,15 +3,13 @@
 # strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
 # mypy: disable-error-code="untyped-decorator"
 
-import uuid
 from datetime import datetime
 from typing import ClassVar, Self
 
 import strawberry
-from strawberry import relay
 
 from gateway.core.enums import Tier
-from gateway.core.nodes import LoadedNode, from_columns
+from gateway.core.nodes import LoadedNode, Stored, from_columns
 from gateway.core.predicates import parse_tier
 from gateway.core.reads import ById
 from gateway.watchlists.loaders import WATCHLISTS
@@ -24,8 +22,6 @@ from libs.database import tables
 class Watchlist(LoadedNode):
     ROWS: ClassVar[ById[tables.Watchlist]] = WATCHLISTS
 
-    id: relay.NodeID[uuid.UUID]
-    database_id: uuid.UUID
     name: str
     keywords: list[str] = strawberry.field(
         description="Names segmentation keeps whole (brands, products, people)."
@@ -50,8 +46,7 @@ class Watchlist(LoadedNode):
 
 
 @strawberry.type(description="A watchlist silenced until a time: its signals open no incident.")
-class WatchlistSnooze:
-    database_id: uuid.UUID
+class WatchlistSnooze(Stored):
     until: datetime
     reason: str
     actor: str

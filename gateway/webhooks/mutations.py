@@ -26,12 +26,8 @@ from gateway.core.commands import (
 from gateway.core.context import Info
 from gateway.core.enums import EndpointKind, EventType
 from gateway.core.errors import (
-    Conflict,
-    Forbidden,
+    AnyRefusal,
     GatewayError,
-    InvalidInput,
-    InvalidTransition,
-    NotFound,
 )
 from gateway.webhooks.loaders import NO_SECRETS, read_policy
 from gateway.webhooks.types import WebhookDelivery, WebhookEndpoint, WebhookPolicy
@@ -77,29 +73,28 @@ class WebhookEndpointDeleted:
     database_id: uuid.UUID
 
 
-Refusals = NotFound | InvalidTransition | InvalidInput | Conflict | Forbidden
 CreateEndpointResult = Annotated[
-    WebhookEndpointCreated | Refusals,
+    WebhookEndpointCreated | AnyRefusal,
     strawberry.union("CreateWebhookEndpointResult", description="The endpoint, or why not."),
 ]
 EndpointResult = Annotated[
-    WebhookEndpoint | Refusals,
+    WebhookEndpoint | AnyRefusal,
     strawberry.union("WebhookEndpointResult", description="The endpoint, or why not."),
 ]
 RotateSecretResult = Annotated[
-    WebhookSecretRotated | Refusals,
+    WebhookSecretRotated | AnyRefusal,
     strawberry.union("RotateWebhookSecretResult", description="The new secret, or why not."),
 ]
 DeleteEndpointResult = Annotated[
-    WebhookEndpointDeleted | Refusals,
+    WebhookEndpointDeleted | AnyRefusal,
     strawberry.union("DeleteWebhookEndpointResult", description="The deletion, or why not."),
 ]
 DeliveryResult = Annotated[
-    WebhookDelivery | Refusals,
+    WebhookDelivery | AnyRefusal,
     strawberry.union("WebhookDeliveryResult", description="The delivery, or why not."),
 ]
 PolicyResult = Annotated[
-    WebhookPolicy | Refusals,
+    WebhookPolicy | AnyRefusal,
     strawberry.union("WebhookPolicyResult", description="The policy, or why not."),
 ]
 

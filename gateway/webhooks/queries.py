@@ -37,7 +37,6 @@ class WebhookDeliveryFilter:
 
 
 DELIVERY_LIST = ListSpec(
-    "WebhookDelivery",
     WebhookDelivery,
     WebhookDeliveryFilter,
     keys={

@@ -16,7 +16,6 @@ from typing import ClassVar, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import strawberry
-from strawberry import relay
 from strawberry.scalars import JSON
 
 from gateway.core.context import Info
@@ -62,8 +61,6 @@ def displayed_url(kind: EndpointKind, url: str) -> str:
 class WebhookEndpoint(LoadedNode):
     ROWS: ClassVar[ById[tables.WebhookEndpoint]] = ENDPOINTS
 
-    id: relay.NodeID[uuid.UUID]
-    database_id: uuid.UUID
     name: str
     kind: EndpointKind
     url: str = strawberry.field(
@@ -100,8 +97,6 @@ class WebhookEndpoint(LoadedNode):
 class WebhookDelivery(LoadedNode):
     ROWS: ClassVar[ById[tables.WebhookDelivery]] = DELIVERIES
 
-    id: relay.NodeID[uuid.UUID]
-    database_id: uuid.UUID
     event_id: uuid.UUID = strawberry.field(
         description="The `webhook-id` header: the same on every attempt and redelivery."
     )
