@@ -4,7 +4,6 @@
 # mypy: disable-error-code="untyped-decorator"
 
 from datetime import datetime
-from typing import Self
 
 import strawberry
 from strawberry import relay
@@ -12,23 +11,19 @@ from strawberry import relay
 from gateway.aftercare.loaders import FOLLOW_UPS_BY_USER
 from gateway.core.context import Info
 from gateway.core.enums import ContactKind, FollowUpKind, TaskStatus
-from gateway.core.nodes import Stored, from_columns
-from libs.database import tables
+from gateway.core.rows import Stored, converted
 
 
 @strawberry.type(description="A follow-up visit or a compensation owed to an affected user.")
 class FollowUp(Stored):
+    CONVERTED = converted(kind=FollowUpKind, status=TaskStatus)
+
     kind: FollowUpKind
     status: TaskStatus
     due_at: datetime | None
     amount: float | None
     note: str | None
     completed_at: datetime | None
-
-    @classmethod
-    def from_row(cls, row: tables.FollowUpTask) -> Self:
-        """Build from a follow_up_task row."""
-        return from_columns(cls, row, kind=FollowUpKind(row.kind), status=TaskStatus(row.status))
 
 
 @strawberry.type(
@@ -38,6 +33,8 @@ class FollowUp(Stored):
     )
 )
 class AffectedUser(Stored):
+    CONVERTED = converted(contact_kind=ContactKind)
+
     name_masked: str = strawberry.field(description="The surname only, e.g. `张*`, `欧阳**`.")
     contact_kind: ContactKind
     contact_masked: str = strawberry.field(
@@ -45,11 +42,6 @@ class AffectedUser(Stored):
     )
     created_by: str
     created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: tables.AffectedUser) -> Self:
-        """Build from an affected_user row, reading only its masked columns."""
-        return from_columns(cls, row, contact_kind=ContactKind(row.contact_kind))
 
     @strawberry.field(description="Follow-up visits and compensations, earliest due first.")
     async def follow_ups(self, info: Info) -> list[FollowUp]:

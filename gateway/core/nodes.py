@@ -13,8 +13,8 @@ would close an import cycle) is loaded by its GraphQL name instead (`load_by_nam
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, ClassVar, Self, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar, Self
 
 import strawberry
 from strawberry import relay
@@ -22,52 +22,13 @@ from strawberry import relay
 from gateway.core.context import Info
 from gateway.core.inputs import parse_uuid
 from gateway.core.reads import ById
-
-Built = TypeVar("Built")
-Value = TypeVar("Value")
-Kind = TypeVar("Kind")
-# A node's `id` and `databaseId` are both its row's `id`.
-_ROW_ID_FIELDS = frozenset({"id", "database_id"})
-_SOURCES: dict[type, tuple[tuple[str, str], ...]] = {}
+from gateway.core.rows import FromRow
 
 
-def _sources(built: type) -> tuple[tuple[str, str], ...]:
-    """Each field of `built` a row fills, with the column it comes from (fields with a
-    default, such as values a page hands over later, are left to their default)."""
-    sources = _SOURCES.get(built)
-    if sources is None:
-        sources = _SOURCES[built] = tuple(
-            (field.name, "id" if field.name in _ROW_ID_FIELDS else field.name)
-            for field in dataclasses.fields(built)
-            if field.init
-            and field.default is dataclasses.MISSING
-            and field.default_factory is dataclasses.MISSING
-        )
-    return sources
-
-
-def from_columns(built: type[Built], row: Any, /, **converted: Any) -> Built:
-    """Build `built` from the row's columns of the same names, `converted` ones as given."""
-    values = {
-        name: getattr(row, column) for name, column in _sources(built) if name not in converted
-    }
-    return built(**values, **converted)
-
-
-def maybe(convert: Callable[[Value], Kind], value: Value | None) -> Kind | None:
-    """Convert a stored value that may be missing (NULL or empty): `maybe(Tier, row.tier)`."""
-    return convert(value) if value else None
-
-
-class Loaded:
+class Loaded(FromRow):
     """A type built from one row of the declared read `ROWS`."""
 
     ROWS: ClassVar[ById[Any]]
-
-    @classmethod
-    def from_row(cls, row: Any) -> Self:
-        """Build from a row of `ROWS`'s table."""
-        raise NotImplementedError(cls.__name__)
 
     @classmethod
     async def load(cls, info: Info, row_id: uuid.UUID | None) -> Self | None:
@@ -93,14 +54,7 @@ class Loaded:
 
 
 @dataclasses.dataclass(kw_only=True)
-class Stored:
-    """A type built from one stored row: its `databaseId` is the row's id."""
-
-    database_id: uuid.UUID
-
-
-@dataclasses.dataclass(kw_only=True)
-class StoredNode(relay.Node):
+class StoredNode(FromRow, relay.Node):
     """A Relay node built from one stored row: a global `id` for Relay, and `databaseId`
     (the row's UUID) so a client can correlate with the REST ingest API."""
 

@@ -11,7 +11,6 @@ The incident's tasks come with its page when the page read them for all its inci
 import uuid
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import ClassVar, Self
 
 import strawberry
 from strawberry.scalars import JSON
@@ -20,8 +19,8 @@ from strawberry.types.unset import UNSET, UnsetType
 from gateway.aftercare.types import AffectedUser
 from gateway.core.context import Info
 from gateway.core.enums import CrisisType, IncidentStatus, TeamRole, Tier
-from gateway.core.nodes import LoadedNode, from_columns, maybe
-from gateway.core.reads import ById
+from gateway.core.nodes import LoadedNode
+from gateway.core.rows import FromRow, converted, optional
 from gateway.incidents.loaders import (
     AFFECTED_USERS_BY_INCIDENT,
     EVENTS,
@@ -38,36 +37,28 @@ from gateway.signals.types import RiskSignal
 from gateway.statements.types import Statement
 from gateway.tasks.types import ResponseTask
 from gateway.watchlists.types import Watchlist
-from libs.database import tables
 
 
 @strawberry.type(description="A person holding a role on an incident's team.")
-class TeamMember:
+class TeamMember(FromRow):
+    CONVERTED = converted(role=TeamRole)
+
     role: TeamRole
     person: str
     assigned_by: str
     assigned_at: datetime
 
-    @classmethod
-    def from_row(cls, row: tables.IncidentMember) -> Self:
-        """Build from an incident_member row."""
-        return from_columns(cls, row, role=TeamRole(row.role))
-
 
 @strawberry.type(description="A fact every channel's statement must carry the same way.")
-class KeyFact:
+class KeyFact(FromRow):
     label: str
     value: str
-
-    @classmethod
-    def from_row(cls, row: tables.KeyFact) -> Self:
-        """Build from a key_fact row."""
-        return from_columns(cls, row)
 
 
 @strawberry.type(description="One change to an incident: what, who and when.")
 class TimelineEvent(LoadedNode):
-    ROWS: ClassVar[ById[tables.TimelineEvent]] = EVENTS
+    ROWS = EVENTS
+    CONVERTED = converted(data=JSON)
 
     kind: str
     message: str
@@ -75,15 +66,11 @@ class TimelineEvent(LoadedNode):
     occurred_at: datetime
     data: JSON
 
-    @classmethod
-    def from_row(cls, row: tables.TimelineEvent) -> Self:
-        """Build from a timeline_event row."""
-        return from_columns(cls, row, data=JSON(row.data))
-
 
 @strawberry.type(description="A crisis being handled, from detection to review.")
 class Incident(LoadedNode):
-    ROWS: ClassVar[ById[tables.Incident]] = INCIDENTS
+    ROWS = INCIDENTS
+    CONVERTED = converted(tier=Tier, status=IncidentStatus, crisis_type=optional(CrisisType))
 
     title: str
     tier: Tier
@@ -104,17 +91,6 @@ class Incident(LoadedNode):
     recurrence_of_id: strawberry.Private[uuid.UUID | None]
     # Handed over by a page that read them for all its incidents (`incident_extras`).
     known_tasks: strawberry.Private[list[ResponseTask] | UnsetType] = UNSET
-
-    @classmethod
-    def from_row(cls, row: tables.Incident) -> Self:
-        """Build from an incident row."""
-        return from_columns(
-            cls,
-            row,
-            tier=Tier(row.tier),
-            status=IncidentStatus(row.status),
-            crisis_type=maybe(CrisisType, row.crisis_type),
-        )
 
     @strawberry.field(description="The incident this one was merged into; null unless merged.")
     async def merged_into(self, info: Info) -> "Incident | None":

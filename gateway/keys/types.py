@@ -13,7 +13,8 @@ from sqlmodel import col, select
 
 from gateway.core.context import Info
 from gateway.core.inputs import parse_uuid
-from gateway.core.nodes import StoredNode, from_columns
+from gateway.core.nodes import StoredNode
+from gateway.core.rows import converted
 from libs.contracts.enums import Role
 from libs.database import tables
 
@@ -28,6 +29,8 @@ strawberry.enum(
 
 @strawberry.type(description="A bearer key of your organization; the secret is never shown here.")
 class ApiKey(StoredNode):
+    CONVERTED = converted(role=Role)
+
     name: str
     role: Role
     prefix: str = strawberry.field(
@@ -37,11 +40,6 @@ class ApiKey(StoredNode):
     revoked_at: datetime | None = strawberry.field(
         description="When it was revoked; null while it works."
     )
-
-    @classmethod
-    def from_row(cls, row: tables.ApiKey) -> Self:
-        """Build from an api_key row; its hash stays on the server."""
-        return from_columns(cls, row, role=Role(row.role))
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

@@ -4,26 +4,21 @@
 # mypy: disable-error-code="untyped-decorator"
 
 from datetime import datetime
-from typing import Self
 
 import strawberry
 
 from gateway.core.enums import SensitiveCategory
-from gateway.core.nodes import from_columns
-from libs.database import tables
+from gateway.core.rows import FromRow, converted
 
 
 @strawberry.type(description="An organization's change to one term of the sensitive lexicon.")
-class SensitiveTerm:
+class SensitiveTerm(FromRow):
+    CONVERTED = converted(category=SensitiveCategory)
+
     term: str
     category: SensitiveCategory
     weight: float = strawberry.field(description="From 0 to 1; 0 disables a default term.")
     updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: tables.SensitiveTerm) -> Self:
-        """Build from a sensitive_term row."""
-        return from_columns(cls, row, category=SensitiveCategory(row.category))
 
 
 @strawberry.input(description="One term of your sensitive-term lexicon.")

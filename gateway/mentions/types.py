@@ -27,8 +27,9 @@ from gateway.core.enums import (
     Sentiment,
     Source,
 )
-from gateway.core.nodes import Loaded, LoadedNode, from_columns, load_by_name, maybe
+from gateway.core.nodes import Loaded, LoadedNode, load_by_name
 from gateway.core.reads import ById
+from gateway.core.rows import converted, each, from_columns, optional
 from gateway.mentions.loaders import ANALYSES, AUTHORS, MENTIONS
 from gateway.watchlists.types import Watchlist
 from libs.database import tables
@@ -39,17 +40,13 @@ StoryRef: LazyType[str, str] = LazyType("Story", "gateway.stories.types")
 
 @strawberry.type(description="Who posted a mention.")
 class Author(Loaded):
-    ROWS: ClassVar[ById[tables.Author]] = AUTHORS
+    ROWS = AUTHORS
+    CONVERTED = converted(kind=AuthorKind)
 
     handle: str
     followers: int
     verified: bool
     kind: AuthorKind
-
-    @classmethod
-    def from_row(cls, row: tables.Author) -> Self:
-        """Build from an author row."""
-        return from_columns(cls, row, kind=AuthorKind(row.kind))
 
 
 @strawberry.type(description="Engagement counts as last reported by the source.")
@@ -78,7 +75,12 @@ class SensitiveHit:
 
 @strawberry.type(description="What analysis concluded about a mention.")
 class Analysis(Loaded):
-    ROWS: ClassVar[ById[tables.MentionAnalysis]] = ANALYSES
+    ROWS = ANALYSES
+    CONVERTED = converted(
+        sentiment=Sentiment,
+        sensitive_hits=each(SensitiveHit.from_json),
+        crisis_type=optional(CrisisType),
+    )
 
     sentiment: Sentiment
     sentiment_score: float = strawberry.field(
@@ -116,17 +118,6 @@ class Analysis(Loaded):
     watchlist_ids: strawberry.Private[list[uuid.UUID]]
     story_id: strawberry.Private[uuid.UUID | None]
     parent_mention_id: strawberry.Private[uuid.UUID | None]
-
-    @classmethod
-    def from_row(cls, row: tables.MentionAnalysis) -> Self:
-        """Build from a mention_analysis row."""
-        return from_columns(
-            cls,
-            row,
-            sentiment=Sentiment(row.sentiment),
-            sensitive_hits=[SensitiveHit.from_json(hit) for hit in row.sensitive_hits],
-            crisis_type=maybe(CrisisType, row.crisis_type),
-        )
 
     @strawberry.field(description="Watchlists whose rules this mention matched.")
     async def watchlists(self, info: Info) -> list[Watchlist]:

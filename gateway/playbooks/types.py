@@ -9,8 +9,7 @@ from typing import Any, Self
 import strawberry
 
 from gateway.core.enums import Channel, CrisisType, TeamRole, Tier
-from gateway.core.nodes import Stored, from_columns, maybe
-from libs.database import tables
+from gateway.core.rows import Stored, converted, each, optional
 
 # How a playbook for any crisis type is stored in `playbook.crisis_type`.
 ANY_CRISIS_TYPE = "*"
@@ -43,8 +42,12 @@ class PlaybookTask:
             title=str(task["title"]),
             due_after_minutes=int(task["due_after_minutes"]),
             role=TeamRole(task["role"]),
-            channel=maybe(Channel, task.get("channel")),
+            channel=optional(Channel)(task.get("channel")),
         )
+
+
+def _crisis_type(stored: str) -> CrisisType | None:
+    return None if stored == ANY_CRISIS_TYPE else CrisisType(stored)
 
 
 @strawberry.type(
@@ -54,20 +57,15 @@ class PlaybookTask:
     )
 )
 class Playbook(Stored):
+    CONVERTED = converted(
+        tier=Tier,
+        crisis_type=_crisis_type,
+        team=each(PlaybookTeamSlot.from_json),
+        tasks=each(PlaybookTask.from_json),
+    )
+
     tier: Tier
     crisis_type: CrisisType | None = strawberry.field(description="Null: any crisis type.")
     team: list[PlaybookTeamSlot]
     tasks: list[PlaybookTask]
     updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: tables.Playbook) -> Self:
-        """Build from a playbook row."""
-        return from_columns(
-            cls,
-            row,
-            tier=Tier(row.tier),
-            crisis_type=None if row.crisis_type == ANY_CRISIS_TYPE else CrisisType(row.crisis_type),
-            team=[PlaybookTeamSlot.from_json(slot) for slot in row.team],
-            tasks=[PlaybookTask.from_json(task) for task in row.tasks],
-        )

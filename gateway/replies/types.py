@@ -11,7 +11,7 @@ import strawberry
 from strawberry import relay
 
 from gateway.core.context import Info
-from gateway.core.nodes import Stored, from_columns
+from gateway.core.rows import Stored, from_columns
 from gateway.incidents.types import Incident
 from gateway.mentions.types import Mention
 from libs.database import tables

@@ -5,7 +5,6 @@
 
 import uuid
 from datetime import datetime
-from typing import ClassVar, Self
 
 import strawberry
 from strawberry import relay
@@ -13,10 +12,9 @@ from strawberry.scalars import JSON
 from strawberry.types.lazy_type import LazyType
 
 from gateway.core.context import Info
-from gateway.core.nodes import LoadedNode, Stored, from_columns, load_by_name
-from gateway.core.reads import ById
+from gateway.core.nodes import LoadedNode, load_by_name
+from gateway.core.rows import Stored, converted
 from gateway.review.loaders import IMPROVEMENTS_BY_INCIDENT, REVIEWS
-from libs.database import tables
 
 # An incident shows its review, so the review names its incident lazily, without an import.
 IncidentRef: LazyType[str, str] = LazyType("Incident", "gateway.incidents.types")
@@ -33,11 +31,6 @@ class ImprovementAction(Stored):
     due_at: datetime | None
     created_at: datetime
 
-    @classmethod
-    def from_row(cls, row: tables.ImprovementAction) -> Self:
-        """Build from an improvement_action row."""
-        return from_columns(cls, row)
-
 
 @strawberry.type(
     description=(
@@ -46,7 +39,8 @@ class ImprovementAction(Stored):
     )
 )
 class ReviewReport(LoadedNode):
-    ROWS: ClassVar[ById[tables.ReviewReport]] = REVIEWS
+    ROWS = REVIEWS
+    CONVERTED = converted(sections=JSON)
 
     status: str = strawberry.field(description="`draft` until completed, then `completed`.")
     sections: JSON = strawberry.field(
@@ -61,11 +55,6 @@ class ReviewReport(LoadedNode):
     created_at: datetime
     updated_at: datetime
     incident_id: strawberry.Private[uuid.UUID]
-
-    @classmethod
-    def from_row(cls, row: tables.ReviewReport) -> Self:
-        """Build from a review_report row."""
-        return from_columns(cls, row, sections=JSON(dict(row.sections)))
 
     @strawberry.field(description="Improvement actions, in the order they were written.")
     async def improvements(self, info: Info) -> list[ImprovementAction]:

@@ -5,20 +5,19 @@
 
 import uuid
 from datetime import datetime
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 
 import strawberry
 from strawberry.scalars import JSON
 
 from gateway.core.context import Info
 from gateway.core.enums import CrisisType, Tier
-from gateway.core.nodes import LoadedNode, from_columns, maybe
+from gateway.core.nodes import LoadedNode
 from gateway.core.predicates import parse_tier
-from gateway.core.reads import ById
+from gateway.core.rows import converted, optional
 from gateway.mentions.types import Mention
 from gateway.signals.loaders import SIGNALS
 from gateway.stories.types import Story
-from libs.database import tables
 
 
 @strawberry.type(
@@ -46,7 +45,13 @@ class Forecast:
 
 @strawberry.type(description="A tier decision for a watchlist, with the reasons behind it.")
 class RiskSignal(LoadedNode):
-    ROWS: ClassVar[ById[tables.RiskSignal]] = SIGNALS
+    ROWS = SIGNALS
+    CONVERTED = converted(
+        tier=parse_tier,
+        components=JSON,
+        crisis_type=optional(CrisisType),
+        forecast=optional(Forecast.from_json),
+    )
 
     tier: Tier | None = strawberry.field(
         description=(
@@ -70,18 +75,6 @@ class RiskSignal(LoadedNode):
     created_at: datetime
     story_id: strawberry.Private[uuid.UUID | None]
     top_mention_ids: strawberry.Private[list[uuid.UUID]]
-
-    @classmethod
-    def from_row(cls, row: tables.RiskSignal) -> Self:
-        """Build from a risk_signal row."""
-        return from_columns(
-            cls,
-            row,
-            tier=parse_tier(row.tier),
-            components=JSON(row.components),
-            crisis_type=maybe(CrisisType, row.crisis_type),
-            forecast=maybe(Forecast.from_json, row.forecast),
-        )
 
     @strawberry.field(description="The largest story in the window, when there is one.")
     async def story(self, info: Info) -> Story | None:

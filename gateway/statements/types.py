@@ -5,7 +5,6 @@
 
 import uuid
 from datetime import datetime
-from typing import ClassVar, Self
 
 import strawberry
 from strawberry import relay
@@ -14,29 +13,23 @@ from strawberry.types.lazy_type import LazyType
 
 from gateway.core.context import Info
 from gateway.core.enums import Channel, ReviewDecision, ReviewStage, StatementStatus
-from gateway.core.nodes import LoadedNode, from_columns, load_by_name
-from gateway.core.reads import ById
+from gateway.core.nodes import LoadedNode, load_by_name
+from gateway.core.rows import FromRow, converted
 from gateway.statements.loaders import REVIEWS_BY_STATEMENT, STATEMENTS
-from libs.database import tables
 
 # An incident lists its statements, so a statement names its incident lazily, without an import.
 IncidentRef: LazyType[str, str] = LazyType("Incident", "gateway.incidents.types")
 
 
 @strawberry.type(description="One review decision on a statement, kept for the record.")
-class StatementReview:
+class StatementReview(FromRow):
+    CONVERTED = converted(stage=ReviewStage, decision=ReviewDecision)
+
     stage: ReviewStage
     decision: ReviewDecision
     reviewer: str
     note: str | None
     reviewed_at: datetime
-
-    @classmethod
-    def from_row(cls, row: tables.StatementReview) -> Self:
-        """Build from a statement_review row."""
-        return from_columns(
-            cls, row, stage=ReviewStage(row.stage), decision=ReviewDecision(row.decision)
-        )
 
 
 @strawberry.type(
@@ -46,7 +39,8 @@ class StatementReview:
     )
 )
 class Statement(LoadedNode):
-    ROWS: ClassVar[ById[tables.Statement]] = STATEMENTS
+    ROWS = STATEMENTS
+    CONVERTED = converted(channel=Channel, status=StatementStatus, flags=JSON)
 
     channel: Channel
     body: str
@@ -67,17 +61,6 @@ class Statement(LoadedNode):
     created_at: datetime
     updated_at: datetime
     incident_id: strawberry.Private[uuid.UUID]
-
-    @classmethod
-    def from_row(cls, row: tables.Statement) -> Self:
-        """Build from a statement row."""
-        return from_columns(
-            cls,
-            row,
-            channel=Channel(row.channel),
-            status=StatementStatus(row.status),
-            flags=JSON(list(row.flags)),
-        )
 
     @strawberry.field(description="Every review decision, oldest first.")
     async def reviews(self, info: Info) -> list[StatementReview]:

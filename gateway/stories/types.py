@@ -5,16 +5,14 @@
 
 import uuid
 from datetime import datetime
-from typing import ClassVar, Self
 
 import strawberry
 from sqlmodel import col
 from strawberry import relay
 
 from gateway.core.context import Info
-from gateway.core.nodes import LoadedNode, from_columns
+from gateway.core.nodes import LoadedNode
 from gateway.core.pagination import DEFAULT_PAGE_SIZE, fetch_page, page_info
-from gateway.core.reads import ById
 from gateway.mentions.types import Author, Mention
 from gateway.stories.loaders import (
     AMPLIFIERS_BY_STORY,
@@ -54,7 +52,7 @@ class RepostEdge:
     )
 )
 class Story(LoadedNode):
-    ROWS: ClassVar[ById[tables.Story]] = STORIES
+    ROWS = STORIES
 
     title: str
     mention_count: int
@@ -62,11 +60,6 @@ class Story(LoadedNode):
     last_posted_at: datetime = strawberry.field(description="When the latest one was posted.")
     first_mention_id: strawberry.Private[uuid.UUID]
     first_author_id: strawberry.Private[uuid.UUID | None]
-
-    @classmethod
-    def from_row(cls, row: tables.Story) -> Self:
-        """Build from a story row."""
-        return from_columns(cls, row)
 
     @strawberry.field(description="The post that started the story (首发).")
     async def first_mention(self, info: Info) -> Mention:

@@ -4,20 +4,24 @@
 # mypy: disable-error-code="untyped-decorator"
 
 from datetime import datetime
-from typing import ClassVar, Self
 
 import strawberry
 
 from gateway.core.enums import Channel, TaskStatus, TeamRole
-from gateway.core.nodes import LoadedNode, from_columns, maybe
-from gateway.core.reads import ById
+from gateway.core.nodes import LoadedNode
+from gateway.core.rows import converted, optional
 from gateway.tasks.loaders import TASKS
-from libs.database import tables
 
 
 @strawberry.type(description="A playbook task with its deadline.")
 class ResponseTask(LoadedNode):
-    ROWS: ClassVar[ById[tables.ResponseTask]] = TASKS
+    ROWS = TASKS
+    CONVERTED = converted(
+        status=TaskStatus,
+        role=optional(TeamRole),
+        channel=optional(Channel),
+        escalated_to=optional(TeamRole),
+    )
 
     title: str
     kind: str
@@ -35,15 +39,3 @@ class ResponseTask(LoadedNode):
     escalated_to: TeamRole | None = strawberry.field(
         description="The role the breach was escalated to; null if not escalated."
     )
-
-    @classmethod
-    def from_row(cls, row: tables.ResponseTask) -> Self:
-        """Build from a response_task row."""
-        return from_columns(
-            cls,
-            row,
-            status=TaskStatus(row.status),
-            role=maybe(TeamRole, row.role),
-            channel=maybe(Channel, row.channel),
-            escalated_to=maybe(TeamRole, row.escalated_to),
-        )

@@ -4,23 +4,22 @@
 # mypy: disable-error-code="untyped-decorator"
 
 from datetime import datetime
-from typing import ClassVar, Self
 
 import strawberry
 
 from gateway.core.enums import Tier
-from gateway.core.nodes import LoadedNode, Stored, from_columns
+from gateway.core.nodes import LoadedNode
 from gateway.core.predicates import parse_tier
-from gateway.core.reads import ById
+from gateway.core.rows import Stored, converted
 from gateway.watchlists.loaders import WATCHLISTS
-from libs.database import tables
 
 
 @strawberry.type(
     description="A named watch rule: a boolean query over words, with dictionary keywords."
 )
 class Watchlist(LoadedNode):
-    ROWS: ClassVar[ById[tables.Watchlist]] = WATCHLISTS
+    ROWS = WATCHLISTS
+    CONVERTED = converted(current_tier=parse_tier)
 
     name: str
     keywords: list[str] = strawberry.field(
@@ -39,11 +38,6 @@ class Watchlist(LoadedNode):
         description="When the mention count last spiked above its baseline; null if never."
     )
 
-    @classmethod
-    def from_row(cls, row: tables.Watchlist) -> Self:
-        """Build from a watchlist row."""
-        return from_columns(cls, row, current_tier=parse_tier(row.current_tier))
-
 
 @strawberry.type(description="A watchlist silenced until a time: its signals open no incident.")
 class WatchlistSnooze(Stored):
@@ -51,8 +45,3 @@ class WatchlistSnooze(Stored):
     reason: str
     actor: str
     created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: tables.WatchlistSnooze) -> Self:
-        """Build from a watchlist_snooze row."""
-        return from_columns(cls, row)

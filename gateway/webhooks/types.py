@@ -20,8 +20,9 @@ from strawberry.scalars import JSON
 
 from gateway.core.context import Info
 from gateway.core.enums import EndpointKind, EventType
-from gateway.core.nodes import LoadedNode, from_columns, maybe
+from gateway.core.nodes import LoadedNode
 from gateway.core.reads import ById
+from gateway.core.rows import converted, from_columns, optional
 from gateway.webhooks.loaders import DELIVERIES, ENDPOINTS
 from libs.database import tables
 from libs.privacy import mask_text, mask_value
@@ -95,7 +96,12 @@ class WebhookEndpoint(LoadedNode):
 
 @strawberry.type(description="One event for one endpoint: its attempts and last answer.")
 class WebhookDelivery(LoadedNode):
-    ROWS: ClassVar[ById[tables.WebhookDelivery]] = DELIVERIES
+    ROWS = DELIVERIES
+    CONVERTED = converted(
+        event_type=EventType,
+        payload=lambda payload: JSON(mask_value(payload)),
+        last_error=optional(mask_text),
+    )
 
     event_id: uuid.UUID = strawberry.field(
         description="The `webhook-id` header: the same on every attempt and redelivery."
@@ -116,17 +122,6 @@ class WebhookDelivery(LoadedNode):
     created_at: datetime
     updated_at: datetime
     endpoint_id: strawberry.Private[uuid.UUID]
-
-    @classmethod
-    def from_row(cls, row: tables.WebhookDelivery) -> Self:
-        """Build from a webhook_delivery row."""
-        return from_columns(
-            cls,
-            row,
-            event_type=EventType(row.event_type),
-            payload=JSON(mask_value(row.payload)),
-            last_error=maybe(mask_text, row.last_error),
-        )
 
     @strawberry.field(description="The endpoint the delivery is for.")
     async def endpoint(self, info: Info) -> WebhookEndpoint | None:
