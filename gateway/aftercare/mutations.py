@@ -16,7 +16,7 @@ from gateway.aftercare.types import AddAffectedUserInput, AffectedUser, FollowUp
 from gateway.core.commands import (
     INCIDENT,
     RESPONSE_IDS,
-    act,
+    Change,
     answered_id,
     fetch,
     forbidden,
@@ -56,6 +56,9 @@ async def _added(info: Info, incident: tables.Incident, result: CommandResult) -
     )
 
 
+ADD = Change(INCIDENT, _added)
+
+
 @strawberry.type
 class AftercareMutation:
     @strawberry.mutation(
@@ -65,12 +68,10 @@ class AftercareMutation:
         self, info: Info, input: AddAffectedUserInput
     ) -> AffectedUserResult:
         due = input.follow_up_due_at
-        return await act(
+        return await ADD(
             info,
-            INCIDENT,
             input.incident_id,
             AddAffectedUser,
-            _added,
             name=input.name,
             contact_kind=input.contact_kind,
             contact=input.contact,

@@ -149,36 +149,37 @@ INCIDENT = Target(tables.Incident, "Incident", "incident", "incident_id", incide
 Answer = Callable[[Info, Row, CommandResult], Awaitable[Built]]
 
 
-async def act(
-    info: Info,
-    target: Target[Row],
-    global_id: relay.GlobalID,
-    command_type: type[Command],
-    answer: Answer[Row, Built],
-    *,
-    renames: Mapping[str, str] | None = None,
-    accept: tuple[type[Refused], ...] = EVERY_REFUSAL,
-    **fields: Any,
-) -> Built | Forbidden | Refused:
-    """Run a command on the caller's row named by `global_id`, and answer from the row.
+@dataclass(frozen=True)
+class Change(Generic[Row, Built]):
+    """A mutation of one row: find the caller's row of `target`, run a command on it, and
+    answer from the row. A service's field names map through `renames`; refusals of a kind
+    outside `accept` are errors."""
 
-    The refusals are those of `target.for_change` and `run`.
-    """
-    row = await target.for_change(info, global_id)
-    if isinstance(row, (Forbidden, NotFound)):
-        return row
-    result = await run(
-        info,
-        command_type,
-        status_of=target.incident(row) if target.incident is not None else None,
-        renames=renames,
-        accept=accept,
-        **{target.field: _row_id(row)},
-        **fields,
-    )
-    if not isinstance(result, CommandResult):
-        return result
-    return await answer(info, row, result)
+    target: Target[Row]
+    answer: Answer[Row, Built]
+    renames: Mapping[str, str] | None = None
+    accept: tuple[type[Refused], ...] = EVERY_REFUSAL
+
+    async def __call__(
+        self, info: Info, global_id: relay.GlobalID, command_type: type[Command], **fields: Any
+    ) -> Built | Forbidden | Refused:
+        """Run `command_type` with `fields` on the row named by `global_id`, or say why not."""
+        row = await self.target.for_change(info, global_id)
+        if isinstance(row, (Forbidden, NotFound)):
+            return row
+        incident = self.target.incident
+        result = await run(
+            info,
+            command_type,
+            status_of=incident(row) if incident is not None else None,
+            renames=self.renames,
+            accept=self.accept,
+            **{self.target.field: _row_id(row)},
+            **fields,
+        )
+        if not isinstance(result, CommandResult):
+            return result
+        return await self.answer(info, row, result)
 
 
 def _row_id(row: SQLModel) -> uuid.UUID:

@@ -69,8 +69,18 @@ def sort_input(name: str, fields: type[Enum], direction: OrderDirection, descrip
     return strawberry.input(type(name, (), namespace), description=description)
 
 
+class Sorting:
+    """A list's `orderBy`: its description, the default direction, and the keys clients may
+    sort by, each named as clients spell it, the first the default."""
+
+    def __init__(self, description: str, direction: OrderDirection, /, **keys: Key) -> None:
+        self.description = description
+        self.direction = direction
+        self.keys = keys
+
+
 class ListSpec(Generic[NodeT]):
-    """One list of `node`s, narrowed by `filter` and sortable by `keys`.
+    """One list of `node`s, narrowed by `filter` and ordered by `sorting`.
 
     The filter input's name without `Filter` (say `Incident`) names the generated
     `<name>Order` input and `<name>OrderField` enum, the list (`an incident list`, unless
@@ -84,10 +94,8 @@ class ListSpec(Generic[NodeT]):
         self,
         node: type[NodeT],
         filter: type,
+        sorting: Sorting,
         *,
-        keys: Mapping[str, Key],
-        direction: OrderDirection,
-        description: str,
         noun: str | None = None,
         arguments: Mapping[str, tuple[Any, Any]] | None = None,
         join: Callable[[Select[Any], Scope], Select[Any]] | None = None,
@@ -107,14 +115,16 @@ class ListSpec(Generic[NodeT]):
             name: (annotation, where_of(declared), camel(name))
             for name, (annotation, declared) in (arguments or {}).items()
         }
-        self.keys = dict(keys)
-        self.direction = direction
+        self.keys = sorting.keys
+        self.direction = sorting.direction
         self.join = join
         self.id_column = col(getattr(self.table, "id"))  # noqa: B009 - every node's table has one
         self.organization = col(getattr(self.table, "organization_id"))  # noqa: B009
-        fields: type[Enum] = Enum(f"{name}OrderField", [(key, key.lower()) for key in keys])  # type: ignore[misc]
+        fields: type[Enum] = Enum(f"{name}OrderField", [(key, key.lower()) for key in self.keys])  # type: ignore[misc]
         self.order_field = strawberry.enum(fields, description=f"What {noun} can be sorted by.")
-        self.order = sort_input(f"{name}Order", self.order_field, direction, description)
+        self.order = sort_input(
+            f"{name}Order", self.order_field, sorting.direction, sorting.description
+        )
 
     def ordering(self, order: Any) -> tuple[Ordering, bool]:
         """Return the order asked for (or the default) and whether its key reads the join."""

@@ -12,7 +12,7 @@ from typing import Annotated, cast
 import strawberry
 from strawberry import relay
 
-from gateway.core.commands import INCIDENT, RESPONSE_IDS, act, owned, read_back, run
+from gateway.core.commands import INCIDENT, RESPONSE_IDS, Change, owned, read_back, run
 from gateway.core.context import Info
 from gateway.core.enums import IncidentStatus, TeamRole, Tier
 from gateway.core.errors import (
@@ -57,21 +57,17 @@ async def _acknowledged(info: Info, incident: tables.Incident, result: CommandRe
     )
 
 
+CHANGE = Change(INCIDENT, _changed, renames=RESPONSE_IDS)
+ACKNOWLEDGE = Change(INCIDENT, _acknowledged, accept=(NotFound, InvalidTransition))
+
+
 @strawberry.type
 class IncidentMutation:
     @strawberry.mutation(description="Acknowledge an incident: monitoring has started.")
     async def acknowledge_incident(
         self, info: Info, id: relay.GlobalID, note: str | None = None
     ) -> AcknowledgeIncidentResult:
-        answer = await act(
-            info,
-            INCIDENT,
-            id,
-            AcknowledgeIncident,
-            _acknowledged,
-            accept=(NotFound, InvalidTransition),
-            note=note,
-        )
+        answer = await ACKNOWLEDGE(info, id, AcknowledgeIncident, note=note)
         if isinstance(answer, InvalidInput):
             # The answer has no InvalidInput member: a note the contract refuses is an error.
             raise GatewayError(answer.message)
@@ -128,31 +124,13 @@ class IncidentMutation:
     async def change_incident_tier(
         self, info: Info, id: relay.GlobalID, tier: Tier, reason: str
     ) -> IncidentResult:
-        return await act(
-            info,
-            INCIDENT,
-            id,
-            ChangeIncidentTier,
-            _changed,
-            renames=RESPONSE_IDS,
-            tier=tier,
-            reason=reason,
-        )
+        return await CHANGE(info, id, ChangeIncidentTier, tier=tier, reason=reason)
 
     @strawberry.mutation(description="Put a person in a role on the incident's team.")
     async def assign_role(
         self, info: Info, incident_id: relay.GlobalID, role: TeamRole, person: str
     ) -> IncidentResult:
-        return await act(
-            info,
-            INCIDENT,
-            incident_id,
-            AssignRole,
-            _changed,
-            renames=RESPONSE_IDS,
-            role=role,
-            person=person,
-        )
+        return await CHANGE(info, incident_id, AssignRole, role=role, person=person)
 
     @strawberry.mutation(
         description=(
@@ -164,12 +142,5 @@ class IncidentMutation:
         self, info: Info, incident_id: relay.GlobalID, facts: list[KeyFactInput]
     ) -> IncidentResult:
         # A refusal names the nested entry, e.g. `facts[1].value`.
-        return await act(
-            info,
-            INCIDENT,
-            incident_id,
-            SetKeyFacts,
-            _changed,
-            renames=RESPONSE_IDS,
-            facts=[{"label": fact.label, "value": fact.value} for fact in facts],
-        )
+        entries = [{"label": fact.label, "value": fact.value} for fact in facts]
+        return await CHANGE(info, incident_id, SetKeyFacts, facts=entries)

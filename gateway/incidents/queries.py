@@ -14,7 +14,7 @@ from gateway.core.context import Info
 from gateway.core.enums import CrisisType, IncidentStatus, Tier
 from gateway.core.filters import at_or_after, before, equals, holds, names, present
 from gateway.core.inputs import local_id
-from gateway.core.listing import Key, ListSpec, OrderDirection
+from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
 from gateway.core.pagination import Preload
 from gateway.core.predicates import OPEN_STATUSES, status_rank, tier_rank
 from gateway.core.selection import node_fields
@@ -47,21 +47,16 @@ class IncidentFilter:
     )
 
 
-INCIDENT_LIST = ListSpec(
-    Incident,
-    IncidentFilter,
-    keys={
-        "DETECTED_AT": Key(col(incident.detected_at), datetime),
-        "UPDATED_AT": Key(col(incident.updated_at), datetime),
-        "TIER": Key(tier_rank(col(incident.tier)), int),
-        "STATUS": Key(status_rank(col(incident.status)), int),
-    },
-    direction=OrderDirection.DESC,
-    description=(
-        "Sort incidents; `TIER` by severity, `STATUS` by place in the lifecycle "
-        "(detected … closed, then merged and false alarm)."
-    ),
+INCIDENT_ORDER = Sorting(
+    "Sort incidents; `TIER` by severity, `STATUS` by place in the lifecycle "
+    "(detected … closed, then merged and false alarm).",
+    OrderDirection.DESC,
+    DETECTED_AT=Key(col(incident.detected_at), datetime),
+    UPDATED_AT=Key(col(incident.updated_at), datetime),
+    TIER=Key(tier_rank(col(incident.tier)), int),
+    STATUS=Key(status_rank(col(incident.status)), int),
 )
+INCIDENT_LIST = ListSpec(Incident, IncidentFilter, INCIDENT_ORDER)
 
 
 def incident_extras(info: Info) -> Preload[Incident] | None:

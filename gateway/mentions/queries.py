@@ -29,7 +29,7 @@ from gateway.core.filters import (
     present,
 )
 from gateway.core.inputs import local_id, require_id
-from gateway.core.listing import Key, ListSpec, OrderDirection
+from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
 from gateway.core.pagination import Preload
 from gateway.core.selection import node_fields
 from gateway.mentions.loaders import ANALYSES, AUTHORS
@@ -90,23 +90,17 @@ class MentionFilter:
     text_contains: str | None = containing(mention.text, "The text contains this, ignoring case.")
 
 
-MENTION_LIST = ListSpec(
-    Mention,
-    MentionFilter,
-    keys={
-        "POSTED_AT": Key(col(mention.posted_at), datetime),
-        "INGESTED_AT": Key(col(mention.ingested_at), datetime),
-        "INFLUENCE": Key(func.coalesce(col(analysis.influence), 0.0), float, joined=True),
-        "ENGAGEMENT": Key(col(mention.reposts) + col(mention.comments) + col(mention.likes), int),
-        "VIEWS": Key(col(mention.views), int),
-    },
-    direction=OrderDirection.DESC,
-    join=_with_analysis,
-    description=(
-        "Sort mentions: `INFLUENCE` is analysis's reach estimate (0 until analysed), "
-        "`ENGAGEMENT` reposts + comments + likes."
-    ),
+MENTION_ORDER = Sorting(
+    "Sort mentions: `INFLUENCE` is analysis's reach estimate (0 until analysed), "
+    "`ENGAGEMENT` reposts + comments + likes.",
+    OrderDirection.DESC,
+    POSTED_AT=Key(col(mention.posted_at), datetime),
+    INGESTED_AT=Key(col(mention.ingested_at), datetime),
+    INFLUENCE=Key(func.coalesce(col(analysis.influence), 0.0), float, joined=True),
+    ENGAGEMENT=Key(col(mention.reposts) + col(mention.comments) + col(mention.likes), int),
+    VIEWS=Key(col(mention.views), int),
 )
+MENTION_LIST = ListSpec(Mention, MentionFilter, MENTION_ORDER, join=_with_analysis)
 
 
 def mention_extras(info: Info) -> Preload[Mention] | None:

@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from gateway.core.commands import INCIDENT, act, read_back
+from gateway.core.commands import INCIDENT, Change, read_back
 from gateway.core.context import Info
 from gateway.core.errors import (
     AnyRefusal,
@@ -45,6 +45,9 @@ async def _review(info: Info, incident: tables.Incident, result: CommandResult) 
     )
 
 
+REVIEW = Change(INCIDENT, _review)
+
+
 @strawberry.type
 class ReviewMutation:
     @strawberry.mutation(
@@ -73,18 +76,12 @@ class ReviewMutation:
             ]
         )
         # A refusal names the nested entry, e.g. `improvements[0].owner`.
-        return await act(
-            info,
-            INCIDENT,
-            incident_id,
-            UpdateReview,
-            _review,
-            root_cause=root_cause,
-            improvements=entries,
+        return await REVIEW(
+            info, incident_id, UpdateReview, root_cause=root_cause, improvements=entries
         )
 
     @strawberry.mutation(
         description="Mark the review complete; refused while a required section is empty."
     )
     async def complete_review(self, info: Info, incident_id: relay.GlobalID) -> ReviewResult:
-        return await act(info, INCIDENT, incident_id, CompleteReview, _review)
+        return await REVIEW(info, incident_id, CompleteReview)

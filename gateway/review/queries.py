@@ -7,7 +7,7 @@ from sqlmodel import col
 from strawberry import relay
 
 from gateway.core.filters import names, one_of, present
-from gateway.core.listing import Key, ListSpec, OrderDirection
+from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
 from gateway.review.types import REVIEW_STATUSES, ReviewReport
 from libs.database import tables
 
@@ -21,16 +21,13 @@ class ReviewReportFilter:
     incident_id: relay.GlobalID | None = names(report.incident_id, "Incident")
 
 
-REVIEW_LIST = ListSpec(
-    ReviewReport,
-    ReviewReportFilter,
-    keys={
-        "CREATED_AT": Key(col(report.created_at), datetime),
-        "UPDATED_AT": Key(col(report.updated_at), datetime),
-    },
-    direction=OrderDirection.DESC,
-    description="Sort review reports.",
+REVIEW_ORDER = Sorting(
+    "Sort review reports.",
+    OrderDirection.DESC,
+    CREATED_AT=Key(col(report.created_at), datetime),
+    UPDATED_AT=Key(col(report.updated_at), datetime),
 )
+REVIEW_LIST = ListSpec(ReviewReport, ReviewReportFilter, REVIEW_ORDER)
 
 
 @strawberry.type

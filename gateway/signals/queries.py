@@ -8,7 +8,7 @@ from strawberry import relay
 
 from gateway.core.enums import CrisisType, Tier
 from gateway.core.filters import at_least, at_or_after, before, equals, holds, names, tier_at_least
-from gateway.core.listing import Key, ListSpec, OrderDirection
+from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
 from gateway.core.predicates import tier_rank
 from gateway.signals.types import RiskSignal
 from libs.database import tables
@@ -32,18 +32,14 @@ class SignalFilter:
     until: datetime | None = before(signal.created_at, "Created before.")
 
 
-SIGNAL_LIST = ListSpec(
-    RiskSignal,
-    SignalFilter,
-    keys={
-        "CREATED_AT": Key(col(signal.created_at), datetime),
-        "SCORE": Key(col(signal.score), float),
-        "TIER": Key(tier_rank(col(signal.tier)), int),
-    },
-    direction=OrderDirection.DESC,
-    noun="a risk-signal list",
-    description="Sort risk signals; `TIER` by severity, no tier lowest.",
+SIGNAL_ORDER = Sorting(
+    "Sort risk signals; `TIER` by severity, no tier lowest.",
+    OrderDirection.DESC,
+    CREATED_AT=Key(col(signal.created_at), datetime),
+    SCORE=Key(col(signal.score), float),
+    TIER=Key(tier_rank(col(signal.tier)), int),
 )
+SIGNAL_LIST = ListSpec(RiskSignal, SignalFilter, SIGNAL_ORDER, noun="a risk-signal list")
 
 
 @strawberry.type

@@ -10,7 +10,7 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from gateway.core.commands import INCIDENT, RESPONSE_IDS, Target, act, answered_id, read_back
+from gateway.core.commands import INCIDENT, RESPONSE_IDS, Change, Target, answered_id, read_back
 from gateway.core.context import Info
 from gateway.core.enums import Channel, ReviewDecision, ReviewStage
 from gateway.core.errors import (
@@ -51,6 +51,10 @@ async def _changed(info: Info, statement: tables.Statement, result: CommandResul
     return await read_back(info, tables.Statement, statement.id, Statement.from_row, "Statement")
 
 
+DRAFT = Change(INCIDENT, _drafted)
+CHANGE = Change(STATEMENT, _changed, renames=RESPONSE_IDS)
+
+
 @strawberry.type
 class StatementMutation:
     @strawberry.mutation(
@@ -62,15 +66,11 @@ class StatementMutation:
     async def draft_statement(
         self, info: Info, incident_id: relay.GlobalID, channel: Channel, body: str
     ) -> StatementResult:
-        return await act(
-            info, INCIDENT, incident_id, DraftStatement, _drafted, channel=channel, body=body
-        )
+        return await DRAFT(info, incident_id, DraftStatement, channel=channel, body=body)
 
     @strawberry.mutation(description="Change a statement's text; its reviews start over.")
     async def revise_statement(self, info: Info, id: relay.GlobalID, body: str) -> StatementResult:
-        return await act(
-            info, STATEMENT, id, ReviseStatement, _changed, renames=RESPONSE_IDS, body=body
-        )
+        return await CHANGE(info, id, ReviseStatement, body=body)
 
     @strawberry.mutation(
         description=(
@@ -87,17 +87,7 @@ class StatementMutation:
         decision: ReviewDecision,
         note: str | None = None,
     ) -> StatementResult:
-        return await act(
-            info,
-            STATEMENT,
-            id,
-            ReviewStatement,
-            _changed,
-            renames=RESPONSE_IDS,
-            stage=stage,
-            decision=decision,
-            note=note,
-        )
+        return await CHANGE(info, id, ReviewStatement, stage=stage, decision=decision, note=note)
 
     @strawberry.mutation(
         description=(
@@ -108,13 +98,5 @@ class StatementMutation:
     async def publish_statement(
         self, info: Info, id: relay.GlobalID, url: str, published_at: datetime
     ) -> StatementResult:
-        return await act(
-            info,
-            STATEMENT,
-            id,
-            PublishStatement,
-            _changed,
-            renames=RESPONSE_IDS,
-            url=url,
-            published_at=as_utc(published_at),
-        )
+        published = as_utc(published_at)
+        return await CHANGE(info, id, PublishStatement, url=url, published_at=published)

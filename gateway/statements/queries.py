@@ -9,7 +9,7 @@ from strawberry import relay
 
 from gateway.core.enums import Channel, StatementStatus
 from gateway.core.filters import equals, holds, names
-from gateway.core.listing import Key, ListSpec, OrderDirection
+from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
 from gateway.statements.types import Statement
 from libs.database import tables
 
@@ -27,16 +27,13 @@ class StatementFilter:
     )
 
 
-STATEMENT_LIST = ListSpec(
-    Statement,
-    StatementFilter,
-    keys={
-        "CREATED_AT": Key(col(statement.created_at), datetime),
-        "UPDATED_AT": Key(col(statement.updated_at), datetime),
-    },
-    direction=OrderDirection.DESC,
-    description="Sort statements.",
+STATEMENT_ORDER = Sorting(
+    "Sort statements.",
+    OrderDirection.DESC,
+    CREATED_AT=Key(col(statement.created_at), datetime),
+    UPDATED_AT=Key(col(statement.updated_at), datetime),
 )
+STATEMENT_LIST = ListSpec(Statement, StatementFilter, STATEMENT_ORDER)
 
 
 @strawberry.type

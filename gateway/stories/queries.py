@@ -14,7 +14,7 @@ from strawberry import relay
 from gateway.core.context import Info
 from gateway.core.filters import Scope, at_least, at_or_after, before, condition
 from gateway.core.inputs import local_id, require_id
-from gateway.core.listing import Key, ListSpec, OrderDirection
+from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
 from gateway.stories.types import Story
 from libs.database import tables
 
@@ -44,17 +44,18 @@ class StoryFilter:
     active_until: datetime | None = before(story.last_posted_at, "Last posted before.")
 
 
+STORY_ORDER = Sorting(
+    "Sort stories.",
+    OrderDirection.DESC,
+    LAST_POSTED_AT=Key(col(story.last_posted_at), datetime),
+    STARTED_AT=Key(col(story.started_at), datetime),
+    MENTION_COUNT=Key(col(story.mention_count), int),
+)
 STORY_LIST = ListSpec(
     Story,
     StoryFilter,
-    keys={
-        "LAST_POSTED_AT": Key(col(story.last_posted_at), datetime),
-        "STARTED_AT": Key(col(story.started_at), datetime),
-        "MENTION_COUNT": Key(col(story.mention_count), int),
-    },
-    direction=OrderDirection.DESC,
+    STORY_ORDER,
     arguments={"watchlist_id": (relay.GlobalID | None, condition(_watched_by))},
-    description="Sort stories.",
 )
 
 

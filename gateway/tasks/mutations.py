@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from gateway.core.commands import RESPONSE_IDS, Target, act, read_back
+from gateway.core.commands import RESPONSE_IDS, Change, Target, read_back
 from gateway.core.context import Info
 from gateway.core.errors import (
     AnyRefusal,
@@ -37,10 +37,13 @@ async def _completed(info: Info, task: tables.ResponseTask, result: CommandResul
     return await read_back(info, tables.ResponseTask, task.id, ResponseTask.from_row, "Task")
 
 
+COMPLETE = Change(TASK, _completed, renames=RESPONSE_IDS)
+
+
 @strawberry.type
 class TaskMutation:
     @strawberry.mutation(description="Mark a response task done; a late one records its delay.")
     async def complete_task(
         self, info: Info, id: relay.GlobalID, note: str | None = None
     ) -> TaskResult:
-        return await act(info, TASK, id, CompleteTask, _completed, renames=RESPONSE_IDS, note=note)
+        return await COMPLETE(info, id, CompleteTask, note=note)

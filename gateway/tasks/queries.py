@@ -10,7 +10,7 @@ from strawberry import relay
 
 from gateway.core.enums import Channel, TaskStatus, TeamRole
 from gateway.core.filters import Scope, at_or_after, before, condition, equals, holds, names
-from gateway.core.listing import Key, ListSpec, OrderDirection
+from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
 from gateway.core.predicates import OPEN_STATUSES, task_overdue
 from gateway.tasks.types import ResponseTask
 from libs.database import tables
@@ -71,16 +71,13 @@ class TaskFilter:
     due_after: datetime | None = at_or_after(task.due_at, "Due at or after.")
 
 
-TASK_LIST = ListSpec(
-    ResponseTask,
-    TaskFilter,
-    keys={
-        "DUE_AT": Key(col(task.due_at), datetime),
-        "CREATED_AT": Key(col(task.created_at), datetime),
-    },
-    direction=OrderDirection.ASC,
-    description="Sort response tasks.",
+TASK_ORDER = Sorting(
+    "Sort response tasks.",
+    OrderDirection.ASC,
+    DUE_AT=Key(col(task.due_at), datetime),
+    CREATED_AT=Key(col(task.created_at), datetime),
 )
+TASK_LIST = ListSpec(ResponseTask, TaskFilter, TASK_ORDER)
 
 
 @strawberry.type

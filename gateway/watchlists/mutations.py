@@ -10,8 +10,8 @@ import strawberry
 from strawberry import relay
 
 from gateway.core.commands import (
+    Change,
     Target,
-    act,
     answered_id,
     fetch,
     forbidden,
@@ -94,6 +94,9 @@ async def _snoozed(
     )
 
 
+SNOOZE = Change(WATCHLIST, _snoozed)
+
+
 @strawberry.type
 class WatchlistMutation:
     @strawberry.mutation(description="Create a watchlist; the analysis service owns it.")
@@ -133,13 +136,11 @@ class WatchlistMutation:
             row = await fetch(info, tables.Watchlist, watchlist.id)
             return Watchlist.from_row(row) if row is not None else not_found("watchlist", input.id)
 
-        answer = await act(
+        update = Change(WATCHLIST, changed, accept=(InvalidInput, Conflict, NotFound))
+        answer = await update(
             info,
-            WATCHLIST,
             input.id,
             UpdateWatchlist,
-            changed,
-            accept=(InvalidInput, Conflict, NotFound),
             name=input.name,
             keywords=input.keywords,
             query=input.query,
@@ -158,12 +159,4 @@ class SnoozeMutation:
     async def snooze_watchlist(
         self, info: Info, watchlist_id: relay.GlobalID, until: datetime, reason: str
     ) -> SnoozeResult:
-        return await act(
-            info,
-            WATCHLIST,
-            watchlist_id,
-            SnoozeWatchlist,
-            _snoozed,
-            until=as_utc(until),
-            reason=reason,
-        )
+        return await SNOOZE(info, watchlist_id, SnoozeWatchlist, until=as_utc(until), reason=reason)

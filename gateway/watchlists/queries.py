@@ -7,7 +7,7 @@ from sqlmodel import col
 
 from gateway.core.enums import Tier
 from gateway.core.filters import at_or_after, containing, equals, tier_at_least
-from gateway.core.listing import Key, ListSpec, OrderDirection
+from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
 from gateway.core.predicates import tier_rank
 from gateway.watchlists.types import Watchlist
 from libs.database import tables
@@ -25,21 +25,16 @@ class WatchlistFilter:
     spiked_since: datetime | None = at_or_after(watchlist.last_spike_at, "Last spiked at or after.")
 
 
-WATCHLIST_LIST = ListSpec(
-    Watchlist,
-    WatchlistFilter,
-    keys={
-        "NAME": Key(col(watchlist.name).collate("C"), str),
-        "CREATED_AT": Key(col(watchlist.created_at), datetime),
-        "UPDATED_AT": Key(col(watchlist.updated_at), datetime),
-        "TIER": Key(tier_rank(col(watchlist.current_tier)), int),
-    },
-    direction=OrderDirection.ASC,
-    description=(
-        "Sort watchlists; `NAME` in code point order, `TIER` by current tier's severity "
-        "(below blue lowest)."
-    ),
+WATCHLIST_ORDER = Sorting(
+    "Sort watchlists; `NAME` in code point order, `TIER` by current tier's severity "
+    "(below blue lowest).",
+    OrderDirection.ASC,
+    NAME=Key(col(watchlist.name).collate("C"), str),
+    CREATED_AT=Key(col(watchlist.created_at), datetime),
+    UPDATED_AT=Key(col(watchlist.updated_at), datetime),
+    TIER=Key(tier_rank(col(watchlist.current_tier)), int),
 )
+WATCHLIST_LIST = ListSpec(Watchlist, WatchlistFilter, WATCHLIST_ORDER)
 
 
 @strawberry.type

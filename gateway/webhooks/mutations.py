@@ -16,8 +16,8 @@ import strawberry
 from strawberry import relay
 
 from gateway.core.commands import (
+    Change,
     Target,
-    act,
     answered_id,
     forbidden_unless_admin,
     read_back,
@@ -205,6 +205,12 @@ async def _redelivered(
     )
 
 
+CHANGE = Change(ENDPOINT, _changed, renames=AS_ID)
+ROTATE = Change(ENDPOINT, _rotated, renames=AS_ID)
+DELETE = Change(ENDPOINT, _deleted, renames=AS_ID)
+REDELIVER = Change(DELIVERY, _redelivered, renames=AS_ID)
+
+
 @strawberry.type
 class WebhookMutation:
     @strawberry.mutation(description="Register an endpoint for some event types; admin keys only.")
@@ -236,13 +242,10 @@ class WebhookMutation:
     async def update_webhook_endpoint(
         self, info: Info, input: UpdateWebhookEndpointInput
     ) -> EndpointResult:
-        return await act(
+        return await CHANGE(
             info,
-            ENDPOINT,
             input.id,
             UpdateWebhookEndpoint,
-            _changed,
-            renames=AS_ID,
             name=input.name,
             url=input.url,
             event_types=input.event_types,
@@ -258,21 +261,13 @@ class WebhookMutation:
     async def rotate_webhook_secret(
         self, info: Info, id: relay.GlobalID, overlap_hours: int = 24
     ) -> RotateSecretResult:
-        return await act(
-            info,
-            ENDPOINT,
-            id,
-            RotateWebhookSecret,
-            _rotated,
-            renames=AS_ID,
-            overlap_hours=overlap_hours,
-        )
+        return await ROTATE(info, id, RotateWebhookSecret, overlap_hours=overlap_hours)
 
     @strawberry.mutation(
         description="Remove an endpoint; its pending deliveries stop. Admin keys only."
     )
     async def delete_webhook_endpoint(self, info: Info, id: relay.GlobalID) -> DeleteEndpointResult:
-        return await act(info, ENDPOINT, id, DeleteWebhookEndpoint, _deleted, renames=AS_ID)
+        return await DELETE(info, id, DeleteWebhookEndpoint)
 
     @strawberry.mutation(
         description=(
@@ -281,7 +276,7 @@ class WebhookMutation:
         )
     )
     async def redeliver_webhook(self, info: Info, id: relay.GlobalID) -> DeliveryResult:
-        return await act(info, DELIVERY, id, RedeliverWebhook, _redelivered, renames=AS_ID)
+        return await REDELIVER(info, id, RedeliverWebhook)
 
     @strawberry.mutation(
         description=(

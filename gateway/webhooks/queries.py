@@ -12,7 +12,7 @@ from strawberry import relay
 from gateway.core.context import Info
 from gateway.core.enums import EventType
 from gateway.core.filters import at_or_after, before, equals, names, one_of
-from gateway.core.listing import Key, ListSpec, OrderDirection
+from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
 from gateway.webhooks.loaders import NO_SECRETS, read_policy
 from gateway.webhooks.types import (
     DELIVERY_STATUSES,
@@ -36,21 +36,22 @@ class WebhookDeliveryFilter:
     until: datetime | None = before(delivery.created_at, "Created before.")
 
 
+DELIVERY_ORDER = Sorting(
+    "Sort webhook deliveries.",
+    OrderDirection.DESC,
+    CREATED_AT=Key(col(delivery.created_at), datetime),
+    UPDATED_AT=Key(col(delivery.updated_at), datetime),
+    ATTEMPTS=Key(col(delivery.attempts), int),
+)
 DELIVERY_LIST = ListSpec(
     WebhookDelivery,
     WebhookDeliveryFilter,
-    keys={
-        "CREATED_AT": Key(col(delivery.created_at), datetime),
-        "UPDATED_AT": Key(col(delivery.updated_at), datetime),
-        "ATTEMPTS": Key(col(delivery.attempts), int),
-    },
-    direction=OrderDirection.DESC,
+    DELIVERY_ORDER,
     arguments={
         "endpoint_id": (relay.GlobalID | None, names(delivery.endpoint_id, "WebhookEndpoint")),
         "status": (str | None, equals(delivery.status)),
     },
     noun="the delivery log",
-    description="Sort webhook deliveries.",
 )
 
 
