@@ -28,29 +28,7 @@ from libs.contracts.enums import (
     TeamRole,
     Tier,
 )
-from libs.database.tables import (
-    AffectedUser,
-    Author,
-    FollowUpTask,
-    ImprovementAction,
-    Incident,
-    IncidentMember,
-    KeyFact,
-    Mention,
-    MentionAnalysis,
-    ResponseTask,
-    ReviewReport,
-    RiskSignal,
-    SensitiveTerm,
-    Statement,
-    StatementReview,
-    Story,
-    TimelineEvent,
-    Watchlist,
-    WatchlistHit,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from libs.database import tables
 from libs.privacy import mask_contact, mask_name
 
 Row = TypeVar("Row", bound=SQLModel)
@@ -58,6 +36,11 @@ Row = TypeVar("Row", bound=SQLModel)
 T0 = datetime(2025, 3, 15, 8, 0, tzinfo=UTC)
 # What a stored secret looks like to the gateway: bytes it must never return or even load.
 SEALED = b"sealed-secret-bytes"
+
+
+def of(opened: tables.Incident) -> dict[str, Any]:
+    """Return the columns every row of an incident's response carries: its tenant and incident."""
+    return {"organization_id": opened.organization_id, "incident_id": opened.id}
 
 
 async def stored(session: AsyncSession, row: Row, *after: SQLModel) -> Row:
@@ -68,18 +51,15 @@ async def stored(session: AsyncSession, row: Row, *after: SQLModel) -> Row:
     return row
 
 
-# --- what analysis writes -----------------------------------------------------------------
-
-
 async def author(
     session: AsyncSession, org: uuid.UUID, handle: str = "消费者小王", **fields: Any
-) -> Author:
+) -> tables.Author:
     """Store an author."""
     fields.setdefault("source", Source.WEIBO.value)
     fields.setdefault("followers", 1200)
     fields.setdefault("verified", False)
     fields.setdefault("kind", AuthorKind.USER.value)
-    return await stored(session, Author(organization_id=org, handle=handle, **fields))
+    return await stored(session, tables.Author(organization_id=org, handle=handle, **fields))
 
 
 async def mention(
@@ -91,10 +71,10 @@ async def mention(
     source: Source = Source.WEIBO,
     author_id: uuid.UUID | None = None,
     **fields: Any,
-) -> Mention:
+) -> tables.Mention:
     """Store a mention posted at `posted_at`."""
     fields.setdefault("external_id", uuid.uuid4().hex)
-    posted = Mention(
+    posted = tables.Mention(
         organization_id=org,
         source=source.value,
         text=text,
@@ -109,16 +89,16 @@ async def mention(
 
 async def analysis(
     session: AsyncSession,
-    row: Mention,
+    row: tables.Mention,
     sentiment: Sentiment,
-    watchlists: list[Watchlist] | None = None,
+    watchlists: list[tables.Watchlist] | None = None,
     **fields: Any,
-) -> MentionAnalysis:
+) -> tables.MentionAnalysis:
     """Store what analysis concluded about `row`."""
     fields.setdefault("sentiment_score", -0.8)
     fields.setdefault("tokens", ["奶粉", "拉肚子", "客服"])
     fields.setdefault("matched_keywords", ["奶粉"])
-    concluded = MentionAnalysis(
+    concluded = tables.MentionAnalysis(
         mention_id=row.id,
         organization_id=row.organization_id,
         sentiment=sentiment.value,
@@ -134,19 +114,19 @@ async def watchlist(
     name: str = "奶粉质量",
     keywords: list[str] | None = None,
     **fields: Any,
-) -> Watchlist:
+) -> tables.Watchlist:
     """Store a watchlist."""
     keywords = keywords or ["奶粉", "拉肚子"]
     return await stored(
-        session, Watchlist(organization_id=org, name=name, keywords=keywords, **fields)
+        session, tables.Watchlist(organization_id=org, name=name, keywords=keywords, **fields)
     )
 
 
 async def signal(
-    session: AsyncSession, watched: Watchlist, tier: Tier | str = Tier.ORANGE, **fields: Any
-) -> RiskSignal:
+    session: AsyncSession, watched: tables.Watchlist, tier: Tier | str = Tier.ORANGE, **fields: Any
+) -> tables.RiskSignal:
     """Store a risk signal for `watched`; `tier` may be the stored "none" (below blue)."""
-    decided = RiskSignal(
+    decided = tables.RiskSignal(
         organization_id=watched.organization_id,
         watchlist_id=watched.id,
         tier=tier.value if isinstance(tier, Tier) else tier,
@@ -162,14 +142,14 @@ async def signal(
 
 async def story(
     session: AsyncSession,
-    first: Mention,
+    first: tables.Mention,
     title: str = "禾岚奶粉宝宝腹泻",
     *,
     last_posted_at: datetime | None = None,
     mention_count: int = 1,
-) -> Story:
+) -> tables.Story:
     """Store a story started by `first`."""
-    started = Story(
+    started = tables.Story(
         organization_id=first.organization_id,
         title=title,
         first_mention_id=first.id,
@@ -182,10 +162,13 @@ async def story(
 
 
 async def watchlist_hit(
-    session: AsyncSession, watched: Watchlist, row: Mention, in_story: Story | None
-) -> WatchlistHit:
+    session: AsyncSession,
+    watched: tables.Watchlist,
+    row: tables.Mention,
+    in_story: tables.Story | None,
+) -> tables.WatchlistHit:
     """Store that `watched` matched `row`, as the risk model reads it."""
-    hit = WatchlistHit(
+    hit = tables.WatchlistHit(
         watchlist_id=watched.id,
         posted_at=row.posted_at,
         mention_id=row.id,
@@ -199,27 +182,24 @@ async def watchlist_hit(
 
 async def sensitive_term(
     session: AsyncSession, org: uuid.UUID, term: str, category: str, weight: float
-) -> SensitiveTerm:
+) -> tables.SensitiveTerm:
     """Store an organization's change to the sensitive-term lexicon."""
-    changed = SensitiveTerm(organization_id=org, term=term, category=category, weight=weight)
+    changed = tables.SensitiveTerm(organization_id=org, term=term, category=category, weight=weight)
     return await stored(session, changed)
-
-
-# --- what the incidents service writes ----------------------------------------------------
 
 
 async def incident(
     session: AsyncSession,
-    watched: Watchlist,
+    watched: tables.Watchlist,
     *,
     detected_at: datetime,
     status: IncidentStatus = IncidentStatus.DETECTED,
     tier: Tier = Tier.ORANGE,
     title: str = "奶粉质量投诉集中爆发",
-    last_signal: RiskSignal | None = None,
-) -> Incident:
+    last_signal: tables.RiskSignal | None = None,
+) -> tables.Incident:
     """Store an incident on `watched`."""
-    opened = Incident(
+    opened = tables.Incident(
         organization_id=watched.organization_id,
         watchlist_id=watched.id,
         title=title,
@@ -233,17 +213,16 @@ async def incident(
 
 async def task(
     session: AsyncSession,
-    opened: Incident,
+    opened: tables.Incident,
     kind: str,
     title: str,
     position: int,
     due_in: timedelta,
     status: TaskStatus = TaskStatus.OPEN,
-) -> ResponseTask:
+) -> tables.ResponseTask:
     """Store a response task due `due_in` after the incident was detected."""
-    added = ResponseTask(
-        organization_id=opened.organization_id,
-        incident_id=opened.id,
+    added = tables.ResponseTask(
+        **of(opened),
         kind=kind,
         title=title,
         position=position,
@@ -254,12 +233,16 @@ async def task(
 
 
 async def event(
-    session: AsyncSession, opened: Incident, kind: str, message: str, at: datetime, **data: Any
-) -> TimelineEvent:
+    session: AsyncSession,
+    opened: tables.Incident,
+    kind: str,
+    message: str,
+    at: datetime,
+    **data: Any,
+) -> tables.TimelineEvent:
     """Store a timeline event."""
-    recorded = TimelineEvent(
-        organization_id=opened.organization_id,
-        incident_id=opened.id,
+    recorded = tables.TimelineEvent(
+        **of(opened),
         kind=kind,
         message=message,
         occurred_at=at,
@@ -269,12 +252,11 @@ async def event(
 
 
 async def member(
-    session: AsyncSession, opened: Incident, role: TeamRole, person: str, at: datetime = T0
-) -> IncidentMember:
+    session: AsyncSession, opened: tables.Incident, role: TeamRole, person: str, at: datetime = T0
+) -> tables.IncidentMember:
     """Put `person` in `role` on the incident's team."""
-    assigned = IncidentMember(
-        organization_id=opened.organization_id,
-        incident_id=opened.id,
+    assigned = tables.IncidentMember(
+        **of(opened),
         role=role.value,
         person=person,
         assigned_at=at,
@@ -284,17 +266,16 @@ async def member(
 
 async def statement(
     session: AsyncSession,
-    opened: Incident,
+    opened: tables.Incident,
     channel: Channel = Channel.WEIBO,
     body: str = "关于禾岚奶粉的情况说明：已下架涉事批次并送检。",
     status: StatementStatus = StatementStatus.DRAFT,
     **fields: Any,
-) -> Statement:
+) -> tables.Statement:
     """Store a statement for one channel."""
     fields.setdefault("created_by", "api_key:drafter")
-    drafted = Statement(
-        organization_id=opened.organization_id,
-        incident_id=opened.id,
+    drafted = tables.Statement(
+        **of(opened),
         channel=channel.value,
         body=body,
         status=status.value,
@@ -305,14 +286,14 @@ async def statement(
 
 async def statement_review(
     session: AsyncSession,
-    reviewed: Statement,
+    reviewed: tables.Statement,
     stage: ReviewStage,
     decision: ReviewDecision = ReviewDecision.APPROVE,
     at: datetime = T0,
     note: str | None = None,
-) -> StatementReview:
+) -> tables.StatementReview:
     """Record one review decision on a statement."""
-    decided = StatementReview(
+    decided = tables.StatementReview(
         organization_id=reviewed.organization_id,
         statement_id=reviewed.id,
         stage=stage.value,
@@ -324,33 +305,31 @@ async def statement_review(
     return await stored(session, decided)
 
 
-async def key_fact(session: AsyncSession, opened: Incident, label: str, value: str) -> KeyFact:
+async def key_fact(
+    session: AsyncSession, opened: tables.Incident, label: str, value: str
+) -> tables.KeyFact:
     """Store a key fact of the incident."""
-    fact = KeyFact(
-        organization_id=opened.organization_id, incident_id=opened.id, label=label, value=value
-    )
-    return await stored(session, fact)
+    return await stored(session, tables.KeyFact(**of(opened), label=label, value=value))
 
 
 async def affected_user(
     session: AsyncSession,
-    opened: Incident,
+    opened: tables.Incident,
     name: str,
     contact_kind: ContactKind,
     contact: str,
     due_in: timedelta = timedelta(days=1),
-) -> AffectedUser:
+) -> tables.AffectedUser:
     """Store an affected user as the incidents service does (masked, contact sealed)."""
-    user = AffectedUser(
-        organization_id=opened.organization_id,
-        incident_id=opened.id,
+    user = tables.AffectedUser(
+        **of(opened),
         name_masked=mask_name(name),
         contact_kind=contact_kind.value,
         contact_masked=mask_contact(contact_kind, contact),
         contact_cipher=SEALED,
         created_by="api_key:responder",
     )
-    follow_up = FollowUpTask(
+    follow_up = tables.FollowUpTask(
         organization_id=opened.organization_id,
         affected_user_id=user.id,
         incident_id=opened.id,
@@ -362,26 +341,21 @@ async def affected_user(
 
 
 async def review(
-    session: AsyncSession, opened: Incident, root_cause: str | None = None
-) -> ReviewReport:
+    session: AsyncSession, opened: tables.Incident, root_cause: str | None = None
+) -> tables.ReviewReport:
     """Store a draft review report with one improvement action."""
-    report = ReviewReport(
-        organization_id=opened.organization_id,
-        incident_id=opened.id,
+    report = tables.ReviewReport(
+        **of(opened),
         sections={"timing": {"acknowledge": {"minutes": 12, "deadline_minutes": 30}}},
         root_cause=root_cause,
     )
-    action = ImprovementAction(
-        organization_id=opened.organization_id,
-        incident_id=opened.id,
+    action = tables.ImprovementAction(
+        **of(opened),
         watchlist_id=opened.watchlist_id,
         action="客服工单 15 分钟内升级",
         owner="客服主管",
     )
     return await stored(session, report, action)
-
-
-# --- what the notify service writes -------------------------------------------------------
 
 
 async def endpoint(
@@ -391,9 +365,9 @@ async def endpoint(
     url: str = "https://hooks.example.com/crisis?token=abcdefghijklmnop",
     kind: EndpointKind = EndpointKind.STANDARD,
     event_types: list[EventType] | None = None,
-) -> WebhookEndpoint:
+) -> tables.WebhookEndpoint:
     """Store a webhook endpoint with a sealed secret."""
-    registered = WebhookEndpoint(
+    registered = tables.WebhookEndpoint(
         organization_id=org,
         name=name,
         kind=kind.value,
@@ -407,16 +381,16 @@ async def endpoint(
 
 async def delivery(
     session: AsyncSession,
-    target: WebhookEndpoint,
+    target: tables.WebhookEndpoint,
     created_at: datetime,
     status: str = "succeeded",
     **fields: Any,
-) -> WebhookDelivery:
+) -> tables.WebhookDelivery:
     """Store one logged delivery for `target`."""
     fields.setdefault("event_type", EventType.INCIDENT_OPENED.value)
     fields.setdefault("payload", {"incident": {"title": "奶粉质量投诉集中爆发"}})
     fields.setdefault("attempts", 1)
-    logged = WebhookDelivery(
+    logged = tables.WebhookDelivery(
         organization_id=target.organization_id,
         endpoint_id=target.id,
         event_id=uuid.uuid4(),
