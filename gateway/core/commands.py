@@ -198,13 +198,13 @@ def _field_path(location: Sequence[int | str]) -> str | None:
     return path or None
 
 
-def invalid_input(exc: ValidationError) -> InvalidInput:
+def _invalid_input(exc: ValidationError) -> InvalidInput:
     """Return the first problem the command contract found in the input as InvalidInput."""
     first = exc.errors()[0]
     return InvalidInput(message=first["msg"], field=_field_path(first["loc"]))
 
 
-async def send(info: Info, command: Command) -> CommandResult:
+async def _send(info: Info, command: Command) -> CommandResult:
     """Send `command` and await its answer, failing clearly if the service stays silent."""
     timeout = info.context.settings.command_timeout_seconds
     try:
@@ -237,11 +237,11 @@ async def run(
             organization_id=principal.organization_id, actor=principal.actor, **fields
         )
     except ValidationError as exc:
-        return invalid_input(exc)
-    result = await send(info, command)
+        return _invalid_input(exc)
+    result = await _send(info, command)
     if result.ok:
         return result
-    status = await incident_status(info, status_of) if status_of is not None else None
+    status = await _incident_status(info, status_of) if status_of is not None else None
     return _refusal(result, OWNERS.get(command.QUEUE, "owning"), status, renames, accept)
 
 
@@ -272,7 +272,7 @@ def _refusal(
     return refusal
 
 
-async def incident_status(info: Info, incident_id: uuid.UUID) -> IncidentStatus | None:
+async def _incident_status(info: Info, incident_id: uuid.UUID) -> IncidentStatus | None:
     """Return the incident's status as stored now, for an InvalidTransition answer."""
     row = await fetch(info, tables.Incident, incident_id)
     return IncidentStatus(row.status) if row is not None else None

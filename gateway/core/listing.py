@@ -212,6 +212,8 @@ class ListSpec(Generic[NodeT]):
     def _field(
         self, resolve: Callable[..., Any], description: str, leading: list[_Param], returns: Any
     ) -> Any:
+        # Strawberry reads a resolver's arguments and type from its signature, so the
+        # generated `orderBy` input and the list's filter and node are declared there.
         resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             [
                 _Param("self", _Param.POSITIONAL_OR_KEYWORD),
