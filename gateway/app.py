@@ -27,7 +27,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.admission import Gate
 from gateway.auth import AuthError, PrincipalCache
-from gateway.context import GatewayContext
+from gateway.core.context import GatewayContext
 from gateway.health import check_postgres, check_redis
 from gateway.live_hub import LiveHub
 from gateway.schema import build_schema

@@ -37,10 +37,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.app import create_app as create_gateway
 from gateway.live_hub import LiveHub
 from gateway.schema import build_schema
-from gateway.tests import response_rows as rr
-from gateway.tests import rows
+from gateway.tests import builders
+from gateway.tests.builders import T0
 from gateway.tests.conftest import gid
-from gateway.tests.rows import T0
 from gateway.tests.subscription_support import LiveClient, Refused, bearer, live_client
 from gateway.tests.war_room_ops import OPS, Seed, seed
 from libs.auth.admin import create_key
@@ -259,15 +258,15 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
         posted = await session.get(Mention, made.mention)
         opened = await session.get(Incident, made.incident)
         assert watched is not None and posted is not None and opened is not None
-        poster = await rows.author(session, org_id)
+        poster = await builders.author(session, org_id)
         posted.author_id = poster.id
-        await rows.analysis(session, posted, Sentiment.NEGATIVE, [watched])
-        story = await rows.story(session, posted)
-        await rows.watchlist_hit(session, watched, posted, story)
-        signal = await rows.signal(session, watched, Tier.ORANGE, story_id=story.id)
+        await builders.analysis(session, posted, Sentiment.NEGATIVE, [watched])
+        story = await builders.story(session, posted)
+        await builders.watchlist_hit(session, watched, posted, story)
+        signal = await builders.signal(session, watched, Tier.ORANGE, story_id=story.id)
         opened.last_signal_id = signal.id
-        await rr.review(session, opened, root_cause="质检漏检")
-        await rows.sensitive_term(session, org_id, "维权", "rights", 0.8)
+        await builders.review(session, opened, root_cause="质检漏检")
+        await builders.sensitive_term(session, org_id, "维权", "rights", 0.8)
         session.add(Playbook(organization_id=org_id, tier="red", team=[], tasks=[]))
         spare = await create_key(session, tenant.org, Role.VIEWER)
         # Deadlines far ahead: the deadline watchdog must not change rows while refused
@@ -660,7 +659,7 @@ async def _one_of_each(http: httpx.AsyncClient, world: World, org: Org) -> dict[
     async with transaction(world.sessions) as session:
         watched = await session.get(Watchlist, org.seed.watchlist)
         assert watched is not None
-        signal = await rows.signal(session, watched, Tier.RED)
+        signal = await builders.signal(session, watched, Tier.RED)
         live.stage(
             session,
             live.signal_notice(

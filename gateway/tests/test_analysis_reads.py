@@ -6,9 +6,9 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.tests import rows
+from gateway.tests import builders
+from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid
-from gateway.tests.rows import T0
 from libs.contracts.enums import (
     CrisisType,
     IncidentStatus,
@@ -47,10 +47,10 @@ async def test_analysis_shows_evidence_sensitive_hits_and_crisis_type(
     gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
 ) -> None:
     async with transaction(sessions) as session:
-        posted = await rows.mention(
+        posted = await builders.mention(
             session, acme.org.id, posted_at=T0, text="#禾岚奶粉# 宝宝喝了住院，已向市场监管局投诉"
         )
-        await rows.analysis(
+        await builders.analysis(
             session,
             posted,
             Sentiment.NEGATIVE,
@@ -68,8 +68,8 @@ async def test_analysis_shows_evidence_sensitive_hits_and_crisis_type(
             crisis_evidence=["喝了住院"],
             influence=0.12,
         )
-        plain = await rows.mention(session, acme.org.id, posted_at=T0 - timedelta(hours=1))
-        await rows.analysis(session, plain, Sentiment.NEUTRAL, sentiment_score=0.0)
+        plain = await builders.mention(session, acme.org.id, posted_at=T0 - timedelta(hours=1))
+        await builders.analysis(session, plain, Sentiment.NEUTRAL, sentiment_score=0.0)
 
     body = await gql(acme.auth(Role.VIEWER), ANALYSIS, {"id": gid("Mention", posted.id)})
     assert body["data"]["mention"]["analysis"] == {
@@ -102,7 +102,7 @@ async def test_watchlists_show_their_rule_and_last_spike(
 ) -> None:
     spiked_at = T0 - timedelta(minutes=12)
     async with transaction(sessions) as session:
-        await rows.watchlist(
+        await builders.watchlist(
             session,
             acme.org.id,
             "奶粉质量",
@@ -114,7 +114,7 @@ async def test_watchlists_show_their_rule_and_last_spike(
             updated_at=T0,
         )
         # "none" is how a drop below blue may be stored; it reads as no tier.
-        await rows.watchlist(session, acme.org.id, "物流", ["快递"], current_tier="none")
+        await builders.watchlist(session, acme.org.id, "物流", ["快递"], current_tier="none")
 
     body = await gql(acme.auth(Role.VIEWER), WATCHLISTS)
     assert "errors" not in body, body
@@ -132,16 +132,16 @@ async def test_signal_shows_crisis_type_forecast_story_and_top_mentions_in_order
     gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant, rival: Tenant
 ) -> None:
     async with transaction(sessions) as session:
-        watched = await rows.watchlist(session, acme.org.id)
+        watched = await builders.watchlist(session, acme.org.id)
         top = [
-            await rows.mention(
+            await builders.mention(
                 session, acme.org.id, posted_at=T0 - timedelta(minutes=i), text=f"投诉{i}"
             )
             for i in range(3)
         ]
-        foreign = await rows.mention(session, rival.org.id, posted_at=T0)
-        spread = await rows.story(session, top[2], "禾岚奶粉宝宝腹泻", mention_count=3)
-        raised = await rows.signal(
+        foreign = await builders.mention(session, rival.org.id, posted_at=T0)
+        spread = await builders.story(session, top[2], "禾岚奶粉宝宝腹泻", mention_count=3)
+        raised = await builders.signal(
             session,
             watched,
             Tier.ORANGE,
@@ -156,7 +156,7 @@ async def test_signal_shows_crisis_type_forecast_story_and_top_mentions_in_order
             # Ranked order, not posting order; a missing id and another tenant's are skipped.
             top_mention_ids=[top[1].id, uuid.uuid4(), top[2].id, foreign.id, top[0].id],
         )
-        flat = await rows.signal(
+        flat = await builders.signal(
             session,
             watched,
             Tier.RED,
@@ -202,9 +202,9 @@ async def test_a_drop_below_blue_reads_as_a_signal_without_a_tier(
     gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
 ) -> None:
     async with transaction(sessions) as session:
-        watched = await rows.watchlist(session, acme.org.id)
-        dropped = await rows.signal(session, watched, "none")
-        opened = await rows.incident(
+        watched = await builders.watchlist(session, acme.org.id)
+        dropped = await builders.signal(session, watched, "none")
+        opened = await builders.incident(
             session, watched, detected_at=T0, status=IncidentStatus.RECOVERING, last_signal=dropped
         )
 
@@ -224,7 +224,7 @@ async def test_other_organizations_signals_are_invisible(
     gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant, rival: Tenant
 ) -> None:
     async with transaction(sessions) as session:
-        raised = await rows.signal(session, await rows.watchlist(session, acme.org.id))
+        raised = await builders.signal(session, await builders.watchlist(session, acme.org.id))
     signal_id = gid("RiskSignal", raised.id)
     outsider = await gql(rival.auth(Role.ADMIN), SIGNAL, {"id": signal_id})
     assert outsider == {"data": {"node": None}}
@@ -236,10 +236,14 @@ async def test_sensitive_terms_lists_only_the_callers_own_changes_by_term(
     gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant, rival: Tenant
 ) -> None:
     async with transaction(sessions) as session:
-        await rows.sensitive_term(session, acme.org.id, "致癌", SensitiveCategory.SAFETY, 0.9)
-        await rows.sensitive_term(session, acme.org.id, "维权", SensitiveCategory.RIGHTS, 0.0)
-        await rows.sensitive_term(session, acme.org.id, "下架", SensitiveCategory.REGULATOR, 0.5)
-        await rows.sensitive_term(session, rival.org.id, "泄露", SensitiveCategory.DATA_LEAK, 1.0)
+        await builders.sensitive_term(session, acme.org.id, "致癌", SensitiveCategory.SAFETY, 0.9)
+        await builders.sensitive_term(session, acme.org.id, "维权", SensitiveCategory.RIGHTS, 0.0)
+        await builders.sensitive_term(
+            session, acme.org.id, "下架", SensitiveCategory.REGULATOR, 0.5
+        )
+        await builders.sensitive_term(
+            session, rival.org.id, "泄露", SensitiveCategory.DATA_LEAK, 1.0
+        )
 
     own = await gql(acme.auth(Role.VIEWER), SENSITIVE_TERMS)
     terms = own["data"]["sensitiveTerms"]

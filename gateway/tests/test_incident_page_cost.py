@@ -6,9 +6,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.tests import rows
+from gateway.tests import builders
+from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, page_cost
-from gateway.tests.rows import T0
 from libs.contracts.enums import Role, Tier
 from libs.database.engine import transaction
 from tests.builders import Tenant
@@ -30,10 +30,10 @@ async def _board(session: AsyncSession, tenant: Tenant) -> dict[str, tuple[str, 
     """Store 50 incidents, each with tasks and two signals; return each one's latest signal."""
     expected: dict[str, tuple[str, list[str]]] = {}
     for i in range(INCIDENTS):
-        watched = await rows.watchlist(session, tenant.org.id, name=f"看板{i}")
-        await rows.signal(session, watched, Tier.YELLOW)
-        latest = await rows.signal(session, watched, Tier.ORANGE)
-        opened = await rows.incident(
+        watched = await builders.watchlist(session, tenant.org.id, name=f"看板{i}")
+        await builders.signal(session, watched, Tier.YELLOW)
+        latest = await builders.signal(session, watched, Tier.ORANGE)
+        opened = await builders.incident(
             session,
             watched,
             detected_at=T0 + timedelta(minutes=i),
@@ -42,7 +42,9 @@ async def _board(session: AsyncSession, tenant: Tenant) -> dict[str, tuple[str, 
         )
         titles = [f"任务{i}-{k}" for k in range(TASKS_EACH)]
         for position, title in enumerate(titles):
-            await rows.task(session, opened, f"kind{position}", title, position, timedelta(hours=1))
+            await builders.task(
+                session, opened, f"kind{position}", title, position, timedelta(hours=1)
+            )
         expected[str(opened.id)] = (str(latest.id), titles)
     return expected
 

@@ -11,9 +11,9 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.tests import rows
+from gateway.tests import builders
+from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid, queued_for, serve
-from gateway.tests.rows import T0
 from gateway.tests.war_room_ops import ACKNOWLEDGE, CREATE_WATCHLIST, SET_TERMS, UPDATE_WATCHLIST
 from libs.contracts.enums import Role
 from libs.contracts.messages import ANALYSIS_QUEUE, INCIDENTS_QUEUE, CreateWatchlist
@@ -46,8 +46,8 @@ async def test_viewer_keys_may_not_change_watchlists_the_lexicon_or_incidents(
     gql: GraphQL, redis: ArqRedis, sessions: async_sessionmaker[AsyncSession], acme: Tenant
 ) -> None:
     async with transaction(sessions) as session:
-        watched = await rows.watchlist(session, acme.org.id)
-        opened = await rows.incident(session, watched, detected_at=T0)
+        watched = await builders.watchlist(session, acme.org.id)
+        opened = await builders.incident(session, watched, detected_at=T0)
     viewer = acme.auth(Role.VIEWER)
     created = await gql(viewer, CREATE_WATCHLIST, {"input": {"name": "物流", "keywords": ["快递"]}})
     updated = await gql(
@@ -75,8 +75,8 @@ async def test_another_organizations_ids_are_not_found_and_nothing_is_sent(
     rival: Tenant,
 ) -> None:
     async with transaction(sessions) as session:
-        watched = await rows.watchlist(session, acme.org.id)
-        opened = await rows.incident(session, watched, detected_at=T0)
+        watched = await builders.watchlist(session, acme.org.id)
+        opened = await builders.incident(session, watched, detected_at=T0)
     outsider = rival.auth(Role.ADMIN)
     acknowledged = await gql(outsider, ACKNOWLEDGE, {"id": gid("Incident", opened.id)})
     for global_id in (

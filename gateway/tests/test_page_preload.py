@@ -15,9 +15,9 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.tests import rows
+from gateway.tests import builders
+from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid
-from gateway.tests.rows import T0
 from libs.contracts.enums import IncidentStatus, Role, Sentiment
 from libs.database.engine import transaction
 from libs.database.tables import MentionAnalysis, ResponseTask
@@ -75,13 +75,13 @@ async def test_a_mentions_page_reads_authors_and_analyses_with_the_page_through_
     rival: Tenant,
 ) -> None:
     async with transaction(sessions) as session:
-        poster = await rows.author(session, acme.org.id, "财经媒体", followers=2_300_000)
-        outsider = await rows.author(session, rival.org.id, "竞品水军")
-        full = await rows.mention(session, acme.org.id, posted_at=T0, author_id=poster.id)
-        await rows.analysis(session, full, Sentiment.NEGATIVE, matched_keywords=["奶粉"])
-        bare = await rows.mention(session, acme.org.id, posted_at=T0 - timedelta(minutes=1))
+        poster = await builders.author(session, acme.org.id, "财经媒体", followers=2_300_000)
+        outsider = await builders.author(session, rival.org.id, "竞品水军")
+        full = await builders.mention(session, acme.org.id, posted_at=T0, author_id=poster.id)
+        await builders.analysis(session, full, Sentiment.NEGATIVE, matched_keywords=["奶粉"])
+        bare = await builders.mention(session, acme.org.id, posted_at=T0 - timedelta(minutes=1))
         # Rows that point across organizations must stay invisible on both paths.
-        crossed = await rows.mention(
+        crossed = await builders.mention(
             session, acme.org.id, posted_at=T0 - timedelta(minutes=2), author_id=outsider.id
         )
         session.add(
@@ -120,18 +120,18 @@ async def test_an_incidents_page_reads_each_incidents_own_tasks_with_the_page(
     rival: Tenant,
 ) -> None:
     async with transaction(sessions) as session:
-        watched = await rows.watchlist(session, acme.org.id)
-        busy = await rows.incident(session, watched, detected_at=T0)
-        idle = await rows.incident(
+        watched = await builders.watchlist(session, acme.org.id)
+        busy = await builders.incident(session, watched, detected_at=T0)
+        idle = await builders.incident(
             session,
             watched,
             detected_at=T0 - timedelta(hours=1),
             status=IncidentStatus.RESOLVED,
         )
         # Stored out of playbook order, to be shown in it.
-        await rows.task(session, busy, "first_statement", "首次声明", 2, timedelta(hours=4))
-        await rows.task(session, busy, "acknowledge", "确认接警", 0, timedelta(minutes=30))
-        await rows.task(session, busy, "confirm_scope", "确认范围", 1, timedelta(hours=2))
+        await builders.task(session, busy, "first_statement", "首次声明", 2, timedelta(hours=4))
+        await builders.task(session, busy, "acknowledge", "确认接警", 0, timedelta(minutes=30))
+        await builders.task(session, busy, "confirm_scope", "确认范围", 1, timedelta(hours=2))
         session.add(
             ResponseTask(
                 organization_id=rival.org.id,

@@ -10,14 +10,15 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from gateway.tests import response_rows as rr
-from gateway.tests import rows
+from gateway.tests import builders
+from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid, page_cost
-from gateway.tests.rows import T0
+from gateway.tests.connections import Sessions, error, ordered, page, walk
 from libs.contracts.enums import (
     Channel,
     ContactKind,
     EndpointKind,
+    EventType,
     IncidentStatus,
     ReviewStage,
     Role,
@@ -67,15 +68,19 @@ def of_incident(table: type[Child], opened: Incident) -> SelectOfScalar[Child]:
 
 async def full_incident(session: AsyncSession, org: uuid.UUID, name: str, at: datetime) -> Incident:
     """Store an incident with every kind of response row."""
-    watched = await rows.watchlist(session, org, name=name)
-    opened = await rows.incident(session, watched, detected_at=at, status=IncidentStatus.RESOLVED)
-    await rows.task(session, opened, "acknowledge", "确认并开始监测", 0, timedelta(minutes=30))
-    await rr.member(session, opened, TeamRole.COMMANDER, "王总")
-    said = await rr.statement(session, opened, status=StatementStatus.IN_REVIEW, review_level=1)
-    await rr.statement_review(session, said, ReviewStage.LEVEL_1)
-    await rr.key_fact(session, opened, "涉事批次", "20250301")
-    await rr.affected_user(session, opened, "张三丰", ContactKind.PHONE, "13812345678")
-    await rr.review(session, opened, root_cause="质检漏检")
+    watched = await builders.watchlist(session, org, name=name)
+    opened = await builders.incident(
+        session, watched, detected_at=at, status=IncidentStatus.RESOLVED
+    )
+    await builders.task(session, opened, "acknowledge", "确认并开始监测", 0, timedelta(minutes=30))
+    await builders.member(session, opened, TeamRole.COMMANDER, "王总")
+    said = await builders.statement(
+        session, opened, status=StatementStatus.IN_REVIEW, review_level=1
+    )
+    await builders.statement_review(session, said, ReviewStage.LEVEL_1)
+    await builders.key_fact(session, opened, "涉事批次", "20250301")
+    await builders.affected_user(session, opened, "张三丰", ContactKind.PHONE, "13812345678")
+    await builders.review(session, opened, root_cause="质检漏检")
     return opened
 
 
@@ -83,9 +88,9 @@ async def test_incident_shows_its_team_statements_facts_users_and_review(
     gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
 ) -> None:
     async with transaction(sessions) as session:
-        earlier = await rows.incident(
+        earlier = await builders.incident(
             session,
-            await rows.watchlist(session, acme.org.id, name="旧事件"),
+            await builders.watchlist(session, acme.org.id, name="旧事件"),
             detected_at=T0 - timedelta(days=30),
             status=IncidentStatus.CLOSED,
         )
@@ -168,11 +173,15 @@ async def test_affected_users_expose_masked_fields_only(
     gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
 ) -> None:
     async with transaction(sessions) as session:
-        opened = await rows.incident(
-            session, await rows.watchlist(session, acme.org.id), detected_at=T0
+        opened = await builders.incident(
+            session, await builders.watchlist(session, acme.org.id), detected_at=T0
         )
-        await rr.affected_user(session, opened, "欧阳娜娜", ContactKind.EMAIL, "nana@example.com")
-        await rr.affected_user(session, opened, "李雷", ContactKind.ID_CARD, "11010119900307123X")
+        await builders.affected_user(
+            session, opened, "欧阳娜娜", ContactKind.EMAIL, "nana@example.com"
+        )
+        await builders.affected_user(
+            session, opened, "李雷", ContactKind.ID_CARD, "11010119900307123X"
+        )
     query = """
     query($id: ID!) {
       incident(id: $id) { affectedUsers { nameMasked contactKind contactMasked } }
@@ -202,14 +211,14 @@ async def test_webhook_reads_never_show_secrets_and_mask_url_credentials(
     gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
 ) -> None:
     async with transaction(sessions) as session:
-        await rr.endpoint(
+        await builders.endpoint(
             session,
             acme.org.id,
             name="值班群",
             kind=EndpointKind.DINGTALK,
             url="https://oapi.dingtalk.com/robot/send?access_token=0123456789abcdef4f2a",
         )
-        await rr.endpoint(session, acme.org.id, name="工单系统")
+        await builders.endpoint(session, acme.org.id, name="工单系统")
     query = """
     { webhookEndpoints { name kind url eventTypes status }
       __type(name: "WebhookEndpoint") { fields { name } } }
@@ -239,10 +248,10 @@ async def test_deliveries_page_newest_first_and_filter_by_endpoint_and_status(
     gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
 ) -> None:
     async with transaction(sessions) as session:
-        ticketing = await rr.endpoint(session, acme.org.id, name="工单系统")
-        chat = await rr.endpoint(session, acme.org.id, name="值班群")
+        ticketing = await builders.endpoint(session, acme.org.id, name="工单系统")
+        chat = await builders.endpoint(session, acme.org.id, name="值班群")
         made = [
-            await rr.delivery(
+            await builders.delivery(
                 session,
                 ticketing if i % 2 == 0 else chat,
                 T0 + timedelta(minutes=i),
@@ -289,8 +298,8 @@ async def test_other_organizations_response_and_webhooks_are_invisible(
         opened = await full_incident(session, acme.org.id, "奶粉质量", T0)
         said = (await session.exec(of_incident(Statement, opened))).one()
         report = (await session.exec(of_incident(ReviewReport, opened))).one()
-        hook = await rr.endpoint(session, acme.org.id)
-        sent = await rr.delivery(session, hook, T0)
+        hook = await builders.endpoint(session, acme.org.id)
+        sent = await builders.delivery(session, hook, T0)
         session.add(Playbook(organization_id=acme.org.id, tier="red", team=[], tasks=[]))
     ids = [
         gid("Statement", said.id),
@@ -334,3 +343,46 @@ async def test_a_page_of_incidents_with_their_response_costs_a_fixed_number_of_q
     # The page; then tasks, team, statements, key facts, affected users and review together;
     # then statement reviews, follow-ups and improvements together.
     assert cost.small == cost.large == 10
+
+
+async def test_delivery_log_filters_by_event_type_and_status_and_sorts_by_attempts(
+    gql: GraphQL, sessions: Sessions, acme: Tenant, rival: Tenant
+) -> None:
+    async with transaction(sessions) as session:
+        ticketing = await builders.endpoint(session, acme.org.id)
+        chat = await builders.endpoint(session, acme.org.id, "值班群")
+        plan = [
+            (ticketing, "succeeded", EventType.INCIDENT_OPENED, 1),
+            (chat, "failed", EventType.TASK_OVERDUE, 8),
+            (ticketing, "pending", EventType.TASK_OVERDUE, 3),
+            (chat, "succeeded", EventType.INCIDENT_OPENED, 3),
+            (ticketing, "gone", EventType.STATEMENT_PUBLISHED, 1),
+        ]
+        made = [
+            await builders.delivery(
+                session,
+                target,
+                T0 + timedelta(minutes=i // 2),
+                status,
+                event_type=event.value,
+                attempts=attempts,
+            )
+            for i, (target, status, event, attempts) in enumerate(plan)
+        ]
+        await builders.delivery(session, await builders.endpoint(session, rival.org.id), T0)
+
+    assert await walk(gql, acme, "webhookDeliveries", order_by={"field": "ATTEMPTS"}) == ordered(
+        made, lambda d: d.attempts, descending=True
+    )
+    overdue = {"eventType": "TASK_OVERDUE"}
+    assert await walk(gql, acme, "webhookDeliveries", filter=overdue) == ordered(
+        made[1:3], lambda d: d.created_at, descending=True
+    )
+    assert await walk(
+        gql,
+        acme,
+        "webhookDeliveries",
+        filter={"endpointId": gid("WebhookEndpoint", chat.id), "status": "succeeded"},
+    ) == [str(made[3].id)]
+    refused = await page(gql, acme, "webhookDeliveries", filter={"status": "lost"})
+    assert "`filter.status` must be one of pending, succeeded, failed, gone" in error(refused)

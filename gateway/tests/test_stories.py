@@ -9,9 +9,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.tests import rows
+from gateway.tests import builders
+from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid, page_cost
-from gateway.tests.rows import T0
 from libs.contracts.enums import AuthorKind, Role, Sentiment
 from libs.database.engine import transaction
 from libs.database.tables import Mention, Story
@@ -72,11 +72,11 @@ async def seed_spread(
     """
     org = tenant.org.id
     async with transaction(sessions) as session:
-        consumer = await rows.author(session, org, f"消费者小王{suffix}", followers=800)
-        kol = await rows.author(
+        consumer = await builders.author(session, org, f"消费者小王{suffix}", followers=800)
+        kol = await builders.author(
             session, org, f"母婴大V{suffix}", followers=900_000, kind=AuthorKind.KOL.value
         )
-        media = await rows.author(
+        media = await builders.author(
             session,
             org,
             f"财经媒体{suffix}",
@@ -84,7 +84,7 @@ async def seed_spread(
             verified=True,
             kind=AuthorKind.MEDIA.value,
         )
-        passer = await rows.author(session, org, f"路人甲{suffix}", followers=35)
+        passer = await builders.author(session, org, f"路人甲{suffix}", followers=35)
         plan: list[tuple[Any, int, int | None, float, bool]] = [
             # author, minutes after T0, parent index, influence, amplifier
             (consumer, 0, None, 0.05, False),
@@ -98,7 +98,7 @@ async def seed_spread(
         members: list[Mention] = []
         for who, minutes, _, _, _ in plan:
             members.append(
-                await rows.mention(
+                await builders.mention(
                     session,
                     org,
                     posted_at=T0 + timedelta(minutes=minutes),
@@ -106,7 +106,7 @@ async def seed_spread(
                     text=f"{who.handle}：禾岚奶粉喝了宝宝拉肚子 #禾岚奶粉#",
                 )
             )
-        spread = await rows.story(
+        spread = await builders.story(
             session,
             members[0],
             last_posted_at=members[-1].posted_at,
@@ -116,7 +116,7 @@ async def seed_spread(
             parent_id = (
                 None if parent is None else (uuid.uuid4() if parent < 0 else members[parent].id)
             )
-            await rows.analysis(
+            await builders.analysis(
                 session,
                 row,
                 Sentiment.NEGATIVE,
@@ -126,11 +126,11 @@ async def seed_spread(
                 amplifier=amplifier,
             )
         # The media account amplifies another story too; that must not count here.
-        elsewhere = await rows.mention(
+        elsewhere = await builders.mention(
             session, org, posted_at=T0 - timedelta(hours=2), author_id=media.id
         )
-        other = await rows.story(session, elsewhere, "禾岚门店服务差")
-        await rows.analysis(
+        other = await builders.story(session, elsewhere, "禾岚门店服务差")
+        await builders.analysis(
             session,
             elsewhere,
             Sentiment.NEGATIVE,
@@ -253,24 +253,26 @@ async def test_stories_list_most_recently_active_first_and_by_watchlist(
     gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant, rival: Tenant
 ) -> None:
     async with transaction(sessions) as session:
-        watched = await rows.watchlist(session, acme.org.id, "奶粉质量")
-        unrelated = await rows.watchlist(session, acme.org.id, "物流")
+        watched = await builders.watchlist(session, acme.org.id, "奶粉质量")
+        unrelated = await builders.watchlist(session, acme.org.id, "物流")
         made: list[Story] = []
         for i in range(4):
-            start = await rows.mention(session, acme.org.id, posted_at=T0 + timedelta(hours=i))
+            start = await builders.mention(session, acme.org.id, posted_at=T0 + timedelta(hours=i))
             # Activity order differs from creation order: story 1 is the most recent.
             last = T0 + timedelta(hours=(10 if i == 1 else i))
-            made.append(await rows.story(session, start, f"故事{i}", last_posted_at=last))
+            made.append(await builders.story(session, start, f"故事{i}", last_posted_at=last))
             if i in (0, 1):
                 # Two hits of one watchlist in one story must still list the story once.
-                await rows.watchlist_hit(session, watched, start, made[-1])
-                late = await rows.mention(
+                await builders.watchlist_hit(session, watched, start, made[-1])
+                late = await builders.mention(
                     session, acme.org.id, posted_at=T0 + timedelta(hours=i, minutes=5)
                 )
-                await rows.watchlist_hit(session, watched, late, made[-1])
-        await rows.watchlist_hit(session, unrelated, start, made[3])
-        foreign_start = await rows.mention(session, rival.org.id, posted_at=T0 + timedelta(days=1))
-        await rows.story(session, foreign_start, "别家的故事")
+                await builders.watchlist_hit(session, watched, late, made[-1])
+        await builders.watchlist_hit(session, unrelated, start, made[3])
+        foreign_start = await builders.mention(
+            session, rival.org.id, posted_at=T0 + timedelta(days=1)
+        )
+        await builders.story(session, foreign_start, "别家的故事")
 
     viewer = acme.auth(Role.VIEWER)
     first = await gql(viewer, STORIES, {"first": 3})
@@ -295,8 +297,8 @@ async def test_other_organizations_stories_are_invisible(
 ) -> None:
     spread = await seed_spread(sessions, acme)
     async with transaction(sessions) as session:
-        watched = await rows.watchlist(session, acme.org.id)
-        await rows.watchlist_hit(session, watched, spread.members[0], spread.story)
+        watched = await builders.watchlist(session, acme.org.id)
+        await builders.watchlist_hit(session, watched, spread.members[0], spread.story)
     outsider = rival.auth(Role.ADMIN)
     story_id = gid("Story", spread.story.id)
 

@@ -11,8 +11,8 @@ import pytest_asyncio
 from arq.connections import ArqRedis
 
 from gateway.live_hub import QUEUE_SIZE, LiveHub
-from gateway.schema.filters import MentionFilter
-from gateway.schema.live_filters import HANDLED_FIELDS
+from gateway.mentions.queries import MentionFilter
+from gateway.mentions.subscriptions import HANDLED_FIELDS
 from libs.messaging import live
 
 TIMEOUT = 10.0

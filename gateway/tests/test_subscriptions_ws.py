@@ -18,7 +18,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from gateway.tests import rows
+from gateway.tests import builders
 from gateway.tests.conftest import GraphQL, gid
 from gateway.tests.subscription_support import (
     INCIDENT_UPDATES,
@@ -50,7 +50,7 @@ async def _store_watchlist(
     sessions: async_sessionmaker[AsyncSession], tenant: Tenant, name: str = "奶粉质量"
 ) -> Watchlist:
     async with transaction(sessions) as session:
-        return await rows.watchlist(session, tenant.org.id, name)
+        return await builders.watchlist(session, tenant.org.id, name)
 
 
 @pytest.mark.parametrize(
@@ -138,7 +138,7 @@ async def test_queries_over_the_socket_read_current_data(
 ) -> None:
     watched = await _store_watchlist(sessions, acme)
     async with transaction(sessions) as session:
-        opened = await rows.incident(session, watched, detected_at=rows.T0)
+        opened = await builders.incident(session, watched, detected_at=builders.T0)
     query = "query ($id: ID!) { incident(id: $id) { status } }"
     variables = {"id": gid("Incident", opened.id)}
     async with live_client(gateway.url, bearer(acme.keys[Role.VIEWER])) as client:

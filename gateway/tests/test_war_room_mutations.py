@@ -15,8 +15,8 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.schema.commands import refused
-from gateway.schema.errors import GatewayError
+from gateway.core.commands import refusal
+from gateway.core.errors import GatewayError
 from gateway.tests.conftest import GraphQL, gid, queued_for
 from gateway.tests.war_room_ops import OPS, Seed, seed
 from libs.contracts.enums import Role
@@ -138,7 +138,7 @@ async def test_merging_into_another_organizations_incident_is_refused_on_the_fie
 def test_a_transition_refused_where_no_incident_applies_carries_no_status() -> None:
     # Snoozes, playbooks, replies and webhooks name no incident whose status could be shown;
     # no service refuses them as a transition today, so the mapping is pinned here alone.
-    mapped = refused(
+    mapped = refusal(
         CommandResult.failure("InvalidTransition", "not now", "watchlist_id"), service="incidents"
     )
     assert (type(mapped).__name__, dataclasses.asdict(mapped)) == (
@@ -150,5 +150,5 @@ def test_a_transition_refused_where_no_incident_applies_carries_no_status() -> N
 def test_an_unknown_refusal_code_is_an_error_naming_the_service() -> None:
     # No service answers a code outside the contract's; the gateway must still fail loudly.
     with pytest.raises(GatewayError) as raised:
-        refused(CommandResult.failure("Exploded", "disk full"), service="incidents")
+        refusal(CommandResult.failure("Exploded", "disk full"), service="incidents")
     assert str(raised.value) == "The incidents service refused the command: disk full"

@@ -13,10 +13,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.tests import response_rows as rr
-from gateway.tests import rows
+from gateway.tests import builders
+from gateway.tests.builders import T0
 from gateway.tests.conftest import gid
-from gateway.tests.rows import T0
 from libs.contracts import notify, response
 from libs.contracts.enums import ContactKind, IncidentStatus, StatementStatus
 from libs.contracts.messages import Command
@@ -85,26 +84,28 @@ async def seed(sessions: async_sessionmaker[AsyncSession], org: uuid.UUID) -> Se
     """Store an open incident with a task, a statement in review and an affected user,
     a second incident, a mention, and a webhook endpoint with one delivery."""
     async with transaction(sessions) as session:
-        watched = await rows.watchlist(session, org)
-        opened = await rows.incident(
+        watched = await builders.watchlist(session, org)
+        opened = await builders.incident(
             session, watched, detected_at=T0, status=IncidentStatus.ACKNOWLEDGED
         )
-        other = await rows.incident(
-            session, await rows.watchlist(session, org, name="物流"), detected_at=T0
+        other = await builders.incident(
+            session, await builders.watchlist(session, org, name="物流"), detected_at=T0
         )
-        task = await rows.task(
+        task = await builders.task(
             session, opened, "first_statement", "首次声明", 1, timedelta(hours=4)
         )
-        said = await rr.statement(session, opened, status=StatementStatus.IN_REVIEW)
-        user = await rr.affected_user(session, opened, "张三", ContactKind.PHONE, "13812345678")
+        said = await builders.statement(session, opened, status=StatementStatus.IN_REVIEW)
+        user = await builders.affected_user(
+            session, opened, "张三", ContactKind.PHONE, "13812345678"
+        )
         follow_up = (
             await session.exec(
                 select(FollowUpTask).where(col(FollowUpTask.affected_user_id) == user.id)
             )
         ).one()
-        posted = await rows.mention(session, org, posted_at=T0)
-        hook = await rr.endpoint(session, org)
-        sent = await rr.delivery(session, hook, T0, status="failed")
+        posted = await builders.mention(session, org, posted_at=T0)
+        hook = await builders.endpoint(session, org)
+        sent = await builders.delivery(session, hook, T0, status="failed")
     return Seed(
         incident=opened.id,
         other_incident=other.id,

@@ -1,0 +1,103 @@
+"""Recording a harmed customer and completing what is owed to them; incidents owns both.
+
+The gateway never sees the contact in clear after sending it, and never returns it.
+"""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+import uuid
+from typing import Annotated
+
+import strawberry
+
+from gateway.aftercare.loaders import NO_CONTACT
+from gateway.aftercare.types import AddAffectedUserInput, AffectedUser, FollowUp
+from gateway.core.commands import (
+    INCIDENT,
+    RESPONSE_IDS,
+    Change,
+    answered_id,
+    fetch,
+    forbidden,
+    not_found,
+    read_back,
+    run,
+)
+from gateway.core.context import Info
+from gateway.core.errors import (
+    AnyRefusal,
+)
+from gateway.core.inputs import as_utc
+from libs.contracts.messages import CommandResult
+from libs.contracts.response import AddAffectedUser, CompleteFollowUp
+from libs.database import tables
+
+AffectedUserResult = Annotated[
+    AffectedUser | AnyRefusal,
+    strawberry.union("AffectedUserResult", description="The masked affected user, or why not."),
+]
+FollowUpResult = Annotated[
+    FollowUp | AnyRefusal,
+    strawberry.union("FollowUpResult", description="The follow-up, or why not."),
+]
+
+
+async def _added(info: Info, incident: tables.Incident, result: CommandResult) -> AffectedUser:
+    """Read back the affected user the service recorded, masked columns only."""
+    user_id = answered_id(result)
+    return await read_back(
+        info,
+        tables.AffectedUser,
+        user_id,
+        AffectedUser.from_row,
+        "Affected user",
+        options=NO_CONTACT,
+    )
+
+
+ADD = Change(INCIDENT, _added)
+
+
+@strawberry.type
+class AftercareMutation:
+    @strawberry.mutation(
+        description="Record a harmed customer; the answer carries masked data only."
+    )
+    async def add_affected_user(
+        self, info: Info, input: AddAffectedUserInput
+    ) -> AffectedUserResult:
+        due = input.follow_up_due_at
+        return await ADD(
+            info,
+            input.incident_id,
+            AddAffectedUser,
+            name=input.name,
+            contact_kind=input.contact_kind,
+            contact=input.contact,
+            follow_up_due_at=as_utc(due) if due is not None else None,
+            compensation_amount=input.compensation_amount,
+        )
+
+    @strawberry.mutation(
+        description="Mark a follow-up visit or a compensation done; `id` is its `databaseId`."
+    )
+    async def complete_follow_up(
+        self, info: Info, id: uuid.UUID, note: str | None = None
+    ) -> FollowUpResult:
+        if (refusal := forbidden(info)) is not None:
+            return refusal
+        task = await fetch(info, tables.FollowUpTask, id)
+        if task is None:
+            return not_found("follow-up", id)
+        result = await run(
+            info,
+            CompleteFollowUp,
+            status_of=task.incident_id,
+            renames=RESPONSE_IDS,
+            task_id=task.id,
+            note=note,
+        )
+        if not isinstance(result, CommandResult):
+            return result
+        return await read_back(info, tables.FollowUpTask, task.id, FollowUp.from_row, "Follow-up")

@@ -1,0 +1,90 @@
+"""An author summary as clients read it, its page, its sort order and its filter.
+
+Counts come from the author's mentions that match the filter's window and watchlist; an
+author none of whose mentions match is not listed. Reach is the views their mentions
+report, engagement their reposts + comments + likes, influence the highest analysis gave
+one of their mentions (0 while none is analysed).
+"""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+import uuid
+from datetime import datetime
+from enum import Enum
+from typing import Any, Self
+
+import strawberry
+from strawberry import relay
+
+from gateway.core.enums import AuthorKind, Source
+from gateway.core.listing import OrderDirection
+from libs.database import tables
+
+
+@strawberry.enum(description="What an author list can be sorted by.")
+class AuthorOrderField(Enum):
+    MENTION_COUNT = "mention_count"
+    REACH = "reach"
+    ENGAGEMENT = "engagement"
+    INFLUENCE = "influence"
+    NEGATIVE_COUNT = "negative_count"
+    FOLLOWERS = "followers"
+    LAST_POSTED_AT = "last_posted_at"
+
+
+@strawberry.input(description="Sort authors.")
+class AuthorOrder:
+    field: AuthorOrderField
+    direction: OrderDirection = OrderDirection.DESC
+
+
+@strawberry.type(description="An author and what they posted among the mentions counted.")
+class AuthorSummary:
+    database_id: uuid.UUID = strawberry.field(
+        description="The author's id; `mentions(filter: {authorDatabaseId})` lists their posts."
+    )
+    source: Source
+    handle: str
+    followers: int
+    verified: bool
+    kind: AuthorKind
+    mention_count: int
+    negative_count: int = strawberry.field(description="Mentions analysis judged negative.")
+    reach: int = strawberry.field(description="Views the counted mentions report, summed.")
+    engagement: int = strawberry.field(description="Reposts, comments and likes, summed.")
+    influence: float = strawberry.field(
+        description="The highest influence analysis gave one of the counted mentions."
+    )
+    last_posted_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> Self:
+        """Build from a row of `ranked_authors`: the author, its figures, the sort key."""
+        author: tables.Author = row[0]
+        return cls(
+            database_id=author.id,
+            source=Source(author.source),
+            handle=author.handle,
+            followers=author.followers,
+            verified=author.verified,
+            kind=AuthorKind(author.kind),
+            mention_count=int(row.mention_count),
+            negative_count=int(row.negative_count),
+            reach=int(row.reach),
+            engagement=int(row.engagement),
+            influence=float(row.influence),
+            last_posted_at=row.last_posted_at,
+        )
+
+
+@strawberry.type(description="An edge to an author summary.")
+class AuthorSummaryEdge:
+    cursor: str
+    node: AuthorSummary
+
+
+@strawberry.type(description="A page of author summaries.")
+class AuthorSummaryConnection:
+    page_info: relay.PageInfo
+    edges: list[AuthorSummaryEdge]

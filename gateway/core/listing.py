@@ -1,0 +1,231 @@
+"""Lists declared once: node, filter and sort keys; the order input, SQL and field derived.
+
+A `ListSpec` names what a list shows: the node each row becomes (its table, always scoped
+to the caller's organization, is the node's declared read), its filter input (each field
+declared with the condition it adds, see `gateway.core.filters`) and the keys clients may
+sort it by, the first the default. From that one declaration come the `orderBy` input and
+its enum, the select with the conditions of the fields a client set, and the list's field
+itself, which reads a page as a Relay connection.
+
+Every sort key is a non-null value (nullable columns are left out or coalesced), so keyset
+pagination over (key, id) stays exact.
+"""
+
+import dataclasses
+import inspect
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from sqlalchemy import Select
+from sqlmodel import col
+from strawberry import relay
+
+from gateway.core.context import Info
+from gateway.core.filters import Scope, Where, where_of
+from gateway.core.inputs import camel
+from gateway.core.nodes import LoadedNode
+from gateway.core.pagination import (
+    DEFAULT_PAGE_SIZE,
+    Ordering,
+    Preload,
+    fetch_connection,
+    page_select,
+    sort,
+)
+from gateway.core.reads import read_rows, reading
+
+NodeT = TypeVar("NodeT", bound=LoadedNode)
+Listing = tuple[Select[Any], Ordering]
+_Param = inspect.Parameter
+
+
+@strawberry.enum(description="Which way a list runs: ascending or descending.")
+class OrderDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@dataclasses.dataclass(frozen=True)
+class Key:
+    """A sort key: its SQL and the Python type of its values; `joined` if it reads the
+    table the list joins in."""
+
+    sql: Any
+    value_type: type
+    joined: bool = False
+
+
+def sort_input(name: str, fields: type[Enum], direction: OrderDirection, description: str) -> Any:
+    """Return the `orderBy` input `name`: one of `fields`, and a direction (`direction` first)."""
+    namespace = {
+        "__annotations__": {"field": fields, "direction": OrderDirection},
+        "__module__": __name__,
+        "direction": direction,
+    }
+    return strawberry.input(type(name, (), namespace), description=description)
+
+
+class Sorting:
+    """A list's `orderBy`: its description, the default direction, and the keys clients may
+    sort by, each named as clients spell it, the first the default."""
+
+    def __init__(self, description: str, direction: OrderDirection, /, **keys: Key) -> None:
+        self.description = description
+        self.direction = direction
+        self.keys = keys
+
+
+class ListSpec(Generic[NodeT]):
+    """One list of `node`s, narrowed by `filter` and ordered by `sorting`.
+
+    The filter input's name without `Filter` (say `Incident`) names the generated
+    `<name>Order` input and `<name>OrderField` enum, the list (`an incident list`, unless
+    `noun` says otherwise) and, in kebab case, the cursors it issues. `arguments` are
+    conditions the list's field takes as arguments of their own, ahead of `filter`,
+    declared like filter fields. `join` adds the table that conditions and keys marked
+    `joined` read.
+    """
+
+    def __init__(
+        self,
+        node: type[NodeT],
+        filter: type,
+        sorting: Sorting,
+        *,
+        noun: str | None = None,
+        arguments: Mapping[str, tuple[Any, Any]] | None = None,
+        join: Callable[[Select[Any], Scope], Select[Any]] | None = None,
+    ) -> None:
+        name = filter.__name__.removesuffix("Filter")
+        self.kind = re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+        if noun is None:
+            noun = f"{'an' if name[0] in 'AEIOU' else 'a'} {self.kind} list"
+        self.node = node
+        self.table = node.ROWS.table
+        self.filter = filter
+        self.conditions = [
+            (field.name, where_of(field), f"filter.{camel(field.name)}")
+            for field in dataclasses.fields(filter)
+        ]
+        self.arguments = {
+            name: (annotation, where_of(declared), camel(name))
+            for name, (annotation, declared) in (arguments or {}).items()
+        }
+        self.keys = sorting.keys
+        self.direction = sorting.direction
+        self.join = join
+        self.id_column = col(getattr(self.table, "id"))  # noqa: B009 - every node's table has one
+        self.organization = col(getattr(self.table, "organization_id"))  # noqa: B009
+        fields: type[Enum] = Enum(f"{name}OrderField", [(key, key.lower()) for key in self.keys])  # type: ignore[misc]
+        self.order_field = strawberry.enum(fields, description=f"What {noun} can be sorted by.")
+        self.order = sort_input(
+            f"{name}Order", self.order_field, sorting.direction, sorting.description
+        )
+
+    def ordering(self, order: Any) -> tuple[Ordering, bool]:
+        """Return the order asked for (or the default) and whether its key reads the join."""
+        name, direction = (
+            (order.field.name, order.direction)
+            if order is not None
+            else (next(iter(self.keys)), self.direction)
+        )
+        key = self.keys[name]
+        return Ordering(name, key.sql, key.value_type, direction is OrderDirection.DESC), key.joined
+
+    def select(
+        self, scope: Scope, filter: Any, order: Any, arguments: Mapping[str, Any] | None = None
+    ) -> Listing:
+        """Return the scope's rows meeting every condition given, with their sort key."""
+        ordering, joined = self.ordering(order)
+        # The field's own arguments first, then the filter's fields, each in declared order.
+        chosen: list[tuple[Where, Any, str]] = []
+        for name, value in (arguments or {}).items():
+            _, where, field = self.arguments[name]
+            chosen.append((where, value, field))
+        if filter is not None:
+            chosen += [
+                (where, getattr(filter, name), field) for name, where, field in self.conditions
+            ]
+        conditions = [self.organization == scope.organization_id]
+        for where, value, field in chosen:
+            if value is not None:
+                conditions.append(where.condition(value, scope, field))
+                joined = joined or where.joined
+        statement = page_select(self.table, ordering)
+        if joined and self.join is not None:
+            statement = self.join(statement, scope)
+        return statement.where(*conditions), ordering
+
+    def connection_field(
+        self, description: str, *, preload: Callable[[Info], Preload[NodeT] | None] | None = None
+    ) -> Any:
+        """Return the list's field: one page as a Relay connection, in the order asked for."""
+        spec = self
+
+        async def resolve(self: object, info: Info, **given: Any) -> relay.Connection[NodeT]:
+            first, after = given.pop("first"), given.pop("after")
+            listing = spec.select(_scope(info), given.pop("filter"), given.pop("order_by"), given)
+            return await fetch_connection(
+                info.context.sessions,
+                listing,
+                relay.Connection[spec.node],  # type: ignore[name-defined]
+                spec.node.from_row,
+                kind=spec.kind,
+                id_column=spec.id_column,
+                first=first,
+                after=after,
+                preload=preload(info) if preload is not None else None,
+            )
+
+        pages = [
+            _Param("first", _Param.KEYWORD_ONLY, default=DEFAULT_PAGE_SIZE, annotation=int | None),
+            _Param("after", _Param.KEYWORD_ONLY, default=None, annotation=str | None),
+            *(
+                _Param(name, _Param.KEYWORD_ONLY, default=None, annotation=annotation)
+                for name, (annotation, _, _) in self.arguments.items()
+            ),
+        ]
+        returns = relay.Connection[self.node]  # type: ignore[name-defined]
+        return self._field(resolve, description, pages, returns)
+
+    def list_field(self, description: str, *, unordered: Sequence[Any]) -> Any:
+        """Return the list's field as a plain list, by `unordered` unless `orderBy` is given."""
+        spec = self
+
+        async def resolve(self: object, info: Info, **given: Any) -> list[NodeT]:
+            order = given["order_by"]
+            statement, ordering = spec.select(_scope(info), given["filter"], order)
+            if order is None:
+                statement = statement.order_by(*unordered)
+            else:
+                statement = sort(statement, ordering, spec.id_column)
+            async with reading(info.context.sessions) as connection:
+                rows = await read_rows(connection, statement)
+            return [spec.node.from_row(row) for row in rows]
+
+        return self._field(resolve, description, [], list[self.node])  # type: ignore[name-defined]
+
+    def _field(
+        self, resolve: Callable[..., Any], description: str, leading: list[_Param], returns: Any
+    ) -> Any:
+        # Strawberry reads a resolver's arguments and type from its signature, so the
+        # generated `orderBy` input and the list's filter and node are declared there.
+        resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [
+                _Param("self", _Param.POSITIONAL_OR_KEYWORD),
+                _Param("info", _Param.POSITIONAL_OR_KEYWORD, annotation=Info),
+                *leading,
+                _Param("filter", _Param.KEYWORD_ONLY, default=None, annotation=self.filter | None),
+                _Param("order_by", _Param.KEYWORD_ONLY, default=None, annotation=self.order | None),
+            ],
+            return_annotation=returns,
+        )
+        return strawberry.field(resolver=resolve, description=description)
+
+
+def _scope(info: Info) -> Scope:
+    return Scope(info.context.principal.organization_id, datetime.now(UTC))

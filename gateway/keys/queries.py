@@ -1,0 +1,35 @@
+"""The organization's keys, newest first, for admins only."""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+import strawberry
+from sqlmodel import col, select
+
+from gateway.core.context import Info
+from gateway.core.errors import GatewayError
+from gateway.keys.types import ApiKey
+from libs.contracts.enums import Role
+from libs.database import tables
+
+
+class ForbiddenError(GatewayError):
+    """A read that only admin keys may make."""
+
+
+@strawberry.type
+class ApiKeyQuery:
+    @strawberry.field(
+        description="Your organization's keys, newest first, revoked ones included. Admin only."
+    )
+    async def api_keys(self, info: Info) -> list[ApiKey]:
+        if info.context.principal.role is not Role.ADMIN:
+            raise ForbiddenError("Only an admin key may list API keys.")
+        statement = (
+            select(tables.ApiKey)
+            .where(col(tables.ApiKey.organization_id) == info.context.principal.organization_id)
+            .order_by(col(tables.ApiKey.created_at).desc(), col(tables.ApiKey.id))
+        )
+        async with info.context.sessions() as session:
+            rows = (await session.exec(statement)).all()
+        return [ApiKey.from_row(row) for row in rows]

@@ -1,0 +1,4 @@
+"""Playbooks: an organization's response for a tier (and crisis type): team and tasks.
+
+Reads `playbook`. Sends SetPlaybook to the incidents service. Serves `playbooks`.
+"""

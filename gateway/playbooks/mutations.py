@@ -1,0 +1,86 @@
+"""Replacing a playbook, admin keys only; the incidents service stores it."""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+from typing import Annotated
+
+import strawberry
+
+from gateway.core.commands import answered_id, forbidden_unless_admin, read_back, run
+from gateway.core.context import Info
+from gateway.core.enums import Channel, CrisisType, TeamRole, Tier
+from gateway.core.errors import (
+    AnyRefusal,
+)
+from gateway.playbooks.types import Playbook
+from libs.contracts.messages import CommandResult
+from libs.contracts.response import SetPlaybook
+from libs.database import tables
+
+PlaybookResult = Annotated[
+    Playbook | AnyRefusal,
+    strawberry.union("PlaybookResult", description="The stored playbook, or why not."),
+]
+
+
+@strawberry.input(description="A role a playbook puts on the team, and how many people fill it.")
+class TeamSlotInput:
+    role: TeamRole
+    count: int = 1
+
+
+@strawberry.input(description="A task a playbook adds, due a number of minutes after detection.")
+class PlaybookTaskInput:
+    kind: str = strawberry.field(description="Unique within the playbook, e.g. `first_statement`.")
+    title: str
+    due_after_minutes: int
+    role: TeamRole = strawberry.field(description="The owning role; it must be on the team.")
+    channel: Channel | None = None
+
+
+@strawberry.input(description="A playbook for a tier, and optionally for one crisis type.")
+class SetPlaybookInput:
+    tier: Tier
+    crisis_type: CrisisType | None = strawberry.field(
+        default=None, description="Omit for the tier's playbook for any crisis type."
+    )
+    team: list[TeamSlotInput]
+    tasks: list[PlaybookTaskInput]
+
+
+@strawberry.type
+class PlaybookMutation:
+    @strawberry.mutation(
+        description=(
+            "Replace your organization's playbook for a tier (and optionally one crisis type): "
+            "the team and the tasks with their deadlines. Admin keys only; incidents already "
+            "open keep their tasks."
+        )
+    )
+    async def set_playbook(self, info: Info, input: SetPlaybookInput) -> PlaybookResult:
+        if (refusal := forbidden_unless_admin(info, "change playbooks")) is not None:
+            return refusal
+        result = await run(
+            info,
+            # A refusal names the nested entry, e.g. `tasks[0].kind`.
+            SetPlaybook,
+            tier=input.tier,
+            crisis_type=input.crisis_type,
+            team=[{"role": slot.role, "count": slot.count} for slot in input.team],
+            tasks=[
+                {
+                    "kind": task.kind,
+                    "title": task.title,
+                    "due_after_minutes": task.due_after_minutes,
+                    "role": task.role,
+                    "channel": task.channel,
+                }
+                for task in input.tasks
+            ],
+        )
+        if not isinstance(result, CommandResult):
+            return result
+        return await read_back(
+            info, tables.Playbook, answered_id(result), Playbook.from_row, "Playbook"
+        )

@@ -1,0 +1,31 @@
+"""The organization's own playbooks, by tier and crisis type."""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+import strawberry
+from sqlmodel import col, select
+
+from gateway.core.context import Info
+from gateway.playbooks.types import Playbook
+from libs.database import tables
+
+
+@strawberry.type
+class PlaybookQuery:
+    @strawberry.field(
+        description=(
+            "Your organization's own playbooks, by tier and crisis type. A tier without one "
+            "uses the built-in playbook."
+        )
+    )
+    async def playbooks(self, info: Info) -> list[Playbook]:
+        playbook = tables.Playbook
+        statement = (
+            select(playbook)
+            .where(col(playbook.organization_id) == info.context.principal.organization_id)
+            .order_by(col(playbook.tier), col(playbook.crisis_type).collate("C"))
+        )
+        async with info.context.sessions() as session:
+            rows = (await session.exec(statement)).all()
+        return [Playbook.from_row(row) for row in rows]

@@ -1,0 +1,14 @@
+"""The review reads: reports by id and each incident's improvement actions."""
+
+from sqlmodel import col
+
+from gateway.core.reads import ById, Children
+from libs.database.tables import ImprovementAction, ReviewReport
+
+REVIEWS = ById(ReviewReport, col(ReviewReport.id), col(ReviewReport.organization_id))
+IMPROVEMENTS_BY_INCIDENT = Children(
+    ImprovementAction,
+    col(ImprovementAction.incident_id),
+    col(ImprovementAction.organization_id),
+    order_by=(col(ImprovementAction.created_at), col(ImprovementAction.id)),
+)

@@ -1,0 +1,37 @@
+"""Review reports (复盘), newest first unless sorted otherwise."""
+
+from datetime import datetime
+
+import strawberry
+from sqlmodel import col
+from strawberry import relay
+
+from gateway.core.filters import names, one_of, present
+from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
+from gateway.review.types import REVIEW_STATUSES, ReviewReport
+from libs.database import tables
+
+report = tables.ReviewReport
+
+
+@strawberry.input(description="Narrow a review-report list; every given condition must hold.")
+class ReviewReportFilter:
+    status: str | None = one_of(report.status, REVIEW_STATUSES, "`draft` or `completed`.")
+    completed: bool | None = present(report.completed_at, "Whether someone completed the review.")
+    incident_id: relay.GlobalID | None = names(report.incident_id, "Incident")
+
+
+REVIEW_ORDER = Sorting(
+    "Sort review reports.",
+    OrderDirection.DESC,
+    CREATED_AT=Key(col(report.created_at), datetime),
+    UPDATED_AT=Key(col(report.updated_at), datetime),
+)
+REVIEW_LIST = ListSpec(ReviewReport, ReviewReportFilter, REVIEW_ORDER)
+
+
+@strawberry.type
+class ReviewQuery:
+    review_reports = REVIEW_LIST.connection_field(
+        "Review reports (复盘), newest first unless `orderBy` says otherwise."
+    )

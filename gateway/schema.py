@@ -1,0 +1,131 @@
+"""The GraphQL schema: every domain's reads, commands and live fields, and the extensions that
+guard them.
+
+The root types join the domains' parts in the order the published schema lists their
+fields (`gateway/schema.graphql`): clients generate code from that file, so a part's place
+here is its fields' place there.
+"""
+
+from collections.abc import Callable
+from functools import partial
+
+import strawberry
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.tools import merge_types
+
+from gateway.aftercare.mutations import AftercareMutation
+from gateway.authors.queries import AuthorQuery
+from gateway.core.errors import should_mask
+from gateway.core.nodes import NodeQuery
+from gateway.core.websocket_admission import WebSocketAdmission
+from gateway.dashboard.queries import DashboardQuery
+from gateway.incidents.mutations import IncidentMutation
+from gateway.incidents.queries import IncidentQuery
+from gateway.incidents.subscriptions import IncidentSubscription
+from gateway.keys.mutations import ApiKeyMutation
+from gateway.keys.queries import ApiKeyQuery
+from gateway.lexicon.mutations import LexiconMutation
+from gateway.lexicon.queries import LexiconQuery
+from gateway.mentions.queries import MentionQuery
+from gateway.mentions.subscriptions import MentionSubscription
+from gateway.playbooks.mutations import PlaybookMutation
+from gateway.playbooks.queries import PlaybookQuery
+from gateway.replies.mutations import ReplyMutation
+from gateway.replies.queries import ReplyQuery
+from gateway.review.mutations import ReviewMutation
+from gateway.review.queries import ReviewQuery
+from gateway.signals.queries import SignalQuery
+from gateway.signals.subscriptions import SignalSubscription
+from gateway.statements.mutations import StatementMutation
+from gateway.statements.queries import StatementQuery
+from gateway.stories.queries import StoryQuery
+from gateway.tasks.mutations import TaskMutation
+from gateway.tasks.queries import TaskQuery
+from gateway.watchlists.mutations import SnoozeMutation, WatchlistMutation
+from gateway.watchlists.queries import WatchlistPageQuery, WatchlistQuery
+from gateway.webhooks.mutations import WebhookMutation
+from gateway.webhooks.queries import WebhookQuery
+from libs.settings import Settings
+
+MAX_QUERY_DEPTH = 10
+# A console's largest screens use a few dozen aliases and well under two thousand tokens;
+# beyond that a document is an attempt to multiply work, not a page.
+MAX_ALIASES = 30
+MAX_TOKENS = 2000
+
+Query = merge_types(
+    "Query",
+    (
+        NodeQuery,
+        MentionQuery,
+        WatchlistQuery,
+        IncidentQuery,
+        StoryQuery,
+        LexiconQuery,
+        SignalQuery,
+        TaskQuery,
+        StatementQuery,
+        ReviewQuery,
+        WatchlistPageQuery,
+        AuthorQuery,
+        DashboardQuery,
+        ReplyQuery,
+        PlaybookQuery,
+        WebhookQuery,
+        ApiKeyQuery,
+    ),
+)
+Mutation = merge_types(
+    "Mutation",
+    (
+        WatchlistMutation,
+        LexiconMutation,
+        IncidentMutation,
+        TaskMutation,
+        SnoozeMutation,
+        PlaybookMutation,
+        StatementMutation,
+        ReviewMutation,
+        AftercareMutation,
+        ReplyMutation,
+        WebhookMutation,
+        ApiKeyMutation,
+    ),
+)
+Subscription = merge_types(
+    "Subscription", (SignalSubscription, IncidentSubscription, MentionSubscription)
+)
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """Build the schema; outside development unexpected errors are masked."""
+    # Factories, not instances: each request gets fresh extensions, while the parse and
+    # validation caches behind them are shared by the whole process. The depth and alias
+    # limiters each make a new rule class when built, and the validation cache keys on the
+    # rule classes: built per request they would make every document a cache miss, so their
+    # rules are made once here and added by a plain AddValidationRules per request.
+    limits = [
+        *QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+    ]
+    extensions: list[Callable[[], SchemaExtension]] = [
+        partial(ParserCache, maxsize=256),
+        partial(ValidationCache, maxsize=256),
+        partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+        partial(AddValidationRules, limits),
+        WebSocketAdmission,
+    ]
+    if settings is not None and settings.crisiswatch_env != "development":
+        extensions.append(partial(MaskErrors, should_mask_error=should_mask))
+    return strawberry.Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+    )

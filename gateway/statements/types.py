@@ -1,0 +1,74 @@
+"""A statement as clients read it, with its review record; the filter of statement lists."""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+import uuid
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+from strawberry.types.lazy_type import LazyType
+
+from gateway.core.context import Info
+from gateway.core.enums import Channel, ReviewDecision, ReviewStage, StatementStatus
+from gateway.core.nodes import LoadedNode, load_by_name
+from gateway.core.rows import FromRow, converted
+from gateway.statements.loaders import REVIEWS_BY_STATEMENT, STATEMENTS
+
+# An incident lists its statements, so a statement names its incident lazily, without an import.
+IncidentRef: LazyType[str, str] = LazyType("Incident", "gateway.incidents.types")
+
+
+@strawberry.type(description="One review decision on a statement, kept for the record.")
+class StatementReview(FromRow):
+    CONVERTED = converted(stage=ReviewStage, decision=ReviewDecision)
+
+    stage: ReviewStage
+    decision: ReviewDecision
+    reviewer: str
+    note: str | None
+    reviewed_at: datetime
+
+
+@strawberry.type(
+    description=(
+        "A public statement for one channel, from draft through three-level review "
+        "(三级审核, plus legal for red incidents) to publication."
+    )
+)
+class Statement(LoadedNode):
+    ROWS = STATEMENTS
+    CONVERTED = converted(channel=Channel, status=StatementStatus, flags=JSON)
+
+    channel: Channel
+    body: str
+    status: StatementStatus
+    review_level: int = strawberry.field(
+        description="The highest review level approved in order, 0 to 3."
+    )
+    legal_approved: bool
+    flags: JSON = strawberry.field(
+        description=(
+            "Unresolved consistency flags: key facts this channel's statement omits or "
+            "contradicts (一致性原则); publication is refused while any remain."
+        )
+    )
+    published_url: str | None
+    published_at: datetime | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    incident_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="Every review decision, oldest first.")
+    async def reviews(self, info: Info) -> list[StatementReview]:
+        rows = await info.context.loaders.of(REVIEWS_BY_STATEMENT).load(self.id)
+        return [StatementReview.from_row(row) for row in rows]
+
+    @strawberry.field(
+        graphql_type=IncidentRef | None, description="The incident the statement answers."
+    )
+    async def incident(self, info: Info) -> relay.Node | None:
+        return await load_by_name(info, "Incident", self.incident_id)

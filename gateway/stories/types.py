@@ -1,0 +1,122 @@
+"""A story as clients read it: its first post and poster, amplifiers, members and repost tree."""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+import uuid
+from datetime import datetime
+
+import strawberry
+from sqlmodel import col
+from strawberry import relay
+
+from gateway.core.context import Info
+from gateway.core.nodes import LoadedNode
+from gateway.core.pagination import DEFAULT_PAGE_SIZE, fetch_page, page_info
+from gateway.mentions.types import Author, Mention
+from gateway.stories.loaders import (
+    AMPLIFIERS_BY_STORY,
+    REPOSTS_BY_STORY,
+    STORIES,
+    story_mentions,
+)
+from libs.database import tables
+
+
+@strawberry.type(description="An author who carried a story to a large audience (放大者).")
+class Amplifier:
+    influence: float = strawberry.field(
+        description="The highest influence among the author's mentions in the story."
+    )
+    author_id: strawberry.Private[uuid.UUID]
+    first_mention_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="Who amplified the story.")
+    async def author(self, info: Info) -> Author:
+        return await Author.require(info, self.author_id)
+
+    @strawberry.field(description="The author's earliest mention in the story.")
+    async def first_mention(self, info: Info) -> Mention:
+        return await Mention.require(info, self.first_mention_id)
+
+
+@strawberry.type(description="One repost link of a story: a mention and the post it came through.")
+class RepostEdge:
+    mention: Mention = strawberry.field(description="The repost.")
+    parent_mention: Mention = strawberry.field(description="The mention it was reposted from.")
+
+
+@strawberry.type(
+    description=(
+        "One post and its reposts and near-duplicates (传播路径): how a piece of content spread."
+    )
+)
+class Story(LoadedNode):
+    ROWS = STORIES
+
+    title: str
+    mention_count: int
+    started_at: datetime = strawberry.field(description="When the first mention was posted.")
+    last_posted_at: datetime = strawberry.field(description="When the latest one was posted.")
+    first_mention_id: strawberry.Private[uuid.UUID]
+    first_author_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(description="The post that started the story (首发).")
+    async def first_mention(self, info: Info) -> Mention:
+        return await Mention.require(info, self.first_mention_id)
+
+    @strawberry.field(description="Who posted first, when the source told us.")
+    async def first_poster(self, info: Info) -> Author | None:
+        return await Author.load(info, self.first_author_id)
+
+    @strawberry.field(
+        description=(
+            "Authors with at least one amplifying mention in the story, most influential first."
+        )
+    )
+    async def amplifiers(self, info: Info) -> list[Amplifier]:
+        rows = await info.context.loaders.of(AMPLIFIERS_BY_STORY).load(self.id)
+        return [
+            Amplifier(
+                influence=row.influence,
+                author_id=row.author_id,
+                first_mention_id=row.first_mention_id,
+            )
+            for row in rows
+        ]
+
+    @strawberry.field(description="The story's mentions in posting order, oldest first.")
+    async def mentions(
+        self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> relay.Connection[Mention]:
+        page = await fetch_page(
+            info.context.sessions,
+            story_mentions(self.id, info.context.principal.organization_id),
+            kind="story-mention",
+            at_column=col(tables.Mention.posted_at),
+            id_column=col(tables.Mention.id),
+            first=DEFAULT_PAGE_SIZE if first is None else first,
+            after=after,
+            oldest_first=True,
+        )
+        return relay.Connection[Mention](
+            page_info=page_info(page, after),
+            edges=[
+                relay.Edge(cursor=cursor, node=Mention.from_row(row)) for cursor, row in page.rows
+            ],
+        )
+
+    @strawberry.field(
+        description=(
+            "Each member that came through a repost, linked to its parent, in posting order; "
+            "follow the links from `firstMention` to draw the spread."
+        )
+    )
+    async def repost_tree(self, info: Info) -> list[RepostEdge]:
+        links = await info.context.loaders.of(REPOSTS_BY_STORY).load(self.id)
+        return [
+            RepostEdge(
+                mention=Mention.from_row(link.mention), parent_mention=Mention.from_row(link.parent)
+            )
+            for link in links
+        ]

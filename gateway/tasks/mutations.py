@@ -1,0 +1,49 @@
+"""Completing a response task; the incidents service records it (and a late one's delay)."""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+import uuid
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from gateway.core.commands import RESPONSE_IDS, Change, Target, read_back
+from gateway.core.context import Info
+from gateway.core.errors import (
+    AnyRefusal,
+)
+from gateway.tasks.types import ResponseTask
+from libs.contracts.messages import CommandResult
+from libs.contracts.response import CompleteTask
+from libs.database import tables
+
+TaskResult = Annotated[
+    ResponseTask | AnyRefusal,
+    strawberry.union("TaskResult", description="The completed task, or why not."),
+]
+
+
+def _incident_of(row: tables.ResponseTask) -> uuid.UUID:
+    return row.incident_id
+
+
+TASK = Target(tables.ResponseTask, "ResponseTask", "task", "task_id", _incident_of)
+
+
+async def _completed(info: Info, task: tables.ResponseTask, result: CommandResult) -> ResponseTask:
+    """Read back the task the command completed."""
+    return await read_back(info, tables.ResponseTask, task.id, ResponseTask.from_row, "Task")
+
+
+COMPLETE = Change(TASK, _completed, renames=RESPONSE_IDS)
+
+
+@strawberry.type
+class TaskMutation:
+    @strawberry.mutation(description="Mark a response task done; a late one records its delay.")
+    async def complete_task(
+        self, info: Info, id: relay.GlobalID, note: str | None = None
+    ) -> TaskResult:
+        return await COMPLETE(info, id, CompleteTask, note=note)

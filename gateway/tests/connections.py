@@ -1,0 +1,103 @@
+"""Walking connections the way a client does: one page, every page, the expected order.
+
+Every expectation is computed from the rows a test stored: the order by sorting them on
+(key, id), the filters by testing each row.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.tests.conftest import GraphQL
+from libs.contracts.enums import (
+    Role,
+)
+from tests.builders import Tenant
+
+Sessions = async_sessionmaker[AsyncSession]
+
+# The input types of each connection's `filter` and `orderBy`.
+INPUTS = {
+    "mentions": ("MentionFilter", "MentionOrder"),
+    "signals": ("SignalFilter", "SignalOrder"),
+    "tasks": ("TaskFilter", "TaskOrder"),
+    "statements": ("StatementFilter", "StatementOrder"),
+    "reviewReports": ("ReviewReportFilter", "ReviewReportOrder"),
+    "watchlistsConnection": ("WatchlistFilter", "WatchlistOrder"),
+    "incidents": ("IncidentFilter", "IncidentOrder"),
+    "stories": ("StoryFilter", "StoryOrder"),
+    "authors": ("AuthorFilter", "AuthorOrder"),
+    "webhookDeliveries": ("WebhookDeliveryFilter", "WebhookDeliveryOrder"),
+}
+
+
+def document(field: str) -> str:
+    """Return a query for one page of `field` with every paging argument as a variable."""
+    filter_type, order_type = INPUTS[field]
+    return f"""
+    query($first: Int, $after: String, $filter: {filter_type}, $orderBy: {order_type}) {{
+      {field}(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {{
+        pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
+        edges {{ cursor node {{ databaseId }} }}
+      }}
+    }}
+    """
+
+
+async def page(
+    gql: GraphQL,
+    tenant: Tenant,
+    field: str,
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    filter: dict[str, Any] | None = None,
+    order_by: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Return the whole response for one page of `field`."""
+    variables = {"first": first, "after": after, "filter": filter, "orderBy": order_by}
+    return await gql(tenant.auth(Role.VIEWER), document(field), variables)
+
+
+async def walk(
+    gql: GraphQL,
+    tenant: Tenant,
+    field: str,
+    *,
+    first: int = 2,
+    filter: dict[str, Any] | None = None,
+    order_by: dict[str, Any] | None = None,
+) -> list[str]:
+    """Follow `field` page by page to its end; return the database ids in order."""
+    seen: list[str] = []
+    after: str | None = None
+    while True:
+        body = await page(
+            gql, tenant, field, first=first, after=after, filter=filter, order_by=order_by
+        )
+        assert "errors" not in body, body
+        connection = body["data"][field]
+        edges = connection["edges"]
+        assert len(edges) <= first
+        assert connection["pageInfo"]["hasPreviousPage"] is (after is not None)
+        seen += [edge["node"]["databaseId"] for edge in edges]
+        if not connection["pageInfo"]["hasNextPage"]:
+            assert len(seen) == len(set(seen)), "a row came twice"
+            return seen
+        after = connection["pageInfo"]["endCursor"]
+        assert after == edges[-1]["cursor"]
+
+
+def ordered(
+    items: Sequence[Any], key: Callable[[Any], Any], *, descending: bool, id_of: str = "id"
+) -> list[str]:
+    """Return the ids of `items` sorted on (key, id), as keyset pagination must list them."""
+    ranked = sorted(items, key=lambda item: (key(item), getattr(item, id_of)), reverse=descending)
+    return [str(getattr(item, id_of)) for item in ranked]
+
+
+def error(body: dict[str, Any]) -> str:
+    assert body.get("data") is None, body
+    return str(body["errors"][0]["message"])

@@ -1,0 +1,162 @@
+"""Watchlist changes: create and update go to the analysis service, a snooze to incidents."""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+from datetime import datetime
+from typing import Annotated, cast
+
+import strawberry
+from strawberry import relay
+
+from gateway.core.commands import (
+    Change,
+    Target,
+    answered_id,
+    fetch,
+    forbidden,
+    not_found,
+    read_back,
+    run,
+)
+from gateway.core.context import Info
+from gateway.core.errors import (
+    AnyRefusal,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+)
+from gateway.core.inputs import as_utc
+from gateway.watchlists.types import Watchlist, WatchlistSnooze
+from libs.contracts.messages import CommandResult, CreateWatchlist, UpdateWatchlist
+from libs.contracts.response import SnoozeWatchlist
+from libs.database import tables
+
+CreateWatchlistResult = Annotated[
+    Watchlist | InvalidInput | Conflict | Forbidden,
+    strawberry.union("CreateWatchlistResult", description="The new watchlist, or why not."),
+]
+UpdateWatchlistResult = Annotated[
+    Watchlist | InvalidInput | Conflict | NotFound | Forbidden,
+    strawberry.union("UpdateWatchlistResult", description="The changed watchlist, or why not."),
+]
+SnoozeResult = Annotated[
+    WatchlistSnooze | AnyRefusal,
+    strawberry.union("SnoozeResult", description="The snooze, or why not."),
+]
+
+
+@strawberry.input(
+    description=(
+        "A new watchlist: a name unique in your organization, a boolean `query`, keywords, "
+        "or both; without a query any of the keywords matches."
+    )
+)
+class CreateWatchlistInput:
+    name: str
+    keywords: list[str] = strawberry.field(
+        default_factory=list,
+        description="Names segmentation keeps whole (brands, products, people).",
+    )
+    query: str | None = strawberry.field(
+        default=None,
+        description=(
+            "A boolean rule: `&` or AND (or just a space), `|` or OR, `!` or NOT, parentheses, "
+            '"quoted phrases" and `source:weibo`, e.g. '
+            '`(奶粉 | 米粉) & (致癌 | 召回) & !谣言`. A bad rule answers InvalidInput on "query" '
+            "with the column of the problem."
+        ),
+    )
+
+
+@strawberry.input(description="Changes to a watchlist; an omitted field stays as it is.")
+class UpdateWatchlistInput:
+    id: relay.GlobalID
+    name: str | None = None
+    keywords: list[str] | None = strawberry.field(
+        default=None,
+        description="Replaces the keywords; a rule made from the old keywords follows them.",
+    )
+    query: str | None = strawberry.field(default=None, description="Replaces the rule.")
+
+
+WATCHLIST = Target(tables.Watchlist, "Watchlist", "watchlist", "watchlist_id")
+
+
+async def _snoozed(
+    info: Info, watchlist: tables.Watchlist, result: CommandResult
+) -> WatchlistSnooze:
+    """Read back the snooze the incidents service stored."""
+    snooze_id = answered_id(result)
+    return await read_back(
+        info, tables.WatchlistSnooze, snooze_id, WatchlistSnooze.from_row, "Snooze"
+    )
+
+
+SNOOZE = Change(WATCHLIST, _snoozed)
+
+
+@strawberry.type
+class WatchlistMutation:
+    @strawberry.mutation(description="Create a watchlist; the analysis service owns it.")
+    async def create_watchlist(
+        self, info: Info, input: CreateWatchlistInput
+    ) -> CreateWatchlistResult:
+        if (refusal := forbidden(info)) is not None:
+            return refusal
+        result = await run(
+            info,
+            CreateWatchlist,
+            accept=(InvalidInput, Conflict),
+            name=input.name,
+            keywords=input.keywords,
+            query=input.query,
+        )
+        if not isinstance(result, CommandResult):
+            return cast(InvalidInput | Conflict, result)
+        return await read_back(
+            info,
+            tables.Watchlist,
+            answered_id(result),
+            Watchlist.from_row,
+            "Watchlist",
+            done="created",
+        )
+
+    @strawberry.mutation(
+        description="Change a watchlist's name, keywords or rule; the analysis service owns it."
+    )
+    async def update_watchlist(
+        self, info: Info, input: UpdateWatchlistInput
+    ) -> UpdateWatchlistResult:
+        async def changed(
+            info: Info, watchlist: tables.Watchlist, result: CommandResult
+        ) -> Watchlist | NotFound:
+            row = await fetch(info, tables.Watchlist, watchlist.id)
+            return Watchlist.from_row(row) if row is not None else not_found("watchlist", input.id)
+
+        update = Change(WATCHLIST, changed, accept=(InvalidInput, Conflict, NotFound))
+        answer = await update(
+            info,
+            input.id,
+            UpdateWatchlist,
+            name=input.name,
+            keywords=input.keywords,
+            query=input.query,
+        )
+        return cast(Watchlist | InvalidInput | Conflict | NotFound | Forbidden, answer)
+
+
+@strawberry.type
+class SnoozeMutation:
+    @strawberry.mutation(
+        description=(
+            "Silence a watchlist until a time within the next 30 days: its signals open no "
+            "incident meanwhile. A reason is required."
+        )
+    )
+    async def snooze_watchlist(
+        self, info: Info, watchlist_id: relay.GlobalID, until: datetime, reason: str
+    ) -> SnoozeResult:
+        return await SNOOZE(info, watchlist_id, SnoozeWatchlist, until=as_utc(until), reason=reason)

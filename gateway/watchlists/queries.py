@@ -1,0 +1,53 @@
+"""Watchlist lists: every watchlist at once, or page by page, by name unless sorted otherwise."""
+
+from datetime import datetime
+
+import strawberry
+from sqlmodel import col
+
+from gateway.core.enums import Tier
+from gateway.core.filters import at_or_after, containing, equals, tier_at_least
+from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
+from gateway.core.predicates import tier_rank
+from gateway.watchlists.types import Watchlist
+from libs.database import tables
+
+watchlist = tables.Watchlist
+
+
+@strawberry.input(description="Narrow a watchlist list; every given condition must hold.")
+class WatchlistFilter:
+    tier: Tier | None = equals(watchlist.current_tier, "Current tier exactly.")
+    min_tier: Tier | None = tier_at_least(
+        watchlist.current_tier, "Current tier this or more severe."
+    )
+    name_contains: str | None = containing(watchlist.name, "The name contains this, ignoring case.")
+    spiked_since: datetime | None = at_or_after(watchlist.last_spike_at, "Last spiked at or after.")
+
+
+WATCHLIST_ORDER = Sorting(
+    "Sort watchlists; `NAME` in code point order, `TIER` by current tier's severity "
+    "(below blue lowest).",
+    OrderDirection.ASC,
+    NAME=Key(col(watchlist.name).collate("C"), str),
+    CREATED_AT=Key(col(watchlist.created_at), datetime),
+    UPDATED_AT=Key(col(watchlist.updated_at), datetime),
+    TIER=Key(tier_rank(col(watchlist.current_tier)), int),
+)
+WATCHLIST_LIST = ListSpec(Watchlist, WatchlistFilter, WATCHLIST_ORDER)
+
+
+@strawberry.type
+class WatchlistQuery:
+    watchlists = WATCHLIST_LIST.list_field(
+        "Every watchlist of your organization, by name unless `orderBy` says otherwise; "
+        "`watchlistsConnection` pages the same list.",
+        unordered=[col(watchlist.name)],
+    )
+
+
+@strawberry.type
+class WatchlistPageQuery:
+    watchlists_connection = WATCHLIST_LIST.connection_field(
+        "Watchlists page by page, by name (code point order) unless `orderBy` says otherwise."
+    )

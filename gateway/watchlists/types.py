@@ -1,0 +1,47 @@
+"""A watchlist as clients read it, its snoozes, and the filter of watchlist lists."""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+from datetime import datetime
+
+import strawberry
+
+from gateway.core.enums import Tier
+from gateway.core.nodes import LoadedNode
+from gateway.core.predicates import parse_tier
+from gateway.core.rows import Stored, converted
+from gateway.watchlists.loaders import WATCHLISTS
+
+
+@strawberry.type(
+    description="A named watch rule: a boolean query over words, with dictionary keywords."
+)
+class Watchlist(LoadedNode):
+    ROWS = WATCHLISTS
+    CONVERTED = converted(current_tier=parse_tier)
+
+    name: str
+    keywords: list[str] = strawberry.field(
+        description="Names segmentation keeps whole (brands, products, people)."
+    )
+    query: str = strawberry.field(
+        description=(
+            "The rule that decides a match, in canonical form, e.g. "
+            "`(奶粉 | 米粉) & (致癌 | 召回) & !谣言`; made from the keywords when none was given."
+        )
+    )
+    current_tier: Tier | None = strawberry.field(description="Null when below blue.")
+    created_at: datetime
+    updated_at: datetime
+    last_spike_at: datetime | None = strawberry.field(
+        description="When the mention count last spiked above its baseline; null if never."
+    )
+
+
+@strawberry.type(description="A watchlist silenced until a time: its signals open no incident.")
+class WatchlistSnooze(Stored):
+    until: datetime
+    reason: str
+    actor: str
+    created_at: datetime

@@ -1,0 +1,297 @@
+"""Webhook management for admins: endpoints, secrets, redelivery and the destination policy.
+
+Each is the matching command of `libs.contracts.notify`, answered by the notify service.
+A signing secret appears in exactly two answers, creating an endpoint and rotating its
+secret, and nowhere else.
+"""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from gateway.core.commands import (
+    Change,
+    Target,
+    answered_id,
+    forbidden_unless_admin,
+    read_back,
+    run,
+)
+from gateway.core.context import Info
+from gateway.core.enums import EndpointKind, EventType
+from gateway.core.errors import (
+    AnyRefusal,
+    GatewayError,
+)
+from gateway.webhooks.loaders import NO_SECRETS, read_policy
+from gateway.webhooks.types import WebhookDelivery, WebhookEndpoint, WebhookPolicy
+from libs.contracts.messages import CommandResult
+from libs.contracts.notify import (
+    CreateWebhookEndpoint,
+    DeleteWebhookEndpoint,
+    RedeliverWebhook,
+    RotateWebhookSecret,
+    SetWebhookPolicy,
+    UpdateWebhookEndpoint,
+)
+from libs.database import tables
+
+MANAGE = "manage webhooks"
+# The notify service names the object a mutation takes as `id` by its own field name.
+AS_ID = {"endpointId": "id", "deliveryId": "id"}
+
+
+@strawberry.type(description="A new endpoint and its signing secret, shown this once only.")
+class WebhookEndpointCreated:
+    endpoint: WebhookEndpoint
+    secret: str | None = strawberry.field(
+        description=(
+            "For `STANDARD` endpoints the generated secret (`whsec_…`) to verify signatures "
+            "with; store it now, it is never shown again. Null for chat bots."
+        )
+    )
+
+
+@strawberry.type(description="A new signing secret, shown this once only.")
+class WebhookSecretRotated:
+    endpoint: WebhookEndpoint
+    secret: str
+    previous_secret_expires_at: datetime | None = strawberry.field(
+        description="Until then deliveries carry signatures with both the old and new secret."
+    )
+
+
+@strawberry.type(description="The endpoint is gone and its pending deliveries stopped.")
+class WebhookEndpointDeleted:
+    deleted_id: relay.GlobalID
+    database_id: uuid.UUID
+
+
+CreateEndpointResult = Annotated[
+    WebhookEndpointCreated | AnyRefusal,
+    strawberry.union("CreateWebhookEndpointResult", description="The endpoint, or why not."),
+]
+EndpointResult = Annotated[
+    WebhookEndpoint | AnyRefusal,
+    strawberry.union("WebhookEndpointResult", description="The endpoint, or why not."),
+]
+RotateSecretResult = Annotated[
+    WebhookSecretRotated | AnyRefusal,
+    strawberry.union("RotateWebhookSecretResult", description="The new secret, or why not."),
+]
+DeleteEndpointResult = Annotated[
+    WebhookEndpointDeleted | AnyRefusal,
+    strawberry.union("DeleteWebhookEndpointResult", description="The deletion, or why not."),
+]
+DeliveryResult = Annotated[
+    WebhookDelivery | AnyRefusal,
+    strawberry.union("WebhookDeliveryResult", description="The delivery, or why not."),
+]
+PolicyResult = Annotated[
+    WebhookPolicy | AnyRefusal,
+    strawberry.union("WebhookPolicyResult", description="The policy, or why not."),
+]
+
+
+@strawberry.input(description="A new endpoint and the events it wants.")
+class CreateWebhookEndpointInput:
+    name: str
+    url: str = strawberry.field(
+        description=(
+            "HTTPS destination; private, loopback and link-local addresses are refused unless "
+            "your webhook policy allows them."
+        )
+    )
+    event_types: list[EventType]
+    kind: EndpointKind = EndpointKind.STANDARD
+    secret: str | None = strawberry.field(
+        default=None,
+        description="For chat bots with signing on: the secret the platform issued.",
+    )
+
+
+@strawberry.input(description="Changes to an endpoint; an omitted field stays as it is.")
+class UpdateWebhookEndpointInput:
+    id: relay.GlobalID
+    name: str | None = None
+    url: str | None = None
+    event_types: list[EventType] | None = None
+    enabled: bool | None = strawberry.field(
+        default=None, description="True re-enables an endpoint disabled after failures."
+    )
+
+
+ENDPOINT = Target(
+    tables.WebhookEndpoint,
+    "WebhookEndpoint",
+    "webhook endpoint",
+    "endpoint_id",
+    manage=MANAGE,
+    options=NO_SECRETS,
+)
+DELIVERY = Target(
+    tables.WebhookDelivery, "WebhookDelivery", "webhook delivery", "delivery_id", manage=MANAGE
+)
+
+
+async def _read_endpoint(info: Info, endpoint_id: uuid.UUID) -> tables.WebhookEndpoint:
+    return await read_back(
+        info,
+        tables.WebhookEndpoint,
+        endpoint_id,
+        lambda row: row,
+        "Webhook endpoint",
+        options=NO_SECRETS,
+    )
+
+
+def _answered_endpoint_id(result: CommandResult) -> uuid.UUID:
+    """Return the id of the endpoint the notify service answered with (`endpoint.id`)."""
+    described = result.data.get("endpoint")
+    if isinstance(described, dict) and "id" in described:
+        return answered_id(CommandResult.success(**described))
+    return answered_id(result)
+
+
+def _secret(result: CommandResult) -> str | None:
+    secret = result.data.get("secret")
+    return str(secret) if secret else None
+
+
+async def _changed(
+    info: Info, endpoint: tables.WebhookEndpoint, result: CommandResult
+) -> WebhookEndpoint:
+    """Read back the endpoint the command changed, without its secrets."""
+    return WebhookEndpoint.from_row(await _read_endpoint(info, endpoint.id))
+
+
+async def _rotated(
+    info: Info, endpoint: tables.WebhookEndpoint, result: CommandResult
+) -> WebhookSecretRotated:
+    """Answer the new secret, shown this once, with the endpoint read back."""
+    row = await _read_endpoint(info, endpoint.id)
+    secret = _secret(result)
+    if secret is None:
+        raise GatewayError(
+            f"The new secret of webhook endpoint {endpoint.id} was changed but cannot be read back."
+        )
+    return WebhookSecretRotated(
+        endpoint=WebhookEndpoint.from_row(row),
+        secret=secret,
+        previous_secret_expires_at=row.previous_secret_expires_at,
+    )
+
+
+async def _deleted(
+    info: Info, endpoint: tables.WebhookEndpoint, result: CommandResult
+) -> WebhookEndpointDeleted:
+    return WebhookEndpointDeleted(
+        deleted_id=relay.GlobalID("WebhookEndpoint", str(endpoint.id)), database_id=endpoint.id
+    )
+
+
+async def _redelivered(
+    info: Info, delivery: tables.WebhookDelivery, result: CommandResult
+) -> WebhookDelivery:
+    # Redelivery reuses the logged row (one per endpoint and event), so its id stays.
+    return await read_back(
+        info, tables.WebhookDelivery, delivery.id, WebhookDelivery.from_row, "Webhook delivery"
+    )
+
+
+CHANGE = Change(ENDPOINT, _changed, renames=AS_ID)
+ROTATE = Change(ENDPOINT, _rotated, renames=AS_ID)
+DELETE = Change(ENDPOINT, _deleted, renames=AS_ID)
+REDELIVER = Change(DELIVERY, _redelivered, renames=AS_ID)
+
+
+@strawberry.type
+class WebhookMutation:
+    @strawberry.mutation(description="Register an endpoint for some event types; admin keys only.")
+    async def create_webhook_endpoint(
+        self, info: Info, input: CreateWebhookEndpointInput
+    ) -> CreateEndpointResult:
+        if (refusal := forbidden_unless_admin(info, MANAGE)) is not None:
+            return refusal
+        result = await run(
+            info,
+            CreateWebhookEndpoint,
+            name=input.name,
+            kind=input.kind,
+            url=input.url,
+            event_types=input.event_types,
+            secret=input.secret,
+        )
+        if not isinstance(result, CommandResult):
+            return result
+        row = await _read_endpoint(info, _answered_endpoint_id(result))
+        endpoint = WebhookEndpoint.from_row(row)
+        return WebhookEndpointCreated(endpoint=endpoint, secret=_secret(result))
+
+    @strawberry.mutation(
+        description=(
+            "Change an endpoint's name, URL or event types, or re-enable it; admin keys only."
+        )
+    )
+    async def update_webhook_endpoint(
+        self, info: Info, input: UpdateWebhookEndpointInput
+    ) -> EndpointResult:
+        return await CHANGE(
+            info,
+            input.id,
+            UpdateWebhookEndpoint,
+            name=input.name,
+            url=input.url,
+            event_types=input.event_types,
+            enabled=input.enabled,
+        )
+
+    @strawberry.mutation(
+        description=(
+            "Issue a new signing secret; the old one keeps signing too for `overlapHours` "
+            "(0 to 168), so receivers can switch without missing a delivery. Admin keys only."
+        )
+    )
+    async def rotate_webhook_secret(
+        self, info: Info, id: relay.GlobalID, overlap_hours: int = 24
+    ) -> RotateSecretResult:
+        return await ROTATE(info, id, RotateWebhookSecret, overlap_hours=overlap_hours)
+
+    @strawberry.mutation(
+        description="Remove an endpoint; its pending deliveries stop. Admin keys only."
+    )
+    async def delete_webhook_endpoint(self, info: Info, id: relay.GlobalID) -> DeleteEndpointResult:
+        return await DELETE(info, id, DeleteWebhookEndpoint)
+
+    @strawberry.mutation(
+        description=(
+            "Send a logged delivery again now, whatever its state, with the same `webhook-id`; "
+            "admin keys only."
+        )
+    )
+    async def redeliver_webhook(self, info: Info, id: relay.GlobalID) -> DeliveryResult:
+        return await REDELIVER(info, id, RedeliverWebhook)
+
+    @strawberry.mutation(
+        description=(
+            "Allow or refuse endpoints on private, loopback and link-local addresses for your "
+            "organization; admin keys only."
+        )
+    )
+    async def set_webhook_policy(
+        self, info: Info, allow_private_destinations: bool
+    ) -> PolicyResult:
+        if (refusal := forbidden_unless_admin(info, MANAGE)) is not None:
+            return refusal
+        result = await run(
+            info, SetWebhookPolicy, allow_private_destinations=allow_private_destinations
+        )
+        if not isinstance(result, CommandResult):
+            return result
+        return WebhookPolicy.from_row(await read_policy(info))
