@@ -8,13 +8,13 @@ while the socket stays open stops starting new operations.
 
 from dataclasses import dataclass
 
-from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.auth import AuthError, PrincipalCache, authenticate
 from libs import ratelimit
 from libs.auth.keys import Principal
+from libs.messaging.connection import ArqRedis
 
 
 @dataclass(frozen=True)

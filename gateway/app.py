@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
 
-from arq.connections import ArqRedis
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -27,13 +26,14 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.admission import Gate
 from gateway.auth import AuthError, PrincipalCache
+from gateway.config import GatewaySettings, get_settings
 from gateway.core.context import GatewayContext
 from gateway.health import check_postgres, check_redis
 from gateway.live_hub import LiveHub
 from gateway.schema import build_schema
 from libs.database.engine import create_engine, session_factory
-from libs.messaging.connection import connect
-from libs.settings import Settings, get_settings
+from libs.messaging.connection import ArqRedis, connect
+from libs.settings import Settings
 
 # A socket that has not sent `connection_init` by then is closed (4408), so unauthenticated
 # sockets cannot pile up; a console opens a handful of subscriptions, not hundreds.
@@ -86,7 +86,7 @@ class GatewayRouter(GraphQLRouter[GatewayContext, None]):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the gateway application for `settings` (the environment's by default)."""
-    settings = settings or get_settings()
+    settings = GatewaySettings.extending(settings) if settings is not None else get_settings()
     principals = PrincipalCache()
 
     @asynccontextmanager

@@ -4,9 +4,10 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any
 
-from arq.connections import ArqRedis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.messaging.connection import ArqRedis
 
 CHECK_TIMEOUT_SECONDS = 2.0
 

@@ -36,9 +36,6 @@ class Settings(BaseSettings):
     ingest_port: int = 8001
     gateway_port: int = 8000
     bind_host: str = "127.0.0.1"
-    command_timeout_seconds: float = Field(
-        default=10.0, description="How long the gateway waits for a command's result."
-    )
     data_key: str | None = Field(
         default=None,
         validation_alias=AliasChoices("CRISISWATCH_DATA_KEY", "data_key"),

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.relay import GlobalID
 
 from gateway.app import create_app
+from gateway.config import GatewaySettings
 from libs.contracts.enums import IncidentStatus, Role, TaskStatus, Tier
 from libs.database.engine import transaction
 from libs.database.tables import Incident, ResponseTask, TimelineEvent, Watchlist
@@ -90,7 +91,7 @@ async def send(
 
 def settings_for(servers: Servers) -> Settings:
     # Generous: the analysis worker loads its dictionaries before taking the first job.
-    return Settings(
+    return GatewaySettings(
         database_url=servers.database_url,
         redis_url=servers.redis_url,
         command_timeout_seconds=30.0,

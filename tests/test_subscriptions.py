@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisiswatch.demo_stream import BRAND, BRAND_KEYWORDS, Post, chatter, crisis
+from gateway.config import GatewaySettings
 from gateway.tests.subscription_support import (
     LiveClient,
     bearer,
@@ -72,7 +73,7 @@ Received = dict[str, list[dict[str, Any]]]
 
 
 def _settings(servers: Servers) -> Settings:
-    return Settings(
+    return GatewaySettings(
         database_url=servers.database_url,
         redis_url=servers.redis_url,
         data_key=generate_key(),

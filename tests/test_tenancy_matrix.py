@@ -35,6 +35,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.app import create_app as create_gateway
+from gateway.config import GatewaySettings
 from gateway.live_hub import LiveHub
 from gateway.schema import build_schema
 from gateway.tests import builders
@@ -298,7 +299,7 @@ async def _file_reply(http: httpx.AsyncClient, url: str, org: Org) -> None:
 async def _world(
     servers: Servers, sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[World]:
-    settings = Settings(
+    settings = GatewaySettings(
         database_url=servers.database_url,
         redis_url=servers.redis_url,
         data_key=generate_key(),

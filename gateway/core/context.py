@@ -5,17 +5,17 @@ lives as long as the connection: it starts signed out, `connection_init` signs i
 each operation it starts is admitted again (see `gateway.admission`).
 """
 
-from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
 from gateway.admission import Gate
+from gateway.config import GatewaySettings
 from gateway.core.reads import Loaders
 from gateway.live_hub import LiveHub
 from libs.auth.keys import Principal
-from libs.settings import Settings
+from libs.messaging.connection import ArqRedis
 
 
 class NotSignedInError(RuntimeError):
@@ -31,7 +31,7 @@ class GatewayContext(BaseContext):
         principal: Principal | None,
         sessions: async_sessionmaker[AsyncSession],
         redis: ArqRedis,
-        settings: Settings,
+        settings: GatewaySettings,
         gate: Gate | None = None,
         hub: LiveHub | None = None,
         websocket: bool = False,

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.relay import GlobalID
 
 from gateway.app import create_app
+from gateway.config import GatewaySettings
 from libs.settings import Settings
 from tests.builders import Tenant, make_tenant
 from tests.fixtures.http import serving
@@ -27,7 +28,7 @@ GraphQL = Callable[..., Awaitable[dict[str, Any]]]
 @pytest_asyncio.fixture
 async def settings(servers: Servers) -> Settings:
     """Settings pointing at the test servers, with a short command timeout."""
-    return Settings(
+    return GatewaySettings(
         database_url=servers.database_url,
         redis_url=servers.redis_url,
         command_timeout_seconds=5.0,

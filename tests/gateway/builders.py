@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.config import GatewaySettings
 from gateway.tests.subscription_support import Gateway, serve_gateway
 from gateway.tests.war_room_ops import CREATE_WATCHLIST
 from libs.contracts.enums import Role, Source, Tier
@@ -89,7 +90,7 @@ async def running_system(servers: Servers, engine: AsyncEngine) -> AsyncIterator
     the first pass, at start, finds nothing.
     """
     await _empty(engine)
-    settings = Settings(
+    settings = GatewaySettings(
         database_url=servers.database_url,
         redis_url=servers.redis_url,
         data_key=generate_key(),
