@@ -1,6 +1,8 @@
 """incidents: lifecycle, teams, playbooks, snoozes, statements, reply library, affected users,
 reviews, improvement actions and integration events
 
+(Over 400 lines: a generated migration is history and stays as it was applied.)
+
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-21 08:07:22.262649
