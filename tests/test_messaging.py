@@ -226,6 +226,8 @@ def test_backoff_grows_to_a_cap_with_jitter() -> None:
     late = [backoff(40, rng=rng) for _ in range(50)]
     assert all(0.25 <= wait <= 0.5 for wait in first)
     assert all(BACKOFF_CAP_SECONDS / 2 <= wait <= BACKOFF_CAP_SECONDS for wait in late)
+    # The last tries of a long outage still get a wait, not an overflow.
+    assert BACKOFF_CAP_SECONDS / 2 <= backoff(10_000, rng=rng) <= BACKOFF_CAP_SECONDS
     assert len(set(late)) > 40  # jittered, not one instant for every job
 
 
@@ -279,3 +281,65 @@ async def test_a_failing_event_becomes_a_dead_letter_and_is_redriven_once_fixed(
         assert await dead_letters.pending(session) == []
         letter = await session.get(DeadLetter, ("test-dead", event.message_id))
         assert letter is not None and letter.redriven_at is not None
+
+
+async def test_a_handler_that_keeps_timing_out_is_retried_then_kept(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    import asyncio
+
+    from libs.messaging.worker import MAX_TIMEOUTS
+
+    tenant = await make_tenant(sessions)
+    tries: list[int] = []
+
+    async def stuck(runtime: Runtime, session: AsyncSession, event: MentionIngested) -> Outcome:
+        tries.append(1)
+        await asyncio.sleep(5)
+        return Outcome()
+
+    worker = build_worker(
+        consumer="test-stuck",
+        queue=MentionIngested.QUEUE,
+        routes=[Route(MentionIngested, stuck, timeout=0.2)],
+        database_url=servers.database_url,
+        redis_url=servers.redis_url,
+        handle_signals=False,
+        burst=True,
+    )
+    event = MentionIngested(organization_id=tenant.org.id, mention_ids=[uuid.uuid4()])
+    await publish(redis, event)
+    await worker.main()
+    await worker.close()
+    assert len(tries) == MAX_TIMEOUTS
+    async with sessions() as session:
+        [kept] = await dead_letters.pending(session, consumer="test-stuck")
+    assert kept.message_id == event.message_id
+    assert kept.error.startswith(f"gave up after {MAX_TIMEOUTS} tries: TimeoutError")
+
+
+async def test_a_malformed_message_without_an_id_is_still_kept(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    async def never(runtime: Runtime, session: AsyncSession, event: MentionIngested) -> Outcome:
+        raise AssertionError("a malformed message reached its handler")
+
+    worker = build_worker(
+        consumer="test-malformed",
+        queue=MentionIngested.QUEUE,
+        routes=[Route(MentionIngested, never)],
+        database_url=servers.database_url,
+        redis_url=servers.redis_url,
+        handle_signals=False,
+        burst=True,
+    )
+    garbage = {"organization_id": "not-a-uuid", "mention_ids": []}
+    await redis.enqueue_job(
+        MentionIngested.job_name(), garbage, _job_id="garbage-1", _queue_name=MentionIngested.QUEUE
+    )
+    await worker.main()
+    await worker.close()
+    async with sessions() as session:
+        [kept] = await dead_letters.pending(session, consumer="test-malformed")
+    assert kept.payload == garbage and kept.organization_id is None
+    assert kept.error.startswith("malformed:")

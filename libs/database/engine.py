@@ -13,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+
 def async_database_url(url: str) -> str:
     """Return `url` with the asyncpg driver, whatever driver (if any) it named."""
     parsed = make_url(url)
@@ -33,6 +36,9 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        # A server that hangs instead of refusing must fail a connection well inside a
+        # job's timeout, so the job is retried as an outage, not timed out as stuck.
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
     )
 
 

@@ -44,7 +44,10 @@ async def unconfirmed(
     """Return this producer's published messages no consumer has applied yet, newest first."""
     now = utcnow()
     applied = exists().where(col(MessageReceipt.message_id) == col(OutboxMessage.id))
-    kept = exists().where(col(DeadLetter.message_id) == col(OutboxMessage.id))
+    # A dead letter holds a message back until it is re-driven; after that it is owed again.
+    kept = exists().where(
+        col(DeadLetter.message_id) == col(OutboxMessage.id), col(DeadLetter.redriven_at).is_(None)
+    )
     rows = await session.exec(
         select(OutboxMessage)
         .where(
@@ -80,8 +83,7 @@ async def confirm_once(
         # A finished job keeps its id taken while arq holds its result; that result is the
         # failure being replaced.
         await redis.delete(result_key_prefix + job_id)
-        await enqueue(redis, row.queue, row.job_name, job_id, row.payload)
-        sent += 1
+        sent += await enqueue(redis, row.queue, row.job_name, job_id, row.payload)
     if sent:
         log.warning("%s: sent %d unapplied messages again", producer, sent)
     return sent

@@ -7,6 +7,7 @@ again once the cause is fixed (`crisiswatch jobs redrive`). Re-driving keeps the
 id, so the receipt makes a message applied in the meantime a no-op.
 """
 
+import json
 import uuid
 from typing import Any
 
@@ -23,6 +24,14 @@ from libs.database.tables._types import utcnow
 from libs.messaging.publisher import enqueue
 
 ERROR_LIMIT = 4000
+_MALFORMED = uuid.UUID("3f7c2b1e-5a8d-4e6f-9b0c-1d2e3f4a5b6c")
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 async def record(
@@ -34,15 +43,20 @@ async def record(
     payload: dict[str, Any],
     error: str,
 ) -> None:
-    """Keep a message that failed for good, or count one more failure of a kept one."""
-    message_id = uuid.UUID(str(payload["message_id"]))
-    organization = payload.get("organization_id")
+    """Keep a message that failed for good, or count one more failure of a kept one.
+
+    A malformed message may lack a usable id: it is kept under one derived from its content,
+    so the same bad payload is one dead letter, counted, not a new one each time.
+    """
+    message_id = _uuid(payload.get("message_id")) or uuid.uuid5(
+        _MALFORMED, json.dumps(payload, sort_keys=True, default=str)
+    )
     statement = insert(DeadLetter).values(
         consumer=consumer,
         message_id=message_id,
         queue=queue,
         job_name=job_name,
-        organization_id=uuid.UUID(str(organization)) if organization else None,
+        organization_id=_uuid(payload.get("organization_id")),
         payload=payload,
         error=error[:ERROR_LIMIT],
         tries=1,

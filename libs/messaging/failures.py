@@ -72,5 +72,6 @@ def backoff(tries: int, *, rng: random.Random | None = None) -> float:
     Jitter spreads the retries of many jobs that failed together (a whole queue during an
     outage), so they do not hit the recovering server at the same instant.
     """
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(tries - 1, 0))
+    # The exponent is capped before it is raised: 2.0 ** 1024 does not fit a float.
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** min(max(tries - 1, 0), 32))
     return (rng or random).uniform(ceiling / 2, ceiling)

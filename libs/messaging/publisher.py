@@ -1,5 +1,7 @@
 """Sending messages: fire-and-forget events and commands whose result is awaited."""
 
+from datetime import timedelta
+
 from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus, ResultNotFound, SerializationError
 
@@ -10,11 +12,28 @@ class CommandTimeout(Exception):
     """The owning service did not answer in time; the command may still be applied later."""
 
 
+# How long a queued job is kept: arq's default is a day, after which a job still waiting
+# out an outage would vanish. Receipts are kept a week too (`libs.messaging.retention`).
+EVENT_EXPIRY = timedelta(days=7)
+
+
 async def enqueue(
-    redis: ArqRedis, queue: str, job_name: str, message_id: str, payload: dict[str, object]
-) -> None:
-    """Queue one job; the message id is the job id, so a second publish is a no-op in Redis too."""
-    await redis.enqueue_job(job_name, payload, _job_id=message_id, _queue_name=queue)
+    redis: ArqRedis,
+    queue: str,
+    job_name: str,
+    message_id: str,
+    payload: dict[str, object],
+    *,
+    expires: timedelta = EVENT_EXPIRY,
+) -> bool:
+    """Queue one job; return False when its id is already queued or answered.
+
+    The message id is the job id, so a second publish is a no-op in Redis too.
+    """
+    job = await redis.enqueue_job(
+        job_name, payload, _job_id=message_id, _queue_name=queue, _expires=expires
+    )
+    return job is not None
 
 
 async def publish(redis: ArqRedis, message: Message) -> None:
@@ -29,8 +48,19 @@ async def publish(redis: ArqRedis, message: Message) -> None:
 
 
 async def call(redis: ArqRedis, command: Command, *, timeout: float) -> CommandResult:
-    """Send a command and wait for the owning service's answer."""
-    await publish(redis, command)
+    """Send a command and wait for the owning service's answer.
+
+    A command not started by the time its sender stops waiting expires unapplied, so a
+    change the caller was told timed out does not take effect hours later.
+    """
+    await enqueue(
+        redis,
+        command.QUEUE,
+        command.job_name(),
+        str(command.message_id),
+        command.model_dump(mode="json"),
+        expires=timedelta(seconds=timeout),
+    )
     job = Job(
         str(command.message_id),
         redis,

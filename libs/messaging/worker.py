@@ -8,6 +8,7 @@ message. A handler that fails for any other reason leaves its message as a dead 
 (`libs.messaging.dead_letters`) for a person to see and re-drive: never silently gone.
 """
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -37,9 +38,16 @@ __all__ = ["MAX_TRIES", "Outcome", "Route", "Runtime", "Worker", "build_worker"]
 M = TypeVar("M", bound=Message)
 
 # Tries are spent only by outages (everything else is answered or kept as a dead letter),
-# so this is not a budget but a backstop: with the 30 s backoff cap, about four days.
+# so this is not a budget but a backstop: with the 30 s backoff cap, about three days,
+# inside the week a queued job is kept (`libs.messaging.publisher.EVENT_EXPIRY`). At the
+# last try the message is kept as a dead letter, never dropped.
 MAX_TRIES = 10_000
 DEFAULT_TIMEOUT_SECONDS = 60.0
+# A handler that keeps running out of time is more likely stuck on its input than on an
+# outage: after this many tries it is kept as a dead letter.
+MAX_TIMEOUTS = 3
+# arq's own timeout is a backstop behind the harness's, which retries or keeps the message.
+ARQ_TIMEOUT_MARGIN = 10.0
 
 
 @dataclass
@@ -95,11 +103,15 @@ def _job(consumer: str, queue: str, route: Route[Any, Any]) -> Function:
         except ValidationError as exc:
             # A malformed message can never succeed: keep it for a person, never retry.
             log.warning("%s: rejected malformed %s: %s", consumer, name, exc)
-            if "message_id" in payload:
-                await _or_retry(dead(runtime, payload, f"malformed: {exc}"), consumer, tries)
+            await _or_retry(dead(runtime, payload, f"malformed: {exc}"), consumer, tries)
             return CommandResult.failure("Invalid", str(exc)).model_dump(mode="json")
         try:
-            async with unit_of_work(runtime.sessions, runtime.redis, consumer) as work:
+            # The timeout is kept here, not by arq: arq would fail a timed-out job outright,
+            # with neither a retry nor a dead letter.
+            async with (
+                asyncio.timeout(route.timeout),
+                unit_of_work(runtime.sessions, runtime.redis, consumer) as work,
+            ):
                 session = work.session
                 await claim(session, consumer, message.message_id, name)
                 outcome = work.apply(await route.handle(runtime, session, message))
@@ -109,12 +121,17 @@ def _job(consumer: str, queue: str, route: Route[Any, Any]) -> Function:
         except AlreadyHandled as replay:
             return replay.result
         except Exception as exc:
-            if is_transient(exc):
+            timed_out = isinstance(exc, TimeoutError)
+            gave_up = tries >= (MAX_TIMEOUTS if timed_out else MAX_TRIES - 1)
+            if is_transient(exc) and not gave_up:
                 # An outage ends; wait and try again for as long as it takes.
                 log.warning("%s: %s: transient failure on try %d: %s", consumer, name, tries, exc)
                 raise Retry(defer=backoff(tries)) from exc
             log.exception("%s: %s failed; kept as a dead letter", consumer, name)
-            await _or_retry(dead(runtime, payload, f"{type(exc).__name__}: {exc}"), consumer, tries)
+            reason = f"{type(exc).__name__}: {exc}"
+            if gave_up:
+                reason = f"gave up after {tries} tries: {reason}"
+            await _or_retry(dead(runtime, payload, reason), consumer, tries)
             if not is_command:
                 return None
             # The sender is waiting: answer with a failure it can show, not a stored
@@ -124,7 +141,7 @@ def _job(consumer: str, queue: str, route: Route[Any, Any]) -> Function:
             ).model_dump(mode="json")
         return answer
 
-    return func(run, name=name, max_tries=MAX_TRIES, timeout=route.timeout)
+    return func(run, name=name, max_tries=MAX_TRIES, timeout=route.timeout + ARQ_TIMEOUT_MARGIN)
 
 
 async def _or_retry(step: Awaitable[None], consumer: str, tries: int) -> None:
@@ -192,7 +209,8 @@ def build_worker(
         poll_delay=poll_delay,
         keep_result=3600,
         max_tries=MAX_TRIES,
-        job_timeout=max((route.timeout for route in routes), default=DEFAULT_TIMEOUT_SECONDS),
+        job_timeout=max((route.timeout for route in routes), default=DEFAULT_TIMEOUT_SECONDS)
+        + ARQ_TIMEOUT_MARGIN,
         handle_signals=handle_signals,
         burst=burst,
     )

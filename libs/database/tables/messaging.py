@@ -19,6 +19,12 @@ class MessageReceipt(SQLModel, table=True):
     """Proof that `consumer` has applied message `message_id`."""
 
     __tablename__ = "message_receipt"
+    # The confirmation sweep asks "was this message applied?" by id alone; pruning reads by
+    # age.
+    __table_args__ = (
+        Index("ix_message_receipt_message_id", "message_id"),
+        Index("ix_message_receipt_handled_at", "handled_at"),
+    )
 
     consumer: str = Field(primary_key=True, max_length=64)
     message_id: uuid.UUID = Field(primary_key=True)
@@ -56,6 +62,7 @@ class DeadLetter(SQLModel, table=True):
     """
 
     __tablename__ = "dead_letter"
+    __table_args__ = (Index("ix_dead_letter_message_id", "message_id"),)
 
     consumer: str = Field(primary_key=True, max_length=64)
     message_id: uuid.UUID = Field(primary_key=True)
