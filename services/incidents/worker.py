@@ -9,13 +9,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from libs.clock import Clock, SystemClock
 from libs.contracts import response
 from libs.contracts.messages import INCIDENTS_QUEUE, AcknowledgeIncident, RiskSignalRaised
 from libs.messaging.worker import Route, Runtime, Worker, build_worker
 from libs.privacy import DataKey, install_masking
 from libs.settings import Settings
 from services.incidents import service
-from services.incidents.clock import Clock, SystemClock
 from services.incidents.config import IncidentsSettings, get_settings
 from services.incidents.tasks.watchdog import DeadlineWatchdog
 

@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.clock import FixedClock, SystemClock
 from libs.contracts.messages import EVENTS_QUEUE
 from libs.contracts.notify import (
     CreateWebhookEndpoint,
@@ -31,7 +32,7 @@ from libs.privacy import DataKey, install_masking
 from libs.settings import Settings
 from services.notify import service
 from services.notify.config import NotifySettings, get_settings
-from services.notify.delivery.dispatcher import Dispatcher, FixedClock, SystemClock
+from services.notify.delivery.dispatcher import Dispatcher
 
 CONSUMER = "notify"
 DISPATCH_INTERVAL_SECONDS = 2.0

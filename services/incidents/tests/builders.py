@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.clock import Clock, FixedClock
 from libs.contracts.enums import CrisisType, IncidentStatus, TaskStatus, TeamRole, Tier
 from libs.contracts.messages import EVENTS_QUEUE, Command, CommandResult, Message, RiskSignalRaised
 from libs.contracts.outcome import Outcome
@@ -37,7 +38,6 @@ from libs.database.tables import (
 from libs.messaging.publisher import publish
 from libs.privacy import DataKey
 from libs.settings import Settings
-from services.incidents.clock import Clock
 from services.incidents.signals.service import apply_signal
 from services.incidents.worker import create_worker
 from tests.builders import organization
@@ -47,17 +47,6 @@ from tests.fixtures.workers import running_workers
 Sessions = async_sessionmaker[AsyncSession]
 
 DETECTED_AT = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """A clock that stands still until the test moves it."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        """Return the time the test set."""
-        return self.at
 
 
 @dataclass(frozen=True)
@@ -70,7 +59,7 @@ class Context:
 
 def at(now: datetime, data_key: DataKey | None = None) -> Context:
     """Return a façade context whose clock stands at `now`."""
-    return Context(FakeClock(now), data_key)
+    return Context(FixedClock(now), data_key)
 
 
 # --- organizations, watchlists, incidents ------------------------------------------------
@@ -234,7 +223,7 @@ async def make_signal(
 async def apply(sessions: Sessions, signal: RiskSignalRaised, *, now: datetime) -> Outcome:
     """Apply `signal` in its own committed transaction, its clock standing at `now`."""
     async with transaction(sessions) as session:
-        return await apply_signal(session, signal, clock=FakeClock(now))
+        return await apply_signal(session, signal, clock=FixedClock(now))
 
 
 async def landed(sessions: Sessions, signal: RiskSignalRaised) -> Incident | None:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.clock import FixedClock
 from libs.contracts.enums import IncidentStatus, TaskStatus, Tier
 from libs.database.engine import transaction
 from libs.database.tables import Incident, Watchlist
@@ -17,7 +18,6 @@ from services.incidents import repository
 from services.incidents.signals.service import REOPEN_WINDOW, apply_signal
 from services.incidents.tests.builders import (
     DETECTED_AT,
-    FakeClock,
     deliver,
     forget_delivery,
     incidents_of,
@@ -284,7 +284,7 @@ async def test_second_transaction_waits_for_the_watchlist_lock_and_joins(
     watchlist = await make_watchlist(sessions)
     first = await make_signal(sessions, watchlist, Tier.YELLOW)
     second = await make_signal(sessions, watchlist, Tier.YELLOW)
-    clock = FakeClock(DETECTED_AT)
+    clock = FixedClock(DETECTED_AT)
     racing_pid: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     async def race() -> None:
