@@ -7,7 +7,7 @@ commands on one watchlist therefore queue up instead of deadlocking.
 
 import hashlib
 import uuid
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import and_, func, or_, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -73,6 +73,34 @@ async def lock_incidents(
         .execution_options(populate_existing=True)
     )
     return {incident.id: incident for incident in rows.all()}
+
+
+class IncidentRow(Protocol):
+    """A row that belongs to one incident of one organization."""
+
+    organization_id: uuid.UUID
+    incident_id: uuid.UUID
+
+
+Row = TypeVar("Row", bound=IncidentRow)
+
+
+async def rows_of(
+    session: AsyncSession,
+    table: type[Row],
+    incident_id: uuid.UUID,
+    *order_by: object,
+    organization_id: uuid.UUID | None = None,
+) -> list[Row]:
+    """Return the incident's rows of `table` sorted by the columns `order_by`.
+
+    With `organization_id`, rows of another organization are left out as well.
+    """
+    query = select(table).where(col(table.incident_id) == incident_id)
+    if organization_id is not None:
+        query = query.where(col(table.organization_id) == organization_id)
+    result = await session.exec(query.order_by(*(col(column) for column in order_by)))
+    return list(result.all())
 
 
 async def store_event(session: AsyncSession, message: IntegrationEventEmitted) -> None:
