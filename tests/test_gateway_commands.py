@@ -1,7 +1,7 @@
 """GraphQL mutations end to end: gateway → queue → the real analysis and incidents workers."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from libs.settings import Settings
 from services.analysis.worker import create_worker as create_analysis_worker
 from services.incidents.worker import create_worker as create_incidents_worker
 from tests.builders import Tenant, make_tenant
-from tests.fixtures.http import serving
+from tests.fixtures.http import client_of
 from tests.fixtures.servers import Servers
 from tests.fixtures.workers import running_workers
 
@@ -56,19 +56,13 @@ mutation Acknowledge($id: ID!, $note: String) {
 
 
 @asynccontextmanager
-async def running(worker: Worker) -> AsyncIterator[None]:
-    """Run a worker in the background until the block ends."""
-    async with running_workers(worker):
-        yield
-
-
-@asynccontextmanager
-async def gateway(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """Run the gateway app and yield a client talking to it."""
-    async with (
-        serving(create_app(settings)) as url,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
+async def gateway_with(
+    servers: Servers, create_worker: Callable[..., Worker]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the gateway and one real worker until the block ends; yield a gateway client."""
+    settings = settings_for(servers)
+    worker = create_worker(settings, burst=False, handle_signals=False)
+    async with running_workers(worker), client_of(create_app(settings)) as http:
         yield http
 
 
@@ -101,9 +95,7 @@ async def test_create_watchlist_is_applied_by_the_analysis_worker(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:
     tenant = await make_tenant(sessions, "acme")
-    settings = settings_for(servers)
-    worker = create_analysis_worker(settings, burst=False, handle_signals=False)
-    async with running(worker), gateway(settings) as http:
+    async with gateway_with(servers, create_analysis_worker) as http:
         created = await send(
             http,
             tenant,
@@ -173,9 +165,7 @@ async def test_acknowledge_incident_is_applied_by_the_incidents_worker(
             detected_at=detected_at - timedelta(days=30),
         )
         session.add(resolved)
-    settings = settings_for(servers)
-    worker = create_incidents_worker(settings, burst=False, handle_signals=False)
-    async with running(worker), gateway(settings) as http:
+    async with gateway_with(servers, create_incidents_worker) as http:
         acknowledged = await send(
             http,
             tenant,

@@ -84,26 +84,11 @@ async def test_command_round_trip_through_a_real_worker_is_idempotent(
         calls.append(command.name)
         return Outcome(result=CommandResult.success(name=command.name))
 
-    worker = build_worker(
-        consumer="test-analysis",
-        queue=CreateWatchlist.QUEUE,
-        routes=[Route(CreateWatchlist, handle)],
-        database_url=servers.database_url,
-        redis_url=servers.redis_url,
-        handle_signals=False,
-        burst=True,
-    )
     command = CreateWatchlist(
         organization_id=tenant.org.id, actor="test", name="奶粉", keywords=["奶粉"]
     )
-    await redis.enqueue_job(
-        command.job_name(),
-        command.model_dump(mode="json"),
-        _job_id=str(command.message_id),
-        _queue_name=command.QUEUE,
-    )
-    await worker.main()
-    await worker.close()
+    await publish(redis, command)
+    await _drain(servers, "test-analysis", Route(CreateWatchlist, handle))
     result = await call(redis, command, timeout=2)  # already answered: replays the result
     assert result.ok and result.data == {"name": "奶粉"}
     assert calls == ["奶粉"]
@@ -138,24 +123,9 @@ async def test_a_command_whose_handler_fails_answers_internal_and_is_kept(
     async def broken(runtime: Runtime, session: AsyncSession, command: CreateWatchlist) -> Outcome:
         raise ValueError("a bug in the handler")
 
-    worker = build_worker(
-        consumer="test-analysis",
-        queue=CreateWatchlist.QUEUE,
-        routes=[Route(CreateWatchlist, broken)],
-        database_url=servers.database_url,
-        redis_url=servers.redis_url,
-        handle_signals=False,
-        burst=True,
-    )
     command = CreateWatchlist(organization_id=tenant.org.id, actor="t", name="a", keywords=["a"])
-    await redis.enqueue_job(
-        command.job_name(),
-        command.model_dump(mode="json"),
-        _job_id=str(command.message_id),
-        _queue_name=command.QUEUE,
-    )
-    await worker.main()
-    await worker.close()
+    await publish(redis, command)
+    await _drain(servers, "test-analysis", Route(CreateWatchlist, broken))
     result = await call(redis, command, timeout=2)
     assert not result.ok and result.error is not None
     assert result.error.code == "Internal"
@@ -245,22 +215,9 @@ async def test_a_failing_event_becomes_a_dead_letter_and_is_redriven_once_fixed(
         applied.append(event.message_id)
         return Outcome()
 
-    def worker() -> Any:
-        return build_worker(
-            consumer="test-dead",
-            queue=MentionIngested.QUEUE,
-            routes=[Route(MentionIngested, handle)],
-            database_url=servers.database_url,
-            redis_url=servers.redis_url,
-            handle_signals=False,
-            burst=True,
-        )
-
     event = MentionIngested(organization_id=tenant.org.id, mention_ids=[uuid.uuid4()])
     await publish(redis, event)
-    first = worker()
-    await first.main()
-    await first.close()
+    await _drain(servers, "test-dead", Route(MentionIngested, handle))
     async with sessions() as session:
         kept = await dead_letters.pending(session, consumer="test-dead")
     assert [(letter.message_id, letter.job_name) for letter in kept] == [
@@ -271,11 +228,24 @@ async def test_a_failing_event_becomes_a_dead_letter_and_is_redriven_once_fixed(
 
     broken = False
     assert await dead_letters.redrive(sessions, redis, event.message_id) == 1
-    second = worker()
-    await second.main()
-    await second.close()
+    await _drain(servers, "test-dead", Route(MentionIngested, handle))
     assert applied == [event.message_id]
     async with sessions() as session:
         assert await dead_letters.pending(session) == []
         letter = await session.get(DeadLetter, ("test-dead", event.message_id))
         assert letter is not None and letter.redriven_at is not None
+
+
+async def _drain(servers: Servers, consumer: str, route: Route[Runtime, Any]) -> None:
+    """Run a burst worker with the one `route` as `consumer` until its queue is empty."""
+    worker = build_worker(
+        consumer=consumer,
+        queue=route.message.QUEUE,
+        routes=[route],
+        database_url=servers.database_url,
+        redis_url=servers.redis_url,
+        handle_signals=False,
+        burst=True,
+    )
+    await worker.main()
+    await worker.close()

@@ -105,6 +105,20 @@ def _task(incident: Incident, position: int, kind: str, due: Any, **fields: Any)
     )
 
 
+def _statement(
+    incident: Incident, channel: str, body: str, created_at: Any, **fields: Any
+) -> Statement:
+    return Statement(
+        organization_id=incident.organization_id,
+        incident_id=incident.id,
+        channel=channel,
+        body=body,
+        created_by="key-spokesperson",
+        created_at=created_at,
+        **fields,
+    )
+
+
 async def _stage(sessions: async_sessionmaker[AsyncSession], key: DataKey) -> Staged:
     """A resolved orange incident: hits before/during/after, tasks, statements, users."""
     staged = await stage_incident(
@@ -163,23 +177,21 @@ async def _stage(sessions: async_sessionmaker[AsyncSession], key: DataKey) -> St
         )
         session.add_all(
             [
-                Statement(
-                    organization_id=organization_id,
-                    incident_id=incident.id,
-                    channel="weibo",
-                    body="关于部分批次奶粉的说明",
+                _statement(
+                    incident,
+                    "weibo",
+                    "关于部分批次奶粉的说明",
+                    D + 2 * H,
                     status="published",
                     review_level=3,
                     published_url="https://weibo.example/1",
                     published_at=D + 3.5 * H,
-                    created_by="key-spokesperson",
-                    created_at=D + 2 * H,
                 ),
-                Statement(
-                    organization_id=organization_id,
-                    incident_id=incident.id,
-                    channel="wechat",
-                    body="致消费者的一封信",
+                _statement(
+                    incident,
+                    "wechat",
+                    "致消费者的一封信",
+                    D + 2 * H + M,
                     status="published",
                     review_level=3,
                     flags=[
@@ -200,18 +212,8 @@ async def _stage(sessions: async_sessionmaker[AsyncSession], key: DataKey) -> St
                         },
                     ],
                     published_at=D + 4 * H + 10 * M,
-                    created_by="key-spokesperson",
-                    created_at=D + 2 * H + M,
                 ),
-                Statement(
-                    organization_id=organization_id,
-                    incident_id=incident.id,
-                    channel="douyin",
-                    body="视频脚本",
-                    status="draft",
-                    created_by="key-spokesperson",
-                    created_at=D + 3 * H,
-                ),
+                _statement(incident, "douyin", "视频脚本", D + 3 * H, status="draft"),
                 KeyFact(
                     organization_id=organization_id,
                     incident_id=incident.id,

@@ -161,6 +161,19 @@ async def _publish(
     return await _run(sessions, statements.publish_statement, command, command.published_at)
 
 
+async def _revise(
+    sessions: Sessions, incident: Incident, statement_id: str, body: str
+) -> CommandResult:
+    command = ReviseStatement(
+        organization_id=incident.organization_id,
+        actor="key-writer",
+        statement_id=uuid.UUID(statement_id),
+        body=body,
+    )
+    result, _ = await _run(sessions, statements.revise_statement, command)
+    return result
+
+
 async def _set_facts(
     sessions: Sessions, incident: Incident, facts: list[KeyFactEntry]
 ) -> CommandResult:
@@ -400,16 +413,7 @@ async def test_revision_restarts_the_reviews(rolled_back: Sessions) -> None:
     await _review(rolled_back, incident, sid, ReviewStage.LEGAL)
     await _review(rolled_back, incident, sid, ReviewStage.LEVEL_2)
 
-    revised, _ = await _run(
-        rolled_back,
-        statements.revise_statement,
-        ReviseStatement(
-            organization_id=incident.organization_id,
-            actor="key-writer",
-            statement_id=uuid.UUID(sid),
-            body="修改稿",
-        ),
-    )
+    revised = await _revise(rolled_back, incident, sid, "修改稿")
     assert revised.ok, revised.error
     assert revised.data["body"] == "修改稿"
     assert (revised.data["status"], revised.data["review_level"]) == ("draft", 0)
@@ -442,16 +446,7 @@ async def test_one_unpublished_statement_per_channel_and_updates_after_publicati
 
     await _approve_levels(rolled_back, incident, sid)
     await _publish(rolled_back, incident, sid)
-    revise, _ = await _run(
-        rolled_back,
-        statements.revise_statement,
-        ReviseStatement(
-            organization_id=incident.organization_id,
-            actor="key-writer",
-            statement_id=uuid.UUID(sid),
-            body="改",
-        ),
-    )
+    revise = await _revise(rolled_back, incident, sid, "改")
     _refused(revise, "InvalidTransition", "statementId", "published", "续报")
 
     update = await _draft(
@@ -551,16 +546,7 @@ async def test_flags_block_final_approval_until_the_statements_agree(rolled_back
     _refused(blocked, "Invalid", "flags", "4 unresolved", "召回批次", "wechat states 3批次")
     assert (await _stored(rolled_back, weibo["id"])).status == "in_review"
 
-    revised, _ = await _run(
-        rolled_back,
-        statements.revise_statement,
-        ReviseStatement(
-            organization_id=incident.organization_id,
-            actor="key-writer",
-            statement_id=uuid.UUID(weibo["id"]),
-            body=WEIBO_FIXED,
-        ),
-    )
+    revised = await _revise(rolled_back, incident, weibo["id"], WEIBO_FIXED)
     assert revised.data["flags"] == []
     assert (await _stored(rolled_back, wechat["id"])).flags == []
     await _approve_levels(rolled_back, incident, weibo["id"])
