@@ -40,7 +40,7 @@ from libs.privacy import DataKey
 from libs.settings import Settings
 from services.incidents.signals.service import apply_signal
 from services.incidents.worker import create_worker
-from tests.builders import organization
+from tests.builders import organization, read_all
 from tests.fixtures.servers import Servers
 from tests.fixtures.workers import running_workers
 
@@ -306,20 +306,13 @@ async def reload(sessions: Sessions, incident: Incident) -> Incident:
 
 async def incidents_of(sessions: Sessions, watchlist: Watchlist) -> list[Incident]:
     """Return every incident of `watchlist`."""
-    async with sessions() as session:
-        result = await session.exec(select(Incident).where(Incident.watchlist_id == watchlist.id))
-        return list(result.all())
+    return await read_all(sessions, select(Incident).where(Incident.watchlist_id == watchlist.id))
 
 
 async def tasks_of(sessions: Sessions, incident: Incident) -> list[ResponseTask]:
     """Return the incident's response tasks in playbook order."""
-    async with sessions() as session:
-        result = await session.exec(
-            select(ResponseTask)
-            .where(ResponseTask.incident_id == incident.id)
-            .order_by(col(ResponseTask.position))
-        )
-        return list(result.all())
+    query = select(ResponseTask).where(ResponseTask.incident_id == incident.id)
+    return await read_all(sessions, query.order_by(col(ResponseTask.position)))
 
 
 async def tasks_by_kind(sessions: Sessions, incident: Incident) -> dict[str, ResponseTask]:
@@ -334,33 +327,23 @@ async def timeline_of(
     query = select(TimelineEvent).where(TimelineEvent.incident_id == incident.id)
     if kind is not None:
         query = query.where(TimelineEvent.kind == kind)
-    async with sessions() as session:
-        result = await session.exec(
-            query.order_by(col(TimelineEvent.occurred_at), col(TimelineEvent.kind))
-        )
-        return list(result.all())
+    return await read_all(
+        sessions, query.order_by(col(TimelineEvent.occurred_at), col(TimelineEvent.kind))
+    )
 
 
 async def events_of(sessions: Sessions, incident: Incident) -> list[IntegrationEvent]:
     """Return the integration events stored for the incident, oldest first, then by type."""
-    async with sessions() as session:
-        result = await session.exec(
-            select(IntegrationEvent)
-            .where(IntegrationEvent.incident_id == incident.id)
-            .order_by(col(IntegrationEvent.occurred_at), col(IntegrationEvent.type))
-        )
-        return list(result.all())
+    query = select(IntegrationEvent).where(IntegrationEvent.incident_id == incident.id)
+    return await read_all(
+        sessions, query.order_by(col(IntegrationEvent.occurred_at), col(IntegrationEvent.type))
+    )
 
 
 async def stored_events(sessions: Sessions, organization_id: uuid.UUID) -> list[IntegrationEvent]:
     """Return every integration event stored for the organization, oldest first."""
-    async with sessions() as session:
-        result = await session.exec(
-            select(IntegrationEvent)
-            .where(IntegrationEvent.organization_id == organization_id)
-            .order_by(col(IntegrationEvent.occurred_at))
-        )
-        return list(result.all())
+    query = select(IntegrationEvent).where(IntegrationEvent.organization_id == organization_id)
+    return await read_all(sessions, query.order_by(col(IntegrationEvent.occurred_at)))
 
 
 async def queued_events(redis: ArqRedis) -> dict[str, dict[str, Any]]:

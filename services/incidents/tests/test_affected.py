@@ -18,6 +18,7 @@ from libs.database.tables import AffectedUser, FollowUpTask, Incident, TimelineE
 from libs.privacy import DataKey, DecryptionError, generate_key
 from services.incidents.aftercare import service as affected
 from services.incidents.tests.builders import DETECTED_AT, Sessions, make_org, stage_incident
+from tests.builders import read_all
 
 NOW = DETECTED_AT + timedelta(hours=3)
 PHONE = "138 0013 5678"
@@ -61,9 +62,7 @@ Row = TypeVar("Row", AffectedUser, FollowUpTask, TimelineEvent)
 async def _rows(
     sessions: async_sessionmaker[AsyncSession], table: type[Row], incident: Incident
 ) -> list[Row]:
-    async with sessions() as session:
-        result = await session.exec(select(table).where(table.incident_id == incident.id))
-        return list(result.all())
+    return await read_all(sessions, select(table).where(table.incident_id == incident.id))
 
 
 async def test_adding_a_user_stores_the_contact_encrypted_and_answers_it_masked(

@@ -25,6 +25,7 @@ from services.incidents.tests.builders import (
     timeline_of,
 )
 from services.incidents.worker import ROUTES
+from tests.builders import read_all
 
 NOW = DETECTED_AT + timedelta(hours=5)
 
@@ -47,9 +48,9 @@ def _resolve(incident: Incident) -> TransitionIncident:
 
 
 async def _reports(sessions: Sessions, incident: Incident) -> list[ReviewReport]:
-    async with sessions() as session:
-        query = select(ReviewReport).where(ReviewReport.incident_id == incident.id)
-        return list((await session.exec(query)).all())
+    return await read_all(
+        sessions, select(ReviewReport).where(ReviewReport.incident_id == incident.id)
+    )
 
 
 async def test_resolving_an_incident_drafts_its_review_in_the_same_transaction(
