@@ -21,10 +21,17 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.clock import Clock, FixedClock
-from libs.contracts.enums import CrisisType, IncidentStatus, TaskStatus, TeamRole, Tier
+from libs.contracts.enums import (
+    ContactKind,
+    CrisisType,
+    IncidentStatus,
+    TaskStatus,
+    TeamRole,
+    Tier,
+)
 from libs.contracts.messages import EVENTS_QUEUE, Command, CommandResult, Message, RiskSignalRaised
 from libs.contracts.outcome import Outcome
-from libs.contracts.response import IntegrationEventEmitted
+from libs.contracts.response import AddAffectedUser, IntegrationEventEmitted
 from libs.database.engine import transaction
 from libs.database.tables import (
     Incident,
@@ -270,6 +277,12 @@ def command_about(
     """Return a `kind` command about `incident`, sent by `actor` of its organization."""
     about = {"organization_id": incident.organization_id, "incident_id": incident.id}
     return kind.model_validate({**about, "actor": actor, **fields})
+
+
+def add_user_command(incident: Incident, actor: str = "key-cs", **fields: Any) -> AddAffectedUser:
+    """Return a command registering 王小明, reachable by phone, as harmed by `incident`."""
+    user = {"name": "王小明", "contact_kind": ContactKind.PHONE, "contact": "13800135678"}
+    return command_about(AddAffectedUser, incident, actor, **(user | fields))
 
 
 async def run(

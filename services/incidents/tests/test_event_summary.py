@@ -13,7 +13,6 @@ from pydantic import ValidationError
 
 from libs.contracts.enums import (
     Channel,
-    ContactKind,
     CrisisType,
     EventType,
     ReviewDecision,
@@ -23,7 +22,6 @@ from libs.contracts.enums import (
 from libs.contracts.events import IncidentStatusChanged
 from libs.contracts.messages import AcknowledgeIncident, Message
 from libs.contracts.response import (
-    AddAffectedUser,
     ChangeIncidentTier,
     CompleteReview,
     DraftStatement,
@@ -48,6 +46,7 @@ from services.incidents.tasks import deadlines
 from services.incidents.tests.builders import (
     DETECTED_AT,
     Sessions,
+    add_user_command,
     apply,
     command_about,
     force,
@@ -305,14 +304,7 @@ async def test_statement_and_review_events_carry_the_summary(rolled_back: Sessio
 async def test_no_contact_data_of_affected_users_reaches_a_payload(rolled_back: Sessions) -> None:
     watchlist = await make_watchlist(rolled_back, None, "禾岚乳业")
     incident = await open_incident(rolled_back, watchlist, Tier.YELLOW)
-    add = command_about(
-        AddAffectedUser,
-        incident,
-        "key-service",
-        name="王小明",
-        contact_kind=ContactKind.PHONE,
-        contact="13800135678",
-    )
+    add = add_user_command(incident, "key-service")
     async with transaction(rolled_back) as session:
         added = await affected.add_affected_user(
             session, add, DataKey.from_base64(generate_key()), now=NOW

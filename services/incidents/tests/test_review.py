@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import ContactKind, EventType, IncidentStatus, Tier
+from libs.contracts.enums import EventType, IncidentStatus, Tier
 from libs.contracts.response import (
-    AddAffectedUser,
     CompleteFollowUp,
     CompleteReview,
     ImprovementEntry,
@@ -43,6 +42,7 @@ from services.incidents.tests.builders import (
     DETECTED_AT,
     Sessions,
     Staged,
+    add_user_command,
     command_about,
     stage_incident,
 )
@@ -223,12 +223,9 @@ async def _stage(sessions: async_sessionmaker[AsyncSession], key: DataKey) -> St
             ]
         )
     for name, contact, amount in [("张三", PHONE, 500.0), ("欧阳娜娜", "13912345678", None)]:
-        command = AddAffectedUser(
-            organization_id=organization_id,
-            actor="key-cs",
-            incident_id=incident.id,
+        command = add_user_command(
+            incident,
             name=name,
-            contact_kind=ContactKind.PHONE,
             contact=contact,
             follow_up_due_at=D + 30 * H,
             compensation_amount=amount,
