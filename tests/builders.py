@@ -3,7 +3,7 @@
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,7 +12,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from libs.auth.admin import create_key, ensure_organization
 from libs.contracts.enums import IncidentStatus, Role, Tier
 from libs.database.engine import transaction
-from libs.database.tables import Incident, Organization, Watchlist
+from libs.database.tables import Incident, Organization, ResponseTask, Watchlist
 
 T = TypeVar("T")
 
@@ -71,6 +71,23 @@ async def incident(
         tier=tier.value,
         status=status.value,
         detected_at=detected_at or datetime.now(UTC),
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def response_task(
+    session: AsyncSession, incident: Incident, kind: str, due_at: datetime, **fields: Any
+) -> ResponseTask:
+    """Add an open response task of `kind` to `incident`, due at `due_at`."""
+    row = ResponseTask(
+        organization_id=incident.organization_id,
+        incident_id=incident.id,
+        kind=kind,
+        title=fields.pop("title", "核实情况"),
+        due_at=due_at,
+        **fields,
     )
     session.add(row)
     await session.flush()

@@ -17,11 +17,11 @@ from strawberry.relay import GlobalID
 from gateway.app import create_app
 from libs.contracts.enums import IncidentStatus, Role, TaskStatus, Tier
 from libs.database.engine import transaction
-from libs.database.tables import Incident, ResponseTask, TimelineEvent, Watchlist
+from libs.database.tables import TimelineEvent, Watchlist
 from libs.settings import Settings
 from services.analysis.worker import create_worker as create_analysis_worker
 from services.incidents.worker import create_worker as create_incidents_worker
-from tests.builders import Tenant, make_tenant
+from tests.builders import Tenant, incident, make_tenant, response_task, watchlist
 from tests.fixtures.http import client_of
 from tests.fixtures.servers import Servers
 from tests.fixtures.workers import running_workers
@@ -133,38 +133,24 @@ async def test_acknowledge_incident_is_applied_by_the_incidents_worker(
     tenant = await make_tenant(sessions, "acme")
     detected_at = datetime.now(UTC) - timedelta(minutes=10)
     async with transaction(sessions) as session:
-        watched = Watchlist(organization_id=tenant.org.id, name="奶粉质量", keywords=["奶粉"])
-        session.add(watched)
-        await session.flush()
-        opened = Incident(
-            organization_id=tenant.org.id,
-            watchlist_id=watched.id,
-            title="奶粉质量投诉集中爆发",
-            tier=Tier.ORANGE.value,
-            status=IncidentStatus.DETECTED.value,
-            detected_at=detected_at,
+        watched = await watchlist(session, tenant.org, "奶粉质量")
+        opened = await incident(
+            session, tenant.org, watched, tier=Tier.ORANGE, detected_at=detected_at
         )
-        session.add(opened)
-        await session.flush()
-        session.add(
-            ResponseTask(
-                organization_id=tenant.org.id,
-                incident_id=opened.id,
-                kind="acknowledge",
-                title="确认事件并指派监测人",
-                position=0,
-                due_at=detected_at + timedelta(minutes=30),
-            )
+        await response_task(
+            session,
+            opened,
+            "acknowledge",
+            detected_at + timedelta(minutes=30),
+            title="确认事件并指派监测人",
         )
-        resolved = Incident(
-            organization_id=tenant.org.id,
-            watchlist_id=watched.id,
-            title="上月物流延误",
-            tier=Tier.YELLOW.value,
-            status=IncidentStatus.RESOLVED.value,
+        resolved = await incident(
+            session,
+            tenant.org,
+            watched,
+            status=IncidentStatus.RESOLVED,
             detected_at=detected_at - timedelta(days=30),
         )
-        session.add(resolved)
     async with gateway_with(servers, create_incidents_worker) as http:
         acknowledged = await send(
             http,

@@ -59,6 +59,7 @@ from services.incidents.tests.builders import (
     run,
     tasks_of,
 )
+from tests.builders import response_task
 
 NOW = DETECTED_AT + timedelta(minutes=10)
 WEBHOOKS = Path(__file__).resolve().parents[3] / "docs" / "webhooks.md"
@@ -311,15 +312,13 @@ async def test_no_contact_data_of_affected_users_reaches_a_payload(rolled_back: 
         )
         assert added.result is not None and added.result.ok
         # A person may type a number into what the summary shows; it leaves only masked.
-        session.add(
-            ResponseTask(
-                organization_id=incident.organization_id,
-                incident_id=incident.id,
-                kind="call_back",
-                title="回访王先生 13912345678",
-                position=99,
-                due_at=NOW + timedelta(hours=1),
-            )
+        await response_task(
+            session,
+            incident,
+            "call_back",
+            NOW + timedelta(hours=1),
+            title="回访王先生 13912345678",
+            position=99,
         )
     change = command_about(
         ChangeIncidentTier,
