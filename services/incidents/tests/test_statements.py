@@ -192,6 +192,14 @@ async def _stored(sessions: Sessions, statement_id: str) -> Statement:
     return statement
 
 
+async def _stage_refused(
+    sessions: Sessions, incident: Incident, statement_id: str, stage: ReviewStage, *words: str
+) -> None:
+    """Assert that reviewing `stage` now is an invalid transition whose message names `words`."""
+    result = await _review(sessions, incident, statement_id, stage)
+    _refused(result, "InvalidTransition", "stage", *words)
+
+
 def _refused(result: CommandResult, code: str, field: str, *words: str) -> None:
     assert not result.ok
     assert result.error is not None
@@ -211,13 +219,7 @@ async def test_yellow_statement_goes_through_three_levels_in_order_and_is_publis
     assert drafted.data["legal_required"] is False
     assert drafted.data["pending_stages"] == ["level_1", "level_2", "level_3"]
 
-    _refused(
-        await _review(rolled_back, incident, sid, ReviewStage.LEVEL_2),
-        "InvalidTransition",
-        "stage",
-        "level_1",
-        "draft",
-    )
+    await _stage_refused(rolled_back, incident, sid, ReviewStage.LEVEL_2, "level_1", "draft")
     _refused(
         await _review(rolled_back, incident, sid, ReviewStage.LEGAL),
         "Invalid",
@@ -227,19 +229,8 @@ async def test_yellow_statement_goes_through_three_levels_in_order_and_is_publis
     )
     first = await _review(rolled_back, incident, sid, ReviewStage.LEVEL_1, note="口径无误")
     assert (first.data["status"], first.data["review_level"]) == ("in_review", 1)
-    _refused(
-        await _review(rolled_back, incident, sid, ReviewStage.LEVEL_1),
-        "InvalidTransition",
-        "stage",
-        "already approved",
-    )
-    _refused(
-        await _review(rolled_back, incident, sid, ReviewStage.LEVEL_3),
-        "InvalidTransition",
-        "stage",
-        "level_2",
-        "in_review",
-    )
+    await _stage_refused(rolled_back, incident, sid, ReviewStage.LEVEL_1, "already approved")
+    await _stage_refused(rolled_back, incident, sid, ReviewStage.LEVEL_3, "level_2", "in_review")
     result, _ = await _publish(rolled_back, incident, sid)
     _refused(result, "InvalidTransition", "statementId", "in_review", "approved")
 
@@ -329,12 +320,7 @@ async def test_red_incident_needs_legal_approval_after_level_1(rolled_back: Sess
     incident = await _incident(rolled_back, Tier.RED)
     sid = (await _draft(rolled_back, incident, Channel.WEIBO, "情况说明")).data["id"]
 
-    _refused(
-        await _review(rolled_back, incident, sid, ReviewStage.LEGAL),
-        "InvalidTransition",
-        "stage",
-        "level_1",
-    )
+    await _stage_refused(rolled_back, incident, sid, ReviewStage.LEGAL, "level_1")
     await _approve_levels(rolled_back, incident, sid)
     waiting = await _stored(rolled_back, sid)
     assert (waiting.status, waiting.review_level) == ("in_review", 3)
@@ -382,13 +368,7 @@ async def test_rejection_sends_the_statement_back_to_draft_with_the_note(
         rolled_back, incident, sid, ReviewStage.LEVEL_2, ReviewDecision.REJECT, "语气过硬，需致歉"
     )
     assert (rejected.data["status"], rejected.data["review_level"]) == ("draft", 0)
-    _refused(
-        await _review(rolled_back, incident, sid, ReviewStage.LEVEL_2),
-        "InvalidTransition",
-        "stage",
-        "level_1",
-        "draft",
-    )
+    await _stage_refused(rolled_back, incident, sid, ReviewStage.LEVEL_2, "level_1", "draft")
     events_ = await timeline_of(rolled_back, incident)
     assert events_[-1].kind == "statement_rejected"
     assert events_[-1].message == "小红书声明未通过二级审核，退回草稿，意见：语气过硬，需致歉"
@@ -419,12 +399,7 @@ async def test_revision_restarts_the_reviews(rolled_back: Sessions) -> None:
     assert (revised.data["status"], revised.data["review_level"]) == ("draft", 0)
     assert revised.data["legal_approved"] is False
     assert revised.data["pending_stages"] == ["level_1", "level_2", "level_3", "legal"]
-    _refused(
-        await _review(rolled_back, incident, sid, ReviewStage.LEVEL_3),
-        "InvalidTransition",
-        "stage",
-        "level_2",
-    )
+    await _stage_refused(rolled_back, incident, sid, ReviewStage.LEVEL_3, "level_2")
     assert (await timeline_of(rolled_back, incident))[
         -1
     ].message == "微信公众号声明已修改，审核重新开始"
