@@ -185,6 +185,19 @@ async def _set_facts(
     return result
 
 
+def _unsaved(incident_id: uuid.UUID, beside: Incident) -> Incident:
+    """Return an incident that is not stored, naming `incident_id` in `beside`'s organization."""
+    return Incident(
+        id=incident_id,
+        organization_id=beside.organization_id,
+        watchlist_id=beside.watchlist_id,
+        title="x",
+        tier="yellow",
+        status="responding",
+        detected_at=NOW,
+    )
+
+
 async def _stored(sessions: Sessions, statement_id: str) -> Statement:
     async with sessions() as session:
         statement = await session.get(Statement, uuid.UUID(statement_id))
@@ -450,24 +463,8 @@ async def test_another_organization_cannot_touch_a_statement(rolled_back: Sessio
     _refused(
         await _review(rolled_back, stranger, sid, ReviewStage.LEVEL_1), "NotFound", "statementId"
     )
-    _refused(
-        await _draft(
-            rolled_back,
-            Incident(
-                id=incident.id,
-                organization_id=stranger.organization_id,
-                watchlist_id=stranger.watchlist_id,
-                title="x",
-                tier="yellow",
-                status="responding",
-                detected_at=NOW,
-            ),
-            Channel.WEIBO,
-            "说明",
-        ),
-        "NotFound",
-        "incidentId",
-    )
+    theirs = _unsaved(incident.id, stranger)
+    _refused(await _draft(rolled_back, theirs, Channel.WEIBO, "说明"), "NotFound", "incidentId")
 
 
 async def test_flags_block_final_approval_until_the_statements_agree(rolled_back: Sessions) -> None:
@@ -596,13 +593,5 @@ async def test_unknown_incident_and_statement_are_not_found(rolled_back: Session
         "NotFound",
         "statementId",
     )
-    ghost = Incident(
-        id=uuid.uuid4(),
-        organization_id=incident.organization_id,
-        watchlist_id=incident.watchlist_id,
-        title="x",
-        tier="yellow",
-        status="responding",
-        detected_at=NOW,
-    )
+    ghost = _unsaved(uuid.uuid4(), incident)
     _refused(await _draft(rolled_back, ghost, Channel.WECHAT, "说明"), "NotFound", "incidentId")
