@@ -15,16 +15,13 @@ of what a page costs the server. Each phase is preceded by an unmeasured warm-up
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,6 +29,7 @@ from harness import (
     ROOT,
     children_cpu_seconds,
     cpu_seconds,
+    embedded_servers,
     free_port,
     make_key,
     percentile,
@@ -40,9 +38,7 @@ from harness import (
     wait_http,
 )
 
-from crisiswatch.embedded import start_postgres, start_redis
 from libs.database.engine import create_engine, session_factory, transaction
-from libs.database.migrate import upgrade
 from libs.database.tables import (
     Author,
     Incident,
@@ -247,79 +243,73 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="cwg-", dir="/tmp"))
-    pg = start_postgres(root / "pg")
-    redis = start_redis(root / "redis", persistent=False)
     bare: subprocess.Popen[bytes] | None = None
-    try:
-        upgrade(pg.url)
-        org, key = asyncio.run(make_key(pg.url, "bench", "viewer"))
-        asyncio.run(seed(pg.url, org, mentions=2000, incidents=100))
-        postmaster = int((pg.pgdata / "postmaster.pid").read_text().split()[0])
-        gateway_port, bare_port = free_port(), free_port()
-        env = {
-            "DATABASE_URL": pg.url,
-            "REDIS_URL": redis.url,
-            "GATEWAY_PORT": str(gateway_port),
-            # The load comes from one key; the per-key budget would turn it into 429s.
-            "RATE_LIMIT_PER_MINUTE": "0",
-        }
-        bare = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "bare_api:app", "--port", str(bare_port),
-             "--log-level", "warning"],
-            cwd=ROOT / "bench",
-            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
-        )  # fmt: skip
-        with services(env, ["serve", "gateway"]) as (gateway_process,):
-            gateway = f"http://127.0.0.1:{gateway_port}"
-            wait_http(gateway)
-            auth = {"Authorization": f"Bearer {key}"}
-            base = f"http://127.0.0.1:{bare_port}"
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    httpx.get(f"{base}/mentions/{org}", timeout=2).raise_for_status()
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            print(
-                f"{args.clients} concurrent clients, {args.seconds:g} s each, loopback; "
-                f"one client alone {args.alone_seconds:g} s\n"
-            )
-            for name, query, path in [
-                ("50 mentions + analysis + author", MENTIONS_QUERY, "mentions"),
-                ("50 incidents + tasks", INCIDENTS_QUERY, "incidents"),
-            ]:
-                graph = measure(
-                    f"{gateway}/graphql",
-                    args,
-                    server=gateway_process.pid,
-                    postmaster=postmaster,
-                    headers=auth,
-                    json={"query": query},
-                )
-                plain = measure(
-                    f"{base}/{path}/{org}",
-                    args,
-                    server=bare.pid,
-                    postmaster=postmaster,
-                    headers={},
-                    json=None,
-                )
-                print(name)
-                print(line("  GraphQL gateway", graph))
-                print(line("  bare FastAPI, same rows", plain))
+    with embedded_servers("cwg-") as (pg, redis):
+        try:
+            org, key = asyncio.run(make_key(pg.url, "bench", "viewer"))
+            asyncio.run(seed(pg.url, org, mentions=2000, incidents=100))
+            postmaster = int((pg.pgdata / "postmaster.pid").read_text().split()[0])
+            gateway_port, bare_port = free_port(), free_port()
+            env = {
+                "DATABASE_URL": pg.url,
+                "REDIS_URL": redis.url,
+                "GATEWAY_PORT": str(gateway_port),
+                # The load comes from one key; the per-key budget would turn it into 429s.
+                "RATE_LIMIT_PER_MINUTE": "0",
+            }
+            bare = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "bare_api:app", "--port", str(bare_port),
+                 "--log-level", "warning"],
+                cwd=ROOT / "bench",
+                env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+            )  # fmt: skip
+            with services(env, ["serve", "gateway"]) as (gateway_process,):
+                gateway = f"http://127.0.0.1:{gateway_port}"
+                wait_http(gateway)
+                auth = {"Authorization": f"Bearer {key}"}
+                base = f"http://127.0.0.1:{bare_port}"
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    try:
+                        httpx.get(f"{base}/mentions/{org}", timeout=2).raise_for_status()
+                        break
+                    except httpx.HTTPError:
+                        time.sleep(0.2)
                 print(
-                    f"  ratio GraphQL / bare: {graph.rate / plain.rate:.2f} of the rate,"
-                    f" {graph.server_cpu / plain.server_cpu:.1f}x the server CPU per request\n"
+                    f"{args.clients} concurrent clients, {args.seconds:g} s each, loopback; "
+                    f"one client alone {args.alone_seconds:g} s\n"
                 )
-    finally:
-        if bare is not None:
-            bare.terminate()
-            bare.wait(30)
-        redis.stop()
-        pg.stop()
-        shutil.rmtree(root, ignore_errors=True)
+                for name, query, path in [
+                    ("50 mentions + analysis + author", MENTIONS_QUERY, "mentions"),
+                    ("50 incidents + tasks", INCIDENTS_QUERY, "incidents"),
+                ]:
+                    graph = measure(
+                        f"{gateway}/graphql",
+                        args,
+                        server=gateway_process.pid,
+                        postmaster=postmaster,
+                        headers=auth,
+                        json={"query": query},
+                    )
+                    plain = measure(
+                        f"{base}/{path}/{org}",
+                        args,
+                        server=bare.pid,
+                        postmaster=postmaster,
+                        headers={},
+                        json=None,
+                    )
+                    print(name)
+                    print(line("  GraphQL gateway", graph))
+                    print(line("  bare FastAPI, same rows", plain))
+                    print(
+                        f"  ratio GraphQL / bare: {graph.rate / plain.rate:.2f} of the rate,"
+                        f" {graph.server_cpu / plain.server_cpu:.1f}x the server CPU per request\n"
+                    )
+        finally:
+            if bare is not None:
+                bare.terminate()
+                bare.wait(30)
 
 
 if __name__ == "__main__":

@@ -5,10 +5,12 @@ Scripts import it as a sibling module (`python bench/<script>.py` puts `bench/` 
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,7 +22,9 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from crisiswatch.demo_stream import chatter, crisis
+from crisiswatch.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 from libs.database.engine import create_engine, session_factory
+from libs.database.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"
@@ -92,6 +96,21 @@ def wait_http(url: str, timeout: float = 60) -> None:
             pass
         time.sleep(0.1)
     raise TimeoutError(f"{url} not healthy")
+
+
+@contextmanager
+def embedded_servers(prefix: str) -> Iterator[tuple[EmbeddedPostgres, EmbeddedRedis]]:
+    """Run a migrated PostgreSQL and a Redis under a fresh /tmp folder; remove both after."""
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    pg = start_postgres(root / "pg")
+    redis = start_redis(root / "redis", persistent=False)
+    try:
+        upgrade(pg.url)
+        yield pg, redis
+    finally:
+        redis.stop()
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @contextmanager

@@ -9,26 +9,17 @@ against the same server, so their ratio is what matters, not the absolute number
 
 import argparse
 import asyncio
-import os
-import shutil
-import signal
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
-from harness import dsn, free_port, make_key, wait_http
+from harness import dsn, embedded_servers, free_port, make_key, services, wait_http
 
 from crisiswatch.demo_stream import chatter, crisis
-from crisiswatch.embedded import start_postgres, start_redis
-from libs.database.migrate import upgrade
 from libs.text import content_hash, normalize
 
 BATCH = 1000
@@ -149,37 +140,19 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="cwb-", dir="/tmp"))
-    pg = start_postgres(root / "pg")
-    redis = start_redis(root / "redis", persistent=False)
-    children: list[subprocess.Popen[bytes]] = []
-    try:
-        upgrade(pg.url)
+    with embedded_servers("cwb-") as (pg, redis):
         org_id, key = asyncio.run(make_key(pg.url))
         posts = corpus(args.mentions)
         raw = asyncio.run(raw_baseline(pg.url, posts, org_id))
 
         port = free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": pg.url,
-            "REDIS_URL": redis.url,
-            "INGEST_PORT": str(port),
-        }
-        for args_ in (["serve", "ingest"], ["worker", "analysis"]):
-            children.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "crisiswatch", *args_],
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-        url = f"http://127.0.0.1:{port}"
-        wait_http(url)
-        started = time.monotonic()
-        rate, latencies = asyncio.run(push(url, key, posts, args.clients))
-        analysed_at = asyncio.run(wait_analysed(pg.url, len(posts)))
+        env = {"DATABASE_URL": pg.url, "REDIS_URL": redis.url, "INGEST_PORT": str(port)}
+        with services(env, ["serve", "ingest"], ["worker", "analysis"]):
+            url = f"http://127.0.0.1:{port}"
+            wait_http(url)
+            started = time.monotonic()
+            rate, latencies = asyncio.run(push(url, key, posts, args.clients))
+            analysed_at = asyncio.run(wait_analysed(pg.url, len(posts)))
         analysed_rate = len(posts) / (analysed_at - started)
 
         latencies.sort()
@@ -192,14 +165,6 @@ def main() -> None:
         print(f"ingest over HTTP           {rate:,.0f} mentions/s ({rate / raw:.2f} of raw)")
         print(f"  batch latency p50 / p95  {p50 * 1000:.0f} / {p95 * 1000:.0f} ms")
         print(f"ingested and analysed      {analysed_rate:,.0f} mentions/s end to end (1 worker)")
-    finally:
-        for child in children:
-            child.send_signal(signal.SIGTERM)
-        for child in children:
-            child.wait(30)
-        redis.stop()
-        pg.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

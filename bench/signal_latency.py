@@ -11,8 +11,6 @@ arrived, so the figures include queueing, analysis, the tier decision and the co
 
 import argparse
 import asyncio
-import shutil
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -22,13 +20,20 @@ from typing import Any
 
 import asyncpg
 import httpx
-from harness import dsn, free_port, make_key, percentile, realistic_texts, services, wait_http
+from harness import (
+    dsn,
+    embedded_servers,
+    free_port,
+    make_key,
+    percentile,
+    realistic_texts,
+    services,
+    wait_http,
+)
 
 from crisiswatch.demo_stream import crisis
-from crisiswatch.embedded import start_postgres, start_redis
 from libs.contracts.messages import CreateWatchlist
 from libs.database.engine import create_engine, session_factory, transaction
-from libs.database.migrate import upgrade
 from services.analysis.configuration import create_watchlist
 
 ORGS = 10
@@ -244,11 +249,7 @@ def main() -> None:
     parser.add_argument("--logs", type=Path, help="keep the services' output in this folder")
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="cwl-", dir="/tmp"))
-    pg = start_postgres(root / "pg")
-    redis = start_redis(root / "redis", persistent=False)
-    try:
-        upgrade(pg.url)
+    with embedded_servers("cwl-") as (pg, redis):
         orgs = asyncio.run(setup_orgs(pg.url, args.bursts))
         port = free_port()
         env = {"DATABASE_URL": pg.url, "REDIS_URL": redis.url, "INGEST_PORT": str(port)}
@@ -261,10 +262,6 @@ def main() -> None:
             time.sleep(3)  # the workers load their dictionary and model
             book = asyncio.run(run(url, pg.url, orgs, args.rate, args.seconds, args.tick))
         report(book, args, ORGS)
-    finally:
-        redis.stop()
-        pg.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

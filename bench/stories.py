@@ -361,15 +361,27 @@ def cross_process_check(texts: Sequence[str]) -> bool:
     return len(digests) == 1
 
 
+def table_head(*columns: str) -> str:
+    """Return a Markdown table's header row and the rule under it."""
+    return "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns)
+
+
 def report_grid(pairs: Sequence[Pair], forms: dict[str, str], texts: Sequence[str]) -> None:
     threshold = stories.SIMILARITY_THRESHOLD
     print("\n## Parameter grid: n-gram size × permutations\n")
     print(
-        f"| n-gram | perms | precision @ {threshold} | recall @ {threshold} "
-        "| recall original~variant | recall variant~variant | best-F1 threshold (P / R) "
-        "| different pairs (no long comment): 99.9th pct / max est. J | µs/signature |"
+        table_head(
+            "n-gram",
+            "perms",
+            f"precision @ {threshold}",
+            f"recall @ {threshold}",
+            "recall original~variant",
+            "recall variant~variant",
+            "best-F1 threshold (P / R)",
+            "different pairs (no long comment): 99.9th pct / max est. J",
+            "µs/signature",
+        )
     )
-    print("|---|---|---|---|---|---|---|---|---|")
     for ngram in (2, 3, 4, 5):
         for perms in (60, 120, 240):
             hasher = MinHasher(ngram=ngram, num_perm=perms, bands=perms // 3)
@@ -398,8 +410,7 @@ def report_grid(pairs: Sequence[Pair], forms: dict[str, str], texts: Sequence[st
 
 def report_exact(pairs: Sequence[Pair], forms: dict[str, str]) -> None:
     print("\n## Exact Jaccard (no MinHash): best-F1 threshold per n-gram size\n")
-    print("| n-gram | threshold | precision | recall |")
-    print("|---|---|---|---|")
+    print(table_head("n-gram", "threshold", "precision", "recall"))
     for ngram in (2, 3, 4, 5):
         scored = [
             Scored(p, exact_jaccard(forms[p.a], forms[p.b], ngram), None, None) for p in pairs
@@ -420,16 +431,15 @@ def report_chosen(pairs: Sequence[Pair], forms: dict[str, str], texts: Sequence[
     )
     print(f"pairs: {labels['same']} same-story, {labels['different']} different, ", end="")
     print(f"{labels['rewrite']} same-event rewrites")
-    print("\n| threshold | precision | recall | false groupings | missed |")
-    print("|---|---|---|---|---|")
+    print()
+    print(table_head("threshold", "precision", "recall", "false groupings", "missed"))
     for candidate in (0.3, 0.35, 0.4, 0.45, 0.5, 0.6):
         precision, recall, fp, fn = precision_recall(scored, candidate)
         mark = " ←" if math.isclose(candidate, threshold) else ""
         print(f"| {candidate}{mark} | {precision:.4f} | {recall:.4f} | {fp} | {fn} |")
 
     print("\n### Recall by variant (same-story pairs)\n")
-    print("| kind | pairs | grouped | too short | median est. Jaccard |")
-    print("|---|---|---|---|---|")
+    print(table_head("kind", "pairs", "grouped", "too short", "median est. Jaccard"))
     by_kind: dict[str, list[Scored]] = defaultdict(list)
     for item in scored:
         if item.pair.label == "same" and "~" not in item.pair.kind:
@@ -444,8 +454,7 @@ def report_chosen(pairs: Sequence[Pair], forms: dict[str, str], texts: Sequence[
         print(f"| {kind} | {len(items)} | {grouped / len(items):.3f} | {short} | {median:.2f} |")
 
     print("\n### Different pairs: how close they come\n")
-    print("| kind | pairs | grouped (false) | max est. Jaccard | 99th pct |")
-    print("|---|---|---|---|---|")
+    print(table_head("kind", "pairs", "grouped (false)", "max est. Jaccard", "99th pct"))
     negatives: dict[str, list[float]] = defaultdict(list)
     for item in scored:
         if item.pair.label == "different" and item.similarity is not None:
@@ -476,11 +485,16 @@ def report_chosen(pairs: Sequence[Pair], forms: dict[str, str], texts: Sequence[
 
     print("\n## LSH bands × rows (candidates share at least one band key)\n")
     print(
-        "| bands × rows = perms | S-curve 50 % at | P(cand.) at J = 0.3 / 0.4 / 0.5 "
-        "| candidate recall (pairs ≥ threshold) | different pairs made candidates "
-        "| end-to-end precision | end-to-end recall |"
+        table_head(
+            "bands × rows = perms",
+            "S-curve 50 % at",
+            "P(cand.) at J = 0.3 / 0.4 / 0.5",
+            "candidate recall (pairs ≥ threshold)",
+            "different pairs made candidates",
+            "end-to-end precision",
+            "end-to-end recall",
+        )
     )
-    print("|---|---|---|---|---|---|---|")
     for bands, rows in ((16, 8), (32, 4), (40, 3), (42, 3), (48, 3), (64, 2)):
         variant = MinHasher(hasher.ngram, bands * rows, bands, hasher.min_chars)
         variant_scored = score(variant, pairs, forms)
@@ -511,8 +525,7 @@ def report_chosen(pairs: Sequence[Pair], forms: dict[str, str], texts: Sequence[
             per_call_us(datasketch_signer(hasher), texts, 3),
         ),
     ]
-    print("| operation | µs per call |")
-    print("|---|---|")
+    print(table_head("operation", "µs per call"))
     for name, us in timings:
         print(f"| {name} | {us:.1f} |")
     same_bytes = cross_process_check(texts[:100])

@@ -3,14 +3,18 @@
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from libs.auth.admin import create_key, ensure_organization
 from libs.contracts.enums import IncidentStatus, Role, Tier
 from libs.database.engine import transaction
-from libs.database.tables import Incident, Organization, Watchlist
+from libs.database.tables import Incident, Organization, ResponseTask, Watchlist
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -71,3 +75,26 @@ async def incident(
     session.add(row)
     await session.flush()
     return row
+
+
+async def response_task(
+    session: AsyncSession, incident: Incident, kind: str, due_at: datetime, **fields: Any
+) -> ResponseTask:
+    """Add an open response task of `kind` to `incident`, due at `due_at`."""
+    row = ResponseTask(
+        organization_id=incident.organization_id,
+        incident_id=incident.id,
+        kind=kind,
+        title=fields.pop("title", "核实情况"),
+        due_at=due_at,
+        **fields,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def read_all(sessions: async_sessionmaker[AsyncSession], query: SelectOfScalar[T]) -> list[T]:
+    """Return every row `query` selects, read in a session of its own."""
+    async with sessions() as session:
+        return list((await session.exec(query)).all())

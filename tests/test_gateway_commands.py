@@ -1,7 +1,7 @@
 """GraphQL mutations end to end: gateway → queue → the real analysis and incidents workers."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,12 +18,12 @@ from gateway.app import create_app
 from gateway.config import GatewaySettings
 from libs.contracts.enums import IncidentStatus, Role, TaskStatus, Tier
 from libs.database.engine import transaction
-from libs.database.tables import Incident, ResponseTask, TimelineEvent, Watchlist
+from libs.database.tables import TimelineEvent, Watchlist
 from libs.settings import Settings
 from services.analysis.worker import create_worker as create_analysis_worker
 from services.incidents.worker import create_worker as create_incidents_worker
-from tests.builders import Tenant, make_tenant
-from tests.fixtures.http import serving
+from tests.builders import Tenant, incident, make_tenant, response_task, watchlist
+from tests.fixtures.http import client_of
 from tests.fixtures.servers import Servers
 from tests.fixtures.workers import running_workers
 
@@ -57,19 +57,13 @@ mutation Acknowledge($id: ID!, $note: String) {
 
 
 @asynccontextmanager
-async def running(worker: Worker) -> AsyncIterator[None]:
-    """Run a worker in the background until the block ends."""
-    async with running_workers(worker):
-        yield
-
-
-@asynccontextmanager
-async def gateway(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """Run the gateway app and yield a client talking to it."""
-    async with (
-        serving(create_app(settings)) as url,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
+async def gateway_with(
+    servers: Servers, create_worker: Callable[..., Worker]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the gateway and one real worker until the block ends; yield a gateway client."""
+    settings = settings_for(servers)
+    worker = create_worker(settings, burst=False, handle_signals=False)
+    async with running_workers(worker), client_of(create_app(settings)) as http:
         yield http
 
 
@@ -102,9 +96,7 @@ async def test_create_watchlist_is_applied_by_the_analysis_worker(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:
     tenant = await make_tenant(sessions, "acme")
-    settings = settings_for(servers)
-    worker = create_analysis_worker(settings, burst=False, handle_signals=False)
-    async with running(worker), gateway(settings) as http:
+    async with gateway_with(servers, create_analysis_worker) as http:
         created = await send(
             http,
             tenant,
@@ -142,41 +134,25 @@ async def test_acknowledge_incident_is_applied_by_the_incidents_worker(
     tenant = await make_tenant(sessions, "acme")
     detected_at = datetime.now(UTC) - timedelta(minutes=10)
     async with transaction(sessions) as session:
-        watched = Watchlist(organization_id=tenant.org.id, name="奶粉质量", keywords=["奶粉"])
-        session.add(watched)
-        await session.flush()
-        opened = Incident(
-            organization_id=tenant.org.id,
-            watchlist_id=watched.id,
-            title="奶粉质量投诉集中爆发",
-            tier=Tier.ORANGE.value,
-            status=IncidentStatus.DETECTED.value,
-            detected_at=detected_at,
+        watched = await watchlist(session, tenant.org, "奶粉质量")
+        opened = await incident(
+            session, tenant.org, watched, tier=Tier.ORANGE, detected_at=detected_at
         )
-        session.add(opened)
-        await session.flush()
-        session.add(
-            ResponseTask(
-                organization_id=tenant.org.id,
-                incident_id=opened.id,
-                kind="acknowledge",
-                title="确认事件并指派监测人",
-                position=0,
-                due_at=detected_at + timedelta(minutes=30),
-            )
+        await response_task(
+            session,
+            opened,
+            "acknowledge",
+            detected_at + timedelta(minutes=30),
+            title="确认事件并指派监测人",
         )
-        resolved = Incident(
-            organization_id=tenant.org.id,
-            watchlist_id=watched.id,
-            title="上月物流延误",
-            tier=Tier.YELLOW.value,
-            status=IncidentStatus.RESOLVED.value,
+        resolved = await incident(
+            session,
+            tenant.org,
+            watched,
+            status=IncidentStatus.RESOLVED,
             detected_at=detected_at - timedelta(days=30),
         )
-        session.add(resolved)
-    settings = settings_for(servers)
-    worker = create_incidents_worker(settings, burst=False, handle_signals=False)
-    async with running(worker), gateway(settings) as http:
+    async with gateway_with(servers, create_incidents_worker) as http:
         acknowledged = await send(
             http,
             tenant,

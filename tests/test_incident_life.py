@@ -57,6 +57,7 @@ from libs.contracts.response import (
 )
 from libs.database.engine import transaction
 from libs.database.tables import Incident, IntegrationEvent, ResponseTask, Statement
+from libs.messaging.publisher import publish
 from libs.privacy import generate_key
 from libs.settings import Settings
 from services.analysis.worker import create_worker as analysis_worker
@@ -74,12 +75,7 @@ ACTOR = "key-war-room"
 async def _run(servers: Servers, redis: ArqRedis, *messages: Message) -> None:
     """Queue `messages`, then let both workers drain their queues (burst mode)."""
     for message in messages:
-        await redis.enqueue_job(
-            message.job_name(),
-            message.model_dump(mode="json"),
-            _job_id=str(message.message_id),
-            _queue_name=message.QUEUE,
-        )
+        await publish(redis, message)
     settings = Settings(
         database_url=servers.database_url, redis_url=servers.redis_url, data_key=generate_key()
     )

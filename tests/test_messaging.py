@@ -84,26 +84,11 @@ async def test_command_round_trip_through_a_real_worker_is_idempotent(
         calls.append(command.name)
         return Outcome(result=CommandResult.success(name=command.name))
 
-    worker = build_worker(
-        consumer="test-analysis",
-        queue=CreateWatchlist.QUEUE,
-        routes=[Route(CreateWatchlist, handle)],
-        database_url=servers.database_url,
-        redis_url=servers.redis_url,
-        handle_signals=False,
-        burst=True,
-    )
     command = CreateWatchlist(
         organization_id=tenant.org.id, actor="test", name="奶粉", keywords=["奶粉"]
     )
-    await redis.enqueue_job(
-        command.job_name(),
-        command.model_dump(mode="json"),
-        _job_id=str(command.message_id),
-        _queue_name=command.QUEUE,
-    )
-    await worker.main()
-    await worker.close()
+    await publish(redis, command)
+    await _drain(servers, "test-analysis", Route(CreateWatchlist, handle))
     result = await call(redis, command, timeout=2)  # already answered: replays the result
     assert result.ok and result.data == {"name": "奶粉"}
     assert calls == ["奶粉"]
@@ -138,24 +123,9 @@ async def test_a_command_whose_handler_fails_answers_internal_and_is_kept(
     async def broken(runtime: Runtime, session: AsyncSession, command: CreateWatchlist) -> Outcome:
         raise ValueError("a bug in the handler")
 
-    worker = build_worker(
-        consumer="test-analysis",
-        queue=CreateWatchlist.QUEUE,
-        routes=[Route(CreateWatchlist, broken)],
-        database_url=servers.database_url,
-        redis_url=servers.redis_url,
-        handle_signals=False,
-        burst=True,
-    )
     command = CreateWatchlist(organization_id=tenant.org.id, actor="t", name="a", keywords=["a"])
-    await redis.enqueue_job(
-        command.job_name(),
-        command.model_dump(mode="json"),
-        _job_id=str(command.message_id),
-        _queue_name=command.QUEUE,
-    )
-    await worker.main()
-    await worker.close()
+    await publish(redis, command)
+    await _drain(servers, "test-analysis", Route(CreateWatchlist, broken))
     result = await call(redis, command, timeout=2)
     assert not result.ok and result.error is not None
     assert result.error.code == "Internal"
@@ -247,22 +217,9 @@ async def test_a_failing_event_becomes_a_dead_letter_and_is_redriven_once_fixed(
         applied.append(event.message_id)
         return Outcome()
 
-    def worker() -> Any:
-        return build_worker(
-            consumer="test-dead",
-            queue=MentionIngested.QUEUE,
-            routes=[Route(MentionIngested, handle)],
-            database_url=servers.database_url,
-            redis_url=servers.redis_url,
-            handle_signals=False,
-            burst=True,
-        )
-
     event = MentionIngested(organization_id=tenant.org.id, mention_ids=[uuid.uuid4()])
     await publish(redis, event)
-    first = worker()
-    await first.main()
-    await first.close()
+    await _drain(servers, "test-dead", Route(MentionIngested, handle))
     async with sessions() as session:
         kept = await dead_letters.pending(session, consumer="test-dead")
     assert [(letter.message_id, letter.job_name) for letter in kept] == [
@@ -273,14 +230,27 @@ async def test_a_failing_event_becomes_a_dead_letter_and_is_redriven_once_fixed(
 
     broken = False
     assert await dead_letters.redrive(sessions, redis, event.message_id) == 1
-    second = worker()
-    await second.main()
-    await second.close()
+    await _drain(servers, "test-dead", Route(MentionIngested, handle))
     assert applied == [event.message_id]
     async with sessions() as session:
         assert await dead_letters.pending(session) == []
         letter = await session.get(DeadLetter, ("test-dead", event.message_id))
         assert letter is not None and letter.redriven_at is not None
+
+
+async def _drain(servers: Servers, consumer: str, route: Route[Runtime, Any]) -> None:
+    """Run a burst worker with the one `route` as `consumer` until its queue is empty."""
+    worker = build_worker(
+        consumer=consumer,
+        queue=route.message.QUEUE,
+        routes=[route],
+        database_url=servers.database_url,
+        redis_url=servers.redis_url,
+        handle_signals=False,
+        burst=True,
+    )
+    await worker.main()
+    await worker.close()
 
 
 async def test_a_handler_that_keeps_timing_out_is_retried_then_kept(
@@ -298,19 +268,9 @@ async def test_a_handler_that_keeps_timing_out_is_retried_then_kept(
         await asyncio.sleep(5)
         return Outcome()
 
-    worker = build_worker(
-        consumer="test-stuck",
-        queue=MentionIngested.QUEUE,
-        routes=[Route(MentionIngested, stuck, timeout=0.2)],
-        database_url=servers.database_url,
-        redis_url=servers.redis_url,
-        handle_signals=False,
-        burst=True,
-    )
     event = MentionIngested(organization_id=tenant.org.id, mention_ids=[uuid.uuid4()])
     await publish(redis, event)
-    await worker.main()
-    await worker.close()
+    await _drain(servers, "test-stuck", Route(MentionIngested, stuck, timeout=0.2))
     assert len(tries) == MAX_TIMEOUTS
     async with sessions() as session:
         [kept] = await dead_letters.pending(session, consumer="test-stuck")
@@ -324,21 +284,11 @@ async def test_a_malformed_message_without_an_id_is_still_kept(
     async def never(runtime: Runtime, session: AsyncSession, event: MentionIngested) -> Outcome:
         raise AssertionError("a malformed message reached its handler")
 
-    worker = build_worker(
-        consumer="test-malformed",
-        queue=MentionIngested.QUEUE,
-        routes=[Route(MentionIngested, never)],
-        database_url=servers.database_url,
-        redis_url=servers.redis_url,
-        handle_signals=False,
-        burst=True,
-    )
     garbage = {"organization_id": "not-a-uuid", "mention_ids": []}
     await redis.enqueue_job(
         MentionIngested.job_name(), garbage, _job_id="garbage-1", _queue_name=MentionIngested.QUEUE
     )
-    await worker.main()
-    await worker.close()
+    await _drain(servers, "test-malformed", Route(MentionIngested, never))
     async with sessions() as session:
         [kept] = await dead_letters.pending(session, consumer="test-malformed")
     assert kept.payload == garbage and kept.organization_id is None

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq.connections import ArqRedis
-from arq.jobs import Job
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -33,7 +32,6 @@ from libs.contracts.messages import (
     CommandResult,
     CreateWatchlist,
     MentionIngested,
-    Message,
 )
 from libs.contracts.response import CompleteTask
 from libs.database.engine import transaction
@@ -53,7 +51,7 @@ from services.ingest.schemas import MentionIn
 from services.ingest.service import store_batch
 from tests.builders import Tenant, make_tenant
 from tests.fixtures.servers import Servers
-from tests.fixtures.workers import running_workers
+from tests.fixtures.workers import handled, running_workers
 
 ACTOR = "key-war-room"
 NEGATIVE_MENTIONS = """
@@ -91,21 +89,8 @@ async def _system(settings: Settings) -> AsyncIterator[None]:
         yield
 
 
-async def _done(redis: ArqRedis, message: Message) -> Any:
-    """Queue `message` and wait until a worker has handled it (and announced its notices)."""
-    await redis.enqueue_job(
-        message.job_name(),
-        message.model_dump(mode="json"),
-        _job_id=str(message.message_id),
-        _queue_name=message.QUEUE,
-    )
-    job = Job(str(message.message_id), redis, _queue_name=message.QUEUE)
-    job._deserializer = redis.job_deserializer
-    return await job.result(timeout=60)
-
-
 async def _ask(redis: ArqRedis, command: Command) -> CommandResult:
-    answer = CommandResult.model_validate(await _done(redis, command))
+    answer = CommandResult.model_validate(await handled(redis, command, timeout=60))
     assert answer.ok, answer.error
     return answer
 
@@ -118,7 +103,11 @@ async def _ingest(
         stored = await store_batch(
             session, tenant.org.id, {i: MentionIn.model_validate(p) for i, p in enumerate(posts)}
         )
-    await _done(redis, MentionIngested(organization_id=tenant.org.id, mention_ids=stored.new_ids))
+    await handled(
+        redis,
+        MentionIngested(organization_id=tenant.org.id, mention_ids=stored.new_ids),
+        timeout=60,
+    )
     return list(stored.new_ids)
 
 

@@ -13,7 +13,7 @@ from libs.contracts import vocabulary
 from libs.contracts.enums import IncidentStatus, TaskStatus
 from libs.database.predicates import task_overdue
 from libs.database.tables import ResponseTask
-from tests.builders import incident, organization, watchlist
+from tests.builders import incident, organization, response_task, watchlist
 
 LABELS: list[tuple[str, dict[StrEnum, str]]] = [
     (name, value)
@@ -53,18 +53,10 @@ async def test_overdue_means_the_same_in_python_and_in_sql(
         inc = await incident(session, org, wl)
         expected: dict[uuid.UUID, bool] = {}
         for status, due, breached in CASES:
-            task = ResponseTask(
-                organization_id=org.id,
-                incident_id=inc.id,
-                kind=f"k-{len(expected)}",
-                title="核实情况",
-                status=status.value,
-                due_at=due,
-                breached_at=breached,
+            row = await response_task(
+                session, inc, f"k-{len(expected)}", due, status=status.value, breached_at=breached
             )
-            session.add(task)
-            await session.flush()
-            expected[task.id] = vocabulary.is_overdue(status, due, breached, NOW)
+            expected[row.id] = vocabulary.is_overdue(status, due, breached, NOW)
         rows = await session.exec(
             select(col(ResponseTask.id), task_overdue(NOW)).where(
                 col(ResponseTask.incident_id) == inc.id

@@ -199,6 +199,11 @@ class CommandResult(BaseModel):
         return cls(ok=False, error=CommandError(code=code, message=message, field=named))
 
 
+def not_found(kind: str, row_id: object, field: str) -> CommandResult:
+    """Refuse because the organization has no `kind` with this id (`incident <id> not found`)."""
+    return CommandResult.failure(ErrorCode.NOT_FOUND, f"{kind} {row_id} not found", field=field)
+
+
 ALL_MESSAGES: tuple[type[Message], ...] = (
     MentionIngested,
     RiskSignalRaised,

@@ -11,8 +11,9 @@ message. A handler that fails for any other reason leaves its message as a dead 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from arq import Retry
 from arq.connections import ArqRedis
@@ -24,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.messages import Command, CommandResult, Message
 from libs.contracts.outcome import Outcome
 from libs.database.engine import create_engine, session_factory
+from libs.logs import configure_logging
 from libs.messaging import dead_letters, outbox, readiness, retention, serialization
 from libs.messaging.connection import redis_settings
 from libs.messaging.failures import backoff, is_transient
@@ -33,9 +35,19 @@ from libs.messaging.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MAX_TRIES", "Outcome", "Route", "Runtime", "Worker", "build_worker"]
+__all__ = [
+    "MAX_TRIES",
+    "Outcome",
+    "Route",
+    "Runtime",
+    "Worker",
+    "build_worker",
+    "run_forever",
+    "with_now",
+]
 
 M = TypeVar("M", bound=Message)
+M_contra = TypeVar("M_contra", bound=Message, contravariant=True)
 
 # Tries are spent only by outages (everything else is answered or kept as a dead letter),
 # so this is not a budget but a backstop: with the 30 s backoff cap, about three days,
@@ -54,13 +66,15 @@ ARQ_TIMEOUT_MARGIN = 10.0
 class Runtime:
     """Per-process resources, built once at worker start.
 
-    A service that needs more (a data key, a loaded model, a background loop) subclasses it
-    with typed fields and builds its own in `setup`.
+    A service that needs more (a data key, a loaded model) subclasses it with typed fields
+    and builds its own in `setup`; a background loop it adds to `loops` is started after
+    `setup` and stopped, after the harness's own loops, before the engine closes.
     """
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     redis: ArqRedis
+    loops: list[Periodic] = field(default_factory=list, kw_only=True)
 
 
 R = TypeVar("R", bound=Runtime)
@@ -79,6 +93,23 @@ class Route(Generic[R, M]):
     message: type[M]
     handle: Handler[R, M]
     timeout: float = DEFAULT_TIMEOUT_SECONDS
+
+
+class TimedHandler(Protocol[M_contra]):
+    """A service function that applies a message at a given time and needs nothing else."""
+
+    def __call__(
+        self, session: AsyncSession, message: M_contra, /, *, now: datetime
+    ) -> Awaitable[Outcome]: ...
+
+
+def with_now(handler: TimedHandler[M]) -> Handler[Runtime, M]:
+    """Route `handler`, giving it the wall clock read once per message as `now`."""
+
+    async def handle(runtime: Runtime, session: AsyncSession, message: M) -> Outcome:
+        return await handler(session, message, now=datetime.now(UTC))
+
+    return handle
 
 
 def _job(consumer: str, queue: str, route: Route[Any, Any]) -> Function:
@@ -163,7 +194,6 @@ def build_worker(
     database_url: str,
     redis_url: str,
     setup: Callable[[Runtime], Awaitable[R]] | None = None,
-    on_shutdown: Callable[[R], Awaitable[None]] | None = None,
     max_jobs: int = 4,
     poll_delay: float = 0.02,
     relay_interval: float = 5.0,
@@ -183,6 +213,7 @@ def build_worker(
         )
         if not burst:
             loops.append(retention.Pruner(runtime.sessions, runtime.redis))
+        loops.extend(runtime.loops)
         for loop in loops:
             loop.start()
         await readiness.mark_ready(runtime.redis, consumer)
@@ -191,11 +222,8 @@ def build_worker(
         for loop in loops:
             await loop.stop()
         runtime: R | None = ctx.get("runtime")
-        if runtime is None:
-            return
-        if on_shutdown is not None:
-            await on_shutdown(runtime)
-        await runtime.engine.dispose()
+        if runtime is not None:
+            await runtime.engine.dispose()
 
     return Worker(
         functions=[_job(consumer, queue, route) for route in routes],
@@ -214,3 +242,9 @@ def build_worker(
         handle_signals=handle_signals,
         burst=burst,
     )
+
+
+def run_forever(worker: Worker) -> None:
+    """Run `worker` in the foreground until it is stopped, logging with personal data masked."""
+    configure_logging()
+    worker.run()

@@ -5,7 +5,6 @@ commits, then publishes what the handlers return; these handlers only call the s
 """
 
 import asyncio
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,7 +18,7 @@ from libs.contracts.messages import (
     UpdateWatchlist,
 )
 from libs.contracts.outcome import Outcome
-from libs.messaging.worker import Route, Runtime, Worker, build_worker
+from libs.messaging.worker import Route, Runtime, Worker, build_worker, run_forever, with_now
 from libs.settings import Settings
 from services.analysis import service
 from services.analysis.analyzer import Analyzer
@@ -48,27 +47,6 @@ async def handle_mentions(
     return await service.analyze_mentions(session, runtime.analyzer, message, now=datetime.now(UTC))
 
 
-async def handle_create_watchlist(
-    runtime: AnalysisRuntime, session: AsyncSession, command: CreateWatchlist
-) -> Outcome:
-    """Create a watchlist and answer the caller."""
-    return await service.create_watchlist(session, command, now=datetime.now(UTC))
-
-
-async def handle_update_watchlist(
-    runtime: AnalysisRuntime, session: AsyncSession, command: UpdateWatchlist
-) -> Outcome:
-    """Change a watchlist and answer the caller."""
-    return await service.update_watchlist(session, command, now=datetime.now(UTC))
-
-
-async def handle_set_sensitive_terms(
-    runtime: AnalysisRuntime, session: AsyncSession, command: SetSensitiveTerms
-) -> Outcome:
-    """Change the organization's sensitive-term lexicon and answer the caller."""
-    return await service.set_sensitive_terms(session, command, now=datetime.now(UTC))
-
-
 def create_worker(
     settings: Settings, *, burst: bool = False, handle_signals: bool = True
 ) -> Worker:
@@ -79,9 +57,9 @@ def create_worker(
         queue=ANALYSIS_QUEUE,
         routes=[
             Route(MentionIngested, handle_mentions),
-            Route(CreateWatchlist, handle_create_watchlist),
-            Route(UpdateWatchlist, handle_update_watchlist),
-            Route(SetSensitiveTerms, handle_set_sensitive_terms),
+            Route(CreateWatchlist, with_now(service.create_watchlist)),
+            Route(UpdateWatchlist, with_now(service.update_watchlist)),
+            Route(SetSensitiveTerms, with_now(service.set_sensitive_terms)),
         ],
         database_url=tuned.database_url,
         redis_url=tuned.redis_url,
@@ -94,8 +72,7 @@ def create_worker(
 
 def main() -> None:
     """Run the analysis worker until it is stopped."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    create_worker(get_settings()).run()
+    run_forever(create_worker(get_settings()))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ commands on one watchlist therefore queue up instead of deadlocking.
 
 import hashlib
 import uuid
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import and_, func, or_, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -17,11 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.response import IntegrationEventEmitted
 from libs.contracts.vocabulary import NOT_DONE_TASK_STATUSES, values
 from libs.database.tables import (
-    AffectedUser,
-    FollowUpTask,
     Incident,
     IntegrationEvent,
-    Mention,
     ResponseTask,
     TimelineEvent,
 )
@@ -78,24 +75,32 @@ async def lock_incidents(
     return {incident.id: incident for incident in rows.all()}
 
 
-# The tables whose rows a command names by id, each scoped to one organization.
-Owned = TypeVar("Owned", Incident, ResponseTask, FollowUpTask, AffectedUser, Mention)
+class IncidentRow(Protocol):
+    """A row that belongs to one incident of one organization."""
+
+    organization_id: uuid.UUID
+    incident_id: uuid.UUID
 
 
-async def owned(
+Row = TypeVar("Row", bound=IncidentRow)
+
+
+async def rows_of(
     session: AsyncSession,
-    table: type[Owned],
-    organization_id: uuid.UUID,
-    row_id: uuid.UUID,
-    *,
-    for_update: bool = False,
-) -> Owned | None:
-    """Return the organization's row of `table`, locked when `for_update`; another's is None."""
-    query = select(table).where(
-        col(table.id) == row_id, col(table.organization_id) == organization_id
-    )
-    result = await session.exec(query.with_for_update() if for_update else query)
-    return result.first()
+    table: type[Row],
+    incident_id: uuid.UUID,
+    *order_by: object,
+    organization_id: uuid.UUID | None = None,
+) -> list[Row]:
+    """Return the incident's rows of `table` sorted by the columns `order_by`.
+
+    With `organization_id`, rows of another organization are left out as well.
+    """
+    query = select(table).where(col(table.incident_id) == incident_id)
+    if organization_id is not None:
+        query = query.where(col(table.organization_id) == organization_id)
+    result = await session.exec(query.order_by(*(col(column) for column in order_by)))
+    return list(result.all())
 
 
 async def store_event(session: AsyncSession, message: IntegrationEventEmitted) -> None:

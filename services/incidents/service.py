@@ -12,13 +12,13 @@ from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.clock import Clock
 from libs.contracts import response
 from libs.contracts.enums import IncidentStatus
 from libs.contracts.messages import AcknowledgeIncident, RiskSignalRaised
 from libs.contracts.outcome import Outcome
 from libs.privacy import DataKey
 from services.incidents.aftercare import service as aftercare
-from services.incidents.clock import Clock
 from services.incidents.lifecycle import service as lifecycle
 from services.incidents.playbook import service as playbook
 from services.incidents.replies import service as replies

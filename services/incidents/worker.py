@@ -5,17 +5,16 @@ receipt so a redelivered message changes nothing, commits, and only then publish
 events a handler returns. The deadline watchdog runs beside the routes in the same process.
 """
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from libs.clock import Clock, SystemClock
 from libs.contracts import response
 from libs.contracts.messages import INCIDENTS_QUEUE, AcknowledgeIncident, RiskSignalRaised
-from libs.messaging.worker import Route, Runtime, Worker, build_worker
-from libs.privacy import DataKey, install_masking
+from libs.messaging.worker import Route, Runtime, Worker, build_worker, run_forever
+from libs.privacy import DataKey
 from libs.settings import Settings
 from services.incidents import service
-from services.incidents.clock import Clock, SystemClock
 from services.incidents.config import IncidentsSettings, get_settings
 from services.incidents.tasks.watchdog import DeadlineWatchdog
 
@@ -28,7 +27,6 @@ class IncidentsRuntime(Runtime):
 
     clock: Clock = field(default_factory=SystemClock)
     data_key: DataKey | None = None
-    watchdog: DeadlineWatchdog | None = None
 
 
 ROUTES: list[Route[IncidentsRuntime, Any]] = [
@@ -67,14 +65,15 @@ def create_worker(
         if own.data_key:
             runtime.data_key = DataKey.from_settings(own)
         if not burst:
-            runtime.watchdog = DeadlineWatchdog(
-                runtime.sessions,
-                runtime.redis,
-                runtime.clock,
-                own.deadline_check_seconds,
-                producer=CONSUMER,
+            runtime.loops.append(
+                DeadlineWatchdog(
+                    runtime.sessions,
+                    runtime.redis,
+                    runtime.clock,
+                    own.deadline_check_seconds,
+                    producer=CONSUMER,
+                )
             )
-            runtime.watchdog.start()
         return runtime
 
     return build_worker(
@@ -84,24 +83,15 @@ def create_worker(
         database_url=own.database_url,
         redis_url=own.redis_url,
         setup=startup,
-        on_shutdown=stop_watchdog,
         max_jobs=own.incidents_max_jobs,
         burst=burst,
         handle_signals=handle_signals,
     )
 
 
-async def stop_watchdog(runtime: IncidentsRuntime) -> None:
-    """Stop the deadline watchdog, if the worker started one."""
-    if runtime.watchdog is not None:
-        await runtime.watchdog.stop()
-
-
 def main() -> None:
     """Run the incidents worker until it is stopped."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    install_masking()
-    create_worker(get_settings()).run()
+    run_forever(create_worker(get_settings()))
 
 
 if __name__ == "__main__":

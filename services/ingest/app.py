@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from libs.contracts.messages import MentionIngested
 from libs.database.engine import create_engine, session_factory
 from libs.database.tables._types import utcnow
+from libs.logs import configure_logging
 from libs.messaging import outbox
 from libs.messaging.connection import connect
 from libs.messaging.periodic import Periodic
@@ -108,8 +109,7 @@ def main() -> None:
     """Serve ingest with uvicorn on the configured port."""
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    install_masking()
+    configure_logging()
     settings = get_settings()
     uvicorn.run(
         "services.ingest.app:create_app",

@@ -8,13 +8,13 @@ unit of work does.
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TypeVar
 
 from sqlalchemy import any_, delete, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.database.owned import owned
 from libs.database.tables import WebhookDelivery, WebhookEndpoint, WebhookPolicy
 
 # The stored states of an endpoint and of a delivery.
@@ -24,8 +24,6 @@ PENDING = "pending"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 GONE = "gone"
-
-Row = TypeVar("Row", WebhookEndpoint, WebhookDelivery)
 
 
 async def save(session: AsyncSession, *rows: WebhookEndpoint | WebhookDelivery) -> None:
@@ -38,26 +36,14 @@ async def endpoint_for_update(
     session: AsyncSession, organization_id: uuid.UUID, endpoint_id: uuid.UUID
 ) -> WebhookEndpoint | None:
     """Return the organization's endpoint, locked, or None when it has no such endpoint."""
-    return await _owned_for_update(session, WebhookEndpoint, organization_id, endpoint_id)
+    return await owned(session, WebhookEndpoint, organization_id, endpoint_id, lock=True)
 
 
 async def delivery_for_update(
     session: AsyncSession, organization_id: uuid.UUID, delivery_id: uuid.UUID
 ) -> WebhookDelivery | None:
     """Return the organization's logged delivery, locked, or None when it has no such one."""
-    return await _owned_for_update(session, WebhookDelivery, organization_id, delivery_id)
-
-
-async def _owned_for_update(
-    session: AsyncSession, table: type[Row], organization_id: uuid.UUID, row_id: uuid.UUID
-) -> Row | None:
-    # Looked up within the organization, so another organization's row is simply not found.
-    result = await session.exec(
-        select(table)
-        .where(col(table.id) == row_id, col(table.organization_id) == organization_id)
-        .with_for_update()
-    )
-    return result.first()
+    return await owned(session, WebhookDelivery, organization_id, delivery_id, lock=True)
 
 
 async def delete_endpoint(session: AsyncSession, endpoint: WebhookEndpoint) -> None:

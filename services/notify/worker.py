@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.clock import FixedClock, SystemClock
 from libs.contracts.messages import EVENTS_QUEUE
 from libs.contracts.notify import (
     CreateWebhookEndpoint,
@@ -26,12 +27,12 @@ from libs.contracts.notify import (
 )
 from libs.contracts.outcome import Outcome
 from libs.contracts.response import IntegrationEventEmitted
-from libs.messaging.worker import Route, Runtime, Worker, build_worker
-from libs.privacy import DataKey, install_masking
+from libs.messaging.worker import Route, Runtime, Worker, build_worker, run_forever, with_now
+from libs.privacy import DataKey
 from libs.settings import Settings
 from services.notify import service
 from services.notify.config import NotifySettings, get_settings
-from services.notify.delivery.dispatcher import Dispatcher, FixedClock, SystemClock
+from services.notify.delivery.dispatcher import Dispatcher
 
 CONSUMER = "notify"
 DISPATCH_INTERVAL_SECONDS = 2.0
@@ -45,7 +46,6 @@ class NotifyRuntime(Runtime):
 
     console_url: str | None = None
     data_key: DataKey | None = None
-    dispatcher: Dispatcher | None = None
 
 
 def now() -> datetime:
@@ -74,42 +74,14 @@ async def handle_rotate(
     return await service.rotate_secret(session, command, runtime.data_key, now=now())
 
 
-async def handle_update(
-    runtime: NotifyRuntime, session: AsyncSession, command: UpdateWebhookEndpoint
-) -> Outcome:
-    """Change an endpoint or enable it again."""
-    return await service.update_endpoint(session, command, now=now())
-
-
-async def handle_delete(
-    runtime: NotifyRuntime, session: AsyncSession, command: DeleteWebhookEndpoint
-) -> Outcome:
-    """Remove an endpoint and its delivery log."""
-    return await service.delete_endpoint(session, command, now=now())
-
-
-async def handle_redeliver(
-    runtime: NotifyRuntime, session: AsyncSession, command: RedeliverWebhook
-) -> Outcome:
-    """Queue a logged delivery to be sent again now."""
-    return await service.redeliver(session, command, now=now())
-
-
-async def handle_set_policy(
-    runtime: NotifyRuntime, session: AsyncSession, command: SetWebhookPolicy
-) -> Outcome:
-    """Allow or refuse private destinations for the organization."""
-    return await service.set_policy(session, command, now=now())
-
-
 ROUTES: list[Route[NotifyRuntime, Any]] = [
     Route(IntegrationEventEmitted, handle_event),
     Route(CreateWebhookEndpoint, handle_create),
-    Route(UpdateWebhookEndpoint, handle_update),
+    Route(UpdateWebhookEndpoint, with_now(service.update_endpoint)),
     Route(RotateWebhookSecret, handle_rotate),
-    Route(DeleteWebhookEndpoint, handle_delete),
-    Route(RedeliverWebhook, handle_redeliver),
-    Route(SetWebhookPolicy, handle_set_policy),
+    Route(DeleteWebhookEndpoint, with_now(service.delete_endpoint)),
+    Route(RedeliverWebhook, with_now(service.redeliver)),
+    Route(SetWebhookPolicy, with_now(service.set_policy)),
 ]
 
 
@@ -149,21 +121,18 @@ def create_worker(
             return runtime
         runtime.data_key = DataKey.from_settings(own)
         if not burst:
-            runtime.dispatcher = Dispatcher(
-                runtime.sessions,
-                runtime.data_key,
-                SystemClock(),
-                interval=own.webhook_dispatch_seconds,
-                console_url=own.console_url,
-                batch_size=own.webhook_batch_size,
-                concurrency=own.webhook_concurrency,
+            runtime.loops.append(
+                Dispatcher(
+                    runtime.sessions,
+                    runtime.data_key,
+                    SystemClock(),
+                    interval=own.webhook_dispatch_seconds,
+                    console_url=own.console_url,
+                    batch_size=own.webhook_batch_size,
+                    concurrency=own.webhook_concurrency,
+                )
             )
-            runtime.dispatcher.start()
         return runtime
-
-    async def shutdown(runtime: NotifyRuntime) -> None:
-        if runtime.dispatcher is not None:
-            await runtime.dispatcher.stop()
 
     return build_worker(
         consumer=CONSUMER,
@@ -172,7 +141,6 @@ def create_worker(
         database_url=own.database_url,
         redis_url=own.redis_url,
         setup=startup,
-        on_shutdown=shutdown,
         max_jobs=own.notify_max_jobs,
         burst=burst,
         handle_signals=handle_signals,
@@ -181,9 +149,7 @@ def create_worker(
 
 def main() -> None:
     """Run the notify worker until it is stopped."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    install_masking()
-    create_worker(get_settings()).run()
+    run_forever(create_worker(get_settings()))
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from services.incidents.config import IncidentsSettings
 from services.incidents.worker import create_worker as incidents_worker
 from services.notify.config import NotifySettings
 from services.notify.worker import create_worker as notify_worker
-from tests.builders import Tenant, make_tenant
+from tests.builders import Tenant, make_tenant, read_all
 from tests.fixtures.servers import Servers
 from tests.fixtures.workers import handled, running_workers, settled
 
@@ -186,13 +186,8 @@ async def open_incident(
 
 async def tasks_of(system: System, incident_id: uuid.UUID) -> list[uuid.UUID]:
     """Return the ids of the incident's response tasks in playbook order."""
-    async with system.sessions() as session:
-        found = await session.exec(
-            select(ResponseTask.id)
-            .where(col(ResponseTask.incident_id) == incident_id)
-            .order_by(col(ResponseTask.position))
-        )
-        return list(found.all())
+    query = select(ResponseTask.id).where(col(ResponseTask.incident_id) == incident_id)
+    return await read_all(system.sessions, query.order_by(col(ResponseTask.position)))
 
 
 async def analysed(

@@ -12,7 +12,7 @@ from gateway.tests.conftest import gid
 from gateway.tests.war_room_ops import CREATE_WATCHLIST, SET_TERMS, UPDATE_WATCHLIST
 from libs.contracts.enums import Role
 from libs.database.tables import Watchlist
-from tests.builders import Tenant
+from tests.builders import Tenant, read_all
 from tests.gateway.builders import System
 
 
@@ -30,11 +30,8 @@ async def update(system: System, owner: Tenant, fields: dict[str, Any]) -> dict[
 
 async def stored(system: System, owner: Tenant) -> list[Watchlist]:
     """Return the organization's watchlists as the analysis service stored them."""
-    async with system.sessions() as session:
-        found = await session.exec(
-            select(Watchlist).where(col(Watchlist.organization_id) == owner.org.id)
-        )
-        return list(found.all())
+    query = select(Watchlist).where(col(Watchlist.organization_id) == owner.org.id)
+    return await read_all(system.sessions, query)
 
 
 async def test_responder_creates_a_watchlist_and_a_taken_name_is_a_conflict(

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import DateTime
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
@@ -22,6 +22,11 @@ def id_field() -> Any:
 def org_field() -> Any:
     """Tenant column: every row belongs to exactly one organization."""
     return Field(foreign_key="organization.id", index=True, ondelete="CASCADE")
+
+
+def child_of(parent: str, *, index: bool = False, unique: bool = False) -> Any:
+    """A reference to the `parent` table's row; the row goes when its parent does."""
+    return Field(foreign_key=f"{parent}.id", ondelete="CASCADE", index=index, unique=unique)
 
 
 def at_field(*, nullable: bool = False, index: bool = False, default_now: bool = False) -> Any:
@@ -41,3 +46,10 @@ def jsonb_field(*, default: Any = dict) -> Any:
 def uuid_array_field() -> Any:
     """An array of ids, queried with `= ANY(...)` and a GIN index."""
     return Field(default_factory=list, sa_type=ARRAY(UUID(as_uuid=True)))
+
+
+class OrganizationRow(SQLModel):
+    """Base of a table whose rows each belong to one organization and have a random id."""
+
+    id: uuid.UUID = id_field()
+    organization_id: uuid.UUID = org_field()

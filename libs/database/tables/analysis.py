@@ -12,15 +12,16 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from libs.database.tables._types import (
+    OrganizationRow,
     at_field,
-    id_field,
+    child_of,
     jsonb_field,
     org_field,
     uuid_array_field,
 )
 
 
-class Watchlist(SQLModel, table=True):
+class Watchlist(OrganizationRow, table=True):
     """A named boolean watch rule; its current tier and last spike drive hysteresis and cooldown.
 
     `keywords` are the organization's dictionary words for it (brand, product and person
@@ -29,8 +30,6 @@ class Watchlist(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("organization_id", "name"),)
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
     name: str = Field(max_length=200)
     keywords: list[str] = Field(default_factory=list, sa_type=ARRAY(String))
     query: str = Field(default="", max_length=10_000)
@@ -42,29 +41,25 @@ class Watchlist(SQLModel, table=True):
     updated_at: datetime = at_field(default_now=True)
 
 
-class SensitiveTerm(SQLModel, table=True):
+class SensitiveTerm(OrganizationRow, table=True):
     """An organization's change to the default sensitive-term lexicon (weight 0 disables)."""
 
     __tablename__ = "sensitive_term"
     __table_args__ = (UniqueConstraint("organization_id", "term"),)
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
     term: str = Field(max_length=50)
     category: str = Field(max_length=16)
     weight: float
     updated_at: datetime = at_field(default_now=True)
 
 
-class Story(SQLModel, table=True):
+class Story(OrganizationRow, table=True):
     """Reposts and near-duplicates of one post (传播路径); `signature` is its first MinHash."""
 
     __table_args__ = (Index("ix_story_org_last_posted", "organization_id", "last_posted_at", "id"),)
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
     title: str = Field(max_length=300)
-    first_mention_id: uuid.UUID = Field(foreign_key="mention.id", ondelete="CASCADE")
+    first_mention_id: uuid.UUID = child_of("mention")
     first_author_id: uuid.UUID | None = Field(default=None, foreign_key="author.id")
     signature: bytes | None = Field(default=None, sa_type=LargeBinary)
     mention_count: int = 0
@@ -82,7 +77,7 @@ class StoryBand(SQLModel, table=True):
         primary_key=True, foreign_key="organization.id", ondelete="CASCADE"
     )
     band_key: int = Field(primary_key=True, sa_type=BigInteger)
-    story_id: uuid.UUID = Field(foreign_key="story.id", ondelete="CASCADE")
+    story_id: uuid.UUID = child_of("story")
 
 
 class MentionAnalysis(SQLModel, table=True):
@@ -148,15 +143,13 @@ class WatchlistHit(SQLModel, table=True):
     source: str = Field(default="other", max_length=16)
 
 
-class RiskSignal(SQLModel, table=True):
+class RiskSignal(OrganizationRow, table=True):
     """A tier decision for a watchlist with the components, mentions and forecast behind it."""
 
     __tablename__ = "risk_signal"
     __table_args__ = (Index("ix_risk_signal_watchlist_created", "watchlist_id", "created_at"),)
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
-    watchlist_id: uuid.UUID = Field(foreign_key="watchlist.id", ondelete="CASCADE")
+    watchlist_id: uuid.UUID = child_of("watchlist")
     tier: str = Field(max_length=8)
     score: float
     components: dict[str, Any] = jsonb_field()

@@ -7,12 +7,18 @@ from typing import Any
 from sqlalchemy import Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from libs.database.tables._types import at_field, id_field, jsonb_field, org_field
+from libs.database.tables._types import (
+    OrganizationRow,
+    at_field,
+    child_of,
+    jsonb_field,
+    org_field,
+)
 
 OPEN_INCIDENT_PREDICATE = "status NOT IN ('resolved', 'closed', 'merged', 'false_alarm')"
 
 
-class Incident(SQLModel, table=True):
+class Incident(OrganizationRow, table=True):
     """A crisis being handled; at most one open incident per watchlist (partial unique index)."""
 
     __table_args__ = (
@@ -25,9 +31,7 @@ class Incident(SQLModel, table=True):
         Index("ix_incident_org_detected", "organization_id", "detected_at", "id"),
     )
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
-    watchlist_id: uuid.UUID = Field(foreign_key="watchlist.id", ondelete="CASCADE")
+    watchlist_id: uuid.UUID = child_of("watchlist")
     title: str = Field(max_length=300)
     tier: str = Field(max_length=8)
     status: str = Field(max_length=16)
@@ -47,7 +51,7 @@ class Incident(SQLModel, table=True):
     updated_at: datetime = at_field(default_now=True)
 
 
-class ResponseTask(SQLModel, table=True):
+class ResponseTask(OrganizationRow, table=True):
     """A playbook task with its deadline, computed from the incident's `detected_at`."""
 
     __tablename__ = "response_task"
@@ -61,9 +65,7 @@ class ResponseTask(SQLModel, table=True):
         ),
     )
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
-    incident_id: uuid.UUID = Field(foreign_key="incident.id", ondelete="CASCADE", index=True)
+    incident_id: uuid.UUID = child_of("incident", index=True)
     kind: str = Field(max_length=32)
     title: str = Field(max_length=300)
     position: int = 0
@@ -78,15 +80,13 @@ class ResponseTask(SQLModel, table=True):
     created_at: datetime = at_field(default_now=True)
 
 
-class TimelineEvent(SQLModel, table=True):
+class TimelineEvent(OrganizationRow, table=True):
     """One change to an incident, who made it and why; the timeline is append-only."""
 
     __tablename__ = "timeline_event"
     __table_args__ = (Index("ix_timeline_event_incident_at", "incident_id", "occurred_at"),)
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
-    incident_id: uuid.UUID = Field(foreign_key="incident.id", ondelete="CASCADE")
+    incident_id: uuid.UUID = child_of("incident")
     kind: str = Field(max_length=32)
     message: str
     actor: str = Field(default="system", max_length=200)
@@ -94,22 +94,20 @@ class TimelineEvent(SQLModel, table=True):
     occurred_at: datetime = at_field(default_now=True)
 
 
-class IncidentMember(SQLModel, table=True):
+class IncidentMember(OrganizationRow, table=True):
     """Who holds which role on an incident's team (commander, spokesperson, legal…)."""
 
     __tablename__ = "incident_member"
     __table_args__ = (UniqueConstraint("incident_id", "role", "person"),)
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
-    incident_id: uuid.UUID = Field(foreign_key="incident.id", ondelete="CASCADE", index=True)
+    incident_id: uuid.UUID = child_of("incident", index=True)
     role: str = Field(max_length=24)
     person: str = Field(max_length=200)
     assigned_by: str = Field(default="system", max_length=200)
     assigned_at: datetime = at_field(default_now=True)
 
 
-class Playbook(SQLModel, table=True):
+class Playbook(OrganizationRow, table=True):
     """An organization's response for a tier and crisis type ("*" = any type).
 
     `team` lists roles and head counts; `tasks` lists kind, title, minutes after detection,
@@ -118,8 +116,6 @@ class Playbook(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("organization_id", "tier", "crisis_type"),)
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
     tier: str = Field(max_length=8)
     crisis_type: str = Field(default="*", max_length=32)
     team: list[dict[str, Any]] = jsonb_field(default=list)
@@ -127,29 +123,25 @@ class Playbook(SQLModel, table=True):
     updated_at: datetime = at_field(default_now=True)
 
 
-class WatchlistSnooze(SQLModel, table=True):
+class WatchlistSnooze(OrganizationRow, table=True):
     """A watchlist silenced until `until`: its signals open no incident meanwhile."""
 
     __tablename__ = "watchlist_snooze"
     __table_args__ = (Index("ix_watchlist_snooze_watchlist_until", "watchlist_id", "until"),)
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
-    watchlist_id: uuid.UUID = Field(foreign_key="watchlist.id", ondelete="CASCADE")
+    watchlist_id: uuid.UUID = child_of("watchlist")
     until: datetime = at_field()
     reason: str = Field(max_length=2000)
     actor: str = Field(max_length=200)
     created_at: datetime = at_field(default_now=True)
 
 
-class Statement(SQLModel, table=True):
+class Statement(OrganizationRow, table=True):
     """A public statement for one channel, from draft through review to publication."""
 
     __table_args__ = (Index("ix_statement_incident", "incident_id", "created_at"),)
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
-    incident_id: uuid.UUID = Field(foreign_key="incident.id", ondelete="CASCADE")
+    incident_id: uuid.UUID = child_of("incident")
     channel: str = Field(max_length=16)
     body: str
     status: str = Field(default="draft", max_length=16)
@@ -163,14 +155,12 @@ class Statement(SQLModel, table=True):
     updated_at: datetime = at_field(default_now=True)
 
 
-class StatementReview(SQLModel, table=True):
+class StatementReview(OrganizationRow, table=True):
     """One review decision on a statement (levels 1–3 and legal), kept for the record."""
 
     __tablename__ = "statement_review"
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
-    statement_id: uuid.UUID = Field(foreign_key="statement.id", ondelete="CASCADE", index=True)
+    statement_id: uuid.UUID = child_of("statement", index=True)
     stage: str = Field(max_length=8)
     decision: str = Field(max_length=8)
     reviewer: str = Field(max_length=200)
@@ -178,27 +168,23 @@ class StatementReview(SQLModel, table=True):
     reviewed_at: datetime = at_field(default_now=True)
 
 
-class KeyFact(SQLModel, table=True):
+class KeyFact(OrganizationRow, table=True):
     """A fact every channel's statement must carry the same way (一致性原则)."""
 
     __tablename__ = "key_fact"
     __table_args__ = (UniqueConstraint("incident_id", "label"),)
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
-    incident_id: uuid.UUID = Field(foreign_key="incident.id", ondelete="CASCADE")
+    incident_id: uuid.UUID = child_of("incident")
     label: str = Field(max_length=200)
     value: str = Field(max_length=2000)
     created_at: datetime = at_field(default_now=True)
 
 
-class ReplyCase(SQLModel, table=True):
+class ReplyCase(OrganizationRow, table=True):
     """A filed mention (or question) with the reply that was used: the 问答库."""
 
     __tablename__ = "reply_case"
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
     incident_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
     mention_id: uuid.UUID | None = Field(default=None, foreign_key="mention.id")
     category: str = Field(max_length=64)
@@ -209,14 +195,12 @@ class ReplyCase(SQLModel, table=True):
     created_at: datetime = at_field(default_now=True)
 
 
-class AffectedUser(SQLModel, table=True):
+class AffectedUser(OrganizationRow, table=True):
     """A customer the incident harmed; contact data only encrypted, shown only masked."""
 
     __tablename__ = "affected_user"
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
-    incident_id: uuid.UUID = Field(foreign_key="incident.id", ondelete="CASCADE", index=True)
+    incident_id: uuid.UUID = child_of("incident", index=True)
     name_masked: str = Field(max_length=200)
     contact_kind: str = Field(max_length=16)
     contact_masked: str = Field(max_length=200)
@@ -225,17 +209,13 @@ class AffectedUser(SQLModel, table=True):
     created_at: datetime = at_field(default_now=True)
 
 
-class FollowUpTask(SQLModel, table=True):
+class FollowUpTask(OrganizationRow, table=True):
     """A follow-up visit or a compensation owed to one affected user."""
 
     __tablename__ = "follow_up_task"
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
-    affected_user_id: uuid.UUID = Field(
-        foreign_key="affected_user.id", ondelete="CASCADE", index=True
-    )
-    incident_id: uuid.UUID = Field(foreign_key="incident.id", ondelete="CASCADE")
+    affected_user_id: uuid.UUID = child_of("affected_user", index=True)
+    incident_id: uuid.UUID = child_of("incident")
     kind: str = Field(max_length=16)
     status: str = Field(default="open", max_length=16)
     due_at: datetime | None = at_field(nullable=True)
@@ -244,14 +224,12 @@ class FollowUpTask(SQLModel, table=True):
     completed_at: datetime | None = at_field(nullable=True)
 
 
-class ReviewReport(SQLModel, table=True):
+class ReviewReport(OrganizationRow, table=True):
     """The post-incident review (复盘): computed sections plus what people wrote."""
 
     __tablename__ = "review_report"
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
-    incident_id: uuid.UUID = Field(foreign_key="incident.id", ondelete="CASCADE", unique=True)
+    incident_id: uuid.UUID = child_of("incident", unique=True)
     status: str = Field(default="draft", max_length=16)
     sections: dict[str, Any] = jsonb_field()
     root_cause: str | None = None
@@ -261,15 +239,13 @@ class ReviewReport(SQLModel, table=True):
     updated_at: datetime = at_field(default_now=True)
 
 
-class ImprovementAction(SQLModel, table=True):
+class ImprovementAction(OrganizationRow, table=True):
     """An improvement a review committed to; reopened when a similar incident recurs."""
 
     __tablename__ = "improvement_action"
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
-    incident_id: uuid.UUID = Field(foreign_key="incident.id", ondelete="CASCADE", index=True)
-    watchlist_id: uuid.UUID = Field(foreign_key="watchlist.id", ondelete="CASCADE")
+    incident_id: uuid.UUID = child_of("incident", index=True)
+    watchlist_id: uuid.UUID = child_of("watchlist")
     action: str = Field(max_length=2000)
     owner: str = Field(max_length=200)
     status: str = Field(default="open", max_length=16)

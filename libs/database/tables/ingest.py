@@ -8,16 +8,14 @@ from sqlalchemy import Index, LargeBinary, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from libs.database.tables._types import at_field, id_field, org_field
+from libs.database.tables._types import OrganizationRow, at_field, child_of
 
 
-class Author(SQLModel, table=True):
+class Author(OrganizationRow, table=True):
     """Who posted: one row per (organization, source, handle), refreshed on every sighting."""
 
     __table_args__ = (UniqueConstraint("organization_id", "source", "handle"),)
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
     source: str = Field(max_length=16)
     handle: str = Field(max_length=200)
     followers: int = 0
@@ -26,7 +24,7 @@ class Author(SQLModel, table=True):
     updated_at: datetime = at_field(default_now=True)
 
 
-class Mention(SQLModel, table=True):
+class Mention(OrganizationRow, table=True):
     """One public post or complaint as received; `text` is kept exactly as sent."""
 
     __table_args__ = (
@@ -35,8 +33,6 @@ class Mention(SQLModel, table=True):
         Index("ix_mention_org_ingested", "organization_id", "ingested_at"),
     )
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
     source: str = Field(max_length=16)
     external_id: str = Field(max_length=200)
     text: str
@@ -53,15 +49,13 @@ class Mention(SQLModel, table=True):
     ingested_at: datetime = at_field(default_now=True)
 
 
-class Complaint(SQLModel, table=True):
+class Complaint(OrganizationRow, table=True):
     """A complaint pushed by a partner desk: the mention it became, with private details apart.
 
     Contact data is stored only encrypted (with the data key) and masked.
     """
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
-    mention_id: uuid.UUID = Field(foreign_key="mention.id", ondelete="CASCADE", unique=True)
+    mention_id: uuid.UUID = child_of("mention", unique=True)
     customer_ref: str = Field(max_length=200)
     order_id: str | None = Field(default=None, max_length=200)
     channel: str = Field(max_length=32)

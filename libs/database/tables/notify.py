@@ -8,10 +8,15 @@ from sqlalchemy import Index, LargeBinary, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
-from libs.database.tables._types import at_field, id_field, jsonb_field, org_field
+from libs.database.tables._types import (
+    OrganizationRow,
+    at_field,
+    child_of,
+    jsonb_field,
+)
 
 
-class WebhookEndpoint(SQLModel, table=True):
+class WebhookEndpoint(OrganizationRow, table=True):
     """Where an organization wants events: a signed webhook or a chat group bot.
 
     `kind` is `standard` (Standard Webhooks), `wecom`, `dingtalk` or `feishu`. Secrets are
@@ -21,8 +26,6 @@ class WebhookEndpoint(SQLModel, table=True):
 
     __tablename__ = "webhook_endpoint"
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
     name: str = Field(max_length=200)
     kind: str = Field(default="standard", max_length=16)
     url: str = Field(max_length=2000)
@@ -37,7 +40,7 @@ class WebhookEndpoint(SQLModel, table=True):
     updated_at: datetime = at_field(default_now=True)
 
 
-class WebhookDelivery(SQLModel, table=True):
+class WebhookDelivery(OrganizationRow, table=True):
     """One event for one endpoint: its attempts, last answer and when it is tried next."""
 
     __tablename__ = "webhook_delivery"
@@ -51,9 +54,7 @@ class WebhookDelivery(SQLModel, table=True):
         Index("ix_webhook_delivery_org_created", "organization_id", "created_at", "id"),
     )
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
-    endpoint_id: uuid.UUID = Field(foreign_key="webhook_endpoint.id", ondelete="CASCADE")
+    endpoint_id: uuid.UUID = child_of("webhook_endpoint")
     event_id: uuid.UUID
     event_type: str = Field(max_length=32)
     payload: dict[str, Any] = jsonb_field()

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from libs.database.tables._types import at_field, id_field, org_field
+from libs.database.tables._types import OrganizationRow, at_field, id_field
 
 
 class Organization(SQLModel, table=True):
@@ -17,13 +17,11 @@ class Organization(SQLModel, table=True):
     created_at: datetime = at_field(default_now=True)
 
 
-class ApiKey(SQLModel, table=True):
+class ApiKey(OrganizationRow, table=True):
     """A bearer key; only its SHA-256 is stored, the prefix finds the row without a scan."""
 
     __tablename__ = "api_key"
 
-    id: uuid.UUID = id_field()
-    organization_id: uuid.UUID = org_field()
     name: str = Field(max_length=200)
     role: str = Field(max_length=16)
     prefix: str = Field(max_length=32, unique=True)

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import SensitiveCategory, Tier
+from libs.database.owned import owned
 from libs.database.tables import RiskSignal, SensitiveTerm, Watchlist
 from services.analysis.analyzer import OrgConfig, WatchlistSpec
 from services.analysis.sensitive import TermOverride
@@ -106,12 +107,7 @@ async def watchlist_for_update(
     session: AsyncSession, organization_id: uuid.UUID, watchlist_id: uuid.UUID
 ) -> Watchlist | None:
     """Load and lock the organization's watchlist, or None when it has no such watchlist."""
-    result = await session.exec(
-        select(Watchlist)
-        .where(col(Watchlist.id) == watchlist_id, Watchlist.organization_id == organization_id)
-        .with_for_update()
-    )
-    return result.first()
+    return await owned(session, Watchlist, organization_id, watchlist_id, lock=True)
 
 
 async def name_taken(

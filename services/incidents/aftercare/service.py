@@ -14,10 +14,11 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import ContactKind, FollowUpKind, TaskStatus
-from libs.contracts.messages import CommandResult, ErrorCode
+from libs.contracts.messages import CommandResult, ErrorCode, not_found
 from libs.contracts.outcome import Outcome
 from libs.contracts.response import AddAffectedUser, CompleteFollowUp
 from libs.contracts.vocabulary import FOLLOW_UP_KIND_LABELS
+from libs.database.owned import owned
 from libs.database.tables import AffectedUser, FollowUpTask, Incident
 from libs.privacy import (
     ContactError,
@@ -30,7 +31,7 @@ from libs.privacy import (
     normalize_contact,
     row_context,
 )
-from services.incidents import repository, timeline
+from services.incidents import timeline
 from services.incidents.aftercare import repository as aftercare_repository
 from services.incidents.answers import refuse
 
@@ -52,12 +53,9 @@ async def add_affected_user(
     if key is None:
         message = "contact data cannot be stored: CRISISWATCH_DATA_KEY is not set"
         return refuse(ErrorCode.INVALID, message, "contact")
-    incident = await repository.owned(
-        session, Incident, command.organization_id, command.incident_id
-    )
+    incident = await owned(session, Incident, command.organization_id, command.incident_id)
     if incident is None:
-        message = f"incident {command.incident_id} not found"
-        return refuse(ErrorCode.NOT_FOUND, message, "incidentId")
+        return Outcome.answer(not_found("incident", command.incident_id, "incidentId"))
     kind = ContactKind(command.contact_kind)
     try:
         contact = normalize_contact(kind, command.contact)
@@ -110,12 +108,9 @@ async def complete_follow_up(
     session: AsyncSession, command: CompleteFollowUp, *, now: datetime
 ) -> Outcome:
     """Mark a follow-up visit or compensation done; doing it again changes nothing."""
-    task = await repository.owned(
-        session, FollowUpTask, command.organization_id, command.task_id, for_update=True
-    )
+    task = await owned(session, FollowUpTask, command.organization_id, command.task_id, lock=True)
     if task is None:
-        message = f"follow-up task {command.task_id} not found"
-        return refuse(ErrorCode.NOT_FOUND, message, "taskId")
+        return Outcome.answer(not_found("follow-up task", command.task_id, "taskId"))
     if task.status != TaskStatus.DONE.value:
         user = await session.get(AffectedUser, task.affected_user_id)
         incident = await session.get(Incident, task.incident_id)
@@ -158,7 +153,7 @@ async def reveal_contact(
     With `actor` and `now`, the look-up is written to the incident's timeline (without the
     value), so who saw whose contact stays on record.
     """
-    user = await repository.owned(session, AffectedUser, organization_id, user_id)
+    user = await owned(session, AffectedUser, organization_id, user_id)
     if user is None:
         return None
     contact = decrypt(key, user.contact_cipher, row_context(user.organization_id, user.id))

@@ -13,7 +13,13 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import IncidentStatus, Tier
-from libs.contracts.messages import AcknowledgeIncident, CommandResult, ErrorCode, Message
+from libs.contracts.messages import (
+    AcknowledgeIncident,
+    CommandResult,
+    ErrorCode,
+    Message,
+    not_found,
+)
 from libs.contracts.outcome import Outcome
 from libs.contracts.response import ChangeIncidentTier, TransitionIncident
 from libs.database.tables import Incident
@@ -60,7 +66,7 @@ async def acknowledge(
     locked = await repository.lock_incidents(session, command.organization_id, command.incident_id)
     incident = locked.get(command.incident_id)
     if incident is None:
-        return refuse(ErrorCode.NOT_FOUND, f"incident {command.incident_id} not found", "id")
+        return Outcome.answer(not_found("incident", command.incident_id, "id"))
     status = IncidentStatus(incident.status)
     if status is S.ACKNOWLEDGED:
         return Outcome.answer(_acknowledged(incident))
@@ -134,8 +140,7 @@ async def transition(
     locked = await repository.lock_incidents(session, command.organization_id, *ids)
     incident = locked.get(command.incident_id)
     if incident is None:
-        message = f"incident {command.incident_id} not found"
-        return refuse(ErrorCode.NOT_FOUND, message, "incidentId")
+        return Outcome.answer(not_found("incident", command.incident_id, "incidentId"))
     current = IncidentStatus(incident.status)
     refusal = _move_refusal(command, current)
     if refusal is not None:
@@ -216,8 +221,7 @@ async def change_tier(
     locked = await repository.lock_incidents(session, command.organization_id, command.incident_id)
     incident = locked.get(command.incident_id)
     if incident is None:
-        message = f"incident {command.incident_id} not found"
-        return refuse(ErrorCode.NOT_FOUND, message, "incidentId")
+        return Outcome.answer(not_found("incident", command.incident_id, "incidentId"))
     status = incident.status
     if not IncidentStatus(status).is_open:
         message = f"cannot change the tier of an incident that is {status}"

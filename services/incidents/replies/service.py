@@ -13,9 +13,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.messages import CommandResult, ErrorCode
 from libs.contracts.outcome import Outcome
 from libs.contracts.response import FileReply
+from libs.database.owned import owned
 from libs.database.tables import Incident, Mention, ReplyCase
 from libs.reply_library import deletion_advice, signature
-from services.incidents import repository, timeline
+from services.incidents import timeline
 from services.incidents.answers import refuse
 
 REPLY_FILED = "reply_filed"
@@ -46,17 +47,13 @@ async def file_reply(session: AsyncSession, command: FileReply, *, now: datetime
         return refuse(ErrorCode.INVALID, message, "reply")
     incident: Incident | None = None
     if command.incident_id is not None:
-        incident = await repository.owned(
-            session, Incident, command.organization_id, command.incident_id
-        )
+        incident = await owned(session, Incident, command.organization_id, command.incident_id)
         if incident is None:
             message = f"incident {command.incident_id} does not exist"
             return refuse(ErrorCode.NOT_FOUND, message, "incidentId")
     text = command.text
     if command.mention_id is not None:
-        mention = await repository.owned(
-            session, Mention, command.organization_id, command.mention_id
-        )
+        mention = await owned(session, Mention, command.organization_id, command.mention_id)
         if mention is None:
             message = f"mention {command.mention_id} does not exist"
             return refuse(ErrorCode.NOT_FOUND, message, "mentionId")

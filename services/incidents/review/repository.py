@@ -18,6 +18,7 @@ from libs.database.tables import (
     ReviewReport,
     WatchlistHit,
 )
+from services.incidents.repository import rows_of
 
 DRAFT = "draft"
 
@@ -54,12 +55,9 @@ async def report_for_update(session: AsyncSession, incident_id: uuid.UUID) -> Re
 
 async def improvements(session: AsyncSession, incident_id: uuid.UUID) -> list[ImprovementAction]:
     """Return the incident's improvement actions in the order they were written."""
-    result = await session.exec(
-        select(ImprovementAction)
-        .where(ImprovementAction.incident_id == incident_id)
-        .order_by(col(ImprovementAction.created_at), col(ImprovementAction.id))
+    return await rows_of(
+        session, ImprovementAction, incident_id, ImprovementAction.created_at, ImprovementAction.id
     )
-    return list(result.all())
 
 
 async def earliest_hit(
@@ -104,20 +102,14 @@ async def hourly_hits(
 
 async def key_facts(session: AsyncSession, incident_id: uuid.UUID) -> list[KeyFact]:
     """Return the incident's key facts by label."""
-    result = await session.exec(
-        select(KeyFact).where(KeyFact.incident_id == incident_id).order_by(col(KeyFact.label))
-    )
-    return list(result.all())
+    return await rows_of(session, KeyFact, incident_id, KeyFact.label)
 
 
 async def tasks(session: AsyncSession, incident_id: uuid.UUID) -> list[ResponseTask]:
     """Return the incident's response tasks, soonest deadline first."""
-    result = await session.exec(
-        select(ResponseTask)
-        .where(ResponseTask.incident_id == incident_id)
-        .order_by(col(ResponseTask.due_at), col(ResponseTask.position))
+    return await rows_of(
+        session, ResponseTask, incident_id, ResponseTask.due_at, ResponseTask.position
     )
-    return list(result.all())
 
 
 async def affected_user_count(session: AsyncSession, incident_id: uuid.UUID) -> int:
@@ -132,5 +124,4 @@ async def affected_user_count(session: AsyncSession, incident_id: uuid.UUID) -> 
 
 async def follow_ups(session: AsyncSession, incident_id: uuid.UUID) -> list[FollowUpTask]:
     """Return the incident's follow-up and compensation tasks."""
-    result = await session.exec(select(FollowUpTask).where(FollowUpTask.incident_id == incident_id))
-    return list(result.all())
+    return await rows_of(session, FollowUpTask, incident_id)

@@ -16,11 +16,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import IncidentStatus
 from libs.contracts.events import ImprovementItem, ReviewCompleted
-from libs.contracts.messages import CommandResult, ErrorCode, Message
+from libs.contracts.messages import CommandResult, ErrorCode, Message, not_found
 from libs.contracts.outcome import Outcome
 from libs.contracts.response import CompleteReview, ImprovementEntry, UpdateReview
+from libs.database.owned import owned
 from libs.database.tables import ImprovementAction, Incident, ReviewReport
-from services.incidents import events, repository, timeline
+from services.incidents import events, timeline
 from services.incidents.answers import refuse
 from services.incidents.review import repository as review_repository
 from services.incidents.review import sections
@@ -100,9 +101,9 @@ async def _reviewable(
     session: AsyncSession, organization_id: uuid.UUID, incident_id: uuid.UUID
 ) -> tuple[Incident, ReviewReport | None] | Outcome:
     """Return the organization's incident and its report (if any), or the refusal."""
-    incident = await repository.owned(session, Incident, organization_id, incident_id)
+    incident = await owned(session, Incident, organization_id, incident_id)
     if incident is None:
-        return refuse(ErrorCode.NOT_FOUND, f"incident {incident_id} not found", "incidentId")
+        return Outcome.answer(not_found("incident", incident_id, "incidentId"))
     return incident, await review_repository.report_for_update(session, incident.id)
 
 
@@ -199,7 +200,7 @@ async def load_review(
     session: AsyncSession, organization_id: uuid.UUID, incident_id: uuid.UUID
 ) -> ReviewDocument | None:
     """Return an organization's review of an incident for export, or None if there is none."""
-    incident = await repository.owned(session, Incident, organization_id, incident_id)
+    incident = await owned(session, Incident, organization_id, incident_id)
     if incident is None:
         return None
     report = await review_repository.report_for_update(session, incident.id)

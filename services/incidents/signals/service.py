@@ -25,13 +25,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.clock import Clock
 from libs.contracts.enums import IncidentStatus, Tier
 from libs.contracts.events import IncidentOpened
 from libs.contracts.messages import Message, RiskSignalRaised
 from libs.contracts.outcome import Outcome
 from libs.database.tables import Incident
 from services.incidents import events, repository, timeline
-from services.incidents.clock import Clock
 from services.incidents.lifecycle import changes
 from services.incidents.playbook.service import add_missing_tasks, playbook_for
 from services.incidents.signals import recurrence

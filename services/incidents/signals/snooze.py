@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.messages import CommandResult, ErrorCode
+from libs.contracts.messages import CommandResult, ErrorCode, not_found
 from libs.contracts.outcome import Outcome
 from libs.contracts.response import SnoozeWatchlist
 from libs.database.tables import WatchlistSnooze
@@ -33,8 +33,7 @@ async def snooze_watchlist(
     if not await repository.watchlist_exists(
         session, command.organization_id, command.watchlist_id
     ):
-        message = f"watchlist {command.watchlist_id} not found"
-        return refuse(ErrorCode.NOT_FOUND, message, "watchlistId")
+        return Outcome.answer(not_found("watchlist", command.watchlist_id, "watchlistId"))
     reason = command.reason.strip()
     if not reason:
         return refuse(ErrorCode.INVALID, "a reason is required", "reason")

@@ -7,6 +7,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.database.tables import KeyFact, Statement
+from services.incidents.repository import rows_of
 
 
 async def incident_id_of(
@@ -44,22 +45,12 @@ async def channel_statements(
 
 async def statements_of(session: AsyncSession, incident_id: uuid.UUID) -> list[Statement]:
     """Return the incident's statements, oldest first."""
-    result = await session.exec(
-        select(Statement)
-        .where(Statement.incident_id == incident_id)
-        .order_by(col(Statement.created_at), col(Statement.id))
-    )
-    return list(result.all())
+    return await rows_of(session, Statement, incident_id, Statement.created_at, Statement.id)
 
 
 async def key_facts(session: AsyncSession, incident_id: uuid.UUID) -> list[KeyFact]:
     """Return the incident's key facts in the order they were given."""
-    result = await session.exec(
-        select(KeyFact)
-        .where(KeyFact.incident_id == incident_id)
-        .order_by(col(KeyFact.created_at), col(KeyFact.label))
-    )
-    return list(result.all())
+    return await rows_of(session, KeyFact, incident_id, KeyFact.created_at, KeyFact.label)
 
 
 async def delete_key_facts(session: AsyncSession, incident_id: uuid.UUID) -> None:

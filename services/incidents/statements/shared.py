@@ -17,8 +17,9 @@ from libs.contracts.enums import Channel, IncidentStatus, ReviewStage, Tier
 from libs.contracts.messages import CommandResult, ErrorCode, Message
 from libs.contracts.outcome import Outcome
 from libs.contracts.vocabulary import CHANNEL_LABELS, FINAL_STATUSES
+from libs.database.owned import owned
 from libs.database.tables import Incident, Statement
-from services.incidents import repository, timeline
+from services.incidents import timeline
 from services.incidents.answers import refuse
 from services.incidents.statements import consistency
 from services.incidents.statements import repository as statements_repository
@@ -120,9 +121,7 @@ async def incident_for_statements(
     session: AsyncSession, organization_id: uuid.UUID, incident_id: uuid.UUID
 ) -> Incident | Outcome:
     """Return the organization's incident, locked, if it takes statement changes."""
-    incident = await repository.owned(
-        session, Incident, organization_id, incident_id, for_update=True
-    )
+    incident = await owned(session, Incident, organization_id, incident_id, lock=True)
     if incident is None:
         return refuse(ErrorCode.NOT_FOUND, f"incident {incident_id} does not exist", "incidentId")
     return incident_refusal(incident) or incident

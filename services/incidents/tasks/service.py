@@ -12,13 +12,13 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import IncidentStatus, TaskStatus
-from libs.contracts.messages import CommandResult, ErrorCode
+from libs.contracts.messages import CommandResult, ErrorCode, not_found
 from libs.contracts.outcome import Outcome
 from libs.contracts.response import CompleteTask
+from libs.database.owned import owned
 from libs.database.tables import Incident, ResponseTask
 from services.incidents import timeline
 from services.incidents.answers import refuse
-from services.incidents.repository import owned
 from services.incidents.tasks.deadlines import minutes_late
 
 TIMELINE_KIND = "task_done"
@@ -28,9 +28,7 @@ async def complete(session: AsyncSession, command: CompleteTask, *, now: datetim
     """Mark an open or overdue task done; completing a done task again changes nothing."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    task = await owned(
-        session, ResponseTask, command.organization_id, command.task_id, for_update=True
-    )
+    task = await owned(session, ResponseTask, command.organization_id, command.task_id, lock=True)
     if task is None:
         return _not_found(command)
     if task.status == TaskStatus.DONE.value:
@@ -54,7 +52,7 @@ async def complete(session: AsyncSession, command: CompleteTask, *, now: datetim
 
 
 def _not_found(command: CompleteTask) -> Outcome:
-    return refuse(ErrorCode.NOT_FOUND, f"task {command.task_id} not found", "taskId")
+    return Outcome.answer(not_found("task", command.task_id, "taskId"))
 
 
 def _record_done(

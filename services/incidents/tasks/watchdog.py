@@ -12,10 +12,10 @@ import logging
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.clock import Clock
 from libs.messaging.connection import ArqRedis
 from libs.messaging.periodic import Periodic
 from libs.messaging.unit_of_work import unit_of_work
-from services.incidents.clock import Clock
 from services.incidents.tasks import deadlines
 
 log = logging.getLogger(__name__)

@@ -2,20 +2,18 @@
 
 import uuid
 
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.database.tables import IncidentMember
+from services.incidents.repository import rows_of
 
 
 async def members(session: AsyncSession, incident_id: uuid.UUID) -> list[IncidentMember]:
     """Return the incident's team members, earliest assigned first."""
-    result = await session.exec(
-        select(IncidentMember)
-        .where(IncidentMember.incident_id == incident_id)
-        .order_by(col(IncidentMember.assigned_at), col(IncidentMember.person))
+    return await rows_of(
+        session, IncidentMember, incident_id, IncidentMember.assigned_at, IncidentMember.person
     )
-    return list(result.all())
 
 
 async def member(

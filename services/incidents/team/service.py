@@ -16,12 +16,13 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import IncidentStatus, TeamRole, Tier
-from libs.contracts.messages import CommandResult, ErrorCode
+from libs.contracts.messages import CommandResult, ErrorCode, not_found
 from libs.contracts.outcome import Outcome
 from libs.contracts.response import AssignRole
 from libs.contracts.vocabulary import FINAL_STATUSES, ROLE_LABELS
+from libs.database.owned import owned
 from libs.database.tables import Incident, IncidentMember
-from services.incidents import repository, timeline
+from services.incidents import timeline
 from services.incidents.answers import refuse
 from services.incidents.playbook.service import playbook_for
 from services.incidents.team import repository as team_repository
@@ -99,12 +100,11 @@ def _assigned(member: IncidentMember, *, created: bool) -> Outcome:
 
 async def assign_role(session: AsyncSession, command: AssignRole, *, now: datetime) -> Outcome:
     """Put a person in a role on the incident's team; assigning them again changes nothing."""
-    incident = await repository.owned(
-        session, Incident, command.organization_id, command.incident_id, for_update=True
+    incident = await owned(
+        session, Incident, command.organization_id, command.incident_id, lock=True
     )
     if incident is None:
-        message = f"incident {command.incident_id} not found"
-        return refuse(ErrorCode.NOT_FOUND, message, "incidentId")
+        return Outcome.answer(not_found("incident", command.incident_id, "incidentId"))
     status = IncidentStatus(incident.status)
     if status in FINAL_STATUSES:
         message = f"cannot assign a role on an incident that is {status.value}"

@@ -20,10 +20,18 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import CrisisType, IncidentStatus, TaskStatus, TeamRole, Tier
+from libs.clock import Clock, FixedClock
+from libs.contracts.enums import (
+    ContactKind,
+    CrisisType,
+    IncidentStatus,
+    TaskStatus,
+    TeamRole,
+    Tier,
+)
 from libs.contracts.messages import EVENTS_QUEUE, Command, CommandResult, Message, RiskSignalRaised
 from libs.contracts.outcome import Outcome
-from libs.contracts.response import IntegrationEventEmitted
+from libs.contracts.response import AddAffectedUser, IntegrationEventEmitted
 from libs.database.engine import transaction
 from libs.database.tables import (
     Incident,
@@ -37,27 +45,15 @@ from libs.database.tables import (
 from libs.messaging.publisher import publish
 from libs.privacy import DataKey
 from libs.settings import Settings
-from services.incidents.clock import Clock
 from services.incidents.signals.service import apply_signal
 from services.incidents.worker import create_worker
-from tests.builders import organization
+from tests.builders import organization, read_all
 from tests.fixtures.servers import Servers
 from tests.fixtures.workers import running_workers
 
 Sessions = async_sessionmaker[AsyncSession]
 
 DETECTED_AT = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """A clock that stands still until the test moves it."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        """Return the time the test set."""
-        return self.at
 
 
 @dataclass(frozen=True)
@@ -70,7 +66,7 @@ class Context:
 
 def at(now: datetime, data_key: DataKey | None = None) -> Context:
     """Return a façade context whose clock stands at `now`."""
-    return Context(FakeClock(now), data_key)
+    return Context(FixedClock(now), data_key)
 
 
 # --- organizations, watchlists, incidents ------------------------------------------------
@@ -234,7 +230,7 @@ async def make_signal(
 async def apply(sessions: Sessions, signal: RiskSignalRaised, *, now: datetime) -> Outcome:
     """Apply `signal` in its own committed transaction, its clock standing at `now`."""
     async with transaction(sessions) as session:
-        return await apply_signal(session, signal, clock=FakeClock(now))
+        return await apply_signal(session, signal, clock=FixedClock(now))
 
 
 async def landed(sessions: Sessions, signal: RiskSignalRaised) -> Incident | None:
@@ -283,6 +279,12 @@ def command_about(
     return kind.model_validate({**about, "actor": actor, **fields})
 
 
+def add_user_command(incident: Incident, actor: str = "key-cs", **fields: Any) -> AddAffectedUser:
+    """Return a command registering 王小明, reachable by phone, as harmed by `incident`."""
+    user = {"name": "王小明", "contact_kind": ContactKind.PHONE, "contact": "13800135678"}
+    return command_about(AddAffectedUser, incident, actor, **(user | fields))
+
+
 async def run(
     sessions: Sessions,
     handler: Callable[..., Awaitable[Outcome]],
@@ -317,20 +319,13 @@ async def reload(sessions: Sessions, incident: Incident) -> Incident:
 
 async def incidents_of(sessions: Sessions, watchlist: Watchlist) -> list[Incident]:
     """Return every incident of `watchlist`."""
-    async with sessions() as session:
-        result = await session.exec(select(Incident).where(Incident.watchlist_id == watchlist.id))
-        return list(result.all())
+    return await read_all(sessions, select(Incident).where(Incident.watchlist_id == watchlist.id))
 
 
 async def tasks_of(sessions: Sessions, incident: Incident) -> list[ResponseTask]:
     """Return the incident's response tasks in playbook order."""
-    async with sessions() as session:
-        result = await session.exec(
-            select(ResponseTask)
-            .where(ResponseTask.incident_id == incident.id)
-            .order_by(col(ResponseTask.position))
-        )
-        return list(result.all())
+    query = select(ResponseTask).where(ResponseTask.incident_id == incident.id)
+    return await read_all(sessions, query.order_by(col(ResponseTask.position)))
 
 
 async def tasks_by_kind(sessions: Sessions, incident: Incident) -> dict[str, ResponseTask]:
@@ -345,33 +340,23 @@ async def timeline_of(
     query = select(TimelineEvent).where(TimelineEvent.incident_id == incident.id)
     if kind is not None:
         query = query.where(TimelineEvent.kind == kind)
-    async with sessions() as session:
-        result = await session.exec(
-            query.order_by(col(TimelineEvent.occurred_at), col(TimelineEvent.kind))
-        )
-        return list(result.all())
+    return await read_all(
+        sessions, query.order_by(col(TimelineEvent.occurred_at), col(TimelineEvent.kind))
+    )
 
 
 async def events_of(sessions: Sessions, incident: Incident) -> list[IntegrationEvent]:
     """Return the integration events stored for the incident, oldest first, then by type."""
-    async with sessions() as session:
-        result = await session.exec(
-            select(IntegrationEvent)
-            .where(IntegrationEvent.incident_id == incident.id)
-            .order_by(col(IntegrationEvent.occurred_at), col(IntegrationEvent.type))
-        )
-        return list(result.all())
+    query = select(IntegrationEvent).where(IntegrationEvent.incident_id == incident.id)
+    return await read_all(
+        sessions, query.order_by(col(IntegrationEvent.occurred_at), col(IntegrationEvent.type))
+    )
 
 
 async def stored_events(sessions: Sessions, organization_id: uuid.UUID) -> list[IntegrationEvent]:
     """Return every integration event stored for the organization, oldest first."""
-    async with sessions() as session:
-        result = await session.exec(
-            select(IntegrationEvent)
-            .where(IntegrationEvent.organization_id == organization_id)
-            .order_by(col(IntegrationEvent.occurred_at))
-        )
-        return list(result.all())
+    query = select(IntegrationEvent).where(IntegrationEvent.organization_id == organization_id)
+    return await read_all(sessions, query.order_by(col(IntegrationEvent.occurred_at)))
 
 
 async def queued_events(redis: ArqRedis) -> dict[str, dict[str, Any]]:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import ContactKind
@@ -17,7 +17,15 @@ from libs.database.engine import transaction
 from libs.database.tables import AffectedUser, FollowUpTask, Incident, TimelineEvent
 from libs.privacy import DataKey, DecryptionError, generate_key
 from services.incidents.aftercare import service as affected
-from services.incidents.tests.builders import DETECTED_AT, Sessions, make_org, stage_incident
+from services.incidents.tests.builders import (
+    DETECTED_AT,
+    Sessions,
+    add_user_command,
+    make_org,
+    stage_incident,
+    timeline_of,
+)
+from tests.builders import read_all
 
 NOW = DETECTED_AT + timedelta(hours=3)
 PHONE = "138 0013 5678"
@@ -33,17 +41,9 @@ async def _incident(sessions: Sessions) -> Incident:
     return (await stage_incident(sessions)).incident
 
 
-def _add(incident: Incident, **overrides: object) -> AddAffectedUser:
-    fields: dict[str, object] = {
-        "organization_id": incident.organization_id,
-        "actor": "key-cs",
-        "incident_id": incident.id,
-        "name": "欧阳娜娜",
-        "contact_kind": ContactKind.PHONE,
-        "contact": PHONE,
-        "compensation_amount": 300.0,
-    }
-    return AddAffectedUser.model_validate(fields | overrides)
+def _add(incident: Incident, **overrides: Any) -> AddAffectedUser:
+    fields = {"name": "欧阳娜娜", "contact": PHONE, "compensation_amount": 300.0}
+    return add_user_command(incident, "key-cs", **(fields | overrides))
 
 
 async def _run_add(
@@ -61,9 +61,7 @@ Row = TypeVar("Row", AffectedUser, FollowUpTask, TimelineEvent)
 async def _rows(
     sessions: async_sessionmaker[AsyncSession], table: type[Row], incident: Incident
 ) -> list[Row]:
-    async with sessions() as session:
-        result = await session.exec(select(table).where(table.incident_id == incident.id))
-        return list(result.all())
+    return await read_all(sessions, select(table).where(table.incident_id == incident.id))
 
 
 async def test_adding_a_user_stores_the_contact_encrypted_and_answers_it_masked(
@@ -253,15 +251,7 @@ async def test_completing_a_follow_up_once_masks_its_note_and_is_idempotent(
         assert outcome.result.data["completed_at"] == done_at.isoformat()
         assert outcome.result.data["note"] == "已电话回访 138****5678，用户接受致歉"
 
-    async with rolled_back() as session:
-        events = (
-            await session.exec(
-                select(TimelineEvent)
-                .where(TimelineEvent.incident_id == incident.id)
-                .order_by(col(TimelineEvent.occurred_at))
-            )
-        ).all()
-    done = [event for event in events if event.kind == "follow_up_done"]
+    done = await timeline_of(rolled_back, incident, "follow_up_done")
     assert len(done) == 1
     assert (
         done[0].message

@@ -12,6 +12,7 @@ import pytest
 from arq.connections import ArqRedis
 from sqlmodel import select
 
+from libs.clock import FixedClock, SystemClock
 from libs.contracts.enums import EventType, IncidentStatus, TaskStatus, TeamRole
 from libs.contracts.response import IntegrationEventEmitted
 from libs.contracts.vocabulary import CLOSED_STATUSES
@@ -19,13 +20,11 @@ from libs.database.engine import transaction
 from libs.database.tables import OutboxMessage, ResponseTask
 from libs.messaging import outbox
 from services.incidents import events
-from services.incidents.clock import SystemClock
 from services.incidents.tasks import deadlines
 from services.incidents.tasks.watchdog import PRODUCER, DeadlineWatchdog
 from services.incidents.tests.builders import (
     DEFAULT_TASKS,
     DETECTED_AT,
-    FakeClock,
     Sessions,
     Staged,
     TaskSpec,
@@ -63,19 +62,19 @@ async def test_each_deadline_goes_overdue_at_its_minute_and_not_before(
     servers: Servers, sessions: Sessions, redis: ArqRedis
 ) -> None:
     staged = await _staged(sessions)
-    clock = FakeClock(DETECTED_AT)
+    clock = FixedClock(DETECTED_AT)
     watchdog = DeadlineWatchdog(sessions, redis, clock, interval=15)
     assert await watchdog.run_once() == 0
 
     ordered = sorted(staged.tasks.values(), key=lambda task: task.due_at)
     for index, task in enumerate(ordered):
-        clock.at = task.due_at - SECOND
+        clock.current = task.due_at - SECOND
         assert await watchdog.run_once() == 0, f"{task.kind} fired before its deadline"
         stored = await tasks_by_kind(sessions, staged.incident)
         assert stored[task.kind].status == TaskStatus.OPEN
         assert stored[task.kind].breached_at is None
 
-        clock.at = task.due_at
+        clock.current = task.due_at
         assert await watchdog.run_once() == 1, f"{task.kind} did not fire at its deadline"
         stored = await tasks_by_kind(sessions, staged.incident)
         overdue = {kind for kind, row in stored.items() if row.status == TaskStatus.OVERDUE}
@@ -185,14 +184,14 @@ async def test_checking_again_or_after_a_restart_never_fires_twice(
     servers: Servers, sessions: Sessions, redis: ArqRedis
 ) -> None:
     staged = await _staged(sessions)
-    clock = FakeClock(DETECTED_AT + timedelta(hours=3))
+    clock = FixedClock(DETECTED_AT + timedelta(hours=3))
     watchdog = DeadlineWatchdog(sessions, redis, clock, interval=15)
 
     assert await watchdog.run_once() == 2
     assert await watchdog.run_once() == 0
-    clock.at += timedelta(minutes=30)
+    clock.current += timedelta(minutes=30)
     assert await watchdog.run_once() == 0
-    restarted = DeadlineWatchdog(sessions, redis, FakeClock(clock.at), interval=15)
+    restarted = DeadlineWatchdog(sessions, redis, FixedClock(clock.current), interval=15)
     assert await restarted.run_once() == 0
 
     stored = await tasks_by_kind(sessions, staged.incident)
@@ -221,7 +220,9 @@ async def test_two_watchdogs_at_once_fire_each_breach_once(
 
     # And truly concurrent passes over fresh breaches.
     later = DETECTED_AT + timedelta(hours=48)
-    watchdogs = [DeadlineWatchdog(sessions, redis, FakeClock(later), interval=15) for _ in range(2)]
+    watchdogs = [
+        DeadlineWatchdog(sessions, redis, FixedClock(later), interval=15) for _ in range(2)
+    ]
     counts = await asyncio.gather(*(w.run_once() for w in watchdogs))
     assert sum(counts) == len(incidents)
 
@@ -239,7 +240,7 @@ async def test_overdue_events_have_stable_ids_and_reach_the_events_queue(
 ) -> None:
     staged = await _staged(sessions, tasks=DEFAULT_TASKS[:2])
     now = DETECTED_AT + timedelta(hours=2, minutes=5)
-    watchdog = DeadlineWatchdog(sessions, redis, FakeClock(now), interval=15)
+    watchdog = DeadlineWatchdog(sessions, redis, FixedClock(now), interval=15)
 
     assert await watchdog.run_once() == 2
 
@@ -274,7 +275,7 @@ async def test_breaches_committed_while_redis_is_down_are_relayed_later(
     servers: Servers, sessions: Sessions, redis: ArqRedis
 ) -> None:
     staged = await _staged(sessions, tasks=DEFAULT_TASKS[:1])
-    clock = FakeClock(DETECTED_AT + timedelta(hours=1))
+    clock = FixedClock(DETECTED_AT + timedelta(hours=1))
     down = DeadlineWatchdog(sessions, cast(ArqRedis, _DownRedis()), clock, interval=15)
 
     assert await down.run_once() == 1
@@ -300,7 +301,7 @@ async def test_tasks_of_finished_incidents_never_breach(
     finished = await _staged(sessions, organization_id=org, name="旧事", status=status)
     live = await _staged(sessions, organization_id=org, name="新事", tasks=DEFAULT_TASKS[:1])
     watchdog = DeadlineWatchdog(
-        sessions, redis, FakeClock(DETECTED_AT + timedelta(days=30)), interval=15
+        sessions, redis, FixedClock(DETECTED_AT + timedelta(days=30)), interval=15
     )
 
     assert await watchdog.run_once() == 1
@@ -319,7 +320,7 @@ async def test_a_task_reopened_after_its_breach_does_not_fire_again(
     servers: Servers, sessions: Sessions, redis: ArqRedis
 ) -> None:
     staged = await _staged(sessions, tasks=DEFAULT_TASKS[:1])
-    clock = FakeClock(DETECTED_AT + timedelta(hours=1))
+    clock = FixedClock(DETECTED_AT + timedelta(hours=1))
     assert await DeadlineWatchdog(sessions, redis, clock, interval=15).run_once() == 1
     async with transaction(sessions) as session:
         task = await session.get(ResponseTask, staged.tasks["acknowledge"].id)
@@ -327,7 +328,7 @@ async def test_a_task_reopened_after_its_breach_does_not_fire_again(
         task.status = TaskStatus.OPEN.value
         session.add(task)
 
-    clock.at += timedelta(hours=1)
+    clock.current += timedelta(hours=1)
     assert await DeadlineWatchdog(sessions, redis, clock, interval=15).run_once() == 0
     assert len(await stored_events(sessions, staged.incident.organization_id)) == 1
 
@@ -341,7 +342,7 @@ async def test_done_tasks_never_breach(
     ]
     staged = await _staged(sessions, tasks=specs)
     watchdog = DeadlineWatchdog(
-        sessions, redis, FakeClock(DETECTED_AT + timedelta(hours=3)), interval=15
+        sessions, redis, FixedClock(DETECTED_AT + timedelta(hours=3)), interval=15
     )
 
     assert await watchdog.run_once() == 1
@@ -376,7 +377,7 @@ async def test_started_watchdog_checks_at_once_and_stops_cleanly(
 ) -> None:
     staged = await _staged(sessions, tasks=DEFAULT_TASKS[:2])
     watchdog = _SignallingWatchdog(
-        sessions, redis, FakeClock(DETECTED_AT + timedelta(hours=5)), interval=3600
+        sessions, redis, FixedClock(DETECTED_AT + timedelta(hours=5)), interval=3600
     )
 
     watchdog.start()

@@ -13,7 +13,6 @@ from pydantic import ValidationError
 
 from libs.contracts.enums import (
     Channel,
-    ContactKind,
     CrisisType,
     EventType,
     ReviewDecision,
@@ -23,7 +22,6 @@ from libs.contracts.enums import (
 from libs.contracts.events import IncidentStatusChanged
 from libs.contracts.messages import AcknowledgeIncident, Message
 from libs.contracts.response import (
-    AddAffectedUser,
     ChangeIncidentTier,
     CompleteReview,
     DraftStatement,
@@ -48,6 +46,7 @@ from services.incidents.tasks import deadlines
 from services.incidents.tests.builders import (
     DETECTED_AT,
     Sessions,
+    add_user_command,
     apply,
     command_about,
     force,
@@ -60,6 +59,7 @@ from services.incidents.tests.builders import (
     run,
     tasks_of,
 )
+from tests.builders import response_task
 
 NOW = DETECTED_AT + timedelta(minutes=10)
 WEBHOOKS = Path(__file__).resolve().parents[3] / "docs" / "webhooks.md"
@@ -305,29 +305,20 @@ async def test_statement_and_review_events_carry_the_summary(rolled_back: Sessio
 async def test_no_contact_data_of_affected_users_reaches_a_payload(rolled_back: Sessions) -> None:
     watchlist = await make_watchlist(rolled_back, None, "禾岚乳业")
     incident = await open_incident(rolled_back, watchlist, Tier.YELLOW)
-    add = command_about(
-        AddAffectedUser,
-        incident,
-        "key-service",
-        name="王小明",
-        contact_kind=ContactKind.PHONE,
-        contact="13800135678",
-    )
+    add = add_user_command(incident, "key-service")
     async with transaction(rolled_back) as session:
         added = await affected.add_affected_user(
             session, add, DataKey.from_base64(generate_key()), now=NOW
         )
         assert added.result is not None and added.result.ok
         # A person may type a number into what the summary shows; it leaves only masked.
-        session.add(
-            ResponseTask(
-                organization_id=incident.organization_id,
-                incident_id=incident.id,
-                kind="call_back",
-                title="回访王先生 13912345678",
-                position=99,
-                due_at=NOW + timedelta(hours=1),
-            )
+        await response_task(
+            session,
+            incident,
+            "call_back",
+            NOW + timedelta(hours=1),
+            title="回访王先生 13912345678",
+            position=99,
         )
     change = command_about(
         ChangeIncidentTier,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from libs.contracts.enums import CrisisType, EventType, IncidentStatus, Tier
-from libs.contracts.messages import Message
+from libs.contracts.messages import CommandResult, Message
 from libs.contracts.response import (
     IntegrationEventEmitted,
     SnoozeWatchlist,
@@ -22,6 +22,7 @@ from services.incidents.tests.builders import (
     DETECTED_AT,
     Sessions,
     apply,
+    command_about,
     events_of,
     force,
     incidents_of,
@@ -173,19 +174,15 @@ async def test_signals_of_a_merged_incidents_watchlist_join_the_merge_target(
     rice = await make_watchlist(rolled_back, milk.organization_id, "米粉")
     target = await open_incident(rolled_back, milk)
     source = await open_incident(rolled_back, rice)
-    merged, _ = await run(
-        rolled_back,
-        lifecycle.transition,
-        TransitionIncident(
-            organization_id=milk.organization_id,
-            actor="key-a",
-            incident_id=source.id,
-            to_status=S.MERGED,
-            reason="同一事件",
-            merge_into_id=target.id,
-        ),
-        now=NOW,
+    merge = command_about(
+        TransitionIncident,
+        source,
+        "key-a",
+        to_status=S.MERGED,
+        reason="同一事件",
+        merge_into_id=target.id,
     )
+    merged, _ = await run(rolled_back, lifecycle.transition, merge, now=NOW)
     assert merged.ok
 
     signal = await make_signal(rolled_back, rice, Tier.YELLOW)
@@ -219,10 +216,8 @@ async def test_snooze_validation(
         rolled_back, snooze.snooze_watchlist, _snooze(watchlist, until, reason), now=NOW
     )
     assert result.error is not None
-    assert (result.error.code, result.error.field) == ("Invalid", field)
     assert text in result.error.message
-    async with rolled_back() as session:
-        assert await repository.silenced_until(session, watchlist.id, NOW) is None
+    await _refused_and_not_snoozed(rolled_back, result, ("Invalid", field), watchlist)
 
 
 async def test_snoozing_another_organizations_watchlist_is_not_found(
@@ -232,10 +227,7 @@ async def test_snoozing_another_organizations_watchlist_is_not_found(
     ours = await make_org(rolled_back)
     command = _snooze(theirs, NOW + timedelta(days=1)).model_copy(update={"organization_id": ours})
     result, _ = await run(rolled_back, snooze.snooze_watchlist, command, now=NOW)
-    assert result.error is not None
-    assert (result.error.code, result.error.field) == ("NotFound", "watchlistId")
-    async with rolled_back() as session:
-        assert await repository.silenced_until(session, theirs.id, NOW) is None
+    await _refused_and_not_snoozed(rolled_back, result, ("NotFound", "watchlistId"), theirs)
 
 
 async def test_a_snoozed_watchlist_opens_no_incident_until_the_snooze_expires(
@@ -371,3 +363,13 @@ async def test_a_snooze_also_stops_reopening_and_blue_never_reopens(
     assert (await landed(rolled_back, blue), await landed(rolled_back, red)) == (None, None)
     assert (await reload(rolled_back, incident)).status == S.RESOLVED
     assert len(await incidents_of(rolled_back, watchlist)) == 1
+
+
+async def _refused_and_not_snoozed(
+    sessions: Sessions, result: CommandResult, error: tuple[str, str], watchlist: Watchlist
+) -> None:
+    """Assert the snooze was refused with `error` (code, field) and left the watchlist live."""
+    assert result.error is not None
+    assert (result.error.code, result.error.field) == error
+    async with sessions() as session:
+        assert await repository.silenced_until(session, watchlist.id, NOW) is None

@@ -13,6 +13,7 @@ from libs.database.engine import transaction
 from libs.database.tables import Incident, Mention, ReplyCase, TimelineEvent, Watchlist
 from services.incidents.replies import service as replies
 from services.incidents.tests.builders import Sessions, make_org, run
+from tests.builders import read_all
 
 NOW = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
 
@@ -67,9 +68,9 @@ async def _search(
 
 
 async def _cases(sessions: Sessions, organization_id: uuid.UUID) -> list[ReplyCase]:
-    async with sessions() as session:
-        query = select(ReplyCase).where(ReplyCase.organization_id == organization_id)
-        return list((await session.exec(query)).all())
+    return await read_all(
+        sessions, select(ReplyCase).where(ReplyCase.organization_id == organization_id)
+    )
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import ContactKind, EventType, IncidentStatus, Tier
+from libs.contracts.enums import EventType, IncidentStatus, Tier
 from libs.contracts.response import (
-    AddAffectedUser,
     CompleteFollowUp,
     CompleteReview,
     ImprovementEntry,
@@ -43,6 +42,7 @@ from services.incidents.tests.builders import (
     DETECTED_AT,
     Sessions,
     Staged,
+    add_user_command,
     command_about,
     stage_incident,
 )
@@ -105,6 +105,20 @@ def _task(incident: Incident, position: int, kind: str, due: Any, **fields: Any)
     )
 
 
+def _statement(
+    incident: Incident, channel: str, body: str, created_at: Any, **fields: Any
+) -> Statement:
+    return Statement(
+        organization_id=incident.organization_id,
+        incident_id=incident.id,
+        channel=channel,
+        body=body,
+        created_by="key-spokesperson",
+        created_at=created_at,
+        **fields,
+    )
+
+
 async def _stage(sessions: async_sessionmaker[AsyncSession], key: DataKey) -> Staged:
     """A resolved orange incident: hits before/during/after, tasks, statements, users."""
     staged = await stage_incident(
@@ -163,23 +177,21 @@ async def _stage(sessions: async_sessionmaker[AsyncSession], key: DataKey) -> St
         )
         session.add_all(
             [
-                Statement(
-                    organization_id=organization_id,
-                    incident_id=incident.id,
-                    channel="weibo",
-                    body="关于部分批次奶粉的说明",
+                _statement(
+                    incident,
+                    "weibo",
+                    "关于部分批次奶粉的说明",
+                    D + 2 * H,
                     status="published",
                     review_level=3,
                     published_url="https://weibo.example/1",
                     published_at=D + 3.5 * H,
-                    created_by="key-spokesperson",
-                    created_at=D + 2 * H,
                 ),
-                Statement(
-                    organization_id=organization_id,
-                    incident_id=incident.id,
-                    channel="wechat",
-                    body="致消费者的一封信",
+                _statement(
+                    incident,
+                    "wechat",
+                    "致消费者的一封信",
+                    D + 2 * H + M,
                     status="published",
                     review_level=3,
                     flags=[
@@ -200,18 +212,8 @@ async def _stage(sessions: async_sessionmaker[AsyncSession], key: DataKey) -> St
                         },
                     ],
                     published_at=D + 4 * H + 10 * M,
-                    created_by="key-spokesperson",
-                    created_at=D + 2 * H + M,
                 ),
-                Statement(
-                    organization_id=organization_id,
-                    incident_id=incident.id,
-                    channel="douyin",
-                    body="视频脚本",
-                    status="draft",
-                    created_by="key-spokesperson",
-                    created_at=D + 3 * H,
-                ),
+                _statement(incident, "douyin", "视频脚本", D + 3 * H, status="draft"),
                 KeyFact(
                     organization_id=organization_id,
                     incident_id=incident.id,
@@ -221,12 +223,9 @@ async def _stage(sessions: async_sessionmaker[AsyncSession], key: DataKey) -> St
             ]
         )
     for name, contact, amount in [("张三", PHONE, 500.0), ("欧阳娜娜", "13912345678", None)]:
-        command = AddAffectedUser(
-            organization_id=organization_id,
-            actor="key-cs",
-            incident_id=incident.id,
+        command = add_user_command(
+            incident,
             name=name,
-            contact_kind=ContactKind.PHONE,
             contact=contact,
             follow_up_due_at=D + 30 * H,
             compensation_amount=amount,

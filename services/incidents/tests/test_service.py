@@ -4,16 +4,17 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from libs.contracts.enums import ContactKind, IncidentStatus, Tier
+from libs.contracts.enums import IncidentStatus, Tier
 from libs.contracts.messages import ALL_MESSAGES, INCIDENTS_QUEUE
 from libs.contracts.notify import NOTIFY_MESSAGES
-from libs.contracts.response import RESPONSE_MESSAGES, AddAffectedUser, TransitionIncident
+from libs.contracts.response import RESPONSE_MESSAGES, TransitionIncident
 from libs.database.engine import transaction
 from libs.database.tables import AffectedUser, Incident, ReviewReport
 from services.incidents import service
 from services.incidents.tests.builders import (
     DETECTED_AT,
     Sessions,
+    add_user_command,
     at,
     command_about,
     force,
@@ -25,6 +26,7 @@ from services.incidents.tests.builders import (
     timeline_of,
 )
 from services.incidents.worker import ROUTES
+from tests.builders import read_all
 
 NOW = DETECTED_AT + timedelta(hours=5)
 
@@ -47,9 +49,9 @@ def _resolve(incident: Incident) -> TransitionIncident:
 
 
 async def _reports(sessions: Sessions, incident: Incident) -> list[ReviewReport]:
-    async with sessions() as session:
-        query = select(ReviewReport).where(ReviewReport.incident_id == incident.id)
-        return list((await session.exec(query)).all())
+    return await read_all(
+        sessions, select(ReviewReport).where(ReviewReport.incident_id == incident.id)
+    )
 
 
 async def test_resolving_an_incident_drafts_its_review_in_the_same_transaction(
@@ -97,14 +99,7 @@ async def test_contacts_are_refused_when_the_process_has_no_data_key(
     rolled_back: Sessions,
 ) -> None:
     incident = await open_incident(rolled_back, await make_watchlist(rolled_back))
-    command = command_about(
-        AddAffectedUser,
-        incident,
-        "key-cs",
-        name="王小明",
-        contact_kind=ContactKind.PHONE,
-        contact="13800135678",
-    )
+    command = add_user_command(incident)
 
     async with transaction(rolled_back) as session:
         outcome = await service.add_affected_user(at(NOW, data_key=None), session, command)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.clock import FixedClock
 from libs.contracts.enums import IncidentStatus, TaskStatus, Tier
 from libs.database.engine import transaction
 from libs.database.tables import Incident, Watchlist
@@ -17,8 +18,8 @@ from services.incidents import repository
 from services.incidents.signals.service import REOPEN_WINDOW, apply_signal
 from services.incidents.tests.builders import (
     DETECTED_AT,
-    FakeClock,
     deliver,
+    force,
     forget_delivery,
     incidents_of,
     landed,
@@ -194,11 +195,7 @@ async def test_edited_title_is_kept_when_the_tier_rises(
 ) -> None:
     watchlist = await make_watchlist(sessions)
     await deliver(redis, servers, await make_signal(sessions, watchlist, Tier.YELLOW))
-    async with transaction(sessions) as session:
-        incident = await session.get(Incident, (await _only_incident(sessions, watchlist)).id)
-        assert incident is not None
-        incident.title = "奶粉批次质量投诉"
-        session.add(incident)
+    await force(sessions, await _only_incident(sessions, watchlist), title="奶粉批次质量投诉")
 
     await deliver(redis, servers, await make_signal(sessions, watchlist, Tier.ORANGE))
 
@@ -243,12 +240,12 @@ async def test_signal_long_after_the_incident_was_resolved_opens_a_new_one(
 ) -> None:
     watchlist = await make_watchlist(sessions)
     await deliver(redis, servers, await make_signal(sessions, watchlist, Tier.YELLOW))
-    async with transaction(sessions) as session:
-        first = await session.get(Incident, (await _only_incident(sessions, watchlist)).id)
-        assert first is not None
-        first.status = IncidentStatus.RESOLVED.value
-        first.resolved_at = DETECTED_AT + timedelta(hours=1)
-        session.add(first)
+    await force(
+        sessions,
+        await _only_incident(sessions, watchlist),
+        status=IncidentStatus.RESOLVED.value,
+        resolved_at=DETECTED_AT + timedelta(hours=1),
+    )
 
     later = DETECTED_AT + timedelta(hours=1) + REOPEN_WINDOW + timedelta(seconds=1)
     await deliver(
@@ -284,7 +281,7 @@ async def test_second_transaction_waits_for_the_watchlist_lock_and_joins(
     watchlist = await make_watchlist(sessions)
     first = await make_signal(sessions, watchlist, Tier.YELLOW)
     second = await make_signal(sessions, watchlist, Tier.YELLOW)
-    clock = FakeClock(DETECTED_AT)
+    clock = FixedClock(DETECTED_AT)
     racing_pid: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     async def race() -> None:

@@ -161,6 +161,19 @@ async def _publish(
     return await _run(sessions, statements.publish_statement, command, command.published_at)
 
 
+async def _revise(
+    sessions: Sessions, incident: Incident, statement_id: str, body: str
+) -> CommandResult:
+    command = ReviseStatement(
+        organization_id=incident.organization_id,
+        actor="key-writer",
+        statement_id=uuid.UUID(statement_id),
+        body=body,
+    )
+    result, _ = await _run(sessions, statements.revise_statement, command)
+    return result
+
+
 async def _set_facts(
     sessions: Sessions, incident: Incident, facts: list[KeyFactEntry]
 ) -> CommandResult:
@@ -172,11 +185,32 @@ async def _set_facts(
     return result
 
 
+def _unsaved(incident_id: uuid.UUID, beside: Incident) -> Incident:
+    """Return an incident that is not stored, naming `incident_id` in `beside`'s organization."""
+    return Incident(
+        id=incident_id,
+        organization_id=beside.organization_id,
+        watchlist_id=beside.watchlist_id,
+        title="x",
+        tier="yellow",
+        status="responding",
+        detected_at=NOW,
+    )
+
+
 async def _stored(sessions: Sessions, statement_id: str) -> Statement:
     async with sessions() as session:
         statement = await session.get(Statement, uuid.UUID(statement_id))
     assert statement is not None
     return statement
+
+
+async def _stage_refused(
+    sessions: Sessions, incident: Incident, statement_id: str, stage: ReviewStage, *words: str
+) -> None:
+    """Assert that reviewing `stage` now is an invalid transition whose message names `words`."""
+    result = await _review(sessions, incident, statement_id, stage)
+    _refused(result, "InvalidTransition", "stage", *words)
 
 
 def _refused(result: CommandResult, code: str, field: str, *words: str) -> None:
@@ -198,13 +232,7 @@ async def test_yellow_statement_goes_through_three_levels_in_order_and_is_publis
     assert drafted.data["legal_required"] is False
     assert drafted.data["pending_stages"] == ["level_1", "level_2", "level_3"]
 
-    _refused(
-        await _review(rolled_back, incident, sid, ReviewStage.LEVEL_2),
-        "InvalidTransition",
-        "stage",
-        "level_1",
-        "draft",
-    )
+    await _stage_refused(rolled_back, incident, sid, ReviewStage.LEVEL_2, "level_1", "draft")
     _refused(
         await _review(rolled_back, incident, sid, ReviewStage.LEGAL),
         "Invalid",
@@ -214,19 +242,8 @@ async def test_yellow_statement_goes_through_three_levels_in_order_and_is_publis
     )
     first = await _review(rolled_back, incident, sid, ReviewStage.LEVEL_1, note="口径无误")
     assert (first.data["status"], first.data["review_level"]) == ("in_review", 1)
-    _refused(
-        await _review(rolled_back, incident, sid, ReviewStage.LEVEL_1),
-        "InvalidTransition",
-        "stage",
-        "already approved",
-    )
-    _refused(
-        await _review(rolled_back, incident, sid, ReviewStage.LEVEL_3),
-        "InvalidTransition",
-        "stage",
-        "level_2",
-        "in_review",
-    )
+    await _stage_refused(rolled_back, incident, sid, ReviewStage.LEVEL_1, "already approved")
+    await _stage_refused(rolled_back, incident, sid, ReviewStage.LEVEL_3, "level_2", "in_review")
     result, _ = await _publish(rolled_back, incident, sid)
     _refused(result, "InvalidTransition", "statementId", "in_review", "approved")
 
@@ -316,12 +333,7 @@ async def test_red_incident_needs_legal_approval_after_level_1(rolled_back: Sess
     incident = await _incident(rolled_back, Tier.RED)
     sid = (await _draft(rolled_back, incident, Channel.WEIBO, "情况说明")).data["id"]
 
-    _refused(
-        await _review(rolled_back, incident, sid, ReviewStage.LEGAL),
-        "InvalidTransition",
-        "stage",
-        "level_1",
-    )
+    await _stage_refused(rolled_back, incident, sid, ReviewStage.LEGAL, "level_1")
     await _approve_levels(rolled_back, incident, sid)
     waiting = await _stored(rolled_back, sid)
     assert (waiting.status, waiting.review_level) == ("in_review", 3)
@@ -369,13 +381,7 @@ async def test_rejection_sends_the_statement_back_to_draft_with_the_note(
         rolled_back, incident, sid, ReviewStage.LEVEL_2, ReviewDecision.REJECT, "语气过硬，需致歉"
     )
     assert (rejected.data["status"], rejected.data["review_level"]) == ("draft", 0)
-    _refused(
-        await _review(rolled_back, incident, sid, ReviewStage.LEVEL_2),
-        "InvalidTransition",
-        "stage",
-        "level_1",
-        "draft",
-    )
+    await _stage_refused(rolled_back, incident, sid, ReviewStage.LEVEL_2, "level_1", "draft")
     events_ = await timeline_of(rolled_back, incident)
     assert events_[-1].kind == "statement_rejected"
     assert events_[-1].message == "小红书声明未通过二级审核，退回草稿，意见：语气过硬，需致歉"
@@ -400,27 +406,13 @@ async def test_revision_restarts_the_reviews(rolled_back: Sessions) -> None:
     await _review(rolled_back, incident, sid, ReviewStage.LEGAL)
     await _review(rolled_back, incident, sid, ReviewStage.LEVEL_2)
 
-    revised, _ = await _run(
-        rolled_back,
-        statements.revise_statement,
-        ReviseStatement(
-            organization_id=incident.organization_id,
-            actor="key-writer",
-            statement_id=uuid.UUID(sid),
-            body="修改稿",
-        ),
-    )
+    revised = await _revise(rolled_back, incident, sid, "修改稿")
     assert revised.ok, revised.error
     assert revised.data["body"] == "修改稿"
     assert (revised.data["status"], revised.data["review_level"]) == ("draft", 0)
     assert revised.data["legal_approved"] is False
     assert revised.data["pending_stages"] == ["level_1", "level_2", "level_3", "legal"]
-    _refused(
-        await _review(rolled_back, incident, sid, ReviewStage.LEVEL_3),
-        "InvalidTransition",
-        "stage",
-        "level_2",
-    )
+    await _stage_refused(rolled_back, incident, sid, ReviewStage.LEVEL_3, "level_2")
     assert (await timeline_of(rolled_back, incident))[
         -1
     ].message == "微信公众号声明已修改，审核重新开始"
@@ -442,16 +434,7 @@ async def test_one_unpublished_statement_per_channel_and_updates_after_publicati
 
     await _approve_levels(rolled_back, incident, sid)
     await _publish(rolled_back, incident, sid)
-    revise, _ = await _run(
-        rolled_back,
-        statements.revise_statement,
-        ReviseStatement(
-            organization_id=incident.organization_id,
-            actor="key-writer",
-            statement_id=uuid.UUID(sid),
-            body="改",
-        ),
-    )
+    revise = await _revise(rolled_back, incident, sid, "改")
     _refused(revise, "InvalidTransition", "statementId", "published", "续报")
 
     update = await _draft(
@@ -480,24 +463,8 @@ async def test_another_organization_cannot_touch_a_statement(rolled_back: Sessio
     _refused(
         await _review(rolled_back, stranger, sid, ReviewStage.LEVEL_1), "NotFound", "statementId"
     )
-    _refused(
-        await _draft(
-            rolled_back,
-            Incident(
-                id=incident.id,
-                organization_id=stranger.organization_id,
-                watchlist_id=stranger.watchlist_id,
-                title="x",
-                tier="yellow",
-                status="responding",
-                detected_at=NOW,
-            ),
-            Channel.WEIBO,
-            "说明",
-        ),
-        "NotFound",
-        "incidentId",
-    )
+    theirs = _unsaved(incident.id, stranger)
+    _refused(await _draft(rolled_back, theirs, Channel.WEIBO, "说明"), "NotFound", "incidentId")
 
 
 async def test_flags_block_final_approval_until_the_statements_agree(rolled_back: Sessions) -> None:
@@ -551,16 +518,7 @@ async def test_flags_block_final_approval_until_the_statements_agree(rolled_back
     _refused(blocked, "Invalid", "flags", "4 unresolved", "召回批次", "wechat states 3批次")
     assert (await _stored(rolled_back, weibo["id"])).status == "in_review"
 
-    revised, _ = await _run(
-        rolled_back,
-        statements.revise_statement,
-        ReviseStatement(
-            organization_id=incident.organization_id,
-            actor="key-writer",
-            statement_id=uuid.UUID(weibo["id"]),
-            body=WEIBO_FIXED,
-        ),
-    )
+    revised = await _revise(rolled_back, incident, weibo["id"], WEIBO_FIXED)
     assert revised.data["flags"] == []
     assert (await _stored(rolled_back, wechat["id"])).flags == []
     await _approve_levels(rolled_back, incident, weibo["id"])
@@ -635,13 +593,5 @@ async def test_unknown_incident_and_statement_are_not_found(rolled_back: Session
         "NotFound",
         "statementId",
     )
-    ghost = Incident(
-        id=uuid.uuid4(),
-        organization_id=incident.organization_id,
-        watchlist_id=incident.watchlist_id,
-        title="x",
-        tier="yellow",
-        status="responding",
-        detected_at=NOW,
-    )
+    ghost = _unsaved(uuid.uuid4(), incident)
     _refused(await _draft(rolled_back, ghost, Channel.WECHAT, "说明"), "NotFound", "incidentId")

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from arq.connections import ArqRedis
 
+from libs.clock import FixedClock
 from libs.contracts.enums import IncidentStatus, TaskStatus
 from libs.contracts.messages import CommandResult, Message
 from libs.contracts.response import CompleteTask
@@ -17,7 +18,6 @@ from services.incidents.tasks.watchdog import DeadlineWatchdog
 from services.incidents.tests.builders import (
     DEFAULT_TASKS,
     DETECTED_AT,
-    FakeClock,
     Sessions,
     Staged,
     TaskSpec,
@@ -107,7 +107,7 @@ async def test_a_task_done_late_keeps_its_breach_and_escalation(
 ) -> None:
     staged = await _staged(sessions)
     breached_at = DETECTED_AT + timedelta(hours=4, minutes=1)
-    assert await DeadlineWatchdog(sessions, redis, FakeClock(breached_at), 15).run_once() == 3
+    assert await DeadlineWatchdog(sessions, redis, FixedClock(breached_at), 15).run_once() == 3
     done_at = DETECTED_AT + timedelta(hours=4, minutes=40)
 
     result, _ = await _complete(sessions, _command(staged, "first_statement"), done_at)
@@ -125,7 +125,7 @@ async def test_a_task_done_late_keeps_its_breach_and_escalation(
 
     # Done for good: later passes neither re-open nor re-fire it.
     later = DETECTED_AT + timedelta(hours=9)
-    assert await DeadlineWatchdog(sessions, redis, FakeClock(later), 15).run_once() == 2
+    assert await DeadlineWatchdog(sessions, redis, FixedClock(later), 15).run_once() == 2
     again = (await tasks_by_kind(sessions, staged.incident))["first_statement"]
     assert again.status == TaskStatus.DONE and again.breached_at == breached_at
     assert len(await stored_events(sessions, staged.incident.organization_id)) == 5
@@ -144,7 +144,7 @@ async def test_a_task_done_after_its_deadline_before_the_watchdog_noticed_counts
     assert stored.breached_at == done_at and stored.escalated_to is None
     (event,) = await timeline_of(sessions, staged.incident, "task_done")
     assert event.message == "任务「确认事件并启动监测」已完成（已过截止时间）"
-    watchdog = DeadlineWatchdog(sessions, redis, FakeClock(done_at + timedelta(minutes=1)), 15)
+    watchdog = DeadlineWatchdog(sessions, redis, FixedClock(done_at + timedelta(minutes=1)), 15)
     assert await watchdog.run_once() == 0
     assert await stored_events(sessions, staged.incident.organization_id) == []
 

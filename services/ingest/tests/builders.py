@@ -24,7 +24,7 @@ from services.ingest.mentions.schemas import Envelope
 from services.ingest.schemas import MentionIn
 from services.ingest.service import store_batch
 from tests.builders import Tenant
-from tests.fixtures.http import serving
+from tests.fixtures.http import client_of
 from tests.fixtures.servers import Servers
 
 PHONE = "13812345678"
@@ -119,10 +119,7 @@ def settings_for(servers: Servers, **overrides: Any) -> IngestSettings:
 @asynccontextmanager
 async def serve_ingest(settings: IngestSettings) -> AsyncIterator[httpx.AsyncClient]:
     """Run an ingest app on a real loopback socket and hand out an HTTP client to it."""
-    async with (
-        serving(create_app(settings)) as url,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
+    async with client_of(create_app(settings)) as http:
         yield http
 
 

@@ -16,13 +16,12 @@ Time comes from a `Clock`, so tests move it by hand through the retry schedule.
 
 import asyncio
 import logging
-from datetime import UTC, datetime
-from typing import Protocol
 
 import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.clock import Clock
 from libs.database.engine import transaction
 from libs.messaging.periodic import Periodic
 from libs.privacy import DataKey
@@ -35,33 +34,6 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 50
 MAX_BATCHES_PER_PASS = 20
 CONCURRENCY = 10
-
-
-class Clock(Protocol):
-    """Where the current time comes from."""
-
-    def now(self) -> datetime:
-        """Return the current time, timezone-aware."""
-        ...
-
-
-class SystemClock:
-    """The wall clock, in UTC."""
-
-    def now(self) -> datetime:
-        """Return the current UTC time."""
-        return datetime.now(UTC)
-
-
-class FixedClock:
-    """A clock that shows one instant until moved; for one-off passes and tests."""
-
-    def __init__(self, now: datetime) -> None:
-        self.current = now
-
-    def now(self) -> datetime:
-        """Return the instant this clock is set to."""
-        return self.current
 
 
 class Dispatcher(Periodic):

@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import EndpointKind
-from libs.contracts.messages import CommandResult, ErrorCode
+from libs.contracts.messages import CommandResult, ErrorCode, not_found
 from libs.contracts.notify import (
     CreateWebhookEndpoint,
     DeleteWebhookEndpoint,
@@ -176,9 +176,7 @@ async def redeliver(
         session, command.organization_id, command.delivery_id
     )
     if delivery is None:
-        return CommandResult.failure(
-            ErrorCode.NOT_FOUND, f"delivery {command.delivery_id} not found", field="deliveryId"
-        )
+        return not_found("delivery", command.delivery_id, "deliveryId")
     endpoint = await _endpoint(session, command.organization_id, delivery.endpoint_id)
     if isinstance(endpoint, CommandResult):
         return endpoint
@@ -215,9 +213,7 @@ async def _endpoint(
     """Return the organization's endpoint, locked, or the answer that it has no such one."""
     endpoint = await repository.endpoint_for_update(session, organization_id, endpoint_id)
     if endpoint is None:
-        return CommandResult.failure(
-            ErrorCode.NOT_FOUND, f"webhook endpoint {endpoint_id} not found", field="endpointId"
-        )
+        return not_found("webhook endpoint", endpoint_id, "endpointId")
     return endpoint
 
 

@@ -55,6 +55,7 @@ from services.notify.delivery.delivery import Attempt
 from services.notify.endpoints.webhook_secrets import generate_secret
 from services.notify.worker import dispatch_once
 from tests.builders import organization as new_organization
+from tests.builders import read_all
 
 Sessions = async_sessionmaker[AsyncSession]
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -370,13 +371,11 @@ async def forget_other_deliveries(sessions: Sessions) -> None:
 
 async def deliveries_of(sessions: Sessions, endpoint_id: uuid.UUID) -> list[WebhookDelivery]:
     """Return the endpoint's deliveries, oldest first."""
-    async with sessions() as session:
-        result = await session.exec(
-            select(WebhookDelivery)
-            .where(col(WebhookDelivery.endpoint_id) == endpoint_id)
-            .order_by(col(WebhookDelivery.created_at), col(WebhookDelivery.event_type))
-        )
-        return list(result.all())
+    query = select(WebhookDelivery).where(col(WebhookDelivery.endpoint_id) == endpoint_id)
+    return await read_all(
+        sessions,
+        query.order_by(col(WebhookDelivery.created_at), col(WebhookDelivery.event_type)),
+    )
 
 
 async def endpoint_row(sessions: Sessions, endpoint_id: uuid.UUID) -> WebhookEndpoint:

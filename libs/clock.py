@@ -1,4 +1,4 @@
-"""Where the incidents service reads the time: a clock, so tests can hold or move it."""
+"""Where a process reads the time: a clock, so tests can hold or move it."""
 
 from datetime import UTC, datetime
 from typing import Protocol
@@ -18,3 +18,14 @@ class SystemClock:
     def now(self) -> datetime:
         """Return the current UTC time."""
         return datetime.now(UTC)
+
+
+class FixedClock:
+    """A clock that shows one instant until moved; for one-off passes and tests."""
+
+    def __init__(self, now: datetime) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        """Return the instant this clock is set to."""
+        return self.current
