@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from libs.messaging.failures import is_transient
 
@@ -65,7 +66,9 @@ async def hit(redis: Redis, key_id: uuid.UUID, limit: int, *, now: float | None 
             pipe.expire(key, 2 * WINDOW_SECONDS)
             count, _ = await pipe.execute()
     except Exception as exc:
-        if not is_transient(exc):
+        # Any answer but a count (down, read-only, out of memory, a failed append-only
+        # write) leaves intake to the local count rather than failing the request.
+        if not (is_transient(exc) or isinstance(exc, RedisError)):
             raise
         log.warning("rate limit counted in this process: Redis is unreachable (%s)", exc)
         count = _LOCAL.incr(key_id, window)
