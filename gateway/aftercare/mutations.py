@@ -17,9 +17,10 @@ from gateway.core.commands import (
     INCIDENT,
     RESPONSE_IDS,
     Change,
-    answered_id,
+    created,
     fetch,
     forbidden,
+    from_result,
     not_found,
     read_back,
     run,
@@ -43,20 +44,13 @@ FollowUpResult = Annotated[
 ]
 
 
-async def _added(info: Info, incident: tables.Incident, result: CommandResult) -> AffectedUser:
-    """Read back the affected user the service recorded, masked columns only."""
-    user_id = answered_id(result)
-    return await read_back(
-        info,
-        tables.AffectedUser,
-        user_id,
-        AffectedUser.from_row,
-        "Affected user",
-        options=NO_CONTACT,
-    )
-
-
-ADD = Change(INCIDENT, _added)
+# The affected user the service recorded is read back with masked columns only.
+ADD = Change(
+    INCIDENT,
+    from_result(
+        created(tables.AffectedUser, AffectedUser.from_row, "Affected user", options=NO_CONTACT)
+    ),
+)
 
 
 @strawberry.type

@@ -130,21 +130,28 @@ class Target(Generic[Row]):
 
     async def for_change(self, info: Info, global_id: relay.GlobalID) -> Row | Forbidden | NotFound:
         """Return the caller's row the mutation acts on, or why it may not."""
-        refusal = (
-            forbidden(info) if self.manage is None else forbidden_unless_admin(info, self.manage)
-        )
-        if refusal is not None:
+        if (refusal := _refused(info, self.manage)) is not None:
             return refusal
         row_id = local_id(global_id, self.type_name)
         row = await fetch(info, self.table, row_id, options=self.options)
         return row if row is not None else not_found(self.noun, global_id)
 
 
-def _incident_of(row: tables.Incident) -> uuid.UUID:
+def _refused(info: Info, manage: str | None) -> Forbidden | None:
+    """Refuse keys that may only read, or any key but an admin's when `manage` is given."""
+    return forbidden(info) if manage is None else forbidden_unless_admin(info, manage)
+
+
+def _incident_itself(row: tables.Incident) -> uuid.UUID:
     return row.id
 
 
-INCIDENT = Target(tables.Incident, "Incident", "incident", "incident_id", incident=_incident_of)
+def incident_of(row: tables.Statement | tables.ResponseTask) -> uuid.UUID:
+    """Return the incident a statement or response task belongs to."""
+    return row.incident_id
+
+
+INCIDENT = Target(tables.Incident, "Incident", "incident", "incident_id", incident=_incident_itself)
 # Builds a mutation's answer once the command on the row succeeded.
 Answer = Callable[[Info, Row, CommandResult], Awaitable[Built]]
 
@@ -180,6 +187,28 @@ class Change(Generic[Row, Built]):
         if not isinstance(result, CommandResult):
             return result
         return await self.answer(info, row, result)
+
+
+async def perform(
+    info: Info,
+    command_type: type[Command],
+    reply: Callable[[Info, CommandResult], Awaitable[Built]],
+    *,
+    manage: str | None = None,
+    accept: tuple[type[Refused], ...] = EVERY_REFUSAL,
+    **fields: Any,
+) -> Built | Forbidden | Refused:
+    """Run a command that acts on no existing row and answer from its result, or say why not.
+
+    Keys that may only read are refused, or any key but an admin's when `manage` says what
+    admins alone may do; refusals of a kind outside `accept` are errors.
+    """
+    if (refusal := _refused(info, manage)) is not None:
+        return refusal
+    result = await run(info, command_type, accept=accept, **fields)
+    if not isinstance(result, CommandResult):
+        return result
+    return await reply(info, result)
 
 
 def _row_id(row: SQLModel) -> uuid.UUID:
@@ -303,3 +332,53 @@ async def read_back(
     if row is None:
         raise GatewayError(f"{what} {row_id} was {done} but cannot be read back.")
     return build(row)
+
+
+def reread(
+    table: type[Row],
+    build: Callable[[Row], Built],
+    what: str,
+    *,
+    by: str = "id",
+    options: Sequence[LoaderOption] = (),
+    done: str = "changed",
+) -> Answer[SQLModel, Built]:
+    """Answer a Change with an object of `table` read back by the acted-on row's id.
+
+    `by` names the column holding that id when the object is not the row itself.
+    """
+
+    async def answer(info: Info, row: SQLModel, result: CommandResult) -> Built:
+        return await read_back(
+            info, table, _row_id(row), build, what, by=by, options=options, done=done
+        )
+
+    return answer
+
+
+def created(
+    table: type[Row],
+    build: Callable[[Row], Built],
+    what: str,
+    *,
+    options: Sequence[LoaderOption] = (),
+) -> Callable[[Info, CommandResult], Awaitable[Built]]:
+    """Answer with the object of `table` the service created, read back by the id it answered."""
+
+    async def reply(info: Info, result: CommandResult) -> Built:
+        return await read_back(
+            info, table, answered_id(result), build, what, options=options, done="created"
+        )
+
+    return reply
+
+
+def from_result(
+    reply: Callable[[Info, CommandResult], Awaitable[Built]],
+) -> Answer[SQLModel, Built]:
+    """Answer a Change from the command's result alone, whatever row it acted on."""
+
+    async def answer(info: Info, row: SQLModel, result: CommandResult) -> Built:
+        return await reply(info, result)
+
+    return answer
