@@ -29,6 +29,7 @@ from gateway.core.errors import (
     ServiceUnavailableError,
 )
 from gateway.core.inputs import camel, local_id
+from gateway.core.reads import tenant_column
 from libs.contracts.enums import Role
 from libs.contracts.messages import (
     ANALYSIS_QUEUE,
@@ -88,7 +89,7 @@ async def fetch(
     if row_id is None:
         return None
     key: Any = getattr(table, by)
-    organization: Any = getattr(table, "organization_id")  # noqa: B009 - every table has one
+    organization = tenant_column(table)
     statement = (
         select(table)
         .where(col(key) == row_id, col(organization) == info.context.principal.organization_id)
