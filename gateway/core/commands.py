@@ -99,6 +99,20 @@ async def fetch(
         return (await session.exec(statement)).one_or_none()
 
 
+async def every(
+    info: Info, table: type[Row], *order_by: Any, options: Sequence[LoaderOption] = ()
+) -> Sequence[Row]:
+    """Read all rows of `table` the caller's organization has, in `order_by` order."""
+    statement = (
+        select(table)
+        .where(col(tenant_column(table)) == info.context.principal.organization_id)
+        .order_by(*order_by)
+        .options(*options)
+    )
+    async with info.context.sessions() as session:
+        return (await session.exec(statement)).all()
+
+
 async def owned(
     info: Info, table: type[Row], global_id: relay.GlobalID, type_name: str
 ) -> Row | None:
