@@ -17,20 +17,17 @@ from gateway.core.commands import (
     INCIDENT,
     RESPONSE_IDS,
     Change,
+    Target,
     created,
-    fetch,
-    forbidden,
     from_result,
-    not_found,
-    read_back,
-    run,
+    incident_of,
+    reread,
 )
 from gateway.core.context import Info
 from gateway.core.errors import (
     AnyRefusal,
 )
 from gateway.core.inputs import as_utc
-from libs.contracts.messages import CommandResult
 from libs.contracts.response import AddAffectedUser, CompleteFollowUp
 from libs.database import tables
 
@@ -50,6 +47,10 @@ ADD = Change(
     from_result(
         created(tables.AffectedUser, AffectedUser.from_row, "Affected user", options=NO_CONTACT)
     ),
+)
+FOLLOW_UP = Target(tables.FollowUpTask, "FollowUpTask", "follow-up", "task_id", incident_of)
+COMPLETE = Change(
+    FOLLOW_UP, reread(tables.FollowUpTask, FollowUp.from_row, "Follow-up"), renames=RESPONSE_IDS
 )
 
 
@@ -79,19 +80,4 @@ class AftercareMutation:
     async def complete_follow_up(
         self, info: Info, id: uuid.UUID, note: str | None = None
     ) -> FollowUpResult:
-        if (refusal := forbidden(info)) is not None:
-            return refusal
-        task = await fetch(info, tables.FollowUpTask, id)
-        if task is None:
-            return not_found("follow-up", id)
-        result = await run(
-            info,
-            CompleteFollowUp,
-            status_of=task.incident_id,
-            renames=RESPONSE_IDS,
-            task_id=task.id,
-            note=note,
-        )
-        if not isinstance(result, CommandResult):
-            return result
-        return await read_back(info, tables.FollowUpTask, task.id, FollowUp.from_row, "Follow-up")
+        return await COMPLETE(info, id, CompleteFollowUp, note=note)

@@ -143,11 +143,18 @@ class Target(Generic[Row]):
     manage: str | None = None
     options: tuple[LoaderOption, ...] = ()
 
-    async def for_change(self, info: Info, global_id: relay.GlobalID) -> Row | Forbidden | NotFound:
-        """Return the caller's row the mutation acts on, or why it may not."""
+    async def for_change(
+        self, info: Info, global_id: relay.GlobalID | uuid.UUID
+    ) -> Row | Forbidden | NotFound:
+        """Return the caller's row the mutation acts on, or why it may not.
+
+        A mutation whose argument is the row's `databaseId` passes that id as is.
+        """
         if (refusal := _refused(info, self.manage)) is not None:
             return refusal
-        row_id = local_id(global_id, self.type_name)
+        row_id = (
+            global_id if isinstance(global_id, uuid.UUID) else local_id(global_id, self.type_name)
+        )
         row = await fetch(info, self.table, row_id, options=self.options)
         return row if row is not None else not_found(self.noun, global_id)
 
@@ -161,8 +168,8 @@ def _incident_itself(row: tables.Incident) -> uuid.UUID:
     return row.id
 
 
-def incident_of(row: tables.Statement | tables.ResponseTask) -> uuid.UUID:
-    """Return the incident a statement or response task belongs to."""
+def incident_of(row: tables.Statement | tables.ResponseTask | tables.FollowUpTask) -> uuid.UUID:
+    """Return the incident a statement, response task or follow-up belongs to."""
     return row.incident_id
 
 
@@ -183,7 +190,11 @@ class Change(Generic[Row, Built]):
     accept: tuple[type[Refused], ...] = EVERY_REFUSAL
 
     async def __call__(
-        self, info: Info, global_id: relay.GlobalID, command_type: type[Command], **fields: Any
+        self,
+        info: Info,
+        global_id: relay.GlobalID | uuid.UUID,
+        command_type: type[Command],
+        **fields: Any,
     ) -> Built | Forbidden | Refused:
         """Run `command_type` with `fields` on the row named by `global_id`, or say why not."""
         row = await self.target.for_change(info, global_id)
