@@ -12,7 +12,7 @@ from typing import Annotated, cast
 import strawberry
 from strawberry import relay
 
-from gateway.core.commands import INCIDENT, RESPONSE_IDS, Change, owned, reread, run
+from gateway.core.commands import INCIDENT, RESPONSE_IDS, Change, reread, run
 from gateway.core.context import Info
 from gateway.core.enums import IncidentStatus, TeamRole, Tier
 from gateway.core.errors import (
@@ -23,6 +23,7 @@ from gateway.core.errors import (
     InvalidTransition,
     NotFound,
 )
+from gateway.core.owned import owned
 from gateway.incidents.types import Incident
 from libs.contracts.messages import AcknowledgeIncident, CommandResult
 from libs.contracts.response import AssignRole, ChangeIncidentTier, SetKeyFacts, TransitionIncident

@@ -6,9 +6,9 @@
 import strawberry
 from sqlmodel import col
 
-from gateway.core.commands import every
 from gateway.core.context import Info
 from gateway.core.errors import GatewayError
+from gateway.core.owned import every
 from gateway.keys.types import ApiKey
 from libs.contracts.enums import Role
 from libs.database import tables

@@ -6,8 +6,8 @@
 import strawberry
 from sqlmodel import col
 
-from gateway.core.commands import every
 from gateway.core.context import Info
+from gateway.core.owned import every
 from gateway.playbooks.types import Playbook
 from libs.database import tables
 

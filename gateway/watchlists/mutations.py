@@ -13,7 +13,6 @@ from gateway.core.commands import (
     Change,
     Target,
     created,
-    fetch,
     from_result,
     not_found,
     perform,
@@ -27,6 +26,7 @@ from gateway.core.errors import (
     NotFound,
 )
 from gateway.core.inputs import as_utc
+from gateway.core.owned import fetch
 from gateway.watchlists.types import Watchlist, WatchlistSnooze
 from libs.contracts.messages import CommandResult, CreateWatchlist, UpdateWatchlist
 from libs.contracts.response import SnoozeWatchlist

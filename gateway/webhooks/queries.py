@@ -9,11 +9,11 @@ import strawberry
 from sqlmodel import col
 from strawberry import relay
 
-from gateway.core.commands import every
 from gateway.core.context import Info
 from gateway.core.enums import EventType
 from gateway.core.filters import at_or_after, before, equals, names, one_of
 from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
+from gateway.core.owned import every
 from gateway.webhooks.loaders import NO_SECRETS, read_policy
 from gateway.webhooks.types import (
     DELIVERY_STATUSES,
