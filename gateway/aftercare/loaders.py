@@ -11,6 +11,5 @@ NO_CONTACT = tuple(never_load(column) for column in SEALED_CONTACT)
 FOLLOW_UPS_BY_USER = Children(
     FollowUpTask,
     col(FollowUpTask.affected_user_id),
-    col(FollowUpTask.organization_id),
     order_by=(col(FollowUpTask.due_at).nulls_last(), col(FollowUpTask.id)),
 )

@@ -17,19 +17,17 @@ from gateway.core.commands import (
     INCIDENT,
     RESPONSE_IDS,
     Change,
-    answered_id,
-    fetch,
-    forbidden,
-    not_found,
-    read_back,
-    run,
+    Target,
+    created,
+    from_result,
+    incident_of,
+    reread,
 )
 from gateway.core.context import Info
 from gateway.core.errors import (
     AnyRefusal,
 )
 from gateway.core.inputs import as_utc
-from libs.contracts.messages import CommandResult
 from libs.contracts.response import AddAffectedUser, CompleteFollowUp
 from libs.database import tables
 
@@ -43,20 +41,17 @@ FollowUpResult = Annotated[
 ]
 
 
-async def _added(info: Info, incident: tables.Incident, result: CommandResult) -> AffectedUser:
-    """Read back the affected user the service recorded, masked columns only."""
-    user_id = answered_id(result)
-    return await read_back(
-        info,
-        tables.AffectedUser,
-        user_id,
-        AffectedUser.from_row,
-        "Affected user",
-        options=NO_CONTACT,
-    )
-
-
-ADD = Change(INCIDENT, _added)
+# The affected user the service recorded is read back with masked columns only.
+ADD = Change(
+    INCIDENT,
+    from_result(
+        created(tables.AffectedUser, AffectedUser.from_row, "Affected user", options=NO_CONTACT)
+    ),
+)
+FOLLOW_UP = Target(tables.FollowUpTask, "FollowUpTask", "follow-up", "task_id", incident_of)
+COMPLETE = Change(
+    FOLLOW_UP, reread(tables.FollowUpTask, FollowUp.from_row, "Follow-up"), renames=RESPONSE_IDS
+)
 
 
 @strawberry.type
@@ -85,19 +80,4 @@ class AftercareMutation:
     async def complete_follow_up(
         self, info: Info, id: uuid.UUID, note: str | None = None
     ) -> FollowUpResult:
-        if (refusal := forbidden(info)) is not None:
-            return refusal
-        task = await fetch(info, tables.FollowUpTask, id)
-        if task is None:
-            return not_found("follow-up", id)
-        result = await run(
-            info,
-            CompleteFollowUp,
-            status_of=task.incident_id,
-            renames=RESPONSE_IDS,
-            task_id=task.id,
-            note=note,
-        )
-        if not isinstance(result, CommandResult):
-            return result
-        return await read_back(info, tables.FollowUpTask, task.id, FollowUp.from_row, "Follow-up")
+        return await COMPLETE(info, id, CompleteFollowUp, note=note)

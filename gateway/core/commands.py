@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.orm.interfaces import LoaderOption
-from sqlmodel import SQLModel, col, select
+from sqlmodel import SQLModel
 from strawberry import relay
 
 from gateway.core.context import Info
@@ -29,6 +29,7 @@ from gateway.core.errors import (
     ServiceUnavailableError,
 )
 from gateway.core.inputs import camel, local_id
+from gateway.core.owned import fetch
 from libs.contracts.enums import Role
 from libs.contracts.messages import (
     ANALYSIS_QUEUE,
@@ -73,38 +74,6 @@ def forbidden_unless_admin(info: Info, what: str) -> Forbidden | None:
     return Forbidden(message=f"A key with role `{role.value}` may not {what}; use an admin key.")
 
 
-async def fetch(
-    info: Info,
-    table: type[Row],
-    row_id: uuid.UUID | None,
-    *,
-    by: str = "id",
-    options: Sequence[LoaderOption] = (),
-) -> Row | None:
-    """Read a row of the caller's organization afresh (a command may have just changed it).
-
-    `by` names the unique column `row_id` is matched against; `options` leave columns out.
-    """
-    if row_id is None:
-        return None
-    key: Any = getattr(table, by)
-    organization: Any = getattr(table, "organization_id")  # noqa: B009 - every table has one
-    statement = (
-        select(table)
-        .where(col(key) == row_id, col(organization) == info.context.principal.organization_id)
-        .options(*options)
-    )
-    async with info.context.sessions() as session:
-        return (await session.exec(statement)).one_or_none()
-
-
-async def owned(
-    info: Info, table: type[Row], global_id: relay.GlobalID, type_name: str
-) -> Row | None:
-    """Return the row behind a global id of `type_name` if it is the caller's, else None."""
-    return await fetch(info, table, local_id(global_id, type_name))
-
-
 def not_found(type_name: str, global_id: relay.GlobalID | uuid.UUID | str) -> NotFound:
     """Say that no object of `type_name` with this id is visible to the caller."""
     return NotFound(message=f"No {type_name} with id {global_id}.")
@@ -128,23 +97,37 @@ class Target(Generic[Row]):
     manage: str | None = None
     options: tuple[LoaderOption, ...] = ()
 
-    async def for_change(self, info: Info, global_id: relay.GlobalID) -> Row | Forbidden | NotFound:
-        """Return the caller's row the mutation acts on, or why it may not."""
-        refusal = (
-            forbidden(info) if self.manage is None else forbidden_unless_admin(info, self.manage)
-        )
-        if refusal is not None:
+    async def for_change(
+        self, info: Info, global_id: relay.GlobalID | uuid.UUID
+    ) -> Row | Forbidden | NotFound:
+        """Return the caller's row the mutation acts on, or why it may not.
+
+        A mutation whose argument is the row's `databaseId` passes that id as is.
+        """
+        if (refusal := _refused(info, self.manage)) is not None:
             return refusal
-        row_id = local_id(global_id, self.type_name)
+        row_id = (
+            global_id if isinstance(global_id, uuid.UUID) else local_id(global_id, self.type_name)
+        )
         row = await fetch(info, self.table, row_id, options=self.options)
         return row if row is not None else not_found(self.noun, global_id)
 
 
-def _incident_of(row: tables.Incident) -> uuid.UUID:
+def _refused(info: Info, manage: str | None) -> Forbidden | None:
+    """Refuse keys that may only read, or any key but an admin's when `manage` is given."""
+    return forbidden(info) if manage is None else forbidden_unless_admin(info, manage)
+
+
+def _incident_itself(row: tables.Incident) -> uuid.UUID:
     return row.id
 
 
-INCIDENT = Target(tables.Incident, "Incident", "incident", "incident_id", incident=_incident_of)
+def incident_of(row: tables.Statement | tables.ResponseTask | tables.FollowUpTask) -> uuid.UUID:
+    """Return the incident a statement, response task or follow-up belongs to."""
+    return row.incident_id
+
+
+INCIDENT = Target(tables.Incident, "Incident", "incident", "incident_id", incident=_incident_itself)
 # Builds a mutation's answer once the command on the row succeeded.
 Answer = Callable[[Info, Row, CommandResult], Awaitable[Built]]
 
@@ -161,7 +144,11 @@ class Change(Generic[Row, Built]):
     accept: tuple[type[Refused], ...] = EVERY_REFUSAL
 
     async def __call__(
-        self, info: Info, global_id: relay.GlobalID, command_type: type[Command], **fields: Any
+        self,
+        info: Info,
+        global_id: relay.GlobalID | uuid.UUID,
+        command_type: type[Command],
+        **fields: Any,
     ) -> Built | Forbidden | Refused:
         """Run `command_type` with `fields` on the row named by `global_id`, or say why not."""
         row = await self.target.for_change(info, global_id)
@@ -180,6 +167,28 @@ class Change(Generic[Row, Built]):
         if not isinstance(result, CommandResult):
             return result
         return await self.answer(info, row, result)
+
+
+async def perform(
+    info: Info,
+    command_type: type[Command],
+    reply: Callable[[Info, CommandResult], Awaitable[Built]],
+    *,
+    manage: str | None = None,
+    accept: tuple[type[Refused], ...] = EVERY_REFUSAL,
+    **fields: Any,
+) -> Built | Forbidden | Refused:
+    """Run a command that acts on no existing row and answer from its result, or say why not.
+
+    Keys that may only read are refused, or any key but an admin's when `manage` says what
+    admins alone may do; refusals of a kind outside `accept` are errors.
+    """
+    if (refusal := _refused(info, manage)) is not None:
+        return refusal
+    result = await run(info, command_type, accept=accept, **fields)
+    if not isinstance(result, CommandResult):
+        return result
+    return await reply(info, result)
 
 
 def _row_id(row: SQLModel) -> uuid.UUID:
@@ -303,3 +312,53 @@ async def read_back(
     if row is None:
         raise GatewayError(f"{what} {row_id} was {done} but cannot be read back.")
     return build(row)
+
+
+def reread(
+    table: type[Row],
+    build: Callable[[Row], Built],
+    what: str,
+    *,
+    by: str = "id",
+    options: Sequence[LoaderOption] = (),
+    done: str = "changed",
+) -> Answer[SQLModel, Built]:
+    """Answer a Change with an object of `table` read back by the acted-on row's id.
+
+    `by` names the column holding that id when the object is not the row itself.
+    """
+
+    async def answer(info: Info, row: SQLModel, result: CommandResult) -> Built:
+        return await read_back(
+            info, table, _row_id(row), build, what, by=by, options=options, done=done
+        )
+
+    return answer
+
+
+def created(
+    table: type[Row],
+    build: Callable[[Row], Built],
+    what: str,
+    *,
+    options: Sequence[LoaderOption] = (),
+) -> Callable[[Info, CommandResult], Awaitable[Built]]:
+    """Answer with the object of `table` the service created, read back by the id it answered."""
+
+    async def reply(info: Info, result: CommandResult) -> Built:
+        return await read_back(
+            info, table, answered_id(result), build, what, options=options, done="created"
+        )
+
+    return reply
+
+
+def from_result(
+    reply: Callable[[Info, CommandResult], Awaitable[Built]],
+) -> Answer[SQLModel, Built]:
+    """Answer a Change from the command's result alone, whatever row it acted on."""
+
+    async def answer(info: Info, row: SQLModel, result: CommandResult) -> Built:
+        return await reply(info, result)
+
+    return answer

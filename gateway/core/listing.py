@@ -36,7 +36,7 @@ from gateway.core.pagination import (
     page_select,
     sort,
 )
-from gateway.core.reads import read_rows, reading
+from gateway.core.reads import read_rows, reading, tenant_column
 
 NodeT = TypeVar("NodeT", bound=LoadedNode)
 Listing = tuple[Select[Any], Ordering]
@@ -119,7 +119,7 @@ class ListSpec(Generic[NodeT]):
         self.direction = sorting.direction
         self.join = join
         self.id_column = col(getattr(self.table, "id"))  # noqa: B009 - every node's table has one
-        self.organization = col(getattr(self.table, "organization_id"))  # noqa: B009
+        self.organization = col(tenant_column(self.table))
         fields: type[Enum] = Enum(f"{name}OrderField", [(key, key.lower()) for key in self.keys])  # type: ignore[misc]
         self.order_field = strawberry.enum(fields, description=f"What {noun} can be sorted by.")
         self.order = sort_input(

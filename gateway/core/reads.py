@@ -59,6 +59,11 @@ async def reading(sessions: Sessions) -> AsyncIterator[AsyncConnection]:
         yield await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
+def tenant_column(table: type[SQLModel]) -> Any:
+    """Return the `organization_id` column every table the gateway reads carries."""
+    return getattr(table, "organization_id")  # noqa: B009 - not on SQLModel itself
+
+
 async def read_rows(connection: AsyncConnection, statement: Select[Any]) -> Sequence[Any]:
     """Run `statement` and return its plain rows."""
     result = await connection.execute(statement)
@@ -82,7 +87,6 @@ class ById(Generic[Row]):
 
     table: type[Row]
     key: Any
-    organization: Any
     omit: Collection[Any] = ()
 
     async def fetch(
@@ -92,7 +96,7 @@ class ById(Generic[Row]):
         if not ids:
             return {}
         statement = select(*plain_columns(self.table, self.omit)).where(
-            self.key.in_(ids), self.organization == organization_id
+            self.key.in_(ids), tenant_column(self.table) == organization_id
         )
         rows = await read_rows(connection, statement)
         name = self.key.key
@@ -117,7 +121,6 @@ class Children(Generic[Row]):
 
     table: type[Row]
     parent: Any
-    organization: Any
     order_by: Sequence[Any]
     omit: Collection[Any] = ()
 
@@ -130,7 +133,7 @@ class Children(Generic[Row]):
             return grouped
         statement = (
             select(*plain_columns(self.table, self.omit))
-            .where(self.parent.in_(ids), self.organization == organization_id)
+            .where(self.parent.in_(ids), tenant_column(self.table) == organization_id)
             .order_by(*self.order_by)
         )
         name = self.parent.key

@@ -19,46 +19,38 @@ from libs.database.tables import (
     TimelineEvent,
 )
 
-INCIDENTS = ById(Incident, col(Incident.id), col(Incident.organization_id))
-EVENTS = ById(TimelineEvent, col(TimelineEvent.id), col(TimelineEvent.organization_id))
+INCIDENTS = ById(Incident, col(Incident.id))
+EVENTS = ById(TimelineEvent, col(TimelineEvent.id))
 TASKS_BY_INCIDENT = Children(
     ResponseTask,
     col(ResponseTask.incident_id),
-    col(ResponseTask.organization_id),
     order_by=(col(ResponseTask.position), col(ResponseTask.due_at), col(ResponseTask.id)),
 )
 TIMELINE_BY_INCIDENT = Children(
     TimelineEvent,
     col(TimelineEvent.incident_id),
-    col(TimelineEvent.organization_id),
     order_by=(col(TimelineEvent.occurred_at), col(TimelineEvent.id)),
 )
 TEAM_BY_INCIDENT = Children(
     IncidentMember,
     col(IncidentMember.incident_id),
-    col(IncidentMember.organization_id),
     order_by=(col(IncidentMember.assigned_at), col(IncidentMember.id)),
 )
 STATEMENTS_BY_INCIDENT = Children(
     Statement,
     col(Statement.incident_id),
-    col(Statement.organization_id),
     order_by=(col(Statement.created_at), col(Statement.id)),
 )
 KEY_FACTS_BY_INCIDENT = Children(
     KeyFact,
     col(KeyFact.incident_id),
-    col(KeyFact.organization_id),
     order_by=(col(KeyFact.created_at), col(KeyFact.label)),
 )
 # The contact's ciphertext is never loaded: the gateway shows masked data only.
 AFFECTED_USERS_BY_INCIDENT = Children(
     AffectedUser,
     col(AffectedUser.incident_id),
-    col(AffectedUser.organization_id),
     order_by=(col(AffectedUser.created_at), col(AffectedUser.id)),
     omit=(AffectedUser.contact_cipher,),
 )
-REVIEW_BY_INCIDENT = ById(
-    ReviewReport, col(ReviewReport.incident_id), col(ReviewReport.organization_id)
-)
+REVIEW_BY_INCIDENT = ById(ReviewReport, col(ReviewReport.incident_id))

@@ -12,7 +12,7 @@ from typing import Annotated, cast
 import strawberry
 from strawberry import relay
 
-from gateway.core.commands import INCIDENT, RESPONSE_IDS, Change, owned, read_back, run
+from gateway.core.commands import INCIDENT, RESPONSE_IDS, Change, reread, run
 from gateway.core.context import Info
 from gateway.core.enums import IncidentStatus, TeamRole, Tier
 from gateway.core.errors import (
@@ -23,6 +23,7 @@ from gateway.core.errors import (
     InvalidTransition,
     NotFound,
 )
+from gateway.core.owned import owned
 from gateway.incidents.types import Incident
 from libs.contracts.messages import AcknowledgeIncident, CommandResult
 from libs.contracts.response import AssignRole, ChangeIncidentTier, SetKeyFacts, TransitionIncident
@@ -46,19 +47,13 @@ class KeyFactInput:
     value: str
 
 
-async def _changed(info: Info, incident: tables.Incident, result: CommandResult) -> Incident:
-    """Read back the incident the command changed."""
-    return await read_back(info, tables.Incident, incident.id, Incident.from_row, "Incident")
-
-
-async def _acknowledged(info: Info, incident: tables.Incident, result: CommandResult) -> Incident:
-    return await read_back(
-        info, tables.Incident, incident.id, Incident.from_row, "Incident", done="acknowledged"
-    )
-
-
+_changed = reread(tables.Incident, Incident.from_row, "Incident")
 CHANGE = Change(INCIDENT, _changed, renames=RESPONSE_IDS)
-ACKNOWLEDGE = Change(INCIDENT, _acknowledged, accept=(NotFound, InvalidTransition))
+ACKNOWLEDGE = Change(
+    INCIDENT,
+    reread(tables.Incident, Incident.from_row, "Incident", done="acknowledged"),
+    accept=(NotFound, InvalidTransition),
+)
 
 
 @strawberry.type

@@ -4,10 +4,11 @@
 # mypy: disable-error-code="untyped-decorator"
 
 import strawberry
-from sqlmodel import col, select
+from sqlmodel import col
 
 from gateway.core.context import Info
 from gateway.core.errors import GatewayError
+from gateway.core.owned import every
 from gateway.keys.types import ApiKey
 from libs.contracts.enums import Role
 from libs.database import tables
@@ -25,11 +26,6 @@ class ApiKeyQuery:
     async def api_keys(self, info: Info) -> list[ApiKey]:
         if info.context.principal.role is not Role.ADMIN:
             raise ForbiddenError("Only an admin key may list API keys.")
-        statement = (
-            select(tables.ApiKey)
-            .where(col(tables.ApiKey.organization_id) == info.context.principal.organization_id)
-            .order_by(col(tables.ApiKey.created_at).desc(), col(tables.ApiKey.id))
-        )
-        async with info.context.sessions() as session:
-            rows = (await session.exec(statement)).all()
+        key = tables.ApiKey
+        rows = await every(info, key, col(key.created_at).desc(), col(key.id))
         return [ApiKey.from_row(row) for row in rows]

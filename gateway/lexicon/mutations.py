@@ -7,7 +7,7 @@ from typing import Annotated, cast
 
 import strawberry
 
-from gateway.core.commands import forbidden, run
+from gateway.core.commands import perform
 from gateway.core.context import Info
 from gateway.core.errors import Forbidden, InvalidInput
 from gateway.lexicon.types import SensitiveTermsChanged, SetSensitiveTermsInput
@@ -21,6 +21,14 @@ SetSensitiveTermsResult = Annotated[
 ]
 
 
+async def _changed(info: Info, result: CommandResult) -> SensitiveTermsChanged:
+    """Answer the terms the analysis service upserted and removed."""
+    return SensitiveTermsChanged(
+        upserted=[str(term) for term in result.data.get("upserted", [])],
+        removed=[str(term) for term in result.data.get("removed", [])],
+    )
+
+
 @strawberry.type
 class LexiconMutation:
     @strawberry.mutation(
@@ -31,12 +39,11 @@ class LexiconMutation:
     async def set_sensitive_terms(
         self, info: Info, input: SetSensitiveTermsInput
     ) -> SetSensitiveTermsResult:
-        if (refusal := forbidden(info)) is not None:
-            return refusal
-        result = await run(
+        answer = await perform(
             info,
             # Validated as one document, so a refusal names its place, e.g. `upsert[2].weight`.
             SetSensitiveTerms,
+            _changed,
             accept=(InvalidInput,),
             upsert=[
                 {"term": entry.term, "category": entry.category, "weight": entry.weight}
@@ -44,9 +51,4 @@ class LexiconMutation:
             ],
             remove=input.remove,
         )
-        if not isinstance(result, CommandResult):
-            return cast(InvalidInput, result)
-        return SensitiveTermsChanged(
-            upserted=[str(term) for term in result.data.get("upserted", [])],
-            removed=[str(term) for term in result.data.get("removed", [])],
-        )
+        return cast(SensitiveTermsChanged | InvalidInput | Forbidden, answer)

@@ -4,9 +4,10 @@
 # mypy: disable-error-code="untyped-decorator"
 
 import strawberry
-from sqlmodel import col, select
+from sqlmodel import col
 
 from gateway.core.context import Info
+from gateway.core.owned import every
 from gateway.lexicon.types import SensitiveTerm
 from libs.database import tables
 
@@ -23,12 +24,6 @@ class LexiconQuery:
     )
     async def sensitive_terms(self, info: Info) -> list[SensitiveTerm]:
         term = tables.SensitiveTerm
-        statement = (
-            select(term)
-            .where(col(term.organization_id) == info.context.principal.organization_id)
-            # Code point order, the same whatever the database's collation.
-            .order_by(col(term.term).collate("C"))
-        )
-        async with info.context.sessions() as session:
-            rows = (await session.exec(statement)).all()
+        # Code point order, the same whatever the database's collation.
+        rows = await every(info, term, col(term.term).collate("C"))
         return [SensitiveTerm.from_row(row) for row in rows]

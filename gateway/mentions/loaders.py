@@ -9,8 +9,6 @@ from sqlmodel import col
 from gateway.core.reads import ById
 from libs.database.tables import Author, Mention, MentionAnalysis
 
-MENTIONS = ById(Mention, col(Mention.id), col(Mention.organization_id))
-AUTHORS = ById(Author, col(Author.id), col(Author.organization_id))
-ANALYSES = ById(
-    MentionAnalysis, col(MentionAnalysis.mention_id), col(MentionAnalysis.organization_id)
-)
+MENTIONS = ById(Mention, col(Mention.id))
+AUTHORS = ById(Author, col(Author.id))
+ANALYSES = ById(MentionAnalysis, col(MentionAnalysis.mention_id))

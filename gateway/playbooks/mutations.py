@@ -7,14 +7,13 @@ from typing import Annotated
 
 import strawberry
 
-from gateway.core.commands import answered_id, forbidden_unless_admin, read_back, run
+from gateway.core.commands import created, perform
 from gateway.core.context import Info
 from gateway.core.enums import Channel, CrisisType, TeamRole, Tier
 from gateway.core.errors import (
     AnyRefusal,
 )
 from gateway.playbooks.types import Playbook
-from libs.contracts.messages import CommandResult
 from libs.contracts.response import SetPlaybook
 from libs.database import tables
 
@@ -59,12 +58,12 @@ class PlaybookMutation:
         )
     )
     async def set_playbook(self, info: Info, input: SetPlaybookInput) -> PlaybookResult:
-        if (refusal := forbidden_unless_admin(info, "change playbooks")) is not None:
-            return refusal
-        result = await run(
+        return await perform(
             info,
             # A refusal names the nested entry, e.g. `tasks[0].kind`.
             SetPlaybook,
+            created(tables.Playbook, Playbook.from_row, "Playbook"),
+            manage="change playbooks",
             tier=input.tier,
             crisis_type=input.crisis_type,
             team=[{"role": slot.role, "count": slot.count} for slot in input.team],
@@ -78,9 +77,4 @@ class PlaybookMutation:
                 }
                 for task in input.tasks
             ],
-        )
-        if not isinstance(result, CommandResult):
-            return result
-        return await read_back(
-            info, tables.Playbook, answered_id(result), Playbook.from_row, "Playbook"
         )

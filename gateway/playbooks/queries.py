@@ -4,9 +4,10 @@
 # mypy: disable-error-code="untyped-decorator"
 
 import strawberry
-from sqlmodel import col, select
+from sqlmodel import col
 
 from gateway.core.context import Info
+from gateway.core.owned import every
 from gateway.playbooks.types import Playbook
 from libs.database import tables
 
@@ -21,11 +22,7 @@ class PlaybookQuery:
     )
     async def playbooks(self, info: Info) -> list[Playbook]:
         playbook = tables.Playbook
-        statement = (
-            select(playbook)
-            .where(col(playbook.organization_id) == info.context.principal.organization_id)
-            .order_by(col(playbook.tier), col(playbook.crisis_type).collate("C"))
+        rows = await every(
+            info, playbook, col(playbook.tier), col(playbook.crisis_type).collate("C")
         )
-        async with info.context.sessions() as session:
-            rows = (await session.exec(statement)).all()
         return [Playbook.from_row(row) for row in rows]

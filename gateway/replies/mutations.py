@@ -9,12 +9,13 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from gateway.core.commands import answered_id, forbidden, not_found, owned, read_back, run
+from gateway.core.commands import answered_id, forbidden, not_found, read_back, run
 from gateway.core.context import Info
 from gateway.core.errors import (
     AnyRefusal,
     NotFound,
 )
+from gateway.core.owned import owned
 from gateway.replies.types import FileReplyInput, ReplyCase
 from libs.contracts.messages import CommandResult
 from libs.contracts.response import FileReply

@@ -5,10 +5,9 @@ from sqlmodel import col
 from gateway.core.reads import ById, Children
 from libs.database.tables import ImprovementAction, ReviewReport
 
-REVIEWS = ById(ReviewReport, col(ReviewReport.id), col(ReviewReport.organization_id))
+REVIEWS = ById(ReviewReport, col(ReviewReport.id))
 IMPROVEMENTS_BY_INCIDENT = Children(
     ImprovementAction,
     col(ImprovementAction.incident_id),
-    col(ImprovementAction.organization_id),
     order_by=(col(ImprovementAction.created_at), col(ImprovementAction.id)),
 )

@@ -9,14 +9,13 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from gateway.core.commands import INCIDENT, Change, read_back
+from gateway.core.commands import INCIDENT, Change, reread
 from gateway.core.context import Info
 from gateway.core.errors import (
     AnyRefusal,
 )
 from gateway.core.inputs import as_utc
 from gateway.review.types import ReviewReport
-from libs.contracts.messages import CommandResult
 from libs.contracts.response import CompleteReview, UpdateReview
 from libs.database import tables
 
@@ -33,19 +32,11 @@ class ImprovementInput:
     due_at: datetime | None = None
 
 
-async def _review(info: Info, incident: tables.Incident, result: CommandResult) -> ReviewReport:
-    """Read back the incident's review."""
-    return await read_back(
-        info,
-        tables.ReviewReport,
-        incident.id,
-        ReviewReport.from_row,
-        "Review of incident",
-        by="incident_id",
-    )
-
-
-REVIEW = Change(INCIDENT, _review)
+# The incident's review is read back by the incident's id.
+REVIEW = Change(
+    INCIDENT,
+    reread(tables.ReviewReport, ReviewReport.from_row, "Review of incident", by="incident_id"),
+)
 
 
 @strawberry.type

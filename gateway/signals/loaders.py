@@ -5,4 +5,4 @@ from sqlmodel import col
 from gateway.core.reads import ById
 from libs.database.tables import RiskSignal
 
-SIGNALS = ById(RiskSignal, col(RiskSignal.id), col(RiskSignal.organization_id))
+SIGNALS = ById(RiskSignal, col(RiskSignal.id))

@@ -3,14 +3,22 @@
 # strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
 # mypy: disable-error-code="untyped-decorator"
 
-import uuid
 from datetime import datetime
 from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
-from gateway.core.commands import INCIDENT, RESPONSE_IDS, Change, Target, answered_id, read_back
+from gateway.core.commands import (
+    INCIDENT,
+    RESPONSE_IDS,
+    Change,
+    Target,
+    created,
+    from_result,
+    incident_of,
+    reread,
+)
 from gateway.core.context import Info
 from gateway.core.enums import Channel, ReviewDecision, ReviewStage
 from gateway.core.errors import (
@@ -18,7 +26,6 @@ from gateway.core.errors import (
 )
 from gateway.core.inputs import as_utc
 from gateway.statements.types import Statement
-from libs.contracts.messages import CommandResult
 from libs.contracts.response import (
     DraftStatement,
     PublishStatement,
@@ -33,26 +40,11 @@ StatementResult = Annotated[
 ]
 
 
-def _incident_of(row: tables.Statement) -> uuid.UUID:
-    return row.incident_id
-
-
-STATEMENT = Target(tables.Statement, "Statement", "statement", "statement_id", _incident_of)
-
-
-async def _drafted(info: Info, incident: tables.Incident, result: CommandResult) -> Statement:
-    """Read back the statement the service created."""
-    statement_id = answered_id(result)
-    return await read_back(info, tables.Statement, statement_id, Statement.from_row, "Statement")
-
-
-async def _changed(info: Info, statement: tables.Statement, result: CommandResult) -> Statement:
-    """Read back the statement the command changed."""
-    return await read_back(info, tables.Statement, statement.id, Statement.from_row, "Statement")
-
-
-DRAFT = Change(INCIDENT, _drafted)
-CHANGE = Change(STATEMENT, _changed, renames=RESPONSE_IDS)
+STATEMENT = Target(tables.Statement, "Statement", "statement", "statement_id", incident_of)
+DRAFT = Change(INCIDENT, from_result(created(tables.Statement, Statement.from_row, "Statement")))
+CHANGE = Change(
+    STATEMENT, reread(tables.Statement, Statement.from_row, "Statement"), renames=RESPONSE_IDS
+)
 
 
 @strawberry.type

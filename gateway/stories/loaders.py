@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.reads import Batched, ById, plain_columns
 from libs.database.tables import Mention, MentionAnalysis, Story
 
-STORIES = ById(Story, col(Story.id), col(Story.organization_id))
+STORIES = ById(Story, col(Story.id))
 
 
 @dataclass(frozen=True)

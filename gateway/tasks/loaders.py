@@ -5,4 +5,4 @@ from sqlmodel import col
 from gateway.core.reads import ById
 from libs.database.tables import ResponseTask
 
-TASKS = ById(ResponseTask, col(ResponseTask.id), col(ResponseTask.organization_id))
+TASKS = ById(ResponseTask, col(ResponseTask.id))

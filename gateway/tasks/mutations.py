@@ -3,19 +3,17 @@
 # strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
 # mypy: disable-error-code="untyped-decorator"
 
-import uuid
 from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
-from gateway.core.commands import RESPONSE_IDS, Change, Target, read_back
+from gateway.core.commands import RESPONSE_IDS, Change, Target, incident_of, reread
 from gateway.core.context import Info
 from gateway.core.errors import (
     AnyRefusal,
 )
 from gateway.tasks.types import ResponseTask
-from libs.contracts.messages import CommandResult
 from libs.contracts.response import CompleteTask
 from libs.database import tables
 
@@ -25,19 +23,10 @@ TaskResult = Annotated[
 ]
 
 
-def _incident_of(row: tables.ResponseTask) -> uuid.UUID:
-    return row.incident_id
-
-
-TASK = Target(tables.ResponseTask, "ResponseTask", "task", "task_id", _incident_of)
-
-
-async def _completed(info: Info, task: tables.ResponseTask, result: CommandResult) -> ResponseTask:
-    """Read back the task the command completed."""
-    return await read_back(info, tables.ResponseTask, task.id, ResponseTask.from_row, "Task")
-
-
-COMPLETE = Change(TASK, _completed, renames=RESPONSE_IDS)
+TASK = Target(tables.ResponseTask, "ResponseTask", "task", "task_id", incident_of)
+COMPLETE = Change(
+    TASK, reread(tables.ResponseTask, ResponseTask.from_row, "Task"), renames=RESPONSE_IDS
+)
 
 
 @strawberry.type

@@ -5,7 +5,7 @@ Every expectation is computed from the rows a test stored: the order by sorting 
 """
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,6 +17,7 @@ from libs.contracts.enums import (
 from tests.builders import Tenant
 
 Sessions = async_sessionmaker[AsyncSession]
+Row = TypeVar("Row")
 
 # The input types of each connection's `filter` and `orderBy`.
 INPUTS = {
@@ -88,6 +89,23 @@ async def walk(
             return seen
         after = connection["pageInfo"]["endCursor"]
         assert after == edges[-1]["cursor"]
+
+
+async def check_filters(
+    gql: GraphQL,
+    tenant: Tenant,
+    field: str,
+    checks: Sequence[tuple[dict[str, Any], Row]],
+    expected_of: Callable[[Row], list[str]],
+) -> None:
+    """Walk `field` under each filter; it must list exactly the ids `expected_of(test)` gives.
+
+    Each check must expect some rows, so a filter that wrongly matches nothing cannot pass.
+    """
+    for filter, test in checks:
+        expected = expected_of(test)
+        assert expected, filter
+        assert await walk(gql, tenant, field, filter=filter) == expected, filter
 
 
 def ordered(

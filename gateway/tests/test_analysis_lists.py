@@ -7,7 +7,7 @@ from typing import Any
 from gateway.tests import builders
 from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid
-from gateway.tests.connections import Sessions, error, ordered, page, walk
+from gateway.tests.connections import Sessions, check_filters, error, ordered, page, walk
 from libs.contracts.enums import (
     CrisisType,
     Role,
@@ -92,10 +92,7 @@ async def test_signals_filter_by_watchlist_tier_score_and_time_and_sort_by_score
             lambda s: s.watchlist_id == logistics.id and rank[s.tier] >= 1,
         ),
     ]
-    for filter, test in checks:
-        expected = only(test)
-        assert expected, filter
-        assert await walk(gql, acme, "signals", filter=filter) == expected, filter
+    await check_filters(gql, acme, "signals", checks, only)
 
     wrong = await page(gql, acme, "signals", filter={"watchlistId": gid("Incident", milk.id)})
     assert error(wrong) == "`filter.watchlistId` must be a Watchlist id."
@@ -144,10 +141,13 @@ async def test_watchlists_list_and_connection_filter_and_sort_by_tier(
             lambda w: w.last_spike_at is not None and w.last_spike_at >= T0 + timedelta(hours=2),
         ),
     ]
-    for filter, test in checks:
-        expected = ordered([w for w in made if test(w)], lambda w: w.name, descending=False)
-        assert expected, filter
-        assert await walk(gql, acme, "watchlistsConnection", filter=filter) == expected, filter
+    await check_filters(
+        gql,
+        acme,
+        "watchlistsConnection",
+        checks,
+        lambda test: ordered([w for w in made if test(w)], lambda w: w.name, descending=False),
+    )
     by_created = {"field": "CREATED_AT", "direction": "DESC"}
     assert await walk(gql, acme, "watchlistsConnection", order_by=by_created) == [
         str(w.id) for w in reversed(made)

@@ -8,7 +8,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.tests.conftest import GraphQL, gid
-from libs.auth.keys import resolve
+from libs.auth.keys import Principal, resolve
 from libs.contracts.enums import Role
 from libs.database.tables import ApiKey
 from tests.builders import Tenant
@@ -32,6 +32,14 @@ mutation($id: ID!) { revokeApiKey(id: $id) {
 LIST = "{ apiKeys { databaseId name role prefix revokedAt } }"
 
 
+async def _principal(sessions: async_sessionmaker[AsyncSession], secret: str) -> Principal:
+    """Resolve a key's secret; it must name a working key."""
+    async with sessions() as session:
+        principal = await resolve(session, secret)
+    assert principal is not None
+    return principal
+
+
 async def _key_row(sessions: async_sessionmaker[AsyncSession], key_id: str) -> ApiKey:
     async with sessions() as session:
         row = (await session.exec(select(ApiKey).where(col(ApiKey.id) == uuid.UUID(key_id)))).one()
@@ -46,9 +54,7 @@ async def test_an_admin_issues_a_key_that_works_once_shown_and_lists_without_sec
     assert created["__typename"] == "ApiKeyCreated", body
     secret = created["secret"]
     assert secret.startswith(f"cw_{created['apiKey']['prefix']}_")
-    async with sessions() as session:
-        principal = await resolve(session, secret)
-    assert principal is not None
+    principal = await _principal(sessions, secret)
     assert (principal.organization_id, principal.role) == (acme.org.id, Role.INGEST)
     stored = await _key_row(sessions, created["apiKey"]["databaseId"])
     assert secret not in stored.key_hash
@@ -84,9 +90,7 @@ async def test_revoking_stops_the_key_and_repeating_it_changes_nothing(
 async def test_the_last_working_admin_key_cannot_be_revoked(
     gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
 ) -> None:
-    async with sessions() as session:
-        admin = await resolve(session, acme.keys[Role.ADMIN])
-    assert admin is not None
+    admin = await _principal(sessions, acme.keys[Role.ADMIN])
     alone = await gql(acme.auth(Role.ADMIN), REVOKE, {"id": gid("ApiKey", admin.key_id)})
     assert alone["data"]["revokeApiKey"] == {
         "__typename": "InvalidInput",
@@ -103,9 +107,7 @@ async def test_the_last_working_admin_key_cannot_be_revoked(
 async def test_only_admins_manage_or_list_keys(
     gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant, role: Role
 ) -> None:
-    async with sessions() as session:
-        viewer = await resolve(session, acme.keys[Role.VIEWER])
-    assert viewer is not None
+    viewer = await _principal(sessions, acme.keys[Role.VIEWER])
     create = await gql(acme.auth(role), CREATE, {"name": "x", "role": "ADMIN"})
     revoke = await gql(acme.auth(role), REVOKE, {"id": gid("ApiKey", viewer.key_id)})
     listed = await gql(acme.auth(role), LIST)
@@ -122,9 +124,7 @@ async def test_only_admins_manage_or_list_keys(
 async def test_another_organizations_keys_are_not_found_and_names_are_checked(
     gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant, rival: Tenant
 ) -> None:
-    async with sessions() as session:
-        theirs = await resolve(session, rival.keys[Role.VIEWER])
-    assert theirs is not None
+    theirs = await _principal(sessions, rival.keys[Role.VIEWER])
     body = await gql(acme.auth(Role.ADMIN), REVOKE, {"id": gid("ApiKey", theirs.key_id)})
     assert body["data"]["revokeApiKey"]["__typename"] == "NotFound"
     node = await gql(

@@ -7,7 +7,7 @@ from typing import Any
 from gateway.tests import builders
 from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid
-from gateway.tests.connections import Sessions, error, ordered, page, walk
+from gateway.tests.connections import Sessions, check_filters, error, ordered, page, walk
 from libs.contracts.enums import (
     Channel,
     CrisisType,
@@ -108,10 +108,7 @@ async def test_tasks_across_incidents_make_a_my_overdue_tasks_view(
             lambda t: T0 <= t.due_at < now,
         ),
     ]
-    for filter, test in checks:
-        expected = due_first(test)
-        assert expected, filter
-        assert await walk(gql, acme, "tasks", filter=filter) == expected, filter
+    await check_filters(gql, acme, "tasks", checks, due_first)
     wrong = await page(gql, acme, "tasks", filter={"incidentId": gid("Watchlist", milk.id)})
     assert error(wrong) == "`filter.incidentId` must be an Incident id."
 
@@ -178,10 +175,7 @@ async def test_statements_and_review_reports_filter_and_sort_across_incidents(
         ({"flagged": True}, lambda s: bool(s.flags)),
         ({"flagged": False, "channel": "WEIBO"}, lambda s: not s.flags and s.channel == "weibo"),
     ]
-    for filter, test in checks:
-        expected = newest(test)
-        assert expected, filter
-        assert await walk(gql, acme, "statements", filter=filter) == expected, filter
+    await check_filters(gql, acme, "statements", checks, newest)
 
     done, draft = (str(r.id) for r in reports)
     assert await walk(gql, acme, "reviewReports", first=1) == [draft, done]
@@ -249,7 +243,12 @@ async def test_incidents_filter_by_openness_acknowledgement_and_window_and_sort_
             lambda i: T0 + timedelta(hours=1) <= i.detected_at < T0 + timedelta(hours=3),
         ),
     ]
-    for filter, test in checks:
-        expected = ordered([i for i in made if test(i)], lambda i: i.detected_at, descending=True)
-        assert expected, filter
-        assert await walk(gql, acme, "incidents", filter=filter) == expected, filter
+    await check_filters(
+        gql,
+        acme,
+        "incidents",
+        checks,
+        lambda test: ordered(
+            [i for i in made if test(i)], lambda i: i.detected_at, descending=True
+        ),
+    )

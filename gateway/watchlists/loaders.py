@@ -5,4 +5,4 @@ from sqlmodel import col
 from gateway.core.reads import ById
 from libs.database.tables import Watchlist
 
-WATCHLISTS = ById(Watchlist, col(Watchlist.id), col(Watchlist.organization_id))
+WATCHLISTS = ById(Watchlist, col(Watchlist.id))

@@ -12,12 +12,10 @@ from strawberry import relay
 from gateway.core.commands import (
     Change,
     Target,
-    answered_id,
-    fetch,
-    forbidden,
+    created,
+    from_result,
     not_found,
-    read_back,
-    run,
+    perform,
 )
 from gateway.core.context import Info
 from gateway.core.errors import (
@@ -28,6 +26,7 @@ from gateway.core.errors import (
     NotFound,
 )
 from gateway.core.inputs import as_utc
+from gateway.core.owned import fetch
 from gateway.watchlists.types import Watchlist, WatchlistSnooze
 from libs.contracts.messages import CommandResult, CreateWatchlist, UpdateWatchlist
 from libs.contracts.response import SnoozeWatchlist
@@ -84,17 +83,9 @@ class UpdateWatchlistInput:
 WATCHLIST = Target(tables.Watchlist, "Watchlist", "watchlist", "watchlist_id")
 
 
-async def _snoozed(
-    info: Info, watchlist: tables.Watchlist, result: CommandResult
-) -> WatchlistSnooze:
-    """Read back the snooze the incidents service stored."""
-    snooze_id = answered_id(result)
-    return await read_back(
-        info, tables.WatchlistSnooze, snooze_id, WatchlistSnooze.from_row, "Snooze"
-    )
-
-
-SNOOZE = Change(WATCHLIST, _snoozed)
+SNOOZE = Change(
+    WATCHLIST, from_result(created(tables.WatchlistSnooze, WatchlistSnooze.from_row, "Snooze"))
+)
 
 
 @strawberry.type
@@ -103,26 +94,16 @@ class WatchlistMutation:
     async def create_watchlist(
         self, info: Info, input: CreateWatchlistInput
     ) -> CreateWatchlistResult:
-        if (refusal := forbidden(info)) is not None:
-            return refusal
-        result = await run(
+        answer = await perform(
             info,
             CreateWatchlist,
+            created(tables.Watchlist, Watchlist.from_row, "Watchlist"),
             accept=(InvalidInput, Conflict),
             name=input.name,
             keywords=input.keywords,
             query=input.query,
         )
-        if not isinstance(result, CommandResult):
-            return cast(InvalidInput | Conflict, result)
-        return await read_back(
-            info,
-            tables.Watchlist,
-            answered_id(result),
-            Watchlist.from_row,
-            "Watchlist",
-            done="created",
-        )
+        return cast(Watchlist | InvalidInput | Conflict | Forbidden, answer)
 
     @strawberry.mutation(
         description="Change a watchlist's name, keywords or rule; the analysis service owns it."

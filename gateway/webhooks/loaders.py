@@ -13,10 +13,9 @@ NO_SECRETS = tuple(never_load(column) for column in SECRET_COLUMNS)
 ENDPOINTS = ById(
     WebhookEndpoint,
     col(WebhookEndpoint.id),
-    col(WebhookEndpoint.organization_id),
     omit=SECRET_COLUMNS,
 )
-DELIVERIES = ById(WebhookDelivery, col(WebhookDelivery.id), col(WebhookDelivery.organization_id))
+DELIVERIES = ById(WebhookDelivery, col(WebhookDelivery.id))
 
 
 async def read_policy(info: Info) -> WebhookPolicy | None:

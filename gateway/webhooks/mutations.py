@@ -19,9 +19,9 @@ from gateway.core.commands import (
     Change,
     Target,
     answered_id,
-    forbidden_unless_admin,
+    perform,
     read_back,
-    run,
+    reread,
 )
 from gateway.core.context import Info
 from gateway.core.enums import EndpointKind, EventType
@@ -164,13 +164,6 @@ def _secret(result: CommandResult) -> str | None:
     return str(secret) if secret else None
 
 
-async def _changed(
-    info: Info, endpoint: tables.WebhookEndpoint, result: CommandResult
-) -> WebhookEndpoint:
-    """Read back the endpoint the command changed, without its secrets."""
-    return WebhookEndpoint.from_row(await _read_endpoint(info, endpoint.id))
-
-
 async def _rotated(
     info: Info, endpoint: tables.WebhookEndpoint, result: CommandResult
 ) -> WebhookSecretRotated:
@@ -196,19 +189,32 @@ async def _deleted(
     )
 
 
-async def _redelivered(
-    info: Info, delivery: tables.WebhookDelivery, result: CommandResult
-) -> WebhookDelivery:
-    # Redelivery reuses the logged row (one per endpoint and event), so its id stays.
-    return await read_back(
-        info, tables.WebhookDelivery, delivery.id, WebhookDelivery.from_row, "Webhook delivery"
-    )
+async def _created(info: Info, result: CommandResult) -> WebhookEndpointCreated:
+    """Answer the new endpoint read back, with its secret shown this once."""
+    row = await _read_endpoint(info, _answered_endpoint_id(result))
+    return WebhookEndpointCreated(endpoint=WebhookEndpoint.from_row(row), secret=_secret(result))
 
 
-CHANGE = Change(ENDPOINT, _changed, renames=AS_ID)
+async def _policy(info: Info, result: CommandResult) -> WebhookPolicy:
+    """Read back the organization's webhook policy."""
+    return WebhookPolicy.from_row(await read_policy(info))
+
+
+CHANGE = Change(
+    ENDPOINT,
+    reread(
+        tables.WebhookEndpoint, WebhookEndpoint.from_row, "Webhook endpoint", options=NO_SECRETS
+    ),
+    renames=AS_ID,
+)
 ROTATE = Change(ENDPOINT, _rotated, renames=AS_ID)
 DELETE = Change(ENDPOINT, _deleted, renames=AS_ID)
-REDELIVER = Change(DELIVERY, _redelivered, renames=AS_ID)
+# Redelivery reuses the logged row (one per endpoint and event), so its id stays.
+REDELIVER = Change(
+    DELIVERY,
+    reread(tables.WebhookDelivery, WebhookDelivery.from_row, "Webhook delivery"),
+    renames=AS_ID,
+)
 
 
 @strawberry.type
@@ -217,22 +223,17 @@ class WebhookMutation:
     async def create_webhook_endpoint(
         self, info: Info, input: CreateWebhookEndpointInput
     ) -> CreateEndpointResult:
-        if (refusal := forbidden_unless_admin(info, MANAGE)) is not None:
-            return refusal
-        result = await run(
+        return await perform(
             info,
             CreateWebhookEndpoint,
+            _created,
+            manage=MANAGE,
             name=input.name,
             kind=input.kind,
             url=input.url,
             event_types=input.event_types,
             secret=input.secret,
         )
-        if not isinstance(result, CommandResult):
-            return result
-        row = await _read_endpoint(info, _answered_endpoint_id(result))
-        endpoint = WebhookEndpoint.from_row(row)
-        return WebhookEndpointCreated(endpoint=endpoint, secret=_secret(result))
 
     @strawberry.mutation(
         description=(
@@ -287,11 +288,10 @@ class WebhookMutation:
     async def set_webhook_policy(
         self, info: Info, allow_private_destinations: bool
     ) -> PolicyResult:
-        if (refusal := forbidden_unless_admin(info, MANAGE)) is not None:
-            return refusal
-        result = await run(
-            info, SetWebhookPolicy, allow_private_destinations=allow_private_destinations
+        return await perform(
+            info,
+            SetWebhookPolicy,
+            _policy,
+            manage=MANAGE,
+            allow_private_destinations=allow_private_destinations,
         )
-        if not isinstance(result, CommandResult):
-            return result
-        return WebhookPolicy.from_row(await read_policy(info))

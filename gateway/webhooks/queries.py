@@ -6,13 +6,14 @@
 from datetime import datetime
 
 import strawberry
-from sqlmodel import col, select
+from sqlmodel import col
 from strawberry import relay
 
 from gateway.core.context import Info
 from gateway.core.enums import EventType
 from gateway.core.filters import at_or_after, before, equals, names, one_of
 from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
+from gateway.core.owned import every
 from gateway.webhooks.loaders import NO_SECRETS, read_policy
 from gateway.webhooks.types import (
     DELIVERY_STATUSES,
@@ -62,14 +63,9 @@ class WebhookQuery:
     )
     async def webhook_endpoints(self, info: Info) -> list[WebhookEndpoint]:
         endpoint = tables.WebhookEndpoint
-        statement = (
-            select(endpoint)
-            .where(col(endpoint.organization_id) == info.context.principal.organization_id)
-            .order_by(col(endpoint.name).collate("C"), col(endpoint.id))
-            .options(*NO_SECRETS)
+        rows = await every(
+            info, endpoint, col(endpoint.name).collate("C"), col(endpoint.id), options=NO_SECRETS
         )
-        async with info.context.sessions() as session:
-            rows = (await session.exec(statement)).all()
         return [WebhookEndpoint.from_row(row) for row in rows]
 
     webhook_deliveries = DELIVERY_LIST.connection_field(
