@@ -50,17 +50,10 @@ async def publish(redis: ArqRedis, message: Message) -> None:
 async def call(redis: ArqRedis, command: Command, *, timeout: float) -> CommandResult:
     """Send a command and wait for the owning service's answer.
 
-    A command not started by the time its sender stops waiting expires unapplied, so a
-    change the caller was told timed out does not take effect hours later.
+    A command the service does not answer in time stays queued: the caller is told the
+    change may still be applied later, and it is, once the service is back.
     """
-    await enqueue(
-        redis,
-        command.QUEUE,
-        command.job_name(),
-        str(command.message_id),
-        command.model_dump(mode="json"),
-        expires=timedelta(seconds=timeout),
-    )
+    await publish(redis, command)
     job = Job(
         str(command.message_id),
         redis,
