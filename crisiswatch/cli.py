@@ -24,6 +24,28 @@ app = typer.Typer(
     add_completion=False,
 )
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"crisiswatch {version('crisiswatch')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """crisiswatch: social-media crisis monitoring and response."""
+
+
 app.add_typer(keys_app, name="keys")
 app.add_typer(jobs_app, name="jobs")
 
@@ -66,7 +88,7 @@ def _logging() -> None:
 
 @app.command()
 def up() -> None:
-    """Start the whole system: servers (embedded unless configured), migrations, four services."""
+    """Start the whole system: servers (embedded unless configured), migrations, five services."""
     from crisiswatch.launcher import Launcher
 
     _logging()

@@ -1,4 +1,4 @@
-"""`crisiswatch up`: one process that owns the servers and supervises the four services.
+"""`crisiswatch up`: one process that owns the servers and supervises the five services.
 
 The launcher starts embedded PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL point
 elsewhere), migrates, creates the demo organization on first run, then runs ingest, the

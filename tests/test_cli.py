@@ -185,3 +185,15 @@ def test_train_sentiment_runs_from_the_command_line_and_is_deterministic(
         assert result.exit_code == 0, result.output
     assert first.read_bytes() == second.read_bytes()
     assert "held-out split" in result.output
+
+
+def test_version_is_printed_from_the_installed_package() -> None:
+    from importlib.metadata import version
+
+    from typer.testing import CliRunner
+
+    from crisiswatch.cli import app
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"crisiswatch {version('crisiswatch')}"
