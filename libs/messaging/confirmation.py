@@ -14,7 +14,6 @@ import logging
 from datetime import timedelta
 
 from arq.connections import ArqRedis
-from arq.constants import result_key_prefix
 from arq.jobs import JobStatus
 from sqlalchemy import exists
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -24,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.messages import CONFIRMED_MESSAGES
 from libs.database.tables import DeadLetter, MessageReceipt, OutboxMessage
 from libs.database.tables._types import utcnow
-from libs.messaging.publisher import enqueue, job_status
+from libs.messaging.publisher import job_status, requeue
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +79,7 @@ async def confirm_once(
         job_id = str(row.id)
         if await job_status(redis, row.queue, job_id) in _WAITING:
             continue
-        # A finished job keeps its id taken while arq holds its result; that result is the
-        # failure being replaced.
-        await redis.delete(result_key_prefix + job_id)
-        sent += await enqueue(redis, row.queue, row.job_name, job_id, row.payload)
+        sent += await requeue(redis, row.queue, row.job_name, job_id, row.payload)
     if sent:
         log.warning("%s: sent %d unapplied messages again", producer, sent)
     return sent

@@ -12,7 +12,6 @@ import uuid
 from typing import Any
 
 from arq.connections import ArqRedis
-from arq.constants import result_key_prefix
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
@@ -21,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.database.engine import transaction
 from libs.database.tables import DeadLetter
 from libs.database.tables._types import utcnow
-from libs.messaging.publisher import enqueue
+from libs.messaging.publisher import requeue
 
 ERROR_LIMIT = 4000
 _MALFORMED = uuid.UUID("3f7c2b1e-5a8d-4e6f-9b0c-1d2e3f4a5b6c")
@@ -101,10 +100,7 @@ async def redrive(
             query = query.where(col(DeadLetter.consumer) == consumer)
         letters = list((await session.exec(query.with_for_update())).all())
         for letter in letters:
-            # arq keeps a finished job's result under its id and refuses the id again
-            # while it does; the failure's result is what we are replacing.
-            await redis.delete(result_key_prefix + str(letter.message_id))
-            await enqueue(
+            await requeue(
                 redis, letter.queue, letter.job_name, str(letter.message_id), letter.payload
             )
             letter.redriven_at = utcnow()

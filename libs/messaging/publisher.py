@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from arq.connections import ArqRedis
+from arq.constants import result_key_prefix
 from arq.jobs import Job, JobStatus, ResultNotFound, SerializationError
 
 from libs.contracts.messages import Command, CommandResult, Message
@@ -34,6 +35,18 @@ async def enqueue(
         job_name, payload, _job_id=message_id, _queue_name=queue, _expires=expires
     )
     return job is not None
+
+
+async def requeue(
+    redis: ArqRedis, queue: str, job_name: str, message_id: str, payload: dict[str, object]
+) -> bool:
+    """Queue a finished job again under its own id; return False if it is already queued.
+
+    arq keeps a finished job's result under its id and refuses the id while it does; the
+    result being replaced is a failure or a loss, so it goes first.
+    """
+    await redis.delete(result_key_prefix + message_id)
+    return await enqueue(redis, queue, job_name, message_id, payload)
 
 
 async def publish(redis: ArqRedis, message: Message) -> None:
