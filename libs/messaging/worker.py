@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from arq import Retry
@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.clock import Clock, SystemClock
 from libs.contracts.messages import Command, CommandResult, Message
 from libs.contracts.outcome import Outcome
 from libs.database.engine import create_engine, session_factory
@@ -62,19 +63,36 @@ MAX_TIMEOUTS = 3
 ARQ_TIMEOUT_MARGIN = 10.0
 
 
+Extended = TypeVar("Extended", bound="Runtime")
+
+
 @dataclass
 class Runtime:
     """Per-process resources, built once at worker start.
 
     A service that needs more (a data key, a loaded model) subclasses it with typed fields
-    and builds its own in `setup`; a background loop it adds to `loops` is started after
-    `setup` and stopped, after the harness's own loops, before the engine closes.
+    and builds its own in `setup` with `extend`; a background loop it adds to `loops` is
+    started after `setup` and stopped, after the harness's own loops, before the engine
+    closes. Every handler and loop reads the time from `clock`, so a test or a replay can
+    run the real worker at the time of its stream instead of the wall clock's.
     """
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     redis: ArqRedis
     loops: list[Periodic] = field(default_factory=list, kw_only=True)
+    clock: Clock = field(default_factory=SystemClock, kw_only=True)
+
+    def extend(self, kind: type[Extended], **fields: Any) -> Extended:
+        """Return a `kind` runtime holding these shared resources and the service's `fields`."""
+        return kind(
+            engine=self.engine,
+            sessions=self.sessions,
+            redis=self.redis,
+            loops=self.loops,
+            clock=self.clock,
+            **fields,
+        )
 
 
 R = TypeVar("R", bound=Runtime)
@@ -104,10 +122,10 @@ class TimedHandler(Protocol[M_contra]):
 
 
 def with_now(handler: TimedHandler[M]) -> Handler[Runtime, M]:
-    """Route `handler`, giving it the wall clock read once per message as `now`."""
+    """Route `handler`, giving it the runtime's clock read once per message as `now`."""
 
     async def handle(runtime: Runtime, session: AsyncSession, message: M) -> Outcome:
-        return await handler(session, message, now=datetime.now(UTC))
+        return await handler(session, message, now=runtime.clock.now())
 
     return handle
 
@@ -199,13 +217,22 @@ def build_worker(
     relay_interval: float = 5.0,
     handle_signals: bool = True,
     burst: bool = False,
+    clock: Clock | None = None,
 ) -> Worker:
-    """Build an arq worker for `queue` that applies `routes` as `consumer`."""
+    """Build an arq worker for `queue` that applies `routes` as `consumer`.
+
+    `clock` (the wall clock unless given) is what every handler and loop reads as now.
+    """
     loops: list[Periodic] = []
 
     async def startup(ctx: dict[str, Any]) -> None:
         engine = create_engine(database_url, pool_size=max_jobs + 1)
-        base = Runtime(engine=engine, sessions=session_factory(engine), redis=ctx["redis"])
+        base = Runtime(
+            engine=engine,
+            sessions=session_factory(engine),
+            redis=ctx["redis"],
+            clock=clock or SystemClock(),
+        )
         runtime = await setup(base) if setup is not None else cast(R, base)
         ctx["runtime"] = runtime
         loops.append(

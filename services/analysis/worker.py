@@ -6,10 +6,10 @@ commits, then publishes what the handlers return; these handlers only call the s
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.clock import Clock
 from libs.contracts.messages import (
     ANALYSIS_QUEUE,
     CreateWatchlist,
@@ -37,20 +37,29 @@ class AnalysisRuntime(Runtime):
 async def _load_analyzer(runtime: Runtime) -> AnalysisRuntime:
     analyzer = Analyzer()
     await asyncio.to_thread(analyzer.load)
-    return AnalysisRuntime(runtime.engine, runtime.sessions, runtime.redis, analyzer)
+    return runtime.extend(AnalysisRuntime, analyzer=analyzer)
 
 
 async def handle_mentions(
     runtime: AnalysisRuntime, session: AsyncSession, message: MentionIngested
 ) -> Outcome:
     """Analyse a batch of mentions and emit the risk signals it raised."""
-    return await service.analyze_mentions(session, runtime.analyzer, message, now=datetime.now(UTC))
+    return await service.analyze_mentions(
+        session, runtime.analyzer, message, now=runtime.clock.now()
+    )
 
 
 def create_worker(
-    settings: Settings, *, burst: bool = False, handle_signals: bool = True
+    settings: Settings,
+    *,
+    burst: bool = False,
+    handle_signals: bool = True,
+    clock: Clock | None = None,
 ) -> Worker:
-    """Build the analysis worker; `burst` stops it once the queue is empty."""
+    """Build the analysis worker; `burst` stops it once the queue is empty.
+
+    `clock` replaces the wall clock, for replays and tests that run at a stream's time.
+    """
     tuned = AnalysisSettings.extending(settings)
     return build_worker(
         consumer=CONSUMER,
@@ -67,6 +76,7 @@ def create_worker(
         max_jobs=tuned.analysis_max_jobs,
         burst=burst,
         handle_signals=handle_signals,
+        clock=clock,
     )
 
 

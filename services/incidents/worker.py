@@ -5,10 +5,10 @@ receipt so a redelivered message changes nothing, commits, and only then publish
 events a handler returns. The deadline watchdog runs beside the routes in the same process.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from libs.clock import Clock, SystemClock
+from libs.clock import Clock
 from libs.contracts import response
 from libs.contracts.messages import INCIDENTS_QUEUE, AcknowledgeIncident, RiskSignalRaised
 from libs.messaging.worker import Route, Runtime, Worker, build_worker, run_forever
@@ -23,9 +23,8 @@ CONSUMER = "incidents"
 
 @dataclass
 class IncidentsRuntime(Runtime):
-    """The worker's resources: its clock, the data key for contacts, the deadline watchdog."""
+    """The worker's resources: the data key for contacts (the watchdog is one of its loops)."""
 
-    clock: Clock = field(default_factory=SystemClock)
     data_key: DataKey | None = None
 
 
@@ -52,7 +51,11 @@ ROUTES: list[Route[IncidentsRuntime, Any]] = [
 
 
 def create_worker(
-    settings: Settings, *, burst: bool = False, handle_signals: bool = True
+    settings: Settings,
+    *,
+    burst: bool = False,
+    handle_signals: bool = True,
+    clock: Clock | None = None,
 ) -> Worker:
     """Build the worker that consumes the incidents queue and watches deadlines.
 
@@ -61,7 +64,7 @@ def create_worker(
     own = IncidentsSettings.extending(settings)
 
     async def startup(base: Runtime) -> IncidentsRuntime:
-        runtime = IncidentsRuntime(base.engine, base.sessions, base.redis)
+        runtime = base.extend(IncidentsRuntime)
         if own.data_key:
             runtime.data_key = DataKey.from_settings(own)
         if not burst:
@@ -86,6 +89,7 @@ def create_worker(
         max_jobs=own.incidents_max_jobs,
         burst=burst,
         handle_signals=handle_signals,
+        clock=clock,
     )
 
 

@@ -8,14 +8,14 @@ process, the dispatcher loop (`delivery/dispatcher.py`) does the sending.
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.clock import FixedClock, SystemClock
+from libs.clock import Clock, FixedClock
 from libs.contracts.messages import EVENTS_QUEUE
 from libs.contracts.notify import (
     CreateWebhookEndpoint,
@@ -48,30 +48,29 @@ class NotifyRuntime(Runtime):
     data_key: DataKey | None = None
 
 
-def now() -> datetime:
-    """The wall clock, read once per message; every service function takes it explicitly."""
-    return datetime.now(UTC)
-
-
 async def handle_event(
     runtime: NotifyRuntime, session: AsyncSession, event: IntegrationEventEmitted
 ) -> Outcome:
     """Turn an integration event into deliveries for the endpoints subscribed to it."""
-    return await service.fan_out(session, event, now=now(), console_url=runtime.console_url)
+    return await service.fan_out(
+        session, event, now=runtime.clock.now(), console_url=runtime.console_url
+    )
 
 
 async def handle_create(
     runtime: NotifyRuntime, session: AsyncSession, command: CreateWebhookEndpoint
 ) -> Outcome:
     """Register an endpoint."""
-    return await service.create_endpoint(session, command, runtime.data_key, now=now())
+    return await service.create_endpoint(
+        session, command, runtime.data_key, now=runtime.clock.now()
+    )
 
 
 async def handle_rotate(
     runtime: NotifyRuntime, session: AsyncSession, command: RotateWebhookSecret
 ) -> Outcome:
     """Issue a new signing secret."""
-    return await service.rotate_secret(session, command, runtime.data_key, now=now())
+    return await service.rotate_secret(session, command, runtime.data_key, now=runtime.clock.now())
 
 
 ROUTES: list[Route[NotifyRuntime, Any]] = [
@@ -109,13 +108,17 @@ async def dispatch_once(
 
 
 def create_worker(
-    settings: Settings, *, burst: bool = False, handle_signals: bool = True
+    settings: Settings,
+    *,
+    burst: bool = False,
+    handle_signals: bool = True,
+    clock: Clock | None = None,
 ) -> Worker:
     """Build the worker that consumes the events queue and sends deliveries."""
     own = NotifySettings.extending(settings)
 
     async def startup(base: Runtime) -> NotifyRuntime:
-        runtime = NotifyRuntime(base.engine, base.sessions, base.redis, console_url=own.console_url)
+        runtime = base.extend(NotifyRuntime, console_url=own.console_url)
         if not own.data_key:
             log.warning("notify: CRISISWATCH_DATA_KEY is not set; no webhook can be signed or sent")
             return runtime
@@ -125,7 +128,7 @@ def create_worker(
                 Dispatcher(
                     runtime.sessions,
                     runtime.data_key,
-                    SystemClock(),
+                    runtime.clock,
                     interval=own.webhook_dispatch_seconds,
                     console_url=own.console_url,
                     batch_size=own.webhook_batch_size,
@@ -144,6 +147,7 @@ def create_worker(
         max_jobs=own.notify_max_jobs,
         burst=burst,
         handle_signals=handle_signals,
+        clock=clock,
     )
 
 

@@ -12,6 +12,7 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.clock import Clock
 from libs.contracts.enums import AuthorKind, Source
 from libs.contracts.messages import MentionIngested, Message
 from libs.contracts.outcome import Outcome
@@ -119,9 +120,16 @@ async def analyse(
 
 
 async def deliver(
-    servers: Servers, redis: ArqRedis, *messages: Message, job_ids: bool = True
+    servers: Servers,
+    redis: ArqRedis,
+    *messages: Message,
+    job_ids: bool = True,
+    clock: Clock | None = None,
 ) -> None:
-    """Queue `messages` (a fresh job id each unless `job_ids`) and drain them with a worker."""
+    """Queue `messages` (a fresh job id each unless `job_ids`) and drain them with a worker.
+
+    With `clock`, the worker reads the time from it instead of the wall clock.
+    """
     for message in messages:
         await redis.enqueue_job(
             message.job_name(),
@@ -130,7 +138,7 @@ async def deliver(
             _queue_name=message.QUEUE,
         )
     settings = Settings(database_url=servers.database_url, redis_url=servers.redis_url)
-    worker = create_worker(settings, burst=True, handle_signals=False)
+    worker = create_worker(settings, burst=True, handle_signals=False, clock=clock)
     await worker.main()
     await worker.close()
 

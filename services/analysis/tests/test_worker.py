@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.clock import FixedClock
 from libs.contracts.enums import AuthorKind, Sentiment, Tier
 from libs.contracts.messages import (
     INCIDENTS_QUEUE,
@@ -63,10 +64,12 @@ async def _queued_on_incidents(redis: ArqRedis) -> list[RiskSignalRaised]:
 
 
 async def _seed_crisis(
-    sessions: async_sessionmaker[AsyncSession], organization_id: uuid.UUID
+    sessions: async_sessionmaker[AsyncSession],
+    organization_id: uuid.UUID,
+    now: datetime | None = None,
 ) -> tuple[uuid.UUID, list[uuid.UUID], uuid.UUID]:
     """Store the demo: 40 chatter posts over 6 hours, then 60 complaints within a minute."""
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     async with transaction(sessions) as session:
         watchlist = make_watchlist(session, organization_id, "飞鹤品牌", ["飞鹤", "星飞帆"])
         media = make_author(
@@ -141,6 +144,39 @@ async def test_crisis_burst_raises_a_signal_for_incidents(
     assert raised[0].signal_id == top.id
     assert raised[0].watchlist_name == "飞鹤品牌"
     assert raised[0].tier == top.tier
+
+
+async def test_the_worker_decides_at_the_time_of_its_clock(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    """A replay runs the real worker at its stream's time: the window ends at the clock's now.
+
+    Read by the wall clock, a crisis three days old has an empty window and raises nothing;
+    read at the time it happened, it raises as it did then.
+    """
+    then = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    signals = {}
+    for clock in (None, FixedClock(then)):
+        tenant = await make_tenant(sessions, f"clock-{clock is None}")
+        watchlist_id, ids, _ = await _seed_crisis(sessions, tenant.org.id, now=then)
+        await deliver(
+            servers,
+            redis,
+            MentionIngested(organization_id=tenant.org.id, mention_ids=ids[:40]),
+            MentionIngested(organization_id=tenant.org.id, mention_ids=ids[40:]),
+            clock=clock,
+        )
+        async with sessions() as session:
+            signals[clock is None] = (
+                await session.exec(
+                    select(RiskSignal).where(col(RiskSignal.watchlist_id) == watchlist_id)
+                )
+            ).all()
+    assert signals[True] == []
+    replayed = signals[False]
+    assert [s.tier for s in replayed] in ([Tier.ORANGE], [Tier.RED])
+    assert replayed[0].created_at == then
+    assert replayed[0].window_end == then
 
 
 async def test_delivering_a_batch_again_changes_nothing(
