@@ -43,6 +43,7 @@ from gateway.replies.mutations import ReplyMutation
 from gateway.replies.queries import ReplyQuery
 from gateway.review.mutations import ReviewMutation
 from gateway.review.queries import ReviewQuery
+from gateway.risk_checks.queries import RiskCheckQuery
 from gateway.signals.queries import SignalQuery
 from gateway.signals.subscriptions import SignalSubscription
 from gateway.statements.mutations import StatementMutation
@@ -82,6 +83,7 @@ Query = merge_types(
         PlaybookQuery,
         WebhookQuery,
         ApiKeyQuery,
+        RiskCheckQuery,
     ),
 )
 Mutation = merge_types(

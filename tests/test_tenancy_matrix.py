@@ -46,11 +46,20 @@ from gateway.tests.war_room_ops import OPS, Seed, seed
 from libs.auth.admin import create_key
 from libs.contracts.enums import Role, Sentiment, Tier
 from libs.database.engine import transaction
-from libs.database.tables import Incident, Mention, Playbook, ResponseTask, Watchlist, metadata
+from libs.database.tables import (
+    Incident,
+    Mention,
+    Playbook,
+    ResponseTask,
+    RiskCheck,
+    Watchlist,
+    metadata,
+)
 from libs.messaging import live
 from libs.privacy import generate_key
 from libs.settings import Settings
 from services.analysis.worker import create_worker as analysis_worker
+from services.incidents.risk_check import service as risk_check
 from services.incidents.worker import create_worker as incidents_worker
 from services.ingest.app import create_app as create_ingest
 from services.notify.worker import create_worker as notify_worker
@@ -71,6 +80,7 @@ class Org:
     seed: Seed
     spare_key: uuid.UUID
     incident_signal: uuid.UUID
+    risk_check: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -136,6 +146,12 @@ QUERIES: dict[str, Read] = {
     "tasks": _page("tasks"),
     "statements": _page("statements"),
     "reviewReports": _page("reviewReports"),
+    "riskChecks": _page("riskChecks", "databaseId openIncidents { incident { databaseId } }"),
+    "riskCheck": Read(
+        "query($id: ID!) { riskCheck(id: $id) { databaseId watchlists { name } } }",
+        lambda org: {"id": gid("RiskCheck", org.risk_check)},
+        takes_ids=True,
+    ),
     "authors": _page("authors"),
     "watchlistsConnection": _page("watchlistsConnection"),
     "webhookDeliveries": _page("webhookDeliveries"),
@@ -277,7 +293,28 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
             .where(col(ResponseTask.organization_id) == org_id)
             .values(due_at=datetime.now(UTC) + timedelta(days=7))
         )
-    return Org(tenant=tenant, seed=made, spare_key=spare.row.id, incident_signal=story.id)
+        # A daily risk check of the rows above, as the incidents worker stores it.
+        check_id = uuid.uuid4()
+        found = await risk_check.report(
+            session, org_id, check_id=check_id, day=T0.date(), time_zone="Asia/Shanghai", now=T0
+        )
+        session.add(
+            RiskCheck(
+                id=check_id,
+                organization_id=org_id,
+                day=T0.date(),
+                time_zone="Asia/Shanghai",
+                checked_at=T0,
+                report=found.body(),
+            )
+        )
+    return Org(
+        tenant=tenant,
+        seed=made,
+        spare_key=spare.row.id,
+        incident_signal=story.id,
+        risk_check=check_id,
+    )
 
 
 async def _file_reply(http: httpx.AsyncClient, url: str, org: Org) -> None:

@@ -7,15 +7,12 @@ moved by the client's UTC offset), so the first and last bucket may reach outsid
 window; they count only what is inside.
 """
 
-import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Row, Select, and_, func, literal, or_
+from sqlalchemy import and_, func, literal, or_
 from sqlalchemy import select as core_select
-from sqlalchemy.dialects.postgresql import INTERVAL, JSONB, TEXT
+from sqlalchemy.dialects.postgresql import INTERVAL
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import DateTime
 from sqlmodel import col, select
@@ -24,52 +21,25 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.predicates import OPEN_STATUSES, task_overdue
 from libs.contracts.enums import Sentiment, TaskStatus
 from libs.database import tables
+from libs.database.mention_window import (
+    Scope,
+    TermRow,
+    analysis_of_mention,
+    mentions_in,
+    top_terms,
+)
+from libs.database.mention_window import (
+    rows as _rows,
+)
+
+__all__ = ["Scope", "TermRow", "top_terms"]
 
 # The origin volume buckets are counted from, before the client's UTC offset.
 EPOCH = datetime(2000, 1, 3, tzinfo=UTC)  # a Monday, so weekly buckets could start on Mondays
 
 
-@dataclass(frozen=True)
-class Scope:
-    """Whose figures, over which window, for which watchlist (None: all of them)."""
-
-    organization_id: uuid.UUID
-    since: datetime
-    until: datetime
-    watchlist_id: uuid.UUID | None
-
-
-async def _rows(
-    session: AsyncSession, statement: Select[*tuple[Any, ...]]
-) -> Sequence[Row[*tuple[Any, ...]]]:
-    """Run a core select of plain values in the session's transaction."""
-    connection = await session.connection()
-    return (await connection.execute(statement)).all()
-
-
 def _timestamp(moment: datetime) -> ColumnElement[datetime]:
     return literal(moment, DateTime(timezone=True))
-
-
-def _mentions_in(scope: Scope) -> list[ColumnElement[bool]]:
-    """Conditions on `mention` (and the outer-joined analysis) for the scope."""
-    mention, analysis = tables.Mention, tables.MentionAnalysis
-    where = [
-        col(mention.organization_id) == scope.organization_id,
-        col(mention.posted_at) >= scope.since,
-        col(mention.posted_at) < scope.until,
-    ]
-    if scope.watchlist_id is not None:
-        where.append(col(analysis.watchlist_ids).contains([scope.watchlist_id]))
-    return where
-
-
-def _analysis_of_mention(scope: Scope) -> ColumnElement[bool]:
-    analysis = tables.MentionAnalysis
-    return and_(
-        col(analysis.mention_id) == col(tables.Mention.id),
-        col(analysis.organization_id) == scope.organization_id,
-    )
 
 
 @dataclass(frozen=True)
@@ -102,8 +72,8 @@ async def volume(
             func.avg(col(analysis.sentiment_score)).label("average_score"),
         )
         .select_from(mention)
-        .outerjoin(analysis, _analysis_of_mention(scope))
-        .where(*_mentions_in(scope))
+        .outerjoin(analysis, analysis_of_mention(scope))
+        .where(*mentions_in(scope))
         .group_by(func.date_bin(step, col(mention.posted_at), origin))
         .subquery("counted")
     )
@@ -186,59 +156,6 @@ async def share_of_voice(session: AsyncSession, scope: Scope) -> list[ShareRow]:
     )
     rows = (await session.exec(statement)).all()
     return [ShareRow(row, int(count), int(negative)) for row, count, negative in rows]
-
-
-@dataclass(frozen=True)
-class TermRow:
-    """A term and how many mentions in the window carry it, negative ones apart."""
-
-    term: str
-    mentions: int
-    negative: int
-
-
-async def top_terms(session: AsyncSession, scope: Scope, kind: str, first: int) -> list[TermRow]:
-    """Return the `first` terms of `kind` most mentions carry, most first, then by term."""
-    mention, analysis = tables.Mention, tables.MentionAnalysis
-    source: Any
-    if kind == "sensitive":
-        hit = func.jsonb_array_elements(col(analysis.sensitive_hits), type_=JSONB)
-        source = hit.op("->>", return_type=TEXT)(literal("term"))
-    else:
-        column = {
-            "keyword": col(analysis.matched_keywords),
-            "hashtag": col(analysis.hashtags),
-            "token": col(analysis.tokens),
-        }[kind]
-        source = func.unnest(column, type_=TEXT)
-    carried = (
-        core_select(
-            source.label("term"),
-            col(analysis.mention_id).label("mention_id"),
-            col(analysis.sentiment).label("sentiment"),
-        )
-        .select_from(mention)
-        .join(analysis, _analysis_of_mention(scope))
-        .where(*_mentions_in(scope))
-        .subquery("carried")
-    )
-    mentions = func.count(carried.c.mention_id.distinct())
-    negative = func.count(carried.c.mention_id.distinct()).filter(
-        carried.c.sentiment == Sentiment.NEGATIVE.value
-    )
-    statement = core_select(carried.c.term, mentions, negative).where(
-        carried.c.term.is_not(None), func.length(func.btrim(carried.c.term)) > 0
-    )
-    if kind == "token":
-        # Single characters are mostly particles and punctuation (的, 了, ，).
-        statement = statement.where(func.char_length(carried.c.term) >= 2)
-    statement = (
-        statement.group_by(carried.c.term)
-        .order_by(mentions.desc(), carried.c.term.collate("C"))
-        .limit(first)
-    )
-    rows = await _rows(session, statement)
-    return [TermRow(str(term), int(count), int(negative)) for term, count, negative in rows]
 
 
 @dataclass(frozen=True)

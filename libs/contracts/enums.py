@@ -193,6 +193,7 @@ class EventType(StrEnum):
     TASK_OVERDUE = "task.overdue"
     STATEMENT_PUBLISHED = "statement.published"
     REVIEW_COMPLETED = "review.completed"
+    RISK_CHECK_COMPLETED = "risk_check.completed"
 
 
 class EndpointKind(StrEnum):

@@ -10,7 +10,7 @@ fields left unset are left out, as they always were.
 """
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
@@ -146,6 +146,96 @@ class ReviewCompleted(EventBody):
     tasks_missed: int
 
 
+class TieredWatchlist(BaseModel):
+    """A watchlist holding a tier now."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    watchlist_id: uuid.UUID
+    name: str
+    tier: str
+
+
+class Spike(BaseModel):
+    """A watchlist that raised risk signals in the last 24 hours: its highest tier and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    watchlist_id: uuid.UUID
+    name: str
+    tier: str
+    signals: int
+    last_at: IsoTime
+    reasons: list[str]
+
+
+class NegativeStory(BaseModel):
+    """A story (传播路径) with negative mentions posted in the last 24 hours."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    story_id: uuid.UUID
+    title: str
+    negative: int
+    mentions: int
+
+
+class RisingTerm(BaseModel):
+    """A term more mentions carried in the last 24 hours than in the 24 hours before."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    term: str
+    mentions: int
+    previous: int
+
+
+class OpenIncident(BaseModel):
+    """An incident still being handled."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    incident_id: uuid.UUID
+    title: str
+    tier: str
+    status: str
+    detected_at: IsoTime
+
+
+class OverdueTask(BaseModel):
+    """A response task of an open incident past its deadline and not done."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    task_id: uuid.UUID
+    incident_id: uuid.UUID
+    title: str
+    due_at: IsoTime
+
+
+class RiskCheckCompleted(EventBody):
+    """`risk_check.completed`: the daily risk check (定期风险排查) of an organization.
+
+    The lists are capped (the most severe or largest first); the totals count everything.
+    """
+
+    TYPE: ClassVar[EventType] = EventType.RISK_CHECK_COMPLETED
+
+    check_id: uuid.UUID
+    day: date = Field(description="The organization's local day the check is for.")
+    time_zone: str
+    checked_at: IsoTime
+    since: IsoTime = Field(description="Start of the 24 hours the check looked back over.")
+    watchlists: list[TieredWatchlist]
+    spikes: list[Spike]
+    negative_stories: list[NegativeStory]
+    rising_terms: list[RisingTerm]
+    open_incidents: list[OpenIncident]
+    open_incident_total: int
+    overdue_tasks: list[OverdueTask]
+    overdue_task_total: int
+
+
 EVENT_BODIES: dict[EventType, type[EventBody]] = {
     model.TYPE: model
     for model in (
@@ -155,6 +245,7 @@ EVENT_BODIES: dict[EventType, type[EventBody]] = {
         TaskOverdue,
         StatementPublished,
         ReviewCompleted,
+        RiskCheckCompleted,
     )
 }
 

@@ -2,8 +2,9 @@
 
 Owns (writes) `incident`, `response_task`, `timeline_event`, `incident_member`, `playbook`,
 `watchlist_snooze`, `statement`, `statement_review`, `key_fact`, `reply_case`,
-`affected_user`, `follow_up_task`, `review_report`, `improvement_action` and
-`integration_event` (plus its own rows of the shared outbox and message receipts).
+`affected_user`, `follow_up_task`, `review_report`, `improvement_action`,
+`integration_event` and `risk_check` (plus its own rows of the shared outbox and message
+receipts).
 
 Consumes the incidents queue (`worker.py` → `service.py`): `risk.signal_raised.v1` from
 analysis, and the response commands the gateway sends — `incident.acknowledge`,
@@ -11,10 +12,12 @@ analysis, and the response commands the gateway sends — `incident.acknowledge`
 `incident.set_key_facts`, `watchlist.snooze`, `playbook.set`, `task.complete`,
 `statement.draft`/`revise`/`review`/`publish`, `reply.file`, `affected_user.add`,
 `follow_up.complete`, `review.update`/`complete` (all v1). Its deadline watchdog
-(`tasks/watchdog.py`) runs beside the routes.
+(`tasks/watchdog.py`) and the daily risk check's scheduler (`risk_check/scheduler.py`)
+run beside the routes.
 
 Emits, after each commit, `integration.event.v1` on the events queue (incident.opened,
 incident.tier_changed, incident.status_changed, task.overdue, statement.published,
-review.completed; payloads in `libs.contracts.events`), the answer to each command, and a
-live `incident` notice for every timeline event. See docs/incidents.md.
+review.completed, risk_check.completed; payloads in `libs.contracts.events`), the answer
+to each command, and a live `incident` notice for every timeline event. See
+docs/incidents.md.
 """

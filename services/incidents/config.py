@@ -1,8 +1,9 @@
 """The incidents worker's own settings, beside the connection settings every process shares."""
 
 from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from libs.settings import Settings
 
@@ -16,6 +17,34 @@ class IncidentsSettings(Settings):
     incidents_max_jobs: int = Field(
         default=4, description="How many messages the incidents worker applies at once."
     )
+    risk_check_enabled: bool = Field(
+        default=True, description="Whether the incidents worker runs the daily risk check."
+    )
+    risk_check_hour: int = Field(
+        default=9,
+        ge=0,
+        le=23,
+        description="The hour of the local day from which the daily risk check runs.",
+    )
+    risk_check_time_zone: str = Field(
+        default="Asia/Shanghai",
+        description=(
+            "The IANA time zone whose day and hour the daily risk check follows "
+            "(organizations have no time zone of their own)."
+        ),
+    )
+    risk_check_poll_seconds: float = Field(
+        default=60.0, gt=0, description="How often the incidents worker looks for due checks."
+    )
+
+    @field_validator("risk_check_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"RISK_CHECK_TIME_ZONE: unknown time zone {value!r}") from exc
+        return value
 
 
 @lru_cache(maxsize=1)

@@ -2,11 +2,13 @@
 
 The harness in `libs.messaging.worker` opens one unit of work per message, records a
 receipt so a redelivered message changes nothing, commits, and only then publishes the
-events a handler returns. The deadline watchdog runs beside the routes in the same process.
+events a handler returns. The deadline watchdog and the daily risk check's scheduler run
+beside the routes in the same process.
 """
 
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from libs.clock import Clock
 from libs.contracts import response
@@ -16,6 +18,8 @@ from libs.privacy import DataKey
 from libs.settings import Settings
 from services.incidents import service
 from services.incidents.config import IncidentsSettings, get_settings
+from services.incidents.risk_check.scheduler import RiskCheckScheduler
+from services.incidents.risk_check.service import Schedule
 from services.incidents.tasks.watchdog import DeadlineWatchdog
 
 CONSUMER = "incidents"
@@ -57,9 +61,12 @@ def create_worker(
     handle_signals: bool = True,
     clock: Clock | None = None,
 ) -> Worker:
-    """Build the worker that consumes the incidents queue and watches deadlines.
+    """Build the worker that consumes the incidents queue, watches deadlines and runs the
+    daily risk check.
 
-    A burst worker (tests, one-off drains) runs no watchdog.
+    A burst worker (tests, one-off drains) runs neither loop; `RISK_CHECK_ENABLED=false`
+    turns the risk check off (the test suite does, so that no test's rows change with the
+    hour it runs at; the risk check's own tests turn it on).
     """
     own = IncidentsSettings.extending(settings)
 
@@ -74,6 +81,17 @@ def create_worker(
                     runtime.redis,
                     runtime.clock,
                     own.deadline_check_seconds,
+                    producer=CONSUMER,
+                )
+            )
+        if not burst and own.risk_check_enabled:
+            runtime.loops.append(
+                RiskCheckScheduler(
+                    runtime.sessions,
+                    runtime.redis,
+                    runtime.clock,
+                    Schedule(own.risk_check_hour, ZoneInfo(own.risk_check_time_zone)),
+                    own.risk_check_poll_seconds,
                     producer=CONSUMER,
                 )
             )

@@ -1,10 +1,10 @@
 """Incidents, their response tasks and timelines. Written only by the incidents service."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Index, LargeBinary, UniqueConstraint, text
+from sqlalchemy import Date, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from libs.database.tables._types import (
@@ -266,3 +266,19 @@ class IntegrationEvent(SQLModel, table=True):
     incident_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
     payload: dict[str, Any] = jsonb_field()
     occurred_at: datetime = at_field()
+
+
+class RiskCheck(OrganizationRow, table=True):
+    """An organization's daily risk check (定期风险排查): one row per local day, never two.
+
+    `report` is the `risk_check.completed` event's body (`libs.contracts.events`), so what
+    was stored, what integrators received and what GraphQL shows are one document.
+    """
+
+    __tablename__ = "risk_check"
+    __table_args__ = (UniqueConstraint("organization_id", "day"),)
+
+    day: date = Field(sa_type=Date)
+    time_zone: str = Field(max_length=64)
+    checked_at: datetime = at_field()
+    report: dict[str, Any] = jsonb_field()

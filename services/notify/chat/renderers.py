@@ -1,5 +1,8 @@
 """What a card says about each event type: its title, facts, reasons, deadlines and links.
 
+The daily risk check (`risk_check.completed`) is about no incident: its card is a digest,
+one line per finding, with the overdue tasks as its deadlines.
+
 `build_card` reads the parts every card shares (tier, watchlist, incident link, the open
 deadlines when the event names none of its own) and asks the event type's renderer for the
 rest. The payload reading rules are in `payload.py`.
@@ -7,6 +10,7 @@ rest. The payload reading rules are in `payload.py`.
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from libs.contracts.enums import Channel, CrisisType, EventType, IncidentStatus, TeamRole, Tier
 from libs.contracts.response import IncidentSummary, IntegrationEventEmitted
@@ -231,6 +235,80 @@ def review_completed(view: EventView) -> Parts:
     return parts
 
 
+# How many items a digest line names before it says how many more there are.
+DIGEST_ITEMS = 3
+
+
+def _listed(items: list[str], total: int | None = None) -> str:
+    """Return the first items joined, with how many more (of `total`, or of the list)."""
+    shown = items[:DIGEST_ITEMS]
+    more = (len(items) if total is None else total) - len(shown)
+    return "；".join(shown) + (f" 等 {len(shown) + more} 项" if more > 0 else "") if shown else "无"
+
+
+def _entries(payload: Payload, key: str) -> list[Mapping[str, Any]]:
+    value = payload.get(key)
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _colour(value: object) -> str:
+    tier = read.as_tier(value)
+    return TIER_COLOURS[tier] if tier else "未定级"
+
+
+def risk_check(view: EventView) -> Parts:
+    """Say what the daily check found: tiers, new spikes, negative stories, rising terms,
+    open incidents and overdue tasks, each as one line, and the overdue tasks as deadlines."""
+    payload = view.payload
+    day = read.text(payload.get("day"), 10)
+    parts = Parts(f"每日风险排查（{day}）" if day else "每日风险排查")
+    if zone := read.text(payload.get("time_zone"), 40):
+        parts.facts.append(("时区", zone))
+    tiered = [
+        f"{_colour(item.get('tier'))}「{read.text(item.get('name'), 40) or '未命名'}」"
+        for item in _entries(payload, "watchlists")
+    ]
+    parts.facts.append(("预警中的关注主题", _listed(tiered)))
+    spikes = []
+    for item in _entries(payload, "spikes"):
+        signals = _count(item.get("signals"))
+        times = f" {signals} 次" if signals else ""
+        name = read.text(item.get("name"), 40) or "未命名"
+        spikes.append(f"「{name}」{_colour(item.get('tier'))}预警{times}")
+    parts.facts.append(("24 小时新增预警", _listed(spikes)))
+    stories = [
+        f"「{read.text(item.get('title'), 40) or '未命名'}」"
+        f"负面 {_count(item.get('negative')) or 0}/{_count(item.get('mentions')) or 0} 条"
+        for item in _entries(payload, "negative_stories")
+    ]
+    parts.facts.append(("负面热点", _listed(stories)))
+    terms = [
+        f"{read.text(item.get('term'), 20)} {_count(item.get('mentions')) or 0}"
+        f"（前日 {_count(item.get('previous')) or 0}）"
+        for item in _entries(payload, "rising_terms")
+        if read.text(item.get("term"), 20)
+    ]
+    parts.facts.append(("上升热词", _listed(terms)))
+    incidents = []
+    for item in _entries(payload, "open_incidents"):
+        status = read.label(STATUS_LABELS, IncidentStatus, item.get("status"), 20) or "处置中"
+        title = read.text(item.get("title"), 40) or "未命名事件"
+        incidents.append(f"{title}（{_colour(item.get('tier'))}·{status}）")
+    parts.facts.append(
+        ("进行中事件", _listed(incidents, _count(payload.get("open_incident_total"))))
+    )
+    overdue = _count(payload.get("overdue_task_total"))
+    parts.facts.append(("超时任务", f"{overdue} 项" if overdue else "无"))
+    for item in _entries(payload, "overdue_tasks"):
+        task = read.text(item.get("title"), TITLE_LIMIT) or "任务"
+        parts.deadlines.append(Deadline(task, read.time(item.get("due_at")) or "未知", "已超时"))
+    return parts
+
+
 RENDERERS: dict[EventType, Callable[[EventView], Parts]] = {
     EventType.INCIDENT_OPENED: opened,
     EventType.INCIDENT_TIER_CHANGED: tier_changed,
@@ -238,4 +316,5 @@ RENDERERS: dict[EventType, Callable[[EventView], Parts]] = {
     EventType.TASK_OVERDUE: task_overdue,
     EventType.STATEMENT_PUBLISHED: statement_published,
     EventType.REVIEW_COMPLETED: review_completed,
+    EventType.RISK_CHECK_COMPLETED: risk_check,
 }

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from libs.contracts.enums import EndpointKind, EventType
+from libs.contracts.events import parse_body
 from libs.contracts.response import IntegrationEventEmitted
 from services.notify.chat.chat import render
 
@@ -31,8 +32,13 @@ def test_every_event_type_has_a_documented_example() -> None:
     assert set(documented_bodies()) == {t.value for t in EventType}
 
 
-@pytest.mark.parametrize("type_", [t.value for t in EventType])
-@pytest.mark.parametrize("kind", [EndpointKind.WECOM, EndpointKind.DINGTALK, EndpointKind.FEISHU])
+# Events about no incident: their example carries no incident summary.
+WITHOUT_INCIDENT = {EventType.RISK_CHECK_COMPLETED.value}
+CHAT_KINDS = [EndpointKind.WECOM, EndpointKind.DINGTALK, EndpointKind.FEISHU]
+
+
+@pytest.mark.parametrize("type_", [t.value for t in EventType if t.value not in WITHOUT_INCIDENT])
+@pytest.mark.parametrize("kind", CHAT_KINDS)
 def test_a_documented_example_is_a_valid_event_with_a_full_card(
     type_: str, kind: EndpointKind
 ) -> None:
@@ -62,4 +68,27 @@ def test_a_documented_example_is_a_valid_event_with_a_full_card(
     assert incident["console_url"] == f"https://console.example.com/incidents/{incident['id']}"
     assert "禾岚乳业" in text and "预警" in text
     assert incident["console_url"] in text
+    assert "None" not in text
+
+
+@pytest.mark.parametrize("kind", CHAT_KINDS)
+def test_the_documented_risk_check_is_a_valid_event_with_a_digest_card(kind: EndpointKind) -> None:
+    body = documented_bodies()[EventType.RISK_CHECK_COMPLETED.value]
+    parse_body(EventType.RISK_CHECK_COMPLETED, body["data"])
+    event = IntegrationEventEmitted(
+        organization_id=uuid.uuid4(),
+        event_id=uuid.uuid4(),
+        type=EventType.RISK_CHECK_COMPLETED,
+        occurred_at=datetime.fromisoformat(body["timestamp"]),
+        payload=body["data"],
+    )
+    request = render(kind, "https://bots.example.com/hook", None, event, datetime.now(UTC))
+
+    text = json.dumps(request.json_body, ensure_ascii=False)
+    assert "incident" not in body["data"]
+    assert "每日风险排查（2025-03-02）" in text
+    assert "红色「禾岚乳业」" in text
+    assert "「禾岚奶粉宝宝腹泻」负面 182/240 条" in text
+    assert "腹泻 156（前日 4）" in text
+    assert "发布首次公开声明" in text
     assert "None" not in text
