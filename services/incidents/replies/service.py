@@ -65,12 +65,9 @@ async def file_reply(session: AsyncSession, command: FileReply, *, now: datetime
     if not category:
         return refuse(ErrorCode.INVALID, "category is blank", "category")
     case = ReplyCase(
-        organization_id=command.organization_id,
-        incident_id=command.incident_id,
-        mention_id=command.mention_id,
+        **command.model_dump(include={"organization_id", "incident_id", "mention_id", "reply"}),
         category=category,
         text=text,
-        reply=command.reply,
         signature=signature(text),
         created_by=command.actor,
         created_at=now,
