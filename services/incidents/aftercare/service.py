@@ -34,6 +34,7 @@ from libs.privacy import (
 from services.incidents import timeline
 from services.incidents.aftercare import repository as aftercare_repository
 from services.incidents.answers import refuse, shown
+from services.incidents.repository import belonging_to
 
 FOLLOW_UP_WITHIN = timedelta(hours=24)
 
@@ -67,8 +68,7 @@ async def add_affected_user(
         return refuse(ErrorCode.INVALID, "name is empty", "name")
     user = AffectedUser(
         id=uuid.uuid4(),
-        organization_id=incident.organization_id,
-        incident_id=incident.id,
+        **belonging_to(incident),
         name_masked=mask_name(name),
         contact_kind=kind.value,
         contact_masked=mask_contact(kind, contact),

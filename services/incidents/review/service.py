@@ -23,6 +23,7 @@ from libs.database.owned import owned
 from libs.database.tables import ImprovementAction, Incident, ReviewReport
 from services.incidents import events, timeline
 from services.incidents.answers import refuse, shown
+from services.incidents.repository import belonging_to
 from services.incidents.review import repository as review_repository
 from services.incidents.review import sections
 from services.incidents.review.sections import iso
@@ -251,8 +252,7 @@ async def _replace_improvements(
             continue
         session.add(
             ImprovementAction(
-                organization_id=incident.organization_id,
-                incident_id=incident.id,
+                **belonging_to(incident),
                 watchlist_id=incident.watchlist_id,
                 action=action,
                 owner=owner,
