@@ -9,6 +9,7 @@ from libs.contracts.enums import CrisisType, IncidentStatus, Tier
 from libs.contracts.response import IntegrationEventEmitted
 from libs.database.engine import transaction
 from libs.database.tables import ImprovementAction, Incident, Watchlist
+from services.incidents.repository import belonging_to
 from services.incidents.signals.service import REOPEN_WINDOW
 from services.incidents.tests.builders import (
     DETECTED_AT,
@@ -37,8 +38,7 @@ async def _action(
 ) -> ImprovementAction:
     async with transaction(sessions) as session:
         action = ImprovementAction(
-            organization_id=incident.organization_id,
-            incident_id=incident.id,
+            **belonging_to(incident),
             watchlist_id=incident.watchlist_id,
             action=text,
             owner="品控部",
