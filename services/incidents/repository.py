@@ -7,7 +7,7 @@ commands on one watchlist therefore queue up instead of deadlocking.
 
 import hashlib
 import uuid
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypedDict, TypeVar
 
 from sqlalchemy import and_, func, or_, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -83,6 +83,18 @@ class IncidentRow(Protocol):
 
 
 Row = TypeVar("Row", bound=IncidentRow)
+
+
+class IncidentKeys(TypedDict):
+    """The columns that make a new row belong to an incident: its id and its organization."""
+
+    organization_id: uuid.UUID
+    incident_id: uuid.UUID
+
+
+def belonging_to(incident: Incident) -> IncidentKeys:
+    """Return the keys of a new row of `incident`, to splat into the row's constructor."""
+    return {"organization_id": incident.organization_id, "incident_id": incident.id}
 
 
 async def rows_of(

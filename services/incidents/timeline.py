@@ -17,6 +17,7 @@ from libs.contracts.messages import RiskSignalRaised
 from libs.contracts.vocabulary import STATUS_LABELS, TIER_SEVERITY
 from libs.database.tables import Incident, TimelineEvent
 from libs.messaging import live
+from services.incidents.repository import belonging_to
 
 SYSTEM_ACTOR = "system"
 
@@ -60,8 +61,7 @@ def record(
 ) -> TimelineEvent:
     """Append one event to `incident`'s timeline; `kind` is any module's event kind."""
     event = TimelineEvent(
-        organization_id=incident.organization_id,
-        incident_id=incident.id,
+        **belonging_to(incident),
         kind=str(kind),
         message=message,
         actor=actor,

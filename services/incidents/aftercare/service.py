@@ -33,7 +33,8 @@ from libs.privacy import (
 )
 from services.incidents import timeline
 from services.incidents.aftercare import repository as aftercare_repository
-from services.incidents.answers import refuse
+from services.incidents.answers import refuse, shown
+from services.incidents.repository import belonging_to
 
 FOLLOW_UP_WITHIN = timedelta(hours=24)
 
@@ -67,8 +68,7 @@ async def add_affected_user(
         return refuse(ErrorCode.INVALID, "name is empty", "name")
     user = AffectedUser(
         id=uuid.uuid4(),
-        organization_id=incident.organization_id,
-        incident_id=incident.id,
+        **belonging_to(incident),
         name_masked=mask_name(name),
         contact_kind=kind.value,
         contact_masked=mask_contact(kind, contact),
@@ -201,16 +201,9 @@ def affected_user_view(user: AffectedUser, tasks: list[FollowUpTask]) -> dict[st
 
 def follow_up_view(task: FollowUpTask) -> dict[str, Any]:
     """Return a follow-up or compensation task as answered to clients."""
-    return {
-        "id": str(task.id),
-        "affected_user_id": str(task.affected_user_id),
-        "kind": task.kind,
-        "status": task.status,
-        "due_at": task.due_at.isoformat() if task.due_at else None,
-        "amount": task.amount,
-        "note": task.note,
-        "completed_at": task.completed_at.isoformat() if task.completed_at else None,
-    }
+    return shown(
+        task, "id", "affected_user_id", "kind", "status", "due_at", "amount", "note", "completed_at"
+    )
 
 
 def _task(

@@ -20,6 +20,7 @@ from libs.database.tables import Incident, ResponseTask
 from services.incidents.answers import refuse
 from services.incidents.playbook import repository
 from services.incidents.playbook.defaults import DEFAULT_PLAYBOOKS, Playbook
+from services.incidents.repository import belonging_to
 
 ANY_CRISIS_TYPE = "*"
 
@@ -51,8 +52,7 @@ async def add_missing_tasks(
         if planned.kind in existing:
             continue
         task = ResponseTask(
-            organization_id=incident.organization_id,
-            incident_id=incident.id,
+            **belonging_to(incident),
             kind=planned.kind,
             title=planned.title,
             position=next_position,

@@ -17,23 +17,24 @@ from libs.database.owned import owned
 from libs.database.tables import Incident, Mention, ReplyCase
 from libs.reply_library import deletion_advice, signature
 from services.incidents import timeline
-from services.incidents.answers import refuse
+from services.incidents.answers import refuse, shown
 
 REPLY_FILED = "reply_filed"
 
 
 def case_view(case: ReplyCase) -> dict[str, Any]:
     """Return a filed case as the command answer shows it."""
-    return {
-        "id": str(case.id),
-        "category": case.category,
-        "text": case.text,
-        "reply": case.reply,
-        "incident_id": str(case.incident_id) if case.incident_id else None,
-        "mention_id": str(case.mention_id) if case.mention_id else None,
-        "created_by": case.created_by,
-        "created_at": case.created_at.isoformat(),
-    }
+    return shown(
+        case,
+        "id",
+        "category",
+        "text",
+        "reply",
+        "incident_id",
+        "mention_id",
+        "created_by",
+        "created_at",
+    )
 
 
 async def file_reply(session: AsyncSession, command: FileReply, *, now: datetime) -> Outcome:
@@ -65,12 +66,9 @@ async def file_reply(session: AsyncSession, command: FileReply, *, now: datetime
     if not category:
         return refuse(ErrorCode.INVALID, "category is blank", "category")
     case = ReplyCase(
-        organization_id=command.organization_id,
-        incident_id=command.incident_id,
-        mention_id=command.mention_id,
+        **command.model_dump(include={"organization_id", "incident_id", "mention_id", "reply"}),
         category=category,
         text=text,
-        reply=command.reply,
         signature=signature(text),
         created_by=command.actor,
         created_at=now,

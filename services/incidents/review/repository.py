@@ -18,7 +18,7 @@ from libs.database.tables import (
     ReviewReport,
     WatchlistHit,
 )
-from services.incidents.repository import rows_of
+from services.incidents.repository import belonging_to, rows_of
 
 DRAFT = "draft"
 
@@ -29,8 +29,7 @@ async def create_report_once(session: AsyncSession, incident: Incident, now: dat
         insert(ReviewReport)
         .values(
             id=uuid.uuid4(),
-            organization_id=incident.organization_id,
-            incident_id=incident.id,
+            **belonging_to(incident),
             status=DRAFT,
             sections={},
             created_at=now,

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.enums import Channel, FollowUpKind, Sentiment, TaskStatus
 from libs.contracts.vocabulary import is_overdue
 from libs.database.tables import Incident, ResponseTask, Statement
+from services.incidents.answers import shown
 from services.incidents.playbook.defaults import ACKNOWLEDGE, CONFIRM_SCOPE, FIRST_STATEMENT
 from services.incidents.review import repository
 
@@ -214,15 +215,16 @@ async def channels_section(
 
 
 def _statement(statement: Statement) -> dict[str, Any]:
-    return {
-        "id": str(statement.id),
-        "status": statement.status,
-        "review_level": statement.review_level,
-        "legal_approved": statement.legal_approved,
-        "published_at": iso(statement.published_at),
-        "published_url": statement.published_url,
-        "flags": list(statement.flags),
-    }
+    return shown(
+        statement,
+        "id",
+        "status",
+        "review_level",
+        "legal_approved",
+        "published_at",
+        "published_url",
+        "flags",
+    )
 
 
 # --- tasks ----------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from libs.contracts.response import CompleteReview, ImprovementEntry, UpdateRevi
 from libs.database.owned import owned
 from libs.database.tables import ImprovementAction, Incident, ReviewReport
 from services.incidents import events, timeline
-from services.incidents.answers import refuse
+from services.incidents.answers import refuse, shown
+from services.incidents.repository import belonging_to
 from services.incidents.review import repository as review_repository
 from services.incidents.review import sections
 from services.incidents.review.sections import iso
@@ -226,13 +227,7 @@ def review_view(document: ReviewDocument) -> dict[str, Any]:
 
 def improvement_view(action: ImprovementAction) -> dict[str, Any]:
     """Return one improvement action as JSON."""
-    return {
-        "id": str(action.id),
-        "action": action.action,
-        "owner": action.owner,
-        "due_at": iso(action.due_at),
-        "status": action.status,
-    }
+    return shown(action, "id", "action", "owner", "due_at", "status")
 
 
 def _answer(document: ReviewDocument, emit: Sequence[Message] = ()) -> Outcome:
@@ -257,8 +252,7 @@ async def _replace_improvements(
             continue
         session.add(
             ImprovementAction(
-                organization_id=incident.organization_id,
-                incident_id=incident.id,
+                **belonging_to(incident),
                 watchlist_id=incident.watchlist_id,
                 action=action,
                 owner=owner,

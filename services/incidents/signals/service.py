@@ -41,6 +41,17 @@ from services.incidents.signals import repository as signals_repository
 REOPEN_WINDOW = timedelta(hours=72)
 # How many merges a signal follows to find the incident that absorbed its watchlist's.
 MAX_MERGE_HOPS = 5
+# What `incident.opened` repeats of the new incident and of the signal that opened it.
+_OPENED_FROM_INCIDENT = {
+    "title",
+    "tier",
+    "status",
+    "watchlist_id",
+    "story_id",
+    "crisis_type",
+    "detected_at",
+}
+_OPENED_FROM_SIGNAL = {"signal_id", "score", "reasons"}
 
 
 async def apply_signal(session: AsyncSession, signal: RiskSignalRaised, *, clock: Clock) -> Outcome:
@@ -193,16 +204,8 @@ async def _open(session: AsyncSession, signal: RiskSignalRaised, now: datetime) 
     await session.flush()
     body = IncidentOpened(
         incident_id=incident.id,
-        title=incident.title,
-        tier=incident.tier,
-        status=incident.status,
-        watchlist_id=incident.watchlist_id,
-        story_id=incident.story_id,
-        crisis_type=incident.crisis_type,
-        detected_at=detected_at,
-        signal_id=signal.signal_id,
-        score=signal.score,
-        reasons=list(signal.reasons),
+        **incident.model_dump(include=_OPENED_FROM_INCIDENT),
+        **signal.model_dump(include=_OPENED_FROM_SIGNAL),
         playbook=playbook.name,
         recurrence_of_id=recurred.past.id if recurred else None,
     )

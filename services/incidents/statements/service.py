@@ -29,6 +29,7 @@ from libs.contracts.vocabulary import CHANNEL_LABELS
 from libs.database.tables import KeyFact, Statement
 from services.incidents import events, timeline
 from services.incidents.answers import refuse
+from services.incidents.repository import belonging_to
 from services.incidents.statements import consistency
 from services.incidents.statements import repository as statements_repository
 from services.incidents.statements.approval import restart_reviews
@@ -65,8 +66,7 @@ async def draft_statement(
         return refuse(ErrorCode.CONFLICT, message, "channel")
     is_update = bool(existing)
     statement = Statement(
-        organization_id=incident.organization_id,
-        incident_id=incident.id,
+        **belonging_to(incident),
         channel=channel,
         body=command.body,
         status=StatementStatus.DRAFT.value,
@@ -194,8 +194,7 @@ async def set_key_facts(session: AsyncSession, command: SetKeyFacts, *, now: dat
     for index, fact in enumerate(facts):
         session.add(
             KeyFact(
-                organization_id=incident.organization_id,
-                incident_id=incident.id,
+                **belonging_to(incident),
                 label=fact["label"],
                 value=fact["value"],
                 # Distinct times keep the facts in the order given.

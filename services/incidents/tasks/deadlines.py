@@ -62,8 +62,7 @@ class Breach:
     channel: str | None
     due_at: datetime
     breached_at: datetime
-    escalated_to: TeamRole
-    person: str | None
+    escalated_to: Escalation
 
     @property
     def minutes_late(self) -> int:
@@ -71,25 +70,16 @@ class Breach:
         return minutes_late(self.due_at, self.breached_at)
 
     def body(self) -> TaskOverdue:
-        """Return the `task.overdue` event's body."""
-        return TaskOverdue(
-            task_id=self.task_id,
-            kind=self.kind,
-            title=self.title,
-            role=self.role,
-            channel=self.channel,
-            due_at=self.due_at,
-            breached_at=self.breached_at,
-            minutes_late=self.minutes_late,
-            escalated_to=Escalation(role=self.escalated_to.value, person=self.person),
-        )
+        """Return the `task.overdue` event's body: the breach's fields of the same names."""
+        return TaskOverdue.model_validate(self, from_attributes=True)
 
     def message(self) -> str:
         """Return the Chinese timeline message, e.g. 任务「发布首次公开声明」已超时 12 分钟…"""
         late = self.minutes_late
         overdue = f"已超时 {late} 分钟" if late else "已到截止时间仍未完成"
-        holder = f"（{self.person}）" if self.person else "（尚未指定人员）"
-        label = ROLE_LABELS[self.escalated_to]
+        person = self.escalated_to.person
+        holder = f"（{person}）" if person else "（尚未指定人员）"
+        label = ROLE_LABELS[TeamRole(self.escalated_to.role)]
         return f"任务「{self.title}」{overdue}，升级至{label}{holder}"
 
     def timeline_event(self) -> TimelineEvent:
@@ -105,8 +95,8 @@ class Breach:
                 "task_id": str(self.task_id),
                 "due_at": self.due_at.isoformat(),
                 "minutes_late": self.minutes_late,
-                "escalated_to": self.escalated_to.value,
-                "person": self.person,
+                "escalated_to": self.escalated_to.role,
+                "person": self.escalated_to.person,
             },
             occurred_at=self.breached_at,
         )
@@ -135,8 +125,10 @@ async def check(session: AsyncSession, now: datetime) -> Outcome:
             channel=row.channel,
             due_at=row.due_at,
             breached_at=row.breached_at,
-            escalated_to=TeamRole(row.escalated_to),
-            person=holders.get((row.incident_id, row.escalated_to)),
+            escalated_to=Escalation(
+                role=TeamRole(row.escalated_to).value,
+                person=holders.get((row.incident_id, row.escalated_to)),
+            ),
         )
         for row in sorted(claimed, key=lambda r: (r.due_at, str(r.incident_id), r.position))
     ]

@@ -25,6 +25,7 @@ from libs.database.tables import Incident, IncidentMember
 from services.incidents import timeline
 from services.incidents.answers import refuse
 from services.incidents.playbook.service import playbook_for
+from services.incidents.repository import belonging_to
 from services.incidents.team import repository as team_repository
 
 
@@ -116,8 +117,7 @@ async def assign_role(session: AsyncSession, command: AssignRole, *, now: dateti
     if member is not None:
         return _assigned(member, created=False)
     member = IncidentMember(
-        organization_id=incident.organization_id,
-        incident_id=incident.id,
+        **belonging_to(incident),
         role=command.role.value,
         person=person,
         assigned_by=command.actor,

@@ -250,8 +250,12 @@ async def open_incident(
     detected_at: datetime = DETECTED_AT,
     story_id: uuid.UUID | None = None,
     crisis_type: CrisisType | None = None,
+    **columns: Any,
 ) -> Incident:
-    """Apply a fresh signal for `watchlist` and return the incident it landed in."""
+    """Apply a fresh signal for `watchlist` and return the incident it landed in.
+
+    `columns` are then set directly (see `force`), to start a test from a given state.
+    """
     signal = await make_signal(
         sessions,
         watchlist,
@@ -263,7 +267,7 @@ async def open_incident(
     await apply(sessions, signal, now=detected_at)
     incident = await landed(sessions, signal)
     assert incident is not None
-    return incident
+    return await force(sessions, incident, **columns) if columns else incident
 
 
 # --- commands ------------------------------------------------------------------------------

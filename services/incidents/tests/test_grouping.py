@@ -330,8 +330,9 @@ async def test_a_flare_up_after_the_window_opens_a_new_incident(rolled_back: Ses
 
 async def test_a_closed_incident_is_never_reopened_by_a_signal(rolled_back: Sessions) -> None:
     watchlist = await make_watchlist(rolled_back)
-    old = await open_incident(rolled_back, watchlist)
-    await force(rolled_back, old, status=S.CLOSED, resolved_at=NOW, closed_at=NOW)
+    old = await open_incident(
+        rolled_back, watchlist, status=S.CLOSED, resolved_at=NOW, closed_at=NOW
+    )
     signal = await make_signal(rolled_back, watchlist, Tier.YELLOW)
 
     outcome = await apply(rolled_back, signal, now=NOW)

@@ -80,7 +80,7 @@ async def test_every_allowed_move_is_made_with_timeline_and_event(
     rolled_back: Sessions, current: IncidentStatus, target: IncidentStatus
 ) -> None:
     watchlist = await make_watchlist(rolled_back)
-    incident = await force(rolled_back, await open_incident(rolled_back, watchlist), status=current)
+    incident = await open_incident(rolled_back, watchlist, status=current)
     into = None
     if target is S.MERGED:
         other = await make_watchlist(rolled_back, watchlist.organization_id, "米粉")
@@ -122,8 +122,7 @@ async def test_every_allowed_move_is_made_with_timeline_and_event(
 async def test_a_forbidden_move_is_refused_naming_the_current_state(
     rolled_back: Sessions, current: IncidentStatus, target: IncidentStatus
 ) -> None:
-    watchlist = await make_watchlist(rolled_back)
-    incident = await force(rolled_back, await open_incident(rolled_back, watchlist), status=current)
+    incident = await open_incident(rolled_back, await make_watchlist(rolled_back), status=current)
     before = await timeline_of(rolled_back, incident)
 
     result, messages = await run(

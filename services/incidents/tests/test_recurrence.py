@@ -9,6 +9,7 @@ from libs.contracts.enums import CrisisType, IncidentStatus, Tier
 from libs.contracts.response import IntegrationEventEmitted
 from libs.database.engine import transaction
 from libs.database.tables import ImprovementAction, Incident, Watchlist
+from services.incidents.repository import belonging_to
 from services.incidents.signals.service import REOPEN_WINDOW
 from services.incidents.tests.builders import (
     DETECTED_AT,
@@ -37,8 +38,7 @@ async def _action(
 ) -> ImprovementAction:
     async with transaction(sessions) as session:
         action = ImprovementAction(
-            organization_id=incident.organization_id,
-            incident_id=incident.id,
+            **belonging_to(incident),
             watchlist_id=incident.watchlist_id,
             action=text,
             owner="品控部",
@@ -104,8 +104,7 @@ async def test_recurrence_by_story_and_no_link_without_a_likeness(rolled_back: S
     await _resolve(rolled_back, by_story, NOW - timedelta(days=10))
     other_list = await open_incident(rolled_back, rice, crisis_type=CrisisType.DATA_LEAK)
     await _resolve(rolled_back, other_list, NOW - timedelta(days=10))
-    dismissed = await open_incident(rolled_back, milk, crisis_type=CrisisType.DATA_LEAK)
-    await force(rolled_back, dismissed, status=S.FALSE_ALARM)
+    await open_incident(rolled_back, milk, crisis_type=CrisisType.DATA_LEAK, status=S.FALSE_ALARM)
 
     linked = await open_incident(
         rolled_back, milk, story_id=STORY, crisis_type=CrisisType.DATA_LEAK, detected_at=NOW

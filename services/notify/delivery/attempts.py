@@ -60,12 +60,9 @@ def _attempt(
         secrets, problem = [], "the endpoint's secret does not decrypt with the data key"
     return Attempt(
         delivery_id=row.id,
-        organization_id=row.organization_id,
         endpoint_id=endpoint.id,
-        event_id=row.event_id,
-        event_type=row.event_type,
-        kind=endpoint.kind,
-        url=endpoint.url,
+        **row.model_dump(include={"organization_id", "event_id", "event_type"}),
+        **endpoint.model_dump(include={"kind", "url"}),
         body=dict(row.payload),
         secrets=secrets,
         allow_private=allowed,

@@ -2,7 +2,8 @@
 
 Every handler looks rows up within the command's organization, so another organization's
 endpoint or delivery is simply not found. A secret leaves this module in clear exactly
-once, in the answer to the command that issued it; what is stored is ciphertext.
+once, in the answer to the command that issued it; what is stored is ciphertext. The
+lookups and checks the handlers share raise `Refused` (see `services.notify.answers`).
 """
 
 import uuid
@@ -23,6 +24,7 @@ from libs.contracts.notify import (
 from libs.database.tables import WebhookDelivery, WebhookEndpoint
 from libs.privacy import DataKey
 from services.notify import repository
+from services.notify.answers import Refused
 from services.notify.endpoints import webhook_secrets
 from services.notify.endpoints.destinations import DestinationError, check_url
 from services.notify.repository import ACTIVE, DISABLED, PENDING
@@ -72,9 +74,7 @@ async def create_endpoint(
             "standard endpoints get a generated secret; leave secret empty",
             field="secret",
         )
-    refusal = await _check_destination(session, command.organization_id, command.url)
-    if refusal is not None:
-        return refusal
+    await _check_destination(session, command.organization_id, command.url)
     endpoint = WebhookEndpoint(
         id=uuid.uuid4(),
         organization_id=command.organization_id,
@@ -106,12 +106,8 @@ async def update_endpoint(
 ) -> CommandResult:
     """Change an endpoint; enabling it again clears the failure state that disabled it."""
     endpoint = await _endpoint(session, command.organization_id, command.endpoint_id)
-    if isinstance(endpoint, CommandResult):
-        return endpoint
     if command.url is not None:
-        refusal = await _check_destination(session, command.organization_id, command.url)
-        if refusal is not None:
-            return refusal
+        await _check_destination(session, command.organization_id, command.url)
         endpoint.url = command.url.strip()
     if command.name is not None:
         endpoint.name = command.name.strip() or command.name
@@ -134,8 +130,6 @@ async def rotate_secret(
 ) -> CommandResult:
     """Issue a new secret, answered once; the previous one keeps signing for the overlap."""
     endpoint = await _endpoint(session, command.organization_id, command.endpoint_id)
-    if isinstance(endpoint, CommandResult):
-        return endpoint
     if endpoint.kind != EndpointKind.STANDARD.value:
         return CommandResult.failure(
             ErrorCode.INVALID,
@@ -162,8 +156,6 @@ async def delete_endpoint(
 ) -> CommandResult:
     """Remove an endpoint with its delivery log; pending deliveries stop with it."""
     endpoint = await _endpoint(session, command.organization_id, command.endpoint_id)
-    if isinstance(endpoint, CommandResult):
-        return endpoint
     await repository.delete_endpoint(session, endpoint)
     return CommandResult.success(endpoint_id=str(endpoint.id), deleted_at=now.isoformat())
 
@@ -178,8 +170,6 @@ async def redeliver(
     if delivery is None:
         return not_found("delivery", command.delivery_id, "deliveryId")
     endpoint = await _endpoint(session, command.organization_id, delivery.endpoint_id)
-    if isinstance(endpoint, CommandResult):
-        return endpoint
     if endpoint.status != ACTIVE:
         return CommandResult.failure(
             ErrorCode.INVALID,
@@ -196,24 +186,22 @@ async def redeliver(
     return CommandResult.success(delivery=describe_delivery(delivery))
 
 
-async def _check_destination(
-    session: AsyncSession, organization_id: uuid.UUID, url: str
-) -> CommandResult | None:
+async def _check_destination(session: AsyncSession, organization_id: uuid.UUID, url: str) -> None:
+    """Refuse, naming `url`, a destination the organization's policy does not allow."""
     try:
         allowed = await repository.allows_private(session, organization_id)
         await check_url(url, allow_private=allowed)
     except DestinationError as error:
-        return CommandResult.failure(ErrorCode.INVALID, str(error), field="url")
-    return None
+        raise Refused(CommandResult.failure(ErrorCode.INVALID, str(error), field="url")) from None
 
 
 async def _endpoint(
     session: AsyncSession, organization_id: uuid.UUID, endpoint_id: uuid.UUID
-) -> WebhookEndpoint | CommandResult:
-    """Return the organization's endpoint, locked, or the answer that it has no such one."""
+) -> WebhookEndpoint:
+    """Return the organization's endpoint, locked; refuse when it has no such one."""
     endpoint = await repository.endpoint_for_update(session, organization_id, endpoint_id)
     if endpoint is None:
-        return not_found("webhook endpoint", endpoint_id, "endpointId")
+        raise Refused(not_found("webhook endpoint", endpoint_id, "endpointId"))
     return endpoint
 
 

@@ -354,6 +354,20 @@ async def emit(
         return await fanout.fan_out(session, message, now=now, console_url=console_url)
 
 
+async def delivered_once(
+    sessions: Sessions, key: DataKey
+) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """Give a new organization a public endpoint and one event for it at NOW.
+
+    Return the organization, the endpoint and the event: one delivery of it is pending.
+    """
+    org = await organization(sessions)
+    endpoint_id, _ = await create(sessions, key, org, PUBLIC, now=NOW)
+    message = event(org, occurred_at=NOW)
+    await emit(sessions, message, now=NOW)
+    return org, endpoint_id, message.event_id
+
+
 async def dispatch(sessions: Sessions, key: DataKey, *, now: datetime) -> int:
     """Run one dispatcher pass at `now`."""
     return await dispatch_once(sessions, key, now=now)

@@ -13,12 +13,9 @@ from services.notify.tests.builders import (
     NOW,
     PUBLIC,
     Sessions,
-    create,
+    delivered_once,
     deliveries_of,
-    emit,
-    event,
     forget_other_deliveries,
-    organization,
     run,
 )
 
@@ -26,11 +23,7 @@ from services.notify.tests.builders import (
 async def _one_due(sessions: Sessions, key: DataKey) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
     """Leave one delivery due at NOW and no other; return its organization, endpoint and event."""
     await forget_other_deliveries(sessions)
-    org = await organization(sessions)
-    endpoint_id, _ = await create(sessions, key, org, PUBLIC, now=NOW)
-    message = event(org, occurred_at=NOW)
-    await emit(sessions, message, now=NOW)
-    return org, endpoint_id, message.event_id
+    return await delivered_once(sessions, key)
 
 
 async def _claim(sessions: Sessions, key: DataKey, *, at: timedelta) -> list[Attempt]:

@@ -25,10 +25,9 @@ from services.notify.tests.builders import (
     allow_private,
     create,
     create_command,
+    delivered_once,
     deliveries_of,
-    emit,
     endpoint_row,
-    event,
     organization,
     run,
     try_create,
@@ -250,9 +249,7 @@ async def test_a_chat_bot_secret_is_not_rotated_here(rolled_back: Sessions, key:
 async def test_deleting_an_endpoint_removes_its_pending_deliveries(
     rolled_back: Sessions, key: DataKey
 ) -> None:
-    org = await organization(rolled_back)
-    endpoint_id, _ = await create(rolled_back, key, org, PUBLIC, now=NOW)
-    await emit(rolled_back, event(org, occurred_at=NOW), now=NOW)
+    org, endpoint_id, _ = await delivered_once(rolled_back, key)
     assert len(await deliveries_of(rolled_back, endpoint_id)) == 1
 
     command = DeleteWebhookEndpoint(organization_id=org, actor="key-admin", endpoint_id=endpoint_id)
@@ -263,9 +260,7 @@ async def test_deleting_an_endpoint_removes_its_pending_deliveries(
 async def test_redelivery_waits_for_a_disabled_endpoint_to_be_enabled(
     rolled_back: Sessions, key: DataKey
 ) -> None:
-    org = await organization(rolled_back)
-    endpoint_id, _ = await create(rolled_back, key, org, PUBLIC, now=NOW)
-    await emit(rolled_back, event(org, occurred_at=NOW), now=NOW)
+    org, endpoint_id, _ = await delivered_once(rolled_back, key)
     [delivery] = await deliveries_of(rolled_back, endpoint_id)
     disable = UpdateWebhookEndpoint(
         organization_id=org, actor="key-admin", endpoint_id=endpoint_id, enabled=False
