@@ -26,19 +26,16 @@ from gateway.core.commands import (
 from gateway.core.context import Info
 from gateway.core.errors import (
     AnyRefusal,
+    or_why_not,
 )
 from gateway.core.inputs import as_utc
 from libs.contracts.response import AddAffectedUser, CompleteFollowUp
 from libs.database import tables
 
 AffectedUserResult = Annotated[
-    AffectedUser | AnyRefusal,
-    strawberry.union("AffectedUserResult", description="The masked affected user, or why not."),
+    AffectedUser | AnyRefusal, or_why_not("AffectedUserResult", "The masked affected user")
 ]
-FollowUpResult = Annotated[
-    FollowUp | AnyRefusal,
-    strawberry.union("FollowUpResult", description="The follow-up, or why not."),
-]
+FollowUpResult = Annotated[FollowUp | AnyRefusal, or_why_not("FollowUpResult", "The follow-up")]
 
 
 # The affected user the service recorded is read back with masked columns only.

@@ -23,6 +23,7 @@ from gateway.core.context import Info
 from gateway.core.enums import Channel, ReviewDecision, ReviewStage
 from gateway.core.errors import (
     AnyRefusal,
+    or_why_not,
 )
 from gateway.core.inputs import as_utc
 from gateway.statements.types import Statement
@@ -34,10 +35,7 @@ from libs.contracts.response import (
 )
 from libs.database import tables
 
-StatementResult = Annotated[
-    Statement | AnyRefusal,
-    strawberry.union("StatementResult", description="The statement, or why not."),
-]
+StatementResult = Annotated[Statement | AnyRefusal, or_why_not("StatementResult", "The statement")]
 
 
 STATEMENT = Target(tables.Statement, "Statement", "statement", "statement_id", incident_of)

@@ -12,15 +12,13 @@ from gateway.core.commands import RESPONSE_IDS, Change, Target, incident_of, rer
 from gateway.core.context import Info
 from gateway.core.errors import (
     AnyRefusal,
+    or_why_not,
 )
 from gateway.tasks.types import ResponseTask
 from libs.contracts.response import CompleteTask
 from libs.database import tables
 
-TaskResult = Annotated[
-    ResponseTask | AnyRefusal,
-    strawberry.union("TaskResult", description="The completed task, or why not."),
-]
+TaskResult = Annotated[ResponseTask | AnyRefusal, or_why_not("TaskResult", "The completed task")]
 
 
 TASK = Target(tables.ResponseTask, "ResponseTask", "task", "task_id", incident_of)

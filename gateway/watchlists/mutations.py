@@ -24,6 +24,7 @@ from gateway.core.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    or_why_not,
 )
 from gateway.core.inputs import as_utc
 from gateway.core.owned import fetch
@@ -34,16 +35,13 @@ from libs.database import tables
 
 CreateWatchlistResult = Annotated[
     Watchlist | InvalidInput | Conflict | Forbidden,
-    strawberry.union("CreateWatchlistResult", description="The new watchlist, or why not."),
+    or_why_not("CreateWatchlistResult", "The new watchlist"),
 ]
 UpdateWatchlistResult = Annotated[
     Watchlist | InvalidInput | Conflict | NotFound | Forbidden,
-    strawberry.union("UpdateWatchlistResult", description="The changed watchlist, or why not."),
+    or_why_not("UpdateWatchlistResult", "The changed watchlist"),
 ]
-SnoozeResult = Annotated[
-    WatchlistSnooze | AnyRefusal,
-    strawberry.union("SnoozeResult", description="The snooze, or why not."),
-]
+SnoozeResult = Annotated[WatchlistSnooze | AnyRefusal, or_why_not("SnoozeResult", "The snooze")]
 
 
 @strawberry.input(

@@ -28,6 +28,7 @@ from gateway.core.enums import EndpointKind, EventType
 from gateway.core.errors import (
     AnyRefusal,
     GatewayError,
+    or_why_not,
 )
 from gateway.webhooks.loaders import NO_SECRETS, read_policy
 from gateway.webhooks.types import WebhookDelivery, WebhookEndpoint, WebhookPolicy
@@ -74,28 +75,22 @@ class WebhookEndpointDeleted:
 
 
 CreateEndpointResult = Annotated[
-    WebhookEndpointCreated | AnyRefusal,
-    strawberry.union("CreateWebhookEndpointResult", description="The endpoint, or why not."),
+    WebhookEndpointCreated | AnyRefusal, or_why_not("CreateWebhookEndpointResult", "The endpoint")
 ]
 EndpointResult = Annotated[
-    WebhookEndpoint | AnyRefusal,
-    strawberry.union("WebhookEndpointResult", description="The endpoint, or why not."),
+    WebhookEndpoint | AnyRefusal, or_why_not("WebhookEndpointResult", "The endpoint")
 ]
 RotateSecretResult = Annotated[
-    WebhookSecretRotated | AnyRefusal,
-    strawberry.union("RotateWebhookSecretResult", description="The new secret, or why not."),
+    WebhookSecretRotated | AnyRefusal, or_why_not("RotateWebhookSecretResult", "The new secret")
 ]
 DeleteEndpointResult = Annotated[
-    WebhookEndpointDeleted | AnyRefusal,
-    strawberry.union("DeleteWebhookEndpointResult", description="The deletion, or why not."),
+    WebhookEndpointDeleted | AnyRefusal, or_why_not("DeleteWebhookEndpointResult", "The deletion")
 ]
 DeliveryResult = Annotated[
-    WebhookDelivery | AnyRefusal,
-    strawberry.union("WebhookDeliveryResult", description="The delivery, or why not."),
+    WebhookDelivery | AnyRefusal, or_why_not("WebhookDeliveryResult", "The delivery")
 ]
 PolicyResult = Annotated[
-    WebhookPolicy | AnyRefusal,
-    strawberry.union("WebhookPolicyResult", description="The policy, or why not."),
+    WebhookPolicy | AnyRefusal, or_why_not("WebhookPolicyResult", "The policy")
 ]
 
 
