@@ -28,7 +28,7 @@ from gateway.core.errors import (
     AnyRefusal,
     or_why_not,
 )
-from gateway.core.inputs import as_utc
+from gateway.core.inputs import as_utc, input_fields
 from libs.contracts.response import AddAffectedUser, CompleteFollowUp
 from libs.database import tables
 
@@ -64,11 +64,8 @@ class AftercareMutation:
             info,
             input.incident_id,
             AddAffectedUser,
-            name=input.name,
-            contact_kind=input.contact_kind,
-            contact=input.contact,
+            **input_fields(input, but=("incident_id", "follow_up_due_at")),
             follow_up_due_at=as_utc(due) if due is not None else None,
-            compensation_amount=input.compensation_amount,
         )
 
     @strawberry.mutation(

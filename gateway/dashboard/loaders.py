@@ -21,9 +21,10 @@ from sqlalchemy.types import DateTime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.predicates import OPEN_STATUSES, task_overdue
+from gateway.core.predicates import OPEN_STATUSES
 from libs.contracts.enums import Sentiment, TaskStatus
 from libs.database import tables
+from libs.database.predicates import task_overdue
 
 # The origin volume buckets are counted from, before the client's UTC offset.
 EPOCH = datetime(2000, 1, 3, tzinfo=UTC)  # a Monday, so weekly buckets could start on Mondays

@@ -30,6 +30,7 @@ from gateway.core.errors import (
     GatewayError,
     or_why_not,
 )
+from gateway.core.inputs import input_fields
 from gateway.webhooks.loaders import NO_SECRETS, read_policy
 from gateway.webhooks.types import WebhookDelivery, WebhookEndpoint, WebhookPolicy
 from libs.contracts.messages import CommandResult
@@ -223,11 +224,7 @@ class WebhookMutation:
             CreateWebhookEndpoint,
             _created,
             manage=MANAGE,
-            name=input.name,
-            kind=input.kind,
-            url=input.url,
-            event_types=input.event_types,
-            secret=input.secret,
+            **input_fields(input),
         )
 
     @strawberry.mutation(
@@ -238,15 +235,8 @@ class WebhookMutation:
     async def update_webhook_endpoint(
         self, info: Info, input: UpdateWebhookEndpointInput
     ) -> EndpointResult:
-        return await CHANGE(
-            info,
-            input.id,
-            UpdateWebhookEndpoint,
-            name=input.name,
-            url=input.url,
-            event_types=input.event_types,
-            enabled=input.enabled,
-        )
+        fields = input_fields(input, but=("id",))
+        return await CHANGE(info, input.id, UpdateWebhookEndpoint, **fields)
 
     @strawberry.mutation(
         description=(
