@@ -13,16 +13,7 @@ import strawberry
 
 from gateway.aftercare.loaders import NO_CONTACT
 from gateway.aftercare.types import AddAffectedUserInput, AffectedUser, FollowUp
-from gateway.core.commands import (
-    INCIDENT,
-    RESPONSE_IDS,
-    Change,
-    Target,
-    created,
-    from_result,
-    incident_of,
-    reread,
-)
+from gateway.core.commands import added_to_incident, of_incident
 from gateway.core.context import Info
 from gateway.core.errors import (
     AnyRefusal,
@@ -39,16 +30,10 @@ FollowUpResult = Annotated[FollowUp | AnyRefusal, or_why_not("FollowUpResult", "
 
 
 # The affected user the service recorded is read back with masked columns only.
-ADD = Change(
-    INCIDENT,
-    from_result(
-        created(tables.AffectedUser, AffectedUser.from_row, "Affected user", options=NO_CONTACT)
-    ),
+ADD = added_to_incident(
+    tables.AffectedUser, AffectedUser.from_row, "Affected user", options=NO_CONTACT
 )
-FOLLOW_UP = Target(tables.FollowUpTask, "FollowUpTask", "follow-up", "task_id", incident_of)
-COMPLETE = Change(
-    FOLLOW_UP, reread(tables.FollowUpTask, FollowUp.from_row, "Follow-up"), renames=RESPONSE_IDS
-)
+COMPLETE = of_incident(tables.FollowUpTask, "follow-up", "task_id", FollowUp.from_row)
 
 
 @strawberry.type
