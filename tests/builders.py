@@ -15,6 +15,8 @@ from libs.database.engine import transaction
 from libs.database.tables import Incident, Organization, ResponseTask, Watchlist
 
 T = TypeVar("T")
+# What the `sessions` fixture gives: a maker of sessions on the test database.
+Sessions = async_sessionmaker[AsyncSession]
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class Tenant:
         return {"Authorization": f"Bearer {self.keys[role]}"}
 
 
-async def make_tenant(sessions: async_sessionmaker[AsyncSession], slug: str = "acme") -> Tenant:
+async def make_tenant(sessions: Sessions, slug: str = "acme") -> Tenant:
     """Create an organization and a key for every role."""
     async with transaction(sessions) as session:
         org = await ensure_organization(session, slug, f"{slug} Inc.")
@@ -94,7 +96,7 @@ async def response_task(
     return row
 
 
-async def read_all(sessions: async_sessionmaker[AsyncSession], query: SelectOfScalar[T]) -> list[T]:
+async def read_all(sessions: Sessions, query: SelectOfScalar[T]) -> list[T]:
     """Return every row `query` selects, read in a session of its own."""
     async with sessions() as session:
         return list((await session.exec(query)).all())

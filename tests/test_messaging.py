@@ -1,29 +1,35 @@
 """The messaging harness on real PostgreSQL and Redis: outbox, receipts, commands."""
 
+import asyncio
 import uuid
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from arq.connections import ArqRedis
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.messages import CommandResult, CreateWatchlist, MentionIngested
 from libs.database.engine import transaction
-from libs.database.tables import MessageReceipt, OutboxMessage
+from libs.database.tables import DeadLetter, MessageReceipt, OutboxMessage
 from libs.messaging import dead_letters, outbox, readiness
 from libs.messaging.publisher import CommandTimeout, call, publish
 from libs.messaging.receipts import AlreadyHandled, claim
-from libs.messaging.worker import Outcome, Route, Runtime, build_worker
-from tests.builders import make_tenant
+from libs.messaging.worker import MAX_TIMEOUTS, Outcome, Route, Runtime, build_worker
+from tests.builders import Sessions, Tenant, make_tenant
 from tests.fixtures.servers import Servers
 
 
+@pytest_asyncio.fixture
+async def tenant(sessions: Sessions) -> Tenant:
+    """The organization a test's messages are sent for."""
+    return await make_tenant(sessions)
+
+
 async def test_outbox_message_is_published_only_after_commit(
-    sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+    sessions: Sessions, redis: ArqRedis, tenant: Tenant
 ) -> None:
-    tenant = await make_tenant(sessions)
     message = MentionIngested(organization_id=tenant.org.id, mention_ids=[uuid.uuid4()])
     try:
         async with transaction(sessions) as session:
@@ -44,9 +50,8 @@ async def test_outbox_message_is_published_only_after_commit(
 
 
 async def test_relay_publishes_what_a_crash_left_behind(
-    sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+    sessions: Sessions, redis: ArqRedis, tenant: Tenant
 ) -> None:
-    tenant = await make_tenant(sessions)
     message = MentionIngested(organization_id=tenant.org.id, mention_ids=[uuid.uuid4()])
     async with transaction(sessions) as session:
         outbox.add(session, "test", message)
@@ -57,7 +62,7 @@ async def test_relay_publishes_what_a_crash_left_behind(
 
 
 async def test_second_claim_of_a_message_is_refused_with_the_first_result(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: Sessions,
 ) -> None:
     message_id = uuid.uuid4()
     async with transaction(sessions) as session:
@@ -75,9 +80,8 @@ async def test_second_claim_of_a_message_is_refused_with_the_first_result(
 
 
 async def test_command_round_trip_through_a_real_worker_is_idempotent(
-    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+    servers: Servers, sessions: Sessions, redis: ArqRedis, tenant: Tenant
 ) -> None:
-    tenant = await make_tenant(sessions)
     calls: list[str] = []
 
     async def handle(runtime: Runtime, session: AsyncSession, command: CreateWatchlist) -> Outcome:
@@ -102,10 +106,7 @@ async def test_command_round_trip_through_a_real_worker_is_idempotent(
         assert count.scalar_one() == 1
 
 
-async def test_command_without_a_worker_times_out(
-    sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
-) -> None:
-    tenant = await make_tenant(sessions)
+async def test_command_without_a_worker_times_out(redis: ArqRedis, tenant: Tenant) -> None:
     command = CreateWatchlist(organization_id=tenant.org.id, actor="t", name="a", keywords=["a"])
     try:
         await call(redis, command, timeout=0.3)
@@ -121,9 +122,8 @@ def _zero() -> Any:
 
 
 async def test_a_command_whose_handler_fails_answers_internal_and_is_kept(
-    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+    servers: Servers, sessions: Sessions, redis: ArqRedis, tenant: Tenant
 ) -> None:
-    tenant = await make_tenant(sessions)
 
     async def broken(runtime: Runtime, session: AsyncSession, command: CreateWatchlist) -> Outcome:
         raise ValueError("a bug in the handler")
@@ -207,12 +207,8 @@ def test_backoff_grows_to_a_cap_with_jitter() -> None:
 
 
 async def test_a_failing_event_becomes_a_dead_letter_and_is_redriven_once_fixed(
-    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+    servers: Servers, sessions: Sessions, redis: ArqRedis, tenant: Tenant
 ) -> None:
-    from libs.database.tables import DeadLetter
-    from libs.messaging import dead_letters
-
-    tenant = await make_tenant(sessions)
     applied: list[uuid.UUID] = []
     broken = True
 
@@ -259,13 +255,8 @@ async def _drain(servers: Servers, consumer: str, route: Route[Runtime, Any]) ->
 
 
 async def test_a_handler_that_keeps_timing_out_is_retried_then_kept(
-    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+    servers: Servers, sessions: Sessions, redis: ArqRedis, tenant: Tenant
 ) -> None:
-    import asyncio
-
-    from libs.messaging.worker import MAX_TIMEOUTS
-
-    tenant = await make_tenant(sessions)
     tries: list[int] = []
 
     async def stuck(runtime: Runtime, session: AsyncSession, event: MentionIngested) -> Outcome:
@@ -284,7 +275,7 @@ async def test_a_handler_that_keeps_timing_out_is_retried_then_kept(
 
 
 async def test_a_malformed_message_without_an_id_is_still_kept(
-    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+    servers: Servers, sessions: Sessions, redis: ArqRedis
 ) -> None:
     async def never(runtime: Runtime, session: AsyncSession, event: MentionIngested) -> Outcome:
         raise AssertionError("a malformed message reached its handler")

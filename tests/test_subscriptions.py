@@ -13,10 +13,10 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+import pytest_asyncio
 from arq.connections import ArqRedis
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisiswatch.demo_stream import BRAND, BRAND_KEYWORDS, Post, chatter, crisis
 from gateway.config import GatewaySettings
@@ -49,7 +49,7 @@ from services.incidents.tasks import deadlines
 from services.incidents.worker import create_worker as incidents_worker
 from services.ingest.schemas import MentionIn
 from services.ingest.service import store_batch
-from tests.builders import Tenant, make_tenant
+from tests.builders import Sessions, Tenant, make_tenant
 from tests.fixtures.servers import Servers
 from tests.fixtures.workers import handled, running_workers
 
@@ -70,13 +70,21 @@ subscription Updates($incidentId: ID) {
 Received = dict[str, list[dict[str, Any]]]
 
 
-def _settings(servers: Servers) -> Settings:
+@pytest.fixture
+def settings(servers: Servers) -> Settings:
+    """Settings the gateways and workers of one test share, with a data key of their own."""
     return GatewaySettings(
         database_url=servers.database_url,
         redis_url=servers.redis_url,
         data_key=generate_key(),
         command_timeout_seconds=5.0,
     )
+
+
+@pytest_asyncio.fixture
+async def heilan(sessions: Sessions) -> Tenant:
+    """The organization whose crisis the subscribers follow."""
+    return await make_tenant(sessions, "heilan")
 
 
 @asynccontextmanager
@@ -96,7 +104,7 @@ async def _ask(redis: ArqRedis, command: Command) -> CommandResult:
 
 
 async def _ingest(
-    sessions: async_sessionmaker[AsyncSession], redis: ArqRedis, tenant: Tenant, posts: list[Post]
+    sessions: Sessions, redis: ArqRedis, tenant: Tenant, posts: list[Post]
 ) -> list[uuid.UUID]:
     """Store posts as ingest does and wait until analysis has committed them."""
     async with transaction(sessions) as session:
@@ -122,11 +130,9 @@ async def _collect(client: LiveClient, enough: Callable[[Received], bool]) -> Re
 
 
 async def test_a_crisis_reaches_its_organizations_subscribers_and_no_one_elses(
-    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+    settings: Settings, sessions: Sessions, redis: ArqRedis, heilan: Tenant
 ) -> None:
-    heilan = await make_tenant(sessions, "heilan")
     rival = await make_tenant(sessions, "rival")
-    settings = _settings(servers)
     now = datetime.now(UTC)
     async with _system(settings), serve_gateway(settings) as gateway:
         await _ask(redis, _watch(heilan))
@@ -196,10 +202,8 @@ async def test_a_crisis_reaches_its_organizations_subscribers_and_no_one_elses(
 
 
 async def test_a_completed_task_reaches_subscribers_on_every_gateway(
-    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+    settings: Settings, sessions: Sessions, redis: ArqRedis, heilan: Tenant
 ) -> None:
-    heilan = await make_tenant(sessions, "heilan")
-    settings = _settings(servers)
     now = datetime.now(UTC)
     key = bearer(heilan.keys[Role.VIEWER])
     async with (
@@ -247,10 +251,8 @@ async def test_a_completed_task_reaches_subscribers_on_every_gateway(
 
 
 async def test_every_overdue_task_stages_one_incident_notice(
-    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+    settings: Settings, sessions: Sessions, redis: ArqRedis, heilan: Tenant
 ) -> None:
-    heilan = await make_tenant(sessions, "heilan")
-    settings = _settings(servers)
     now = datetime.now(UTC)
     async with (
         _system(settings),

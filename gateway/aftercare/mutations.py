@@ -13,45 +13,27 @@ import strawberry
 
 from gateway.aftercare.loaders import NO_CONTACT
 from gateway.aftercare.types import AddAffectedUserInput, AffectedUser, FollowUp
-from gateway.core.commands import (
-    INCIDENT,
-    RESPONSE_IDS,
-    Change,
-    Target,
-    created,
-    from_result,
-    incident_of,
-    reread,
-)
+from gateway.core.commands import added_to_incident, of_incident
 from gateway.core.context import Info
 from gateway.core.errors import (
     AnyRefusal,
+    or_why_not,
 )
-from gateway.core.inputs import as_utc
+from gateway.core.inputs import as_utc, input_fields
 from libs.contracts.response import AddAffectedUser, CompleteFollowUp
 from libs.database import tables
 
 AffectedUserResult = Annotated[
-    AffectedUser | AnyRefusal,
-    strawberry.union("AffectedUserResult", description="The masked affected user, or why not."),
+    AffectedUser | AnyRefusal, or_why_not("AffectedUserResult", "The masked affected user")
 ]
-FollowUpResult = Annotated[
-    FollowUp | AnyRefusal,
-    strawberry.union("FollowUpResult", description="The follow-up, or why not."),
-]
+FollowUpResult = Annotated[FollowUp | AnyRefusal, or_why_not("FollowUpResult", "The follow-up")]
 
 
 # The affected user the service recorded is read back with masked columns only.
-ADD = Change(
-    INCIDENT,
-    from_result(
-        created(tables.AffectedUser, AffectedUser.from_row, "Affected user", options=NO_CONTACT)
-    ),
+ADD = added_to_incident(
+    tables.AffectedUser, AffectedUser.from_row, "Affected user", options=NO_CONTACT
 )
-FOLLOW_UP = Target(tables.FollowUpTask, "FollowUpTask", "follow-up", "task_id", incident_of)
-COMPLETE = Change(
-    FOLLOW_UP, reread(tables.FollowUpTask, FollowUp.from_row, "Follow-up"), renames=RESPONSE_IDS
-)
+COMPLETE = of_incident(tables.FollowUpTask, "follow-up", "task_id", FollowUp.from_row)
 
 
 @strawberry.type
@@ -67,11 +49,8 @@ class AftercareMutation:
             info,
             input.incident_id,
             AddAffectedUser,
-            name=input.name,
-            contact_kind=input.contact_kind,
-            contact=input.contact,
+            **input_fields(input, but=("incident_id", "follow_up_due_at")),
             follow_up_due_at=as_utc(due) if due is not None else None,
-            compensation_amount=input.compensation_amount,
         )
 
     @strawberry.mutation(

@@ -11,6 +11,7 @@ from strawberry import relay
 from gateway.aftercare.loaders import FOLLOW_UPS_BY_USER
 from gateway.core.context import Info
 from gateway.core.enums import ContactKind, FollowUpKind, TaskStatus
+from gateway.core.nodes import children_of
 from gateway.core.rows import Stored, converted
 
 
@@ -45,8 +46,7 @@ class AffectedUser(Stored):
 
     @strawberry.field(description="Follow-up visits and compensations, earliest due first.")
     async def follow_ups(self, info: Info) -> list[FollowUp]:
-        rows = await info.context.loaders.of(FOLLOW_UPS_BY_USER).load(self.database_id)
-        return [FollowUp.from_row(row) for row in rows]
+        return await children_of(info, FOLLOW_UPS_BY_USER, self.database_id, FollowUp)
 
 
 @strawberry.input(

@@ -362,3 +362,29 @@ def from_result(
         return await reply(info, result)
 
     return answer
+
+
+# The rows the incidents service keeps under an incident, each named by its table's name.
+Part = TypeVar("Part", tables.Statement, tables.ResponseTask, tables.FollowUpTask)
+
+
+def of_incident(
+    table: type[Part], noun: str, field: str, build: Callable[[Part], Built]
+) -> Change[Part, Built]:
+    """A Change of a row kept under an incident (a statement, a response task, a follow-up):
+    named by a global id of its table's name, refused with the incident's status, answered
+    by the row read back afresh; the service's field names map through RESPONSE_IDS."""
+    target = Target(table, table.__name__, noun, field, incident_of)
+    what = noun[0].upper() + noun[1:]
+    return Change(target, reread(table, build, what), renames=RESPONSE_IDS)
+
+
+def added_to_incident(
+    table: type[Row],
+    build: Callable[[Row], Built],
+    what: str,
+    *,
+    options: Sequence[LoaderOption] = (),
+) -> Change[tables.Incident, Built]:
+    """A Change that adds a row of `table` to an incident, answered by the row created."""
+    return Change(INCIDENT, from_result(created(table, build, what, options=options)))

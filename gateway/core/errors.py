@@ -7,6 +7,7 @@ error is raised only when nothing useful can be returned (bad cursor, service si
 import strawberry
 from graphql import GraphQLError
 from strawberry.relay import GlobalIDValueError
+from strawberry.types.union import StrawberryUnion
 
 from gateway.core.enums import IncidentStatus
 
@@ -51,6 +52,12 @@ class InvalidTransition(Refusal):
 
 # Every refusal a war-room mutation may answer with, in the order their unions list them.
 AnyRefusal = NotFound | InvalidTransition | InvalidInput | Conflict | Forbidden
+
+
+def or_why_not(name: str, answer: str) -> StrawberryUnion:
+    """Name a mutation's result union `name`, described as `answer` (say "The statement")
+    or the refusal saying why not, so every result union reads the same to clients."""
+    return strawberry.union(name, description=f"{answer}, or why not.")
 
 
 def should_mask(error: GraphQLError) -> bool:

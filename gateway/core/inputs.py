@@ -4,8 +4,11 @@ A global id of the wrong type is refused with an error naming the field, never r
 match", so a client passing a Mention id where a Watchlist id belongs learns it at once.
 """
 
+import dataclasses
 import uuid
+from collections.abc import Collection
 from datetime import UTC, datetime
+from typing import Any
 
 from strawberry import relay
 
@@ -39,6 +42,16 @@ def require_id(global_id: relay.GlobalID, type_name: str, field: str) -> uuid.UU
 def optional_id(global_id: relay.GlobalID | None, type_name: str, field: str) -> uuid.UUID | None:
     """Return the row id of an optional global id that must be of `type_name` when given."""
     return require_id(global_id, type_name, field) if global_id is not None else None
+
+
+def input_fields(given: Any, *, but: Collection[str] = ()) -> dict[str, Any]:
+    """Return the fields of the input `given` by name, those named in `but` left out: an
+    input whose fields are a command's own is passed on whole, so neither list can drift."""
+    return {
+        field.name: getattr(given, field.name)
+        for field in dataclasses.fields(given)
+        if field.name not in but
+    }
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -14,15 +14,24 @@ import asyncio
 import dataclasses
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 import strawberry
 from strawberry import relay
 
 from gateway.core.context import Info
 from gateway.core.inputs import parse_uuid
-from gateway.core.reads import ById
+from gateway.core.reads import ById, Children
 from gateway.core.rows import FromRow
+
+Built = TypeVar("Built", bound=FromRow)
+
+
+async def children_of(
+    info: Info, rows: Children[Any], parent: uuid.UUID, built: type[Built]
+) -> list[Built]:
+    """Load the rows under `parent` through the request's DataLoader, each built as `built`."""
+    return [built.from_row(row) for row in await info.context.loaders.of(rows).load(parent)]
 
 
 class Loaded(FromRow):

@@ -1,18 +1,15 @@
-"""Stored vocabularies in SQL and back: tier and status ranks, open incidents, overdue tasks.
+"""Stored vocabularies in SQL and back: tier and status ranks, open incidents.
 
 Tiers sort by severity and incident statuses by their place in the lifecycle, not
 alphabetically; several lists and the dashboard share these expressions.
 """
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, or_
+from sqlalchemy import case
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import col
 
-from libs.contracts.enums import IncidentStatus, TaskStatus, Tier
-from libs.database import tables
+from libs.contracts.enums import IncidentStatus, Tier
 
 # How the risk model stores "below blue" (no tier) in `risk_signal.tier`.
 NO_TIER = "none"
@@ -33,16 +30,3 @@ def tier_rank(column: Any) -> ColumnElement[int]:
 def status_rank(column: Any) -> ColumnElement[int]:
     """Rank a stored incident status by its place in the lifecycle, detected first."""
     return case({status.value: rank for rank, status in enumerate(IncidentStatus)}, value=column)
-
-
-def task_overdue(now: datetime) -> ColumnElement[bool]:
-    """Whether a task is overdue at `now`: not done, and past due or already found breached."""
-    task = tables.ResponseTask
-    return and_(
-        col(task.status) != TaskStatus.DONE.value,
-        or_(
-            col(task.breached_at).is_not(None),
-            col(task.status) == TaskStatus.OVERDUE.value,
-            col(task.due_at) < now,
-        ),
-    )

@@ -18,7 +18,7 @@ from sqlalchemy.types import DateTime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.predicates import OPEN_STATUSES, task_overdue
+from gateway.core.predicates import OPEN_STATUSES
 from libs.contracts.enums import Sentiment, TaskStatus
 from libs.database import tables
 from libs.database.mention_window import (
@@ -31,6 +31,7 @@ from libs.database.mention_window import (
 from libs.database.mention_window import (
     rows as _rows,
 )
+from libs.database.predicates import task_overdue
 
 __all__ = ["Scope", "TermRow", "top_terms"]
 
@@ -44,14 +45,15 @@ def _timestamp(moment: datetime) -> ColumnElement[datetime]:
 
 @dataclass(frozen=True)
 class VolumeRow:
-    """Mentions posted in one bucket, by sentiment, and their mean sentiment score."""
+    """Mentions posted in one bucket, by sentiment, and their mean sentiment score, named as
+    the dashboard fields they fill."""
 
     start: datetime
     total: int
     positive: int
     neutral: int
     negative: int
-    average_score: float | None
+    average_sentiment_score: float | None
 
 
 async def volume(
@@ -69,7 +71,7 @@ async def volume(
             func.count().filter(sentiment == Sentiment.POSITIVE.value).label("positive"),
             func.count().filter(sentiment == Sentiment.NEUTRAL.value).label("neutral"),
             func.count().filter(sentiment == Sentiment.NEGATIVE.value).label("negative"),
-            func.avg(col(analysis.sentiment_score)).label("average_score"),
+            func.avg(col(analysis.sentiment_score)).label("average_sentiment_score"),
         )
         .select_from(mention)
         .outerjoin(analysis, analysis_of_mention(scope))
@@ -91,7 +93,7 @@ async def volume(
             func.coalesce(counted.c.positive, 0),
             func.coalesce(counted.c.neutral, 0),
             func.coalesce(counted.c.negative, 0),
-            counted.c.average_score,
+            counted.c.average_sentiment_score,
         )
         .select_from(buckets)
         .outerjoin(counted, counted.c.start == buckets.c.start)
@@ -106,7 +108,7 @@ async def volume(
             positive=int(positive),
             neutral=int(neutral),
             negative=int(negative),
-            average_score=float(average) if average is not None else None,
+            average_sentiment_score=float(average) if average is not None else None,
         )
         for start, total, positive, neutral, negative, average in rows
     ]
@@ -160,17 +162,18 @@ async def share_of_voice(session: AsyncSession, scope: Scope) -> list[ShareRow]:
 
 @dataclass(frozen=True)
 class IncidentRow:
-    """Incident figures for the scope, as PostgreSQL counted them."""
+    """Incident figures for the scope, as PostgreSQL counted them, each named as the
+    dashboard field it fills so that the field takes it by name."""
 
     by_tier: dict[str, int]
     by_status: dict[str, int]
     acknowledged: int
-    acknowledge_median_seconds: float | None
-    acknowledge_p90_seconds: float | None
-    tasks_on_time: int
-    tasks_late: int
+    time_to_acknowledge_median_seconds: float | None
+    time_to_acknowledge_p90_seconds: float | None
+    deadlines_met: int
+    tasks_done_late: int
     tasks_overdue: int
-    tasks_open: int
+    tasks_pending: int
     overdue_open_tasks: int
     open_incidents: int
 
@@ -248,12 +251,12 @@ async def incident_figures(session: AsyncSession, scope: Scope, now: datetime) -
         by_tier=by_tier,
         by_status=by_status,
         acknowledged=int(acknowledged_count),
-        acknowledge_median_seconds=float(median) if median is not None else None,
-        acknowledge_p90_seconds=float(p90) if p90 is not None else None,
-        tasks_on_time=int(on_time),
-        tasks_late=int(late_count),
+        time_to_acknowledge_median_seconds=float(median) if median is not None else None,
+        time_to_acknowledge_p90_seconds=float(p90) if p90 is not None else None,
+        deadlines_met=int(on_time),
+        tasks_done_late=int(late_count),
         tasks_overdue=int(overdue_count),
-        tasks_open=int(still_open),
+        tasks_pending=int(still_open),
         overdue_open_tasks=int(overdue_now),
         open_incidents=int(open_now),
     )

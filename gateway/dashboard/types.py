@@ -21,6 +21,7 @@ from gateway.core.enums import IncidentStatus, Tier
 from gateway.core.errors import GatewayError
 from gateway.core.listing import OrderDirection
 from gateway.core.pagination import sort
+from gateway.core.rows import from_columns
 from gateway.dashboard import loaders as figures
 from gateway.watchlists.types import Watchlist
 from libs.database import tables
@@ -69,15 +70,8 @@ class VolumePoint:
     def from_row(cls, row: figures.VolumeRow) -> "VolumePoint":
         """Build from one counted bucket."""
         judged = row.positive + row.neutral + row.negative
-        return cls(
-            start=row.start,
-            total=row.total,
-            positive=row.positive,
-            neutral=row.neutral,
-            negative=row.negative,
-            unanalyzed=row.total - judged,
-            negative_share=_share(row.negative, judged),
-            average_sentiment_score=row.average_score,
+        return from_columns(
+            cls, row, unanalyzed=row.total - judged, negative_share=_share(row.negative, judged)
         )
 
 
@@ -154,25 +148,18 @@ class IncidentMetrics:
     @classmethod
     def from_row(cls, row: figures.IncidentRow) -> "IncidentMetrics":
         """Build from the counted figures, listing every tier and status (zero too)."""
-        missed = row.tasks_late + row.tasks_overdue
-        return cls(
+        missed = row.tasks_done_late + row.tasks_overdue
+        return from_columns(
+            cls,
+            row,
             detected=sum(row.by_status.values()),
             by_tier=[TierCount(tier=tier, count=row.by_tier.get(tier.value, 0)) for tier in Tier],
             by_status=[
                 StatusCount(status=status, count=row.by_status.get(status.value, 0))
                 for status in IncidentStatus
             ],
-            acknowledged=row.acknowledged,
-            time_to_acknowledge_median_seconds=row.acknowledge_median_seconds,
-            time_to_acknowledge_p90_seconds=row.acknowledge_p90_seconds,
-            deadlines_met=row.tasks_on_time,
             deadlines_missed=missed,
-            tasks_done_late=row.tasks_late,
-            tasks_overdue=row.tasks_overdue,
-            tasks_pending=row.tasks_open,
-            deadline_met_share=_share(row.tasks_on_time, row.tasks_on_time + missed),
-            overdue_open_tasks=row.overdue_open_tasks,
-            open_incidents=row.open_incidents,
+            deadline_met_share=_share(row.deadlines_met, row.deadlines_met + missed),
         )
 
 

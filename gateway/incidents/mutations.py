@@ -22,6 +22,7 @@ from gateway.core.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
+    or_why_not,
 )
 from gateway.core.owned import owned
 from gateway.incidents.types import Incident
@@ -31,13 +32,10 @@ from libs.database import tables
 
 AcknowledgeIncidentResult = Annotated[
     Incident | NotFound | InvalidTransition | Forbidden,
-    strawberry.union(
-        "AcknowledgeIncidentResult", description="The acknowledged incident, or why not."
-    ),
+    or_why_not("AcknowledgeIncidentResult", "The acknowledged incident"),
 ]
 IncidentResult = Annotated[
-    Incident | AnyRefusal,
-    strawberry.union("IncidentResult", description="The changed incident, or why not."),
+    Incident | AnyRefusal, or_why_not("IncidentResult", "The changed incident")
 ]
 
 

@@ -19,7 +19,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from gateway.aftercare.types import AffectedUser
 from gateway.core.context import Info
 from gateway.core.enums import CrisisType, IncidentStatus, TeamRole, Tier
-from gateway.core.nodes import LoadedNode
+from gateway.core.nodes import LoadedNode, children_of
 from gateway.core.rows import FromRow, converted, optional
 from gateway.incidents.loaders import (
     AFFECTED_USERS_BY_INCIDENT,
@@ -104,23 +104,19 @@ class Incident(LoadedNode):
 
     @strawberry.field(description="Who holds which role on the team, in order of assignment.")
     async def team(self, info: Info) -> list[TeamMember]:
-        rows = await info.context.loaders.of(TEAM_BY_INCIDENT).load(self.id)
-        return [TeamMember.from_row(row) for row in rows]
+        return await children_of(info, TEAM_BY_INCIDENT, self.id, TeamMember)
 
     @strawberry.field(description="Statements for every channel, oldest first.")
     async def statements(self, info: Info) -> list[Statement]:
-        rows = await info.context.loaders.of(STATEMENTS_BY_INCIDENT).load(self.id)
-        return [Statement.from_row(row) for row in rows]
+        return await children_of(info, STATEMENTS_BY_INCIDENT, self.id, Statement)
 
     @strawberry.field(description="The facts every statement must carry (一致性原则).")
     async def key_facts(self, info: Info) -> list[KeyFact]:
-        rows = await info.context.loaders.of(KEY_FACTS_BY_INCIDENT).load(self.id)
-        return [KeyFact.from_row(row) for row in rows]
+        return await children_of(info, KEY_FACTS_BY_INCIDENT, self.id, KeyFact)
 
     @strawberry.field(description="Customers the incident harmed, masked, with their follow-ups.")
     async def affected_users(self, info: Info) -> list[AffectedUser]:
-        rows = await info.context.loaders.of(AFFECTED_USERS_BY_INCIDENT).load(self.id)
-        return [AffectedUser.from_row(row) for row in rows]
+        return await children_of(info, AFFECTED_USERS_BY_INCIDENT, self.id, AffectedUser)
 
     @strawberry.field(description="The review report (复盘); null until the incident resolves.")
     async def review(self, info: Info) -> ReviewReport | None:
@@ -141,13 +137,11 @@ class Incident(LoadedNode):
         return self._load_tasks(info)
 
     async def _load_tasks(self, info: Info) -> list[ResponseTask]:
-        rows = await info.context.loaders.of(TASKS_BY_INCIDENT).load(self.id)
-        return [ResponseTask.from_row(row) for row in rows]
+        return await children_of(info, TASKS_BY_INCIDENT, self.id, ResponseTask)
 
     @strawberry.field(description="Every change to the incident, oldest first.")
     async def timeline(self, info: Info) -> list[TimelineEvent]:
-        rows = await info.context.loaders.of(TIMELINE_BY_INCIDENT).load(self.id)
-        return [TimelineEvent.from_row(row) for row in rows]
+        return await children_of(info, TIMELINE_BY_INCIDENT, self.id, TimelineEvent)
 
     @strawberry.field(description="The most recent risk signal that raised or joined it.")
     async def latest_signal(self, info: Info) -> RiskSignal | None:

@@ -13,7 +13,7 @@ from strawberry import relay
 
 from gateway.core.commands import forbidden_unless_admin, not_found
 from gateway.core.context import Info
-from gateway.core.errors import Forbidden, InvalidInput, NotFound
+from gateway.core.errors import Forbidden, InvalidInput, NotFound, or_why_not
 from gateway.core.inputs import local_id
 from gateway.keys.types import ApiKey, ApiKeyCreated
 from libs.auth.keys import mint
@@ -26,11 +26,11 @@ NAME_LIMIT = 200
 
 CreateApiKeyResult = Annotated[
     ApiKeyCreated | Forbidden | InvalidInput,
-    strawberry.union("CreateApiKeyResult", description="The new key and its secret, or why not."),
+    or_why_not("CreateApiKeyResult", "The new key and its secret"),
 ]
 RevokeApiKeyResult = Annotated[
     ApiKey | Forbidden | NotFound | InvalidInput,
-    strawberry.union("RevokeApiKeyResult", description="The revoked key, or why not."),
+    or_why_not("RevokeApiKeyResult", "The revoked key"),
 ]
 
 

@@ -9,15 +9,13 @@ import strawberry
 
 from gateway.core.commands import perform
 from gateway.core.context import Info
-from gateway.core.errors import Forbidden, InvalidInput
+from gateway.core.errors import Forbidden, InvalidInput, or_why_not
 from gateway.lexicon.types import SensitiveTermsChanged, SetSensitiveTermsInput
 from libs.contracts.messages import CommandResult, SetSensitiveTerms
 
 SetSensitiveTermsResult = Annotated[
     SensitiveTermsChanged | InvalidInput | Forbidden,
-    strawberry.union(
-        "SetSensitiveTermsResult", description="The lexicon change as applied, or why not."
-    ),
+    or_why_not("SetSensitiveTermsResult", "The lexicon change as applied"),
 ]
 
 

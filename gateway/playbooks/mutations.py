@@ -12,14 +12,14 @@ from gateway.core.context import Info
 from gateway.core.enums import Channel, CrisisType, TeamRole, Tier
 from gateway.core.errors import (
     AnyRefusal,
+    or_why_not,
 )
 from gateway.playbooks.types import Playbook
 from libs.contracts.response import SetPlaybook
 from libs.database import tables
 
 PlaybookResult = Annotated[
-    Playbook | AnyRefusal,
-    strawberry.union("PlaybookResult", description="The stored playbook, or why not."),
+    Playbook | AnyRefusal, or_why_not("PlaybookResult", "The stored playbook")
 ]
 
 

@@ -14,6 +14,7 @@ from gateway.core.context import Info
 from gateway.core.errors import (
     AnyRefusal,
     NotFound,
+    or_why_not,
 )
 from gateway.core.owned import owned
 from gateway.replies.types import FileReplyInput, ReplyCase
@@ -21,10 +22,7 @@ from libs.contracts.messages import CommandResult
 from libs.contracts.response import FileReply
 from libs.database import tables
 
-ReplyCaseResult = Annotated[
-    ReplyCase | AnyRefusal,
-    strawberry.union("ReplyCaseResult", description="The filed case, or why not."),
-]
+ReplyCaseResult = Annotated[ReplyCase | AnyRefusal, or_why_not("ReplyCaseResult", "The filed case")]
 
 
 async def _owned_id(

@@ -13,16 +13,14 @@ from gateway.core.commands import INCIDENT, Change, reread
 from gateway.core.context import Info
 from gateway.core.errors import (
     AnyRefusal,
+    or_why_not,
 )
 from gateway.core.inputs import as_utc
 from gateway.review.types import ReviewReport
 from libs.contracts.response import CompleteReview, UpdateReview
 from libs.database import tables
 
-ReviewResult = Annotated[
-    ReviewReport | AnyRefusal,
-    strawberry.union("ReviewResult", description="The review report, or why not."),
-]
+ReviewResult = Annotated[ReviewReport | AnyRefusal, or_why_not("ReviewResult", "The review report")]
 
 
 @strawberry.input(description="An improvement the review commits to.")

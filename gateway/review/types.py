@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from strawberry.types.lazy_type import LazyType
 
 from gateway.core.context import Info
-from gateway.core.nodes import LoadedNode, load_by_name
+from gateway.core.nodes import LoadedNode, children_of, load_by_name
 from gateway.core.rows import Stored, converted
 from gateway.review.loaders import IMPROVEMENTS_BY_INCIDENT, REVIEWS
 
@@ -58,8 +58,9 @@ class ReviewReport(LoadedNode):
 
     @strawberry.field(description="Improvement actions, in the order they were written.")
     async def improvements(self, info: Info) -> list[ImprovementAction]:
-        rows = await info.context.loaders.of(IMPROVEMENTS_BY_INCIDENT).load(self.incident_id)
-        return [ImprovementAction.from_row(row) for row in rows]
+        return await children_of(
+            info, IMPROVEMENTS_BY_INCIDENT, self.incident_id, ImprovementAction
+        )
 
     @strawberry.field(graphql_type=IncidentRef | None, description="The incident under review.")
     async def incident(self, info: Info) -> relay.Node | None:

@@ -9,20 +9,12 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from gateway.core.commands import (
-    INCIDENT,
-    RESPONSE_IDS,
-    Change,
-    Target,
-    created,
-    from_result,
-    incident_of,
-    reread,
-)
+from gateway.core.commands import added_to_incident, of_incident
 from gateway.core.context import Info
 from gateway.core.enums import Channel, ReviewDecision, ReviewStage
 from gateway.core.errors import (
     AnyRefusal,
+    or_why_not,
 )
 from gateway.core.inputs import as_utc
 from gateway.statements.types import Statement
@@ -34,17 +26,11 @@ from libs.contracts.response import (
 )
 from libs.database import tables
 
-StatementResult = Annotated[
-    Statement | AnyRefusal,
-    strawberry.union("StatementResult", description="The statement, or why not."),
-]
+StatementResult = Annotated[Statement | AnyRefusal, or_why_not("StatementResult", "The statement")]
 
 
-STATEMENT = Target(tables.Statement, "Statement", "statement", "statement_id", incident_of)
-DRAFT = Change(INCIDENT, from_result(created(tables.Statement, Statement.from_row, "Statement")))
-CHANGE = Change(
-    STATEMENT, reread(tables.Statement, Statement.from_row, "Statement"), renames=RESPONSE_IDS
-)
+DRAFT = added_to_incident(tables.Statement, Statement.from_row, "Statement")
+CHANGE = of_incident(tables.Statement, "statement", "statement_id", Statement.from_row)
 
 
 @strawberry.type

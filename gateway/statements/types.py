@@ -13,7 +13,7 @@ from strawberry.types.lazy_type import LazyType
 
 from gateway.core.context import Info
 from gateway.core.enums import Channel, ReviewDecision, ReviewStage, StatementStatus
-from gateway.core.nodes import LoadedNode, load_by_name
+from gateway.core.nodes import LoadedNode, children_of, load_by_name
 from gateway.core.rows import FromRow, converted
 from gateway.statements.loaders import REVIEWS_BY_STATEMENT, STATEMENTS
 
@@ -64,8 +64,7 @@ class Statement(LoadedNode):
 
     @strawberry.field(description="Every review decision, oldest first.")
     async def reviews(self, info: Info) -> list[StatementReview]:
-        rows = await info.context.loaders.of(REVIEWS_BY_STATEMENT).load(self.id)
-        return [StatementReview.from_row(row) for row in rows]
+        return await children_of(info, REVIEWS_BY_STATEMENT, self.id, StatementReview)
 
     @strawberry.field(
         graphql_type=IncidentRef | None, description="The incident the statement answers."

@@ -8,25 +8,20 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from gateway.core.commands import RESPONSE_IDS, Change, Target, incident_of, reread
+from gateway.core.commands import of_incident
 from gateway.core.context import Info
 from gateway.core.errors import (
     AnyRefusal,
+    or_why_not,
 )
 from gateway.tasks.types import ResponseTask
 from libs.contracts.response import CompleteTask
 from libs.database import tables
 
-TaskResult = Annotated[
-    ResponseTask | AnyRefusal,
-    strawberry.union("TaskResult", description="The completed task, or why not."),
-]
+TaskResult = Annotated[ResponseTask | AnyRefusal, or_why_not("TaskResult", "The completed task")]
 
 
-TASK = Target(tables.ResponseTask, "ResponseTask", "task", "task_id", incident_of)
-COMPLETE = Change(
-    TASK, reread(tables.ResponseTask, ResponseTask.from_row, "Task"), renames=RESPONSE_IDS
-)
+COMPLETE = of_incident(tables.ResponseTask, "task", "task_id", ResponseTask.from_row)
 
 
 @strawberry.type

@@ -11,9 +11,10 @@ from strawberry import relay
 from gateway.core.enums import Channel, TaskStatus, TeamRole
 from gateway.core.filters import Scope, at_or_after, before, condition, equals, holds, names
 from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
-from gateway.core.predicates import OPEN_STATUSES, task_overdue
+from gateway.core.predicates import OPEN_STATUSES
 from gateway.tasks.types import ResponseTask
 from libs.database import tables
+from libs.database.predicates import task_overdue
 
 task, incident, member = tables.ResponseTask, tables.Incident, tables.IncidentMember
 

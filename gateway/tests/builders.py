@@ -62,6 +62,15 @@ async def author(
     return await stored(session, tables.Author(organization_id=org, handle=handle, **fields))
 
 
+async def media_outlet(
+    session: AsyncSession, org: uuid.UUID, handle: str = "财经媒体", followers: int = 2_300_000
+) -> tables.Author:
+    """Store a verified media account (媒体), the loudest kind of author."""
+    return await author(
+        session, org, handle, followers=followers, verified=True, kind=AuthorKind.MEDIA.value
+    )
+
+
 async def mention(
     session: AsyncSession,
     org: uuid.UUID,
@@ -209,6 +218,13 @@ async def incident(
         last_signal_id=last_signal.id if last_signal else None,
     )
     return await stored(session, opened)
+
+
+async def watched_incident(
+    session: AsyncSession, org: uuid.UUID, *, detected_at: datetime
+) -> tables.Incident:
+    """Store an incident on a new watchlist of `org`, for tests that need any incident."""
+    return await incident(session, await watchlist(session, org), detected_at=detected_at)
 
 
 async def task(

@@ -10,7 +10,6 @@ from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid
 from gateway.tests.connections import Sessions, walk
 from libs.contracts.enums import (
-    AuthorKind,
     Role,
     Sentiment,
 )
@@ -42,14 +41,7 @@ async def test_authors_count_their_mentions_in_the_window_and_sort_by_each_figur
         watched = await builders.watchlist(session, acme.org.id)
         people = [
             await builders.author(session, acme.org.id, "消费者小王", followers=300),
-            await builders.author(
-                session,
-                acme.org.id,
-                "财经媒体",
-                followers=2_000_000,
-                verified=True,
-                kind=AuthorKind.MEDIA.value,
-            ),
+            await builders.media_outlet(session, acme.org.id, followers=2_000_000),
             await builders.author(session, acme.org.id, "宝妈日记", followers=50_000, kind="kol"),
             await builders.author(session, acme.org.id, "沉默用户", followers=10),
         ]

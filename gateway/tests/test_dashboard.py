@@ -7,19 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from gateway.tests import builders
 from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid
+from gateway.tests.connections import Sessions
 from gateway.tests.dashboards import SINCE, UNTIL, dashboard
 from libs.contracts.enums import Role, Sentiment, Tier
 from libs.database.engine import transaction
 from libs.database.tables import Author, Watchlist
 from tests.builders import Tenant
-
-Sessions = async_sessionmaker[AsyncSession]
 
 
 @dataclass(frozen=True)

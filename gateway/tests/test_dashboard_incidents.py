@@ -5,18 +5,14 @@ import math
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from gateway.tests import builders
 from gateway.tests.conftest import GraphQL, gid
+from gateway.tests.connections import Sessions
 from gateway.tests.dashboards import SINCE, UNTIL, dashboard
 from libs.contracts.enums import IncidentStatus, TaskStatus, Tier
 from libs.database.engine import transaction
 from libs.database.tables import Incident, ResponseTask
 from tests.builders import Tenant
-
-Sessions = async_sessionmaker[AsyncSession]
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -37,8 +37,7 @@ async def test_cursor_of_another_list_is_refused(
     gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
 ) -> None:
     async with transaction(sessions) as session:
-        watched = await builders.watchlist(session, acme.org.id)
-        await builders.incident(session, watched, detected_at=T0)
+        await builders.watched_incident(session, acme.org.id, detected_at=T0)
     incidents = await gql(acme.auth(Role.VIEWER), "{ incidents { pageInfo { endCursor } } }")
     cursor = incidents["data"]["incidents"]["pageInfo"]["endCursor"]
     for bad in (cursor, "not-a-cursor"):

@@ -8,12 +8,11 @@ refusals of input, of keys and of ids, and a command nobody answers.
 import uuid
 
 from arq.connections import ArqRedis
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.tests import builders
 from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid, queued_for, serve
+from gateway.tests.connections import Sessions
 from gateway.tests.war_room_ops import ACKNOWLEDGE, CREATE_WATCHLIST, SET_TERMS, UPDATE_WATCHLIST
 from libs.contracts.enums import Role
 from libs.contracts.messages import ANALYSIS_QUEUE, INCIDENTS_QUEUE, CreateWatchlist
@@ -43,15 +42,16 @@ async def test_input_the_command_contract_rejects_is_refused_without_sending(
 
 
 async def test_viewer_keys_may_not_change_watchlists_the_lexicon_or_incidents(
-    gql: GraphQL, redis: ArqRedis, sessions: async_sessionmaker[AsyncSession], acme: Tenant
+    gql: GraphQL, redis: ArqRedis, sessions: Sessions, acme: Tenant
 ) -> None:
     async with transaction(sessions) as session:
-        watched = await builders.watchlist(session, acme.org.id)
-        opened = await builders.incident(session, watched, detected_at=T0)
+        opened = await builders.watched_incident(session, acme.org.id, detected_at=T0)
     viewer = acme.auth(Role.VIEWER)
     created = await gql(viewer, CREATE_WATCHLIST, {"input": {"name": "物流", "keywords": ["快递"]}})
     updated = await gql(
-        viewer, UPDATE_WATCHLIST, {"input": {"id": gid("Watchlist", watched.id), "query": "奶粉"}}
+        viewer,
+        UPDATE_WATCHLIST,
+        {"input": {"id": gid("Watchlist", opened.watchlist_id), "query": "奶粉"}},
     )
     terms = await gql(viewer, SET_TERMS, {"input": {"remove": ["下架"]}})
     acknowledged = await gql(viewer, ACKNOWLEDGE, {"id": gid("Incident", opened.id)})
@@ -68,21 +68,16 @@ async def test_viewer_keys_may_not_change_watchlists_the_lexicon_or_incidents(
 
 
 async def test_another_organizations_ids_are_not_found_and_nothing_is_sent(
-    gql: GraphQL,
-    redis: ArqRedis,
-    sessions: async_sessionmaker[AsyncSession],
-    acme: Tenant,
-    rival: Tenant,
+    gql: GraphQL, redis: ArqRedis, sessions: Sessions, acme: Tenant, rival: Tenant
 ) -> None:
     async with transaction(sessions) as session:
-        watched = await builders.watchlist(session, acme.org.id)
-        opened = await builders.incident(session, watched, detected_at=T0)
+        opened = await builders.watched_incident(session, acme.org.id, detected_at=T0)
     outsider = rival.auth(Role.ADMIN)
     acknowledged = await gql(outsider, ACKNOWLEDGE, {"id": gid("Incident", opened.id)})
     for global_id in (
-        gid("Watchlist", watched.id),
+        gid("Watchlist", opened.watchlist_id),
         gid("Watchlist", uuid.uuid4()),
-        gid("Story", watched.id),
+        gid("Story", opened.watchlist_id),
     ):
         body = await gql(outsider, UPDATE_WATCHLIST, {"input": {"id": global_id, "name": "改名"}})
         assert body["data"]["updateWatchlist"] == {

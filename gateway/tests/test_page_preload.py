@@ -12,12 +12,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.tests import builders
 from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid
+from gateway.tests.connections import Sessions
 from libs.contracts.enums import IncidentStatus, Role, Sentiment
 from libs.database.engine import transaction
 from libs.database.tables import MentionAnalysis, ResponseTask
@@ -68,11 +67,7 @@ async def counting(app: FastAPI) -> AsyncIterator[dict[str, int]]:
 
 
 async def test_a_mentions_page_reads_authors_and_analyses_with_the_page_through_fragments(
-    app: FastAPI,
-    gql: GraphQL,
-    sessions: async_sessionmaker[AsyncSession],
-    acme: Tenant,
-    rival: Tenant,
+    app: FastAPI, gql: GraphQL, sessions: Sessions, acme: Tenant, rival: Tenant
 ) -> None:
     async with transaction(sessions) as session:
         poster = await builders.author(session, acme.org.id, "财经媒体", followers=2_300_000)
@@ -113,11 +108,7 @@ async def test_a_mentions_page_reads_authors_and_analyses_with_the_page_through_
 
 
 async def test_an_incidents_page_reads_each_incidents_own_tasks_with_the_page(
-    app: FastAPI,
-    gql: GraphQL,
-    sessions: async_sessionmaker[AsyncSession],
-    acme: Tenant,
-    rival: Tenant,
+    app: FastAPI, gql: GraphQL, sessions: Sessions, acme: Tenant, rival: Tenant
 ) -> None:
     async with transaction(sessions) as session:
         watched = await builders.watchlist(session, acme.org.id)

@@ -5,14 +5,12 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.tests import builders
 from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid, page_cost
+from gateway.tests.connections import Sessions
 from libs.contracts.enums import (
-    AuthorKind,
     IncidentStatus,
     Role,
     Sentiment,
@@ -90,7 +88,7 @@ async def all_pages(
 
 
 async def seed_mentions(
-    sessions: async_sessionmaker[AsyncSession], acme: Tenant, rival: Tenant
+    sessions: Sessions, acme: Tenant, rival: Tenant
 ) -> tuple[list[Mention], dict[uuid.UUID, tuple[Sentiment, bool]], uuid.UUID]:
     """Store 25 acme mentions an hour apart (three at one instant) and one of rival's."""
     labels: dict[uuid.UUID, tuple[Sentiment, bool]] = {}
@@ -116,7 +114,7 @@ def newest_first(mentions: list[Mention]) -> list[str]:
 
 
 async def test_mentions_page_newest_first_across_pages_without_gaps_or_repeats(
-    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant, rival: Tenant
+    gql: GraphQL, sessions: Sessions, acme: Tenant, rival: Tenant
 ) -> None:
     stored, _, _ = await seed_mentions(sessions, acme, rival)
 
@@ -127,7 +125,7 @@ async def test_mentions_page_newest_first_across_pages_without_gaps_or_repeats(
 
 
 async def test_mentions_default_to_twenty_per_page(
-    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant, rival: Tenant
+    gql: GraphQL, sessions: Sessions, acme: Tenant, rival: Tenant
 ) -> None:
     await seed_mentions(sessions, acme, rival)
     body = await gql(acme.auth(Role.VIEWER), "{ mentions { edges { cursor } } }")
@@ -135,7 +133,7 @@ async def test_mentions_default_to_twenty_per_page(
 
 
 async def test_mention_filters_combine_and_paginate(
-    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant, rival: Tenant
+    gql: GraphQL, sessions: Sessions, acme: Tenant, rival: Tenant
 ) -> None:
     stored, labels, watchlist_id = await seed_mentions(sessions, acme, rival)
 
@@ -170,18 +168,11 @@ async def test_watchlist_filter_takes_a_watchlist_id_only(gql: GraphQL, acme: Te
 
 
 async def test_mention_by_id_has_author_metrics_and_analysis(
-    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
+    gql: GraphQL, sessions: Sessions, acme: Tenant
 ) -> None:
     async with transaction(sessions) as session:
         watched = await builders.watchlist(session, acme.org.id, "奶粉质量", ["奶粉"])
-        poster = await builders.author(
-            session,
-            acme.org.id,
-            "财经媒体",
-            followers=2_300_000,
-            verified=True,
-            kind=AuthorKind.MEDIA.value,
-        )
+        poster = await builders.media_outlet(session, acme.org.id)
         analysed = await builders.mention(
             session,
             acme.org.id,
@@ -221,7 +212,7 @@ async def test_mention_by_id_has_author_metrics_and_analysis(
 
 
 async def test_other_organizations_rows_are_invisible_by_id_and_in_lists(
-    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant, rival: Tenant
+    gql: GraphQL, sessions: Sessions, acme: Tenant, rival: Tenant
 ) -> None:
     async with transaction(sessions) as session:
         watched = await builders.watchlist(session, acme.org.id)
@@ -256,7 +247,7 @@ async def test_other_organizations_rows_are_invisible_by_id_and_in_lists(
 
 
 async def test_node_resolves_any_type_of_the_callers_organization(
-    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
+    gql: GraphQL, sessions: Sessions, acme: Tenant
 ) -> None:
     async with transaction(sessions) as session:
         watched = await builders.watchlist(session, acme.org.id, "物流延误")
@@ -269,7 +260,7 @@ async def test_node_resolves_any_type_of_the_callers_organization(
 
 
 async def test_incident_shows_tasks_in_order_timeline_oldest_first_and_latest_signal(
-    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
+    gql: GraphQL, sessions: Sessions, acme: Tenant
 ) -> None:
     async with transaction(sessions) as session:
         watched = await builders.watchlist(session, acme.org.id, "奶粉质量")
@@ -301,7 +292,7 @@ async def test_incident_shows_tasks_in_order_timeline_oldest_first_and_latest_si
 
 
 async def test_incidents_list_newest_detected_first_with_filters(
-    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
+    gql: GraphQL, sessions: Sessions, acme: Tenant
 ) -> None:
     async with transaction(sessions) as session:
         made = []
@@ -345,11 +336,7 @@ async def test_incidents_list_newest_detected_first_with_filters(
 
 
 async def test_a_page_costs_the_same_number_of_queries_whatever_its_size(
-    app: FastAPI,
-    gql: GraphQL,
-    sessions: async_sessionmaker[AsyncSession],
-    acme: Tenant,
-    rival: Tenant,
+    app: FastAPI, gql: GraphQL, sessions: Sessions, acme: Tenant, rival: Tenant
 ) -> None:
     async with transaction(sessions) as session:
         poster = await builders.author(session, acme.org.id)

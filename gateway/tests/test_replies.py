@@ -35,8 +35,7 @@ async def test_similar_replies_find_past_cases_but_never_deletion_advice(
     gql: GraphQL, sessions: Sessions, acme: Tenant, rival: Tenant
 ) -> None:
     async with transaction(sessions) as session:
-        watched = await builders.watchlist(session, acme.org.id)
-        opened = await builders.incident(session, watched, detected_at=T0)
+        opened = await builders.watched_incident(session, acme.org.id, detected_at=T0)
         asked = await builders.mention(session, acme.org.id, posted_at=T0, text=COMPLAINT)
         cases = {
             "near": ("你們家的奶粉寶寶喝了之後一直拉肚子，客服電話打不通！", APOLOGY),

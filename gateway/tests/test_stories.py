@@ -76,14 +76,7 @@ async def seed_spread(
         kol = await builders.author(
             session, org, f"母婴大V{suffix}", followers=900_000, kind=AuthorKind.KOL.value
         )
-        media = await builders.author(
-            session,
-            org,
-            f"财经媒体{suffix}",
-            followers=2_300_000,
-            verified=True,
-            kind=AuthorKind.MEDIA.value,
-        )
+        media = await builders.media_outlet(session, org, f"财经媒体{suffix}")
         passer = await builders.author(session, org, f"路人甲{suffix}", followers=35)
         plan: list[tuple[Any, int, int | None, float, bool]] = [
             # author, minutes after T0, parent index, influence, amplifier

@@ -12,12 +12,11 @@ from typing import Any
 
 import pytest
 from arq.connections import ArqRedis
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.commands import refusal
 from gateway.core.errors import GatewayError
 from gateway.tests.conftest import GraphQL, gid, queued_for
+from gateway.tests.connections import Sessions
 from gateway.tests.war_room_ops import OPS, Seed, seed
 from libs.contracts.enums import Role
 from libs.contracts.messages import EVENTS_QUEUE, INCIDENTS_QUEUE, CommandResult
@@ -33,7 +32,7 @@ async def run(gql: GraphQL, tenant: Tenant, role: Role, name: str, at: Seed) -> 
 
 
 async def test_input_the_contract_rejects_is_refused_naming_the_field_without_sending(
-    gql: GraphQL, redis: ArqRedis, sessions: async_sessionmaker[AsyncSession], acme: Tenant
+    gql: GraphQL, redis: ArqRedis, sessions: Sessions, acme: Tenant
 ) -> None:
     at = await seed(sessions, acme.org.id)
     responder = acme.auth(Role.RESPONDER)
@@ -86,7 +85,7 @@ FORBIDDEN = [
 async def test_a_key_that_may_not_send_a_mutation_is_forbidden_and_nothing_is_sent(
     gql: GraphQL,
     redis: ArqRedis,
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: Sessions,
     acme: Tenant,
     role: Role,
     name: str,
@@ -102,12 +101,7 @@ async def test_a_key_that_may_not_send_a_mutation_is_forbidden_and_nothing_is_se
 
 @pytest.mark.parametrize("name", [name for name, o in OPS.items() if o.takes_ids])
 async def test_another_organizations_ids_are_not_found_without_sending(
-    gql: GraphQL,
-    redis: ArqRedis,
-    sessions: async_sessionmaker[AsyncSession],
-    acme: Tenant,
-    rival: Tenant,
-    name: str,
+    gql: GraphQL, redis: ArqRedis, sessions: Sessions, acme: Tenant, rival: Tenant, name: str
 ) -> None:
     at = await seed(sessions, acme.org.id)
     result = await run(gql, rival, Role.ADMIN, name, at)
@@ -117,11 +111,7 @@ async def test_another_organizations_ids_are_not_found_without_sending(
 
 
 async def test_merging_into_another_organizations_incident_is_refused_on_the_field(
-    gql: GraphQL,
-    redis: ArqRedis,
-    sessions: async_sessionmaker[AsyncSession],
-    acme: Tenant,
-    rival: Tenant,
+    gql: GraphQL, redis: ArqRedis, sessions: Sessions, acme: Tenant, rival: Tenant
 ) -> None:
     mine = await seed(sessions, acme.org.id)
     theirs = await seed(sessions, rival.org.id)

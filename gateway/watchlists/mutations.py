@@ -24,8 +24,9 @@ from gateway.core.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    or_why_not,
 )
-from gateway.core.inputs import as_utc
+from gateway.core.inputs import as_utc, input_fields
 from gateway.core.owned import fetch
 from gateway.watchlists.types import Watchlist, WatchlistSnooze
 from libs.contracts.messages import CommandResult, CreateWatchlist, UpdateWatchlist
@@ -34,16 +35,13 @@ from libs.database import tables
 
 CreateWatchlistResult = Annotated[
     Watchlist | InvalidInput | Conflict | Forbidden,
-    strawberry.union("CreateWatchlistResult", description="The new watchlist, or why not."),
+    or_why_not("CreateWatchlistResult", "The new watchlist"),
 ]
 UpdateWatchlistResult = Annotated[
     Watchlist | InvalidInput | Conflict | NotFound | Forbidden,
-    strawberry.union("UpdateWatchlistResult", description="The changed watchlist, or why not."),
+    or_why_not("UpdateWatchlistResult", "The changed watchlist"),
 ]
-SnoozeResult = Annotated[
-    WatchlistSnooze | AnyRefusal,
-    strawberry.union("SnoozeResult", description="The snooze, or why not."),
-]
+SnoozeResult = Annotated[WatchlistSnooze | AnyRefusal, or_why_not("SnoozeResult", "The snooze")]
 
 
 @strawberry.input(
@@ -99,9 +97,7 @@ class WatchlistMutation:
             CreateWatchlist,
             created(tables.Watchlist, Watchlist.from_row, "Watchlist"),
             accept=(InvalidInput, Conflict),
-            name=input.name,
-            keywords=input.keywords,
-            query=input.query,
+            **input_fields(input),
         )
         return cast(Watchlist | InvalidInput | Conflict | Forbidden, answer)
 
@@ -118,14 +114,8 @@ class WatchlistMutation:
             return Watchlist.from_row(row) if row is not None else not_found("watchlist", input.id)
 
         update = Change(WATCHLIST, changed, accept=(InvalidInput, Conflict, NotFound))
-        answer = await update(
-            info,
-            input.id,
-            UpdateWatchlist,
-            name=input.name,
-            keywords=input.keywords,
-            query=input.query,
-        )
+        fields = input_fields(input, but=("id",))
+        answer = await update(info, input.id, UpdateWatchlist, **fields)
         return cast(Watchlist | InvalidInput | Conflict | NotFound | Forbidden, answer)
 
 

@@ -28,7 +28,9 @@ from gateway.core.enums import EndpointKind, EventType
 from gateway.core.errors import (
     AnyRefusal,
     GatewayError,
+    or_why_not,
 )
+from gateway.core.inputs import input_fields
 from gateway.webhooks.loaders import NO_SECRETS, read_policy
 from gateway.webhooks.types import WebhookDelivery, WebhookEndpoint, WebhookPolicy
 from libs.contracts.messages import CommandResult
@@ -74,28 +76,22 @@ class WebhookEndpointDeleted:
 
 
 CreateEndpointResult = Annotated[
-    WebhookEndpointCreated | AnyRefusal,
-    strawberry.union("CreateWebhookEndpointResult", description="The endpoint, or why not."),
+    WebhookEndpointCreated | AnyRefusal, or_why_not("CreateWebhookEndpointResult", "The endpoint")
 ]
 EndpointResult = Annotated[
-    WebhookEndpoint | AnyRefusal,
-    strawberry.union("WebhookEndpointResult", description="The endpoint, or why not."),
+    WebhookEndpoint | AnyRefusal, or_why_not("WebhookEndpointResult", "The endpoint")
 ]
 RotateSecretResult = Annotated[
-    WebhookSecretRotated | AnyRefusal,
-    strawberry.union("RotateWebhookSecretResult", description="The new secret, or why not."),
+    WebhookSecretRotated | AnyRefusal, or_why_not("RotateWebhookSecretResult", "The new secret")
 ]
 DeleteEndpointResult = Annotated[
-    WebhookEndpointDeleted | AnyRefusal,
-    strawberry.union("DeleteWebhookEndpointResult", description="The deletion, or why not."),
+    WebhookEndpointDeleted | AnyRefusal, or_why_not("DeleteWebhookEndpointResult", "The deletion")
 ]
 DeliveryResult = Annotated[
-    WebhookDelivery | AnyRefusal,
-    strawberry.union("WebhookDeliveryResult", description="The delivery, or why not."),
+    WebhookDelivery | AnyRefusal, or_why_not("WebhookDeliveryResult", "The delivery")
 ]
 PolicyResult = Annotated[
-    WebhookPolicy | AnyRefusal,
-    strawberry.union("WebhookPolicyResult", description="The policy, or why not."),
+    WebhookPolicy | AnyRefusal, or_why_not("WebhookPolicyResult", "The policy")
 ]
 
 
@@ -228,11 +224,7 @@ class WebhookMutation:
             CreateWebhookEndpoint,
             _created,
             manage=MANAGE,
-            name=input.name,
-            kind=input.kind,
-            url=input.url,
-            event_types=input.event_types,
-            secret=input.secret,
+            **input_fields(input),
         )
 
     @strawberry.mutation(
@@ -243,15 +235,8 @@ class WebhookMutation:
     async def update_webhook_endpoint(
         self, info: Info, input: UpdateWebhookEndpointInput
     ) -> EndpointResult:
-        return await CHANGE(
-            info,
-            input.id,
-            UpdateWebhookEndpoint,
-            name=input.name,
-            url=input.url,
-            event_types=input.event_types,
-            enabled=input.enabled,
-        )
+        fields = input_fields(input, but=("id",))
+        return await CHANGE(info, input.id, UpdateWebhookEndpoint, **fields)
 
     @strawberry.mutation(
         description=(

@@ -240,3 +240,8 @@ async def war_room(system: System, name: str = "acme") -> WarRoom:
         other_watchlist=elsewhere,
         other_incident=await open_incident(system, owner, elsewhere),
     )
+
+
+def refusal(kind: str, message: str, field: str) -> dict[str, str]:
+    """A mutation's answer refusing on `field`, as the tests select it: kind, message, field."""
+    return {"__typename": kind, "message": message, "field": field}

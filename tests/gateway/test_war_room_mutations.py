@@ -11,7 +11,7 @@ from typing import Any
 from gateway.tests.conftest import gid
 from gateway.tests.war_room_ops import ACKNOWLEDGE, OPS, PLAYBOOK
 from libs.contracts.enums import Role
-from tests.gateway.builders import System, WarRoom, war_room
+from tests.gateway.builders import System, WarRoom, refusal, war_room
 
 
 async def send(
@@ -220,11 +220,11 @@ async def test_aftercare_mutations_write_the_review_and_keep_users_masked(system
     assert updated["improvements"] == [{"action": "增加批次抽检", "owner": "品控部"}]
     assert completed["status"] == "complete"
     assert completed["completedBy"].startswith("api_key:")
-    assert edited_late == {
-        "__typename": "Conflict",
-        "message": "the review is complete and can no longer be edited (status: complete)",
-        "field": "incidentId",
-    }
+    assert edited_late == refusal(
+        "Conflict",
+        "the review is complete and can no longer be edited (status: complete)",
+        "incidentId",
+    )
     assert added == {
         "__typename": "AffectedUser",
         "nameMasked": "欧阳**",

@@ -13,7 +13,7 @@ from gateway.tests.war_room_ops import CREATE_WATCHLIST, SET_TERMS, UPDATE_WATCH
 from libs.contracts.enums import Role
 from libs.database.tables import Watchlist
 from tests.builders import Tenant, read_all
-from tests.gateway.builders import System
+from tests.gateway.builders import System, refusal
 
 
 async def create(
@@ -44,22 +44,14 @@ async def test_responder_creates_a_watchlist_and_a_taken_name_is_a_conflict(
     assert (created["name"], created["keywords"]) == ("奶粉质量", ["奶粉", "拉肚子"])
     assert created["id"] == gid("Watchlist", created["databaseId"])
     assert [str(w.id) for w in await stored(system, acme)] == [created["databaseId"]]
-    assert again == {
-        "__typename": "Conflict",
-        "message": "a watchlist named '奶粉质量' already exists",
-        "field": "name",
-    }
+    assert again == refusal("Conflict", "a watchlist named '奶粉质量' already exists", "name")
 
 
 async def test_service_refusal_of_an_input_maps_to_invalid_input(
     system: System, acme: Tenant
 ) -> None:
     refused = await create(system, acme, {"name": "空白", "keywords": ["  "]})
-    assert refused == {
-        "__typename": "InvalidInput",
-        "message": "keywords must not be blank",
-        "field": "keywords",
-    }
+    assert refused == refusal("InvalidInput", "keywords must not be blank", "keywords")
 
 
 async def test_create_watchlist_sends_a_boolean_query_and_reads_it_back(
@@ -81,21 +73,17 @@ async def test_a_rule_error_is_invalid_input_on_query_naming_the_column(
     bad = await create(system, acme, {"name": "坏规则", "query": "(奶粉 | 米粉 & 召回"})
     updated = await update(system, acme, {"id": watched["id"], "query": "奶粉 & 召回)"})
     nothing = await create(system, acme, {"name": "空规则"})
-    assert bad == {
-        "__typename": "InvalidInput",
-        "message": "unbalanced parentheses: '(' at column 0 is never closed (at column 1)",
-        "field": "query",
-    }
-    assert updated == {
-        "__typename": "InvalidInput",
-        "message": "unbalanced parentheses: ')' at column 7 has no matching '(' (at column 8)",
-        "field": "query",
-    }
-    assert nothing == {
-        "__typename": "InvalidInput",
-        "message": "give a query or at least one keyword",
-        "field": "query",
-    }
+    assert bad == refusal(
+        "InvalidInput",
+        "unbalanced parentheses: '(' at column 0 is never closed (at column 1)",
+        "query",
+    )
+    assert updated == refusal(
+        "InvalidInput",
+        "unbalanced parentheses: ')' at column 7 has no matching '(' (at column 8)",
+        "query",
+    )
+    assert nothing == refusal("InvalidInput", "give a query or at least one keyword", "query")
     assert [row.query for row in await stored(system, acme)] == ["奶粉"]
 
 
@@ -115,11 +103,7 @@ async def test_update_watchlist_changes_only_what_is_given(system: System, acme:
     assert changed["keywords"] == ["禾岚", "奶粉"]
     assert changed["query"] == "禾岚 & 奶粉 & !谣言"
     assert changed["updatedAt"] > changed["createdAt"]
-    assert taken == {
-        "__typename": "Conflict",
-        "message": "a watchlist named '物流' already exists",
-        "field": "name",
-    }
+    assert taken == refusal("Conflict", "a watchlist named '物流' already exists", "name")
 
 
 async def test_set_sensitive_terms_applies_changes_the_lexicon_query_then_lists(
@@ -161,10 +145,6 @@ async def test_a_lexicon_refusal_of_the_service_names_the_entry(
     }
     refused = await system.mutate(acme, Role.ADMIN, SET_TERMS, {"input": blank})
     listed = await system.post(acme.auth(Role.VIEWER), "{ sensitiveTerms { term } }")
-    assert refused == {
-        "__typename": "InvalidInput",
-        "message": "term must not be blank",
-        "field": "upsert[1].term",
-    }
+    assert refused == refusal("InvalidInput", "term must not be blank", "upsert[1].term")
     # All or nothing: the valid entry before it was not stored either.
     assert listed["data"]["sensitiveTerms"] == []
