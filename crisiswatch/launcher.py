@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Protocol, TypeVar
 
 import httpx
 
@@ -47,6 +48,15 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # instead of hammering a dependency that is down, and nothing else is stopped.
 MAX_RESTARTS_PER_MINUTE = 5
 MAX_BACKOFF_SECONDS = 60.0
+
+
+class _Server(Protocol):
+    """An embedded server the launcher watches."""
+
+    def alive(self) -> bool: ...
+
+
+Server = TypeVar("Server", bound=_Server)
 
 
 class Stop(Exception):
@@ -252,18 +262,32 @@ class Launcher:
     def _revive_servers(self) -> None:
         """Start again an embedded server that died; services reconnect by themselves."""
         folder = data_dir(self.settings)
-        if self.redis is not None and not self.redis.alive():
-            self.say("embedded Redis stopped; starting it again")
-            try:
-                self.redis = start_redis(folder / "redis")
-            except RuntimeError as exc:
-                self.say(f"embedded Redis did not start again, retrying: {exc}")
-        if self.postgres is not None and not self.postgres.alive():
-            self.say("embedded PostgreSQL stopped; starting it again")
-            try:
-                self.postgres = start_postgres(folder / "pg")
-            except Exception as exc:
-                self.say(f"embedded PostgreSQL did not start again, retrying: {exc}")
+        self.redis = self._revived(
+            self.redis, "Redis", lambda: start_redis(folder / "redis"), RuntimeError
+        )
+        self.postgres = self._revived(
+            self.postgres, "PostgreSQL", lambda: start_postgres(folder / "pg"), Exception
+        )
+
+    def _revived(
+        self,
+        server: Server | None,
+        name: str,
+        start: Callable[[], Server],
+        failure: type[Exception],
+    ) -> Server | None:
+        """Return `server` if it runs (or was never embedded), else a new one if it starts.
+
+        A start that fails with `failure` is said and retried on the next round.
+        """
+        if server is None or server.alive():
+            return server
+        self.say(f"embedded {name} stopped; starting it again")
+        try:
+            return start()
+        except failure as exc:
+            self.say(f"embedded {name} did not start again, retrying: {exc}")
+            return server
 
     def _stop(self) -> None:
         # A Ctrl-C while services drain must not abandon the servers half-stopped.

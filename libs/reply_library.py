@@ -31,6 +31,7 @@ import unicodedata
 import uuid
 import zlib
 from datetime import datetime
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -243,6 +244,10 @@ class SimilarCase(BaseModel):
     created_at: datetime
 
 
+_CASE_FIELDS: Final = set(SimilarCase.model_fields) - {"case_id", "similarity"}
+"""The fields a similar case shows of the stored case as they are."""
+
+
 async def search(
     session: AsyncSession,
     organization_id: uuid.UUID,
@@ -277,15 +282,9 @@ async def search(
             continue
         scored.append(
             SimilarCase(
+                **case.model_dump(include=_CASE_FIELDS),
                 case_id=case.id,
-                category=case.category,
-                text=case.text,
-                reply=case.reply,
                 similarity=round(score, 4),
-                incident_id=case.incident_id,
-                mention_id=case.mention_id,
-                created_by=case.created_by,
-                created_at=case.created_at,
             )
         )
     scored.sort(key=lambda c: (-c.similarity, -c.created_at.timestamp(), str(c.case_id)))

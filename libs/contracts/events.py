@@ -52,29 +52,30 @@ class IncidentOpened(EventBody):
     recurrence_of_id: uuid.UUID | None
 
 
-class IncidentTierChanged(EventBody):
-    """`incident.tier_changed`: a signal or a person moved the incident's tier."""
-
-    TYPE: ClassVar[EventType] = EventType.INCIDENT_TIER_CHANGED
+class IncidentMoved(EventBody):
+    """Base of the events that move an incident from one value to another, and who did."""
 
     incident_id: uuid.UUID
     from_: str = Field(alias="from")
     to: str
     actor: str
+
+
+class IncidentTierChanged(IncidentMoved):
+    """`incident.tier_changed`: a signal or a person moved the incident's tier."""
+
+    TYPE: ClassVar[EventType] = EventType.INCIDENT_TIER_CHANGED
+
     reasons: list[str]
     added_tasks: list[str]
     timeline_event_id: uuid.UUID
 
 
-class IncidentStatusChanged(EventBody):
+class IncidentStatusChanged(IncidentMoved):
     """`incident.status_changed`: the incident moved in its life (and why, when given)."""
 
     TYPE: ClassVar[EventType] = EventType.INCIDENT_STATUS_CHANGED
 
-    incident_id: uuid.UUID
-    from_: str = Field(alias="from")
-    to: str
-    actor: str
     reason: str | None
     timeline_event_id: uuid.UUID
     merged_into_id: uuid.UUID | None = Field(default=None, description="Set on a merge.")

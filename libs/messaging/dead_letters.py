@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.database.engine import transaction
 from libs.database.tables import DeadLetter
 from libs.database.tables._types import utcnow
+from libs.database.upsert import incoming
 from libs.messaging.publisher import requeue
 
 ERROR_LIMIT = 4000
@@ -66,8 +67,7 @@ async def record(
             statement.on_conflict_do_update(
                 index_elements=["consumer", "message_id"],
                 set_={
-                    "error": statement.excluded.error,
-                    "failed_at": statement.excluded.failed_at,
+                    **incoming(statement, "error", "failed_at"),
                     "tries": col(DeadLetter.tries) + 1,
                     "redriven_at": None,
                 },

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import Tier
+from libs.copying import copy_into
 from libs.database.tables import Watchlist
 from services.analysis import risk
 from services.analysis.analyzer import Analyzer, MentionText, OrgConfig, compile_profile
@@ -207,15 +208,7 @@ async def replay(
             last_spike = (now, stats.window_count)
         if decision.changed:
             signals.append(
-                ReplayedSignal(
-                    at=now,
-                    previous=tier,
-                    tier=decision.tier,
-                    score=decision.score,
-                    reasons=decision.reasons,
-                    components=decision.components,
-                    top_mention_ids=stats.top_mention_ids,
-                )
+                copy_into(ReplayedSignal, decision, at=now, top_mention_ids=stats.top_mention_ids)
             )
             tier = decision.tier
     return signals

@@ -76,13 +76,11 @@ class SensitiveResult:
     categories: dict[SensitiveCategory, float]
 
 
-@dataclass(frozen=True)
-class TermOverride:
-    """An organization's change to the default lexicon; weight 0 disables a term."""
+class TermOverride(SensitiveHit):
+    """An organization's change to the default lexicon; weight 0 disables a term.
 
-    term: str
-    category: SensitiveCategory
-    weight: float
+    It names a lexicon term just as the lexicon defines one, so it has the same fields.
+    """
 
 
 def normalize_term(term: str) -> str:

@@ -30,6 +30,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from libs.copying import copy_into
 from services.analysis.influence import is_amplifier, post_influence
 
 NGRAM: Final = 3
@@ -282,19 +283,7 @@ def amplifiers(members: Sequence[Member], limit: int = 10) -> list[Amplifier]:
         score = max(post_influence(member) for member in authored)
         if not is_amplifier(earliest.kind, score):
             continue
-        found.append(
-            Amplifier(
-                author_id=earliest.author_id,
-                handle=earliest.handle,
-                kind=earliest.kind,
-                followers=earliest.followers,
-                verified=earliest.verified,
-                influence=score,
-                mention_id=earliest.mention_id,
-                posted_at=earliest.posted_at,
-                reach=reach(earliest),
-            )
-        )
+        found.append(copy_into(Amplifier, earliest, influence=score, reach=reach(earliest)))
     found.sort(key=lambda amp: (-amp.influence, amp.posted_at, amp.mention_id))
     return found[:limit]
 

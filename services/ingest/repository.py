@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.database.tables import Author, Mention, MentionAnalysis
+from libs.database.upsert import incoming
 
 Key = tuple[str, str]
 """(source, external_id) of a mention, or (source, handle) of an author."""
@@ -54,12 +55,7 @@ async def upsert_authors(session: AsyncSession, rows: list[AuthorRow]) -> dict[K
     statement = insert(Author)
     upsert = statement.on_conflict_do_update(
         index_elements=["organization_id", "source", "handle"],
-        set_={
-            "followers": statement.excluded.followers,
-            "verified": statement.excluded.verified,
-            "kind": statement.excluded.kind,
-            "updated_at": statement.excluded.updated_at,
-        },
+        set_=incoming(statement, "followers", "verified", "kind", "updated_at"),
     ).returning(col(Author.source), col(Author.handle), col(Author.id))
     connection = await session.connection()
     result = await connection.execute(upsert, rows)

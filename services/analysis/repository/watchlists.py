@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.enums import SensitiveCategory, Tier
 from libs.database.owned import owned
 from libs.database.tables import RiskSignal, SensitiveTerm, Watchlist
+from libs.database.upsert import incoming
 from services.analysis.analyzer import OrgConfig, WatchlistSpec
 from services.analysis.sensitive import TermOverride
 
@@ -154,10 +155,6 @@ async def upsert_sensitive_terms(
         await session.exec(
             statement.on_conflict_do_update(
                 index_elements=["organization_id", "term"],
-                set_={
-                    "category": statement.excluded.category,
-                    "weight": statement.excluded.weight,
-                    "updated_at": statement.excluded.updated_at,
-                },
+                set_=incoming(statement, "category", "weight", "updated_at"),
             )
         )

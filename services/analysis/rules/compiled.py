@@ -62,10 +62,8 @@ class _TestSource:
             )
             if sources:
                 parts.append(f"s in {self.name(frozenset.intersection(*sources))}")
-            if len(terms) == 1:
-                parts.append(f"{self.name(next(iter(terms)))} in h")
-            elif terms:
-                parts.append(f"{self.name(terms)}.issubset(h)")
+            if terms:
+                parts.append(self.terms_test(terms, every=True))
             if absent:
                 parts.append(f"{self.name(absent)}.isdisjoint(h)")
             parts.extend(
@@ -75,16 +73,26 @@ class _TestSource:
                 and not (isinstance(o, Not) and isinstance(o.operand, Term))
             )
             return " and ".join(parts)
-        if len(terms) == 1:
-            parts.append(f"{self.name(next(iter(terms)))} in h")
-        elif terms:
-            parts.append(f"not {self.name(terms)}.isdisjoint(h)")
+        if terms:
+            parts.append(self.terms_test(terms, every=False))
         if sources:
             parts.append(f"s in {self.name(frozenset().union(*sources))}")
         parts.extend(
             f"({self.expression(o)})" for o in expr.operands if not isinstance(o, Term | Sources)
         )
         return " or ".join(parts)
+
+    def terms_test(self, terms: frozenset[str], *, every: bool) -> str:
+        """Return a test that `h` holds every one of `terms` (`every`) or any one of them.
+
+        All plain terms of an `and` or an `or` become one set operation; a single term is
+        a plain membership test, which is cheaper than building the set check.
+        """
+        if len(terms) == 1:
+            return f"{self.name(next(iter(terms)))} in h"
+        if every:
+            return f"{self.name(terms)}.issubset(h)"
+        return f"not {self.name(terms)}.isdisjoint(h)"
 
 
 def _compile(expr: Expr) -> Test:

@@ -2,6 +2,8 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from libs.text import normalize, to_simplified
 from services.analysis.textprep import PreparedText, RepostHop, prepare
 
@@ -32,12 +34,26 @@ def test_full_width_colon_after_the_handle_starts_a_hop() -> None:
     assert prepared.own == "同意"
 
 
-def test_empty_repost_comment_is_no_opinion_and_sentiment_reads_the_nearest_hop() -> None:
-    prepared = prepare("转发微博//@小王:太坑了[怒]//@禾岚乳业:关于产品的声明")
+@pytest.mark.parametrize(
+    ("text", "sentiment_text", "matching"),
+    [
+        (
+            "转发微博//@小王:太坑了[怒]//@禾岚乳业:关于产品的声明",
+            "太坑了",
+            "太坑了\n关于产品的声明",
+        ),
+        ("轉發微博", "", ""),
+    ],
+    ids=["sentiment-reads-the-nearest-hop", "bare-traditional"],
+)
+def test_an_empty_repost_comment_is_no_opinion(
+    text: str, sentiment_text: str, matching: str
+) -> None:
+    prepared = prepare(text)
 
     assert prepared.own == ""
-    assert prepared.sentiment_text == "太坑了"
-    assert prepared.matching == "太坑了\n关于产品的声明"
+    assert prepared.sentiment_text == sentiment_text
+    assert prepared.matching == matching
 
 
 def test_sentiment_text_skips_hops_that_said_nothing() -> None:
@@ -45,14 +61,6 @@ def test_sentiment_text_skips_hops_that_said_nothing() -> None:
 
     assert [hop.text for hop in prepared.chain] == ["", "", "必须彻查"]
     assert prepared.sentiment_text == "必须彻查"
-
-
-def test_a_bare_traditional_repost_comment_is_empty_too() -> None:
-    prepared = prepare("轉發微博")
-
-    assert prepared.own == ""
-    assert prepared.sentiment_text == ""
-    assert prepared.matching == ""
 
 
 def test_weibo_hashtags_keep_their_words_without_markers() -> None:

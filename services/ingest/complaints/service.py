@@ -18,6 +18,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 import orjson
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,7 +38,6 @@ from libs.privacy import (
 from libs.settings import Settings
 from services.ingest.complaints import repository
 from services.ingest.complaints.schemas import (
-    ComplaintChannel,
     ComplaintIn,
     ComplaintOut,
     ContactIn,
@@ -249,17 +249,22 @@ def decrypt_contacts(key: DataKey, complaint: Complaint) -> list[ContactIn]:
     return [ContactIn.model_validate(item) for item in orjson.loads(clear)]
 
 
+_COMPLAINT_OUT_FIELDS: Final = set(ComplaintOut.model_fields) - {
+    "external_id",
+    "text",
+    "occurred_at",
+    "contacts",
+}
+"""The answer's fields a stored complaint has under the same name and meaning; the others
+come from its mention, and its contacts only masked."""
+
+
 def _complaint_out(complaint: Complaint, mention: Mention) -> ComplaintOut:
     """Return the answer for a stored complaint and its mention: personal data masked."""
     return ComplaintOut(
-        id=complaint.id,
-        mention_id=mention.id,
+        **complaint.model_dump(include=_COMPLAINT_OUT_FIELDS),
         external_id=mention.external_id,
-        customer_ref=complaint.customer_ref,
-        order_id=complaint.order_id,
-        channel=ComplaintChannel(complaint.channel),
         text=mention.text,
         occurred_at=mention.posted_at,
         contacts=contacts_out(complaint.contacts_masked),
-        created_at=complaint.created_at,
     )

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.database.tables import IdempotencyRecord
+from libs.database.upsert import incoming_except
 
 IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
@@ -40,15 +41,8 @@ async def take(
     taken = await session.exec(
         statement.on_conflict_do_update(
             index_elements=["organization_id", "key"],
-            set_={
-                "route": statement.excluded.route,
-                "request_hash": statement.excluded.request_hash,
-                "status": statement.excluded.status,
-                "response_status": None,
-                "response_body": None,
-                "created_at": statement.excluded.created_at,
-                "expires_at": statement.excluded.expires_at,
-            },
+            # The new claim replaces the record whole (its answer is still empty).
+            set_=incoming_except(statement, "organization_id", "key"),
             # Replace only what is over: an expired record, or the same request's claim
             # abandoned by a process that died before finishing it.
             where=or_(

@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.copying import copy_into
 from libs.database.engine import transaction
 from services.ingest.idempotency import repository
 from services.ingest.problems import ProblemError
@@ -91,13 +92,7 @@ async def claim(
                 return Claim(organization_id, key, hashed)
             row = await repository.find(session, organization_id, key)
             if row is not None:
-                return Existing(
-                    route=row.route,
-                    request_hash=row.request_hash,
-                    status=row.status,
-                    response_status=row.response_status,
-                    response_body=row.response_body,
-                )
+                return copy_into(Existing, row)
         # The holder released the key between our insert and our read: try again.
     raise ProblemError(503, "Busy", f"{HEADER}: the key changed hands repeatedly; retry")
 

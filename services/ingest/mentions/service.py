@@ -7,12 +7,11 @@ Takes the caller's session and never commits.
 """
 
 import uuid
-from typing import Any
+from typing import Any, Final
 
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import Source
 from libs.contracts.outcome import Outcome
 from services.ingest import repository
 from services.ingest.mentions.schemas import (
@@ -64,6 +63,10 @@ async def push_mentions(
     return answer, announce(organization_id, stored.new_ids)
 
 
+_MENTION_OUT_FIELDS: Final = set(MentionOut.model_fields) - {"author", "metrics", "analysis"}
+"""The answer's fields a stored mention has under the same name; the rest are nested."""
+
+
 async def get_mention(
     session: AsyncSession, organization_id: uuid.UUID, mention_id: uuid.UUID
 ) -> MentionOut | None:
@@ -73,15 +76,7 @@ async def get_mention(
         return None
     mention, author, analysis = found
     return MentionOut(
-        id=mention.id,
-        source=Source(mention.source),
-        external_id=mention.external_id,
-        text=mention.text,
-        text_normalized=mention.text_normalized,
-        url=mention.url,
-        posted_at=mention.posted_at,
-        ingested_at=mention.ingested_at,
-        repost_of=mention.repost_of,
+        **mention.model_dump(include=_MENTION_OUT_FIELDS),
         author=AuthorOut.model_validate(author, from_attributes=True) if author else None,
         metrics=MetricsIn.model_validate(mention, from_attributes=True),
         analysis=AnalysisOut.model_validate(analysis, from_attributes=True) if analysis else None,

@@ -8,15 +8,16 @@ from typing import Any
 
 import httpx
 import orjson
+from arq.connections import ArqRedis
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import Role
-from libs.contracts.messages import MentionIngested
+from libs.contracts.messages import ANALYSIS_QUEUE, MentionIngested
 from libs.contracts.outcome import Outcome
-from libs.database.tables import Mention, MentionAnalysis, Organization
+from libs.database.tables import Complaint, Mention, MentionAnalysis, Organization
 from services.ingest.app import create_app
 from services.ingest.config import IngestSettings
 from services.ingest.idempotency.service import HEADER
@@ -148,6 +149,18 @@ async def count_of(session: AsyncSession, table: Any, organization_id: uuid.UUID
         .where(col(table.organization_id) == organization_id)
     )
     return int(result.scalar_one())
+
+
+async def assert_one_complaint_answered_twice(
+    first: httpx.Response,
+    again: httpx.Response,
+    sessions: async_sessionmaker[AsyncSession],
+    redis: ArqRedis,
+) -> None:
+    """The second answer repeats the first; one complaint was stored and queued once."""
+    assert again.json() == first.json()
+    assert await count(sessions, Complaint) == 1
+    assert await redis.zcard(ANALYSIS_QUEUE) == 1
 
 
 def announced(outcome: Outcome) -> list[tuple[uuid.UUID, list[uuid.UUID]]]:
