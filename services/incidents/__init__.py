@@ -5,13 +5,14 @@ Owns (writes) `incident`, `response_task`, `timeline_event`, `incident_member`, 
 `affected_user`, `follow_up_task`, `review_report`, `improvement_action` and
 `integration_event` (plus its own rows of the shared outbox and message receipts).
 
-Consumes the incidents queue (`worker.py` → `service.py`): `risk.signal_raised.v1` from
-analysis, and the response commands the gateway sends — `incident.acknowledge`,
-`incident.transition`, `incident.change_tier`, `incident.assign_role`,
+Consumes the incidents queue (`worker.py` → `service.py`): `risk.signal_raised.v1` and
+`risk.tier_fell.v1` from analysis, and the response commands the gateway sends —
+`incident.acknowledge`, `incident.transition`, `incident.change_tier`, `incident.assign_role`,
 `incident.set_key_facts`, `watchlist.snooze`, `playbook.set`, `task.complete`,
 `statement.draft`/`revise`/`review`/`publish`, `reply.file`, `affected_user.add`,
 `follow_up.complete`, `review.update`/`complete` (all v1). Its deadline watchdog
-(`tasks/watchdog.py`) runs beside the routes.
+(`tasks/watchdog.py`) and the snooze-end sweep (`signals.service.SNOOZE_ENDS`) run beside
+the routes.
 
 Emits, after each commit, `integration.event.v1` on the events queue (incident.opened,
 incident.tier_changed, incident.status_changed, task.overdue, statement.published,

@@ -2,7 +2,8 @@
 
 The harness in `libs.messaging.worker` opens one unit of work per message, records a
 receipt so a redelivered message changes nothing, commits, and only then publishes the
-events a handler returns. The deadline watchdog runs beside the routes in the same process.
+events a handler returns. The deadline watchdog and the snooze-end pass (once per cluster,
+by its lease) run beside the routes in the same process.
 """
 
 from dataclasses import dataclass, field
@@ -10,12 +11,19 @@ from typing import Any
 
 from libs.clock import Clock, SystemClock
 from libs.contracts import response
-from libs.contracts.messages import INCIDENTS_QUEUE, AcknowledgeIncident, RiskSignalRaised
+from libs.contracts.messages import (
+    INCIDENTS_QUEUE,
+    AcknowledgeIncident,
+    RiskSignalRaised,
+    RiskTierFell,
+)
+from libs.messaging.sweep import Sweep
 from libs.messaging.worker import Route, Runtime, Worker, build_worker, run_forever
 from libs.privacy import DataKey
 from libs.settings import Settings
 from services.incidents import service
 from services.incidents.config import IncidentsSettings, get_settings
+from services.incidents.signals.service import SNOOZE_ENDS
 from services.incidents.tasks.watchdog import DeadlineWatchdog
 
 CONSUMER = "incidents"
@@ -31,6 +39,7 @@ class IncidentsRuntime(Runtime):
 
 ROUTES: list[Route[IncidentsRuntime, Any]] = [
     Route(RiskSignalRaised, service.apply_signal),
+    Route(RiskTierFell, service.apply_fall),
     Route(AcknowledgeIncident, service.acknowledge),
     Route(response.TransitionIncident, service.transition),
     Route(response.ChangeIncidentTier, service.change_tier),
@@ -52,16 +61,23 @@ ROUTES: list[Route[IncidentsRuntime, Any]] = [
 
 
 def create_worker(
-    settings: Settings, *, burst: bool = False, handle_signals: bool = True
+    settings: Settings,
+    *,
+    burst: bool = False,
+    handle_signals: bool = True,
+    clock: Clock | None = None,
 ) -> Worker:
-    """Build the worker that consumes the incidents queue and watches deadlines.
+    """Build the worker that consumes the incidents queue, watches deadlines and snoozes.
 
-    A burst worker (tests, one-off drains) runs no watchdog.
+    A burst worker (tests, one-off drains) runs neither loop; `clock` is where the worker
+    reads the time (the wall clock unless a test holds one).
     """
     own = IncidentsSettings.extending(settings)
 
     async def startup(base: Runtime) -> IncidentsRuntime:
-        runtime = IncidentsRuntime(base.engine, base.sessions, base.redis)
+        runtime = IncidentsRuntime(
+            base.engine, base.sessions, base.redis, clock=clock or SystemClock()
+        )
         if own.data_key:
             runtime.data_key = DataKey.from_settings(own)
         if not burst:
@@ -71,6 +87,16 @@ def create_worker(
                     runtime.redis,
                     runtime.clock,
                     own.deadline_check_seconds,
+                    producer=CONSUMER,
+                )
+            )
+            runtime.loops.append(
+                Sweep(
+                    SNOOZE_ENDS,
+                    runtime.sessions,
+                    runtime.redis,
+                    runtime.clock,
+                    interval=own.snooze_check_seconds,
                     producer=CONSUMER,
                 )
             )

@@ -12,6 +12,7 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.clock import Clock
 from libs.contracts.enums import AuthorKind, Source
 from libs.contracts.messages import MentionIngested, Message
 from libs.contracts.outcome import Outcome
@@ -119,9 +120,16 @@ async def analyse(
 
 
 async def deliver(
-    servers: Servers, redis: ArqRedis, *messages: Message, job_ids: bool = True
+    servers: Servers,
+    redis: ArqRedis,
+    *messages: Message,
+    job_ids: bool = True,
+    clock: Clock | None = None,
 ) -> None:
-    """Queue `messages` (a fresh job id each unless `job_ids`) and drain them with a worker."""
+    """Queue `messages` (a fresh job id each unless `job_ids`) and drain them with a worker.
+
+    The worker reads the time from `clock` (the wall clock by default).
+    """
     for message in messages:
         await redis.enqueue_job(
             message.job_name(),
@@ -130,7 +138,7 @@ async def deliver(
             _queue_name=message.QUEUE,
         )
     settings = Settings(database_url=servers.database_url, redis_url=servers.redis_url)
-    worker = create_worker(settings, burst=True, handle_signals=False)
+    worker = create_worker(settings, burst=True, handle_signals=False, clock=clock)
     await worker.main()
     await worker.close()
 
@@ -139,9 +147,13 @@ CRISIS_REPORT = "禾岚启护3段奶粉罐里发现黑色异物，宝宝喝了�
 
 
 async def stage_crisis(
-    session: AsyncSession, org: uuid.UUID, now: datetime
+    session: AsyncSession, org: uuid.UUID, now: datetime, spacing: timedelta = timedelta(seconds=2)
 ) -> tuple[Watchlist, list[Mention], list[Mention]]:
-    """Stage a quiet history of 30 posts over six hours, then 40 complaints in 80 seconds."""
+    """Stage a quiet history of 30 posts over six hours, then 40 complaints `spacing` apart.
+
+    The last complaint is posted 10 seconds plus `spacing` before `now`; by default the
+    40 fill 80 seconds.
+    """
     watchlist = make_watchlist(session, org, "禾岚", ["禾岚"])
     media = make_author(session, org, "晨潮新闻", kind=AuthorKind.MEDIA, followers=3_200_000)
     users = [make_author(session, org, f"用户{i}", followers=150) for i in range(40)]
@@ -156,7 +168,7 @@ async def stage_crisis(
     burst = [
         make_mention(
             session, org, f"{CRISIS_REPORT}（第{i}位家长）" if i else f"【曝光】{CRISIS_REPORT}",
-            now - timedelta(seconds=90 - 2 * i), author=media if i == 0 else users[i],
+            now - timedelta(seconds=10) - spacing * (40 - i), author=media if i == 0 else users[i],
             views=4_000,
         )
         for i in range(40)
@@ -165,9 +177,12 @@ async def stage_crisis(
 
 
 async def store_crisis(
-    sessions: async_sessionmaker[AsyncSession], org: uuid.UUID, now: datetime
+    sessions: async_sessionmaker[AsyncSession],
+    org: uuid.UUID,
+    now: datetime,
+    spacing: timedelta = timedelta(seconds=2),
 ) -> tuple[Watchlist, list[uuid.UUID], list[uuid.UUID]]:
     """Store the crisis of `stage_crisis`; return the watchlist and the mention ids."""
     async with transaction(sessions) as session:
-        watchlist, history, burst = await stage_crisis(session, org, now)
+        watchlist, history, burst = await stage_crisis(session, org, now, spacing)
     return watchlist, [m.id for m in history], [m.id for m in burst]
