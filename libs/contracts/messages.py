@@ -78,6 +78,28 @@ class RiskSignalRaised(Message):
     )
 
 
+class RiskTierFell(Message):
+    """A watchlist's risk fell to a lower tier (or none) as its window quieted.
+
+    Incidents record it on the timeline of the watchlist's open incident, let the
+    incident's tier follow within its rules, and drop a crisis held back by a snooze
+    once the tier no longer opens an incident.
+    """
+
+    NAME: ClassVar[str] = "risk.tier_fell"
+    VERSION: ClassVar[int] = 1
+    QUEUE: ClassVar[str] = INCIDENTS_QUEUE
+
+    signal_id: uuid.UUID
+    watchlist_id: uuid.UUID
+    watchlist_name: str
+    previous_tier: Tier
+    tier: Tier | None = Field(description="The tier now; null when the watchlist has none.")
+    score: float
+    reasons: list[str]
+    detected_at: AwareDatetime
+
+
 class CreateWatchlist(Command):
     """Create a watchlist for an organization from a boolean query, keywords, or both."""
 
@@ -207,6 +229,7 @@ def not_found(kind: str, row_id: object, field: str) -> CommandResult:
 ALL_MESSAGES: tuple[type[Message], ...] = (
     MentionIngested,
     RiskSignalRaised,
+    RiskTierFell,
     CreateWatchlist,
     UpdateWatchlist,
     SetSensitiveTerms,
@@ -214,5 +237,7 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
 )
 
 
-CONFIRMED_MESSAGES: frozenset[str] = frozenset({"risk.signal_raised.v1", "integration.event.v1"})
+CONFIRMED_MESSAGES: frozenset[str] = frozenset(
+    {"risk.signal_raised.v1", "risk.tier_fell.v1", "integration.event.v1"}
+)
 """Messages a producer re-sends until their consumer has applied them (a crisis hangs on them)."""

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypedDict, TypeVar, Unpack, cast
 
 from arq import Retry
 from arq.connections import ArqRedis
@@ -38,10 +38,12 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "MAX_TRIES",
+    "HowToRun",
     "Outcome",
     "Route",
     "Runtime",
     "Worker",
+    "WorkerSpec",
     "build_worker",
     "run_forever",
     "with_now",
@@ -221,7 +223,9 @@ def build_worker(
 ) -> Worker:
     """Build an arq worker for `queue` that applies `routes` as `consumer`.
 
-    `clock` (the wall clock unless given) is what every handler and loop reads as now.
+    `clock` (the wall clock unless given) is what every handler and loop reads as now. A
+    `burst` worker drains the queue once and stops; it runs neither the retention pruner nor
+    the service's own loops, so a test or a one-off drain does only what it queued.
     """
     loops: list[Periodic] = []
 
@@ -240,7 +244,8 @@ def build_worker(
         )
         if not burst:
             loops.append(retention.Pruner(runtime.sessions, runtime.redis))
-        loops.extend(runtime.loops)
+        if not burst:
+            loops.extend(runtime.loops)
         for loop in loops:
             loop.start()
         await readiness.mark_ready(runtime.redis, consumer)
@@ -269,6 +274,53 @@ def build_worker(
         handle_signals=handle_signals,
         burst=burst,
     )
+
+
+class HowToRun(TypedDict, total=False):
+    """How a worker process runs, the same for every service.
+
+    `burst` drains the queue once and stops (tests, one-off drains); `handle_signals` lets
+    arq stop it on SIGINT/SIGTERM; `clock` replaces the wall clock (replays and tests).
+    """
+
+    burst: bool
+    handle_signals: bool
+    clock: Clock | None
+
+
+class ServerUrls(Protocol):
+    """Where a worker finds PostgreSQL and Redis (every service's settings have both)."""
+
+    database_url: str
+    redis_url: str
+
+
+@dataclass(frozen=True)
+class WorkerSpec(Generic[R]):
+    """What makes a service's worker: the consumer it records receipts as, its queue, routes."""
+
+    consumer: str
+    queue: str
+    routes: Sequence[Route[R, Any]]
+
+    def build(
+        self,
+        servers: ServerUrls,
+        setup: Callable[[Runtime], Awaitable[R]],
+        max_jobs: int,
+        **how: Unpack[HowToRun],
+    ) -> Worker:
+        """Build the worker against `servers`, its runtime made by `setup`."""
+        return build_worker(
+            consumer=self.consumer,
+            queue=self.queue,
+            routes=self.routes,
+            database_url=servers.database_url,
+            redis_url=servers.redis_url,
+            setup=setup,
+            max_jobs=max_jobs,
+            **how,
+        )
 
 
 def run_forever(worker: Worker) -> None:

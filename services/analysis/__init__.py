@@ -9,7 +9,9 @@ window → decide) analyses before re-deciding the tier of every watchlist they 
 the commands `watchlist.create.v1`, `watchlist.update.v1` and `lexicon.set_terms.v1`,
 each answered with a `CommandResult`.
 Emits `risk.signal_raised.v1` (on INCIDENTS_QUEUE, through the outbox after commit) when a
-watchlist's tier rises to one that opens an incident, and live notices after commit: a
-mention notice for every mention analysed, a signal notice for every tier change stored.
+watchlist's tier rises to one that opens an incident and `risk.tier_fell.v1` when it
+falls, and live notices after commit: a mention notice for every mention analysed, a
+signal notice for every tier change stored. The re-scoring sweep (`rescoring/`) re-decides
+every tiered watchlist once a minute, so tiers fall when nobody posts.
 `crisiswatch backtest` runs `backtest.run_backtest`, which only reads (READ ONLY transaction).
 """

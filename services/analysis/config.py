@@ -15,6 +15,11 @@ class AnalysisSettings(Settings):
         ge=1,
         description="How many analysis jobs one worker process runs at once.",
     )
+    rescore_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often tiered watchlists are re-decided when nobody posts (one runner).",
+    )
 
 
 @lru_cache(maxsize=1)

@@ -22,7 +22,7 @@ from services.analysis.analyzer import Analyzer
 async def analyze_mentions(
     session: AsyncSession, analyzer: Analyzer, message: MentionIngested, *, now: datetime
 ) -> Outcome:
-    """Analyse the batch's new mentions, re-decide their watchlists, emit the raised signals."""
+    """Analyse the batch's new mentions, re-decide their watchlists, emit their rises and falls."""
     batch = pipeline.Batch(
         organization_id=message.organization_id,
         mention_ids=message.mention_ids,
@@ -30,7 +30,7 @@ async def analyze_mentions(
         analyzer=analyzer,
     )
     await pipeline.run(session, batch)
-    return Outcome.emit(*batch.raised)
+    return Outcome.emit(*batch.raised, *batch.fell)
 
 
 async def create_watchlist(

@@ -2,14 +2,15 @@
 
 The harness (libs.messaging.worker) opens the unit of work, makes redelivery a no-op,
 commits, then publishes what the handlers return; these handlers only call the service.
+The re-scoring loop (`rescoring`) runs beside the routes, once per cluster by its lease.
 """
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any, Unpack
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.clock import Clock
 from libs.contracts.messages import (
     ANALYSIS_QUEUE,
     CreateWatchlist,
@@ -18,11 +19,13 @@ from libs.contracts.messages import (
     UpdateWatchlist,
 )
 from libs.contracts.outcome import Outcome
-from libs.messaging.worker import Route, Runtime, Worker, build_worker, with_now
+from libs.messaging.sweep import Sweep
+from libs.messaging.worker import HowToRun, Route, Runtime, Worker, WorkerSpec, with_now
 from libs.settings import Settings
 from services.analysis import service
 from services.analysis.analyzer import Analyzer
 from services.analysis.config import AnalysisSettings
+from services.analysis.rescoring import RESCORING
 
 CONSUMER = "analysis"
 
@@ -34,12 +37,6 @@ class AnalysisRuntime(Runtime):
     analyzer: Analyzer
 
 
-async def _load_analyzer(runtime: Runtime) -> AnalysisRuntime:
-    analyzer = Analyzer()
-    await asyncio.to_thread(analyzer.load)
-    return runtime.extend(AnalysisRuntime, analyzer=analyzer)
-
-
 async def handle_mentions(
     runtime: AnalysisRuntime, session: AsyncSession, message: MentionIngested
 ) -> Outcome:
@@ -49,32 +46,33 @@ async def handle_mentions(
     )
 
 
-def create_worker(
-    settings: Settings,
-    *,
-    burst: bool = False,
-    handle_signals: bool = True,
-    clock: Clock | None = None,
-) -> Worker:
-    """Build the analysis worker; `burst` stops it once the queue is empty.
+ROUTES: list[Route[AnalysisRuntime, Any]] = [
+    Route(MentionIngested, handle_mentions),
+    Route(CreateWatchlist, with_now(service.create_watchlist)),
+    Route(UpdateWatchlist, with_now(service.update_watchlist)),
+    Route(SetSensitiveTerms, with_now(service.set_sensitive_terms)),
+]
+WORKER = WorkerSpec(CONSUMER, ANALYSIS_QUEUE, ROUTES)
 
-    `clock` replaces the wall clock, for replays and tests that run at a stream's time.
-    """
+
+def create_worker(settings: Settings, **how: Unpack[HowToRun]) -> Worker:
+    """Build the analysis worker: the routes, and the re-scoring sweep beside them."""
     tuned = AnalysisSettings.extending(settings)
-    return build_worker(
-        consumer=CONSUMER,
-        queue=ANALYSIS_QUEUE,
-        routes=[
-            Route(MentionIngested, handle_mentions),
-            Route(CreateWatchlist, with_now(service.create_watchlist)),
-            Route(UpdateWatchlist, with_now(service.update_watchlist)),
-            Route(SetSensitiveTerms, with_now(service.set_sensitive_terms)),
-        ],
-        database_url=tuned.database_url,
-        redis_url=tuned.redis_url,
-        setup=_load_analyzer,
-        max_jobs=tuned.analysis_max_jobs,
-        burst=burst,
-        handle_signals=handle_signals,
-        clock=clock,
-    )
+
+    async def setup(base: Runtime) -> AnalysisRuntime:
+        analyzer = Analyzer()
+        await asyncio.to_thread(analyzer.load)
+        runtime = base.extend(AnalysisRuntime, analyzer=analyzer)
+        runtime.loops.append(
+            Sweep(
+                RESCORING,
+                runtime.sessions,
+                runtime.redis,
+                runtime.clock,
+                interval=tuned.rescore_interval_seconds,
+                producer=CONSUMER,
+            )
+        )
+        return runtime
+
+    return WORKER.build(tuned, setup, tuned.analysis_max_jobs, **how)

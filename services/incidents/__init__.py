@@ -6,14 +6,14 @@ Owns (writes) `incident`, `response_task`, `timeline_event`, `incident_member`, 
 `integration_event` and `risk_check` (plus its own rows of the shared outbox and message
 receipts).
 
-Consumes the incidents queue (`worker.py` → `service.py`): `risk.signal_raised.v1` from
-analysis, and the response commands the gateway sends — `incident.acknowledge`,
-`incident.transition`, `incident.change_tier`, `incident.assign_role`,
+Consumes the incidents queue (`worker.py` → `service.py`): `risk.signal_raised.v1` and
+`risk.tier_fell.v1` from analysis, and the response commands the gateway sends —
+`incident.acknowledge`, `incident.transition`, `incident.change_tier`, `incident.assign_role`,
 `incident.set_key_facts`, `watchlist.snooze`, `playbook.set`, `task.complete`,
 `statement.draft`/`revise`/`review`/`publish`, `reply.file`, `affected_user.add`,
 `follow_up.complete`, `review.update`/`complete` (all v1). Its deadline watchdog
-(`tasks/watchdog.py`) and the daily risk check's scheduler (`risk_check/scheduler.py`)
-run beside the routes.
+(`tasks/watchdog.py`), the daily risk check's scheduler (`risk_check/scheduler.py`) and the
+snooze-end sweep (`signals.service.SNOOZE_ENDS`) run beside the routes.
 
 Emits, after each commit, `integration.event.v1` on the events queue (incident.opened,
 incident.tier_changed, incident.status_changed, task.overdue, statement.published,

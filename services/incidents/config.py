@@ -14,6 +14,11 @@ class IncidentsSettings(Settings):
     deadline_check_seconds: float = Field(
         default=15.0, description="How often the incidents worker looks for passed deadlines."
     )
+    snooze_check_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="How often ended snoozes are checked for a crisis they held back.",
+    )
     incidents_max_jobs: int = Field(
         default=4, description="How many messages the incidents worker applies at once."
     )

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.clock import Clock
 from libs.contracts import response
 from libs.contracts.enums import IncidentStatus
-from libs.contracts.messages import AcknowledgeIncident, RiskSignalRaised
+from libs.contracts.messages import AcknowledgeIncident, RiskSignalRaised, RiskTierFell
 from libs.contracts.outcome import Outcome
 from libs.privacy import DataKey
 from services.incidents.aftercare import service as aftercare
@@ -23,6 +23,7 @@ from services.incidents.lifecycle import service as lifecycle
 from services.incidents.playbook import service as playbook
 from services.incidents.replies import service as replies
 from services.incidents.review import service as review
+from services.incidents.signals import fall as falls
 from services.incidents.signals import service as signals
 from services.incidents.signals import snooze
 from services.incidents.statements import approval
@@ -51,6 +52,11 @@ async def apply_signal(
     """Open, join, reopen or raise the incident of the signal's watchlist or story."""
     # The clock itself, not a reading: grouping reads it once it holds the watchlist lock.
     return await signals.apply_signal(session, signal, clock=context.clock)
+
+
+async def apply_fall(context: Context, session: AsyncSession, fall: RiskTierFell) -> Outcome:
+    """Record a watchlist's fall on its incident, let the tier follow, lower a held crisis."""
+    return await falls.apply_fall(session, fall, clock=context.clock)
 
 
 async def acknowledge(

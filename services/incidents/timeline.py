@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import IncidentStatus, Tier
-from libs.contracts.messages import RiskSignalRaised
+from libs.contracts.messages import RiskSignalRaised, RiskTierFell
 from libs.contracts.vocabulary import STATUS_LABELS, TIER_SEVERITY
 from libs.database.tables import Incident, TimelineEvent
 from libs.messaging import live
@@ -33,6 +33,7 @@ class EventKind(StrEnum):
     MERGED_IN = "merged_in"
     MEMBER_ASSIGNED = "member_assigned"
     RECURRENCE = "recurrence"
+    RISK_FELL = "risk_fell"
 
 
 def signal_data(signal: RiskSignalRaised, tier: Tier | None = None) -> dict[str, Any]:
@@ -270,3 +271,45 @@ def task_done(
         actor=actor,
         data={"task": kind},
     )
+
+
+def risk_fell(
+    session: AsyncSession,
+    incident: Incident,
+    fall: RiskTierFell,
+    *,
+    previous: Tier,
+    held_by_hand: bool,
+    suggested: IncidentStatus | None,
+    at: datetime,
+) -> TimelineEvent:
+    """Record that the watchlist's risk fell, what it did to the tier, and what is suggested.
+
+    `previous` is the incident's tier before; `held_by_hand` says a tier a person set kept
+    the incident from following the fall; `suggested` is a status the team may move to.
+    """
+    to = TIER_SEVERITY[fall.tier] if fall.tier else "无预警"
+    message = f"风险等级由{TIER_SEVERITY[fall.previous_tier]}回落至{to}"
+    current = Tier(incident.tier)
+    if current is not previous:
+        message += f"，事件等级由{TIER_SEVERITY[previous]}下调为{TIER_SEVERITY[current]}"
+        if held_by_hand:
+            message += "（不低于人工设定的等级）"
+    elif held_by_hand:
+        message += f"，事件等级保持人工设定的{TIER_SEVERITY[current]}，未自动下调"
+    if suggested is not None:
+        message += f"；建议转入「{STATUS_LABELS[suggested]}」观察"
+    data: dict[str, Any] = {
+        "signal_id": str(fall.signal_id),
+        "watchlist_id": str(fall.watchlist_id),
+        "risk_from": fall.previous_tier.value,
+        "risk_to": fall.tier.value if fall.tier else None,
+        "score": fall.score,
+        "from": previous.value,
+        "to": current.value,
+        "held_by_hand": held_by_hand,
+        "suggested_status": suggested.value if suggested else None,
+        "reasons": list(fall.reasons),
+    }
+    message += _reasons_text(fall.reasons)
+    return record(session, incident, EventKind.RISK_FELL, message, at=at, data=data)

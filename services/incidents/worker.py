@@ -2,24 +2,30 @@
 
 The harness in `libs.messaging.worker` opens one unit of work per message, records a
 receipt so a redelivered message changes nothing, commits, and only then publishes the
-events a handler returns. The deadline watchdog and the daily risk check's scheduler run
-beside the routes in the same process.
+events a handler returns. The deadline watchdog, the snooze-end pass and the daily risk
+check's scheduler (each once per cluster, by its lease) run beside the routes.
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 from zoneinfo import ZoneInfo
 
-from libs.clock import Clock
 from libs.contracts import response
-from libs.contracts.messages import INCIDENTS_QUEUE, AcknowledgeIncident, RiskSignalRaised
-from libs.messaging.worker import Route, Runtime, Worker, build_worker
+from libs.contracts.messages import (
+    INCIDENTS_QUEUE,
+    AcknowledgeIncident,
+    RiskSignalRaised,
+    RiskTierFell,
+)
+from libs.messaging.sweep import Sweep
+from libs.messaging.worker import HowToRun, Route, Runtime, Worker, WorkerSpec
 from libs.privacy import DataKey
 from libs.settings import Settings
 from services.incidents import service
 from services.incidents.config import IncidentsSettings
 from services.incidents.risk_check.scheduler import RiskCheckScheduler
 from services.incidents.risk_check.service import Schedule
+from services.incidents.signals.service import SNOOZE_ENDS
 from services.incidents.tasks.watchdog import DeadlineWatchdog
 
 CONSUMER = "incidents"
@@ -27,13 +33,14 @@ CONSUMER = "incidents"
 
 @dataclass
 class IncidentsRuntime(Runtime):
-    """The worker's resources: the data key for contacts (the watchdog is one of its loops)."""
+    """The worker's resources: the data key for contacts (the loops run beside the routes)."""
 
     data_key: DataKey | None = None
 
 
 ROUTES: list[Route[IncidentsRuntime, Any]] = [
     Route(RiskSignalRaised, service.apply_signal),
+    Route(RiskTierFell, service.apply_fall),
     Route(AcknowledgeIncident, service.acknowledge),
     Route(response.TransitionIncident, service.transition),
     Route(response.ChangeIncidentTier, service.change_tier),
@@ -52,21 +59,15 @@ ROUTES: list[Route[IncidentsRuntime, Any]] = [
     Route(response.UpdateReview, service.update_review),
     Route(response.CompleteReview, service.complete_review),
 ]
+WORKER = WorkerSpec(CONSUMER, INCIDENTS_QUEUE, ROUTES)
 
 
-def create_worker(
-    settings: Settings,
-    *,
-    burst: bool = False,
-    handle_signals: bool = True,
-    clock: Clock | None = None,
-) -> Worker:
-    """Build the worker that consumes the incidents queue, watches deadlines and runs the
-    daily risk check.
+def create_worker(settings: Settings, **how: Unpack[HowToRun]) -> Worker:
+    """Build the worker that consumes the incidents queue, watches deadlines and snoozes,
+    and runs the daily risk check.
 
-    A burst worker (tests, one-off drains) runs neither loop; `RISK_CHECK_ENABLED=false`
-    turns the risk check off (the test suite does, so that no test's rows change with the
-    hour it runs at; the risk check's own tests turn it on).
+    `RISK_CHECK_ENABLED=false` turns the risk check off (the test suite does, so that no
+    test's rows change with the hour it runs at; the risk check's own tests turn it on).
     """
     own = IncidentsSettings.extending(settings)
 
@@ -74,17 +75,26 @@ def create_worker(
         runtime = base.extend(IncidentsRuntime)
         if own.data_key:
             runtime.data_key = DataKey.from_settings(own)
-        if not burst:
-            runtime.loops.append(
-                DeadlineWatchdog(
-                    runtime.sessions,
-                    runtime.redis,
-                    runtime.clock,
-                    own.deadline_check_seconds,
-                    producer=CONSUMER,
-                )
+        runtime.loops.append(
+            DeadlineWatchdog(
+                runtime.sessions,
+                runtime.redis,
+                runtime.clock,
+                own.deadline_check_seconds,
+                producer=CONSUMER,
             )
-        if not burst and own.risk_check_enabled:
+        )
+        runtime.loops.append(
+            Sweep(
+                SNOOZE_ENDS,
+                runtime.sessions,
+                runtime.redis,
+                runtime.clock,
+                interval=own.snooze_check_seconds,
+                producer=CONSUMER,
+            )
+        )
+        if own.risk_check_enabled:
             runtime.loops.append(
                 RiskCheckScheduler(
                     runtime.sessions,
@@ -97,15 +107,4 @@ def create_worker(
             )
         return runtime
 
-    return build_worker(
-        consumer=CONSUMER,
-        queue=INCIDENTS_QUEUE,
-        routes=ROUTES,
-        database_url=own.database_url,
-        redis_url=own.redis_url,
-        setup=startup,
-        max_jobs=own.incidents_max_jobs,
-        burst=burst,
-        handle_signals=handle_signals,
-        clock=clock,
-    )
+    return WORKER.build(own, startup, own.incidents_max_jobs, **how)

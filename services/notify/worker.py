@@ -9,13 +9,13 @@ process, the dispatcher loop (`delivery/dispatcher.py`) does the sending.
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.clock import Clock, FixedClock
+from libs.clock import FixedClock
 from libs.contracts.messages import EVENTS_QUEUE
 from libs.contracts.notify import (
     CreateWebhookEndpoint,
@@ -27,7 +27,7 @@ from libs.contracts.notify import (
 )
 from libs.contracts.outcome import Outcome
 from libs.contracts.response import IntegrationEventEmitted
-from libs.messaging.worker import Route, Runtime, Worker, build_worker, with_now
+from libs.messaging.worker import HowToRun, Route, Runtime, Worker, WorkerSpec, with_now
 from libs.privacy import DataKey
 from libs.settings import Settings
 from services.notify import service
@@ -107,13 +107,10 @@ async def dispatch_once(
         await dispatcher.close()
 
 
-def create_worker(
-    settings: Settings,
-    *,
-    burst: bool = False,
-    handle_signals: bool = True,
-    clock: Clock | None = None,
-) -> Worker:
+WORKER = WorkerSpec(CONSUMER, EVENTS_QUEUE, ROUTES)
+
+
+def create_worker(settings: Settings, **how: Unpack[HowToRun]) -> Worker:
     """Build the worker that consumes the events queue and sends deliveries."""
     own = NotifySettings.extending(settings)
 
@@ -123,29 +120,17 @@ def create_worker(
             log.warning("notify: CRISISWATCH_DATA_KEY is not set; no webhook can be signed or sent")
             return runtime
         runtime.data_key = DataKey.from_settings(own)
-        if not burst:
-            runtime.loops.append(
-                Dispatcher(
-                    runtime.sessions,
-                    runtime.data_key,
-                    runtime.clock,
-                    interval=own.webhook_dispatch_seconds,
-                    console_url=own.console_url,
-                    batch_size=own.webhook_batch_size,
-                    concurrency=own.webhook_concurrency,
-                )
+        runtime.loops.append(
+            Dispatcher(
+                runtime.sessions,
+                runtime.data_key,
+                runtime.clock,
+                interval=own.webhook_dispatch_seconds,
+                console_url=own.console_url,
+                batch_size=own.webhook_batch_size,
+                concurrency=own.webhook_concurrency,
             )
+        )
         return runtime
 
-    return build_worker(
-        consumer=CONSUMER,
-        queue=EVENTS_QUEUE,
-        routes=ROUTES,
-        database_url=own.database_url,
-        redis_url=own.redis_url,
-        setup=startup,
-        max_jobs=own.notify_max_jobs,
-        burst=burst,
-        handle_signals=handle_signals,
-        clock=clock,
-    )
+    return WORKER.build(own, startup, own.notify_max_jobs, **how)

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Date, Index, LargeBinary, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from libs.database.tables._types import (
@@ -124,15 +125,32 @@ class Playbook(OrganizationRow, table=True):
 
 
 class WatchlistSnooze(OrganizationRow, table=True):
-    """A watchlist silenced until `until`: its signals open no incident meanwhile."""
+    """A watchlist silenced until `until`: its signals open no incident meanwhile.
+
+    `held_signal` is the crisis signal the silence held back (the latest, as a
+    `risk.signal_raised.v1` document), kept on the snooze that ends last: when the
+    watchlist is silent no more, it is applied if its tier still opens an incident.
+    """
 
     __tablename__ = "watchlist_snooze"
-    __table_args__ = (Index("ix_watchlist_snooze_watchlist_until", "watchlist_id", "until"),)
+    __table_args__ = (
+        Index("ix_watchlist_snooze_watchlist_until", "watchlist_id", "until"),
+        # The snooze-end pass reads only the few snoozes that hold a signal back.
+        Index(
+            "ix_watchlist_snooze_held",
+            "until",
+            postgresql_where=text("held_signal IS NOT NULL"),
+        ),
+    )
 
     watchlist_id: uuid.UUID = child_of("watchlist")
     until: datetime = at_field()
     reason: str = Field(max_length=2000)
     actor: str = Field(max_length=200)
+    # none_as_null: a cleared hold is SQL NULL (what the partial index and queries test).
+    held_signal: dict[str, Any] | None = Field(
+        default=None, sa_type=JSONB(none_as_null=True), nullable=True
+    )
     created_at: datetime = at_field(default_now=True)
 
 

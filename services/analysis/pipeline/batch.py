@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from libs.contracts.messages import RiskSignalRaised
+from libs.contracts.messages import RiskSignalRaised, RiskTierFell
 from libs.database.tables import Watchlist
 from services.analysis.analyzer import Analyzer, Matched, Profile, Scored
 from services.analysis.repository.mentions import AuthoredMention
@@ -52,6 +52,7 @@ class Batch:
     # window and decide.
     windows: list[WatchlistWindow] = field(default_factory=list)
     raised: list[RiskSignalRaised] = field(default_factory=list)
+    fell: list[RiskTierFell] = field(default_factory=list)
 
     @property
     def profile(self) -> Profile:

@@ -6,11 +6,12 @@ MinHash signatures) run in a thread, so the event loop stays free for other jobs
 
 import asyncio
 import uuid
+from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.messages import RiskSignalRaised
-from libs.database.tables import RiskSignal
+from libs.contracts.messages import RiskSignalRaised, RiskTierFell
+from libs.database.tables import RiskSignal, Watchlist
 from libs.messaging import live
 from services.analysis import risk, stories
 from services.analysis.analyzer import compile_profile, match
@@ -232,67 +233,89 @@ def _mention_notice(batch: Batch, mention: AuthoredMention) -> live.Notice:
 
 async def read_windows(session: AsyncSession, batch: Batch) -> None:
     """Lock every watchlist the stored mentions matched and summarise its window at `now`."""
-    now = batch.now
     for watchlist in await watchlists.lock_watchlists(session, batch.watchlist_ids()):
-        stats = await window.window_stats(
-            session,
-            watchlist.id,
-            now,
-            await window.watchlist_series(session, watchlist.id, now),
-            last_spike_at=watchlist.last_spike_at,
-            last_spike_count=watchlist.last_spike_count,
-        )
-        if stats.top_story is not None:
-            baseline = await window.story_series(session, stats.top_story.story_id, now)
-            stats = stats.with_story_baseline(baseline)
-        batch.windows.append(WatchlistWindow(watchlist, stats))
+        batch.windows.append(await read_window(session, watchlist, batch.now))
+
+
+async def read_window(
+    session: AsyncSession, watchlist: Watchlist, now: datetime
+) -> WatchlistWindow:
+    """Summarise a locked watchlist's window at `now`; a re-scoring pass reads it the same way."""
+    stats = await window.window_stats(
+        session,
+        watchlist.id,
+        now,
+        await window.watchlist_series(session, watchlist.id, now),
+        last_spike_at=watchlist.last_spike_at,
+        last_spike_count=watchlist.last_spike_count,
+    )
+    if stats.top_story is not None:
+        baseline = await window.story_series(session, stats.top_story.story_id, now)
+        stats = stats.with_story_baseline(baseline)
+    return WatchlistWindow(watchlist, stats)
 
 
 async def decide(session: AsyncSession, batch: Batch) -> None:
-    """Decide each watchlist's tier; record changes and spikes, raise what incidents must hear."""
-    organization_id, now = batch.organization_id, batch.now
-    for watchlist, stats in ((w.watchlist, w.stats) for w in batch.windows):
-        decision = risk.assess(stats, risk.parse_tier(watchlist.current_tier))
-        if decision.spike_fired:
-            await watchlists.record_spike(session, watchlist.id, now, stats.window_count)
-        if not decision.changed:
-            continue
-        signal = RiskSignal(
-            organization_id=organization_id,
-            watchlist_id=watchlist.id,
-            tier=decision.tier.value if decision.tier else risk.NO_TIER,
-            score=decision.score,
-            components=decision.components,
-            reasons=decision.reasons,
-            top_mention_ids=list(stats.top_mention_ids),
-            crisis_type=stats.crisis_type.value if stats.crisis_type else None,
-            story_id=stats.top_story.story_id if stats.top_story else None,
-            forecast=decision.forecast.as_dict() if decision.forecast else None,
-            window_start=stats.window_start,
-            window_end=stats.window_end,
-            created_at=now,
+    """Decide each watchlist's tier; record changes and spikes, tell incidents rises and falls."""
+    for watched in batch.windows:
+        told = await decide_window(session, batch.organization_id, watched, batch.now)
+        if isinstance(told, RiskSignalRaised):
+            batch.raised.append(told)
+        elif told is not None:
+            batch.fell.append(told)
+
+
+async def decide_window(
+    session: AsyncSession, organization_id: uuid.UUID, watched: WatchlistWindow, now: datetime
+) -> RiskSignalRaised | RiskTierFell | None:
+    """Decide one locked watchlist's tier at `now`; return what incidents must hear, if anything.
+
+    A rise into crisis territory and any fall are told; a rise below it (to blue) is only
+    recorded. Mention batches and the re-scoring pass both decide through here.
+    """
+    watchlist, stats = watched.watchlist, watched.stats
+    decision = risk.assess(stats, risk.parse_tier(watchlist.current_tier))
+    if decision.spike_fired:
+        await watchlists.record_spike(session, watchlist.id, now, stats.window_count)
+    if not decision.changed:
+        return None
+    signal = RiskSignal(
+        organization_id=organization_id,
+        watchlist_id=watchlist.id,
+        tier=decision.tier.value if decision.tier else risk.NO_TIER,
+        score=decision.score,
+        components=decision.components,
+        reasons=decision.reasons,
+        top_mention_ids=list(stats.top_mention_ids),
+        crisis_type=stats.crisis_type.value if stats.crisis_type else None,
+        story_id=stats.top_story.story_id if stats.top_story else None,
+        forecast=decision.forecast.as_dict() if decision.forecast else None,
+        window_start=stats.window_start,
+        window_end=stats.window_end,
+        created_at=now,
+    )
+    watchlists.record_tier_change(session, watchlist, signal, decision.tier, now)
+    live.stage(
+        session,
+        live.signal_notice(
+            organization_id,
+            signal.id,
+            live.SignalFacts(watchlist_id=watchlist.id, tier=signal.tier, score=signal.score),
+        ),
+    )
+    about = {
+        "organization_id": organization_id,
+        "signal_id": signal.id,
+        "watchlist_id": watchlist.id,
+        "watchlist_name": watchlist.name,
+        "score": decision.score,
+        "reasons": decision.reasons,
+        "detected_at": now,
+    }
+    if decision.raised and decision.tier is not None:
+        return RiskSignalRaised(
+            **about, tier=decision.tier, crisis_type=stats.crisis_type, story_id=signal.story_id
         )
-        watchlists.record_tier_change(session, watchlist, signal, decision.tier, now)
-        live.stage(
-            session,
-            live.signal_notice(
-                organization_id,
-                signal.id,
-                live.SignalFacts(watchlist_id=watchlist.id, tier=signal.tier, score=signal.score),
-            ),
-        )
-        if decision.raised and decision.tier is not None:
-            batch.raised.append(
-                RiskSignalRaised(
-                    organization_id=organization_id,
-                    signal_id=signal.id,
-                    watchlist_id=watchlist.id,
-                    watchlist_name=watchlist.name,
-                    tier=decision.tier,
-                    score=decision.score,
-                    reasons=decision.reasons,
-                    detected_at=now,
-                    crisis_type=stats.crisis_type,
-                    story_id=signal.story_id,
-                )
-            )
+    if decision.previous is not None and risk.rank(decision.tier) < risk.rank(decision.previous):
+        return RiskTierFell(**about, previous_tier=decision.previous, tier=decision.tier)
+    return None

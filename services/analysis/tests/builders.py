@@ -147,9 +147,13 @@ CRISIS_REPORT = "禾岚启护3段奶粉罐里发现黑色异物，宝宝喝了�
 
 
 async def stage_crisis(
-    session: AsyncSession, org: uuid.UUID, now: datetime
+    session: AsyncSession, org: uuid.UUID, now: datetime, spacing: timedelta = timedelta(seconds=2)
 ) -> tuple[Watchlist, list[Mention], list[Mention]]:
-    """Stage a quiet history of 30 posts over six hours, then 40 complaints in 80 seconds."""
+    """Stage a quiet history of 30 posts over six hours, then 40 complaints `spacing` apart.
+
+    The last complaint is posted 10 seconds plus `spacing` before `now`; by default the
+    40 fill 80 seconds.
+    """
     watchlist = make_watchlist(session, org, "禾岚", ["禾岚"])
     media = make_author(session, org, "晨潮新闻", kind=AuthorKind.MEDIA, followers=3_200_000)
     users = [make_author(session, org, f"用户{i}", followers=150) for i in range(40)]
@@ -164,7 +168,7 @@ async def stage_crisis(
     burst = [
         make_mention(
             session, org, f"{CRISIS_REPORT}（第{i}位家长）" if i else f"【曝光】{CRISIS_REPORT}",
-            now - timedelta(seconds=90 - 2 * i), author=media if i == 0 else users[i],
+            now - timedelta(seconds=10) - spacing * (40 - i), author=media if i == 0 else users[i],
             views=4_000,
         )
         for i in range(40)
@@ -173,9 +177,12 @@ async def stage_crisis(
 
 
 async def store_crisis(
-    sessions: async_sessionmaker[AsyncSession], org: uuid.UUID, now: datetime
+    sessions: async_sessionmaker[AsyncSession],
+    org: uuid.UUID,
+    now: datetime,
+    spacing: timedelta = timedelta(seconds=2),
 ) -> tuple[Watchlist, list[uuid.UUID], list[uuid.UUID]]:
     """Store the crisis of `stage_crisis`; return the watchlist and the mention ids."""
     async with transaction(sessions) as session:
-        watchlist, history, burst = await stage_crisis(session, org, now)
+        watchlist, history, burst = await stage_crisis(session, org, now, spacing)
     return watchlist, [m.id for m in history], [m.id for m in burst]

@@ -3,15 +3,26 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, func, or_, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import IncidentStatus
 from libs.database.predicates import incident_open
-from libs.database.tables import ImprovementAction, Incident, Watchlist, WatchlistSnooze
+from libs.database.tables import (
+    ImprovementAction,
+    Incident,
+    TimelineEvent,
+    Watchlist,
+    WatchlistSnooze,
+)
+from services.incidents.repository import TIER_CHANGED
 
 DONE = "done"
+# The snooze holding a signal, beside the snoozes of the same watchlist still running.
+Holding = aliased(WatchlistSnooze)
 _OVER = (IncidentStatus.RESOLVED.value, IncidentStatus.CLOSED.value)
 
 
@@ -145,3 +156,74 @@ async def unfinished_actions(
         .with_for_update()
     )
     return list(result.all())
+
+
+async def snoozes_holding(session: AsyncSession, watchlist_id: uuid.UUID) -> list[WatchlistSnooze]:
+    """Return the watchlist's snoozes that hold a signal back, locked for update."""
+    result = await session.exec(
+        select(WatchlistSnooze)
+        .where(
+            WatchlistSnooze.watchlist_id == watchlist_id,
+            col(WatchlistSnooze.held_signal).is_not(None),
+        )
+        .order_by(col(WatchlistSnooze.until).desc(), col(WatchlistSnooze.id))
+        .with_for_update()
+    )
+    return list(result.all())
+
+
+async def last_snooze_running(
+    session: AsyncSession, watchlist_id: uuid.UUID, at: datetime
+) -> WatchlistSnooze | None:
+    """Return the watchlist's snooze running at `at` that ends last, locked for update."""
+    result = await session.exec(
+        select(WatchlistSnooze)
+        .where(WatchlistSnooze.watchlist_id == watchlist_id, WatchlistSnooze.until > at)
+        .order_by(col(WatchlistSnooze.until).desc(), col(WatchlistSnooze.id))
+        .limit(1)
+        .with_for_update()
+    )
+    return result.first()
+
+
+async def watchlists_out_of_silence_holding(session: AsyncSession, at: datetime) -> list[uuid.UUID]:
+    """Return the watchlists silent no more at `at` whose last silence held a signal back."""
+    running = select(WatchlistSnooze.id).where(
+        col(WatchlistSnooze.watchlist_id) == col(Holding.watchlist_id),
+        WatchlistSnooze.until > at,
+    )
+    result = await session.exec(
+        select(Holding.watchlist_id)
+        .where(col(Holding.held_signal).is_not(None), Holding.until <= at, ~running.exists())
+        .distinct()
+        .order_by(col(Holding.watchlist_id))
+    )
+    return list(result.all())
+
+
+async def silence_ended(
+    session: AsyncSession, watchlist_id: uuid.UUID, at: datetime
+) -> datetime | None:
+    """Return when the watchlist's last snooze ended before or at `at`."""
+    result = await session.exec(
+        select(func.max(WatchlistSnooze.until)).where(
+            WatchlistSnooze.watchlist_id == watchlist_id, WatchlistSnooze.until <= at
+        )
+    )
+    return result.first()
+
+
+async def tier_set_by_hand(session: AsyncSession, incident_id: uuid.UUID) -> str | None:
+    """Return the tier a person last set on the incident (by hand or by a merge), if any."""
+    data = type_coerce(TimelineEvent.data, JSONB)
+    result = await session.exec(
+        select(data["to"].astext)
+        .where(
+            col(TimelineEvent.incident_id) == incident_id,
+            col(TimelineEvent.kind) == TIER_CHANGED,
+            data.has_key("reason"),
+        )
+        .order_by(col(TimelineEvent.occurred_at).desc())
+        .limit(1)
+    )
+    return result.first()

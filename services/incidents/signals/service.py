@@ -5,8 +5,9 @@ A signal, in this order:
 2. else the open incident its watchlist's last incident was merged into;
 3. else the open incident of its story (`story_id`), whatever watchlist opened it — one
    story spreading across several watchlists is one crisis;
-4. is otherwise dropped if its tier is no crisis (blue) or its watchlist is snoozed
-   (see `snooze`: a snooze stops new work, not evidence reaching open incidents);
+4. is otherwise dropped if its tier is no crisis (blue), or held back if its watchlist is
+   snoozed (see `snooze`: a snooze stops new work, not evidence reaching open incidents;
+   a crisis still on when the silence ends is applied then, by `release_held`);
 5. reopens its watchlist's incident resolved within `REOPEN_WINDOW` of the signal's
    detection (a flare-up is the same crisis, not a new one);
 6. else opens an incident with the playbook for its tier and crisis type, linked to a past
@@ -21,6 +22,7 @@ locks, so two workers handling two signals at once never open two incidents; the
 unique index `uq_incident_open_per_watchlist` backs that up.
 """
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,10 +33,11 @@ from libs.contracts.events import IncidentOpened
 from libs.contracts.messages import Message, RiskSignalRaised
 from libs.contracts.outcome import Outcome
 from libs.database.tables import Incident
+from libs.messaging.sweep import SweepSpec
 from services.incidents import events, repository, timeline
 from services.incidents.lifecycle import changes
 from services.incidents.playbook.service import add_missing_tasks, playbook_for
-from services.incidents.signals import recurrence
+from services.incidents.signals import recurrence, snooze
 from services.incidents.signals import repository as signals_repository
 
 # A resolved incident whose watchlist flares up again within this window is reopened.
@@ -62,15 +65,41 @@ async def apply_signal(session: AsyncSession, signal: RiskSignalRaised, *, clock
     itself (snooze, reopen window) use its `detected_at`, so a retry decides alike.
     """
     await repository.lock_watchlist(session, signal.watchlist_id)
+    return await _land(session, signal, clock, may_hold=True)
+
+
+async def release_held(session: AsyncSession, watchlist_id: uuid.UUID, clock: Clock) -> Outcome:
+    """Apply the crisis a snooze held back for a watchlist that is silent no more.
+
+    The held signal is the latest the silence swallowed, already lowered or dropped by
+    the falls that followed it (`snooze.follow_fall`), so it opens an incident only if the
+    crisis is still on; it is dated at the silence's end, when the team's clock starts.
+    """
+    await repository.lock_watchlist(session, watchlist_id)
+    signal = await snooze.take_held(session, watchlist_id, clock.now())
+    if signal is None:
+        return Outcome()
+    return await _land(session, signal, clock, may_hold=False)
+
+
+SNOOZE_ENDS = SweepSpec(
+    "incidents-snooze-ends", signals_repository.watchlists_out_of_silence_holding, release_held
+)
+"""The sweep the incidents worker runs every `SNOOZE_CHECK_SECONDS`: one runner per cluster;
+each watchlist in its own unit of work, its hold cleared in the transaction that applies it."""
+
+
+async def _land(
+    session: AsyncSession, signal: RiskSignalRaised, clock: Clock, *, may_hold: bool
+) -> Outcome:
+    """With the watchlist locked, join, raise, reopen or open; while snoozed, hold if `may_hold`."""
     if signal.story_id is not None:
         await repository.lock_story(session, signal.story_id)
     now = clock.now()
     incident = await _open_incident_for(session, signal)
     if incident is not None:
         return await _join(session, incident, signal, now)
-    if not signal.tier.opens_incident:
-        return Outcome()
-    if await signals_repository.silenced_until(session, signal.watchlist_id, signal.detected_at):
+    if not signal.tier.opens_incident or (may_hold and await snooze.hold(session, signal)):
         return Outcome()
     resolved = await signals_repository.resolved_since(
         session,
@@ -85,11 +114,7 @@ async def apply_signal(session: AsyncSession, signal: RiskSignalRaised, *, clock
 
 async def _open_incident_for(session: AsyncSession, signal: RiskSignalRaised) -> Incident | None:
     """Return the open incident the signal joins: its watchlist's, a merge target, its story's."""
-    incident = await signals_repository.first_open_incident(
-        session, signal.organization_id, watchlist_id=signal.watchlist_id
-    )
-    if incident is None:
-        incident = await _merge_target(session, signal)
+    incident = await watchlist_incident(session, signal.organization_id, signal.watchlist_id)
     if incident is None and signal.story_id is not None:
         incident = await signals_repository.first_open_incident(
             session, signal.organization_id, story_id=signal.story_id
@@ -97,10 +122,24 @@ async def _open_incident_for(session: AsyncSession, signal: RiskSignalRaised) ->
     return incident
 
 
-async def _merge_target(session: AsyncSession, signal: RiskSignalRaised) -> Incident | None:
+async def watchlist_incident(
+    session: AsyncSession, organization_id: uuid.UUID, watchlist_id: uuid.UUID
+) -> Incident | None:
+    """Return the watchlist's open incident, or the open one its last was merged into; locked."""
+    incident = await signals_repository.first_open_incident(
+        session, organization_id, watchlist_id=watchlist_id
+    )
+    if incident is None:
+        incident = await _merge_target(session, organization_id, watchlist_id)
+    return incident
+
+
+async def _merge_target(
+    session: AsyncSession, organization_id: uuid.UUID, watchlist_id: uuid.UUID
+) -> Incident | None:
     """Return the open incident that absorbed this watchlist's latest incident, if any."""
     latest = await signals_repository.latest_incident_of_watchlist(
-        session, signal.organization_id, signal.watchlist_id
+        session, organization_id, watchlist_id
     )
     for _ in range(MAX_MERGE_HOPS):
         if latest is None or latest.status != IncidentStatus.MERGED.value:

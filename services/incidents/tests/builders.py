@@ -29,7 +29,14 @@ from libs.contracts.enums import (
     TeamRole,
     Tier,
 )
-from libs.contracts.messages import EVENTS_QUEUE, Command, CommandResult, Message, RiskSignalRaised
+from libs.contracts.messages import (
+    EVENTS_QUEUE,
+    Command,
+    CommandResult,
+    Message,
+    RiskSignalRaised,
+    RiskTierFell,
+)
 from libs.contracts.outcome import Outcome
 from libs.contracts.response import AddAffectedUser, IntegrationEventEmitted
 from libs.database.engine import transaction
@@ -187,6 +194,31 @@ async def force(sessions: Sessions, incident: Incident, **values: Any) -> Incide
 
 
 # --- signals -------------------------------------------------------------------------------
+
+
+async def make_fall(
+    sessions: Sessions,
+    watchlist: Watchlist,
+    previous: Tier,
+    tier: Tier | None,
+    *,
+    detected_at: datetime = DETECTED_AT,
+) -> RiskTierFell:
+    """Store the risk signal row of a fall and return the message analysis would publish."""
+    stored = await make_signal(
+        sessions, watchlist, tier or Tier.BLUE, score=10.0, detected_at=detected_at
+    )
+    return RiskTierFell(
+        organization_id=watchlist.organization_id,
+        signal_id=stored.signal_id,
+        watchlist_id=watchlist.id,
+        watchlist_name=watchlist.name,
+        previous_tier=previous,
+        tier=tier,
+        score=stored.score,
+        reasons=["窗口内声量回落"],
+        detected_at=detected_at,
+    )
 
 
 async def make_signal(
@@ -377,11 +409,16 @@ def settings_for(servers: Servers) -> Settings:
     return Settings(database_url=servers.database_url, redis_url=servers.redis_url)
 
 
-async def deliver(redis: ArqRedis, servers: Servers, *messages: Message) -> Worker:
-    """Queue `messages` and run the incidents worker until its queue is empty."""
+async def deliver(
+    redis: ArqRedis, servers: Servers, *messages: Message, clock: Clock | None = None
+) -> Worker:
+    """Queue `messages` and run the incidents worker until its queue is empty.
+
+    The worker reads the time from `clock` (the wall clock by default).
+    """
     for message in messages:
         await publish(redis, message)
-    worker = create_worker(settings_for(servers), burst=True, handle_signals=False)
+    worker = create_worker(settings_for(servers), burst=True, handle_signals=False, clock=clock)
     await worker.main()
     await worker.close()
     return worker
