@@ -35,11 +35,6 @@ class Gate:
         principal = await self.identify(authorization)
         verdict = await ratelimit.hit(self.redis, principal.key_id, self.rate_limit_per_minute)
         if not verdict.allowed:
-            raise AuthError(
-                429,
-                "RateLimited",
-                f"This key may make {verdict.limit} requests a minute; "
-                f"try again in {verdict.retry_after} s.",
-                retry_after=verdict.retry_after,
-            )
+            detail = f"This key {verdict.explained}."
+            raise AuthError(429, "RateLimited", detail, retry_after=verdict.retry_after)
         return principal

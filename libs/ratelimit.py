@@ -52,6 +52,11 @@ class Verdict:
     remaining: int
     retry_after: int
 
+    @property
+    def explained(self) -> str:
+        """The refusal in words, after "this key": the budget, and when to try again."""
+        return f"may make {self.limit} requests a minute; try again in {self.retry_after} s"
+
 
 async def hit(redis: Redis, key_id: uuid.UUID, limit: int, *, now: float | None = None) -> Verdict:
     """Count one request of `key_id`; a `limit` of 0 or less means no limit."""

@@ -1,6 +1,8 @@
 """Plain builder functions for test data; each takes a session and flushes, never commits."""
 
+import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -100,3 +102,12 @@ async def read_all(sessions: Sessions, query: SelectOfScalar[T]) -> list[T]:
     """Return every row `query` selects, read in a session of its own."""
     async with sessions() as session:
         return list((await session.exec(query)).all())
+
+
+async def until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Wait for `condition` (a background loop's effect), failing the test after `seconds`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not condition():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)

@@ -1,12 +1,12 @@
 """Leased loops run once per cluster and are taken over when their holder goes."""
 
 import asyncio
-from collections.abc import Callable
 
 from arq.connections import ArqRedis
 
 from libs.messaging.lease import Lease
 from libs.messaging.periodic import Periodic
+from tests.builders import until
 
 
 def _loop(redis: ArqRedis, passes: list[str], who: str, ttl: float = 1.0) -> Periodic:
@@ -16,27 +16,19 @@ def _loop(redis: ArqRedis, passes: list[str], who: str, ttl: float = 1.0) -> Per
     return Periodic(f"sweep-{who}", step, interval=0.05, lease=Lease(redis, "sweep", ttl=ttl))
 
 
-async def _until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
 async def test_only_the_holder_runs_and_a_stopped_holder_hands_over_at_once(
     redis: ArqRedis,
 ) -> None:
     passes: list[str] = []
     first, second = _loop(redis, passes, "a"), _loop(redis, passes, "b")
     first.start()
-    await _until(lambda: len(passes) >= 1)
+    await until(lambda: len(passes) >= 1)
     second.start()
-    await _until(lambda: len(passes) >= 10)
+    await until(lambda: len(passes) >= 10)
     assert set(passes) == {"a"}
     await first.stop()
     handed_over = len(passes)
-    await _until(lambda: "b" in passes[handed_over:], seconds=0.5)
+    await until(lambda: "b" in passes[handed_over:], seconds=0.5)
     await second.stop()
 
 
@@ -48,6 +40,6 @@ async def test_a_dead_holder_is_taken_over_when_its_lease_expires(redis: ArqRedi
     survivor.start()
     await asyncio.sleep(0.2)
     assert passes == []
-    await _until(lambda: "b" in passes, seconds=2.0)
+    await until(lambda: "b" in passes, seconds=2.0)
     assert await dead.take() is False
     await survivor.stop()

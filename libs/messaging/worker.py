@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypedDict, TypeVar, Unpack, cast
 
@@ -44,7 +45,6 @@ __all__ = [
     "Runtime",
     "Worker",
     "WorkerSpec",
-    "build_worker",
     "run_forever",
     "with_now",
 ]
@@ -87,14 +87,8 @@ class Runtime:
 
     def extend(self, kind: type[Extended], **fields: Any) -> Extended:
         """Return a `kind` runtime holding these shared resources and the service's `fields`."""
-        return kind(
-            engine=self.engine,
-            sessions=self.sessions,
-            redis=self.redis,
-            loops=self.loops,
-            clock=self.clock,
-            **fields,
-        )
+        shared = {f.name: getattr(self, f.name) for f in dataclass_fields(Runtime)}
+        return kind(**shared, **fields)
 
 
 R = TypeVar("R", bound=Runtime)
@@ -206,76 +200,6 @@ async def _or_retry(step: Awaitable[None], consumer: str, tries: int) -> None:
         raise Retry(defer=backoff(tries)) from exc
 
 
-def build_worker(
-    *,
-    consumer: str,
-    queue: str,
-    routes: Sequence[Route[R, Any]],
-    database_url: str,
-    redis_url: str,
-    setup: Callable[[Runtime], Awaitable[R]] | None = None,
-    max_jobs: int = 4,
-    poll_delay: float = 0.02,
-    relay_interval: float = 5.0,
-    handle_signals: bool = True,
-    burst: bool = False,
-    clock: Clock | None = None,
-) -> Worker:
-    """Build an arq worker for `queue` that applies `routes` as `consumer`.
-
-    `clock` (the wall clock unless given) is what every handler and loop reads as now. A
-    `burst` worker drains the queue once and stops; it runs neither the retention pruner nor
-    the service's own loops, so a test or a one-off drain does only what it queued.
-    """
-    loops: list[Periodic] = []
-
-    async def startup(ctx: dict[str, Any]) -> None:
-        engine = create_engine(database_url, pool_size=max_jobs + 1)
-        base = Runtime(
-            engine=engine,
-            sessions=session_factory(engine),
-            redis=ctx["redis"],
-            clock=clock or SystemClock(),
-        )
-        runtime = await setup(base) if setup is not None else cast(R, base)
-        ctx["runtime"] = runtime
-        loops.append(
-            outbox.Relay(runtime.sessions, runtime.redis, consumer, interval=relay_interval)
-        )
-        if not burst:
-            loops.append(retention.Pruner(runtime.sessions, runtime.redis))
-        if not burst:
-            loops.extend(runtime.loops)
-        for loop in loops:
-            loop.start()
-        await readiness.mark_ready(runtime.redis, consumer)
-
-    async def shutdown(ctx: dict[str, Any]) -> None:
-        for loop in loops:
-            await loop.stop()
-        runtime: R | None = ctx.get("runtime")
-        if runtime is not None:
-            await runtime.engine.dispose()
-
-    return Worker(
-        functions=[_job(consumer, queue, route) for route in routes],
-        queue_name=queue,
-        redis_settings=redis_settings(redis_url),
-        on_startup=startup,
-        on_shutdown=shutdown,
-        job_serializer=serialization.dumps,
-        job_deserializer=serialization.loads,
-        max_jobs=max_jobs,
-        poll_delay=poll_delay,
-        keep_result=3600,
-        max_tries=MAX_TRIES,
-        job_timeout=max((route.timeout for route in routes), default=DEFAULT_TIMEOUT_SECONDS)
-        + ARQ_TIMEOUT_MARGIN,
-        handle_signals=handle_signals,
-        burst=burst,
-    )
-
-
 class HowToRun(TypedDict, total=False):
     """How a worker process runs, the same for every service.
 
@@ -291,8 +215,15 @@ class HowToRun(TypedDict, total=False):
 class ServerUrls(Protocol):
     """Where a worker finds PostgreSQL and Redis (every service's settings have both)."""
 
-    database_url: str
-    redis_url: str
+    @property
+    def database_url(self) -> str:
+        """The PostgreSQL URL."""
+        ...
+
+    @property
+    def redis_url(self) -> str:
+        """The Redis URL."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -302,24 +233,72 @@ class WorkerSpec(Generic[R]):
     consumer: str
     queue: str
     routes: Sequence[Route[R, Any]]
+    poll_delay: float = 0.02
+    relay_interval: float = 5.0
 
     def build(
         self,
         servers: ServerUrls,
-        setup: Callable[[Runtime], Awaitable[R]],
-        max_jobs: int,
+        setup: Callable[[Runtime], Awaitable[R]] | None = None,
+        max_jobs: int = 4,
         **how: Unpack[HowToRun],
     ) -> Worker:
-        """Build the worker against `servers`, its runtime made by `setup`."""
-        return build_worker(
-            consumer=self.consumer,
-            queue=self.queue,
-            routes=self.routes,
-            database_url=servers.database_url,
-            redis_url=servers.redis_url,
-            setup=setup,
+        """Build an arq worker for the queue against `servers`, its runtime made by `setup`.
+
+        `how["clock"]` (the wall clock unless given) is what every handler and loop reads as
+        now. A burst worker drains the queue once and stops; it runs neither the retention
+        pruner nor the service's own loops, so a test or a one-off drain does only what it
+        queued.
+        """
+        consumer, routes = self.consumer, self.routes
+        burst = how.get("burst", False)
+        loops: list[Periodic] = []
+
+        async def startup(ctx: dict[str, Any]) -> None:
+            engine = create_engine(servers.database_url, pool_size=max_jobs + 1)
+            base = Runtime(
+                engine=engine,
+                sessions=session_factory(engine),
+                redis=ctx["redis"],
+                clock=how.get("clock") or SystemClock(),
+            )
+            runtime = await setup(base) if setup is not None else cast(R, base)
+            ctx["runtime"] = runtime
+            loops.append(
+                outbox.Relay(
+                    runtime.sessions, runtime.redis, consumer, interval=self.relay_interval
+                )
+            )
+            if not burst:
+                loops.append(retention.Pruner(runtime.sessions, runtime.redis))
+                loops.extend(runtime.loops)
+            for loop in loops:
+                loop.start()
+            await readiness.mark_ready(runtime.redis, consumer)
+
+        async def shutdown(ctx: dict[str, Any]) -> None:
+            for loop in loops:
+                await loop.stop()
+            runtime: R | None = ctx.get("runtime")
+            if runtime is not None:
+                await runtime.engine.dispose()
+
+        return Worker(
+            functions=[_job(consumer, self.queue, route) for route in routes],
+            queue_name=self.queue,
+            redis_settings=redis_settings(servers.redis_url),
+            on_startup=startup,
+            on_shutdown=shutdown,
+            job_serializer=serialization.dumps,
+            job_deserializer=serialization.loads,
             max_jobs=max_jobs,
-            **how,
+            poll_delay=self.poll_delay,
+            keep_result=3600,
+            max_tries=MAX_TRIES,
+            job_timeout=max((route.timeout for route in routes), default=DEFAULT_TIMEOUT_SECONDS)
+            + ARQ_TIMEOUT_MARGIN,
+            handle_signals=how.get("handle_signals", True),
+            burst=burst,
         )
 
 

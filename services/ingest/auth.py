@@ -21,13 +21,8 @@ async def current_principal(request: Request, held: ResourcesDep) -> Principal:
         raise _unauthorized("the API key is unknown or revoked")
     verdict = await ratelimit.hit(held.redis, principal.key_id, held.rate_limit_per_minute)
     if not verdict.allowed:
-        raise ProblemError(
-            429,
-            "Too Many Requests",
-            f"this key may make {verdict.limit} requests a minute; "
-            f"try again in {verdict.retry_after} s",
-            headers={"Retry-After": str(verdict.retry_after)},
-        )
+        retry = {"Retry-After": str(verdict.retry_after)}
+        raise ProblemError(429, "Too Many Requests", f"this key {verdict.explained}", headers=retry)
     return principal
 
 

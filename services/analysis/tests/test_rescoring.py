@@ -3,7 +3,6 @@
 import asyncio
 import itertools
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from arq.connections import ArqRedis
@@ -20,7 +19,7 @@ from services.analysis import risk
 from services.analysis.pipeline.stages import read_window
 from services.analysis.rescoring import RESCORING
 from services.analysis.tests.builders import deliver, store_crisis
-from tests.builders import make_tenant, read_all
+from tests.builders import make_tenant, read_all, until
 from tests.fixtures.servers import Servers
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -116,14 +115,6 @@ async def _watchlist(sessions: Sessions, watchlist_id: uuid.UUID) -> Watchlist:
     return stored
 
 
-async def _until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
-
 async def test_two_concurrent_rescoring_runners_do_the_work_once(
     servers: Servers, sessions: Sessions, redis: ArqRedis
 ) -> None:
@@ -148,7 +139,7 @@ async def test_two_concurrent_rescoring_runners_do_the_work_once(
     second = counted(_rescorer(sessions, redis, clock), "second")
     first.start()
     second.start()
-    await _until(lambda: len(passes) >= 1)
+    await until(lambda: len(passes) >= 1, seconds=10.0)
     await asyncio.sleep(0.3)
     await first.stop()
     await second.stop()

@@ -1,24 +1,32 @@
-"""incidents: the daily risk check, one row per organization and local day
+"""incidents: a snooze keeps the crisis it held back; the daily risk check, one per org and day
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-06 07:10:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0007"
-down_revision: str | None = "0006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision: str = "0006"
+down_revision: str | None = "0005"
 
 
 def upgrade() -> None:
+    op.add_column(
+        "watchlist_snooze",
+        sa.Column("held_signal", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+    )
+    # The snooze-end sweep reads only the snoozes that hold something back.
+    op.create_index(
+        "ix_watchlist_snooze_held",
+        "watchlist_snooze",
+        ["until"],
+        unique=False,
+        postgresql_where=sa.text("held_signal IS NOT NULL"),
+    )
     op.create_table(
         "risk_check",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -29,6 +37,7 @@ def upgrade() -> None:
         sa.Column("report", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.ForeignKeyConstraint(["organization_id"], ["organization.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
+        # One check per organization and local day: a second runner stores nothing.
         sa.UniqueConstraint("organization_id", "day"),
     )
     op.create_index(
@@ -37,5 +46,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_risk_check_organization_id"), table_name="risk_check")
     op.drop_table("risk_check")
+    op.drop_index("ix_watchlist_snooze_held", table_name="watchlist_snooze")
+    op.drop_column("watchlist_snooze", "held_signal")
