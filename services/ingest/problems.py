@@ -7,12 +7,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from libs.messaging.failures import is_transient
 from services.ingest.schemas import FieldError, Problem
 
 PROBLEM_JSON = "application/problem+json"
+# How long a sender waits before sending the same request again while PostgreSQL is away.
+OUTAGE_RETRY_AFTER_SECONDS = 5
 
 Found = TypeVar("Found")
 
@@ -94,6 +97,23 @@ def install(app: FastAPI) -> None:
         # still learns it was the data, not the service.
         detail = str(exc.orig).splitlines()[0] if exc.orig else "a value could not be stored"
         return problem_response(Problem(title="Unstorable value", status=422, detail=detail))
+
+    @app.exception_handler(OSError)
+    @app.exception_handler(DBAPIError)
+    async def _outage(_: Request, exc: Exception) -> JSONResponse:
+        # PostgreSQL down or restarting: nothing of the request is kept (its transaction
+        # did not commit), and the same body sent again later stores each mention once.
+        # Anything else is a fault of ours, left to the server's 500.
+        if not is_transient(exc):
+            raise exc
+        return problem_response(
+            Problem(
+                title="Service Unavailable",
+                status=503,
+                detail="the database is not answering; send the same request again later",
+            ),
+            headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

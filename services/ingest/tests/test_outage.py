@@ -1,0 +1,84 @@
+"""Ingest while PostgreSQL is away: a clear 503 to retry, then the same body stores once.
+
+The test runs its own embedded PostgreSQL (the shared one cannot be stopped under the other
+tests) beside the test backend's Redis.
+"""
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from crisiswatch.embedded import EmbeddedPostgres, start_postgres
+from libs.contracts.enums import Role
+from libs.database.engine import create_engine, session_factory
+from libs.database.migrate import upgrade
+from libs.database.tables import Mention
+from services.ingest.config import IngestSettings
+from services.ingest.problems import PROBLEM_JSON
+from services.ingest.tests.builders import batch, count, mention, serve_ingest
+from tests.builders import make_tenant
+from tests.fixtures.servers import Servers
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[EmbeddedPostgres]:
+    """A migrated PostgreSQL of this test's own, in a folder removed after."""
+    root = Path(tempfile.mkdtemp(prefix="cwt-outage-", dir="/tmp"))
+    pg = start_postgres(root / "pg")
+    upgrade(pg.url)
+    try:
+        yield pg
+    finally:
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def _post_until_answered(
+    client: httpx.AsyncClient, body: bytes, headers: dict[str, str]
+) -> httpx.Response:
+    """Send the same body as a partner would: again after Retry-After while it answers 503."""
+    for _ in range(20):
+        answer = await client.post("/v1/mentions", content=body, headers=headers)
+        if answer.status_code != 503:
+            return answer
+        await asyncio.sleep(0.5)
+    return answer
+
+
+async def test_a_push_while_postgres_is_down_answers_503_and_the_retry_stores_once(
+    servers: Servers, own_postgres: EmbeddedPostgres
+) -> None:
+    engine = create_engine(own_postgres.url, pool_size=1)
+    sessions = session_factory(engine)
+    try:
+        tenant = await make_tenant(sessions)
+        headers = tenant.auth(Role.INGEST) | {"Content-Type": "application/json"}
+        first = orjson.dumps(batch(mention("before")).model_dump(mode="json"))
+        during = orjson.dumps(batch(mention("during")).model_dump(mode="json"))
+        settings = IngestSettings(database_url=own_postgres.url, redis_url=servers.redis_url)
+        async with serve_ingest(settings) as client:
+            assert (await client.post("/v1/mentions", content=first, headers=headers)).is_success
+
+            await asyncio.to_thread(own_postgres.stop)
+            refused = await client.post("/v1/mentions", content=during, headers=headers)
+            assert refused.status_code == 503
+            assert refused.headers["content-type"] == PROBLEM_JSON
+            assert refused.headers["retry-after"] == "5"
+            assert refused.json()["title"] == "Service Unavailable"
+
+            await asyncio.to_thread(start_postgres, own_postgres.pgdata)
+            again = await _post_until_answered(client, during, headers)
+            assert again.is_success, again.text
+            repeat = await client.post("/v1/mentions", content=during, headers=headers)
+            assert repeat.is_success
+        await engine.dispose()
+        engine = create_engine(own_postgres.url, pool_size=1)
+        assert await count(session_factory(engine), Mention) == 2
+    finally:
+        await engine.dispose()
