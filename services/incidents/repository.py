@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, or_, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from libs.contracts.response import IntegrationEventEmitted
 from libs.contracts.vocabulary import NOT_DONE_TASK_STATUSES, values
@@ -52,6 +53,18 @@ async def lock_story(session: AsyncSession, story_id: uuid.UUID) -> None:
     await session.exec(select(func.pg_advisory_xact_lock(story_lock_key(story_id))))
 
 
+Selected = TypeVar("Selected")
+
+
+def fresh_locked(query: SelectOfScalar[Selected]) -> SelectOfScalar[Selected]:
+    """Lock the rows `query` reads, and read them as stored now.
+
+    A row the session already holds would otherwise keep the attributes it had before the
+    lock waited out another transaction's change to it.
+    """
+    return query.with_for_update().execution_options(populate_existing=True)
+
+
 async def lock_incidents(
     session: AsyncSession, organization_id: uuid.UUID, *incident_ids: uuid.UUID
 ) -> dict[uuid.UUID, Incident]:
@@ -66,11 +79,7 @@ async def lock_incidents(
     for watchlist_id in sorted(watchlists.all()):
         await lock_watchlist(session, watchlist_id)
     rows = await session.exec(
-        select(Incident)
-        .where(theirs)
-        .order_by(col(Incident.id))
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        fresh_locked(select(Incident).where(theirs).order_by(col(Incident.id)))
     )
     return {incident.id: incident for incident in rows.all()}
 

@@ -1,8 +1,9 @@
-"""How notify answers a command: its handler's result, or the refusal a shared check raised.
+"""How notify answers a command that stores a secret: refused clearly without the data key.
 
 An endpoint command looks its rows up and checks its destination before its own rule; those
-shared steps raise `Refused` instead of returning their refusal, so each handler reads as
-its rule, and the façade declares each command once through `answering`.
+shared steps raise `Refused` (`libs.contracts.refusals`) instead of returning their refusal,
+so each handler reads as its rule, and the façade declares each command once through
+`answering`, or `answering_with_key` here when the command needs the key.
 """
 
 from collections.abc import Awaitable
@@ -13,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.messages import CommandResult, ErrorCode
 from libs.contracts.outcome import Outcome
+from libs.contracts.refusals import answering
 from libs.privacy import DataKey
 
 C = TypeVar("C")
@@ -21,55 +23,26 @@ K_contra = TypeVar("K_contra", contravariant=True)
 R_co = TypeVar("R_co", covariant=True)
 
 
-class Refused(Exception):
-    """A command refused by a shared lookup or check; `result` is the answer it gets."""
-
-    def __init__(self, result: CommandResult) -> None:
-        super().__init__(result.error.message if result.error else "refused")
-        self.result = result
-
-
-class _Handler(Protocol[C_contra, R_co]):
-    def __call__(
-        self, session: AsyncSession, command: C_contra, /, *, now: datetime
-    ) -> Awaitable[R_co]: ...
-
-
 class _KeyedHandler(Protocol[C_contra, K_contra, R_co]):
     def __call__(
         self, session: AsyncSession, command: C_contra, key: K_contra, /, *, now: datetime
     ) -> Awaitable[R_co]: ...
 
 
-def answering(handler: _Handler[C, CommandResult]) -> _Handler[C, Outcome]:
-    """Route a command to `handler` and answer with its result or the refusal it raised."""
-
-    async def answer(session: AsyncSession, command: C, /, *, now: datetime) -> Outcome:
-        return await _answer(handler(session, command, now=now))
-
-    return answer
-
-
 def answering_with_key(
     handler: _KeyedHandler[C, DataKey, CommandResult], action: str
 ) -> _KeyedHandler[C, DataKey | None, Outcome]:
     """As `answering`, for a command that stores a secret; refused clearly without the key."""
+    answered = answering(handler)
 
     async def answer(
         session: AsyncSession, command: C, key: DataKey | None, /, *, now: datetime
     ) -> Outcome:
         if key is None:
             return _no_key(action)
-        return await _answer(handler(session, command, key, now=now))
+        return await answered(session, command, key, now=now)
 
     return answer
-
-
-async def _answer(result: Awaitable[CommandResult]) -> Outcome:
-    try:
-        return Outcome.answer(await result)
-    except Refused as refused:
-        return Outcome.answer(refused.result)
 
 
 def _no_key(action: str) -> Outcome:

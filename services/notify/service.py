@@ -6,7 +6,7 @@ nothing; a command gets its `CommandResult`. Notify emits no messages of its own
 outcome carries any. The dispatcher loop (`delivery/dispatcher.py`) calls the two steps
 around each attempt, `claim_due` and `record_answer`; they answer with what the loop needs
 next (the leased attempts, the delivery's new status), since a pass answers nobody. The
-command handlers are declared through `answers`, which answers a command with its result or
+command handlers are declared through `answering`, which answers a command with its result or
 with the refusal a lookup raised.
 """
 
@@ -15,9 +15,10 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.outcome import Outcome
+from libs.contracts.refusals import answering
 from libs.contracts.response import IntegrationEventEmitted
 from libs.privacy import DataKey
-from services.notify.answers import answering, answering_with_key
+from services.notify.answers import answering_with_key
 from services.notify.delivery import attempts, fanout
 from services.notify.delivery.delivery import Answer, Attempt
 from services.notify.endpoints import endpoints, policy

@@ -12,12 +12,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.messages import CommandResult, ErrorCode
 from libs.contracts.outcome import Outcome
+from libs.contracts.refusals import answering
 from libs.contracts.response import FileReply
-from libs.database.owned import owned
 from libs.database.tables import Incident, Mention, ReplyCase
 from libs.reply_library import deletion_advice, signature
 from services.incidents import timeline
-from services.incidents.answers import refuse, shown
+from services.incidents.answers import existing, refuse, shown
 
 REPLY_FILED = "reply_filed"
 
@@ -37,6 +37,7 @@ def case_view(case: ReplyCase) -> dict[str, Any]:
     )
 
 
+@answering
 async def file_reply(session: AsyncSession, command: FileReply, *, now: datetime) -> Outcome:
     """File a mention (or a question's text) with the reply used; refuse deletion advice.
 
@@ -47,17 +48,14 @@ async def file_reply(session: AsyncSession, command: FileReply, *, now: datetime
         message = f"reply advises deleting posts ({advice!r}); the reply library never does"
         return refuse(ErrorCode.INVALID, message, "reply")
     incident: Incident | None = None
+    org = command.organization_id
     if command.incident_id is not None:
-        incident = await owned(session, Incident, command.organization_id, command.incident_id)
-        if incident is None:
-            message = f"incident {command.incident_id} does not exist"
-            return refuse(ErrorCode.NOT_FOUND, message, "incidentId")
+        incident = await existing(
+            session, Incident, org, command.incident_id, "incident", "incidentId"
+        )
     text = command.text
     if command.mention_id is not None:
-        mention = await owned(session, Mention, command.organization_id, command.mention_id)
-        if mention is None:
-            message = f"mention {command.mention_id} does not exist"
-            return refuse(ErrorCode.NOT_FOUND, message, "mentionId")
+        mention = await existing(session, Mention, org, command.mention_id, "mention", "mentionId")
         text = mention.text
     if text is None or not text.strip():
         message = "a case needs the mention's text: give mention_id or text"

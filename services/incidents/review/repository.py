@@ -18,7 +18,7 @@ from libs.database.tables import (
     ReviewReport,
     WatchlistHit,
 )
-from services.incidents.repository import belonging_to, rows_of
+from services.incidents.repository import belonging_to, fresh_locked, rows_of
 
 DRAFT = "draft"
 
@@ -43,12 +43,8 @@ async def create_report_once(session: AsyncSession, incident: Incident, now: dat
 
 async def report_for_update(session: AsyncSession, incident_id: uuid.UUID) -> ReviewReport | None:
     """Return the incident's review report as stored now, locked for update."""
-    result = await session.exec(
-        select(ReviewReport)
-        .where(ReviewReport.incident_id == incident_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    query = select(ReviewReport).where(ReviewReport.incident_id == incident_id)
+    result = await session.exec(fresh_locked(query))
     return result.first()
 
 

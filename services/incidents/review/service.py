@@ -18,6 +18,7 @@ from libs.contracts.enums import IncidentStatus
 from libs.contracts.events import ImprovementItem, ReviewCompleted
 from libs.contracts.messages import CommandResult, ErrorCode, Message, not_found
 from libs.contracts.outcome import Outcome
+from libs.contracts.refusals import Refused, answering
 from libs.contracts.response import CompleteReview, ImprovementEntry, UpdateReview
 from libs.database.owned import owned
 from libs.database.tables import ImprovementAction, Incident, ReviewReport
@@ -100,20 +101,18 @@ async def compute_sections(
 
 async def _reviewable(
     session: AsyncSession, organization_id: uuid.UUID, incident_id: uuid.UUID
-) -> tuple[Incident, ReviewReport | None] | Outcome:
-    """Return the organization's incident and its report (if any), or the refusal."""
+) -> tuple[Incident, ReviewReport | None]:
+    """Return the organization's incident and its report (if any); raise `Refused` if none."""
     incident = await owned(session, Incident, organization_id, incident_id)
     if incident is None:
-        return Outcome.answer(not_found("incident", incident_id, "incidentId"))
+        raise Refused(not_found("incident", incident_id, "incidentId"))
     return incident, await review_repository.report_for_update(session, incident.id)
 
 
+@answering
 async def update_review(session: AsyncSession, command: UpdateReview, *, now: datetime) -> Outcome:
     """Write the root cause and/or replace the improvement actions of a draft review."""
-    found = await _reviewable(session, command.organization_id, command.incident_id)
-    if isinstance(found, Outcome):
-        return found
-    incident, existing = found
+    incident, existing = await _reviewable(session, command.organization_id, command.incident_id)
     if existing is not None and existing.status == COMPLETE:
         message = "the review is complete and can no longer be edited (status: complete)"
         return refuse(ErrorCode.CONFLICT, message, "incidentId")
@@ -134,14 +133,12 @@ async def update_review(session: AsyncSession, command: UpdateReview, *, now: da
     return _answer(await _document(session, incident, report))
 
 
+@answering
 async def complete_review(
     session: AsyncSession, command: CompleteReview, *, now: datetime
 ) -> Outcome:
     """Mark the review complete, refusing while the root cause or improvements are empty."""
-    found = await _reviewable(session, command.organization_id, command.incident_id)
-    if isinstance(found, Outcome):
-        return found
-    incident, existing = found
+    incident, existing = await _reviewable(session, command.organization_id, command.incident_id)
     if existing is not None and existing.status == COMPLETE:
         return _answer(await _document(session, incident, existing))
     if incident.status not in _REVIEWABLE:

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.enums import ReviewDecision, ReviewStage, StatementStatus, Tier
 from libs.contracts.messages import ErrorCode
 from libs.contracts.outcome import Outcome
+from libs.contracts.refusals import answering
 from libs.contracts.response import ReviewStatement
 from libs.contracts.vocabulary import REVIEW_STAGE_LABELS
 from libs.database.tables import Incident, Statement, StatementReview
@@ -127,14 +128,12 @@ def _record_review(
     )
 
 
+@answering
 async def review_statement(
     session: AsyncSession, command: ReviewStatement, *, now: datetime
 ) -> Outcome:
     """Approve or reject one stage, in order; the last required approval makes it approved."""
-    loaded = await load(session, command.organization_id, command.statement_id)
-    if isinstance(loaded, Outcome):
-        return loaded
-    statement, incident = loaded
+    statement, incident = await load(session, command.organization_id, command.statement_id)
     refusal = _order_refusal(statement, incident, command.stage)
     if refusal is not None:
         return refusal

@@ -7,7 +7,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.database.tables import KeyFact, Statement
-from services.incidents.repository import rows_of
+from services.incidents.repository import fresh_locked, rows_of
 
 
 async def incident_id_of(
@@ -24,12 +24,7 @@ async def incident_id_of(
 
 async def statement_for_update(session: AsyncSession, statement_id: uuid.UUID) -> Statement:
     """Return the statement as stored now, locked for update."""
-    result = await session.exec(
-        select(Statement)
-        .where(Statement.id == statement_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    result = await session.exec(fresh_locked(select(Statement).where(Statement.id == statement_id)))
     return result.one()
 
 

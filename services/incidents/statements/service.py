@@ -24,6 +24,7 @@ from libs.contracts.enums import StatementStatus
 from libs.contracts.events import StatementPublished
 from libs.contracts.messages import CommandResult, ErrorCode
 from libs.contracts.outcome import Outcome
+from libs.contracts.refusals import answering
 from libs.contracts.response import DraftStatement, PublishStatement, ReviseStatement, SetKeyFacts
 from libs.contracts.vocabulary import CHANNEL_LABELS
 from libs.database.tables import KeyFact, Statement
@@ -48,13 +49,12 @@ from services.incidents.statements.shared import (
 PUBLISH_CLOCK_SKEW = timedelta(minutes=5)
 
 
+@answering
 async def draft_statement(
     session: AsyncSession, command: DraftStatement, *, now: datetime
 ) -> Outcome:
     """Write a new draft for a channel; an update (续报) once the channel's one is published."""
     incident = await incident_for_statements(session, command.organization_id, command.incident_id)
-    if isinstance(incident, Outcome):
-        return incident
     channel = command.channel.value
     existing = await statements_repository.channel_statements(session, incident.id, channel)
     live = [s for s in existing if s.status != StatementStatus.PUBLISHED]
@@ -92,14 +92,12 @@ async def draft_statement(
     return answer(statement, incident, update=is_update)
 
 
+@answering
 async def revise_statement(
     session: AsyncSession, command: ReviseStatement, *, now: datetime
 ) -> Outcome:
     """Change an unpublished statement's text; it goes back to draft and reviews start over."""
-    loaded = await load(session, command.organization_id, command.statement_id)
-    if isinstance(loaded, Outcome):
-        return loaded
-    statement, incident = loaded
+    statement, incident = await load(session, command.organization_id, command.statement_id)
     if statement.status == StatementStatus.PUBLISHED:
         message = "statement is published; draft an update (续报) for its channel instead"
         return refuse(ErrorCode.INVALID_TRANSITION, message, "statementId")
@@ -122,14 +120,12 @@ async def revise_statement(
     return answer(statement, incident)
 
 
+@answering
 async def publish_statement(
     session: AsyncSession, command: PublishStatement, *, now: datetime
 ) -> Outcome:
     """Record that an approved, unflagged statement went out; emit `statement.published`."""
-    loaded = await load(session, command.organization_id, command.statement_id)
-    if isinstance(loaded, Outcome):
-        return loaded
-    statement, incident = loaded
+    statement, incident = await load(session, command.organization_id, command.statement_id)
     if statement.status != StatementStatus.APPROVED:
         message = f"statement is {statement.status}; only an approved statement can be published"
         return refuse(ErrorCode.INVALID_TRANSITION, message, "statementId")
@@ -175,11 +171,10 @@ async def publish_statement(
     return answer(statement, incident, emit=[event])
 
 
+@answering
 async def set_key_facts(session: AsyncSession, command: SetKeyFacts, *, now: datetime) -> Outcome:
     """Replace the incident's key facts and recheck every current statement against them."""
     incident = await incident_for_statements(session, command.organization_id, command.incident_id)
-    if isinstance(incident, Outcome):
-        return incident
     facts = [{"label": f.label.strip(), "value": f.value.strip()} for f in command.facts]
     if any(not fact["label"] or not fact["value"] for fact in facts):
         message = "a key fact needs a label and a value that are not blank"

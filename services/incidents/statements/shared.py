@@ -16,11 +16,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.enums import Channel, IncidentStatus, ReviewStage, Tier
 from libs.contracts.messages import CommandResult, ErrorCode, Message
 from libs.contracts.outcome import Outcome
+from libs.contracts.refusals import Refused
 from libs.contracts.vocabulary import CHANNEL_LABELS, FINAL_STATUSES
-from libs.database.owned import owned
 from libs.database.tables import Incident, Statement
 from services.incidents import timeline
-from services.incidents.answers import refuse
+from services.incidents.answers import existing, refusal, refuse
 from services.incidents.statements import consistency
 from services.incidents.statements import repository as statements_repository
 
@@ -99,15 +99,6 @@ def channel_label(statement: Statement) -> str:
     return CHANNEL_LABELS[Channel(statement.channel)]
 
 
-def incident_refusal(incident: Incident) -> Outcome | None:
-    """Refuse any statement change on an incident that is over."""
-    status = IncidentStatus(incident.status)
-    if status in FINAL_STATUSES:
-        message = f"incident is {status.value}; it takes no statement changes"
-        return refuse(ErrorCode.CONFLICT, message, "incidentId")
-    return None
-
-
 def flags_refusal(flags: list[dict[str, Any]], action: str) -> Outcome:
     """Refuse `action` while the statement has consistency flags, naming them."""
     message = (
@@ -119,24 +110,26 @@ def flags_refusal(flags: list[dict[str, Any]], action: str) -> Outcome:
 
 async def incident_for_statements(
     session: AsyncSession, organization_id: uuid.UUID, incident_id: uuid.UUID
-) -> Incident | Outcome:
-    """Return the organization's incident, locked, if it takes statement changes."""
-    incident = await owned(session, Incident, organization_id, incident_id, lock=True)
-    if incident is None:
-        return refuse(ErrorCode.NOT_FOUND, f"incident {incident_id} does not exist", "incidentId")
-    return incident_refusal(incident) or incident
+) -> Incident:
+    """Return the organization's incident, locked; raise `Refused` unless it takes changes."""
+    incident = await existing(
+        session, Incident, organization_id, incident_id, "incident", "incidentId", lock=True
+    )
+    status = IncidentStatus(incident.status)
+    if status in FINAL_STATUSES:
+        message = f"incident is {status.value}; it takes no statement changes"
+        raise Refused(refusal(ErrorCode.CONFLICT, message, "incidentId"))
+    return incident
 
 
 async def load(
     session: AsyncSession, organization_id: uuid.UUID, statement_id: uuid.UUID
-) -> tuple[Statement, Incident] | Outcome:
-    """Load the organization's statement and its incident, both locked, or the refusal."""
+) -> tuple[Statement, Incident]:
+    """Load the organization's statement and its incident, both locked; raise `Refused` else."""
     incident_id = await statements_repository.incident_id_of(session, organization_id, statement_id)
     if incident_id is None:
         message = f"statement {statement_id} does not exist"
-        return refuse(ErrorCode.NOT_FOUND, message, "statementId")
+        raise Refused(refusal(ErrorCode.NOT_FOUND, message, "statementId"))
     incident = await incident_for_statements(session, organization_id, incident_id)
-    if isinstance(incident, Outcome):
-        return incident
     statement = await statements_repository.statement_for_update(session, statement_id)
     return statement, incident

@@ -61,6 +61,10 @@ from tests.fixtures.workers import running_workers
 Sessions = async_sessionmaker[AsyncSession]
 
 DETECTED_AT = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+# An hour after detection: when grouping and recurrence tests act on what a signal opened.
+NOW = DETECTED_AT + timedelta(hours=1)
+# The story those tests group signals by.
+STORY = uuid.UUID("0b7a1f0e-52d4-4c1a-9a55-2f1b8d3c6e71")
 
 
 @dataclass(frozen=True)
@@ -208,14 +212,11 @@ async def make_fall(
     stored = await make_signal(
         sessions, watchlist, tier or Tier.BLUE, score=10.0, detected_at=detected_at
     )
+    same = {"organization_id", "signal_id", "watchlist_id", "watchlist_name", "score"}
     return RiskTierFell(
-        organization_id=watchlist.organization_id,
-        signal_id=stored.signal_id,
-        watchlist_id=watchlist.id,
-        watchlist_name=watchlist.name,
+        **stored.model_dump(include=same),
         previous_tier=previous,
         tier=tier,
-        score=stored.score,
         reasons=["窗口内声量回落"],
         detected_at=detected_at,
     )

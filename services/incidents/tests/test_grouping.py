@@ -1,6 +1,5 @@
 """Grouping signals into incidents: by watchlist, merge and story; snoozes; reopening."""
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -20,6 +19,8 @@ from services.incidents.signals import repository, snooze
 from services.incidents.signals.service import REOPEN_WINDOW
 from services.incidents.tests.builders import (
     DETECTED_AT,
+    NOW,
+    STORY,
     Sessions,
     apply,
     command_about,
@@ -37,8 +38,6 @@ from services.incidents.tests.builders import (
 )
 
 S = IncidentStatus
-NOW = DETECTED_AT + timedelta(hours=1)
-STORY = uuid.UUID("0b7a1f0e-52d4-4c1a-9a55-2f1b8d3c6e71")
 
 
 def _types(messages: Sequence[Message]) -> list[EventType]:

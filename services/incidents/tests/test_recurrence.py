@@ -1,6 +1,5 @@
 """Recurrence: a new incident resembling a past one links it and reopens its lessons."""
 
-import uuid
 from datetime import datetime, timedelta
 
 from sqlmodel import select
@@ -12,7 +11,8 @@ from libs.database.tables import ImprovementAction, Incident, Watchlist
 from services.incidents.repository import belonging_to
 from services.incidents.signals.service import REOPEN_WINDOW
 from services.incidents.tests.builders import (
-    DETECTED_AT,
+    NOW,
+    STORY,
     Sessions,
     apply,
     force,
@@ -25,8 +25,6 @@ from services.incidents.tests.builders import (
 )
 
 S = IncidentStatus
-NOW = DETECTED_AT + timedelta(hours=1)
-STORY = uuid.UUID("0b7a1f0e-52d4-4c1a-9a55-2f1b8d3c6e71")
 
 
 async def _resolve(sessions: Sessions, incident: Incident, at: datetime) -> Incident:

@@ -3,7 +3,7 @@
 Every handler looks rows up within the command's organization, so another organization's
 endpoint or delivery is simply not found. A secret leaves this module in clear exactly
 once, in the answer to the command that issued it; what is stored is ciphertext. The
-lookups and checks the handlers share raise `Refused` (see `services.notify.answers`).
+lookups and checks the handlers share raise `Refused` (see `libs.contracts.refusals`).
 """
 
 import uuid
@@ -21,10 +21,10 @@ from libs.contracts.notify import (
     RotateWebhookSecret,
     UpdateWebhookEndpoint,
 )
+from libs.contracts.refusals import Refused
 from libs.database.tables import WebhookDelivery, WebhookEndpoint
 from libs.privacy import DataKey
 from services.notify import repository
-from services.notify.answers import Refused
 from services.notify.endpoints import webhook_secrets
 from services.notify.endpoints.destinations import DestinationError, check_url
 from services.notify.repository import ACTIVE, DISABLED, PENDING

@@ -84,6 +84,12 @@ async def _send(
         )
 
 
+async def _send_over_tls(tls: Receiver, authority: LocalAuthority, host: str, path: str) -> Answer:
+    """Send to `path` at `host` on the TLS receiver, `host` resolving to loopback."""
+    url = f"https://{host}:{tls.port}/{path}"
+    return await _send(url, Resolver([LOOPBACK]), allow_private=True, authority=authority)
+
+
 async def test_a_rebinding_name_never_reaches_the_local_receiver(
     tls: Receiver, authority: LocalAuthority
 ) -> None:
@@ -147,12 +153,7 @@ async def test_the_next_checked_address_is_tried_when_one_refuses(receiver: Rece
 async def test_tls_is_verified_for_the_configured_host_while_connecting_to_the_address(
     tls: Receiver, authority: LocalAuthority
 ) -> None:
-    answer = await _send(
-        f"https://{HOOKS_HOST}:{tls.port}/secure",
-        Resolver([LOOPBACK]),
-        allow_private=True,
-        authority=authority,
-    )
+    answer = await _send_over_tls(tls, authority, HOOKS_HOST, "secure")
 
     assert answer.succeeded, answer
     [request] = tls.on("secure")
@@ -163,12 +164,7 @@ async def test_tls_is_verified_for_the_configured_host_while_connecting_to_the_a
 async def test_a_certificate_for_another_name_is_refused(
     tls: Receiver, authority: LocalAuthority
 ) -> None:
-    answer = await _send(
-        f"https://other.acme.test:{tls.port}/impostor",
-        Resolver([LOOPBACK]),
-        allow_private=True,
-        authority=authority,
-    )
+    answer = await _send_over_tls(tls, authority, "other.acme.test", "impostor")
 
     assert answer.status_code is None
     assert answer.error is not None and "CERTIFICATE_VERIFY_FAILED" in answer.error
