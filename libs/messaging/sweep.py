@@ -71,8 +71,13 @@ class Sweep(Periodic):
             items = await self._spec.due(session, self._clock.now())
         emitted = 0
         for item in items:
-            async with unit_of_work(self._sessions, self._redis, self._producer) as work:
-                outcome = work.apply(await self._spec.handle(work.session, item, self._clock))
+            try:
+                async with unit_of_work(self._sessions, self._redis, self._producer) as work:
+                    outcome = work.apply(await self._spec.handle(work.session, item, self._clock))
+            except Exception:
+                # Rolled back; still due, so the next pass tries this item again.
+                log.exception("%s: item %s failed", self._spec.name, item)
+                continue
             emitted += len(outcome.messages)
         return emitted
 

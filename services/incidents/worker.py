@@ -23,7 +23,7 @@ from libs.privacy import DataKey
 from libs.settings import Settings
 from services.incidents import service
 from services.incidents.config import IncidentsSettings
-from services.incidents.risk_check.scheduler import RiskCheckScheduler
+from services.incidents.risk_check.scheduler import risk_check_sweep
 from services.incidents.risk_check.service import Schedule
 from services.incidents.signals.service import SNOOZE_ENDS
 from services.incidents.tasks.watchdog import DeadlineWatchdog
@@ -95,13 +95,14 @@ def create_worker(settings: Settings, **how: Unpack[HowToRun]) -> Worker:
             )
         )
         if own.risk_check_enabled:
+            schedule = Schedule(own.risk_check_hour, ZoneInfo(own.risk_check_time_zone))
             runtime.loops.append(
-                RiskCheckScheduler(
+                Sweep(
+                    risk_check_sweep(schedule),
                     runtime.sessions,
                     runtime.redis,
                     runtime.clock,
-                    Schedule(own.risk_check_hour, ZoneInfo(own.risk_check_time_zone)),
-                    own.risk_check_poll_seconds,
+                    interval=own.risk_check_poll_seconds,
                     producer=CONSUMER,
                 )
             )

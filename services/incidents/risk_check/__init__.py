@@ -2,7 +2,7 @@
 
 At the configured hour of the organization's local day (`RISK_CHECK_HOUR`, default 9, in
 `RISK_CHECK_TIME_ZONE`, default Asia/Shanghai: organizations have no time zone of their
-own yet) the scheduler (`scheduler.py`, one runner per cluster through a Redis lease)
+own yet) the schedule (`scheduler.py`, a `libs.messaging.sweep` run once per cluster)
 asks `service.py` to check every organization that has no check for that day. A check
 reads real rows — watchlists by tier, the last 24 hours' risk signals, negative stories
 and rising terms, open incidents and overdue tasks — stores them as one `risk_check` row

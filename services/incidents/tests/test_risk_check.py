@@ -19,8 +19,9 @@ from libs.contracts.enums import EventType
 from libs.contracts.events import RiskCheckCompleted
 from libs.database.engine import transaction
 from libs.database.tables import IntegrationEvent, OutboxMessage, RiskCheck
+from libs.messaging.sweep import Sweep
 from services.incidents.config import IncidentsSettings
-from services.incidents.risk_check.scheduler import RiskCheckScheduler
+from services.incidents.risk_check.scheduler import risk_check_sweep
 from services.incidents.risk_check.service import Schedule
 from services.incidents.tests.builders import Sessions, queued_events
 from services.incidents.worker import create_worker
@@ -34,10 +35,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 3, 2, 1, 30, tzinfo=UTC)
 
 
-def _scheduler(sessions: Sessions, redis: ArqRedis, clock: FixedClock) -> RiskCheckScheduler:
-    return RiskCheckScheduler(
-        sessions, redis, clock, Schedule(9, SHANGHAI), interval=60, producer="incidents"
-    )
+def _scheduler(sessions: Sessions, redis: ArqRedis, clock: FixedClock) -> Sweep:
+    check = risk_check_sweep(Schedule(9, SHANGHAI))
+    return Sweep(check, sessions, redis, clock, interval=60, producer="incidents")
 
 
 async def _seeded(sessions: Sessions) -> dict[uuid.UUID, RiskDay]:
