@@ -58,6 +58,19 @@ class Key:
     value_type: type
     joined: bool = False
 
+    @classmethod
+    def time(cls, column: Any) -> "Key":
+        """A key on a non-null timestamp column of the list's own table."""
+        return cls(col(column), datetime)
+
+
+def timestamps(table: Any) -> dict[str, Key]:
+    """`CREATED_AT` and `UPDATED_AT`, the keys of a table that keeps both times."""
+    return {
+        "CREATED_AT": Key.time(table.created_at),
+        "UPDATED_AT": Key.time(table.updated_at),
+    }
+
 
 def sort_input(name: str, fields: type[Enum], direction: OrderDirection, description: str) -> Any:
     """Return the `orderBy` input `name`: one of `fields`, and a direction (`direction` first)."""
@@ -70,10 +83,13 @@ def sort_input(name: str, fields: type[Enum], direction: OrderDirection, descrip
 
 
 class Sorting:
-    """A list's `orderBy`: its description, the default direction, and the keys clients may
-    sort by, each named as clients spell it, the first the default."""
+    """A list's `orderBy`: its description, the default direction (descending, so newest
+    first by a time, unless given), and the keys clients may sort by, each named as clients
+    spell it, the first the default."""
 
-    def __init__(self, description: str, direction: OrderDirection, /, **keys: Key) -> None:
+    def __init__(
+        self, description: str, direction: OrderDirection = OrderDirection.DESC, /, **keys: Key
+    ) -> None:
         self.description = description
         self.direction = direction
         self.keys = keys

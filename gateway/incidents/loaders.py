@@ -5,9 +5,12 @@ the page size. Tasks are also what an incidents page reads for all its nodes at 
 (`gateway.incidents.queries.incident_extras`).
 """
 
+from collections.abc import Collection
+from typing import Any
+
 from sqlmodel import col
 
-from gateway.core.reads import ById, Children
+from gateway.core.reads import ById, Children, Row
 from libs.database.tables import (
     AffectedUser,
     Incident,
@@ -21,36 +24,23 @@ from libs.database.tables import (
 
 INCIDENTS = ById(Incident, col(Incident.id))
 EVENTS = ById(TimelineEvent, col(TimelineEvent.id))
-TASKS_BY_INCIDENT = Children(
-    ResponseTask,
-    col(ResponseTask.incident_id),
-    order_by=(col(ResponseTask.position), col(ResponseTask.due_at), col(ResponseTask.id)),
+
+
+def _by_incident(table: type[Row], *order_by: Any, omit: Collection[Any] = ()) -> Children[Row]:
+    """The `table` rows of each incident (by their `incident_id`), in `order_by` order."""
+    parent = col(getattr(table, "incident_id"))  # noqa: B009 - every child table has one
+    return Children(table, parent, order_by=[col(column) for column in order_by], omit=omit)
+
+
+TASKS_BY_INCIDENT = _by_incident(
+    ResponseTask, ResponseTask.position, ResponseTask.due_at, ResponseTask.id
 )
-TIMELINE_BY_INCIDENT = Children(
-    TimelineEvent,
-    col(TimelineEvent.incident_id),
-    order_by=(col(TimelineEvent.occurred_at), col(TimelineEvent.id)),
-)
-TEAM_BY_INCIDENT = Children(
-    IncidentMember,
-    col(IncidentMember.incident_id),
-    order_by=(col(IncidentMember.assigned_at), col(IncidentMember.id)),
-)
-STATEMENTS_BY_INCIDENT = Children(
-    Statement,
-    col(Statement.incident_id),
-    order_by=(col(Statement.created_at), col(Statement.id)),
-)
-KEY_FACTS_BY_INCIDENT = Children(
-    KeyFact,
-    col(KeyFact.incident_id),
-    order_by=(col(KeyFact.created_at), col(KeyFact.label)),
-)
+TIMELINE_BY_INCIDENT = _by_incident(TimelineEvent, TimelineEvent.occurred_at, TimelineEvent.id)
+TEAM_BY_INCIDENT = _by_incident(IncidentMember, IncidentMember.assigned_at, IncidentMember.id)
+STATEMENTS_BY_INCIDENT = _by_incident(Statement, Statement.created_at, Statement.id)
+KEY_FACTS_BY_INCIDENT = _by_incident(KeyFact, KeyFact.created_at, KeyFact.label)
 # The contact's ciphertext is never loaded: the gateway shows masked data only.
-AFFECTED_USERS_BY_INCIDENT = Children(
-    AffectedUser,
-    col(AffectedUser.incident_id),
-    order_by=(col(AffectedUser.created_at), col(AffectedUser.id)),
-    omit=(AffectedUser.contact_cipher,),
+AFFECTED_USERS_BY_INCIDENT = _by_incident(
+    AffectedUser, AffectedUser.created_at, AffectedUser.id, omit=(AffectedUser.contact_cipher,)
 )
 REVIEW_BY_INCIDENT = ById(ReviewReport, col(ReviewReport.incident_id))

@@ -14,7 +14,7 @@ from gateway.core.context import Info
 from gateway.core.enums import CrisisType, IncidentStatus, Tier
 from gateway.core.filters import at_or_after, before, equals, holds, names, present
 from gateway.core.inputs import local_id
-from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
+from gateway.core.listing import Key, ListSpec, Sorting
 from gateway.core.pagination import Preload
 from gateway.core.predicates import OPEN_STATUSES, status_rank, tier_rank
 from gateway.core.selection import node_fields
@@ -50,9 +50,8 @@ class IncidentFilter:
 INCIDENT_ORDER = Sorting(
     "Sort incidents; `TIER` by severity, `STATUS` by place in the lifecycle "
     "(detected … closed, then merged and false alarm).",
-    OrderDirection.DESC,
-    DETECTED_AT=Key(col(incident.detected_at), datetime),
-    UPDATED_AT=Key(col(incident.updated_at), datetime),
+    DETECTED_AT=Key.time(incident.detected_at),
+    UPDATED_AT=Key.time(incident.updated_at),
     TIER=Key(tier_rank(col(incident.tier)), int),
     STATUS=Key(status_rank(col(incident.status)), int),
 )

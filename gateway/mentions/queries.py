@@ -29,7 +29,7 @@ from gateway.core.filters import (
     present,
 )
 from gateway.core.inputs import local_id, require_id
-from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
+from gateway.core.listing import Key, ListSpec, Sorting
 from gateway.core.pagination import Preload
 from gateway.core.selection import node_fields
 from gateway.mentions.loaders import ANALYSES, AUTHORS
@@ -93,9 +93,8 @@ class MentionFilter:
 MENTION_ORDER = Sorting(
     "Sort mentions: `INFLUENCE` is analysis's reach estimate (0 until analysed), "
     "`ENGAGEMENT` reposts + comments + likes.",
-    OrderDirection.DESC,
-    POSTED_AT=Key(col(mention.posted_at), datetime),
-    INGESTED_AT=Key(col(mention.ingested_at), datetime),
+    POSTED_AT=Key.time(mention.posted_at),
+    INGESTED_AT=Key.time(mention.ingested_at),
     INFLUENCE=Key(func.coalesce(col(analysis.influence), 0.0), float, joined=True),
     ENGAGEMENT=Key(col(mention.reposts) + col(mention.comments) + col(mention.likes), int),
     VIEWS=Key(col(mention.views), int),

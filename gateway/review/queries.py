@@ -1,13 +1,10 @@
 """Review reports (复盘), newest first unless sorted otherwise."""
 
-from datetime import datetime
-
 import strawberry
-from sqlmodel import col
 from strawberry import relay
 
 from gateway.core.filters import names, one_of, present
-from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
+from gateway.core.listing import ListSpec, Sorting, timestamps
 from gateway.review.types import REVIEW_STATUSES, ReviewReport
 from libs.database import tables
 
@@ -23,9 +20,7 @@ class ReviewReportFilter:
 
 REVIEW_ORDER = Sorting(
     "Sort review reports.",
-    OrderDirection.DESC,
-    CREATED_AT=Key(col(report.created_at), datetime),
-    UPDATED_AT=Key(col(report.updated_at), datetime),
+    **timestamps(report),
 )
 REVIEW_LIST = ListSpec(ReviewReport, ReviewReportFilter, REVIEW_ORDER)
 

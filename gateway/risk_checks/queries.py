@@ -6,13 +6,12 @@
 from datetime import datetime
 
 import strawberry
-from sqlmodel import col
 from strawberry import relay
 
 from gateway.core.context import Info
 from gateway.core.filters import at_or_after, before
 from gateway.core.inputs import local_id
-from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
+from gateway.core.listing import Key, ListSpec, Sorting
 from gateway.risk_checks.types import RiskCheck
 from libs.database import tables
 
@@ -27,8 +26,7 @@ class RiskCheckFilter:
 
 RISK_CHECK_ORDER = Sorting(
     "Sort risk checks.",
-    OrderDirection.DESC,
-    CHECKED_AT=Key(col(check.checked_at), datetime),
+    CHECKED_AT=Key.time(check.checked_at),
 )
 RISK_CHECK_LIST = ListSpec(RiskCheck, RiskCheckFilter, RISK_CHECK_ORDER)
 

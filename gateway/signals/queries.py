@@ -8,7 +8,7 @@ from strawberry import relay
 
 from gateway.core.enums import CrisisType, Tier
 from gateway.core.filters import at_least, at_or_after, before, equals, holds, names, tier_at_least
-from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
+from gateway.core.listing import Key, ListSpec, Sorting
 from gateway.core.predicates import tier_rank
 from gateway.signals.types import RiskSignal
 from libs.database import tables
@@ -34,8 +34,7 @@ class SignalFilter:
 
 SIGNAL_ORDER = Sorting(
     "Sort risk signals; `TIER` by severity, no tier lowest.",
-    OrderDirection.DESC,
-    CREATED_AT=Key(col(signal.created_at), datetime),
+    CREATED_AT=Key.time(signal.created_at),
     SCORE=Key(col(signal.score), float),
     TIER=Key(tier_rank(col(signal.tier)), int),
 )

@@ -1,7 +1,5 @@
 """Statements across incidents, newest first unless sorted otherwise."""
 
-from datetime import datetime
-
 import strawberry
 from sqlalchemy import func
 from sqlmodel import col
@@ -9,7 +7,7 @@ from strawberry import relay
 
 from gateway.core.enums import Channel, StatementStatus
 from gateway.core.filters import equals, holds, names
-from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
+from gateway.core.listing import ListSpec, Sorting, timestamps
 from gateway.statements.types import Statement
 from libs.database import tables
 
@@ -29,9 +27,7 @@ class StatementFilter:
 
 STATEMENT_ORDER = Sorting(
     "Sort statements.",
-    OrderDirection.DESC,
-    CREATED_AT=Key(col(statement.created_at), datetime),
-    UPDATED_AT=Key(col(statement.updated_at), datetime),
+    **timestamps(statement),
 )
 STATEMENT_LIST = ListSpec(Statement, StatementFilter, STATEMENT_ORDER)
 

@@ -14,7 +14,7 @@ from strawberry import relay
 from gateway.core.context import Info
 from gateway.core.filters import Scope, at_least, at_or_after, before, condition
 from gateway.core.inputs import local_id, require_id
-from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
+from gateway.core.listing import Key, ListSpec, Sorting
 from gateway.stories.types import Story
 from libs.database import tables
 
@@ -46,9 +46,8 @@ class StoryFilter:
 
 STORY_ORDER = Sorting(
     "Sort stories.",
-    OrderDirection.DESC,
-    LAST_POSTED_AT=Key(col(story.last_posted_at), datetime),
-    STARTED_AT=Key(col(story.started_at), datetime),
+    LAST_POSTED_AT=Key.time(story.last_posted_at),
+    STARTED_AT=Key.time(story.started_at),
     MENTION_COUNT=Key(col(story.mention_count), int),
 )
 STORY_LIST = ListSpec(

@@ -75,8 +75,8 @@ class TaskFilter:
 TASK_ORDER = Sorting(
     "Sort response tasks.",
     OrderDirection.ASC,
-    DUE_AT=Key(col(task.due_at), datetime),
-    CREATED_AT=Key(col(task.created_at), datetime),
+    DUE_AT=Key.time(task.due_at),
+    CREATED_AT=Key.time(task.created_at),
 )
 TASK_LIST = ListSpec(ResponseTask, TaskFilter, TASK_ORDER)
 

@@ -7,7 +7,7 @@ from sqlmodel import col
 
 from gateway.core.enums import Tier
 from gateway.core.filters import at_or_after, containing, equals, tier_at_least
-from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
+from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting, timestamps
 from gateway.core.predicates import tier_rank
 from gateway.watchlists.types import Watchlist
 from libs.database import tables
@@ -30,8 +30,7 @@ WATCHLIST_ORDER = Sorting(
     "(below blue lowest).",
     OrderDirection.ASC,
     NAME=Key(col(watchlist.name).collate("C"), str),
-    CREATED_AT=Key(col(watchlist.created_at), datetime),
-    UPDATED_AT=Key(col(watchlist.updated_at), datetime),
+    **timestamps(watchlist),
     TIER=Key(tier_rank(col(watchlist.current_tier)), int),
 )
 WATCHLIST_LIST = ListSpec(Watchlist, WatchlistFilter, WATCHLIST_ORDER)

@@ -12,7 +12,7 @@ from strawberry import relay
 from gateway.core.context import Info
 from gateway.core.enums import EventType
 from gateway.core.filters import at_or_after, before, equals, names, one_of
-from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting
+from gateway.core.listing import Key, ListSpec, Sorting, timestamps
 from gateway.core.owned import every
 from gateway.webhooks.loaders import NO_SECRETS, read_policy
 from gateway.webhooks.types import (
@@ -39,9 +39,7 @@ class WebhookDeliveryFilter:
 
 DELIVERY_ORDER = Sorting(
     "Sort webhook deliveries.",
-    OrderDirection.DESC,
-    CREATED_AT=Key(col(delivery.created_at), datetime),
-    UPDATED_AT=Key(col(delivery.updated_at), datetime),
+    **timestamps(delivery),
     ATTEMPTS=Key(col(delivery.attempts), int),
 )
 DELIVERY_LIST = ListSpec(
