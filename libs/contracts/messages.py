@@ -56,16 +56,22 @@ class MentionIngested(Message):
     mention_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
 
 
-class RiskSignalRaised(Message):
-    """A watchlist's risk reached a tier that may open or raise an incident."""
+class _TierDecision(Message):
+    """A stored tier decision of analysis about one watchlist, for incidents to apply."""
 
-    NAME: ClassVar[str] = "risk.signal_raised"
     VERSION: ClassVar[int] = 1
     QUEUE: ClassVar[str] = INCIDENTS_QUEUE
 
     signal_id: uuid.UUID
     watchlist_id: uuid.UUID
     watchlist_name: str
+
+
+class RiskSignalRaised(_TierDecision):
+    """A watchlist's risk reached a tier that may open or raise an incident."""
+
+    NAME: ClassVar[str] = "risk.signal_raised"
+
     tier: Tier
     score: float
     reasons: list[str]
@@ -78,7 +84,7 @@ class RiskSignalRaised(Message):
     )
 
 
-class RiskTierFell(Message):
+class RiskTierFell(_TierDecision):
     """A watchlist's risk fell to a lower tier (or none) as its window quieted.
 
     Incidents record it on the timeline of the watchlist's open incident, let the
@@ -87,12 +93,7 @@ class RiskTierFell(Message):
     """
 
     NAME: ClassVar[str] = "risk.tier_fell"
-    VERSION: ClassVar[int] = 1
-    QUEUE: ClassVar[str] = INCIDENTS_QUEUE
 
-    signal_id: uuid.UUID
-    watchlist_id: uuid.UUID
-    watchlist_name: str
     previous_tier: Tier
     tier: Tier | None = Field(description="The tier now; null when the watchlist has none.")
     score: float

@@ -115,13 +115,20 @@ async def _watchlist(sessions: Sessions, watchlist_id: uuid.UUID) -> Watchlist:
     return stored
 
 
+async def _quiet_red_watchlist(
+    servers: Servers, sessions: Sessions, redis: ArqRedis
+) -> tuple[FixedClock, Watchlist]:
+    """A red watchlist and a clock past its window: the tier is due to fall to none."""
+    clock = FixedClock(NOW)
+    watchlist = await _red_watchlist(servers, sessions, redis, clock)
+    clock.current = NOW + timedelta(minutes=20)
+    return clock, watchlist
+
+
 async def test_two_concurrent_rescoring_runners_do_the_work_once(
     servers: Servers, sessions: Sessions, redis: ArqRedis
 ) -> None:
-    clock = FixedClock(NOW)
-    watchlist = await _red_watchlist(servers, sessions, redis, clock)
-    # Past the window: the tier is due to fall to none.
-    clock.current = NOW + timedelta(minutes=20)
+    clock, watchlist = await _quiet_red_watchlist(servers, sessions, redis)
     passes: list[str] = []
 
     def counted(rescorer: Sweep, name: str) -> Sweep:
@@ -160,9 +167,7 @@ async def test_two_concurrent_rescoring_runners_do_the_work_once(
 async def test_a_watchlist_without_a_tier_is_not_rescored(
     servers: Servers, sessions: Sessions, redis: ArqRedis
 ) -> None:
-    clock = FixedClock(NOW)
-    watchlist = await _red_watchlist(servers, sessions, redis, clock)
-    clock.current = NOW + timedelta(minutes=20)
+    clock, watchlist = await _quiet_red_watchlist(servers, sessions, redis)
     await _rescorer(sessions, redis, clock).run_once()
     clock.current = NOW + timedelta(minutes=30)
 
