@@ -6,11 +6,12 @@ MinHash signatures) run in a thread, so the event loop stays free for other jobs
 
 import asyncio
 import uuid
+from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.messages import RiskSignalRaised
-from libs.database.tables import RiskSignal
+from libs.database.tables import RiskSignal, Watchlist
 from libs.messaging import live
 from services.analysis import risk, stories
 from services.analysis.analyzer import compile_profile, match
@@ -23,6 +24,7 @@ from services.analysis.repository.mentions import AuthoredMention
 from services.analysis.repository.rows import AnalysisRow, StoryRow
 from services.analysis.story_assignment import StoryItem, assign
 from services.analysis.textprep import prepare as prepare_text
+from services.analysis.window import WindowStats
 
 
 async def prepare(session: AsyncSession, batch: Batch) -> None:
@@ -231,68 +233,83 @@ def _mention_notice(batch: Batch, mention: AuthoredMention) -> live.Notice:
 
 
 async def read_windows(session: AsyncSession, batch: Batch) -> None:
-    """Lock every watchlist the stored mentions matched and summarise its window at `now`."""
-    now = batch.now
+    """Lock every watchlist the stored mentions matched and read its window at `now`."""
     for watchlist in await watchlists.lock_watchlists(session, batch.watchlist_ids()):
-        stats = await window.window_stats(
-            session,
-            watchlist.id,
-            now,
-            await window.watchlist_series(session, watchlist.id, now),
-            last_spike_at=watchlist.last_spike_at,
-            last_spike_count=watchlist.last_spike_count,
-        )
-        if stats.top_story is not None:
-            baseline = await window.story_series(session, stats.top_story.story_id, now)
-            stats = stats.with_story_baseline(baseline)
+        stats = await window.read_window(session, watchlist, batch.now)
         batch.windows.append(WatchlistWindow(watchlist, stats))
 
 
 async def decide(session: AsyncSession, batch: Batch) -> None:
     """Decide each watchlist's tier; record changes and spikes, raise what incidents must hear."""
-    organization_id, now = batch.organization_id, batch.now
     for watchlist, stats in ((w.watchlist, w.stats) for w in batch.windows):
-        decision = risk.assess(stats, risk.parse_tier(watchlist.current_tier))
-        if decision.spike_fired:
-            await watchlists.record_spike(session, watchlist.id, now, stats.window_count)
-        if not decision.changed:
-            continue
-        signal = RiskSignal(
-            organization_id=organization_id,
-            watchlist_id=watchlist.id,
-            tier=decision.tier.value if decision.tier else risk.NO_TIER,
-            score=decision.score,
-            components=decision.components,
-            reasons=decision.reasons,
-            top_mention_ids=list(stats.top_mention_ids),
-            crisis_type=stats.crisis_type.value if stats.crisis_type else None,
-            story_id=stats.top_story.story_id if stats.top_story else None,
-            forecast=decision.forecast.as_dict() if decision.forecast else None,
-            window_start=stats.window_start,
-            window_end=stats.window_end,
-            created_at=now,
-        )
-        watchlists.record_tier_change(session, watchlist, signal, decision.tier, now)
-        live.stage(
-            session,
-            live.signal_notice(
-                organization_id,
-                signal.id,
-                live.SignalFacts(watchlist_id=watchlist.id, tier=signal.tier, score=signal.score),
-            ),
-        )
-        if decision.raised and decision.tier is not None:
-            batch.raised.append(
-                RiskSignalRaised(
-                    organization_id=organization_id,
-                    signal_id=signal.id,
-                    watchlist_id=watchlist.id,
-                    watchlist_name=watchlist.name,
-                    tier=decision.tier,
-                    score=decision.score,
-                    reasons=decision.reasons,
-                    detected_at=now,
-                    crisis_type=stats.crisis_type,
-                    story_id=signal.story_id,
-                )
-            )
+        raised = await apply_decision(session, batch.organization_id, watchlist, stats, batch.now)
+        if raised is not None:
+            batch.raised.append(raised)
+
+
+async def rescore(
+    session: AsyncSession, organization_id: uuid.UUID, watchlist: Watchlist, now: datetime
+) -> RiskSignalRaised | None:
+    """Read a locked watchlist's window at `now` and decide its tier, as a batch would.
+
+    For callers that re-decide a watchlist without new mentions (time passing); the
+    caller holds the watchlist's lock (`repository.watchlists.lock_watchlists`).
+    """
+    stats = await window.read_window(session, watchlist, now)
+    return await apply_decision(session, organization_id, watchlist, stats, now)
+
+
+async def apply_decision(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    watchlist: Watchlist,
+    stats: WindowStats,
+    now: datetime,
+) -> RiskSignalRaised | None:
+    """Decide a watchlist's tier from its window; record a change and a spike.
+
+    Returns the message incidents must hear when the tier rose into crisis territory.
+    """
+    decision = risk.assess(stats, risk.parse_tier(watchlist.current_tier))
+    if decision.spike_fired:
+        await watchlists.record_spike(session, watchlist.id, now, stats.harm_count)
+    if not decision.changed:
+        return None
+    signal = RiskSignal(
+        organization_id=organization_id,
+        watchlist_id=watchlist.id,
+        tier=decision.tier.value if decision.tier else risk.NO_TIER,
+        score=decision.score,
+        components=decision.components,
+        reasons=decision.reasons,
+        top_mention_ids=list(stats.top_mention_ids),
+        crisis_type=stats.crisis_type.value if stats.crisis_type else None,
+        story_id=stats.top_story.story_id if stats.top_story else None,
+        forecast=decision.forecast.as_dict() if decision.forecast else None,
+        window_start=stats.window_start,
+        window_end=stats.window_end,
+        created_at=now,
+    )
+    watchlists.record_tier_change(session, watchlist, signal, decision.tier, now)
+    live.stage(
+        session,
+        live.signal_notice(
+            organization_id,
+            signal.id,
+            live.SignalFacts(watchlist_id=watchlist.id, tier=signal.tier, score=signal.score),
+        ),
+    )
+    if not decision.raised or decision.tier is None:
+        return None
+    return RiskSignalRaised(
+        organization_id=organization_id,
+        signal_id=signal.id,
+        watchlist_id=watchlist.id,
+        watchlist_name=watchlist.name,
+        tier=decision.tier,
+        score=decision.score,
+        reasons=decision.reasons,
+        detected_at=now,
+        crisis_type=stats.crisis_type,
+        story_id=signal.story_id,
+    )

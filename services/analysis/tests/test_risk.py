@@ -16,10 +16,21 @@ from services.analysis.risk import (
     tier_for,
     with_hysteresis,
 )
-from services.analysis.window import BASELINE_WINDOWS, StoryStats, WindowStats, window_bounds
+from services.analysis.window import (
+    BASELINE_WINDOWS,
+    History,
+    StoryStats,
+    WindowStats,
+    window_bounds,
+)
 
 NOW = datetime(2025, 3, 15, 20, 0, tzinfo=UTC)
 _, WINDOW_START, _, WINDOW_END = window_bounds(NOW)
+
+
+def series(harm: tuple[int, ...]) -> History:
+    """A history of whole windows in which every mention was harmful."""
+    return History(volume=harm, harm=harm, windows=len(harm))
 
 
 def steady(per_window: int) -> tuple[int, ...]:
@@ -34,15 +45,22 @@ def stats(
     baseline: tuple[int, ...] = steady(1),
     **extra: object,
 ) -> WindowStats:
+    """A window whose harmful mentions are its negative ones, unless `extra` says otherwise."""
+    recent_count = window if recent is None else recent
+    facts: dict[str, object] = {
+        "harm_count": negative,
+        "recent_harm_count": min(negative, recent_count),
+        "history": series(baseline),
+        **extra,
+    }
     return WindowStats(
         window_start=WINDOW_START,
         window_end=WINDOW_END,
         window_count=window,
         negative_count=negative,
-        recent_count=window if recent is None else recent,
-        baseline=baseline,
+        recent_count=recent_count,
         top_mention_ids=(uuid.uuid4(),),
-        **extra,  # type: ignore[arg-type]
+        **facts,  # type: ignore[arg-type]
     )
 
 
@@ -82,10 +100,10 @@ def test_demo_burst_with_media_sensitive_terms_and_a_cluster_is_red() -> None:
 
 
 def test_the_same_volume_is_unremarkable_for_a_noisy_series() -> None:
-    # 30 mentions in a window: a spike for a series that sees ~2 per window, not for one
+    # 30 complaints in a window: a spike for a series that sees ~2 per window, not for one
     # whose windows swing between 0 and 60.
-    quiet = components(stats(30, 0, baseline=steady(2)))
-    noisy = components(stats(30, 0, baseline=(0, 60) * (BASELINE_WINDOWS // 2)))
+    quiet = components(stats(30, 30, baseline=steady(2)))
+    noisy = components(stats(30, 30, baseline=(0, 60) * (BASELINE_WINDOWS // 2)))
     assert quiet.spike_test.is_spike and quiet.spike > 0.9
     assert not noisy.spike_test.is_spike and noisy.spike == 0.0
 
@@ -135,8 +153,8 @@ def test_a_score_oscillating_around_a_floor_changes_tier_once() -> None:
 
 
 def test_forecast_names_the_minute_the_next_tier_would_be_reached() -> None:
-    # Six posts, all in the last 5 minutes (1.2 a minute), two negative: blue for now.
-    rising = stats(6, 2, recent=6, baseline=steady(1), followers=1_000)
+    # Six posts, all in the last 5 minutes (1.2 a minute), four negative: blue for now.
+    rising = stats(6, 4, recent=6, baseline=steady(1), followers=1_000)
     decision = assess(rising, previous=None)
     assert decision.tier is Tier.BLUE
     assert decision.forecast is not None
@@ -155,12 +173,21 @@ def test_forecast_is_empty_when_nothing_arrives_or_already_red() -> None:
 
 
 def test_spike_cooldown_suppresses_a_repeat_but_not_a_bigger_wave() -> None:
+    # The cooldown compares harm: the first spike is recorded with its 20 harmful mentions.
     wave = stats(40, 20, baseline=steady(1))
     first = assess(wave, previous=None)
     assert first.spike_fired
-    repeat = assess(replace(wave, windows_since_spike=1, last_spike_count=40), Tier.YELLOW)
+    repeat = assess(replace(wave, windows_since_spike=1, last_spike_count=20), Tier.YELLOW)
     assert not repeat.spike_fired
     bigger = assess(
-        replace(wave, window_count=400, windows_since_spike=1, last_spike_count=40), Tier.YELLOW
+        replace(
+            wave,
+            window_count=400,
+            negative_count=200,
+            harm_count=200,
+            windows_since_spike=1,
+            last_spike_count=20,
+        ),
+        Tier.YELLOW,
     )
     assert bigger.spike_fired
