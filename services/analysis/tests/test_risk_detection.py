@@ -247,8 +247,9 @@ def week_of_mornings(now: datetime) -> list[list[Post]]:
     ]
     posts = quiet
     for start, end in rushes:
-        quarters = round((end - start) / timedelta(minutes=15))
-        posts += spread(RUSH, 12 * quarters, start, end) + spread([RIDE], 4 * quarters, start, end)
+        quarters = (end - start) / timedelta(minutes=15)
+        rush = spread(RUSH, round(12 * quarters), start, end)
+        posts += rush + spread([RIDE], round(4 * quarters), start, end)
     posts.sort(key=lambda post: post.posted_at)
     return [
         [
