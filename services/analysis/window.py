@@ -26,15 +26,16 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from libs.contracts.enums import CrisisType
+from services.analysis import spikes
 
 WINDOW = timedelta(minutes=15)
 BASELINE_WINDOWS = 96
 BASELINE_SPAN = WINDOW * BASELINE_WINDOWS
 VELOCITY_SPAN = timedelta(minutes=5)
-# Two hours of history before a window can be tested against the watchlist's own past:
-# fewer windows give a mean and spread that one busy quarter-hour moves by itself. The
-# spike test holds the same minimum (`spikes.SpikeConfig.min_baseline_windows`).
-MIN_HISTORY_WINDOWS = 8
+# Two hours of history (8 windows) before a window can be tested against the watchlist's
+# own past: fewer windows give a mean and spread that one busy quarter-hour moves by
+# itself. It is the spike test's own minimum, so the two cannot disagree.
+MIN_HISTORY_WINDOWS = spikes.DEFAULT.min_baseline_windows
 # A week of history is a seasonal baseline: the same quarter-hour on each of the previous
 # seven days, with the window on either side of it (the current window slides with `now`,
 # so its slot straddles two fixed quarter-hours), 21 samples.
