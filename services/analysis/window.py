@@ -43,8 +43,9 @@ SEASON_DAYS = 7
 SLOT_NEIGHBOURS = 1
 WINDOWS_PER_DAY = int(timedelta(days=1) / WINDOW)
 SEASON_WINDOWS = WINDOWS_PER_DAY * SEASON_DAYS + SLOT_NEIGHBOURS
-# How far back any baseline looks, from the current window's start: what a replay must read.
-HISTORY_SPAN = WINDOW * SEASON_WINDOWS
+# How far back from `now` any baseline looks (the current window, then the oldest seasonal
+# window): what a replay must read before the first decision it makes.
+HISTORY_SPAN = WINDOW * (SEASON_WINDOWS + 1)
 # How many media and KOL handles, sensitive terms and cues a signal names.
 NAMED = 5
 TOP_MENTIONS = 10

@@ -31,6 +31,7 @@ from services.analysis.tests.builders import (
 )
 from services.analysis.window import (
     BASELINE_WINDOWS,
+    HISTORY_SPAN,
     MIN_HISTORY_WINDOWS,
     NAMED,
     SEASON_DAYS,
@@ -43,6 +44,7 @@ from services.analysis.window import (
     WindowStats,
     harmful,
     history,
+    history_ranges,
     window_bounds,
     window_counts,
     window_index,
@@ -350,6 +352,8 @@ def test_window_counts_count_each_earlier_window() -> None:
     assert len(full.harm) == BASELINE_WINDOWS and full.windows > SEASON_WINDOWS
     assert full.kind is BaselineKind.SEASONAL
     assert window_index(NOW, NOW) == 0
+    # A replay reads HISTORY_SPAN before its first decision: every span a history reads.
+    assert min(start for start, _ in history_ranges(NOW)) == NOW - HISTORY_SPAN
 
 
 def test_a_row_class_naming_a_column_its_table_lacks_is_refused() -> None:
