@@ -33,9 +33,19 @@ from services.analysis.repository.rows import HitRow
 from services.analysis.repository.window import window_stats
 from services.analysis.rules import RuleError, parse
 from services.analysis.story_assignment import StoryIndex, StoryItem, assign
-from services.analysis.window import BASELINE_SPAN, baseline_series, window_bounds
+from services.analysis.window import (
+    HISTORY_SPAN,
+    History,
+    harmful,
+    history,
+    history_ranges,
+    window_bounds,
+    window_counts,
+)
 
 CHUNK = 2000
+# A post's time and whether it is harmful, as histories count them.
+Posted = tuple[datetime, bool]
 
 
 class BacktestError(ValueError):
@@ -127,9 +137,9 @@ async def run_backtest(
         profile = compile_profile(config)
         result = BacktestResult(watchlist_id, watchlist.name, rule)
         hits: list[HitRow] = []
-        story_posts: dict[uuid.UUID, list[datetime]] = defaultdict(list)
+        story_posts: dict[uuid.UUID, list[Posted]] = defaultdict(list)
         index = StoryIndex()
-        start = since - BASELINE_SPAN
+        start = since - HISTORY_SPAN
         async for chunk in _mentions(session, watchlist.organization_id, start, until):
             result.mentions_read += len(chunk)
             verdicts = analyzer.analyze_batch(
@@ -145,7 +155,9 @@ async def run_backtest(
             for verdict, mention in zip(verdicts, chunk, strict=True):
                 story = placed.story_of.get(mention.id)
                 if story is not None:
-                    story_posts[story].append(mention.posted_at)
+                    sentiment = verdict.scored.sentiment.label.value
+                    harm = harmful(sentiment, verdict.matched.sensitive.score)
+                    story_posts[story].append((mention.posted_at, harm))
                 if watchlist_id in verdict.matched.watchlist_ids:
                     hits.append(
                         hit_row(
@@ -164,24 +176,43 @@ async def run_backtest(
     return result
 
 
-def _series(posted: Sequence[datetime], now: datetime) -> tuple[int, ...]:
-    """Count sorted posting times per baseline window, looking only at the baseline span."""
-    baseline_start, window_start, _, _ = window_bounds(now)
-    lo = bisect.bisect_left(posted, baseline_start)
-    return baseline_series(posted[lo : bisect.bisect_left(posted, window_start)], now)
+def _counts(posted: Sequence[Posted], now: datetime) -> dict[int, tuple[int, int]]:
+    """Count sorted posts per window over the spans a history reads (bisected, not scanned)."""
+    found: list[Posted] = []
+    spans: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(history_ranges(now)):
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
+    for start, end in spans:
+        found.extend(posted[_after(posted, start) : _after(posted, end)])
+    return window_counts(found, now)
+
+
+def _after(posted: Sequence[Posted], at: datetime) -> int:
+    """Return the position after every post at or before `at`."""
+    return bisect.bisect_right(posted, (at, True))
+
+
+def _history(posted: Sequence[Posted], now: datetime) -> History:
+    """Build the history before `now` of sorted posts, starting at the first of them."""
+    first = posted[0][0] if posted and posted[0][0] <= now else None
+    return history(_counts(posted, now), first, now)
 
 
 async def replay(
     session: AsyncSession,
     watchlist_id: uuid.UUID,
     hits: Sequence[HitRow],
-    story_posts: dict[uuid.UUID, list[datetime]],
+    story_posts: dict[uuid.UUID, list[Posted]],
     since: datetime,
     until: datetime,
 ) -> list[ReplayedSignal]:
     """Decide at every posting time in [since, until], carrying tier and spike state along."""
     ordered = sorted(hits, key=lambda h: (h.posted_at, str(h.mention_id)))
     times = [h.posted_at for h in ordered]
+    posted = sorted((h.posted_at, harmful(h.sentiment, h.sensitive_score)) for h in ordered)
     for posts in story_posts.values():
         posts.sort()
     tier: Tier | None = None
@@ -190,22 +221,25 @@ async def replay(
     for now in sorted({t for t in times if since <= t <= until}):
         _, window_start, _, _ = window_bounds(now)
         window = ordered[bisect.bisect_left(times, window_start) : bisect.bisect_right(times, now)]
+        past = _history(posted, now)
         stats = await window_stats(
             session,
             watchlist_id,
             now,
-            _series(times, now),
+            past,
             replayed=window,
             last_spike_at=last_spike[0] if last_spike else None,
             last_spike_count=last_spike[1] if last_spike else None,
         )
         if stats.top_story is not None:
+            story = _counts(story_posts.get(stats.top_story.story_id, []), now)
+            length = len(past.harm)
             stats = stats.with_story_baseline(
-                _series(story_posts.get(stats.top_story.story_id, []), now)
+                tuple(story.get(i, (0, 0))[1] for i in range(length, 0, -1))
             )
         decision = risk.assess(stats, tier)
         if decision.spike_fired:
-            last_spike = (now, stats.window_count)
+            last_spike = (now, stats.harm_count)
         if decision.changed:
             signals.append(
                 copy_into(ReplayedSignal, decision, at=now, top_mention_ids=stats.top_mention_ids)

@@ -1,35 +1,113 @@
-"""The window a tier decision looks at: its bounds, the baseline before it, what it holds.
+"""The window a tier decision looks at: its bounds, the history before it, what it holds.
 
 `WindowStats` is what the risk model scores. One SQL statement computes it
 (`repository.window.window_stats`), over the stored `watchlist_hit` rows in the live worker
 and over replayed rows in a backtest, so a backtest decides exactly as the live system
-would have. The baseline series is counted in SQL live and by `baseline_series` in a
-replay; a test checks that both count alike.
+would have.
+
+The history before the window is counted per window in two measures: every mention
+(attention) and the *harmful* ones (`harmful`: negative, or carrying a sensitive term —
+safety, injury, leak, regulator, rights, legal). Spike and velocity read the harm, so a
+wave of praise is attention, not a crisis. The counts per window are made in SQL live
+(`repository.window.history`) and by `window_counts` in a replay, and both become a
+`History` through the one `history` function here; a test checks both count alike.
+
+A history starts at the watchlist's first mention (backfilled posts count by `posted_at`):
+the windows before it are not zeros, they are unknown. With fewer than
+`MIN_HISTORY_WINDOWS` (8 windows = 2 hours) there is no baseline and the risk model
+weighs absolute evidence only; with `SEASON_DAYS` (7) days it also compares the window
+with the same time of day on each of those days (`History.seasonal`).
 """
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from libs.contracts.enums import CrisisType
+from services.analysis import spikes
 
 WINDOW = timedelta(minutes=15)
 BASELINE_WINDOWS = 96
 BASELINE_SPAN = WINDOW * BASELINE_WINDOWS
 VELOCITY_SPAN = timedelta(minutes=5)
+# Two hours of history (8 windows) before a window can be tested against the watchlist's
+# own past: fewer windows give a mean and spread that one busy quarter-hour moves by
+# itself. It is the spike test's own minimum, so the two cannot disagree.
+MIN_HISTORY_WINDOWS = spikes.DEFAULT.min_baseline_windows
+# A week of history is a seasonal baseline: the same quarter-hour on each of the previous
+# seven days, with the window on either side of it (the current window slides with `now`,
+# so its slot straddles two fixed quarter-hours), 21 samples.
+SEASON_DAYS = 7
+SLOT_NEIGHBOURS = 1
+WINDOWS_PER_DAY = int(timedelta(days=1) / WINDOW)
+SEASON_WINDOWS = WINDOWS_PER_DAY * SEASON_DAYS + SLOT_NEIGHBOURS
+# How far back from `now` any baseline looks (the current window, then the oldest seasonal
+# window): what a replay must read before the first decision it makes.
+HISTORY_SPAN = WINDOW * (SEASON_WINDOWS + 1)
 # How many media and KOL handles, sensitive terms and cues a signal names.
 NAMED = 5
 TOP_MENTIONS = 10
+NEGATIVE = "negative"
+POSITIVE = "positive"
+
+
+class BaselineKind(StrEnum):
+    """Which past a window is compared with; every decision names it."""
+
+    NONE = "none"  # under MIN_HISTORY_WINDOWS since the first mention: absolute evidence only
+    RECENT = "recent"  # the windows since the first mention, up to the last 24 hours
+    SEASONAL = "seasonal"  # a week: also the same time of day over the previous 7 days
+
+
+def harmful(sentiment: str, sensitive_score: float) -> bool:
+    """Return whether a mention can hurt: negative, or carrying a sensitive term.
+
+    `repository.window.HARMFUL` is the same predicate in SQL.
+    """
+    return sentiment == NEGATIVE or sensitive_score > 0
+
+
+@dataclass(frozen=True)
+class History:
+    """The windows before the current one since the first mention, oldest first.
+
+    `volume` counts every mention and `harm` the harmful ones, over at most the last
+    `BASELINE_WINDOWS`; `seasonal` holds the harm of the same slot (and its neighbours) on
+    each of the previous `SEASON_DAYS` days, only when the history is that long.
+    `windows` is how many whole windows have passed since the first mention's window.
+    """
+
+    volume: tuple[int, ...] = ()
+    harm: tuple[int, ...] = ()
+    seasonal: tuple[int, ...] = ()
+    windows: int = 0
+
+    @property
+    def kind(self) -> BaselineKind:
+        """Return which baseline this history gives."""
+        if self.windows < MIN_HISTORY_WINDOWS:
+            return BaselineKind.NONE
+        return BaselineKind.SEASONAL if self.seasonal else BaselineKind.RECENT
+
+    @property
+    def span(self) -> timedelta:
+        """Return the time the recent baseline covers."""
+        return WINDOW * len(self.harm)
 
 
 @dataclass(frozen=True)
 class StoryStats:
-    """The window's largest story: its volume now, before, and how many users it unites."""
+    """The window's largest story: its volume now, before, and how many users it unites.
+
+    `baseline` is the story's harm per window over the watchlist's history (same length).
+    """
 
     story_id: uuid.UUID
     window_count: int
     negative_authors: int
+    harm_count: int = 0
     baseline: tuple[int, ...] = ()
 
 
@@ -42,7 +120,10 @@ class WindowStats:
     window_count: int
     negative_count: int
     recent_count: int
-    baseline: tuple[int, ...] = ()
+    history: History = History()
+    harm_count: int = 0
+    recent_harm_count: int = 0
+    positive_count: int = 0
     followers: int = 0
     views: int = 0
     media_authors: tuple[str, ...] = ()
@@ -59,12 +140,22 @@ class WindowStats:
     last_spike_count: int | None = None
 
     @property
+    def baseline(self) -> tuple[int, ...]:
+        """Return the harm per window the spike test reads."""
+        return self.history.harm
+
+    @property
     def baseline_count(self) -> int:
-        """Return the mentions of the whole baseline span."""
-        return sum(self.baseline)
+        """Return the mentions of the whole recent baseline (attention)."""
+        return sum(self.history.volume)
+
+    @property
+    def baseline_harm(self) -> int:
+        """Return the harmful mentions of the whole recent baseline."""
+        return sum(self.history.harm)
 
     def with_story_baseline(self, baseline: Sequence[int]) -> "WindowStats":
-        """Return these stats with the top story's own baseline series filled in."""
+        """Return these stats with the top story's own harm series filled in."""
         if self.top_story is None:
             return self
         return replace(self, top_story=replace(self.top_story, baseline=tuple(baseline)))
@@ -84,11 +175,64 @@ def window_index(posted_at: datetime, now: datetime) -> int:
     return 1 + int((window_start - posted_at) / WINDOW)
 
 
-def baseline_series(posted: Iterable[datetime], now: datetime) -> tuple[int, ...]:
-    """Count mentions per window over the baseline span, oldest window first."""
-    counts = [0] * BASELINE_WINDOWS
-    for at in posted:
+def seasonal_indexes() -> tuple[int, ...]:
+    """Return the window indexes of the same slot on each of the previous days, oldest first."""
+    return tuple(
+        day * WINDOWS_PER_DAY + offset
+        for day in range(SEASON_DAYS, 0, -1)
+        for offset in range(SLOT_NEIGHBOURS, -SLOT_NEIGHBOURS - 1, -1)
+    )
+
+
+def history_ranges(now: datetime) -> list[tuple[datetime, datetime]]:
+    """Return the (start, end] spans that hold every window a history reads.
+
+    The first is the last 24 hours, the others the seasonal slots, newest day first. Window
+    `k` ≥ 1 holds (window start − k·WINDOW, window start − (k − 1)·WINDOW], so these spans
+    hold exactly the windows they name, except that the first span's end, the current
+    window's start, belongs to the current window (index 0), which no history reads.
+    """
+    _, window_start, _, _ = window_bounds(now)
+    ranges = [(window_start - BASELINE_SPAN, window_start)]
+    for day in range(1, SEASON_DAYS + 1):
+        newest = window_start - WINDOW * (day * WINDOWS_PER_DAY - SLOT_NEIGHBOURS - 1)
+        ranges.append((newest - WINDOW * (2 * SLOT_NEIGHBOURS + 1), newest))
+    return ranges
+
+
+def window_counts(
+    posted: Iterable[tuple[datetime, bool]], now: datetime
+) -> dict[int, tuple[int, int]]:
+    """Count (mentions, harmful mentions) per earlier window index, as the SQL counts them.
+
+    `posted` holds each mention's posting time and whether it is harmful; only the
+    windows a history reads are counted.
+    """
+    wanted = set(range(1, BASELINE_WINDOWS + 1)) | set(seasonal_indexes())
+    counts: dict[int, tuple[int, int]] = {}
+    for at, harm in posted:
         index = window_index(at, now)
-        if 1 <= index <= BASELINE_WINDOWS:
-            counts[BASELINE_WINDOWS - index] += 1
-    return tuple(counts)
+        if index in wanted:
+            volume, harms = counts.get(index, (0, 0))
+            counts[index] = (volume + 1, harms + int(harm))
+    return counts
+
+
+def history(
+    counts: Mapping[int, tuple[int, int]],
+    first_at: datetime | None,
+    now: datetime,
+) -> History:
+    """Build the history from per-window counts, keeping only the windows since `first_at`.
+
+    `first_at` is the first mention's posting time (None: there is none yet).
+    """
+    known = window_index(first_at, now) if first_at is not None else 0
+    length = min(known, BASELINE_WINDOWS)
+    indexes = range(length, 0, -1)
+    volume = tuple(counts.get(i, (0, 0))[0] for i in indexes)
+    harm = tuple(counts.get(i, (0, 0))[1] for i in indexes)
+    seasonal: tuple[int, ...] = ()
+    if known >= SEASON_WINDOWS:
+        seasonal = tuple(counts.get(i, (0, 0))[1] for i in seasonal_indexes())
+    return History(volume=volume, harm=harm, seasonal=seasonal, windows=known)

@@ -240,19 +240,8 @@ async def read_windows(session: AsyncSession, batch: Batch) -> None:
 async def read_window(
     session: AsyncSession, watchlist: Watchlist, now: datetime
 ) -> WatchlistWindow:
-    """Summarise a locked watchlist's window at `now`; a re-scoring pass reads it the same way."""
-    stats = await window.window_stats(
-        session,
-        watchlist.id,
-        now,
-        await window.watchlist_series(session, watchlist.id, now),
-        last_spike_at=watchlist.last_spike_at,
-        last_spike_count=watchlist.last_spike_count,
-    )
-    if stats.top_story is not None:
-        baseline = await window.story_series(session, stats.top_story.story_id, now)
-        stats = stats.with_story_baseline(baseline)
-    return WatchlistWindow(watchlist, stats)
+    """Read a locked watchlist's window at `now`; a re-scoring pass reads it the same way."""
+    return WatchlistWindow(watchlist, await window.read_window(session, watchlist, now))
 
 
 async def decide(session: AsyncSession, batch: Batch) -> None:
@@ -276,7 +265,7 @@ async def decide_window(
     watchlist, stats = watched.watchlist, watched.stats
     decision = risk.assess(stats, risk.parse_tier(watchlist.current_tier))
     if decision.spike_fired:
-        await watchlists.record_spike(session, watchlist.id, now, stats.window_count)
+        await watchlists.record_spike(session, watchlist.id, now, stats.harm_count)
     if not decision.changed:
         return None
     signal = RiskSignal(

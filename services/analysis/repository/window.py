@@ -1,4 +1,4 @@
-"""What a tier decision reads: the window's statistics and the baseline series before it."""
+"""What a tier decision reads: the window's statistics and the history before it."""
 
 import uuid
 from collections.abc import Sequence
@@ -9,18 +9,24 @@ from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import CrisisType
+from libs.database.tables import Watchlist
 from services.analysis.influence import KOL_THRESHOLD
 from services.analysis.repository.rows import HitRow, rows_json
 from services.analysis.window import (
-    BASELINE_WINDOWS,
     NAMED,
     TOP_MENTIONS,
     WINDOW,
+    History,
     StoryStats,
     WindowStats,
+    history,
+    history_ranges,
     window_bounds,
     window_index,
 )
+
+# `window.harmful` in SQL: a mention that can hurt is negative or carries a sensitive term.
+HARMFUL = "(sentiment = 'negative' OR sensitive_score > 0)"
 
 # The one definition of the window's statistics, aggregated where the rows are, so a live
 # decision costs one round trip however busy the window. `{hits}` is the relation the hits
@@ -33,12 +39,13 @@ _WINDOW_STATS = """
           AND posted_at >= :window_start AND posted_at <= :window_end
     ),
     neg AS (SELECT * FROM win WHERE sentiment = 'negative'),
+    harm AS (SELECT * FROM win WHERE {harmful}),
     crisis AS (
         SELECT crisis_type, count(*) AS n FROM win WHERE crisis_type IS NOT NULL
         GROUP BY crisis_type ORDER BY n DESC, crisis_type COLLATE "C" LIMIT 1
     ),
     story AS (
-        SELECT story_id, count(*) AS n,
+        SELECT story_id, count(*) AS n, count(*) FILTER (WHERE {harmful}) AS nh,
                count(DISTINCT CASE WHEN sentiment = 'negative'
                                    THEN coalesce(author_id::text, mention_id::text) END) AS na
         FROM win WHERE story_id IS NOT NULL
@@ -48,6 +55,9 @@ _WINDOW_STATS = """
         (SELECT count(*) FROM win) AS window_count,
         (SELECT count(*) FROM neg) AS negative_count,
         (SELECT count(*) FROM win WHERE posted_at >= :recent_start) AS recent_count,
+        (SELECT count(*) FROM harm) AS harm_count,
+        (SELECT count(*) FROM harm WHERE posted_at >= :recent_start) AS recent_harm_count,
+        (SELECT count(*) FROM win WHERE sentiment = 'positive') AS positive_count,
         (SELECT coalesce(sum(f), 0) FROM (
             SELECT max(followers) AS f FROM win
             GROUP BY coalesce(author_id::text, 'mention:' || mention_id::text)) a) AS followers,
@@ -80,6 +90,7 @@ _WINDOW_STATS = """
         ) c) AS crisis_evidence,
         (SELECT story_id FROM story) AS story_id,
         (SELECT n FROM story) AS story_count,
+        (SELECT nh FROM story) AS story_harm_count,
         (SELECT na FROM story) AS story_negative_authors,
         (SELECT coalesce(array_agg(mention_id ORDER BY r DESC, posted_at DESC,
                                    mention_id::text), '{}') FROM (
@@ -87,11 +98,10 @@ _WINDOW_STATS = """
             ORDER BY r DESC, posted_at DESC, mention_id::text LIMIT :top
         ) t) AS top_mention_ids
 """
-_STORED = text(_WINDOW_STATS.replace("{hits}", "watchlist_hit"))
+_STATS = _WINDOW_STATS.replace("{harmful}", HARMFUL)
+_STORED = text(_STATS.replace("{hits}", "watchlist_hit"))
 _REPLAYED = text(
-    _WINDOW_STATS.replace(
-        "{hits}", "json_populate_recordset(NULL::watchlist_hit, CAST(:rows AS json))"
-    )
+    _STATS.replace("{hits}", "json_populate_recordset(NULL::watchlist_hit, CAST(:rows AS json))")
 )
 
 
@@ -99,7 +109,7 @@ async def window_stats(
     session: AsyncSession,
     watchlist_id: uuid.UUID,
     now: datetime,
-    baseline: Sequence[int],
+    past: History,
     *,
     replayed: Sequence[HitRow] | None = None,
     last_spike_at: datetime | None = None,
@@ -128,7 +138,12 @@ async def window_stats(
     )
     row = result.one()
     story = (
-        StoryStats(row.story_id, int(row.story_count), int(row.story_negative_authors))
+        StoryStats(
+            row.story_id,
+            int(row.story_count),
+            int(row.story_negative_authors),
+            int(row.story_harm_count),
+        )
         if row.story_id is not None
         else None
     )
@@ -138,7 +153,10 @@ async def window_stats(
         window_count=int(row.window_count),
         negative_count=int(row.negative_count),
         recent_count=int(row.recent_count),
-        baseline=tuple(baseline),
+        history=past,
+        harm_count=int(row.harm_count),
+        recent_harm_count=int(row.recent_harm_count),
+        positive_count=int(row.positive_count),
         followers=int(row.followers),
         views=int(row.views),
         media_authors=tuple(row.media_authors),
@@ -156,46 +174,100 @@ async def window_stats(
     )
 
 
-# Windows are counted back from the current window's start: index 1 is the window just
-# before it, as in `window.window_index`; the series is returned oldest first.
-_SERIES = """
-    SELECT 1 + floor(extract(epoch FROM (:window_start - posted_at)) / :seconds)::int AS idx,
-           count(*) AS n
+# Mentions and harmful mentions per earlier window, counted back from the current window's
+# start (index 1 is the window just before it, as in `window.window_index`), over the last
+# 24 hours and the same slot on each of the previous days (`window.history_ranges`, each
+# span an index range scan; `window.history` keeps the windows it names); and the first
+# mention, where the history starts. `{seasonal}`
+# is those slots, or nothing where only the recent windows matter (a story's series).
+_HISTORY = """
+    SELECT NULL::int AS idx, 0 AS n, 0 AS harm,
+           (SELECT min(posted_at) FROM {table} WHERE {key} = :key) AS first_at
+    UNION ALL
+    SELECT 1 + floor(extract(epoch FROM (:window_start - posted_at)) / :seconds)::int,
+           count(*), count(*) FILTER (WHERE {harmful}), NULL
     FROM {table}
-    WHERE {key} = :key AND posted_at >= :baseline_start AND posted_at < :window_start
+    WHERE {key} = :key
+      AND ((posted_at > :baseline_start AND posted_at < :window_start){seasonal})
     GROUP BY 1
 """
+_SLOT = " OR (posted_at > :slot_start_{n} AND posted_at <= :slot_end_{n})"
 
 
-async def _series(
-    session: AsyncSession, table: str, key_column: str, key: uuid.UUID, now: datetime
-) -> tuple[int, ...]:
-    baseline_start, window_start, _, _ = window_bounds(now)
-    result = await session.exec(
-        text(_SERIES.format(table=table, key=key_column)),  # type: ignore[call-overload]
-        params={
-            "key": key,
-            "window_start": window_start,
-            "baseline_start": baseline_start,
-            "seconds": WINDOW.total_seconds(),
-        },
+async def _history(
+    session: AsyncSession,
+    table: str,
+    key_column: str,
+    key: uuid.UUID,
+    now: datetime,
+    *,
+    seasonal: bool,
+) -> tuple[dict[int, tuple[int, int]], datetime | None]:
+    recent, *slots = history_ranges(now)
+    if not seasonal:
+        slots = []
+    params: dict[str, Any] = {
+        "key": key,
+        "baseline_start": recent[0],
+        "window_start": recent[1],
+        "seconds": WINDOW.total_seconds(),
+    }
+    for n, (start, end) in enumerate(slots):
+        params[f"slot_start_{n}"], params[f"slot_end_{n}"] = start, end
+    statement = _HISTORY.format(
+        table=table,
+        key=key_column,
+        harmful=HARMFUL,
+        seasonal="".join(_SLOT.format(n=n) for n in range(len(slots))),
     )
-    counts = [0] * BASELINE_WINDOWS
+    result = await session.exec(text(statement), params=params)  # type: ignore[call-overload]
+    counts: dict[int, tuple[int, int]] = {}
+    first_at: datetime | None = None
     for row in result:
-        if 1 <= row.idx <= BASELINE_WINDOWS:
-            counts[BASELINE_WINDOWS - row.idx] += int(row.n)
-    return tuple(counts)
+        if row.idx is None:
+            first_at = row.first_at
+        else:
+            counts[int(row.idx)] = (int(row.n), int(row.harm))
+    return counts, first_at
 
 
-async def watchlist_series(
+async def watchlist_history(
     session: AsyncSession, watchlist_id: uuid.UUID, now: datetime
-) -> tuple[int, ...]:
-    """Count the watchlist's hits per window over the baseline span before `now`."""
-    return await _series(session, "watchlist_hit", "watchlist_id", watchlist_id, now)
+) -> History:
+    """Return the watchlist's history before the window ending at `now`, since its first hit."""
+    counts, first_at = await _history(
+        session, "watchlist_hit", "watchlist_id", watchlist_id, now, seasonal=True
+    )
+    return history(counts, first_at, now)
 
 
 async def story_series(
-    session: AsyncSession, story_id: uuid.UUID, now: datetime
+    session: AsyncSession, story_id: uuid.UUID, now: datetime, length: int
 ) -> tuple[int, ...]:
-    """Count the story's mentions per window over the baseline span before `now`."""
-    return await _series(session, "mention_analysis", "story_id", story_id, now)
+    """Return the story's harmful mentions per window over the last `length` windows."""
+    counts, _ = await _history(
+        session, "mention_analysis", "story_id", story_id, now, seasonal=False
+    )
+    return tuple(counts.get(i, (0, 0))[1] for i in range(length, 0, -1))
+
+
+async def read_window(session: AsyncSession, watchlist: Watchlist, now: datetime) -> WindowStats:
+    """Read everything a tier decision on `watchlist` at `now` needs: window, history, story.
+
+    The one way a watchlist's window is read live, whether mentions just arrived or the
+    watchlist is re-scored because time passed.
+    """
+    stats = await window_stats(
+        session,
+        watchlist.id,
+        now,
+        await watchlist_history(session, watchlist.id, now),
+        last_spike_at=watchlist.last_spike_at,
+        last_spike_count=watchlist.last_spike_count,
+    )
+    if stats.top_story is None:
+        return stats
+    length = len(stats.history.harm)
+    return stats.with_story_baseline(
+        await story_series(session, stats.top_story.story_id, now, length)
+    )

@@ -13,6 +13,7 @@ from services.analysis.risk.forecast import Forecast, forecast
 from services.analysis.risk.reasons import CRISIS_NAMES, TIER_NAMES, reasons
 from services.analysis.risk.score import (
     FLOORS,
+    HARM_SHARE_FULL,
     HYSTERESIS,
     MIN_VOLUME,
     NO_TIER,
@@ -29,6 +30,7 @@ from services.analysis.risk.score import (
 __all__ = [
     "CRISIS_NAMES",
     "FLOORS",
+    "HARM_SHARE_FULL",
     "HYSTERESIS",
     "MIN_VOLUME",
     "NO_TIER",

@@ -6,10 +6,11 @@ from typing import Any
 from libs.contracts.enums import Tier
 from services.analysis import spikes
 from services.analysis.risk.forecast import Forecast, forecast
-from services.analysis.risk.reasons import reasons
+from services.analysis.risk.reasons import baseline_detail, reasons
 from services.analysis.risk.score import (
     NO_TIER,
     WEIGHTS,
+    Components,
     components,
     rank,
     tier_for,
@@ -46,10 +47,19 @@ class Decision:
         )
 
 
-def spike_fired(stats: WindowStats, test: spikes.SpikeTest) -> bool:
-    """Return whether this window is a new spike, outside the cooldown of the last one."""
-    return test.is_spike and not spikes.in_cooldown(
-        stats.last_spike_count, stats.windows_since_spike, stats.window_count, spikes.DEFAULT
+def spike_fired(stats: WindowStats, parts: Components) -> bool:
+    """Return whether this window is a new spike of harm, outside the last one's cooldown.
+
+    A spike counts its harmful mentions (what the cooldown compares) and fires only when
+    harm fills enough of the window to count in full: a wave of praise is not recorded as
+    a spike, so it does not raise the bar for a real one after it.
+    """
+    return (
+        parts.spike_test.is_spike
+        and parts.harm_weight >= 1.0
+        and not spikes.in_cooldown(
+            stats.last_spike_count, stats.windows_since_spike, stats.harm_count, spikes.DEFAULT
+        )
     )
 
 
@@ -59,7 +69,7 @@ def assess(stats: WindowStats, previous: Tier | None) -> Decision:
     score = parts.score()
     raw = tier_for(score, stats.window_count)
     tier = with_hysteresis(previous, raw, score)
-    fired = spike_fired(stats, parts.spike_test)
+    fired = spike_fired(stats, parts)
     # Only a stored decision shows a forecast; skipping it otherwise keeps decisions cheap.
     prediction = forecast(stats, tier) if tier != previous else None
     detail: dict[str, Any] = {
@@ -67,10 +77,20 @@ def assess(stats: WindowStats, previous: Tier | None) -> Decision:
         "weights": dict(WEIGHTS),
         "window_count": stats.window_count,
         "negative_count": stats.negative_count,
+        "positive_count": stats.positive_count,
         "recent_count": stats.recent_count,
+        "harm_count": stats.harm_count,
+        "recent_harm_count": stats.recent_harm_count,
+        "harm_share": parts.harm_share,
+        "harm_weight": parts.harm_weight,
+        "volume_ratio": parts.volume_ratio,
+        "baseline": baseline_detail(stats.history),
         "baseline_count": stats.baseline_count,
+        "baseline_harm_count": stats.baseline_harm,
         "baseline_windows": len(stats.baseline),
         "spike_test": _test_detail(parts.spike_test),
+        "recent_spike_test": _test_detail(parts.recent_test) if parts.recent_test else None,
+        "seasonal_spike_test": _test_detail(parts.seasonal_test) if parts.seasonal_test else None,
         "story_spike_test": _test_detail(parts.story_test) if parts.story_test else None,
         "spike_fired": fired,
         "expected_recent": parts.expected_recent,

@@ -44,12 +44,15 @@ def _scaled(stats: WindowStats, count: int) -> WindowStats:
         story = replace(
             story,
             window_count=scale(story.window_count),
+            harm_count=scale(story.harm_count),
             negative_authors=scale(story.negative_authors),
         )
     return replace(
         stats,
         window_count=count,
         negative_count=scale(stats.negative_count),
+        harm_count=scale(stats.harm_count),
+        positive_count=scale(stats.positive_count),
         followers=scale(stats.followers),
         views=scale(stats.views),
         sensitive_mentions=scale(stats.sensitive_mentions),
@@ -75,7 +78,11 @@ def forecast(stats: WindowStats, tier: Tier | None) -> Forecast | None:
     for minute in range(1, FORECAST_HORIZON_MINUTES + 1):
         progress = min(1.0, minute / window_minutes)
         count = round(stats.window_count + (steady - stats.window_count) * progress)
-        future = replace(_scaled(stats, max(count, 0)), recent_count=stats.recent_count)
+        future = replace(
+            _scaled(stats, max(count, 0)),
+            recent_count=stats.recent_count,
+            recent_harm_count=stats.recent_harm_count,
+        )
         projected = components(future).score()
         if rank(tier_for(projected, future.window_count)) >= rank(target):
             return Forecast(target, round(rate, 2), minute, projected)

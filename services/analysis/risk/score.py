@@ -1,4 +1,14 @@
-"""The score and the tier: eight components in [0, 1], weighted, then floors and hysteresis."""
+"""The score and the tier: eight components in [0, 1], weighted, then floors and hysteresis.
+
+Spike and velocity measure harm, not attention: they count the window's harmful mentions
+(`window.harmful`) against the harm of the watchlist's own history, and count in full only
+when harm is at least `HARM_SHARE_FULL` of the window (a wave of praise brings its own few
+critics; that is attention). Which history depends on how much there is (`History.kind`):
+none yet, absolute evidence only; the windows since the first mention, up to 24 hours; with
+a week, also the same time of day on each of the previous seven days, and the less
+surprising of the two tests counts, so a daily ramp-up is not a spike and neither is a
+level the last day has already seen.
+"""
 
 import math
 from dataclasses import dataclass
@@ -6,7 +16,7 @@ from dataclasses import dataclass
 from libs.contracts.enums import Tier
 from services.analysis import spikes
 from services.analysis.crisis_type import TYPE_SEVERITY
-from services.analysis.window import VELOCITY_SPAN, WINDOW, WindowStats
+from services.analysis.window import VELOCITY_SPAN, WINDOW, BaselineKind, WindowStats
 
 VELOCITY_SPANS_PER_WINDOW = WINDOW / VELOCITY_SPAN
 MIN_VOLUME = 5
@@ -15,6 +25,12 @@ HYSTERESIS = 10.0
 RATIO_OCTAVES = 4.0
 # A rise the spike test does not find unusual for this series counts for this much.
 UNPROVEN_SPIKE = 0.25
+# Without a baseline (under two hours since the first mention) harm is compared with the
+# minimum volume: five harmful mentions per window is the least that counts at all.
+ABSOLUTE_HARM = float(MIN_VOLUME)
+# Spike and velocity count in full once harm is this share of the window, and in
+# proportion below it: at 10 % harm a twelvefold wave counts a third.
+HARM_SHARE_FULL = 0.3
 # log10 of the audience that saturates reach: ten million followers and views.
 REACH_DECADES = 7.0
 MEDIA_AMPLIFICATION = 1.0
@@ -56,6 +72,12 @@ class Components:
     story_test: spikes.SpikeTest | None
     expected_recent: float
     velocity_ratio: float
+    baseline_kind: BaselineKind = BaselineKind.RECENT
+    recent_test: spikes.SpikeTest | None = None
+    seasonal_test: spikes.SpikeTest | None = None
+    harm_share: float = 0.0
+    harm_weight: float = 1.0
+    volume_ratio: float = 0.0
 
     def values(self) -> dict[str, float]:
         """Return the weighted components by name."""
@@ -89,20 +111,46 @@ def _spike_component(test: spikes.SpikeTest) -> float:
     return strength if test.is_spike else strength * UNPROVEN_SPIKE
 
 
+def _mean(values: tuple[int, ...]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _harm_tests(
+    stats: WindowStats,
+) -> tuple[spikes.SpikeTest, spikes.SpikeTest, spikes.SpikeTest | None]:
+    """Return (the test that counts, the recent one, the seasonal one or None)."""
+    history = stats.history
+    recent = spikes.test_window(stats.harm_count, history.harm)
+    if history.kind is not BaselineKind.SEASONAL:
+        return recent, recent, None
+    seasonal = spikes.test_window(stats.harm_count, history.seasonal)
+    # The less surprising counts: unusual against the last day and for this time of day.
+    chosen = seasonal if seasonal.p_value > recent.p_value else recent
+    return chosen, recent, seasonal
+
+
 def components(stats: WindowStats) -> Components:
     """Compute every component of the score from the window's figures."""
-    spike_test = spikes.test_window(stats.window_count, stats.baseline)
-    story_test = (
-        spikes.test_window(stats.top_story.window_count, stats.top_story.baseline)
-        if stats.top_story is not None
-        else None
-    )
-    spike = _spike_component(spike_test)
-    if story_test is not None:
-        spike = max(spike, _spike_component(story_test))
-    per_window = stats.baseline_count / max(1, len(stats.baseline))
+    history = stats.history
+    kind = history.kind
+    spike_test, recent_test, seasonal_test = _harm_tests(stats)
+    story_test = None
+    harm_share = stats.harm_count / stats.window_count if stats.window_count else 0.0
+    harm_weight = min(1.0, harm_share / HARM_SHARE_FULL)
+    if kind is BaselineKind.NONE:
+        spike = _ratio_component(stats.harm_count / ABSOLUTE_HARM)
+        per_window = ABSOLUTE_HARM
+    else:
+        spike = _spike_component(spike_test)
+        if stats.top_story is not None:
+            story_test = spikes.test_window(stats.top_story.harm_count, stats.top_story.baseline)
+            spike = max(spike, _spike_component(story_test))
+        per_window = max(_mean(history.harm), _mean(history.seasonal))
     expected_recent = max(1.0, per_window / VELOCITY_SPANS_PER_WINDOW)
-    velocity_ratio = stats.recent_count / expected_recent
+    velocity_ratio = stats.recent_harm_count / expected_recent
+    volume_ratio = 0.0
+    if kind is not BaselineKind.NONE:
+        volume_ratio = stats.window_count / spikes.estimate(history.volume)[0]
     negative_share = stats.negative_count / stats.window_count if stats.window_count else 0.0
     audience = max(0, stats.followers) + max(0, stats.views)
     if stats.media_authors:
@@ -118,9 +166,9 @@ def components(stats: WindowStats) -> Components:
         crisis = TYPE_SEVERITY[stats.crisis_type] * min(1.0, share / CRISIS_SHARE)
     cluster = stats.top_story.negative_authors / CLUSTER_AUTHORS if stats.top_story else 0.0
     return Components(
-        spike=round(spike, 4),
+        spike=round(spike * harm_weight, 4),
         negative_share=round(_clamp(negative_share), 4),
-        velocity=round(_ratio_component(velocity_ratio), 4),
+        velocity=round(_ratio_component(velocity_ratio) * harm_weight, 4),
         reach=round(_clamp(math.log10(1 + audience) / REACH_DECADES), 4),
         amplification=amplification,
         sensitive=round(_clamp(sensitive), 4),
@@ -130,6 +178,12 @@ def components(stats: WindowStats) -> Components:
         story_test=story_test,
         expected_recent=round(expected_recent, 4),
         velocity_ratio=round(velocity_ratio, 2),
+        baseline_kind=kind,
+        recent_test=recent_test,
+        seasonal_test=seasonal_test,
+        harm_share=round(harm_share, 4),
+        harm_weight=round(harm_weight, 4),
+        volume_ratio=round(volume_ratio, 2),
     )
 
 

@@ -19,7 +19,8 @@ from services.analysis.influence import KOL_THRESHOLD
 from services.analysis.repository import writes
 from services.analysis.repository.rows import HitRow, table_row
 from services.analysis.repository.window import (
-    watchlist_series,
+    HARMFUL,
+    watchlist_history,
     window_stats,
 )
 from services.analysis.tests.builders import (
@@ -30,18 +31,30 @@ from services.analysis.tests.builders import (
 )
 from services.analysis.window import (
     BASELINE_WINDOWS,
+    HISTORY_SPAN,
+    MIN_HISTORY_WINDOWS,
     NAMED,
+    SEASON_DAYS,
+    SEASON_WINDOWS,
     TOP_MENTIONS,
+    WINDOW,
+    BaselineKind,
+    History,
     StoryStats,
     WindowStats,
-    baseline_series,
+    harmful,
+    history,
+    history_ranges,
     window_bounds,
+    window_counts,
     window_index,
 )
 
 NOW = datetime(2025, 3, 15, 20, 0, tzinfo=UTC)
 _, WINDOW_START, _, _ = window_bounds(NOW)
-STEADY = (1,) * BASELINE_WINDOWS
+STEADY = History(
+    volume=(2,) * BASELINE_WINDOWS, harm=(1,) * BASELINE_WINDOWS, windows=BASELINE_WINDOWS
+)
 
 
 def reference_stats(
@@ -55,6 +68,7 @@ def reference_stats(
     _, window_start, recent_start, window_end = window_bounds(now)
     rows = [h for h in hits if window_start <= h.posted_at <= window_end]
     negative = [h for h in rows if h.sentiment == "negative"]
+    harm = [h for h in rows if h.sentiment == "negative" or h.sensitive_score > 0]
     followers: dict[uuid.UUID | str, int] = {}
     for hit in rows:
         key: uuid.UUID | str = hit.author_id or f"mention:{hit.mention_id}"
@@ -93,7 +107,12 @@ def reference_stats(
             if hit.story_id:
                 voices.setdefault(hit.story_id, set()).add(hit.author_id or str(hit.mention_id))
         chosen = min(volume, key=lambda s: (-len(voices.get(s, ())), -volume[s], str(s)))
-        story = StoryStats(chosen, volume[chosen], len(voices.get(chosen, ())))
+        story = StoryStats(
+            chosen,
+            volume[chosen],
+            len(voices.get(chosen, ())),
+            sum(1 for h in harm if h.story_id == chosen),
+        )
     ranked = sorted(
         rows, key=lambda h: (-(h.followers + h.views), -h.posted_at.timestamp(), str(h.mention_id))
     )
@@ -103,7 +122,10 @@ def reference_stats(
         window_count=len(rows),
         negative_count=len(negative),
         recent_count=sum(1 for h in rows if h.posted_at >= recent_start),
-        baseline=STEADY,
+        history=STEADY,
+        harm_count=len(harm),
+        recent_harm_count=sum(1 for h in harm if h.posted_at >= recent_start),
+        positive_count=sum(1 for h in rows if h.sentiment == "positive"),
         followers=sum(followers.values()),
         views=sum(h.views for h in rows),
         media_authors=named([h for h in negative if h.author_kind == "media"]),
@@ -149,19 +171,24 @@ async def test_window_stats_summarise_hits(session: AsyncSession) -> None:
         hit(3, "negative", author_id=user, author_handle="糖糖", followers=200, views=50,
             influence=10.0, sensitive_score=0.9, sensitive_terms=("致癌",)),
         hit(10, "neutral", views=5),
+        hit(11, "positive", sensitive_score=0.4, sensitive_terms=("投诉",)),
+        hit(12, "positive"),
         hit(20, "negative"),  # before the window
     ]  # fmt: skip
     summary = await window_stats(session, watchlist, NOW, STEADY, replayed=hits)
-    assert (summary.window_count, summary.negative_count, summary.recent_count) == (4, 3, 3)
+    assert (summary.window_count, summary.negative_count, summary.recent_count) == (6, 3, 3)
+    # Harm: the three negative ones and the positive one carrying a sensitive term.
+    assert (summary.harm_count, summary.recent_harm_count, summary.positive_count) == (4, 3, 2)
     assert summary.followers == 3_000_200 and summary.views == 10_105
     assert summary.media_authors == ("晨潮新闻",) and summary.kol_authors == ()
+    # Sensitive terms are read from negative mentions only.
     assert summary.sensitive_mentions == 2 and summary.sensitive_max == 0.9
     assert summary.sensitive_terms == ("异物", "致癌")
     assert summary.crisis_type is CrisisType.PRODUCT_QUALITY and summary.crisis_mentions == 2
     assert summary.crisis_evidence == ("变质×1", "异物×1")
-    assert summary.top_story == StoryStats(story, window_count=2, negative_authors=2)
+    assert summary.top_story == StoryStats(story, window_count=2, negative_authors=2, harm_count=2)
     assert summary.top_mention_ids[0] == hits[0].mention_id
-    assert len(summary.top_mention_ids) == 4
+    assert len(summary.top_mention_ids) == 6
     assert summary == reference_stats(hits, NOW)
 
 
@@ -169,7 +196,7 @@ async def test_an_empty_window_has_no_figures(session: AsyncSession) -> None:
     summary = await window_stats(session, uuid.uuid4(), NOW, STEADY, replayed=[])
     assert summary == WindowStats(
         window_start=WINDOW_START, window_end=NOW, window_count=0, negative_count=0,
-        recent_count=0, baseline=STEADY,
+        recent_count=0, history=STEADY,
     )  # fmt: skip
 
 
@@ -242,37 +269,91 @@ async def test_stored_and_replayed_hits_give_the_same_stats_as_the_reference(
     assert replayed == expected
 
 
-async def test_sql_baseline_series_matches_the_in_memory_one(session: AsyncSession) -> None:
+async def _store_hits(
+    session: AsyncSession, posted: Sequence[tuple[datetime, str, float]]
+) -> uuid.UUID:
+    """Store one watchlist's hits (posting time, sentiment, sensitive score); return its id."""
     org = await make_organization(session)
-    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    offsets = [0, 1, 899, 900, 901, 3600, 86_399, 86_400, 86_401, 87_300, 87_301, 90_000]
-    window_start = now - timedelta(minutes=15)
-    posted = [window_start - timedelta(seconds=s) for s in offsets] + [now]
     watchlist = make_watchlist(session, org, "w", ["x"])
-    mentions = [make_mention(session, org, "x", at) for at in posted]
+    mentions = [make_mention(session, org, "x", at) for at, _, _ in posted]
     await session.flush()
     await writes.insert_hits(
         session,
-        [HitRow(watchlist.id, m.posted_at, m.id, org, "neutral") for m in mentions],
+        [
+            HitRow(watchlist.id, m.posted_at, m.id, org, sentiment, sensitive_score=score)
+            for m, (_, sentiment, score) in zip(mentions, posted, strict=True)
+        ],
     )
-    series = await watchlist_series(session, watchlist.id, now)
-    assert series == baseline_series(posted, now)
-    # Offset 0 is the current window's start; 86 400 s and beyond fall before the baseline.
-    assert sum(series) == 6
+    return watchlist.id
 
 
-def test_baseline_series_counts_each_earlier_window() -> None:
+def _replayed(posted: Sequence[tuple[datetime, str, float]], now: datetime) -> History:
+    pairs = [(at, harmful(sentiment, score)) for at, sentiment, score in posted]
+    return history(window_counts(pairs, now), min(at for at, _ in pairs), now)
+
+
+async def test_sql_history_matches_the_in_memory_one(session: AsyncSession) -> None:
+    """Live SQL and a replay count mentions and harm per window alike, at every boundary."""
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    window_start = now - WINDOW
+    day = 86_400
+    offsets = [0, 1, 899, 900, 901, 3600, 86_399, 86_400, 86_401, 87_300, 87_301, 90_000]
+    # The seasonal slots: each day back, the window on either side and their edges.
+    edges = (-1801, -1800, -900, 0, 899, 900, 1799, 1800, 1801)
+    offsets += [d * day + s for d in range(1, SEASON_DAYS + 1) for s in edges]
+    offsets += [SEASON_DAYS * day + 5_000]  # the first mention, before every slot
+    kinds = [("negative", 0.0), ("neutral", 0.0), ("positive", 0.5), ("positive", 0.0)]
     posted = [
-        WINDOW_START - timedelta(seconds=1),  # the window just before: last position
-        WINDOW_START - timedelta(minutes=15),  # exactly on a boundary: two windows back
-        WINDOW_START - timedelta(hours=24),  # exactly the baseline start: outside
-        WINDOW_START - timedelta(hours=24) + timedelta(seconds=1),  # first position
-        NOW,  # the current window: not baseline
+        (window_start - timedelta(seconds=s), *kinds[i % len(kinds)]) for i, s in enumerate(offsets)
     ]
-    series = baseline_series(posted, NOW)
-    assert len(series) == BASELINE_WINDOWS
-    assert series[-1] == 1 and series[-2] == 1 and series[0] == 1 and sum(series) == 3
+    posted.append((now, "negative", 0.0))
+    stored = await watchlist_history(session, await _store_hits(session, posted), now)
+    assert stored == _replayed(posted, now)
+    assert stored.kind is BaselineKind.SEASONAL and len(stored.seasonal) == 3 * SEASON_DAYS
+    assert len(stored.harm) == BASELINE_WINDOWS and sum(stored.volume) > 6
+    assert sum(stored.seasonal) > 0 and 0 < sum(stored.harm) < sum(stored.volume)
+
+
+async def test_a_history_starts_at_the_first_mention(session: AsyncSession) -> None:
+    """Backfilled posts count by posting time; the windows before the first one are unknown."""
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    posted = [(now - timedelta(minutes=m), "neutral", 0.0) for m in (178, 150, 100, 40, 1)]
+    stored = await watchlist_history(session, await _store_hits(session, posted), now)
+    assert stored == _replayed(posted, now)
+    # 178 minutes back from `now` is 163 before the window's start: the 11th window back.
+    assert stored.windows == 11 and len(stored.harm) == 11 and stored.volume[0] == 1
+    assert stored.kind is BaselineKind.RECENT and stored.span == timedelta(hours=2.75)
+    young = [(now - timedelta(minutes=m), "negative", 0.0) for m in (100, 1)]
+    early = await watchlist_history(session, await _store_hits(session, young), now)
+    assert early.windows == 6 < MIN_HISTORY_WINDOWS and early.kind is BaselineKind.NONE
+    assert await watchlist_history(session, uuid.uuid4(), now) == History()
+
+
+def test_harm_is_negative_or_sensitive_in_sql_and_in_python() -> None:
+    assert HARMFUL == "(sentiment = 'negative' OR sensitive_score > 0)"
+    assert harmful("negative", 0.0) and harmful("positive", 0.3) and harmful("neutral", 0.1)
+    assert not harmful("positive", 0.0) and not harmful("neutral", 0.0)
+
+
+def test_window_counts_count_each_earlier_window() -> None:
+    posted = [
+        (WINDOW_START - timedelta(seconds=1), True),  # the window just before: index 1
+        (WINDOW_START - timedelta(minutes=15), False),  # exactly on a boundary: index 2
+        (WINDOW_START - timedelta(minutes=15, seconds=1), True),  # index 2
+        (WINDOW_START - timedelta(hours=24) + timedelta(seconds=1), True),  # the oldest: 96
+        (WINDOW_START - timedelta(hours=24), True),  # the baseline's start: a seasonal slot, 97
+        (WINDOW_START - timedelta(hours=30), True),  # neither: not counted
+        (NOW, True),  # the current window: not history
+    ]
+    counts = window_counts(posted, NOW)
+    assert counts == {1: (1, 1), 2: (2, 1), 96: (1, 1), 97: (1, 1)}
+    full = history(counts, NOW - timedelta(days=8), NOW)
+    assert full.harm[-1] == 1 and full.volume[-2] == 2 and full.harm[0] == 1
+    assert len(full.harm) == BASELINE_WINDOWS and full.windows > SEASON_WINDOWS
+    assert full.kind is BaselineKind.SEASONAL
     assert window_index(NOW, NOW) == 0
+    # A replay reads HISTORY_SPAN before its first decision: every span a history reads.
+    assert min(start for start, _ in history_ranges(NOW)) == NOW - HISTORY_SPAN
 
 
 def test_a_row_class_naming_a_column_its_table_lacks_is_refused() -> None:
