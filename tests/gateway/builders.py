@@ -7,7 +7,7 @@ raises a signal (the signal row) and what ingest stores (a mention) are written 
 """
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -191,10 +191,16 @@ async def tasks_of(system: System, incident_id: uuid.UUID) -> list[uuid.UUID]:
 
 
 async def analysed(
-    system: System, owner: Tenant, *texts: str, source: Source = Source.WEIBO
+    system: System,
+    owner: Tenant,
+    *texts: str,
+    source: Source = Source.WEIBO,
+    ago: Sequence[timedelta] = (),
 ) -> list[uuid.UUID]:
-    """Store mentions as ingest does and return once the analysis worker has committed them."""
-    posted_at = datetime.now(UTC) - timedelta(minutes=1)
+    """Store mentions as ingest does and return once the analysis worker has committed them.
+
+    Each is posted a minute ago, or as long ago as `ago` says (one per text: a history).
+    """
     rows = [
         Mention(
             organization_id=owner.org.id,
@@ -203,9 +209,9 @@ async def analysed(
             text=text,
             text_normalized=normalize(text),
             content_hash=content_hash(normalize(text)),
-            posted_at=posted_at,
+            posted_at=datetime.now(UTC) - (ago[n] if ago else timedelta(minutes=1)),
         )
-        for text in texts
+        for n, text in enumerate(texts)
     ]
     async with transaction(system.sessions) as session:
         session.add_all(rows)

@@ -6,7 +6,7 @@ after its commit. A notice a subscriber must not get is committed first and a wa
 after: the wanted one must be the first to arrive.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select
@@ -110,6 +110,11 @@ async def test_risk_signals_honour_the_watchlist_and_the_minimum_tier(
 ) -> None:
     watched = await watchlist(system, acme, "禾岚", ["禾岚"])
     other = await watchlist(system, acme, "澄川", ["澄川"])
+    # Three hours of ordinary talk first: a baseline the reports below can stand out from
+    # (a brand-new watchlist has none, and is judged on absolute evidence alone).
+    for brand in ("禾岚", "澄川"):
+        talk = [f"{brand}奶粉今天到货了，第{n}罐，准备给宝宝换段" for n in range(12)]
+        await analysed(system, acme, *talk, ago=[timedelta(minutes=15 * n + 20) for n in range(12)])
     variables = {"watchlistId": gid("Watchlist", watched), "minTier": "ORANGE"}
     async with live_client(system.gateway.url, viewer(acme)) as client:
         operation = await client.subscribe(SIGNALS, variables)
