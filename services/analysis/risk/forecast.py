@@ -9,6 +9,16 @@ from services.analysis.window import VELOCITY_SPAN, WINDOW, WindowStats
 
 # How far ahead the forecast looks; at a steady rate the window levels off after one WINDOW.
 FORECAST_HORIZON_MINUTES = 15
+# The window's counts that grow with its volume; a projection scales them with it.
+VOLUME_COUNTS = (
+    "negative_count",
+    "harm_count",
+    "positive_count",
+    "followers",
+    "views",
+    "sensitive_mentions",
+    "crisis_mentions",
+)
 
 
 @dataclass(frozen=True)
@@ -47,18 +57,8 @@ def _scaled(stats: WindowStats, count: int) -> WindowStats:
             harm_count=scale(story.harm_count),
             negative_authors=scale(story.negative_authors),
         )
-    return replace(
-        stats,
-        window_count=count,
-        negative_count=scale(stats.negative_count),
-        harm_count=scale(stats.harm_count),
-        positive_count=scale(stats.positive_count),
-        followers=scale(stats.followers),
-        views=scale(stats.views),
-        sensitive_mentions=scale(stats.sensitive_mentions),
-        crisis_mentions=scale(stats.crisis_mentions),
-        top_story=story,
-    )
+    scaled: dict[str, Any] = {name: scale(getattr(stats, name)) for name in VOLUME_COUNTS}
+    return replace(stats, window_count=count, top_story=story, **scaled)
 
 
 def forecast(stats: WindowStats, tier: Tier | None) -> Forecast | None:
