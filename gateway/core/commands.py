@@ -39,6 +39,7 @@ from libs.contracts.messages import (
     CommandResult,
 )
 from libs.database import tables
+from libs.messaging.failures import is_transient
 from libs.messaging.publisher import CommandTimeout, call
 
 Row = TypeVar("Row", bound=SQLModel)
@@ -216,12 +217,22 @@ def _invalid_input(exc: ValidationError) -> InvalidInput:
 async def _send(info: Info, command: Command) -> CommandResult:
     """Send `command` and await its answer, failing clearly if the service stays silent."""
     timeout = info.context.settings.command_timeout_seconds
+    owner = OWNERS.get(command.QUEUE, "owning")
     try:
         return await call(info.context.redis, command, timeout=timeout)
     except CommandTimeout as exc:
         raise ServiceUnavailableError(
-            f"The {OWNERS.get(command.QUEUE, 'owning')} service did not answer within "
-            f"{timeout:g} s; the change may still be applied later."
+            f"The {owner} service did not answer within {timeout:g} s; the change may still "
+            "be applied later."
+        ) from exc
+    except Exception as exc:
+        # Redis carries commands to the services: while it is away reads still answer
+        # (they need only PostgreSQL) and a change says plainly that it could not be sent.
+        if not is_transient(exc):
+            raise
+        raise ServiceUnavailableError(
+            f"The queue to the {owner} service is not answering; the change was not "
+            "confirmed. Try again shortly."
         ) from exc
 
 
