@@ -81,9 +81,15 @@ RUMOUR_FRAMING = frozenset(
         "假新闻", "假消息", "虚假信息", "以讹传讹",
     }
 )  # fmt: skip
-# Words that contain a framing cue without framing anything: 根据说明书 holds 据说. They only
-# shadow the cue inside them, like the shared exclusion phrases.
-FRAMING_LOOKALIKES = ("根据说", "依据说", "数据说", "证据说", "票据说")
+# Words that contain a framing cue without framing anything: 根据说明书 holds 据说, 数据传输
+# holds 据传, 不实用 and 华而不实 hold 不实, 宣传言论 holds 传言. They shadow the cue inside
+# them, like the shared exclusion phrases.
+FRAMING_LOOKALIKES = (
+    *(f"{word}{cue}" for word in "根依数证票单" for cue in ("据说", "据传")),
+    "不实用",
+    "华而不实",
+    "宣传言",
+)
 
 _ORDER = {crisis_type: index for index, crisis_type in enumerate(CrisisType)}
 

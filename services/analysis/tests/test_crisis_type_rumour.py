@@ -27,7 +27,7 @@ from services.analysis.crisis_type import (
     aggregate,
 )
 from services.analysis.tests.builders import deliver, make_author, make_mention, make_watchlist
-from services.analysis.tests.test_crisis_type import CLASSIFIER, classify, cue_weight
+from services.analysis.tests.test_crisis_type import CLASSIFIER, classify, cue_weight, hits_of
 from services.analysis.tests.test_worker import _queued_on_incidents
 from tests.builders import make_tenant
 from tests.fixtures.servers import Servers
@@ -116,11 +116,22 @@ def test_two_hearsay_cues_are_rumour_talk_without_a_claim() -> None:
     assert result.scores[RUMOUR] == pytest.approx(expected)
 
 
-def test_a_word_holding_a_framing_cue_frames_nothing() -> None:
-    # 根据说明书 contains 据说.
-    result = classify("根据说明书冲泡，罐里却有异物，宝宝喝完拉肚子")
-    assert result.crisis_type is QUALITY
-    assert "据说" not in result.evidence
+@pytest.mark.parametrize(
+    ("post", "kind", "inner"),
+    [
+        ("根据说明书冲泡，罐里却有异物，宝宝喝完拉肚子", QUALITY, "据说"),
+        ("App数据传输有漏洞，用户数据被盗", CrisisType.DATA_LEAK, "据传"),
+        ("这个产品华而不实，质量差", QUALITY, "不实"),
+        ("不实用，做工差，质量差", QUALITY, "不实"),
+    ],
+)
+def test_a_word_holding_a_framing_cue_frames_nothing(
+    post: str, kind: CrisisType, inner: str
+) -> None:
+    assert inner in hits_of(post)
+    result = classify(post)
+    assert result.crisis_type is kind
+    assert inner not in result.evidence
 
 
 def test_misinformation_claims_that_are_not_framing_compete_by_score() -> None:
