@@ -1,11 +1,12 @@
 """Spike detection on real brand-mention volume with labelled anomaly windows (NAB realTweets).
 
-Three tail tests run through the same `SpikeDetector` (same floors, minimum volume, ratio
-and cooldown), so the tables compare the tests themselves: a z-score on the plain trailing
-mean and standard deviation, a Poisson tail on the robust mean, and the negative-binomial
-tail on the robust mean and variance (the default). Scoring follows NAB's convention: the
-first 15 % of each series is probation; a labelled window is detected when an alert fires
-inside it; alerts outside every window are false alerts. Many real spikes in these series
+Three tail tests run through the same `SpikeDetector` (same floors, minimum volume, ratio,
+persistence and memory of the last spike), so the tables compare the tests themselves: a
+z-score on the plain trailing mean and standard deviation, a Poisson tail on the robust
+mean, and the negative-binomial tail on the robust mean and variance (the default).
+Scoring follows NAB's convention: the first 15 % of each series is probation; a labelled
+window is detected when an alert fires inside it; alerts outside every window are false
+alerts. Many real spikes in these series
 are not labelled, so false alerts are an upper bound and the detectors are compared side by
 side, not by one absolute score.
 
@@ -111,7 +112,8 @@ def score(series: Series, setting: Setting, probation: float) -> SeriesScore:
     """Run the detector over one series and score its alerts against the labelled windows.
 
     A coarser window sums `buckets` consecutive buckets and is stamped with its last
-    bucket's time. Windows that end inside probation are not scored.
+    bucket's time; its last bucket is the velocity span the persistence check reads.
+    Windows that end inside probation are not scored.
     """
     detector = SpikeDetector(setting.config)
     start = series.times[int(probation * len(series.times))]
@@ -120,7 +122,7 @@ def score(series: Series, setting: Setting, probation: float) -> SeriesScore:
     raw_alerts: list[datetime] = []
     step = setting.buckets
     for i in range(0, len(series.counts) - step + 1, step):
-        result = detector.step(sum(series.counts[i : i + step]))
+        result = detector.step(sum(series.counts[i : i + step]), series.counts[i + step - 1])
         at = series.times[i + step - 1]
         if at < start:
             continue
@@ -228,13 +230,15 @@ def main() -> None:
     args = parser.parse_args()
     series = load(args.data)
 
-    # The same minimum volume, ratio, floors and (in wall-clock terms) cooldown everywhere;
-    # 5-minute buckets use a 24 h baseline of 288 buckets and a cooldown of 24 buckets.
+    # The same minimum volume, ratio, floors and (in wall-clock terms) memory everywhere;
+    # 5-minute buckets use a 24 h baseline of 288 buckets and a half-life of 288 buckets, and
+    # are their own velocity span.
     granularities = {
         1: replace(
             DEFAULT,
             baseline_windows=3 * DEFAULT.baseline_windows,
             cooldown_windows=3 * DEFAULT.cooldown_windows,
+            spans_per_window=1,
         ),
         3: DEFAULT,
     }
@@ -246,13 +250,20 @@ def main() -> None:
         ]
         for buckets, base in granularities.items()
     }
+    before = replace(DEFAULT, memory="fixed", escalation=2.0, persist_ratio=0.0)
     ablation = [
         Setting(f"min_ratio {r:g}", 3, replace(DEFAULT, min_ratio=r)) for r in (1.0, 3.0)
     ] + [
         Setting("min_volume 20", 3, replace(DEFAULT, min_volume=20)),
-        Setting("cooldown 8 windows (2 h)", 3, replace(DEFAULT, cooldown_windows=8)),
-        Setting("cooldown 48 windows (12 h)", 3, replace(DEFAULT, cooldown_windows=48)),
-        Setting("escalation 1.5", 3, replace(DEFAULT, escalation=1.5)),
+        Setting("previous rule: fixed 24 h cooldown, escalation 2, no persistence", 3, before),
+        Setting("fixed 24 h cooldown, escalation 2", 3, replace(before, persist_ratio=2.0)),
+        Setting("no persistence check", 3, replace(DEFAULT, persist_ratio=0.0)),
+        Setting("persist_ratio 1", 3, replace(DEFAULT, persist_ratio=1.0)),
+        Setting("persist_ratio 3", 3, replace(DEFAULT, persist_ratio=3.0)),
+        Setting("half-life 48 windows (12 h)", 3, replace(DEFAULT, cooldown_windows=48)),
+        Setting("half-life 192 windows (48 h)", 3, replace(DEFAULT, cooldown_windows=192)),
+        Setting("escalation 2", 3, replace(DEFAULT, escalation=2.0)),
+        Setting("escalation 8", 3, replace(DEFAULT, escalation=8.0)),
         Setting("estimator: plain moments", 3, replace(DEFAULT, estimator="moments")),
         Setting("poisson, plain mean", 3, _with(DEFAULT, "poisson", "moments", DEFAULT.alpha)),
         Setting("zscore, robust mean/IQR", 3, _with(DEFAULT, "zscore", "robust", DEFAULT.alpha)),

@@ -11,6 +11,17 @@ not count, so 心态崩了 is no outage and 广告翻车 is one cue, not two.
 A kind is chosen only when its score reaches `MIN_SCORE`, which no single generic cue
 (客服, 退款, 售后, 文案) reaches alone. Equal scores go to the more severe kind, so a tie never
 understates a crisis, then to the order of `CrisisType`.
+
+Rumour talk is the exception to "highest score wins". A rumour names its claim (网传…致癌,
+听说…地沟油), so by the claim's cues alone it reads as the crisis it claims. Some
+misinformation cues frame what follows as hearsay or a debunk (`RUMOUR_FRAMING`: 网传, 听说,
+据说, 是真的吗, 谣言, 辟谣, 不实, 造谣 …); a post with such framing that says enough to be
+typed at all is rumour talk, and every cue it has, the claim's included, counts for
+MISINFORMATION: what the post proves is that the claim circulates, not that it happened.
+Hearsay alone (听说, 是真的吗: 0.3) is below `MIN_SCORE`, so "你听说过禾岚吗" is no crisis;
+with a claim, or with a second framing cue, it is. A window's kind is then decided by
+mentions, so a window is MISINFORMATION when rumour talk is the larger part of its typed
+mentions, and real complaints without framing stay what they are.
 """
 
 from collections import Counter
@@ -58,6 +69,27 @@ CATEGORY_EVIDENCE: dict[SensitiveCategory, tuple[CrisisType, float]] = {
     SensitiveCategory.RIGHTS: (CrisisType.CUSTOMER_SERVICE, 0.3),
 }
 SENSITIVE_PREFIX = "sensitive:"
+
+# Misinformation cues that frame a post as hearsay, a question about truth, or a debunk,
+# rather than as a claim of its own. Misinformation cues that are claims themselves (数据造假,
+# 虚假宣传, 夸大, p图, 水军) are not framing: "虚假宣传，用了烂脸" is a complaint about the
+# product and its advertising, scored like any other post.
+RUMOUR_FRAMING = frozenset(
+    {
+        "网传", "听说", "据说", "据传", "传闻", "传言", "谣传", "小道消息", "未经证实",
+        "是真的吗", "真的假的", "谣言", "辟谣", "求辟谣", "造谣", "传谣", "不实", "不属实",
+        "假新闻", "假消息", "虚假信息", "以讹传讹",
+    }
+)  # fmt: skip
+# Words that contain a framing cue without framing anything: 根据说明书 holds 据说, 数据传输
+# holds 据传, 不实用 and 华而不实 hold 不实, 宣传言论 holds 传言. They shadow the cue inside
+# them, like the shared exclusion phrases.
+FRAMING_LOOKALIKES = (
+    *(f"{word}{cue}" for word in "根依数证票单" for cue in ("据说", "据传")),
+    "不实用",
+    "华而不实",
+    "宣传言",
+)
 
 _ORDER = {crisis_type: index for index, crisis_type in enumerate(CrisisType)}
 
@@ -109,7 +141,12 @@ def _leader(scores: dict[CrisisType, float], minimum: float) -> tuple[CrisisType
 class CrisisTypeClassifier:
     """Cue terms per crisis type; immutable, so one instance serves every post."""
 
-    def __init__(self, cues: Iterable[CrisisCue], exclusions: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        cues: Iterable[CrisisCue],
+        exclusions: Iterable[str] = (),
+        framing: Iterable[str] = (),
+    ) -> None:
         by_term: dict[str, dict[CrisisType, float]] = {}
         for cue in cues:
             kinds = by_term.setdefault(validate_term(cue.term), {})
@@ -121,6 +158,14 @@ class CrisisTypeClassifier:
             if any(weight > 0.0 for weight in kinds.values())
         }
         self._shadows = Shadows(self._cues, (validate_term(p) for p in exclusions))
+        self._framing = frozenset(validate_term(term) for term in framing)
+        unknown = sorted(
+            term
+            for term in self._framing
+            if CrisisType.MISINFORMATION not in self._cues.get(term, {})
+        )
+        if unknown:
+            raise ValueError(f"framing terms must be misinformation cues: {', '.join(unknown)}")
 
     @classmethod
     def default(cls) -> "CrisisTypeClassifier":
@@ -142,16 +187,22 @@ class CrisisTypeClassifier:
             key=lambda cue: (_ORDER[cue.crisis_type], -cue.weight, cue.term),
         )
 
+    def framing(self) -> frozenset[str]:
+        """Return the cues that mark a post as rumour talk (see the module docstring)."""
+        return self._framing
+
     def classify(
         self, hits: set[str], sensitive: SensitiveResult | None = None
     ) -> CrisisTypeResult:
         """Choose a post's kind from the terms its text contained and its sensitive result.
 
-        Evidence lists the chosen kind's cue terms, heaviest first, then its categories.
+        Evidence lists the chosen kind's cue terms, heaviest first, then its categories. For
+        rumour talk the kind is MISINFORMATION and the evidence lists its framing and other
+        misinformation cues first, then the claim's cues ("网传", "致癌", "sensitive:safety").
         """
         evidence: dict[CrisisType, list[tuple[float, str]]] = {}
-        present = hits & self._cues.keys()
-        for term in self._shadows.counted(present, hits):
+        counted = self._shadows.counted(hits & self._cues.keys(), hits)
+        for term in counted:
             for kind, weight in self._cues[term].items():
                 evidence.setdefault(kind, []).append((weight, term))
         if sensitive is not None:
@@ -160,16 +211,20 @@ class CrisisTypeClassifier:
                     kind, factor = CATEGORY_EVIDENCE[category]
                     label = SENSITIVE_PREFIX + category.value
                     evidence.setdefault(kind, []).append((score * factor, label))
-        scores = {
-            kind: noisy_or(weight for weight, _ in evidence[kind])
-            for kind in CrisisType
-            if kind in evidence
-        }
+        scores = _scores(evidence)
         chosen, share = _leader(scores, MIN_SCORE)
         if chosen is None:
             return CrisisTypeResult(crisis_type=None, confidence=0.0, evidence=(), scores=scores)
+        rumour = CrisisType.MISINFORMATION
+        framed = not self._framing.isdisjoint(counted)
+        if framed:
+            evidence = {rumour: _folded(evidence)}
+            scores = _scores(evidence)
+            chosen, share = rumour, 1.0
+        own = {label for _, label in evidence[chosen] if rumour in self._cues.get(label, {})}
         ordered = sorted(
-            evidence[chosen], key=lambda item: (_is_category(item[1]), -item[0], item[1])
+            evidence[chosen],
+            key=lambda item: (_is_category(item[1]), item[1] not in own, -item[0], item[1]),
         )
         return CrisisTypeResult(
             crisis_type=chosen,
@@ -177,6 +232,27 @@ class CrisisTypeClassifier:
             evidence=tuple(label for _, label in ordered),
             scores=scores,
         )
+
+
+def _scores(evidence: dict[CrisisType, list[tuple[float, str]]]) -> dict[CrisisType, float]:
+    return {
+        kind: noisy_or(weight for weight, _ in evidence[kind])
+        for kind in CrisisType
+        if kind in evidence
+    }
+
+
+def _folded(evidence: dict[CrisisType, list[tuple[float, str]]]) -> list[tuple[float, str]]:
+    """Return every kind's evidence as one list, each label once at its largest weight.
+
+    A cue listed for two kinds is one piece of evidence: counting it twice would make the
+    rumour surer than the post is.
+    """
+    strongest: dict[str, float] = {}
+    for items in evidence.values():
+        for weight, label in items:
+            strongest[label] = max(weight, strongest.get(label, 0.0))
+    return [(weight, label) for label, weight in strongest.items()]
 
 
 def aggregate(results: Iterable[CrisisTypeResult]) -> CrisisTypeResult:
@@ -227,5 +303,6 @@ def _default_classifier() -> CrisisTypeClassifier:
             CrisisCue(term, kind, weight)
             for term, kind, weight in read_weighted_rows(CUES_FILE, CrisisType)
         ),
-        read_exclusions(),
+        [*read_exclusions(), *FRAMING_LOOKALIKES],
+        RUMOUR_FRAMING,
     )

@@ -11,7 +11,18 @@ are kept here, selectable in `SpikeConfig.test`, so the evaluation compares the 
 everything else (estimation floors, minimum volume, ratio, cooldown) held equal.
 
 A window spikes when the tail test is significant at `alpha`, the count reaches `min_volume`
-and `min_ratio` times the expected count, and it is not in the cooldown of an earlier spike.
+and `min_ratio` times the expected count, the rise still holds in the window's last velocity
+span (when the caller knows it), and the window clears the fading memory of the last spike.
+
+The memory is what keeps a monitor from crying wolf. Mention series are bursty far beyond any
+count model fitted to one day (on real brand series one window in fifty outside the labelled
+anomalies has p <= 1e-3), and most alerts after the first are the same story again: tomorrow's
+peak of today's news, a second wave of reposts. So after a spike of S mentions a window is a
+new spike only when it is at least `escalation` x S, a bar that halves every
+`cooldown_windows`: four times the last spike right after it, twice a day later, as large as
+it a day after that. A story that grows is news at once; a new story as loud as the last
+is news once the last has faded. The previous rule (a fixed `cooldown_windows` within which
+a spike must double, nothing after) is kept as `memory="fixed"` for the evaluation.
 `docs/spikes.md` measures the choices on labelled real brand-mention series.
 """
 
@@ -26,6 +37,7 @@ from scipy import stats
 
 Test = Literal["negbin", "poisson", "zscore"]
 Estimator = Literal["robust", "moments"]
+Memory = Literal["fading", "fixed"]
 
 # The IQR of a normal distribution is 1.349 standard deviations.
 IQR_PER_SD = 1.349
@@ -35,8 +47,13 @@ IQR_PER_SD = 1.349
 class SpikeConfig:
     """How one series is tested; the defaults suit 15-minute windows of a watchlist.
 
-    `cooldown_windows`: after a spike, a window within this many windows spikes again only
-    when its count is at least `escalation` times the last spike's count ("clearly higher").
+    `escalation` and `cooldown_windows`: after a spike, a window spikes again only when its
+    count is at least `escalation` times the last spike's, a bar that halves every
+    `cooldown_windows` windows (`memory="fading"`); with `memory="fixed"` the bar is
+    `escalation` times the last spike within `cooldown_windows` and gone after.
+    `persist_ratio`: the window's last velocity span (one of `spans_per_window`) must hold at
+    least this many times its share of the expected count, so a burst that is already over
+    when the window closes does not count; callers that do not know the span skip the check.
     `min_expected` floors the expected count, so a silent baseline does not make one mention
     infinitely surprising; `min_baseline_windows` is the history needed before any test.
     """
@@ -46,7 +63,10 @@ class SpikeConfig:
     min_volume: int = 5
     min_ratio: float = 2.0
     cooldown_windows: int = 96
-    escalation: float = 2.0
+    escalation: float = 4.0
+    memory: Memory = "fading"
+    persist_ratio: float = 2.0
+    spans_per_window: int = 3
     test: Test = "negbin"
     estimator: Estimator = "robust"
     trim: float = 0.1
@@ -77,6 +97,7 @@ SHORT_BASELINE = "short_baseline"
 BELOW_MIN_VOLUME = "below_min_volume"
 NOT_SIGNIFICANT = "not_significant"
 BELOW_MIN_RATIO = "below_min_ratio"
+NOT_PERSISTENT = "not_persistent"
 COOLDOWN = "cooldown"
 SPIKE = "spike"
 
@@ -132,17 +153,24 @@ def _surprise(p_value: float, cap: float) -> float:
     return round(min(cap, max(0.0, -math.log10(p_value))), 4)
 
 
-def test_window(count: int, baseline: Sequence[int], config: SpikeConfig = DEFAULT) -> SpikeTest:
+def test_window(
+    count: int,
+    baseline: Sequence[int],
+    config: SpikeConfig = DEFAULT,
+    recent: int | None = None,
+) -> SpikeTest:
     """Test one window's count against the windows before it (oldest first, any length).
 
     Only the last `config.baseline_windows` windows are used. With fewer than
-    `min_baseline_windows` there is no test: p-value 1, reason "short_baseline". Cooldown
-    is not applied here; see `in_cooldown` and `SpikeDetector`.
+    `min_baseline_windows` there is no test: p-value 1, reason "short_baseline". `recent`
+    is the count of the window's last velocity span; without it the rise is not checked for
+    persistence. The last spike's memory is not applied here; see `in_cooldown` and
+    `SpikeDetector`.
     """
-    recent = baseline[-config.baseline_windows :] if config.baseline_windows > 0 else []
-    expected, variance = estimate(recent, config)
+    history = baseline[-config.baseline_windows :] if config.baseline_windows > 0 else []
+    expected, variance = estimate(history, config)
     ratio = round(count / expected, 4)
-    if len(recent) < config.min_baseline_windows:
+    if len(history) < config.min_baseline_windows:
         return SpikeTest(count, expected, variance, ratio, 1.0, 0.0, False, SHORT_BASELINE)
     p_value = tail_p_value(count, expected, variance, config.test)
     surprise = _surprise(p_value, config.surprise_cap)
@@ -152,6 +180,8 @@ def test_window(count: int, baseline: Sequence[int], config: SpikeConfig = DEFAU
         reason = NOT_SIGNIFICANT
     elif ratio < config.min_ratio:
         reason = BELOW_MIN_RATIO
+    elif recent is not None and recent < config.persist_ratio * expected / config.spans_per_window:
+        reason = NOT_PERSISTENT
     else:
         reason = SPIKE
     return SpikeTest(count, expected, variance, ratio, p_value, surprise, reason == SPIKE, reason)
@@ -167,17 +197,21 @@ def in_cooldown(
     count: int,
     config: SpikeConfig = DEFAULT,
 ) -> bool:
-    """Return whether a significant window is held back by the cooldown of the last spike.
+    """Return whether a significant window is held back by the memory of the last spike.
 
-    `windows_since` is 1 for the window right after the spike. A window within
-    `cooldown_windows` is held back unless its count is at least `escalation` times the
-    last spike's: the same story growing again is news, staying loud is not.
+    `windows_since` is 1 for the window right after the spike. The window is held back
+    when its count is below `escalation` times the last spike's count, halved for every
+    `cooldown_windows` since (`memory="fading"`), or, with `memory="fixed"`, within
+    `cooldown_windows` only: the same story growing again is news, staying loud is not.
     """
-    if last_spike_count is None or windows_since is None:
+    if last_spike_count is None or windows_since is None or config.cooldown_windows <= 0:
         return False
-    if windows_since > config.cooldown_windows:
-        return False
-    return count < config.escalation * last_spike_count
+    if config.memory == "fixed":
+        if windows_since > config.cooldown_windows:
+            return False
+        return count < config.escalation * last_spike_count
+    fade: float = 0.5 ** (windows_since / config.cooldown_windows)
+    return count < config.escalation * last_spike_count * fade
 
 
 class SpikeDetector:
@@ -189,15 +223,15 @@ class SpikeDetector:
         self._last_spike_count: int | None = None
         self._windows_since: int | None = None
 
-    def step(self, count: int) -> SpikeTest:
-        """Test the next window's count, then add it to the baseline.
+    def step(self, count: int, recent: int | None = None) -> SpikeTest:
+        """Test the next window's count (and its last span's, if known), then keep it.
 
         Every window, spike or not, joins the baseline: the robust estimate, not the
         detector, keeps past spikes from masking new ones.
         """
         if self._windows_since is not None:
             self._windows_since += 1
-        result = test_window(count, list(self._history), self.config)
+        result = test_window(count, list(self._history), self.config, recent)
         self._history.append(count)
         if not result.is_spike:
             return result

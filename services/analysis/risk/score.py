@@ -120,10 +120,12 @@ def _harm_tests(
 ) -> tuple[spikes.SpikeTest, spikes.SpikeTest, spikes.SpikeTest | None]:
     """Return (the test that counts, the recent one, the seasonal one or None)."""
     history = stats.history
-    recent = spikes.test_window(stats.harm_count, history.harm)
+    # The velocity span's harm lets the test check that the rise is still going on.
+    last_span = stats.recent_harm_count
+    recent = spikes.test_window(stats.harm_count, history.harm, recent=last_span)
     if history.kind is not BaselineKind.SEASONAL:
         return recent, recent, None
-    seasonal = spikes.test_window(stats.harm_count, history.seasonal)
+    seasonal = spikes.test_window(stats.harm_count, history.seasonal, recent=last_span)
     # The less surprising counts: unusual against the last day and for this time of day.
     chosen = seasonal if seasonal.p_value > recent.p_value else recent
     return chosen, recent, seasonal

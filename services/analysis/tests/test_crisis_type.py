@@ -174,9 +174,13 @@ def test_sensitive_categories_count_as_evidence() -> None:
 
 def test_an_organization_term_leads_to_a_type_through_its_category() -> None:
     custom = LEXICON.with_overrides([validate_override("会员资料外流", "data_leak", 0.9)])
-    result = classify("听说会员资料外流了，大家赶紧改密码", custom)
+    result = classify("会员资料外流了，大家赶紧改密码", custom)
     assert result.crisis_type is CrisisType.DATA_LEAK
     assert result.evidence == ("sensitive:data_leak",)
+    # Passed on as hearsay, the same claim is rumour talk (test_crisis_type_rumour).
+    heard = classify("听说会员资料外流了，大家赶紧改密码", custom)
+    assert heard.crisis_type is CrisisType.MISINFORMATION
+    assert heard.evidence == ("听说", "sensitive:data_leak")
 
 
 def test_legal_terms_alone_choose_no_type() -> None:

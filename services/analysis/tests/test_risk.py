@@ -47,11 +47,17 @@ def stats(
     baseline: tuple[int, ...] = steady(1),
     **extra: object,
 ) -> WindowStats:
-    """A window whose harmful mentions are its negative ones, unless `extra` says otherwise."""
+    """A window whose harmful mentions are its negative ones, unless `extra` says otherwise.
+
+    As many of them as of all mentions fall in the last five minutes (`recent`, all by
+    default), so a rise counts as still going on.
+    """
     recent_count = window if recent is None else recent
+    harm = extra.pop("harm_count", negative)
+    assert isinstance(harm, int)
     facts: dict[str, object] = {
-        "harm_count": negative,
-        "recent_harm_count": min(negative, recent_count),
+        "harm_count": harm,
+        "recent_harm_count": min(harm, recent_count),
         "history": series(baseline),
         **extra,
     }

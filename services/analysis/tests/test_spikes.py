@@ -87,26 +87,66 @@ def test_cooldown_suppresses_a_repeat_but_not_a_clearly_higher_spike() -> None:
     assert higher.is_spike
 
 
-def test_a_repeat_spikes_again_once_the_cooldown_is_over() -> None:
-    config = replace(DEFAULT, cooldown_windows=3)
+def test_a_repeat_spikes_again_once_the_last_spike_has_faded() -> None:
+    # Half-life 3 windows, escalation 4: a repeat as large as the spike needs two half-lives.
+    config = replace(DEFAULT, cooldown_windows=3, escalation=4.0)
     detector = SpikeDetector(config)
     for count in poisson_baseline(10.0):
         detector.step(count)
     assert detector.step(60).is_spike
-    for _ in range(config.cooldown_windows - 1):
+    for _ in range(4):
         detector.step(10)
+    # Five windows on, the bar is 4 x 60 x 2^(-5/3) = 75.6.
     assert detector.step(60).reason == spikes.COOLDOWN
     detector.step(10)
+    # Seven windows on, it is 47.6.
     assert detector.step(60).is_spike
 
 
 def test_in_cooldown_rule() -> None:
-    window = DEFAULT.cooldown_windows
-    assert not in_cooldown(None, None, 50, DEFAULT)
-    assert in_cooldown(50, 1, 50, DEFAULT)
-    assert in_cooldown(50, window, 99, DEFAULT)
-    assert not in_cooldown(50, window, 100, DEFAULT)
-    assert not in_cooldown(50, window + 1, 50, DEFAULT)
+    config = SpikeConfig(cooldown_windows=96, escalation=4.0)
+    assert not in_cooldown(None, None, 50, config)
+    # Right after a spike of 50 the bar is 4 x 50; it halves every 96 windows.
+    assert in_cooldown(50, 1, 198, config)
+    assert not in_cooldown(50, 1, 200, config)
+    assert in_cooldown(50, 96, 99, config)
+    assert not in_cooldown(50, 96, 100, config)
+    assert in_cooldown(50, 192, 49, config)
+    assert not in_cooldown(50, 192, 50, config)
+    assert not in_cooldown(50, 1, 10**6, replace(config, cooldown_windows=0))
+
+
+def test_the_fixed_cooldown_ends_after_its_windows() -> None:
+    config = SpikeConfig(cooldown_windows=96, escalation=2.0, memory="fixed")
+    assert in_cooldown(50, 1, 99, config)
+    assert not in_cooldown(50, 1, 100, config)
+    assert in_cooldown(50, 96, 99, config)
+    assert not in_cooldown(50, 97, 50, config)
+
+
+def test_a_burst_over_before_the_window_ends_does_not_spike() -> None:
+    baseline = poisson_baseline(10.0)
+    # 60 mentions in 15 minutes, but only 5 in the last 5: the rise did not hold.
+    over = spikes.test_window(60, baseline, recent=5)
+    held = spikes.test_window(60, baseline, recent=20)
+    unknown = spikes.test_window(60, baseline)
+    assert over.p_value == held.p_value < DEFAULT.alpha
+    assert not over.is_spike
+    assert over.reason == spikes.NOT_PERSISTENT
+    # The last span must hold persist_ratio x its share of the expected count.
+    assert 5 < DEFAULT.persist_ratio * over.expected / DEFAULT.spans_per_window <= 20
+    assert held.is_spike
+    assert unknown.is_spike
+    assert spikes.test_window(60, baseline, replace(DEFAULT, persist_ratio=0.0), 0).is_spike
+
+
+def test_the_detector_checks_persistence_when_given_the_last_span() -> None:
+    detector = SpikeDetector()
+    for count in poisson_baseline(10.0):
+        detector.step(count, count // 3)
+    assert detector.step(60, 2).reason == spikes.NOT_PERSISTENT
+    # A window that failed persistence is no spike, so it leaves no memory behind.
+    assert detector.step(60, 30).is_spike
 
 
 def test_an_empty_or_short_baseline_is_not_tested() -> None:
