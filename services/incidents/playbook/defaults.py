@@ -17,12 +17,17 @@ The defaults follow the graded response of seed 002 §三(一)2 and the deadline
 
 A task kind means the same thing in every tier (same title, role, channel and deadline), so
 raising the tier only adds the kinds the higher playbook has and the incident lacks.
+
+A rumour (MISINFORMATION) is answered differently from a product fault: the claim is checked
+and its evidence kept before anyone speaks (核实传言), the first statement is the debunk
+(辟谣), and the posts passing it on are reported to the platforms (向平台举报不实信息). Its
+default playbooks are the tier's, with those two tasks added.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from libs.contracts.enums import Channel, TeamRole, Tier
+from libs.contracts.enums import Channel, CrisisType, TeamRole, Tier
 from libs.contracts.response import PlaybookTask, TeamSlot
 from libs.database.tables import Playbook as PlaybookRow
 
@@ -35,6 +40,8 @@ COLLECT_FEEDBACK = "collect_feedback"
 LEGAL_REVIEW = "legal_review"
 WEBSITE_NOTICE = "website_notice"
 DOUYIN_VIDEO = "douyin_video"
+VERIFY_CLAIM = "verify_claim"
+PLATFORM_REPORT = "platform_report"
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,10 @@ _DOUYIN_VIDEO = _task(
     DOUYIN_VIDEO, "发布安抚视频", 24 * _HOUR, TeamRole.SPOKESPERSON, Channel.DOUYIN
 )
 _FULL_PLAN = _task(FULL_PLAN, "提交完整处置方案", 48 * _HOUR, TeamRole.COMMANDER)
+_VERIFY_CLAIM = _task(VERIFY_CLAIM, "核实传言并固定证据", 1 * _HOUR, TeamRole.ANALYST)
+_PLATFORM_REPORT = _task(
+    PLATFORM_REPORT, "向平台举报不实信息", 4 * _HOUR, TeamRole.MONITOR, Channel.WEIBO
+)
 
 DEFAULT_PLAYBOOKS: dict[Tier, Playbook] = {
     Tier.BLUE: Playbook(
@@ -186,3 +197,21 @@ DEFAULT_PLAYBOOKS: dict[Tier, Playbook] = {
         ),
     ),
 }
+
+
+def _against_rumour(tier: Tier) -> Playbook:
+    """The tier's playbook for a rumour: verify the claim first, report the posts after."""
+    base = DEFAULT_PLAYBOOKS[tier]
+    first, *rest = base.tasks
+    return Playbook(
+        name=f"default:{tier.value}:{CrisisType.MISINFORMATION.value}",
+        team=base.team,
+        tasks=(first, _VERIFY_CLAIM, *rest, _PLATFORM_REPORT),
+    )
+
+
+DEFAULT_TYPE_PLAYBOOKS: dict[tuple[Tier, str], Playbook] = {
+    (tier, CrisisType.MISINFORMATION.value): _against_rumour(tier)
+    for tier in (Tier.YELLOW, Tier.ORANGE, Tier.RED)
+}
+"""Defaults for a crisis type where it calls for other work than the tier's own."""

@@ -19,7 +19,11 @@ from libs.contracts.response import SetPlaybook
 from libs.database.tables import Incident, ResponseTask
 from services.incidents.answers import refuse
 from services.incidents.playbook import repository
-from services.incidents.playbook.defaults import DEFAULT_PLAYBOOKS, Playbook
+from services.incidents.playbook.defaults import (
+    DEFAULT_PLAYBOOKS,
+    DEFAULT_TYPE_PLAYBOOKS,
+    Playbook,
+)
 from services.incidents.repository import belonging_to
 
 ANY_CRISIS_TYPE = "*"
@@ -34,7 +38,7 @@ async def playbook_for(
     for key in wanted:
         if key in rows:
             return Playbook.from_row(rows[key])
-    return DEFAULT_PLAYBOOKS[tier]
+    return DEFAULT_TYPE_PLAYBOOKS.get((tier, crisis_type or ""), DEFAULT_PLAYBOOKS[tier])
 
 
 async def add_missing_tasks(

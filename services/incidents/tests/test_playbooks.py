@@ -134,6 +134,29 @@ async def test_defaults_per_tier(rolled_back: Sessions, tier: Tier) -> None:
     assert {t.role for t in tasks} <= roles_on_team
 
 
+@pytest.mark.parametrize("tier", [Tier.YELLOW, Tier.ORANGE, Tier.RED])
+async def test_a_rumour_gets_the_tier_plan_with_verification_first_and_a_platform_report(
+    rolled_back: Sessions, tier: Tier
+) -> None:
+    rumour = await open_incident(
+        rolled_back, await make_watchlist(rolled_back), tier, crisis_type=CrisisType.MISINFORMATION
+    )
+    kinds = [t.kind for t in await tasks_of(rolled_back, rumour)]
+    standard = DEFAULT_TASKS[tier]
+    assert kinds == [standard[0], "verify_claim", *standard[1:], "platform_report"]
+    due = {t.kind: t.due_at - DETECTED_AT for t in await tasks_of(rolled_back, rumour)}
+    # The claim is checked before the first statement (the debunk) is due.
+    assert due["verify_claim"] == timedelta(hours=1) < due["first_statement"]
+    # Another crisis type keeps the tier's own plan.
+    quality = await open_incident(
+        rolled_back,
+        await make_watchlist(rolled_back, name="米粉"),
+        tier,
+        crisis_type=CrisisType.PRODUCT_QUALITY,
+    )
+    assert [t.kind for t in await tasks_of(rolled_back, quality)] == standard
+
+
 async def test_an_organization_override_applies_and_a_type_specific_one_wins(
     rolled_back: Sessions,
 ) -> None:
