@@ -7,4 +7,4 @@ os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
 # events that depend on the hour the suite runs at; its own tests turn it on.
 os.environ.setdefault("RISK_CHECK_ENABLED", "false")
 
-pytest_plugins = ["tests.fixtures.servers"]
+pytest_plugins = ["tests.fixtures.servers", "tests.fixtures.disposable"]

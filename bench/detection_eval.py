@@ -60,6 +60,7 @@ class Result:
     signal_type: str | None
     posts: int
     seconds: float
+    reasons: list[str]
 
     @property
     def as_expected(self) -> bool:
@@ -160,10 +161,12 @@ class Bench:
         top: Tier | None = None
         top_at: datetime | None = None
         signal_type = None
+        reasons: list[str] = []
         for signal in signals:
             tier = None if signal.tier == "none" else Tier(signal.tier)
             if RANK[tier] > RANK[top]:
                 top, top_at, signal_type = tier, signal.created_at, signal.crisis_type
+                reasons = list(signal.reasons)
 
         def minutes(moment: datetime | None) -> float | None:
             return None if moment is None else (moment - laid.event_start).total_seconds() / 60
@@ -178,6 +181,7 @@ class Bench:
             signal_type=signal_type,
             posts=len(laid.history) + len(laid.live),
             seconds=seconds,
+            reasons=reasons,
         )
 
 
@@ -238,6 +242,9 @@ def main() -> None:
     parser.add_argument("--kinds", help="comma-separated kinds to play (default: all)")
     parser.add_argument("--step", type=float, default=5.0, help="minutes of stream per step")
     parser.add_argument("--only-streams", action="store_true", help="skip sentiment and NAB")
+    parser.add_argument(
+        "--reasons", action="store_true", help="print the reasons of each kind's highest signal"
+    )
     args = parser.parse_args()
     wanted = set(args.kinds.split(",")) if args.kinds else None
     streams = [s for s in STREAMS if wanted is None or s.kind in wanted]
@@ -250,6 +257,9 @@ def main() -> None:
             results = asyncio.run(run_streams(pg.url, redis.url, streams, step))
     print("## Scripted streams\n")
     print(table(results))
+    if args.reasons:
+        for result in results:
+            print(f"\n{result.stream.kind}: " + "; ".join(result.reasons))
     if args.only_streams:
         return
     bench_dir = Path(__file__).resolve().parent

@@ -5,16 +5,10 @@ of its own (the shared one cannot be stopped under the other tests) beside the t
 backend's PostgreSQL.
 """
 
-import shutil
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crisiswatch.embedded import EmbeddedRedis, start_redis
+from crisiswatch.embedded import EmbeddedRedis
 from gateway.config import GatewaySettings
 from gateway.tests.conftest import serve
 from libs.contracts.enums import Role
@@ -28,18 +22,6 @@ mutation($input: CreateWatchlistInput!) {
   createWatchlist(input: $input) { __typename }
 }
 """
-
-
-@pytest.fixture
-def own_redis() -> Iterator[EmbeddedRedis]:
-    """A Redis of this test's own, in a folder removed after."""
-    root = Path(tempfile.mkdtemp(prefix="cwt-redis-", dir="/tmp"))
-    redis = start_redis(root, persistent=False)
-    try:
-        yield redis
-    finally:
-        redis.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 async def test_reads_answer_and_changes_are_refused_clearly_while_redis_is_down(

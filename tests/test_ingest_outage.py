@@ -1,42 +1,23 @@
 """Ingest while PostgreSQL is away: a clear 503 to retry, then the same body stores once.
 
-The test runs its own embedded PostgreSQL (the shared one cannot be stopped under the other
-tests) beside the test backend's Redis.
+The test runs a PostgreSQL of its own (`own_postgres`: the shared one cannot be stopped
+under the other tests) beside the test backend's Redis.
 """
 
 import asyncio
-import shutil
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import orjson
-import pytest
 
 from crisiswatch.embedded import EmbeddedPostgres, start_postgres
 from libs.contracts.enums import Role
 from libs.database.engine import create_engine, session_factory
-from libs.database.migrate import upgrade
 from libs.database.tables import Mention
 from services.ingest.config import IngestSettings
 from services.ingest.problems import PROBLEM_JSON
 from services.ingest.tests.builders import batch, count, mention, serve_ingest
 from tests.builders import make_tenant
 from tests.fixtures.servers import Servers
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[EmbeddedPostgres]:
-    """A migrated PostgreSQL of this test's own, in a folder removed after."""
-    root = Path(tempfile.mkdtemp(prefix="cwt-outage-", dir="/tmp"))
-    pg = start_postgres(root / "pg")
-    upgrade(pg.url)
-    try:
-        yield pg
-    finally:
-        pg.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 async def _post_until_answered(
