@@ -9,9 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from arq.connections import ArqRedis
 from arq.constants import result_key_prefix
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.clock import FixedClock
 from libs.contracts.enums import Tier
@@ -27,10 +25,8 @@ from services.incidents.signals.service import SNOOZE_ENDS
 from services.incidents.tests.builders import deliver as apply
 from services.incidents.tests.builders import events_of, incidents_of, reload, timeline_of
 from services.incidents.timeline import EventKind
-from tests.builders import make_tenant, read_all
+from tests.builders import Sessions, make_tenant, read_all
 from tests.fixtures.servers import Servers
-
-Sessions = async_sessionmaker[AsyncSession]
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SPREAD = timedelta(seconds=21)

@@ -7,16 +7,12 @@ Every expectation is computed from the rows a test stored: the order by sorting 
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from gateway.tests.conftest import GraphQL
 from libs.contracts.enums import (
     Role,
 )
 from tests.builders import Tenant
 
-Sessions = async_sessionmaker[AsyncSession]
 Row = TypeVar("Row")
 
 # The input types of each connection's `filter` and `orderBy`.

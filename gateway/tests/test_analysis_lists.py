@@ -7,7 +7,7 @@ from typing import Any
 from gateway.tests import builders
 from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid
-from gateway.tests.connections import Sessions, check_filters, error, ordered, page, walk
+from gateway.tests.connections import check_filters, error, ordered, page, walk
 from libs.contracts.enums import (
     CrisisType,
     Role,
@@ -17,7 +17,7 @@ from libs.database.tables import (
     RiskSignal,
     Watchlist,
 )
-from tests.builders import Tenant
+from tests.builders import Sessions, Tenant
 
 # --- signals ------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from typing import Any
 from gateway.tests import builders
 from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid
-from gateway.tests.connections import Sessions, walk
+from gateway.tests.connections import walk
 from libs.contracts.enums import (
     Role,
     Sentiment,
@@ -17,7 +17,7 @@ from libs.database.engine import transaction
 from libs.database.tables import (
     Mention,
 )
-from tests.builders import Tenant
+from tests.builders import Sessions, Tenant
 
 # --- authors ------------------------------------------------------------------------------
 

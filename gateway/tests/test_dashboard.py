@@ -10,12 +10,11 @@ from typing import Any
 from gateway.tests import builders
 from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid
-from gateway.tests.connections import Sessions
 from gateway.tests.dashboards import SINCE, UNTIL, dashboard
 from libs.contracts.enums import Role, Sentiment, Tier
 from libs.database.engine import transaction
 from libs.database.tables import Author, Watchlist
-from tests.builders import Tenant
+from tests.builders import Sessions, Tenant
 
 
 @dataclass(frozen=True)

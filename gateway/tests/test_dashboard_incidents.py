@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from gateway.tests import builders
 from gateway.tests.conftest import GraphQL, gid
-from gateway.tests.connections import Sessions
 from gateway.tests.dashboards import SINCE, UNTIL, dashboard
 from libs.contracts.enums import IncidentStatus, TaskStatus, Tier
 from libs.database.engine import transaction
 from libs.database.tables import Incident, ResponseTask
-from tests.builders import Tenant
+from tests.builders import Sessions, Tenant
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -10,7 +10,7 @@ from typing import Any
 from gateway.tests import builders
 from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid
-from gateway.tests.connections import INPUTS, Sessions, error, ordered, page, walk
+from gateway.tests.connections import INPUTS, error, ordered, page, walk
 from libs.contracts.enums import (
     AuthorKind,
     CrisisType,
@@ -21,7 +21,7 @@ from libs.database.engine import transaction
 from libs.database.tables import (
     Mention,
 )
-from tests.builders import Tenant
+from tests.builders import Sessions, Tenant
 
 # --- mentions -----------------------------------------------------------------------------
 

@@ -12,13 +12,12 @@ from arq.connections import ArqRedis
 from gateway.tests import builders
 from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid, queued_for, serve
-from gateway.tests.connections import Sessions
 from gateway.tests.war_room_ops import ACKNOWLEDGE, CREATE_WATCHLIST, SET_TERMS, UPDATE_WATCHLIST
 from libs.contracts.enums import Role
 from libs.contracts.messages import ANALYSIS_QUEUE, INCIDENTS_QUEUE, CreateWatchlist
 from libs.database.engine import transaction
 from libs.settings import Settings
-from tests.builders import Tenant
+from tests.builders import Sessions, Tenant
 
 
 async def test_input_the_command_contract_rejects_is_refused_without_sending(

@@ -16,11 +16,10 @@ from sqlalchemy import event
 from gateway.tests import builders
 from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid
-from gateway.tests.connections import Sessions
 from libs.contracts.enums import IncidentStatus, Role, Sentiment
 from libs.database.engine import transaction
 from libs.database.tables import MentionAnalysis, ResponseTask
-from tests.builders import Tenant
+from tests.builders import Sessions, Tenant
 
 MENTION_PAGE = """
 query { mentions(first: 10) { edges { node { databaseId ...Shown } } } }

@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from gateway.tests import builders
 from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid, page_cost
-from gateway.tests.connections import Sessions
 from libs.contracts.enums import (
     IncidentStatus,
     Role,
@@ -20,7 +19,7 @@ from libs.contracts.enums import (
 )
 from libs.database.engine import transaction
 from libs.database.tables import Mention, MentionAnalysis
-from tests.builders import Tenant
+from tests.builders import Sessions, Tenant
 
 MENTIONS = """
 query Mentions($first: Int, $after: String, $filter: MentionFilter) {

@@ -3,7 +3,7 @@
 from gateway.tests import builders
 from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid
-from gateway.tests.connections import Sessions, error
+from gateway.tests.connections import error
 from libs.contracts.enums import (
     Role,
 )
@@ -12,7 +12,7 @@ from libs.database.tables import (
     ReplyCase,
 )
 from libs.reply_library import signature
-from tests.builders import Tenant
+from tests.builders import Sessions, Tenant
 
 # --- reply library ------------------------------------------------------------------------
 

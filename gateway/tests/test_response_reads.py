@@ -13,7 +13,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from gateway.tests import builders
 from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid, page_cost
-from gateway.tests.connections import Sessions, error, ordered, page, walk
+from gateway.tests.connections import error, ordered, page, walk
 from libs.contracts.enums import (
     Channel,
     ContactKind,
@@ -27,7 +27,7 @@ from libs.contracts.enums import (
 )
 from libs.database.engine import transaction
 from libs.database.tables import Incident, Playbook, ResponseTask, ReviewReport, Statement
-from tests.builders import Tenant
+from tests.builders import Sessions, Tenant
 
 RESPONSE = """
 query($id: ID!) { incident(id: $id) {

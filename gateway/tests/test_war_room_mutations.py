@@ -16,11 +16,10 @@ from arq.connections import ArqRedis
 from gateway.core.commands import refusal
 from gateway.core.errors import GatewayError
 from gateway.tests.conftest import GraphQL, gid, queued_for
-from gateway.tests.connections import Sessions
 from gateway.tests.war_room_ops import OPS, Seed, seed
 from libs.contracts.enums import Role
 from libs.contracts.messages import EVENTS_QUEUE, INCIDENTS_QUEUE, CommandResult
-from tests.builders import Tenant
+from tests.builders import Sessions, Tenant
 
 
 async def run(gql: GraphQL, tenant: Tenant, role: Role, name: str, at: Seed) -> dict[str, Any]:

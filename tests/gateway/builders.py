@@ -16,9 +16,8 @@ from typing import Any
 import httpx
 from arq.connections import ArqRedis
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.config import GatewaySettings
 from gateway.tests.subscription_support import Gateway, serve_gateway
@@ -36,11 +35,9 @@ from services.incidents.config import IncidentsSettings
 from services.incidents.worker import create_worker as incidents_worker
 from services.notify.config import NotifySettings
 from services.notify.worker import create_worker as notify_worker
-from tests.builders import Tenant, make_tenant, read_all
+from tests.builders import Sessions, Tenant, make_tenant, read_all
 from tests.fixtures.servers import Servers
 from tests.fixtures.workers import handled, running_workers, settled
-
-Sessions = async_sessionmaker[AsyncSession]
 
 
 @dataclass(frozen=True)

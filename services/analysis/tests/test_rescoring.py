@@ -6,9 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from arq.connections import ArqRedis
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.clock import FixedClock
 from libs.contracts.enums import Tier
@@ -19,10 +17,8 @@ from services.analysis import risk
 from services.analysis.pipeline.stages import read_window
 from services.analysis.rescoring import RESCORING
 from services.analysis.tests.builders import deliver, store_crisis
-from tests.builders import make_tenant, read_all, until
+from tests.builders import Sessions, make_tenant, read_all, until
 from tests.fixtures.servers import Servers
-
-Sessions = async_sessionmaker[AsyncSession]
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 # 40 complaints 21 s apart, the last just before NOW: they leave the window one by one.

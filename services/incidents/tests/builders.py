@@ -16,9 +16,7 @@ from typing import Any, TypeVar
 from arq.connections import ArqRedis
 from arq.constants import result_key_prefix
 from arq.worker import Worker
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.clock import Clock, FixedClock
 from libs.contracts.enums import (
@@ -54,11 +52,9 @@ from libs.privacy import DataKey
 from libs.settings import Settings
 from services.incidents.signals.service import apply_signal
 from services.incidents.worker import create_worker
-from tests.builders import organization, read_all
+from tests.builders import Sessions, organization, read_all
 from tests.fixtures.servers import Servers
 from tests.fixtures.workers import running_workers
-
-Sessions = async_sessionmaker[AsyncSession]
 
 DETECTED_AT = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 # An hour after detection: when grouping and recurrence tests act on what a signal opened.

@@ -19,13 +19,12 @@ from libs.privacy import DataKey, DecryptionError, generate_key
 from services.incidents.aftercare import service as affected
 from services.incidents.tests.builders import (
     DETECTED_AT,
-    Sessions,
     add_user_command,
     make_org,
     stage_incident,
     timeline_of,
 )
-from tests.builders import read_all
+from tests.builders import Sessions, read_all
 
 NOW = DETECTED_AT + timedelta(hours=3)
 PHONE = "138 0013 5678"

@@ -25,7 +25,6 @@ from services.incidents.tasks.watchdog import PRODUCER, DeadlineWatchdog
 from services.incidents.tests.builders import (
     DEFAULT_TASKS,
     DETECTED_AT,
-    Sessions,
     Staged,
     TaskSpec,
     integration_events,
@@ -36,6 +35,7 @@ from services.incidents.tests.builders import (
     tasks_by_kind,
     timeline_of,
 )
+from tests.builders import Sessions
 from tests.fixtures.servers import Servers
 
 SECOND = timedelta(seconds=1)

@@ -45,7 +45,6 @@ from services.incidents.summary import incident_summary
 from services.incidents.tasks import deadlines
 from services.incidents.tests.builders import (
     DETECTED_AT,
-    Sessions,
     add_user_command,
     apply,
     command_about,
@@ -59,7 +58,7 @@ from services.incidents.tests.builders import (
     run,
     tasks_of,
 )
-from tests.builders import response_task
+from tests.builders import Sessions, response_task
 
 NOW = DETECTED_AT + timedelta(minutes=10)
 WEBHOOKS = Path(__file__).resolve().parents[3] / "docs" / "webhooks.md"

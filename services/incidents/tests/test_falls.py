@@ -4,8 +4,6 @@ import asyncio
 from datetime import timedelta
 
 from arq.connections import ArqRedis
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.clock import FixedClock
 from libs.contracts.enums import EventType, IncidentStatus, Tier
@@ -29,9 +27,8 @@ from services.incidents.tests.builders import (
     timeline_of,
 )
 from services.incidents.timeline import EventKind
+from tests.builders import Sessions
 from tests.fixtures.servers import Servers
-
-Sessions = async_sessionmaker[AsyncSession]
 
 FELL = EventKind.RISK_FELL.value
 

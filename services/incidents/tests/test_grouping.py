@@ -21,7 +21,6 @@ from services.incidents.tests.builders import (
     DETECTED_AT,
     NOW,
     STORY,
-    Sessions,
     apply,
     command_about,
     events_of,
@@ -36,6 +35,7 @@ from services.incidents.tests.builders import (
     run,
     timeline_of,
 )
+from tests.builders import Sessions
 
 S = IncidentStatus
 

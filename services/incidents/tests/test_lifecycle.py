@@ -21,7 +21,6 @@ from services.incidents.lifecycle import service as lifecycle
 from services.incidents.lifecycle.transitions import ALLOWED
 from services.incidents.tests.builders import (
     DETECTED_AT,
-    Sessions,
     command_about,
     events_of,
     force,
@@ -32,6 +31,7 @@ from services.incidents.tests.builders import (
     tasks_of,
     timeline_of,
 )
+from tests.builders import Sessions
 
 S = IncidentStatus
 NOW = DETECTED_AT + timedelta(hours=1)

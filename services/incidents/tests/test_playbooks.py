@@ -21,7 +21,6 @@ from services.incidents.playbook import service as playbook
 from services.incidents.team import service as team
 from services.incidents.tests.builders import (
     DETECTED_AT,
-    Sessions,
     force,
     make_org,
     make_watchlist,
@@ -30,6 +29,7 @@ from services.incidents.tests.builders import (
     tasks_of,
     timeline_of,
 )
+from tests.builders import Sessions
 
 NOW = DETECTED_AT + timedelta(minutes=10)
 R = TeamRole

@@ -13,7 +13,6 @@ from services.incidents.signals.service import REOPEN_WINDOW
 from services.incidents.tests.builders import (
     NOW,
     STORY,
-    Sessions,
     apply,
     force,
     landed,
@@ -23,6 +22,7 @@ from services.incidents.tests.builders import (
     reload,
     timeline_of,
 )
+from tests.builders import Sessions
 
 S = IncidentStatus
 

@@ -12,8 +12,8 @@ from libs.contracts.response import FileReply
 from libs.database.engine import transaction
 from libs.database.tables import Incident, Mention, ReplyCase, TimelineEvent, Watchlist
 from services.incidents.replies import service as replies
-from services.incidents.tests.builders import Sessions, make_org, run
-from tests.builders import read_all
+from services.incidents.tests.builders import make_org, run
+from tests.builders import Sessions, read_all
 
 NOW = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
 

@@ -40,12 +40,12 @@ from services.incidents.review import export
 from services.incidents.review import service as report
 from services.incidents.tests.builders import (
     DETECTED_AT,
-    Sessions,
     Staged,
     add_user_command,
     command_about,
     stage_incident,
 )
+from tests.builders import Sessions
 
 D = DETECTED_AT
 H = timedelta(hours=1)

@@ -23,9 +23,9 @@ from libs.messaging.sweep import Sweep
 from services.incidents.config import IncidentsSettings
 from services.incidents.risk_check.scheduler import risk_check_sweep
 from services.incidents.risk_check.service import Schedule
-from services.incidents.tests.builders import Sessions, queued_events
+from services.incidents.tests.builders import queued_events
 from services.incidents.worker import create_worker
-from tests.builders import organization, read_all
+from tests.builders import Sessions, organization, read_all
 from tests.fixtures.servers import Servers
 from tests.fixtures.workers import running_workers
 from tests.risk_day import RiskDay, findings, seed_risk_day

@@ -13,7 +13,6 @@ from libs.database.tables import AffectedUser, Incident, ReviewReport
 from services.incidents import service
 from services.incidents.tests.builders import (
     DETECTED_AT,
-    Sessions,
     add_user_command,
     at,
     command_about,
@@ -26,7 +25,7 @@ from services.incidents.tests.builders import (
     timeline_of,
 )
 from services.incidents.worker import ROUTES
-from tests.builders import read_all
+from tests.builders import Sessions, read_all
 
 NOW = DETECTED_AT + timedelta(hours=5)
 

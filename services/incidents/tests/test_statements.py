@@ -40,12 +40,12 @@ from services.incidents import events
 from services.incidents.statements import approval
 from services.incidents.statements import service as statements
 from services.incidents.tests.builders import (
-    Sessions,
     command_about,
     run,
     stage_incident,
     timeline_of,
 )
+from tests.builders import Sessions
 
 NOW = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
 # Each step happens a second after the previous one, so the timeline has a strict order.

@@ -18,7 +18,6 @@ from services.incidents.tasks.watchdog import DeadlineWatchdog
 from services.incidents.tests.builders import (
     DEFAULT_TASKS,
     DETECTED_AT,
-    Sessions,
     Staged,
     TaskSpec,
     make_org,
@@ -28,6 +27,7 @@ from services.incidents.tests.builders import (
     tasks_by_kind,
     timeline_of,
 )
+from tests.builders import Sessions
 
 
 def _command(

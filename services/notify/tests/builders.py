@@ -24,7 +24,6 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -54,10 +53,9 @@ from services.notify.delivery import fanout
 from services.notify.delivery.delivery import Attempt
 from services.notify.endpoints.webhook_secrets import generate_secret
 from services.notify.worker import dispatch_once
+from tests.builders import Sessions, read_all
 from tests.builders import organization as new_organization
-from tests.builders import read_all
 
-Sessions = async_sessionmaker[AsyncSession]
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 PUBLIC = "https://93.184.215.14/hooks/crisiswatch"
 """A public address: endpoints there are accepted without a policy, never reached in tests."""

@@ -12,12 +12,12 @@ from services.notify.delivery.delivery import Answer, Attempt
 from services.notify.tests.builders import (
     NOW,
     PUBLIC,
-    Sessions,
     delivered_once,
     deliveries_of,
     forget_other_deliveries,
     run,
 )
+from tests.builders import Sessions
 
 
 async def _one_due(sessions: Sessions, key: DataKey) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:

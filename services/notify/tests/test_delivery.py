@@ -26,7 +26,6 @@ from services.notify.delivery.delivery import event_of, new_client, send
 from services.notify.endpoints.webhook_secrets import generate_secret
 from services.notify.tests.builders import (
     Receiver,
-    Sessions,
     attempt,
     create,
     deliveries_of,
@@ -41,6 +40,7 @@ from services.notify.tests.builders import (
     try_create,
     verifies,
 )
+from tests.builders import Sessions
 
 
 @pytest.fixture

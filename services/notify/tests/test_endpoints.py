@@ -21,7 +21,6 @@ from services.notify import service
 from services.notify.tests.builders import (
     NOW,
     PUBLIC,
-    Sessions,
     allow_private,
     create,
     create_command,
@@ -32,6 +31,7 @@ from services.notify.tests.builders import (
     run,
     try_create,
 )
+from tests.builders import Sessions
 
 
 async def test_a_standard_endpoint_gets_a_secret_answered_once_and_stored_sealed(

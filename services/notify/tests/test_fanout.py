@@ -12,7 +12,6 @@ from services.notify import service
 from services.notify.tests.builders import (
     NOW,
     PUBLIC,
-    Sessions,
     create,
     deliveries_of,
     emit,
@@ -20,6 +19,7 @@ from services.notify.tests.builders import (
     organization,
     run,
 )
+from tests.builders import Sessions
 
 
 async def test_only_subscribed_active_endpoints_of_the_organization_get_the_event(

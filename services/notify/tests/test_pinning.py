@@ -18,7 +18,6 @@ from services.notify.delivery.delivery import Answer, new_client, send
 from services.notify.endpoints.destinations import IPAddress
 from services.notify.tests.builders import (
     Receiver,
-    Sessions,
     attempt,
     deliveries_of,
     dispatch,
@@ -29,6 +28,7 @@ from services.notify.tests.builders import (
     serve_receiver,
 )
 from services.notify.tests.certificates import LocalAuthority, issue
+from tests.builders import Sessions
 
 PUBLIC = ipaddress.ip_address("93.184.215.14")
 LOOPBACK = ipaddress.ip_address("127.0.0.1")

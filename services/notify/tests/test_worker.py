@@ -16,7 +16,6 @@ from services.notify.config import NotifySettings
 from services.notify.tests.builders import (
     PUBLIC,
     Receiver,
-    Sessions,
     create_command,
     deliveries_of,
     event,
@@ -24,6 +23,7 @@ from services.notify.tests.builders import (
     verifies,
 )
 from services.notify.worker import create_worker, dispatch_once
+from tests.builders import Sessions
 from tests.fixtures.servers import Servers
 
 
