@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from libs.contracts.enums import Sentiment
 from services.analysis.sentiment import corpus
 from services.analysis.sentiment.cues import vocabulary
 from services.analysis.sentiment.evaluate import Cut, evaluate, tokenizer
@@ -31,6 +32,8 @@ MIN_COUNT = 3
 REGULARISATION = (1.0, 2.0, 4.0)
 CALIBRATION_SHARE = 0.15
 DECIMALS = 4
+# Candidate raises of the neutral logit after calibration (abstention to neutral).
+NEUTRAL_SHIFTS = tuple(round(0.1 * i, 1) for i in range(21))
 
 
 def _vectorise(examples: Sequence[corpus.Example], cut: Cut) -> list[dict[str, float]]:
@@ -104,6 +107,25 @@ def _temperature(logits: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -> f
     return float(found.x)
 
 
+def _neutral_shift(logits: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -> float:
+    """Return how far to raise the calibrated neutral logit so unsure posts abstain to neutral.
+
+    A post that leans only weakly to praise or complaint is better reported as neutral than
+    as a false alarm. The raise is the one of `NEUTRAL_SHIFTS` with the best macro-F1 on the
+    calibration slice of the training side (the smallest among equals); it is folded into
+    the neutral bias, so the label stays the most probable class.
+    """
+    neutral = CLASSES.index(Sentiment.NEUTRAL)
+    best = (-1.0, 0.0)
+    for shift in NEUTRAL_SHIFTS:
+        shifted = logits.copy()
+        shifted[:, neutral] += shift
+        score = round(_macro_f1(y, np.argmax(shifted, axis=1)), 6)
+        if score > best[0]:
+            best = (score, shift)
+    return best[1]
+
+
 def train(examples: Sequence[corpus.Example], cut: Cut, log: bool = True) -> dict[str, Any]:
     """Return the exported model structure trained on `examples`."""
     fit_part, calibration = corpus.split(examples, CALIBRATION_SHARE)
@@ -122,19 +144,27 @@ def train(examples: Sequence[corpus.Example], cut: Cut, log: bool = True) -> dic
             best = (score, c, coef, intercept)
     assert best is not None
     _, chosen, coef, intercept = best
-    temperature = _temperature(np.asarray(x_cal @ coef + intercept), y_cal)
+    calibration_logits = np.asarray(x_cal @ coef + intercept)
+    temperature = _temperature(calibration_logits, y_cal)
+    shift = _neutral_shift(calibration_logits / temperature, y_cal)
     rows = fit_rows + calibration_rows
     columns = _columns(rows)
     coef, intercept = _fit(_matrix(rows, columns), _targets([*fit_part, *calibration]), chosen)
     if log:
-        print(f"chosen C={chosen}, temperature {temperature:.4f}, {len(columns)} features")
+        print(
+            f"chosen C={chosen}, temperature {temperature:.4f}, neutral shift {shift}, "
+            f"{len(columns)} features"
+        )
+    bias = np.asarray(intercept) / temperature
+    bias[CLASSES.index(Sentiment.NEUTRAL)] += shift
     return export(
         columns,
         np.asarray(coef) / temperature,
-        np.asarray(intercept) / temperature,
+        bias,
         {
             "C": chosen,
             "temperature": round(temperature, DECIMALS),
+            "neutral_shift": shift,
             "examples": dict(sorted(Counter(e.label.value for e in examples).items())),
         },
     )
