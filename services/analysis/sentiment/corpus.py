@@ -31,7 +31,7 @@ NEWS_LENGTH = (12, 60)
 # Lexicon weight from which a word disqualifies a news sentence.
 NEWS_STRONG = 1.5
 # How many catalogue brands fill each slotted line of `styles.tsv`.
-FILLS = 3
+FILLS = 5
 _BRACKET_CODE = re.compile(r"\[([^\[\]\s]{1,8})\]")
 
 
