@@ -186,7 +186,7 @@ def corpus(folder: Path | None = None) -> list[Example]:
     """Return every training-eligible example, deduplicated by text, in a fixed order."""
     seen: set[str] = set()
     out = []
-    for example in [*reviews(folder), *neutral(), *social(), *styles(), *news()]:
+    for example in [*reviews(folder), *news(), *neutral(), *social(), *styles()]:
         if example.text in seen:
             continue
         seen.add(example.text)

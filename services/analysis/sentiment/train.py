@@ -130,6 +130,10 @@ def _neutral_shift(logits: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) ->
 
 def train(examples: Sequence[corpus.Example], cut: Cut, log: bool = True) -> dict[str, Any]:
     """Return the exported model structure trained on `examples`."""
+    missing = set(CLASSES) - {e.label for e in examples}
+    if missing:
+        names = ", ".join(sorted(c.value for c in missing))
+        raise ValueError(f"no training examples labelled {names}: every class needs some")
     fit_part, calibration = corpus.split(examples, CALIBRATION_SHARE)
     fit_rows = _vectorise(fit_part, cut)
     calibration_rows = _vectorise(calibration, cut)
