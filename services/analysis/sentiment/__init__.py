@@ -1,8 +1,9 @@
 """Positive / neutral / negative sentiment of a post (积极 / 中立 / 消极) with probabilities.
 
 A logistic regression over words, word bigrams, character bigrams and a few hand-kept cues
-(lexicon, negation, degree, sarcasm, emoji), trained offline by
-`python -m services.analysis.sentiment.train` and scored here without scikit-learn.
+(lexicon, negation, degree, sarcasm, emoji, questions, rumour talk and debunks), trained
+offline by `python -m services.analysis.sentiment.train` and scored here without
+scikit-learn.
 """
 
 from collections.abc import Sequence

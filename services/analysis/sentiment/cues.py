@@ -59,12 +59,52 @@ QUESTION_CUES = _words(
     "吗 请问 咨询 想问 问下 问一下 求问 怎么 怎样 如何 哪里 哪儿 哪个 哪些 是否 能否 "
     "有没有 是不是 可不可以 能不能 几时 什么时候 多少 多久 几点 啥时候 求助 呢"
 )
+# Rumour talk passes a claim on without vouching for it; asking whether it is true is not a
+# complaint. A debunk denies a claim. Both are matched as substrings of the post.
+RUMOUR_CUES = (
+    "网传",
+    "听说",
+    "据说",
+    "传言",
+    "传闻",
+    "有人说",
+    "是真的吗",
+    "真的假的",
+    "是不是真的",
+    "真的吗",
+    "有人知道",
+    "求证",
+    "求辟谣",
+    "坐等官方",
+    "等官方",
+    "据传",
+    "疑似",
+)
+DEBUNK_CUES = (
+    "辟谣",
+    "谣言",
+    "不实",
+    "造谣",
+    "假消息",
+    "假新闻",
+    "信谣",
+    "传谣",
+    "已澄清",
+    "澄清",
+    "检测合格",
+    "检测结果合格",
+    "系伪造",
+    "p图",
+    "移花接木",
+    "旧闻",
+)
 CONTRASTS = _words("但 但是 可是 不过 然而 只是 可惜 结果")
 # Words that on today's social media mostly mock what they seem to praise. Old product
 # reviews use 呵呵 as a friendly laugh, so these never become learned word features.
 SARCASM_MARKERS = _words(
     "呵呵 呵呵哒 笑死 笑死了 笑死人 好一个 真行 可真行 真有你的 真是服了 服了 "
-    "谢谢你啊 谢谢您嘞 感谢你全家 佩服佩服 真会玩 好家伙"
+    "谢谢你啊 谢谢您嘞 感谢你全家 佩服佩服 真会玩 好家伙 真是好样的 好样的啊 谢谢你全家 "
+    "谢谢你们啊 大聪明 可太行了 我谢谢你 真是谢谢"
 )
 # Quote marks around a praise word ("真是太'好'了") signal irony.
 QUOTES = "\"'“”‘’「」『』"
@@ -108,4 +148,5 @@ def emoji_weights() -> dict[str, float]:
 def vocabulary() -> frozenset[str]:
     """Return the multi-character words the segmenter must keep whole."""
     words = set(lexicon()) | NEGATIONS | set(DEGREES) | QUESTION_CUES | CONTRASTS | SARCASM_MARKERS
+    words |= set(RUMOUR_CUES) | set(DEBUNK_CUES)
     return frozenset(w for w in words if len(w) > 1 and not any(c.isspace() for c in w))

@@ -17,6 +17,7 @@ from services.analysis.sentiment.cues import (
     BEFORE_CONTRAST,
     CLAUSE_BREAKS,
     CONTRASTS,
+    DEBUNK_CUES,
     DEGREE_PREFIXES,
     DEGREES,
     NEGATED_NEGATIVE,
@@ -24,6 +25,7 @@ from services.analysis.sentiment.cues import (
     NEGATIONS,
     QUESTION_CUES,
     QUOTES,
+    RUMOUR_CUES,
     SARCASM_MARKERS,
     emoji_weights,
     lexicon,
@@ -32,7 +34,18 @@ from services.analysis.sentiment.cues import (
 WORD, NEGATED, BIGRAM, CHAR = "w:", "w:!", "b:", "c:"
 LEX_POSITIVE, LEX_NEGATIVE, NO_LEXICON = "lex+", "lex-", "lex0"
 QUESTION, EXCLAMATION, SARCASM = "?", "!", "sarcasm"
-DENSE = (LEX_POSITIVE, LEX_NEGATIVE, NO_LEXICON, QUESTION, EXCLAMATION, SARCASM)
+RUMOUR, DEBUNK, ASKED_NEGATIVE = "rumour", "debunk", "?lex-"
+DENSE = (
+    LEX_POSITIVE,
+    LEX_NEGATIVE,
+    NO_LEXICON,
+    QUESTION,
+    EXCLAMATION,
+    SARCASM,
+    RUMOUR,
+    DEBUNK,
+    ASKED_NEGATIVE,
+)
 
 # A negation governs this many following content words (degree words do not count).
 NEGATION_SCOPE = 2
@@ -215,8 +228,24 @@ def extract(tokens: Sequence[str], text: str, emoji: Sequence[str] = ()) -> Feat
         QUESTION: question,
         EXCLAMATION: exclamation,
         SARCASM: 1.0 if sarcastic else 0.0,
+        RUMOUR: 1.0 if any(cue in text for cue in RUMOUR_CUES) else 0.0,
+        DEBUNK: 1.0 if any(cue in text for cue in DEBUNK_CUES) else 0.0,
+        # A complaint word inside a question ("网传…致癌，是真的吗？") often asks rather
+        # than accuses; this lets training decide how much a question tempers it.
+        ASKED_NEGATIVE: math.log1p(negative) * question,
     }
     return Features(frozenset(sparse), dense, tuple(positive_cues), tuple(negative_cues))
+
+
+_READABLE = {
+    NO_LEXICON: "no sentiment words",
+    QUESTION: "question",
+    EXCLAMATION: "exclamation",
+    SARCASM: "sarcasm marker",
+    RUMOUR: "rumour talk",
+    DEBUNK: "debunk",
+    ASKED_NEGATIVE: "complaint words in a question",
+}
 
 
 def describe(feature: str, features: Features) -> str:
@@ -225,14 +254,8 @@ def describe(feature: str, features: Features) -> str:
         return "positive words: " + "、".join(dict.fromkeys(features.positive_cues))
     if feature == LEX_NEGATIVE:
         return "negative words: " + "、".join(dict.fromkeys(features.negative_cues))
-    if feature == NO_LEXICON:
-        return "no sentiment words"
-    if feature == QUESTION:
-        return "question"
-    if feature == EXCLAMATION:
-        return "exclamation"
-    if feature == SARCASM:
-        return "sarcasm marker"
+    if feature in _READABLE:
+        return _READABLE[feature]
     if feature.startswith(NEGATED):
         return "negated " + feature.removeprefix(NEGATED)
     if feature.startswith(BIGRAM):

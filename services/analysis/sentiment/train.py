@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from libs.contracts.enums import Sentiment
 from services.analysis.sentiment import corpus
 from services.analysis.sentiment.cues import vocabulary
 from services.analysis.sentiment.evaluate import Cut, evaluate, tokenizer
@@ -31,6 +32,9 @@ MIN_COUNT = 3
 REGULARISATION = (1.0, 2.0, 4.0)
 CALIBRATION_SHARE = 0.15
 DECIMALS = 4
+# Candidate moves of the calibrated neutral logit: up to abstain to neutral when unsure,
+# down when the training mix has made neutral too likely a priori.
+NEUTRAL_SHIFTS = tuple(round(0.1 * i, 1) for i in range(-10, 21))
 
 
 def _vectorise(examples: Sequence[corpus.Example], cut: Cut) -> list[dict[str, float]]:
@@ -104,8 +108,32 @@ def _temperature(logits: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -> f
     return float(found.x)
 
 
+def _neutral_shift(logits: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -> float:
+    """Return how far to move the calibrated neutral logit: the abstention threshold.
+
+    A post that leans only weakly to praise or complaint is better reported as neutral than
+    as a false alarm; how weakly is decided on data, not by hand. The move is the one of
+    `NEUTRAL_SHIFTS` with the best macro-F1 on the calibration slice of the training side
+    (the one nearest zero among equals); it is folded into the neutral bias, so the label
+    stays the most probable class.
+    """
+    neutral = CLASSES.index(Sentiment.NEUTRAL)
+    best = (-1.0, 0.0)
+    for shift in sorted(NEUTRAL_SHIFTS, key=abs):
+        shifted = logits.copy()
+        shifted[:, neutral] += shift
+        score = round(_macro_f1(y, np.argmax(shifted, axis=1)), 6)
+        if score > best[0]:
+            best = (score, shift)
+    return best[1]
+
+
 def train(examples: Sequence[corpus.Example], cut: Cut, log: bool = True) -> dict[str, Any]:
     """Return the exported model structure trained on `examples`."""
+    missing = set(CLASSES) - {e.label for e in examples}
+    if missing:
+        names = ", ".join(sorted(c.value for c in missing))
+        raise ValueError(f"no training examples labelled {names}: every class needs some")
     fit_part, calibration = corpus.split(examples, CALIBRATION_SHARE)
     fit_rows = _vectorise(fit_part, cut)
     calibration_rows = _vectorise(calibration, cut)
@@ -122,19 +150,27 @@ def train(examples: Sequence[corpus.Example], cut: Cut, log: bool = True) -> dic
             best = (score, c, coef, intercept)
     assert best is not None
     _, chosen, coef, intercept = best
-    temperature = _temperature(np.asarray(x_cal @ coef + intercept), y_cal)
+    calibration_logits = np.asarray(x_cal @ coef + intercept)
+    temperature = _temperature(calibration_logits, y_cal)
+    shift = _neutral_shift(calibration_logits / temperature, y_cal)
     rows = fit_rows + calibration_rows
     columns = _columns(rows)
     coef, intercept = _fit(_matrix(rows, columns), _targets([*fit_part, *calibration]), chosen)
     if log:
-        print(f"chosen C={chosen}, temperature {temperature:.4f}, {len(columns)} features")
+        print(
+            f"chosen C={chosen}, temperature {temperature:.4f}, neutral shift {shift}, "
+            f"{len(columns)} features"
+        )
+    bias = np.asarray(intercept) / temperature
+    bias[CLASSES.index(Sentiment.NEUTRAL)] += shift
     return export(
         columns,
         np.asarray(coef) / temperature,
-        np.asarray(intercept) / temperature,
+        bias,
         {
             "C": chosen,
             "temperature": round(temperature, DECIMALS),
+            "neutral_shift": shift,
             "examples": dict(sorted(Counter(e.label.value for e in examples).items())),
         },
     )

@@ -175,3 +175,9 @@ def test_committed_model_out_of_domain_metrics(model: SentimentModel, cut: Cut) 
     figures = evaluate(model, corpus.check_set(), cut)
     assert figures.accuracy >= CHECK_FLOOR["accuracy"], figures.report("check set")
     assert figures.macro_f1 >= CHECK_FLOOR["macro_f1"], figures.report("check set")
+
+
+def test_training_without_a_class_says_which(cut: Cut) -> None:
+    examples = [e for e in _subset() if e.label is not NEG]
+    with pytest.raises(ValueError, match="negative"):
+        train(examples, cut, log=False)
