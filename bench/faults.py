@@ -245,10 +245,6 @@ class Servers:
                     raise
                 await asyncio.sleep(1)
 
-    def stop(self) -> None:
-        self.redis.stop()
-        self.pg.stop()
-
 
 @contextmanager
 def servers(keep: Path | None) -> Iterator[Servers]:
@@ -656,18 +652,14 @@ class Watcher:
         unanalysed = len({*self.ledger.accepted.values()} - self.analysed)
         return Progress(unanalysed, unapplied, queued, int(deliveries))
 
-    async def until_quiet(self, within: float, load_done: asyncio.Event) -> Progress | None:
-        """Poll until the load is over and nothing is outstanding; None if `within` passes."""
+    async def until_quiet(self, within: float) -> Progress | None:
+        """Poll until nothing is outstanding; None if `within` seconds pass first."""
         deadline = time.monotonic() + within
-        last: Progress | None = None
         while time.monotonic() < deadline:
-            try:
-                last = await self.progress()
-            except (OSError, asyncpg.PostgresError, TimeoutError, ConnectionError):
-                last = None
-            else:
-                if load_done.is_set() and last.quiet:
-                    return last
+            with suppress(OSError, asyncpg.PostgresError, TimeoutError, ConnectionError):
+                found = await self.progress()
+                if found.quiet:
+                    return found
             await asyncio.sleep(POLL)
         return None
 
@@ -747,6 +739,14 @@ async def figures(database_url: str, ledger: Ledger, receiver: Receiver) -> dict
         deliveries = dict(
             await conn.fetch("SELECT status, count(*) FROM webhook_delivery GROUP BY 1")
         )
+        undelivered = [
+            {k: str(v) for k, v in dict(row).items()}
+            for row in await conn.fetch(
+                "SELECT event_type, status, attempts, last_status_code, "
+                "left(last_error, 200) AS last_error, created_at, next_attempt_at "
+                "FROM webhook_delivery WHERE status <> 'succeeded' ORDER BY created_at"
+            )
+        ]
         dead = [
             dict(row)
             for row in await conn.fetch(
@@ -781,6 +781,7 @@ async def figures(database_url: str, ledger: Ledger, receiver: Receiver) -> dict
             1 for n in receiver.received.values() if n > 1
         ),
         "webhook deliveries by status": deliveries,
+        "webhook deliveries not succeeded": undelivered,
         "dead letters": dead,
     }
 
@@ -854,7 +855,6 @@ async def _drive(
     )
     prober = Prober({"ingest": ingest} | {f"gateway-{n}": url for n, url in enumerate(gateways)})
     probing = asyncio.create_task(prober.run(stop_supervising))
-    load_done = asyncio.Event()
     done = asyncio.Event()
     load = [
         asyncio.create_task(run_client(ingest, client, plan.rate / (2 * len(orgs)), done, ledger))
@@ -864,11 +864,9 @@ async def _drive(
     await asyncio.gather(schedule.run(), asyncio.sleep(plan.seconds))
     done.set()
     fault_end = schedule.last_end or time.monotonic()
+    await asyncio.gather(*load)  # the batches still being resent, up to the clients' bound
     watcher = Watcher(held.pg.url, held, ledger)
-    waiting = asyncio.create_task(watcher.until_quiet(plan.quiet_within, load_done))
-    await asyncio.gather(*load)
-    load_done.set()
-    quiet = await waiting
+    quiet = await watcher.until_quiet(plan.quiet_within)
     recovered = time.monotonic() - fault_end if quiet is not None else None
     stop_supervising.set()
     await asyncio.gather(supervisor, probing)
