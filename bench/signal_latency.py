@@ -12,44 +12,31 @@ arrived, so the figures include queueing, analysis, the tier decision and the co
 import argparse
 import asyncio
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
 from harness import (
+    BURST,
+    Org,
+    burst_posts,
+    chatter_post,
     dsn,
     embedded_servers,
     free_port,
-    make_key,
     percentile,
     realistic_texts,
     services,
+    setup_orgs,
     wait_http,
 )
 
 from crisiswatch.demo_stream import crisis
-from libs.contracts.messages import CreateWatchlist
-from libs.database.engine import create_engine, session_factory, transaction
-from services.analysis.configuration import create_watchlist
 
 ORGS = 10
 POLL = 0.05
-BURST = 25
-BRAND_RULE = "禾岚 | 启护 | 悠羊"
-
-
-@dataclass
-class Org:
-    """One organization of the load: its key, its client and its bursts' watchlists."""
-
-    slug: str
-    id: uuid.UUID
-    key: str
-    bursts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -60,63 +47,6 @@ class Book:
     analysed: dict[str, float] = field(default_factory=dict)
     burst_accepted: dict[str, float] = field(default_factory=dict)
     signal_seen: dict[str, float] = field(default_factory=dict)
-
-
-async def setup_orgs(database_url: str, bursts_per_org: int) -> list[Org]:
-    """Create the organizations, their keys, a brand watchlist and one per burst."""
-    orgs = []
-    engine = create_engine(database_url, pool_size=1)
-    try:
-        for index in range(ORGS):
-            slug = f"load-{index}"
-            org_id, key = await make_key(database_url, slug)
-            org = Org(slug, org_id, key, [f"事件{index}x{n}" for n in range(bursts_per_org)])
-            async with transaction(session_factory(engine)) as session:
-                now = datetime.now(UTC)
-                rules = [("品牌", BRAND_RULE)] + [
-                    (tag, f"{tag} & (异物 | 拉肚子 | 维权 | 曝光 | 变质)") for tag in org.bursts
-                ]
-                for name, rule in rules:
-                    result = await create_watchlist(
-                        session,
-                        CreateWatchlist(
-                            organization_id=org_id, actor="bench", name=name, query=rule
-                        ),
-                        now=now,
-                    )
-                    assert result.ok, result
-            orgs.append(org)
-    finally:
-        await engine.dispose()
-    return orgs
-
-
-def chatter_post(org: Org, texts: list[str], n: int) -> dict[str, Any]:
-    """A background post: realistic text, a unique id, posted now."""
-    return {
-        "source": "weibo",
-        "external_id": f"{org.slug}-c{n}",
-        "text": texts[n % len(texts)],
-        "posted_at": datetime.now(UTC).isoformat(),
-        "author": {"handle": f"用户{n % 5000}", "followers": 50 + n % 3000},
-        "metrics": {"reposts": 0, "comments": n % 7, "likes": n % 31, "views": n % 900},
-    }
-
-
-def burst_posts(org: Org, tag: str, complaints: list[str]) -> list[dict[str, Any]]:
-    """A crisis burst: complaints by different users, each naming the burst's tag."""
-    now = datetime.now(UTC).isoformat()
-    return [
-        {
-            "source": "weibo",
-            "external_id": f"{org.slug}-{tag}-{i}",
-            "text": f"{tag} {complaints[i % len(complaints)]}",
-            "posted_at": now,
-            "author": {"handle": f"投诉者{tag}{i}", "followers": 200 + 37 * i},
-            "metrics": {"reposts": 3, "comments": 5, "likes": 9, "views": 1200},
-        }
-        for i in range(BURST)
-    ]
 
 
 async def client(
@@ -250,7 +180,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with embedded_servers("cwl-") as (pg, redis):
-        orgs = asyncio.run(setup_orgs(pg.url, args.bursts))
+        orgs = asyncio.run(setup_orgs(pg.url, ORGS, args.bursts))
         port = free_port()
         env = {"DATABASE_URL": pg.url, "REDIS_URL": redis.url, "INGEST_PORT": str(port)}
         commands = [["serve", "ingest"]] + [["worker", "analysis"]] * args.workers
