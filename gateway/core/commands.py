@@ -215,25 +215,23 @@ def _invalid_input(exc: ValidationError) -> InvalidInput:
 
 
 async def _send(info: Info, command: Command) -> CommandResult:
-    """Send `command` and await its answer, failing clearly if the service stays silent."""
+    """Send `command` and await its answer, failing clearly if the service or Redis is away.
+
+    Redis carries commands to the services: while it is away reads still answer (they need
+    only PostgreSQL) and a change says so plainly instead of leaking the connection error.
+    """
     timeout = info.context.settings.command_timeout_seconds
     owner = OWNERS.get(command.QUEUE, "owning")
     try:
         return await call(info.context.redis, command, timeout=timeout)
     except CommandTimeout as exc:
-        raise ServiceUnavailableError(
-            f"The {owner} service did not answer within {timeout:g} s; the change may still "
-            "be applied later."
-        ) from exc
+        late = f"did not answer within {timeout:g} s; the change may still be applied later."
+        raise ServiceUnavailableError(f"The {owner} service {late}") from exc
     except Exception as exc:
-        # Redis carries commands to the services: while it is away reads still answer
-        # (they need only PostgreSQL) and a change says plainly that it could not be sent.
         if not is_transient(exc):
             raise
-        raise ServiceUnavailableError(
-            f"The queue to the {owner} service is not answering; the change was not "
-            "confirmed. Try again shortly."
-        ) from exc
+        away = "is not answering; the change was not confirmed. Try again shortly."
+        raise ServiceUnavailableError(f"The queue to the {owner} service {away}") from exc
 
 
 async def run(

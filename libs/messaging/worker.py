@@ -33,6 +33,7 @@ from libs.messaging.connection import redis_settings
 from libs.messaging.failures import backoff, is_transient
 from libs.messaging.periodic import Periodic
 from libs.messaging.receipts import AlreadyHandled, claim, store_result
+from libs.messaging.sweep import Sweep, SweepSpec
 from libs.messaging.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,12 @@ class Runtime:
     redis: ArqRedis
     loops: list[Periodic] = field(default_factory=list, kw_only=True)
     clock: Clock = field(default_factory=SystemClock, kw_only=True)
+
+    def sweep(self, spec: SweepSpec, *, every: float, producer: str) -> None:
+        """Run the sweep `spec` beside the routes every `every` seconds, once per cluster."""
+        self.loops.append(
+            Sweep(spec, self.sessions, self.redis, self.clock, interval=every, producer=producer)
+        )
 
     def extend(self, kind: type[Extended], **fields: Any) -> Extended:
         """Return a `kind` runtime holding these shared resources and the service's `fields`."""

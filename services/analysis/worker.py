@@ -19,7 +19,6 @@ from libs.contracts.messages import (
     UpdateWatchlist,
 )
 from libs.contracts.outcome import Outcome
-from libs.messaging.sweep import Sweep
 from libs.messaging.worker import HowToRun, Route, Runtime, Worker, WorkerSpec, with_now
 from libs.settings import Settings
 from services.analysis import service
@@ -63,16 +62,7 @@ def create_worker(settings: Settings, **how: Unpack[HowToRun]) -> Worker:
         analyzer = Analyzer()
         await asyncio.to_thread(analyzer.load)
         runtime = base.extend(AnalysisRuntime, analyzer=analyzer)
-        runtime.loops.append(
-            Sweep(
-                RESCORING,
-                runtime.sessions,
-                runtime.redis,
-                runtime.clock,
-                interval=tuned.rescore_interval_seconds,
-                producer=CONSUMER,
-            )
-        )
+        runtime.sweep(RESCORING, every=tuned.rescore_interval_seconds, producer=CONSUMER)
         return runtime
 
     return WORKER.build(tuned, setup, tuned.analysis_max_jobs, **how)

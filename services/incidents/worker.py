@@ -17,7 +17,6 @@ from libs.contracts.messages import (
     RiskSignalRaised,
     RiskTierFell,
 )
-from libs.messaging.sweep import Sweep
 from libs.messaging.worker import HowToRun, Route, Runtime, Worker, WorkerSpec
 from libs.privacy import DataKey
 from libs.settings import Settings
@@ -84,27 +83,11 @@ def create_worker(settings: Settings, **how: Unpack[HowToRun]) -> Worker:
                 producer=CONSUMER,
             )
         )
-        runtime.loops.append(
-            Sweep(
-                SNOOZE_ENDS,
-                runtime.sessions,
-                runtime.redis,
-                runtime.clock,
-                interval=own.snooze_check_seconds,
-                producer=CONSUMER,
-            )
-        )
+        runtime.sweep(SNOOZE_ENDS, every=own.snooze_check_seconds, producer=CONSUMER)
         if own.risk_check_enabled:
             schedule = Schedule(own.risk_check_hour, ZoneInfo(own.risk_check_time_zone))
-            runtime.loops.append(
-                Sweep(
-                    risk_check_sweep(schedule),
-                    runtime.sessions,
-                    runtime.redis,
-                    runtime.clock,
-                    interval=own.risk_check_poll_seconds,
-                    producer=CONSUMER,
-                )
+            runtime.sweep(
+                risk_check_sweep(schedule), every=own.risk_check_poll_seconds, producer=CONSUMER
             )
         return runtime
 

@@ -105,6 +105,20 @@ _REPLAYED = text(
 )
 
 
+_COUNTS = (
+    "window_count",
+    "negative_count",
+    "recent_count",
+    "harm_count",
+    "recent_harm_count",
+    "positive_count",
+    "followers",
+    "views",
+    "sensitive_mentions",
+)
+"""The window's whole-number figures, as the statement names them and `WindowStats` too."""
+
+
 async def window_stats(
     session: AsyncSession,
     watchlist_id: uuid.UUID,
@@ -147,22 +161,16 @@ async def window_stats(
         if row.story_id is not None
         else None
     )
+    # PostgreSQL sums come back as numerics; every count the statement returns is a whole one.
+    counts: dict[str, Any] = {name: int(getattr(row, name)) for name in _COUNTS}
     return WindowStats(
         window_start=window_start,
         window_end=window_end,
-        window_count=int(row.window_count),
-        negative_count=int(row.negative_count),
-        recent_count=int(row.recent_count),
         history=past,
-        harm_count=int(row.harm_count),
-        recent_harm_count=int(row.recent_harm_count),
-        positive_count=int(row.positive_count),
-        followers=int(row.followers),
-        views=int(row.views),
+        **counts,
         media_authors=tuple(row.media_authors),
         kol_authors=tuple(row.kol_authors),
         sensitive_max=float(row.sensitive_max),
-        sensitive_mentions=int(row.sensitive_mentions),
         sensitive_terms=tuple(row.sensitive_terms),
         crisis_type=CrisisType(row.crisis_type) if row.crisis_type else None,
         crisis_mentions=int(row.crisis_mentions or 0),

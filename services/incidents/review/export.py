@@ -215,21 +215,19 @@ def _timeline(volume: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
+# Every text of a chart: one font that carries Chinese, or the labels render as boxes.
+_TEXTS = ("", "label_", "major_label_", "legend_", "title_", "value_", "tooltip_", "no_data_")
+
+
 def _style(colors: tuple[str, ...]) -> Style:
+    fonts = {f"{text}font_family": FONT for text in _TEXTS}
     return Style(
         background="#ffffff",
         plot_background="#ffffff",
-        font_family=FONT,
-        label_font_family=FONT,
-        major_label_font_family=FONT,
-        legend_font_family=FONT,
-        title_font_family=FONT,
-        value_font_family=FONT,
-        tooltip_font_family=FONT,
-        no_data_font_family=FONT,
         colors=colors,
         legend_font_size=12,
         title_font_size=14,
+        **fonts,
     )
 
 

@@ -137,9 +137,13 @@ async def _snoozed(
 
 
 async def _red_then_fall_while_snoozed(
-    servers: Servers, sessions: Sessions, redis: ArqRedis, clock: FixedClock, fell_to: Tier
-) -> tuple[Watchlist, SnoozeWatchlist, RiskTierFell]:
-    """Snooze a watchlist; during the snooze, raise it to red and let it fall to `fell_to`."""
+    servers: Servers, sessions: Sessions, redis: ArqRedis, fell_to: Tier
+) -> tuple[FixedClock, Watchlist, SnoozeWatchlist, RiskTierFell]:
+    """Snooze a watchlist; during the snooze, raise it to red and let it fall to `fell_to`.
+
+    Returns the clock the scenario ran on (left at the fall), for the test to move on.
+    """
+    clock = FixedClock(DETECTED_AT)
     watchlist, snooze = await _snoozed(servers, sessions, redis, clock)
     during = DETECTED_AT + timedelta(minutes=30)
     red = await make_signal(sessions, watchlist, Tier.RED, detected_at=during)
@@ -149,15 +153,14 @@ async def _red_then_fall_while_snoozed(
     clock.current = during
     await deliver(redis, servers, red, fell, clock=clock)
     assert await incidents_of(sessions, watchlist) == []
-    return watchlist, snooze, fell
+    return clock, watchlist, snooze, fell
 
 
 async def test_a_crisis_raised_during_a_snooze_opens_its_incident_when_the_snooze_ends(
     servers: Servers, sessions: Sessions, redis: ArqRedis
 ) -> None:
-    clock = FixedClock(DETECTED_AT)
-    watchlist, snooze, fell = await _red_then_fall_while_snoozed(
-        servers, sessions, redis, clock, Tier.ORANGE
+    clock, watchlist, snooze, fell = await _red_then_fall_while_snoozed(
+        servers, sessions, redis, Tier.ORANGE
     )
 
     sweep = _snooze_ends(sessions, redis, clock)
@@ -181,9 +184,8 @@ async def test_a_crisis_raised_during_a_snooze_opens_its_incident_when_the_snooz
 async def test_a_crisis_that_fell_during_the_snooze_ends_quietly(
     servers: Servers, sessions: Sessions, redis: ArqRedis
 ) -> None:
-    clock = FixedClock(DETECTED_AT)
-    watchlist, snooze, _ = await _red_then_fall_while_snoozed(
-        servers, sessions, redis, clock, Tier.BLUE
+    clock, watchlist, snooze, _ = await _red_then_fall_while_snoozed(
+        servers, sessions, redis, Tier.BLUE
     )
 
     clock.current = snooze.until + timedelta(minutes=1)
