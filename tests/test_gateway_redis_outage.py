@@ -62,6 +62,6 @@ async def test_reads_answer_and_changes_are_refused_clearly_while_redis_is_down(
     errors = refused["errors"]
     assert isinstance(errors, list)
     assert errors[0]["message"] == (
-        "The queue to the analysis service is not answering; the change was not confirmed. "
+        "The queue to the analysis service is not answering; the change was not sent. "
         "Try again shortly."
     )

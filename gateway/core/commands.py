@@ -39,8 +39,7 @@ from libs.contracts.messages import (
     CommandResult,
 )
 from libs.database import tables
-from libs.messaging.failures import is_transient
-from libs.messaging.publisher import CommandTimeout, call
+from libs.messaging.publisher import CommandNotSent, CommandTimeout, call
 
 Row = TypeVar("Row", bound=SQLModel)
 Built = TypeVar("Built")
@@ -227,10 +226,8 @@ async def _send(info: Info, command: Command) -> CommandResult:
     except CommandTimeout as exc:
         late = f"did not answer within {timeout:g} s; the change may still be applied later."
         raise ServiceUnavailableError(f"The {owner} service {late}") from exc
-    except Exception as exc:
-        if not is_transient(exc):
-            raise
-        away = "is not answering; the change was not confirmed. Try again shortly."
+    except CommandNotSent as exc:
+        away = "is not answering; the change was not sent. Try again shortly."
         raise ServiceUnavailableError(f"The queue to the {owner} service {away}") from exc
 
 

@@ -7,10 +7,15 @@ from arq.constants import result_key_prefix
 from arq.jobs import Job, JobStatus, ResultNotFound, SerializationError
 
 from libs.contracts.messages import Command, CommandResult, Message
+from libs.messaging.failures import is_transient
 
 
 class CommandTimeout(Exception):
     """The owning service did not answer in time; the command may still be applied later."""
+
+
+class CommandNotSent(Exception):
+    """Redis did not take the command: nothing was queued, so sending it again is safe."""
 
 
 # How long a queued job is kept: arq's default is a day, after which a job still waiting
@@ -64,9 +69,16 @@ async def call(redis: ArqRedis, command: Command, *, timeout: float) -> CommandR
     """Send a command and wait for the owning service's answer.
 
     A command the service does not answer in time stays queued: the caller is told the
-    change may still be applied later, and it is, once the service is back.
+    change may still be applied later, and it is, once the service is back. A command Redis
+    would not take is `CommandNotSent`; losing Redis after it was queued is a
+    `CommandTimeout`, since the queued command may still be applied.
     """
-    await publish(redis, command)
+    try:
+        await publish(redis, command)
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        raise CommandNotSent(f"{command.job_name()} could not be queued: {exc}") from exc
     job = Job(
         str(command.message_id),
         redis,
@@ -83,6 +95,10 @@ async def call(redis: ArqRedis, command: Command, *, timeout: float) -> CommandR
     except ResultNotFound as exc:
         # The job vanished from Redis (flushed or expired) before answering.
         raise CommandTimeout(f"{command.job_name()} was lost before it was answered") from exc
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        raise CommandTimeout(f"{command.job_name()}: Redis went away while waiting") from exc
     return CommandResult.model_validate(raw)
 
 

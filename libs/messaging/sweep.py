@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.clock import Clock
 from libs.contracts.outcome import Outcome
+from libs.messaging.failures import is_transient
 from libs.messaging.lease import Lease
 from libs.messaging.periodic import Periodic
 from libs.messaging.unit_of_work import unit_of_work
@@ -74,8 +75,11 @@ class Sweep(Periodic):
             try:
                 async with unit_of_work(self._sessions, self._redis, self._producer) as work:
                     outcome = work.apply(await self._spec.handle(work.session, item, self._clock))
-            except Exception:
-                # Rolled back; still due, so the next pass tries this item again.
+            except Exception as exc:
+                # An outage ends the pass (the loop logs it once); anything else is this
+                # item's own fault: rolled back, still due, tried again next pass.
+                if is_transient(exc):
+                    raise
                 log.exception("%s: item %s failed", self._spec.name, item)
                 continue
             emitted += len(outcome.messages)

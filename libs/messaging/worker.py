@@ -284,9 +284,12 @@ class WorkerSpec(Generic[R]):
             await readiness.mark_ready(runtime.redis, consumer)
 
         async def shutdown(ctx: dict[str, Any]) -> None:
-            for loop in loops:
-                await loop.stop()
             runtime: R | None = ctx.get("runtime")
+            # A burst worker never started the service's loops, but they may hold resources
+            # (an HTTP client) that only `stop` releases; stopping an idle loop is a no-op.
+            idle = [loop for loop in runtime.loops if loop not in loops] if runtime else []
+            for loop in [*loops, *idle]:
+                await loop.stop()
             if runtime is not None:
                 await runtime.engine.dispose()
 

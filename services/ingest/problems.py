@@ -98,7 +98,11 @@ def install(app: FastAPI) -> None:
         detail = str(exc.orig).splitlines()[0] if exc.orig else "a value could not be stored"
         return problem_response(Problem(title="Unstorable value", status=422, detail=detail))
 
-    @app.exception_handler(OSError)
+    # The forms a lost PostgreSQL takes before the driver wraps it: refused, reset, its unix
+    # socket gone, a connect that timed out; then the driver's own errors, by SQLSTATE.
+    @app.exception_handler(ConnectionError)
+    @app.exception_handler(FileNotFoundError)
+    @app.exception_handler(TimeoutError)
     @app.exception_handler(DBAPIError)
     async def _outage(_: Request, exc: Exception) -> JSONResponse:
         # PostgreSQL down or restarting: nothing of the request is kept (its transaction
