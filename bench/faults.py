@@ -49,7 +49,6 @@ from harness import (
     free_port,
     postmaster_pid,
     realistic_texts,
-    restart_postgres,
     setup_orgs,
     spawn,
     wait_http,
@@ -238,7 +237,7 @@ class Servers:
         deadline = time.monotonic() + 120
         while True:
             try:
-                await asyncio.to_thread(restart_postgres, self.pgdata)
+                self.pg = await asyncio.to_thread(start_postgres, self.pgdata)
                 return
             except subprocess.SubprocessError:
                 if time.monotonic() > deadline:

