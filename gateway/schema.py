@@ -37,6 +37,7 @@ from gateway.lexicon.mutations import LexiconMutation
 from gateway.lexicon.queries import LexiconQuery
 from gateway.mentions.queries import MentionQuery
 from gateway.mentions.subscriptions import MentionSubscription
+from gateway.operations.queries import OperationsQuery
 from gateway.playbooks.mutations import PlaybookMutation
 from gateway.playbooks.queries import PlaybookQuery
 from gateway.replies.mutations import ReplyMutation
@@ -84,6 +85,7 @@ Query = merge_types(
         WebhookQuery,
         ApiKeyQuery,
         RiskCheckQuery,
+        OperationsQuery,
     ),
 )
 Mutation = merge_types(

@@ -16,6 +16,10 @@ class GatewayError(Exception):
     """A failure whose message is meant for the client, so it is never masked."""
 
 
+class ForbiddenError(GatewayError):
+    """A read that only admin keys may make."""
+
+
 class ServiceUnavailableError(GatewayError):
     """The service that owns a change did not answer a command in time."""
 

@@ -7,15 +7,11 @@ import strawberry
 from sqlmodel import col
 
 from gateway.core.context import Info
-from gateway.core.errors import GatewayError
+from gateway.core.errors import ForbiddenError
 from gateway.core.owned import every
 from gateway.keys.types import ApiKey
 from libs.contracts.enums import Role
 from libs.database import tables
-
-
-class ForbiddenError(GatewayError):
-    """A read that only admin keys may make."""
 
 
 @strawberry.type

@@ -1,0 +1,1 @@
+"""What the pipeline could not do for an organization, as its admins read it: dead letters."""

@@ -1,0 +1,36 @@
+"""A dead letter as an admin reads it: what failed, where, why and when — never its payload.
+
+The payload is left out on purpose: it can carry what a message carries (affected users'
+contacts in a command, a mention's text), and the admin needs the error to act, not the data.
+The operator re-drives it with `crisiswatch jobs redrive <messageId>` once the cause is fixed.
+"""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+import uuid
+from datetime import datetime
+
+import strawberry
+
+from gateway.core.rows import FromRow
+
+
+@strawberry.type(
+    description=(
+        "A message a service could not apply, kept with its error until an operator sends it "
+        "again (`crisiswatch jobs redrive <messageId>`)."
+    )
+)
+class DeadLetter(FromRow):
+    message_id: uuid.UUID = strawberry.field(
+        description="The message's id; re-driving keeps it, so a copy applied since is a no-op."
+    )
+    consumer: str = strawberry.field(description="The service that could not apply it.")
+    job_name: str = strawberry.field(description="The message type and version, e.g. `x.v1`.")
+    error: str = strawberry.field(description="The error it last failed with.")
+    tries: int = strawberry.field(description="How many times it has failed for good.")
+    failed_at: datetime = strawberry.field(description="When it last failed.")
+    redriven_at: datetime | None = strawberry.field(
+        description="When it was last sent again; null while it waits for an operator."
+    )
