@@ -49,6 +49,21 @@ class Settings(BaseSettings):
         description="Requests per minute each API key may make to GraphQL and REST; 0 = no limit.",
     )
 
+    # How long the messaging ledgers keep rows (`libs.messaging.retention`).
+    retention_receipts_days: int = Field(
+        default=7,
+        ge=1,
+        description="Days a message receipt is kept: the window in which a copy is still a no-op.",
+    )
+    retention_published_outbox_days: int = Field(
+        default=2,
+        ge=2,
+        description="Days a published outbox row is kept; at least the confirmation window.",
+    )
+    retention_redriven_dead_letters_days: int = Field(
+        default=30, ge=1, description="Days a dead letter is kept after it was sent again."
+    )
+
     @classmethod
     def extending(cls, shared: "Settings") -> Self:
         """Return `shared` as this service's settings, its own fields read from the environment.

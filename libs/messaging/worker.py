@@ -35,6 +35,7 @@ from libs.messaging.periodic import Periodic
 from libs.messaging.receipts import AlreadyHandled, claim, store_result
 from libs.messaging.sweep import Sweep, SweepSpec
 from libs.messaging.unit_of_work import unit_of_work
+from libs.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -219,20 +220,6 @@ class HowToRun(TypedDict, total=False):
     clock: Clock | None
 
 
-class ServerUrls(Protocol):
-    """Where a worker finds PostgreSQL and Redis (every service's settings have both)."""
-
-    @property
-    def database_url(self) -> str:
-        """The PostgreSQL URL."""
-        ...
-
-    @property
-    def redis_url(self) -> str:
-        """The Redis URL."""
-        ...
-
-
 @dataclass(frozen=True)
 class WorkerSpec(Generic[R]):
     """What makes a service's worker: the consumer it records receipts as, its queue, routes."""
@@ -245,12 +232,12 @@ class WorkerSpec(Generic[R]):
 
     def build(
         self,
-        servers: ServerUrls,
+        settings: Settings,
         setup: Callable[[Runtime], Awaitable[R]] | None = None,
         max_jobs: int = 4,
         **how: Unpack[HowToRun],
     ) -> Worker:
-        """Build an arq worker for the queue against `servers`, its runtime made by `setup`.
+        """Build an arq worker for the queue from service `settings`, its runtime made by `setup`.
 
         `how["clock"]` (the wall clock unless given) is what every handler and loop reads as
         now. A burst worker drains the queue once and stops; it runs neither the retention
@@ -262,7 +249,7 @@ class WorkerSpec(Generic[R]):
         loops: list[Periodic] = []
 
         async def startup(ctx: dict[str, Any]) -> None:
-            engine = create_engine(servers.database_url, pool_size=max_jobs + 1)
+            engine = create_engine(settings.database_url, pool_size=max_jobs + 1)
             base = Runtime(
                 engine=engine,
                 sessions=session_factory(engine),
@@ -277,7 +264,13 @@ class WorkerSpec(Generic[R]):
                 )
             )
             if not burst:
-                loops.append(retention.Pruner(runtime.sessions, runtime.redis))
+                loops.append(
+                    retention.Pruner(
+                        runtime.sessions,
+                        runtime.redis,
+                        retention=retention.Retention.from_settings(settings),
+                    )
+                )
                 loops.extend(runtime.loops)
             for loop in loops:
                 loop.start()
@@ -296,7 +289,7 @@ class WorkerSpec(Generic[R]):
         return Worker(
             functions=[_job(consumer, self.queue, route) for route in routes],
             queue_name=self.queue,
-            redis_settings=redis_settings(servers.redis_url),
+            redis_settings=redis_settings(settings.redis_url),
             on_startup=startup,
             on_shutdown=shutdown,
             job_serializer=serialization.dumps,
