@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,8 +46,17 @@ async def ensure_demo_credentials(database_url: str, path: Path) -> Credentials:
 
 
 def _write(path: Path, credentials: Credentials) -> None:
-    path.write_text(json.dumps(credentials.__dict__, indent=2))
-    path.chmod(0o600)
+    """Write the keys to a file only its owner can read, from the moment it exists.
+
+    Written to a new file created 0600 and renamed over the old one: a file written first
+    and restricted afterwards is readable by others in between.
+    """
+    fresh = path.with_name(f".{path.name}.new")
+    fresh.unlink(missing_ok=True)
+    descriptor = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(json.dumps(credentials.__dict__, indent=2))
+    os.replace(fresh, path)
 
 
 def _read(path: Path) -> Credentials | None:

@@ -84,12 +84,16 @@ def _logging() -> None:
 
 
 @app.command()
-def up() -> None:
+def up(
+    show_keys: Annotated[
+        bool, typer.Option("--show-keys", help="Also print the demo organization's keys.")
+    ] = False,
+) -> None:
     """Start the whole system: servers (embedded unless configured), migrations, five services."""
     from crisiswatch.launcher import Launcher
 
     _logging()
-    raise typer.Exit(Launcher(get_settings()).run())
+    raise typer.Exit(Launcher(get_settings(), show_keys=show_keys).run())
 
 
 @app.command()

