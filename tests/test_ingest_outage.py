@@ -1,13 +1,17 @@
-"""Ingest while PostgreSQL is away: a clear 503 to retry, then the same body stores once.
+"""Ingest while PostgreSQL is away or its connection broken: a 503 to retry, then one store.
 
 The test runs a PostgreSQL of its own (`own_postgres`: the shared one cannot be stopped
 under the other tests) beside the test backend's Redis.
 """
 
 import asyncio
+from typing import Any
 
+import asyncpg
 import httpx
 import orjson
+import pytest
+from asyncpg.connection import Connection
 
 from crisiswatch.embedded import EmbeddedPostgres, start_postgres
 from libs.contracts.enums import Role
@@ -61,5 +65,40 @@ async def test_a_push_while_postgres_is_down_answers_503_and_the_retry_stores_on
         await engine.dispose()
         engine = create_engine(own_postgres.url, pool_size=1)
         assert await count(session_factory(engine), Mention) == 2
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_the_driver_reports_broken_answers_503_and_is_replaced(
+    servers: Servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """asyncpg's InternalClientError, as a pooled connection left broken by a crash raises it,
+    is an outage to retry, not a fault of ours; the next request gets a fresh connection."""
+    engine = create_engine(servers.database_url, pool_size=1)
+    sessions = session_factory(engine)
+    try:
+        tenant = await make_tenant(sessions)
+        headers = tenant.auth(Role.INGEST) | {"Content-Type": "application/json"}
+        body = orjson.dumps(batch(mention("after-crash")).model_dump(mode="json"))
+        settings = IngestSettings(database_url=servers.database_url, redis_url=servers.redis_url)
+        real_prepare = Connection.prepare
+        broken: set[Connection] = set()
+
+        async def prepare(self: Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+            # The connection that first stores a mention breaks, and stays broken.
+            if self in broken or (not broken and query.startswith("INSERT INTO mention ")):
+                broken.add(self)
+                raise asyncpg.InternalClientError("not connected")
+            return await real_prepare(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(Connection, "prepare", prepare)
+        async with serve_ingest(settings) as client:
+            refused = await client.post("/v1/mentions", content=body, headers=headers)
+            assert refused.status_code == 503, refused.text
+            assert refused.headers["content-type"] == PROBLEM_JSON
+            assert refused.headers["retry-after"] == "5"
+            again = await client.post("/v1/mentions", content=body, headers=headers)
+            assert again.status_code == 202, again.text
+        assert await count(sessions, Mention) == 1
     finally:
         await engine.dispose()

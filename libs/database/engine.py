@@ -8,9 +8,12 @@ opened `transaction()` commits once, and only then publishes messages (see
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.database.disconnects import is_broken_connection
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 
@@ -29,8 +32,8 @@ def sync_database_url(url: str) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """Create an engine on asyncpg for `url`."""
-    return create_async_engine(
+    """Create an engine on asyncpg for `url`; it drops connections the driver reports broken."""
+    engine = create_async_engine(
         async_database_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -39,6 +42,21 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # job's timeout, so the job is retried as an outage, not timed out as stuck.
         connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
     )
+    event.listen(engine.sync_engine, "handle_error", _discard_broken)
+    return engine
+
+
+def _discard_broken(context: ExceptionContext) -> None:
+    """Count a broken connection as a disconnect, so the pool replaces it.
+
+    Otherwise the pool hands the same dead connection out again: its pre-ping fails with an
+    error the dialect does not take for a disconnect, and every request that draws it fails.
+    Marked a disconnect, a failing pre-ping quietly opens a new connection, and a failing
+    statement invalidates the connection and every older one in the pool (a crash broke
+    them all).
+    """
+    if is_broken_connection(context.original_exception):
+        context.is_disconnect = True
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -4,7 +4,8 @@ An outage of PostgreSQL or Redis shows up as many different errors: a dropped co
 "the database system is starting up" (57P03), "terminating connection due to administrator
 command" (57P01), "too many clients" (53300), any connection-class SQLSTATE (08xxx), besides
 deadlocks and serialization failures that PostgreSQL itself asks to retry. asyncpg raises
-most of them as ordinary statement errors, so the SQLSTATE decides. All of them end when
+most of them as ordinary statement errors, so the SQLSTATE decides; a connection a crash
+left broken may carry none (`libs.database.disconnects`). All of them end when
 the server is back, so a job that meets one waits and tries again, however long that takes;
 everything else is a fault in the message or the code, and goes to the dead letters.
 """
@@ -12,6 +13,8 @@ everything else is a fault in the message or the code, and goes to the dead lett
 import random
 
 from sqlalchemy.exc import DBAPIError, OperationalError
+
+from libs.database.disconnects import is_broken_connection
 
 # SQLSTATEs that mean "the same statement will work later".
 _RETRY_SQLSTATES = frozenset(
@@ -49,7 +52,7 @@ def is_transient(exc: BaseException) -> bool:
     """Return whether `exc` is an outage or a conflict that a later try can get past."""
     if isinstance(exc, (OSError, ConnectionError, TimeoutError)):
         return True
-    if _is_redis_outage(exc):
+    if _is_redis_outage(exc) or is_broken_connection(exc):
         return True
     state = sqlstate(exc)
     if state is not None:

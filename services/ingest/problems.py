@@ -99,7 +99,8 @@ def install(app: FastAPI) -> None:
         return problem_response(Problem(title="Unstorable value", status=422, detail=detail))
 
     # The forms a lost PostgreSQL takes before the driver wraps it: refused, reset, its unix
-    # socket gone, a connect that timed out; then the driver's own errors, by SQLSTATE.
+    # socket gone, a connect that timed out; then the driver's own errors, by SQLSTATE or a
+    # connection it reports broken.
     @app.exception_handler(ConnectionError)
     @app.exception_handler(FileNotFoundError)
     @app.exception_handler(TimeoutError)

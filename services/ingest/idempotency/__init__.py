@@ -7,9 +7,11 @@ duplicate sees the claim at once; it then does the work and stores the status an
 Afterwards the same key and body replay that answer (`Idempotent-Replayed: true`); another
 body under the same key is refused (422); a duplicate arriving while the first still runs
 gets 409 with `Retry-After`. A first attempt that fails (an exception, a problem answer, a
-5xx) releases the key so the retry runs for real. Records expire after `TTL`; an expired
-record, or a claim abandoned by a crashed process for longer than `STALE_CLAIM`, is replaced
-by the next request that uses the key.
+5xx) releases the key so the retry runs for real. A keyed request runs under a deadline
+(503 past it), so a claim older than its lease, a few seconds more, belongs to no live
+request: one left by a killed process or an unreleasable failure is taken over by the next
+resend of the same body (numbers in `service`). Records expire after `TTL`; an expired
+record is replaced by the next request that uses the key.
 
 `repository` holds the SQL, `service` the claims and their rules, `http` the header and
 the answers (`respond`).

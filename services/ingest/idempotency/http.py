@@ -1,5 +1,7 @@
 """The `Idempotency-Key` header of a POST and the answer it gets: fresh, replayed or refused."""
 
+import asyncio
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -14,8 +16,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.database.tables._types import utcnow
 from services.ingest.idempotency.repository import COMPLETED
 from services.ingest.idempotency.service import (
+    CLAIM_LEASE,
     HEADER,
     MAX_KEY_LENGTH,
+    REQUEST_DEADLINE,
+    Claim,
     Existing,
     check_key,
     claim,
@@ -23,11 +28,20 @@ from services.ingest.idempotency.service import (
     release,
     request_hash,
 )
-from services.ingest.problems import PROBLEM_JSON, problem_response
+from services.ingest.problems import (
+    OUTAGE_RETRY_AFTER_SECONDS,
+    PROBLEM_JSON,
+    ProblemError,
+    problem_response,
+)
 from services.ingest.schemas import FieldError, Problem
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 RETRY_AFTER_SECONDS = 1
+# Releasing a claim after a failure gets what is left of the lease past the deadline.
+RELEASE_SECONDS = (CLAIM_LEASE - REQUEST_DEADLINE).total_seconds() / 2
+
+log = logging.getLogger(__name__)
 
 Action = Callable[[], Awaitable[tuple[int, BaseModel]]]
 
@@ -73,26 +87,70 @@ async def respond(
     """Run `action` at most once per key and body; answer with its result or the stored one.
 
     `action` returns the status and the response model; it raises (typically ProblemError)
-    to refuse, which releases the key and answers as usual.
+    to refuse, which releases the key and answers as usual. A keyed request runs under
+    `REQUEST_DEADLINE` from its claim to its stored answer, so its claim never outlives it
+    by more than `CLAIM_LEASE`; past the deadline it answers 503 with `Retry-After`.
     """
     if key is None:
         status, result = await action()
         return JSONResponse(result.model_dump(mode="json"), status_code=status)
     hashed = request_hash(route, body)
-    held = await claim(sessions, organization_id, key, route, hashed, now or utcnow())
-    if isinstance(held, Existing):
-        return _answer_existing(held, route, hashed)
+    deadline = asyncio.timeout(REQUEST_DEADLINE.total_seconds())
+    try:
+        async with deadline:
+            held = await claim(sessions, organization_id, key, route, hashed, now or utcnow())
+            if isinstance(held, Existing):
+                return _answer_existing(held, route, hashed)
+            return await _run_claimed(sessions, held, action)
+    except TimeoutError:
+        if not deadline.expired():
+            raise  # a timeout of the work's own (a connect), not the deadline
+        raise _cut_off() from None
+
+
+async def _run_claimed(
+    sessions: async_sessionmaker[AsyncSession], held: Claim, action: Action
+) -> Response:
+    """Run the work of a claimed key; store its answer, or release the key if it failed."""
     try:
         status, result = await action()
     except BaseException:
-        await release(sessions, held)
+        await _release(sessions, held)
         raise
     document = result.model_dump(mode="json")
     if status >= 500:
-        await release(sessions, held)
+        await _release(sessions, held)
     else:
         await complete(sessions, held, status, document)
     return JSONResponse(document, status_code=status)
+
+
+async def _release(sessions: async_sessionmaker[AsyncSession], held: Claim) -> None:
+    """Release the claim if PostgreSQL lets us soon; otherwise it lapses at its lease.
+
+    Called while a failure is on its way out, so a failure to release is logged, never
+    allowed to replace the answer the request gets.
+    """
+    try:
+        async with asyncio.timeout(RELEASE_SECONDS):
+            await release(sessions, held)
+    except Exception as exc:
+        log.warning(
+            "could not release idempotency key claim (%s); it lapses in %d s",
+            type(exc).__name__,
+            CLAIM_LEASE.total_seconds(),
+        )
+
+
+def _cut_off() -> ProblemError:
+    """Return the 503 of a keyed request that ran past its deadline."""
+    seconds = int(REQUEST_DEADLINE.total_seconds())
+    return ProblemError(
+        503,
+        "Service Unavailable",
+        f"the request did not finish within {seconds} s; send the same request again later",
+        headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+    )
 
 
 def _answer_existing(existing: Existing, route: str, hashed: str) -> Response:

@@ -76,28 +76,30 @@ async def complete(
     session: AsyncSession,
     organization_id: uuid.UUID,
     key: str,
-    hashed: str,
+    claimed_at: datetime,
     status: int,
     body: dict[str, Any],
 ) -> None:
-    """Store the answer of the request that holds `key`, unless another request took it over."""
+    """Store the answer of the claim taken at `claimed_at`, unless another request took it over."""
     row = await session.get(IdempotencyRecord, (organization_id, key))
-    if row is None or row.request_hash != hashed:
-        return  # taken over after going stale; the newer holder's answer stands
+    if row is None or row.status != IN_PROGRESS or row.created_at != claimed_at:
+        return  # taken over after its lease ran out; the newer holder's answer stands
     row.status = COMPLETED
     row.response_status = status
     row.response_body = body
     session.add(row)
 
 
-async def release(session: AsyncSession, organization_id: uuid.UUID, key: str, hashed: str) -> None:
-    """Delete the in-progress record of this request; a completed answer stays."""
+async def release(
+    session: AsyncSession, organization_id: uuid.UUID, key: str, claimed_at: datetime
+) -> None:
+    """Delete the claim taken at `claimed_at` if still in progress; a completed answer stays."""
     await session.exec(
         delete(IdempotencyRecord).where(
             col(IdempotencyRecord.organization_id) == organization_id,
             col(IdempotencyRecord.key) == key,
             col(IdempotencyRecord.status) == IN_PROGRESS,
-            col(IdempotencyRecord.request_hash) == hashed,
+            col(IdempotencyRecord.created_at) == claimed_at,
         )
     )
 

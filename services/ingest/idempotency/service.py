@@ -3,6 +3,18 @@
 Unlike other service code these functions open their own short transactions: a claim must
 be visible to a concurrent duplicate before the request's own work starts, and its answer
 or release must land whatever that work did.
+
+A claim is bound to its request's lifetime by two numbers. The request runs, from taking
+its claim to storing its answer, under `REQUEST_DEADLINE` (20 s): past it, it is cut off
+and answers 503 (`http.respond`). So a claim older than `CLAIM_LEASE` (30 s) belongs to no
+live request — its process died, or its release failed while PostgreSQL was away — and a
+resend of the same body takes it over. The 10 s between them cover releasing the claim
+after the deadline and clocks of ingest replicas that differ by a few seconds (the claim's
+time is the replica's clock). A partner's HTTP client usually waits 10–30 s: a request cut
+off at 20 s answers before most give up, and a partner whose request was lost with its
+process waits at most 30 s, not minutes, before its resend runs. A claim is identified by
+the time it was taken, so a request finishing late never completes nor releases the claim
+of the resend that took over from it.
 """
 
 import hashlib
@@ -24,8 +36,10 @@ from services.ingest.schemas import FieldError
 
 HEADER = "Idempotency-Key"
 TTL = timedelta(hours=24)
-# A claim older than this was left by a process that died mid-request: no request runs so long.
-STALE_CLAIM = timedelta(minutes=5)
+REQUEST_DEADLINE = timedelta(seconds=20)
+"""How long a keyed request may run, claim to answer, before it is cut off."""
+CLAIM_LEASE = REQUEST_DEADLINE + timedelta(seconds=10)
+"""A claim older than this outlived its request's deadline: a resend of the body takes it over."""
 MAX_KEY_LENGTH = 255
 _PRINTABLE = re.compile(r"[\x20-\x7e]+")
 
@@ -61,6 +75,7 @@ class Claim:
     organization_id: uuid.UUID
     key: str
     request_hash: str
+    claimed_at: datetime
 
 
 @dataclass(frozen=True)
@@ -87,9 +102,9 @@ async def claim(
     for _ in range(3):
         async with transaction(sessions) as session:
             if await repository.take(
-                session, organization_id, key, route, hashed, now, now + ttl, now - STALE_CLAIM
+                session, organization_id, key, route, hashed, now, now + ttl, now - CLAIM_LEASE
             ):
-                return Claim(organization_id, key, hashed)
+                return Claim(organization_id, key, hashed, now)
             row = await repository.find(session, organization_id, key)
             if row is not None:
                 return copy_into(Existing, row)
@@ -103,11 +118,11 @@ async def complete(
     """Store the answer that retries with this key will get."""
     async with transaction(sessions) as session:
         await repository.complete(
-            session, held.organization_id, held.key, held.request_hash, status, body
+            session, held.organization_id, held.key, held.claimed_at, status, body
         )
 
 
 async def release(sessions: async_sessionmaker[AsyncSession], held: Claim) -> None:
     """Forget a claim whose request failed, so a retry runs again."""
     async with transaction(sessions) as session:
-        await repository.release(session, held.organization_id, held.key, held.request_hash)
+        await repository.release(session, held.organization_id, held.key, held.claimed_at)

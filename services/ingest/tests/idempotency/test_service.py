@@ -92,10 +92,31 @@ async def test_a_claim_abandoned_by_a_dead_process_is_taken_over_by_the_same_req
     rolled_back: async_sessionmaker[AsyncSession], organization: uuid.UUID
 ) -> None:
     assert isinstance(await claim_at(rolled_back, organization, T0), Claim)
-    later = T0 + service.STALE_CLAIM
+    live = await claim_at(rolled_back, organization, T0 + service.REQUEST_DEADLINE)
+    assert isinstance(live, Existing)
+    later = T0 + service.CLAIM_LEASE
     other_body = await claim_at(rolled_back, organization, later, hashed="h2")
     assert isinstance(other_body, Existing)
     assert isinstance(await claim_at(rolled_back, organization, later), Claim)
+
+
+async def test_a_request_finishing_after_a_takeover_leaves_the_new_claim_alone(
+    rolled_back: async_sessionmaker[AsyncSession], organization: uuid.UUID
+) -> None:
+    late = await claim_at(rolled_back, organization, T0)
+    taken_over = await claim_at(rolled_back, organization, T0 + service.CLAIM_LEASE)
+    assert isinstance(late, Claim) and isinstance(taken_over, Claim)
+
+    await service.complete(rolled_back, late, 202, {"from": "late"})
+    await service.release(rolled_back, late)
+    async with rolled_back() as session:
+        record = await session.get(IdempotencyRecord, (organization, "k"))
+    assert record is not None
+    assert (record.status, record.created_at) == (IN_PROGRESS, T0 + service.CLAIM_LEASE)
+
+    await service.complete(rolled_back, taken_over, 202, {"from": "resend"})
+    done = await claim_at(rolled_back, organization, T0 + service.CLAIM_LEASE * 3)
+    assert isinstance(done, Existing) and done.response_body == {"from": "resend"}
 
 
 async def test_a_released_claim_frees_the_key(
