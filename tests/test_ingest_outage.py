@@ -19,7 +19,7 @@ from libs.database.engine import create_engine, session_factory
 from libs.database.tables import Mention
 from services.ingest.config import IngestSettings
 from services.ingest.problems import PROBLEM_JSON
-from services.ingest.tests.builders import batch, count, mention, serve_ingest
+from services.ingest.tests.builders import batch, count, count_of, mention, serve_ingest
 from tests.builders import make_tenant
 from tests.fixtures.servers import Servers
 
@@ -99,6 +99,7 @@ async def test_a_connection_the_driver_reports_broken_answers_503_and_is_replace
             assert refused.headers["retry-after"] == "5"
             again = await client.post("/v1/mentions", content=body, headers=headers)
             assert again.status_code == 202, again.text
-        assert await count(sessions, Mention) == 1
+        async with sessions() as session:
+            assert await count_of(session, Mention, tenant.org.id) == 1
     finally:
         await engine.dispose()

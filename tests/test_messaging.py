@@ -17,6 +17,7 @@ from libs.messaging import dead_letters, outbox, readiness
 from libs.messaging.publisher import CommandTimeout, call, publish
 from libs.messaging.receipts import AlreadyHandled, claim
 from libs.messaging.worker import MAX_TIMEOUTS, Outcome, Route, Runtime, WorkerSpec
+from libs.settings import Settings
 from tests.builders import Sessions, Tenant, make_tenant
 from tests.fixtures.servers import Servers
 
@@ -241,8 +242,9 @@ async def test_a_failing_event_becomes_a_dead_letter_and_is_redriven_once_fixed(
 
 async def _drain(servers: Servers, consumer: str, route: Route[Runtime, Any]) -> None:
     """Run a burst worker with the one `route` as `consumer` until its queue is empty."""
+    settings = Settings(database_url=servers.database_url, redis_url=servers.redis_url)
     worker = WorkerSpec(consumer, route.message.QUEUE, [route]).build(
-        servers, handle_signals=False, burst=True
+        settings, handle_signals=False, burst=True
     )
     await worker.main()
     await worker.close()
