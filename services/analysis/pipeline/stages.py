@@ -7,6 +7,7 @@ MinHash signatures) run in a thread, so the event loop stays free for other jobs
 import asyncio
 import uuid
 from datetime import datetime
+from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,7 +23,7 @@ from services.analysis.repository import mentions, watchlists, window, writes
 from services.analysis.repository import stories as story_rows
 from services.analysis.repository.mentions import AuthoredMention
 from services.analysis.repository.rows import AnalysisRow, StoryRow
-from services.analysis.story_assignment import StoryItem, assign
+from services.analysis.story_assignment import Assignment, StoryIndex, StoryItem, assign
 from services.analysis.textprep import prepare as prepare_text
 
 
@@ -55,8 +56,21 @@ async def score_sentiment(session: AsyncSession, batch: Batch) -> None:
     )
 
 
+PLACEMENT_ATTEMPTS: Final = 3
+"""Placements of one batch before it keeps what it has: each retry needs yet another worker
+to commit a story of the same post while this one was placing it."""
+
+
 async def place_in_stories(session: AsyncSession, batch: Batch) -> None:
-    """Assign stories and repost parents; store new stories and the band keys they claim."""
+    """Assign stories and repost parents; store new stories and the band keys they claim.
+
+    Each worker reads the band-key index in its own transaction, so two workers analysing
+    the first copies of one post at the same instant both start a story. Their claims
+    decide it: the unique key makes the later claim wait for the earlier transaction, and
+    a batch whose new story's first post belongs in a story committed meanwhile discards
+    its new stories and places the batch again against the index as it now stands, as if
+    it had run second. Analysis of an organization is never serialised for this.
+    """
     organization_id = batch.organization_id
     batch.signatures = await asyncio.to_thread(
         lambda: {m.id: stories.signature(batch.prepared[m.id].matching) for m in batch.mentions}
@@ -72,28 +86,45 @@ async def place_in_stories(session: AsyncSession, batch: Batch) -> None:
         if found is not None and found[0] != mention.id:
             batch.parents[mention.id] = found[0]
             known[found[0]] = found[1]
+    items = [
+        StoryItem(
+            mention_id=m.id,
+            posted_at=m.posted_at,
+            signature=batch.signatures[m.id],
+            parent_mention_id=batch.parents.get(m.id),
+        )
+        for m in batch.mentions
+    ]
     keys = {k for s in batch.signatures.values() if s is not None for k in stories.band_keys(s)}
-    index = await story_rows.story_index(session, organization_id, keys)
-    assignment = assign(
-        [
-            StoryItem(
-                mention_id=m.id,
-                posted_at=m.posted_at,
-                signature=batch.signatures[m.id],
-                parent_mention_id=batch.parents.get(m.id),
-            )
-            for m in batch.mentions
-        ],
-        index,
-        known,
-    )
+    for attempt in range(1, PLACEMENT_ATTEMPTS + 1):
+        index = await story_rows.story_index(session, organization_id, keys)
+        assignment = assign(items, index, known)
+        joins_other = await _store_new_stories(session, batch, index, assignment)
+        if not joins_other or attempt == PLACEMENT_ATTEMPTS:
+            break
+        await story_rows.delete_stories(session, [new.id for new in assignment.new_stories])
+    batch.story_of = assignment.story_of
+    await _chain_parents(session, batch)
+
+
+async def _store_new_stories(
+    session: AsyncSession, batch: Batch, index: StoryIndex, assignment: Assignment
+) -> bool:
+    """Store the batch's new stories and claim their keys; say if one belongs in another.
+
+    Only a story's first post claims band keys, and only the keys the index gave it: later
+    members are compared with it, and the table grows with stories rather than with
+    mentions (40 keys each). A key the index gave a new story but the claim did not win was
+    taken by a story another transaction committed meanwhile; the new story belongs in it
+    when its first post is as similar as a copy must be (`StoryIndex.nearest`).
+    """
     by_id = {m.id: m for m in batch.mentions}
     await story_rows.insert_stories(
         session,
         [
             StoryRow(
                 id=new.id,
-                organization_id=organization_id,
+                organization_id=batch.organization_id,
                 title=_title(batch, new.first_mention_id)[:300],
                 first_mention_id=new.first_mention_id,
                 first_author_id=by_id[new.first_mention_id].author_id,
@@ -105,15 +136,18 @@ async def place_in_stories(session: AsyncSession, batch: Batch) -> None:
             for new in assignment.new_stories
         ],
     )
-    # Only a story's first post claims band keys: later members are compared with it, and
-    # the table grows with stories rather than with mentions (40 keys each).
-    await story_rows.claim_bands(
-        session,
-        organization_id,
-        [(key, new.id) for new in assignment.new_stories for key in new.band_keys],
+    started = {new.id for new in assignment.new_stories}
+    claims = [(key, story) for key, story in index.bands.items() if story in started]
+    won = await story_rows.claim_bands(session, batch.organization_id, claims)
+    lost = {key for key, _ in claims} - won
+    if not lost:
+        return False
+    taken = await story_rows.story_index(session, batch.organization_id, lost)
+    return any(
+        taken.nearest(new.signature, new.band_keys) is not None
+        for new in assignment.new_stories
+        if new.signature is not None
     )
-    batch.story_of = assignment.story_of
-    await _chain_parents(session, batch)
 
 
 async def _chain_parents(session: AsyncSession, batch: Batch) -> None:

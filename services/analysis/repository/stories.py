@@ -80,22 +80,26 @@ async def insert_stories(session: AsyncSession, rows: Sequence[StoryRow]) -> Non
 
 async def claim_bands(
     session: AsyncSession, organization_id: uuid.UUID, bands: Iterable[tuple[int, uuid.UUID]]
-) -> None:
-    """Give each unclaimed band key to its story; a key already owned stays with its owner.
+) -> set[int]:
+    """Give each unclaimed band key to its story; return the keys this call claimed.
 
-    One `unnest` statement: a batch carries dozens of keys per mention, and a multi-row
-    VALUES list of that size costs more to build than to run.
+    A key already owned stays with its owner. A key another transaction claimed and has not
+    committed makes this statement wait for it (the unique index), and is not claimed here
+    if that transaction commits. Keys go in sorted order, so two claims wait in one
+    direction and never deadlock. One `unnest` statement: a batch carries dozens of keys per
+    mention, and a multi-row VALUES list of that size costs more to build than to run.
     """
     rows = sorted({key: story for key, story in bands}.items())
     if not rows:
-        return
-    await session.exec(
+        return set()
+    result = await session.exec(
         text(
             """
             INSERT INTO story_band (organization_id, band_key, story_id)
             SELECT :organization_id, k, s
             FROM unnest(CAST(:keys AS bigint[]), CAST(:stories AS uuid[])) AS t(k, s)
             ON CONFLICT DO NOTHING
+            RETURNING band_key
             """
         ),  # type: ignore[call-overload]
         params={
@@ -104,6 +108,16 @@ async def claim_bands(
             "stories": [s for _, s in rows],
         },
     )
+    return {key for (key,) in result}
+
+
+async def delete_stories(session: AsyncSession, story_ids: Sequence[uuid.UUID]) -> None:
+    """Delete stories this transaction started and nothing refers to yet, with their keys."""
+    if story_ids:
+        await session.exec(
+            text("DELETE FROM story WHERE id = ANY(CAST(:ids AS uuid[]))"),  # type: ignore[call-overload]
+            params={"ids": list(story_ids)},
+        )
 
 
 async def lock_stories(session: AsyncSession, story_ids: Iterable[uuid.UUID]) -> None:
