@@ -28,8 +28,10 @@ from libs.messaging.failures import backoff
 
 log = logging.getLogger(__name__)
 
-# What a lost, refused or hung Redis connection raises; TimeoutError is an OSError.
-LOST = (RedisConnectionError, RedisTimeoutError, OSError)
+# What a lost, refused or hung Redis connection raises: redis-py wraps socket errors in its
+# own, and a few reach here bare. Other OSErrors (a service's model file missing at
+# start-up) are faults, not outages, and still end the worker.
+LOST = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
 # Waits double from 0.25–0.5 s to 2–4 s and stay there: an attempt is one connection from
 # one process, and a longer wait is the queue left unread after Redis is back.
 RECONNECT_BACKOFF_TRIES = 4
