@@ -4,7 +4,8 @@ A service lists its routes (message type → handler); the harness gives each jo
 transaction, a receipt that makes redelivery a no-op, an outbox for what the handler emits,
 live notices for subscribers announced only after commit, and retries with capped, jittered
 backoff for as long as PostgreSQL or Redis is out, so an outage never drops an accepted
-message. A handler that fails for any other reason leaves its message as a dead letter
+message, and the process itself waits for Redis to come back instead of exiting. A handler
+that fails for any other reason leaves its message as a dead letter
 (`libs.messaging.dead_letters`) for a person to see and re-drive: never silently gone.
 """
 
@@ -33,6 +34,7 @@ from libs.messaging.connection import redis_settings
 from libs.messaging.failures import backoff, is_transient
 from libs.messaging.periodic import Periodic
 from libs.messaging.receipts import AlreadyHandled, claim, store_result
+from libs.messaging.reconnecting import ReconnectingWorker
 from libs.messaging.sweep import Sweep, SweepSpec
 from libs.messaging.unit_of_work import unit_of_work
 from libs.settings import Settings
@@ -240,24 +242,24 @@ class WorkerSpec(Generic[R]):
         """Build an arq worker for the queue from service `settings`, its runtime made by `setup`.
 
         `how["clock"]` (the wall clock unless given) is what every handler and loop reads as
-        now. A burst worker drains the queue once and stops; it runs neither the retention
-        pruner nor the service's own loops, so a test or a one-off drain does only what it
-        queued.
+        now. The worker waits out a Redis outage instead of exiting
+        (`libs.messaging.reconnecting`). A burst worker drains the queue once and stops; it
+        runs neither the retention pruner nor the service's own loops, so a test or a
+        one-off drain does only what it queued.
         """
         consumer, routes = self.consumer, self.routes
         burst = how.get("burst", False)
         loops: list[Periodic] = []
 
-        async def startup(ctx: dict[str, Any]) -> None:
+        async def build_runtime(redis: ArqRedis) -> R:
             engine = create_engine(settings.database_url, pool_size=max_jobs + 1)
             base = Runtime(
                 engine=engine,
                 sessions=session_factory(engine),
-                redis=ctx["redis"],
+                redis=redis,
                 clock=how.get("clock") or SystemClock(),
             )
             runtime = await setup(base) if setup is not None else cast(R, base)
-            ctx["runtime"] = runtime
             loops.append(
                 outbox.Relay(
                     runtime.sessions, runtime.redis, consumer, interval=self.relay_interval
@@ -274,6 +276,14 @@ class WorkerSpec(Generic[R]):
                 loops.extend(runtime.loops)
             for loop in loops:
                 loop.start()
+            return runtime
+
+        async def startup(ctx: dict[str, Any]) -> None:
+            # Run at every connection to Redis: the runtime is built at the first and kept
+            # through outages (its loops ride them out on the same pool).
+            runtime: R | None = ctx.get("runtime")
+            if runtime is None:
+                runtime = ctx["runtime"] = await build_runtime(ctx["redis"])
             await readiness.mark_ready(runtime.redis, consumer)
 
         async def shutdown(ctx: dict[str, Any]) -> None:
@@ -286,7 +296,8 @@ class WorkerSpec(Generic[R]):
             if runtime is not None:
                 await runtime.engine.dispose()
 
-        return Worker(
+        return ReconnectingWorker(
+            consumer,
             functions=[_job(consumer, self.queue, route) for route in routes],
             queue_name=self.queue,
             redis_settings=redis_settings(settings.redis_url),
@@ -306,6 +317,9 @@ class WorkerSpec(Generic[R]):
 
 
 def run_forever(worker: Worker) -> None:
-    """Run `worker` in the foreground until it is stopped, logging with personal data masked."""
+    """Run `worker` in the foreground until SIGTERM or SIGINT, logging with personal data masked.
+
+    A Redis outage does not end it: the worker waits for Redis and consumes again.
+    """
     configure_logging()
     worker.run()
