@@ -16,7 +16,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from arq.jobs import Job
@@ -30,6 +29,7 @@ from libs.database.tables import MessageReceipt
 from libs.messaging.connection import connect
 from libs.messaging.publisher import call, publish
 from libs.messaging.worker import Outcome, Route, Runtime, WorkerSpec, run_forever
+from libs.settings import Settings
 from tests.fixtures.servers import Servers
 
 logger = logging.getLogger(__name__)
@@ -40,12 +40,6 @@ ROOT = Path(__file__).resolve().parent.parent
 OUTAGE_WARNING = "waiting for it with back-off"
 # arq alone gave up after ten connection attempts a second apart; wait out more than that.
 PAST_ARQ_RETRIES_SECONDS = 12.0
-
-
-@dataclass(frozen=True)
-class _Urls:
-    database_url: str
-    redis_url: str
 
 
 # A command named SLOW takes this long, to be in flight when Redis goes away.
@@ -70,7 +64,7 @@ def serve(database_url: str, redis_url: str) -> None:
     spec = WorkerSpec(
         CONSUMER, CreateWatchlist.QUEUE, [Route(CreateWatchlist, _answer_with_pid, ROUTE_TIMEOUT)]
     )
-    run_forever(spec.build(_Urls(database_url, redis_url), max_jobs=1))
+    run_forever(spec.build(Settings(database_url=database_url, redis_url=redis_url), max_jobs=1))
 
 
 @contextmanager
