@@ -2,7 +2,8 @@
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,7 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.messaging.connection import ArqRedis
 from libs.messaging.unit_of_work import Work, unit_of_work
+from libs.ratelimit import Budgets, Limiter
 from services.ingest.complaints.service import ContactKey
+from services.ingest.config import IngestSettings
 
 PRODUCER = "ingest"
 RESOURCES = "resources"
@@ -26,6 +29,17 @@ class Resources:
     redis: ArqRedis
     rate_limit_per_minute: int
     contact_key: ContactKey
+    budgets: Budgets | None = None
+    """The request budgets; None takes the organization and address budgets from the
+    environment, beside `rate_limit_per_minute` per key."""
+
+    @cached_property
+    def limiter(self) -> Limiter:
+        """The process's request limiter, counting in `redis` (built on first use)."""
+        budgets = self.budgets or replace(
+            Budgets.from_settings(IngestSettings()), per_key=self.rate_limit_per_minute
+        )
+        return Limiter(self.redis, budgets)
 
     def unit_of_work(self) -> AbstractAsyncContextManager[Work]:
         """Open a transaction whose messages ingest publishes once it commits."""
