@@ -3,8 +3,16 @@
 import uuid
 
 from arq.connections import ArqRedis
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crisiswatch.embedded import EmbeddedRedis
+from libs.contracts.enums import Role
 from libs.ratelimit import Budgets, Limiter, Scope
+from services.ingest.config import IngestSettings
+from services.ingest.tests.builders import mention, serve_ingest
+from tests.builders import make_tenant
+from tests.fixtures.servers import Servers
 
 
 async def test_limits_are_shared_through_redis(redis: ArqRedis) -> None:
@@ -37,3 +45,24 @@ async def test_a_budget_of_zero_is_no_limit(redis: ArqRedis) -> None:
     limiter = Limiter(redis, Budgets(per_key=0, per_organization=0, per_address=0))
     verdict = await limiter.hit_key(uuid.uuid4(), uuid.uuid4())
     assert verdict.allowed and verdict.headers() == {}
+
+
+async def test_ingest_keeps_accepting_while_redis_is_down_and_still_limits_per_process(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], own_redis: EmbeddedRedis
+) -> None:
+    tenant = await make_tenant(sessions)
+    settings = IngestSettings(
+        database_url=servers.database_url, redis_url=own_redis.url, rate_limit_per_minute=3
+    )
+    async with serve_ingest(settings) as http:
+        own_redis.stop()
+        answers = [
+            await http.post(
+                "/v1/mentions",
+                json={"mentions": [mention(f"away-{i}")]},
+                headers=tenant.auth(Role.INGEST),
+            )
+            for i in range(4)
+        ]
+    assert [a.status_code for a in answers] == [202, 202, 202, 429]
+    assert answers[0].headers["RateLimit-Remaining"] == "2"
