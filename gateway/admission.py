@@ -20,7 +20,7 @@ from gateway.auth import AuthError, PrincipalCache, authenticate
 from gateway.open_sockets import OpenSockets
 from libs.auth.keys import Principal
 from libs.messaging.connection import ArqRedis
-from libs.ratelimit import Limiter, Verdict, tightest
+from libs.ratelimit import Limiter, Verdict
 
 
 @dataclass(frozen=True)
@@ -59,13 +59,12 @@ class Gate:
     async def admit(self, authorization: str | None, address: str | None) -> Admitted:
         """Count one operation from `address`, identify its key and count it against the key
         and its organization; raise AuthError (401, 403 or 429) when refused."""
-        from_address = await self.limiter.hit_address(address)
-        if not from_address.allowed:
-            raise rate_limited(from_address)
+        tally = self.limiter.tally()
+        if not await tally.address(address):
+            raise rate_limited(await tally.verdict())
         principal = await self.identify(authorization)
-        verdict = tightest(
-            from_address, await self.limiter.hit_key(principal.key_id, principal.organization_id)
-        )
+        await tally.key(principal.key_id, principal.organization_id)
+        verdict = await tally.verdict()
         if not verdict.allowed:
             raise rate_limited(verdict)
         return Admitted(principal, verdict)

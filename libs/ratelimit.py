@@ -18,6 +18,7 @@ holding per process (looser across replicas) and requests are neither refused no
 because the counter is away. An outage of the limiter must not become an outage of intake.
 """
 
+import asyncio
 import logging
 import math
 import time
@@ -128,6 +129,17 @@ def tightest(*verdicts: Verdict) -> Verdict:
     return min(counted, key=lambda v: (v.remaining, -v.reset))
 
 
+@dataclass(frozen=True)
+class _Hit:
+    """One budget a request was counted against, and where it was counted."""
+
+    scope: Scope
+    identity: str
+    item: RateLimitItem
+    allowed: bool
+    counter: MovingWindowRateLimiter
+
+
 class Limiter:
     """Counts requests against the budgets, in Redis or, while Redis is away, in-process."""
 
@@ -143,51 +155,93 @@ class Limiter:
         self._shared = MovingWindowRateLimiter(shared)
         self._local = MovingWindowRateLimiter(MemoryStorage())
 
-    async def hit_address(self, address: str | None) -> Verdict:
-        """Count one request from a client address (None: the address is not known)."""
-        if address is None:
-            return UNLIMITED
-        return await self._hit(Scope.ADDRESS, address, self.budgets.per_address)
+    def tally(self) -> "Tally":
+        """Start counting one request."""
+        return Tally(self)
 
-    async def hit_key(self, key_id: uuid.UUID, organization_id: uuid.UUID) -> Verdict:
-        """Count one request of a known key against its own and its organization's budget.
+    async def hit(self, scope: Scope, identity: str) -> _Hit | None:
+        """Count one request of `identity` against its `scope` budget; None when unlimited."""
+        limit = {
+            Scope.KEY: self.budgets.per_key,
+            Scope.ORGANIZATION: self.budgets.per_organization,
+            Scope.ADDRESS: self.budgets.per_address,
+        }[scope]
+        if limit <= 0:
+            return None
+        item = RateLimitItemPerSecond(limit, self.budgets.window_seconds, namespace=scope.value)
+        try:
+            allowed = await self._shared.hit(item, identity)
+            return _Hit(scope, identity, item, allowed, self._shared)
+        except Exception as exc:
+            if not _redis_away(exc):
+                raise
+            log.warning("rate limit counted in this process: Redis is unreachable (%s)", exc)
+            allowed = await self._local.hit(item, identity)
+            return _Hit(scope, identity, item, allowed, self._local)
+
+    async def verdict(self, hit: _Hit) -> Verdict:
+        """Read back how much of a counted budget is left and when a request leaves it."""
+        try:
+            frees_at, remaining = await hit.counter.get_window_stats(hit.item, hit.identity)
+        except Exception as exc:
+            if not _redis_away(exc):
+                raise
+            # Redis left between counting and reading: answer from this process's count.
+            frees_at, remaining = await self._local.get_window_stats(hit.item, hit.identity)
+        return Verdict(
+            allowed=hit.allowed,
+            scope=hit.scope,
+            limit=hit.item.amount,
+            remaining=max(0, remaining),
+            reset=max(0, math.ceil(frees_at - time.time())),
+        )
+
+
+class Tally:
+    """The budgets one request is counted against, in order, then read back together.
+
+    Counting is one script run on Redis per budget; reading what is left (for the
+    headers) waits until the request is admitted or refused, and reads every budget at
+    once, so an admitted request costs one round trip per budget plus one.
+    """
+
+    def __init__(self, limiter: Limiter) -> None:
+        self._limiter = limiter
+        self._hits: list[_Hit] = []
+
+    async def address(self, address: str | None) -> bool:
+        """Count the request against its client address (None: not known); False if over."""
+        if address is None:
+            return True
+        return await self._count(Scope.ADDRESS, address)
+
+    async def key(self, key_id: uuid.UUID, organization_id: uuid.UUID) -> bool:
+        """Count the request of a known key against its own and its organization's budget.
 
         A request its key's budget refuses is not counted against the organization: one
         key hammering past its budget must not use up what its organization's other keys
         are left.
         """
-        own = await self._hit(Scope.KEY, str(key_id), self.budgets.per_key)
-        if not own.allowed:
-            return own
-        shared = await self._hit(
-            Scope.ORGANIZATION, str(organization_id), self.budgets.per_organization
-        )
-        return tightest(own, shared)
+        if not await self._count(Scope.KEY, str(key_id)):
+            return False
+        return await self._count(Scope.ORGANIZATION, str(organization_id))
 
-    async def _hit(self, scope: Scope, identity: str, limit: int) -> Verdict:
-        if limit <= 0:
-            return UNLIMITED
-        item = RateLimitItemPerSecond(limit, self.budgets.window_seconds, namespace=scope.value)
-        try:
-            return await self._count(self._shared, item, scope, identity)
-        except Exception as exc:
-            # Any answer but a count (down, read-only, out of memory, a failed append-only
-            # write) leaves the budget to this process rather than failing the request.
-            if not (is_transient(exc) or isinstance(exc, RedisError)):
-                raise
-            log.warning("rate limit counted in this process: Redis is unreachable (%s)", exc)
-            return await self._count(self._local, item, scope, identity)
+    async def verdict(self) -> Verdict:
+        """The request's verdict: the refusal if any budget refused it, else the budget with
+        the least left (`UNLIMITED` when none applies)."""
+        verdicts = await asyncio.gather(*(self._limiter.verdict(hit) for hit in self._hits))
+        return tightest(*verdicts)
 
-    @staticmethod
-    async def _count(
-        limiter: MovingWindowRateLimiter, item: RateLimitItem, scope: Scope, identity: str
-    ) -> Verdict:
-        allowed = await limiter.hit(item, identity)
-        frees_at, remaining = await limiter.get_window_stats(item, identity)
-        return Verdict(
-            allowed=allowed,
-            scope=scope,
-            limit=item.amount,
-            remaining=max(0, remaining),
-            reset=max(0, math.ceil(frees_at - time.time())),
-        )
+    async def _count(self, scope: Scope, identity: str) -> bool:
+        hit = await self._limiter.hit(scope, identity)
+        if hit is None:
+            return True
+        self._hits.append(hit)
+        return hit.allowed
+
+
+def _redis_away(exc: Exception) -> bool:
+    """Whether `exc` means Redis gave no count (down, read-only, out of memory, a failed
+    append-only write): the budget is then left to this process rather than failing the
+    request."""
+    return is_transient(exc) or isinstance(exc, RedisError)

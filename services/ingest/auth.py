@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from libs.auth.keys import Principal, parse_bearer, resolve
-from libs.ratelimit import Verdict, tightest
+from libs.ratelimit import Verdict
 from services.ingest.dependencies import ResourcesDep
 from services.ingest.problems import ProblemError
 from services.ingest.rate_headers import remember
@@ -18,10 +18,9 @@ from services.ingest.rate_headers import remember
 
 async def current_principal(request: Request, held: ResourcesDep) -> Principal:
     """Resolve the caller's key within its budgets, or refuse with 401 or 429."""
-    limiter = held.limiter
-    from_address = await limiter.hit_address(request.client.host if request.client else None)
-    if not from_address.allowed:
-        raise _rate_limited(from_address)
+    tally = held.limiter.tally()
+    if not await tally.address(request.client.host if request.client else None):
+        raise _rate_limited(await tally.verdict())
     secret = parse_bearer(request.headers.get("authorization"))
     if secret is None:
         raise _unauthorized("send an API key as `Authorization: Bearer <key>`")
@@ -29,9 +28,8 @@ async def current_principal(request: Request, held: ResourcesDep) -> Principal:
         principal = await resolve(session, secret)
     if principal is None:
         raise _unauthorized("the API key is unknown or revoked")
-    verdict = tightest(
-        from_address, await limiter.hit_key(principal.key_id, principal.organization_id)
-    )
+    await tally.key(principal.key_id, principal.organization_id)
+    verdict = await tally.verdict()
     if not verdict.allowed:
         raise _rate_limited(verdict)
     remember(request, verdict)
