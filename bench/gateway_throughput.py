@@ -254,8 +254,11 @@ def main() -> None:
                 "DATABASE_URL": pg.url,
                 "REDIS_URL": redis.url,
                 "GATEWAY_PORT": str(gateway_port),
-                # The load comes from one key; the per-key budget would turn it into 429s.
+                # The load comes from one key of one organization at one address; the
+                # budgets would turn it into 429s.
                 "RATE_LIMIT_PER_MINUTE": "0",
+                "RATE_LIMIT_PER_ORGANIZATION_PER_MINUTE": "0",
+                "RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "0",
             }
             bare = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "bare_api:app", "--port", str(bare_port),

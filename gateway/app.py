@@ -7,18 +7,17 @@ docs/subscriptions.md), GET /healthz reports whether PostgreSQL and Redis answer
 """
 
 import gc
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
-from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -28,11 +27,15 @@ from gateway.admission import Gate
 from gateway.auth import AuthError, PrincipalCache
 from gateway.config import GatewaySettings, get_settings
 from gateway.core.context import GatewayContext
+from gateway.core.websocket_admission import AdmittingTransportWS, sign_in
 from gateway.health import check_postgres, check_redis
 from gateway.live_hub import LiveHub
+from gateway.open_sockets import OpenSockets
+from gateway.revocation import RevocationListener
 from gateway.schema import build_schema
 from libs.database.engine import create_engine, session_factory
 from libs.messaging.connection import ArqRedis, connect
+from libs.ratelimit import Budgets, Limiter
 from libs.settings import Settings
 
 # A socket that has not sent `connection_init` by then is closed (4408), so unauthenticated
@@ -52,35 +55,15 @@ class Resources:
     hub: LiveHub
 
 
-def _connection_authorization(params: object) -> str | None:
-    """Return the `authorization` entry of `connection_init`'s payload, in any letter case."""
-    if not isinstance(params, Mapping):
-        return None
-    for name, value in params.items():
-        if isinstance(name, str) and name.lower() == "authorization" and isinstance(value, str):
-            return value
-    return None
-
-
 class GatewayRouter(GraphQLRouter[GatewayContext, None]):
     """The GraphQL routes, with WebSocket connections signed in by their `connection_init`."""
 
-    async def on_ws_connect(self, context: GatewayContext) -> UnsetType | dict[str, object] | None:
-        """Accept the connection for a known key, else close it with 4403 (Forbidden).
+    graphql_transport_ws_handler_class = AdmittingTransportWS
 
-        The key comes from the payload's `authorization` (what browser clients can send),
-        else from the upgrade request's Authorization header.
-        """
-        authorization = _connection_authorization(context.connection_params)
-        if authorization is None:
-            authorization = context.authorization
-        if context.gate is None:
-            raise ConnectionRejectionError()
-        try:
-            principal = await context.gate.identify(authorization)
-        except AuthError as exc:
-            raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from exc
-        context.sign_in(principal, authorization or "")
+    async def on_ws_connect(self, context: GatewayContext) -> UnsetType | dict[str, object] | None:
+        """Accept the connection for a known key within its budgets, else close it with
+        4403 (Forbidden) or 4429 (over a budget; see `gateway.core.websocket_admission`)."""
+        await sign_in(context)
         return cast(UnsetType, UNSET)  # acknowledged without a payload
 
 
@@ -96,13 +79,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions = session_factory(engine)
         hub = LiveHub(redis)
         hub.start()
+        limiter = Limiter(redis, Budgets.from_settings(settings))
+        sockets = OpenSockets(settings.websockets_per_key)
+        gate = Gate(sessions, redis, principals, limiter, sockets)
+        revocations = RevocationListener(redis, gate.revoked)
+        revocations.start()
         app.state.resources = Resources(
-            engine=engine,
-            sessions=sessions,
-            redis=redis,
-            gate=Gate(sessions, redis, principals, settings.rate_limit_per_minute),
-            hub=hub,
+            engine=engine, sessions=sessions, redis=redis, gate=gate, hub=hub
         )
+        app.state.revocations = revocations
         # Everything built so far (schema, types, modules) lives as long as the process:
         # moving it out of the collector's sight keeps each full collection under load short.
         gc.freeze()
@@ -110,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             gc.unfreeze()
+            await revocations.stop()
             await hub.stop()
             await redis.aclose()
             await engine.dispose()
@@ -118,12 +104,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         held: Resources = connection.app.state.resources
         return held
 
-    async def context(connection: HTTPConnection) -> GatewayContext:
+    async def context(connection: HTTPConnection, response: Response) -> GatewayContext:
         held = resources(connection)
         authorization = connection.headers.get("authorization")
+        address = connection.client.host if connection.client else None
         websocket = connection.scope["type"] == "websocket"
+        principal = None
         # A WebSocket is signed in by its `connection_init` (GatewayRouter.on_ws_connect).
-        principal = None if websocket else await held.gate.admit(authorization)
+        if not websocket:
+            admitted = await held.gate.admit(authorization, address)
+            principal = admitted.principal
+            response.headers.update(admitted.verdict.headers())
         return GatewayContext(
             principal=principal,
             sessions=held.sessions,
@@ -133,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             hub=held.hub,
             websocket=websocket,
             authorization=authorization,
+            address=address,
         )
 
     app = FastAPI(title="crisiswatch gateway", lifespan=lifespan)
@@ -178,6 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
         if exc.retry_after is not None:
             headers["Retry-After"] = str(exc.retry_after)
+        headers.update(exc.headers)
         return JSONResponse(
             {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},
             status_code=exc.status_code,

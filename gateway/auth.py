@@ -1,10 +1,13 @@
 """Who is calling: bearer keys resolved to principals, cached briefly in-process.
 
 A key lookup is one indexed query; caching the answer for half a minute saves it on almost
-every request, at the price that a revoked key keeps working for at most that long.
+every request. A revocation is announced to every gateway process, which forgets the key at
+once (`gateway.revocation`); a process that missed the announcement (Redis was away) still
+drops the entry when its half minute is up, so that is the longest a revoked key can work.
 """
 
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -18,13 +21,20 @@ class AuthError(Exception):
     """No usable key (401), a key that may not use GraphQL (403), or over its rate (429)."""
 
     def __init__(
-        self, status_code: int, code: str, message: str, *, retry_after: int | None = None
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        *,
+        retry_after: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.code = code
         self.message = message
         self.retry_after = retry_after
+        self.headers = headers or {}
 
 
 class PrincipalCache:
@@ -60,6 +70,12 @@ class PrincipalCache:
         self._entries.move_to_end(key)
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
+
+    def forget(self, key_id: uuid.UUID) -> None:
+        """Drop every cached entry of a key, so its next use is checked in the database."""
+        stale = [hashed for hashed, (_, held) in self._entries.items() if held.key_id == key_id]
+        for hashed in stale:
+            del self._entries[hashed]
 
 
 async def authenticate(

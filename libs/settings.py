@@ -76,6 +76,24 @@ class Settings(BaseSettings):
             return shared
         return cls(**shared.model_dump(exclude_unset=True))
 
+    # Issue 13, finding 8: budgets per organization and per client address beside the
+    # per-key one (`rate_limit_per_minute`), and a cap on each key's open WebSockets.
+    rate_limit_per_organization_per_minute: int = Field(
+        default=3000,
+        description="Requests per minute an organization's keys may make together; 0 = no limit.",
+    )
+    rate_limit_per_address_per_minute: int = Field(
+        default=3000,
+        description=(
+            "Requests per minute from one client address, whatever key they carry (unknown "
+            "keys too); 0 = no limit."
+        ),
+    )
+    websockets_per_key: int = Field(
+        default=20,
+        description="WebSockets one key may hold open on each gateway process; 0 = no cap.",
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -36,6 +36,7 @@ class GatewayContext(BaseContext):
         hub: LiveHub | None = None,
         websocket: bool = False,
         authorization: str | None = None,
+        address: str | None = None,
     ) -> None:
         super().__init__()
         self.sessions = sessions
@@ -45,6 +46,8 @@ class GatewayContext(BaseContext):
         self.hub = hub
         self.websocket = websocket
         self.authorization = authorization
+        self.address = address
+        """The client's address, counted against its own budget."""
         self._principal = principal
         self._loaders = Loaders(sessions, principal.organization_id) if principal else None
 
@@ -72,8 +75,8 @@ class GatewayContext(BaseContext):
         """Check a WebSocket's key again and count one operation against its budget."""
         if self.gate is None:
             raise NotSignedInError("the context has no gate to admit operations")
-        principal = await self.gate.admit(self.authorization)
-        self._principal = principal
+        admitted = await self.gate.admit(self.authorization, self.address)
+        self._principal = admitted.principal
 
     async def recheck(self) -> None:
         """Raise AuthError when a long-lived connection's key was revoked meanwhile."""

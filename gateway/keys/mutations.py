@@ -16,6 +16,7 @@ from gateway.core.context import Info
 from gateway.core.errors import Forbidden, InvalidInput, NotFound, or_why_not
 from gateway.core.inputs import local_id
 from gateway.keys.types import ApiKey, ApiKeyCreated
+from gateway.revocation import announce
 from libs.auth.keys import mint
 from libs.contracts.enums import Role
 from libs.database import tables
@@ -73,15 +74,17 @@ class ApiKeyMutation:
 
     @strawberry.mutation(
         description=(
-            "Revoke a key for good; it stops working within 30 s everywhere. Revoking a "
-            "revoked key answers it unchanged. The last working admin key cannot be revoked. "
-            "Admin only."
+            "Revoke a key for good; it stops working at once on every gateway, its open "
+            "WebSockets are closed, and a gateway cut off from Redis stops accepting it within "
+            "30 s. Revoking a revoked key answers it unchanged. The last working admin key "
+            "cannot be revoked. Admin only."
         )
     )
     async def revoke_api_key(self, info: Info, id: relay.GlobalID) -> RevokeApiKeyResult:
         if (refusal := forbidden_unless_admin(info, MANAGE)) is not None:
             return refusal
         key_id = local_id(id, "ApiKey")
+        newly_revoked = False
         async with transaction(info.context.sessions) as session:
             row = None
             if key_id is not None:
@@ -104,4 +107,10 @@ class ApiKeyMutation:
                     )
                 row.revoked_at = datetime.now(UTC)
                 session.add(row)
+                newly_revoked = True
+        if newly_revoked:
+            # Committed: now every gateway process forgets the key and closes its sockets.
+            if info.context.gate is not None:
+                await info.context.gate.revoked(row.id)
+            await announce(info.context.redis, row.id)
         return ApiKey.from_row(row)

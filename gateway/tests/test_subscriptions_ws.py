@@ -101,7 +101,8 @@ async def test_a_subscription_sent_over_http_is_refused_with_a_pointer_to_the_so
 async def test_the_rate_limit_applies_when_a_subscription_starts(
     settings: Settings, redis: ArqRedis, acme: Tenant
 ) -> None:
-    limited = settings.model_copy(update={"rate_limit_per_minute": 1})
+    # `connection_init` counts as one request, the first operation as the second.
+    limited = settings.model_copy(update={"rate_limit_per_minute": 2})
     async with (
         serve_gateway(limited) as served,
         live_client(served.url, bearer(acme.keys[Role.VIEWER])) as client,
@@ -118,7 +119,8 @@ async def test_the_rate_limit_applies_when_a_subscription_starts(
 async def test_a_query_over_the_socket_counts_against_the_rate_limit_too(
     settings: Settings, redis: ArqRedis, acme: Tenant
 ) -> None:
-    limited = settings.model_copy(update={"rate_limit_per_minute": 1})
+    # `connection_init` counts as one request, the first operation as the second.
+    limited = settings.model_copy(update={"rate_limit_per_minute": 2})
     async with (
         serve_gateway(limited) as served,
         live_client(served.url, bearer(acme.keys[Role.VIEWER])) as client,

@@ -23,6 +23,7 @@ from libs.messaging import outbox
 from libs.messaging.connection import connect
 from libs.messaging.periodic import Periodic
 from libs.privacy import install_masking
+from libs.ratelimit import Budgets
 from libs.settings import Settings
 from services.ingest import health, service
 from services.ingest.complaints import router as complaints
@@ -66,7 +67,7 @@ async def _lifespan(
     held = Resources(
         sessions=session_factory(engine),
         redis=redis,
-        rate_limit_per_minute=settings.rate_limit_per_minute,
+        budgets=Budgets.from_settings(settings),
         contact_key=contact_key,
     )
     relay = outbox.Relay(held.sessions, redis, PRODUCER, interval=RELAY_INTERVAL_SECONDS)

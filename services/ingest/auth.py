@@ -1,17 +1,26 @@
-"""Bearer-key authentication for the ingest API."""
+"""Bearer-key authentication for the ingest API, and the request budgets it is held to.
+
+The client's address is counted first, before the key is looked up, so unknown keys are
+counted too; then the key and its organization (`libs.ratelimit`). The verdict is kept on
+the request for the `RateLimit-*` headers of the answer (`services.ingest.rate_headers`).
+"""
 
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from libs import ratelimit
 from libs.auth.keys import Principal, parse_bearer, resolve
+from libs.ratelimit import Verdict
 from services.ingest.dependencies import ResourcesDep
 from services.ingest.problems import ProblemError
+from services.ingest.rate_headers import remember
 
 
 async def current_principal(request: Request, held: ResourcesDep) -> Principal:
-    """Resolve the caller's key or refuse with 401."""
+    """Resolve the caller's key within its budgets, or refuse with 401 or 429."""
+    tally = held.limiter.tally()
+    if not await tally.address(request.client.host if request.client else None):
+        raise _rate_limited(await tally.verdict())
     secret = parse_bearer(request.headers.get("authorization"))
     if secret is None:
         raise _unauthorized("send an API key as `Authorization: Bearer <key>`")
@@ -19,15 +28,21 @@ async def current_principal(request: Request, held: ResourcesDep) -> Principal:
         principal = await resolve(session, secret)
     if principal is None:
         raise _unauthorized("the API key is unknown or revoked")
-    verdict = await ratelimit.hit(held.redis, principal.key_id, held.rate_limit_per_minute)
+    await tally.key(principal.key_id, principal.organization_id)
+    verdict = await tally.verdict()
     if not verdict.allowed:
-        retry = {"Retry-After": str(verdict.retry_after)}
-        raise ProblemError(429, "Too Many Requests", f"this key {verdict.explained}", headers=retry)
+        raise _rate_limited(verdict)
+    remember(request, verdict)
     return principal
 
 
 def _unauthorized(detail: str) -> ProblemError:
     return ProblemError(401, "Unauthorized", detail)
+
+
+def _rate_limited(verdict: Verdict) -> ProblemError:
+    detail = verdict.explained[0].lower() + verdict.explained[1:]
+    return ProblemError(429, "Too Many Requests", detail, headers=verdict.headers())
 
 
 async def ingesting_principal(
@@ -39,5 +54,24 @@ async def ingesting_principal(
     return principal
 
 
+async def reading_principal(
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> Principal:
+    """Require a key that may read what was pushed: `viewer` or above, never `ingest`.
+
+    An ingest key sits in a crawler or a service desk; if it leaks, it must not become a way
+    to read the organization's mentions and complaints back.
+    """
+    if not principal.can_read():
+        raise ProblemError(
+            403,
+            "Forbidden",
+            f"a `{principal.role.value}` key may only push; reading mentions and complaints "
+            "needs a `viewer`, `responder` or `admin` key",
+        )
+    return principal
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 IngestingPrincipal = Annotated[Principal, Depends(ingesting_principal)]
+ReadingPrincipal = Annotated[Principal, Depends(reading_principal)]

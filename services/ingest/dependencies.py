@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.messaging.connection import ArqRedis
 from libs.messaging.unit_of_work import Work, unit_of_work
+from libs.ratelimit import Budgets, Limiter
 from services.ingest.complaints.service import ContactKey
 
 PRODUCER = "ingest"
@@ -24,8 +26,13 @@ class Resources:
 
     sessions: async_sessionmaker[AsyncSession]
     redis: ArqRedis
-    rate_limit_per_minute: int
+    budgets: Budgets
     contact_key: ContactKey
+
+    @cached_property
+    def limiter(self) -> Limiter:
+        """The process's request limiter, counting in `redis` (built on first use)."""
+        return Limiter(self.redis, self.budgets)
 
     def unit_of_work(self) -> AbstractAsyncContextManager[Work]:
         """Open a transaction whose messages ingest publishes once it commits."""

@@ -6,7 +6,7 @@ import uuid
 from fastapi import APIRouter, Request, Response
 
 from libs.database.tables._types import utcnow
-from services.ingest.auth import CurrentPrincipal, IngestingPrincipal
+from services.ingest.auth import IngestingPrincipal, ReadingPrincipal
 from services.ingest.body import parse_body, read_body
 from services.ingest.complaints import service
 from services.ingest.complaints.schemas import ComplaintIn, ComplaintOut
@@ -21,12 +21,13 @@ from services.ingest.openapi import (
     not_found,
 )
 from services.ingest.problems import found
+from services.ingest.rate_headers import RateLimitedRoute
 from services.ingest.schemas import Problem
 
 COMPLAINTS_ROUTE = "POST /v1/complaints"
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+router = APIRouter(route_class=RateLimitedRoute)
 
 
 @router.post(
@@ -90,7 +91,7 @@ async def create_complaint(
     "/v1/complaints/{complaint_id}", response_model=ComplaintOut, responses=not_found("complaint")
 )
 async def read_complaint(
-    complaint_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+    complaint_id: uuid.UUID, principal: ReadingPrincipal, session: SessionDep
 ) -> ComplaintOut:
     """Return a complaint of the caller's organization, personal data masked."""
     return found(

@@ -4,7 +4,7 @@ import uuid
 
 from fastapi import APIRouter, Request, Response
 
-from services.ingest.auth import CurrentPrincipal, IngestingPrincipal
+from services.ingest.auth import IngestingPrincipal, ReadingPrincipal
 from services.ingest.body import parse_body, read_body
 from services.ingest.dependencies import ResourcesDep, SessionDep
 from services.ingest.idempotency.http import IdempotencyKey, respond
@@ -19,10 +19,11 @@ from services.ingest.openapi import (
     not_found,
 )
 from services.ingest.problems import found
+from services.ingest.rate_headers import RateLimitedRoute
 
 MENTIONS_ROUTE = "POST /v1/mentions"
 
-router = APIRouter()
+router = APIRouter(route_class=RateLimitedRoute)
 
 
 @router.post(
@@ -54,7 +55,7 @@ async def push_mentions(
 
 @router.get("/v1/mentions/{mention_id}", response_model=MentionOut, responses=not_found("mention"))
 async def read_mention(
-    mention_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+    mention_id: uuid.UUID, principal: ReadingPrincipal, session: SessionDep
 ) -> MentionOut:
     """Return a mention of the caller's organization and its analysis once done."""
     return found(

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.messages import ANALYSIS_QUEUE
 from libs.database.engine import transaction
 from libs.database.tables._types import utcnow
+from libs.ratelimit import Budgets
 from services.ingest.app import create_app, reconcile_once
 from services.ingest.complaints.service import ContactKey
 from services.ingest.config import IngestSettings
@@ -86,7 +87,7 @@ async def test_the_reconciler_puts_only_lost_mentions_back_on_the_analysis_queue
             await stored_at(session, mention_id, utcnow() - timedelta(minutes=10))
         make_analysis(session, organization, analysed)
 
-    await reconcile_once(Resources(rolled_back, redis, 0, ContactKey(None)))
+    await reconcile_once(Resources(rolled_back, redis, Budgets(0, 0, 0), ContactKey(None)))
     jobs = await redis.queued_jobs(queue_name=ANALYSIS_QUEUE)
     # Rows other tests left behind may be announced too; only this organization's count here.
     ours = [job.args[0] for job in jobs if job.args[0]["organization_id"] == str(organization)]
