@@ -68,6 +68,7 @@ MASKED: list[tuple[str, str, str]] = [
     ("。 as the dot", "写信li@example。com", "写信l***@example.com"),
     ("zero-width in an e-mail", f"li{ZW}.lei@example.com", "l***@example.com"),
     ("QQ mail", "13800135678@qq.com", "1***@qq.com"),
+    ("mistyped local part", "li..lei@example.com", "l***@example.com"),
     # order numbers, where labelled as one
     ("订单号", "订单号：TM20261121083012", "订单号：************3012"),
     ("订单号 with a full-width colon", "订单号：JD2026112100042", "订单号：***********0042"),
