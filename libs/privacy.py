@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from libs.contracts.enums import ContactKind
+from libs.personal_data import Kind, find_personal_data
 from libs.settings import Settings
 
 KEY_ENV = "CRISISWATCH_DATA_KEY"
@@ -210,11 +211,36 @@ def mask_email(value: str) -> str:
 
 
 def mask_id_card(value: str) -> str:
-    """Return 110101********1234: region code and last four; the birth date is hidden."""
+    """Return 110101********1234: region code and last four; the birth date is hidden.
+
+    An old 15-digit number keeps its last three (110101******123), as its last four would
+    show a digit of the birth date.
+    """
     number = value.strip().upper()
     if len(number) <= 10:
         return "*" * len(number)
+    if len(number) == 15:
+        return f"{number[:6]}{'*' * 6}{number[-3:]}"
     return f"{number[:6]}{'*' * (len(number) - 10)}{number[-4:]}"
+
+
+def mask_landline(value: str) -> str:
+    """Return 010-****5678: the area code and the last four digits of a fixed line."""
+    area, dash, subscriber = value.rpartition("-")
+    if not dash:
+        return mask_phone(value)
+    return f"{area}-{'*' * max(len(subscriber) - 4, 0)}{subscriber[-4:]}"
+
+
+def mask_order_id(value: str) -> str:
+    """Return ************3012: an order number keeps its last four characters.
+
+    Enough for a service desk to tell a customer's orders apart, not enough to look one up.
+    """
+    number = value.strip()
+    if len(number) <= 4:
+        return "*" * len(number)
+    return "*" * (len(number) - 4) + number[-4:]
 
 
 def mask_name(value: str) -> str:
@@ -245,38 +271,34 @@ def mask_contact(kind: ContactKind, value: str) -> str:
     return mask_other(value)
 
 
-_TEXT_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_TEXT_ID_CARD = re.compile(
-    r"(?<![0-9])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
-    r"(?![0-9Xx])"
-)
-_TEXT_MAINLAND = re.compile(
-    r"(?<![0-9+])(?:(?:\+|00)86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?![0-9])"
-)
-_TEXT_INTERNATIONAL = re.compile(r"(?<![0-9])\+[1-9]\d{0,3}[\s-]?\d(?:[\s-]?\d){5,13}(?![0-9])")
-
-
-_FULL_WIDTH = {
-    code: code - 0xFEE0
-    for code in range(0xFF01, 0xFF5F)
-    if chr(code - 0xFEE0).isalnum() or chr(code - 0xFEE0) in "@+.-_"
+_MASKS: dict[Kind, Callable[[str], str]] = {
+    Kind.EMAIL: mask_email,
+    Kind.ID_CARD: mask_id_card,
+    Kind.MOBILE: mask_phone,
+    Kind.LANDLINE: mask_landline,
+    Kind.PHONE: mask_phone,
+    Kind.ORDER: mask_order_id,
 }
 
 
 def mask_text(text: str) -> str:
-    """Mask every phone number, e-mail address and ID card number found inside `text`.
+    """Mask every phone number, e-mail address, ID and order number found inside `text`.
 
-    Full-width digits, letters and the signs numbers and addresses use (１３８…, ＠, ＋,
-    typed by Chinese input methods) are folded to ASCII first, or a number written that way
-    would slip through unmasked; other full-width punctuation is left as written.
+    `libs.personal_data` finds them however they are written (full-width, spaced, dotted,
+    split by zero-width characters) and confirms each with a validator; each is replaced by
+    its masked form and the rest of the text is left exactly as written.
     """
-    if not text:
+    found = find_personal_data(text)
+    if not found:
         return text
-    text = text.translate(_FULL_WIDTH)
-    text = _TEXT_EMAIL.sub(lambda match: mask_email(match.group()), text)
-    text = _TEXT_ID_CARD.sub(lambda match: mask_id_card(match.group()), text)
-    text = _TEXT_MAINLAND.sub(lambda match: mask_phone(match.group()), text)
-    return _TEXT_INTERNATIONAL.sub(lambda match: mask_phone(match.group()), text)
+    parts: list[str] = []
+    done = 0
+    for item in found:
+        parts.append(text[done : item.start])
+        parts.append(_MASKS[item.kind](item.value))
+        done = item.end
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def mask_value(value: Any) -> Any:

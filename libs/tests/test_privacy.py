@@ -144,12 +144,12 @@ def test_id_card_check_digit() -> None:
 def test_mask_text_finds_every_kind_inside_free_text() -> None:
     text = (
         f"用户张三电话13800135678，备用+86 139-1234-5678，邮箱li.lei@example.com，"
-        f"身份证{ID_CARD}，英国号码+44 7911 123456；订单号 2025030112345678901 不变"
+        f"身份证{ID_CARD}，英国号码+44 7911 123456；流水号 2025030112345678901 不变"
     )
     masked = mask_text(text)
     assert masked == (
         "用户张三电话138****5678，备用+86 139****5678，邮箱l***@example.com，"
-        "身份证110105********002X，英国号码+447*****3456；订单号 2025030112345678901 不变"
+        "身份证110105********002X，英国号码+447*****3456；流水号 2025030112345678901 不变"
     )
     assert mask_text(masked) == masked  # masking twice changes nothing
     assert mask_value({"a": ["tel 13800135678", 3], "b": ("x@y.cn",)}) == {

@@ -111,7 +111,7 @@ class ComplaintOut(BaseModel):
                     "mention_id": "6a1f6a43-4d9e-4a4b-8d43-2f1b7d0c5e66",
                     "external_id": "cpl-3f2a…",
                     "customer_ref": "CUST-0042781",
-                    "order_id": "TM20261121083012",
+                    "order_id": "************3012",
                     "channel": "hotline",
                     "text": "奶粉喝了以后宝宝拉肚子，请回电 138****5678",
                     "occurred_at": "2026-11-21T00:30:00Z",
@@ -126,9 +126,12 @@ class ComplaintOut(BaseModel):
     mention_id: uuid.UUID
     external_id: str
     customer_ref: str
-    order_id: str | None
+    order_id: str | None = Field(description="The order number masked to its last four: ****3012.")
     channel: ComplaintChannel
-    text: str = Field(description="The complaint text with phone, e-mail and ID numbers masked.")
+    text: str = Field(
+        description="The complaint text with phone numbers, e-mail addresses, ID and order "
+        "numbers masked."
+    )
     occurred_at: datetime
     contacts: list[ContactOut]
     created_at: datetime

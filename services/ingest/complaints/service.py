@@ -4,7 +4,7 @@ The complaint's text becomes a mention like any other, so analysis scores it and
 bursts count towards risk; the text is stored with phone numbers, e-mail addresses and ID
 numbers masked. The details only the customer-service desk needs (customer reference, order,
 channel, contacts) live in the `complaint` row, contacts encrypted under the data key with
-the row bound in, and masked for every answer.
+the row bound in; contacts and the order number are masked in every answer.
 
 What the routes call. Storing returns `(StoredComplaint, Outcome)`: the answer the route
 needs and the `mention.ingested.v1` to emit once the caller's unit of work commits. A read
@@ -32,6 +32,7 @@ from libs.privacy import (
     decrypt,
     encrypt,
     mask_contact,
+    mask_order_id,
     mask_text,
     row_context,
 )
@@ -251,12 +252,13 @@ def decrypt_contacts(key: DataKey, complaint: Complaint) -> list[ContactIn]:
 
 _COMPLAINT_OUT_FIELDS: Final = set(ComplaintOut.model_fields) - {
     "external_id",
+    "order_id",
     "text",
     "occurred_at",
     "contacts",
 }
 """The answer's fields a stored complaint has under the same name and meaning; the others
-come from its mention, and its contacts only masked."""
+come from its mention, and its order number and contacts only masked."""
 
 
 def _complaint_out(complaint: Complaint, mention: Mention) -> ComplaintOut:
@@ -264,6 +266,7 @@ def _complaint_out(complaint: Complaint, mention: Mention) -> ComplaintOut:
     return ComplaintOut(
         **complaint.model_dump(include=_COMPLAINT_OUT_FIELDS),
         external_id=mention.external_id,
+        order_id=mask_order_id(complaint.order_id) if complaint.order_id else None,
         text=mention.text,
         occurred_at=mention.posted_at,
         contacts=contacts_out(complaint.contacts_masked),

@@ -61,7 +61,7 @@ async def test_complaint_is_stored_masked_with_contacts_encrypted(
     assert (
         PHONE not in response.text and EMAIL not in response.text and ID_CARD not in response.text
     )
-    assert body["channel"] == "hotline" and body["order_id"] == "TM20261121083012"
+    assert body["channel"] == "hotline" and body["order_id"] == "************3012"
 
     row, mention = await stored_complaint(sessions, body["id"])
     assert str(mention.id) == body["mention_id"]
