@@ -1,7 +1,8 @@
 """The reconciler's tries: newest first, a back-off per mention, stable ids, a reasoned give-up.
 
 Each test stores its mentions in a far future, so rows other tests leave behind are older
-and never crowd ours out of a pass; every session is rolled back.
+and never crowd ours out of a pass, and looks only at its own organization's
+announcements; every session is rolled back.
 """
 
 import uuid
@@ -16,7 +17,7 @@ from libs.contracts.outcome import Outcome
 from libs.database.tables import MentionFailure
 from libs.database.tables._types import utcnow
 from services.ingest import repository, service
-from services.ingest.tests.builders import announced, make_analysis, store_mentions, stored_at
+from services.ingest.tests.builders import make_analysis, store_mentions, stored_at
 
 
 async def _stored(
@@ -39,6 +40,7 @@ async def _row(session: AsyncSession, mention_id: uuid.UUID) -> MentionFailure |
 
 
 def _ours(outcome: Outcome, organization: uuid.UUID) -> list[MentionIngested]:
+    """The outcome's announcements for `organization`: tests that commit leave others' rows."""
     return [
         m
         for m in outcome.messages
@@ -59,14 +61,14 @@ async def test_a_pass_takes_the_newest_first_and_says_why_on_each_row(
     monkeypatch.setattr(service, "REQUEUE_LIMIT", 2)
 
     first = await service.requeue_unanalysed(session, now)
-    assert announced(first) == [(organization, [ids["newest"], ids["older"]])]
+    assert [m.mention_ids for m in _ours(first, organization)] == [[ids["newest"], ids["older"]]]
     row = await _row(session, ids["newest"])
     assert row is not None and row.tries == 1 and row.given_up_at is None
     assert row.reason == "not analysed 120 s after it was stored"
 
     # The two just tried wait their back-off, so the next pass reaches the oldest.
     second = await service.requeue_unanalysed(session, now + timedelta(seconds=5))
-    assert announced(second) == [(organization, [ids["oldest"]])]
+    assert [m.mention_ids for m in _ours(second, organization)] == [[ids["oldest"]]]
 
 
 async def test_each_mention_waits_longer_after_each_try(
@@ -86,7 +88,7 @@ async def test_each_mention_waits_longer_after_each_try(
         assert _ours(early, organization) == [], f"re-sent before try {tries}'s back-off"
         at = tried_at[-1] + wait
         due = await service.requeue_unanalysed(session, at)
-        assert announced(due) == [(organization, [lost])]
+        assert [m.mention_ids for m in _ours(due, organization)] == [[lost]]
         tried_at.append(at)
     row = await _row(session, lost)
     assert row is not None and row.tries == 5 and row.last_failed_at == tried_at[-1]
@@ -196,7 +198,7 @@ async def test_redriving_restarts_the_tries_and_announces_again(
     await session.flush()
 
     outcome = await service.redrive_failed(session, None, now)
-    assert announced(outcome) == [(organization, [ids["spent"]])]
+    assert [m.mention_ids for m in _ours(outcome, organization)] == [[ids["spent"]]]
     row = await _row(session, ids["spent"])
     assert row is not None and row.tries == 0 and row.given_up_at is None
     assert row.reason == "ValueError: bad"
