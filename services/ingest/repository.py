@@ -129,23 +129,31 @@ class TryRow(TypedDict):
     last_failed_at: datetime
 
 
-# The wait after a mention's last try, capped; `service.retry_after` is the same in Python.
-_DUE = text(
+# Two reads, each newest first: mentions never tried, and tried ones now due again. Apart,
+# PostgreSQL estimates each well (hash anti-joins over the mentions: about 0.6 s for 300 k
+# of them here, against 1.6 s for one read with an OR, planned as a nested loop).
+_NEVER_TRIED = text(
     """
-    SELECT m.organization_id, m.id, m.ingested_at, coalesce(f.tries, 0), f.last_failed_at
+    SELECT m.organization_id, m.id, m.ingested_at, 0, NULL::timestamptz
     FROM mention m
-    LEFT JOIN mention_failure f ON f.mention_id = m.id
     WHERE m.ingested_at < :stored_before
       AND NOT EXISTS (SELECT 1 FROM mention_analysis a WHERE a.mention_id = m.id)
-      AND (
-        f.mention_id IS NULL
-        OR (
-          f.given_up_at IS NULL
-          AND f.last_failed_at + make_interval(
-                secs => least(:base * power(2, greatest(least(f.tries, 40) - 1, 0)), :cap)
-              ) <= :now
-        )
-      )
+      AND NOT EXISTS (SELECT 1 FROM mention_failure f WHERE f.mention_id = m.id)
+    ORDER BY m.ingested_at DESC, m.id
+    LIMIT :limit
+    """
+)
+# The wait after a mention's last try, capped; `service.retry_after` is the same in Python.
+_DUE_AGAIN = text(
+    """
+    SELECT m.organization_id, m.id, m.ingested_at, f.tries, f.last_failed_at
+    FROM mention_failure f
+    JOIN mention m ON m.id = f.mention_id
+    WHERE f.given_up_at IS NULL
+      AND f.last_failed_at + make_interval(
+            secs => least(:base * power(2, greatest(least(f.tries, 40) - 1, 0)), :cap)
+          ) <= :now
+      AND NOT EXISTS (SELECT 1 FROM mention_analysis a WHERE a.mention_id = m.id)
     ORDER BY m.ingested_at DESC, m.id
     LIMIT :limit
     """
@@ -167,17 +175,18 @@ async def due_unanalysed(
     seconds (at most `cap`) have passed since its last try; a given-up one never. Newest
     first, so the mentions that still matter go before old ones failing for good.
     """
-    result = await session.exec(
-        _DUE,  # type: ignore[call-overload]
-        params={
-            "now": now,
-            "stored_before": stored_before,
-            "base": base_seconds,
-            "cap": cap_seconds,
-            "limit": limit,
-        },
+    never = await session.exec(
+        _NEVER_TRIED,  # type: ignore[call-overload]
+        params={"stored_before": stored_before, "limit": limit},
     )
-    return [Unanalysed(*row) for row in result.all()]
+    again = await session.exec(
+        _DUE_AGAIN,  # type: ignore[call-overload]
+        params={"now": now, "base": base_seconds, "cap": cap_seconds, "limit": limit},
+    )
+    due = [Unanalysed(*row) for row in [*never.all(), *again.all()]]
+    due.sort(key=lambda item: item.mention_id)
+    due.sort(key=lambda item: item.ingested_at, reverse=True)
+    return due[:limit]
 
 
 async def count_tries(session: AsyncSession, rows: list[TryRow]) -> set[uuid.UUID]:
