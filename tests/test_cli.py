@@ -197,3 +197,59 @@ def test_version_is_printed_from_the_installed_package() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.strip() == f"crisiswatch {version('crisiswatch')}"
+
+
+async def test_jobs_lists_failed_mentions_and_redrives_the_given_up(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    from libs.database.engine import transaction
+    from libs.database.tables import MentionFailure
+    from services.ingest.tests.builders import store_mentions
+
+    tenant = await make_tenant(sessions)
+    now = datetime.now(UTC)
+    async with transaction(sessions) as session:
+        spent, retried = await store_mentions(session, tenant.org.id, "spent", "retried")
+        for mention_id, reason, given_up in (
+            (spent, "given up after 15 tries: ValueError: segmenter cannot read it", now),
+            (retried, "not analysed 61 s after it was stored", None),
+        ):
+            session.add(
+                MentionFailure(
+                    mention_id=mention_id,
+                    organization_id=tenant.org.id,
+                    tries=15 if given_up else 1,
+                    reason=reason,
+                    first_failed_at=now - timedelta(days=3),
+                    last_failed_at=now,
+                    given_up_at=given_up,
+                )
+            )
+    env = {"REDIS_URL": servers.redis_url}
+
+    async def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(
+            crisiswatch, "jobs", *args, database_url=servers.database_url, extra_env=env
+        )
+
+    listed = await run("mentions")
+    assert listed.returncode == 0, listed.stderr
+    assert f"{spent}  org {tenant.org.id}  tries=15  given up" in listed.stdout
+    assert "ValueError: segmenter cannot read it" in listed.stdout
+    assert f"{retried}  org {tenant.org.id}  tries=1  retried" in listed.stdout
+    only_given_up = await run("mentions", "--given-up")
+    assert str(spent) in only_given_up.stdout and str(retried) not in only_given_up.stdout
+
+    refused = await run("redrive-mentions")
+    assert refused.returncode == 2 and "--given-up" in refused.stderr
+    sent = await run("redrive-mentions", "--given-up")
+    assert sent.returncode == 0, sent.stderr
+    assert "re-announced 1 mention(s)" in sent.stdout
+    jobs = await redis.queued_jobs(queue_name=MentionIngested.QUEUE)
+    ours = [job.args[0] for job in jobs if job.args[0]["organization_id"] == str(tenant.org.id)]
+    assert [message["mention_ids"] for message in ours] == [[str(spent)]]
+    async with sessions() as session:
+        row = await session.get(MentionFailure, spent)
+        assert row is not None and row.tries == 0 and row.given_up_at is None
+    nothing = await run("redrive-mentions", "--given-up")
+    assert nothing.returncode == 1 and "no failed mention" in nothing.stderr

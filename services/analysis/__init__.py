@@ -2,7 +2,8 @@
 
 Owns (the only writer of) the tables `watchlist`, `sensitive_term`, `mention_analysis`,
 `watchlist_hit`, `story`, `story_band` and `risk_signal`; it reads `mention` and `author`,
-which ingest writes.
+which ingest writes, and shares `mention_failure` with ingest's reconciler (a mention that
+breaks the analyser is recorded there, and its row deleted once it is analysed).
 Consumes, on ANALYSIS_QUEUE (worker.py): `mention.ingested.v1`, a batch of stored mentions
 that the pipeline (prepare → match → score sentiment → stories → influence → hits →
 window → decide) analyses before re-deciding the tier of every watchlist they matched; and

@@ -4,6 +4,8 @@ Every function takes the caller's session and never commits; the messages to emi
 the Outcome, and the caller's unit of work publishes them after its commit.
 """
 
+import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,20 +19,39 @@ from libs.contracts.messages import (
 from libs.contracts.outcome import Outcome
 from services.analysis import configuration, pipeline
 from services.analysis.analyzer import Analyzer
+from services.analysis.isolation import isolate
+from services.analysis.repository import failures
 
 
 async def analyze_mentions(
     session: AsyncSession, analyzer: Analyzer, message: MentionIngested, *, now: datetime
 ) -> Outcome:
-    """Analyse the batch's new mentions, re-decide their watchlists, emit their rises and falls."""
-    batch = pipeline.Batch(
-        organization_id=message.organization_id,
-        mention_ids=message.mention_ids,
-        now=now,
-        analyzer=analyzer,
+    """Analyse the batch's new mentions, re-decide their watchlists, emit their rises and falls.
+
+    A mention that breaks the analyser fails alone (`isolation`): it gets a `mention_failure`
+    row with the error, the others are analysed, and the message is done, not a dead letter.
+    The failure rows of the mentions now analysed are deleted.
+    """
+
+    async def attempt(mention_ids: Sequence[uuid.UUID]) -> pipeline.Batch:
+        batch = pipeline.Batch(
+            organization_id=message.organization_id,
+            mention_ids=mention_ids,
+            now=now,
+            analyzer=analyzer,
+        )
+        return await pipeline.run(session, batch)
+
+    isolated = await isolate(session, message.mention_ids, attempt)
+    await failures.record(
+        session,
+        message.organization_id,
+        {m: f"{type(exc).__name__}: {exc}" for m, exc in isolated.failed.items()},
+        now,
     )
-    await pipeline.run(session, batch)
-    return Outcome.emit(*batch.raised, *batch.fell)
+    await failures.clear_analysed(session, message.mention_ids)
+    # Each try's rises and falls in the order the tries decided them.
+    return Outcome.emit(*(told for b in isolated.done for told in (*b.raised, *b.fell)))
 
 
 async def create_watchlist(

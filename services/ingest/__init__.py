@@ -13,5 +13,6 @@ POST routes honour an `Idempotency-Key`.
 Emits `mention.ingested.v1` (to analysis) through the outbox: staged in the request's
 transaction and published after it commits, so nothing accepted is lost if Redis or a
 worker dies right after the answer; the reconciler announces again, in the same way,
-mentions still unanalysed after five minutes. Emits no live notices.
+mentions still unanalysed after a minute, counting each try in `mention_failure` (which
+analysis writes too). Emits no live notices.
 """

@@ -13,7 +13,7 @@ class IngestSettings(Settings):
     ingest_port: int = 8001
     reconcile_interval_seconds: float = Field(
         default=60.0,
-        description="How often ingest re-announces mentions still unanalysed five minutes on.",
+        description="How often ingest re-announces mentions still unanalysed a minute on.",
     )
 
 

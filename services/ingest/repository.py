@@ -2,14 +2,15 @@
 
 import uuid
 from datetime import datetime
-from typing import TypedDict
+from typing import NamedTuple, TypedDict
 
-from sqlalchemy import tuple_
+from sqlalchemy import String, cast, delete, exists, func, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.database.tables import Author, Mention, MentionAnalysis
+from libs.database.tables import Author, Mention, MentionAnalysis, MentionFailure
+from libs.database.tables.ingest import REASON_LIMIT
 from libs.database.upsert import incoming
 
 Key = tuple[str, str]
@@ -107,19 +108,193 @@ async def mention_with_analysis(
     return mention, author, analysis
 
 
-async def unanalysed(
-    session: AsyncSession, after: datetime, before: datetime, limit: int
-) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """Return (organization, mention) ids stored between `after` and `before`, unanalysed."""
+class Unanalysed(NamedTuple):
+    """A stored mention with no analysis, and its failure row's count (0 and None if none)."""
+
+    organization_id: uuid.UUID
+    mention_id: uuid.UUID
+    ingested_at: datetime
+    tries: int
+    last_failed_at: datetime | None
+
+
+class TryRow(TypedDict):
+    """A `mention_failure` row as one more try leaves it: `tries` is the try now counted."""
+
+    mention_id: uuid.UUID
+    organization_id: uuid.UUID
+    tries: int
+    reason: str
+    first_failed_at: datetime
+    last_failed_at: datetime
+
+
+# Two reads, each newest first: mentions never tried, and tried ones now due again. Apart,
+# PostgreSQL estimates each well (hash anti-joins over the mentions: about 0.6 s for 300 k
+# of them here, against 1.6 s for one read with an OR, planned as a nested loop).
+_NEVER_TRIED = text(
+    """
+    SELECT m.organization_id, m.id, m.ingested_at, 0, NULL::timestamptz
+    FROM mention m
+    WHERE m.ingested_at < :stored_before
+      AND NOT EXISTS (SELECT 1 FROM mention_analysis a WHERE a.mention_id = m.id)
+      AND NOT EXISTS (SELECT 1 FROM mention_failure f WHERE f.mention_id = m.id)
+    ORDER BY m.ingested_at DESC, m.id
+    LIMIT :limit
+    """
+)
+# The wait after a mention's last try, capped; `service.retry_after` is the same in Python.
+_DUE_AGAIN = text(
+    """
+    SELECT m.organization_id, m.id, m.ingested_at, f.tries, f.last_failed_at
+    FROM mention_failure f
+    JOIN mention m ON m.id = f.mention_id
+    WHERE f.given_up_at IS NULL
+      AND f.last_failed_at + make_interval(
+            secs => least(:base * power(2, greatest(least(f.tries, 40) - 1, 0)), :cap)
+          ) <= :now
+      AND NOT EXISTS (SELECT 1 FROM mention_analysis a WHERE a.mention_id = m.id)
+    ORDER BY m.ingested_at DESC, m.id
+    LIMIT :limit
+    """
+)
+
+
+async def due_unanalysed(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    stored_before: datetime,
+    base_seconds: float,
+    cap_seconds: float,
+    limit: int,
+) -> list[Unanalysed]:
+    """Return unanalysed mentions stored before `stored_before` whose next try is due, newest first.
+
+    A mention without a failure row is due at once; one with a row, once `base · 2^(tries-1)`
+    seconds (at most `cap`) have passed since its last try; a given-up one never. Newest
+    first, so the mentions that still matter go before old ones failing for good.
+    """
+    never = await session.exec(
+        _NEVER_TRIED,  # type: ignore[call-overload]
+        params={"stored_before": stored_before, "limit": limit},
+    )
+    again = await session.exec(
+        _DUE_AGAIN,  # type: ignore[call-overload]
+        params={"now": now, "base": base_seconds, "cap": cap_seconds, "limit": limit},
+    )
+    due = [Unanalysed(*row) for row in [*never.all(), *again.all()]]
+    due.sort(key=lambda item: item.mention_id)
+    due.sort(key=lambda item: item.ingested_at, reverse=True)
+    return due[:limit]
+
+
+async def count_tries(session: AsyncSession, rows: list[TryRow]) -> set[uuid.UUID]:
+    """Count one more try on each row; return the mentions whose try this call counted.
+
+    A row whose count moved since it was read (another replica's pass, an analysis failure)
+    or that was given up is left alone and not returned, so two passes that read the same
+    rows count each try once and announce it once.
+    """
+    if not rows:
+        return set()
+    statement = insert(MentionFailure)
+    upsert = statement.on_conflict_do_update(
+        index_elements=["mention_id"],
+        set_=incoming(statement, "tries", "reason", "last_failed_at"),
+        where=(col(MentionFailure.tries) == statement.excluded.tries - 1)
+        & col(MentionFailure.given_up_at).is_(None),
+    ).returning(col(MentionFailure.mention_id))
+    connection = await session.connection()
+    # In id order, so two passes lock the same rows in the same order.
+    result = await connection.execute(upsert, sorted(rows, key=lambda row: row["mention_id"]))
+    return {mention_id for (mention_id,) in result.all()}
+
+
+async def give_up(
+    session: AsyncSession, mention_ids: list[uuid.UUID], max_tries: int, now: datetime
+) -> list[tuple[uuid.UUID, str]]:
+    """Mark these rows given up if they still have `max_tries` tries; return (id, reason)."""
+    if not mention_ids:
+        return []
     result = await session.exec(
-        select(Mention.organization_id, Mention.id)
-        .outerjoin(MentionAnalysis, col(MentionAnalysis.mention_id) == col(Mention.id))
+        update(MentionFailure)
         .where(
-            col(MentionAnalysis.mention_id).is_(None),
-            col(Mention.ingested_at) < before,
-            col(Mention.ingested_at) > after,
+            col(MentionFailure.mention_id).in_(mention_ids),
+            col(MentionFailure.tries) >= max_tries,
+            col(MentionFailure.given_up_at).is_(None),
         )
-        .order_by(col(Mention.ingested_at))
-        .limit(limit)
+        .values(
+            given_up_at=now,
+            reason=func.left(
+                "given up after "
+                + cast(col(MentionFailure.tries), String)
+                + " tries: "
+                + col(MentionFailure.reason),
+                REASON_LIMIT,
+            ),
+        )
+        .returning(col(MentionFailure.mention_id), col(MentionFailure.reason))
+    )
+    return [(mention_id, reason) for mention_id, reason in result.all()]
+
+
+async def forget_analysed_failures(session: AsyncSession) -> None:
+    """Delete failure rows of mentions analysed since: a pass read them just before."""
+    await session.exec(
+        delete(MentionFailure).where(
+            exists(
+                select(MentionAnalysis.mention_id).where(
+                    col(MentionAnalysis.mention_id) == col(MentionFailure.mention_id)
+                )
+            )
+        )
+    )
+
+
+async def failures(
+    session: AsyncSession,
+    *,
+    given_up_only: bool = False,
+    organization_id: uuid.UUID | None = None,
+    limit: int = 100,
+) -> list[MentionFailure]:
+    """Return mentions that need attention, most recently failed first."""
+    query = select(MentionFailure)
+    if given_up_only:
+        query = query.where(col(MentionFailure.given_up_at).is_not(None))
+    if organization_id is not None:
+        query = query.where(col(MentionFailure.organization_id) == organization_id)
+    rows = await session.exec(
+        query.order_by(col(MentionFailure.last_failed_at).desc()).limit(limit)
+    )
+    return list(rows.all())
+
+
+async def restart(
+    session: AsyncSession,
+    *,
+    mention_ids: list[uuid.UUID] | None,
+    now: datetime,
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Reset the tries of these failure rows (None: of every given-up one); return (org, id).
+
+    Rows of mentions analysed meanwhile are left for the reconciler to delete.
+    """
+    query = update(MentionFailure).where(
+        ~exists(
+            select(MentionAnalysis.mention_id).where(
+                col(MentionAnalysis.mention_id) == col(MentionFailure.mention_id)
+            )
+        )
+    )
+    if mention_ids is None:
+        query = query.where(col(MentionFailure.given_up_at).is_not(None))
+    else:
+        query = query.where(col(MentionFailure.mention_id).in_(mention_ids))
+    result = await session.exec(
+        query.values(tries=0, given_up_at=None, last_failed_at=now).returning(
+            col(MentionFailure.organization_id), col(MentionFailure.mention_id)
+        )
     )
     return [(organization_id, mention_id) for organization_id, mention_id in result.all()]

@@ -3,12 +3,14 @@
 A mention is stored once per (source, external_id) in its organization, whichever route
 brought it; `mention.ingested.v1` tells analysis about the new ones. The routes call the
 façades of their parts (`mentions.service`, `complaints.service`), which store through
-`store_batch` here; the reconciler calls `reconcile`. A function that changes state returns
-its `Outcome` (the messages to emit once the caller's unit of work commits); `store_batch`
-is the step those façades share, so it returns what it stored and leaves announcing to
-them. Takes the caller's session and never commits.
+`store_batch` here; the reconciler calls `reconcile`, `crisiswatch jobs` `redrive_failed`.
+A function that changes state returns its `Outcome` (the messages to emit once the
+caller's unit of work commits); `store_batch` is the step those façades share, so it
+returns what it stored and leaves announcing to them. Takes the caller's session and never
+commits.
 """
 
+import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -22,16 +24,29 @@ from libs.database.tables._types import utcnow
 from libs.text import content_hash, normalize
 from services.ingest import repository
 from services.ingest.idempotency import repository as idempotency
-from services.ingest.repository import AuthorRow, Key, MentionRow
+from services.ingest.repository import AuthorRow, Key, MentionRow, TryRow, Unanalysed
 from services.ingest.schemas import MentionIn
 
-# A mention unanalysed this long after it was stored is announced again: long enough that a
-# busy analysis queue is not flooded with copies of what it still holds.
-GRACE = timedelta(minutes=5)
-# Older mentions were either analysed or failed for good; a human looks at those.
-HORIZON = timedelta(days=1)
+# A mention unanalysed this long after it was stored is announced again. A batch is
+# normally analysed within seconds; one still queued behind a backlog gets a copy, which
+# costs analysis a query (it skips what it has done) and its reconciler row one try.
+GRACE = timedelta(seconds=60)
+# After each try the next waits twice as long as the last, from a minute up to 12 hours:
+# 1, 2, 4, … 512 minutes (17 h in all), then 12 h each. MAX_TRIES = 15 tries and the wait
+# after the last put the give-up about 77 hours (3.2 days) after the mention was stored:
+# an outage of Redis or of the analysis workers (tries are counted only while PostgreSQL
+# answers) is waited out about as long as a queued job waits one out before it becomes a
+# dead letter (`libs.messaging.worker.MAX_TRIES`). A mention that breaks the analyser
+# counts two tries a round (the re-send and its failure) and is given up in about 42 hours.
+RETRY_BASE = timedelta(minutes=1)
+RETRY_CAP = timedelta(hours=12)
+MAX_TRIES = 15
 REQUEUE_LIMIT = 5000
 REQUEUE_BATCH = 1000
+# Namespace of the ids of re-sends: the same re-send gets the same id in every pass.
+_RESEND = uuid.UUID("6b1f4c2e-8d3a-4f57-a1c9-0e2d7b5f3a84")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -88,21 +103,95 @@ def announce(organization_id: uuid.UUID, mention_ids: list[uuid.UUID]) -> Outcom
 
 async def reconcile(session: AsyncSession, now: datetime) -> Outcome:
     """Announce again the mentions never analysed, and forget expired idempotency records."""
+    await repository.forget_analysed_failures(session)
     outcome = await requeue_unanalysed(session, now)
     await idempotency.purge_expired(session, now)
     return outcome
 
 
+def retry_after(tries: int) -> timedelta:
+    """Return how long after its last try a mention with `tries` tries is due again."""
+    return min(RETRY_BASE * (1 << max(min(tries, 40) - 1, 0)), RETRY_CAP)
+
+
 async def requeue_unanalysed(session: AsyncSession, now: datetime) -> Outcome:
-    """Announce again the mentions stored between HORIZON and GRACE ago and never analysed.
+    """Announce again the unanalysed mentions that are due, newest first; give up spent ones.
 
     The outbox guarantees `mention.ingested.v1` reaches Redis, but a job can still be lost
-    after that: Redis crashing within its fsync second, or a job failing past its retries.
-    Analysis skips what it has already done, so a copy costs a query, not a duplicate.
+    after that (Redis crashing within its fsync second), or fail in analysis. Each re-send
+    counts a try on the mention's `mention_failure` row, which says why (not analysed so
+    long after it was stored); the next waits `retry_after(tries)`. A mention due with
+    `MAX_TRIES` tries is given up instead: its row keeps it, with the reason, for
+    `crisiswatch jobs mentions`. Analysis skips what it has already done, so a copy costs
+    a query, not a duplicate.
     """
-    found = await repository.unanalysed(session, now - HORIZON, now - GRACE, REQUEUE_LIMIT)
+    due = await repository.due_unanalysed(
+        session,
+        now=now,
+        stored_before=now - GRACE,
+        base_seconds=RETRY_BASE.total_seconds(),
+        cap_seconds=RETRY_CAP.total_seconds(),
+        limit=REQUEUE_LIMIT,
+    )
+    spent = [d.mention_id for d in due if d.tries >= MAX_TRIES]
+    for mention_id, reason in await repository.give_up(session, spent, MAX_TRIES, now):
+        log.warning("mention %s given up: %s", mention_id, reason)
+    resend = [d for d in due if d.tries < MAX_TRIES]
+    counted = await repository.count_tries(session, [_next_try(d, now) for d in resend])
+    groups: dict[tuple[uuid.UUID, int], list[Unanalysed]] = defaultdict(list)
+    for item in resend:
+        if item.mention_id in counted:
+            groups[(item.organization_id, item.tries + 1)].append(item)
+    return Outcome.emit(
+        *(
+            _resend(organization_id, tries, items[start : start + REQUEUE_BATCH])
+            for (organization_id, tries), items in groups.items()
+            for start in range(0, len(items), REQUEUE_BATCH)
+        )
+    )
+
+
+def _next_try(item: Unanalysed, now: datetime) -> TryRow:
+    waited = int((now - item.ingested_at).total_seconds())
+    return TryRow(
+        mention_id=item.mention_id,
+        organization_id=item.organization_id,
+        tries=item.tries + 1,
+        reason=f"not analysed {waited} s after it was stored",
+        first_failed_at=now,
+        last_failed_at=now,
+    )
+
+
+def _resend(organization_id: uuid.UUID, tries: int, items: list[Unanalysed]) -> MentionIngested:
+    """Announce `items` again under an id derived from what is re-sent.
+
+    The id names the organization, the try, and each mention with the time of its previous
+    try (a re-driven mention starts its count again, at a later time), so two passes or two
+    replicas that read the same rows send the same id, and a new try never reuses an old one.
+    """
+    parts = sorted(
+        f"{i.mention_id}@{i.last_failed_at.isoformat() if i.last_failed_at else '-'}" for i in items
+    )
+    key = f"{organization_id}/{tries}/{','.join(parts)}"
+    return MentionIngested(
+        message_id=uuid.uuid5(_RESEND, key),
+        organization_id=organization_id,
+        mention_ids=[i.mention_id for i in items],
+    )
+
+
+async def redrive_failed(
+    session: AsyncSession, mention_ids: list[uuid.UUID] | None, now: datetime
+) -> Outcome:
+    """Start the tries of these failed mentions (None: every given-up one) again; announce them.
+
+    Meant for after the cause is fixed: the count restarts from zero and the reconciler
+    takes the mentions up again if this announcement does not get them analysed.
+    """
+    restarted = await repository.restart(session, mention_ids=mention_ids, now=now)
     by_org: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    for organization_id, mention_id in found:
+    for organization_id, mention_id in restarted:
         by_org[organization_id].append(mention_id)
     return Outcome.emit(
         *(

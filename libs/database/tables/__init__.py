@@ -29,7 +29,13 @@ from libs.database.tables.incidents import (
     TimelineEvent,
     WatchlistSnooze,
 )
-from libs.database.tables.ingest import Author, Complaint, IdempotencyRecord, Mention
+from libs.database.tables.ingest import (
+    Author,
+    Complaint,
+    IdempotencyRecord,
+    Mention,
+    MentionFailure,
+)
 from libs.database.tables.messaging import DeadLetter, MessageReceipt, OutboxMessage
 from libs.database.tables.notify import WebhookDelivery, WebhookEndpoint, WebhookPolicy
 from libs.database.tables.tenancy import ApiKey, Organization
@@ -51,6 +57,7 @@ __all__ = [
     "KeyFact",
     "Mention",
     "MentionAnalysis",
+    "MentionFailure",
     "MessageReceipt",
     "Organization",
     "OutboxMessage",

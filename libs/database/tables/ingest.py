@@ -1,4 +1,6 @@
-"""Authors, mentions, complaints and idempotency records. Written only by the ingest service."""
+"""Authors, mentions, complaints and idempotency records, written only by the ingest service;
+and the mentions that need attention, which analysis writes too.
+"""
 
 import uuid
 from datetime import datetime
@@ -8,7 +10,10 @@ from sqlalchemy import Index, LargeBinary, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from libs.database.tables._types import OrganizationRow, at_field, child_of
+from libs.database.tables._types import OrganizationRow, at_field, child_of, org_field
+
+REASON_LIMIT = 1000
+"""A failure's reason is cut to this many characters: enough for an error's first lines."""
 
 
 class Author(OrganizationRow, table=True):
@@ -47,6 +52,25 @@ class Mention(OrganizationRow, table=True):
     views: int = 0
     repost_of: str | None = Field(default=None, max_length=200)
     ingested_at: datetime = at_field(default_now=True)
+
+
+class MentionFailure(SQLModel, table=True):
+    """A mention not analysed yet that needs attention: why, how often tried, whether given up.
+
+    Analysis writes the row when the mention alone breaks it (the error is the reason);
+    ingest's reconciler writes it when it announces a mention again that was never analysed,
+    and gives the mention up after its last try, saying why. A successful analysis deletes it.
+    """
+
+    __tablename__ = "mention_failure"
+
+    mention_id: uuid.UUID = Field(primary_key=True, foreign_key="mention.id", ondelete="CASCADE")
+    organization_id: uuid.UUID = org_field()
+    tries: int = 0
+    reason: str = Field(max_length=REASON_LIMIT)
+    first_failed_at: datetime = at_field()
+    last_failed_at: datetime = at_field()
+    given_up_at: datetime | None = at_field(nullable=True)
 
 
 class Complaint(OrganizationRow, table=True):
