@@ -1,4 +1,5 @@
-"""What the OpenAPI document says beyond the route signatures: errors, headers, bodies."""
+"""What the OpenAPI document says beyond the route signatures (errors, headers, bodies), and
+where its interactive explorers are served."""
 
 from typing import Any, TypedDict
 
