@@ -163,6 +163,8 @@ class Launcher:
             ensure_demo_credentials(database_url, credentials_path(self.settings))
         )
         self.env = env = {
+            # `up` is a developer's machine: GraphiQL and full errors, unless chosen otherwise.
+            "CRISISWATCH_ENV": "development",
             **os.environ,
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,

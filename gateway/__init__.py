@@ -17,8 +17,9 @@ UpdateWebhookEndpoint, RotateWebhookSecret, DeleteWebhookEndpoint, RedeliverWebh
 SetWebhookPolicy.
 
 Serves POST /graphql (queries and those mutations, for a bearer key), GraphiQL on GET
-/graphql, the `riskSignals`, `incidentUpdates` and `mentions` subscriptions over a
-WebSocket on /graphql (fed by the services' live notices in Redis), and GET /healthz.
+/graphql in development only, the `riskSignals`, `incidentUpdates` and `mentions`
+subscriptions over a WebSocket on /graphql (fed by the services' live notices in Redis), and
+GET /healthz.
 
 Each domain is a folder (`mentions`, `incidents`, `webhooks`, …) with the same file names:
 `types.py` (what clients read; the only module other domains may import), `queries.py`,

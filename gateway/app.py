@@ -1,9 +1,11 @@
 """The gateway's HTTP entry point: `uvicorn --factory gateway.app:create_app`.
 
-Routes: POST /graphql runs operations for a bearer key, GET /graphql serves GraphiQL for a
-person in a browser (it sends the key from its headers pane), a WebSocket on /graphql
-speaks graphql-transport-ws for subscriptions (the key travels in `connection_init`; see
-docs/subscriptions.md), GET /healthz reports whether PostgreSQL and Redis answer.
+Routes: POST /graphql runs operations for a bearer key, a WebSocket on /graphql speaks
+graphql-transport-ws for subscriptions (the key travels in `connection_init`; see
+docs/subscriptions.md), GET /healthz reports whether PostgreSQL and Redis answer. Only in
+development (`CRISISWATCH_ENV=development`) does GET /graphql serve GraphiQL for a person in a
+browser (it sends the key from its headers pane), with `/docs` and `/openapi.json`. Request
+bodies are held to `body_limit.MAX_BODY_BYTES` while they arrive.
 """
 
 import gc
@@ -25,6 +27,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.admission import Gate
 from gateway.auth import AuthError, PrincipalCache
+from gateway.body_limit import BodyLimit
 from gateway.config import GatewaySettings, get_settings
 from gateway.core.context import GatewayContext
 from gateway.core.websocket_admission import AdmittingTransportWS, sign_in
@@ -127,13 +130,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             address=address,
         )
 
-    app = FastAPI(title="crisiswatch gateway", lifespan=lifespan)
-    graphiql = get_graphql_ide_html("graphiql")
+    # The explorers describe every route to whoever asks: a developer's tools, not production's.
+    development = settings.is_development
+    app = FastAPI(
+        title="crisiswatch gateway",
+        lifespan=lifespan,
+        docs_url="/docs" if development else None,
+        redoc_url="/redoc" if development else None,
+        openapi_url="/openapi.json" if development else None,
+    )
+    app.add_middleware(BodyLimit)
 
-    # Declared before the GraphQL router so it answers GET without asking for a key.
-    @app.get("/graphql", response_class=HTMLResponse, include_in_schema=False)
-    async def graphql_ide() -> HTMLResponse:
-        return HTMLResponse(graphiql)
+    if development:
+        graphiql = get_graphql_ide_html("graphiql")
+
+        # Declared before the GraphQL router so it answers GET without asking for a key.
+        @app.get("/graphql", response_class=HTMLResponse, include_in_schema=False)
+        async def graphql_ide() -> HTMLResponse:
+            return HTMLResponse(graphiql)
 
     app.include_router(
         GatewayRouter(

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import partial
 
 import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -26,6 +27,7 @@ from gateway.aftercare.mutations import AftercareMutation
 from gateway.authors.queries import AuthorQuery
 from gateway.core.errors import should_mask
 from gateway.core.nodes import NodeQuery
+from gateway.core.storable_input import RefuseUnstorableText
 from gateway.core.websocket_admission import WebSocketAdmission
 from gateway.dashboard.queries import DashboardQuery
 from gateway.incidents.mutations import IncidentMutation
@@ -111,7 +113,9 @@ Subscription = merge_types(
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
-    """Build the schema; outside development unexpected errors are masked."""
+    """Build the schema; unless development was chosen, unexpected errors are masked and
+    introspection is refused (clients generate code from `gateway/schema.graphql`)."""
+    development = settings is not None and settings.is_development
     # Factories, not instances: each request gets fresh extensions, while the parse and
     # validation caches behind them are shared by the whole process. The depth and alias
     # limiters each make a new rule class when built, and the validation cache keys on the
@@ -120,15 +124,17 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     limits = [
         *QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH).validation_rules,
         *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+        *(() if development else (NoSchemaIntrospectionCustomRule,)),
     ]
     extensions: list[Callable[[], SchemaExtension]] = [
         partial(ParserCache, maxsize=256),
         partial(ValidationCache, maxsize=256),
+        RefuseUnstorableText,  # after the validation cache: see its docstring
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         partial(AddValidationRules, limits),
         WebSocketAdmission,
     ]
-    if settings is not None and settings.crisiswatch_env != "development":
+    if not development:
         extensions.append(partial(MaskErrors, should_mask_error=should_mask))
     return strawberry.Schema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions

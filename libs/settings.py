@@ -26,9 +26,18 @@ class Settings(BaseSettings):
         description="Redis DSN; redis:// or unix:// (a socket path).",
     )
     crisiswatch_env: str = Field(
-        default="development",
-        description="development shows full GraphQL errors; anything else masks them.",
+        default="production",
+        description=(
+            "Only `development`, chosen explicitly, shows unexpected errors in full and serves "
+            "GraphiQL, introspection and the API explorers; anything else is production."
+        ),
     )
+
+    @property
+    def is_development(self) -> bool:
+        """Whether development was chosen: the one test for what only a developer may see."""
+        return self.crisiswatch_env == "development"
+
     crisiswatch_data_dir: Path = Field(
         default=Path(".crisiswatch"),
         description="Where `crisiswatch up` keeps embedded PostgreSQL and Redis data.",

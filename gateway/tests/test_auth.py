@@ -92,18 +92,26 @@ def test_principal_cache_evicts_the_oldest_entry_when_full() -> None:
     assert cache.get("three") == principal
 
 
-async def test_graphiql_is_served_to_a_browser_without_a_key(client: httpx.AsyncClient) -> None:
-    response = await client.get("/graphql", headers={"Accept": "text/html"})
+async def test_graphiql_is_served_to_a_browser_without_a_key_in_development(
+    settings: Settings, redis: object
+) -> None:
+    development = create_app(settings.model_copy(update={"crisiswatch_env": "development"}))
+    async with serving(development) as url, httpx.AsyncClient(base_url=url) as http:
+        response = await http.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
 
 
-async def test_get_never_executes_an_operation(client: httpx.AsyncClient, acme: Tenant) -> None:
-    response = await client.get(
-        "/graphql", params={"query": WATCHLISTS}, headers=acme.auth(Role.VIEWER)
-    )
-    assert response.headers["content-type"].startswith("text/html")
-    assert '"data"' not in response.text
+async def test_get_never_executes_an_operation(
+    settings: Settings, redis: object, acme: Tenant
+) -> None:
+    for environment in ("development", "production"):
+        app = create_app(settings.model_copy(update={"crisiswatch_env": environment}))
+        async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:
+            response = await http.get(
+                "/graphql", params={"query": WATCHLISTS}, headers=acme.auth(Role.VIEWER)
+            )
+        assert '"data"' not in response.text, environment
 
 
 async def test_health_is_ok_when_postgres_and_redis_answer(client: httpx.AsyncClient) -> None:

@@ -30,6 +30,7 @@ from libs.contracts.enums import (
     Tier,
 )
 from libs.contracts.messages import EVENTS_QUEUE, INCIDENTS_QUEUE, Command, Message
+from libs.contracts.urls import WebLink
 
 Reason = Field(default=None, max_length=2000)
 
@@ -127,7 +128,7 @@ class PublishStatement(_IncidentCommand):
     NAME: ClassVar[str] = "statement.publish"
 
     statement_id: uuid.UUID
-    url: str = Field(min_length=1, max_length=2000)
+    url: WebLink
     published_at: AwareDatetime
 
 

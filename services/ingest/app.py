@@ -31,7 +31,7 @@ from services.ingest.complaints.service import ContactKey
 from services.ingest.config import IngestSettings, get_settings
 from services.ingest.dependencies import PRODUCER, RESOURCES, Resources
 from services.ingest.mentions import router as mentions
-from services.ingest.openapi import document_request_bodies
+from services.ingest.openapi import document_request_bodies, explorer_urls
 from services.ingest.problems import install
 
 RELAY_INTERVAL_SECONDS = 5.0
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         summary="Push public mentions and complaints into crisiswatch.",
         lifespan=partial(_lifespan, config, ContactKey.from_settings(config)),
+        **explorer_urls(config),
     )
     install(app)
     app.include_router(mentions.router)

@@ -1,7 +1,8 @@
 """Request bodies read by hand: the size limit first, then JSON, then the model.
 
 FastAPI does not parse the POST bodies itself, so an oversized body is refused before it is
-read, the idempotency hash sees the exact bytes, and a batch's items are judged one by one.
+read (or, sent chunked without a length, as soon as it passes the limit while arriving), the
+idempotency hash sees the exact bytes, and a batch's items are judged one by one.
 """
 
 from typing import Any, TypeVar
@@ -18,14 +19,19 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 async def read_body(request: Request) -> bytes:
-    """Read the body, refusing one over the size limit before reading it when possible."""
+    """Read the body, refusing one over the size limit before reading it when its length is
+    declared, else as soon as the bytes received pass the limit (never after buffering it)."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise _too_large()
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise _too_large()
-    return body
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _too_large()
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def parse_body(body: bytes, model: type[Model], expected: str) -> Model:

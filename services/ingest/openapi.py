@@ -1,11 +1,13 @@
-"""What the OpenAPI document says beyond the route signatures: errors, headers, bodies."""
+"""What the OpenAPI document says beyond the route signatures (errors, headers, bodies), and
+where its interactive explorers are served."""
 
-from typing import Any
+from typing import Any, TypedDict
 
 from fastapi import FastAPI
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from libs.settings import Settings
 from services.ingest.complaints.schemas import ComplaintIn
 from services.ingest.idempotency.http import REPLAYED_HEADER
 from services.ingest.mentions.schemas import MentionBatchIn
@@ -84,3 +86,25 @@ def document_request_bodies(app: FastAPI) -> None:
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+class Explorers(TypedDict):
+    """FastAPI's arguments naming where its explorers are served (None: not at all)."""
+
+    docs_url: str | None
+    redoc_url: str | None
+
+
+def explorer_urls(settings: Settings) -> Explorers:
+    """Return where the interactive explorers are served: only in development.
+
+    `/docs` and `/redoc` let anyone who reaches the service try every route from a browser;
+    that is a developer's tool. The OpenAPI document itself stays at `/openapi.json` in
+    every environment: it is the published contract integrators generate clients from, with
+    nothing in it that the public documentation does not say.
+    """
+    development = settings.is_development
+    return Explorers(
+        docs_url="/docs" if development else None,
+        redoc_url="/redoc" if development else None,
+    )

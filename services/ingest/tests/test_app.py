@@ -26,8 +26,12 @@ from services.ingest.tests.builders import (
 
 
 async def openapi_client() -> httpx.AsyncClient:
-    """Return a client of an app that is not started: enough for the static documents."""
-    app = create_app(IngestSettings(database_url="postgresql://-/-", redis_url="redis://-"))
+    """Return a client of a development app that is not started: enough for the static
+    documents, `/docs` included (served in development only)."""
+    settings = IngestSettings(
+        database_url="postgresql://-/-", redis_url="redis://-", crisiswatch_env="development"
+    )
+    app = create_app(settings)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest")
 
 
