@@ -4,8 +4,8 @@ Runs after the key was admitted (over HTTP by the request, over a WebSocket by
 `WebSocketAdmission`, listed before this), for queries, mutations and subscriptions alike.
 An operation dearer than the per-document maximum is refused without being charged; one
 that does not fit the organization's budget for the minute is refused with `retryAfter`.
-Every answer carries `extensions.cost`: `requested`, `limit` (the per-document maximum)
-and, with a budget, `budgetRemaining` (GitHub and Shopify report theirs the same way).
+Every query's and mutation's answer carries `extensions.cost`: `requested`, `limit` (the
+per-document maximum) and, with a budget, `budgetRemaining` (as GitHub and Shopify do).
 
 A statement PostgreSQL cut at `statement_timeout` fails its fields with a plain "took too
 long" error instead of the driver's message (or, outside development, "Unexpected error").
@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 
 from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from gateway.core.context import GatewayContext
 from gateway.cost import budget
@@ -80,7 +81,10 @@ class CostLimit(SchemaExtension):
             )
 
     def get_results(self) -> dict[str, object]:
-        return {"cost": self.cost} if self.cost else {}
+        # A subscription is charged once, when it starts; its events do not repeat the price.
+        if not self.cost or self.execution_context.operation_type is OperationType.SUBSCRIPTION:
+            return {}
+        return {"cost": self.cost}
 
 
 def _explained(error: GraphQLError) -> GraphQLError:
