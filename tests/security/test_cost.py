@@ -25,6 +25,7 @@ from gateway.dashboard import loaders as figures
 from gateway.tests import builders
 from gateway.tests.builders import T0
 from gateway.tests.conftest import gid
+from gateway.tests.subscription_support import LiveClient, bearer, live_client, serve_gateway
 from libs.contracts.enums import Role, Sentiment
 from libs.database.engine import transaction
 from libs.database.tables import Mention
@@ -267,3 +268,37 @@ async def test_a_page_of_stories_reads_their_mentions_in_one_query(
     assert all(len(s["node"]["mentions"]["edges"]) == 2 for s in stories)
     assert all(s["node"]["mentions"]["pageInfo"]["hasNextPage"] for s in stories)
     assert counts[1] == counts[8], counts
+
+
+async def _answer(live: LiveClient, operation: str) -> dict[str, Any]:
+    """The first `next` or `error` message of `operation`."""
+    while True:
+        message = await live.receive()
+        if message.get("id") == operation and message["type"] in ("next", "error"):
+            return message
+
+
+async def test_a_websocket_pays_the_same_prices_as_http(
+    servers: Servers, sessions: Sessions, redis: ArqRedis
+) -> None:
+    acme = await make_tenant(sessions, "acme")
+    attack = "{" + "".join(YEAR_DASHBOARD.format(i=i) for i in range(30)) + "}"
+    settings = _settings(servers, graphql_cost_per_minute=150)
+    async with (
+        serve_gateway(settings) as gateway,
+        live_client(gateway.url, bearer(acme.keys[Role.VIEWER])) as live,
+    ):
+        dear = await _answer(live, await live.subscribe(attack))
+        paid = await _answer(live, await live.subscribe(PAGE))
+        over = await _answer(live, await live.subscribe(PAGE))
+
+    assert _errors(dear)[0]["extensions"]["code"] == "TooExpensive", dear
+    assert paid["payload"]["extensions"]["cost"]["budgetRemaining"] == 49, paid
+    assert _errors(over)[0]["extensions"]["code"] == "CostBudgetExhausted", over
+
+
+def _errors(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The errors of a `next` (in its result) or an `error` message (its whole payload)."""
+    payload = message["payload"]
+    errors: list[dict[str, Any]] = payload if message["type"] == "error" else payload["errors"]
+    return errors
