@@ -77,7 +77,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(
+            settings.database_url,
+            statement_timeout_seconds=settings.statement_timeout_gateway_seconds,
+        )
         redis = await connect(settings.redis_url)
         sessions = session_factory(engine)
         hub = LiveHub(redis)

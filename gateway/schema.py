@@ -29,6 +29,7 @@ from gateway.core.errors import should_mask
 from gateway.core.nodes import NodeQuery
 from gateway.core.storable_input import RefuseUnstorableText
 from gateway.core.websocket_admission import WebSocketAdmission
+from gateway.cost.extension import CostLimit
 from gateway.dashboard.queries import DashboardQuery
 from gateway.incidents.mutations import IncidentMutation
 from gateway.incidents.queries import IncidentQuery
@@ -126,6 +127,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
         *(() if development else (NoSchemaIntrospectionCustomRule,)),
     ]
+    priced = settings if settings is not None else Settings()
     extensions: list[Callable[[], SchemaExtension]] = [
         partial(ParserCache, maxsize=256),
         partial(ValidationCache, maxsize=256),
@@ -133,6 +135,10 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         partial(AddValidationRules, limits),
         WebSocketAdmission,
+        # After admission, so a refused key is never charged (docs/graphql.md#cost).
+        partial(
+            CostLimit, max_cost=priced.graphql_max_cost, per_minute=priced.graphql_cost_per_minute
+        ),
     ]
     if not development:
         extensions.append(partial(MaskErrors, should_mask_error=should_mask))

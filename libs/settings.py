@@ -73,6 +73,28 @@ class Settings(BaseSettings):
         default=30, ge=1, description="Days a dead letter is kept after it was sent again."
     )
 
+    # Issue 13 finding 5: what one organization's reads may cost, and how long any one SQL
+    # statement may hold a pooled connection, per kind of process.
+    graphql_max_cost: int = Field(
+        default=50_000,
+        ge=1,
+        description="The most one GraphQL document may cost (docs/graphql.md#cost); refused above.",
+    )
+    graphql_cost_per_minute: int = Field(
+        default=250_000,
+        ge=0,
+        description="Cost an organization may spend on GraphQL in a sliding minute; 0 = no budget.",
+    )
+    statement_timeout_gateway_seconds: float = Field(
+        default=5.0, ge=0, description="How long one gateway SQL statement may run; 0 = no limit."
+    )
+    statement_timeout_ingest_seconds: float = Field(
+        default=10.0, ge=0, description="How long one ingest SQL statement may run; 0 = no limit."
+    )
+    statement_timeout_worker_seconds: float = Field(
+        default=60.0, ge=0, description="How long one worker SQL statement may run; 0 = no limit."
+    )
+
     @classmethod
     def extending(cls, shared: "Settings") -> Self:
         """Return `shared` as this service's settings, its own fields read from the environment.

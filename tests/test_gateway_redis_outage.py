@@ -47,13 +47,16 @@ async def test_reads_answer_and_changes_are_refused_clearly_while_redis_is_down(
             body: dict[str, object] = answer.json()
             return body
 
-        assert await ask(Role.VIEWER, WATCHLISTS, {}) == {
-            "data": {"watchlists": [{"name": "禾岚"}]}
+        assert (await ask(Role.VIEWER, WATCHLISTS, {}))["data"] == {
+            "watchlists": [{"name": "禾岚"}]
         }
         own_redis.stop()
 
-        assert await ask(Role.VIEWER, WATCHLISTS, {}) == {
-            "data": {"watchlists": [{"name": "禾岚"}]}
+        # The cost budget is kept in the process meanwhile: reads are still priced and answered.
+        during = await ask(Role.VIEWER, WATCHLISTS, {})
+        assert during["data"] == {"watchlists": [{"name": "禾岚"}]}
+        assert during["extensions"] == {
+            "cost": {"requested": 20, "limit": 50_000, "budgetRemaining": 249_980}
         }
         refused = await ask(
             Role.RESPONDER, CREATE, {"input": {"name": "新品", "keywords": ["新品"]}}

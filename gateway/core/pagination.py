@@ -142,13 +142,16 @@ def ordered(
 ) -> Statement:
     """Return `statement` from after the cursor in `ordering`, one row beyond the page."""
     if after is not None:
-        value, id_ = decode_cursor(kind, ordering, after)
-        key = tuple_(ordering.key, id_column)
-        bound = tuple_(
-            literal(value, _TAGS[ordering.value_type][1]), literal(id_, UUID(as_uuid=True))
-        )
-        statement = statement.where(key < bound if ordering.descending else key > bound)
+        statement = statement.where(keyset_after(kind, ordering, id_column, after))
     return sort(statement, ordering, id_column).limit(first + 1)
+
+
+def keyset_after(kind: str, ordering: Ordering, id_column: Any, after: str) -> Any:
+    """Return the condition "comes after the cursor `after`" of connection `kind` in `ordering`."""
+    value, id_ = decode_cursor(kind, ordering, after)
+    key = tuple_(ordering.key, id_column)
+    bound = tuple_(literal(value, _TAGS[ordering.value_type][1]), literal(id_, UUID(as_uuid=True)))
+    return key < bound if ordering.descending else key > bound
 
 
 def sort(statement: Statement, ordering: Ordering, id_column: Any) -> Statement:

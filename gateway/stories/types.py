@@ -7,20 +7,27 @@ import uuid
 from datetime import datetime
 
 import strawberry
-from sqlmodel import col
 from strawberry import relay
 
 from gateway.core.context import Info
+from gateway.core.errors import GatewayError
+from gateway.core.inputs import optional_id
 from gateway.core.nodes import LoadedNode
-from gateway.core.pagination import DEFAULT_PAGE_SIZE, fetch_page, page_info
+from gateway.core.pagination import DEFAULT_PAGE_SIZE, check_page_size, page_info
 from gateway.mentions.types import Author, Mention
 from gateway.stories.loaders import (
     AMPLIFIERS_BY_STORY,
+    DEFAULT_AMPLIFIERS,
+    DEFAULT_REPOST_LINKS,
+    MAX_AMPLIFIERS,
+    MAX_REPOST_LINKS,
+    MEMBERS_BY_STORY,
     REPOSTS_BY_STORY,
     STORIES,
-    story_mentions,
+    AmplifiersOf,
+    MembersOf,
+    RepostsOf,
 )
-from libs.database import tables
 
 
 @strawberry.type(description="An author who carried a story to a large audience (放大者).")
@@ -71,11 +78,14 @@ class Story(LoadedNode):
 
     @strawberry.field(
         description=(
-            "Authors with at least one amplifying mention in the story, most influential first."
+            "Authors with at least one amplifying mention in the story, most influential "
+            f"first: the first `first` of them ({DEFAULT_AMPLIFIERS} unless asked, at most "
+            f"{MAX_AMPLIFIERS})."
         )
     )
-    async def amplifiers(self, info: Info) -> list[Amplifier]:
-        rows = await info.context.loaders.of(AMPLIFIERS_BY_STORY).load(self.id)
+    async def amplifiers(self, info: Info, first: int = DEFAULT_AMPLIFIERS) -> list[Amplifier]:
+        _check_size(first, MAX_AMPLIFIERS)
+        rows = await info.context.loaders.of(AMPLIFIERS_BY_STORY).load(AmplifiersOf(self.id, first))
         return [
             Amplifier(
                 influence=row.influence,
@@ -89,16 +99,8 @@ class Story(LoadedNode):
     async def mentions(
         self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> relay.Connection[Mention]:
-        page = await fetch_page(
-            info.context.sessions,
-            story_mentions(self.id, info.context.principal.organization_id),
-            kind="story-mention",
-            at_column=col(tables.Mention.posted_at),
-            id_column=col(tables.Mention.id),
-            first=DEFAULT_PAGE_SIZE if first is None else first,
-            after=after,
-            oldest_first=True,
-        )
+        size = check_page_size(first)
+        page = await info.context.loaders.of(MEMBERS_BY_STORY).load(MembersOf(self.id, size, after))
         return relay.Connection[Mention](
             page_info=page_info(page, after),
             edges=[
@@ -109,14 +111,27 @@ class Story(LoadedNode):
     @strawberry.field(
         description=(
             "Each member that came through a repost, linked to its parent, in posting order; "
-            "follow the links from `firstMention` to draw the spread."
+            "follow the links from `firstMention` to draw the spread. At most `first` links "
+            f"({DEFAULT_REPOST_LINKS} unless asked, at most {MAX_REPOST_LINKS}); for the next "
+            "ones pass the last link's `mention.id` as `after`."
         )
     )
-    async def repost_tree(self, info: Info) -> list[RepostEdge]:
-        links = await info.context.loaders.of(REPOSTS_BY_STORY).load(self.id)
+    async def repost_tree(
+        self, info: Info, first: int = DEFAULT_REPOST_LINKS, after: relay.GlobalID | None = None
+    ) -> list[RepostEdge]:
+        _check_size(first, MAX_REPOST_LINKS)
+        last = optional_id(after, "Mention", "after")
+        links = await info.context.loaders.of(REPOSTS_BY_STORY).load(
+            RepostsOf(self.id, first, last)
+        )
         return [
             RepostEdge(
                 mention=Mention.from_row(link.mention), parent_mention=Mention.from_row(link.parent)
             )
             for link in links
         ]
+
+
+def _check_size(first: int, most: int) -> None:
+    if first < 1 or first > most:
+        raise GatewayError(f"`first` must be between 1 and {most}, got {first}.")

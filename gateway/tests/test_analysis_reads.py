@@ -217,7 +217,7 @@ async def test_a_drop_below_blue_reads_as_a_signal_without_a_tier(
         "query($id: ID!) { incident(id: $id) { latestSignal { tier score } } }",
         {"id": gid("Incident", opened.id)},
     )
-    assert via_incident == {"data": {"incident": {"latestSignal": {"tier": None, "score": 71.5}}}}
+    assert via_incident["data"] == {"incident": {"latestSignal": {"tier": None, "score": 71.5}}}
 
 
 async def test_other_organizations_signals_are_invisible(
@@ -227,7 +227,7 @@ async def test_other_organizations_signals_are_invisible(
         raised = await builders.signal(session, await builders.watchlist(session, acme.org.id))
     signal_id = gid("RiskSignal", raised.id)
     outsider = await gql(rival.auth(Role.ADMIN), SIGNAL, {"id": signal_id})
-    assert outsider == {"data": {"node": None}}
+    assert outsider["data"] == {"node": None}
     own = await gql(acme.auth(Role.VIEWER), SIGNAL, {"id": signal_id})
     assert own["data"]["node"]["databaseId"] == str(raised.id)
 

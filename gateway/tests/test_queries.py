@@ -220,9 +220,9 @@ async def test_other_organizations_rows_are_invisible_by_id_and_in_lists(
     outsider = rival.auth(Role.ADMIN)
 
     by_id = await gql(outsider, MENTION, {"id": gid("Mention", secret.id)})
-    assert by_id == {"data": {"mention": None}}
+    assert by_id["data"] == {"mention": None}
     by_id = await gql(outsider, INCIDENT, {"id": gid("Incident", opened.id)})
-    assert by_id == {"data": {"incident": None}}
+    assert by_id["data"] == {"incident": None}
     for type_name, id_ in (
         ("Mention", secret.id),
         ("Incident", opened.id),
@@ -231,7 +231,7 @@ async def test_other_organizations_rows_are_invisible_by_id_and_in_lists(
         node = await gql(
             outsider, "query($id: ID!) { node(id: $id) { id } }", {"id": gid(type_name, id_)}
         )
-        assert node == {"data": {"node": None}}
+        assert node["data"] == {"node": None}
     lists = await gql(
         outsider,
         "{ mentions { edges { cursor } } incidents { edges { cursor } } watchlists { name } }",

@@ -295,14 +295,14 @@ async def test_other_organizations_stories_are_invisible(
     outsider = rival.auth(Role.ADMIN)
     story_id = gid("Story", spread.story.id)
 
-    assert await gql(outsider, STORY, {"id": story_id}) == {"data": {"story": None}}
+    assert (await gql(outsider, STORY, {"id": story_id}))["data"] == {"story": None}
     node = await gql(outsider, "query($id: ID!) { node(id: $id) { id } }", {"id": story_id})
-    assert node == {"data": {"node": None}}
+    assert node["data"] == {"node": None}
     listed = await gql(outsider, STORIES, {"watchlistId": gid("Watchlist", watched.id)})
     assert listed["data"]["stories"]["edges"] == []
     assert (await gql(outsider, STORIES))["data"]["stories"]["edges"] == []
     members = await gql(outsider, STORY_MENTIONS, {"id": story_id})
-    assert members == {"data": {"story": None}}
+    assert members["data"] == {"story": None}
 
     own = await gql(
         acme.auth(Role.VIEWER),

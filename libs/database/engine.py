@@ -16,6 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.database.disconnects import is_broken_connection
 
 CONNECT_TIMEOUT_SECONDS = 10.0
+# The SQLSTATE of a statement PostgreSQL cancelled, e.g. by `statement_timeout`.
+QUERY_CANCELED = "57014"
 
 
 def async_database_url(url: str) -> str:
@@ -31,8 +33,19 @@ def sync_database_url(url: str) -> str:
     return async_database_url(url)
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """Create an engine on asyncpg for `url`; it drops connections the driver reports broken."""
+def create_engine(
+    url: str, *, pool_size: int = 10, statement_timeout_seconds: float = 0
+) -> AsyncEngine:
+    """Create an engine on asyncpg for `url`; it drops connections the driver reports broken.
+
+    `statement_timeout_seconds` (0: none) is the process's `statement_timeout`: PostgreSQL
+    cancels a statement that runs longer, so no caller can hold a pooled connection (and
+    the pool with it) by asking for more work than its process is meant to do. The server
+    answers such a statement with `QueryCanceledError` (see `is_statement_timeout`).
+    """
+    server_settings: dict[str, str] = {}
+    if statement_timeout_seconds > 0:
+        server_settings["statement_timeout"] = str(max(1, round(statement_timeout_seconds * 1000)))
     engine = create_async_engine(
         async_database_url(url),
         pool_size=pool_size,
@@ -40,7 +53,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_pre_ping=True,
         # A server that hangs instead of refusing must fail a connection well inside a
         # job's timeout, so the job is retried as an outage, not timed out as stuck.
-        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS, "server_settings": server_settings},
     )
     event.listen(engine.sync_engine, "handle_error", _discard_broken)
     return engine
@@ -57,6 +70,22 @@ def _discard_broken(context: ExceptionContext) -> None:
     """
     if is_broken_connection(context.original_exception):
         context.is_disconnect = True
+
+
+def is_statement_timeout(error: BaseException) -> bool:
+    """Whether `error` (or what caused it) is PostgreSQL cancelling a statement that ran too long.
+
+    SQLSTATE 57014 (query_canceled) is what `statement_timeout` raises; the driver's error
+    sits under SQLAlchemy's wrapper, so the chain of causes is searched.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "sqlstate", None) == QUERY_CANCELED:
+            return True
+        current = getattr(current, "orig", None) or current.__cause__
+    return False
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -252,7 +252,11 @@ class WorkerSpec(Generic[R]):
         loops: list[Periodic] = []
 
         async def build_runtime(redis: ArqRedis) -> R:
-            engine = create_engine(settings.database_url, pool_size=max_jobs + 1)
+            engine = create_engine(
+                settings.database_url,
+                pool_size=max_jobs + 1,
+                statement_timeout_seconds=settings.statement_timeout_worker_seconds,
+            )
             base = Runtime(
                 engine=engine,
                 sessions=session_factory(engine),

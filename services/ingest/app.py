@@ -63,7 +63,9 @@ async def _lifespan(
     settings: IngestSettings, contact_key: ContactKey, _: FastAPI
 ) -> AsyncIterator[dict[str, Resources]]:
     """Open the engine and Redis, run the relay and the reconciler, close all at shutdown."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(
+        settings.database_url, statement_timeout_seconds=settings.statement_timeout_ingest_seconds
+    )
     redis = await connect(settings.redis_url)
     held = Resources(
         sessions=session_factory(engine),
