@@ -132,17 +132,21 @@ class WebhookDelivery(LoadedNode):
 class WebhookPolicy:
     allow_private_destinations: bool = strawberry.field(
         description=(
-            "Whether endpoints may point at private, loopback or link-local addresses "
-            "(e.g. an on-premises integration); refused by default."
-        )
+            "Always false: which private networks webhooks may reach is the deployment "
+            "operator's setting, the same for every organization."
+        ),
+        deprecation_reason=(
+            "Private destinations are an operator setting (CRISISWATCH_WEBHOOK_PRIVATE_CIDRS); "
+            "this field is always false."
+        ),
     )
     updated_at: datetime | None = strawberry.field(description="Null while never changed.")
 
     @classmethod
     def from_row(cls, row: tables.WebhookPolicy | None) -> Self:
-        """Build from the policy row, or the default when the organization has none."""
-        if row is None:
-            return cls(allow_private_destinations=False, updated_at=None)
-        return cls(
-            allow_private_destinations=row.allow_private_destinations, updated_at=row.updated_at
-        )
+        """Build from the policy row, or the default when the organization has none.
+
+        A flag stored true before private destinations became the operator's setting grants
+        nothing, so it reads false.
+        """
+        return cls(allow_private_destinations=False, updated_at=row.updated_at if row else None)
