@@ -1,4 +1,7 @@
-"""Findings 1 and 10 (webhook destinations) replayed as attacks on the real notify code.
+"""Findings 1, 9 and 10 (webhook destinations and reads) replayed as attacks.
+
+Findings 1 and 10 run on the real notify code; finding 9 asks a served gateway for what
+only admins may read.
 
 The receiver is a real server on 127.0.0.1 (`services.notify.tests.builders`). An attack
 aims the service at it, or at a private or metadata address, and must reach nothing. Where
@@ -14,8 +17,13 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import EndpointKind, EventType
+from gateway.tests.builders import delivery as logged_delivery
+from gateway.tests.builders import endpoint as registered_endpoint
+from gateway.tests.conftest import GraphQL, acme, app, client, gid, gql, settings  # noqa: F401
+from libs.contracts.enums import EndpointKind, EventType, Role
 from libs.contracts.notify import CreateWebhookEndpoint, SetWebhookPolicy
 from libs.database.engine import transaction
 from libs.database.tables import WebhookEndpoint, WebhookPolicy
@@ -41,7 +49,7 @@ from services.notify.tests.builders import (
 )
 from services.notify.tests.network import RECEIVER
 from services.notify.worker import dispatch_once
-from tests.builders import Sessions
+from tests.builders import Sessions, Tenant
 
 EVERYTHING = PrivateNetworks.parse("0.0.0.0/0, ::/0")
 """An operator list that admits every network: what stays refused is refused regardless."""
@@ -243,3 +251,103 @@ async def test_a_refusal_does_not_say_what_a_name_resolved_to(addresses: tuple[s
     for address in addresses:
         assert address not in message
     assert str(RECEIVER) not in message
+
+
+# --- finding 9: endpoint configuration and delivery details are admin-only ---------------
+
+HOOK_URL = "https://hooks.intranet.acme.example/crisis?token=abcdefghijklmnop"
+CARRIED = {"incident": {"title": "奶粉质量投诉集中爆发", "owner": "王经理"}}
+ANSWERED = "receiver answered 500"
+
+
+async def _logged(sessions: async_sessionmaker[AsyncSession], owner: Tenant) -> tuple[str, str]:
+    """Store an endpoint, disabled mid-rotation, with one failed delivery; return their ids."""
+    async with transaction(sessions) as session:
+        hook = await registered_endpoint(session, owner.org.id, url=HOOK_URL)
+        hook.status, hook.disabled_reason = "disabled", f"disabled: {ANSWERED}"
+        hook.previous_secret_expires_at = now()
+        session.add(hook)
+        sent = await logged_delivery(
+            session,
+            hook,
+            now(),
+            status="failed",
+            payload=CARRIED,
+            last_error=ANSWERED,
+            last_status_code=500,
+        )
+    return gid("WebhookEndpoint", hook.id), gid("WebhookDelivery", sent.id)
+
+
+SECRET_READS = [
+    "{ webhookEndpoints { name url } }",
+    "{ webhookEndpoints { name disabledReason } }",
+    "{ webhookEndpoints { name previousSecretExpiresAt } }",
+    "{ webhookDeliveries(first: 5) { edges { node { status payload } } } }",
+    "{ webhookDeliveries(first: 5) { edges { node { status lastError } } } }",
+    "{ webhookDeliveries(first: 5) { edges { node { endpoint { url } } } } }",
+    "query($e: ID!) { node(id: $e) { ... on WebhookEndpoint { url } } }",
+    "query($d: ID!) { node(id: $d) { ... on WebhookDelivery { payload lastError } } }",
+]
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.RESPONDER])
+@pytest.mark.parametrize("query", SECRET_READS)
+async def test_a_non_admin_key_cannot_read_where_webhooks_point_or_what_they_carried(
+    gql: GraphQL,  # noqa: F811
+    sessions: async_sessionmaker[AsyncSession],
+    acme: Tenant,  # noqa: F811
+    role: Role,
+    query: str,
+) -> None:
+    endpoint_id, delivery_id = await _logged(sessions, acme)
+    variables = {key: value for key, value in (("e", endpoint_id), ("d", delivery_id))}
+    used = {name: value for name, value in variables.items() if f"${name}" in query}
+
+    body = await gql(acme.auth(role), query, used)
+
+    assert body.get("errors"), body
+    assert "may not read" in body["errors"][0]["message"]
+    answer = str(body.get("data"))
+    for secret in ("intranet", "abcdefghijklmnop", "王经理", ANSWERED):
+        assert secret not in answer
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.RESPONDER, Role.ADMIN])
+async def test_every_reader_still_sees_whether_alerts_go_out(
+    gql: GraphQL,  # noqa: F811
+    sessions: async_sessionmaker[AsyncSession],
+    acme: Tenant,  # noqa: F811
+    role: Role,
+) -> None:
+    await _logged(sessions, acme)
+
+    body = await gql(
+        acme.auth(role),
+        "{ webhookEndpoints { name kind status failingSince } "
+        "webhookDeliveries(first: 5) { edges { node { status attempts lastStatusCode } } } }",
+    )
+
+    assert "errors" not in body, body
+    assert body["data"]["webhookEndpoints"][0]["status"] == "disabled"
+    assert body["data"]["webhookDeliveries"]["edges"][0]["node"]["lastStatusCode"] == 500
+
+
+async def test_an_admin_key_reads_the_configuration_and_the_details(
+    gql: GraphQL,  # noqa: F811
+    sessions: async_sessionmaker[AsyncSession],
+    acme: Tenant,  # noqa: F811
+) -> None:
+    await _logged(sessions, acme)
+
+    body = await gql(
+        acme.auth(Role.ADMIN),
+        "{ webhookEndpoints { url disabledReason previousSecretExpiresAt } "
+        "webhookDeliveries(first: 5) { edges { node { payload lastError } } } }",
+    )
+
+    assert "errors" not in body, body
+    [hook] = body["data"]["webhookEndpoints"]
+    assert hook["url"] == "https://hooks.intranet.acme.example/crisis?token=***mnop"
+    [edge] = body["data"]["webhookDeliveries"]["edges"]
+    assert edge["node"]["lastError"] == ANSWERED
