@@ -27,6 +27,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -62,14 +63,14 @@ from crisiswatch.demo_stream import crisis
 from crisiswatch.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 from libs.contracts.enums import EventType
 from libs.contracts.messages import ANALYSIS_QUEUE, EVENTS_QUEUE, INCIDENTS_QUEUE, INGEST_QUEUE
-from libs.contracts.notify import CreateWebhookEndpoint, SetWebhookPolicy
+from libs.contracts.notify import CreateWebhookEndpoint
 from libs.database.engine import create_engine, session_factory, transaction
 from libs.database.migrate import upgrade
 from libs.messaging import readiness
 from libs.messaging.connection import connect
 from libs.privacy import DataKey
+from services.notify.endpoints.destinations import PrivateNetworks
 from services.notify.endpoints.endpoints import create_endpoint
-from services.notify.endpoints.policy import set_policy
 
 FAULTS = ("kill", "sigstop", "redis", "pg-crash", "pg-stop")
 QUEUES = (ANALYSIS_QUEUE, INCIDENTS_QUEUE, INGEST_QUEUE, EVENTS_QUEUE)
@@ -429,16 +430,39 @@ def clients(orgs: list[Org], expected_length: float) -> list[Client]:
 # The webhook receiver
 
 
+def own_address() -> str:
+    """Return this machine's address on its default route, where the receiver listens.
+
+    Webhooks never reach loopback, whatever the operator lists, so the receiver needs an
+    address of its own; the workers are told to admit exactly it. Connecting a UDP socket
+    sends nothing, it only picks the route.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+        except OSError as error:
+            raise SystemExit(
+                "the drill's webhook receiver needs a network address besides loopback"
+            ) from error
+        return str(probe.getsockname()[0])
+
+
 @dataclass
 class Receiver:
     """An integrator's endpoint: counts each event id (`webhook-id`) it receives."""
 
+    host: str = field(default_factory=own_address)
     port: int = field(default_factory=free_port)
     received: Counter[str] = field(default_factory=Counter)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        return f"http://{self.host}:{self.port}/hook"
+
+    @property
+    def network(self) -> str:
+        """The operator's list that admits the receiver and nothing else."""
+        return f"{self.host}/32"
 
     async def _hook(self, request: Request) -> Response:
         await request.body()
@@ -448,29 +472,27 @@ class Receiver:
     def server(self) -> uvicorn.Server:
         app = Starlette(routes=[Route("/hook", self._hook, methods=["POST"])])
         return uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+            uvicorn.Config(app, host=self.host, port=self.port, log_level="warning")
         )
 
 
-async def subscribe(database_url: str, orgs: list[Org], key: DataKey, url: str) -> None:
-    """Let every organization deliver incident events to the local receiver."""
+async def subscribe(database_url: str, orgs: list[Org], key: DataKey, receiver: Receiver) -> None:
+    """Subscribe every organization's incident events to the receiver."""
     engine = create_engine(database_url, pool_size=1)
     now = datetime.now(UTC)
+    private = PrivateNetworks.parse(receiver.network)
     try:
         for org in orgs:
             async with transaction(session_factory(engine)) as session:
-                policy = SetWebhookPolicy(
-                    organization_id=org.id, actor="bench", allow_private_destinations=True
-                )
-                assert (await set_policy(session, policy, now=now)).ok
                 command = CreateWebhookEndpoint(
                     organization_id=org.id,
                     actor="bench",
                     name="drill",
-                    url=url,
+                    url=receiver.url,
                     event_types=[EventType.INCIDENT_OPENED, EventType.INCIDENT_TIER_CHANGED],
                 )
-                assert (await create_endpoint(session, command, key, now=now)).ok
+                made = await create_endpoint(session, command, key, now=now, private=private)
+                assert made.ok, made.error
     finally:
         await engine.dispose()
 
@@ -811,7 +833,7 @@ async def drill(
     data_key = base64.b64encode(secrets.token_bytes(32)).decode()
     orgs = await setup_orgs(held.pg.url, ORGS, 2 if plan.short else 3, prefix="drill")
     receiver = Receiver()
-    await subscribe(held.pg.url, orgs, DataKey.from_base64(data_key), receiver.url)
+    await subscribe(held.pg.url, orgs, DataKey.from_base64(data_key), receiver)
     ingest_port = free_port()
     env = {
         "DATABASE_URL": held.pg.url,
@@ -819,6 +841,7 @@ async def drill(
         "CRISISWATCH_DATA_KEY": data_key,
         "INGEST_PORT": str(ingest_port),
         "RISK_CHECK_ENABLED": "false",
+        "CRISISWATCH_WEBHOOK_PRIVATE_CIDRS": receiver.network,
     }
     procs, gateways = fleet(env, logs, say)
     ingest = f"http://127.0.0.1:{ingest_port}"

@@ -4,11 +4,12 @@ Each service reads the same two URLs so that the code path against the embedded 
 and against external ones is identical; only the values differ.
 """
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Self
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -94,6 +95,25 @@ class Settings(BaseSettings):
     statement_timeout_worker_seconds: float = Field(
         default=60.0, ge=0, description="How long one worker SQL statement may run; 0 = no limit."
     )
+    # Security review finding 1: private webhook destinations are the operator's choice.
+    webhook_private_cidrs: str = Field(
+        default="",
+        validation_alias=AliasChoices("CRISISWATCH_WEBHOOK_PRIVATE_CIDRS", "webhook_private_cidrs"),
+        description=(
+            "CRISISWATCH_WEBHOOK_PRIVATE_CIDRS: comma-separated private networks webhooks may "
+            "reach (e.g. `10.20.0.0/16,fd12:3456::/48`), for every organization; empty refuses "
+            "all. Loopback, link-local and cloud metadata addresses are refused whatever it says."
+        ),
+    )
+
+    @field_validator("webhook_private_cidrs")
+    @classmethod
+    def _cidrs_parse(cls, value: str) -> str:
+        """Refuse a malformed network at start-up rather than at the first webhook."""
+        for item in value.split(","):
+            if item.strip():
+                ipaddress.ip_network(item.strip())
+        return value
 
     @classmethod
     def extending(cls, shared: "Settings") -> Self:

@@ -158,7 +158,7 @@ QUERIES: dict[str, Read] = {
     "watchlists": Read("{ watchlists { databaseId name } }"),
     "sensitiveTerms": Read("{ sensitiveTerms { term weight } }", names_rows=False),
     "playbooks": Read("{ playbooks { tier } }", names_rows=False),
-    "webhookEndpoints": Read("{ webhookEndpoints { databaseId url } }"),
+    "webhookEndpoints": Read("{ webhookEndpoints { databaseId name } }"),
     "webhookPolicy": Read("{ webhookPolicy { allowPrivateDestinations } }", names_rows=False),
     "apiKeys": Read("{ apiKeys { databaseId role } }", admin_only=True),
     # No dead letters are seeded: gateway/tests/test_dead_letters.py shows another's stay hidden.

@@ -232,7 +232,7 @@ async def test_webhook_reads_never_show_secrets_and_mask_url_credentials(
     query = """
     { webhookEndpoints { name kind url eventTypes status } }
     """
-    body = await gql(acme.auth(Role.VIEWER), query)
+    body = await gql(acme.auth(Role.ADMIN), query)
     assert body["data"]["webhookEndpoints"] == [
         {
             "name": "值班群",
@@ -277,10 +277,10 @@ async def test_deliveries_page_newest_first_and_filter_by_endpoint_and_status(
       }
     }
     """
-    first = await gql(acme.auth(Role.VIEWER), query, {"first": 3})
+    first = await gql(acme.auth(Role.ADMIN), query, {"first": 3})
     page = first["data"]["webhookDeliveries"]
     rest = await gql(
-        acme.auth(Role.VIEWER), query, {"first": 3, "after": page["pageInfo"]["endCursor"]}
+        acme.auth(Role.ADMIN), query, {"first": 3, "after": page["pageInfo"]["endCursor"]}
     )
     seen = [e["node"]["databaseId"] for e in page["edges"]] + [
         e["node"]["databaseId"] for e in rest["data"]["webhookDeliveries"]["edges"]
@@ -290,7 +290,7 @@ async def test_deliveries_page_newest_first_and_filter_by_endpoint_and_status(
     assert page["edges"][0]["node"]["endpoint"] == {"name": "工单系统"}
     assert page["edges"][0]["node"]["payload"] == {"contact": "客户电话 138****5678"}
     filtered = await gql(
-        acme.auth(Role.VIEWER),
+        acme.auth(Role.ADMIN),
         query,
         {"endpointId": gid("WebhookEndpoint", ticketing.id), "status": "succeeded"},
     )

@@ -410,7 +410,7 @@ OPS: dict[str, Op] = {
             "$allow: Boolean!",
             "allowPrivateDestinations: $allow",
             "... on WebhookPolicy { allowPrivateDestinations updatedAt }",
-            lambda s: {"allow": True},
+            lambda s: {"allow": False},
             notify.SetWebhookPolicy,
             admin_only=True,
             takes_ids=False,

@@ -100,8 +100,8 @@ class CreateWebhookEndpointInput:
     name: str
     url: str = strawberry.field(
         description=(
-            "HTTPS destination; private, loopback and link-local addresses are refused unless "
-            "your webhook policy allows them."
+            "HTTPS destination; private and reserved addresses are refused unless the "
+            "deployment's operator lists their network (then plain http is accepted there too)."
         )
     )
     event_types: list[EventType]
@@ -266,9 +266,13 @@ class WebhookMutation:
 
     @strawberry.mutation(
         description=(
-            "Allow or refuse endpoints on private, loopback and link-local addresses for your "
-            "organization; admin keys only."
-        )
+            "Formerly allowed private destinations for your organization; now `false` is "
+            "accepted and changes nothing, `true` is refused (InvalidInput). Admin keys only."
+        ),
+        deprecation_reason=(
+            "Private destinations are an operator setting (CRISISWATCH_WEBHOOK_PRIVATE_CIDRS) "
+            "for the whole deployment; an organization cannot allow them."
+        ),
     )
     async def set_webhook_policy(
         self, info: Info, allow_private_destinations: bool

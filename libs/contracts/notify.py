@@ -71,6 +71,9 @@ class RedeliverWebhook(_NotifyCommand):
     delivery_id: uuid.UUID
 
 
+# Deprecated: `true` is refused and `false` changes nothing, since private destinations are
+# the operator's setting (CRISISWATCH_WEBHOOK_PRIVATE_CIDRS). The docstring is the pinned
+# contract's description, so it keeps its words.
 class SetWebhookPolicy(_NotifyCommand):
     """Allow or refuse private, loopback and link-local destinations for the organization."""
 

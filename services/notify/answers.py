@@ -6,9 +6,8 @@ so each handler reads as its rule, and the façade declares each command once th
 `answering`, or `answering_with_key` here when the command needs the key.
 """
 
-from collections.abc import Awaitable
-from datetime import datetime
-from typing import Protocol, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,29 +17,22 @@ from libs.contracts.refusals import answering
 from libs.privacy import DataKey
 
 C = TypeVar("C")
-C_contra = TypeVar("C_contra", contravariant=True)
-K_contra = TypeVar("K_contra", contravariant=True)
-R_co = TypeVar("R_co", covariant=True)
-
-
-class _KeyedHandler(Protocol[C_contra, K_contra, R_co]):
-    def __call__(
-        self, session: AsyncSession, command: C_contra, key: K_contra, /, *, now: datetime
-    ) -> Awaitable[R_co]: ...
+P = ParamSpec("P")
 
 
 def answering_with_key(
-    handler: _KeyedHandler[C, DataKey, CommandResult], action: str
-) -> _KeyedHandler[C, DataKey | None, Outcome]:
+    handler: Callable[Concatenate[AsyncSession, C, DataKey, P], Awaitable[CommandResult]],
+    action: str,
+) -> Callable[Concatenate[AsyncSession, C, DataKey | None, P], Awaitable[Outcome]]:
     """As `answering`, for a command that stores a secret; refused clearly without the key."""
     answered = answering(handler)
 
     async def answer(
-        session: AsyncSession, command: C, key: DataKey | None, /, *, now: datetime
+        session: AsyncSession, command: C, key: DataKey | None, /, *args: P.args, **kwargs: P.kwargs
     ) -> Outcome:
         if key is None:
             return _no_key(action)
-        return await answered(session, command, key, now=now)
+        return await answered(session, command, key, *args, **kwargs)
 
     return answer
 

@@ -6,7 +6,7 @@ unit of work does.
 """
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import any_, delete, func
@@ -53,25 +53,6 @@ async def delete_endpoint(session: AsyncSession, endpoint: WebhookEndpoint) -> N
     )
     await session.delete(endpoint)
     await session.flush()
-
-
-async def allows_private(session: AsyncSession, organization_id: uuid.UUID) -> bool:
-    """Return whether the organization allows private, loopback and link-local destinations."""
-    policy = await session.get(WebhookPolicy, organization_id)
-    return bool(policy and policy.allow_private_destinations)
-
-
-async def organizations_allowing_private(
-    session: AsyncSession, organization_ids: Iterable[uuid.UUID]
-) -> set[uuid.UUID]:
-    """Return which of `organization_ids` allow private destinations."""
-    result = await session.exec(
-        select(WebhookPolicy.organization_id).where(
-            col(WebhookPolicy.organization_id).in_(set(organization_ids)),
-            col(WebhookPolicy.allow_private_destinations),
-        )
-    )
-    return set(result.all())
 
 
 async def set_policy(

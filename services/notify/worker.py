@@ -33,6 +33,12 @@ from libs.settings import Settings
 from services.notify import service
 from services.notify.config import NotifySettings
 from services.notify.delivery.dispatcher import Dispatcher
+from services.notify.endpoints.destinations import (
+    NO_PRIVATE_NETWORKS,
+    PrivateNetworks,
+    Resolver,
+    resolve,
+)
 
 CONSUMER = "notify"
 DISPATCH_INTERVAL_SECONDS = 2.0
@@ -42,10 +48,12 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class NotifyRuntime(Runtime):
-    """The worker's resources: the data key that unlocks secrets, and the dispatcher loop."""
+    """The worker's resources: the data key that unlocks secrets, the private networks the
+    operator lets webhooks reach, and the dispatcher loop."""
 
     console_url: str | None = None
     data_key: DataKey | None = None
+    private_networks: PrivateNetworks = NO_PRIVATE_NETWORKS
 
 
 async def handle_event(
@@ -62,7 +70,20 @@ async def handle_create(
 ) -> Outcome:
     """Register an endpoint."""
     return await service.create_endpoint(
-        session, command, runtime.data_key, now=runtime.clock.now()
+        session,
+        command,
+        runtime.data_key,
+        now=runtime.clock.now(),
+        private=runtime.private_networks,
+    )
+
+
+async def handle_update(
+    runtime: NotifyRuntime, session: AsyncSession, command: UpdateWebhookEndpoint
+) -> Outcome:
+    """Change an endpoint."""
+    return await service.update_endpoint(
+        session, command, now=runtime.clock.now(), private=runtime.private_networks
     )
 
 
@@ -76,7 +97,7 @@ async def handle_rotate(
 ROUTES: list[Route[NotifyRuntime, Any]] = [
     Route(IntegrationEventEmitted, handle_event),
     Route(CreateWebhookEndpoint, handle_create),
-    Route(UpdateWebhookEndpoint, with_now(service.update_endpoint)),
+    Route(UpdateWebhookEndpoint, handle_update),
     Route(RotateWebhookSecret, handle_rotate),
     Route(DeleteWebhookEndpoint, with_now(service.delete_endpoint)),
     Route(RedeliverWebhook, with_now(service.redeliver)),
@@ -91,6 +112,8 @@ async def dispatch_once(
     now: datetime,
     client: httpx.AsyncClient | None = None,
     console_url: str | None = None,
+    private: PrivateNetworks = NO_PRIVATE_NETWORKS,
+    resolve: Resolver = resolve,
 ) -> int:
     """Send every delivery due at `now` once, as one dispatcher pass would; return the count."""
     dispatcher = Dispatcher(
@@ -100,6 +123,8 @@ async def dispatch_once(
         interval=DISPATCH_INTERVAL_SECONDS,
         client=client,
         console_url=console_url,
+        private=private,
+        resolve=resolve,
     )
     try:
         return await dispatcher.run_once()
@@ -115,7 +140,11 @@ def create_worker(settings: Settings, **how: Unpack[HowToRun]) -> Worker:
     own = NotifySettings.extending(settings)
 
     async def startup(base: Runtime) -> NotifyRuntime:
-        runtime = base.extend(NotifyRuntime, console_url=own.console_url)
+        runtime = base.extend(
+            NotifyRuntime,
+            console_url=own.console_url,
+            private_networks=PrivateNetworks.parse(own.webhook_private_cidrs),
+        )
         if not own.data_key:
             log.warning("notify: CRISISWATCH_DATA_KEY is not set; no webhook can be signed or sent")
             return runtime
@@ -129,6 +158,7 @@ def create_worker(settings: Settings, **how: Unpack[HowToRun]) -> Worker:
                 console_url=own.console_url,
                 batch_size=own.webhook_batch_size,
                 concurrency=own.webhook_concurrency,
+                private=runtime.private_networks,
             )
         )
         return runtime

@@ -92,6 +92,8 @@ async def running_system(servers: Servers, engine: AsyncEngine) -> AsyncIterator
         redis_url=servers.redis_url,
         data_key=generate_key(),
         command_timeout_seconds=30.0,
+        # The operator's private networks: TEST-NET-2, which the tests' endpoints point into.
+        webhook_private_cidrs="198.51.100.0/24",
     )
     workers = [
         analysis_worker(settings, handle_signals=False),

@@ -7,7 +7,7 @@ then sends one mutation the owning service refuses, with real inputs, and checks
 result and that exactly that one command reached the service. A refusal changes nothing,
 so the cases share the scene.
 
-Not here: `completeFollowUp` and `setWebhookPolicy`, which no service refuses once the
+Not here: `completeFollowUp`, which no service refuses once the
 gateway has found the row (`tests/test_concurrent_deletes.py` gets a NotFound from a
 service), and `updateReview`, refused only once a review is complete (see the aftercare
 test).
@@ -352,8 +352,8 @@ CASES = [
             }
         },
         INVALID,
-        "url host '127.0.0.1' resolves to loopback address 127.0.0.1; such destinations "
-        "are refused unless the organization's webhook policy allows private destinations",
+        "url host '127.0.0.1' resolves to a private or reserved address; such destinations "
+        "are refused unless the deployment's operator lists their network",
         {"field": "url"},
     ),
     Case(
@@ -363,7 +363,8 @@ CASES = [
             "input": {"id": gid("WebhookEndpoint", s.endpoint), "url": "http://93.184.215.14/hook"}
         },
         INVALID,
-        "url must start with https:// (http is accepted only when private destinations are)",
+        "url must start with https:// (http is accepted only inside the private networks "
+        "the deployment's operator lists)",
         {"field": "url"},
     ),
     Case(
@@ -382,6 +383,15 @@ CASES = [
         INVALID,
         "endpoint {endpoint} is disabled ({disabled_reason}); enable it before redelivering",
         {"field": "id"},
+    ),
+    Case(
+        "setWebhookPolicy",
+        "private destinations asked for by an organization",
+        lambda s: {"allow": True},
+        INVALID,
+        "private destinations are chosen by the deployment's operator "
+        "(CRISISWATCH_WEBHOOK_PRIVATE_CIDRS) for every organization, not by an organization",
+        {"field": "allowPrivateDestinations"},
     ),
 ]
 

@@ -51,11 +51,10 @@ async def _seed(system: System, *owners: Tenant) -> dict[uuid.UUID, RiskDay]:
 
 
 async def _endpoints(system: System, owner: Tenant) -> None:
-    """Subscribe a standard endpoint and a WeCom bot to the daily check (loopback, closed)."""
-    await send(system, owner, "setWebhookPolicy", {"allow": True})
+    """Subscribe a standard endpoint and a WeCom bot to the daily check (TEST-NET-2, unrouted)."""
     for name, kind, url in (
-        ("工单系统", EndpointKind.STANDARD, "https://127.0.0.1/in"),
-        ("值班群", EndpointKind.WECOM, "https://127.0.0.1/cgi-bin/webhook/send?key=k1"),
+        ("工单系统", EndpointKind.STANDARD, "https://198.51.100.7/in"),
+        ("值班群", EndpointKind.WECOM, "https://198.51.100.7/cgi-bin/webhook/send?key=k1"),
     ):
         variables = {
             "input": {
@@ -183,10 +182,9 @@ async def test_the_daily_check_is_read_by_its_own_organization_and_sent_to_its_e
         event_id=deliveries[0].event_id,
         event_type=deliveries[0].event_type,
         kind=EndpointKind.WECOM.value,
-        url="https://127.0.0.1/cgi-bin/webhook/send?key=k1",
+        url="https://198.51.100.7/cgi-bin/webhook/send?key=k1",
         body=deliveries[0].payload,
         secrets=[],
-        allow_private=True,
         lease=datetime.now(UTC),
     )
     card = render(

@@ -17,9 +17,9 @@ from libs.database.tables import WebhookDelivery, WebhookEndpoint
 from tests.builders import Tenant
 from tests.gateway.builders import System, open_incident, watchlist
 
-# Loopback on a closed port, allowed by the policy set first: nothing can ever be sent there.
-TICKETS = "https://127.0.0.1/in?sig=abcdefghijklmnopq"
-DUTY_ROOM = "https://127.0.0.1/duty"
+# TEST-NET-2, never routed and listed by the system's operator: nothing can be sent there.
+TICKETS = "https://198.51.100.7/in?sig=abcdefghijklmnopq"
+DUTY_ROOM = "https://198.51.100.7/duty"
 
 
 async def send(system: System, owner: Tenant, name: str, variables: dict[str, Any]) -> Any:
@@ -36,7 +36,8 @@ async def create(system: System, owner: Tenant, name: str, url: str, *events: st
 async def test_webhook_mutations_manage_endpoints_and_show_a_secret_only_once(
     system: System, acme: Tenant
 ) -> None:
-    policy = await send(system, acme, "setWebhookPolicy", {"allow": True})
+    refused = await send(system, acme, "setWebhookPolicy", {"allow": True})
+    policy = await send(system, acme, "setWebhookPolicy", {"allow": False})
     created = await create(
         system, acme, "工单系统", TICKETS, "INCIDENT_OPENED", "STATEMENT_PUBLISHED"
     )
@@ -68,9 +69,11 @@ async def test_webhook_mutations_manage_endpoints_and_show_a_secret_only_once(
         "{ webhookEndpoints { name } webhookPolicy { allowPrivateDestinations } }",
     )
 
-    assert policy["allowPrivateDestinations"] is True
+    assert refused["__typename"] == "InvalidInput"
+    assert "CRISISWATCH_WEBHOOK_PRIVATE_CIDRS" in refused["message"]
+    assert policy["allowPrivateDestinations"] is False
     assert created["secret"].startswith("whsec_")
-    assert created["endpoint"]["url"] == "https://127.0.0.1/in?sig=***nopq"
+    assert created["endpoint"]["url"] == "https://198.51.100.7/in?sig=***nopq"
     assert created["endpoint"]["eventTypes"] == ["INCIDENT_OPENED", "STATEMENT_PUBLISHED"]
     assert updated["name"] == "新工单系统"
     assert updated["eventTypes"] == ["TASK_OVERDUE"]
@@ -90,7 +93,7 @@ async def test_webhook_mutations_manage_endpoints_and_show_a_secret_only_once(
     }
     assert listed["data"] == {
         "webhookEndpoints": [{"name": "工单系统"}],
-        "webhookPolicy": {"allowPrivateDestinations": True},
+        "webhookPolicy": {"allowPrivateDestinations": False},
     }
     async with system.sessions() as session:
         stored = (

@@ -37,7 +37,8 @@ _WECOM_TIER_COLOURS: dict[Tier, str] = {
     tier: "comment" if tier is Tier.BLUE else "warning" for tier in Tier
 }
 _LINK_LABEL = "查看事件"
-_ERROR_TEXT_LIMIT = 300
+# The platforms' codes have at most seven digits; a longer number is not one of theirs.
+_LARGEST_CODE = 10**7
 
 
 @dataclass(frozen=True)
@@ -87,35 +88,47 @@ def accepted(kind: EndpointKind, status: int, body: bytes) -> bool:
     return failure_reason(kind, status, body) is None
 
 
+def status_reason(status: int) -> str:
+    """Return the delivery log's reason for a non-2xx answer: its status, in our words."""
+    reason = f"receiver answered {status}"
+    if 300 <= status < 400:
+        reason += " (redirects are not followed; give the final URL)"
+    return reason
+
+
 def failure_reason(kind: EndpointKind, status: int, body: bytes) -> str | None:
     """Return why the platform refused the message, for the delivery log, or None if it took it.
 
     WeCom and DingTalk answer `{"errcode": 0, "errmsg": "ok"}`; Feishu answers `{"code": 0}`
     (older bot versions `{"StatusCode": 0}`). Anything else from a chat bot, an answer that is
-    not JSON included, is a failure: a proxy's HTML page is not a delivered alert.
+    not JSON included, is a failure: a proxy's HTML page is not a delivered alert. The reason
+    is in our words with at most the platform's numeric code, never the text of the answer:
+    the delivery log is read back by the organization, and whatever a URL answered must not
+    travel back that way (docs/chat-alerts.md says what the common codes mean).
     """
     if not 200 <= status < 300:
-        return f"HTTP {status}: {_excerpt(body)}"
+        return status_reason(status)
     if kind not in CHAT_KINDS:
         return None
     try:
         answer = json.loads(body)
     except (UnicodeDecodeError, ValueError):
-        return f"answer is not JSON: {_excerpt(body)}"
+        return f"receiver answered {status} with something other than JSON"
     if not isinstance(answer, dict):
-        return f"answer is not a JSON object: {_excerpt(body)}"
+        return f"receiver answered {status} with JSON that is not an object"
     if kind is EndpointKind.FEISHU:
-        code_key, message_key = (
-            ("code", "msg") if "code" in answer else ("StatusCode", "StatusMessage")
-        )
+        code_key = "code" if "code" in answer else "StatusCode"
     else:
-        code_key, message_key = "errcode", "errmsg"
+        code_key = "errcode"
     code = answer.get(code_key)
-    if isinstance(code, int) and not isinstance(code, bool) and code == 0:
+    numeric = isinstance(code, int) and not isinstance(code, bool)
+    if numeric and code == 0:
         return None
     if code is None:
-        return f"answer has no {code_key}: {_excerpt(body)}"
-    return f"{code_key} {code}: {str(answer.get(message_key, ''))[:_ERROR_TEXT_LIMIT]}"
+        return f"receiver answered {status} without an {code_key}"
+    if numeric and abs(code) < _LARGEST_CODE:
+        return f"the platform refused the message: {code_key} {code}"
+    return f"the platform refused the message: {code_key} is not one of its codes"
 
 
 # --- WeCom ----------------------------------------------------------------------------------
@@ -235,7 +248,3 @@ def _fit(body: str, footer: str, limit: int) -> str:
         return body + footer
     cut = encoded[: max(budget - len("…".encode()), 0)].decode(errors="ignore")
     return cut + "…" + footer
-
-
-def _excerpt(body: bytes) -> str:
-    return body[:_ERROR_TEXT_LIMIT].decode(errors="replace")

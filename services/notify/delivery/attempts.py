@@ -31,17 +31,11 @@ async def claim(session: AsyncSession, key: DataKey, now: datetime, *, limit: in
     rows = await repository.due_deliveries(session, now, limit)
     if not rows:
         return []
-    allowed = await repository.organizations_allowing_private(
-        session, (row.organization_id for row, _ in rows)
-    )
     lease = now + LEASE
     for row, _ in rows:
         row.next_attempt_at = lease
     await repository.save(session, *(row for row, _ in rows))
-    return [
-        _attempt(key, row, endpoint, now=now, lease=lease, allowed=row.organization_id in allowed)
-        for row, endpoint in rows
-    ]
+    return [_attempt(key, row, endpoint, now=now, lease=lease) for row, endpoint in rows]
 
 
 def _attempt(
@@ -51,7 +45,6 @@ def _attempt(
     *,
     now: datetime,
     lease: datetime,
-    allowed: bool,
 ) -> Attempt:
     problem: str | None = None
     try:
@@ -65,7 +58,6 @@ def _attempt(
         **endpoint.model_dump(include={"kind", "url"}),
         body=dict(row.payload),
         secrets=secrets,
-        allow_private=allowed,
         lease=lease,
         problem=problem,
     )

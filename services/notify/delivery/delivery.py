@@ -8,6 +8,11 @@ their answer is judged by `chat.failure_reason` (they say "no" with HTTP 200). T
 destination is checked again right before sending, redirects are never followed (a 3xx is
 a failure, not a way around the address check), and only the start of an answer is read.
 
+What the delivery log keeps of an answer is its status code and a reason of our own words
+("receiver answered 500"), never the receiver's text: the log is read back by the
+organization, and a receiver's body echoed there would make every delivery a way to read
+pages of whatever the URL reached.
+
 The request goes to the very addresses that check resolved and approved, not to the host
 name (see `destinations.pin`): the URL carries the address, while the `Host` header, the
 TLS server name (SNI) and the certificate check use the configured host, through
@@ -34,13 +39,20 @@ from libs.contracts.response import IntegrationEventEmitted
 from libs.privacy import mask_text
 from services.notify.chat import chat
 from services.notify.endpoints import webhook_secrets
-from services.notify.endpoints.destinations import DestinationError, Resolver, pin, resolve
+from services.notify.endpoints.destinations import (
+    NO_PRIVATE_NETWORKS,
+    DestinationError,
+    PrivateNetworks,
+    Resolver,
+    pin,
+    resolve,
+)
 
 log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 10.0
 USER_AGENT = "crisiswatch-webhooks/1"
-# Enough of an answer to explain a failure in the delivery log, never a whole page.
+# Enough of an answer for a chat platform's verdict (`{"errcode": 0}`), never a whole page.
 ANSWER_BYTES = 2048
 ERROR_CHARS = 500
 
@@ -58,7 +70,6 @@ class Attempt:
     url: str
     body: dict[str, Any]
     secrets: list[str] = field(repr=False)
-    allow_private: bool
     lease: datetime
     problem: str | None = None
 
@@ -82,12 +93,16 @@ class Answer:
 
 
 def new_client(
-    *, timeout: float = TIMEOUT_SECONDS, verify: ssl.SSLContext | bool = True
+    *,
+    timeout: float = TIMEOUT_SECONDS,
+    verify: ssl.SSLContext | bool = True,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
     """Return the HTTP client deliveries use: no redirects, no proxies from env, no keep-alive.
 
     `timeout` (10 s) bounds each phase of a request; `verify` is for tests with their own
-    certificate authority.
+    certificate authority, `transport` for tests that carry connections to local receivers
+    (it then makes its own connections, `verify` included).
     """
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout),
@@ -96,6 +111,7 @@ def new_client(
         verify=verify,
         limits=httpx.Limits(max_keepalive_connections=0),
         headers={"user-agent": USER_AGENT},
+        transport=transport,
     )
 
 
@@ -155,12 +171,14 @@ async def send(
     *,
     now: datetime,
     console_url: str | None = None,
+    private: PrivateNetworks = NO_PRIVATE_NETWORKS,
     resolve: Resolver = resolve,
 ) -> Answer:
     """Make one attempt and return its answer; never raises for the receiver's faults.
 
     `resolve` looks the host up, once per attempt; the request then goes to the addresses
-    it returned and passed the check, in their order, the next one only if connecting fails.
+    it returned and passed the check (`private` being the operator's networks), in their
+    order, the next one only if connecting fails.
     """
     if attempt.problem is not None:
         return Answer(error=attempt.problem)
@@ -175,7 +193,7 @@ async def send(
         log.exception("building delivery %s failed", attempt.delivery_id)
         return Answer(error=_clip(f"cannot build the request: {type(error).__name__}: {error}"))
     try:
-        destination = await pin(url, allow_private=attempt.allow_private, resolve=resolve)
+        destination = await pin(url, private=private, resolve=resolve)
     except DestinationError as error:
         return Answer(error=str(error))
     target = httpx.URL(url)
@@ -197,14 +215,18 @@ async def send(
                     ) as response:
                         start = await _read_start(response)
                 except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-                    failures.append(f"{address}: {type(error).__name__}: {error}")
+                    # The local network stack's words (refused, unreachable, certificate),
+                    # not the address: which one a name resolved to stays unsaid.
+                    failures.append(f"{type(error).__name__}: {error}")
                     continue
                 return _judge(attempt, response.status_code, start)
     except (httpx.TimeoutException, TimeoutError):
         return Answer(error=f"no answer within {TIMEOUT_SECONDS:.0f} s")
     except httpx.HTTPError as error:
-        return Answer(error=_clip(f"{type(error).__name__}: {error}"))
-    return Answer(error=_clip(f"cannot connect to {destination.host}: {'; '.join(failures)}"))
+        # Only the kind: a protocol error's message can quote the bytes the receiver sent.
+        return Answer(error=f"the answer could not be read ({type(error).__name__})")
+    tried = "; ".join(dict.fromkeys(failures))
+    return Answer(error=_clip(f"cannot connect to {destination.host}: {tried}"))
 
 
 class _CannotSend(Exception):
@@ -240,18 +262,13 @@ async def _read_start(response: httpx.Response) -> bytes:
 
 
 def _judge(attempt: Attempt, status: int, start: bytes) -> Answer:
+    """Return the answer to record: the status and a reason in our words, no body text."""
     if attempt.kind != EndpointKind.STANDARD.value:
         refusal = chat.failure_reason(EndpointKind(attempt.kind), status, start)
-        return Answer(status_code=status, error=None if refusal is None else _clip(refusal))
+        return Answer(status_code=status, error=refusal)
     if 200 <= status < 300:
         return Answer(status_code=status)
-    reason = f"HTTP {status}"
-    if 300 <= status < 400:
-        reason += " (redirects are not followed; give the final URL)"
-    text = start.decode("utf-8", errors="replace").strip()
-    if text:
-        reason += f": {text}"
-    return Answer(status_code=status, error=_clip(reason))
+    return Answer(status_code=status, error=chat.status_reason(status))
 
 
 def _clip(text: str) -> str:

@@ -28,6 +28,12 @@ from libs.privacy import DataKey
 from services.notify import service
 from services.notify.delivery import delivery
 from services.notify.delivery.delivery import Attempt
+from services.notify.endpoints.destinations import (
+    NO_PRIVATE_NETWORKS,
+    PrivateNetworks,
+    Resolver,
+    resolve,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +56,8 @@ class Dispatcher(Periodic):
         console_url: str | None = None,
         batch_size: int = BATCH_SIZE,
         concurrency: int = CONCURRENCY,
+        private: PrivateNetworks = NO_PRIVATE_NETWORKS,
+        resolve: Resolver = resolve,
     ) -> None:
         self._sessions = sessions
         self._key = key
@@ -59,6 +67,8 @@ class Dispatcher(Periodic):
         self._console_url = console_url
         self._batch_size = batch_size
         self._limit = asyncio.Semaphore(concurrency)
+        self._private = private
+        self._resolve = resolve
         super().__init__("webhook dispatcher", self._pass, interval=interval)
 
     async def run_once(self) -> int:
@@ -91,7 +101,12 @@ class Dispatcher(Periodic):
     async def _attempt(self, attempt: Attempt) -> None:
         async with self._limit:
             answer = await delivery.send(
-                self._client, attempt, now=self._clock.now(), console_url=self._console_url
+                self._client,
+                attempt,
+                now=self._clock.now(),
+                console_url=self._console_url,
+                private=self._private,
+                resolve=self._resolve,
             )
         async with transaction(self._sessions) as session:
             status = await service.record_answer(session, attempt, answer, now=self._clock.now())

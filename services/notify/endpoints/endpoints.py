@@ -26,7 +26,12 @@ from libs.database.tables import WebhookDelivery, WebhookEndpoint
 from libs.privacy import DataKey
 from services.notify import repository
 from services.notify.endpoints import webhook_secrets
-from services.notify.endpoints.destinations import DestinationError, check_url
+from services.notify.endpoints.destinations import (
+    NO_PRIVATE_NETWORKS,
+    DestinationError,
+    PrivateNetworks,
+    check_url,
+)
 from services.notify.repository import ACTIVE, DISABLED, PENDING
 
 
@@ -65,16 +70,24 @@ def describe_delivery(delivery: WebhookDelivery) -> dict[str, Any]:
 
 
 async def create_endpoint(
-    session: AsyncSession, command: CreateWebhookEndpoint, key: DataKey, *, now: datetime
+    session: AsyncSession,
+    command: CreateWebhookEndpoint,
+    key: DataKey,
+    *,
+    now: datetime,
+    private: PrivateNetworks = NO_PRIVATE_NETWORKS,
 ) -> CommandResult:
-    """Register an endpoint; a `standard` one gets a generated secret, answered this once."""
+    """Register an endpoint; a `standard` one gets a generated secret, answered this once.
+
+    `private` is the operator's private networks the URL may resolve into.
+    """
     if command.kind is EndpointKind.STANDARD and command.secret is not None:
         return CommandResult.failure(
             ErrorCode.INVALID,
             "standard endpoints get a generated secret; leave secret empty",
             field="secret",
         )
-    await _check_destination(session, command.organization_id, command.url)
+    await _check_destination(command.url, private)
     endpoint = WebhookEndpoint(
         id=uuid.uuid4(),
         organization_id=command.organization_id,
@@ -102,12 +115,16 @@ async def create_endpoint(
 
 
 async def update_endpoint(
-    session: AsyncSession, command: UpdateWebhookEndpoint, *, now: datetime
+    session: AsyncSession,
+    command: UpdateWebhookEndpoint,
+    *,
+    now: datetime,
+    private: PrivateNetworks = NO_PRIVATE_NETWORKS,
 ) -> CommandResult:
     """Change an endpoint; enabling it again clears the failure state that disabled it."""
     endpoint = await _endpoint(session, command.organization_id, command.endpoint_id)
     if command.url is not None:
-        await _check_destination(session, command.organization_id, command.url)
+        await _check_destination(command.url, private)
         endpoint.url = command.url.strip()
     if command.name is not None:
         endpoint.name = command.name.strip() or command.name
@@ -186,11 +203,10 @@ async def redeliver(
     return CommandResult.success(delivery=describe_delivery(delivery))
 
 
-async def _check_destination(session: AsyncSession, organization_id: uuid.UUID, url: str) -> None:
-    """Refuse, naming `url`, a destination the organization's policy does not allow."""
+async def _check_destination(url: str, private: PrivateNetworks) -> None:
+    """Refuse, naming `url`, a destination outside the Internet and the operator's networks."""
     try:
-        allowed = await repository.allows_private(session, organization_id)
-        await check_url(url, allow_private=allowed)
+        await check_url(url, private=private)
     except DestinationError as error:
         raise Refused(CommandResult.failure(ErrorCode.INVALID, str(error), field="url")) from None
 

@@ -1,33 +1,39 @@
-"""An organization's webhook policy: whether private destinations are allowed.
+"""An organization's webhook policy: a flag that no longer grants anything.
 
-Refusing private, loopback and link-local destinations is the default because a webhook
-URL is chosen by a customer and fetched from inside our network. An on-premises integration
-that really lives on a private address needs an administrator to opt in, on purpose.
+Organizations once allowed private, loopback and link-local destinations for themselves.
+On a deployment shared by many organizations that let any of them aim the service at the
+deployment's own network, so which private networks webhooks reach is now the operator's
+setting (`CRISISWATCH_WEBHOOK_PRIVATE_CIDRS`, see `destinations`). The command stays for
+clients that still send it: turning the flag off is accepted and changes nothing, turning
+it on is refused with a message that says who decides instead.
 """
 
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.messages import CommandResult
+from libs.contracts.messages import CommandResult, ErrorCode
 from libs.contracts.notify import SetWebhookPolicy
 from services.notify import repository
+from services.notify.endpoints.destinations import PRIVATE_CIDRS_SETTING
+
+REFUSAL = (
+    "private destinations are chosen by the deployment's operator "
+    f"({PRIVATE_CIDRS_SETTING}) for every organization, not by an organization"
+)
 
 
 async def set_policy(
     session: AsyncSession, command: SetWebhookPolicy, *, now: datetime
 ) -> CommandResult:
-    """Allow or refuse private destinations for the organization from now on.
-
-    Endpoints saved earlier are not re-examined here; every delivery checks its destination
-    against the policy in force when it is sent.
-    """
-    allowed = command.allow_private_destinations
-    await repository.set_policy(session, command.organization_id, allow_private=allowed, now=now)
+    """Store `allow_private_destinations: false`; refuse `true`, which would grant nothing."""
+    if command.allow_private_destinations:
+        return CommandResult.failure(ErrorCode.INVALID, REFUSAL, field="allowPrivateDestinations")
+    await repository.set_policy(session, command.organization_id, allow_private=False, now=now)
     return CommandResult.success(
         policy={
             "organization_id": str(command.organization_id),
-            "allow_private_destinations": allowed,
+            "allow_private_destinations": False,
             "updated_at": now.isoformat(),
         }
     )

@@ -2,9 +2,10 @@
 dispatcher passes, attempts, and the event payloads chat cards are made from.
 
 The receiver is a FastAPI app served by uvicorn on 127.0.0.1 in a thread, over plain HTTP
-or over TLS with a certificate from a test authority. It answers each path from a script of
-status codes and, like a real integrator, verifies what it gets with the `standardwebhooks`
-library when it knows the path's secret (401 when that fails).
+or over TLS with a certificate from a test authority; deliveries reach it by its address on
+the test network (`network`), since loopback itself is always refused. It answers each path
+from a script of status codes and, like a real integrator, verifies what it gets with the
+`standardwebhooks` library when it knows the path's secret (401 when that fails).
 
 Database builders take a session factory and open their own transactions, like the worker:
 service-level tests pass `rolled_back`, tests that need several connections `sessions`.
@@ -41,7 +42,7 @@ from libs.contracts.events import (
     TaskOverdue,
 )
 from libs.contracts.messages import CommandResult
-from libs.contracts.notify import CreateWebhookEndpoint, SetWebhookPolicy
+from libs.contracts.notify import CreateWebhookEndpoint
 from libs.contracts.outcome import Outcome
 from libs.contracts.response import IntegrationEventEmitted
 from libs.database.engine import transaction
@@ -51,7 +52,9 @@ from services.notify import service
 from services.notify.chat.chat import ChatRequest, render
 from services.notify.delivery import fanout
 from services.notify.delivery.delivery import Attempt
+from services.notify.endpoints.destinations import PrivateNetworks, Resolver, resolve
 from services.notify.endpoints.webhook_secrets import generate_secret
+from services.notify.tests.network import NETWORK, RECEIVER, network_client
 from services.notify.worker import dispatch_once
 from tests.builders import Sessions, read_all
 from tests.builders import organization as new_organization
@@ -72,9 +75,13 @@ class Received:
 
 @dataclass
 class Receiver:
-    """What the local receiver got, and what it answers next on each path."""
+    """What the local receiver got, and what it answers next on each path.
+
+    `base_url` is its address on the test network, `loopback_url` the one it listens on.
+    """
 
     base_url: str = ""
+    loopback_url: str = ""
     port: int = 0
     received: list[Received] = field(default_factory=list)
     server_names: list[str | None] = field(default_factory=list)
@@ -167,7 +174,8 @@ def serve_receiver(
     sock.listen(64)
     receiver.port = sock.getsockname()[1]
     scheme = "https" if tls else "http"
-    receiver.base_url = f"{scheme}://127.0.0.1:{receiver.port}"
+    receiver.base_url = f"{scheme}://{RECEIVER}:{receiver.port}"
+    receiver.loopback_url = f"{scheme}://127.0.0.1:{receiver.port}"
     context = tls(receiver.server_names.append) if tls else None
     server = uvicorn.Server(
         uvicorn.Config(
@@ -211,21 +219,6 @@ async def run(
     return outcome.result
 
 
-async def allow_private(sessions: Sessions, organization_id: uuid.UUID, *, now: datetime) -> None:
-    """Let the organization deliver to private addresses (the receiver is on 127.0.0.1)."""
-    command = SetWebhookPolicy(
-        organization_id=organization_id, actor="key-admin", allow_private_destinations=True
-    )
-    assert (await run(sessions, lambda s: service.set_policy(s, command, now=now))).ok
-
-
-async def private_organization(sessions: Sessions, *, now: datetime) -> uuid.UUID:
-    """Create an organization that may deliver to the local receiver; return its id."""
-    organization_id = await organization(sessions)
-    await allow_private(sessions, organization_id, now=now)
-    return organization_id
-
-
 def create_command(
     organization_id: uuid.UUID,
     url: str,
@@ -256,12 +249,16 @@ async def try_create(
     event_types: tuple[EventType, ...] = (EventType.INCIDENT_OPENED,),
     kind: EndpointKind = EndpointKind.STANDARD,
     secret: str | None = None,
+    private: PrivateNetworks = NETWORK,
 ) -> CommandResult:
-    """Run the create command in its own transaction and return its answer."""
+    """Run the create command in its own transaction, `private` being the operator's list
+    (the test network unless said otherwise), and return its answer."""
     command = create_command(
         organization_id, url, event_types=event_types, kind=kind, secret=secret
     )
-    return await run(sessions, lambda s: service.create_endpoint(s, command, key, now=now))
+    return await run(
+        sessions, lambda s: service.create_endpoint(s, command, key, now=now, private=private)
+    )
 
 
 async def create(
@@ -282,9 +279,9 @@ async def create(
 async def local_endpoint(
     sessions: Sessions, key: DataKey, url: str, *, now: datetime
 ) -> tuple[uuid.UUID, uuid.UUID, str]:
-    """Create an organization allowed to reach the local receiver and a standard endpoint at
-    `url`; return the organization's id, the endpoint's id and its secret."""
-    organization_id = await private_organization(sessions, now=now)
+    """Create an organization and a standard endpoint at `url` (on the test network); return
+    the organization's id, the endpoint's id and its secret."""
+    organization_id = await organization(sessions)
     endpoint_id, secret = await create(sessions, key, organization_id, url, now=now)
     return organization_id, endpoint_id, secret
 
@@ -366,9 +363,20 @@ async def delivered_once(
     return org, endpoint_id, message.event_id
 
 
-async def dispatch(sessions: Sessions, key: DataKey, *, now: datetime) -> int:
-    """Run one dispatcher pass at `now`."""
-    return await dispatch_once(sessions, key, now=now)
+async def dispatch(
+    sessions: Sessions,
+    key: DataKey,
+    *,
+    now: datetime,
+    private: PrivateNetworks = NETWORK,
+    resolve: Resolver = resolve,
+) -> int:
+    """Run one dispatcher pass at `now`, the test network in the operator's list unless
+    `private` says otherwise."""
+    async with network_client() as client:
+        return await dispatch_once(
+            sessions, key, now=now, client=client, private=private, resolve=resolve
+        )
 
 
 async def forget_other_deliveries(sessions: Sessions) -> None:
@@ -404,7 +412,6 @@ def attempt(
     kind: EndpointKind = EndpointKind.STANDARD,
     event_type: str = "incident.opened",
     data: dict[str, Any] | None = None,
-    allow_private: bool = False,
 ) -> Attempt:
     """Return a claimed delivery of `event_type`, signed with a fresh secret if standard."""
     now = datetime.now(UTC).replace(microsecond=0)
@@ -418,7 +425,6 @@ def attempt(
         url=url,
         body={"type": event_type, "timestamp": now.isoformat(), "data": data or {}},
         secrets=[generate_secret()] if kind is EndpointKind.STANDARD else [],
-        allow_private=allow_private,
         lease=now,
     )
 

@@ -44,7 +44,7 @@ async def test_a_claim_leases_the_due_delivery_until_the_lease_runs_out(
         PUBLIC,
     )
     assert claimed.lease == NOW + LEASE and claimed.problem is None
-    assert len(claimed.secrets) == 1 and not claimed.allow_private
+    assert len(claimed.secrets) == 1
     [delivery] = await deliveries_of(rolled_back, endpoint_id)
     assert (delivery.status, delivery.next_attempt_at) == ("pending", NOW + LEASE)
     assert await _claim(rolled_back, key, at=LEASE - timedelta(seconds=1)) == []

@@ -361,7 +361,7 @@ async def test_dingtalk_refuses_a_request_signed_with_another_secret(
     response = await post(request)
 
     assert failure_reason(EndpointKind.DINGTALK, response.status_code, response.content) == (
-        "errcode 310000: sign not match"
+        "the platform refused the message: errcode 310000"
     )
 
 
@@ -398,7 +398,7 @@ async def test_wecom_refuses_another_key(base_url: str, platform: Platform) -> N
     response = await post(wrong)
 
     assert failure_reason(EndpointKind.WECOM, response.status_code, response.content) == (
-        "errcode 93000: invalid webhook url"
+        "the platform refused the message: errcode 93000"
     )
 
 
@@ -448,8 +448,11 @@ def test_accepted_reads_the_error_code_in_a_200_answer(
     assert (reason is None) is ok
 
 
-def test_failure_reason_names_the_platform_code() -> None:
+def test_failure_reason_names_the_platform_code_and_never_quotes_the_answer() -> None:
     assert failure_reason(EndpointKind.FEISHU, 200, b'{"code":19021,"msg":"sign match fail"}') == (
-        "code 19021: sign match fail"
+        "the platform refused the message: code 19021"
     )
-    assert failure_reason(EndpointKind.WECOM, 503, b"busy") == "HTTP 503: busy"
+    assert failure_reason(EndpointKind.WECOM, 503, b"busy") == "receiver answered 503"
+    assert failure_reason(EndpointKind.DINGTALK, 200, b'{"errcode":12345678901}') == (
+        "the platform refused the message: errcode is not one of its codes"
+    )

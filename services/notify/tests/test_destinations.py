@@ -4,7 +4,15 @@ import ipaddress
 
 import pytest
 
-from services.notify.endpoints.destinations import DestinationError, check_url, classify, parse_url
+from services.notify.endpoints.destinations import (
+    DestinationError,
+    PrivateNetworks,
+    check_url,
+    classify,
+    parse_url,
+)
+
+TEN = PrivateNetworks.parse("10.0.0.0/8")
 
 
 @pytest.mark.parametrize(
@@ -29,6 +37,11 @@ from services.notify.endpoints.destinations import DestinationError, check_url, 
         ("2002:a00:1::", "private"),  # 6to4 for 10.0.0.1
         ("2002:7f00:1::", "loopback"),  # 6to4 for 127.0.0.1
         ("2002:5db8:d70e::", None),  # 6to4 for a public address
+        ("64:ff9b::7f00:1", "loopback"),  # NAT64 for 127.0.0.1
+        ("fec0::1", "site-local"),
+        ("100.100.100.200", "metadata"),
+        ("fd00:ec2::254", "metadata"),
+        ("168.63.129.16", "metadata"),
         ("93.184.215.14", None),
         ("2606:4700::1111", None),
     ],
@@ -41,19 +54,20 @@ def test_addresses_are_classified(address: str, reason: str | None) -> None:
     ("url", "message"),
     [
         ("ftp://example.com/hook", "https://"),
-        ("http://example.com/hook", "http is accepted only when private destinations are"),
         ("https:///hook", "no host name"),
         ("https://user:pass@example.com/hook", "user name or password"),
         ("https://example.com:99999/hook", "not a valid URL"),
     ],
 )
-def test_malformed_or_plain_http_urls_are_refused(url: str, message: str) -> None:
+def test_malformed_urls_are_refused(url: str, message: str) -> None:
     with pytest.raises(DestinationError, match=message):
-        parse_url(url, allow_private=False)
+        parse_url(url)
 
 
-def test_plain_http_is_accepted_when_private_destinations_are() -> None:
-    assert parse_url("http://10.0.0.8:8080/hook", allow_private=True).port == 8080
+async def test_plain_http_is_accepted_only_inside_the_operators_networks() -> None:
+    assert await check_url("http://10.0.0.8:8080/hook", private=TEN)
+    with pytest.raises(DestinationError, match="http is accepted only inside"):
+        await check_url("http://93.184.215.14/hook", private=TEN)
 
 
 @pytest.mark.parametrize(
@@ -66,17 +80,25 @@ def test_plain_http_is_accepted_when_private_destinations_are() -> None:
         "https://localhost/hook",
     ],
 )
-async def test_private_destinations_are_refused_unless_allowed(url: str) -> None:
-    with pytest.raises(DestinationError, match="refused unless the organization"):
-        await check_url(url, allow_private=False)
-    assert await check_url(url, allow_private=True)
+async def test_private_destinations_are_refused_by_default(url: str) -> None:
+    with pytest.raises(DestinationError, match="refused unless the deployment's operator"):
+        await check_url(url)
+
+
+async def test_a_listed_private_network_is_accepted() -> None:
+    assert await check_url("https://10.0.0.8/hook", private=TEN)
 
 
 async def test_a_public_address_is_accepted() -> None:
-    addresses = await check_url("https://93.184.215.14/hook", allow_private=False)
+    addresses = await check_url("https://93.184.215.14/hook")
     assert addresses == [ipaddress.ip_address("93.184.215.14")]
 
 
 async def test_a_host_that_does_not_resolve_is_refused() -> None:
     with pytest.raises(DestinationError, match="does not resolve"):
-        await check_url("https://no-such-host.invalid/hook", allow_private=True)
+        await check_url("https://no-such-host.invalid/hook", private=TEN)
+
+
+def test_a_malformed_operator_network_is_refused() -> None:
+    with pytest.raises(ValueError, match="CRISISWATCH_WEBHOOK_PRIVATE_CIDRS"):
+        PrivateNetworks.parse("10.0.0.0/8, 10.0.0.1/8")

@@ -18,10 +18,10 @@ from libs.contracts.notify import (
 from libs.database.tables import WebhookPolicy
 from libs.privacy import DataKey, DecryptionError, decrypt, row_context
 from services.notify import service
+from services.notify.endpoints.destinations import NO_PRIVATE_NETWORKS, PrivateNetworks
 from services.notify.tests.builders import (
     NOW,
     PUBLIC,
-    allow_private,
     create,
     create_command,
     delivered_once,
@@ -100,29 +100,32 @@ async def test_a_chat_bot_keeps_its_platform_secret_sealed(
 
 
 @pytest.mark.parametrize(
-    ("url", "reason"),
+    ("url", "listed"),
     [
-        ("https://127.0.0.1/hook", "loopback"),
-        ("https://10.2.3.4/hook", "private"),
-        ("https://169.254.169.254/latest/meta-data", "link-local"),
-        ("https://[::1]/hook", "loopback"),
+        ("https://10.2.3.4/hook", True),
+        ("https://[fd12:3456::8]/hook", True),
+        ("https://127.0.0.1/hook", False),
+        ("https://169.254.169.254/latest/meta-data", False),
+        ("https://[::1]/hook", False),
     ],
 )
-async def test_private_destinations_are_refused_unless_the_policy_allows_them(
-    rolled_back: Sessions, key: DataKey, url: str, reason: str
+async def test_private_destinations_are_refused_unless_the_operator_lists_them(
+    rolled_back: Sessions, key: DataKey, url: str, listed: bool
 ) -> None:
     org = await organization(rolled_back)
-    refused = await try_create(rolled_back, key, org, url, now=NOW)
+    refused = await try_create(rolled_back, key, org, url, now=NOW, private=NO_PRIVATE_NETWORKS)
     assert refused.error is not None
     assert (refused.error.code, refused.error.field) == ("Invalid", "url")
-    assert f"{reason} address" in refused.error.message
+    assert "resolves to a private or reserved address" in refused.error.message
 
-    await allow_private(rolled_back, org, now=NOW)
-    assert (await try_create(rolled_back, key, org, url, now=NOW)).ok
-    assert (await try_create(rolled_back, key, org, url.replace("https", "http"), now=NOW)).ok
+    # Everything is listed, yet loopback and link-local stay refused.
+    everything = PrivateNetworks.parse("0.0.0.0/0, ::/0")
+    for variant in (url, url.replace("https", "http")):
+        accepted = await try_create(rolled_back, key, org, variant, now=NOW, private=everything)
+        assert accepted.ok is listed, accepted.error
 
 
-async def test_plain_http_is_refused_without_the_policy(
+async def test_plain_http_is_refused_outside_the_operators_networks(
     rolled_back: Sessions, key: DataKey
 ) -> None:
     org = await organization(rolled_back)
@@ -131,7 +134,7 @@ async def test_plain_http_is_refused_without_the_policy(
     assert "https://" in refused.error.message
 
 
-async def test_the_policy_is_set_and_changed(rolled_back: Sessions) -> None:
+async def test_the_policy_flag_can_be_cleared_but_no_longer_set(rolled_back: Sessions) -> None:
     org = await organization(rolled_back)
 
     async def set_policy(allowed: bool) -> CommandResult:
@@ -140,12 +143,17 @@ async def test_the_policy_is_set_and_changed(rolled_back: Sessions) -> None:
         )
         return await run(rolled_back, lambda s: service.set_policy(s, command, now=NOW))
 
-    for allowed in (True, False):
-        result = await set_policy(allowed)
-        assert result.data["policy"]["allow_private_destinations"] is allowed
-        async with rolled_back() as session:
-            stored = await session.get(WebhookPolicy, org)
-            assert stored is not None and stored.allow_private_destinations is allowed
+    refused = await set_policy(True)
+    assert refused.error is not None and refused.error.field == "allowPrivateDestinations"
+    assert "CRISISWATCH_WEBHOOK_PRIVATE_CIDRS" in refused.error.message
+    async with rolled_back() as session:
+        assert await session.get(WebhookPolicy, org) is None
+
+    cleared = await set_policy(False)
+    assert cleared.data["policy"]["allow_private_destinations"] is False
+    async with rolled_back() as session:
+        stored = await session.get(WebhookPolicy, org)
+        assert stored is not None and stored.allow_private_destinations is False
 
 
 async def test_another_organizations_endpoint_is_not_found(

@@ -3,7 +3,8 @@
 The host name is resolved by a stand-in resolver the test controls, so it can answer a
 public address to the check and the loopback address to anyone asking again, the way a
 rebinding DNS server does. The receivers are real servers on 127.0.0.1, one over TLS with
-a certificate from a test authority.
+a certificate from a test authority, reached by their address on the test network
+(`network.RECEIVER`), which the tests' operator list admits.
 """
 
 import ipaddress
@@ -13,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from libs.database.engine import transaction
+from libs.database.tables import WebhookEndpoint
 from libs.privacy import DataKey
-from services.notify.delivery.delivery import Answer, new_client, send
+from services.notify.delivery.delivery import Answer, send
 from services.notify.endpoints.destinations import IPAddress
 from services.notify.tests.builders import (
     Receiver,
@@ -28,6 +31,7 @@ from services.notify.tests.builders import (
     serve_receiver,
 )
 from services.notify.tests.certificates import LocalAuthority, issue
+from services.notify.tests.network import NETWORK, RECEIVER, network_client, stand_in
 from tests.builders import Sessions
 
 PUBLIC = ipaddress.ip_address("93.184.215.14")
@@ -70,24 +74,20 @@ async def _send(
     url: str,
     resolver: Resolver,
     *,
-    allow_private: bool,
     authority: LocalAuthority | None = None,
     timeout: float = 10.0,
 ) -> Answer:
     verify = authority.client_context() if authority else True
-    async with new_client(timeout=timeout, verify=verify) as client:
+    async with network_client(timeout=timeout, verify=verify) as client:
         return await send(
-            client,
-            attempt(url, allow_private=allow_private),
-            now=datetime.now(UTC),
-            resolve=resolver,
+            client, attempt(url), now=datetime.now(UTC), private=NETWORK, resolve=resolver
         )
 
 
 async def _send_over_tls(tls: Receiver, authority: LocalAuthority, host: str, path: str) -> Answer:
-    """Send to `path` at `host` on the TLS receiver, `host` resolving to loopback."""
+    """Send to `path` at `host` on the TLS receiver, `host` resolving to its address."""
     url = f"https://{host}:{tls.port}/{path}"
-    return await _send(url, Resolver([LOOPBACK]), allow_private=True, authority=authority)
+    return await _send(url, Resolver([RECEIVER]), authority=authority)
 
 
 async def test_a_rebinding_name_never_reaches_the_local_receiver(
@@ -98,16 +98,12 @@ async def test_a_rebinding_name_never_reaches_the_local_receiver(
     rebinding = Resolver([PUBLIC], [LOOPBACK])
 
     answer = await _send(
-        f"https://localhost:{tls.port}/rebind",
-        rebinding,
-        allow_private=False,
-        authority=authority,
-        timeout=2.0,
+        f"https://localhost:{tls.port}/rebind", rebinding, authority=authority, timeout=2.0
     )
 
     # The one connection tried went to the address the check approved, nowhere else.
     assert answer.status_code is None and answer.error is not None
-    assert answer.error.startswith(f"cannot connect to localhost: {PUBLIC}: "), answer.error
+    assert answer.error.startswith("cannot connect to localhost: "), answer.error
     assert rebinding.asked == [("localhost", tls.port)]
     assert tls.on("rebind") == [] and tls.server_names == []
 
@@ -115,22 +111,18 @@ async def test_a_rebinding_name_never_reaches_the_local_receiver(
 async def test_every_address_is_checked_before_any_is_used(receiver: Receiver) -> None:
     resolver = Resolver([PUBLIC, LOOPBACK])
 
-    answer = await _send(
-        f"https://{HOOKS_HOST}:{receiver.port}/mixed", resolver, allow_private=False
-    )
+    answer = await _send(f"https://{HOOKS_HOST}:{receiver.port}/mixed", resolver)
 
-    assert answer.error is not None and "loopback address 127.0.0.1" in answer.error
+    assert answer.error is not None and "a private or reserved address" in answer.error
     assert receiver.on("mixed") == []
 
 
 async def test_the_request_goes_to_the_checked_address_with_the_configured_host(
     receiver: Receiver,
 ) -> None:
-    resolver = Resolver([LOOPBACK])
+    resolver = Resolver([RECEIVER])
 
-    answer = await _send(
-        f"http://{HOOKS_HOST}:{receiver.port}/pinned", resolver, allow_private=True
-    )
+    answer = await _send(f"http://{HOOKS_HOST}:{receiver.port}/pinned", resolver)
 
     assert answer.succeeded, answer
     [request] = receiver.on("pinned")
@@ -140,11 +132,9 @@ async def test_the_request_goes_to_the_checked_address_with_the_configured_host(
 
 async def test_the_next_checked_address_is_tried_when_one_refuses(receiver: Receiver) -> None:
     # Nothing listens on 127.0.0.2 (the receiver is bound to 127.0.0.1 only).
-    resolver = Resolver([ipaddress.ip_address("127.0.0.2"), LOOPBACK])
+    resolver = Resolver([ipaddress.ip_address(stand_in("127.0.0.2")), RECEIVER])
 
-    answer = await _send(
-        f"http://{HOOKS_HOST}:{receiver.port}/second", resolver, allow_private=True
-    )
+    answer = await _send(f"http://{HOOKS_HOST}:{receiver.port}/second", resolver)
 
     assert answer.succeeded, answer
     assert len(receiver.on("second")) == 1
@@ -175,9 +165,7 @@ async def test_a_certificate_for_another_name_is_refused(
 async def test_a_redirect_is_a_failure_and_is_not_followed(receiver: Receiver) -> None:
     receiver.answer("moved", 307, headers={"location": f"{receiver.base_url}/elsewhere"})
 
-    answer = await _send(
-        f"http://{HOOKS_HOST}:{receiver.port}/moved", Resolver([LOOPBACK]), allow_private=True
-    )
+    answer = await _send(f"http://{HOOKS_HOST}:{receiver.port}/moved", Resolver([RECEIVER]))
 
     assert answer.status_code == 307
     assert answer.error is not None and "redirects are not followed" in answer.error
@@ -189,13 +177,17 @@ async def test_a_delivery_by_name_through_the_dispatcher_carries_the_host_header
 ) -> None:
     await forget_other_deliveries(rolled_back)
     now = datetime.now(UTC).replace(microsecond=0)
-    url = f"http://localhost:{receiver.port}/by-name"
-    org, endpoint_id, _ = await local_endpoint(rolled_back, key, url, now=now)
+    org, endpoint_id, _ = await local_endpoint(rolled_back, key, receiver.url("by-name"), now=now)
+    # The name was saved when it pointed elsewhere; it resolves to the receiver now.
+    async with transaction(rolled_back) as session:
+        row = await session.get(WebhookEndpoint, endpoint_id)
+        assert row is not None
+        row.url = f"http://{HOOKS_HOST}:{receiver.port}/by-name"
     await emit(rolled_back, event(org, occurred_at=now), now=now)
 
-    assert await dispatch(rolled_back, key, now=now) == 1
+    assert await dispatch(rolled_back, key, now=now, resolve=Resolver([RECEIVER])) == 1
 
     [request] = receiver.on("by-name")
-    assert request.headers["host"] == f"localhost:{receiver.port}"
+    assert request.headers["host"] == f"{HOOKS_HOST}:{receiver.port}"
     [delivery] = await deliveries_of(rolled_back, endpoint_id)
     assert delivery.status == "succeeded"

@@ -8,7 +8,6 @@ from arq.connections import ArqRedis
 from arq.jobs import Job
 
 from libs.contracts.messages import EVENTS_QUEUE, CommandResult, Message
-from libs.contracts.notify import SetWebhookPolicy
 from libs.messaging.publisher import publish
 from libs.privacy import DataKey, generate_key
 from libs.settings import Settings
@@ -22,6 +21,7 @@ from services.notify.tests.builders import (
     organization,
     verifies,
 )
+from services.notify.tests.network import NETWORK, network_client
 from services.notify.worker import create_worker, dispatch_once
 from tests.builders import Sessions
 from tests.fixtures.servers import Servers
@@ -57,14 +57,9 @@ async def test_endpoints_are_managed_and_events_delivered_through_the_queue(
         redis_url=servers.redis_url,
         data_key=data_key,
         console_url="https://console.example.com/incidents/{incident_id}",
+        webhook_private_cidrs="10.77.0.0/24",  # the test network the receiver is on
     )
     org = await organization(sessions)
-    [allowed] = await _run(
-        redis,
-        settings,
-        SetWebhookPolicy(organization_id=org, actor="key-admin", allow_private_destinations=True),
-    )
-    assert allowed.ok
     [created] = await _run(
         redis,
         settings,
@@ -78,7 +73,14 @@ async def test_endpoints_are_managed_and_events_delivered_through_the_queue(
 
     assert await _run(redis, settings, message, again) == []
     # The worker stamped the deliveries due at its own clock, which has moved on since.
-    sent = await dispatch_once(sessions, DataKey.from_base64(data_key), now=datetime.now(UTC))
+    async with network_client() as client:
+        sent = await dispatch_once(
+            sessions,
+            DataKey.from_base64(data_key),
+            now=datetime.now(UTC),
+            client=client,
+            private=NETWORK,
+        )
 
     assert sent == 1
     [request] = receiver.on("queue")
