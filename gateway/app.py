@@ -37,7 +37,7 @@ from gateway.open_sockets import OpenSockets
 from gateway.revocation import RevocationListener
 from gateway.schema import build_schema
 from libs.database.engine import create_engine, session_factory
-from libs.messaging.connection import ArqRedis, connect
+from libs.messaging.connection import ArqRedis, open_pool
 from libs.ratelimit import Budgets, Limiter
 from libs.settings import Settings
 
@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_url,
             statement_timeout_seconds=settings.statement_timeout_gateway_seconds,
         )
-        redis = await connect(settings.redis_url)
+        redis = open_pool(settings.redis_url)
         sessions = session_factory(engine)
         hub = LiveHub(redis)
         hub.start()

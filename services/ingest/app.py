@@ -20,7 +20,7 @@ from libs.database.engine import create_engine, session_factory
 from libs.database.tables._types import utcnow
 from libs.logs import configure_logging
 from libs.messaging import outbox
-from libs.messaging.connection import connect
+from libs.messaging.connection import open_pool
 from libs.messaging.periodic import Periodic
 from libs.privacy import install_masking
 from libs.ratelimit import Budgets
@@ -66,7 +66,7 @@ async def _lifespan(
     engine = create_engine(
         settings.database_url, statement_timeout_seconds=settings.statement_timeout_ingest_seconds
     )
-    redis = await connect(settings.redis_url)
+    redis = open_pool(settings.redis_url)
     held = Resources(
         sessions=session_factory(engine),
         redis=redis,
