@@ -270,6 +270,29 @@ async def test_a_handler_that_keeps_timing_out_is_retried_then_kept(
     assert kept.error.startswith(f"gave up after {MAX_TIMEOUTS} tries: TimeoutError")
 
 
+async def test_tries_spent_on_outages_do_not_count_as_time_outs(
+    servers: Servers, sessions: Sessions, redis: ArqRedis, tenant: Tenant
+) -> None:
+    tries: list[str] = []
+
+    async def flaky(runtime: Runtime, session: AsyncSession, event: MentionIngested) -> Outcome:
+        # Two outages, then one slow try, then it goes through: never stuck on its input.
+        tries.append("try")
+        if len(tries) <= MAX_TIMEOUTS - 1:
+            raise ConnectionRefusedError("the database is restarting")
+        if len(tries) == MAX_TIMEOUTS:
+            await asyncio.sleep(5)
+        return Outcome()
+
+    event = MentionIngested(organization_id=tenant.org.id, mention_ids=[uuid.uuid4()])
+    await publish(redis, event)
+    await _drain(servers, "test-flaky", Route(MentionIngested, flaky, timeout=0.5))
+    assert len(tries) == MAX_TIMEOUTS + 1
+    async with sessions() as session:
+        assert await dead_letters.pending(session, consumer="test-flaky") == []
+        assert await session.get(MessageReceipt, ("test-flaky", event.message_id)) is not None
+
+
 async def test_a_malformed_message_without_an_id_is_still_kept(
     servers: Servers, sessions: Sessions, redis: ArqRedis
 ) -> None:

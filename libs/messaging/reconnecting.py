@@ -25,6 +25,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from libs.messaging.failures import backoff
+from libs.messaging.takeover import LEASE_SECONDS, LeaseKeeper
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,10 @@ class ReconnectingWorker(Worker):
         self.consumer = consumer
         self._outage_since: float | None = None
         self._attempts = 0
+        # A short in-progress mark, renewed while the job runs (`libs.messaging.takeover`):
+        # a dead worker's jobs are taken over within seconds, not after the longest timeout.
+        self.in_progress_timeout_s = LEASE_SECONDS
+        self._leases = LeaseKeeper(lambda: self._pool, self._running_job_ids)
         if not self.burst and self.redis_settings is not None:
             # One connection attempt at a time: the waiting between attempts is done here.
             self.redis_settings = replace(self.redis_settings, conn_retries=0)
@@ -55,6 +60,7 @@ class ReconnectingWorker(Worker):
         async def started(ctx: dict[Any, Any]) -> None:
             if startup is not None:
                 await startup(ctx)
+            self._leases.start()
             self._consuming()
 
         self.on_startup = started
@@ -86,6 +92,7 @@ class ReconnectingWorker(Worker):
         if pool is None:
             return  # never connected, so the runtime was never built
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        await self._leases.stop()
         if self._outage_since is None:
             try:
                 async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
@@ -96,6 +103,9 @@ class ReconnectingWorker(Worker):
             await self.on_shutdown(self.ctx)
         await pool.aclose(close_connection_pool=True)
         self._pool = None
+
+    def _running_job_ids(self) -> list[str]:
+        return [job_id for job_id, task in self.tasks.items() if not task.done()]
 
     def _lost(self, exc: BaseException) -> None:
         if self._outage_since is not None:

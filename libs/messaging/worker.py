@@ -55,6 +55,7 @@ __all__ = [
 
 M = TypeVar("M", bound=Message)
 M_contra = TypeVar("M_contra", bound=Message, contravariant=True)
+T = TypeVar("T")
 
 # Tries are spent only by outages (everything else is answered or kept as a dead letter),
 # so this is not a budget but a backstop: with the 30 s backoff cap, about three days,
@@ -65,6 +66,9 @@ DEFAULT_TIMEOUT_SECONDS = 60.0
 # A handler that keeps running out of time is more likely stuck on its input than on an
 # outage: after this many tries it is kept as a dead letter.
 MAX_TIMEOUTS = 3
+# Time-outs are counted per message in Redis for this long: past a day a message that timed
+# out is rare enough to be judged afresh.
+TIMEOUT_COUNT_TTL_SECONDS = 86_400
 # arq's own timeout is a backstop behind the harness's, which retries or keeps the message.
 ARQ_TIMEOUT_MARGIN = 10.0
 
@@ -177,6 +181,12 @@ def _job(consumer: str, queue: str, route: Route[Any, Any]) -> Function:
             return replay.result
         except Exception as exc:
             timed_out = isinstance(exc, TimeoutError)
+            if timed_out:
+                # Its own count: tries are also spent by outages and by workers killed
+                # under the job, and neither says the job is stuck on its input.
+                tries = await _or_retry(
+                    _count_timeout(runtime.redis, consumer, payload), consumer, tries
+                )
             gave_up = tries >= (MAX_TIMEOUTS if timed_out else MAX_TRIES - 1)
             if is_transient(exc) and not gave_up:
                 # An outage ends; wait and try again for as long as it takes.
@@ -199,10 +209,20 @@ def _job(consumer: str, queue: str, route: Route[Any, Any]) -> Function:
     return func(run, name=name, max_tries=MAX_TRIES, timeout=route.timeout + ARQ_TIMEOUT_MARGIN)
 
 
-async def _or_retry(step: Awaitable[None], consumer: str, tries: int) -> None:
+async def _count_timeout(redis: ArqRedis, consumer: str, payload: dict[str, Any]) -> int:
+    """Count one more time-out of this message for `consumer`; return how many so far."""
+    key = f"crisiswatch:timeouts:{consumer}:{payload.get('message_id')}"
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, TIMEOUT_COUNT_TTL_SECONDS)
+        count, _ = await pipe.execute()
+    return int(count)
+
+
+async def _or_retry(step: Awaitable[T], consumer: str, tries: int) -> T:
     """Run `step`; if the database is out, retry the whole job later instead of losing it."""
     try:
-        await step
+        return await step
     except Exception as exc:
         if not is_transient(exc):
             raise
