@@ -1,10 +1,14 @@
 """A lease in Redis: at most one process of the cluster runs a periodic loop's pass.
 
 Several replicas of a worker each start the same loops. Work that must happen once per
-cluster (a sweep, a daily report) takes the lease before each pass: the holder renews it
-and keeps it; the others skip the pass. When the holder dies, its lease expires after
-`ttl` seconds and the next replica to try takes over, so a pass is never missed for long.
-Built on redis-py's lock (a token compared atomically on renewal), not on hand-made keys.
+cluster (a sweep, a daily report) takes the lease: the holder renews it every `ttl / 3`
+seconds, during its passes and between them, and keeps it; the others try as often and
+skip the passes. When the holder dies, its lease expires after `ttl` seconds and the next
+replica to try takes over, so a dead holder is replaced within `ttl + ttl / 3` seconds,
+however long the loop's own interval. The TTL is short and fixed rather than a multiple of
+the interval: a five-minute loop would otherwise leave its work undone for a quarter of an
+hour after a crash. Built on redis-py's lock (a token compared atomically on renewal), not
+on hand-made keys.
 """
 
 import logging
@@ -16,20 +20,30 @@ from redis.exceptions import LockError
 log = logging.getLogger(__name__)
 
 PREFIX = "crisiswatch:lease:"
+# Long enough that a busy event loop or a short Redis blip does not lose the lease (a
+# renewal is due every 5 s), short enough that a crashed holder is replaced within 20 s.
+TTL_SECONDS = 15.0
 
 
 class Lease:
     """One named lease, held by this process between passes while it keeps renewing it."""
 
-    def __init__(self, redis: Redis, name: str, *, ttl: float) -> None:
+    def __init__(self, redis: Redis, name: str, *, ttl: float = TTL_SECONDS) -> None:
         self.name = name
+        self.ttl = ttl
         self._lock = Lock(redis, PREFIX + name, timeout=ttl, thread_local=False)
         self._held = False
+        self._unreachable = False
 
     @property
     def held(self) -> bool:
         """Whether this process held the lease at its last attempt."""
         return self._held
+
+    @property
+    def renew_every(self) -> float:
+        """How often the holder renews the lease and the others try to take it."""
+        return self.ttl / 3
 
     async def take(self) -> bool:
         """Renew the lease if held, else try to take it; return whether this process holds it."""
@@ -42,8 +56,12 @@ class Lease:
                     # Expired (a long pause) and maybe taken by another: try afresh.
                     self._held = False
             self._held = bool(await self._lock.acquire(blocking=False))
+            self._unreachable = False
         except Exception as exc:
-            log.warning("lease %s: Redis unreachable, not held: %s", self.name, exc)
+            # Said once per outage: the attempts repeat every few seconds.
+            if not self._unreachable:
+                log.warning("lease %s: Redis unreachable, not held: %s", self.name, exc)
+            self._unreachable = True
             self._held = False
         return self._held
 

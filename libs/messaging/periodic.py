@@ -3,12 +3,15 @@
 Cancelling a pass mid-query would leave its database connection half-used; a stop request
 instead lets the current pass finish and ends the loop. A loop given a `Lease` runs its
 pass only while this process holds the lease: once per cluster, however many replicas.
+The lease is renewed (or, by the others, sought) every few seconds, apart from the loop's
+interval, and also while a pass runs: a pass longer than the lease's TTL keeps it, and a
+replica that takes over a dead holder's lease runs its pass at once.
 """
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from libs.messaging.lease import Lease
 
@@ -48,9 +51,52 @@ class Periodic:
     async def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                if self._lease is None or await self._lease.take():
+                if self._lease is None:
                     await self._step()
+                elif await self._lease.take():
+                    async with _renewed(self._lease):
+                        await self._step()
             except Exception:
                 log.exception("%s: pass failed", self._name)
+            await self._wait()
+
+    async def _wait(self) -> None:
+        """Wait for the next pass (or a stop); a leased loop meanwhile keeps or seeks its lease.
+
+        Returns early when this process has just taken the lease over: the holder it
+        replaces may have died before its pass was due.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._interval
+        while not self._stopping.is_set():
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            pause = left if self._lease is None else min(left, self._lease.renew_every)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._interval)
+                await asyncio.wait_for(self._stopping.wait(), pause)
+            if self._lease is None or self._stopping.is_set() or loop.time() >= deadline:
+                continue
+            had = self._lease.held
+            if await self._lease.take() and not had:
+                return
+
+
+@contextlib.asynccontextmanager
+async def _renewed(lease: Lease) -> AsyncIterator[None]:
+    """Renew `lease` in the background while the block (one pass) runs."""
+    done = asyncio.Event()
+
+    async def renew() -> None:
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), lease.renew_every)
+            if not done.is_set():
+                await lease.take()
+
+    renewer = asyncio.create_task(renew(), name=f"lease {lease.name}")
+    try:
+        yield
+    finally:
+        done.set()
+        await renewer

@@ -134,5 +134,5 @@ class Pruner(Periodic):
             await prune_once(sessions, retention)
             await measure(sessions)
 
-        lease = Lease(redis, "messaging-retention", ttl=3 * interval)
+        lease = Lease(redis, "messaging-retention")
         super().__init__("messaging retention", step, interval=interval, lease=lease)

@@ -62,8 +62,7 @@ class Sweep(Periodic):
         self._redis = redis
         self._clock = clock
         self._producer = producer
-        # Three intervals: a holder that misses one pass keeps the lease, a dead one loses it.
-        lease = Lease(redis, spec.name, ttl=3 * interval)
+        lease = Lease(redis, spec.name)
         super().__init__(spec.name, self._pass, interval=interval, lease=lease)
 
     async def run_once(self) -> int:
