@@ -39,6 +39,7 @@ from gateway.lexicon.mutations import LexiconMutation
 from gateway.lexicon.queries import LexiconQuery
 from gateway.mentions.queries import MentionQuery
 from gateway.mentions.subscriptions import MentionSubscription
+from gateway.operation_metrics import OperationMetrics
 from gateway.operations.queries import OperationsQuery
 from gateway.playbooks.mutations import PlaybookMutation
 from gateway.playbooks.queries import PlaybookQuery
@@ -127,6 +128,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         *(() if development else (NoSchemaIntrospectionCustomRule,)),
     ]
     extensions: list[Callable[[], SchemaExtension]] = [
+        OperationMetrics,  # outermost: times and counts what the others let through or refuse
         partial(ParserCache, maxsize=256),
         partial(ValidationCache, maxsize=256),
         RefuseUnstorableText,  # after the validation cache: see its docstring
