@@ -63,7 +63,8 @@ _COUNTS = text(
       ) AS tasks_overdue,
       (SELECT count(*) FROM risk_signal s
         WHERE s.tier = ANY(:crisis)
-          AND s.created_at < now() - :after AND s.created_at > now() - :within
+          AND s.created_at < now() - CAST(:after AS interval)
+          AND s.created_at > now() - CAST(:within AS interval)
           AND NOT EXISTS (
             SELECT 1 FROM timeline_event e
             WHERE e.kind = ANY(:applied) AND e.data->>'signal_id' = s.id::text)
