@@ -1,5 +1,5 @@
-"""Command-line entry points: `up`, `migrate`, `serve`, `worker`, `keys create`, `demo`,
-`backtest` and `train-sentiment`."""
+"""Command-line entry points: `up`, `status`, `migrate`, `serve`, `worker`, `keys create`,
+`demo`, `backtest` and `train-sentiment`."""
 
 import asyncio
 import importlib
@@ -94,6 +94,15 @@ def up(
 
     _logging()
     raise typer.Exit(Launcher(get_settings(), show_keys=show_keys).run())
+
+
+@app.command()
+def status() -> None:
+    """Print whether each process is live and ready, as its /livez and /readyz answer."""
+    from crisiswatch.status import report
+
+    if not report(get_settings(), typer.echo):
+        raise typer.Exit(1)
 
 
 @app.command()

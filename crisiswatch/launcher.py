@@ -33,6 +33,7 @@ from crisiswatch.runtime import (
 )
 from libs.database.migrate import upgrade
 from libs.messaging import readiness
+from libs.messaging.worker import WorkerSettings
 from libs.settings import Settings
 
 SERVICES: dict[str, list[str]] = {
@@ -43,7 +44,11 @@ SERVICES: dict[str, list[str]] = {
     "notify": ["worker", "notify"],
 }
 WORKERS = ("analysis", "incidents", "notify")
-STOP_GRACE_SECONDS = 10.0
+# Workers serve metrics and probes on METRICS_PORT + 1, + 2, + 3 (9101–9103 by default), so
+# several share one machine; a container's single worker uses METRICS_PORT itself.
+DEFAULT_METRICS_BASE = 9100
+# Past the workers' drain (DRAIN_SECONDS), so a stop never cuts a job short that could end.
+STOP_MARGIN_SECONDS = 10.0
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # More exits than this in a minute is flapping: restarts then back off (up to a minute)
 # instead of hammering a dependency that is down, and nothing else is stopped.
@@ -74,6 +79,7 @@ class Child:
 
     name: str
     args: list[str]
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     restarts: list[float] = field(default_factory=list)
     start_at: float | None = None
@@ -87,6 +93,12 @@ def restart_delay(restarts: list[float], now: float) -> float:
     recent = [moment for moment in restarts if now - moment < 60]
     excess = len(recent) - MAX_RESTARTS_PER_MINUTE
     return 0.0 if excess <= 0 else min(MAX_BACKOFF_SECONDS, 2.0 ** (excess - 1))
+
+
+def worker_metrics_ports(settings: Settings) -> dict[str, int]:
+    """Return the port each worker serves its metrics and probes on under `up`."""
+    base = WorkerSettings.extending(settings).metrics_port or DEFAULT_METRICS_BASE
+    return {name: base + offset for offset, name in enumerate(WORKERS, start=1)}
 
 
 def key_lines(credentials: Credentials, kept_in: Path, show: bool) -> list[str]:
@@ -171,18 +183,33 @@ class Launcher:
             "CRISISWATCH_DATA_KEY": data_key(self.settings),
         }
         asyncio.run(readiness.clear(redis_url, WORKERS))
+        ports = worker_metrics_ports(self.settings)
         for name, args in SERVICES.items():
             child = Child(name, args)
+            if name in ports:
+                child.env = {"METRICS_PORT": str(ports[name])}
             self._spawn(child, env)
             self.children.append(child)
         host = self.settings.bind_host
         ingest_url = f"http://{host}:{self.settings.ingest_port}"
         gateway_url = f"http://{host}:{self.settings.gateway_port}"
+        probe_urls = {
+            "ingest": ingest_url,
+            "gateway": gateway_url,
+            **{name: f"http://{host}:{port}" for name, port in ports.items()},
+        }
         self._wait_healthy({"ingest": ingest_url, "gateway": gateway_url})
         self._wait_workers(redis_url)
         write_runtime(
             self.settings,
-            Runtime(database_url, redis_url, ingest_url, gateway_url, launcher_pid=os.getpid()),
+            Runtime(
+                database_url,
+                redis_url,
+                ingest_url,
+                gateway_url,
+                launcher_pid=os.getpid(),
+                probe_urls=probe_urls,
+            ),
         )
         self.say(
             "\n".join(
@@ -192,6 +219,8 @@ class Launcher:
                     f"  ingest    {ingest_url}   (OpenAPI at {ingest_url}/docs)",
                     f"  gateway   {gateway_url}   (GraphiQL at {gateway_url}/graphql)",
                     "  workers   analysis, incidents, notify",
+                    "  metrics   (and /livez, /readyz beside each; `crisiswatch status` asks them)",
+                    *(f"    {name:<9} {url}/metrics" for name, url in probe_urls.items()),
                     f"  postgres  {_redact(database_url)}",
                     f"  redis     {redis_url}",
                     f"  data      {data_dir(self.settings)}",
@@ -210,7 +239,7 @@ class Launcher:
             self._check_stop()
             for name, url in list(pending.items()):
                 try:
-                    if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                    if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
                         del pending[name]
                 except httpx.HTTPError:
                     pass
@@ -242,7 +271,7 @@ class Launcher:
     def _spawn(self, child: Child, env: dict[str, str]) -> None:
         child.process = subprocess.Popen(
             [sys.executable, "-m", "crisiswatch", *child.args],
-            env=env,
+            env={**env, **child.env},
             start_new_session=True,
         )
 
@@ -314,7 +343,8 @@ class Launcher:
         running = [c.process for c in self.children if c.process and c.process.poll() is None]
         for process in running:
             process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        grace = WorkerSettings.extending(self.settings).drain_seconds + STOP_MARGIN_SECONDS
+        deadline = time.monotonic() + grace
         for process in running:
             try:
                 process.wait(max(0.1, deadline - time.monotonic()))

@@ -7,7 +7,7 @@ servers of a running `crisiswatch up` without any environment variable;
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from libs.privacy import generate_key
@@ -23,6 +23,8 @@ class Runtime:
     ingest_url: str
     gateway_url: str
     launcher_pid: int
+    # Each process's base URL for /metrics, /livez and /readyz, by process name.
+    probe_urls: dict[str, str] = field(default_factory=dict)
 
 
 def data_dir(settings: Settings) -> Path:

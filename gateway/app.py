@@ -2,7 +2,8 @@
 
 Routes: POST /graphql runs operations for a bearer key, a WebSocket on /graphql speaks
 graphql-transport-ws for subscriptions (the key travels in `connection_init`; see
-docs/subscriptions.md), GET /healthz reports whether PostgreSQL and Redis answer. Only in
+docs/subscriptions.md), GET /livez answers while the process does, GET /readyz (and /healthz,
+its older name) whether PostgreSQL and Redis answer, GET /metrics serves Prometheus metrics. Only in
 development (`CRISISWATCH_ENV=development`) does GET /graphql serve GraphiQL for a person in a
 browser (it sends the key from its headers pane), with `/docs` and `/openapi.json`. Request
 bodies are held to `body_limit.MAX_BODY_BYTES` while they arrive.
@@ -31,13 +32,14 @@ from gateway.body_limit import BodyLimit
 from gateway.config import GatewaySettings, get_settings
 from gateway.core.context import GatewayContext
 from gateway.core.websocket_admission import AdmittingTransportWS, sign_in
-from gateway.health import check_postgres, check_redis
+from gateway.health import live, ready
 from gateway.live_hub import LiveHub
 from gateway.open_sockets import OpenSockets
 from gateway.revocation import RevocationListener
 from gateway.schema import build_schema
 from libs.database.engine import create_engine, session_factory
 from libs.messaging.connection import ArqRedis, open_pool
+from libs.metrics.exposition import metrics_response
 from libs.ratelimit import Budgets, Limiter
 from libs.settings import Settings
 
@@ -165,22 +167,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prefix="/graphql",
     )
 
+    @app.get("/livez", include_in_schema=False)
+    async def livez() -> JSONResponse:
+        """Answer 200 while the process and its event loop answer."""
+        return live()
+
+    @app.get("/readyz", include_in_schema=False)
     @app.get("/healthz")
-    async def healthz(request: Request) -> JSONResponse:
-        """Report whether PostgreSQL and Redis answer: 200 when both do, else 503."""
+    async def readyz(request: Request) -> JSONResponse:
+        """Answer 200 when PostgreSQL and Redis both answer, else 503."""
         held = resources(request)
-        checks = {
-            "postgres": await check_postgres(held.engine),
-            "redis": await check_redis(held.redis),
-        }
-        healthy = all(checks.values())
-        return JSONResponse(
-            {
-                "status": "ok" if healthy else "unavailable",
-                "checks": {name: "ok" if up else "down" for name, up in checks.items()},
-            },
-            status_code=200 if healthy else 503,
-        )
+        return await ready(held.engine, held.redis)
+
+    app.add_route("/metrics", metrics_response, include_in_schema=False)
 
     @app.exception_handler(AuthError)
     async def auth_failed(request: Request, exc: AuthError) -> JSONResponse:

@@ -1,40 +1,30 @@
-"""Readiness: the gateway is healthy only when PostgreSQL and Redis both answer."""
+"""Probes: `/livez` answers while the process does; `/readyz` (and `/healthz`, its older
+name) only when PostgreSQL and Redis both answer, so a database blip takes the gateway out of
+the load balancer without restarting it."""
 
 import asyncio
-from collections.abc import Coroutine
-from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.responses import JSONResponse
 
 from libs.messaging.connection import ArqRedis
+from libs.metrics.probes import (
+    CHECK_TIMEOUT_SECONDS,
+    check_postgres,
+    check_redis,
+    liveness_response,
+    readiness_response,
+)
 
-CHECK_TIMEOUT_SECONDS = 2.0
-
-
-async def check_postgres(engine: AsyncEngine) -> bool:
-    """Return whether PostgreSQL answers a trivial query in time."""
-
-    async def probe() -> None:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-
-    return await _answers(probe())
+__all__ = ["CHECK_TIMEOUT_SECONDS", "check_postgres", "check_redis", "live", "ready"]
 
 
-async def check_redis(redis: ArqRedis) -> bool:
-    """Return whether Redis answers a ping in time."""
-
-    async def probe() -> None:
-        await redis.ping()
-
-    return await _answers(probe())
+def live() -> JSONResponse:
+    """Answer 200: the process and its event loop answer; dependencies are not asked."""
+    return liveness_response()
 
 
-async def _answers(probe: Coroutine[Any, Any, None]) -> bool:
-    try:
-        await asyncio.wait_for(probe, CHECK_TIMEOUT_SECONDS)
-    except Exception:
-        # Any failure (refused, timed out, bad credentials) makes the dependency unusable.
-        return False
-    return True
+async def ready(engine: AsyncEngine, redis: ArqRedis) -> JSONResponse:
+    """Answer 200 when PostgreSQL and Redis answer, else 503 naming the one that does not."""
+    postgres, answered = await asyncio.gather(check_postgres(engine), check_redis(redis))
+    return readiness_response({"postgres": postgres, "redis": answered})

@@ -40,6 +40,7 @@ from gateway.lexicon.mutations import LexiconMutation
 from gateway.lexicon.queries import LexiconQuery
 from gateway.mentions.queries import MentionQuery
 from gateway.mentions.subscriptions import MentionSubscription
+from gateway.operation_metrics import OperationMetrics
 from gateway.operations.queries import OperationsQuery
 from gateway.playbooks.mutations import PlaybookMutation
 from gateway.playbooks.queries import PlaybookQuery
@@ -129,6 +130,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     priced = settings if settings is not None else Settings()
     extensions: list[Callable[[], SchemaExtension]] = [
+        OperationMetrics,  # outermost: times and counts what the others let through or refuse
         partial(ParserCache, maxsize=256),
         partial(ValidationCache, maxsize=256),
         RefuseUnstorableText,  # after the validation cache: see its docstring

@@ -78,15 +78,13 @@ METRICS: dict[str, Metric] = {
         "histogram", type=("query", "mutation", "subscription")
     ),
     "crisiswatch_graphql_subscriptions_active": _metric("gauge"),
-    # The metric's own `job` label is renamed `exported_job` when scraped: the target's
-    # `job` (the process) wins.
     "crisiswatch_jobs_total": _metric(
         "counter",
         queue=QUEUES,
-        exported_job=None,
+        message=None,
         outcome=("done", "retried", "dead_letter", "duplicate"),
     ),
-    "crisiswatch_job_seconds": _metric("histogram", queue=QUEUES, exported_job=None),
+    "crisiswatch_job_seconds": _metric("histogram", queue=QUEUES, message=None),
     "crisiswatch_queue_depth": _metric("gauge", queue=QUEUES),
     "crisiswatch_queue_oldest_job_age_seconds": _metric("gauge", queue=QUEUES),
     "crisiswatch_outbox_backlog": _metric("gauge"),

@@ -10,6 +10,12 @@ runtime's loops hold it; it opens new connections by itself) and the runtime bui
 start-up: only consuming stops. A job whose result could not be recorded keeps its place in
 the queue and runs again once its in-progress mark expires; its receipt makes that a no-op
 if it had committed. A burst drain still ends on an outage: it has no outage to outlast.
+
+On SIGTERM or SIGINT it drains: it takes no new job, lets the jobs in flight finish for up
+to `drain_seconds` (arq would cancel them at once), then stops; a job still running then is
+cancelled and runs again elsewhere (its receipt makes a committed one a no-op). Its probe
+server (`libs.metrics.server`) answers from the first moment to the last, and it is ready
+only while it consumes: started, Redis reachable, not draining.
 """
 
 import asyncio
@@ -26,6 +32,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from libs.messaging.failures import backoff
 from libs.messaging.takeover import LEASE_SECONDS, LeaseKeeper
+from libs.metrics.server import ProbeServer
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +50,21 @@ CLOSE_TIMEOUT_SECONDS = 5.0
 class ReconnectingWorker(Worker):
     """An arq `Worker` for `consumer` that outlives Redis outages of any length."""
 
-    def __init__(self, consumer: str, **options: Any) -> None:
-        super().__init__(**options)
+    def __init__(
+        self,
+        consumer: str,
+        *,
+        drain_seconds: int = 0,
+        probes: ProbeServer | None = None,
+        **options: Any,
+    ) -> None:
+        # arq's own drain: with a completion wait, a stop signal stops picking jobs and
+        # waits for the running ones before it cancels what is left.
+        super().__init__(job_completion_wait=drain_seconds, **options)
         self.consumer = consumer
+        self.probes = probes
+        self.started = False
+        self.draining = False
         self._outage_since: float | None = None
         self._attempts = 0
         # A short in-progress mark, renewed while the job runs (`libs.messaging.takeover`):
@@ -65,8 +84,27 @@ class ReconnectingWorker(Worker):
 
         self.on_startup = started
 
+    @property
+    def consuming(self) -> bool:
+        """Whether the worker takes jobs now: started, Redis reachable, not draining."""
+        return self.started and self._outage_since is None and not self.draining
+
+    def handle_sig_wait_for_completion(self, signum: signal.Signals) -> None:
+        """Stop taking jobs and let those in flight finish within the drain bound."""
+        if not self.draining:
+            self.draining = True
+            log.info(
+                "%s: stopping: no new jobs, waiting up to %d s for %d in flight",
+                self.consumer,
+                self._job_completion_wait,
+                len(self.tasks),
+            )
+        super().handle_sig_wait_for_completion(signum)
+
     async def main(self) -> None:
         """Consume until stopped, waiting for Redis whenever it is away."""
+        if self.probes is not None and not self.started:
+            await self.probes.start()
         if self.burst:
             await super().main()
             return
@@ -88,6 +126,13 @@ class ReconnectingWorker(Worker):
         """Stop as arq does, but release the runtime even while Redis is away."""
         if not self._handle_signals:
             self.handle_sig(signal.SIGUSR1)
+        try:
+            await self._release()
+        finally:
+            if self.probes is not None:
+                await self.probes.stop()
+
+    async def _release(self) -> None:
         pool = self._pool
         if pool is None:
             return  # never connected, so the runtime was never built
@@ -123,6 +168,7 @@ class ReconnectingWorker(Worker):
         if self._outage_since is not None:
             waited = time.monotonic() - self._outage_since
             log.info("%s: Redis is back after %.0f s; consuming again", self.consumer, waited)
+        self.started = True
         self._outage_since = None
         self._attempts = 0
 

@@ -7,20 +7,29 @@ backoff for as long as PostgreSQL or Redis is out, so an outage never drops an a
 message, and the process itself waits for Redis to come back instead of exiting. A handler
 that fails for any other reason leaves its message as a dead letter
 (`libs.messaging.dead_letters`) for a person to see and re-drive: never silently gone.
+
+Every try is counted and timed (`crisiswatch_jobs_total`, `crisiswatch_job_seconds`), and
+every command by the answer it got; on `METRICS_PORT` the worker serves its metrics and
+probes, and samples the cluster's gauges (`libs.metrics`). A stop signal drains the jobs in
+flight for up to `DRAIN_SECONDS` (`libs.messaging.reconnecting`).
 """
 
 import asyncio
+import contextlib
 import logging
+import os
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
+from functools import partial
 from typing import Any, Generic, Protocol, TypedDict, TypeVar, Unpack, cast
 
 from arq import Retry
 from arq.connections import ArqRedis
 from arq.worker import Function, Worker, func
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,6 +46,12 @@ from libs.messaging.receipts import AlreadyHandled, claim, store_result
 from libs.messaging.reconnecting import ReconnectingWorker
 from libs.messaging.sweep import Sweep, SweepSpec
 from libs.messaging.unit_of_work import unit_of_work
+from libs.metrics.cluster import ClusterGauges
+from libs.metrics.config import MetricsSettings
+from libs.metrics.definitions import COMMANDS, JOB_SECONDS, JOBS
+from libs.metrics.exposition import MULTIPROC_DIR
+from libs.metrics.probes import check_postgres, check_redis
+from libs.metrics.server import ProbeServer
 from libs.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,6 +63,7 @@ __all__ = [
     "Route",
     "Runtime",
     "Worker",
+    "WorkerSettings",
     "WorkerSpec",
     "run_forever",
     "with_now",
@@ -71,6 +87,19 @@ MAX_TIMEOUTS = 3
 TIMEOUT_COUNT_TTL_SECONDS = 86_400
 # arq's own timeout is a backstop behind the harness's, which retries or keeps the message.
 ARQ_TIMEOUT_MARGIN = 10.0
+
+
+class WorkerSettings(MetricsSettings):
+    """The shared settings, and how a worker process stops."""
+
+    drain_seconds: int = Field(
+        default=30,
+        ge=0,
+        description=(
+            "On SIGTERM, how long a worker lets its jobs in flight finish before it cancels "
+            "them (they run again elsewhere); 0 cancels at once."
+        ),
+    )
 
 
 Extended = TypeVar("Extended", bound="Runtime")
@@ -154,7 +183,8 @@ def _job(consumer: str, queue: str, route: Route[Any, Any]) -> Function:
             error=error,
         )
 
-    async def run(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any] | None:
+    async def attempt(ctx: dict[str, Any], payload: dict[str, Any]) -> tuple[str, Any]:
+        """Try the job once; return its outcome for the metrics and its result for arq."""
         runtime: Runtime = ctx["runtime"]
         tries = int(ctx.get("job_try", 1))
         try:
@@ -163,7 +193,7 @@ def _job(consumer: str, queue: str, route: Route[Any, Any]) -> Function:
             # A malformed message can never succeed: keep it for a person, never retry.
             log.warning("%s: rejected malformed %s: %s", consumer, name, exc)
             await _or_retry(dead(runtime, payload, f"malformed: {exc}"), consumer, tries)
-            return CommandResult.failure("Invalid", str(exc)).model_dump(mode="json")
+            return "dead_letter", CommandResult.failure("Invalid", str(exc)).model_dump(mode="json")
         try:
             # The timeout is kept here, not by arq: arq would fail a timed-out job outright,
             # with neither a retry nor a dead letter.
@@ -178,7 +208,7 @@ def _job(consumer: str, queue: str, route: Route[Any, Any]) -> Function:
                 if answer is not None:
                     await store_result(session, consumer, message.message_id, answer)
         except AlreadyHandled as replay:
-            return replay.result
+            return "duplicate", replay.result
         except Exception as exc:
             timed_out = isinstance(exc, TimeoutError)
             if timed_out:
@@ -198,13 +228,25 @@ def _job(consumer: str, queue: str, route: Route[Any, Any]) -> Function:
                 reason = f"gave up after {tries} tries: {reason}"
             await _or_retry(dead(runtime, payload, reason), consumer, tries)
             if not is_command:
-                return None
+                return "dead_letter", None
             # The sender is waiting: answer with a failure it can show, not a stored
             # exception it cannot read. The transaction rolled back, so nothing changed.
-            return CommandResult.failure(
+            return "dead_letter", CommandResult.failure(
                 "Internal", f"the {consumer} service failed to apply the command"
             ).model_dump(mode="json")
-        return answer
+        return "done", answer
+
+    async def run(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any] | None:
+        started = time.perf_counter()
+        outcome = "retried"  # what a `Retry` (an outage, a timeout) leaves it as
+        try:
+            outcome, result = await attempt(ctx, payload)
+        finally:
+            JOB_SECONDS.labels(queue=queue, message=name).observe(time.perf_counter() - started)
+            JOBS.labels(queue=queue, message=name, outcome=outcome).inc()
+        if is_command and outcome != "duplicate":
+            COMMANDS.labels(command=name, outcome=_answered(result)).inc()
+        return cast(dict[str, Any] | None, result)
 
     return func(run, name=name, max_tries=MAX_TRIES, timeout=route.timeout + ARQ_TIMEOUT_MARGIN)
 
@@ -217,6 +259,14 @@ async def _count_timeout(redis: ArqRedis, consumer: str, payload: dict[str, Any]
         pipe.expire(key, TIMEOUT_COUNT_TTL_SECONDS)
         count, _ = await pipe.execute()
     return int(count)
+
+
+def _answered(result: Any) -> str:
+    """Return how a command's answer went: `ok`, or its error code."""
+    error = result.get("error") if isinstance(result, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("code") or "error")
+    return "ok"
 
 
 async def _or_retry(step: Awaitable[T], consumer: str, tries: int) -> T:
@@ -268,8 +318,10 @@ class WorkerSpec(Generic[R]):
         one-off drain does only what it queued.
         """
         consumer, routes = self.consumer, self.routes
+        process = WorkerSettings.extending(settings)
         burst = how.get("burst", False)
         loops: list[Periodic] = []
+        held: dict[str, R] = {}
 
         async def build_runtime(redis: ArqRedis) -> R:
             engine = create_engine(
@@ -297,6 +349,15 @@ class WorkerSpec(Generic[R]):
                         retention=retention.Retention.from_settings(settings),
                     )
                 )
+                loops.append(
+                    Periodic(
+                        f"{consumer} readiness",
+                        partial(_beat, worker, runtime.redis),
+                        interval=readiness.HEARTBEAT_SECONDS,
+                    )
+                )
+                if process.metrics_port or os.environ.get(MULTIPROC_DIR):
+                    loops.append(ClusterGauges(runtime.sessions, runtime.redis))
                 loops.extend(runtime.loops)
             for loop in loops:
                 loop.start()
@@ -307,11 +368,16 @@ class WorkerSpec(Generic[R]):
             # through outages (its loops ride them out on the same pool).
             runtime: R | None = ctx.get("runtime")
             if runtime is None:
-                runtime = ctx["runtime"] = await build_runtime(ctx["redis"])
+                runtime = ctx["runtime"] = held["runtime"] = await build_runtime(ctx["redis"])
             await readiness.mark_ready(runtime.redis, consumer)
 
         async def shutdown(ctx: dict[str, Any]) -> None:
             runtime: R | None = ctx.get("runtime")
+            if runtime is not None:
+                # Not ready from now on; during an outage the mark expires by itself.
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(2.0):
+                        await readiness.unmark(runtime.redis, consumer)
             # A burst worker never started the service's loops, but they may hold resources
             # (an HTTP client) that only `stop` releases; stopping an idle loop is a no-op.
             idle = [loop for loop in runtime.loops if loop not in loops] if runtime else []
@@ -320,8 +386,24 @@ class WorkerSpec(Generic[R]):
             if runtime is not None:
                 await runtime.engine.dispose()
 
-        return ReconnectingWorker(
+        async def ready() -> dict[str, bool]:
+            runtime = held.get("runtime")
+            if runtime is None:
+                return {"postgres": False, "redis": False, "consuming": False}
+            postgres, redis = await asyncio.gather(
+                check_postgres(runtime.engine), check_redis(runtime.redis)
+            )
+            return {"postgres": postgres, "redis": redis, "consuming": worker.consuming}
+
+        probes = (
+            ProbeServer(process.bind_host, process.metrics_port, ready)
+            if process.metrics_port and not burst
+            else None
+        )
+        worker = ReconnectingWorker(
             consumer,
+            drain_seconds=process.drain_seconds,
+            probes=probes,
             functions=[_job(consumer, self.queue, route) for route in routes],
             queue_name=self.queue,
             redis_settings=redis_settings(settings.redis_url),
@@ -338,6 +420,13 @@ class WorkerSpec(Generic[R]):
             handle_signals=how.get("handle_signals", True),
             burst=burst,
         )
+        return worker
+
+
+async def _beat(worker: ReconnectingWorker, redis: ArqRedis) -> None:
+    """Keep the worker's readiness mark alive while it consumes; let it expire otherwise."""
+    if worker.consuming:
+        await readiness.mark_ready(redis, worker.consumer)
 
 
 def run_forever(worker: Worker) -> None:

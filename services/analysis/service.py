@@ -4,6 +4,7 @@ Every function takes the caller's session and never commits; the messages to emi
 the Outcome, and the caller's unit of work publishes them after its commit.
 """
 
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -20,6 +21,7 @@ from libs.contracts.outcome import Outcome
 from services.analysis import configuration, pipeline
 from services.analysis.analyzer import Analyzer
 from services.analysis.isolation import isolate
+from services.analysis.measures import batch_analysed
 from services.analysis.repository import failures
 
 
@@ -42,6 +44,7 @@ async def analyze_mentions(
         )
         return await pipeline.run(session, batch)
 
+    started = time.perf_counter()
     isolated = await isolate(session, message.mention_ids, attempt)
     await failures.record(
         session,
@@ -50,6 +53,9 @@ async def analyze_mentions(
         now,
     )
     await failures.clear_analysed(session, message.mention_ids)
+    batch_analysed(
+        session, len(message.mention_ids), started, [m for b in isolated.done for m in b.stored]
+    )
     # Each try's rises and falls in the order the tries decided them.
     return Outcome.emit(*(told for b in isolated.done for told in (*b.raised, *b.fell)))
 

@@ -1,7 +1,8 @@
 """The ingest HTTP service: `uvicorn --factory services.ingest.app:create_app`.
 
-`POST /v1/mentions`, `GET /v1/mentions/{id}`, `POST /v1/complaints`, `GET /v1/complaints/{id}`
-and `GET /healthz`. A POST opens one unit of work, stores what is valid and stages
+`POST /v1/mentions`, `GET /v1/mentions/{id}`, `POST /v1/complaints`, `GET /v1/complaints/{id}`,
+the probes `GET /livez` and `GET /readyz` (`/healthz` is readiness under its older name) and
+`GET /metrics`. A POST opens one unit of work, stores what is valid and stages
 `mention.ingested.v1`; the answer is sent after commit, and the message is published right
 after. Both POSTs honour `Idempotency-Key` (see `idempotency`). In the background the outbox
 relay publishes what a crash left unsent, and the reconciler re-announces mentions never
@@ -22,6 +23,8 @@ from libs.logs import configure_logging
 from libs.messaging import outbox
 from libs.messaging.connection import open_pool
 from libs.messaging.periodic import Periodic
+from libs.metrics.definitions import INGEST_REQUESTS
+from libs.metrics.http import RequestMetrics
 from libs.privacy import install_masking
 from libs.ratelimit import Budgets
 from libs.settings import Settings
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         **explorer_urls(config),
     )
     install(app)
+    app.add_middleware(RequestMetrics, counter=INGEST_REQUESTS)
     app.include_router(mentions.router)
     app.include_router(complaints.router)
     app.include_router(health.router)

@@ -14,6 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.messages import RiskSignalRaised, RiskTierFell
 from libs.database.tables import RiskSignal, Watchlist
 from libs.messaging import live
+from libs.metrics.commit import after_commit
+from libs.metrics.definitions import RISK_SIGNALS
 from services.analysis import risk, stories
 from services.analysis.analyzer import compile_profile, match
 from services.analysis.hits import hit_row
@@ -318,6 +320,7 @@ async def decide_window(
         created_at=now,
     )
     watchlists.record_tier_change(session, watchlist, signal, decision.tier, now)
+    after_commit(session, RISK_SIGNALS.labels(tier=signal.tier).inc)
     live.stage(
         session,
         live.signal_notice(

@@ -1,9 +1,11 @@
 """`POST /v1/mentions` and `GET /v1/mentions/{mention_id}`."""
 
+import time
 import uuid
 
 from fastapi import APIRouter, Request, Response
 
+from libs.metrics.definitions import INGEST_BATCH_SECONDS, INGEST_ITEMS
 from services.ingest.auth import IngestingPrincipal, ReadingPrincipal
 from services.ingest.body import parse_body, read_body
 from services.ingest.dependencies import ResourcesDep, SessionDep
@@ -45,9 +47,18 @@ async def push_mentions(
 
     async def run() -> tuple[int, BatchResult]:
         envelope = parse_body(body, Envelope, "an object with `mentions`")
+        started = time.perf_counter()
         async with held.unit_of_work() as work:
             answer, outcome = await service.push_mentions(work.session, organization_id, envelope)
             work.apply(outcome)
+        # Counted once committed: a push that failed (503) is counted when it is sent again.
+        INGEST_BATCH_SECONDS.observe(time.perf_counter() - started)
+        for label, count in (
+            ("accepted", answer.accepted),
+            ("duplicate", answer.duplicates),
+            ("rejected", answer.rejected),
+        ):
+            INGEST_ITEMS.labels(outcome=label).inc(count)
         return 202, answer
 
     return await respond(held.sessions, organization_id, idempotency_key, MENTIONS_ROUTE, body, run)

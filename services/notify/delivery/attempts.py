@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.database.tables import WebhookDelivery, WebhookEndpoint
+from libs.metrics.commit import after_commit
+from libs.metrics.definitions import WEBHOOK_DELIVERIES
 from libs.privacy import DataKey, DecryptionError
 from services.notify import repository
 from services.notify.delivery import retries
@@ -63,6 +65,10 @@ def _attempt(
     )
 
 
+# How an attempt left its delivery, as the metrics name it: a pending one is tried again.
+_OUTCOMES = {SUCCEEDED: "succeeded", PENDING: "retrying", FAILED: "failed", GONE: "gone"}
+
+
 async def record(session: AsyncSession, attempt: Attempt, answer: Answer, *, now: datetime) -> str:
     """Store one attempt's answer and its consequences; return the delivery's new status."""
     # Endpoint before delivery: the same lock order as deleting an endpoint.
@@ -88,6 +94,7 @@ async def record(session: AsyncSession, attempt: Attempt, answer: Answer, *, now
         await _record_failure(session, row, endpoint, answer, now=now)
     endpoint.updated_at = now
     await repository.save(session, row, endpoint)
+    after_commit(session, WEBHOOK_DELIVERIES.labels(outcome=_OUTCOMES[row.status]).inc)
     return row.status
 
 

@@ -1,0 +1,36 @@
+"""What analysis tells the metrics about each message it handled, once it committed."""
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.metrics.commit import after_commit
+from libs.metrics.definitions import (
+    ANALYSIS_BATCH_SECONDS,
+    ANALYSIS_BATCH_SIZE,
+    ANALYSIS_LAG_SECONDS,
+)
+from services.analysis.repository.mentions import AuthoredMention
+
+
+def batch_analysed(
+    session: AsyncSession, size: int, started: float, analysed: Sequence[AuthoredMention]
+) -> None:
+    """Observe a message's size and seconds, and each analysed mention's lag, at commit.
+
+    The lag is read on the wall clock, whatever clock the worker decides by: it measures the
+    pipeline, from the mention stored by ingest to its analysis committed.
+    """
+    seconds = time.perf_counter() - started
+    ingested = [mention.ingested_at for mention in analysed]
+
+    def observe() -> None:
+        ANALYSIS_BATCH_SIZE.observe(size)
+        ANALYSIS_BATCH_SECONDS.observe(seconds)
+        now = datetime.now(UTC)
+        for at in ingested:
+            ANALYSIS_LAG_SECONDS.observe(max(0.0, (now - at).total_seconds()))
+
+    after_commit(session, observe)
