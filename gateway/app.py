@@ -37,6 +37,7 @@ from gateway.open_sockets import OpenSockets
 from gateway.revocation import RevocationListener
 from gateway.schema import build_schema
 from libs.database.engine import create_engine, session_factory
+from libs.logs import bind
 from libs.messaging.connection import ArqRedis, connect
 from libs.ratelimit import Budgets, Limiter
 from libs.settings import Settings
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not websocket:
             admitted = await held.gate.admit(authorization, address)
             principal = admitted.principal
+            bind(organization_id=principal.organization_id if principal else None)
             response.headers.update(admitted.verdict.headers())
         return GatewayContext(
             principal=principal,

@@ -22,7 +22,6 @@ from libs.logs import configure_logging
 from libs.messaging import outbox
 from libs.messaging.connection import connect
 from libs.messaging.periodic import Periodic
-from libs.privacy import install_masking
 from libs.ratelimit import Budgets
 from libs.settings import Settings
 from services.ingest import health, service
@@ -42,7 +41,6 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ingest application."""
     config = IngestSettings.extending(settings) if settings is not None else get_settings()
-    _mask_logs()
     app = FastAPI(
         title="crisiswatch ingest",
         version="1",
@@ -99,12 +97,6 @@ async def reconcile_once(held: Resources) -> None:
     )
     if count:
         log.warning("re-announced %d mentions that were never analysed", count)
-
-
-def _mask_logs() -> None:
-    """Mask phone numbers, e-mails and ID numbers on every handler that may print a record."""
-    for name in (None, "uvicorn", "uvicorn.access"):
-        install_masking(logging.getLogger(name))
 
 
 def main() -> None:
