@@ -4,6 +4,7 @@
 import asyncio
 import importlib
 import json
+import os
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -89,7 +90,9 @@ def up(
     """Start the whole system: servers (embedded unless configured), migrations, five services."""
     from crisiswatch.launcher import Launcher
 
-    _logging()
+    # The launcher starts its services in development unless told otherwise; its own
+    # lines (migrations, embedded servers) are written the same way as theirs.
+    configure_logging(development=os.environ.get("CRISISWATCH_ENV", "development") == "development")
     raise typer.Exit(Launcher(get_settings(), show_keys=show_keys).run())
 
 

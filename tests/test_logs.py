@@ -27,7 +27,7 @@ from gateway.core.errors import log_errors
 from libs.contracts.enums import Role
 from libs.contracts.messages import MentionIngested
 from libs.logs.http import request_id
-from libs.logs.jobs import bind_jobs
+from libs.messaging.job_logs import bind_jobs
 from libs.messaging.publisher import publish
 from libs.messaging.worker import Outcome, Route, Runtime, WorkerSpec
 from libs.privacy import generate_key
