@@ -192,6 +192,9 @@ async def test_a_worker_jobs_lines_carry_its_message_id_job_and_organization(
     assert line["job"] == "mention.ingested.v1"
     assert line["organization_id"] == str(acme.org.id)
     assert line["event"] == "analysing for 138****5678"
+    # arq's own line for the job's end is marked with the message id as well.
+    [done] = [line for line in lines(json_log) if "←" in line["event"]]
+    assert done["message_id"] == str(event.message_id) and done["logger"] == "arq.worker"
 
 
 def test_development_writes_readable_console_lines(console_log: io.StringIO) -> None:

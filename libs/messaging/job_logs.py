@@ -3,7 +3,8 @@ organization id.
 
 arq runs every job in its own task, so ids bound at the start of a job mark exactly the
 lines that job logs (the harness's, the handler's, the database driver's) and no other
-job's. arq's own start and finish lines name the job in their text (`<message id>:<job>`).
+job's. arq's own start and finish lines carry the message id (arq's job id) too, and name
+the job in their text (`<message id>:<job>`).
 """
 
 import dataclasses
@@ -12,7 +13,7 @@ from typing import Any
 
 from arq.worker import Function, Worker
 
-from libs.logs.context import JOB, MESSAGE_ID, ORGANIZATION_ID, bound
+from libs.logs.context import JOB, MESSAGE_ID, ORGANIZATION_ID, bind, bound
 
 
 def bind_jobs(worker: Worker) -> Worker:
@@ -22,6 +23,15 @@ def bind_jobs(worker: Worker) -> Worker:
             worker.functions[name] = dataclasses.replace(
                 job, coroutine=_with_ids(name, job.coroutine)
             )
+    then = worker.on_job_start
+
+    async def started(ctx: dict[str, Any]) -> None:
+        # Runs in the task arq made for this job, before it logs the job's start.
+        bind(**{MESSAGE_ID: ctx.get("job_id")})
+        if then is not None:
+            await then(ctx)
+
+    worker.on_job_start = started
     return worker
 
 
