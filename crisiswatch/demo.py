@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from crisiswatch.demo_stream import BRAND, BRAND_KEYWORDS, MEDIA_HANDLE, Post, chatter, crisis
+from libs.progress import Progress, silent
 
 INGEST_BATCH = 1000
 # Chatter goes in small batches so that, with a pause, it can be watched arriving.
@@ -25,6 +26,10 @@ REPLAY_WAIT_SECONDS = 5.0
 _CRISIS_TIERS = ("orange", "red")
 _CLOSED_STATUSES = ("resolved", "closed", "merged", "false_alarm")
 _BEIJING = timezone(timedelta(hours=8))
+# The stages `run_demo` reports progress for: posts sent, then seconds waited.
+CHATTER_STAGE = "日常讨论（条）"
+SPIKE_STAGE = "危机爆发（条）"
+WAIT_STAGE = "等待识别（秒）"
 
 CREATE_WATCHLIST = """
 mutation($input: CreateWatchlistInput!) {
@@ -112,8 +117,11 @@ class _Api:
             raise DemoError(f"{self._graphql_url} answered errors: {messages}")
         return answer["data"]
 
-    async def ingest(self, posts: Sequence[Post]) -> int:
-        """Send posts in batches and return how many ingest accepted as new."""
+    async def ingest(
+        self, posts: Sequence[Post], progress: Progress = silent, stage: str = ""
+    ) -> int:
+        """Send posts in batches and return how many ingest accepted as new; report each
+        batch sent to `progress` as `stage`."""
         accepted = 0
         for start in range(0, len(posts), INGEST_BATCH):
             batch = list(posts[start : start + INGEST_BATCH])
@@ -121,6 +129,7 @@ class _Api:
                 f"{self._ingest_url}/v1/mentions", self._ingest_key, {"mentions": batch}
             )
             accepted += int(answer["accepted"])
+            progress(stage, start + len(batch), len(posts))
         return accepted
 
     async def ensure_watchlist(self) -> tuple[str, bool]:
@@ -183,9 +192,11 @@ async def _wait_for_incident(
     before: dict[str, tuple[str, str | None]],
     started: float,
     timeout: float,
+    progress: Progress = silent,
 ) -> tuple[dict[str, Any] | None, float | None]:
     """Poll until the spike shows up as an orange or red incident, or `timeout` passes."""
     while True:
+        progress(WAIT_STAGE, min(int(time.monotonic() - started), int(timeout)), int(timeout))
         incidents = await api.incidents()
         for incident in incidents:
             if _is_crisis(incident, watchlist_id) and _is_news(incident, before):
@@ -253,8 +264,12 @@ async def run_demo(
     out: Callable[[str], None] = print,
     chatter_pause: float = 0.0,
     timeout: float = 20.0,
+    progress: Progress = silent,
 ) -> DemoResult:
-    """Play chatter, then a crisis, into a running system and report the incident it opens."""
+    """Play chatter, then a crisis, into a running system and report the incident it opens.
+
+    `progress` hears how many posts of each stage are sent and how long the wait has lasted.
+    """
     run_id = f"demo-{secrets.token_hex(4)}"
     async with httpx.AsyncClient(timeout=30.0) as client:
         api = _Api(
@@ -272,7 +287,10 @@ async def run_demo(
         posts = chatter(run_id, datetime.now(UTC))
         accepted = 0
         for start in range(0, len(posts), CHATTER_BATCH):
-            accepted += await api.ingest(posts[start : start + CHATTER_BATCH])
+            chunk = posts[start : start + CHATTER_BATCH]
+            progress(CHATTER_STAGE, start, len(posts))
+            accepted += await api.ingest(chunk)
+            progress(CHATTER_STAGE, start + len(chunk), len(posts))
             if chatter_pause > 0:
                 await asyncio.sleep(chatter_pause)
         out(
@@ -290,7 +308,9 @@ async def run_demo(
             out("注意：先前演示的事件仍未关闭，这次的帖子会并入其中，不一定另开新事件。")
         spike = crisis(run_id, datetime.now(UTC))
         started = time.monotonic()
-        spike_accepted = await api.ingest(spike)
+        progress(SPIKE_STAGE, 0, len(spike))
+        spike_accepted = await api.ingest(spike, progress, SPIKE_STAGE)
+        progress(SPIKE_STAGE, len(spike), len(spike))
         accepted += spike_accepted
         media = next(post for post in spike if post["author"]["handle"] == MEDIA_HANDLE)
         out(
@@ -299,7 +319,10 @@ async def run_demo(
             f"一分钟内 {len(spike)} 条帖子，转发与负面评论刷屏，接收 {spike_accepted} 条"
         )
         out(f"③ 等待系统识别（最多 {wait:g} 秒）……")
-        incident, seconds = await _wait_for_incident(api, watchlist_id, before, started, wait)
+        incident, seconds = await _wait_for_incident(
+            api, watchlist_id, before, started, wait, progress
+        )
+        progress(WAIT_STAGE, int(wait), int(wait))
 
     if incident is None:
         out(

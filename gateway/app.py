@@ -38,6 +38,7 @@ from gateway.open_sockets import OpenSockets
 from gateway.revocation import RevocationListener
 from gateway.schema import build_schema
 from libs.database.engine import create_engine, session_factory
+from libs.logs import bind
 from libs.messaging.connection import ArqRedis, open_pool
 from libs.metrics.exposition import metrics_response
 from libs.ratelimit import Budgets, Limiter
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not websocket:
             admitted = await held.gate.admit(authorization, address)
             principal = admitted.principal
+            bind(organization_id=principal.organization_id if principal else None)
             response.headers.update(admitted.verdict.headers())
         return GatewayContext(
             principal=principal,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import partial
 
 import strawberry
+from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -22,10 +23,11 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from gateway.aftercare.mutations import AftercareMutation
 from gateway.authors.queries import AuthorQuery
-from gateway.core.errors import should_mask
+from gateway.core.errors import log_errors, should_mask
 from gateway.core.nodes import NodeQuery
 from gateway.core.storable_input import RefuseUnstorableText
 from gateway.core.websocket_admission import WebSocketAdmission
@@ -114,6 +116,17 @@ Subscription = merge_types(
 )
 
 
+class GatewaySchema(strawberry.Schema):
+    """The schema, logging each error at the level its cause deserves (`log_errors`)
+    instead of strawberry's ERROR with a traceback for every mistake a client makes."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log `errors` before they are masked, so the log keeps what the client is not shown."""
+        log_errors(errors, execution_context.operation_name if execution_context else None)
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """Build the schema; unless development was chosen, unexpected errors are masked and
     introspection is refused (clients generate code from `gateway/schema.graphql`)."""
@@ -144,6 +157,6 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if not development:
         extensions.append(partial(MaskErrors, should_mask_error=should_mask))
-    return strawberry.Schema(
+    return GatewaySchema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )

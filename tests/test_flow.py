@@ -241,11 +241,18 @@ def test_demo_stream_through_running_system_opens_an_incident_with_its_tasks(
         assert expected[kind] == offset
     assert incident["timeline"][0]["kind"] == "opened"
 
-    # The REST read of a mention carries its analysis once done.
+    # The REST read of a mention carries its analysis once done; the push-only ingest key
+    # may not read it back, a key that may read (here the admin's) does.
     newest = system.graphql(NEGATIVE_MENTION)["mentions"]["edges"][0]["node"]
-    rest = httpx.get(
+    pushed_only = httpx.get(
         f"{system.ingest_url}/v1/mentions/{newest['databaseId']}",
         headers={"Authorization": f"Bearer {credentials['ingest_key']}"},
+        timeout=10,
+    )
+    assert pushed_only.status_code == 403, pushed_only.text
+    rest = httpx.get(
+        f"{system.ingest_url}/v1/mentions/{newest['databaseId']}",
+        headers={"Authorization": f"Bearer {credentials['admin_key']}"},
         timeout=10,
     )
     assert rest.status_code == 200, rest.text

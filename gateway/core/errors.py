@@ -2,7 +2,13 @@
 
 A mutation answers a refusal a client can act on with a member of its result union; an
 error is raised only when nothing useful can be returned (bad cursor, service silent).
+`log_errors` keeps the same line in the logs: a client's mistake is one line at INFO, a
+service that did not answer one at WARNING, and only an unexpected failure is an ERROR with
+its traceback.
 """
+
+import logging
+from collections.abc import Sequence
 
 import strawberry
 from graphql import GraphQLError
@@ -10,6 +16,8 @@ from strawberry.relay import GlobalIDValueError
 from strawberry.types.union import StrawberryUnion
 
 from gateway.core.enums import IncidentStatus
+
+log = logging.getLogger("gateway.errors")
 
 
 class GatewayError(Exception):
@@ -70,3 +78,31 @@ def should_mask(error: GraphQLError) -> bool:
     if original is None:
         return False
     return not isinstance(original, (GatewayError, GraphQLError, GlobalIDValueError))
+
+
+def log_errors(errors: Sequence[GraphQLError], operation: str | None) -> None:
+    """Log each error of an operation once, at the level its cause deserves.
+
+    An error without an original exception is graphql's own verdict on the document (a
+    field that does not exist, a wrong argument type, a limit exceeded), and a GatewayError
+    or a bad global id is the answer to a bad request: the client's mistake, which the
+    client is told; the log needs only a line to count and follow it.
+    """
+    for error in errors:
+        original = error.original_error
+        path = ".".join(str(part) for part in error.path) if error.path else None
+        fields = {"operation": operation or "anonymous", "path": path}
+        if original is None or isinstance(original, (GraphQLError, GlobalIDValueError)):
+            log.info("graphql client error: %s", error.message, extra=fields)
+        elif isinstance(original, ServiceUnavailableError):
+            log.warning("graphql service unavailable: %s", error.message, extra=fields)
+        elif isinstance(original, GatewayError):
+            log.info("graphql request refused: %s", error.message, extra=fields)
+        else:
+            log.error(
+                "graphql operation failed: %s: %s",
+                type(original).__name__,
+                original,
+                exc_info=original,
+                extra=fields,
+            )

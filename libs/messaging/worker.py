@@ -434,5 +434,5 @@ def run_forever(worker: Worker) -> None:
 
     A Redis outage does not end it: the worker waits for Redis and consumes again.
     """
-    configure_logging()
+    configure_logging(worker)
     worker.run()

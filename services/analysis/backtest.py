@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.enums import Tier
 from libs.copying import copy_into
 from libs.database.tables import Watchlist
+from libs.progress import Progress, silent
 from services.analysis import risk
 from services.analysis.analyzer import Analyzer, MentionText, OrgConfig, compile_profile
 from services.analysis.hits import hit_row
@@ -44,6 +45,9 @@ from services.analysis.window import (
 )
 
 CHUNK = 2000
+# The stages `run_backtest` reports progress for.
+ANALYSE_STAGE = "analysing mentions"
+REPLAY_STAGE = "replaying decisions"
 # A post's time and whether it is harmful, as histories count them.
 Posted = tuple[datetime, bool]
 
@@ -111,8 +115,13 @@ async def run_backtest(
     until: datetime,
     *,
     query: str | None = None,
+    progress: Progress = silent,
 ) -> BacktestResult:
-    """Replay [since, until] (with the baseline span before it) for one watchlist."""
+    """Replay [since, until] (with the baseline span before it) for one watchlist.
+
+    `progress` hears how many mentions are analysed (their total is not counted beforehand)
+    and how many of the replayed instants are decided.
+    """
     if until <= since:
         raise BacktestError("--until must be later than --since")
     async with AsyncSession(engine) as session:
@@ -142,6 +151,7 @@ async def run_backtest(
         start = since - HISTORY_SPAN
         async for chunk in _mentions(session, watchlist.organization_id, start, until):
             result.mentions_read += len(chunk)
+            progress(ANALYSE_STAGE, result.mentions_read, None)
             verdicts = analyzer.analyze_batch(
                 [MentionText(m.id, m.text_normalized, m.source) for m in chunk], profile
             )
@@ -170,8 +180,11 @@ async def run_backtest(
                             story_id=story,
                         )
                     )
+        progress(ANALYSE_STAGE, result.mentions_read, result.mentions_read)
         result.mentions_matched = sum(1 for h in hits if h.posted_at >= since)
-        result.signals = await replay(session, watchlist_id, hits, story_posts, since, until)
+        result.signals = await replay(
+            session, watchlist_id, hits, story_posts, since, until, progress
+        )
         await session.rollback()
     return result
 
@@ -208,6 +221,7 @@ async def replay(
     story_posts: dict[uuid.UUID, list[Posted]],
     since: datetime,
     until: datetime,
+    progress: Progress = silent,
 ) -> list[ReplayedSignal]:
     """Decide at every posting time in [since, until], carrying tier and spike state along."""
     ordered = sorted(hits, key=lambda h: (h.posted_at, str(h.mention_id)))
@@ -218,7 +232,9 @@ async def replay(
     tier: Tier | None = None
     last_spike: tuple[datetime, int] | None = None
     signals: list[ReplayedSignal] = []
-    for now in sorted({t for t in times if since <= t <= until}):
+    instants = sorted({t for t in times if since <= t <= until})
+    progress(REPLAY_STAGE, 0, len(instants))
+    for done, now in enumerate(instants, start=1):
         _, window_start, _, _ = window_bounds(now)
         window = ordered[bisect.bisect_left(times, window_start) : bisect.bisect_right(times, now)]
         past = _history(posted, now)
@@ -245,4 +261,5 @@ async def replay(
                 copy_into(ReplayedSignal, decision, at=now, top_mention_ids=stats.top_mention_ids)
             )
             tier = decision.tier
+        progress(REPLAY_STAGE, done, len(instants))
     return signals

@@ -19,13 +19,11 @@ from fastapi import FastAPI
 from libs.contracts.messages import MentionIngested
 from libs.database.engine import create_engine, session_factory
 from libs.database.tables._types import utcnow
-from libs.logs import configure_logging
 from libs.messaging import outbox
 from libs.messaging.connection import open_pool
 from libs.messaging.periodic import Periodic
 from libs.metrics.definitions import INGEST_REQUESTS
 from libs.metrics.http import RequestMetrics
-from libs.privacy import install_masking
 from libs.ratelimit import Budgets
 from libs.settings import Settings
 from services.ingest import health, service
@@ -45,7 +43,6 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ingest application."""
     config = IngestSettings.extending(settings) if settings is not None else get_settings()
-    _mask_logs()
     app = FastAPI(
         title="crisiswatch ingest",
         version="1",
@@ -105,24 +102,3 @@ async def reconcile_once(held: Resources) -> None:
     )
     if count:
         log.warning("re-announced %d mentions that were never analysed", count)
-
-
-def _mask_logs() -> None:
-    """Mask phone numbers, e-mails and ID numbers on every handler that may print a record."""
-    for name in (None, "uvicorn", "uvicorn.access"):
-        install_masking(logging.getLogger(name))
-
-
-def main() -> None:
-    """Serve ingest with uvicorn on the configured port."""
-    import uvicorn
-
-    configure_logging()
-    settings = get_settings()
-    uvicorn.run(
-        "services.ingest.app:create_app",
-        factory=True,
-        host=settings.bind_host,
-        port=settings.ingest_port,
-        log_level="info",
-    )

