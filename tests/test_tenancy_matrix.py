@@ -163,6 +163,9 @@ QUERIES: dict[str, Read] = {
     "apiKeys": Read("{ apiKeys { databaseId role } }", admin_only=True),
     # No dead letters are seeded: gateway/tests/test_dead_letters.py shows another's stay hidden.
     "deadLetters": Read("{ deadLetters { messageId error } }", names_rows=False, admin_only=True),
+    "mentionFailures": Read(
+        "{ mentionFailures { reason mention { databaseId } } }", names_rows=False, admin_only=True
+    ),
     "dashboard": Read(
         """query($since: DateTime!, $until: DateTime!) { dashboard(since: $since, until: $until) {
              volume(bucket: DAY) { total negative }

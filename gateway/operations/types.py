@@ -1,4 +1,6 @@
-"""A dead letter as an admin reads it: what failed, where, why and when — never its payload.
+"""What the pipeline could not do, as an admin reads it: dead letters and mentions not analysed.
+
+A dead letter: what failed, where, why and when — never its payload.
 
 The payload is left out on purpose: it can carry what a message carries (affected users'
 contacts in a command, a mention's text), and the admin needs the error to act, not the data.
@@ -13,7 +15,10 @@ from datetime import datetime
 
 import strawberry
 
+from gateway.core.context import Info
 from gateway.core.rows import FromRow
+from gateway.mentions.types import Mention
+from libs.privacy import mask_text
 
 
 @strawberry.type(
@@ -34,3 +39,32 @@ class DeadLetter(FromRow):
     redriven_at: datetime | None = strawberry.field(
         description="When it was last sent again; null while it waits for an operator."
     )
+
+
+@strawberry.type(
+    description=(
+        "A mention not analysed yet that needs attention: the analysis it broke, or the "
+        "re-announcements it went without; given up after its last try, never silently. "
+        "`crisiswatch jobs redrive-mentions` sends it again."
+    )
+)
+class MentionFailure(FromRow):
+    mention_id: strawberry.Private[uuid.UUID]
+    reason: str = strawberry.field(description="Why, in the words of the last failure (masked).")
+    tries: int = strawberry.field(description="How many times it was tried or announced again.")
+    first_failed_at: datetime
+    last_failed_at: datetime
+    given_up_at: datetime | None = strawberry.field(
+        description="When it was given up after its last try; null while still tried."
+    )
+
+    @classmethod
+    def masked(cls, row: object) -> "MentionFailure":
+        """Build from a row, the reason masked: an error can quote the text that broke it."""
+        built = cls.from_row(row)
+        built.reason = mask_text(built.reason)
+        return built
+
+    @strawberry.field(description="The mention; null once deleted.")
+    async def mention(self, info: Info) -> Mention | None:
+        return await Mention.load(info, self.mention_id)

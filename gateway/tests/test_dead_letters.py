@@ -1,13 +1,18 @@
-"""Admins see their organization's dead letters (never another's, never the payload)."""
+"""Admins see what their organization's pipeline could not do: dead letters (never another's,
+never the payload) and mentions not analysed (their reasons masked)."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.tests import builders
 from gateway.tests.conftest import GraphQL
 from libs.contracts.enums import Role
+from libs.database import tables
+from libs.database.engine import transaction
 from libs.messaging import dead_letters
 from tests.builders import Tenant
 
@@ -80,3 +85,69 @@ async def test_a_page_larger_than_allowed_is_refused(gql: GraphQL, acme: Tenant)
     body = await gql(acme.auth(Role.ADMIN), "{ deadLetters(first: 101) { messageId } }")
     assert body["data"] is None
     assert "`first` must be between 0 and 100, got 101." in body["errors"][0]["message"]
+
+
+FAILURES = """
+query($givenUp: Boolean!) { mentionFailures(givenUpOnly: $givenUp) {
+  reason tries givenUpAt mention { databaseId }
+} }
+"""
+
+
+async def _failure(
+    sessions: async_sessionmaker[AsyncSession],
+    tenant: Tenant,
+    reason: str,
+    at: datetime,
+    *,
+    given_up: bool,
+) -> uuid.UUID:
+    async with transaction(sessions) as session:
+        mention = await builders.mention(session, tenant.org.id, posted_at=at)
+        session.add(
+            tables.MentionFailure(
+                mention_id=mention.id,
+                organization_id=tenant.org.id,
+                tries=15 if given_up else 2,
+                reason=reason,
+                first_failed_at=at,
+                last_failed_at=at,
+                given_up_at=at if given_up else None,
+            )
+        )
+    return mention.id
+
+
+async def test_an_admin_lists_own_mention_failures_masked_and_the_given_up_alone(
+    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant, rival: Tenant
+) -> None:
+    now = datetime.now(UTC)
+    retrying = await _failure(
+        sessions,
+        acme,
+        "ValueError: bad text 联系13812345678",
+        now - timedelta(minutes=1),
+        given_up=False,
+    )
+    gave_up = await _failure(
+        sessions,
+        acme,
+        "given up after 15 tries: not analysed",
+        now - timedelta(hours=1),
+        given_up=True,
+    )
+    await _failure(sessions, rival, "rival's own", now, given_up=True)
+
+    listed = (await gql(acme.auth(Role.ADMIN), FAILURES, {"givenUp": False}))["data"]
+    failures = listed["mentionFailures"]
+    assert [f["mention"]["databaseId"] for f in failures] == [str(retrying), str(gave_up)]
+    assert failures[0]["reason"] == "ValueError: bad text 联系138****5678"
+    assert failures[0]["givenUpAt"] is None and failures[1]["givenUpAt"] is not None
+    assert "rival" not in str(listed)
+
+    only = (await gql(acme.auth(Role.ADMIN), FAILURES, {"givenUp": True}))["data"]
+    assert [f["mention"]["databaseId"] for f in only["mentionFailures"]] == [str(gave_up)]
+
+    refused = await gql(acme.auth(Role.RESPONDER), FAILURES, {"givenUp": False})
+    assert refused["data"] is None
+    assert "Only an admin key may list mention failures." in refused["errors"][0]["message"]
