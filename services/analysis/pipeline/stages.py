@@ -18,6 +18,7 @@ from services.analysis import risk, stories
 from services.analysis.analyzer import compile_profile, match
 from services.analysis.hits import hit_row
 from services.analysis.influence import is_amplifier, post_influence
+from services.analysis.pipeline.backfill import DecisionDue, is_backfill
 from services.analysis.pipeline.batch import Batch, WatchlistWindow
 from services.analysis.repository import mentions, watchlists, window, writes
 from services.analysis.repository import stories as story_rows
@@ -279,8 +280,28 @@ async def read_window(
 
 
 async def decide(session: AsyncSession, batch: Batch) -> None:
-    """Decide each watchlist's tier; record changes and spikes, tell incidents rises and falls."""
+    """Decide each watchlist's tier; record changes and spikes, tell incidents rises and falls.
+
+    A watchlist whose posts in this batch are mostly backfill, or whose backfill is still
+    settling, is not decided now: its decision is marked due and the re-scoring sweep
+    takes it once the whole history is committed (`pipeline.backfill`).
+    """
+    posted: dict[uuid.UUID, list[datetime]] = {}
+    for mention in batch.stored:
+        for watchlist_id in batch.matched[mention.id].watchlist_ids:
+            posted.setdefault(watchlist_id, []).append(mention.posted_at)
     for watched in batch.windows:
+        watchlist = watched.watchlist
+        due = DecisionDue(watchlist.decision_due_at, watchlist.decision_due_by)
+        if is_backfill(posted.get(watchlist.id, []), batch.now):
+            waits = due.after_backfill(batch.now)
+        elif due.settling(batch.now):
+            waits = due.after_live(batch.now)
+        else:
+            waits = None
+        if waits is not None:
+            watchlists.mark_decision_due(session, watchlist, waits.at, waits.by)
+            continue
         told = await decide_window(session, batch.organization_id, watched, batch.now)
         if isinstance(told, RiskSignalRaised):
             batch.raised.append(told)
@@ -294,9 +315,12 @@ async def decide_window(
     """Decide one locked watchlist's tier at `now`; return what incidents must hear, if anything.
 
     A rise into crisis territory and any fall are told; a rise below it (to blue) is only
-    recorded. Mention batches and the re-scoring pass both decide through here.
+    recorded. Mention batches and the re-scoring pass both decide through here; a decision
+    taken is the one a settling backfill waited for, so it clears the mark.
     """
     watchlist, stats = watched.watchlist, watched.stats
+    if watchlist.decision_due_at is not None:
+        watchlists.mark_decision_due(session, watchlist, None, None)
     decision = risk.assess(stats, risk.parse_tier(watchlist.current_tier))
     if decision.spike_fired:
         await watchlists.record_spike(session, watchlist.id, now, stats.harm_count)

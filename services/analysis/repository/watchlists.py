@@ -76,6 +76,14 @@ def record_tier_change(
     session.add(watchlist)
 
 
+def mark_decision_due(
+    session: AsyncSession, watchlist: Watchlist, at: datetime | None, by: datetime | None
+) -> None:
+    """Store when the locked watchlist's waiting decision is due (None, None: none waits)."""
+    watchlist.decision_due_at, watchlist.decision_due_by = at, by
+    session.add(watchlist)
+
+
 async def insert_watchlist(
     session: AsyncSession,
     organization_id: uuid.UUID,
