@@ -76,11 +76,9 @@ def record_tier_change(
     session.add(watchlist)
 
 
-def mark_decision_due(
-    session: AsyncSession, watchlist: Watchlist, at: datetime | None, by: datetime | None
-) -> None:
-    """Store when the locked watchlist's waiting decision is due (None, None: none waits)."""
-    watchlist.decision_due_at, watchlist.decision_due_by = at, by
+def mark_decision_due(session: AsyncSession, watchlist: Watchlist, at: datetime | None) -> None:
+    """Store when the locked watchlist's waiting decision is due (None: no decision waits)."""
+    watchlist.decision_due_at = at
     session.add(watchlist)
 
 

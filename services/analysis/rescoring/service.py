@@ -7,7 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.clock import Clock
 from libs.contracts.outcome import Outcome
 from services.analysis import risk
-from services.analysis.pipeline.backfill import DecisionDue
+from services.analysis.pipeline.backfill import settling
 from services.analysis.pipeline.stages import decide_window, read_window
 from services.analysis.repository import watchlists
 
@@ -27,8 +27,10 @@ async def rescore_watchlist(
     if not locked:
         return Outcome()
     watchlist, now = locked[0], clock.now()
-    due = DecisionDue(watchlist.decision_due_at, watchlist.decision_due_by)
-    if due.settling(now) or (risk.parse_tier(watchlist.current_tier) is None and not due.due(now)):
+    due_at = watchlist.decision_due_at
+    if settling(due_at, now) or (
+        risk.parse_tier(watchlist.current_tier) is None and due_at is None
+    ):
         return Outcome()
     told = await decide_window(
         session, watchlist.organization_id, await read_window(session, watchlist, now), now

@@ -19,7 +19,7 @@ from libs.database.engine import transaction
 from libs.database.tables import OutboxMessage, RiskSignal, Watchlist
 from libs.messaging.sweep import Sweep
 from services.analysis import risk
-from services.analysis.pipeline.backfill import SETTLE, DecisionDue, is_backfill
+from services.analysis.pipeline.backfill import SETTLE, due_after_backfill, is_backfill, settling
 from services.analysis.pipeline.stages import read_window
 from services.analysis.rescoring import RESCORING
 from services.analysis.tests.builders import deliver, make_mention, make_watchlist, stage_crisis
@@ -104,7 +104,7 @@ async def test_a_backfill_analysed_newest_first_is_decided_once_it_has_settled(
     clock.current = NOW + 5 * SECOND + SETTLE
     await _sweep(sessions, redis, clock).run_once()
     stored = await _watchlist(sessions, watchlist.id)
-    assert stored.decision_due_at is None and stored.decision_due_by is None
+    assert stored.decision_due_at is None
     async with sessions() as session:
         window = await read_window(session, stored, clock.current)
     decision = risk.assess(window.stats, risk.parse_tier(stored.current_tier))
@@ -152,37 +152,40 @@ async def test_a_live_crisis_after_a_settled_backfill_raises_at_once(
     assert raised.tier == Tier.RED and raised.detected_at == NOW
 
 
-async def test_a_live_crisis_during_a_backfill_waits_at_most_the_settle_time(
+async def test_a_live_crisis_during_a_backfill_raises_at_once_and_is_decided_again_once_settled(
     servers: Servers, sessions: Sessions, redis: ArqRedis
 ) -> None:
     org, watchlist, history, burst = await _crisis(sessions)
     clock = FixedClock(NOW - 10 * SECOND)
+    first, rest = history[:20], history[20:]
     await deliver(
-        servers, redis, MentionIngested(organization_id=org, mention_ids=history[:20]), clock=clock
+        servers, redis, MentionIngested(organization_id=org, mention_ids=first), clock=clock
     )
 
-    # The burst arrives while the backfill settles: deciding now would read half a history.
+    # The burst arrives while the backfill settles: a crisis is not held back for a history.
     clock.current = NOW
     await deliver(
         servers, redis, MentionIngested(organization_id=org, mention_ids=burst), clock=clock
     )
-    assert await _raised(sessions, org) == []
-
-    # The rest of the backfill arrives: it cannot push the crisis back past NOW + SETTLE.
+    [raised] = await _raised(sessions, org)
+    assert raised.tier == Tier.RED and raised.detected_at == NOW
+    # The mark stays: the backfill is decided on once it has settled.
     clock.current = NOW + 15 * SECOND
     await deliver(
-        servers, redis, MentionIngested(organization_id=org, mention_ids=history[20:]), clock=clock
+        servers, redis, MentionIngested(organization_id=org, mention_ids=rest), clock=clock
     )
-    stored = await _watchlist(sessions, watchlist.id)
-    assert stored.decision_due_at == NOW + SETTLE == stored.decision_due_by
-    assert await _raised(sessions, org) == []
+    assert (await _watchlist(sessions, watchlist.id)).decision_due_at == clock.current + SETTLE
 
-    clock.current = NOW + SETTLE
+    # The sweep does not re-decide the red watchlist while the backfill settles, then does.
+    clock.current = NOW + 15 * SECOND + SETTLE - SECOND
     await _sweep(sessions, redis, clock).run_once()
-    [raised] = await _raised(sessions, org)
-    assert raised.tier == Tier.RED and raised.detected_at == NOW + SETTLE
+    assert (await _watchlist(sessions, watchlist.id)).decision_due_at is not None
+    clock.current += SECOND
+    await _sweep(sessions, redis, clock).run_once()
     stored = await _watchlist(sessions, watchlist.id)
-    assert stored.decision_due_at is None and stored.decision_due_by is None
+    assert stored.decision_due_at is None and stored.current_tier == Tier.RED
+    assert [s.tier for s in await _signals(sessions, watchlist.id)] == [Tier.RED]
+    assert len(await _raised(sessions, org)) == 1
 
 
 def test_a_batch_is_backfill_when_most_of_its_posts_are_older_than_the_window() -> None:
@@ -192,12 +195,10 @@ def test_a_batch_is_backfill_when_most_of_its_posts_are_older_than_the_window() 
     assert not is_backfill([old, recent, recent], NOW)
 
 
-def test_backfill_pushes_the_mark_later_but_never_past_a_waiting_live_batch() -> None:
-    marked = DecisionDue().after_backfill(NOW)
-    assert marked == DecisionDue(NOW + SETTLE, None)
-    assert marked.settling(NOW + SETTLE - SECOND) and marked.due(NOW + SETTLE)
+def test_each_backfill_batch_pushes_the_decision_later_never_earlier() -> None:
+    due = due_after_backfill(None, NOW)
+    assert due == NOW + SETTLE
+    assert settling(due, NOW + SETTLE - SECOND) and not settling(due, NOW + SETTLE)
+    assert due_after_backfill(due, NOW + 10 * SECOND) == NOW + 10 * SECOND + SETTLE
     # A replica whose clock runs behind does not bring the decision forward.
-    assert marked.after_backfill(NOW - 10 * SECOND).at == NOW + SETTLE
-    capped = marked.after_live(NOW + 10 * SECOND)
-    assert capped == DecisionDue(NOW + SETTLE, NOW + 10 * SECOND + SETTLE)
-    assert capped.after_backfill(NOW + 60 * SECOND).at == NOW + 10 * SECOND + SETTLE
+    assert due_after_backfill(due, NOW - 10 * SECOND) == due

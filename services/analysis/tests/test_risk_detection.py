@@ -16,13 +16,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.clock import FixedClock
 from libs.contracts.enums import AuthorKind, Sentiment, Tier
 from libs.contracts.messages import INCIDENTS_QUEUE, MentionIngested
 from libs.database.engine import transaction
 from libs.database.tables import MentionAnalysis, RiskSignal, Watchlist
 from services.analysis import risk
-from services.analysis.pipeline.backfill import SETTLE
 from services.analysis.repository.window import read_window
 from services.analysis.tests.builders import deliver, make_author, make_mention, make_watchlist
 from tests.builders import make_tenant
@@ -123,15 +121,10 @@ async def run(
                 mention = make_mention(session, org, post.text, post.posted_at, author=author)
                 ids[-1].append(mention.id)
                 count += 1
-    # The earlier batches are analysed a settle time before the last one, as a history
-    # imported before the live posts arrive: the last one's decision need not wait for them.
-    settled = FixedClock(datetime.now(UTC) - SETTLE - timedelta(seconds=1))
-    for n, chunk in enumerate(ids):
-        clock = settled if n < len(ids) - 1 else None
+    for chunk in ids:
         for start in range(0, len(chunk), 1000):
             part = chunk[start : start + 1000]
-            message = MentionIngested(organization_id=org, mention_ids=part)
-            await deliver(servers, redis, message, clock=clock)
+            await deliver(servers, redis, MentionIngested(organization_id=org, mention_ids=part))
     async with sessions() as session:
         stored = await session.get(Watchlist, watchlist.id)
         assert stored is not None

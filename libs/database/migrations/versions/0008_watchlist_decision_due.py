@@ -15,9 +15,7 @@ down_revision: str | None = "0007"
 
 def upgrade() -> None:
     op.add_column("watchlist", at("decision_due_at", nullable=True))
-    op.add_column("watchlist", at("decision_due_by", nullable=True))
 
 
 def downgrade() -> None:
-    op.drop_column("watchlist", "decision_due_by")
     op.drop_column("watchlist", "decision_due_at")
