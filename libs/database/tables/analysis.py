@@ -26,6 +26,8 @@ class Watchlist(OrganizationRow, table=True):
 
     `keywords` are the organization's dictionary words for it (brand, product and person
     names that segmentation keeps whole); `query` is the rule that decides a match.
+    `decision_due_at` is set while a backfill of its history settles: its decision waits
+    until then, and the re-scoring sweep takes it (`services.analysis.pipeline.backfill`).
     """
 
     __table_args__ = (UniqueConstraint("organization_id", "name"),)
@@ -37,6 +39,7 @@ class Watchlist(OrganizationRow, table=True):
     tier_changed_at: datetime | None = at_field(nullable=True)
     last_spike_at: datetime | None = at_field(nullable=True)
     last_spike_count: int | None = None
+    decision_due_at: datetime | None = at_field(nullable=True)
     created_at: datetime = at_field(default_now=True)
     updated_at: datetime = at_field(default_now=True)
 

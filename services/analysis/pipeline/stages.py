@@ -20,6 +20,7 @@ from services.analysis import risk, stories
 from services.analysis.analyzer import compile_profile, match
 from services.analysis.hits import hit_row
 from services.analysis.influence import is_amplifier, post_influence
+from services.analysis.pipeline.backfill import due_after_backfill, is_backfill, settling
 from services.analysis.pipeline.batch import Batch, WatchlistWindow
 from services.analysis.repository import mentions, watchlists, window, writes
 from services.analysis.repository import stories as story_rows
@@ -281,8 +282,22 @@ async def read_window(
 
 
 async def decide(session: AsyncSession, batch: Batch) -> None:
-    """Decide each watchlist's tier; record changes and spikes, tell incidents rises and falls."""
+    """Decide each watchlist's tier; record changes and spikes, tell incidents rises and falls.
+
+    A watchlist whose posts in this batch are mostly backfill is not decided now: its
+    decision is marked due once the backfill has settled, and the re-scoring sweep takes it
+    then, on the whole history (`pipeline.backfill`).
+    """
+    posted: dict[uuid.UUID, list[datetime]] = {}
+    for mention in batch.stored:
+        for watchlist_id in batch.matched[mention.id].watchlist_ids:
+            posted.setdefault(watchlist_id, []).append(mention.posted_at)
     for watched in batch.windows:
+        watchlist = watched.watchlist
+        if is_backfill(posted.get(watchlist.id, []), batch.now):
+            due = due_after_backfill(watchlist.decision_due_at, batch.now)
+            watchlists.mark_decision_due(session, watchlist, due)
+            continue
         told = await decide_window(session, batch.organization_id, watched, batch.now)
         if isinstance(told, RiskSignalRaised):
             batch.raised.append(told)
@@ -296,9 +311,13 @@ async def decide_window(
     """Decide one locked watchlist's tier at `now`; return what incidents must hear, if anything.
 
     A rise into crisis territory and any fall are told; a rise below it (to blue) is only
-    recorded. Mention batches and the re-scoring pass both decide through here.
+    recorded. Mention batches and the re-scoring pass both decide through here. A decision
+    at or after a settling backfill's due time is the one it waited for and clears the mark;
+    one before it (a live batch during the settle time) leaves it for the sweep.
     """
     watchlist, stats = watched.watchlist, watched.stats
+    if watchlist.decision_due_at is not None and not settling(watchlist.decision_due_at, now):
+        watchlists.mark_decision_due(session, watchlist, None)
     decision = risk.assess(stats, risk.parse_tier(watchlist.current_tier))
     if decision.spike_fired:
         await watchlists.record_spike(session, watchlist.id, now, stats.harm_count)

@@ -76,6 +76,12 @@ def record_tier_change(
     session.add(watchlist)
 
 
+def mark_decision_due(session: AsyncSession, watchlist: Watchlist, at: datetime | None) -> None:
+    """Store when the locked watchlist's waiting decision is due (None: no decision waits)."""
+    watchlist.decision_due_at = at
+    session.add(watchlist)
+
+
 async def insert_watchlist(
     session: AsyncSession,
     organization_id: uuid.UUID,
