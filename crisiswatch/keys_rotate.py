@@ -17,10 +17,9 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisiswatch.runtime import resolved_urls
@@ -134,12 +133,14 @@ async def _rotate_column(
     present = f"{column} IS NOT NULL AND octet_length({column}) > 0"
     count = f"SELECT count(*) FROM {table} WHERE {present} AND {_header(column)} "
     async with transaction(sessions) as session:
-        counted = await session.execute(text(count + "= :header"), {"header": key.header})
+        connection = await session.connection()
+        counted = await connection.execute(text(count + "= :header"), {"header": key.header})
         report.already_current = counted.scalar_one()
     after = uuid.UUID(int=0)
     while True:
         async with transaction(sessions) as session:
-            found = await session.execute(
+            connection = await session.connection()
+            found = await connection.execute(
                 text(
                     f"SELECT id, organization_id, {column} FROM {table} "
                     f"WHERE id > :after AND {present} AND {_header(column)} <> :header "
@@ -149,18 +150,19 @@ async def _rotate_column(
             )
             rows = found.all()
             for row_id, organization_id, blob in rows:
-                await _reseal_row(session, key, sealed, report, row_id, organization_id, blob)
+                await _reseal_row(connection, key, sealed, report, row_id, organization_id, blob)
         if len(rows) < batch_size:
             break
         after = rows[-1][0]
     async with transaction(sessions) as session:
-        counted = await session.execute(text(count + "<> :header"), {"header": key.header})
+        connection = await session.connection()
+        counted = await connection.execute(text(count + "<> :header"), {"header": key.header})
         report.remaining = counted.scalar_one()
     return report
 
 
 async def _reseal_row(
-    session: AsyncSession,
+    connection: AsyncConnection,
     key: DataKey,
     sealed: SealedColumn,
     report: ColumnReport,
@@ -174,7 +176,7 @@ async def _reseal_row(
     except DecryptionError:
         report.unreadable.append(row_id)
         return
-    updated: Any = await session.execute(
+    updated = await connection.execute(
         text(
             f"UPDATE {sealed.table} SET {sealed.column} = :fresh "
             f"WHERE id = :id AND {sealed.column} = :old"
