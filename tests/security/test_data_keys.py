@@ -8,6 +8,7 @@ it under the new key, the old key can then go, everything still reads, and a com
 after the rotation is still the same complaint.
 """
 
+import base64
 import hashlib
 import hmac
 import os
@@ -26,6 +27,7 @@ from libs.contracts.enums import EndpointKind
 from libs.data_keys import (
     Context,
     DataKey,
+    DataKeyError,
     DecryptionError,
     Purpose,
     decrypt,
@@ -38,6 +40,7 @@ from libs.data_keys import (
 from libs.database.engine import transaction
 from libs.database.tables import AffectedUser, Complaint, WebhookEndpoint, metadata
 from libs.database.tables._types import utcnow
+from libs.settings import Settings
 from services.incidents.aftercare import service as aftercare
 from services.incidents.tests.builders import add_user_command, stage_incident
 from services.ingest.complaints import service as complaints
@@ -111,6 +114,18 @@ def test_ciphertexts_name_their_key_and_legacy_blobs_still_open(key: DataKey) ->
     assert decrypt(newer, legacy, context) == PHONE
     with pytest.raises(DecryptionError, match=f"sealed under data key {key.key_id}"):
         decrypt(DataKey(os.urandom(32)), encrypt(key, PHONE, context), context)
+
+
+def test_the_ring_is_read_from_the_settings(key: DataKey) -> None:
+    old_text, new_text = generate_key(), generate_key()
+    ring = DataKey.from_settings(
+        Settings(data_key=new_text, data_keys_previous=f" {old_text} ,{new_text},")
+    )
+    assert ring.secret == base64.b64decode(new_text)
+    assert ring.previous == (base64.b64decode(old_text),)  # the current key is not repeated
+    assert old_text not in repr(ring) and new_text not in repr(ring)
+    with pytest.raises(DataKeyError, match="CRISISWATCH_DATA_KEYS_PREVIOUS is not valid"):
+        DataKey.from_settings(Settings(data_key=new_text, data_keys_previous="nope!"))
 
 
 def test_every_stored_ciphertext_column_is_rotated() -> None:
