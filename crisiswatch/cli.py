@@ -1,5 +1,5 @@
 """Command-line entry points: `up`, `status`, `migrate`, `serve`, `worker`, `keys create`,
-`demo`, `backtest` and `train-sentiment`."""
+`keys rotate`, `demo`, `backtest` and `train-sentiment`."""
 
 import asyncio
 import importlib
@@ -23,7 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys and rotate the data key.", no_args_is_help=True)
 
 
 def _print_version(asked: bool) -> None:
@@ -170,6 +170,18 @@ def keys_create(
             await engine.dispose()
 
     typer.echo(asyncio.run(create()))
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Ciphertexts sealed again per transaction.")
+    ] = 500,
+) -> None:
+    """Seal every stored ciphertext again under CRISISWATCH_DATA_KEY; safe to stop and rerun."""
+    from crisiswatch.keys_rotate import run
+
+    raise typer.Exit(run(get_settings(), batch_size=batch_size, say=typer.echo))
 
 
 @app.command()

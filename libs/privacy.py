@@ -1,113 +1,69 @@
 """Personal data: encrypted at rest with AES-GCM, shown and logged only masked.
 
 Contact details of affected users and complainants are stored only as ciphertext under the
-organization's data key (CRISISWATCH_DATA_KEY), with the owning organization and row bound in
-as associated data so a ciphertext copied to another row or tenant does not decrypt. Anything
+organization's own key for contacts, derived from CRISISWATCH_DATA_KEY (`libs.data_keys`),
+with the row bound in so a ciphertext copied to another row or tenant does not decrypt. Anything
 that leaves the process (API answers, timelines, log lines) carries the masked form instead,
 the way Chinese customer services print 138****5678.
 """
 
-import base64
-import binascii
 import logging
-import os
 import re
-import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from libs.contracts.enums import ContactKind
+from libs.data_keys import (
+    KEY_BYTES,
+    KEY_ENV,
+    NONCE_BYTES,
+    Context,
+    DataKey,
+    DataKeyError,
+    DecryptionError,
+    Purpose,
+    decrypt,
+    encrypt,
+    generate_key,
+    row_context,
+)
 from libs.personal_data import Kind, find_personal_data
-from libs.settings import Settings
 
-KEY_ENV = "CRISISWATCH_DATA_KEY"
-KEY_BYTES = 32
-NONCE_BYTES = 12
-# The first byte of every ciphertext names its format, so keys or ciphers can change later.
-_FORMAT_V1 = b"\x01"
-
-
-class DataKeyError(ValueError):
-    """The data key is missing or is not base64 of 32 bytes."""
-
-
-class DecryptionError(ValueError):
-    """A ciphertext was tampered with, belongs to another row, or another key made it."""
+# The encryption lives in `libs.data_keys`; its names stay importable from here.
+__all__ = [
+    "KEY_BYTES",
+    "KEY_ENV",
+    "NONCE_BYTES",
+    "ContactError",
+    "Context",
+    "DataKey",
+    "DataKeyError",
+    "DecryptionError",
+    "MaskingFilter",
+    "Purpose",
+    "decrypt",
+    "encrypt",
+    "generate_key",
+    "id_card_check_digit",
+    "install_masking",
+    "mask_contact",
+    "mask_email",
+    "mask_id_card",
+    "mask_landline",
+    "mask_name",
+    "mask_order_id",
+    "mask_other",
+    "mask_phone",
+    "mask_text",
+    "mask_value",
+    "normalize_contact",
+    "row_context",
+]
 
 
 class ContactError(ValueError):
     """A contact detail does not look like its kind (phone, e-mail, ID card)."""
-
-
-@dataclass(frozen=True)
-class DataKey:
-    """A 32-byte AES-256-GCM key; its repr never shows the bytes."""
-
-    secret: bytes = field(repr=False)
-
-    def __post_init__(self) -> None:
-        if len(self.secret) != KEY_BYTES:
-            raise DataKeyError(f"{KEY_ENV} must decode to {KEY_BYTES} bytes")
-
-    @classmethod
-    def from_base64(cls, text: str) -> "DataKey":
-        """Build a key from its base64 text (standard or URL-safe alphabet)."""
-        cleaned = text.strip()
-        try:
-            raw = base64.b64decode(cleaned.replace("-", "+").replace("_", "/"), validate=True)
-        except (binascii.Error, ValueError) as error:
-            raise DataKeyError(f"{KEY_ENV} is not valid base64") from error
-        if len(raw) != KEY_BYTES:
-            raise DataKeyError(
-                f"{KEY_ENV} must be base64 of {KEY_BYTES} random bytes, got {len(raw)} bytes"
-            )
-        return cls(raw)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "DataKey":
-        """Return the key configured in `settings.data_key`, or explain what is missing."""
-        if not settings.data_key or not settings.data_key.strip():
-            raise DataKeyError(
-                f"{KEY_ENV} is not set: give base64 of {KEY_BYTES} random bytes "
-                "(e.g. from `python -c 'import libs.privacy as p; print(p.generate_key())'`)"
-            )
-        return cls.from_base64(settings.data_key)
-
-
-def generate_key() -> str:
-    """Return a fresh random key as base64 text, ready for CRISISWATCH_DATA_KEY."""
-    return base64.b64encode(os.urandom(KEY_BYTES)).decode("ascii")
-
-
-def row_context(organization_id: uuid.UUID, row_id: uuid.UUID) -> bytes:
-    """Return the associated data that binds a ciphertext to one organization's row."""
-    return b"crisiswatch:" + organization_id.bytes + row_id.bytes
-
-
-def encrypt(key: DataKey, text: str, context: bytes) -> bytes:
-    """Encrypt `text` under `key` with a random nonce; `context` must match to decrypt."""
-    nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(key.secret).encrypt(nonce, text.encode("utf-8"), context)
-    return _FORMAT_V1 + nonce + sealed
-
-
-def decrypt(key: DataKey, blob: bytes, context: bytes) -> str:
-    """Return the text sealed in `blob`, refusing anything altered or bound elsewhere."""
-    if len(blob) < 1 + NONCE_BYTES + 16 or blob[:1] != _FORMAT_V1:
-        raise DecryptionError("ciphertext is truncated or of an unknown format")
-    nonce, sealed = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
-    try:
-        clear = AESGCM(key.secret).decrypt(nonce, sealed, context)
-    except InvalidTag as error:
-        raise DecryptionError(
-            "ciphertext does not verify: altered, moved to another row, or another key"
-        ) from error
-    return clear.decode("utf-8")
 
 
 # --- validation -----------------------------------------------------------------------------

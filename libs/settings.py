@@ -145,6 +145,18 @@ class Settings(BaseSettings):
         description="WebSockets one key may hold open on each gateway process; 0 = no cap.",
     )
 
+    # Issue 13, finding 16: data keys are rotated by making a new CRISISWATCH_DATA_KEY the
+    # current one and keeping the old ones here until `crisiswatch keys rotate` has run.
+    data_keys_previous: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CRISISWATCH_DATA_KEYS_PREVIOUS", "data_keys_previous"),
+        description=(
+            "CRISISWATCH_DATA_KEYS_PREVIOUS: comma-separated earlier data keys (base64), used "
+            "only to read what they sealed; remove one once `crisiswatch keys rotate` reports "
+            "nothing left under it."
+        ),
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -13,6 +13,7 @@ from libs.privacy import (
     DataKeyError,
     DecryptionError,
     MaskingFilter,
+    Purpose,
     decrypt,
     encrypt,
     generate_key,
@@ -32,6 +33,7 @@ from libs.settings import Settings
 ID_CARD = "11010519491231002X"  # the GB 11643 sample number, valid checksum
 ORG = uuid.UUID("00000000-0000-4000-8000-000000000001")
 ROW = uuid.UUID("00000000-0000-4000-8000-000000000002")
+PURPOSE = Purpose.AFFECTED_USER_CONTACT
 
 
 @pytest.fixture
@@ -40,7 +42,7 @@ def key() -> DataKey:
 
 
 def test_round_trip_with_unicode_and_a_fresh_nonce_each_time(key: DataKey) -> None:
-    context = row_context(ORG, ROW)
+    context = row_context(ORG, ROW, PURPOSE)
     first = encrypt(key, "张三 13800135678", context)
     second = encrypt(key, "张三 13800135678", context)
     assert first != second  # random nonce: equal values do not look equal at rest
@@ -50,15 +52,15 @@ def test_round_trip_with_unicode_and_a_fresh_nonce_each_time(key: DataKey) -> No
 
 
 def test_a_ciphertext_moved_to_another_row_or_org_does_not_decrypt(key: DataKey) -> None:
-    blob = encrypt(key, "13800135678", row_context(ORG, ROW))
+    blob = encrypt(key, "13800135678", row_context(ORG, ROW, PURPOSE))
     with pytest.raises(DecryptionError):
-        decrypt(key, blob, row_context(ORG, uuid.uuid4()))
+        decrypt(key, blob, row_context(ORG, uuid.uuid4(), PURPOSE))
     with pytest.raises(DecryptionError):
-        decrypt(key, blob, row_context(uuid.uuid4(), ROW))
+        decrypt(key, blob, row_context(uuid.uuid4(), ROW, PURPOSE))
 
 
 def test_tampered_ciphertext_and_another_key_fail(key: DataKey) -> None:
-    context = row_context(ORG, ROW)
+    context = row_context(ORG, ROW, PURPOSE)
     blob = bytearray(encrypt(key, "13800135678", context))
     blob[-1] ^= 0x01
     with pytest.raises(DecryptionError):

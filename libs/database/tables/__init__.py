@@ -38,7 +38,7 @@ from libs.database.tables.ingest import (
 )
 from libs.database.tables.messaging import DeadLetter, MessageReceipt, OutboxMessage
 from libs.database.tables.notify import WebhookDelivery, WebhookEndpoint, WebhookPolicy
-from libs.database.tables.tenancy import ApiKey, Organization
+from libs.database.tables.tenancy import ApiKey, Organization, OrganizationKey
 
 metadata = SQLModel.metadata
 
@@ -60,6 +60,7 @@ __all__ = [
     "MentionFailure",
     "MessageReceipt",
     "Organization",
+    "OrganizationKey",
     "OutboxMessage",
     "Playbook",
     "ReplyCase",

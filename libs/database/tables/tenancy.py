@@ -1,8 +1,13 @@
-"""Organizations and their API keys. Written by the admin commands of the `crisiswatch` CLI."""
+"""Organizations, their API keys and their own secret keys.
+
+Organizations and API keys are written by the admin commands of the `crisiswatch` CLI; an
+organization key by the first process that needs it (`libs.organization_keys`).
+"""
 
 import uuid
 from datetime import datetime
 
+from sqlalchemy import LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from libs.database.tables._types import OrganizationRow, at_field, id_field
@@ -28,3 +33,19 @@ class ApiKey(OrganizationRow, table=True):
     key_hash: str = Field(max_length=64)
     created_at: datetime = at_field(default_now=True)
     revoked_at: datetime | None = at_field(nullable=True)
+
+
+class OrganizationKey(OrganizationRow, table=True):
+    """An organization's own random key for one purpose, stored sealed under the data key.
+
+    A key derived from the data key changes when the data key is rotated; this one does not
+    (`crisiswatch keys rotate` seals it again, its bytes stay), so what it computes stays
+    comparable across rotations: the HMAC that makes complaint ids.
+    """
+
+    __tablename__ = "organization_key"
+    __table_args__ = (UniqueConstraint("organization_id", "purpose"),)
+
+    purpose: str = Field(max_length=32)
+    key_cipher: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = at_field(default_now=True)

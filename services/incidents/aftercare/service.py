@@ -2,9 +2,10 @@
 
 Seed 002 §三(三)3 asks that affected users be visited again and their feedback collected.
 A user's contact detail is needed only by the person who calls them, so it is stored only
-as AES-GCM ciphertext bound to its organization and row, and everything else (command
-answers, the timeline, logs, the review) sees the masked form. `reveal_contact` is the one
-way back to the clear value, and it leaves a trace on the timeline when an actor is given.
+as AES-GCM ciphertext under the organization's own key for it, bound to its row, and
+everything else (command answers, the timeline, logs, the review) sees the masked form.
+`reveal_contact` is the one way back to the clear value, and it leaves a trace on the
+timeline when an actor is given.
 """
 
 import uuid
@@ -22,7 +23,9 @@ from libs.database.owned import owned
 from libs.database.tables import AffectedUser, FollowUpTask, Incident
 from libs.privacy import (
     ContactError,
+    Context,
     DataKey,
+    Purpose,
     decrypt,
     encrypt,
     mask_contact,
@@ -76,7 +79,7 @@ async def add_affected_user(
         created_by=command.actor,
         created_at=now,
     )
-    user.contact_cipher = encrypt(key, contact, row_context(user.organization_id, user.id))
+    user.contact_cipher = encrypt(key, contact, _context(user))
     session.add(user)
     await session.flush()
     due_at = command.follow_up_due_at or now + FOLLOW_UP_WITHIN
@@ -156,7 +159,7 @@ async def reveal_contact(
     user = await owned(session, AffectedUser, organization_id, user_id)
     if user is None:
         return None
-    contact = decrypt(key, user.contact_cipher, row_context(user.organization_id, user.id))
+    contact = decrypt(key, user.contact_cipher, _context(user))
     if actor is not None and now is not None:
         incident = await session.get(Incident, user.incident_id)
         if incident is not None:
@@ -183,6 +186,11 @@ async def list_affected_users(
         affected_user_view(user, [task for task in tasks if task.affected_user_id == user.id])
         for user in users
     ]
+
+
+def _context(user: AffectedUser) -> Context:
+    """The user's contact is sealed under the organization's key for contacts, bound to the row."""
+    return row_context(user.organization_id, user.id, Purpose.AFFECTED_USER_CONTACT)
 
 
 def affected_user_view(user: AffectedUser, tasks: list[FollowUpTask]) -> dict[str, Any]:

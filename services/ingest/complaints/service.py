@@ -3,8 +3,9 @@
 The complaint's text becomes a mention like any other, so analysis scores it and complaint
 bursts count towards risk; the text is stored with phone numbers, e-mail addresses and ID
 numbers masked. The details only the customer-service desk needs (customer reference, order,
-channel, contacts) live in the `complaint` row, contacts encrypted under the data key with
-the row bound in; contacts and the order number are masked in every answer.
+channel, contacts) live in the `complaint` row, contacts encrypted under the organization's
+key for complaint contacts with the row bound in; contacts and the order number are masked
+in every answer.
 
 What the routes call. Storing returns `(StoredComplaint, Outcome)`: the answer the route
 needs and the `mention.ingested.v1` to emit once the caller's unit of work commits. A read
@@ -26,9 +27,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.enums import AuthorKind, ContactKind, Source
 from libs.contracts.outcome import Outcome
 from libs.database.tables import Complaint, Mention
+from libs.organization_keys import COMPLAINT_ID, organization_key
 from libs.privacy import (
     DataKey,
     DataKeyError,
+    Purpose,
     decrypt,
     encrypt,
     mask_contact,
@@ -133,7 +136,12 @@ async def store(
     contacts = list(unique.values())
     if contacts and key is None:
         raise ValueError("contacts need a data key; call require_key first")
-    external_id = complaint.external_id or derived_external_id(complaint, key)
+    external_id = complaint.external_id
+    if not external_id:
+        id_key = (
+            await organization_key(session, key, organization_id, COMPLAINT_ID) if key else None
+        )
+        external_id = derived_external_id(complaint, id_key)
     customer_ref = masked(complaint.customer_ref)
     mention = MentionIn.model_construct(
         source=Source.COMPLAINT,
@@ -154,7 +162,8 @@ async def store(
     cipher = None
     if contacts and key is not None:
         clear = orjson.dumps([{"kind": c.kind.value, "value": c.value} for c in contacts])
-        cipher = encrypt(key, clear.decode(), row_context(organization_id, complaint_id))
+        context = row_context(organization_id, complaint_id, Purpose.COMPLAINT_CONTACTS)
+        cipher = encrypt(key, clear.decode(), context)
     created = await repository.insert_complaint(
         session,
         Complaint(
@@ -187,11 +196,13 @@ async def get_complaint(
     return _complaint_out(*found) if found else None
 
 
-def derived_external_id(complaint: ComplaintIn, key: DataKey | None) -> str:
+def derived_external_id(complaint: ComplaintIn, key: bytes | None) -> str:
     """Return a stable id for a complaint sent without one, so a resend is one complaint.
 
-    With a data key it is a keyed hash of the clear content, so the id reveals nothing even
-    when the customer reference is a phone number; without one it hashes the masked forms.
+    With the organization's complaint-id `key` it is a keyed hash of the clear content, so
+    the id reveals nothing even when the customer reference is a phone number; that key
+    survives data-key rotations (`libs.organization_keys`), so a resend still matches.
+    Without one it hashes the masked forms.
     """
     parts: list[str | None] = [
         complaint.channel.value,
@@ -202,7 +213,7 @@ def derived_external_id(complaint: ComplaintIn, key: DataKey | None) -> str:
     ]
     payload = orjson.dumps(parts)
     if key is not None:
-        digest = hmac.new(key.secret, b"complaint-external-id\n" + payload, hashlib.sha256)
+        digest = hmac.new(key, b"complaint-external-id\n" + payload, hashlib.sha256)
         return EXTERNAL_ID_PREFIX + digest.hexdigest()
     return EXTERNAL_ID_PREFIX + hashlib.sha256(payload).hexdigest()
 
@@ -244,9 +255,8 @@ def decrypt_contacts(key: DataKey, complaint: Complaint) -> list[ContactIn]:
     """Return the clear contacts of a stored complaint (for whoever must call the customer)."""
     if complaint.contacts_cipher is None:
         return []
-    clear = decrypt(
-        key, complaint.contacts_cipher, row_context(complaint.organization_id, complaint.id)
-    )
+    context = row_context(complaint.organization_id, complaint.id, Purpose.COMPLAINT_CONTACTS)
+    clear = decrypt(key, complaint.contacts_cipher, context)
     return [ContactIn.model_validate(item) for item in orjson.loads(clear)]
 
 

@@ -2,7 +2,8 @@
 
 A Standard Webhooks secret is `whsec_` followed by base64 of random bytes; the receiver needs
 it in clear to verify, so it is shown once when issued and otherwise exists only as AES-GCM
-ciphertext bound to its organization and endpoint row. During a rotation both the new and
+ciphertext under the organization's endpoint-secret key, bound to the endpoint row (chat
+bots' signing secrets too). During a rotation both the new and
 the previous secret sign every message, so receivers can switch over at their own pace.
 """
 
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 from standardwebhooks.webhooks import Webhook
 
 from libs.database.tables import WebhookEndpoint
-from libs.privacy import DataKey, decrypt, encrypt, row_context
+from libs.privacy import Context, DataKey, Purpose, decrypt, encrypt, row_context
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 24
@@ -25,18 +26,23 @@ def generate_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(os.urandom(SECRET_BYTES)).decode("ascii")
 
 
+def secret_context(endpoint: WebhookEndpoint) -> Context:
+    """Secrets are sealed under the organization's endpoint-secret key, bound to the row."""
+    return row_context(endpoint.organization_id, endpoint.id, Purpose.ENDPOINT_SECRET)
+
+
 def seal(key: DataKey, endpoint: WebhookEndpoint, secret: str | None) -> bytes:
     """Return `secret` encrypted for `endpoint`'s row; no secret is stored as empty bytes."""
     if not secret:
         return b""
-    return encrypt(key, secret, row_context(endpoint.organization_id, endpoint.id))
+    return encrypt(key, secret, secret_context(endpoint))
 
 
 def unseal(key: DataKey, endpoint: WebhookEndpoint, blob: bytes | None) -> str | None:
     """Return the secret sealed in `blob` for `endpoint`, or None when there is none."""
     if not blob:
         return None
-    return decrypt(key, blob, row_context(endpoint.organization_id, endpoint.id))
+    return decrypt(key, blob, secret_context(endpoint))
 
 
 def signing_secrets(key: DataKey, endpoint: WebhookEndpoint, now: datetime) -> list[str]:

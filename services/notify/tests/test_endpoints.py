@@ -16,7 +16,7 @@ from libs.contracts.notify import (
     UpdateWebhookEndpoint,
 )
 from libs.database.tables import WebhookPolicy
-from libs.privacy import DataKey, DecryptionError, decrypt, row_context
+from libs.privacy import DataKey, DecryptionError, Purpose, decrypt, row_context
 from services.notify import service
 from services.notify.endpoints.destinations import NO_PRIVATE_NETWORKS, PrivateNetworks
 from services.notify.tests.builders import (
@@ -50,9 +50,12 @@ async def test_a_standard_endpoint_gets_a_secret_answered_once_and_stored_sealed
     assert described["event_types"] == ["incident.opened"]
     stored = await endpoint_row(rolled_back, uuid.UUID(described["id"]))
     assert secret.encode() not in stored.secret_cipher
-    assert decrypt(key, stored.secret_cipher, row_context(org, stored.id)) == secret
+    assert (
+        decrypt(key, stored.secret_cipher, row_context(org, stored.id, Purpose.ENDPOINT_SECRET))
+        == secret
+    )
     with pytest.raises(DecryptionError):
-        decrypt(key, stored.secret_cipher, row_context(org, uuid.uuid4()))
+        decrypt(key, stored.secret_cipher, row_context(org, uuid.uuid4(), Purpose.ENDPOINT_SECRET))
     assert stored.status == "active"
 
 
@@ -93,7 +96,10 @@ async def test_a_chat_bot_keeps_its_platform_secret_sealed(
     assert signed.ok and unsigned.ok
     assert "secret" not in signed.data and "secret" not in unsigned.data
     row = await endpoint_row(rolled_back, uuid.UUID(signed.data["endpoint"]["id"]))
-    assert decrypt(key, row.secret_cipher, row_context(org, row.id)) == "SECabc123"
+    assert (
+        decrypt(key, row.secret_cipher, row_context(org, row.id, Purpose.ENDPOINT_SECRET))
+        == "SECabc123"
+    )
     unsigned_id = uuid.UUID(unsigned.data["endpoint"]["id"])
     assert (await endpoint_row(rolled_back, unsigned_id)).kind == "wecom"
     assert unsigned.data["endpoint"]["has_secret"] is False
@@ -226,7 +232,7 @@ async def test_rotation_keeps_the_previous_secret_for_the_overlap(
     new = first.data["secret"]
     assert new.startswith("whsec_") and new != old
     row = await endpoint_row(rolled_back, endpoint_id)
-    context = row_context(org, endpoint_id)
+    context = row_context(org, endpoint_id, Purpose.ENDPOINT_SECRET)
     assert decrypt(key, row.secret_cipher, context) == new
     assert row.previous_secret_cipher is not None
     assert decrypt(key, row.previous_secret_cipher, context) == old

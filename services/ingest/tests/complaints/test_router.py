@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.enums import Role
 from libs.contracts.messages import ANALYSIS_QUEUE
 from libs.database.tables import Complaint, IdempotencyRecord, Mention
-from libs.privacy import DataKey, decrypt, row_context
+from libs.privacy import DataKey, Purpose, decrypt, row_context
 from services.ingest.body import MAX_BODY_BYTES
 from services.ingest.idempotency.http import REPLAYED_HEADER
 from services.ingest.tests.builders import (
@@ -73,7 +73,7 @@ async def test_complaint_is_stored_masked_with_contacts_encrypted(
     clear = decrypt(
         DataKey.from_base64(data_key_text),
         row.contacts_cipher,
-        row_context(tenant.org.id, row.id),
+        row_context(tenant.org.id, row.id, Purpose.COMPLAINT_CONTACTS),
     )
     assert orjson.loads(clear) == [
         {"kind": "phone", "value": PHONE},  # stored normalized, separators gone
