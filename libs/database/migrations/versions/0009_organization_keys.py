@@ -1,7 +1,7 @@
 """tenancy: each organization's own keys, sealed under the data key
 
 Revision ID: 0009
-Revises: 0007 (0008 is another change's; whichever lands second revises the other)
+Revises: 0008
 Create Date: 2026-12-08 09:00:00
 """
 
