@@ -23,6 +23,7 @@ from libs.messaging import outbox
 from libs.messaging.connection import connect
 from libs.messaging.periodic import Periodic
 from libs.privacy import install_masking
+from libs.quotas import Quotas
 from libs.ratelimit import Budgets
 from libs.settings import Settings
 from services.ingest import health, service
@@ -70,6 +71,7 @@ async def _lifespan(
         redis=redis,
         budgets=Budgets.from_settings(settings),
         contact_key=contact_key,
+        quotas=Quotas.from_settings(settings),
     )
     relay = outbox.Relay(held.sessions, redis, PRODUCER, interval=RELAY_INTERVAL_SECONDS)
     reconciler = Periodic(

@@ -7,7 +7,7 @@ process, the dispatcher loop (`delivery/dispatcher.py`) does the sending.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Unpack
 
@@ -29,6 +29,7 @@ from libs.contracts.outcome import Outcome
 from libs.contracts.response import IntegrationEventEmitted
 from libs.messaging.worker import HowToRun, Route, Runtime, Worker, WorkerSpec, with_now
 from libs.privacy import DataKey
+from libs.quotas import Quotas
 from libs.settings import Settings
 from services.notify import service
 from services.notify.config import NotifySettings
@@ -42,10 +43,12 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class NotifyRuntime(Runtime):
-    """The worker's resources: the data key that unlocks secrets, and the dispatcher loop."""
+    """The worker's resources: the data key that unlocks secrets, the organizations' quotas,
+    and the dispatcher loop."""
 
     console_url: str | None = None
     data_key: DataKey | None = None
+    quotas: Quotas = field(default_factory=Quotas)
 
 
 async def handle_event(
@@ -60,9 +63,13 @@ async def handle_event(
 async def handle_create(
     runtime: NotifyRuntime, session: AsyncSession, command: CreateWebhookEndpoint
 ) -> Outcome:
-    """Register an endpoint."""
+    """Register an endpoint within the organization's quota of them."""
     return await service.create_endpoint(
-        session, command, runtime.data_key, now=runtime.clock.now()
+        session,
+        command,
+        runtime.data_key,
+        now=runtime.clock.now(),
+        quota=runtime.quotas.endpoints,
     )
 
 
@@ -115,7 +122,9 @@ def create_worker(settings: Settings, **how: Unpack[HowToRun]) -> Worker:
     own = NotifySettings.extending(settings)
 
     async def startup(base: Runtime) -> NotifyRuntime:
-        runtime = base.extend(NotifyRuntime, console_url=own.console_url)
+        runtime = base.extend(
+            NotifyRuntime, console_url=own.console_url, quotas=Quotas.from_settings(own)
+        )
         if not own.data_key:
             log.warning("notify: CRISISWATCH_DATA_KEY is not set; no webhook can be signed or sent")
             return runtime

@@ -13,6 +13,7 @@ from services.ingest.mentions.schemas import BatchResult, Envelope, MentionBatch
 from services.ingest.openapi import (
     ERRORS,
     IDEMPOTENCY_ERRORS,
+    QUOTA_ERRORS,
     REPLAYED,
     inline_schema,
     json_body,
@@ -30,7 +31,7 @@ router = APIRouter(route_class=RateLimitedRoute)
     "/v1/mentions",
     status_code=202,
     response_model=BatchResult,
-    responses={**ERRORS, **IDEMPOTENCY_ERRORS, 202: {"headers": REPLAYED}},
+    responses={**ERRORS, **IDEMPOTENCY_ERRORS, **QUOTA_ERRORS, 202: {"headers": REPLAYED}},
     openapi_extra=json_body(inline_schema(MentionBatchIn)),
 )
 async def push_mentions(
@@ -46,7 +47,9 @@ async def push_mentions(
     async def run() -> tuple[int, BatchResult]:
         envelope = parse_body(body, Envelope, "an object with `mentions`")
         async with held.unit_of_work() as work:
-            answer, outcome = await service.push_mentions(work.session, organization_id, envelope)
+            answer, outcome = await service.push_mentions(
+                work.session, organization_id, envelope, held.volume
+            )
             work.apply(outcome)
         return 202, answer
 
