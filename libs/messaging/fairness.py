@@ -26,6 +26,8 @@ until its slots are full and drops the rest), so a job placed ahead of others is
 the next slot that frees.
 
 `FAIR_SCHEDULING=false` (read once per process) turns the placing off: first in, first out.
+arq's log line for a started job (`12.34s → …`) counts from the job's place, so a job placed
+in the past shows a wait longer than it was queued.
 """
 
 import logging
