@@ -157,6 +157,33 @@ class Settings(BaseSettings):
         ),
     )
 
+    # Issue 13, finding 14: what one organization may hold and push on a shared deployment
+    # (`libs.quotas`), and whether the queues are shared fairly between organizations
+    # (`libs.messaging.fairness`).
+    quota_watchlists_per_organization: int = Field(
+        default=500,
+        description="Watchlists one organization may hold; 0 = no quota.",
+    )
+    quota_endpoints_per_organization: int = Field(
+        default=50,
+        description="Webhook endpoints and chat bots one organization may hold; 0 = no quota.",
+    )
+    quota_mentions_per_organization_per_minute: int = Field(
+        default=120_000,
+        description="Mentions and complaints one organization may push a minute; 0 = no quota.",
+    )
+    quota_mentions_per_organization_per_day: int = Field(
+        default=20_000_000,
+        description="Mentions and complaints one organization may push a day; 0 = no quota.",
+    )
+    fair_scheduling: bool = Field(
+        default=True,
+        description=(
+            "Queue each organization's jobs at its fair place, so one organization's backlog "
+            "does not delay another's; off: first in, first out."
+        ),
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

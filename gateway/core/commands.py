@@ -26,6 +26,7 @@ from gateway.core.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
+    QuotaExceeded,
     ServiceUnavailableError,
 )
 from gateway.core.inputs import camel, local_id
@@ -283,9 +284,37 @@ def refusal(
         refusal = InvalidInput(message=message, field=field)
     elif code == "Conflict":
         refusal = Conflict(message=message, field=field)
+    elif code == "QuotaExceeded":
+        raise OverQuota(
+            QuotaExceeded(
+                message=message,
+                quota=str(result.data.get("quota", "")),
+                limit=int(result.data.get("limit", 0)),
+            )
+        )
     if refusal is None or not isinstance(refusal, accept):
         raise GatewayError(f"The {service} service refused the command: {message}")
     return refusal
+
+
+class OverQuota(GatewayError):
+    """A command refused because the organization has used up a quota.
+
+    A mutation that creates what a quota counts answers it as its typed `QuotaExceeded`
+    (`within_quota`); anywhere else it is an error whose message names the quota.
+    """
+
+    def __init__(self, refusal: QuotaExceeded) -> None:
+        super().__init__(refusal.message)
+        self.refusal = refusal
+
+
+async def within_quota(answer: Awaitable[Built]) -> Built | QuotaExceeded:
+    """Await a mutation's answer, or the `QuotaExceeded` its service refused it with."""
+    try:
+        return await answer
+    except OverQuota as over:
+        return over.refusal
 
 
 async def _incident_status(info: Info, incident_id: uuid.UUID) -> IncidentStatus | None:

@@ -62,6 +62,17 @@ class InvalidTransition(Refusal):
     current_status: IncidentStatus | None = None
 
 
+@strawberry.type(
+    description=(
+        "The organization already holds as many as the deployment allows: `quota` names the "
+        "quota (`watchlists`, `endpoints`), `limit` its size."
+    )
+)
+class QuotaExceeded(Refusal):
+    quota: str
+    limit: int
+
+
 # Every refusal a war-room mutation may answer with, in the order their unions list them.
 AnyRefusal = NotFound | InvalidTransition | InvalidInput | Conflict | Forbidden
 

@@ -16,6 +16,7 @@ from gateway.core.commands import (
     from_result,
     not_found,
     perform,
+    within_quota,
 )
 from gateway.core.context import Info
 from gateway.core.errors import (
@@ -24,6 +25,7 @@ from gateway.core.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    QuotaExceeded,
     or_why_not,
 )
 from gateway.core.inputs import as_utc, input_fields
@@ -34,7 +36,7 @@ from libs.contracts.response import SnoozeWatchlist
 from libs.database import tables
 
 CreateWatchlistResult = Annotated[
-    Watchlist | InvalidInput | Conflict | Forbidden,
+    Watchlist | InvalidInput | Conflict | Forbidden | QuotaExceeded,
     or_why_not("CreateWatchlistResult", "The new watchlist"),
 ]
 UpdateWatchlistResult = Annotated[
@@ -92,14 +94,16 @@ class WatchlistMutation:
     async def create_watchlist(
         self, info: Info, input: CreateWatchlistInput
     ) -> CreateWatchlistResult:
-        answer = await perform(
-            info,
-            CreateWatchlist,
-            created(tables.Watchlist, Watchlist.from_row, "Watchlist"),
-            accept=(InvalidInput, Conflict),
-            **input_fields(input),
+        answer = await within_quota(
+            perform(
+                info,
+                CreateWatchlist,
+                created(tables.Watchlist, Watchlist.from_row, "Watchlist"),
+                accept=(InvalidInput, Conflict),
+                **input_fields(input),
+            )
         )
-        return cast(Watchlist | InvalidInput | Conflict | Forbidden, answer)
+        return cast(Watchlist | InvalidInput | Conflict | Forbidden | QuotaExceeded, answer)
 
     @strawberry.mutation(
         description="Change a watchlist's name, keywords or rule; the analysis service owns it."

@@ -22,12 +22,14 @@ from gateway.core.commands import (
     perform,
     read_back,
     reread,
+    within_quota,
 )
 from gateway.core.context import Info
 from gateway.core.enums import EndpointKind, EventType
 from gateway.core.errors import (
     AnyRefusal,
     GatewayError,
+    QuotaExceeded,
     or_why_not,
 )
 from gateway.core.inputs import input_fields
@@ -76,7 +78,8 @@ class WebhookEndpointDeleted:
 
 
 CreateEndpointResult = Annotated[
-    WebhookEndpointCreated | AnyRefusal, or_why_not("CreateWebhookEndpointResult", "The endpoint")
+    WebhookEndpointCreated | AnyRefusal | QuotaExceeded,
+    or_why_not("CreateWebhookEndpointResult", "The endpoint"),
 ]
 EndpointResult = Annotated[
     WebhookEndpoint | AnyRefusal, or_why_not("WebhookEndpointResult", "The endpoint")
@@ -219,12 +222,14 @@ class WebhookMutation:
     async def create_webhook_endpoint(
         self, info: Info, input: CreateWebhookEndpointInput
     ) -> CreateEndpointResult:
-        return await perform(
-            info,
-            CreateWebhookEndpoint,
-            _created,
-            manage=MANAGE,
-            **input_fields(input),
+        return await within_quota(
+            perform(
+                info,
+                CreateWebhookEndpoint,
+                _created,
+                manage=MANAGE,
+                **input_fields(input),
+            )
         )
 
     @strawberry.mutation(

@@ -175,6 +175,8 @@ class ErrorCode(StrEnum):
     CONFLICT = "Conflict"
     FORBIDDEN = "Forbidden"
     INTERNAL = "Internal"
+    # The organization holds as much as the deployment allows it; `data` names the quota.
+    QUOTA_EXCEEDED = "QuotaExceeded"
 
 
 def api_field(name: str) -> str:

@@ -7,6 +7,7 @@ from arq.constants import result_key_prefix
 from arq.jobs import Job, JobStatus, ResultNotFound, SerializationError
 
 from libs.contracts.messages import Command, CommandResult, Message
+from libs.messaging import fairness
 from libs.messaging.failures import is_transient
 
 
@@ -32,14 +33,19 @@ async def enqueue(
     *,
     expires: timedelta = EVENT_EXPIRY,
 ) -> bool:
-    """Queue one job; return False when its id is already queued or answered.
+    """Queue one job at its organization's fair place; return False when its id is already
+    queued or answered.
 
-    The message id is the job id, so a second publish is a no-op in Redis too.
+    The message id is the job id, so a second publish is a no-op in Redis too, and does not
+    move the job (`libs.messaging.fairness`).
     """
     job = await redis.enqueue_job(
         job_name, payload, _job_id=message_id, _queue_name=queue, _expires=expires
     )
-    return job is not None
+    if job is None:
+        return False
+    await fairness.place(redis, queue, message_id, payload)
+    return True
 
 
 async def requeue(

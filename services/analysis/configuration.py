@@ -17,6 +17,7 @@ from libs.contracts.messages import (
     UpdateWatchlist,
 )
 from libs.database.tables import Watchlist
+from libs.quotas import WATCHLISTS, room_for_one_more
 from libs.text import normalize
 from services.analysis.repository import watchlists
 from services.analysis.rules import RuleError, keywords_query, parse
@@ -80,9 +81,11 @@ def _watchlist_data(watchlist: Watchlist) -> dict[str, object]:
 
 
 async def create_watchlist(
-    session: AsyncSession, command: CreateWatchlist, *, now: datetime
+    session: AsyncSession, command: CreateWatchlist, *, now: datetime, quota: int = 0
 ) -> CommandResult:
-    """Create a watchlist, refusing a bad rule, bad keywords or a name already in use."""
+    """Create a watchlist, refusing a bad rule, bad keywords, a name already in use, or one
+    past the organization's `quota` of watchlists (0: none): every watchlist is matched
+    against every mention its organization pushes, on workers other organizations share."""
     name = normalize(command.name)
     if not name:
         return CommandResult.failure("Invalid", "name must not be blank", field="name")
@@ -92,6 +95,16 @@ async def create_watchlist(
     query = clean_query(command.query, keywords)
     if isinstance(query, CommandResult):
         return query
+    refused = await room_for_one_more(
+        session,
+        Watchlist,
+        command.organization_id,
+        quota=WATCHLISTS,
+        limit=quota,
+        noun="watchlists",
+    )
+    if refused is not None:
+        return refused
     watchlist = await watchlists.insert_watchlist(
         session, command.organization_id, name, keywords, query, now
     )

@@ -61,10 +61,12 @@ async def analyze_mentions(
 
 
 async def create_watchlist(
-    session: AsyncSession, command: CreateWatchlist, *, now: datetime
+    session: AsyncSession, command: CreateWatchlist, *, now: datetime, quota: int = 0
 ) -> Outcome:
-    """Create a watchlist and answer the caller."""
-    return Outcome.answer(await configuration.create_watchlist(session, command, now=now))
+    """Create a watchlist, within the organization's `quota` of them (0: none), and answer."""
+    return Outcome.answer(
+        await configuration.create_watchlist(session, command, now=now, quota=quota)
+    )
 
 
 async def update_watchlist(

@@ -20,6 +20,7 @@ from libs.contracts.messages import (
 )
 from libs.contracts.outcome import Outcome
 from libs.messaging.worker import HowToRun, Route, Runtime, Worker, WorkerSpec, with_now
+from libs.quotas import Quotas
 from libs.settings import Settings
 from services.analysis import service
 from services.analysis.analyzer import Analyzer
@@ -31,9 +32,10 @@ CONSUMER = "analysis"
 
 @dataclass
 class AnalysisRuntime(Runtime):
-    """The worker's resources: the shared ones and the loaded analyzer."""
+    """The worker's resources: the shared ones, the loaded analyzer and the quotas."""
 
     analyzer: Analyzer
+    quotas: Quotas
 
 
 async def handle_mentions(
@@ -45,9 +47,18 @@ async def handle_mentions(
     )
 
 
+async def handle_create_watchlist(
+    runtime: AnalysisRuntime, session: AsyncSession, command: CreateWatchlist
+) -> Outcome:
+    """Create a watchlist within the organization's quota of them."""
+    return await service.create_watchlist(
+        session, command, now=runtime.clock.now(), quota=runtime.quotas.watchlists
+    )
+
+
 ROUTES: list[Route[AnalysisRuntime, Any]] = [
     Route(MentionIngested, handle_mentions),
-    Route(CreateWatchlist, with_now(service.create_watchlist)),
+    Route(CreateWatchlist, handle_create_watchlist),
     Route(UpdateWatchlist, with_now(service.update_watchlist)),
     Route(SetSensitiveTerms, with_now(service.set_sensitive_terms)),
 ]
@@ -61,7 +72,9 @@ def create_worker(settings: Settings, **how: Unpack[HowToRun]) -> Worker:
     async def setup(base: Runtime) -> AnalysisRuntime:
         analyzer = Analyzer()
         await asyncio.to_thread(analyzer.load)
-        runtime = base.extend(AnalysisRuntime, analyzer=analyzer)
+        runtime = base.extend(
+            AnalysisRuntime, analyzer=analyzer, quotas=Quotas.from_settings(tuned)
+        )
         runtime.sweep(RESCORING, every=tuned.rescore_interval_seconds, producer=CONSUMER)
         return runtime
 

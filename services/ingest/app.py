@@ -24,6 +24,7 @@ from libs.messaging.connection import open_pool
 from libs.messaging.periodic import Periodic
 from libs.metrics.definitions import INGEST_REQUESTS
 from libs.metrics.http import RequestMetrics
+from libs.quotas import Quotas
 from libs.ratelimit import Budgets
 from libs.settings import Settings
 from services.ingest import health, service
@@ -73,6 +74,7 @@ async def _lifespan(
         redis=redis,
         budgets=Budgets.from_settings(settings),
         contact_key=contact_key,
+        quotas=Quotas.from_settings(settings),
     )
     relay = outbox.Relay(held.sessions, redis, PRODUCER, interval=RELAY_INTERVAL_SECONDS)
     reconciler = Periodic(

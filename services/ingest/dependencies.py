@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated
 
@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.messaging.connection import ArqRedis
 from libs.messaging.unit_of_work import Work, unit_of_work
+from libs.quotas import MentionVolume, Quotas
 from libs.ratelimit import Budgets, Limiter
 from services.ingest.complaints.service import ContactKey
 
@@ -28,11 +29,17 @@ class Resources:
     redis: ArqRedis
     budgets: Budgets
     contact_key: ContactKey
+    quotas: Quotas = field(default_factory=Quotas)
 
     @cached_property
     def limiter(self) -> Limiter:
         """The process's request limiter, counting in `redis` (built on first use)."""
         return Limiter(self.redis, self.budgets)
+
+    @cached_property
+    def volume(self) -> MentionVolume:
+        """The organizations' mention quotas, counted in `redis` (built on first use)."""
+        return MentionVolume(self.redis, self.quotas)
 
     def unit_of_work(self) -> AbstractAsyncContextManager[Work]:
         """Open a transaction whose messages ingest publishes once it commits."""

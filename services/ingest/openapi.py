@@ -11,13 +11,21 @@ from libs.settings import Settings
 from services.ingest.complaints.schemas import ComplaintIn
 from services.ingest.idempotency.http import REPLAYED_HEADER
 from services.ingest.mentions.schemas import MentionBatchIn
-from services.ingest.schemas import Problem
+from services.ingest.schemas import Problem, QuotaProblem
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Missing or unknown API key."},
     403: {"model": Problem, "description": "The key's role may not do this."},
     413: {"model": Problem, "description": "Body larger than 8 MiB."},
     422: {"model": Problem, "description": "Malformed body; `errors` names each field."},
+}
+QUOTA_ERRORS: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": QuotaProblem,
+        "description": "Too many requests, or more mentions than the organization's quota a "
+        "minute or a day (`quota` names it); retry after `Retry-After` seconds.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    },
 }
 REPLAYED = {
     REPLAYED_HEADER: {

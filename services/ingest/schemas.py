@@ -103,3 +103,11 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[FieldError] = Field(default_factory=list)
+
+
+class QuotaProblem(Problem):
+    """A push refused by an organization's mention quota, which `quota` names (an RFC 9457
+    extension member) with its `limit`."""
+
+    quota: str = Field(description="`mentionsPerMinute` or `mentionsPerDay`.")
+    limit: int

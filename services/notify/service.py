@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.contracts.notify import CreateWebhookEndpoint
 from libs.contracts.outcome import Outcome
 from libs.contracts.refusals import answering
 from libs.contracts.response import IntegrationEventEmitted
@@ -22,6 +23,7 @@ from services.notify.answers import answering_with_key
 from services.notify.delivery import attempts, fanout
 from services.notify.delivery.delivery import Answer, Attempt
 from services.notify.endpoints import endpoints, policy
+from services.notify.endpoints.destinations import NO_PRIVATE_NETWORKS, PrivateNetworks
 
 
 async def fan_out(
@@ -36,10 +38,26 @@ async def fan_out(
     return Outcome()
 
 
-create_endpoint = answering_with_key(
-    endpoints.create_endpoint, "webhook endpoints cannot be created"
-)
-"""Register an endpoint; refused clearly when the data key is not configured."""
+_register = answering_with_key(endpoints.create_endpoint, "webhook endpoints cannot be created")
+
+
+async def create_endpoint(
+    session: AsyncSession,
+    command: CreateWebhookEndpoint,
+    key: DataKey | None,
+    *,
+    now: datetime,
+    private: PrivateNetworks = NO_PRIVATE_NETWORKS,
+    quota: int = 0,
+) -> Outcome:
+    """Register an endpoint; refused clearly when the data key is not configured, or when the
+    organization holds its `quota` of endpoints (0: none): each one is sent every event it
+    wants, by a dispatcher other organizations share."""
+    refused = await endpoints.over_quota(session, command.organization_id, quota)
+    if refused is not None:
+        return Outcome.answer(refused)
+    return await _register(session, command, key, now=now, private=private)
+
 
 rotate_secret = answering_with_key(endpoints.rotate_secret, "webhook secrets cannot be rotated")
 """Issue a new signing secret; refused clearly when the data key is not configured."""

@@ -7,7 +7,7 @@ process, the dispatcher loop (`delivery/dispatcher.py`) does the sending.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Unpack
 
@@ -29,6 +29,7 @@ from libs.contracts.outcome import Outcome
 from libs.contracts.response import IntegrationEventEmitted
 from libs.messaging.worker import HowToRun, Route, Runtime, Worker, WorkerSpec, with_now
 from libs.privacy import DataKey
+from libs.quotas import Quotas
 from libs.settings import Settings
 from services.notify import service
 from services.notify.config import NotifySettings
@@ -49,11 +50,12 @@ log = logging.getLogger(__name__)
 @dataclass
 class NotifyRuntime(Runtime):
     """The worker's resources: the data key that unlocks secrets, the private networks the
-    operator lets webhooks reach, and the dispatcher loop."""
+    operator lets webhooks reach, the organizations' quotas, and the dispatcher loop."""
 
     console_url: str | None = None
     data_key: DataKey | None = None
     private_networks: PrivateNetworks = NO_PRIVATE_NETWORKS
+    quotas: Quotas = field(default_factory=Quotas)
 
 
 async def handle_event(
@@ -68,13 +70,14 @@ async def handle_event(
 async def handle_create(
     runtime: NotifyRuntime, session: AsyncSession, command: CreateWebhookEndpoint
 ) -> Outcome:
-    """Register an endpoint."""
+    """Register an endpoint within the organization's quota of them."""
     return await service.create_endpoint(
         session,
         command,
         runtime.data_key,
         now=runtime.clock.now(),
         private=runtime.private_networks,
+        quota=runtime.quotas.endpoints,
     )
 
 
@@ -144,6 +147,7 @@ def create_worker(settings: Settings, **how: Unpack[HowToRun]) -> Worker:
             NotifyRuntime,
             console_url=own.console_url,
             private_networks=PrivateNetworks.parse(own.webhook_private_cidrs),
+            quotas=Quotas.from_settings(own),
         )
         if not own.data_key:
             log.warning("notify: CRISISWATCH_DATA_KEY is not set; no webhook can be signed or sent")

@@ -433,7 +433,7 @@ async def test_production_serves_no_explorer_and_refuses_introspection(
     assert (docs.status_code, openapi.status_code) == (404, 404)
     assert introspection["data"] is None
     assert "introspection" in introspection["errors"][0]["message"].lower()
-    assert typename == {"data": {"__typename": "Query"}}
+    assert typename["data"] == {"__typename": "Query"}
     assert (ingest_docs.status_code, ingest_redoc.status_code) == (404, 404)
     # The published contract integrators generate clients from stays readable.
     assert "/v1/mentions" in ingest_openapi.json()["paths"]

@@ -15,6 +15,7 @@ from services.ingest.idempotency.http import IdempotencyKey, respond
 from services.ingest.openapi import (
     ERRORS,
     IDEMPOTENCY_ERRORS,
+    QUOTA_ERRORS,
     REPLAYED,
     component_ref,
     json_body,
@@ -37,6 +38,7 @@ router = APIRouter(route_class=RateLimitedRoute)
     responses={
         **ERRORS,
         **IDEMPOTENCY_ERRORS,
+        **QUOTA_ERRORS,
         201: {"description": "The complaint was stored.", "headers": REPLAYED},
         200: {
             "model": ComplaintOut,
@@ -70,7 +72,7 @@ async def create_complaint(
         complaint = parse_body(body, ComplaintIn, "a JSON object")
         async with held.unit_of_work() as work:
             stored, outcome = await service.create_complaint(
-                work.session, organization_id, complaint, held.contact_key, utcnow()
+                work.session, organization_id, complaint, held.contact_key, utcnow(), held.volume
             )
             work.apply(outcome)
         log.info(

@@ -39,6 +39,7 @@ from libs.privacy import (
     mask_text,
     row_context,
 )
+from libs.quotas import MentionVolume
 from libs.settings import Settings
 from services.ingest.complaints import repository
 from services.ingest.complaints.schemas import (
@@ -50,6 +51,7 @@ from services.ingest.complaints.schemas import (
 from services.ingest.problems import ProblemError
 from services.ingest.schemas import AuthorIn, FieldError, MentionIn, MetricsIn
 from services.ingest.service import announce, store_batch
+from services.ingest.volume import admit
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +115,15 @@ async def create_complaint(
     complaint: ComplaintIn,
     contact_key: ContactKey,
     now: datetime,
+    volume: MentionVolume | None = None,
 ) -> tuple[StoredComplaint, Outcome]:
-    """Store a complaint as a mention to analyse, its contacts encrypted, and announce it."""
+    """Store a complaint as a mention to analyse, its contacts encrypted, and announce it.
+
+    It counts as one mention against the organization's mention quotas (`volume`); past
+    one, it is refused with 429 naming the quota.
+    """
     require_key(complaint, contact_key)
+    await admit(volume, organization_id, 1)
     stored = await store(session, organization_id, complaint, contact_key.key, now)
     if not stored.mention_created:
         return stored, Outcome()

@@ -15,6 +15,7 @@ from services.ingest.mentions.schemas import BatchResult, Envelope, MentionBatch
 from services.ingest.openapi import (
     ERRORS,
     IDEMPOTENCY_ERRORS,
+    QUOTA_ERRORS,
     REPLAYED,
     inline_schema,
     json_body,
@@ -32,7 +33,7 @@ router = APIRouter(route_class=RateLimitedRoute)
     "/v1/mentions",
     status_code=202,
     response_model=BatchResult,
-    responses={**ERRORS, **IDEMPOTENCY_ERRORS, 202: {"headers": REPLAYED}},
+    responses={**ERRORS, **IDEMPOTENCY_ERRORS, **QUOTA_ERRORS, 202: {"headers": REPLAYED}},
     openapi_extra=json_body(inline_schema(MentionBatchIn)),
 )
 async def push_mentions(
@@ -49,7 +50,9 @@ async def push_mentions(
         envelope = parse_body(body, Envelope, "an object with `mentions`")
         started = time.perf_counter()
         async with held.unit_of_work() as work:
-            answer, outcome = await service.push_mentions(work.session, organization_id, envelope)
+            answer, outcome = await service.push_mentions(
+                work.session, organization_id, envelope, held.volume
+            )
             work.apply(outcome)
         # Counted once committed: a push that failed (503) is counted when it is sent again.
         INGEST_BATCH_SECONDS.observe(time.perf_counter() - started)

@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.outcome import Outcome
+from libs.quotas import MentionVolume
 from services.ingest import repository
 from services.ingest.mentions.schemas import (
     AnalysisOut,
@@ -25,6 +26,7 @@ from services.ingest.mentions.schemas import (
 from services.ingest.problems import errors_of
 from services.ingest.schemas import FieldError, MentionIn, MetricsIn
 from services.ingest.service import announce, store_batch
+from services.ingest.volume import admit
 
 _MENTION = TypeAdapter(MentionIn)
 
@@ -38,9 +40,16 @@ def validate_item(index: int, raw: Any) -> MentionIn | list[FieldError]:
 
 
 async def push_mentions(
-    session: AsyncSession, organization_id: uuid.UUID, envelope: Envelope
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    envelope: Envelope,
+    volume: MentionVolume | None = None,
 ) -> tuple[BatchResult, Outcome]:
-    """Validate items one by one, store the valid ones and announce the new ones."""
+    """Validate items one by one, store the valid ones and announce the new ones.
+
+    The valid items are counted against the organization's mention quotas (`volume`) first;
+    a push that would exceed one is refused whole, with 429 naming the quota.
+    """
     parsed: dict[int, MentionIn] = {}
     results: dict[int, ItemResult] = {}
     for index, raw in enumerate(envelope.mentions):
@@ -49,6 +58,7 @@ async def push_mentions(
             results[index] = ItemResult(index=index, status="rejected", errors=checked)
         else:
             parsed[index] = checked
+    await admit(volume, organization_id, len(parsed))
     stored = await store_batch(session, organization_id, parsed)
     for index, mention_id in stored.ids.items():
         status = "accepted" if index in stored.new else "duplicate"

@@ -24,6 +24,7 @@ from libs.contracts.notify import (
 from libs.contracts.refusals import Refused
 from libs.database.tables import WebhookDelivery, WebhookEndpoint
 from libs.privacy import DataKey
+from libs.quotas import ENDPOINTS, room_for_one_more
 from services.notify import repository
 from services.notify.endpoints import webhook_secrets
 from services.notify.endpoints.destinations import (
@@ -112,6 +113,18 @@ async def create_endpoint(
     if issued is not None:
         data["secret"] = issued
     return CommandResult.success(**data)
+
+
+async def over_quota(
+    session: AsyncSession, organization_id: uuid.UUID, quota: int
+) -> CommandResult | None:
+    """Return the refusal when the organization already holds `quota` endpoints (0: none).
+
+    Webhook endpoints and chat bots count alike: each is sent every event it wants.
+    """
+    return await room_for_one_more(
+        session, WebhookEndpoint, organization_id, quota=ENDPOINTS, limit=quota, noun="endpoints"
+    )
 
 
 async def update_endpoint(
