@@ -209,3 +209,18 @@ async def test_while_redis_is_away_documents_are_kept_in_memory() -> None:
         assert await store.get(away, sha256_hex(OTHER)) is None
     finally:
         await away.aclose()
+
+
+async def test_in_development_a_bare_get_is_graphiql_and_a_persisted_get_runs(
+    settings: Settings, redis: ArqRedis, acme: Tenant
+) -> None:
+    development = settings.model_copy(update={"crisiswatch_env": "development"})
+    key = acme.auth(Role.VIEWER)
+    async with serve(development) as http:
+        ide = await http.get("/graphql", headers={"Accept": "text/html"})
+        await http.post("/graphql", json=persisted(QUERY), headers=key)
+        cached = await http.get(
+            "/graphql", params=_get_params(None, sha256_hex(QUERY)), headers=key
+        )
+    assert "graphiql" in ide.text.lower()
+    assert cached.json()["data"] == {"__typename": "Query"}
