@@ -54,6 +54,8 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # instead of hammering a dependency that is down, and nothing else is stopped.
 MAX_RESTARTS_PER_MINUTE = 5
 MAX_BACKOFF_SECONDS = 60.0
+# A console under development runs on its own dev server, on whatever port it picked.
+DEVELOPMENT_ORIGINS = "http://localhost:*,http://127.0.0.1:*"
 
 
 class _Server(Protocol):
@@ -177,6 +179,7 @@ class Launcher:
         self.env = env = {
             # `up` is a developer's machine: GraphiQL and full errors, unless chosen otherwise.
             "CRISISWATCH_ENV": "development",
+            "CORS_ALLOWED_ORIGINS": DEVELOPMENT_ORIGINS,
             **os.environ,
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,

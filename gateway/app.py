@@ -1,12 +1,14 @@
 """The gateway's HTTP entry point: `uvicorn --factory gateway.app:create_app`.
 
-Routes: POST /graphql runs operations for a bearer key, a WebSocket on /graphql speaks
-graphql-transport-ws for subscriptions (the key travels in `connection_init`; see
-docs/subscriptions.md), GET /livez answers while the process does, GET /readyz (and /healthz,
-its older name) whether PostgreSQL and Redis answer, GET /metrics serves Prometheus metrics. Only in
-development (`CRISISWATCH_ENV=development`) does GET /graphql serve GraphiQL for a person in a
+Routes: POST /graphql runs operations for a bearer key (GET too, for persisted queries; see
+`gateway.graphql_http`), a WebSocket on /graphql speaks graphql-transport-ws for
+subscriptions (the key travels in `connection_init`; see docs/subscriptions.md), GET /livez
+answers while the process does, GET /readyz (and /healthz, its older name) whether
+PostgreSQL and Redis answer, GET /metrics serves Prometheus metrics. Only in development
+(`CRISISWATCH_ENV=development`) does a bare GET /graphql serve GraphiQL for a person in a
 browser (it sends the key from its headers pane), with `/docs` and `/openapi.json`. Request
-bodies are held to `body_limit.MAX_BODY_BYTES` while they arrive.
+bodies are held to `body_limit.MAX_BODY_BYTES` while they arrive; pages on the origins
+CORS_ALLOWED_ORIGINS lists may call over HTTP and WebSocket (`gateway.origins`).
 """
 
 import gc
@@ -17,12 +19,10 @@ from datetime import timedelta
 from typing import cast
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
-from strawberry.fastapi import GraphQLRouter
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -31,10 +31,15 @@ from gateway.auth import AuthError, PrincipalCache
 from gateway.body_limit import BodyLimit
 from gateway.config import GatewaySettings, get_settings
 from gateway.core.context import GatewayContext
-from gateway.core.websocket_admission import AdmittingTransportWS, sign_in
+from gateway.core.websocket_admission import sign_in
+from gateway.graphiql import add_graphiql
+from gateway.graphql_http import GraphQLHTTPRouter, graphql_media_type
 from gateway.health import live, ready
 from gateway.live_hub import LiveHub
 from gateway.open_sockets import OpenSockets
+from gateway.origins import AllowedOrigins, add_cors
+from gateway.persisted.resolve import PersistedDocuments
+from gateway.persisted.socket import PersistedTransportWS
 from gateway.revocation import RevocationListener
 from gateway.schema import build_schema
 from libs.database.engine import create_engine, session_factory
@@ -61,10 +66,10 @@ class Resources:
     hub: LiveHub
 
 
-class GatewayRouter(GraphQLRouter[GatewayContext, None]):
+class GatewayRouter(GraphQLHTTPRouter):
     """The GraphQL routes, with WebSocket connections signed in by their `connection_init`."""
 
-    graphql_transport_ws_handler_class = AdmittingTransportWS
+    graphql_transport_ws_handler_class = PersistedTransportWS
 
     async def on_ws_connect(self, context: GatewayContext) -> UnsetType | dict[str, object] | None:
         """Accept the connection for a known key within its budgets, else close it with
@@ -147,21 +152,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if development else None,
     )
     app.add_middleware(BodyLimit)
+    origins = AllowedOrigins.from_settings(settings)
+    add_cors(app, origins, settings.cors_max_age_seconds)
 
     if development:
-        graphiql = get_graphql_ide_html("graphiql")
-
         # Declared before the GraphQL router so it answers GET without asking for a key.
-        @app.get("/graphql", response_class=HTMLResponse, include_in_schema=False)
-        async def graphql_ide() -> HTMLResponse:
-            return HTMLResponse(graphiql)
+        add_graphiql(app)
 
     app.include_router(
         GatewayRouter(
             build_schema(settings),
+            origins=origins,
+            documents=PersistedDocuments.from_settings(settings),
             context_getter=context,
-            graphql_ide=None,
-            allow_queries_via_get=False,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=CONNECTION_INIT_TIMEOUT,
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
@@ -193,6 +196,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},
             status_code=exc.status_code,
             headers=headers,
+            media_type=graphql_media_type(request),
         )
 
     return app

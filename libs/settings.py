@@ -184,6 +184,36 @@ class Settings(BaseSettings):
         ),
     )
 
+    # Issue 14, items 1 and 4: browsers on other origins, and which documents may run.
+    cors_allowed_origins: str = Field(
+        default="",
+        description=(
+            "Comma-separated origins whose pages may call the gateway over HTTP and WebSocket, "
+            "e.g. `https://console.example.com`; an entry ending in `:*` allows any port "
+            "(`http://localhost:*`, what `up` sets); empty allows none (same-origin and "
+            "non-browser clients are never affected)."
+        ),
+    )
+    cors_max_age_seconds: int = Field(
+        default=3600,
+        ge=0,
+        description="How long a browser may reuse a CORS preflight's answer (its Max-Age).",
+    )
+    trusted_documents_only: bool = Field(
+        default=False,
+        description=(
+            "Run only GraphQL documents registered from TRUSTED_DOCUMENTS_MANIFEST; anything "
+            "else is refused with PERSISTED_QUERY_NOT_IN_LIST (docs/graphql.md#from-a-browser)."
+        ),
+    )
+    trusted_documents_manifest: str = Field(
+        default="",
+        description=(
+            "Comma-separated paths of persisted-query manifests (Apollo's or Relay's JSON) "
+            "whose documents are registered at start."
+        ),
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

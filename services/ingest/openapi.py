@@ -1,5 +1,11 @@
-"""What the OpenAPI document says beyond the route signatures (errors, headers, bodies), and
-where its interactive explorers are served."""
+"""What the OpenAPI document says beyond the route signatures, and where its explorers are.
+
+Beyond the signatures: the hand-parsed request bodies, the bearer scheme every `/v1` route
+asks for, readable operation ids (`pushMentions`, what a generated client calls), every
+refusal as `application/problem+json` with its schema, including those any route may answer
+(401, 413 where a body is read, 429 over a budget, 503 while PostgreSQL is away), and the
+`RateLimit-*`, `Retry-After` and `WWW-Authenticate` headers that come with them.
+"""
 
 from typing import Any, TypedDict
 
@@ -11,12 +17,12 @@ from libs.settings import Settings
 from services.ingest.complaints.schemas import ComplaintIn
 from services.ingest.idempotency.http import REPLAYED_HEADER
 from services.ingest.mentions.schemas import MentionBatchIn
+from services.ingest.problems import PROBLEM_JSON
 from services.ingest.schemas import Problem, QuotaProblem
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Missing or unknown API key."},
     403: {"model": Problem, "description": "The key's role may not do this."},
-    413: {"model": Problem, "description": "Body larger than 8 MiB."},
     422: {"model": Problem, "description": "Malformed body; `errors` names each field."},
 }
 QUOTA_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -50,6 +56,44 @@ IDEMPOTENCY_ERRORS: dict[int | str, dict[str, Any]] = {
 
 _COMPONENT_REF = "#/components/schemas/{model}"
 
+SECURITY_SCHEME = "bearerAuth"
+# What a generated client names each call; FastAPI's defaults (`push_mentions_v1_mentions_post`)
+# read like an accident and change whenever a path does.
+OPERATION_IDS = {
+    ("post", "/v1/mentions"): "pushMentions",
+    ("get", "/v1/mentions/{mention_id}"): "getMention",
+    ("post", "/v1/complaints"): "pushComplaint",
+    ("get", "/v1/complaints/{complaint_id}"): "getComplaint",
+    ("get", "/healthz"): "getHealth",
+}
+_INTEGER = {"schema": {"type": "integer", "minimum": 0}}
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": {"description": "Requests the closest budget allows a minute.", **_INTEGER},
+    "RateLimit-Remaining": {"description": "Requests left in that budget.", **_INTEGER},
+    "RateLimit-Reset": {"description": "Seconds until that budget has room again.", **_INTEGER},
+}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before sending again.", **_INTEGER}}
+WWW_AUTHENTICATE = {
+    "WWW-Authenticate": {
+        "description": 'RFC 6750: `Bearer realm="crisiswatch"`, with `error="invalid_token"` '
+        "when the key sent is unknown or revoked.",
+        "schema": {"type": "string"},
+    }
+}
+ANY_ROUTE: dict[str, dict[str, Any]] = {
+    "429": {
+        "description": "Over a request budget (key, organization or client address); "
+        "`detail` names it.",
+        "headers": {**RATE_LIMIT_HEADERS, **RETRY_AFTER},
+    },
+    "503": {
+        "description": "The database is not answering; nothing was kept, send the same "
+        "request again after `Retry-After` seconds.",
+        "headers": RETRY_AFTER,
+    },
+}
+WITH_BODY: dict[str, dict[str, Any]] = {"413": {"description": "Body larger than 8 MiB."}}
+
 
 def not_found(what: str) -> dict[int | str, dict[str, Any]]:
     """Return the documented answers of a read: the common errors and a 404 for `what`."""
@@ -74,7 +118,7 @@ def component_ref(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def document_request_bodies(app: FastAPI) -> None:
-    """Put the hand-parsed request models into the OpenAPI components they are referred by.
+    """Complete the OpenAPI document with what FastAPI cannot see (`document_contract`).
 
     Bodies are parsed by hand (size limit first, per-field problems), so FastAPI does not
     see the models; a client generator still needs them under `components/schemas`.
@@ -86,14 +130,58 @@ def document_request_bodies(app: FastAPI) -> None:
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         if "ComplaintIn" not in schemas:
             _, definitions = models_json_schema(
-                [(ComplaintIn, "validation"), (MentionBatchIn, "validation")],
+                [
+                    (ComplaintIn, "validation"),
+                    (MentionBatchIn, "validation"),
+                    (Problem, "serialization"),
+                ],
                 ref_template=_COMPONENT_REF,
             )
             for name, schema in definitions.get("$defs", {}).items():
                 schemas.setdefault(name, schema)
+            document_contract(document)
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document_contract(document: dict[str, Any]) -> None:
+    """Name each operation, ask `/v1` for the bearer key, and document every answer a route
+    may give: its problems as `application/problem+json`, its headers."""
+    components = document.setdefault("components", {})
+    components.setdefault("securitySchemes", {})[SECURITY_SCHEME] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key of the organization: `Authorization: Bearer cw_…`. "
+        "Pushing takes an `ingest` key or above; reading a `viewer` key or above.",
+    }
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            if (method, path) in OPERATION_IDS:
+                operation["operationId"] = OPERATION_IDS[method, path]
+            if path.startswith("/v1/"):
+                _document_v1(operation)
+
+
+def _document_v1(operation: dict[str, Any]) -> None:
+    """The bearer scheme, the answers any `/v1` route may give, and their media types."""
+    operation["security"] = [{SECURITY_SCHEME: []}]
+    responses: dict[str, dict[str, Any]] = operation.setdefault("responses", {})
+    extra = {**ANY_ROUTE, **(WITH_BODY if "requestBody" in operation else {})}
+    for status, answer in extra.items():
+        known = responses.setdefault(status, {})
+        described = known.get("description")
+        if described and described != answer["description"]:
+            known["description"] = f"{described} Or: {answer['description']}"
+        else:
+            known["description"] = answer["description"]
+        known.setdefault("headers", {}).update(answer.get("headers", {}))
+    responses.setdefault("401", {}).setdefault("headers", {}).update(WWW_AUTHENTICATE)
+    for status, answer in responses.items():
+        if status.startswith(("4", "5")):
+            answer["content"] = {PROBLEM_JSON: {"schema": component_ref(Problem)}}
+        elif status.startswith("2"):
+            answer.setdefault("headers", {}).update(RATE_LIMIT_HEADERS)
 
 
 class Explorers(TypedDict):
