@@ -281,7 +281,7 @@ async def test_a_message_the_relay_publishes_later_stays_in_the_trace_that_stage
     [send] = [s for s in exporter.get_finished_spans() if s.name == "send"]
     assert send.parent is None
     assert [link.context.span_id for link in send.links] == [
-        one.one("create mention.ingested.v1").context.span_id  # type: ignore[union-attr]
+        one.one("create mention.ingested.v1").context.span_id
     ]
 
 
