@@ -48,6 +48,7 @@ from libs.messaging.connection import ArqRedis, open_pool
 from libs.metrics.exposition import metrics_response
 from libs.ratelimit import Budgets, Limiter
 from libs.settings import Settings
+from libs.tracing.http import trace_requests
 
 # A socket that has not sent `connection_init` by then is closed (4408), so unauthenticated
 # sockets cannot pile up; a console opens a handful of subscriptions, not hundreds.
@@ -199,4 +200,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             media_type=graphql_media_type(request),
         )
 
+    # Last: the request's span (if traced, docs/tracing.md) encloses every middleware.
+    trace_requests(app, "gateway", settings)
     return app

@@ -214,6 +214,37 @@ class Settings(BaseSettings):
         ),
     )
 
+    # Traces (docs/tracing.md): off unless an exporter or an endpoint is named. These are the
+    # standard OpenTelemetry variables; the exporter reads the rest itself (headers, timeout,
+    # compression), the SDK the sampler (`OTEL_TRACES_SAMPLER`) and `OTEL_SERVICE_NAME`.
+    otel_sdk_disabled: bool = Field(
+        default=False, description="OTEL_SDK_DISABLED: `true` keeps tracing off whatever is set."
+    )
+    otel_traces_exporter: str = Field(
+        default="",
+        description=(
+            "OTEL_TRACES_EXPORTER: `otlp` (OTLP over HTTP) or `console`; `none` is off. Unset, "
+            "tracing is on only if an OTLP endpoint is set (the standard's default is `otlp`)."
+        ),
+    )
+    otel_exporter_otlp_endpoint: str = Field(
+        default="", description="OTEL_EXPORTER_OTLP_ENDPOINT: the collector, e.g. http://otel:4318."
+    )
+    otel_exporter_otlp_traces_endpoint: str = Field(
+        default="", description="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: the traces URL itself."
+    )
+
+    @property
+    def traces_exporter(self) -> str | None:
+        """Which exporter the process's spans go to (`otlp`, `console`), or None: not traced."""
+        chosen = self.otel_traces_exporter.strip().lower()
+        if self.otel_sdk_disabled or chosen == "none":
+            return None
+        if chosen:
+            return chosen
+        endpoint = self.otel_exporter_otlp_endpoint or self.otel_exporter_otlp_traces_endpoint
+        return "otlp" if endpoint else None
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -21,7 +21,7 @@ from libs.contracts.events import (
     parse_body,
 )
 from libs.contracts.messages import ALL_MESSAGES as CORE_MESSAGES
-from libs.contracts.messages import Message
+from libs.contracts.messages import MentionIngested, Message, TraceContext
 from libs.contracts.notify import NOTIFY_MESSAGES
 from libs.contracts.response import RESPONSE_MESSAGES
 
@@ -53,6 +53,28 @@ def test_messages_are_frozen_json_without_pickle() -> None:
     for message in ALL_MESSAGES:
         assert message.model_config.get("frozen") is True
         assert message.model_config.get("extra") == "forbid"
+
+
+def test_trace_context_is_optional_and_absent_from_untraced_json() -> None:
+    """Why tracing is no new version: the field is optional in every pinned schema, and a
+    message staged without a trace (tracing off) is the JSON consumers always had."""
+    for message in ALL_MESSAGES:
+        schema = message.model_json_schema()
+        assert schema["properties"]["trace_context"]["default"] is None, message.job_name()
+        assert "trace_context" not in schema["required"], message.job_name()
+    untraced = MentionIngested(
+        message_id=uuid.UUID(int=1),
+        organization_id=uuid.UUID(int=2),
+        mention_ids=[uuid.UUID(int=3)],
+    )
+    assert untraced.model_dump(mode="json") == {
+        "message_id": str(uuid.UUID(int=1)),
+        "organization_id": str(uuid.UUID(int=2)),
+        "mention_ids": [str(uuid.UUID(int=3))],
+    }
+    stamp = TraceContext(traceparent=f"00-{'a' * 32}-{'b' * 16}-01", tracestate="vendor=1")
+    traced = untraced.model_copy(update={"trace_context": stamp})
+    assert MentionIngested.model_validate(traced.model_dump(mode="json")) == traced
 
 
 @pytest.mark.parametrize("body", list(EVENT_BODIES.values()), ids=lambda b: b.TYPE.value)

@@ -4,7 +4,8 @@ A message is queued as `<name>.v<version>` (for example `mention.ingested.v1`) o
 of the service that consumes it. `message_id` is the idempotency key: a consumer that sees
 the same id twice changes nothing the second time. The JSON Schema of every message is
 pinned by a test, so a contract never changes by accident; a breaking change is a new
-version.
+version. `trace_context` is the one field every message may carry that no consumer acts on:
+see `TraceContext`.
 """
 
 import uuid
@@ -22,6 +23,22 @@ INGEST_QUEUE = "crisiswatch:ingest"
 EVENTS_QUEUE = "crisiswatch:events"
 
 
+class TraceContext(BaseModel):
+    """The W3C trace context (`traceparent`, `tracestate`) of the span that staged a message.
+
+    It lets the consumer's span continue the producer's trace across the queue. It is
+    additive, not a new version: optional, never read by a handler, and left out of the
+    JSON when absent, so a message staged with tracing off (the default) is byte for byte
+    the shape it always had. Values are not checked here: a malformed one is ignored by the
+    consumer's propagator, never a reason to reject the message.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    traceparent: str
+    tracestate: str = ""
+
+
 class Message(BaseModel):
     """Base of every queued message."""
 
@@ -33,6 +50,14 @@ class Message(BaseModel):
 
     message_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     organization_id: uuid.UUID
+    trace_context: TraceContext | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description=(
+            "Where the message was staged in a trace (W3C); only when tracing is on. "
+            "Consumers must not depend on it."
+        ),
+    )
 
     @classmethod
     def job_name(cls) -> str:

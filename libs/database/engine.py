@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.database.disconnects import is_broken_connection
+from libs.tracing.database import trace_statements
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 # The SQLSTATE of a statement PostgreSQL cancelled, e.g. by `statement_timeout`.
@@ -56,6 +57,8 @@ def create_engine(
         connect_args={"timeout": CONNECT_TIMEOUT_SECONDS, "server_settings": server_settings},
     )
     event.listen(engine.sync_engine, "handle_error", _discard_broken)
+    # A span per statement when the process is traced (docs/tracing.md).
+    trace_statements(engine)
     return engine
 
 

@@ -16,19 +16,25 @@ from libs.database.tables._types import utcnow
 from libs.messaging import confirmation
 from libs.messaging.periodic import Periodic
 from libs.messaging.publisher import enqueue
+from libs.tracing.propagation import producing, sending
 
 log = logging.getLogger(__name__)
 
 
 def add(session: AsyncSession, producer: str, message: Message) -> OutboxMessage:
-    """Stage `message` in the caller's transaction; it is published only if that commits."""
-    row = OutboxMessage(
-        id=message.message_id,
-        producer=producer,
-        queue=message.QUEUE,
-        job_name=message.job_name(),
-        payload=message.model_dump(mode="json"),
-    )
+    """Stage `message` in the caller's transaction; it is published only if that commits.
+
+    Traced, the message is stamped here with the trace of the work that staged it, not
+    when (or by which process) it is eventually published.
+    """
+    with producing(message, queue=message.QUEUE) as stamped:
+        row = OutboxMessage(
+            id=stamped.message_id,
+            producer=producer,
+            queue=stamped.QUEUE,
+            job_name=stamped.job_name(),
+            payload=stamped.model_dump(mode="json"),
+        )
     session.add(row)
     return row
 
@@ -43,9 +49,10 @@ async def flush(
         return
     sent = []
     try:
-        for row in rows:
-            await enqueue(redis, row.queue, row.job_name, str(row.id), row.payload)
-            sent.append(row.id)
+        with sending([row.payload for row in rows]):
+            for row in rows:
+                await enqueue(redis, row.queue, row.job_name, str(row.id), row.payload)
+                sent.append(row.id)
     except Exception:
         log.exception("publishing %d outbox messages failed; the relay will retry", len(rows))
     if not sent:

@@ -9,6 +9,7 @@ from arq.jobs import Job, JobStatus, ResultNotFound, SerializationError
 from libs.contracts.messages import Command, CommandResult, Message
 from libs.messaging import fairness
 from libs.messaging.failures import is_transient
+from libs.tracing.propagation import producing
 
 
 class CommandTimeout(Exception):
@@ -61,14 +62,15 @@ async def requeue(
 
 
 async def publish(redis: ArqRedis, message: Message) -> None:
-    """Queue an event on its consumer's queue."""
-    await enqueue(
-        redis,
-        message.QUEUE,
-        message.job_name(),
-        str(message.message_id),
-        message.model_dump(mode="json"),
-    )
+    """Queue an event on its consumer's queue, stamped with the current trace if traced."""
+    with producing(message, queue=message.QUEUE) as stamped:
+        await enqueue(
+            redis,
+            stamped.QUEUE,
+            stamped.job_name(),
+            str(stamped.message_id),
+            stamped.model_dump(mode="json"),
+        )
 
 
 async def call(redis: ArqRedis, command: Command, *, timeout: float) -> CommandResult:

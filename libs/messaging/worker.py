@@ -53,6 +53,8 @@ from libs.metrics.exposition import MULTIPROC_DIR
 from libs.metrics.probes import check_postgres, check_redis
 from libs.metrics.server import ProbeServer
 from libs.settings import Settings
+from libs.tracing import configure_tracing
+from libs.tracing.propagation import consuming, record_outcome
 
 log = logging.getLogger(__name__)
 
@@ -239,11 +241,14 @@ def _job(consumer: str, queue: str, route: Route[Any, Any]) -> Function:
     async def run(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any] | None:
         started = time.perf_counter()
         outcome = "retried"  # what a `Retry` (an outage, a timeout) leaves it as
-        try:
-            outcome, result = await attempt(ctx, payload)
-        finally:
-            JOB_SECONDS.labels(queue=queue, message=name).observe(time.perf_counter() - started)
-            JOBS.labels(queue=queue, message=name, outcome=outcome).inc()
+        # A span continuing the trace the message was staged in (`libs.tracing`).
+        with consuming(queue, name, payload) as span:
+            try:
+                outcome, result = await attempt(ctx, payload)
+            finally:
+                JOB_SECONDS.labels(queue=queue, message=name).observe(time.perf_counter() - started)
+                JOBS.labels(queue=queue, message=name, outcome=outcome).inc()
+                record_outcome(span, outcome)
         if is_command and outcome != "duplicate":
             COMMANDS.labels(command=name, outcome=_answered(result)).inc()
         return cast(dict[str, Any] | None, result)
@@ -430,9 +435,12 @@ async def _beat(worker: ReconnectingWorker, redis: ArqRedis) -> None:
 
 
 def run_forever(worker: Worker) -> None:
-    """Run `worker` in the foreground until SIGTERM or SIGINT, logging with personal data masked.
+    """Run `worker` in the foreground until SIGTERM or SIGINT, logging with personal data masked,
+    traced if the environment says so (docs/tracing.md).
 
     A Redis outage does not end it: the worker waits for Redis and consumes again.
     """
     configure_logging(worker)
+    if isinstance(worker, ReconnectingWorker):
+        configure_tracing(worker.consumer)
     worker.run()

@@ -27,6 +27,7 @@ from libs.metrics.http import RequestMetrics
 from libs.quotas import Quotas
 from libs.ratelimit import Budgets
 from libs.settings import Settings
+from libs.tracing.http import trace_requests
 from services.ingest import health, service
 from services.ingest.complaints import router as complaints
 from services.ingest.complaints.service import ContactKey
@@ -57,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(complaints.router)
     app.include_router(health.router)
     document_request_bodies(app)
+    # Last: the request's span (if traced, docs/tracing.md) encloses every middleware.
+    trace_requests(app, "ingest", config)
     return app
 
 
