@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from libs.messaging.failures import is_transient
 from libs.messaging.lease import Lease
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,12 @@ class Periodic:
                 elif await self._lease.take():
                     async with _renewed(self._lease):
                         await self._step()
-            except Exception:
-                log.exception("%s: pass failed", self._name)
+            except Exception as exc:
+                if is_transient(exc):
+                    # An outage, not a fault: the next pass tries again; one line says so.
+                    log.warning("%s: pass not done, a server is away: %s", self._name, exc)
+                else:
+                    log.exception("%s: pass failed", self._name)
             await self._wait()
 
     async def _wait(self) -> None:

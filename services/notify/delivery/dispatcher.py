@@ -12,10 +12,16 @@ no messages and no live notices, so the unit of work's publish and announce step
 nothing to do and would only tie the loop to a Redis connection it never uses.
 
 Time comes from a `Clock`, so tests move it by hand through the retry schedule.
+
+An answer is worth keeping: if PostgreSQL goes away between the request and its record,
+the dispatcher keeps trying to record it (with back-off) until shortly before the attempt's
+lease ends, so the delivery is not left pending until the lease runs out and then sent
+again. Only when the outage outlasts the lease is it sent again (same `webhook-id`).
 """
 
 import asyncio
 import logging
+from datetime import timedelta
 
 import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -23,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.clock import Clock
 from libs.database.engine import transaction
+from libs.messaging.failures import backoff, is_transient
 from libs.messaging.periodic import Periodic
 from libs.privacy import DataKey
 from services.notify import service
@@ -40,6 +47,9 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 50
 MAX_BATCHES_PER_PASS = 20
 CONCURRENCY = 10
+# Recording stops this long before the attempt's lease ends: a record that lands after
+# another pass took the delivery again would be refused anyway.
+RECORD_MARGIN = timedelta(seconds=5)
 
 
 class Dispatcher(Periodic):
@@ -108,9 +118,8 @@ class Dispatcher(Periodic):
                 private=self._private,
                 resolve=self._resolve,
             )
-        async with transaction(self._sessions) as session:
-            status = await service.record_answer(session, attempt, answer, now=self._clock.now())
-        if not answer.succeeded:
+        status = await self._record(attempt, answer)
+        if status is not None and not answer.succeeded:
             log.warning(
                 "webhook delivery %s to endpoint %s: %s (now %s)",
                 attempt.delivery_id,
@@ -118,6 +127,37 @@ class Dispatcher(Periodic):
                 answer.error or f"HTTP {answer.status_code}",
                 status,
             )
+
+    async def _record(self, attempt: Attempt, answer: delivery.Answer) -> str | None:
+        """Record `answer`, waiting out a database outage while the attempt's lease lasts.
+
+        Returns the delivery's status, or None when the answer could not be recorded before
+        the lease ended (or the worker stops): the delivery is then sent again.
+        """
+        loop = asyncio.get_running_loop()
+        left = (attempt.lease - RECORD_MARGIN - self._clock.now()).total_seconds()
+        deadline = loop.time() + left
+        tries = 0
+        while True:
+            try:
+                async with transaction(self._sessions) as session:
+                    return await service.record_answer(
+                        session, attempt, answer, now=self._clock.now()
+                    )
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                tries += 1
+                wait = backoff(tries)
+                if self._stopping.is_set() or loop.time() + wait >= deadline:
+                    log.warning(
+                        "webhook delivery %s: its answer could not be recorded (%s); it is "
+                        "sent again once its lease ends",
+                        attempt.delivery_id,
+                        exc,
+                    )
+                    return None
+                await asyncio.sleep(wait)
 
     async def _pass(self) -> None:
         count = await self.run_once()
