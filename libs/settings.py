@@ -103,6 +103,18 @@ class Settings(BaseSettings):
         description="WebSockets one key may hold open on each gateway process; 0 = no cap.",
     )
 
+    # Issue 13, finding 2: a command's answer is kept in Redis only while its sender waits.
+    # The gateway waits this long; every worker keeps a command's result this long plus a
+    # margin (`libs.messaging.worker`), and an event's not at all.
+    command_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "How long the gateway waits for a command's answer; workers keep the answer in "
+            "Redis only that long plus a few seconds."
+        ),
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
