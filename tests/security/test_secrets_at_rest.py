@@ -7,23 +7,47 @@ column of every PostgreSQL table, every Redis key and value, and the file on dis
 history of every write, deleted keys included) are searched for each clear value.
 """
 
+import json
 import secrets
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from arq.connections import ArqRedis
+from arq.constants import result_key_prefix
+from arq.jobs import Job
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisiswatch.embedded import EmbeddedRedis, start_redis
 from gateway.tests.conftest import gid
 from gateway.tests.war_room_ops import OPS
-from libs.contracts.enums import Role
-from tests.builders import Tenant
+from libs.contracts.enums import ContactKind, EventType, Role
+from libs.contracts.messages import (
+    ANALYSIS_QUEUE,
+    Command,
+    CommandResult,
+    CreateWatchlist,
+    MentionIngested,
+)
+from libs.contracts.notify import CreateWebhookEndpoint
+from libs.contracts.response import AddAffectedUser
+from libs.database.tables import MessageReceipt, WebhookEndpoint
+from libs.messaging.publisher import publish
+from libs.messaging.sealing import SealingError, open_answer, open_payload, seal_message
+from libs.messaging.worker import RESULT_MARGIN_SECONDS, Outcome, Route, Runtime, WorkerSpec
+from libs.privacy import DataKey, generate_key
+from libs.settings import Settings
+from services.notify.config import NotifySettings
+from services.notify.worker import create_worker as notify_worker
+from tests.builders import Sessions, Tenant, make_tenant
 from tests.fixtures.servers import Servers
 from tests.fixtures.workers import settled
 from tests.gateway.builders import System, running_system, war_room
@@ -177,3 +201,123 @@ async def test_names_contacts_and_secrets_are_nowhere_in_clear(
     assert aof.exists() and aof.stat().st_size > 0, sorted(folder.iterdir())
     hits += _in_files(folder, clear)
     assert not hits, "found in clear:\n" + "\n".join(hits)
+
+
+async def _drain_notify(settings: Settings) -> None:
+    worker = notify_worker(settings, burst=True, handle_signals=False)
+    await worker.main()
+    await worker.close()
+
+
+async def _answer(redis: ArqRedis, command: Command) -> CommandResult:
+    job = Job(
+        str(command.message_id),
+        redis,
+        _queue_name=command.QUEUE,
+        _deserializer=redis.job_deserializer,
+    )
+    return CommandResult.model_validate(await job.result(timeout=5))
+
+
+async def test_a_copy_of_a_command_whose_answer_was_lost_shows_no_secret_and_mints_none(
+    servers: Servers, sessions: Sessions, redis: ArqRedis
+) -> None:
+    settings = NotifySettings(
+        database_url=servers.database_url, redis_url=servers.redis_url, data_key=generate_key()
+    )
+    key = DataKey.from_base64(str(settings.data_key))
+    owner = await make_tenant(sessions, "copies")
+    command = CreateWebhookEndpoint(
+        organization_id=owner.org.id,
+        actor="key-admin",
+        name="工单",
+        url=HOOK,
+        event_types=[EventType.INCIDENT_OPENED],
+    )
+    await publish(redis, command, key=key)
+    await _drain_notify(settings)
+    first = await _answer(redis, command)
+    # On the queue the secret is sealed; the sender opens it.
+    assert not first.once["secret"].startswith("whsec_")
+    issued = open_answer(first, command, key).once["secret"]
+    assert issued.startswith("whsec_")
+
+    # The answer is lost (Redis restarted, or the sender gave up) and the command comes again.
+    await redis.delete(result_key_prefix + str(command.message_id))
+    await publish(redis, command, key=key)
+    await _drain_notify(settings)
+    again = await _answer(redis, command)
+
+    assert again.ok and again.once == {} and again.withheld == ["secret"]
+    async with sessions() as session:
+        endpoints = (await session.exec(select(WebhookEndpoint))).all()
+        receipt = await session.get(MessageReceipt, ("notify", command.message_id))
+    assert len(endpoints) == 1  # applied once: no second secret was minted
+    assert receipt is not None and receipt.result is not None
+    assert issued not in json.dumps(receipt.result)
+    assert receipt.result["withheld"] == ["secret"]
+
+
+async def test_answers_are_kept_only_while_their_sender_waits(
+    servers: Servers, sessions: Sessions, redis: ArqRedis
+) -> None:
+    async def answer(runtime: Runtime, session: AsyncSession, command: CreateWatchlist) -> Outcome:
+        return Outcome.answer(CommandResult.success(name=command.name))
+
+    async def note(runtime: Runtime, session: AsyncSession, event: MentionIngested) -> Outcome:
+        return Outcome()
+
+    owner = await make_tenant(sessions, "waits")
+    command = CreateWatchlist(
+        organization_id=owner.org.id, actor="t", name="奶粉", keywords=["奶粉"]
+    )
+    event = MentionIngested(organization_id=owner.org.id, mention_ids=[uuid.uuid4()])
+    settings = Settings(
+        database_url=servers.database_url, redis_url=servers.redis_url, command_timeout_seconds=2
+    )
+    routes: list[Route[Runtime, Any]] = [
+        Route(CreateWatchlist, answer),
+        Route(MentionIngested, note),
+    ]
+    spec = WorkerSpec("waits", ANALYSIS_QUEUE, routes)
+    for message in (command, event):
+        await publish(redis, message)
+    worker = spec.build(settings, handle_signals=False, burst=True)
+    await worker.main()
+    await worker.close()
+
+    kept = await redis.pttl(result_key_prefix + str(command.message_id))
+    assert 0 < kept <= (2 + RESULT_MARGIN_SECONDS) * 1000
+    assert not await redis.exists(result_key_prefix + str(event.message_id))
+    async with sessions() as session:
+        receipts = (await session.exec(select(MessageReceipt.message_id))).all()
+    # The receipts, not the results, make a late copy of either a no-op.
+    assert set(receipts) == {command.message_id, event.message_id}
+
+
+def test_a_sealed_value_opens_only_in_its_own_message_and_never_travels_without_a_key() -> None:
+    key = DataKey.from_base64(generate_key())
+    added = AddAffectedUser(
+        organization_id=uuid.uuid4(),
+        actor="key-cs",
+        incident_id=uuid.uuid4(),
+        name=NAME,
+        contact_kind=ContactKind.PHONE,
+        contact=PHONE,
+    )
+    payload = seal_message(added, key)
+    assert NAME not in json.dumps(payload, ensure_ascii=False)
+    assert PHONE not in json.dumps(payload, ensure_ascii=False)
+    assert AddAffectedUser.model_validate(open_payload(AddAffectedUser, payload, key)) == added
+
+    for moved in (
+        {**payload, "message_id": str(uuid.uuid4())},
+        {**payload, "organization_id": str(uuid.uuid4())},
+        {**payload, "contact": payload["name"]},
+    ):
+        with pytest.raises(SealingError, match="does not open"):
+            open_payload(AddAffectedUser, moved, key)
+    with pytest.raises(SealingError, match="does not open"):
+        open_payload(AddAffectedUser, payload, DataKey.from_base64(generate_key()))
+    with pytest.raises(SealingError, match="CRISISWATCH_DATA_KEY is not set"):
+        seal_message(added, None)
