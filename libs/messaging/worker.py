@@ -1,12 +1,14 @@
 """One harness for every queue consumer: parse, claim, handle, commit, then publish.
 
-A service lists its routes (message type → handler); the harness gives each job a
-transaction, a receipt that makes redelivery a no-op, an outbox for what the handler emits,
-live notices for subscribers announced only after commit, and retries with capped, jittered
-backoff for as long as PostgreSQL or Redis is out, so an outage never drops an accepted
-message, and the process itself waits for Redis to come back instead of exiting. A handler
-that fails for any other reason leaves its message as a dead letter
-(`libs.messaging.dead_letters`) for a person to see and re-drive: never silently gone.
+A service lists its routes (message type → handler); the harness opens a message's sealed
+fields (`libs.messaging.sealing`) and gives each job a transaction, a receipt that makes
+redelivery a no-op, an outbox for what the handler emits, live notices for subscribers
+announced only after commit, and retries with capped, jittered backoff for as long as
+PostgreSQL or Redis is out, so an outage never drops an accepted message, and the process
+itself waits for Redis to come back instead of exiting. A handler that fails for any other
+reason leaves its message as a dead letter (`libs.messaging.dead_letters`) for a person to
+see and re-drive: never silently gone. A command's answer stays in Redis only while its
+sender waits, an event's not at all.
 """
 
 import asyncio

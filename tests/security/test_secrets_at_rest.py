@@ -27,8 +27,10 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crisiswatch.embedded import EmbeddedRedis, start_redis
+from gateway.core.errors import Conflict
 from gateway.tests.conftest import gid
 from gateway.tests.war_room_ops import OPS
+from gateway.webhooks.mutations import _shown_before
 from libs.contracts.enums import ContactKind, EventType, Role
 from libs.contracts.messages import (
     ANALYSIS_QUEUE,
@@ -41,7 +43,13 @@ from libs.contracts.notify import CreateWebhookEndpoint
 from libs.contracts.response import AddAffectedUser
 from libs.database.tables import MessageReceipt, WebhookEndpoint
 from libs.messaging.publisher import publish
-from libs.messaging.sealing import SealingError, open_answer, open_payload, seal_message
+from libs.messaging.sealing import (
+    SealingError,
+    open_answer,
+    open_payload,
+    seal_message,
+    withhold,
+)
 from libs.messaging.worker import RESULT_MARGIN_SECONDS, Outcome, Route, Runtime, WorkerSpec
 from libs.privacy import DataKey, generate_key
 from libs.settings import Settings
@@ -321,3 +329,15 @@ def test_a_sealed_value_opens_only_in_its_own_message_and_never_travels_without_
         open_payload(AddAffectedUser, payload, DataKey.from_base64(generate_key()))
     with pytest.raises(SealingError, match="CRISISWATCH_DATA_KEY is not set"):
         seal_message(added, None)
+
+
+def test_a_replayed_answer_tells_the_client_to_rotate_instead_of_showing_a_secret() -> None:
+    endpoint_id = uuid.uuid4()
+    fresh = CommandResult.success(endpoint={"id": str(endpoint_id)}).showing_once(secret="whsec_x")
+    replayed = CommandResult.model_validate(withhold(fresh.model_dump(mode="json")))
+
+    assert replayed.once == {} and replayed.withheld == ["secret"]
+    assert _shown_before(fresh, endpoint_id, "issued") is None
+    refused = _shown_before(replayed, endpoint_id, "issued")
+    assert isinstance(refused, Conflict) and refused.field == "secret"
+    assert "shown only once" in refused.message and "Rotate the secret" in refused.message
