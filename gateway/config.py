@@ -2,17 +2,15 @@
 
 from functools import lru_cache
 
-from pydantic import Field
-
 from libs.settings import Settings
 
 
 class GatewaySettings(Settings):
-    """Settings of the GraphQL gateway; every field maps to an upper-case variable."""
+    """Settings of the GraphQL gateway; every field maps to an upper-case variable.
 
-    command_timeout_seconds: float = Field(
-        default=10.0, description="How long the gateway waits for a command's result."
-    )
+    `command_timeout_seconds` is shared (`libs.settings`): the workers read it too, to keep
+    a command's answer in Redis no longer than the gateway waits for it.
+    """
 
 
 @lru_cache(maxsize=1)

@@ -245,6 +245,18 @@ class Settings(BaseSettings):
         endpoint = self.otel_exporter_otlp_endpoint or self.otel_exporter_otlp_traces_endpoint
         return "otlp" if endpoint else None
 
+    # Issue 13, finding 2: a command's answer is kept in Redis only while its sender waits.
+    # The gateway waits this long; every worker keeps a command's result this long plus a
+    # margin (`libs.messaging.worker`), and an event's not at all.
+    command_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "How long the gateway waits for a command's answer; workers keep the answer in "
+            "Redis only that long plus a few seconds."
+        ),
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -58,7 +58,7 @@ from libs.contracts.response import (
 from libs.database.engine import transaction
 from libs.database.tables import Incident, IntegrationEvent, ResponseTask, Statement
 from libs.messaging.publisher import publish
-from libs.privacy import generate_key
+from libs.privacy import DataKey, generate_key
 from libs.settings import Settings
 from services.analysis.worker import create_worker as analysis_worker
 from services.incidents.review import export
@@ -72,12 +72,20 @@ from tests.fixtures.servers import Servers
 ACTOR = "key-war-room"
 
 
+# The key the commands are sealed with and the workers open them with.
+DATA_KEY = generate_key()
+
+
 async def _run(servers: Servers, redis: ArqRedis, *messages: Message) -> None:
     """Queue `messages`, then let both workers drain their queues (burst mode)."""
     for message in messages:
-        await publish(redis, message)
+        await publish(redis, message, key=DataKey.from_base64(DATA_KEY))
+    # The answers are read after all four drains: they must outlast them (`_ask`).
     settings = Settings(
-        database_url=servers.database_url, redis_url=servers.redis_url, data_key=generate_key()
+        database_url=servers.database_url,
+        redis_url=servers.redis_url,
+        data_key=DATA_KEY,
+        command_timeout_seconds=300.0,
     )
     for create in (analysis_worker, incidents_worker, analysis_worker, incidents_worker):
         worker = create(settings, burst=True, handle_signals=False)

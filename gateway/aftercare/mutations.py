@@ -1,6 +1,7 @@
 """Recording a harmed customer and completing what is owed to them; incidents owns both.
 
-The gateway never sees the contact in clear after sending it, and never returns it.
+The name and contact are sealed under the data key before they are queued
+(`libs.messaging.sealing`); the gateway never reads them back in clear, and never returns them.
 """
 
 # strawberry types `field(description=...)` as returning Any, so its decorators are untyped.

@@ -38,9 +38,11 @@ from libs.contracts.messages import (
     INCIDENTS_QUEUE,
     Command,
     CommandResult,
+    ErrorCode,
 )
 from libs.database import tables
 from libs.messaging.publisher import CommandNotSent, CommandTimeout, call
+from libs.messaging.sealing import SealingError, key_from
 
 Row = TypeVar("Row", bound=SQLModel)
 Built = TypeVar("Built")
@@ -219,11 +221,18 @@ async def _send(info: Info, command: Command) -> CommandResult:
 
     Redis carries commands to the services: while it is away reads still answer (they need
     only PostgreSQL) and a change says so plainly instead of leaking the connection error.
+    Names, contacts and secrets travel sealed under the data key (`libs.messaging.sealing`);
+    without the key such a command is refused on the field that would have gone in clear.
     """
-    timeout = info.context.settings.command_timeout_seconds
+    settings = info.context.settings
+    timeout = settings.command_timeout_seconds
     owner = OWNERS.get(command.QUEUE, "owning")
     try:
-        return await call(info.context.redis, command, timeout=timeout)
+        return await call(info.context.redis, command, timeout=timeout, key=key_from(settings))
+    except SealingError as exc:
+        if exc.answered:
+            raise GatewayError(f"The {owner} service applied the change, but {exc}.") from exc
+        return CommandResult.failure(ErrorCode.INVALID, str(exc), field=exc.field)
     except CommandTimeout as exc:
         late = f"did not answer within {timeout:g} s; the change may still be applied later."
         raise ServiceUnavailableError(f"The {owner} service {late}") from exc

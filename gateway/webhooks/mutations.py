@@ -28,6 +28,7 @@ from gateway.core.context import Info
 from gateway.core.enums import EndpointKind, EventType
 from gateway.core.errors import (
     AnyRefusal,
+    Conflict,
     GatewayError,
     QuotaExceeded,
     or_why_not,
@@ -159,14 +160,34 @@ def _answered_endpoint_id(result: CommandResult) -> uuid.UUID:
 
 
 def _secret(result: CommandResult) -> str | None:
-    secret = result.data.get("secret")
-    return str(secret) if secret else None
+    """Return the secret the answer shows this once (sealed on the queue, opened by `call`)."""
+    return result.once.get("secret") or None
+
+
+def _shown_before(result: CommandResult, endpoint_id: uuid.UUID, what: str) -> Conflict | None:
+    """Say so when the answer is a replay whose secret was shown once and is not kept.
+
+    Only a copy of the same command gets a replay (its first answer was lost on the way),
+    and the service does not issue a second secret for it: the client is told to rotate.
+    """
+    if "secret" not in result.withheld:
+        return None
+    return Conflict(
+        message=(
+            f"The signing secret of webhook endpoint {endpoint_id} was {what} by an earlier "
+            "delivery of this request and is shown only once; it cannot be shown again. "
+            "Rotate the secret to get a new one."
+        ),
+        field="secret",
+    )
 
 
 async def _rotated(
     info: Info, endpoint: tables.WebhookEndpoint, result: CommandResult
-) -> WebhookSecretRotated:
+) -> WebhookSecretRotated | Conflict:
     """Answer the new secret, shown this once, with the endpoint read back."""
+    if (shown := _shown_before(result, endpoint.id, "issued")) is not None:
+        return shown
     row = await _read_endpoint(info, endpoint.id)
     secret = _secret(result)
     if secret is None:
@@ -188,9 +209,12 @@ async def _deleted(
     )
 
 
-async def _created(info: Info, result: CommandResult) -> WebhookEndpointCreated:
+async def _created(info: Info, result: CommandResult) -> WebhookEndpointCreated | Conflict:
     """Answer the new endpoint read back, with its secret shown this once."""
-    row = await _read_endpoint(info, _answered_endpoint_id(result))
+    endpoint_id = _answered_endpoint_id(result)
+    if (shown := _shown_before(result, endpoint_id, "created with the endpoint")) is not None:
+        return shown
+    row = await _read_endpoint(info, endpoint_id)
     return WebhookEndpointCreated(endpoint=WebhookEndpoint.from_row(row), secret=_secret(result))
 
 

@@ -12,7 +12,7 @@ import uuid
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
 from libs.contracts.enums import CrisisType, SensitiveCategory, Tier
 
@@ -39,6 +39,18 @@ class TraceContext(BaseModel):
     tracestate: str = ""
 
 
+SEALED: dict[str, JsonValue] = {"sealed": True}
+"""Marks a field (`Field(json_schema_extra=SEALED)`) that crosses Redis only as ciphertext.
+
+Redis keeps a job's arguments until it is done, repeats them in its result and writes both
+to its append-only file; a failed message is kept as a dead letter with its payload. So a
+name, a contact or a secret in a message is sealed by the sender under the data key and
+opened by the consumer's harness just before it validates the message
+(`libs.messaging.sealing`): the limits a sealed field declares apply to the clear value,
+and on the queue the field holds base64 of the ciphertext.
+"""
+
+
 class Message(BaseModel):
     """Base of every queued message."""
 
@@ -63,6 +75,15 @@ class Message(BaseModel):
     def job_name(cls) -> str:
         """Return the queued name, e.g. `mention.ingested.v1`."""
         return f"{cls.NAME}.v{cls.VERSION}"
+
+    @classmethod
+    def sealed_fields(cls) -> tuple[str, ...]:
+        """Return the fields marked `SEALED`, which travel as ciphertext."""
+        return tuple(
+            name
+            for name, info in cls.model_fields.items()
+            if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("sealed")
+        )
 
 
 class Command(Message):
@@ -229,13 +250,30 @@ class CommandError(BaseModel):
 
 
 class CommandResult(BaseModel):
-    """What a command handler answers: either `data` or an `error`."""
+    """What a command handler answers: either `data` or an `error`.
+
+    A value the caller may see only once, such as a newly issued secret, goes in `once`,
+    never in `data`: it crosses Redis sealed and the answer kept on the receipt names it in
+    `withheld` instead, so a replayed answer says it cannot be shown again
+    (`libs.messaging.sealing`, `libs.messaging.receipts`).
+    """
 
     model_config = ConfigDict(frozen=True)
 
     ok: bool
     data: dict[str, Any] = Field(default_factory=dict)
     error: CommandError | None = None
+    once: dict[str, str] = Field(
+        default_factory=dict, description="Values shown to the caller this once (a new secret)."
+    )
+    withheld: list[str] = Field(
+        default_factory=list,
+        description="Names of `once` values a replayed answer no longer carries.",
+    )
+
+    def showing_once(self, **values: str) -> "CommandResult":
+        """Return this answer carrying `values` for the caller's eyes only, this once."""
+        return self.model_copy(update={"once": {**self.once, **values}})
 
     @classmethod
     def success(cls, **data: Any) -> "CommandResult":

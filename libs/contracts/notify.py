@@ -10,7 +10,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from libs.contracts.enums import EndpointKind, EventType
-from libs.contracts.messages import EVENTS_QUEUE, Command, Message
+from libs.contracts.messages import EVENTS_QUEUE, SEALED, Command, Message
 
 
 class _NotifyCommand(Command):
@@ -21,17 +21,19 @@ class _NotifyCommand(Command):
 class CreateWebhookEndpoint(_NotifyCommand):
     """Register an endpoint for some event types.
 
-    For `standard` endpoints the service generates the signing secret and answers it once;
-    chat bots come with the secret their platform issued (`secret`), when signing is on.
+    For `standard` endpoints the service generates the signing secret and answers it once
+    (`CommandResult.once`); chat bots come with the secret their platform issued (`secret`),
+    when signing is on. Version 2: `secret` is sealed on the queue (`SEALED`).
     """
 
     NAME: ClassVar[str] = "webhook.create"
+    VERSION: ClassVar[int] = 2
 
     name: str = Field(min_length=1, max_length=200)
     kind: EndpointKind = EndpointKind.STANDARD
     url: str = Field(min_length=1, max_length=2000)
     event_types: list[EventType] = Field(min_length=1, max_length=20)
-    secret: str | None = Field(default=None, max_length=500)
+    secret: str | None = Field(default=None, max_length=500, json_schema_extra=SEALED)
 
 
 class UpdateWebhookEndpoint(_NotifyCommand):

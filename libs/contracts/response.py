@@ -29,7 +29,7 @@ from libs.contracts.enums import (
     TeamRole,
     Tier,
 )
-from libs.contracts.messages import EVENTS_QUEUE, INCIDENTS_QUEUE, Command, Message
+from libs.contracts.messages import EVENTS_QUEUE, INCIDENTS_QUEUE, SEALED, Command, Message
 from libs.contracts.urls import WebLink
 
 Reason = Field(default=None, max_length=2000)
@@ -163,14 +163,19 @@ class FileReply(_IncidentCommand):
 
 
 class AddAffectedUser(_IncidentCommand):
-    """Record a harmed customer with follow-up and compensation tasks."""
+    """Record a harmed customer with follow-up and compensation tasks.
+
+    Version 2: the name and the contact are sealed on the queue (`SEALED`); version 1
+    carried them in clear.
+    """
 
     NAME: ClassVar[str] = "affected_user.add"
+    VERSION: ClassVar[int] = 2
 
     incident_id: uuid.UUID
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, json_schema_extra=SEALED)
     contact_kind: ContactKind
-    contact: str = Field(min_length=1, max_length=200)
+    contact: str = Field(min_length=1, max_length=200, json_schema_extra=SEALED)
     follow_up_due_at: AwareDatetime | None = None
     compensation_amount: float | None = Field(default=None, ge=0)
 

@@ -9,6 +9,8 @@ from arq.jobs import Job, JobStatus, ResultNotFound, SerializationError
 from libs.contracts.messages import Command, CommandResult, Message
 from libs.messaging import fairness
 from libs.messaging.failures import is_transient
+from libs.messaging.sealing import open_answer, seal_message
+from libs.privacy import DataKey
 from libs.tracing.propagation import producing
 
 
@@ -61,28 +63,35 @@ async def requeue(
     return await enqueue(redis, queue, job_name, message_id, payload)
 
 
-async def publish(redis: ArqRedis, message: Message) -> None:
-    """Queue an event on its consumer's queue, stamped with the current trace if traced."""
+async def publish(redis: ArqRedis, message: Message, *, key: DataKey | None = None) -> None:
+    """Queue a message on its consumer's queue, stamped with the current trace if traced,
+    its sealed fields encrypted under `key`.
+
+    A message with a sealed value and no key is refused (`SealingError`), never sent clear.
+    """
     with producing(message, queue=message.QUEUE) as stamped:
         await enqueue(
             redis,
             stamped.QUEUE,
             stamped.job_name(),
             str(stamped.message_id),
-            stamped.model_dump(mode="json"),
+            seal_message(stamped, key),
         )
 
 
-async def call(redis: ArqRedis, command: Command, *, timeout: float) -> CommandResult:
+async def call(
+    redis: ArqRedis, command: Command, *, timeout: float, key: DataKey | None = None
+) -> CommandResult:
     """Send a command and wait for the owning service's answer.
 
     A command the service does not answer in time stays queued: the caller is told the
     change may still be applied later, and it is, once the service is back. A command Redis
     would not take is `CommandNotSent`; losing Redis after it was queued is a
-    `CommandTimeout`, since the queued command may still be applied.
+    `CommandTimeout`, since the queued command may still be applied. `key` seals the
+    command's sealed fields and opens what the answer shows once (`libs.messaging.sealing`).
     """
     try:
-        await publish(redis, command)
+        await publish(redis, command, key=key)
     except Exception as exc:
         if not is_transient(exc):
             raise
@@ -107,7 +116,7 @@ async def call(redis: ArqRedis, command: Command, *, timeout: float) -> CommandR
         if not is_transient(exc):
             raise
         raise CommandTimeout(f"{command.job_name()}: Redis went away while waiting") from exc
-    return CommandResult.model_validate(raw)
+    return open_answer(CommandResult.model_validate(raw), command, key)
 
 
 async def job_status(redis: ArqRedis, queue: str, message_id: str) -> JobStatus:

@@ -8,6 +8,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.database.tables import MessageReceipt
+from libs.messaging.sealing import withhold
 
 
 class AlreadyHandled(Exception):
@@ -45,8 +46,13 @@ async def claim(session: AsyncSession, consumer: str, message_id: uuid.UUID, nam
 async def store_result(
     session: AsyncSession, consumer: str, message_id: uuid.UUID, result: dict[str, Any]
 ) -> None:
-    """Keep a command's answer so a redelivery replays it instead of acting again."""
+    """Keep a command's answer so a redelivery replays it instead of acting again.
+
+    What the answer showed once (a new secret) is not kept: receipts live a week in a
+    plain column, so the kept answer names those values in `withheld`, and a replay says
+    they cannot be shown again instead of minting new ones.
+    """
     receipt = await session.get(MessageReceipt, (consumer, message_id))
     if receipt is not None:
-        receipt.result = result
+        receipt.result = withhold(result)
         session.add(receipt)

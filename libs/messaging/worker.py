@@ -1,12 +1,14 @@
 """One harness for every queue consumer: parse, claim, handle, commit, then publish.
 
-A service lists its routes (message type → handler); the harness gives each job a
-transaction, a receipt that makes redelivery a no-op, an outbox for what the handler emits,
-live notices for subscribers announced only after commit, and retries with capped, jittered
-backoff for as long as PostgreSQL or Redis is out, so an outage never drops an accepted
-message, and the process itself waits for Redis to come back instead of exiting. A handler
-that fails for any other reason leaves its message as a dead letter
-(`libs.messaging.dead_letters`) for a person to see and re-drive: never silently gone.
+A service lists its routes (message type → handler); the harness opens a message's sealed
+fields (`libs.messaging.sealing`) and gives each job a transaction, a receipt that makes
+redelivery a no-op, an outbox for what the handler emits, live notices for subscribers
+announced only after commit, and retries with capped, jittered backoff for as long as
+PostgreSQL or Redis is out, so an outage never drops an accepted message, and the process
+itself waits for Redis to come back instead of exiting. A handler that fails for any other
+reason leaves its message as a dead letter (`libs.messaging.dead_letters`) for a person to
+see and re-drive: never silently gone. A command's answer stays in Redis only while its
+sender waits, an event's not at all.
 
 Every try is counted and timed (`crisiswatch_jobs_total`, `crisiswatch_job_seconds`), and
 every command by the answer it got; on `METRICS_PORT` the worker serves its metrics and
@@ -44,6 +46,7 @@ from libs.messaging.failures import backoff, is_transient
 from libs.messaging.periodic import Periodic
 from libs.messaging.receipts import AlreadyHandled, claim, store_result
 from libs.messaging.reconnecting import ReconnectingWorker
+from libs.messaging.sealing import SealingError, key_from, open_payload, seal_answer
 from libs.messaging.sweep import Sweep, SweepSpec
 from libs.messaging.unit_of_work import unit_of_work
 from libs.metrics.cluster import ClusterGauges
@@ -52,6 +55,7 @@ from libs.metrics.definitions import COMMANDS, JOB_SECONDS, JOBS
 from libs.metrics.exposition import MULTIPROC_DIR
 from libs.metrics.probes import check_postgres, check_redis
 from libs.metrics.server import ProbeServer
+from libs.privacy import DataKey
 from libs.settings import Settings
 from libs.tracing import configure_tracing
 from libs.tracing.propagation import consuming, record_outcome
@@ -89,6 +93,12 @@ MAX_TIMEOUTS = 3
 TIMEOUT_COUNT_TTL_SECONDS = 86_400
 # arq's own timeout is a backstop behind the harness's, which retries or keeps the message.
 ARQ_TIMEOUT_MARGIN = 10.0
+# A command's answer waits in Redis as long as its sender does (COMMAND_TIMEOUT_SECONDS),
+# plus this margin for a sender that began waiting just before the answer was written; an
+# event's is not kept at all. Redis holds a job's arguments in its result and writes both to
+# its append-only file, so nothing stays longer than someone reads it. The receipt, not the
+# result, is what makes a late copy a no-op.
+RESULT_MARGIN_SECONDS = 5.0
 
 
 class WorkerSettings(MetricsSettings):
@@ -171,7 +181,14 @@ def with_now(handler: TimedHandler[M]) -> Handler[Runtime, M]:
     return handle
 
 
-def _job(consumer: str, queue: str, route: Route[Any, Any]) -> Function:
+def _job(
+    consumer: str,
+    queue: str,
+    route: Route[Any, Any],
+    *,
+    key: DataKey | None,
+    command_result_seconds: float,
+) -> Function:
     name = route.message.job_name()
     is_command = issubclass(route.message, Command)
 
@@ -190,12 +207,14 @@ def _job(consumer: str, queue: str, route: Route[Any, Any]) -> Function:
         runtime: Runtime = ctx["runtime"]
         tries = int(ctx.get("job_try", 1))
         try:
-            message = route.message.model_validate(payload)
-        except ValidationError as exc:
+            # Sealed fields are opened here, never earlier: the dead letter keeps `payload`.
+            message = route.message.model_validate(open_payload(route.message, payload, key))
+        except (ValidationError, SealingError) as exc:
             # A malformed message can never succeed: keep it for a person, never retry.
-            log.warning("%s: rejected malformed %s: %s", consumer, name, exc)
-            await _or_retry(dead(runtime, payload, f"malformed: {exc}"), consumer, tries)
-            return "dead_letter", CommandResult.failure("Invalid", str(exc)).model_dump(mode="json")
+            why = _why_malformed(exc)
+            log.warning("%s: rejected malformed %s: %s", consumer, name, why)
+            await _or_retry(dead(runtime, payload, f"malformed: {why}"), consumer, tries)
+            return "dead_letter", CommandResult.failure("Invalid", why).model_dump(mode="json")
         try:
             # The timeout is kept here, not by arq: arq would fail a timed-out job outright,
             # with neither a retry nor a dead letter.
@@ -210,6 +229,7 @@ def _job(consumer: str, queue: str, route: Route[Any, Any]) -> Function:
                 if answer is not None:
                     await store_result(session, consumer, message.message_id, answer)
         except AlreadyHandled as replay:
+            # The kept answer: whatever it showed once is withheld now, never issued again.
             return "duplicate", replay.result
         except Exception as exc:
             timed_out = isinstance(exc, TimeoutError)
@@ -236,7 +256,7 @@ def _job(consumer: str, queue: str, route: Route[Any, Any]) -> Function:
             return "dead_letter", CommandResult.failure(
                 "Internal", f"the {consumer} service failed to apply the command"
             ).model_dump(mode="json")
-        return "done", answer
+        return "done", (seal_answer(answer, message, key) if answer is not None else None)
 
     async def run(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any] | None:
         started = time.perf_counter()
@@ -253,7 +273,23 @@ def _job(consumer: str, queue: str, route: Route[Any, Any]) -> Function:
             COMMANDS.labels(command=name, outcome=_answered(result)).inc()
         return cast(dict[str, Any] | None, result)
 
-    return func(run, name=name, max_tries=MAX_TRIES, timeout=route.timeout + ARQ_TIMEOUT_MARGIN)
+    return func(
+        run,
+        name=name,
+        max_tries=MAX_TRIES,
+        timeout=route.timeout + ARQ_TIMEOUT_MARGIN,
+        keep_result=command_result_seconds if is_command else 0,
+    )
+
+
+def _why_malformed(exc: ValidationError | SealingError) -> str:
+    """Say what is wrong with a message without repeating its values, which may be personal."""
+    if isinstance(exc, SealingError):
+        return str(exc)
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'message'}: {error['msg']}"
+        for error in exc.errors(include_url=False, include_input=False)
+    )
 
 
 async def _count_timeout(redis: ArqRedis, consumer: str, payload: dict[str, Any]) -> int:
@@ -325,6 +361,8 @@ class WorkerSpec(Generic[R]):
         consumer, routes = self.consumer, self.routes
         process = WorkerSettings.extending(settings)
         burst = how.get("burst", False)
+        key = key_from(settings)
+        command_result_seconds = settings.command_timeout_seconds + RESULT_MARGIN_SECONDS
         loops: list[Periodic] = []
         held: dict[str, R] = {}
 
@@ -409,7 +447,16 @@ class WorkerSpec(Generic[R]):
             consumer,
             drain_seconds=process.drain_seconds,
             probes=probes,
-            functions=[_job(consumer, self.queue, route) for route in routes],
+            functions=[
+                _job(
+                    consumer,
+                    self.queue,
+                    route,
+                    key=key,
+                    command_result_seconds=command_result_seconds,
+                )
+                for route in routes
+            ],
             queue_name=self.queue,
             redis_settings=redis_settings(settings.redis_url),
             on_startup=startup,
@@ -418,7 +465,8 @@ class WorkerSpec(Generic[R]):
             job_deserializer=serialization.loads,
             max_jobs=max_jobs,
             poll_delay=self.poll_delay,
-            keep_result=3600,
+            # Jobs arq fails itself (an unknown name, tries spent): as long as a command's.
+            keep_result=command_result_seconds,
             max_tries=MAX_TRIES,
             job_timeout=max((route.timeout for route in routes), default=DEFAULT_TIMEOUT_SECONDS)
             + ARQ_TIMEOUT_MARGIN,

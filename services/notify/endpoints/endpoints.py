@@ -2,7 +2,8 @@
 
 Every handler looks rows up within the command's organization, so another organization's
 endpoint or delivery is simply not found. A secret leaves this module in clear exactly
-once, in the answer to the command that issued it; what is stored is ciphertext. The
+once, as what the answer to the command that issued it shows once (`CommandResult.once`:
+sealed on its way to the sender, never kept on the receipt); what is stored is ciphertext. The
 lookups and checks the handlers share raise `Refused` (see `libs.contracts.refusals`).
 """
 
@@ -109,10 +110,8 @@ async def create_endpoint(
         # A chat bot's signing secret is issued by its platform; we only keep it.
         endpoint.secret_cipher = webhook_secrets.seal(key, endpoint, command.secret.strip())
     await repository.save(session, endpoint)
-    data: dict[str, Any] = {"endpoint": describe(endpoint)}
-    if issued is not None:
-        data["secret"] = issued
-    return CommandResult.success(**data)
+    answer = CommandResult.success(endpoint=describe(endpoint))
+    return answer.showing_once(secret=issued) if issued is not None else answer
 
 
 async def over_quota(
@@ -178,7 +177,7 @@ async def rotate_secret(
     endpoint.secret_cipher = webhook_secrets.seal(key, endpoint, issued)
     endpoint.updated_at = now
     await repository.save(session, endpoint)
-    return CommandResult.success(endpoint=describe(endpoint), secret=issued)
+    return CommandResult.success(endpoint=describe(endpoint)).showing_once(secret=issued)
 
 
 async def delete_endpoint(

@@ -273,7 +273,7 @@ async def create(
     """Create a standard endpoint and return its id and the secret answered once."""
     result = await try_create(sessions, key, organization_id, url, now=now, event_types=event_types)
     assert result.ok, result.error
-    return uuid.UUID(result.data["endpoint"]["id"]), str(result.data["secret"])
+    return uuid.UUID(result.data["endpoint"]["id"]), str(result.once["secret"])
 
 
 async def local_endpoint(

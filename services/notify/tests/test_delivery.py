@@ -97,7 +97,7 @@ async def test_during_a_rotation_both_secrets_verify(
         organization_id=org, actor="key-admin", endpoint_id=endpoint_id, overlap_hours=24
     )
     rotated = await run(db, lambda s: service.rotate_secret(s, rotate, key, now=now))
-    new = rotated.data["secret"]
+    new = rotated.once["secret"]
     assert new != old
     await emit(db, event(org, occurred_at=now), now=now)
 
@@ -120,7 +120,7 @@ async def test_after_the_overlap_only_the_new_secret_verifies(
         organization_id=org, actor="key-admin", endpoint_id=endpoint_id, overlap_hours=24
     )
     rotated = await run(db, lambda s: service.rotate_secret(s, rotate, key, now=yesterday))
-    new = rotated.data["secret"]
+    new = rotated.once["secret"]
     await emit(db, event(org, occurred_at=now), now=now)
 
     await dispatch(db, key, now=now)

@@ -41,7 +41,7 @@ async def test_a_standard_endpoint_gets_a_secret_answered_once_and_stored_sealed
     result = await try_create(rolled_back, key, org, PUBLIC, now=NOW)
 
     assert result.ok
-    secret = result.data["secret"]
+    secret = result.once["secret"]
     assert secret.startswith("whsec_")
     assert len(base64.b64decode(secret.removeprefix("whsec_"))) == 24
     described = result.data["endpoint"]
@@ -229,7 +229,7 @@ async def test_rotation_keeps_the_previous_secret_for_the_overlap(
         return await run(rolled_back, lambda s: service.rotate_secret(s, command, key, now=NOW))
 
     first = await rotate(48)
-    new = first.data["secret"]
+    new = first.once["secret"]
     assert new.startswith("whsec_") and new != old
     row = await endpoint_row(rolled_back, endpoint_id)
     context = row_context(org, endpoint_id, Purpose.ENDPOINT_SECRET)

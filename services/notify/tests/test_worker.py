@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from arq.connections import ArqRedis
 from arq.jobs import Job
 
-from libs.contracts.messages import EVENTS_QUEUE, CommandResult, Message
+from libs.contracts.messages import EVENTS_QUEUE, Command, CommandResult, Message
 from libs.messaging.publisher import publish
+from libs.messaging.sealing import key_from, open_answer
 from libs.privacy import DataKey, generate_key
 from libs.settings import Settings
 from services.notify.config import NotifySettings
@@ -28,14 +29,20 @@ from tests.fixtures.servers import Servers
 
 
 async def _run(redis: ArqRedis, settings: Settings, *messages: Message) -> list[CommandResult]:
-    """Queue `messages`, run the worker until the queue is empty, return command answers."""
+    """Queue `messages`, run the worker until the queue is empty, return command answers.
+
+    Only a command's answer is kept in Redis; what it shows once is opened with the key.
+    """
+    key = key_from(settings)
     for message in messages:
-        await publish(redis, message)
+        await publish(redis, message, key=key)
     worker = create_worker(settings, burst=True, handle_signals=False)
     await worker.main()
     await worker.close()
     answers = []
     for message in messages:
+        if not isinstance(message, Command):
+            continue
         job = Job(
             str(message.message_id),
             redis,
@@ -43,8 +50,7 @@ async def _run(redis: ArqRedis, settings: Settings, *messages: Message) -> list[
             _deserializer=redis.job_deserializer,
         )
         raw = await job.result(timeout=5)
-        if raw is not None:
-            answers.append(CommandResult.model_validate(raw))
+        answers.append(open_answer(CommandResult.model_validate(raw), message, key))
     return answers
 
 
@@ -66,7 +72,7 @@ async def test_endpoints_are_managed_and_events_delivered_through_the_queue(
         create_command(org, receiver.url("queue")),
     )
     assert created.ok, created.error
-    secret = created.data["secret"]
+    secret = created.once["secret"]
     now = datetime.now(UTC)
     message = event(org, occurred_at=now)
     again = message.model_copy(update={"message_id": uuid.uuid4()})
