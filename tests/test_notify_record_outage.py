@@ -8,15 +8,24 @@ for its lease to run out and then being sent again.
 
 import asyncio
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from crisiswatch.embedded import EmbeddedPostgres, start_postgres
 from libs.database.engine import create_engine, session_factory
-from libs.privacy import DataKey
+from libs.privacy import DataKey, generate_key
 from services.notify.delivery.delivery import new_client
-from services.notify.tests.builders import Receiver, deliveries_of, emit, event, local_endpoint
+from services.notify.tests.builders import (
+    Receiver,
+    deliveries_of,
+    emit,
+    event,
+    local_endpoint,
+    serve_receiver,
+)
 from services.notify.tests.network import NETWORK, LoopbackRouter
 from services.notify.worker import dispatch_once
 
@@ -46,9 +55,16 @@ class StopsPostgresAfterAnswer(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A plain-HTTP receiver on 127.0.0.1 for this test."""
+    yield from serve_receiver()
+
+
 async def test_an_answer_is_recorded_after_a_database_outage(
-    own_postgres: EmbeddedPostgres, key: DataKey, receiver: Receiver
+    own_postgres: EmbeddedPostgres, receiver: Receiver
 ) -> None:
+    key = DataKey.from_base64(generate_key())
     engine = create_engine(own_postgres.url, pool_size=2)
     sessions = session_factory(engine)
     try:
