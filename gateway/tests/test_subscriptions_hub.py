@@ -122,6 +122,24 @@ async def test_a_subscription_takes_only_what_it_accepts(hub: LiveHub, redis: Ar
     assert [n.id for n in received] == [wanted.id]
 
 
+async def _kill_hub_connection(hub: LiveHub, redis: ArqRedis) -> int:
+    """Close the hub's pub/sub connection from the server's side, and only that one.
+
+    Over TCP it is named by its address, since other tests' hubs may share the server; a
+    Unix-socket server is this test's own, where the hub's is the only pub/sub client.
+    """
+    connection = hub._pubsub.connection
+    assert connection is not None
+    writer = connection._writer
+    assert writer is not None
+    address = writer.get_extra_info("sockname")
+    if isinstance(address, tuple):
+        return int(
+            await redis.client_kill_filter(_type="pubsub", addr=f"{address[0]}:{address[1]}")
+        )
+    return int(await redis.client_kill_filter(_type="pubsub"))
+
+
 async def test_the_hub_subscribes_again_after_losing_its_redis_connection(
     hub: LiveHub, redis: ArqRedis
 ) -> None:
@@ -133,7 +151,7 @@ async def test_the_hub_subscribes_again_after_losing_its_redis_connection(
         return int(dict(await redis.pubsub_numsub(name))[name.encode()])
 
     async with hub.listen(organization_id, _everything) as feed:
-        assert await redis.client_kill_filter(_type="pubsub") == 1
+        assert await _kill_hub_connection(hub, redis) == 1
         async with asyncio.timeout(TIMEOUT):
             # Redis has no event for it: ask until the old connection is gone and the
             # hub's new one has subscribed (it waits RECONNECT_DELAY between the two).

@@ -6,7 +6,7 @@ The re-scoring loop (`rescoring`) runs beside the routes, once per cluster by it
 """
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Unpack
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -35,7 +35,7 @@ class AnalysisRuntime(Runtime):
     """The worker's resources: the shared ones, the loaded analyzer and the quotas."""
 
     analyzer: Analyzer
-    quotas: Quotas
+    quotas: Quotas = field(default_factory=Quotas)
 
 
 async def handle_mentions(
