@@ -16,6 +16,7 @@ from libs.database.tables._types import utcnow
 from libs.messaging import confirmation
 from libs.messaging.periodic import Periodic
 from libs.messaging.publisher import enqueue
+from libs.messaging.sealing import seal_message
 from libs.tracing.propagation import producing, sending
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,9 @@ def add(session: AsyncSession, producer: str, message: Message) -> OutboxMessage
     """Stage `message` in the caller's transaction; it is published only if that commits.
 
     Traced, the message is stamped here with the trace of the work that staged it, not
-    when (or by which process) it is eventually published.
+    when (or by which process) it is eventually published. A message carrying a sealed value
+    is refused (`SealingError`): the outbox keeps payloads in PostgreSQL, where it would lie
+    in clear; such messages are commands, sent sealed by `publisher.call`.
     """
     with producing(message, queue=message.QUEUE) as stamped:
         row = OutboxMessage(
@@ -33,7 +36,7 @@ def add(session: AsyncSession, producer: str, message: Message) -> OutboxMessage
             producer=producer,
             queue=stamped.QUEUE,
             job_name=stamped.job_name(),
-            payload=stamped.model_dump(mode="json"),
+            payload=seal_message(stamped, None),
         )
     session.add(row)
     return row

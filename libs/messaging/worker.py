@@ -218,16 +218,16 @@ def _job(
         try:
             # The timeout is kept here, not by arq: arq would fail a timed-out job outright,
             # with neither a retry nor a dead letter.
-            async with (
-                asyncio.timeout(route.timeout),
-                unit_of_work(runtime.sessions, runtime.redis, consumer) as work,
-            ):
-                session = work.session
-                await claim(session, consumer, message.message_id, name)
-                outcome = work.apply(await route.handle(runtime, session, message))
-                answer = outcome.result.model_dump(mode="json") if outcome.result else None
-                if answer is not None:
-                    await store_result(session, consumer, message.message_id, answer)
+            # It bounds the handler's work, not the commit and publish after it: a slow
+            # publish after a commit must not count as the handler timing out.
+            async with unit_of_work(runtime.sessions, runtime.redis, consumer) as work:
+                async with asyncio.timeout(route.timeout):
+                    session = work.session
+                    await claim(session, consumer, message.message_id, name)
+                    outcome = work.apply(await route.handle(runtime, session, message))
+                    answer = outcome.result.model_dump(mode="json") if outcome.result else None
+                    if answer is not None:
+                        await store_result(session, consumer, message.message_id, answer)
         except AlreadyHandled as replay:
             # The kept answer: whatever it showed once is withheld now, never issued again.
             return "duplicate", replay.result

@@ -42,6 +42,7 @@ from libs.contracts.messages import (
 from libs.contracts.notify import CreateWebhookEndpoint
 from libs.contracts.response import AddAffectedUser
 from libs.database.tables import MessageReceipt, WebhookEndpoint
+from libs.messaging import outbox
 from libs.messaging.publisher import publish
 from libs.messaging.sealing import (
     SealingError,
@@ -341,3 +342,30 @@ def test_a_replayed_answer_tells_the_client_to_rotate_instead_of_showing_a_secre
     refused = _shown_before(replayed, endpoint_id, "issued")
     assert isinstance(refused, Conflict) and refused.field == "secret"
     assert "shown only once" in refused.message and "Rotate the secret" in refused.message
+
+
+def test_a_sealed_value_is_never_staged_in_the_outbox() -> None:
+    # The outbox keeps payloads in PostgreSQL; a message carrying a sealed value is refused
+    # there rather than stored in clear (such commands travel sealed through `call`).
+    added = AddAffectedUser(
+        organization_id=uuid.uuid4(),
+        actor="key-cs",
+        incident_id=uuid.uuid4(),
+        name=NAME,
+        contact_kind=ContactKind.PHONE,
+        contact=PHONE,
+    )
+    session = _NoSession()
+    with pytest.raises(SealingError):
+        outbox.add(session, "gateway", added)  # type: ignore[arg-type]
+    assert session.added == []
+
+
+class _NoSession:
+    """Records what would be staged; the refusal must come before anything is."""
+
+    def __init__(self) -> None:
+        self.added: list[object] = []
+
+    def add(self, row: object) -> None:
+        self.added.append(row)
