@@ -35,6 +35,7 @@ import time
 from collections.abc import Mapping
 from datetime import timedelta
 
+from arq.constants import in_progress_key_prefix
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -56,10 +57,13 @@ CLOCK_PREFIX = "crisiswatch:fair"
 # KEYS: the queue, the organization's clock. ARGV: the job id, now (ms), WINDOW (ms), cost (ms).
 # Returns the job's new score, or nil when the job is no longer queued.
 _PLACE = """
-local queue, clock = KEYS[1], KEYS[2]
+local queue, clock, running = KEYS[1], KEYS[2], KEYS[3]
 local job, now = ARGV[1], tonumber(ARGV[2])
 local window, cost = tonumber(ARGV[3]), tonumber(ARGV[4])
-if not redis.call('ZSCORE', queue, job) then
+local queued = redis.call('ZSCORE', queue, job)
+-- Only a job still waiting, and due now, is placed: one a worker took in the meantime, or
+-- one already deferred (a retry's back-off), keeps what arq gave it.
+if not queued or redis.call('EXISTS', running) == 1 or tonumber(queued) > now then
   return nil
 end
 local start = now - window
@@ -108,7 +112,11 @@ async def place(
     script = redis.register_script(_PLACE)
     try:
         score = await script(
-            keys=[queue, f"{CLOCK_PREFIX}:{queue}:{organization}"],
+            keys=[
+                queue,
+                f"{CLOCK_PREFIX}:{queue}:{organization}",
+                in_progress_key_prefix + job_id,
+            ],
             args=[
                 job_id,
                 int(time.time() * 1000),
