@@ -13,11 +13,10 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
@@ -37,11 +36,11 @@ from libs.settings import Settings
 from services.ingest.app import create_app as create_ingest
 from tests.fixtures.http import serving
 from tests.fixtures.servers import Servers
+from tests.fixtures.worker_process import worker_process
 
 logger = logging.getLogger(__name__)
 
 CONSUMER = "test-probes"
-ROOT = Path(__file__).resolve().parent.parent
 SLOW = "slow"
 SLOW_SECONDS = 3.0
 DRAIN_SECONDS = 15
@@ -69,26 +68,11 @@ def free_port() -> int:
         return port
 
 
-@contextmanager
 def _worker(
     database_url: str, redis_url: str, log: Path, port: int
-) -> Iterator[subprocess.Popen[bytes]]:
-    code = "import sys; from tests.test_probes import serve; serve(*sys.argv[1:])"
-    env = {**os.environ, "METRICS_PORT": str(port), "DRAIN_SECONDS": str(DRAIN_SECONDS)}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", code, database_url, redis_url],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    env = {"METRICS_PORT": str(port), "DRAIN_SECONDS": str(DRAIN_SECONDS)}
+    return worker_process("tests.test_probes", database_url, redis_url, log, env)
 
 
 async def _until(condition: Callable[[], bool], seconds: float, what: str) -> None:

@@ -11,11 +11,9 @@ import logging
 import os
 import re
 import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -37,11 +35,11 @@ from libs.messaging.worker import (
 )
 from libs.settings import Settings
 from tests.fixtures.servers import Servers
+from tests.fixtures.worker_process import worker_process
 
 logger = logging.getLogger(__name__)
 
 CONSUMER = "test-takeover"
-ROOT = Path(__file__).resolve().parent.parent
 SLOW_SECONDS = 15.0
 # How long arq's own in-progress mark would have held a killed worker's job.
 ARQ_MARK_SECONDS = DEFAULT_TIMEOUT_SECONDS + ARQ_TIMEOUT_MARGIN
@@ -59,22 +57,10 @@ def serve(database_url: str, redis_url: str) -> None:
     run_forever(spec.build(Settings(database_url=database_url, redis_url=redis_url), max_jobs=1))
 
 
-@contextmanager
-def _worker(database_url: str, redis_url: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    code = "import sys; from tests.test_takeover import serve; serve(*sys.argv[1:])"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", code, database_url, redis_url],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+def _worker(
+    database_url: str, redis_url: str, log: Path
+) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    return worker_process("tests.test_takeover", database_url, redis_url, log)
 
 
 def _text(log: Path) -> str:

@@ -11,11 +11,10 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from arq.jobs import Job
@@ -31,11 +30,11 @@ from libs.messaging.publisher import call, publish
 from libs.messaging.worker import Outcome, Route, Runtime, WorkerSpec, run_forever
 from libs.settings import Settings
 from tests.fixtures.servers import Servers
+from tests.fixtures.worker_process import worker_process
 
 logger = logging.getLogger(__name__)
 
 CONSUMER = "test-reconnect"
-ROOT = Path(__file__).resolve().parent.parent
 # What the worker logs once per outage (`libs.messaging.reconnecting`).
 OUTAGE_WARNING = "waiting for it with back-off"
 # arq alone gave up after ten connection attempts a second apart; wait out more than that.
@@ -67,22 +66,10 @@ def serve(database_url: str, redis_url: str) -> None:
     run_forever(spec.build(Settings(database_url=database_url, redis_url=redis_url), max_jobs=1))
 
 
-@contextmanager
-def _worker(database_url: str, redis_url: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    code = "import sys; from tests.test_worker_reconnect import serve; serve(*sys.argv[1:])"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", code, database_url, redis_url],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+def _worker(
+    database_url: str, redis_url: str, log: Path
+) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    return worker_process("tests.test_worker_reconnect", database_url, redis_url, log)
 
 
 def _restart(redis: EmbeddedRedis, *, persistent: bool = False) -> EmbeddedRedis:

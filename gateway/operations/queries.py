@@ -3,6 +3,9 @@
 # strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
 # mypy: disable-error-code="untyped-decorator"
 
+from collections.abc import Sequence
+from typing import Any
+
 import strawberry
 from sqlmodel import col, select
 
@@ -12,6 +15,23 @@ from gateway.core.pagination import check_page_size
 from gateway.operations.types import DeadLetter, MentionFailure
 from libs.contracts.enums import Role
 from libs.database import tables
+
+
+async def _admin_rows(
+    info: Info, what: str, table: Any, first: int, *conditions: Any, order: Sequence[Any]
+) -> Sequence[Any]:
+    """Read up to `first` rows of the caller's organization in `order`, for admins only."""
+    if info.context.principal.role is not Role.ADMIN:
+        raise ForbiddenError(f"Only an admin key may list {what}.")
+    check_page_size(first)
+    query = (
+        select(table)
+        .where(col(table.organization_id) == info.context.principal.organization_id, *conditions)
+        .order_by(*order)
+        .limit(first)
+    )
+    async with info.context.sessions() as session:
+        return (await session.exec(query)).all()
 
 
 @strawberry.type
@@ -25,18 +45,16 @@ class OperationsQuery:
     async def dead_letters(
         self, info: Info, first: int = 50, include_redriven: bool = False
     ) -> list[DeadLetter]:
-        if info.context.principal.role is not Role.ADMIN:
-            raise ForbiddenError("Only an admin key may list dead letters.")
-        check_page_size(first)
         letter = tables.DeadLetter
-        query = select(letter).where(
-            col(letter.organization_id) == info.context.principal.organization_id
+        waiting = [] if include_redriven else [col(letter.redriven_at).is_(None)]
+        rows = await _admin_rows(
+            info,
+            "dead letters",
+            letter,
+            first,
+            *waiting,
+            order=(col(letter.failed_at).desc(), col(letter.message_id)),
         )
-        if not include_redriven:
-            query = query.where(col(letter.redriven_at).is_(None))
-        query = query.order_by(col(letter.failed_at).desc(), col(letter.message_id)).limit(first)
-        async with info.context.sessions() as session:
-            rows = (await session.exec(query)).all()
         return [DeadLetter.from_row(row) for row in rows]
 
     @strawberry.field(
@@ -49,16 +67,14 @@ class OperationsQuery:
     async def mention_failures(
         self, info: Info, first: int = 50, given_up_only: bool = False
     ) -> list[MentionFailure]:
-        if info.context.principal.role is not Role.ADMIN:
-            raise ForbiddenError("Only an admin key may list mention failures.")
-        check_page_size(first)
         failure = tables.MentionFailure
-        query = select(failure).where(
-            col(failure.organization_id) == info.context.principal.organization_id
+        given_up = [col(failure.given_up_at).is_not(None)] if given_up_only else []
+        rows = await _admin_rows(
+            info,
+            "mention failures",
+            failure,
+            first,
+            *given_up,
+            order=(col(failure.last_failed_at).desc(), col(failure.mention_id)),
         )
-        if given_up_only:
-            query = query.where(col(failure.given_up_at).is_not(None))
-        query = query.order_by(col(failure.last_failed_at).desc(), col(failure.mention_id))
-        async with info.context.sessions() as session:
-            rows = (await session.exec(query.limit(first))).all()
         return [MentionFailure.masked(row) for row in rows]
