@@ -20,6 +20,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,6 +38,10 @@ from services.ingest.app import create_app as create_ingest
 from tests.fixtures.http import serving
 from tests.fixtures.servers import Servers
 from tests.fixtures.worker_process import worker_process
+
+# These tests run real worker processes against a Redis of their own; what they check does not
+# depend on which PostgreSQL the worker writes to, so one backend (the embedded) is enough.
+pytestmark = pytest.mark.parametrize("servers", ["embedded"], indirect=True)
 
 logger = logging.getLogger(__name__)
 

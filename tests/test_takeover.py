@@ -16,6 +16,7 @@ import uuid
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,6 +37,10 @@ from libs.messaging.worker import (
 from libs.settings import Settings
 from tests.fixtures.servers import Servers
 from tests.fixtures.worker_process import worker_process
+
+# These tests run real worker processes against a Redis of their own; what they check does not
+# depend on which PostgreSQL the worker writes to, so one backend (the embedded) is enough.
+pytestmark = pytest.mark.parametrize("servers", ["embedded"], indirect=True)
 
 logger = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+import pytest
 from arq.jobs import Job
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
@@ -31,6 +32,10 @@ from libs.messaging.worker import Outcome, Route, Runtime, WorkerSpec, run_forev
 from libs.settings import Settings
 from tests.fixtures.servers import Servers
 from tests.fixtures.worker_process import worker_process
+
+# These tests run real worker processes against a Redis of their own; what they check does not
+# depend on which PostgreSQL the worker writes to, so one backend (the embedded) is enough.
+pytestmark = pytest.mark.parametrize("servers", ["embedded"], indirect=True)
 
 logger = logging.getLogger(__name__)
 
