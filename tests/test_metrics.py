@@ -194,8 +194,6 @@ def test_every_process_serves_its_metrics_after_the_demo(system: System) -> None
         > 0
     )
     assert _total(scraped["notify"], "crisiswatch_jobs_total", queue="crisiswatch:events") > 0
-    # The demo's run left no traceback in any process's log (they all write to the launcher's).
-    assert "Traceback" not in system.log.read_text(errors="replace"), system.log.read_text()[-3000:]
     # The cluster's gauges are sampled every 15 s: the next pass sees the demo's incident.
     deadline = time.monotonic() + SAMPLE_INTERVAL_SECONDS + 15
     while _total(incidents, "crisiswatch_incidents_open") < 1:
