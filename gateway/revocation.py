@@ -9,13 +9,14 @@ entry expires (30 s), and its subscriptions end at their next delivery after tha
 """
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from libs.background import BackgroundTask
 
 log = logging.getLogger(__name__)
 
@@ -44,22 +45,11 @@ class RevocationListener:
     def __init__(self, redis: Redis, on_revoked: OnRevoked) -> None:
         self._redis = redis
         self._on_revoked = on_revoked
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundTask("key-revocations", self._run)
+        self.start = self._background.start
+        self.stop = self._background.stop
         self.listening = asyncio.Event()
         """Set once Redis confirmed the subscription (for tests and health)."""
-
-    def start(self) -> None:
-        """Start listening in the background; Redis being away only delays it."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="key-revocations")
-
-    async def stop(self) -> None:
-        """Stop listening and close the pub/sub connection."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def _run(self) -> None:
         pubsub = self._redis.pubsub()

@@ -11,12 +11,13 @@ worst, and the second finds the first's receipt: the harness makes that a no-op.
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
 
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
+
+from libs.background import BackgroundTask
 
 log = logging.getLogger(__name__)
 
@@ -55,20 +56,9 @@ class LeaseKeeper:
         self._running = running
         self._every = every
         self._lease = lease
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        """Start renewing, once; a second start while running is a no-op."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="in-progress leases")
-
-    async def stop(self) -> None:
-        """Stop renewing; the marks of jobs still running then lapse on their own."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        self._background = BackgroundTask("in-progress leases", self._run)
+        self.start = self._background.start
+        self.stop = self._background.stop
 
     async def _run(self) -> None:
         while True:
