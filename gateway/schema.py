@@ -27,6 +27,8 @@ from strawberry.types import ExecutionContext
 
 from gateway.aftercare.mutations import AftercareMutation
 from gateway.authors.queries import AuthorQuery
+from gateway.backtests.mutations import BacktestMutation
+from gateway.backtests.queries import BacktestQuery
 from gateway.core.errors import log_errors, should_mask
 from gateway.core.nodes import NodeQuery
 from gateway.core.storable_input import RefuseUnstorableText
@@ -92,6 +94,7 @@ Query = merge_types(
         ApiKeyQuery,
         RiskCheckQuery,
         OperationsQuery,
+        BacktestQuery,
     ),
 )
 Mutation = merge_types(
@@ -109,6 +112,7 @@ Mutation = merge_types(
         ReplyMutation,
         WebhookMutation,
         ApiKeyMutation,
+        BacktestMutation,
     ),
 )
 Subscription = merge_types(

@@ -201,6 +201,35 @@ class SetSensitiveTerms(Command):
     remove: list[str] = Field(default_factory=list, max_length=1000)
 
 
+class RequestBacktest(Command):
+    """Replay a watchlist's mentions in [since, until] under its rule or a draft one.
+
+    Answered at once with the backtest's id; an analysis worker runs it afterwards
+    (`BacktestRequested`), since a replay can outlast any caller's wait.
+    """
+
+    NAME: ClassVar[str] = "backtest.request"
+    VERSION: ClassVar[int] = 1
+    QUEUE: ClassVar[str] = ANALYSIS_QUEUE
+
+    watchlist_id: uuid.UUID
+    since: AwareDatetime
+    until: AwareDatetime
+    query: str | None = Field(
+        default=None, max_length=10_000, description="A draft rule; the watchlist's own if null."
+    )
+
+
+class BacktestRequested(Message):
+    """A stored backtest waits for a worker to replay it."""
+
+    NAME: ClassVar[str] = "backtest.requested"
+    VERSION: ClassVar[int] = 1
+    QUEUE: ClassVar[str] = ANALYSIS_QUEUE
+
+    backtest_id: uuid.UUID
+
+
 class AcknowledgeIncident(Command):
     """Acknowledge an incident: monitoring has started."""
 
@@ -299,6 +328,8 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     CreateWatchlist,
     UpdateWatchlist,
     SetSensitiveTerms,
+    RequestBacktest,
+    BacktestRequested,
     AcknowledgeIncident,
 )
 

@@ -13,8 +13,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.messages import (
     ANALYSIS_QUEUE,
+    BacktestRequested,
     CreateWatchlist,
     MentionIngested,
+    RequestBacktest,
     SetSensitiveTerms,
     UpdateWatchlist,
 )
@@ -22,7 +24,7 @@ from libs.contracts.outcome import Outcome
 from libs.messaging.worker import HowToRun, Route, Runtime, Worker, WorkerSpec, with_now
 from libs.quotas import Quotas
 from libs.settings import Settings
-from services.analysis import service
+from services.analysis import backtest_runs, service
 from services.analysis.analyzer import Analyzer
 from services.analysis.config import AnalysisSettings
 from services.analysis.rescoring import RESCORING
@@ -56,11 +58,26 @@ async def handle_create_watchlist(
     )
 
 
+async def handle_backtest(
+    runtime: AnalysisRuntime, session: AsyncSession, message: BacktestRequested
+) -> Outcome:
+    """Replay a requested backtest on this worker's analyzer, reading on its own connection."""
+    return await backtest_runs.run_requested(
+        session, runtime.engine, runtime.analyzer, message, now=runtime.clock.now()
+    )
+
+
+# A replay of a month reads the month and its baseline span: minutes, not the seconds a
+# live batch takes.
+BACKTEST_TIMEOUT_SECONDS = 600.0
+
 ROUTES: list[Route[AnalysisRuntime, Any]] = [
     Route(MentionIngested, handle_mentions),
     Route(CreateWatchlist, handle_create_watchlist),
     Route(UpdateWatchlist, with_now(service.update_watchlist)),
     Route(SetSensitiveTerms, with_now(service.set_sensitive_terms)),
+    Route(RequestBacktest, with_now(backtest_runs.request_backtest)),
+    Route(BacktestRequested, handle_backtest, timeout=BACKTEST_TIMEOUT_SECONDS),
 ]
 WORKER = WorkerSpec(CONSUMER, ANALYSIS_QUEUE, ROUTES)
 

@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from libs.database.tables.analysis import (
+    Backtest,
     MentionAnalysis,
     RiskSignal,
     SensitiveTerm,
@@ -46,6 +47,7 @@ __all__ = [
     "AffectedUser",
     "ApiKey",
     "Author",
+    "Backtest",
     "Complaint",
     "DeadLetter",
     "FollowUpTask",

@@ -164,3 +164,26 @@ class RiskSignal(OrganizationRow, table=True):
     window_start: datetime = at_field()
     window_end: datetime = at_field()
     created_at: datetime = at_field(default_now=True)
+
+
+class Backtest(OrganizationRow, table=True):
+    """A console's request to replay a watchlist's history under a draft rule, and its findings.
+
+    Requested through GraphQL and run by an analysis worker (which has the analyzer loaded),
+    because a replay over days of mentions outlasts any request a caller waits on: the
+    console polls this row. `result` holds the replayed tier changes, the incidents they
+    would have opened and how those compare with the incidents actually recorded.
+    """
+
+    watchlist_id: uuid.UUID = child_of("watchlist", index=True)
+    query: str = Field(max_length=10_000)
+    since: datetime = at_field()
+    until: datetime = at_field()
+    status: str = Field(max_length=16)
+    requested_by: str = Field(max_length=200)
+    requested_at: datetime = at_field(default_now=True)
+    finished_at: datetime | None = at_field(nullable=True)
+    mentions_read: int = 0
+    mentions_matched: int = 0
+    result: dict[str, Any] = jsonb_field()
+    error: str | None = Field(default=None, max_length=1000)

@@ -1,0 +1,1 @@
+"""Backtests through GraphQL: try a draft rule on past mentions before saving it."""
