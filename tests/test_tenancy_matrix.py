@@ -44,9 +44,11 @@ from gateway.tests.conftest import gid
 from gateway.tests.subscription_support import LiveClient, Refused, bearer, live_client
 from gateway.tests.war_room_ops import OPS, Seed, seed
 from libs.auth.admin import create_key
+from libs.contracts.backtests import BacktestFindings, BacktestStatus, WouldOpen
 from libs.contracts.enums import Role, Sentiment, Tier
 from libs.database.engine import transaction
 from libs.database.tables import (
+    Backtest,
     Incident,
     Mention,
     Playbook,
@@ -81,6 +83,7 @@ class Org:
     spare_key: uuid.UUID
     incident_signal: uuid.UUID
     risk_check: uuid.UUID
+    backtest: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,14 @@ QUERIES: dict[str, Read] = {
         lambda org: {"id": gid("RiskCheck", org.risk_check)},
         takes_ids=True,
     ),
+    "backtest": Read(
+        """query($id: ID!) { backtest(id: $id) { databaseId watchlist { databaseId }
+             wouldOpen { incidents { databaseId } } recordedIncidents { incident { databaseId } }
+             falseAlarmsRaised } }""",
+        lambda org: {"id": gid("Backtest", org.backtest)},
+        takes_ids=True,
+    ),
+    "backtests": _page("backtests", "databaseId watchlist { databaseId }"),
     "authors": _page("authors"),
     "watchlistsConnection": _page("watchlistsConnection"),
     "webhookDeliveries": _page("webhookDeliveries"),
@@ -240,6 +251,18 @@ MUTATIONS |= {
         admin_only=True,
         takes_ids=False,
     ),
+    "backtestWatchlist": Write(
+        f"""mutation($input: BacktestWatchlistInput!) {{ backtestWatchlist(input: $input) {{
+              __typename ... on Backtest {{ databaseId }} {REFUSED} }} }}""",
+        lambda org: {
+            "input": {
+                "watchlistId": gid("Watchlist", org.seed.watchlist),
+                "since": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+                "until": datetime.now(UTC).isoformat(),
+                "query": "奶粉 & 拉肚子",
+            }
+        },
+    ),
     "revokeApiKey": Write(
         f"""mutation($id: ID!) {{ revokeApiKey(id: $id) {{
               __typename ... on ApiKey {{ databaseId }} {REFUSED} }} }}""",
@@ -313,12 +336,30 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
                 report=found.body(),
             )
         )
+        # A finished backtest whose opening coincides with the organization's incident.
+        replayed = Backtest(
+            organization_id=org_id,
+            watchlist_id=watched.id,
+            query=watched.query,
+            since=opened.detected_at - timedelta(hours=1),
+            until=opened.detected_at + timedelta(hours=1),
+            status=BacktestStatus.DONE,
+            requested_by="matrix",
+            result=BacktestFindings(
+                tier_changes=[],
+                would_open=[
+                    WouldOpen(opened_at=opened.detected_at, peak_tier=Tier.ORANGE, ended_at=None)
+                ],
+            ).model_dump(mode="json"),
+        )
+        session.add(replayed)
     return Org(
         tenant=tenant,
         seed=made,
         spare_key=spare.row.id,
         incident_signal=story.id,
         risk_check=check_id,
+        backtest=replayed.id,
     )
 
 
