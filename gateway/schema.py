@@ -48,6 +48,8 @@ from gateway.operation_metrics import OperationMetrics
 from gateway.operations.queries import OperationsQuery
 from gateway.playbooks.mutations import PlaybookMutation
 from gateway.playbooks.queries import PlaybookQuery
+from gateway.quiet.mutations import QuietMutation
+from gateway.quiet.queries import QuietQuery
 from gateway.replies.mutations import ReplyMutation
 from gateway.replies.queries import ReplyQuery
 from gateway.review.mutations import ReviewMutation
@@ -95,6 +97,7 @@ Query = merge_types(
         RiskCheckQuery,
         OperationsQuery,
         BacktestQuery,
+        QuietQuery,
     ),
 )
 Mutation = merge_types(
@@ -113,6 +116,7 @@ Mutation = merge_types(
         WebhookMutation,
         ApiKeyMutation,
         BacktestMutation,
+        QuietMutation,
     ),
 )
 Subscription = merge_types(

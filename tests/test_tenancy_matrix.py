@@ -51,7 +51,9 @@ from libs.database.tables import (
     Backtest,
     Incident,
     Mention,
+    OwnAccount,
     Playbook,
+    QuietPeriod,
     ResponseTask,
     RiskCheck,
     Watchlist,
@@ -61,6 +63,7 @@ from libs.messaging import live
 from libs.privacy import generate_key
 from libs.settings import Settings
 from services.analysis.worker import create_worker as analysis_worker
+from services.incidents.config import IncidentsSettings
 from services.incidents.risk_check import service as risk_check
 from services.incidents.worker import create_worker as incidents_worker
 from services.ingest.app import create_app as create_ingest
@@ -84,6 +87,7 @@ class Org:
     incident_signal: uuid.UUID
     risk_check: uuid.UUID
     backtest: uuid.UUID
+    own_account: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,8 @@ QUERIES: dict[str, Read] = {
         takes_ids=True,
     ),
     "backtests": _page("backtests", "databaseId watchlist { databaseId }"),
+    "ownAccounts": _page("ownAccounts", "databaseId handle"),
+    "quietPeriods": _page("quietPeriods", "databaseId incident { databaseId }"),
     "authors": _page("authors"),
     "watchlistsConnection": _page("watchlistsConnection"),
     "webhookDeliveries": _page("webhookDeliveries"),
@@ -263,6 +269,17 @@ MUTATIONS |= {
             }
         },
     ),
+    "addOwnAccount": Write(
+        f"""mutation($input: AddOwnAccountInput!) {{ addOwnAccount(input: $input) {{
+              __typename ... on OwnAccount {{ databaseId }} {REFUSED} }} }}""",
+        lambda org: {"input": {"platform": "WEIBO", "handle": f"官方{uuid.uuid4().hex[:6]}"}},
+        takes_ids=False,
+    ),
+    "updateOwnAccount": Write(
+        f"""mutation($input: UpdateOwnAccountInput!) {{ updateOwnAccount(input: $input) {{
+              __typename ... on OwnAccount {{ databaseId }} {REFUSED} }} }}""",
+        lambda org: {"input": {"id": gid("OwnAccount", org.own_account), "owner": "品牌部"}},
+    ),
     "revokeApiKey": Write(
         f"""mutation($id: ID!) {{ revokeApiKey(id: $id) {{
               __typename ... on ApiKey {{ databaseId }} {REFUSED} }} }}""",
@@ -353,6 +370,21 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
             ).model_dump(mode="json"),
         )
         session.add(replayed)
+        # An own account, and a quiet period of the incident as the incidents worker keeps it;
+        # the account paused no more, so the quiet-period pass starts no period of its own.
+        account = OwnAccount(
+            organization_id=org_id, platform="weibo", handle="禾岚乳业官方", active=False
+        )
+        session.add(account)
+        session.add(
+            QuietPeriod(
+                organization_id=org_id,
+                incident_id=opened.id,
+                tier="orange",
+                started_at=opened.detected_at,
+                accounts=[],
+            )
+        )
     return Org(
         tenant=tenant,
         seed=made,
@@ -360,6 +392,7 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
         incident_signal=story.id,
         risk_check=check_id,
         backtest=replayed.id,
+        own_account=account.id,
     )
 
 
@@ -397,7 +430,14 @@ async def _world(
         await stack.enter_async_context(
             running_workers(
                 analysis_worker(settings, handle_signals=False),
-                incidents_worker(settings, handle_signals=False),
+                # The quiet-period pass would start periods on the seeded orange incidents
+                # while refused attempts are checked for changing nothing.
+                incidents_worker(
+                    IncidentsSettings.extending(settings).model_copy(
+                        update={"quiet_period_check_seconds": 3600.0}
+                    ),
+                    handle_signals=False,
+                ),
                 notify_worker(settings, handle_signals=False),
             )
         )

@@ -194,6 +194,8 @@ class EventType(StrEnum):
     STATEMENT_PUBLISHED = "statement.published"
     REVIEW_COMPLETED = "review.completed"
     RISK_CHECK_COMPLETED = "risk_check.completed"
+    QUIET_PERIOD_STARTED = "quiet_period.started"
+    QUIET_PERIOD_ENDED = "quiet_period.ended"
 
 
 class EndpointKind(StrEnum):

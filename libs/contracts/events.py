@@ -237,6 +237,44 @@ class RiskCheckCompleted(EventBody):
     overdue_task_total: int
 
 
+class QuietAccount(BaseModel):
+    """One of the organization's own accounts whose scheduled posts a quiet period pauses."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    account_id: uuid.UUID
+    platform: str
+    handle: str
+    owner: str | None
+    pause_task_id: uuid.UUID | None
+
+
+class QuietPeriodStarted(EventBody):
+    """`quiet_period.started`: an incident reached orange; the organization's own accounts
+    pause scheduled and marketing posts (暂停敏感账号运营) until it recovers."""
+
+    TYPE: ClassVar[EventType] = EventType.QUIET_PERIOD_STARTED
+
+    quiet_period_id: uuid.UUID
+    incident_id: uuid.UUID
+    tier: str
+    started_at: IsoTime
+    accounts: list[QuietAccount]
+
+
+class QuietPeriodEnded(EventBody):
+    """`quiet_period.ended`: the incident is recovering (or was closed); posting may resume."""
+
+    TYPE: ClassVar[EventType] = EventType.QUIET_PERIOD_ENDED
+
+    quiet_period_id: uuid.UUID
+    incident_id: uuid.UUID
+    started_at: IsoTime
+    ended_at: IsoTime
+    status: str = Field(description="The incident's status that ended it.")
+    accounts: list[QuietAccount]
+
+
 EVENT_BODIES: dict[EventType, type[EventBody]] = {
     model.TYPE: model
     for model in (
@@ -247,6 +285,8 @@ EVENT_BODIES: dict[EventType, type[EventBody]] = {
         StatementPublished,
         ReviewCompleted,
         RiskCheckCompleted,
+        QuietPeriodStarted,
+        QuietPeriodEnded,
     )
 }
 

@@ -26,6 +26,7 @@ from libs.contracts.enums import (
     IncidentStatus,
     ReviewDecision,
     ReviewStage,
+    Source,
     TeamRole,
     Tier,
 )
@@ -81,6 +82,26 @@ class SnoozeWatchlist(_IncidentCommand):
     watchlist_id: uuid.UUID
     until: AwareDatetime
     reason: str = Field(min_length=1, max_length=2000)
+
+
+class AddOwnAccount(_IncidentCommand):
+    """Register one of the organization's own accounts, which quiet periods pause."""
+
+    NAME: ClassVar[str] = "own_account.add"
+
+    platform: Source
+    handle: str = Field(min_length=1, max_length=100)
+    owner: str | None = Field(default=None, max_length=200)
+
+
+class UpdateOwnAccount(_IncidentCommand):
+    """Change who runs an own account, or take it out of (or back into) quiet periods."""
+
+    NAME: ClassVar[str] = "own_account.update"
+
+    account_id: uuid.UUID
+    owner: str | None = Field(default=None, max_length=200)
+    active: bool | None = None
 
 
 class CompleteTask(_IncidentCommand):
@@ -344,6 +365,8 @@ RESPONSE_MESSAGES: tuple[type[Message], ...] = (
     ChangeIncidentTier,
     AssignRole,
     SnoozeWatchlist,
+    AddOwnAccount,
+    UpdateOwnAccount,
     CompleteTask,
     DraftStatement,
     ReviseStatement,

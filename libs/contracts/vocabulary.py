@@ -14,6 +14,7 @@ from libs.contracts.enums import (
     IncidentStatus,
     ReviewStage,
     Sentiment,
+    Source,
     StatementStatus,
     TaskStatus,
     TeamRole,
@@ -70,6 +71,18 @@ CHANNEL_LABELS: dict[Channel, str] = {
     Channel.DOUYIN: "抖音",
     Channel.XIAOHONGSHU: "小红书",
     Channel.WEBSITE: "官网",
+}
+
+SOURCE_LABELS: dict[Source, str] = {
+    Source.WEIBO: "微博",
+    Source.WECHAT: "微信",
+    Source.DOUYIN: "抖音",
+    Source.XIAOHONGSHU: "小红书",
+    Source.ZHIHU: "知乎",
+    Source.NEWS: "新闻网站",
+    Source.FORUM: "论坛",
+    Source.COMPLAINT: "投诉渠道",
+    Source.OTHER: "其他平台",
 }
 
 CRISIS_TYPE_LABELS: dict[CrisisType, str] = {

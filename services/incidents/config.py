@@ -19,6 +19,11 @@ class IncidentsSettings(Settings):
         gt=0,
         description="How often ended snoozes are checked for a crisis they held back.",
     )
+    quiet_period_check_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="How often incidents are checked for a quiet period to start or end.",
+    )
     incidents_max_jobs: int = Field(
         default=4, description="How many messages the incidents worker applies at once."
     )

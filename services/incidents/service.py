@@ -4,7 +4,7 @@ Every handler takes the context of the process running it (its clock, the data k
 contacts), the session of the caller's unit of work and the message, and answers an
 `Outcome`: the messages to publish once the caller commits and, for a command, its answer.
 Handlers never commit. The rules live in the sub-domains (`signals`, `lifecycle`, `tasks`,
-`team`, `playbook`, `statements`, `replies`, `aftercare`, `review`); this module only picks
+`team`, `playbook`, `quiet`, `statements`, `replies`, `aftercare`, `review`); this module only picks
 the clock and joins the steps one message takes across them.
 """
 
@@ -21,6 +21,7 @@ from libs.privacy import DataKey
 from services.incidents.aftercare import service as aftercare
 from services.incidents.lifecycle import service as lifecycle
 from services.incidents.playbook import service as playbook
+from services.incidents.quiet import service as quiet
 from services.incidents.replies import service as replies
 from services.incidents.review import service as review
 from services.incidents.signals import fall as falls
@@ -97,6 +98,20 @@ async def snooze_watchlist(
 ) -> Outcome:
     """Silence a watchlist for a while, with a reason."""
     return await snooze.snooze_watchlist(session, command, now=context.clock.now())
+
+
+async def add_own_account(
+    context: Context, session: AsyncSession, command: response.AddOwnAccount
+) -> Outcome:
+    """Register one of the organization's own accounts for quiet periods to pause."""
+    return await quiet.add_account(session, command, now=context.clock.now())
+
+
+async def update_own_account(
+    context: Context, session: AsyncSession, command: response.UpdateOwnAccount
+) -> Outcome:
+    """Change an own account's owner, or whether quiet periods pause it."""
+    return await quiet.update_account(session, command, now=context.clock.now())
 
 
 async def set_playbook(

@@ -2,8 +2,8 @@
 
 The harness in `libs.messaging.worker` opens one unit of work per message, records a
 receipt so a redelivered message changes nothing, commits, and only then publishes the
-events a handler returns. The deadline watchdog, the snooze-end pass and the daily risk
-check's scheduler (each once per cluster, by its lease) run beside the routes.
+events a handler returns. The deadline watchdog, the snooze-end and quiet-period passes
+and the daily risk check's scheduler (each once per cluster, by its lease) run beside the routes.
 """
 
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from libs.privacy import DataKey
 from libs.settings import Settings
 from services.incidents import service
 from services.incidents.config import IncidentsSettings
+from services.incidents.quiet.service import QUIET_PERIODS
 from services.incidents.risk_check.scheduler import risk_check_sweep
 from services.incidents.risk_check.service import Schedule
 from services.incidents.signals.service import SNOOZE_ENDS
@@ -46,6 +47,8 @@ ROUTES: list[Route[IncidentsRuntime, Any]] = [
     Route(response.AssignRole, service.assign_role),
     Route(response.SnoozeWatchlist, service.snooze_watchlist),
     Route(response.SetPlaybook, service.set_playbook),
+    Route(response.AddOwnAccount, service.add_own_account),
+    Route(response.UpdateOwnAccount, service.update_own_account),
     Route(response.CompleteTask, service.complete_task),
     Route(response.DraftStatement, service.draft_statement),
     Route(response.ReviseStatement, service.revise_statement),
@@ -84,6 +87,7 @@ def create_worker(settings: Settings, **how: Unpack[HowToRun]) -> Worker:
             )
         )
         runtime.sweep(SNOOZE_ENDS, every=own.snooze_check_seconds, producer=CONSUMER)
+        runtime.sweep(QUIET_PERIODS, every=own.quiet_period_check_seconds, producer=CONSUMER)
         if own.risk_check_enabled:
             schedule = Schedule(own.risk_check_hour, ZoneInfo(own.risk_check_time_zone))
             runtime.sweep(

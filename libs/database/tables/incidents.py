@@ -300,3 +300,47 @@ class RiskCheck(OrganizationRow, table=True):
     time_zone: str = Field(max_length=64)
     checked_at: datetime = at_field()
     report: dict[str, Any] = jsonb_field()
+
+
+class OwnAccount(OrganizationRow, table=True):
+    """One of the organization's own accounts (官方账号): a quiet period pauses its posts.
+
+    `owner` names who runs it, so the pause task says whom to ask; an inactive account is
+    kept for the record but paused no more.
+    """
+
+    __tablename__ = "own_account"
+    __table_args__ = (UniqueConstraint("organization_id", "platform", "handle"),)
+
+    platform: str = Field(max_length=16)
+    handle: str = Field(max_length=100)
+    owner: str | None = Field(default=None, max_length=200)
+    active: bool = True
+    created_at: datetime = at_field(default_now=True)
+    updated_at: datetime = at_field(default_now=True)
+
+
+class QuietPeriod(OrganizationRow, table=True):
+    """A stretch in which the organization's own accounts stay quiet during an incident.
+
+    Started when an open incident is at orange or above, ended when it recovers (or is
+    resolved, closed, merged or called a false alarm); at most one runs per incident.
+    `accounts` keeps what the start event told, so the end tells the same accounts.
+    """
+
+    __tablename__ = "quiet_period"
+    __table_args__ = (
+        Index(
+            "uq_quiet_period_running",
+            "incident_id",
+            unique=True,
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
+
+    incident_id: uuid.UUID = child_of("incident", index=True)
+    tier: str = Field(max_length=8)
+    started_at: datetime = at_field()
+    ended_at: datetime | None = at_field(nullable=True)
+    ended_status: str | None = Field(default=None, max_length=16)
+    accounts: list[dict[str, Any]] = jsonb_field(default=list)

@@ -12,12 +12,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from libs.contracts.enums import Channel, CrisisType, EventType, IncidentStatus, TeamRole, Tier
+from libs.contracts.enums import (
+    Channel,
+    CrisisType,
+    EventType,
+    IncidentStatus,
+    Source,
+    TeamRole,
+    Tier,
+)
 from libs.contracts.response import IncidentSummary, IntegrationEventEmitted
 from libs.contracts.vocabulary import (
     CHANNEL_LABELS,
     CRISIS_TYPE_LABELS,
     ROLE_LABELS,
+    SOURCE_LABELS,
     STATUS_LABELS,
     TIER_COLOURS,
 )
@@ -309,6 +318,42 @@ def risk_check(view: EventView) -> Parts:
     return parts
 
 
+def _accounts(payload: Payload) -> list[str]:
+    accounts = []
+    for item in _entries(payload, "accounts"):
+        platform = read.label(SOURCE_LABELS, Source, item.get("platform"), 10)
+        handle = read.text(item.get("handle"), 40)
+        if handle:
+            owner = read.text(item.get("owner"), 20)
+            accounts.append(f"{platform or ''} @{handle}" + (f"（{owner}）" if owner else ""))
+    return accounts
+
+
+def quiet_period_started(view: EventView) -> Parts:
+    """Name the accounts that must hold their scheduled and marketing posts, and by when."""
+    parts = Parts(f"{view.subject}进入静默期：暂停官方账号定时发布")
+    accounts = _accounts(view.payload)
+    parts.facts.append(("暂停账号", _listed(accounts) if accounts else "尚未登记官方账号"))
+    if started := read.time(view.payload.get("started_at")):
+        parts.facts.append(("开始时间", started))
+    parts.reasons = ["危机处置期间暂停营销与定时内容，避免激化舆情"]
+    return parts
+
+
+def quiet_period_ended(view: EventView) -> Parts:
+    """Say the accounts may post again, and why the period ended."""
+    payload = view.payload
+    parts = Parts(f"{view.subject}静默期结束：官方账号可恢复发布")
+    if status := read.label(STATUS_LABELS, IncidentStatus, payload.get("status"), 20):
+        parts.facts.append(("事件状态", status))
+    accounts = _accounts(payload)
+    if accounts:
+        parts.facts.append(("恢复账号", _listed(accounts)))
+    if ended := read.time(payload.get("ended_at")):
+        parts.facts.append(("结束时间", ended))
+    return parts
+
+
 RENDERERS: dict[EventType, Callable[[EventView], Parts]] = {
     EventType.INCIDENT_OPENED: opened,
     EventType.INCIDENT_TIER_CHANGED: tier_changed,
@@ -317,4 +362,6 @@ RENDERERS: dict[EventType, Callable[[EventView], Parts]] = {
     EventType.STATEMENT_PUBLISHED: statement_published,
     EventType.REVIEW_COMPLETED: review_completed,
     EventType.RISK_CHECK_COMPLETED: risk_check,
+    EventType.QUIET_PERIOD_STARTED: quiet_period_started,
+    EventType.QUIET_PERIOD_ENDED: quiet_period_ended,
 }
