@@ -14,6 +14,7 @@ as root); Playwright only drives it and downloads nothing.
 """
 
 import asyncio
+import json
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -21,13 +22,22 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
 import uvicorn
 from arq.connections import ArqRedis
 from fastapi import FastAPI
-from playwright.async_api import Page, Response, async_playwright, expect
+from playwright.async_api import (
+    BrowserContext,
+    Page,
+    Playwright,
+    Request,
+    Response,
+    async_playwright,
+    expect,
+)
 from sqlmodel import col, func, select
 
 from crisiswatch.demo_stream import BRAND, BRAND_KEYWORDS, chatter, crisis
@@ -42,7 +52,15 @@ from libs.privacy import generate_key
 from services.analysis.worker import create_worker as analysis_worker
 from services.incidents.worker import create_worker as incidents_worker
 from services.ingest.app import create_app as create_ingest
-from tests.builders import Sessions, Tenant, incident, make_tenant, read_all, watchlist
+from tests.builders import (
+    Sessions,
+    Tenant,
+    incident,
+    make_tenant,
+    read_all,
+    response_task,
+    watchlist,
+)
 from tests.fixtures.http import serving
 from tests.fixtures.servers import Servers
 from tests.fixtures.workers import running_workers
@@ -77,6 +95,13 @@ def _chromium() -> Path:
             "`apt-get install chromium chromium-driver`."
         )
     return CHROMIUM
+
+
+def _document_id(name: str) -> str:
+    """The id (SHA-256 of the text) of one of the console's documents."""
+    manifest = json.loads(DOCUMENTS.read_text(encoding="utf-8"))
+    found: str = next(op["id"] for op in manifest["operations"] if op["name"] == name)
+    return found
 
 
 def _listening_socket() -> socket.socket:
@@ -204,20 +229,16 @@ async def test_the_console_follows_a_crisis_from_another_origin(
             " __typename ... on Refusal { message } } }",
             {"input": {"name": BRAND, "keywords": list(BRAND_KEYWORDS)}},
         )
-        browser = await playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=str(chromium),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 1000},
-        )
+        browser = await _launch(playwright, chromium, tmp_path)
         page = browser.pages[0] if browser.pages else await browser.new_page()
         gateway_answers: list[Response] = []
         page.on(
             "response",
-            lambda response: gateway_answers.append(response)
-            if response.url.startswith(f"{api}/graphql")
-            else None,
+            lambda response: (
+                gateway_answers.append(response)
+                if response.url.startswith(f"{api}/graphql")
+                else None
+            ),
         )
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))
@@ -294,9 +315,9 @@ async def test_the_console_follows_a_crisis_from_another_origin(
             sessions, select(TimelineEvent).where(TimelineEvent.incident_id == crisis_incident.id)
         )
         opened_event = next(event for event in events if event.kind == "opened")
-        await expect(
-            page.locator("#timeline li[data-kind='opened'] .message")
-        ).to_have_text(opened_event.message)
+        await expect(page.locator("#timeline li[data-kind='opened'] .message")).to_have_text(
+            opened_event.message
+        )
         await expect(page.locator("#statements li.statement .body")).to_have_text(statement_body)
 
         # The one mutation the console sends: its answer and the live update both show it.
@@ -362,7 +383,86 @@ async def test_the_console_follows_a_crisis_from_another_origin(
     assert acknowledged is not None and acknowledged.status == IncidentStatus.ACKNOWLEDGED.value
 
 
+async def _launch(playwright: Playwright, chromium: Path, folder: Path) -> BrowserContext:
+    """Start Debian's Chromium on a fresh profile in `folder`."""
+    return await playwright.chromium.launch_persistent_context(
+        str(folder / "profile"),
+        executable_path=str(chromium),
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport={"width": 1280, "height": 1000},
+    )
+
+
 async def _sign_in(page: Page, api: str, secret: str) -> None:
     await page.locator("#gateway-url").fill(api)
     await page.locator("#api-key").fill(secret)
     await page.locator("#sign-in button[type=submit]").click()
+
+
+async def test_the_console_registers_its_documents_where_any_document_may_run(
+    servers: Servers, sessions: Sessions, redis: ArqRedis, tmp_path: Path
+) -> None:
+    chromium = _chromium()
+    tenant = await make_tenant(sessions, "heilan")
+    old = await _old_incident(sessions, tenant)
+    async with transaction(sessions) as session:
+        task = await response_task(
+            session,
+            old,
+            "confirm_scope",
+            old.detected_at + timedelta(hours=2),
+            title="确认影响范围",
+        )
+    gateway_socket = _listening_socket()
+    port = gateway_socket.getsockname()[1]
+    api = f"http://127.0.0.1:{port}"
+    console_origin = f"http://localhost:{port}"
+    settings = GatewaySettings(
+        database_url=servers.database_url,
+        redis_url=servers.redis_url,
+        data_key=generate_key(),
+        cors_allowed_origins=console_origin,
+    )
+    sent: list[tuple[str, str]] = []
+
+    def record(request: Request) -> None:
+        if request.url.startswith(f"{api}/graphql"):
+            sent.append((request.method, request.post_data or request.url))
+
+    async with (
+        _serve(create_app(settings), gateway_socket),
+        async_playwright() as playwright,
+    ):
+        browser = await _launch(playwright, chromium, tmp_path)
+        page = browser.pages[0] if browser.pages else await browser.new_page()
+        page.on("request", record)
+        await page.goto(f"{console_origin}/console/")
+        await _sign_in(page, api, tenant.keys[Role.VIEWER])
+        rows = page.locator("#incidents li.incident")
+        await expect(rows).to_have_count(1)
+        await expect(rows.first).to_contain_text(old.title)
+        await rows.first.locator("button").click()
+        await expect(page.locator("#tasks tbody tr td:first-child")).to_have_text([task.title])
+        first_visit = list(sent)
+
+        # The key outlives a reload of the tab, and the hashes are known by now.
+        sent.clear()
+        await page.reload()
+        await expect(page.locator("#live-state")).to_have_attribute(
+            "data-state", "live", timeout=STEP_MS
+        )
+        await expect(rows).to_have_count(1)
+        await browser.close()
+
+    incidents_hash = _document_id("ConsoleIncidents")
+    # The gateway did not know the hash: it asked for the text, which the console then sent.
+    listing = [(method, data) for method, data in first_visit if incidents_hash in data]
+    # (Later GETs are the re-read after the socket's acknowledgement.)
+    assert [method for method, _ in listing][:2] == ["GET", "POST"]
+    assert {method for method, _ in listing[2:]} <= {"GET"}
+    assert "query ConsoleIncidents" not in unquote(listing[0][1])
+    assert "query ConsoleIncidents" in listing[1][1]
+    # Once registered, each query goes by its hash alone.
+    assert sent and all(method == "GET" for method, _ in sent)
+    assert not any("query Console" in unquote(data) for _, data in sent)
