@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from graphql import (
     OperationDefinitionNode,
     build_schema,
@@ -20,12 +21,10 @@ from graphql import (
 )
 from graphql.validation import NoDeprecatedCustomRule
 
-from gateway.app import create_app
-from gateway.console.mount import HEADERS, STATIC
+from gateway.console.mount import HEADERS, STATIC, add_console
 from gateway.persisted.automatic import sha256_hex
 from gateway.persisted.trusted import TrustedDocuments
 from gateway.print_schema import render
-from libs.settings import Settings
 
 DOCUMENTS = STATIC / "documents.json"
 
@@ -74,8 +73,9 @@ def test_the_scripts_run_exactly_the_documents_the_manifest_lists() -> None:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # The static files need neither PostgreSQL nor Redis: the lifespan is not run.
-    app = create_app(Settings(database_url="postgresql://-/-", redis_url="redis://-"))
+    # The gateway's own wiring is exercised by the browser test, which loads the page from it.
+    app = FastAPI()
+    add_console(app)
     transport = httpx.ASGITransport(app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
         yield client
