@@ -444,15 +444,19 @@ async def test_the_console_registers_its_documents_where_any_document_may_run(
         await expect(rows.first).to_contain_text(old.title)
         await rows.first.locator("button").click()
         await expect(page.locator("#tasks tbody tr td:first-child")).to_have_text([task.title])
+        assert page.url == f"{console_origin}/console/#/incidents/{old.id}"
         first_visit = list(sent)
 
-        # The key outlives a reload of the tab, and the hashes are known by now.
+        # The key outlives a reload of the tab, the address reopens the incident, and the
+        # hashes are known by now.
         sent.clear()
         await page.reload()
         await expect(page.locator("#live-state")).to_have_attribute(
             "data-state", "live", timeout=STEP_MS
         )
         await expect(rows).to_have_count(1)
+        await expect(page.locator("#incident-title")).to_have_text(old.title)
+        await expect(page.locator("#tasks tbody tr td:first-child")).to_have_text([task.title])
         await browser.close()
 
     incidents_hash = _document_id("ConsoleIncidents")

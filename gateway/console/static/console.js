@@ -43,6 +43,7 @@ async function main() {
   $("#sign-out").addEventListener("click", signOut);
   $("#acknowledge").addEventListener("click", acknowledgeOpenIncident);
   $("#refresh-chart").addEventListener("click", refreshChart);
+  window.addEventListener("hashchange", openLinkedIncident);
   const key = sessionStorage.getItem(KEY_ENTRY);
   if (key) await signIn($("#gateway-url").value, key);
 }
@@ -73,7 +74,7 @@ async function signIn(gatewayUrl, key) {
   $("#sign-out").hidden = false;
   $("#signed-in-to").textContent = base;
   startLive(base, key.trim());
-  await refreshChart();
+  await Promise.all([refreshChart(), openLinkedIncident()]);
 }
 
 function signOut() {
@@ -173,7 +174,12 @@ function incidentRow(id) {
   item.dataset.id = id;
   const button = document.createElement("button");
   button.type = "button";
-  button.addEventListener("click", () => openIncident(id));
+  button.addEventListener("click", () => {
+    const { databaseId } = state.incidents.get(id);
+    // The address names the open incident, so it can be shared or reloaded.
+    if (window.location.hash !== linkTo(databaseId)) window.location.hash = linkTo(databaseId);
+    else openIncident(id);
+  });
   item.append(button);
   return item;
 }
@@ -192,6 +198,23 @@ function fillIncidentRow(item, incident) {
     text("span", label(incident.status), "status"),
     text("time", formatTime(incident.detectedAt), "detected"),
   );
+}
+
+// Links such as #/incidents/<databaseId> open one incident; set CONSOLE_URL to
+// `<this page>#/incidents/{incident_id}` and chat alerts link straight to it.
+const LINK = /^#\/incidents\/([0-9a-f-]{36})$/i;
+
+function linkTo(databaseId) {
+  return `#/incidents/${databaseId}`;
+}
+
+async function openLinkedIncident() {
+  const linked = LINK.exec(window.location.hash);
+  if (!linked || !state.client) return;
+  const databaseId = linked[1].toLowerCase();
+  const listed = [...state.incidents.values()].find((item) => item.databaseId === databaseId);
+  // An incident beyond the list is named by its Relay global id: base64 of "Incident:<uuid>".
+  await openIncident(listed ? listed.id : btoa(`Incident:${databaseId}`));
 }
 
 async function openIncident(id) {
