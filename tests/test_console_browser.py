@@ -249,6 +249,7 @@ async def test_the_console_follows_a_crisis_from_another_origin(
         await expect(page.locator("#sign-in-error")).to_have_text(
             "The API key is unknown or revoked.", timeout=STEP_MS
         )
+        assert await page.evaluate("sessionStorage.length + localStorage.length") == 0
         secret = tenant.keys[Role.RESPONDER]
         await _sign_in(page, api, secret)
 
@@ -346,7 +347,7 @@ async def test_the_console_follows_a_crisis_from_another_origin(
                 )
             ).one()
         assert stored_mentions == len(posts) and negative > 0
-        await page.locator("#refresh-chart").click()
+        # No reload and no click: the mentions subscription has the chart read again.
         await page.wait_for_function(
             """([total, negative]) => {
               const buckets = [...document.querySelectorAll("#chart svg g.bucket")];

@@ -86,6 +86,7 @@ function signOut() {
   $("#incident").hidden = true;
   $("#sign-out").hidden = true;
   $("#sign-in").hidden = false;
+  $("#signed-in-to").textContent = "";
 }
 
 function startLive(base, key) {
@@ -117,6 +118,7 @@ async function resync() {
     await loadIncidents(state.client);
     if (state.openId) await openIncident(state.openId);
     scheduleChartRefresh();
+    showError("#console-error", "");
   } catch (problem) {
     showError("#console-error", problem.message);
   }
