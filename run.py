@@ -3,12 +3,14 @@
 
     python3 run.py up      install what is needed, then start the whole system
     python3 run.py test    install what is needed, then run linters, type checks and tests
+                           (as root on Debian, also Debian's Chromium for the browser test)
 
 Anything else is passed to the `crisiswatch` command (for example `python3 run.py demo`).
 Dependencies come from `uv.lock` with the pinned uv, into `.venv` beside this file.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -18,6 +20,9 @@ ROOT = Path(__file__).resolve().parent
 UV_VERSION = "0.13.8"
 TOOLS = ROOT / ".venv-tools"
 VENV = ROOT / ".venv"
+# The reference console's browser test drives Debian's Chromium (never a downloaded one).
+CHROMIUM_PACKAGES = ("chromium", "chromium-driver")
+CHROMIUM_FILES = (Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"))
 
 
 def _bin(env: Path, name: str) -> Path:
@@ -57,6 +62,45 @@ def sync() -> None:
     subprocess.run([str(ensure_uv()), "sync", "--frozen", "--quiet"], cwd=ROOT, env=env, check=True)
 
 
+def ensure_chromium() -> None:
+    """Install Debian's Chromium with apt-get when missing and running as root.
+
+    Quiet when it is there; otherwise one line says what was done or why not. The browser
+    test then fails with the reason rather than skipping, so a missing browser is seen.
+    """
+    if all(path.exists() for path in CHROMIUM_FILES):
+        return
+    apt = shutil.which("apt-get")
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if apt is None or not root:
+        why = "no apt-get here" if apt is None else "not running as root"
+        print(
+            f"==> chromium not installed ({why}): the console's browser test will fail", flush=True
+        )
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = [apt, "install", "-y", "-qq", "--no-install-recommends", *CHROMIUM_PACKAGES]
+
+    def quietly(command: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+
+    done = quietly(install)
+    if done.returncode != 0:
+        # A fresh machine or container may have no package lists yet: read them, try again.
+        quietly([apt, "update", "-qq"])
+        done = quietly(install)
+    if done.returncode == 0:
+        print(f"==> installed {' and '.join(CHROMIUM_PACKAGES)} with apt-get", flush=True)
+    else:
+        reason = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        print(
+            f"==> could not install chromium ({reason}): the console's browser test will fail",
+            flush=True,
+        )
+
+
 def run_checks(pytest_args: list[str]) -> int:
     """Run ruff, mypy, import-linter, deptry and the test suite; stop at the first failure."""
     os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
@@ -92,6 +136,7 @@ def main(argv: list[str]) -> int:
         return 0
     sync()
     if argv[0] == "test":
+        ensure_chromium()
         return run_checks(argv[1:])
     crisiswatch = str(_bin(VENV, "crisiswatch"))
     os.execv(crisiswatch, [crisiswatch, *argv])

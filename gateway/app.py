@@ -4,7 +4,8 @@ Routes: POST /graphql runs operations for a bearer key (GET too, for persisted q
 `gateway.graphql_http`), a WebSocket on /graphql speaks graphql-transport-ws for
 subscriptions (the key travels in `connection_init`; see docs/subscriptions.md), GET /livez
 answers while the process does, GET /readyz (and /healthz, its older name) whether
-PostgreSQL and Redis answer, GET /metrics serves Prometheus metrics. Only in development
+PostgreSQL and Redis answer, GET /metrics serves Prometheus metrics, and /console/ the
+reference console's static page (`gateway.console`). Only in development
 (`CRISISWATCH_ENV=development`) does a bare GET /graphql serve GraphiQL for a person in a
 browser (it sends the key from its headers pane), with `/docs` and `/openapi.json`. Request
 bodies are held to `body_limit.MAX_BODY_BYTES` while they arrive; pages on the origins
@@ -30,6 +31,7 @@ from gateway.admission import Gate
 from gateway.auth import AuthError, PrincipalCache
 from gateway.body_limit import BodyLimit
 from gateway.config import GatewaySettings, get_settings
+from gateway.console.mount import add_console
 from gateway.core.context import GatewayContext
 from gateway.core.websocket_admission import sign_in
 from gateway.graphiql import add_graphiql
@@ -186,6 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await ready(held.engine, held.redis)
 
     app.add_route("/metrics", metrics_response, include_in_schema=False)
+    add_console(app)
 
     @app.exception_handler(AuthError)
     async def auth_failed(request: Request, exc: AuthError) -> JSONResponse:
