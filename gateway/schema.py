@@ -35,6 +35,8 @@ from gateway.core.storable_input import RefuseUnstorableText
 from gateway.core.websocket_admission import WebSocketAdmission
 from gateway.cost.extension import CostLimit
 from gateway.dashboard.queries import DashboardQuery
+from gateway.evidence.mutations import EvidenceMutation
+from gateway.evidence.queries import EvidenceQuery
 from gateway.incidents.mutations import IncidentMutation
 from gateway.incidents.queries import IncidentQuery
 from gateway.incidents.subscriptions import IncidentSubscription
@@ -46,6 +48,8 @@ from gateway.mentions.queries import MentionQuery
 from gateway.mentions.subscriptions import MentionSubscription
 from gateway.operation_metrics import OperationMetrics
 from gateway.operations.queries import OperationsQuery
+from gateway.partners.mutations import PartnerMutation
+from gateway.partners.queries import PartnerQuery
 from gateway.playbooks.mutations import PlaybookMutation
 from gateway.playbooks.queries import PlaybookQuery
 from gateway.quiet.mutations import QuietMutation
@@ -98,6 +102,8 @@ Query = merge_types(
         OperationsQuery,
         BacktestQuery,
         QuietQuery,
+        PartnerQuery,
+        EvidenceQuery,
     ),
 )
 Mutation = merge_types(
@@ -117,6 +123,8 @@ Mutation = merge_types(
         ApiKeyMutation,
         BacktestMutation,
         QuietMutation,
+        PartnerMutation,
+        EvidenceMutation,
     ),
 )
 Subscription = merge_types(

@@ -49,9 +49,13 @@ from libs.contracts.enums import Role, Sentiment, Tier
 from libs.database.engine import transaction
 from libs.database.tables import (
     Backtest,
+    EvidenceBundle,
+    EvidenceItem,
     Incident,
+    IncidentPartner,
     Mention,
     OwnAccount,
+    Partner,
     Playbook,
     QuietPeriod,
     ResponseTask,
@@ -88,6 +92,8 @@ class Org:
     risk_check: uuid.UUID
     backtest: uuid.UUID
     own_account: uuid.UUID
+    partner: uuid.UUID
+    evidence: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -168,6 +174,17 @@ QUERIES: dict[str, Read] = {
     ),
     "backtests": _page("backtests", "databaseId watchlist { databaseId }"),
     "ownAccounts": _page("ownAccounts", "databaseId handle"),
+    "partners": _page("partners", "databaseId name"),
+    "partnerStandings": _page(
+        "partnerStandings", "databaseId partner { databaseId } incident { databaseId }"
+    ),
+    "evidenceBundles": _page("evidenceBundles", "databaseId incident { databaseId }"),
+    "evidenceBundle": Read(
+        """query($id: ID!) { evidenceBundle(id: $id) { databaseId items { mentionId }
+             export { json } } }""",
+        lambda org: {"id": gid("EvidenceBundle", org.evidence)},
+        takes_ids=True,
+    ),
     "quietPeriods": _page("quietPeriods", "databaseId incident { databaseId }"),
     "authors": _page("authors"),
     "watchlistsConnection": _page("watchlistsConnection"),
@@ -280,6 +297,50 @@ MUTATIONS |= {
               __typename ... on OwnAccount {{ databaseId }} {REFUSED} }} }}""",
         lambda org: {"input": {"id": gid("OwnAccount", org.own_account), "owner": "品牌部"}},
     ),
+    "addPartner": Write(
+        f"""mutation($input: AddPartnerInput!) {{ addPartner(input: $input) {{
+              __typename ... on Partner {{ databaseId }} {REFUSED} }} }}""",
+        lambda org: {"input": {"name": f"公关{uuid.uuid4().hex[:6]}", "kind": "AGENCY"}},
+        takes_ids=False,
+    ),
+    "updatePartner": Write(
+        f"""mutation($input: UpdatePartnerInput!) {{ updatePartner(input: $input) {{
+              __typename ... on Partner {{ databaseId }} {REFUSED} }} }}""",
+        lambda org: {"input": {"id": gid("Partner", org.partner), "note": "年框合作"}},
+    ),
+    "setPartnerStatus": Write(
+        f"""mutation($input: SetPartnerStatusInput!) {{ setPartnerStatus(input: $input) {{
+              __typename ... on PartnerStanding {{ databaseId }} {REFUSED} }} }}""",
+        lambda org: {
+            "input": {
+                "incidentId": gid("Incident", org.seed.incident),
+                "partnerId": gid("Partner", org.partner),
+                "status": "INFORMED",
+            }
+        },
+    ),
+    "createEvidenceBundle": Write(
+        f"""mutation($input: CreateEvidenceBundleInput!) {{ createEvidenceBundle(input: $input) {{
+              __typename ... on EvidenceBundle {{ databaseId }} {REFUSED} }} }}""",
+        lambda org: {
+            "input": {
+                "incidentId": gid("Incident", org.seed.incident),
+                "title": "谣言举报材料",
+                "purpose": "LEGAL",
+                "items": [{"mentionId": gid("Mention", org.seed.mention)}],
+            }
+        },
+    ),
+    "addEvidence": Write(
+        f"""mutation($input: AddEvidenceInput!) {{ addEvidence(input: $input) {{
+              __typename ... on EvidenceBundle {{ databaseId }} {REFUSED} }} }}""",
+        lambda org: {
+            "input": {
+                "bundleId": gid("EvidenceBundle", org.evidence),
+                "items": [{"mentionId": gid("Mention", org.seed.mention)}],
+            }
+        },
+    ),
     "revokeApiKey": Write(
         f"""mutation($id: ID!) {{ revokeApiKey(id: $id) {{
               __typename ... on ApiKey {{ databaseId }} {REFUSED} }} }}""",
@@ -385,6 +446,39 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
                 accounts=[],
             )
         )
+        partner = Partner(organization_id=org_id, name="星河公关", kind="agency")
+        session.add(partner)
+        await session.flush()
+        session.add(
+            IncidentPartner(
+                organization_id=org_id,
+                incident_id=opened.id,
+                partner_id=partner.id,
+                status="informed",
+                updated_by="matrix",
+            )
+        )
+        bundle = EvidenceBundle(
+            organization_id=org_id,
+            incident_id=opened.id,
+            title="谣言举报材料",
+            purpose="legal",
+            created_by="matrix",
+        )
+        session.add(bundle)
+        await session.flush()
+        session.add(
+            EvidenceItem(
+                organization_id=org_id,
+                bundle_id=bundle.id,
+                mention_id=posted.id,
+                position=0,
+                source=posted.source,
+                text=posted.text,
+                posted_at=posted.posted_at,
+                added_by="matrix",
+            )
+        )
     return Org(
         tenant=tenant,
         seed=made,
@@ -393,6 +487,8 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
         risk_check=check_id,
         backtest=replayed.id,
         own_account=account.id,
+        partner=partner.id,
+        evidence=bundle.id,
     )
 
 

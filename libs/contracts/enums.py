@@ -184,6 +184,33 @@ class FollowUpKind(StrEnum):
     COMPENSATION = "compensation"
 
 
+class PartnerKind(StrEnum):
+    """What a third party is to the organization (第三方合作方)."""
+
+    AGENCY = "agency"
+    KOL = "kol"
+    DISTRIBUTOR = "distributor"
+    SUPPLIER = "supplier"
+    MEDIA = "media"
+    OTHER = "other"
+
+
+class PartnerStatus(StrEnum):
+    """Where a partner stands in one incident: to be told, told, or aligned on the statement."""
+
+    TO_INFORM = "to_inform"
+    INFORMED = "informed"
+    ALIGNED = "aligned"
+
+
+class EvidencePurpose(StrEnum):
+    """Who an evidence bundle is for: a platform's report desk (举报), legal counsel, or both."""
+
+    PLATFORM_REPORT = "platform_report"
+    LEGAL = "legal"
+    BOTH = "both"
+
+
 class EventType(StrEnum):
     """Events integrators can subscribe to; names are stable across versions."""
 

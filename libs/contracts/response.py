@@ -23,7 +23,10 @@ from libs.contracts.enums import (
     ContactKind,
     CrisisType,
     EventType,
+    EvidencePurpose,
     IncidentStatus,
+    PartnerKind,
+    PartnerStatus,
     ReviewDecision,
     ReviewStage,
     Source,
@@ -102,6 +105,74 @@ class UpdateOwnAccount(_IncidentCommand):
     account_id: uuid.UUID
     owner: str | None = Field(default=None, max_length=200)
     active: bool | None = None
+
+
+class AddPartner(_IncidentCommand):
+    """Register a third party the organization works with (第三方合作方管理)."""
+
+    NAME: ClassVar[str] = "partner.add"
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: PartnerKind
+    contact: str | None = Field(default=None, max_length=500)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class UpdatePartner(_IncidentCommand):
+    """Change a partner's contact or note, or retire it; an omitted field stays."""
+
+    NAME: ClassVar[str] = "partner.update"
+
+    partner_id: uuid.UUID
+    contact: str | None = Field(default=None, max_length=500)
+    note: str | None = Field(default=None, max_length=2000)
+    active: bool | None = None
+
+
+class SetPartnerStatus(_IncidentCommand):
+    """Record where a partner stands in an incident: to be told, told, aligned on the statement."""
+
+    NAME: ClassVar[str] = "incident.set_partner_status"
+
+    incident_id: uuid.UUID
+    partner_id: uuid.UUID
+    status: PartnerStatus
+    note: str | None = Reason
+
+
+class EvidenceItemInput(BaseModel):
+    """A mention to keep as evidence, with the hash of a screenshot of it when one was taken."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mention_id: uuid.UUID
+    screenshot_sha256: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$", description="Lowercase hex SHA-256."
+    )
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class CreateEvidenceBundle(_IncidentCommand):
+    """Gather mentions and the facts that rebut them into a bundle for a platform or counsel."""
+
+    NAME: ClassVar[str] = "evidence.create"
+
+    incident_id: uuid.UUID
+    title: str = Field(min_length=1, max_length=200)
+    purpose: EvidencePurpose
+    debunk_facts: list[Annotated[str, Field(min_length=1, max_length=2000)]] = Field(
+        default_factory=list, max_length=50
+    )
+    items: list[EvidenceItemInput] = Field(default_factory=list, max_length=500)
+
+
+class AddEvidence(_IncidentCommand):
+    """Add mentions to an evidence bundle; one already in it is left as it was."""
+
+    NAME: ClassVar[str] = "evidence.add"
+
+    bundle_id: uuid.UUID
+    items: list[EvidenceItemInput] = Field(min_length=1, max_length=500)
 
 
 class CompleteTask(_IncidentCommand):
@@ -367,6 +438,11 @@ RESPONSE_MESSAGES: tuple[type[Message], ...] = (
     SnoozeWatchlist,
     AddOwnAccount,
     UpdateOwnAccount,
+    AddPartner,
+    UpdatePartner,
+    SetPartnerStatus,
+    CreateEvidenceBundle,
+    AddEvidence,
     CompleteTask,
     DraftStatement,
     ReviseStatement,

@@ -4,8 +4,9 @@ Every handler takes the context of the process running it (its clock, the data k
 contacts), the session of the caller's unit of work and the message, and answers an
 `Outcome`: the messages to publish once the caller commits and, for a command, its answer.
 Handlers never commit. The rules live in the sub-domains (`signals`, `lifecycle`, `tasks`,
-`team`, `playbook`, `quiet`, `statements`, `replies`, `aftercare`, `review`); this module only picks
-the clock and joins the steps one message takes across them.
+`team`, `playbook`, `quiet`, `partners`, `evidence`, `statements`, `replies`, `aftercare`,
+`review`); this module only picks the clock and joins the steps one message takes across
+them.
 """
 
 from typing import Protocol
@@ -19,7 +20,9 @@ from libs.contracts.messages import AcknowledgeIncident, RiskSignalRaised, RiskT
 from libs.contracts.outcome import Outcome
 from libs.privacy import DataKey
 from services.incidents.aftercare import service as aftercare
+from services.incidents.evidence import service as evidence
 from services.incidents.lifecycle import service as lifecycle
+from services.incidents.partners import service as partners
 from services.incidents.playbook import service as playbook
 from services.incidents.quiet import service as quiet
 from services.incidents.replies import service as replies
@@ -112,6 +115,41 @@ async def update_own_account(
 ) -> Outcome:
     """Change an own account's owner, or whether quiet periods pause it."""
     return await quiet.update_account(session, command, now=context.clock.now())
+
+
+async def add_partner(
+    context: Context, session: AsyncSession, command: response.AddPartner
+) -> Outcome:
+    """Register a partner (agency, KOL, distributor…)."""
+    return await partners.add_partner(session, command, now=context.clock.now())
+
+
+async def update_partner(
+    context: Context, session: AsyncSession, command: response.UpdatePartner
+) -> Outcome:
+    """Change a partner's contact or note, or retire it."""
+    return await partners.update_partner(session, command, now=context.clock.now())
+
+
+async def set_partner_status(
+    context: Context, session: AsyncSession, command: response.SetPartnerStatus
+) -> Outcome:
+    """Record where a partner stands in an incident."""
+    return await partners.set_status(session, command, now=context.clock.now())
+
+
+async def create_evidence_bundle(
+    context: Context, session: AsyncSession, command: response.CreateEvidenceBundle
+) -> Outcome:
+    """Gather an incident's evidence mentions and rebutting facts into a bundle."""
+    return await evidence.create_bundle(session, command, now=context.clock.now())
+
+
+async def add_evidence(
+    context: Context, session: AsyncSession, command: response.AddEvidence
+) -> Outcome:
+    """Add mentions to an evidence bundle."""
+    return await evidence.add_evidence(session, command, now=context.clock.now())
 
 
 async def set_playbook(

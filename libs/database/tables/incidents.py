@@ -4,8 +4,8 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Index, LargeBinary, UniqueConstraint, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Date, Index, LargeBinary, String, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from libs.database.tables._types import (
@@ -344,3 +344,75 @@ class QuietPeriod(OrganizationRow, table=True):
     ended_at: datetime | None = at_field(nullable=True)
     ended_status: str | None = Field(default=None, max_length=16)
     accounts: list[dict[str, Any]] = jsonb_field(default=list)
+
+
+class Partner(OrganizationRow, table=True):
+    """A third party the organization works with: an agency, a KOL, a distributor, a supplier.
+
+    `contact` is how the war room reaches them (a business contact, kept as entered).
+    """
+
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=16)
+    contact: str | None = Field(default=None, max_length=500)
+    note: str | None = Field(default=None, max_length=2000)
+    active: bool = True
+    created_at: datetime = at_field(default_now=True)
+    updated_at: datetime = at_field(default_now=True)
+
+
+class IncidentPartner(OrganizationRow, table=True):
+    """Where one partner stands in one incident: to be told, told, aligned on the statement."""
+
+    __tablename__ = "incident_partner"
+    __table_args__ = (UniqueConstraint("incident_id", "partner_id"),)
+
+    incident_id: uuid.UUID = child_of("incident")
+    partner_id: uuid.UUID = child_of("partner", index=True)
+    status: str = Field(max_length=16)
+    note: str | None = Field(default=None, max_length=2000)
+    informed_at: datetime | None = at_field(nullable=True)
+    aligned_at: datetime | None = at_field(nullable=True)
+    updated_by: str = Field(max_length=200)
+    updated_at: datetime = at_field(default_now=True)
+
+
+class EvidenceBundle(OrganizationRow, table=True):
+    """Mentions kept as evidence with the facts that rebut them, for a platform or counsel."""
+
+    __tablename__ = "evidence_bundle"
+
+    incident_id: uuid.UUID = child_of("incident", index=True)
+    title: str = Field(max_length=200)
+    purpose: str = Field(max_length=16)
+    debunk_facts: list[str] = Field(default_factory=list, sa_type=ARRAY(String))
+    created_by: str = Field(max_length=200)
+    created_at: datetime = at_field(default_now=True)
+    updated_at: datetime = at_field(default_now=True)
+
+
+class EvidenceItem(OrganizationRow, table=True):
+    """A mention as it was when kept as evidence.
+
+    A copy, not a reference that cascades: evidence must outlive the retention that prunes
+    raw mentions, so the text, link, time and author are kept here; `mention_id` only
+    names where it came from.
+    """
+
+    __tablename__ = "evidence_item"
+    __table_args__ = (UniqueConstraint("bundle_id", "mention_id"),)
+
+    bundle_id: uuid.UUID = child_of("evidence_bundle")
+    mention_id: uuid.UUID
+    position: int
+    source: str = Field(max_length=16)
+    url: str | None = Field(default=None, max_length=2000)
+    text: str
+    posted_at: datetime = at_field()
+    author_handle: str | None = Field(default=None, max_length=200)
+    screenshot_sha256: str | None = Field(default=None, max_length=64)
+    note: str | None = Field(default=None, max_length=1000)
+    added_by: str = Field(max_length=200)
+    added_at: datetime = at_field(default_now=True)

@@ -1,0 +1,1 @@
+"""Evidence bundles: mentions kept as they were, with the facts that rebut them."""
