@@ -35,6 +35,8 @@ from gateway.core.storable_input import RefuseUnstorableText
 from gateway.core.websocket_admission import WebSocketAdmission
 from gateway.cost.extension import CostLimit
 from gateway.dashboard.queries import DashboardQuery
+from gateway.drafts.mutations import DraftMutation
+from gateway.drafts.queries import DraftQuery
 from gateway.evidence.mutations import EvidenceMutation
 from gateway.evidence.queries import EvidenceQuery
 from gateway.incidents.mutations import IncidentMutation
@@ -104,6 +106,7 @@ Query = merge_types(
         QuietQuery,
         PartnerQuery,
         EvidenceQuery,
+        DraftQuery,
     ),
 )
 Mutation = merge_types(
@@ -125,6 +128,7 @@ Mutation = merge_types(
         QuietMutation,
         PartnerMutation,
         EvidenceMutation,
+        DraftMutation,
     ),
 )
 Subscription = merge_types(

@@ -60,6 +60,7 @@ from libs.database.tables import (
     QuietPeriod,
     ResponseTask,
     RiskCheck,
+    StatementTemplate,
     Watchlist,
     metadata,
 )
@@ -174,6 +175,7 @@ QUERIES: dict[str, Read] = {
     ),
     "backtests": _page("backtests", "databaseId watchlist { databaseId }"),
     "ownAccounts": _page("ownAccounts", "databaseId handle"),
+    "statementTemplates": _page("statementTemplates", "databaseId version body"),
     "partners": _page("partners", "databaseId name"),
     "partnerStandings": _page(
         "partnerStandings", "databaseId partner { databaseId } incident { databaseId }"
@@ -341,6 +343,23 @@ MUTATIONS |= {
             }
         },
     ),
+    "draftStatementSuggestion": Write(
+        f"""mutation($input: DraftStatementSuggestionInput!) {{
+              draftStatementSuggestion(input: $input) {{
+              __typename ... on StatementSuggestion {{ text }} {REFUSED} }} }}""",
+        lambda org: {
+            "input": {"incidentId": gid("Incident", org.seed.incident), "channel": "WEIBO"}
+        },
+    ),
+    "setStatementTemplate": Write(
+        f"""mutation($input: SetStatementTemplateInput!) {{ setStatementTemplate(input: $input) {{
+              __typename ... on StatementTemplate {{ databaseId }} {REFUSED} }} }}""",
+        lambda org: {
+            "input": {"stage": "FIRST_RESPONSE", "channel": "WEIBO", "body": "{{品牌}}致歉"}
+        },
+        admin_only=True,
+        takes_ids=False,
+    ),
     "revokeApiKey": Write(
         f"""mutation($id: ID!) {{ revokeApiKey(id: $id) {{
               __typename ... on ApiKey {{ databaseId }} {REFUSED} }} }}""",
@@ -456,6 +475,17 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
                 partner_id=partner.id,
                 status="informed",
                 updated_by="matrix",
+            )
+        )
+        session.add(
+            StatementTemplate(
+                organization_id=org_id,
+                stage="first_response",
+                channel="weibo",
+                crisis_type="any",
+                version=1,
+                body="【{{品牌}}致歉】{{关键事实}}",
+                created_by="matrix",
             )
         )
         bundle = EvidenceBundle(

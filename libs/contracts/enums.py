@@ -152,6 +152,14 @@ class StatementStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class StatementStage(StrEnum):
+    """Which statement of an incident's life a draft is (seed 002 §三(二)1)."""
+
+    FIRST_RESPONSE = "first_response"
+    DETAILED_REPLY = "detailed_reply"
+    CLOSING_NOTICE = "closing_notice"
+
+
 class ReviewStage(StrEnum):
     """The review levels a statement passes; legal only for red incidents."""
 

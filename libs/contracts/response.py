@@ -30,6 +30,7 @@ from libs.contracts.enums import (
     ReviewDecision,
     ReviewStage,
     Source,
+    StatementStage,
     TeamRole,
     Tier,
 )
@@ -173,6 +174,29 @@ class AddEvidence(_IncidentCommand):
 
     bundle_id: uuid.UUID
     items: list[EvidenceItemInput] = Field(min_length=1, max_length=500)
+
+
+class SuggestStatement(_IncidentCommand):
+    """Draft a statement from templates and key facts for the caller to revise; nothing kept."""
+
+    NAME: ClassVar[str] = "statement.suggest"
+
+    incident_id: uuid.UUID
+    channel: Channel
+    stage: StatementStage | None = Field(
+        default=None, description="Null: the stage the incident is at on this channel."
+    )
+
+
+class SetStatementTemplate(_IncidentCommand):
+    """Give the organization its own template for a stage and channel (a new version)."""
+
+    NAME: ClassVar[str] = "statement.set_template"
+
+    stage: StatementStage
+    channel: Channel
+    crisis_type: CrisisType | None = Field(default=None, description="Null: every crisis type.")
+    body: str = Field(min_length=1, max_length=5000)
 
 
 class CompleteTask(_IncidentCommand):
@@ -443,6 +467,8 @@ RESPONSE_MESSAGES: tuple[type[Message], ...] = (
     SetPartnerStatus,
     CreateEvidenceBundle,
     AddEvidence,
+    SuggestStatement,
+    SetStatementTemplate,
     CompleteTask,
     DraftStatement,
     ReviseStatement,

@@ -30,7 +30,7 @@ from services.incidents.review import service as review
 from services.incidents.signals import fall as falls
 from services.incidents.signals import service as signals
 from services.incidents.signals import snooze
-from services.incidents.statements import approval
+from services.incidents.statements import approval, drafting
 from services.incidents.statements import service as statements
 from services.incidents.tasks import service as tasks
 from services.incidents.team import service as team
@@ -150,6 +150,20 @@ async def add_evidence(
 ) -> Outcome:
     """Add mentions to an evidence bundle."""
     return await evidence.add_evidence(session, command, now=context.clock.now())
+
+
+async def suggest_statement(
+    context: Context, session: AsyncSession, command: response.SuggestStatement
+) -> Outcome:
+    """Answer a checked statement draft from the templates and the key facts."""
+    return await drafting.suggest(session, command, now=context.clock.now())
+
+
+async def set_statement_template(
+    context: Context, session: AsyncSession, command: response.SetStatementTemplate
+) -> Outcome:
+    """Store a new version of the organization's statement template."""
+    return await drafting.set_template(session, command, now=context.clock.now())
 
 
 async def set_playbook(

@@ -54,6 +54,8 @@ ROUTES: list[Route[IncidentsRuntime, Any]] = [
     Route(response.SetPartnerStatus, service.set_partner_status),
     Route(response.CreateEvidenceBundle, service.create_evidence_bundle),
     Route(response.AddEvidence, service.add_evidence),
+    Route(response.SuggestStatement, service.suggest_statement),
+    Route(response.SetStatementTemplate, service.set_statement_template),
     Route(response.CompleteTask, service.complete_task),
     Route(response.DraftStatement, service.draft_statement),
     Route(response.ReviseStatement, service.revise_statement),

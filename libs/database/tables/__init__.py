@@ -33,6 +33,7 @@ from libs.database.tables.incidents import (
     RiskCheck,
     Statement,
     StatementReview,
+    StatementTemplate,
     TimelineEvent,
     WatchlistSnooze,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "SensitiveTerm",
     "Statement",
     "StatementReview",
+    "StatementTemplate",
     "Story",
     "StoryBand",
     "TimelineEvent",

@@ -416,3 +416,24 @@ class EvidenceItem(OrganizationRow, table=True):
     note: str | None = Field(default=None, max_length=1000)
     added_by: str = Field(max_length=200)
     added_at: datetime = at_field(default_now=True)
+
+
+class StatementTemplate(OrganizationRow, table=True):
+    """An organization's own statement template for a stage and channel, one row per version.
+
+    `crisis_type` "any" serves every crisis type without a template of its own. The newest
+    version is used; older ones are kept so a published statement's wording can be traced.
+    """
+
+    __tablename__ = "statement_template"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "stage", "channel", "crisis_type", "version"),
+    )
+
+    stage: str = Field(max_length=16)
+    channel: str = Field(max_length=16)
+    crisis_type: str = Field(max_length=32)
+    version: int
+    body: str = Field(max_length=5000)
+    created_by: str = Field(max_length=200)
+    created_at: datetime = at_field(default_now=True)
