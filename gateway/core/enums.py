@@ -4,8 +4,11 @@ Registering decorates the classes from `libs.contracts.enums` in place, so resol
 the very same classes the services store and send.
 """
 
+from enum import Enum
+
 import strawberry
 
+from libs import quotas
 from libs.contracts.enums import (
     AuthorKind,
     Channel,
@@ -72,6 +75,33 @@ strawberry.enum(
     ),
 )
 
+
+@strawberry.enum(
+    name="ErrorCode",
+    description=(
+        "What kind of refusal a mutation answered, for code to branch on; the `message` is "
+        "for people and may change wording."
+    ),
+)
+class RefusalCode(Enum):
+    """The machine code every refusal carries (`Refusal.code`); GraphQL calls it ErrorCode."""
+
+    NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+    CONFLICT = "CONFLICT"
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
+
+
+@strawberry.enum(description="A quota an organization can use up.")
+class Quota(Enum):
+    """The quotas a create mutation may be refused on, valued as `libs.quotas` names them."""
+
+    WATCHLISTS = quotas.WATCHLISTS
+    ENDPOINTS = quotas.ENDPOINTS
+
+
 __all__ = [
     "AuthorKind",
     "Channel",
@@ -81,6 +111,8 @@ __all__ = [
     "EventType",
     "FollowUpKind",
     "IncidentStatus",
+    "Quota",
+    "RefusalCode",
     "ReviewDecision",
     "ReviewStage",
     "SensitiveCategory",

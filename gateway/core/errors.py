@@ -7,15 +7,23 @@ service that did not answer one at WARNING, and only an unexpected failure is an
 its traceback.
 """
 
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
 import logging
 from collections.abc import Sequence
+from typing import ClassVar
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.relay import GlobalIDValueError
 from strawberry.types.union import StrawberryUnion
 
-from gateway.core.enums import IncidentStatus
+from gateway.core.enums import IncidentStatus, Quota, RefusalCode
+
+# When the forms a mutation's `input:` form superseded stop being served (docs/graphql.md).
+REMOVAL_DATE = "2027-06-30"
+REMOVAL = f"removal on {REMOVAL_DATE}."
 
 log = logging.getLogger("gateway.errors")
 
@@ -32,45 +40,71 @@ class ServiceUnavailableError(GatewayError):
     """The service that owns a change did not answer a command in time."""
 
 
-@strawberry.interface(description="A refusal the client can act on.")
+@strawberry.interface(
+    description=(
+        "A refusal the client can act on: every error a mutation's result union may hold. "
+        "`code` is for code to branch on, `message` for people."
+    )
+)
 class Refusal:
+    CODE: ClassVar[RefusalCode]
+
     message: str
+
+    @strawberry.field(description="What kind of refusal this is; stable across releases.")
+    def code(self) -> RefusalCode:
+        return self.CODE
 
 
 @strawberry.type(description="The caller's key may read but not change data.")
 class Forbidden(Refusal):
-    pass
+    CODE = RefusalCode.FORBIDDEN
 
 
 @strawberry.type(description="An input value was refused; `field` names it.")
 class InvalidInput(Refusal):
+    CODE = RefusalCode.INVALID_INPUT
+
     field: str | None = None
 
 
 @strawberry.type(description="The change collides with existing data, e.g. a duplicate name.")
 class Conflict(Refusal):
+    CODE = RefusalCode.CONFLICT
+
     field: str | None = None
 
 
 @strawberry.type(description="No such object in the caller's organization.")
 class NotFound(Refusal):
-    pass
+    CODE = RefusalCode.NOT_FOUND
 
 
 @strawberry.type(description="The object is not in a state that allows this change.")
 class InvalidTransition(Refusal):
+    CODE = RefusalCode.INVALID_TRANSITION
+
     current_status: IncidentStatus | None = None
 
 
 @strawberry.type(
     description=(
-        "The organization already holds as many as the deployment allows: `quota` names the "
-        "quota (`watchlists`, `endpoints`), `limit` its size."
+        "The organization already holds as many as the deployment allows: `kind` names the "
+        "quota, `limit` its size."
     )
 )
 class QuotaExceeded(Refusal):
-    quota: str
+    CODE = RefusalCode.QUOTA_EXCEEDED
+
+    quota: str = strawberry.field(
+        description="The quota's name (`watchlists`, `endpoints`).",
+        deprecation_reason=f"Use `kind`; {REMOVAL}",
+    )
     limit: int
+
+    @strawberry.field(description="Which quota was used up.")
+    def kind(self) -> Quota:
+        return Quota(self.quota)
 
 
 # Every refusal a war-room mutation may answer with, in the order their unions list them.
@@ -81,6 +115,11 @@ def or_why_not(name: str, answer: str) -> StrawberryUnion:
     """Name a mutation's result union `name`, described as `answer` (say "The statement")
     or the refusal saying why not, so every result union reads the same to clients."""
     return strawberry.union(name, description=f"{answer}, or why not.")
+
+
+def superseded_by(field: str) -> str:
+    """The deprecation reason of a mutation form that `field`, taking `input:`, replaces."""
+    return f"Use `{field}(input:)`; {REMOVAL}"
 
 
 def should_mask(error: GraphQLError) -> bool:
