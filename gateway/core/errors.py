@@ -12,7 +12,6 @@ its traceback.
 
 import logging
 from collections.abc import Sequence
-from typing import ClassVar
 
 import strawberry
 from graphql import GraphQLError
@@ -47,42 +46,48 @@ class ServiceUnavailableError(GatewayError):
     )
 )
 class Refusal:
-    CODE: ClassVar[RefusalCode]
-
     message: str
+    code: RefusalCode = strawberry.field(
+        description="What kind of refusal this is; stable across releases."
+    )
 
-    @strawberry.field(description="What kind of refusal this is; stable across releases.")
-    def code(self) -> RefusalCode:
-        return self.CODE
+
+def _code(code: RefusalCode) -> RefusalCode:
+    """Fix a refusal type's `code`: it follows from the type, so it is never passed in."""
+    return strawberry.field(
+        default=code,
+        init=False,
+        description="What kind of refusal this is; stable across releases.",
+    )
 
 
 @strawberry.type(description="The caller's key may read but not change data.")
 class Forbidden(Refusal):
-    CODE = RefusalCode.FORBIDDEN
+    code: RefusalCode = _code(RefusalCode.FORBIDDEN)
 
 
 @strawberry.type(description="An input value was refused; `field` names it.")
 class InvalidInput(Refusal):
-    CODE = RefusalCode.INVALID_INPUT
+    code: RefusalCode = _code(RefusalCode.INVALID_INPUT)
 
     field: str | None = None
 
 
 @strawberry.type(description="The change collides with existing data, e.g. a duplicate name.")
 class Conflict(Refusal):
-    CODE = RefusalCode.CONFLICT
+    code: RefusalCode = _code(RefusalCode.CONFLICT)
 
     field: str | None = None
 
 
 @strawberry.type(description="No such object in the caller's organization.")
 class NotFound(Refusal):
-    CODE = RefusalCode.NOT_FOUND
+    code: RefusalCode = _code(RefusalCode.NOT_FOUND)
 
 
 @strawberry.type(description="The object is not in a state that allows this change.")
 class InvalidTransition(Refusal):
-    CODE = RefusalCode.INVALID_TRANSITION
+    code: RefusalCode = _code(RefusalCode.INVALID_TRANSITION)
 
     current_status: IncidentStatus | None = None
 
@@ -94,7 +99,7 @@ class InvalidTransition(Refusal):
     )
 )
 class QuotaExceeded(Refusal):
-    CODE = RefusalCode.QUOTA_EXCEEDED
+    code: RefusalCode = _code(RefusalCode.QUOTA_EXCEEDED)
 
     quota: str = strawberry.field(
         description="The quota's name (`watchlists`, `endpoints`).",

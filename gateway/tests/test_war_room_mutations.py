@@ -14,6 +14,7 @@ import pytest
 from arq.connections import ArqRedis
 
 from gateway.core.commands import refusal
+from gateway.core.enums import RefusalCode
 from gateway.core.errors import GatewayError
 from gateway.tests.conftest import GraphQL, gid, queued_for
 from gateway.tests.war_room_ops import OPS, Seed, seed
@@ -132,7 +133,7 @@ def test_a_transition_refused_where_no_incident_applies_carries_no_status() -> N
     )
     assert (type(mapped).__name__, dataclasses.asdict(mapped)) == (
         "InvalidTransition",
-        {"message": "not now", "current_status": None},
+        {"message": "not now", "code": RefusalCode.INVALID_TRANSITION, "current_status": None},
     )
 
 
