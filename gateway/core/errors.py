@@ -39,6 +39,9 @@ class ServiceUnavailableError(GatewayError):
     """The service that owns a change did not answer a command in time."""
 
 
+CODE_DESCRIPTION = "What kind of refusal this is, for code to branch on; stable across releases."
+
+
 @strawberry.interface(
     description=(
         "A refusal the client can act on: every error a mutation's result union may hold. "
@@ -47,18 +50,13 @@ class ServiceUnavailableError(GatewayError):
 )
 class Refusal:
     message: str
-    code: RefusalCode = strawberry.field(
-        description="What kind of refusal this is; stable across releases."
-    )
+    code: RefusalCode = strawberry.field(description=CODE_DESCRIPTION)
 
 
 def _code(code: RefusalCode) -> RefusalCode:
-    """Fix a refusal type's `code`: it follows from the type, so it is never passed in."""
-    return strawberry.field(
-        default=code,
-        init=False,
-        description="What kind of refusal this is; stable across releases.",
-    )
+    """Give a refusal type its `code`: it follows from the type, so no answer passes one."""
+    fixed: RefusalCode = strawberry.field(default=code, description=CODE_DESCRIPTION)
+    return fixed
 
 
 @strawberry.type(description="The caller's key may read but not change data.")
