@@ -12,6 +12,7 @@ its traceback.
 
 import logging
 from collections.abc import Sequence
+from typing import ClassVar
 
 import strawberry
 from graphql import GraphQLError
@@ -20,7 +21,8 @@ from strawberry.types.union import StrawberryUnion
 
 from gateway.core.enums import IncidentStatus, Quota, RefusalCode
 
-# When the forms a mutation's `input:` form superseded stop being served (docs/graphql.md).
+# When the deprecated forms go: positional mutations, and string or JSON fields that have a
+# typed field next to them (docs/graphql.md, the mutation convention).
 REMOVAL_DATE = "2027-06-30"
 REMOVAL = f"removal on {REMOVAL_DATE}."
 
@@ -28,15 +30,31 @@ log = logging.getLogger("gateway.errors")
 
 
 class GatewayError(Exception):
-    """A failure whose message is meant for the client, so it is never masked."""
+    """A failure whose message is meant for the client, so it is never masked.
+
+    A kind of failure a client may handle by itself names its `CODE`, which graphql-core
+    copies into the error's `extensions.code` (it reads the exception's `extensions`).
+    """
+
+    CODE: ClassVar[str | None] = None
+
+    @property
+    def extensions(self) -> dict[str, str] | None:
+        """The error's `extensions` in the answer: its code, when it has one."""
+        return {"code": self.CODE} if self.CODE is not None else None
 
 
 class ForbiddenError(GatewayError):
     """A read that only admin keys may make."""
 
+    CODE = RefusalCode.FORBIDDEN.value
+
 
 class ServiceUnavailableError(GatewayError):
-    """The service that owns a change did not answer a command in time."""
+    """The service that owns a change did not answer a command in time, or Redis is away:
+    the client may try again later, so the error says so in its code too."""
+
+    CODE = "UNAVAILABLE"
 
 
 CODE_DESCRIPTION = "What kind of refusal this is, for code to branch on; stable across releases."

@@ -2,7 +2,7 @@
 
 Each is the matching command, answered by the incidents service; the incident is read back
 afresh after success. Each takes `input:`; the positional forms it replaced stay, deprecated,
-until the removal date (docs/graphql.md#mutations).
+until the removal date (docs/graphql.md, the mutation convention).
 """
 
 # strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
