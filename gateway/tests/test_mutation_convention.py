@@ -51,6 +51,8 @@ def test_a_current_mutation_takes_only_an_input_of_its_own(name: str) -> None:
     given = args["input"].type
     assert isinstance(given, GraphQLNonNull), f"{name}(input:) must be required"
     assert isinstance(given.of_type, GraphQLInputObjectType)
+    # Named after the mutation, so no two mutations share one and each can grow alone.
+    assert given.of_type.name == name[0].upper() + name[1:] + "Input"
 
 
 @pytest.mark.parametrize("name", CURRENT)
