@@ -68,3 +68,4 @@ async def test_reads_answer_and_changes_are_refused_clearly_while_redis_is_down(
         "The queue to the analysis service is not answering; the change was not sent. "
         "Try again shortly."
     )
+    assert errors[0]["extensions"] == {"code": "UNAVAILABLE"}

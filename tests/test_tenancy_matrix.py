@@ -366,6 +366,19 @@ MUTATIONS |= {
         lambda org: {"id": gid("ApiKey", org.spare_key)},
         admin_only=True,
     ),
+    "apiKeyCreate": Write(
+        f"""mutation {{ apiKeyCreate(input: {{name: "矩阵", role: VIEWER}}) {{
+              __typename ... on ApiKeyCreated {{ apiKey {{ databaseId }} }} {REFUSED} }} }}""",
+        lambda org: {},
+        admin_only=True,
+        takes_ids=False,
+    ),
+    "apiKeyRevoke": Write(
+        f"""mutation($input: ApiKeyRevokeInput!) {{ apiKeyRevoke(input: $input) {{
+              __typename ... on ApiKey {{ databaseId }} {REFUSED} }} }}""",
+        lambda org: {"input": {"id": gid("ApiKey", org.spare_key)}},
+        admin_only=True,
+    ),
 }
 
 LAST = {"deleteWebhookEndpoint"}

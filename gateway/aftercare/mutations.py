@@ -16,10 +16,7 @@ from gateway.aftercare.loaders import NO_CONTACT
 from gateway.aftercare.types import AddAffectedUserInput, AffectedUser, FollowUp
 from gateway.core.commands import added_to_incident, of_incident
 from gateway.core.context import Info
-from gateway.core.errors import (
-    AnyRefusal,
-    or_why_not,
-)
+from gateway.core.errors import AnyRefusal, or_why_not, superseded_by
 from gateway.core.inputs import as_utc, input_fields
 from libs.contracts.response import AddAffectedUser, CompleteFollowUp
 from libs.database import tables
@@ -35,6 +32,15 @@ ADD = added_to_incident(
     tables.AffectedUser, AffectedUser.from_row, "Affected user", options=NO_CONTACT
 )
 COMPLETE = of_incident(tables.FollowUpTask, "follow-up", "task_id", FollowUp.from_row)
+
+
+@strawberry.input(description="The follow-up done, and a note on how.")
+class FollowUpCompleteInput:
+    id: uuid.UUID = strawberry.field(description="The follow-up's `databaseId`.")
+    note: str | None = None
+
+
+FOLLOWED_UP = "Mark a follow-up visit or a compensation done; `id` is its `databaseId`."
 
 
 @strawberry.type
@@ -55,9 +61,13 @@ class AftercareMutation:
         )
 
     @strawberry.mutation(
-        description="Mark a follow-up visit or a compensation done; `id` is its `databaseId`."
+        description=FOLLOWED_UP, deprecation_reason=superseded_by("followUpComplete")
     )
     async def complete_follow_up(
         self, info: Info, id: uuid.UUID, note: str | None = None
     ) -> FollowUpResult:
         return await COMPLETE(info, id, CompleteFollowUp, note=note)
+
+    @strawberry.mutation(description=FOLLOWED_UP)
+    async def follow_up_complete(self, info: Info, input: FollowUpCompleteInput) -> FollowUpResult:
+        return await COMPLETE(info, input.id, CompleteFollowUp, note=input.note)

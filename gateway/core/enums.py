@@ -4,8 +4,11 @@ Registering decorates the classes from `libs.contracts.enums` in place, so resol
 the very same classes the services store and send.
 """
 
+from enum import Enum
+
 import strawberry
 
+from libs import quotas
 from libs.contracts.enums import (
     AuthorKind,
     Channel,
@@ -72,17 +75,94 @@ strawberry.enum(
     ),
 )
 
+
+@strawberry.enum(
+    name="ErrorCode",
+    description=(
+        "What kind of refusal a mutation answered, for code to branch on; the `message` is "
+        "for people and may change wording."
+    ),
+)
+class RefusalCode(Enum):
+    """The machine code every refusal carries (`Refusal.code`); GraphQL calls it ErrorCode."""
+
+    NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+    CONFLICT = "CONFLICT"
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
+
+
+@strawberry.enum(description="Whether a webhook endpoint receives events.")
+class WebhookEndpointState(Enum):
+    """An endpoint's state, valued as the notify service stores it."""
+
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+@strawberry.enum(description="Where one event's delivery to one endpoint stands.")
+class WebhookDeliveryState(Enum):
+    """A delivery's state, valued as the notify service stores it."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    GONE = "gone"
+
+
+@strawberry.enum(description="Whether a post-incident review (复盘) is still being written.")
+class ReviewState(Enum):
+    """A review report's state, valued as the incidents service stores it."""
+
+    DRAFT = "draft"
+    COMPLETE = "complete"
+
+
+@strawberry.enum(description="Where an improvement a review committed to stands.")
+class ImprovementState(Enum):
+    """An improvement action's state, valued as the incidents service stores it."""
+
+    OPEN = "open"
+    DONE = "done"
+    REOPENED = "reopened"
+
+
+@strawberry.enum(
+    description="Why a statement is flagged against the one-message rule (一致性原则)."
+)
+class ConsistencyFlagKind(Enum):
+    """A consistency flag's kind, valued as the incidents service stores it."""
+
+    MISSING_FACT = "missing_fact"
+    CONFLICT = "conflict"
+
+
+@strawberry.enum(description="A quota an organization can use up.")
+class Quota(Enum):
+    """The quotas a create mutation may be refused on, valued as `libs.quotas` names them."""
+
+    WATCHLISTS = quotas.WATCHLISTS
+    ENDPOINTS = quotas.ENDPOINTS
+
+
 __all__ = [
     "AuthorKind",
     "Channel",
+    "ConsistencyFlagKind",
     "ContactKind",
     "CrisisType",
     "EndpointKind",
     "EventType",
     "FollowUpKind",
+    "ImprovementState",
     "IncidentStatus",
+    "Quota",
+    "RefusalCode",
     "ReviewDecision",
     "ReviewStage",
+    "ReviewState",
     "SensitiveCategory",
     "Sentiment",
     "Source",
@@ -90,4 +170,6 @@ __all__ = [
     "TaskStatus",
     "TeamRole",
     "Tier",
+    "WebhookDeliveryState",
+    "WebhookEndpointState",
 ]

@@ -12,6 +12,8 @@ from strawberry.scalars import JSON
 from strawberry.types.lazy_type import LazyType
 
 from gateway.core.context import Info
+from gateway.core.enums import ImprovementState, ReviewState
+from gateway.core.errors import REMOVAL
 from gateway.core.nodes import LoadedNode, children_of, load_by_name
 from gateway.core.rows import Stored, converted
 from gateway.review.loaders import IMPROVEMENTS_BY_INCIDENT, REVIEWS
@@ -26,10 +28,15 @@ class ImprovementAction(Stored):
     action: str
     owner: str
     status: str = strawberry.field(
-        description="`open`, `done`, or `reopened` when a similar incident recurred."
+        description="`open`, `done`, or `reopened` when a similar incident recurred.",
+        deprecation_reason=f"Use `state`; {REMOVAL}",
     )
     due_at: datetime | None
     created_at: datetime
+
+    @strawberry.field(description="OPEN, DONE, or REOPENED when a similar incident recurred.")
+    def state(self) -> ImprovementState:
+        return ImprovementState(self.status)
 
 
 @strawberry.type(
@@ -42,7 +49,10 @@ class ReviewReport(LoadedNode):
     ROWS = REVIEWS
     CONVERTED = converted(sections=JSON)
 
-    status: str = strawberry.field(description="`draft` until completed, then `completed`.")
+    status: str = strawberry.field(
+        description="`draft` until completed, then `complete`.",
+        deprecation_reason=f"Use `state`; {REMOVAL}",
+    )
     sections: JSON = strawberry.field(
         description=(
             "The computed sections: each stage's timing against its deadline, volume and "
@@ -55,6 +65,10 @@ class ReviewReport(LoadedNode):
     created_at: datetime
     updated_at: datetime
     incident_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="DRAFT until completed, then COMPLETE.")
+    def state(self) -> ReviewState:
+        return ReviewState(self.status)
 
     @strawberry.field(description="Improvement actions, in the order they were written.")
     async def improvements(self, info: Info) -> list[ImprovementAction]:

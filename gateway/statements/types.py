@@ -5,6 +5,7 @@
 
 import uuid
 from datetime import datetime
+from typing import Any, Self, cast
 
 import strawberry
 from strawberry import relay
@@ -12,7 +13,14 @@ from strawberry.scalars import JSON
 from strawberry.types.lazy_type import LazyType
 
 from gateway.core.context import Info
-from gateway.core.enums import Channel, ReviewDecision, ReviewStage, StatementStatus
+from gateway.core.enums import (
+    Channel,
+    ConsistencyFlagKind,
+    ReviewDecision,
+    ReviewStage,
+    StatementStatus,
+)
+from gateway.core.errors import REMOVAL
 from gateway.core.nodes import LoadedNode, children_of, load_by_name
 from gateway.core.rows import FromRow, converted
 from gateway.statements.loaders import REVIEWS_BY_STATEMENT, STATEMENTS
@@ -30,6 +38,42 @@ class StatementReview(FromRow):
     reviewer: str
     note: str | None
     reviewed_at: datetime
+
+
+@strawberry.type(
+    description=(
+        "Why a statement breaks the one-message rule (一致性原则): a key fact it does not "
+        "carry (MISSING_FACT), or figures of some unit that share none with another "
+        "channel's statement (CONFLICT)."
+    )
+)
+class ConsistencyFlag:
+    kind: ConsistencyFlagKind
+    channel: Channel = strawberry.field(
+        description="A missing fact's own statement's channel; a conflict's other channel."
+    )
+    expected: str = strawberry.field(
+        description="The key fact's value, or the figures the other channel states."
+    )
+    found: str | None = strawberry.field(
+        description="The figures this statement states in the same units; null when none."
+    )
+    label: str | None = strawberry.field(description="The missing key fact's label.")
+    quantity: str | None = strawberry.field(description="What a conflict's figures measure.")
+    unit: str | None = strawberry.field(description="The unit of a conflict's figures.")
+
+    @classmethod
+    def from_stored(cls, flag: dict[str, Any]) -> Self:
+        """Build from one flag as the incidents service stores it on the statement."""
+        return cls(
+            kind=ConsistencyFlagKind(flag["kind"]),
+            channel=Channel(flag["channel"]),
+            expected=str(flag["expected"]),
+            found=flag.get("found"),
+            label=flag.get("label"),
+            quantity=flag.get("quantity"),
+            unit=flag.get("unit"),
+        )
 
 
 @strawberry.type(
@@ -53,7 +97,8 @@ class Statement(LoadedNode):
         description=(
             "Unresolved consistency flags: key facts this channel's statement omits or "
             "contradicts (一致性原则); publication is refused while any remain."
-        )
+        ),
+        deprecation_reason=f"Use `consistencyFlags`; {REMOVAL}",
     )
     published_url: str | None
     published_at: datetime | None
@@ -61,6 +106,17 @@ class Statement(LoadedNode):
     created_at: datetime
     updated_at: datetime
     incident_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(
+        description=(
+            "Unresolved consistency flags: key facts this channel's statement omits, or "
+            "figures another channel states otherwise (一致性原则); publication is refused "
+            "while any remain."
+        )
+    )
+    def consistency_flags(self) -> list[ConsistencyFlag]:
+        stored = cast(list[dict[str, Any]], self.flags)
+        return [ConsistencyFlag.from_stored(flag) for flag in stored]
 
     @strawberry.field(description="Every review decision, oldest first.")
     async def reviews(self, info: Info) -> list[StatementReview]:

@@ -10,10 +10,7 @@ from strawberry import relay
 
 from gateway.core.commands import of_incident
 from gateway.core.context import Info
-from gateway.core.errors import (
-    AnyRefusal,
-    or_why_not,
-)
+from gateway.core.errors import AnyRefusal, or_why_not, superseded_by
 from gateway.tasks.types import ResponseTask
 from libs.contracts.response import CompleteTask
 from libs.database import tables
@@ -24,10 +21,27 @@ TaskResult = Annotated[ResponseTask | AnyRefusal, or_why_not("TaskResult", "The 
 COMPLETE = of_incident(tables.ResponseTask, "task", "task_id", ResponseTask.from_row)
 
 
+@strawberry.input(description="The response task done, and a note on how.")
+class ResponseTaskCompleteInput:
+    id: relay.GlobalID
+    note: str | None = None
+
+
+COMPLETED = "Mark a response task done; a late one records its delay."
+
+
 @strawberry.type
 class TaskMutation:
-    @strawberry.mutation(description="Mark a response task done; a late one records its delay.")
+    @strawberry.mutation(
+        description=COMPLETED, deprecation_reason=superseded_by("responseTaskComplete")
+    )
     async def complete_task(
         self, info: Info, id: relay.GlobalID, note: str | None = None
     ) -> TaskResult:
         return await COMPLETE(info, id, CompleteTask, note=note)
+
+    @strawberry.mutation(description=COMPLETED)
+    async def response_task_complete(
+        self, info: Info, input: ResponseTaskCompleteInput
+    ) -> TaskResult:
+        return await COMPLETE(info, input.id, CompleteTask, note=input.note)

@@ -135,3 +135,52 @@ async def test_another_organizations_keys_are_not_found_and_names_are_checked(
         assert await resolve(session, rival.keys[Role.VIEWER]) is not None
     blank = await gql(acme.auth(Role.ADMIN), CREATE, {"name": "  ", "role": "VIEWER"})
     assert blank["data"]["createApiKey"]["field"] == "name"
+
+
+CREATE_WITH_INPUT = """
+mutation($input: ApiKeyCreateInput!) { apiKeyCreate(input: $input) {
+  __typename
+  ... on ApiKeyCreated { secret apiKey { id databaseId name role revokedAt } }
+  ... on Refusal { message code }
+  ... on InvalidInput { field }
+} }
+"""
+REVOKE_WITH_INPUT = """
+mutation($input: ApiKeyRevokeInput!) { apiKeyRevoke(input: $input) {
+  __typename
+  ... on ApiKey { databaseId revokedAt }
+  ... on Refusal { message code }
+  ... on InvalidInput { field }
+} }
+"""
+
+
+async def test_the_input_forms_issue_and_revoke_a_key_and_refuse_with_codes(
+    gql: GraphQL, sessions: async_sessionmaker[AsyncSession], acme: Tenant
+) -> None:
+    admin = acme.auth(Role.ADMIN)
+    made = await gql(admin, CREATE_WITH_INPUT, {"input": {"name": "工单系统", "role": "VIEWER"}})
+    blank = await gql(admin, CREATE_WITH_INPUT, {"input": {"name": "  ", "role": "VIEWER"}})
+    by_responder = await gql(
+        acme.auth(Role.RESPONDER), CREATE_WITH_INPUT, {"input": {"name": "x", "role": "ADMIN"}}
+    )
+    key = made["data"]["apiKeyCreate"]
+    working = await _principal(sessions, key["secret"])
+    revoked = await gql(admin, REVOKE_WITH_INPUT, {"input": {"id": key["apiKey"]["id"]}})
+    unknown = await gql(admin, REVOKE_WITH_INPUT, {"input": {"id": gid("ApiKey", uuid.uuid4())}})
+
+    assert key["__typename"] == "ApiKeyCreated"
+    assert key["apiKey"]["role"] == "VIEWER"
+    assert (working.organization_id, working.role) == (acme.org.id, Role.VIEWER)
+    assert blank["data"]["apiKeyCreate"] == {
+        "__typename": "InvalidInput",
+        "message": "`name` must be 1 to 200 characters.",
+        "code": "INVALID_INPUT",
+        "field": "name",
+    }
+    refused = by_responder["data"]["apiKeyCreate"]
+    assert (refused["__typename"], refused["code"]) == ("Forbidden", "FORBIDDEN")
+    assert revoked["data"]["apiKeyRevoke"]["revokedAt"] is not None
+    assert (await _key_row(sessions, key["apiKey"]["databaseId"])).revoked_at is not None
+    missing = unknown["data"]["apiKeyRevoke"]
+    assert (missing["__typename"], missing["code"]) == ("NotFound", "NOT_FOUND")

@@ -106,5 +106,6 @@ async def test_silent_service_surfaces_as_an_error_naming_it(
     assert body["errors"][0]["message"] == (
         "The analysis service did not answer within 0.3 s; the change may still be applied later."
     )
+    assert body["errors"][0]["extensions"] == {"code": "UNAVAILABLE"}
     # The command stays queued for the service to apply when it is back.
     assert await queued_for(redis, ANALYSIS_QUEUE, acme) == [CreateWatchlist.job_name()]

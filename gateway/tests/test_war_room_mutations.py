@@ -14,9 +14,10 @@ import pytest
 from arq.connections import ArqRedis
 
 from gateway.core.commands import refusal
+from gateway.core.enums import RefusalCode
 from gateway.core.errors import GatewayError
 from gateway.tests.conftest import GraphQL, gid, queued_for
-from gateway.tests.war_room_ops import OPS, Seed, seed
+from gateway.tests.war_room_ops import CODED, OPS, Seed, seed
 from libs.contracts.enums import Role
 from libs.contracts.messages import EVENTS_QUEUE, INCIDENTS_QUEUE, CommandResult
 from tests.builders import Sessions, Tenant
@@ -94,6 +95,8 @@ async def test_a_key_that_may_not_send_a_mutation_is_forbidden_and_nothing_is_se
     result = await run(gql, acme, role, name, at)
     assert result["__typename"] == "Forbidden"
     assert result["message"].startswith(says)
+    # The input forms select the refusal's code; the positional ones never did.
+    assert result.get("code") == ("FORBIDDEN" if OPS[name].refusals.startswith(CODED) else None)
     assert await queued_for(redis, INCIDENTS_QUEUE, acme) == []
     assert await queued_for(redis, EVENTS_QUEUE, acme) == []
 
@@ -105,6 +108,7 @@ async def test_another_organizations_ids_are_not_found_without_sending(
     at = await seed(sessions, acme.org.id)
     result = await run(gql, rival, Role.ADMIN, name, at)
     assert result["__typename"] == "NotFound"
+    assert result.get("code") == ("NOT_FOUND" if OPS[name].refusals.startswith(CODED) else None)
     assert await queued_for(redis, INCIDENTS_QUEUE, rival) == []
     assert await queued_for(redis, EVENTS_QUEUE, rival) == []
 
@@ -132,7 +136,7 @@ def test_a_transition_refused_where_no_incident_applies_carries_no_status() -> N
     )
     assert (type(mapped).__name__, dataclasses.asdict(mapped)) == (
         "InvalidTransition",
-        {"message": "not now", "current_status": None},
+        {"message": "not now", "code": RefusalCode.INVALID_TRANSITION, "current_status": None},
     )
 
 

@@ -3,6 +3,7 @@
 The same documents are sent to the real workers by the tests in `tests/gateway`.
 """
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from gateway.tests.builders import T0
 from gateway.tests.conftest import gid
 from libs.contracts import notify, response
 from libs.contracts.enums import ContactKind, IncidentStatus, StatementStatus
-from libs.contracts.messages import Command
+from libs.contracts.messages import AcknowledgeIncident, Command
 from libs.database.engine import transaction
 from libs.database.tables import FollowUpTask
 
@@ -56,13 +57,19 @@ SET_TERMS = document(
     "... on SensitiveTermsChanged { upserted removed }",
     REFUSAL,
 )
+ACKNOWLEDGED = (
+    "... on Incident { databaseId status acknowledgedBy acknowledgedAt timeline { kind message } }"
+)
 ACKNOWLEDGE = document(
     "acknowledgeIncident",
     "$id: ID!, $note: String",
     "id: $id, note: $note",
-    "... on Incident { databaseId status acknowledgedBy acknowledgedAt timeline { kind message } }",
+    ACKNOWLEDGED,
     "... on Refusal { message }" + TRANSITION,
 )
+
+# Positional mutations sent in their `input:` form (`INPUT_FORMS`) and their positional one.
+FORMS = ("positional", "input")
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,7 @@ class Seed:
     follow_up: uuid.UUID
     mention: uuid.UUID
     endpoint: uuid.UUID
+    spare_endpoint: uuid.UUID
     delivery: uuid.UUID
 
 
@@ -105,6 +113,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], org: uuid.UUID) -> Se
         ).one()
         posted = await builders.mention(session, org, posted_at=T0)
         hook = await builders.endpoint(session, org)
+        spare = await builders.endpoint(session, org, name="备用系统")
         sent = await builders.delivery(session, hook, T0, status="failed")
     return Seed(
         incident=opened.id,
@@ -115,13 +124,17 @@ async def seed(sessions: async_sessionmaker[AsyncSession], org: uuid.UUID) -> Se
         follow_up=follow_up.id,
         mention=posted.id,
         endpoint=hook.id,
+        spare_endpoint=spare.id,
         delivery=sent.id,
     )
 
 
 @dataclass(frozen=True)
 class Op:
-    """A mutation: its field, document, variables for a seed, and the command it sends."""
+    """A mutation: its field, document, variables for a seed, and the command it sends.
+
+    `params`, `args`, `selection` and `refusals` are the parts the document was built from.
+    """
 
     field: str
     document: str
@@ -129,6 +142,8 @@ class Op:
     command: type[Command]
     admin_only: bool = False
     takes_ids: bool = True
+    selection: str = ""
+    refusals: str = REFUSED
 
 
 def op(
@@ -138,10 +153,12 @@ def op(
     selection: str,
     variables: Callable[[Seed], dict[str, Any]],
     command: type[Command],
+    refusals: str = REFUSED,
     **flags: bool,
 ) -> Op:
     """Build one war-room mutation with its success selection and every refusal."""
-    return Op(field, document(field, params, args, selection), variables, command, **flags)
+    built = document(field, params, args, selection, refusals)
+    return Op(field, built, variables, command, selection=selection, refusals=refusals, **flags)
 
 
 PLAYBOOK = {
@@ -168,6 +185,15 @@ ENDPOINT = "... on WebhookEndpoint { databaseId name url eventTypes status }"
 OPS: dict[str, Op] = {
     o.field: o
     for o in [
+        op(
+            "acknowledgeIncident",
+            "$id: ID!, $note: String",
+            "id: $id, note: $note",
+            INCIDENT,
+            lambda s: {"id": gid("Incident", s.incident), "note": "值班监测已启动"},
+            AcknowledgeIncident,
+            "... on Refusal { message }" + TRANSITION,
+        ),
         op(
             "transitionIncident",
             "$id: ID!, $to: IncidentStatus!, $reason: String, $into: ID",
@@ -417,3 +443,163 @@ OPS: dict[str, Op] = {
         ),
     ]
 }
+
+
+# ------------------------------------------------------------------- the input forms
+
+
+@dataclass(frozen=True)
+class InputForm:
+    """The `input:` form of a positional mutation: its name, its input type, and how the
+    positional document's variables become the input's fields (`names`), with `fixed` fields
+    the positional document spelled inline and `spare` variables where running both forms on
+    one seed needs another row (a deleted endpoint cannot be deleted twice)."""
+
+    field: str
+    input_type: str
+    names: dict[str, str]
+    fixed: dict[str, Any] = dataclasses.field(default_factory=dict)
+    spare: Callable[[Seed], dict[str, Any]] | None = None
+
+
+INPUT_FORMS: dict[str, InputForm] = {
+    "acknowledgeIncident": InputForm(
+        "incidentAcknowledge", "IncidentAcknowledgeInput", {"id": "id", "note": "note"}
+    ),
+    "transitionIncident": InputForm(
+        "incidentTransition",
+        "IncidentTransitionInput",
+        {"id": "id", "to": "toStatus", "reason": "reason", "into": "mergeIntoId"},
+    ),
+    "changeIncidentTier": InputForm(
+        "incidentChangeTier",
+        "IncidentChangeTierInput",
+        {"id": "id", "tier": "tier", "reason": "reason"},
+    ),
+    "assignRole": InputForm(
+        "incidentAssignRole",
+        "IncidentAssignRoleInput",
+        {"id": "id", "role": "role", "person": "person"},
+    ),
+    "setKeyFacts": InputForm(
+        "incidentSetKeyFacts", "IncidentSetKeyFactsInput", {"id": "id", "facts": "facts"}
+    ),
+    "completeTask": InputForm(
+        "responseTaskComplete", "ResponseTaskCompleteInput", {"id": "id", "note": "note"}
+    ),
+    "snoozeWatchlist": InputForm(
+        "watchlistSnooze",
+        "WatchlistSnoozeInput",
+        {"id": "id", "until": "until", "reason": "reason"},
+    ),
+    "draftStatement": InputForm(
+        "statementDraft",
+        "StatementDraftInput",
+        {"id": "incidentId", "channel": "channel", "body": "body"},
+    ),
+    "reviseStatement": InputForm(
+        "statementRevise", "StatementReviseInput", {"id": "id", "body": "body"}
+    ),
+    "reviewStatement": InputForm(
+        "statementReview",
+        "StatementReviewInput",
+        {"id": "id", "stage": "stage", "decision": "decision", "note": "note"},
+    ),
+    "publishStatement": InputForm(
+        "statementPublish",
+        "StatementPublishInput",
+        {"id": "id", "url": "url", "at": "publishedAt"},
+    ),
+    "updateReview": InputForm(
+        "reviewUpdate",
+        "ReviewUpdateInput",
+        {"id": "incidentId", "cause": "rootCause", "improvements": "improvements"},
+    ),
+    "completeReview": InputForm("reviewComplete", "ReviewCompleteInput", {"id": "incidentId"}),
+    "completeFollowUp": InputForm(
+        "followUpComplete", "FollowUpCompleteInput", {"id": "id", "note": "note"}
+    ),
+    "rotateWebhookSecret": InputForm(
+        "webhookEndpointRotateSecret",
+        "WebhookEndpointRotateSecretInput",
+        {"id": "id"},
+        fixed={"overlapHours": 48},
+    ),
+    "deleteWebhookEndpoint": InputForm(
+        "webhookEndpointDelete",
+        "WebhookEndpointDeleteInput",
+        {"id": "id"},
+        spare=lambda s: {"id": gid("WebhookEndpoint", s.spare_endpoint)},
+    ),
+    "redeliverWebhook": InputForm(
+        "webhookDeliveryResend", "WebhookDeliveryResendInput", {"id": "id"}
+    ),
+}
+# The input forms select `code` on every refusal, which the positional documents never did.
+CODED = "... on Refusal { message code }"
+
+
+def as_input(name: str, variables: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Return the input form of positional mutation `name` and `variables` as its input."""
+    form = INPUT_FORMS[name]
+    given = {form.names[key]: value for key, value in variables.items()}
+    return form.field, {"input": given | form.fixed}
+
+
+def _input_op(name: str) -> Op:
+    positional, form = OPS[name], INPUT_FORMS[name]
+    refusals = positional.refusals.replace("... on Refusal { message }", CODED)
+    if name == "acknowledgeIncident":  # the input form answers every refusal (IncidentResult)
+        refusals = CODED + " ... on InvalidInput { field }" + CONFLICT + TRANSITION
+
+    def variables(s: Seed) -> dict[str, Any]:
+        return as_input(name, form.spare(s) if form.spare else positional.variables(s))[1]
+
+    return op(
+        form.field,
+        f"$input: {form.input_type}!",
+        "input: $input",
+        positional.selection,
+        variables,
+        positional.command,
+        refusals,
+        admin_only=positional.admin_only,
+        takes_ids=positional.takes_ids,
+    )
+
+
+OPS |= {INPUT_FORMS[name].field: _input_op(name) for name in INPUT_FORMS}
+
+ACKNOWLEDGE_INPUT = document(
+    "incidentAcknowledge",
+    "$input: IncidentAcknowledgeInput!",
+    "input: $input",
+    ACKNOWLEDGED,
+    CODED + " ... on InvalidInput { field }" + CONFLICT + TRANSITION,
+)
+# The code each refusal type must carry, spelled out here rather than read from the code.
+CODE_OF = {
+    "NotFound": "NOT_FOUND",
+    "Forbidden": "FORBIDDEN",
+    "Conflict": "CONFLICT",
+    "InvalidInput": "INVALID_INPUT",
+    "InvalidTransition": "INVALID_TRANSITION",
+    "QuotaExceeded": "QUOTA_EXCEEDED",
+}
+
+
+def written(form: str, name: str, variables: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Return the document and variables that send positional mutation `name` in `form`."""
+    if form == "positional" or name not in INPUT_FORMS:
+        return OPS[name].document, variables
+    field, given = as_input(name, variables)
+    return OPS[field].document, given
+
+
+def uncoded(result: dict[str, Any]) -> dict[str, Any]:
+    """Return an input form's answer as its positional form gives it: a refusal's `code`,
+    which must be its type's, taken off."""
+    kind = result["__typename"]
+    if kind in CODE_OF:
+        assert result.pop("code") == CODE_OF[kind], result
+    return result

@@ -27,6 +27,7 @@ from gateway.core.errors import (
     NotFound,
     QuotaExceeded,
     or_why_not,
+    superseded_by,
 )
 from gateway.core.inputs import as_utc, input_fields
 from gateway.core.owned import fetch
@@ -123,15 +124,30 @@ class WatchlistMutation:
         return cast(Watchlist | InvalidInput | Conflict | NotFound | Forbidden, answer)
 
 
+@strawberry.input(description="The watchlist to silence, until when, and why.")
+class WatchlistSnoozeInput:
+    id: relay.GlobalID
+    until: datetime = strawberry.field(
+        description="Within the next 30 days; a time without an offset is UTC."
+    )
+    reason: str
+
+
+SNOOZED = (
+    "Silence a watchlist until a time within the next 30 days: its signals open no incident "
+    "meanwhile. A reason is required."
+)
+
+
 @strawberry.type
 class SnoozeMutation:
-    @strawberry.mutation(
-        description=(
-            "Silence a watchlist until a time within the next 30 days: its signals open no "
-            "incident meanwhile. A reason is required."
-        )
-    )
+    @strawberry.mutation(description=SNOOZED, deprecation_reason=superseded_by("watchlistSnooze"))
     async def snooze_watchlist(
         self, info: Info, watchlist_id: relay.GlobalID, until: datetime, reason: str
     ) -> SnoozeResult:
         return await SNOOZE(info, watchlist_id, SnoozeWatchlist, until=as_utc(until), reason=reason)
+
+    @strawberry.mutation(description=SNOOZED)
+    async def watchlist_snooze(self, info: Info, input: WatchlistSnoozeInput) -> SnoozeResult:
+        until = as_utc(input.until)
+        return await SNOOZE(info, input.id, SnoozeWatchlist, until=until, reason=input.reason)

@@ -27,11 +27,13 @@ from gateway.core.commands import (
 from gateway.core.context import Info
 from gateway.core.enums import EndpointKind, EventType
 from gateway.core.errors import (
+    REMOVAL,
     AnyRefusal,
     Conflict,
     GatewayError,
     QuotaExceeded,
     or_why_not,
+    superseded_by,
 )
 from gateway.core.inputs import input_fields
 from gateway.webhooks.loaders import NO_SECRETS, read_policy
@@ -126,6 +128,34 @@ class UpdateWebhookEndpointInput:
         default=None, description="True re-enables an endpoint disabled after failures."
     )
 
+
+@strawberry.input(description="The endpoint whose signing secret to replace.")
+class WebhookEndpointRotateSecretInput:
+    id: relay.GlobalID
+    overlap_hours: int = strawberry.field(
+        default=24, description="How long the old secret keeps signing too, 0 to 168 hours."
+    )
+
+
+@strawberry.input(description="The endpoint to remove.")
+class WebhookEndpointDeleteInput:
+    id: relay.GlobalID
+
+
+@strawberry.input(description="The logged delivery to send again.")
+class WebhookDeliveryResendInput:
+    id: relay.GlobalID
+
+
+ROTATED = (
+    "Issue a new signing secret; the old one keeps signing too for `overlapHours` (0 to 168), "
+    "so receivers can switch without missing a delivery. Admin keys only."
+)
+DELETED = "Remove an endpoint; its pending deliveries stop. Admin keys only."
+RESENT = (
+    "Send a logged delivery again now, whatever its state, with the same `webhook-id`; admin "
+    "keys only."
+)
 
 ENDPOINT = Target(
     tables.WebhookEndpoint,
@@ -268,30 +298,42 @@ class WebhookMutation:
         return await CHANGE(info, input.id, UpdateWebhookEndpoint, **fields)
 
     @strawberry.mutation(
-        description=(
-            "Issue a new signing secret; the old one keeps signing too for `overlapHours` "
-            "(0 to 168), so receivers can switch without missing a delivery. Admin keys only."
-        )
+        description=ROTATED, deprecation_reason=superseded_by("webhookEndpointRotateSecret")
     )
     async def rotate_webhook_secret(
         self, info: Info, id: relay.GlobalID, overlap_hours: int = 24
     ) -> RotateSecretResult:
         return await ROTATE(info, id, RotateWebhookSecret, overlap_hours=overlap_hours)
 
+    @strawberry.mutation(description=ROTATED)
+    async def webhook_endpoint_rotate_secret(
+        self, info: Info, input: WebhookEndpointRotateSecretInput
+    ) -> RotateSecretResult:
+        return await ROTATE(info, input.id, RotateWebhookSecret, overlap_hours=input.overlap_hours)
+
     @strawberry.mutation(
-        description="Remove an endpoint; its pending deliveries stop. Admin keys only."
+        description=DELETED, deprecation_reason=superseded_by("webhookEndpointDelete")
     )
     async def delete_webhook_endpoint(self, info: Info, id: relay.GlobalID) -> DeleteEndpointResult:
         return await DELETE(info, id, DeleteWebhookEndpoint)
 
+    @strawberry.mutation(description=DELETED)
+    async def webhook_endpoint_delete(
+        self, info: Info, input: WebhookEndpointDeleteInput
+    ) -> DeleteEndpointResult:
+        return await DELETE(info, input.id, DeleteWebhookEndpoint)
+
     @strawberry.mutation(
-        description=(
-            "Send a logged delivery again now, whatever its state, with the same `webhook-id`; "
-            "admin keys only."
-        )
+        description=RESENT, deprecation_reason=superseded_by("webhookDeliveryResend")
     )
     async def redeliver_webhook(self, info: Info, id: relay.GlobalID) -> DeliveryResult:
         return await REDELIVER(info, id, RedeliverWebhook)
+
+    @strawberry.mutation(description=RESENT)
+    async def webhook_delivery_resend(
+        self, info: Info, input: WebhookDeliveryResendInput
+    ) -> DeliveryResult:
+        return await REDELIVER(info, input.id, RedeliverWebhook)
 
     @strawberry.mutation(
         description=(
@@ -300,7 +342,7 @@ class WebhookMutation:
         ),
         deprecation_reason=(
             "Private destinations are an operator setting (CRISISWATCH_WEBHOOK_PRIVATE_CIDRS) "
-            "for the whole deployment; an organization cannot allow them."
+            f"for the whole deployment; an organization cannot allow them; {REMOVAL}"
         ),
     )
     async def set_webhook_policy(

@@ -25,8 +25,13 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.core.context import Info
-from gateway.core.enums import EndpointKind, EventType
-from gateway.core.errors import ForbiddenError
+from gateway.core.enums import (
+    EndpointKind,
+    EventType,
+    WebhookDeliveryState,
+    WebhookEndpointState,
+)
+from gateway.core.errors import REMOVAL, ForbiddenError
 from gateway.core.nodes import LoadedNode
 from gateway.core.reads import ById
 from gateway.core.rows import from_columns, optional
@@ -84,7 +89,8 @@ class WebhookEndpoint(LoadedNode):
     kind: EndpointKind
     event_types: list[EventType]
     status: str = strawberry.field(
-        description="`active`, or `disabled` after sustained failure (see `disabledReason`)."
+        description="`active`, or `disabled` after sustained failure (see `disabledReason`).",
+        deprecation_reason=f"Use `state`; {REMOVAL}",
     )
     failing_since: datetime | None = strawberry.field(
         description="Since when deliveries have failed without a success; null when healthy."
@@ -94,6 +100,12 @@ class WebhookEndpoint(LoadedNode):
     shown_url: strawberry.Private[str]
     stored_disabled_reason: strawberry.Private[str | None]
     stored_secret_expiry: strawberry.Private[datetime | None]
+
+    @strawberry.field(
+        description="ACTIVE, or DISABLED after sustained failure (see `disabledReason`)."
+    )
+    def state(self) -> WebhookEndpointState:
+        return WebhookEndpointState(self.status)
 
     @strawberry.field(
         description=(
@@ -148,7 +160,8 @@ class WebhookDelivery(LoadedNode):
         description=(
             "`pending` while attempts remain, `succeeded`, `failed` when retries ran out, "
             "or `gone` when the receiver answered 410 Gone (never retried)."
-        )
+        ),
+        deprecation_reason=f"Use `state`; {REMOVAL}",
     )
     attempts: int
     next_attempt_at: datetime | None
@@ -159,6 +172,15 @@ class WebhookDelivery(LoadedNode):
     endpoint_id: strawberry.Private[uuid.UUID]
     stored_payload: strawberry.Private[JSON]
     stored_error: strawberry.Private[str | None]
+
+    @strawberry.field(
+        description=(
+            "PENDING while attempts remain, SUCCEEDED, FAILED when retries ran out, or GONE "
+            "when the receiver answered 410 Gone (never retried)."
+        )
+    )
+    def state(self) -> WebhookDeliveryState:
+        return WebhookDeliveryState(self.status)
 
     @strawberry.field(description="The event as sent, personal data masked." + ADMIN_ONLY)
     def payload(self, info: Info) -> JSON:

@@ -2,52 +2,92 @@
 
 Each test builds its own war room (an organization whose incidents were opened by risk
 signals) and sends the mutations a crisis team sends, checking what the gateway reads
-back after the incidents service applied them.
+back after the incidents service applied them. Each runs twice: with the positional forms
+old clients send, and with the `input:` forms that replace them, whose answers must be the
+same but for the `code` every refusal carries.
 """
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from gateway.tests.conftest import gid
-from gateway.tests.war_room_ops import ACKNOWLEDGE, OPS, PLAYBOOK
+from gateway.tests.war_room_ops import (
+    ACKNOWLEDGE,
+    ACKNOWLEDGE_INPUT,
+    FORMS,
+    PLAYBOOK,
+    uncoded,
+    written,
+)
 from libs.contracts.enums import Role
 from tests.gateway.builders import System, WarRoom, refusal, war_room
 
-
-async def send(
-    system: System, room: WarRoom, name: str, variables: dict[str, Any], role: Role = Role.RESPONDER
-) -> dict[str, Any]:
-    """Send the war-room mutation `name` with `role`'s key and return its result."""
-    return await system.mutate(room.tenant, role, OPS[name].document, variables)
+Send = Callable[..., Awaitable[dict[str, Any]]]
 
 
-async def test_incident_mutations_change_the_incident_and_read_it_back(system: System) -> None:
+@pytest.fixture(params=FORMS)
+def form(request: pytest.FixtureRequest) -> str:
+    """The form the test sends each positional mutation in."""
+    form: str = request.param
+    return form
+
+
+@pytest.fixture
+def send(system: System, form: str) -> Send:
+    """Send a war-room mutation, named by its positional form, in the test's form."""
+
+    async def sending(
+        room: WarRoom, name: str, variables: dict[str, Any], role: Role = Role.RESPONDER
+    ) -> dict[str, Any]:
+        document, given = written(form, name, variables)
+        result = await system.mutate(room.tenant, role, document, given)
+        return uncoded(result) if form == "input" else result
+
+    return sending
+
+
+@pytest.fixture
+def acknowledge(system: System, form: str) -> Send:
+    """Acknowledge an incident in the test's form, selecting its timeline."""
+
+    async def sending(room: WarRoom, variables: dict[str, Any]) -> dict[str, Any]:
+        if form == "positional":
+            return await system.mutate(room.tenant, Role.RESPONDER, ACKNOWLEDGE, variables)
+        given = {"input": variables}
+        return uncoded(await system.mutate(room.tenant, Role.RESPONDER, ACKNOWLEDGE_INPUT, given))
+
+    return sending
+
+
+async def test_incident_mutations_change_the_incident_and_read_it_back(
+    system: System, send: Send
+) -> None:
     room = await war_room(system)
     incident = gid("Incident", room.incident)
     until = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0).isoformat()
     assigned = await send(
-        system, room, "assignRole", {"id": incident, "role": "SPOKESPERSON", "person": "李娜"}
+        room, "assignRole", {"id": incident, "role": "SPOKESPERSON", "person": "李娜"}
     )
     raised = await send(
-        system, room, "changeIncidentTier", {"id": incident, "tier": "RED", "reason": "央媒转发"}
+        room, "changeIncidentTier", {"id": incident, "tier": "RED", "reason": "央媒转发"}
     )
     facts = await send(
-        system,
         room,
         "setKeyFacts",
         {"id": incident, "facts": [{"label": "涉事批次", "value": "20250301"}]},
     )
     done = await send(
-        system, room, "completeTask", {"id": gid("ResponseTask", room.tasks[0]), "note": "已确认"}
+        room, "completeTask", {"id": gid("ResponseTask", room.tasks[0]), "note": "已确认"}
     )
     snoozed = await send(
-        system,
         room,
         "snoozeWatchlist",
         {"id": gid("Watchlist", room.watchlist), "until": until, "reason": "促销活动期间误报"},
     )
     merged = await send(
-        system,
         room,
         "transitionIncident",
         {
@@ -57,7 +97,7 @@ async def test_incident_mutations_change_the_incident_and_read_it_back(system: S
             "into": gid("Incident", room.other_incident),
         },
     )
-    playbook = await send(system, room, "setPlaybook", {"input": PLAYBOOK}, Role.ADMIN)
+    playbook = await send(room, "setPlaybook", {"input": PLAYBOOK}, Role.ADMIN)
     assert assigned["team"] == [{"role": "SPOKESPERSON", "person": "李娜"}]
     assert raised["tier"] == "RED"
     assert facts["keyFacts"] == [{"label": "涉事批次", "value": "20250301"}]
@@ -83,21 +123,18 @@ async def test_incident_mutations_change_the_incident_and_read_it_back(system: S
 
 
 async def test_acknowledging_again_answers_the_incident_and_a_closed_one_is_refused(
-    system: System,
+    system: System, send: Send, acknowledge: Send
 ) -> None:
     room = await war_room(system)
     dismissed = await send(
-        system,
         room,
         "transitionIncident",
         {"id": gid("Incident", room.other_incident), "to": "FALSE_ALARM", "reason": "系误报"},
     )
     variables = {"id": gid("Incident", room.incident), "note": "值班监测已启动"}
-    first = await system.mutate(room.tenant, Role.RESPONDER, ACKNOWLEDGE, variables)
-    second = await system.mutate(room.tenant, Role.RESPONDER, ACKNOWLEDGE, variables)
-    closed = await system.mutate(
-        room.tenant, Role.RESPONDER, ACKNOWLEDGE, {"id": gid("Incident", room.other_incident)}
-    )
+    first = await acknowledge(room, variables)
+    second = await acknowledge(room, variables)
+    closed = await acknowledge(room, {"id": gid("Incident", room.other_incident)})
     assert dismissed["status"] == "FALSE_ALARM"
     assert first["__typename"] == "Incident"
     assert first["status"] == "ACKNOWLEDGED"
@@ -120,10 +157,11 @@ async def test_acknowledging_again_answers_the_incident_and_a_closed_one_is_refu
     }
 
 
-async def test_statement_mutations_follow_a_statement_to_publication(system: System) -> None:
+async def test_statement_mutations_follow_a_statement_to_publication(
+    system: System, send: Send
+) -> None:
     room = await war_room(system)
     drafted = await send(
-        system,
         room,
         "draftStatement",
         {
@@ -133,22 +171,19 @@ async def test_statement_mutations_follow_a_statement_to_publication(system: Sys
         },
     )
     statement = gid("Statement", drafted["databaseId"])
-    revised = await send(system, room, "reviseStatement", {"id": statement, "body": "修订后的说明"})
+    revised = await send(room, "reviseStatement", {"id": statement, "body": "修订后的说明"})
     reviewed = await send(
-        system,
         room,
         "reviewStatement",
         {"id": statement, "stage": "LEVEL_1", "decision": "APPROVE", "note": "措辞可以"},
     )
     for stage in ("LEVEL_2", "LEVEL_3"):
         approved = await send(
-            system,
             room,
             "reviewStatement",
             {"id": statement, "stage": stage, "decision": "APPROVE"},
         )
     published = await send(
-        system,
         room,
         "publishStatement",
         {"id": statement, "url": "https://weibo.com/helan/1", "at": "2025-03-15T11:00:00"},
@@ -169,7 +204,9 @@ async def test_statement_mutations_follow_a_statement_to_publication(system: Sys
     assert published["publishedAt"] == "2025-03-15T11:00:00+00:00"
 
 
-async def test_aftercare_mutations_write_the_review_and_keep_users_masked(system: System) -> None:
+async def test_aftercare_mutations_write_the_review_and_keep_users_masked(
+    system: System, send: Send, acknowledge: Send
+) -> None:
     room = await war_room(system)
     incident = gid("Incident", room.incident)
     review = {
@@ -177,15 +214,14 @@ async def test_aftercare_mutations_write_the_review_and_keep_users_masked(system
         "cause": "质检漏检",
         "improvements": [{"action": "增加批次抽检", "owner": "品控部"}],
     }
-    updated = await send(system, room, "updateReview", review)
-    await system.mutate(room.tenant, Role.RESPONDER, ACKNOWLEDGE, {"id": incident})
+    updated = await send(room, "updateReview", review)
+    await acknowledge(room, {"id": incident})
     for status in ("RESPONDING", "RECOVERING", "RESOLVED"):
-        moved = await send(system, room, "transitionIncident", {"id": incident, "to": status})
+        moved = await send(room, "transitionIncident", {"id": incident, "to": status})
         assert moved["status"] == status
-    completed = await send(system, room, "completeReview", {"id": incident})
-    edited_late = await send(system, room, "updateReview", review)
+    completed = await send(room, "completeReview", {"id": incident})
+    edited_late = await send(room, "updateReview", review)
     added = await send(
-        system,
         room,
         "addAffectedUser",
         {
@@ -200,10 +236,9 @@ async def test_aftercare_mutations_write_the_review_and_keep_users_masked(system
     )
     [follow_up] = added.pop("followUps")
     followed = await send(
-        system, room, "completeFollowUp", {"id": follow_up["databaseId"], "note": "已电话回访"}
+        room, "completeFollowUp", {"id": follow_up["databaseId"], "note": "已电话回访"}
     )
     filed = await send(
-        system,
         room,
         "fileReply",
         {

@@ -1,17 +1,19 @@
 """Webhook mutations end to end: gateway → events queue → the real notify worker → read back.
 
 The delivery redelivered here is a real one: the incidents worker announced an opened
-incident and the notify worker fanned it out to the endpoints subscribed to it.
+incident and the notify worker fanned it out to the endpoints subscribed to it. The test
+runs with the positional forms old clients send and with the `input:` forms replacing them.
 """
 
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlmodel import col, select
 
 from gateway.tests.conftest import gid
-from gateway.tests.war_room_ops import OPS
+from gateway.tests.war_room_ops import FORMS, OPS, uncoded, written
 from libs.contracts.enums import Role
 from libs.database.tables import WebhookDelivery, WebhookEndpoint
 from tests.builders import Tenant
@@ -27,14 +29,24 @@ async def send(system: System, owner: Tenant, name: str, variables: dict[str, An
     return await system.mutate(owner, Role.ADMIN, OPS[name].document, variables)
 
 
+async def send_in(
+    form: str, system: System, owner: Tenant, name: str, variables: dict[str, Any]
+) -> Any:
+    """Send positional mutation `name` in `form` with an admin key and return its result."""
+    document, given = written(form, name, variables)
+    result = await system.mutate(owner, Role.ADMIN, document, given)
+    return uncoded(result) if form == "input" else result
+
+
 async def create(system: System, owner: Tenant, name: str, url: str, *events: str) -> Any:
     """Register a standard endpoint for `events`."""
     variables = {"input": {"name": name, "url": url, "eventTypes": list(events)}}
     return await send(system, owner, "createWebhookEndpoint", variables)
 
 
+@pytest.mark.parametrize("form", FORMS)
 async def test_webhook_mutations_manage_endpoints_and_show_a_secret_only_once(
-    system: System, acme: Tenant
+    system: System, acme: Tenant, form: str
 ) -> None:
     refused = await send(system, acme, "setWebhookPolicy", {"allow": True})
     policy = await send(system, acme, "setWebhookPolicy", {"allow": False})
@@ -58,12 +70,13 @@ async def test_webhook_mutations_manage_endpoints_and_show_a_secret_only_once(
         {"input": {"id": endpoint, "name": "新工单系统", "eventTypes": ["TASK_OVERDUE"]}},
     )
     before = datetime.now(UTC)
-    rotated = await send(system, acme, "rotateWebhookSecret", {"id": endpoint})
+    rotated = await send_in(form, system, acme, "rotateWebhookSecret", {"id": endpoint})
     after = datetime.now(UTC)
-    redelivered = await send(
-        system, acme, "redeliverWebhook", {"id": gid("WebhookDelivery", delivery)}
+    redelivered = await send_in(
+        form, system, acme, "redeliverWebhook", {"id": gid("WebhookDelivery", delivery)}
     )
-    deleted = await send(system, acme, "deleteWebhookEndpoint", {"id": endpoint})
+    deleted = await send_in(form, system, acme, "deleteWebhookEndpoint", {"id": endpoint})
+    deleted_again = await send_in(form, system, acme, "deleteWebhookEndpoint", {"id": endpoint})
     listed = await system.post(
         acme.auth(Role.ADMIN),
         "{ webhookEndpoints { name } webhookPolicy { allowPrivateDestinations } }",
@@ -91,6 +104,7 @@ async def test_webhook_mutations_manage_endpoints_and_show_a_secret_only_once(
         "deletedId": endpoint,
         "databaseId": str(endpoint_id),
     }
+    assert deleted_again["__typename"] == "NotFound"
     assert listed["data"] == {
         "webhookEndpoints": [{"name": "工单系统"}],
         "webhookPolicy": {"allowPrivateDestinations": False},

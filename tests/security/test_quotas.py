@@ -44,7 +44,7 @@ mutation($input: CreateWatchlistInput!) {
   createWatchlist(input: $input) {
     __typename
     ... on Watchlist { name }
-    ... on QuotaExceeded { message quota limit }
+    ... on QuotaExceeded { message code kind quota limit }
   }
 }
 """
@@ -53,7 +53,7 @@ mutation($input: CreateWebhookEndpointInput!) {
   createWebhookEndpoint(input: $input) {
     __typename
     ... on WebhookEndpointCreated { endpoint { name } }
-    ... on QuotaExceeded { message quota limit }
+    ... on QuotaExceeded { message code kind quota limit }
     ... on InvalidInput { message field }
   }
 }
@@ -118,6 +118,7 @@ async def test_a_watchlist_past_the_organizations_quota_is_refused_naming_the_qu
     assert [a["__typename"] for a in answers] == ["Watchlist", "Watchlist", "QuotaExceeded"]
     refused = answers[-1]
     assert (refused["quota"], refused["limit"]) == ("watchlists", 2)
+    assert (refused["code"], refused["kind"]) == ("QUOTA_EXCEEDED", "WATCHLISTS")
     assert "QUOTA_WATCHLISTS_PER_ORGANIZATION" in refused["message"]
     # The quota is each organization's own.
     assert others["__typename"] == "Watchlist"
@@ -141,6 +142,7 @@ async def test_an_endpoint_past_the_organizations_quota_is_refused_naming_the_qu
     assert first["__typename"] == "WebhookEndpointCreated", first
     assert second["__typename"] == "QuotaExceeded", second
     assert (second["quota"], second["limit"]) == ("endpoints", 1)
+    assert (second["code"], second["kind"]) == ("QUOTA_EXCEEDED", "ENDPOINTS")
     assert "QUOTA_ENDPOINTS_PER_ORGANIZATION" in second["message"]
 
 

@@ -308,6 +308,7 @@ async def test_a_non_admin_key_cannot_read_where_webhooks_point_or_what_they_car
 
     assert body.get("errors"), body
     assert "may not read" in body["errors"][0]["message"]
+    assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN"}
     answer = str(body.get("data"))
     for secret in ("intranet", "abcdefghijklmnop", "王经理", ANSWERED):
         assert secret not in answer
