@@ -13,6 +13,7 @@ from libs.database.tables.analysis import (
 )
 from libs.database.tables.incidents import (
     AffectedUser,
+    AppliedSignal,
     FollowUpTask,
     ImprovementAction,
     Incident,
@@ -45,6 +46,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "AffectedUser",
     "ApiKey",
+    "AppliedSignal",
     "Author",
     "Complaint",
     "DeadLetter",
