@@ -631,10 +631,18 @@ class Progress:
     unapplied: int
     queued: int
     pending_deliveries: int
+    # Committed messages not yet in Redis (between commit and publish, or left to the relay).
+    unpublished: int = 0
 
     @property
     def quiet(self) -> bool:
-        return not (self.unanalysed or self.unapplied or self.queued or self.pending_deliveries)
+        return not (
+            self.unanalysed
+            or self.unapplied
+            or self.queued
+            or self.pending_deliveries
+            or self.unpublished
+        )
 
 
 # A stored crisis signal (a rise into yellow+ or a fall that still leaves one) that
@@ -673,6 +681,9 @@ class Watcher:
             deliveries = await conn.fetchval(
                 "SELECT count(*) FROM webhook_delivery WHERE status = 'pending'"
             )
+            unpublished = await conn.fetchval(
+                "SELECT count(*) FROM outbox_message WHERE published_at IS NULL"
+            )
         finally:
             await conn.close()
         redis = await connect(self.held.redis.url)
@@ -681,7 +692,7 @@ class Watcher:
         finally:
             await redis.aclose()
         unanalysed = len({*self.ledger.accepted.values()} - self.analysed)
-        return Progress(unanalysed, unapplied, queued, int(deliveries))
+        return Progress(unanalysed, unapplied, queued, int(deliveries), int(unpublished))
 
     async def until_quiet(self, within: float) -> Progress | None:
         """Poll until nothing is outstanding; None if `within` seconds pass first."""
