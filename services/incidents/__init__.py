@@ -1,10 +1,10 @@
 """Incidents service: turns risk signals into incidents and runs the response to them.
 
-Owns (writes) `incident`, `response_task`, `timeline_event`, `incident_member`, `playbook`,
-`watchlist_snooze`, `statement`, `statement_review`, `key_fact`, `reply_case`,
-`affected_user`, `follow_up_task`, `review_report`, `improvement_action`,
-`integration_event` and `risk_check` (plus its own rows of the shared outbox and message
-receipts).
+Owns (writes) `incident`, `response_task`, `timeline_event`, `applied_signal`,
+`incident_member`, `playbook`, `watchlist_snooze`, `statement`, `statement_review`,
+`key_fact`, `reply_case`, `affected_user`, `follow_up_task`, `review_report`,
+`improvement_action`, `integration_event` and `risk_check` (plus its own rows of the shared
+outbox and message receipts).
 
 Consumes the incidents queue (`worker.py` → `service.py`): `risk.signal_raised.v1` and
 `risk.tier_fell.v1` from analysis, and the response commands the gateway sends —

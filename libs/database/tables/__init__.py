@@ -14,6 +14,7 @@ from libs.database.tables.analysis import (
 )
 from libs.database.tables.incidents import (
     AffectedUser,
+    AppliedSignal,
     EvidenceBundle,
     EvidenceItem,
     FollowUpTask,
@@ -53,6 +54,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "AffectedUser",
     "ApiKey",
+    "AppliedSignal",
     "Author",
     "Backtest",
     "Complaint",

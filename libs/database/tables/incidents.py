@@ -154,6 +154,25 @@ class WatchlistSnooze(OrganizationRow, table=True):
     created_at: datetime = at_field(default_now=True)
 
 
+class AppliedSignal(SQLModel, table=True):
+    """Proof that incidents applied a risk signal, and how: one row per signal, kept with it.
+
+    Written in the transaction that applies the signal's message (a rise or a fall), so a
+    signal without a row is one incidents has not applied yet. Not every application
+    leaves a timeline entry naming the signal (a fall of a watchlist with no incident, a
+    crisis a snooze holds back), and the message receipt is pruned after a week and names
+    the message, not the signal: this row is what says a stored signal was applied.
+    """
+
+    __tablename__ = "applied_signal"
+
+    signal_id: uuid.UUID = Field(primary_key=True, foreign_key="risk_signal.id", ondelete="CASCADE")
+    organization_id: uuid.UUID = org_field()
+    outcome: str = Field(max_length=16)
+    incident_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
+    applied_at: datetime = at_field()
+
+
 class Statement(OrganizationRow, table=True):
     """A public statement for one channel, from draft through review to publication."""
 

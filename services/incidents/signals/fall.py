@@ -14,7 +14,8 @@ the re-scoring pass that runs when nobody posts. A fall:
    and the incident may move there; the status itself changes only by a person's command,
    because calling a crisis over is a judgement, not a threshold.
 A lowered tier is an `incident.tier_changed` event like any other; lowering adds no tasks
-and removes none.
+and removes none. Every fall leaves its applied mark (`applied`), with or without an
+incident to record it on: a fall of a crisis tier (red to orange) is a stored signal too.
 """
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,6 +30,7 @@ from services.incidents.lifecycle import changes
 from services.incidents.lifecycle.transitions import ALLOWED
 from services.incidents.signals import repository as signals_repository
 from services.incidents.signals import snooze
+from services.incidents.signals.applied import HowApplied, mark
 from services.incidents.signals.service import watchlist_incident
 
 # The lowest tier an open incident is lowered to by a fall: the lightest crisis.
@@ -41,6 +43,7 @@ async def apply_fall(session: AsyncSession, fall: RiskTierFell, *, clock: Clock)
     now = clock.now()
     await snooze.follow_fall(session, fall)
     incident = await watchlist_incident(session, fall.organization_id, fall.watchlist_id)
+    await mark(session, fall.organization_id, fall.signal_id, HowApplied.FELL, incident, at=now)
     if incident is None:
         return Outcome()
     previous, follows = Tier(incident.tier), _follows(incident, fall)

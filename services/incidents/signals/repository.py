@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, or_, type_coerce
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.enums import IncidentStatus
 from libs.database.predicates import incident_open
 from libs.database.tables import (
+    AppliedSignal,
     ImprovementAction,
     Incident,
     TimelineEvent,
@@ -227,3 +228,22 @@ async def tier_set_by_hand(session: AsyncSession, incident_id: uuid.UUID) -> str
         .limit(1)
     )
     return result.first()
+
+
+async def mark_applied(
+    session: AsyncSession,
+    *,
+    organization_id: uuid.UUID,
+    signal_id: uuid.UUID,
+    outcome: str,
+    incident_id: uuid.UUID | None,
+    at: datetime,
+) -> None:
+    """Insert the signal's applied mark, or replace what an earlier application recorded."""
+    await session.flush()  # the incident the mark names must exist before the mark does
+    values = {"outcome": outcome, "incident_id": incident_id, "applied_at": at}
+    await session.exec(
+        insert(AppliedSignal)
+        .values(organization_id=organization_id, signal_id=signal_id, **values)
+        .on_conflict_do_update(index_elements=[col(AppliedSignal.signal_id)], set_=values)
+    )

@@ -5,7 +5,7 @@ A signal, in this order:
 2. else the open incident its watchlist's last incident was merged into;
 3. else the open incident of its story (`story_id`), whatever watchlist opened it — one
    story spreading across several watchlists is one crisis;
-4. is otherwise dropped if its tier is no crisis (blue), or held back if its watchlist is
+4. is otherwise set aside if its tier is no crisis (blue), or held back if its watchlist is
    snoozed (see `snooze`: a snooze stops new work, not evidence reaching open incidents;
    a crisis still on when the silence ends is applied then, by `release_held`);
 5. reopens its watchlist's incident resolved within `REOPEN_WINDOW` of the signal's
@@ -14,6 +14,8 @@ A signal, in this order:
    incident it recurs from (see `recurrence`).
 
 Joining with a higher tier raises the incident and adds the higher playbook's tasks.
+Whatever the signal did, it leaves its applied mark (`applied`) in the same transaction:
+that, not a timeline entry, says a stored signal was applied.
 Messages for integrators (incident.opened, incident.tier_changed, incident.status_changed)
 are returned for the caller to publish after commit.
 
@@ -39,6 +41,7 @@ from services.incidents.lifecycle import changes
 from services.incidents.playbook.service import add_missing_tasks, playbook_for
 from services.incidents.signals import recurrence, snooze
 from services.incidents.signals import repository as signals_repository
+from services.incidents.signals.applied import HowApplied, mark
 
 # A resolved incident whose watchlist flares up again within this window is reopened.
 REOPEN_WINDOW = timedelta(hours=72)
@@ -99,7 +102,11 @@ async def _land(
     incident = await _open_incident_for(session, signal)
     if incident is not None:
         return await _join(session, incident, signal, now)
-    if not signal.tier.opens_incident or (may_hold and await snooze.hold(session, signal)):
+    if not signal.tier.opens_incident:
+        await _mark(session, signal, HowApplied.NO_CRISIS, None, now)
+        return Outcome()
+    if may_hold and await snooze.hold(session, signal):
+        await _mark(session, signal, HowApplied.HELD, None, now)
         return Outcome()
     resolved = await signals_repository.resolved_since(
         session,
@@ -110,6 +117,16 @@ async def _land(
     if resolved is not None:
         return await _reopen(session, resolved, signal, now)
     return await _open(session, signal, now)
+
+
+async def _mark(
+    session: AsyncSession,
+    signal: RiskSignalRaised,
+    how: HowApplied,
+    incident: Incident | None,
+    now: datetime,
+) -> None:
+    await mark(session, signal.organization_id, signal.signal_id, how, incident, at=now)
 
 
 async def _open_incident_for(session: AsyncSession, signal: RiskSignalRaised) -> Incident | None:
@@ -185,14 +202,15 @@ async def _join(
 ) -> Outcome:
     _adopt(incident, signal)
     messages: list[Message] = []
-    if signal.tier.rank > Tier(incident.tier).rank:
+    how = HowApplied.RAISED if signal.tier.rank > Tier(incident.tier).rank else HowApplied.JOINED
+    if how is HowApplied.RAISED:
         messages.append(await _raise(session, incident, signal, now))
     else:
         timeline.signal_joined(session, incident, signal, at=now)
     incident.last_signal_id = signal.signal_id
     incident.updated_at = now
     session.add(incident)
-    await session.flush()
+    await _mark(session, signal, how, incident, now)
     return Outcome.emit(*messages)
 
 
@@ -213,7 +231,7 @@ async def _reopen(
     messages: list[Message] = [reopened]
     if signal.tier.rank > Tier(incident.tier).rank:
         messages.append(await _raise(session, incident, signal, now))
-    await session.flush()
+    await _mark(session, signal, HowApplied.REOPENED, incident, now)
     return Outcome.emit(*messages)
 
 
@@ -240,7 +258,7 @@ async def _open(session: AsyncSession, signal: RiskSignalRaised, now: datetime) 
     await add_missing_tasks(session, incident, playbook, now=now)
     timeline.opened(session, incident, signal, at=now)
     recurred = await recurrence.link(session, incident, now=now)
-    await session.flush()
+    await _mark(session, signal, HowApplied.OPENED, incident, now)
     body = IncidentOpened(
         incident_id=incident.id,
         **incident.model_dump(include=_OPENED_FROM_INCIDENT),

@@ -1,7 +1,7 @@
 """analysis: backtests a console requests and an analysis worker runs
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0013
 Create Date: 2026-12-06 13:00:00
 """
 
@@ -12,7 +12,7 @@ from libs.database import ddl
 from libs.database.ddl import at, jsonb, text, uuid
 
 revision: str = "0014"
-down_revision: str | None = "0009"
+down_revision: str | None = "0013"
 
 
 def upgrade() -> None:
