@@ -42,13 +42,10 @@ QUEUES = (ANALYSIS_QUEUE, INCIDENTS_QUEUE, EVENTS_QUEUE)
 UNAPPLIED_AFTER = timedelta(seconds=60)
 UNAPPLIED_WITHIN = timedelta(days=1)
 CRISIS_TIERS = (Tier.YELLOW.value, Tier.ORANGE.value, Tier.RED.value)
-# Incidents record a signal it applied on a timeline (the opening, a joined signal, a tier
-# change), naming it in the event's data; `bench/faults.py` checks the same.
-APPLIED_KINDS = ("opened", "signal", "tier_changed")
-
-# One statement, one round trip. A crisis signal is unapplied when no timeline names it and
-# incidents never handled its message either (a signal held back by a snooze was handled:
-# it waits for the snooze's end by a person's choice, not for delivery).
+# One statement, one round trip. A crisis signal is unapplied while incidents has not
+# recorded applying it (`applied_signal`, written with the message's receipt, for rises
+# and falls alike; a signal a snooze holds back counts as applied: it waits by a person's
+# choice, not for delivery). `bench/faults.py` counts the same.
 _COUNTS = text(
     """
     SELECT
@@ -65,14 +62,7 @@ _COUNTS = text(
         WHERE s.tier = ANY(:crisis)
           AND s.created_at < now() - CAST(:after AS interval)
           AND s.created_at > now() - CAST(:within AS interval)
-          AND NOT EXISTS (
-            SELECT 1 FROM timeline_event e
-            WHERE e.kind = ANY(:applied) AND e.data->>'signal_id' = s.id::text)
-          AND NOT EXISTS (
-            SELECT 1 FROM outbox_message o
-            JOIN message_receipt r ON r.message_id = o.id AND r.consumer = 'incidents'
-            WHERE o.job_name = 'risk.signal_raised.v1' AND o.created_at >= s.created_at
-              AND o.payload->>'signal_id' = s.id::text)
+          AND NOT EXISTS (SELECT 1 FROM applied_signal a WHERE a.signal_id = s.id)
       ) AS unapplied_signals
     """
 )
@@ -91,7 +81,6 @@ async def sample_database(sessions: async_sessionmaker[AsyncSession]) -> None:
                 params={
                     "closed": closed,
                     "crisis": list(CRISIS_TIERS),
-                    "applied": list(APPLIED_KINDS),
                     "after": UNAPPLIED_AFTER,
                     "within": UNAPPLIED_WITHIN,
                 },
