@@ -2,6 +2,9 @@
 
 from functools import lru_cache
 
+from pydantic import Field
+
+from gateway.core.counting import DEFAULT_EXACT_COUNT_BOUND
 from libs.settings import Settings
 
 
@@ -11,6 +14,15 @@ class GatewaySettings(Settings):
     `command_timeout_seconds` is shared (`libs.settings`): the workers read it too, to keep
     a command's answer in Redis no longer than the gateway waits for it.
     """
+
+    graphql_exact_count_bound: int = Field(
+        default=DEFAULT_EXACT_COUNT_BOUND,
+        ge=0,
+        description=(
+            "A list's `totalCount` is counted exactly up to this many rows (reading at most "
+            "one more), and estimated by PostgreSQL's planner above it."
+        ),
+    )
 
 
 @lru_cache(maxsize=1)

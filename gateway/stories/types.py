@@ -9,11 +9,11 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
+from gateway.core.connection import Connection
 from gateway.core.context import Info
 from gateway.core.errors import GatewayError
 from gateway.core.inputs import optional_id
 from gateway.core.nodes import LoadedNode
-from gateway.core.pagination import DEFAULT_PAGE_SIZE, check_page_size, page_info
 from gateway.mentions.types import Author, Mention
 from gateway.stories.loaders import (
     AMPLIFIERS_BY_STORY,
@@ -25,7 +25,6 @@ from gateway.stories.loaders import (
     REPOSTS_BY_STORY,
     STORIES,
     AmplifiersOf,
-    MembersOf,
     RepostsOf,
 )
 
@@ -97,15 +96,15 @@ class Story(LoadedNode):
 
     @strawberry.field(description="The story's mentions in posting order, oldest first.")
     async def mentions(
-        self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> relay.Connection[Mention]:
-        size = check_page_size(first)
-        page = await info.context.loaders.of(MEMBERS_BY_STORY).load(MembersOf(self.id, size, after))
-        return relay.Connection[Mention](
-            page_info=page_info(page, after),
-            edges=[
-                relay.Edge(cursor=cursor, node=Mention.from_row(row)) for cursor, row in page.rows
-            ],
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Mention]:
+        return await MEMBERS_BY_STORY.connection(
+            info, self.id, Mention.from_row, first, after, last, before
         )
 
     @strawberry.field(
