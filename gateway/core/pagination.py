@@ -19,7 +19,7 @@ import binascii
 import dataclasses
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -313,9 +313,12 @@ def checked_far_side(page: Page[Row], request: PageRequest, found: bool) -> Page
     return dataclasses.replace(page, has_previous_page=found)
 
 
-def page_select(table: type[SQLModel], ordering: Ordering) -> SqlSelect[Any]:
-    """Select `table`'s columns as a plain row, then the sort key of `ordering` last."""
-    return select(*plain_columns(table), ordering.key.label("sort_key"))
+def page_select(
+    table: type[SQLModel], ordering: Ordering, *, omit: Collection[Any] = ()
+) -> SqlSelect[Any]:
+    """Select `table`'s columns (but those in `omit`) as a plain row, then the sort key of
+    `ordering` last."""
+    return select(*plain_columns(table, omit), ordering.key.label("sort_key"))
 
 
 async def fetch_ordered_page(
