@@ -291,19 +291,20 @@ def far_side(
     request: PageRequest,
 ) -> SqlSelect[Any] | None:
     """Return a one-row read of the rows behind the cursor a page started from, or None
-    when the page started at an end of the list (no cursor on that side)."""
+    when the page started at an end of the list (no cursor on that side).
+
+    It reads outward from the cursor (the cursor's own row first, if it is still there),
+    so the index finds the answer in one step wherever the cursor lies.
+    """
     if request.backward and request.before is not None:
-        cursor, argument, later = request.before, "before", True
+        cursor, argument, later, outward = request.before, "before", True, ordering
     elif not request.backward and request.after is not None:
-        cursor, argument, later = request.after, "after", False
+        cursor, argument, later, outward = request.after, "after", False, ordering.reversed()
     else:
         return None
     behind = _keyset(kind, ordering, id_column, cursor, argument, later=later, inclusive=True)
-    return (
-        statement.with_only_columns(literal_column("1"), maintain_column_froms=True)
-        .where(behind)
-        .limit(1)
-    )
+    probe = statement.with_only_columns(literal_column("1"), maintain_column_froms=True)
+    return sort(probe.where(behind), outward, id_column).limit(1)
 
 
 def checked_far_side(page: Page[Row], request: PageRequest, found: bool) -> Page[Row]:
