@@ -223,6 +223,30 @@ def _members(organization_id: uuid.UUID) -> Any:
     )
 
 
+def _reposts_of(organization_id: uuid.UUID) -> Any:
+    """The organization's story members that came through a stored repost, with its id."""
+    parent = aliased(Mention)
+    return (
+        core_select(
+            *plain_columns(Mention), col(MentionAnalysis.parent_mention_id).label("parent_id")
+        )
+        .join(MentionAnalysis, col(MentionAnalysis.mention_id) == col(Mention.id))
+        .join(parent, col(parent.id) == col(MentionAnalysis.parent_mention_id))
+        .where(
+            col(MentionAnalysis.organization_id) == organization_id,
+            col(Mention.organization_id) == organization_id,
+            col(parent.organization_id) == organization_id,
+        )
+    )
+
+
+REPOST_PAGES = NestedList(
+    kind="story-repost",
+    rows=_reposts_of,
+    parent=col(MentionAnalysis.story_id),
+    id_column=col(Mention.id),
+    ordering=MEMBER_ORDER,
+)
 MEMBERS_BY_STORY = NestedList(
     kind=MEMBER_KIND,
     rows=_members,

@@ -388,3 +388,59 @@ async def test_a_story_pages_its_mentions_backward(
         before = mentions["pageInfo"]["startCursor"]
     assert seen == expected
     assert (mentions["totalCount"], len(mentions["nodes"])) == (5, 1)
+
+
+async def test_a_story_pages_its_repost_tree_like_the_old_list(
+    gql: GraphQL, sessions: Sessions, acme: Tenant
+) -> None:
+    async with transaction(sessions) as session:
+        first = await builders.mention(session, acme.org.id, posted_at=T0)
+        spread = await builders.story(session, first)
+        await builders.analysis(session, first, Sentiment.NEGATIVE, story_id=spread.id)
+        members = [first]
+        for i in range(7):
+            row = await builders.mention(
+                session, acme.org.id, posted_at=T0 + timedelta(minutes=1 + i // 3)
+            )
+            # Every other member is a near-duplicate, not a repost: no link.
+            parent = members[i // 2].id if i % 2 == 0 else None
+            await builders.analysis(
+                session, row, Sentiment.NEGATIVE, story_id=spread.id, parent_mention_id=parent
+            )
+            members.append(row)
+    story = gid("Story", spread.id)
+    old = await gql(
+        acme.auth(Role.VIEWER),
+        """query($id: ID!) { story(id: $id) {
+          repostTree(first: 500) { mention { id } parentMention { id } } } }""",
+        {"id": story},
+    )
+    links = [
+        (link["mention"]["id"], link["parentMention"]["id"])
+        for link in old["data"]["story"]["repostTree"]
+    ]
+    assert len(links) == 4
+    document = """query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+      story(id: $id) { repostTreeConnection(first: $first, after: $after, last: $last,
+                                            before: $before) {
+        totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        nodes { mention { id } parentMention { id } }
+      } } }"""
+
+    async def connection(**variables: Any) -> dict[str, Any]:
+        body = await gql(acme.auth(Role.VIEWER), document, {"id": story, **variables})
+        assert "errors" not in body, body
+        found: dict[str, Any] = body["data"]["story"]["repostTreeConnection"]
+        return found
+
+    def pairs(found: dict[str, Any]) -> list[tuple[str, str]]:
+        return [(node["mention"]["id"], node["parentMention"]["id"]) for node in found["nodes"]]
+
+    whole = await connection(first=100)
+    assert (pairs(whole), whole["totalCount"]) == (links, 4)
+    head = await connection(first=3)
+    tail = await connection(first=3, after=head["pageInfo"]["endCursor"])
+    assert pairs(head) + pairs(tail) == links and not tail["pageInfo"]["hasNextPage"]
+    end = await connection(last=3)
+    start = await connection(last=3, before=end["pageInfo"]["startCursor"])
+    assert pairs(start) + pairs(end) == links and not start["pageInfo"]["hasPreviousPage"]
