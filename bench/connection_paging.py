@@ -28,7 +28,8 @@ from harness import dsn, embedded_servers
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from gateway.core.counting import DEFAULT_EXACT_COUNT_BOUND, count_rows, counted_rows
+from gateway.config import DEFAULT_EXACT_COUNT_BOUND
+from gateway.core.counting import count_rows, counted_rows
 from gateway.core.filters import Scope
 from gateway.core.pagination import PageRequest, encode_cursor, fetch_ordered_page
 from gateway.mentions.queries import MENTION_LIST, MentionFilter

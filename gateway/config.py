@@ -4,8 +4,11 @@ from functools import lru_cache
 
 from pydantic import Field
 
-from gateway.core.counting import DEFAULT_EXACT_COUNT_BOUND
 from libs.settings import Settings
+
+# `totalCount` reads at most this many rows (plus one) to count exactly; PostgreSQL's plan
+# estimates beyond it.
+DEFAULT_EXACT_COUNT_BOUND = 10_000
 
 
 class GatewaySettings(Settings):

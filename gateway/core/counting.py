@@ -22,8 +22,6 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
-DEFAULT_EXACT_COUNT_BOUND = 10_000
-
 
 @dataclass(frozen=True)
 class TotalCount:

@@ -303,7 +303,9 @@ def far_side(
     else:
         return None
     behind = _keyset(kind, ordering, id_column, cursor, argument, later=later, inclusive=True)
-    probe = statement.with_only_columns(literal_column("1"), maintain_column_froms=True)
+    probe: SqlSelect[Any] = statement.with_only_columns(
+        literal_column("1"), maintain_column_froms=True
+    )
     return sort(probe.where(behind), outward, id_column).limit(1)
 
 

@@ -12,13 +12,16 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from graphql import parse
 from sqlalchemy import text
 from sqlmodel import col, delete
 
 from gateway.config import GatewaySettings
+from gateway.cost.analysis import operation_cost
+from gateway.schema import build_schema
 from gateway.tests import builders
 from gateway.tests.builders import T0
-from gateway.tests.conftest import GraphQL, gid
+from gateway.tests.conftest import GraphQL, gid, page_cost
 from gateway.tests.connections import error, ordered, page, walk, walk_back
 from libs.contracts.enums import AuthorKind, Role, Sentiment
 from libs.database.engine import transaction
@@ -202,8 +205,6 @@ async def test_total_count_above_the_bound_is_the_planners_estimate_flagged_so(
 async def test_total_count_is_not_read_unless_asked_for(
     gql: GraphQL, sessions: Sessions, acme: Tenant, app: Any
 ) -> None:
-    from gateway.tests.conftest import page_cost
-
     await store_mentions(sessions, acme, 3)
     plain = "query($first: Int) { mentions(first: $first) { edges { node { databaseId } } } }"
     with_count = "query($first: Int) { mentions(first: $first) { totalCount totalCountIsExact } }"
@@ -341,8 +342,6 @@ async def test_every_incident_of_a_page_pages_its_own_timeline_both_ways(
 async def test_a_page_of_incidents_reads_their_timelines_in_one_query(
     gql: GraphQL, sessions: Sessions, acme: Tenant, app: Any
 ) -> None:
-    from gateway.tests.conftest import page_cost
-
     await store_timelines(sessions, acme, [3, 2, 4, 1, 2, 3])
     document = """query($first: Int) { incidents(first: $first) { nodes {
       timelineConnection(last: 2) { totalCount edges { node { kind } } }
@@ -444,3 +443,20 @@ async def test_a_story_pages_its_repost_tree_like_the_old_list(
     end = await connection(last=3)
     start = await connection(last=3, before=end["pageInfo"]["startCursor"])
     assert pairs(start) + pairs(end) == links and not start["pageInfo"]["hasPreviousPage"]
+
+
+def test_last_and_nodes_are_priced_like_first_and_edges() -> None:
+    schema = build_schema()._schema
+
+    def cost(document: str) -> int:
+        return operation_cost(schema, parse(document), None, None)
+
+    by_edges = cost("{ mentions(first: 50) { edges { node { text author { handle } } } } }")
+    assert by_edges == 1 + 50 * 2
+    assert cost("{ mentions(last: 50) { edges { node { text author { handle } } } } }") == by_edges
+    assert cost("{ mentions(last: 50) { nodes { text author { handle } } } }") == by_edges
+    assert cost("{ mentions { totalCount nodes { text } } }") == 1 + 20 * 1
+    nested = (
+        "{ incidents(first: 10) { nodes { timelineConnection(last: 30) { nodes { kind } } } } }"
+    )
+    assert cost(nested) == 1 + 10 * (1 + (1 + 30 * 1))
