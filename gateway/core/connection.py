@@ -36,8 +36,6 @@ from gateway.core.selection import page_info_fields
 
 Item = TypeVar("Item")
 
-_NOT_COUNTED = TotalCount(0, exact=False)
-
 
 @strawberry.type(description="An edge in a connection.")
 class Edge(Generic[Item]):
@@ -49,7 +47,7 @@ class Edge(Generic[Item]):
 class Connection(Generic[Item]):
     page_info: relay.PageInfo = strawberry.field(description="Pagination data for this connection")
     edges: list[Edge[Item]] = strawberry.field(description="Contains the nodes in this connection")
-    counted: strawberry.Private[Counted | None] = None
+    counted: strawberry.Private[Counted]
 
     @strawberry.field(description="The nodes of this page, in the order of `edges`.")
     def nodes(self) -> list[Item]:
@@ -64,21 +62,16 @@ class Connection(Generic[Item]):
         )
     )
     async def total_count(self) -> int:
-        return (await self._total()).value
+        return (await self.counted.result()).value
 
     @strawberry.field(
         description="true when `totalCount` was counted, false when it is an estimate."
     )
     async def total_count_is_exact(self) -> bool:
-        return (await self._total()).exact
-
-    async def _total(self) -> TotalCount:
-        return await self.counted.result() if self.counted is not None else _NOT_COUNTED
+        return (await self.counted.result()).exact
 
 
-def connection_of(
-    page: Page[Any], nodes: Sequence[Item], counted: Counted | None = None
-) -> Connection[Item]:
+def connection_of(page: Page[Any], nodes: Sequence[Item], counted: Counted) -> Connection[Item]:
     """Return the connection of `page` whose rows were built into `nodes`, in order."""
     return Connection(
         page_info=page_info(page),
