@@ -190,11 +190,6 @@ def _read_value(value_type: type, shown: Any) -> KeyValue:
     raise ValueError(shown)
 
 
-def check_page_size(first: int | None) -> int:
-    """Return `first` (default 20) if it is a page size clients may ask for."""
-    return PageRequest.of(first).size
-
-
 def _keyset(
     kind: str,
     ordering: Ordering,
