@@ -2,7 +2,13 @@
 
 from functools import lru_cache
 
+from pydantic import Field
+
 from libs.settings import Settings
+
+# `totalCount` reads at most this many rows (plus one) to count exactly; PostgreSQL's plan
+# estimates beyond it.
+DEFAULT_EXACT_COUNT_BOUND = 10_000
 
 
 class GatewaySettings(Settings):
@@ -11,6 +17,15 @@ class GatewaySettings(Settings):
     `command_timeout_seconds` is shared (`libs.settings`): the workers read it too, to keep
     a command's answer in Redis no longer than the gateway waits for it.
     """
+
+    graphql_exact_count_bound: int = Field(
+        default=DEFAULT_EXACT_COUNT_BOUND,
+        ge=0,
+        description=(
+            "A list's `totalCount` is counted exactly up to this many rows (reading at most "
+            "one more), and estimated by PostgreSQL's planner above it."
+        ),
+    )
 
 
 @lru_cache(maxsize=1)

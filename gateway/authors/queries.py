@@ -11,18 +11,14 @@ from sqlmodel import col
 from strawberry import relay
 
 from gateway.authors.ranking import Ranked, author_figures, ranked_authors
-from gateway.authors.types import (
-    AuthorOrder,
-    AuthorOrderField,
-    AuthorSummary,
-    AuthorSummaryConnection,
-    AuthorSummaryEdge,
-)
+from gateway.authors.types import AuthorOrder, AuthorOrderField, AuthorSummary
+from gateway.core.connection import Connection, connection_of, counted_list, exact_count_bound
 from gateway.core.context import Info
 from gateway.core.enums import AuthorKind, Source
 from gateway.core.inputs import as_utc, contains_pattern, optional_id
 from gateway.core.listing import OrderDirection
-from gateway.core.pagination import check_page_size, ordered, page_info, paged
+from gateway.core.pagination import PageRequest, checked_far_side, far_side, paged, window
+from gateway.core.selection import page_info_fields
 from libs.database import tables
 
 
@@ -86,31 +82,31 @@ class AuthorQuery:
     async def authors(
         self,
         info: Info,
-        first: int | None = 20,
+        first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         filter: AuthorFilter | None = None,
         order_by: AuthorOrder | None = None,
-    ) -> AuthorSummaryConnection:
+    ) -> Connection[AuthorSummary]:
+        request = PageRequest.of(first, after, last, before)
         statement, ordering = _authors(info, filter, order_by)
-        size = check_page_size(first)
-        statement = ordered(
-            statement,
-            kind="author",
-            ordering=ordering,
-            id_column=col(tables.Author.id),
-            first=size,
-            after=after,
+        id_column = col(tables.Author.id)
+        cut = window(
+            statement, kind="author", ordering=ordering, id_column=id_column, request=request
         )
+        probe = far_side(
+            statement, kind="author", ordering=ordering, id_column=id_column, request=request
+        )
+        wanted = "hasNextPage" if request.backward else "hasPreviousPage"
         async with info.context.sessions() as session:
-            rows = (await session.exec(statement)).all()
-        page = paged(
-            "author",
-            ordering,
-            "database_id",
-            [(AuthorSummary.from_row(row), row[-1]) for row in rows],
-            size,
-        )
-        return AuthorSummaryConnection(
-            page_info=page_info(page, after),
-            edges=[AuthorSummaryEdge(cursor=cursor, node=node) for cursor, node in page.rows],
-        )
+            rows = (await session.exec(cut)).all()
+            behind = None
+            if probe is not None and wanted in page_info_fields(info):
+                behind = (await session.execute(probe)).first() is not None
+        summaries = [(AuthorSummary.from_row(row), row[-1]) for row in rows]
+        page = paged("author", ordering, "database_id", summaries, request)
+        if behind is not None:
+            page = checked_far_side(page, request, behind)
+        counted = counted_list(info.context.sessions, statement, exact_count_bound(info))
+        return connection_of(page, [summary for _, summary in page.rows], counted)

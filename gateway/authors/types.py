@@ -15,7 +15,6 @@ from enum import Enum
 from typing import Any, Self
 
 import strawberry
-from strawberry import relay
 
 from gateway.core.enums import AuthorKind, Source
 from gateway.core.listing import OrderDirection
@@ -76,15 +75,3 @@ class AuthorSummary:
             influence=float(row.influence),
             last_posted_at=row.last_posted_at,
         )
-
-
-@strawberry.type(description="An edge to an author summary.")
-class AuthorSummaryEdge:
-    cursor: str
-    node: AuthorSummary
-
-
-@strawberry.type(description="A page of author summaries.")
-class AuthorSummaryConnection:
-    page_info: relay.PageInfo
-    edges: list[AuthorSummaryEdge]

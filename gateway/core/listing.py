@@ -5,7 +5,8 @@ to the caller's organization, is the node's declared read), its filter input (ea
 declared with the condition it adds, see `gateway.core.filters`) and the keys clients may
 sort it by, the first the default. From that one declaration come the `orderBy` input and
 its enum, the select with the conditions of the fields a client set, and the list's field
-itself, which reads a page as a Relay connection.
+itself, which reads a page as a Relay connection (`first`/`after` forward, `last`/`before`
+backward, `nodes` and `totalCount`).
 
 Every sort key is a non-null value (nullable columns are left out or coalesced), so keyset
 pagination over (key, id) stays exact.
@@ -22,25 +23,32 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from sqlalchemy import Select
 from sqlmodel import col
-from strawberry import relay
 
+from gateway.core.connection import Connection, fetch_connection
 from gateway.core.context import Info
 from gateway.core.filters import Scope, Where, where_of
 from gateway.core.inputs import camel
 from gateway.core.nodes import LoadedNode
-from gateway.core.pagination import (
-    DEFAULT_PAGE_SIZE,
-    Ordering,
-    Preload,
-    fetch_connection,
-    page_select,
-    sort,
-)
+from gateway.core.pagination import Ordering, PageRequest, Preload, page_select, sort
 from gateway.core.reads import read_rows, reading, tenant_column
 
 NodeT = TypeVar("NodeT", bound=LoadedNode)
 Listing = tuple[Select[Any], Ordering]
 _Param = inspect.Parameter
+# Relay's page arguments, in the order every connection field declares them.
+PAGE_ARGUMENTS = ("first", "after", "last", "before")
+
+
+def page_parameters() -> list[inspect.Parameter]:
+    """Return `first`, `after`, `last` and `before` as a resolver's keyword parameters.
+
+    None of them has a default value in the schema: `first` would otherwise be given
+    together with any `last`; without either a page holds `DEFAULT_PAGE_SIZE` rows.
+    """
+    return [
+        _Param(name, _Param.KEYWORD_ONLY, default=None, annotation=annotation)
+        for name, annotation in zip(PAGE_ARGUMENTS, (int | None, str | None) * 2, strict=True)
+    ]
 
 
 @strawberry.enum(description="Which way a list runs: ascending or descending.")
@@ -182,30 +190,27 @@ class ListSpec(Generic[NodeT]):
         """Return the list's field: one page as a Relay connection, in the order asked for."""
         spec = self
 
-        async def resolve(self: object, info: Info, **given: Any) -> relay.Connection[NodeT]:
-            first, after = given.pop("first"), given.pop("after")
+        async def resolve(self: object, info: Info, **given: Any) -> Connection[NodeT]:
+            request = PageRequest.of(*(given.pop(name) for name in PAGE_ARGUMENTS))
             listing = spec.select(_scope(info), given.pop("filter"), given.pop("order_by"), given)
             return await fetch_connection(
-                info.context.sessions,
+                info,
                 listing,
-                relay.Connection[spec.node],  # type: ignore[name-defined]
                 spec.node.from_row,
                 kind=spec.kind,
                 id_column=spec.id_column,
-                first=first,
-                after=after,
+                request=request,
                 preload=preload(info) if preload is not None else None,
             )
 
         pages = [
-            _Param("first", _Param.KEYWORD_ONLY, default=DEFAULT_PAGE_SIZE, annotation=int | None),
-            _Param("after", _Param.KEYWORD_ONLY, default=None, annotation=str | None),
+            *page_parameters(),
             *(
                 _Param(name, _Param.KEYWORD_ONLY, default=None, annotation=annotation)
                 for name, (annotation, _, _) in self.arguments.items()
             ),
         ]
-        returns = relay.Connection[self.node]  # type: ignore[name-defined]
+        returns = Connection[self.node]  # type: ignore[name-defined]
         return self._field(resolve, description, pages, returns)
 
     def list_field(self, description: str, *, unordered: Sequence[Any]) -> Any:

@@ -5,36 +5,41 @@ its row. A mention cursor is refused by the incidents field, and a cursor issued
 `orderBy` is refused under another, instead of silently paging through the wrong order.
 The id breaks ties, so rows sharing a key value are neither repeated nor skipped.
 
+A page is asked for as Relay does (`PageRequest`): `first` rows after `after`, or the
+`last` rows before `before`. Both directions stay keyset: a backward page reads the list
+in the opposite order from its cursor, `last` + 1 rows, and turns them round, so the
+last page of ten million rows costs what the first does.
+
 A page is read as plain rows of its table's columns (`page_select`), not ORM objects, on
 one connection that can also read what the page's nodes will show (`Preload`).
 """
 
 import base64
 import binascii
+import dataclasses
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, Float, String, literal, select, tuple_
+from sqlalchemy import BigInteger, DateTime, Float, String, literal, literal_column, select, tuple_
 from sqlalchemy import Select as SqlSelect
 from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeEngine
 from sqlmodel import SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry import relay
 
 from gateway.core.errors import GatewayError
-from gateway.core.reads import plain_columns, read_rows, reading
+from gateway.core.reads import plain_columns, read_rows
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 Row = TypeVar("Row")
-Node = TypeVar("Node", bound=relay.Node)
+Node = TypeVar("Node")
 Statement = TypeVar("Statement", bound=SqlSelect[*tuple[Any, ...]])
 KeyValue = datetime | int | float | str
 # Reads what a page's nodes will ask for, for all of them at once, on the page's connection.
@@ -50,7 +55,17 @@ _TAGS: dict[type, tuple[str, TypeEngine[Any]]] = {
 
 
 class InvalidPaginationError(GatewayError):
-    """A page size out of range or a cursor this connection did not issue."""
+    """A page size out of range, `first` with `last`, or a cursor this list did not issue.
+
+    The error names the argument in its message and in `extensions.field`, with the same
+    `InvalidInput` code as other refused input: graphql-core copies an original error's
+    `extensions` onto the error it reports.
+    """
+
+    def __init__(self, message: str, argument: str) -> None:
+        super().__init__(message)
+        self.argument = argument
+        self.extensions = {"code": "InvalidInput", "field": argument}
 
 
 @dataclass(frozen=True)
@@ -67,13 +82,61 @@ class Ordering:
         """Return the order as clients name it, e.g. `POSTED_AT DESC`."""
         return f"{self.name} {'DESC' if self.descending else 'ASC'}"
 
+    def reversed(self) -> "Ordering":
+        """Return the same key run the other way, as a backward page reads it."""
+        return dataclasses.replace(self, descending=not self.descending)
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """One page as a client asks for it: `size` rows after `after` and before `before`,
+    counted from the start of that range, or from its end when `backward` (`last`)."""
+
+    size: int
+    backward: bool = False
+    after: str | None = None
+    before: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        *,
+        default: int = DEFAULT_PAGE_SIZE,
+        most: int = MAX_PAGE_SIZE,
+    ) -> "PageRequest":
+        """Check the Relay arguments; `default` rows forward when neither size is given."""
+        if first is not None and last is not None:
+            raise InvalidPaginationError(
+                "Give `first` or `last`, not both: `first` counts from the start (after "
+                "`after`), `last` from the end (before `before`).",
+                "last",
+            )
+        if last is not None:
+            return cls(_checked("last", last, most), True, after, before)
+        size = default if first is None else _checked("first", first, most)
+        return cls(size, False, after, before)
+
+
+def _checked(argument: str, size: int, most: int) -> int:
+    if size < 0 or size > most:
+        raise InvalidPaginationError(
+            f"`{argument}` must be between 0 and {most}, got {size}.", argument
+        )
+    return size
+
 
 @dataclass(frozen=True)
 class Page(Generic[Row]):
-    """One page of rows, each with its cursor, and whether more follow."""
+    """One page of rows in list order, each with its cursor, and whether rows lie beyond
+    either end of it."""
 
     rows: list[tuple[str, Row]]
     has_next_page: bool
+    has_previous_page: bool = False
 
 
 def encode_cursor(kind: str, ordering: Ordering, value: KeyValue, id_: uuid.UUID) -> str:
@@ -84,26 +147,31 @@ def encode_cursor(kind: str, ordering: Ordering, value: KeyValue, id_: uuid.UUID
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(kind: str, ordering: Ordering, cursor: str) -> tuple[KeyValue, uuid.UUID]:
-    """Return the (key value, id) inside a cursor of connection `kind` in `ordering`."""
+def decode_cursor(
+    kind: str, ordering: Ordering, cursor: str, argument: str = "after"
+) -> tuple[KeyValue, uuid.UUID]:
+    """Return the (key value, id) inside a cursor of connection `kind` in `ordering`;
+    `argument` (`after` or `before`) names it in the error when it is not one."""
+    not_ours = f"`{argument}` is not a cursor of this {kind} list."
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         prefix, label, tag, shown, id_ = json.loads(base64.urlsafe_b64decode(padded).decode())
         if prefix != kind:
             raise ValueError(prefix)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidPaginationError(f"`after` is not a cursor of this {kind} list.") from exc
+        raise InvalidPaginationError(not_ours, argument) from exc
     if label != ordering.label:
         raise InvalidPaginationError(
-            f"`after` is a cursor of this {kind} list ordered by {label}, not "
-            f"{ordering.label}; after changing `orderBy`, start again without `after`."
+            f"`{argument}` is a cursor of this {kind} list ordered by {label}, not "
+            f"{ordering.label}; after changing `orderBy`, start again without `{argument}`.",
+            argument,
         )
     try:
         if tag != _TAGS[ordering.value_type][0]:
             raise ValueError(tag)
         return _read_value(ordering.value_type, shown), uuid.UUID(id_)
     except (ValueError, TypeError, AttributeError) as exc:
-        raise InvalidPaginationError(f"`after` is not a cursor of this {kind} list.") from exc
+        raise InvalidPaginationError(not_ours, argument) from exc
 
 
 def _read_value(value_type: type, shown: Any) -> KeyValue:
@@ -122,36 +190,48 @@ def _read_value(value_type: type, shown: Any) -> KeyValue:
     raise ValueError(shown)
 
 
-def check_page_size(first: int | None) -> int:
-    """Return `first` (default 20) if it is a page size clients may ask for."""
-    if first is None:
-        return DEFAULT_PAGE_SIZE
-    if first < 0 or first > MAX_PAGE_SIZE:
-        raise InvalidPaginationError(f"`first` must be between 0 and {MAX_PAGE_SIZE}, got {first}.")
-    return first
-
-
-def ordered(
-    statement: Statement,
-    *,
+def _keyset(
     kind: str,
     ordering: Ordering,
     id_column: Any,
-    first: int,
-    after: str | None,
-) -> Statement:
-    """Return `statement` from after the cursor in `ordering`, one row beyond the page."""
-    if after is not None:
-        statement = statement.where(keyset_after(kind, ordering, id_column, after))
-    return sort(statement, ordering, id_column).limit(first + 1)
-
-
-def keyset_after(kind: str, ordering: Ordering, id_column: Any, after: str) -> Any:
-    """Return the condition "comes after the cursor `after`" of connection `kind` in `ordering`."""
-    value, id_ = decode_cursor(kind, ordering, after)
+    cursor: str,
+    argument: str,
+    *,
+    later: bool,
+    inclusive: bool = False,
+) -> Any:
+    """Rows later (or earlier) in `ordering` than the cursor's row, or that row itself if
+    `inclusive`: one row comparison, which an index on (key, id) answers directly."""
+    value, id_ = decode_cursor(kind, ordering, cursor, argument)
     key = tuple_(ordering.key, id_column)
     bound = tuple_(literal(value, _TAGS[ordering.value_type][1]), literal(id_, UUID(as_uuid=True)))
-    return key < bound if ordering.descending else key > bound
+    if ordering.descending is later:
+        return key <= bound if inclusive else key < bound
+    return key >= bound if inclusive else key > bound
+
+
+def keyset_after(
+    kind: str, ordering: Ordering, id_column: Any, after: str, argument: str = "after"
+) -> Any:
+    """Return the condition "comes after the cursor `after`" of connection `kind` in `ordering`."""
+    return _keyset(kind, ordering, id_column, after, argument, later=True)
+
+
+def keyset_before(
+    kind: str, ordering: Ordering, id_column: Any, before: str, argument: str = "before"
+) -> Any:
+    """Return the condition "comes before the cursor `before`" of `kind` in `ordering`."""
+    return _keyset(kind, ordering, id_column, before, argument, later=False)
+
+
+def between(kind: str, ordering: Ordering, id_column: Any, request: PageRequest) -> list[Any]:
+    """Return the conditions keeping the rows between the request's cursors."""
+    conditions = []
+    if request.after is not None:
+        conditions.append(keyset_after(kind, ordering, id_column, request.after))
+    if request.before is not None:
+        conditions.append(keyset_before(kind, ordering, id_column, request.before))
+    return conditions
 
 
 def sort(statement: Statement, ordering: Ordering, id_column: Any) -> Statement:
@@ -161,22 +241,82 @@ def sort(statement: Statement, ordering: Ordering, id_column: Any) -> Statement:
     return statement.order_by(ordering.key.asc(), id_column.asc())
 
 
+def window(
+    statement: Statement, *, kind: str, ordering: Ordering, id_column: Any, request: PageRequest
+) -> Statement:
+    """Return `statement` cut to the request's page and one row beyond it, in reading order:
+    the list's order forward, the opposite one backward."""
+    statement = statement.where(*between(kind, ordering, id_column, request))
+    reading_order = ordering.reversed() if request.backward else ordering
+    return sort(statement, reading_order, id_column).limit(request.size + 1)
+
+
 def paged(
-    kind: str, ordering: Ordering, id_key: str, rows: Sequence[tuple[Row, Any]], first: int
+    kind: str,
+    ordering: Ordering,
+    id_key: str,
+    rows: Sequence[tuple[Row, Any]],
+    request: PageRequest,
 ) -> Page[Row]:
-    """Cut the fetched (row, key value) pairs to a page, each row with its cursor."""
+    """Cut the (row, key value) pairs `window` read to a page in list order, with cursors.
+
+    The side the page was counted from is known exactly (a row beyond the page was read or
+    not); the other side is known to hold rows only when a cursor was given there, and
+    `far_side` can check that it still does.
+    """
+    kept = list(rows[: request.size])
+    if request.backward:
+        kept.reverse()
+    beyond = len(rows) > request.size
     return Page(
         rows=[
-            (encode_cursor(kind, ordering, value, getattr(row, id_key)), row)
-            for row, value in rows[:first]
+            (encode_cursor(kind, ordering, value, getattr(row, id_key)), row) for row, value in kept
         ],
-        has_next_page=len(rows) > first,
+        has_next_page=request.before is not None if request.backward else beyond,
+        has_previous_page=beyond if request.backward else request.after is not None,
     )
 
 
-def page_select(table: type[SQLModel], ordering: Ordering) -> SqlSelect[Any]:
-    """Select `table`'s columns as a plain row, then the sort key of `ordering` last."""
-    return select(*plain_columns(table), ordering.key.label("sort_key"))
+def far_side(
+    statement: SqlSelect[Any],
+    *,
+    kind: str,
+    ordering: Ordering,
+    id_column: Any,
+    request: PageRequest,
+) -> SqlSelect[Any] | None:
+    """Return a one-row read of the rows behind the cursor a page started from, or None
+    when the page started at an end of the list (no cursor on that side).
+
+    It reads outward from the cursor (the cursor's own row first, if it is still there),
+    so the index finds the answer in one step wherever the cursor lies.
+    """
+    if request.backward and request.before is not None:
+        cursor, argument, later, outward = request.before, "before", True, ordering
+    elif not request.backward and request.after is not None:
+        cursor, argument, later, outward = request.after, "after", False, ordering.reversed()
+    else:
+        return None
+    behind = _keyset(kind, ordering, id_column, cursor, argument, later=later, inclusive=True)
+    probe: SqlSelect[Any] = statement.with_only_columns(
+        literal_column("1"), maintain_column_froms=True
+    )
+    return sort(probe.where(behind), outward, id_column).limit(1)
+
+
+def checked_far_side(page: Page[Row], request: PageRequest, found: bool) -> Page[Row]:
+    """Return `page` with the far side's flag set to what `far_side` found."""
+    if request.backward:
+        return dataclasses.replace(page, has_next_page=found)
+    return dataclasses.replace(page, has_previous_page=found)
+
+
+def page_select(
+    table: type[SQLModel], ordering: Ordering, *, omit: Collection[Any] = ()
+) -> SqlSelect[Any]:
+    """Select `table`'s columns (but those in `omit`) as a plain row, then the sort key of
+    `ordering` last."""
+    return select(*plain_columns(table, omit), ordering.key.label("sort_key"))
 
 
 async def fetch_ordered_page(
@@ -186,87 +326,29 @@ async def fetch_ordered_page(
     kind: str,
     ordering: Ordering,
     id_column: Any,
-    first: int | None,
-    after: str | None,
+    request: PageRequest,
+    check_far_side: bool = False,
 ) -> Page[Any]:
-    """Run `statement`, a `page_select` of plain rows, as one page of `kind`."""
-    size = check_page_size(first)
-    statement = ordered(
-        statement, kind=kind, ordering=ordering, id_column=id_column, first=size, after=after
-    )
-    rows = await read_rows(connection, statement)
-    return paged(kind, ordering, id_column.key, [(row, row[-1]) for row in rows], size)
+    """Run `statement`, a `page_select` of plain rows, as one page of `kind`.
+
+    With `check_far_side`, whether rows lie behind the starting cursor is read too (one
+    more indexed row), instead of assumed from the cursor being given.
+    """
+    cut = window(statement, kind=kind, ordering=ordering, id_column=id_column, request=request)
+    rows = await read_rows(connection, cut)
+    page = paged(kind, ordering, id_column.key, [(row, row[-1]) for row in rows], request)
+    probe = far_side(statement, kind=kind, ordering=ordering, id_column=id_column, request=request)
+    if check_far_side and probe is not None:
+        found = (await connection.execute(probe)).first() is not None
+        page = checked_far_side(page, request, found)
+    return page
 
 
-async def fetch_page(
-    sessions: async_sessionmaker[AsyncSession],
-    statement: SqlSelect[Any],
-    *,
-    kind: str,
-    at_column: Any,
-    id_column: Any,
-    first: int,
-    after: str | None,
-    oldest_first: bool = False,
-) -> Page[Any]:
-    """Run `statement`, a select of plain rows, newest (or oldest) first by a timestamp column."""
-    ordering = Ordering(at_column.key.upper(), at_column, datetime, descending=not oldest_first)
-    size = check_page_size(first)
-    statement = ordered(
-        statement, kind=kind, ordering=ordering, id_column=id_column, first=size, after=after
-    )
-    async with reading(sessions) as connection:
-        rows = await read_rows(connection, statement)
-    keyed = [(row, getattr(row, at_column.key)) for row in rows]
-    return paged(kind, ordering, id_column.key, keyed, size)
-
-
-def page_info(page: Page[Any], after: str | None) -> relay.PageInfo:
-    """Return the Relay page info of a forward-only page reached through `after`."""
+def page_info(page: Page[Any]) -> relay.PageInfo:
+    """Return the Relay page info of a page."""
     return relay.PageInfo(
         has_next_page=page.has_next_page,
-        # Forward-only paging: a page reached through a cursor has rows before it.
-        has_previous_page=after is not None,
+        has_previous_page=page.has_previous_page,
         start_cursor=page.rows[0][0] if page.rows else None,
         end_cursor=page.rows[-1][0] if page.rows else None,
-    )
-
-
-async def fetch_connection(
-    sessions: async_sessionmaker[AsyncSession],
-    listing: tuple[SqlSelect[Any], Ordering],
-    connection: type[relay.Connection[Node]],
-    build: Callable[[Any], Node],
-    *,
-    kind: str,
-    id_column: Any,
-    first: int | None,
-    after: str | None,
-    preload: Preload[Node] | None = None,
-) -> relay.Connection[Node]:
-    """Fetch one page of a listing (a `page_select`) as a Relay connection.
-
-    `preload`, when given, reads what the page's nodes will be asked for on the same
-    connection, for all nodes at once, and hands it to them.
-    """
-    statement, ordering = listing
-    async with reading(sessions) as database:
-        page = await fetch_ordered_page(
-            database,
-            statement,
-            kind=kind,
-            ordering=ordering,
-            id_column=id_column,
-            first=first,
-            after=after,
-        )
-        nodes = [build(row) for _, row in page.rows]
-        if preload is not None and nodes:
-            await preload(database, nodes)
-    return connection(
-        page_info=page_info(page, after),
-        edges=[
-            relay.Edge(cursor=cursor, node=node)
-            for (cursor, _), node in zip(page.rows, nodes, strict=True)
-        ],
     )

@@ -40,3 +40,15 @@ def node_fields(info: Info) -> frozenset[str]:
                 if node.name == "node":
                     names.update(field.name for field in _fields(node.selections))
     return frozenset(names)
+
+
+def page_info_fields(info: Info) -> frozenset[str]:
+    """Return the names of the fields selected on the `pageInfo` of the connection being
+    resolved, so a page reads what only some of them need when they are asked for."""
+    return frozenset(
+        field.name
+        for connection in info.selected_fields
+        for page in _fields(connection.selections)
+        if page.name == "pageInfo"
+        for field in _fields(page.selections)
+    )

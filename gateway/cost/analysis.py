@@ -8,9 +8,9 @@ nest (docs/graphql.md#cost):
 - a list of objects costs its size × (1 + the cost of one element's selection), the size
   being its `first` or `limit` argument, the number of `ids` given, or a default page
   (`DEFAULT_PAGE_SIZE`) when the field takes no size;
-- a connection costs 1 (its page query) + `first` (default page size) × the cost of its
-  selection, where `edges` and `pageInfo` are wrappers that cost nothing themselves and
-  each edge's `node` is one row (1 + its selection);
+- a connection costs 1 (its page query) + `first` or `last` (default page size) × the cost
+  of its selection, where `edges` and `pageInfo` are wrappers that cost nothing themselves
+  and each edge's `node`, like each of its `nodes`, is one row (1 + its selection);
 - a field in `weights.WEIGHTS` multiplies its own cost by its weight (the dashboard by the
   days it covers);
 - fragments count where they are spread; every branch of an abstract type is counted, and
@@ -50,7 +50,9 @@ from gateway.cost.weights import WEIGHTS
 
 # The fields of a Relay connection and its edges that only wrap the rows.
 WRAPPERS = frozenset({"edges", "pageInfo", "cursor"})
-SIZE_ARGUMENTS = ("first", "limit")
+# A connection's `nodes`: the page's rows without their edges, one row per item like `node`.
+NODES = "nodes"
+SIZE_ARGUMENTS = ("first", "last", "limit")
 
 
 @dataclass
@@ -125,6 +127,8 @@ def _field_cost(walk: _Walk, node: FieldNode, parent: GraphQLNamedType) -> int:
     name = node.name.value
     if _is_connection(parent) and name in WRAPPERS:
         return below
+    if _is_connection(parent) and name == NODES:
+        return 1 + below
     try:
         arguments = get_argument_values(definition, node, walk.variables)
     except GraphQLError:

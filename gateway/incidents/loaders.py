@@ -1,16 +1,23 @@
 """The incident reads: incidents and their events by id, and each incident's children.
 
 Keyed by incident id, so a page of incidents costs one query per kind of child, whatever
-the page size. Tasks are also what an incidents page reads for all its nodes at once
+the page size. The children that can grow without bound (timeline, tasks, statements,
+affected users) are also declared as nested connections, paged per incident with keyset
+cursors. Tasks are also what an incidents page reads for all its nodes at once
 (`gateway.incidents.queries.incident_extras`).
 """
 
-from collections.abc import Collection
+import uuid
+from collections.abc import Callable, Collection
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Select, select
 from sqlmodel import col
 
-from gateway.core.reads import ById, Children, Row
+from gateway.core.nested import NestedList
+from gateway.core.pagination import Ordering
+from gateway.core.reads import ById, Children, Row, plain_columns
 from libs.database.tables import (
     AffectedUser,
     Incident,
@@ -44,3 +51,50 @@ AFFECTED_USERS_BY_INCIDENT = _by_incident(
     AffectedUser, AffectedUser.created_at, AffectedUser.id, omit=(AffectedUser.contact_cipher,)
 )
 REVIEW_BY_INCIDENT = ById(ReviewReport, col(ReviewReport.incident_id))
+
+
+def _rows_of(table: type[Row], omit: Collection[Any] = ()) -> Callable[[uuid.UUID], Select[Any]]:
+    """The organization's `table` rows as plain columns, without those in `omit`."""
+
+    def rows(organization_id: uuid.UUID) -> Select[Any]:
+        return select(*plain_columns(table, omit)).where(
+            col(getattr(table, "organization_id")) == organization_id  # noqa: B009
+        )
+
+    return rows
+
+
+def _paged_by_incident(
+    kind: str, table: type[Row], ordering: Ordering, omit: Collection[Any] = ()
+) -> NestedList:
+    """A nested connection of each incident's `table` rows, in `ordering` then by id."""
+    return NestedList(
+        kind=kind,
+        rows=_rows_of(table, omit),
+        parent=col(getattr(table, "incident_id")),  # noqa: B009 - every child table has one
+        id_column=col(getattr(table, "id")),  # noqa: B009
+        ordering=ordering,
+    )
+
+
+TASK_PAGES = _paged_by_incident(
+    "incident-task",
+    ResponseTask,
+    Ordering("POSITION", col(ResponseTask.position), int, descending=False),
+)
+EVENT_PAGES = _paged_by_incident(
+    "incident-event",
+    TimelineEvent,
+    Ordering("OCCURRED_AT", col(TimelineEvent.occurred_at), datetime, descending=False),
+)
+STATEMENT_PAGES = _paged_by_incident(
+    "incident-statement",
+    Statement,
+    Ordering("CREATED_AT", col(Statement.created_at), datetime, descending=False),
+)
+AFFECTED_USER_PAGES = _paged_by_incident(
+    "incident-affected-user",
+    AffectedUser,
+    Ordering("CREATED_AT", col(AffectedUser.created_at), datetime, descending=False),
+    omit=(AffectedUser.contact_cipher,),
+)

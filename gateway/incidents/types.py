@@ -17,17 +17,22 @@ from strawberry.scalars import JSON
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.aftercare.types import AffectedUser
+from gateway.core.connection import Connection
 from gateway.core.context import Info
 from gateway.core.enums import CrisisType, IncidentStatus, TeamRole, Tier
 from gateway.core.nodes import LoadedNode, children_of
 from gateway.core.rows import FromRow, converted, optional
 from gateway.incidents.loaders import (
+    AFFECTED_USER_PAGES,
     AFFECTED_USERS_BY_INCIDENT,
+    EVENT_PAGES,
     EVENTS,
     INCIDENTS,
     KEY_FACTS_BY_INCIDENT,
     REVIEW_BY_INCIDENT,
+    STATEMENT_PAGES,
     STATEMENTS_BY_INCIDENT,
+    TASK_PAGES,
     TASKS_BY_INCIDENT,
     TEAM_BY_INCIDENT,
     TIMELINE_BY_INCIDENT,
@@ -37,6 +42,9 @@ from gateway.signals.types import RiskSignal
 from gateway.statements.types import Statement
 from gateway.tasks.types import ResponseTask
 from gateway.watchlists.types import Watchlist
+
+# Plain lists that can grow without bound give way to connections; clients have until then.
+REMOVAL = "removal on 2027-06-30"
 
 
 @strawberry.type(description="A person holding a role on an incident's team.")
@@ -106,17 +114,54 @@ class Incident(LoadedNode):
     async def team(self, info: Info) -> list[TeamMember]:
         return await children_of(info, TEAM_BY_INCIDENT, self.id, TeamMember)
 
-    @strawberry.field(description="Statements for every channel, oldest first.")
+    @strawberry.field(
+        description="Statements for every channel, oldest first.",
+        deprecation_reason=f"Use statementsConnection; {REMOVAL}",
+    )
     async def statements(self, info: Info) -> list[Statement]:
         return await children_of(info, STATEMENTS_BY_INCIDENT, self.id, Statement)
+
+    @strawberry.field(description="Statements for every channel, oldest first, page by page.")
+    async def statements_connection(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Statement]:
+        return await STATEMENT_PAGES.connection(
+            info, self.id, Statement.from_row, first, after, last, before
+        )
 
     @strawberry.field(description="The facts every statement must carry (一致性原则).")
     async def key_facts(self, info: Info) -> list[KeyFact]:
         return await children_of(info, KEY_FACTS_BY_INCIDENT, self.id, KeyFact)
 
-    @strawberry.field(description="Customers the incident harmed, masked, with their follow-ups.")
+    @strawberry.field(
+        description="Customers the incident harmed, masked, with their follow-ups.",
+        deprecation_reason=f"Use affectedUsersConnection; {REMOVAL}",
+    )
     async def affected_users(self, info: Info) -> list[AffectedUser]:
         return await children_of(info, AFFECTED_USERS_BY_INCIDENT, self.id, AffectedUser)
+
+    @strawberry.field(
+        description=(
+            "Customers the incident harmed, masked, with their follow-ups; in the order they "
+            "were added, page by page."
+        )
+    )
+    async def affected_users_connection(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[AffectedUser]:
+        return await AFFECTED_USER_PAGES.connection(
+            info, self.id, AffectedUser.from_row, first, after, last, before
+        )
 
     @strawberry.field(description="The review report (复盘); null until the incident resolves.")
     async def review(self, info: Info) -> ReviewReport | None:
@@ -128,7 +173,9 @@ class Incident(LoadedNode):
         return await Watchlist.load(info, self.watchlist_id)
 
     @strawberry.field(
-        graphql_type=list[ResponseTask], description="Response tasks in playbook order."
+        graphql_type=list[ResponseTask],
+        description="Response tasks in playbook order.",
+        deprecation_reason=f"Use tasksConnection; {REMOVAL}",
     )
     def tasks(self, info: Info) -> list[ResponseTask] | Awaitable[list[ResponseTask]]:
         # A page that preloaded the tasks answers at once; any other incident loads them.
@@ -139,9 +186,43 @@ class Incident(LoadedNode):
     async def _load_tasks(self, info: Info) -> list[ResponseTask]:
         return await children_of(info, TASKS_BY_INCIDENT, self.id, ResponseTask)
 
-    @strawberry.field(description="Every change to the incident, oldest first.")
+    @strawberry.field(description="Response tasks in playbook order, page by page.")
+    async def tasks_connection(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[ResponseTask]:
+        return await TASK_PAGES.connection(
+            info, self.id, ResponseTask.from_row, first, after, last, before
+        )
+
+    @strawberry.field(
+        description="Every change to the incident, oldest first.",
+        deprecation_reason=f"Use timelineConnection; {REMOVAL}",
+    )
     async def timeline(self, info: Info) -> list[TimelineEvent]:
         return await children_of(info, TIMELINE_BY_INCIDENT, self.id, TimelineEvent)
+
+    @strawberry.field(
+        description=(
+            "Every change to the incident, oldest first, page by page: `last: 20` for the "
+            "newest twenty."
+        )
+    )
+    async def timeline_connection(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[TimelineEvent]:
+        return await EVENT_PAGES.connection(
+            info, self.id, TimelineEvent.from_row, first, after, last, before
+        )
 
     @strawberry.field(description="The most recent risk signal that raised or joined it.")
     async def latest_signal(self, info: Info) -> RiskSignal | None:

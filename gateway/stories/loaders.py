@@ -1,8 +1,9 @@
 """The story reads: stories by id, each story's amplifiers, repost links and mentions.
 
 Each per-story list is read for a whole page of stories in one query and bounded per story
-in SQL (a row number per story), so neither a story with ten thousand reposts nor a page of
-a hundred stories can make one field read without limit.
+in SQL (a row number per story, or for the mentions a keyset page per story), so neither a
+story with ten thousand reposts nor a page of a hundred stories can make one field read
+without limit.
 """
 
 import dataclasses
@@ -19,7 +20,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from gateway.core.pagination import Ordering, Page, keyset_after, paged
+from gateway.core.nested import NestedList
+from gateway.core.pagination import Ordering
 from gateway.core.reads import Batched, ById, plain_columns
 from libs.database.tables import Mention, MentionAnalysis, Story
 
@@ -69,16 +71,7 @@ class RepostsOf:
     after: uuid.UUID | None
 
 
-@dataclass(frozen=True)
-class MembersOf:
-    """One page of a story's mentions in posting order: `first` after the cursor `after`."""
-
-    story_id: uuid.UUID
-    first: int
-    after: str | None
-
-
-Key = TypeVar("Key", AmplifiersOf, RepostsOf, MembersOf)
+Key = TypeVar("Key", AmplifiersOf, RepostsOf)
 Value = TypeVar("Value")
 
 
@@ -101,7 +94,7 @@ def _by_arguments(
     return batch
 
 
-def _arguments(key: AmplifiersOf | RepostsOf | MembersOf) -> tuple[Any, ...]:
+def _arguments(key: AmplifiersOf | RepostsOf) -> tuple[Any, ...]:
     fields = dataclasses.astuple(key)
     return fields[1:]
 
@@ -214,48 +207,50 @@ async def _reposts(
     return {key: grouped[key.story_id] for key in keys}
 
 
-async def _members(
-    session: AsyncSession, organization_id: uuid.UUID, keys: list[MembersOf]
-) -> dict[MembersOf, Page[Any]]:
-    # One page of each story at once: members numbered per story in posting order, cut
-    # one beyond the page so each story knows whether more follow.
-    ids, first, after = [key.story_id for key in keys], keys[0].first, keys[0].after
-    analysis = MentionAnalysis
-    conditions = [
-        col(analysis.story_id).in_(ids),
-        col(analysis.organization_id) == organization_id,
-        col(Mention.organization_id) == organization_id,
-    ]
-    if after is not None:
-        conditions.append(keyset_after(MEMBER_KIND, MEMBER_ORDER, col(Mention.id), after))
-    numbered = (
-        core_select(
-            *plain_columns(Mention),
-            col(analysis.story_id).label("member_of"),
-            func.row_number()
-            .over(
-                partition_by=col(analysis.story_id),
-                order_by=(col(Mention.posted_at), col(Mention.id)),
-            )
-            .label("position"),
-        )
-        .join(analysis, col(analysis.mention_id) == col(Mention.id))
-        .where(*conditions)
-        .subquery()
-    )
-    statement = (
-        core_select(numbered)
-        .where(numbered.c.position <= first + 1)
-        .order_by(numbered.c.member_of, numbered.c.position)
-    )
-    grouped: dict[uuid.UUID, list[tuple[Any, Any]]] = defaultdict(list)
-    for row in (await session.execute(statement)).all():
-        grouped[row.member_of].append((row, row.posted_at))
-    return {
-        key: paged(MEMBER_KIND, MEMBER_ORDER, "id", grouped[key.story_id], first) for key in keys
-    }
-
-
 AMPLIFIERS_BY_STORY = Batched(_by_arguments(_amplifiers))
 REPOSTS_BY_STORY = Batched(_by_arguments(_reposts))
-MEMBERS_BY_STORY = Batched(_by_arguments(_members))
+
+
+def _members(organization_id: uuid.UUID) -> Any:
+    """The organization's mentions that joined a story, each with its story's id."""
+    return (
+        core_select(*plain_columns(Mention))
+        .join(MentionAnalysis, col(MentionAnalysis.mention_id) == col(Mention.id))
+        .where(
+            col(MentionAnalysis.organization_id) == organization_id,
+            col(Mention.organization_id) == organization_id,
+        )
+    )
+
+
+def _reposts_of(organization_id: uuid.UUID) -> Any:
+    """The organization's story members that came through a stored repost, with its id."""
+    parent = aliased(Mention)
+    return (
+        core_select(
+            *plain_columns(Mention), col(MentionAnalysis.parent_mention_id).label("parent_id")
+        )
+        .join(MentionAnalysis, col(MentionAnalysis.mention_id) == col(Mention.id))
+        .join(parent, col(parent.id) == col(MentionAnalysis.parent_mention_id))
+        .where(
+            col(MentionAnalysis.organization_id) == organization_id,
+            col(Mention.organization_id) == organization_id,
+            col(parent.organization_id) == organization_id,
+        )
+    )
+
+
+REPOST_PAGES = NestedList(
+    kind="story-repost",
+    rows=_reposts_of,
+    parent=col(MentionAnalysis.story_id),
+    id_column=col(Mention.id),
+    ordering=MEMBER_ORDER,
+)
+MEMBERS_BY_STORY = NestedList(
+    kind=MEMBER_KIND,
+    rows=_members,
+    parent=col(MentionAnalysis.story_id),
+    id_column=col(Mention.id),
+    ordering=MEMBER_ORDER,
+)

@@ -5,15 +5,16 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry import relay
 
+from gateway.core.connection import Connection
 from gateway.core.context import Info
 from gateway.core.errors import GatewayError
 from gateway.core.inputs import optional_id
 from gateway.core.nodes import LoadedNode
-from gateway.core.pagination import DEFAULT_PAGE_SIZE, check_page_size, page_info
 from gateway.mentions.types import Author, Mention
 from gateway.stories.loaders import (
     AMPLIFIERS_BY_STORY,
@@ -22,10 +23,10 @@ from gateway.stories.loaders import (
     MAX_AMPLIFIERS,
     MAX_REPOST_LINKS,
     MEMBERS_BY_STORY,
+    REPOST_PAGES,
     REPOSTS_BY_STORY,
     STORIES,
     AmplifiersOf,
-    MembersOf,
     RepostsOf,
 )
 
@@ -51,6 +52,21 @@ class Amplifier:
 class RepostEdge:
     mention: Mention = strawberry.field(description="The repost.")
     parent_mention: Mention = strawberry.field(description="The mention it was reposted from.")
+
+
+@strawberry.type(description="One repost link of a story: a mention and the post it came through.")
+class RepostLink:
+    mention: Mention = strawberry.field(description="The repost.")
+    parent_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row: Any) -> "RepostLink":
+        """Build from a repost read: the member's columns and its parent's id."""
+        return cls(mention=Mention.from_row(row), parent_id=row.parent_id)
+
+    @strawberry.field(description="The mention it was reposted from.")
+    async def parent_mention(self, info: Info) -> Mention:
+        return await Mention.require(info, self.parent_id)
 
 
 @strawberry.type(
@@ -97,15 +113,15 @@ class Story(LoadedNode):
 
     @strawberry.field(description="The story's mentions in posting order, oldest first.")
     async def mentions(
-        self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> relay.Connection[Mention]:
-        size = check_page_size(first)
-        page = await info.context.loaders.of(MEMBERS_BY_STORY).load(MembersOf(self.id, size, after))
-        return relay.Connection[Mention](
-            page_info=page_info(page, after),
-            edges=[
-                relay.Edge(cursor=cursor, node=Mention.from_row(row)) for cursor, row in page.rows
-            ],
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Mention]:
+        return await MEMBERS_BY_STORY.connection(
+            info, self.id, Mention.from_row, first, after, last, before
         )
 
     @strawberry.field(
@@ -114,7 +130,8 @@ class Story(LoadedNode):
             "follow the links from `firstMention` to draw the spread. At most `first` links "
             f"({DEFAULT_REPOST_LINKS} unless asked, at most {MAX_REPOST_LINKS}); for the next "
             "ones pass the last link's `mention.id` as `after`."
-        )
+        ),
+        deprecation_reason="Use repostTreeConnection; removal on 2027-06-30",
     )
     async def repost_tree(
         self, info: Info, first: int = DEFAULT_REPOST_LINKS, after: relay.GlobalID | None = None
@@ -130,6 +147,24 @@ class Story(LoadedNode):
             )
             for link in links
         ]
+
+    @strawberry.field(
+        description=(
+            "Each member that came through a repost, linked to its parent, in posting order, "
+            "page by page; follow the links from `firstMention` to draw the spread."
+        )
+    )
+    async def repost_tree_connection(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[RepostLink]:
+        return await REPOST_PAGES.connection(
+            info, self.id, RepostLink.from_row, first, after, last, before
+        )
 
 
 def _check_size(first: int, most: int) -> None:

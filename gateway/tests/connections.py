@@ -34,8 +34,10 @@ def document(field: str) -> str:
     """Return a query for one page of `field` with every paging argument as a variable."""
     filter_type, order_type = INPUTS[field]
     return f"""
-    query($first: Int, $after: String, $filter: {filter_type}, $orderBy: {order_type}) {{
-      {field}(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {{
+    query($first: Int, $after: String, $last: Int, $before: String,
+          $filter: {filter_type}, $orderBy: {order_type}) {{
+      {field}(first: $first, after: $after, last: $last, before: $before,
+              filter: $filter, orderBy: $orderBy) {{
         pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
         edges {{ cursor node {{ databaseId }} }}
       }}
@@ -50,11 +52,20 @@ async def page(
     *,
     first: int | None = None,
     after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
     filter: dict[str, Any] | None = None,
     order_by: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return the whole response for one page of `field`."""
-    variables = {"first": first, "after": after, "filter": filter, "orderBy": order_by}
+    variables = {
+        "first": first,
+        "after": after,
+        "last": last,
+        "before": before,
+        "filter": filter,
+        "orderBy": order_by,
+    }
     return await gql(tenant.auth(Role.VIEWER), document(field), variables)
 
 
@@ -85,6 +96,38 @@ async def walk(
             return seen
         after = connection["pageInfo"]["endCursor"]
         assert after == edges[-1]["cursor"]
+
+
+async def walk_back(
+    gql: GraphQL,
+    tenant: Tenant,
+    field: str,
+    *,
+    last: int = 2,
+    filter: dict[str, Any] | None = None,
+    order_by: dict[str, Any] | None = None,
+) -> list[str]:
+    """Follow `field` backward from its end with `last`/`before` to its start; return the
+    database ids in list order, checking each page's boundaries on the way."""
+    seen: list[str] = []
+    before: str | None = None
+    while True:
+        body = await page(
+            gql, tenant, field, last=last, before=before, filter=filter, order_by=order_by
+        )
+        assert "errors" not in body, body
+        connection = body["data"][field]
+        edges = connection["edges"]
+        info = connection["pageInfo"]
+        assert len(edges) <= last
+        assert info["hasNextPage"] is (before is not None)
+        seen = [edge["node"]["databaseId"] for edge in edges] + seen
+        if not info["hasPreviousPage"]:
+            assert len(seen) == len(set(seen)), "a row came twice"
+            return seen
+        assert len(edges) == last, "a page short of `last` must be the first"
+        before = info["startCursor"]
+        assert before == edges[0]["cursor"]
 
 
 async def check_filters(

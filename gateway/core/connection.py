@@ -1,0 +1,135 @@
+"""The Relay connection every list answers: edges, `nodes`, page info and `totalCount`.
+
+`Connection[Mention]` is named `MentionConnection` in the schema and its edges
+`MentionEdge`, the names strawberry's own connection gave them, so clients see the same
+types with more fields: `nodes` (the page's nodes without cursors) and `totalCount` with
+`totalCountIsExact` (see `gateway.core.counting`).
+
+`fetch_connection` reads a page of a declared list on one pooled connection, with what its
+nodes will show (`Preload`); the count, when asked for, runs on a connection of its own.
+"""
+
+# strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
+# mypy: disable-error-code="untyped-decorator"
+
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+from strawberry import relay
+
+from gateway.core.context import Info
+from gateway.core.counting import Counted, TotalCount, count_rows
+from gateway.core.pagination import (
+    Ordering,
+    Page,
+    PageRequest,
+    Preload,
+    fetch_ordered_page,
+    page_info,
+)
+from gateway.core.reads import reading
+from gateway.core.selection import page_info_fields
+
+Item = TypeVar("Item")
+
+
+@strawberry.type(description="An edge in a connection.")
+class Edge(Generic[Item]):
+    cursor: str = strawberry.field(description="A cursor for use in pagination")
+    node: Item = strawberry.field(description="The item at the end of the edge")
+
+
+@strawberry.type(description="A connection to a list of items.")
+class Connection(Generic[Item]):
+    page_info: relay.PageInfo = strawberry.field(description="Pagination data for this connection")
+    edges: list[Edge[Item]] = strawberry.field(description="Contains the nodes in this connection")
+    counted: strawberry.Private[Counted]
+
+    @strawberry.field(description="The nodes of this page, in the order of `edges`.")
+    def nodes(self) -> list[Item]:
+        return [edge.node for edge in self.edges]
+
+    @strawberry.field(
+        description=(
+            "How many items the whole list holds under its filter, whatever the page: exact "
+            "up to a bound (10,000 unless the deployment sets `GRAPHQL_EXACT_COUNT_BOUND`), "
+            "PostgreSQL's estimate above it; `totalCountIsExact` says which. Counted only "
+            "when asked for."
+        )
+    )
+    async def total_count(self) -> int:
+        return (await self.counted.result()).value
+
+    @strawberry.field(
+        description="true when `totalCount` was counted, false when it is an estimate."
+    )
+    async def total_count_is_exact(self) -> bool:
+        return (await self.counted.result()).exact
+
+
+def connection_of(page: Page[Any], nodes: Sequence[Item], counted: Counted) -> Connection[Item]:
+    """Return the connection of `page` whose rows were built into `nodes`, in order."""
+    return Connection(
+        page_info=page_info(page),
+        edges=[
+            Edge(cursor=cursor, node=node)
+            for (cursor, _), node in zip(page.rows, nodes, strict=True)
+        ],
+        counted=counted,
+    )
+
+
+def counted_list(
+    sessions: async_sessionmaker[AsyncSession], statement: Select[Any], bound: int
+) -> Counted:
+    """Return the lazy total of the rows `statement` selects, read on its own connection."""
+
+    async def count() -> TotalCount:
+        async with reading(sessions) as database:
+            return await count_rows(database, statement, bound)
+
+    return Counted(count)
+
+
+def exact_count_bound(info: Info) -> int:
+    """Return the deployment's bound up to which `totalCount` is exact."""
+    return info.context.settings.graphql_exact_count_bound
+
+
+async def fetch_connection(
+    info: Info,
+    listing: tuple[Select[Any], Ordering],
+    build: Callable[[Any], Item],
+    *,
+    kind: str,
+    id_column: Any,
+    request: PageRequest,
+    preload: Preload[Item] | None = None,
+) -> Connection[Item]:
+    """Fetch one page of a listing (a `page_select`) as a connection.
+
+    `preload`, when given, reads what the page's nodes will be asked for on the same
+    connection, for all nodes at once, and hands them to them. Whether rows lie behind the
+    starting cursor is read only when the client selected that side of `pageInfo`.
+    """
+    statement, ordering = listing
+    far_side = "hasNextPage" if request.backward else "hasPreviousPage"
+    async with reading(info.context.sessions) as database:
+        page = await fetch_ordered_page(
+            database,
+            statement,
+            kind=kind,
+            ordering=ordering,
+            id_column=id_column,
+            request=request,
+            check_far_side=far_side in page_info_fields(info),
+        )
+        nodes = [build(row) for _, row in page.rows]
+        if preload is not None and nodes:
+            await preload(database, nodes)
+    counted = counted_list(info.context.sessions, statement, exact_count_bound(info))
+    return connection_of(page, nodes, counted)

@@ -1,0 +1,260 @@
+"""Connections under each object of a page: an incident's timeline, a story's mentions.
+
+A `NestedList` declares such a list once: the rows of one organization (`rows`), the column
+naming each row's parent, its order and the kind its cursors carry. Every parent of a page
+asks through the request's DataLoaders, so a page of twenty incidents reads the timelines of
+all twenty in one query: each parent's page is a LATERAL subquery with the same keyset
+condition, order and `LIMIT` a single list uses, so a parent with a hundred thousand rows
+reads only its page. Parents asking with the same arguments share a query; a cursor is
+bound to its list and order, not to one parent.
+
+`totalCount` under each parent is counted the same way, batched, exact up to the bound and
+estimated above it (`gateway.core.counting`).
+"""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, literal, select, true
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.ext.asyncio import AsyncConnection
+from strawberry.dataloader import DataLoader
+
+from gateway.core.connection import Connection, connection_of, exact_count_bound
+from gateway.core.context import Info
+from gateway.core.counting import Counted, TotalCount, counted_rows, estimated_rows
+from gateway.core.pagination import (
+    Ordering,
+    Page,
+    PageRequest,
+    checked_far_side,
+    far_side,
+    paged,
+    window,
+)
+from gateway.core.reads import Sessions, reading
+from gateway.core.selection import page_info_fields
+
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True)
+class PageOf:
+    """One parent's page, and whether to read what lies behind its starting cursor."""
+
+    parent_id: uuid.UUID
+    request: PageRequest
+    check_far_side: bool = False
+
+
+@dataclass(frozen=True)
+class CountOf:
+    """One parent's total, exact up to `bound`."""
+
+    parent_id: uuid.UUID
+    bound: int
+
+
+# Identity, not field equality: each declaration is one module-level value.
+@dataclass(frozen=True, eq=False)
+class NestedList:
+    """Rows under each parent: `rows(organization)` selects an organization's rows (plain
+    columns) with whatever they join, `parent` is the column naming their parent."""
+
+    kind: str
+    rows: Callable[[uuid.UUID], Select[Any]]
+    parent: Any
+    id_column: Any
+    ordering: Ordering
+
+    def _of(self, organization_id: uuid.UUID) -> Select[Any]:
+        return self.rows(organization_id).add_columns(self.ordering.key.label("sort_key"))
+
+    async def pages(
+        self, connection: AsyncConnection, organization_id: uuid.UUID, keys: list[PageOf]
+    ) -> dict[PageOf, Page[Any]]:
+        """Read the page of every parent in `keys`: one query per set of arguments."""
+        groups: dict[tuple[PageRequest, bool], list[PageOf]] = defaultdict(list)
+        for key in keys:
+            groups[key.request, key.check_far_side].append(key)
+        found: dict[PageOf, Page[Any]] = {}
+        for (request, check), group in groups.items():
+            parents = [key.parent_id for key in group]
+            pages = await self._pages(connection, organization_id, parents, request)
+            if check:
+                behind = await self._behind(connection, organization_id, parents, request)
+                pages = {
+                    parent: checked_far_side(page, request, parent in behind)
+                    for parent, page in pages.items()
+                }
+            found.update({key: pages[key.parent_id] for key in group})
+        return found
+
+    async def _pages(
+        self,
+        connection: AsyncConnection,
+        organization_id: uuid.UUID,
+        parents: list[uuid.UUID],
+        request: PageRequest,
+    ) -> dict[uuid.UUID, Page[Any]]:
+        place = {"kind": self.kind, "ordering": self.ordering, "id_column": self.id_column}
+        each = _parents(parents)
+        reading_order = self.ordering.reversed() if request.backward else self.ordering
+        # The number follows the page's own order, so PostgreSQL stops at the LIMIT.
+        position = func.row_number().over(order_by=_order_of(reading_order, self.id_column))
+        page = (
+            window(
+                self._of(organization_id).where(self.parent == each.c.id),
+                request=request,
+                **place,
+            )
+            .add_columns(position.label("position"))
+            .lateral("page")
+        )
+        statement = (
+            select(each.c.id.label("parent_of"), page)
+            .select_from(each)
+            .join(page, true())
+            .order_by(each.c.id, page.c.position)
+        )
+        grouped: dict[uuid.UUID, list[tuple[Any, Any]]] = defaultdict(list)
+        for row in (await connection.execute(statement)).all():
+            grouped[row.parent_of].append((row, row.sort_key))
+        id_key = self.id_column.key
+        return {
+            parent: paged(self.kind, self.ordering, id_key, grouped[parent], request)
+            for parent in parents
+        }
+
+    async def _behind(
+        self,
+        connection: AsyncConnection,
+        organization_id: uuid.UUID,
+        parents: list[uuid.UUID],
+        request: PageRequest,
+    ) -> set[uuid.UUID]:
+        """Return the parents holding a row behind the page's starting cursor."""
+        each = _parents(parents)
+        probe = far_side(
+            self._of(organization_id).where(self.parent == each.c.id),
+            kind=self.kind,
+            ordering=self.ordering,
+            id_column=self.id_column,
+            request=request,
+        )
+        if probe is None:
+            return set()
+        statement = select(each.c.id).where(probe.exists())
+        return set((await connection.execute(statement)).scalars())
+
+    async def counts(
+        self, connection: AsyncConnection, organization_id: uuid.UUID, keys: list[CountOf]
+    ) -> dict[CountOf, TotalCount]:
+        """Count each parent's rows up to its bound in one query; estimate those above it."""
+        found: dict[CountOf, TotalCount] = {}
+        bounds: dict[int, list[CountOf]] = defaultdict(list)
+        for key in keys:
+            bounds[key.bound].append(key)
+        for bound, group in bounds.items():
+            each = _parents([key.parent_id for key in group])
+            limited = (
+                counted_rows(self.rows(organization_id))
+                .where(self.parent == each.c.id)
+                .limit(bound + 1)
+                .lateral("limited")
+            )
+            statement = (
+                select(each.c.id, func.count(limited.c.one))
+                .select_from(each)
+                .outerjoin(limited, true())
+                .group_by(each.c.id)
+            )
+            result = await connection.execute(statement)
+            counted: dict[uuid.UUID, int] = {parent: seen for parent, seen in result.all()}
+            for key in group:
+                value = int(counted[key.parent_id])
+                if value <= bound:
+                    found[key] = TotalCount(value, exact=True)
+                    continue
+                alone = counted_rows(self.rows(organization_id)).where(self.parent == key.parent_id)
+                estimate = await estimated_rows(connection, alone)
+                found[key] = TotalCount(max(estimate, bound + 1), exact=False)
+        return found
+
+    def page_loader(
+        self, sessions: Sessions, organization_id: uuid.UUID
+    ) -> DataLoader[PageOf, Page[Any]]:
+        """Return a DataLoader of parents' pages."""
+
+        async def load(keys: list[PageOf]) -> list[Page[Any]]:
+            async with reading(sessions) as connection:
+                found = await self.pages(connection, organization_id, keys)
+            return [found[key] for key in keys]
+
+        return DataLoader(load_fn=load)
+
+    def count_loader(
+        self, sessions: Sessions, organization_id: uuid.UUID
+    ) -> DataLoader[CountOf, TotalCount]:
+        """Return a DataLoader of parents' totals."""
+
+        async def load(keys: list[CountOf]) -> list[TotalCount]:
+            async with reading(sessions) as connection:
+                found = await self.counts(connection, organization_id, keys)
+            return [found[key] for key in keys]
+
+        return DataLoader(load_fn=load)
+
+    async def connection(
+        self,
+        info: Info,
+        parent_id: uuid.UUID,
+        build: Callable[[Any], Item],
+        first: int | None,
+        after: str | None,
+        last: int | None,
+        before: str | None,
+    ) -> Connection[Item]:
+        """Return the page the Relay arguments ask for of the rows under `parent_id`."""
+        request = PageRequest.of(first, after, last, before)
+        loaders = info.context.loaders
+        far = "hasNextPage" if request.backward else "hasPreviousPage"
+        check = far in page_info_fields(info)
+        page = await loaders.of(_Pages(self)).load(PageOf(parent_id, request, check))
+        count_key = CountOf(parent_id, exact_count_bound(info))
+        counted = Counted(lambda: loaders.of(_Counts(self)).load(count_key))
+        return connection_of(page, [build(row) for _, row in page.rows], counted)
+
+
+@dataclass(frozen=True)
+class _Pages:
+    """The request's DataLoader of a nested list's pages (one per list, by equality)."""
+
+    nested: NestedList
+
+    def loader(self, sessions: Sessions, organization_id: uuid.UUID) -> DataLoader[Any, Any]:
+        return self.nested.page_loader(sessions, organization_id)
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """The request's DataLoader of a nested list's totals."""
+
+    nested: NestedList
+
+    def loader(self, sessions: Sessions, organization_id: uuid.UUID) -> DataLoader[Any, Any]:
+        return self.nested.count_loader(sessions, organization_id)
+
+
+def _parents(ids: list[uuid.UUID]) -> Any:
+    """The parents' ids as a one-column table, `unnest` of one array parameter."""
+    array = literal(ids, ARRAY(UUID(as_uuid=True)))
+    return func.unnest(array).table_valued("id").render_derived(name="parent")
+
+
+def _order_of(ordering: Ordering, id_column: Any) -> tuple[Any, Any]:
+    direction = "desc" if ordering.descending else "asc"
+    return getattr(ordering.key, direction)(), getattr(id_column, direction)()
