@@ -65,7 +65,11 @@ class InvalidPaginationError(GatewayError):
     def __init__(self, message: str, argument: str) -> None:
         super().__init__(message)
         self.argument = argument
-        self.extensions = {"code": "InvalidInput", "field": argument}
+
+    @property
+    def extensions(self) -> dict[str, str] | None:
+        """The code of refused input, and the argument at fault."""
+        return {"code": "InvalidInput", "field": self.argument}
 
 
 @dataclass(frozen=True)
