@@ -62,6 +62,8 @@ from gateway.review.mutations import ReviewMutation
 from gateway.review.queries import ReviewQuery
 from gateway.risk_checks.queries import RiskCheckQuery
 from gateway.signals.queries import SignalQuery
+from gateway.sitreps.mutations import SituationReportMutation
+from gateway.sitreps.queries import SituationReportQuery
 from gateway.signals.subscriptions import SignalSubscription
 from gateway.statements.mutations import StatementMutation
 from gateway.statements.queries import StatementQuery
@@ -107,6 +109,7 @@ Query = merge_types(
         PartnerQuery,
         EvidenceQuery,
         DraftQuery,
+        SituationReportQuery,
     ),
 )
 Mutation = merge_types(
@@ -129,6 +132,7 @@ Mutation = merge_types(
         PartnerMutation,
         EvidenceMutation,
         DraftMutation,
+        SituationReportMutation,
     ),
 )
 Subscription = merge_types(

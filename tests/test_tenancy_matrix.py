@@ -60,6 +60,7 @@ from libs.database.tables import (
     QuietPeriod,
     ResponseTask,
     RiskCheck,
+    SituationReport,
     StatementTemplate,
     Watchlist,
     metadata,
@@ -95,6 +96,7 @@ class Org:
     own_account: uuid.UUID
     partner: uuid.UUID
     evidence: uuid.UUID
+    report: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,7 @@ QUERIES: dict[str, Read] = {
     "backtests": _page("backtests", "databaseId watchlist { databaseId }"),
     "ownAccounts": _page("ownAccounts", "databaseId handle"),
     "statementTemplates": _page("statementTemplates", "databaseId version body"),
+    "situationReports": _page("situationReports", "databaseId incident { databaseId }"),
     "partners": _page("partners", "databaseId name"),
     "partnerStandings": _page(
         "partnerStandings", "databaseId partner { databaseId } incident { databaseId }"
@@ -360,6 +363,11 @@ MUTATIONS |= {
         admin_only=True,
         takes_ids=False,
     ),
+    "sendSituationReport": Write(
+        f"""mutation($input: SendSituationReportInput!) {{ sendSituationReport(input: $input) {{
+              __typename ... on SituationReport {{ databaseId }} {REFUSED} }} }}""",
+        lambda org: {"input": {"id": gid("SituationReport", org.report), "overview": "进展"}},
+    ),
     "revokeApiKey": Write(
         f"""mutation($id: ID!) {{ revokeApiKey(id: $id) {{
               __typename ... on ApiKey {{ databaseId }} {REFUSED} }} }}""",
@@ -501,6 +509,17 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
                 created_by="matrix",
             )
         )
+        report = SituationReport(
+            organization_id=org_id,
+            incident_id=opened.id,
+            number=1,
+            status="draft",
+            covers_from=opened.detected_at,
+            covers_until=opened.detected_at + timedelta(hours=2),
+            tactical={"conditions": ["事件等级：中度"], "actions": [], "needs": []},
+            executive={"status": "中度舆情危机·已发现", "overview": "", "next_steps": []},
+        )
+        session.add(report)
         bundle = EvidenceBundle(
             organization_id=org_id,
             incident_id=opened.id,
@@ -532,6 +551,7 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
         own_account=account.id,
         partner=partner.id,
         evidence=bundle.id,
+        report=report.id,
     )
 
 

@@ -231,6 +231,7 @@ class EventType(StrEnum):
     RISK_CHECK_COMPLETED = "risk_check.completed"
     QUIET_PERIOD_STARTED = "quiet_period.started"
     QUIET_PERIOD_ENDED = "quiet_period.ended"
+    SITUATION_REPORT_SENT = "situation_report.sent"
 
 
 class EndpointKind(StrEnum):

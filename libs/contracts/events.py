@@ -275,6 +275,29 @@ class QuietPeriodEnded(EventBody):
     accounts: list[QuietAccount]
 
 
+class SituationReportSent(EventBody):
+    """`situation_report.sent`: the war room's periodic situation report, as reviewed.
+
+    The tactical part is for the team (conditions, actions, needs), the executive part for
+    leadership (status, overview, next steps).
+    """
+
+    TYPE: ClassVar[EventType] = EventType.SITUATION_REPORT_SENT
+
+    report_id: uuid.UUID
+    incident_id: uuid.UUID
+    number: int
+    covers_from: IsoTime
+    covers_until: IsoTime
+    conditions: list[str]
+    actions: list[str]
+    needs: list[str]
+    status: str
+    overview: str
+    next_steps: list[str]
+    sent_by: str
+
+
 EVENT_BODIES: dict[EventType, type[EventBody]] = {
     model.TYPE: model
     for model in (
@@ -287,6 +310,7 @@ EVENT_BODIES: dict[EventType, type[EventBody]] = {
         RiskCheckCompleted,
         QuietPeriodStarted,
         QuietPeriodEnded,
+        SituationReportSent,
     )
 }
 

@@ -199,6 +199,23 @@ class SetStatementTemplate(_IncidentCommand):
     body: str = Field(min_length=1, max_length=5000)
 
 
+class SendSituationReport(_IncidentCommand):
+    """Send a drafted situation report to the team's chat and webhooks, as edited here."""
+
+    NAME: ClassVar[str] = "situation_report.send"
+
+    report_id: uuid.UUID
+    conditions: list[Annotated[str, Field(max_length=500)]] | None = Field(
+        default=None, max_length=30
+    )
+    actions: list[Annotated[str, Field(max_length=500)]] | None = Field(default=None, max_length=30)
+    needs: list[Annotated[str, Field(max_length=500)]] | None = Field(default=None, max_length=30)
+    overview: str | None = Field(default=None, max_length=2000)
+    next_steps: list[Annotated[str, Field(max_length=500)]] | None = Field(
+        default=None, max_length=30
+    )
+
+
 class CompleteTask(_IncidentCommand):
     """Mark a response task done."""
 
@@ -469,6 +486,7 @@ RESPONSE_MESSAGES: tuple[type[Message], ...] = (
     AddEvidence,
     SuggestStatement,
     SetStatementTemplate,
+    SendSituationReport,
     CompleteTask,
     DraftStatement,
     ReviseStatement,

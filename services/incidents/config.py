@@ -24,6 +24,11 @@ class IncidentsSettings(Settings):
         gt=0,
         description="How often incidents are checked for a quiet period to start or end.",
     )
+    situation_report_check_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often open incidents are checked for a situation report that is due.",
+    )
     incidents_max_jobs: int = Field(
         default=4, description="How many messages the incidents worker applies at once."
     )

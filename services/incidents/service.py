@@ -4,9 +4,9 @@ Every handler takes the context of the process running it (its clock, the data k
 contacts), the session of the caller's unit of work and the message, and answers an
 `Outcome`: the messages to publish once the caller commits and, for a command, its answer.
 Handlers never commit. The rules live in the sub-domains (`signals`, `lifecycle`, `tasks`,
-`team`, `playbook`, `quiet`, `partners`, `evidence`, `statements`, `replies`, `aftercare`,
-`review`); this module only picks the clock and joins the steps one message takes across
-them.
+`team`, `playbook`, `quiet`, `partners`, `evidence`, `sitreps`, `statements`, `replies`,
+`aftercare`, `review`); this module only picks the clock and joins the steps one message
+takes across them.
 """
 
 from typing import Protocol
@@ -30,6 +30,7 @@ from services.incidents.review import service as review
 from services.incidents.signals import fall as falls
 from services.incidents.signals import service as signals
 from services.incidents.signals import snooze
+from services.incidents.sitreps import service as sitreps
 from services.incidents.statements import approval, drafting
 from services.incidents.statements import service as statements
 from services.incidents.tasks import service as tasks
@@ -164,6 +165,13 @@ async def set_statement_template(
 ) -> Outcome:
     """Store a new version of the organization's statement template."""
     return await drafting.set_template(session, command, now=context.clock.now())
+
+
+async def send_situation_report(
+    context: Context, session: AsyncSession, command: response.SendSituationReport
+) -> Outcome:
+    """Send a drafted situation report, as edited, to the team's chat and webhooks."""
+    return await sitreps.send(session, command, now=context.clock.now())
 
 
 async def set_playbook(

@@ -26,6 +26,7 @@ from services.incidents.quiet.service import QUIET_PERIODS
 from services.incidents.risk_check.scheduler import risk_check_sweep
 from services.incidents.risk_check.service import Schedule
 from services.incidents.signals.service import SNOOZE_ENDS
+from services.incidents.sitreps.service import SITUATION_REPORTS
 from services.incidents.tasks.watchdog import DeadlineWatchdog
 
 CONSUMER = "incidents"
@@ -56,6 +57,7 @@ ROUTES: list[Route[IncidentsRuntime, Any]] = [
     Route(response.AddEvidence, service.add_evidence),
     Route(response.SuggestStatement, service.suggest_statement),
     Route(response.SetStatementTemplate, service.set_statement_template),
+    Route(response.SendSituationReport, service.send_situation_report),
     Route(response.CompleteTask, service.complete_task),
     Route(response.DraftStatement, service.draft_statement),
     Route(response.ReviseStatement, service.revise_statement),
@@ -95,6 +97,9 @@ def create_worker(settings: Settings, **how: Unpack[HowToRun]) -> Worker:
         )
         runtime.sweep(SNOOZE_ENDS, every=own.snooze_check_seconds, producer=CONSUMER)
         runtime.sweep(QUIET_PERIODS, every=own.quiet_period_check_seconds, producer=CONSUMER)
+        runtime.sweep(
+            SITUATION_REPORTS, every=own.situation_report_check_seconds, producer=CONSUMER
+        )
         if own.risk_check_enabled:
             schedule = Schedule(own.risk_check_hour, ZoneInfo(own.risk_check_time_zone))
             runtime.sweep(

@@ -456,3 +456,25 @@ class StatementTemplate(OrganizationRow, table=True):
     body: str = Field(max_length=5000)
     created_by: str = Field(max_length=200)
     created_at: datetime = at_field(default_now=True)
+
+
+class SituationReport(OrganizationRow, table=True):
+    """A periodic situation report of an open incident: drafted by the system, sent by a person.
+
+    `tactical` holds conditions, actions and needs (lists of lines) for the team;
+    `executive` holds status, overview and next steps for leadership.
+    """
+
+    __tablename__ = "situation_report"
+    __table_args__ = (UniqueConstraint("incident_id", "number"),)
+
+    incident_id: uuid.UUID = child_of("incident")
+    number: int
+    status: str = Field(max_length=8)
+    covers_from: datetime = at_field()
+    covers_until: datetime = at_field()
+    tactical: dict[str, Any] = jsonb_field()
+    executive: dict[str, Any] = jsonb_field()
+    created_at: datetime = at_field(default_now=True)
+    sent_at: datetime | None = at_field(nullable=True)
+    sent_by: str | None = Field(default=None, max_length=200)

@@ -354,6 +354,29 @@ def quiet_period_ended(view: EventView) -> Parts:
     return parts
 
 
+def _strings(payload: Payload, key: str, limit: int) -> list[str]:
+    value = payload.get(key)
+    items = value if isinstance(value, list) else []
+    return [text for item in items if (text := read.text(item, limit))]
+
+
+def situation_report(view: EventView) -> Parts:
+    """The report's executive line and overview, its needs, and what comes next."""
+    payload = view.payload
+    number = _count(payload.get("number"))
+    parts = Parts(f"{view.subject}第 {number or '?'} 期态势报告")
+    if status := read.text(payload.get("status"), 40):
+        parts.facts.append(("态势", status))
+    if overview := read.text(payload.get("overview"), 200):
+        parts.facts.append(("概况", overview))
+    parts.facts.append(("需要协调", _listed(_strings(payload, "needs", 80))))
+    parts.facts.append(("下一步", _listed(_strings(payload, "next_steps", 80))))
+    if sender := read.actor(payload.get("sent_by")):
+        parts.facts.append(("发送人", sender))
+    parts.reasons = _strings(payload, "conditions", 80)[:MAX_REASONS]
+    return parts
+
+
 RENDERERS: dict[EventType, Callable[[EventView], Parts]] = {
     EventType.INCIDENT_OPENED: opened,
     EventType.INCIDENT_TIER_CHANGED: tier_changed,
@@ -364,4 +387,5 @@ RENDERERS: dict[EventType, Callable[[EventView], Parts]] = {
     EventType.RISK_CHECK_COMPLETED: risk_check,
     EventType.QUIET_PERIOD_STARTED: quiet_period_started,
     EventType.QUIET_PERIOD_ENDED: quiet_period_ended,
+    EventType.SITUATION_REPORT_SENT: situation_report,
 }

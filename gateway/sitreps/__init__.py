@@ -1,0 +1,1 @@
+"""Situation reports (态势报告) of open incidents: read them, edit and send them."""
