@@ -26,6 +26,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from gateway.aftercare.mutations import AftercareMutation
+from gateway.audit.queries import AuditQuery
 from gateway.authors.queries import AuthorQuery
 from gateway.core.errors import log_errors, should_mask
 from gateway.core.nodes import NodeQuery
@@ -44,6 +45,8 @@ from gateway.mentions.queries import MentionQuery
 from gateway.mentions.subscriptions import MentionSubscription
 from gateway.operation_metrics import OperationMetrics
 from gateway.operations.queries import OperationsQuery
+from gateway.people.mutations import PersonMutation
+from gateway.people.queries import PersonQuery
 from gateway.playbooks.mutations import PlaybookMutation
 from gateway.playbooks.queries import PlaybookQuery
 from gateway.replies.mutations import ReplyMutation
@@ -92,6 +95,8 @@ Query = merge_types(
         ApiKeyQuery,
         RiskCheckQuery,
         OperationsQuery,
+        PersonQuery,
+        AuditQuery,
     ),
 )
 Mutation = merge_types(
@@ -109,6 +114,7 @@ Mutation = merge_types(
         ReplyMutation,
         WebhookMutation,
         ApiKeyMutation,
+        PersonMutation,
     ),
 )
 Subscription = merge_types(

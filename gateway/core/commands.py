@@ -158,15 +158,18 @@ class Change(Generic[Row, Built]):
         if isinstance(row, (Forbidden, NotFound)):
             return row
         incident = self.target.incident
-        result = await run(
-            info,
-            command_type,
-            status_of=incident(row) if incident is not None else None,
-            renames=self.renames,
-            accept=self.accept,
-            **{self.target.field: _row_id(row)},
-            **fields,
-        )
+        try:
+            result = await run(
+                info,
+                command_type,
+                status_of=incident(row) if incident is not None else None,
+                renames=self.renames,
+                accept=self.accept,
+                **{self.target.field: _row_id(row)},
+                **fields,
+            )
+        except DutyRefused as refused:
+            return refused.refusal
         if not isinstance(result, CommandResult):
             return result
         return await self.answer(info, row, result)
@@ -188,7 +191,10 @@ async def perform(
     """
     if (refusal := _refused(info, manage)) is not None:
         return refusal
-    result = await run(info, command_type, accept=accept, **fields)
+    try:
+        result = await run(info, command_type, accept=accept, **fields)
+    except DutyRefused as refused:
+        return refused.refusal
     if not isinstance(result, CommandResult):
         return result
     return await reply(info, result)
@@ -250,7 +256,8 @@ async def run(
     accept: tuple[type[Refused], ...] = EVERY_REFUSAL,
     **fields: Any,
 ) -> CommandResult | Refused:
-    """Build the command as the caller, send it and return its success or typed refusal.
+    """Build the command as the caller (its key and the person it acts for), send it and
+    return its success or typed refusal.
 
     Input the contract rejects answers InvalidInput unsent. A refusal of a kind in `accept`
     becomes its result, with the current status of incident `status_of` on an
@@ -259,7 +266,10 @@ async def run(
     principal = info.context.principal
     try:
         command = command_type(
-            organization_id=principal.organization_id, actor=principal.actor, **fields
+            organization_id=principal.organization_id,
+            actor=principal.actor,
+            acting_person_id=principal.person_id,
+            **fields,
         )
     except ValidationError as exc:
         return _invalid_input(exc)
@@ -293,6 +303,10 @@ def refusal(
         refusal = InvalidInput(message=message, field=field)
     elif code == "Conflict":
         refusal = Conflict(message=message, field=field)
+    elif code == "Forbidden":
+        # A duty the acting person may not take on (separation of duties): every mutation's
+        # union carries Forbidden, as any of them may be refused to a read-only key.
+        raise DutyRefused(Forbidden(message=message))
     elif code == "QuotaExceeded":
         raise OverQuota(
             QuotaExceeded(
@@ -304,6 +318,17 @@ def refusal(
     if refusal is None or not isinstance(refusal, accept):
         raise GatewayError(f"The {service} service refused the command: {message}")
     return refusal
+
+
+class DutyRefused(GatewayError):
+    """A command the service refused because the acting person may not do it.
+
+    `Change` and `perform` answer it as the mutation's `Forbidden`.
+    """
+
+    def __init__(self, refusal: Forbidden) -> None:
+        super().__init__(refusal.message)
+        self.refusal = refusal
 
 
 class OverQuota(GatewayError):

@@ -10,18 +10,26 @@ from dataclasses import dataclass
 from typing import Any, Unpack
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement
+from sqlmodel import col
+
+from libs import audit
+from libs.audit import Audited, EntityKind
 from libs.contracts import response
 from libs.contracts.messages import (
     INCIDENTS_QUEUE,
     AcknowledgeIncident,
+    Command,
     RiskSignalRaised,
     RiskTierFell,
 )
+from libs.database.tables import Playbook
 from libs.messaging.worker import HowToRun, Route, Runtime, Worker, WorkerSpec
 from libs.privacy import DataKey
 from libs.settings import Settings
 from services.incidents import service
 from services.incidents.config import IncidentsSettings
+from services.incidents.playbook.service import ANY_CRISIS_TYPE
 from services.incidents.risk_check.scheduler import risk_check_sweep
 from services.incidents.risk_check.service import Schedule
 from services.incidents.signals.service import SNOOZE_ENDS
@@ -37,6 +45,13 @@ class IncidentsRuntime(Runtime):
     data_key: DataKey | None = None
 
 
+def _playbook(command: Command) -> tuple[ColumnElement[bool], ...]:
+    """Select the playbook a `SetPlaybook` replaces: its tier's, for its crisis type or any."""
+    assert isinstance(command, response.SetPlaybook)
+    crisis_type = command.crisis_type.value if command.crisis_type else ANY_CRISIS_TYPE
+    return (col(Playbook.tier) == command.tier.value, col(Playbook.crisis_type) == crisis_type)
+
+
 ROUTES: list[Route[IncidentsRuntime, Any]] = [
     Route(RiskSignalRaised, service.apply_signal),
     Route(RiskTierFell, service.apply_fall),
@@ -45,7 +60,11 @@ ROUTES: list[Route[IncidentsRuntime, Any]] = [
     Route(response.ChangeIncidentTier, service.change_tier),
     Route(response.AssignRole, service.assign_role),
     Route(response.SnoozeWatchlist, service.snooze_watchlist),
-    Route(response.SetPlaybook, service.set_playbook),
+    Route(
+        response.SetPlaybook,
+        service.set_playbook,
+        audit=Audited(EntityKind.PLAYBOOK, "set", audit.matching(Playbook, _playbook, keyed=True)),
+    ),
     Route(response.CompleteTask, service.complete_task),
     Route(response.DraftStatement, service.draft_statement),
     Route(response.ReviseStatement, service.revise_statement),

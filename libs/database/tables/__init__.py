@@ -38,6 +38,7 @@ from libs.database.tables.ingest import (
 )
 from libs.database.tables.messaging import DeadLetter, MessageReceipt, OutboxMessage
 from libs.database.tables.notify import WebhookDelivery, WebhookEndpoint, WebhookPolicy
+from libs.database.tables.people import AuditEntry, Person
 from libs.database.tables.tenancy import ApiKey, Organization, OrganizationKey
 
 metadata = SQLModel.metadata
@@ -45,6 +46,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "AffectedUser",
     "ApiKey",
+    "AuditEntry",
     "Author",
     "Complaint",
     "DeadLetter",
@@ -62,6 +64,7 @@ __all__ = [
     "Organization",
     "OrganizationKey",
     "OutboxMessage",
+    "Person",
     "Playbook",
     "ReplyCase",
     "ResponseTask",

@@ -5,9 +5,9 @@ required too; legal counsel may review any time after level_1, in parallel with 
 and 3, so the statement does not wait on one person. The last required approval (level_3
 or legal, whichever comes last) makes the statement ``approved``; it is refused while the
 statement has consistency flags. A rejection at any stage sends the statement back to
-draft with the reviewer's note and starts the reviews over. Reviewers are not required to
-be different people: a command's actor is an API key, not a person. If an approved
-statement's incident is raised to red before publication, it needs a legal approval too.
+draft with the reviewer's note and starts the reviews over (a new round). Reviewers acting
+as people are held to separation of duties (`duties`). If an approved statement's incident
+is raised to red before publication, it needs a legal approval too.
 """
 
 from datetime import datetime
@@ -23,6 +23,7 @@ from libs.contracts.vocabulary import REVIEW_STAGE_LABELS
 from libs.database.tables import Incident, Statement, StatementReview
 from services.incidents.answers import refuse
 from services.incidents.statements import consistency
+from services.incidents.statements.duties import duty_refusal
 from services.incidents.statements.shared import (
     LEVELS,
     StatementEventKind,
@@ -47,6 +48,7 @@ def restart_reviews(statement: Statement, now: datetime) -> None:
     """Send `statement` back to draft with no approval left."""
     statement.status = StatementStatus.DRAFT.value
     statement.review_level = 0
+    statement.review_round += 1
     statement.legal_approved = False
     statement.updated_at = now
 
@@ -122,6 +124,8 @@ def _record_review(
             stage=command.stage.value,
             decision=command.decision.value,
             reviewer=command.actor,
+            person_id=command.acting_person_id,
+            review_round=statement.review_round,
             note=command.note,
             reviewed_at=now,
         )
@@ -135,6 +139,8 @@ async def review_statement(
     """Approve or reject one stage, in order; the last required approval makes it approved."""
     statement, incident = await load(session, command.organization_id, command.statement_id)
     refusal = _order_refusal(statement, incident, command.stage)
+    if refusal is None:
+        refusal = await duty_refusal(session, statement, command)
     if refusal is not None:
         return refusal
     if command.decision == ReviewDecision.REJECT:

@@ -71,6 +71,7 @@ async def draft_statement(
         body=command.body,
         status=StatementStatus.DRAFT.value,
         created_by=command.actor,
+        created_by_person_id=command.acting_person_id,
         created_at=now,
         updated_at=now,
     )
@@ -103,6 +104,7 @@ async def revise_statement(
         return refuse(ErrorCode.INVALID_TRANSITION, message, "statementId")
     previous = statement.status
     statement.body = command.body
+    statement.revised_by_person_id = command.acting_person_id
     restart_reviews(statement, now)
     session.add(statement)
     message = f"{channel_label(statement)}声明已修改，审核重新开始"
