@@ -32,6 +32,7 @@ from gateway.incidents.loaders import (
     TEAM_BY_INCIDENT,
     TIMELINE_BY_INCIDENT,
 )
+from gateway.people.types import Person
 from gateway.review.types import ReviewReport
 from gateway.signals.types import RiskSignal
 from gateway.statements.types import Statement
@@ -47,6 +48,16 @@ class TeamMember(FromRow):
     person: str
     assigned_by: str
     assigned_at: datetime
+    person_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(
+        description=(
+            "The person record the assignment names (a name that is one active person's); "
+            "null for a name no person record matches."
+        )
+    )
+    async def assignee(self, info: Info) -> Person | None:
+        return await Person.load(info, self.person_id)
 
 
 @strawberry.type(description="A fact every channel's statement must carry the same way.")
@@ -62,9 +73,16 @@ class TimelineEvent(LoadedNode):
 
     kind: str
     message: str
-    actor: str
+    actor: str = strawberry.field(description="The key that made the change, or `system`.")
     occurred_at: datetime
     data: JSON
+    person_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(
+        description="The person who made the change; null for a service account or the system."
+    )
+    async def person(self, info: Info) -> Person | None:
+        return await Person.load(info, self.person_id)
 
 
 @strawberry.type(description="A crisis being handled, from detection to review.")
