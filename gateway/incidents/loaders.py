@@ -8,14 +8,18 @@ the page size. Tasks are also what an incidents page reads for all its nodes at 
 from collections.abc import Collection
 from typing import Any
 
-from sqlmodel import col
+from sqlmodel import col, select
 
+from gateway.core.context import Info
 from gateway.core.reads import ById, Children, Row
+from libs.contracts.enums import TeamRole, Tier
+from libs.contracts.teams import DEFAULT_TEAMS
 from libs.database.tables import (
     AffectedUser,
     Incident,
     IncidentMember,
     KeyFact,
+    Playbook,
     ResponseTask,
     ReviewReport,
     Statement,
@@ -44,3 +48,26 @@ AFFECTED_USERS_BY_INCIDENT = _by_incident(
     AffectedUser, AffectedUser.created_at, AffectedUser.id, omit=(AffectedUser.contact_cipher,)
 )
 REVIEW_BY_INCIDENT = ById(ReviewReport, col(ReviewReport.incident_id))
+
+
+# A playbook row for every crisis type; a type-specific row beats it (as the service reads).
+ANY_CRISIS_TYPE = "*"
+
+
+async def playbook_team(
+    info: Info, tier: Tier, crisis_type: str | None
+) -> tuple[tuple[TeamRole, int], ...]:
+    """Return the roles and head counts the organization's playbook for `tier` and
+    `crisis_type` calls for: its own playbook's, else the tier's default team."""
+    wanted = [ANY_CRISIS_TYPE] if crisis_type is None else [crisis_type, ANY_CRISIS_TYPE]
+    statement = select(Playbook.crisis_type, Playbook.team).where(
+        col(Playbook.organization_id) == info.context.principal.organization_id,
+        col(Playbook.tier) == tier.value,
+        col(Playbook.crisis_type).in_(wanted),
+    )
+    async with info.context.sessions() as session:
+        teams = {crisis: team for crisis, team in (await session.exec(statement)).all()}
+    for key in wanted:
+        if key in teams:
+            return tuple((TeamRole(slot["role"]), int(slot["count"])) for slot in teams[key])
+    return DEFAULT_TEAMS[tier]
