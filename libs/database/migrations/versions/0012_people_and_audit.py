@@ -52,11 +52,9 @@ def upgrade() -> None:
     )
     ddl.add_columns("timeline_event", uuid("person_id", nullable=True, refers_to="person"))
     ddl.add_columns("incident_member", uuid("person_id", nullable=True, refers_to="person"))
-    ddl.add_columns("playbook", sa.Column("legal_review", sa.Boolean(), nullable=True))
     ddl.add_columns(
         "statement",
         sa.Column("review_round", sa.Integer(), nullable=False, server_default="0"),
-        sa.Column("legal_requested", sa.Boolean(), nullable=False, server_default="false"),
         uuid("created_by_person_id", nullable=True, refers_to="person"),
         uuid("revised_by_person_id", nullable=True, refers_to="person"),
     )
@@ -67,7 +65,6 @@ def upgrade() -> None:
     )
     for table, column in (
         ("statement", "review_round"),
-        ("statement", "legal_requested"),
         ("statement_review", "review_round"),
     ):
         op.alter_column(table, column, server_default=None)
@@ -108,10 +105,8 @@ def downgrade() -> None:
         "statement",
         "revised_by_person_id",
         "created_by_person_id",
-        "legal_requested",
         "review_round",
     )
-    ddl.drop_columns("playbook", "legal_review")
     ddl.drop_columns("incident_member", "person_id")
     ddl.drop_columns("timeline_event", "person_id")
     op.drop_constraint("ck_api_key_one_owner", "api_key")
