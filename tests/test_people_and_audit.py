@@ -21,8 +21,10 @@ from gateway.config import GatewaySettings
 from libs.contracts.enums import Role, Tier
 from libs.database.engine import transaction
 from libs.database.tables import ApiKey, AuditEntry, TimelineEvent
+from libs.privacy import generate_key
 from services.analysis.worker import create_worker as create_analysis_worker
 from services.incidents.worker import create_worker as create_incidents_worker
+from services.notify.worker import create_worker as create_notify_worker
 from tests.builders import Tenant, incident, make_tenant, watchlist
 from tests.fixtures.http import client_of
 from tests.fixtures.servers import Servers
@@ -307,7 +309,7 @@ async def test_configuration_changes_are_audited_with_before_after_and_person(
 
 
 def person_id_of(global_id: str) -> str:
-    """Return the database id a person's global id carries."""
+    """Return the database id a global id carries."""
     return GlobalID.from_id(global_id).node_id
 
 
@@ -420,3 +422,51 @@ async def test_audit_entries_refuse_update_and_delete_in_the_database(
     async with sessions() as session:
         kept = (await session.exec(select(AuditEntry.action))).all()
     assert list(kept) == ["create"]
+
+
+CREATE_WEBHOOK = """
+mutation Create($input: CreateWebhookEndpointInput!) {
+  createWebhookEndpoint(input: $input) {
+    __typename ... on WebhookEndpointCreated { endpoint { id } } ... on Refusal { message }
+  }
+}
+"""
+DELETE_WEBHOOK = """
+mutation Delete($id: ID!) { deleteWebhookEndpoint(id: $id) { __typename } }
+"""
+
+
+async def test_webhook_changes_are_audited_by_the_notify_worker_without_secrets(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    tenant = await make_tenant(sessions, "acme")
+    settings = _settings(servers).model_copy(update={"data_key": generate_key()})
+    worker = create_notify_worker(settings, burst=False, handle_signals=False)
+    async with running_workers(worker), client_of(create_app(settings)) as http:
+        admin = tenant.keys[Role.ADMIN]
+        created = await result_of(
+            http,
+            admin,
+            CREATE_WEBHOOK,
+            {
+                "input": {
+                    "name": "工单系统",
+                    "url": "https://93.184.215.14/in",
+                    "eventTypes": ["INCIDENT_OPENED"],
+                }
+            },
+        )
+        assert "endpoint" in created, created
+        endpoint = created["endpoint"]["id"]
+        deleted = await result_of(http, admin, DELETE_WEBHOOK, {"id": endpoint})
+        log = await result_of(http, admin, AUDIT_LOG, {"filter": {"entityKind": "WEBHOOK"}})
+
+    assert deleted["__typename"] != "NotFound"
+    removal, creation = (edge["node"] for edge in log["edges"])
+    assert (creation["action"], removal["action"]) == ("create", "delete")
+    assert creation["entityId"] == removal["entityId"] == person_id_of(endpoint)
+    assert creation["before"] is None
+    assert creation["after"]["url"] == "https://93.184.215.14/in"
+    assert not {"secret_cipher", "previous_secret_cipher"} & set(creation["after"])
+    assert removal["before"]["name"] == "工单系统"
+    assert removal["after"] is None
