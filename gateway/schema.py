@@ -56,6 +56,7 @@ from gateway.review.queries import ReviewQuery
 from gateway.risk_checks.queries import RiskCheckQuery
 from gateway.signals.queries import SignalQuery
 from gateway.signals.subscriptions import SignalSubscription
+from gateway.statements.legal_review import LegalReviewMutation
 from gateway.statements.mutations import StatementMutation
 from gateway.statements.queries import StatementQuery
 from gateway.stories.queries import StoryQuery
@@ -109,6 +110,7 @@ Mutation = merge_types(
         SnoozeMutation,
         PlaybookMutation,
         StatementMutation,
+        LegalReviewMutation,
         ReviewMutation,
         AftercareMutation,
         ReplyMutation,

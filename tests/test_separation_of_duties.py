@@ -180,3 +180,110 @@ async def test_the_required_team_of_the_tier_shows_what_is_filled(
         "first_statement": True,
         "confirm_scope": False,
     }
+
+
+REQUEST_LEGAL = """
+mutation Legal($input: RequestLegalReviewInput!) {
+  requestLegalReview(input: $input) {
+    __typename
+    ... on RequestLegalReviewPayload { statement { legalRequested status } }
+    ... on InvalidTransition { message }
+  }
+}
+"""
+REVIEW_ANY = """
+mutation Review($id: ID!, $stage: ReviewStage!) {
+  reviewStatement(id: $id, stage: $stage, decision: APPROVE) {
+    __typename
+    ... on Statement { status reviewLevel legalApproved legalRequested }
+    ... on InvalidInput { message field }
+  }
+}
+"""
+SET_PLAYBOOK = """
+mutation Set($input: SetPlaybookInput!) {
+  setPlaybook(input: $input) { __typename ... on Playbook { legalReview } }
+}
+"""
+
+
+async def test_legal_review_can_be_asked_for_below_red(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    tenant = await make_tenant(sessions, "acme")
+    incident_id = await _incident(sessions, tenant, Tier.YELLOW)
+    settings = _settings(servers)
+    worker = create_incidents_worker(settings, burst=False, handle_signals=False)
+    responder = tenant.keys[Role.RESPONDER]
+    async with running_workers(worker), client_of(create_app(settings)) as http:
+        drafted = await result_of(
+            http, responder, DRAFT, {"incident": incident_id, "body": "关于奶粉结块的说明。"}
+        )
+        statement = drafted["id"]
+        unasked = await result_of(http, responder, REVIEW_ANY, {"id": statement, "stage": "LEGAL"})
+        asked = await result_of(
+            http,
+            responder,
+            REQUEST_LEGAL,
+            {"input": {"statementId": statement, "reason": "涉及赔偿承诺"}},
+        )
+        for stage in ("LEVEL_1", "LEVEL_2"):
+            await result_of(http, responder, REVIEW_ANY, {"id": statement, "stage": stage})
+        level_3 = await result_of(
+            http, responder, REVIEW_ANY, {"id": statement, "stage": "LEVEL_3"}
+        )
+        legal = await result_of(http, responder, REVIEW_ANY, {"id": statement, "stage": "LEGAL"})
+
+    assert unasked["__typename"] == "InvalidInput"
+    assert unasked["field"] == "stage"
+    assert asked == {
+        "__typename": "RequestLegalReviewPayload",
+        "statement": {"legalRequested": True, "status": "DRAFT"},
+    }
+    assert level_3["status"] == "IN_REVIEW", "legal approval is still missing"
+    assert legal["status"] == "APPROVED"
+    assert legal["legalApproved"] is True
+
+
+async def test_a_playbook_can_require_legal_review_at_any_tier(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    tenant = await make_tenant(sessions, "acme")
+    incident_id = await _incident(sessions, tenant, Tier.YELLOW)
+    settings = _settings(servers)
+    worker = create_incidents_worker(settings, burst=False, handle_signals=False)
+    async with running_workers(worker), client_of(create_app(settings)) as http:
+        playbook = await result_of(
+            http,
+            tenant.keys[Role.ADMIN],
+            SET_PLAYBOOK,
+            {
+                "input": {
+                    "tier": "YELLOW",
+                    "legalReview": True,
+                    "team": [{"role": "SPOKESPERSON", "count": 1}],
+                    "tasks": [
+                        {
+                            "kind": "first_statement",
+                            "title": "发布首次公开声明",
+                            "dueAfterMinutes": 240,
+                            "role": "SPOKESPERSON",
+                        }
+                    ],
+                }
+            },
+        )
+        drafted = await result_of(
+            http,
+            tenant.keys[Role.RESPONDER],
+            DRAFT,
+            {"incident": incident_id, "body": "关于奶粉结块的说明。"},
+        )
+        state = await result_of(
+            http,
+            tenant.keys[Role.VIEWER],
+            "query($id: ID!) { node(id: $id) { ... on Statement { legalRequested } } }",
+            {"id": drafted["id"]},
+        )
+    assert playbook == {"__typename": "Playbook", "legalReview": True}
+    assert state == {"legalRequested": True}

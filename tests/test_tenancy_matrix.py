@@ -256,6 +256,14 @@ MUTATIONS |= {
         lambda org: {"id": gid("ApiKey", org.spare_key)},
         admin_only=True,
     ),
+    "requestLegalReview": Write(
+        f"""mutation($input: RequestLegalReviewInput!) {{ requestLegalReview(input: $input) {{
+              __typename ... on RequestLegalReviewPayload {{ statement {{ databaseId }} }}
+              {REFUSED} }} }}""",
+        lambda org: {
+            "input": {"statementId": gid("Statement", org.seed.statement), "reason": "涉及赔偿"}
+        },
+    ),
     "createPerson": Write(
         f"""mutation($input: CreatePersonInput!) {{ createPerson(input: $input) {{
               __typename ... on CreatePersonPayload {{ person {{ databaseId }} }}

@@ -69,6 +69,7 @@ ROUTES: list[Route[IncidentsRuntime, Any]] = [
     Route(response.DraftStatement, service.draft_statement),
     Route(response.ReviseStatement, service.revise_statement),
     Route(response.ReviewStatement, service.review_statement),
+    Route(response.RequestLegalReview, service.request_legal_review),
     Route(response.PublishStatement, service.publish_statement),
     Route(response.SetKeyFacts, service.set_key_facts),
     Route(response.FileReply, service.file_reply),

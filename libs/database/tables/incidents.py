@@ -123,6 +123,7 @@ class Playbook(OrganizationRow, table=True):
     crisis_type: str = Field(default="*", max_length=32)
     team: list[dict[str, Any]] = jsonb_field(default=list)
     tasks: list[dict[str, Any]] = jsonb_field(default=list)
+    legal_review: bool = False
     updated_at: datetime = at_field(default_now=True)
 
 
@@ -167,6 +168,7 @@ class Statement(OrganizationRow, table=True):
     status: str = Field(default="draft", max_length=16)
     review_level: int = 0
     review_round: int = 0
+    legal_requested: bool = False
     legal_approved: bool = False
     flags: list[dict[str, Any]] = jsonb_field(default=list)
     published_url: str | None = Field(default=None, max_length=2000)

@@ -83,6 +83,8 @@ class Playbook:
     name: str
     team: tuple[Slot, ...]
     tasks: tuple[TaskTemplate, ...]
+    legal_review: bool = False
+    """Statements need legal approval at this tier too (red incidents' always do)."""
 
     def plan(self, detected_at: datetime) -> list[PlannedTask]:
         """Return the tasks with their deadlines for an incident detected at `detected_at`."""
@@ -108,7 +110,12 @@ class Playbook:
             _task(task.kind, task.title, task.due_after_minutes, task.role, task.channel)
             for task in (PlaybookTask.model_validate(t) for t in row.tasks)
         )
-        return cls(name=f"{row.tier}:{row.crisis_type}", team=team, tasks=tasks)
+        return cls(
+            name=f"{row.tier}:{row.crisis_type}",
+            team=team,
+            tasks=tasks,
+            legal_review=row.legal_review,
+        )
 
 
 def _task(

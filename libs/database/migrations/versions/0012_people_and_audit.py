@@ -53,8 +53,13 @@ def upgrade() -> None:
     ddl.add_columns("timeline_event", uuid("person_id", nullable=True, refers_to="person"))
     ddl.add_columns("incident_member", uuid("person_id", nullable=True, refers_to="person"))
     ddl.add_columns(
+        "playbook",
+        sa.Column("legal_review", sa.Boolean(), nullable=False, server_default="false"),
+    )
+    ddl.add_columns(
         "statement",
         sa.Column("review_round", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("legal_requested", sa.Boolean(), nullable=False, server_default="false"),
         uuid("created_by_person_id", nullable=True, refers_to="person"),
         uuid("revised_by_person_id", nullable=True, refers_to="person"),
     )
@@ -64,7 +69,9 @@ def upgrade() -> None:
         sa.Column("review_round", sa.Integer(), nullable=False, server_default="0"),
     )
     for table, column in (
+        ("playbook", "legal_review"),
         ("statement", "review_round"),
+        ("statement", "legal_requested"),
         ("statement_review", "review_round"),
     ):
         op.alter_column(table, column, server_default=None)
@@ -105,8 +112,10 @@ def downgrade() -> None:
         "statement",
         "revised_by_person_id",
         "created_by_person_id",
+        "legal_requested",
         "review_round",
     )
+    ddl.drop_columns("playbook", "legal_review")
     ddl.drop_columns("incident_member", "person_id")
     ddl.drop_columns("timeline_event", "person_id")
     op.drop_constraint("ck_api_key_one_owner", "api_key")
