@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.relay import GlobalID
 
 from gateway.app import create_app
-from libs.contracts.enums import Role, TeamRole, Tier
+from libs.contracts.enums import IncidentStatus, Role, TeamRole, Tier
 from libs.database.engine import transaction
 from services.incidents.worker import create_worker as create_incidents_worker
 from tests.builders import Tenant, incident, make_tenant, response_task, watchlist
@@ -139,7 +139,7 @@ async def test_only_the_assigned_counsel_approves_the_legal_stage(
         {"role": "LEGAL", "person": "陈律师", "assignee": {"name": "陈律师"}}
     ]
     assert not_counsel["__typename"] == "Forbidden"
-    assert "legal counsel" in not_counsel["message"]
+    assert "only the incident's legal" in not_counsel["message"]
     assert legal == {"__typename": "Statement", "status": "IN_REVIEW", "reviewLevel": 1}
 
 
@@ -287,3 +287,62 @@ async def test_a_playbook_can_require_legal_review_at_any_tier(
         )
     assert playbook == {"__typename": "Playbook", "legalReview": True}
     assert state == {"legalRequested": True}
+
+
+CLOSE = """
+mutation Close($id: ID!) {
+  transitionIncident(id: $id, toStatus: CLOSED, reason: "处置完毕") {
+    __typename ... on Incident { status } ... on Forbidden { message }
+  }
+}
+"""
+DRAFT_OR_WHY = """
+mutation Draft($incident: ID!, $body: String!) {
+  draftStatement(incidentId: $incident, channel: WEIBO, body: $body) {
+    __typename ... on Statement { status } ... on Forbidden { message }
+  }
+}
+"""
+
+
+async def test_the_spokesperson_drafts_and_the_commander_closes(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    tenant = await make_tenant(sessions, "acme")
+    drafting = await _incident(sessions, tenant, Tier.YELLOW)
+    async with transaction(sessions) as session:
+        resolved = await incident(
+            session,
+            tenant.org,
+            await watchlist(session, tenant.org, "物流"),
+            status=IncidentStatus.RESOLVED,
+        )
+    closing = str(GlobalID("Incident", str(resolved.id)))
+    settings = _settings(servers)
+    worker = create_incidents_worker(settings, burst=False, handle_signals=False)
+    responder = tenant.keys[Role.RESPONDER]
+    async with running_workers(worker), client_of(create_app(settings)) as http:
+        _, spokesperson = await person_with_key(http, tenant, "林悦")
+        _, commander = await person_with_key(http, tenant, "周敏")
+        _, other = await person_with_key(http, tenant, "王磊")
+        for incident_id, role, name in (
+            (drafting, "SPOKESPERSON", "林悦"),
+            (closing, "COMMANDER", "周敏"),
+        ):
+            await result_of(
+                http, responder, ASSIGN, {"incident": incident_id, "role": role, "person": name}
+            )
+        body = "关于奶粉结块的说明。"
+        by_other = await result_of(http, other, DRAFT_OR_WHY, {"incident": drafting, "body": body})
+        by_spokesperson = await result_of(
+            http, spokesperson, DRAFT_OR_WHY, {"incident": drafting, "body": body}
+        )
+        closed_by_other = await result_of(http, other, CLOSE, {"id": closing})
+        closed = await result_of(http, commander, CLOSE, {"id": closing})
+
+    assert by_other["__typename"] == "Forbidden"
+    assert "only the incident's spokesperson" in by_other["message"]
+    assert by_spokesperson == {"__typename": "Statement", "status": "DRAFT"}
+    assert closed_by_other["__typename"] == "Forbidden"
+    assert "only the incident's commander" in closed_by_other["message"]
+    assert closed == {"__typename": "Incident", "status": "CLOSED"}

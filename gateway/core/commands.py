@@ -47,6 +47,9 @@ from libs.messaging.sealing import SealingError, key_from
 Row = TypeVar("Row", bound=SQLModel)
 Built = TypeVar("Built")
 Refused = NotFound | InvalidTransition | InvalidInput | Conflict
+# A service refuses the acting person a duty (separation of duties) as Forbidden, which every
+# mutation's union carries already, since any of them may be refused to a read-only key.
+ServiceRefusal = Refused | Forbidden
 EVERY_REFUSAL: tuple[type[Refused], ...] = (NotFound, InvalidTransition, InvalidInput, Conflict)
 
 # Which service answers the commands on each queue, to name it when it stays silent.
@@ -158,18 +161,15 @@ class Change(Generic[Row, Built]):
         if isinstance(row, (Forbidden, NotFound)):
             return row
         incident = self.target.incident
-        try:
-            result = await run(
-                info,
-                command_type,
-                status_of=incident(row) if incident is not None else None,
-                renames=self.renames,
-                accept=self.accept,
-                **{self.target.field: _row_id(row)},
-                **fields,
-            )
-        except DutyRefused as refused:
-            return refused.refusal
+        result = await run(
+            info,
+            command_type,
+            status_of=incident(row) if incident is not None else None,
+            renames=self.renames,
+            accept=self.accept,
+            **{self.target.field: _row_id(row)},
+            **fields,
+        )
         if not isinstance(result, CommandResult):
             return result
         return await self.answer(info, row, result)
@@ -191,10 +191,7 @@ async def perform(
     """
     if (refusal := _refused(info, manage)) is not None:
         return refusal
-    try:
-        result = await run(info, command_type, accept=accept, **fields)
-    except DutyRefused as refused:
-        return refused.refusal
+    result = await run(info, command_type, accept=accept, **fields)
     if not isinstance(result, CommandResult):
         return result
     return await reply(info, result)
@@ -255,7 +252,7 @@ async def run(
     renames: Mapping[str, str] | None = None,
     accept: tuple[type[Refused], ...] = EVERY_REFUSAL,
     **fields: Any,
-) -> CommandResult | Refused:
+) -> CommandResult | ServiceRefusal:
     """Build the command as the caller (its key and the person it acts for), send it and
     return its success or typed refusal.
 
@@ -286,7 +283,7 @@ def refusal(
     current_status: IncidentStatus | None = None,
     renames: Mapping[str, str] | None = None,
     accept: tuple[type[Refused], ...] = (NotFound, InvalidTransition, InvalidInput, Conflict),
-) -> Refused:
+) -> ServiceRefusal:
     """Map a service's refusal to the typed GraphQL result, or fail loudly on an unknown one."""
     if result.error is None:
         raise GatewayError("The service refused the command without saying why.")
@@ -304,9 +301,8 @@ def refusal(
     elif code == "Conflict":
         refusal = Conflict(message=message, field=field)
     elif code == "Forbidden":
-        # A duty the acting person may not take on (separation of duties): every mutation's
-        # union carries Forbidden, as any of them may be refused to a read-only key.
-        raise DutyRefused(Forbidden(message=message))
+        # A duty the acting person may not take on: answered whatever `accept` says.
+        return Forbidden(message=message)
     elif code == "QuotaExceeded":
         raise OverQuota(
             QuotaExceeded(
@@ -318,17 +314,6 @@ def refusal(
     if refusal is None or not isinstance(refusal, accept):
         raise GatewayError(f"The {service} service refused the command: {message}")
     return refusal
-
-
-class DutyRefused(GatewayError):
-    """A command the service refused because the acting person may not do it.
-
-    `Change` and `perform` answer it as the mutation's `Forbidden`.
-    """
-
-    def __init__(self, refusal: Forbidden) -> None:
-        super().__init__(refusal.message)
-        self.refusal = refusal
 
 
 class OverQuota(GatewayError):

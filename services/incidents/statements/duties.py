@@ -7,7 +7,8 @@ Only a person can be held to it: a command sent with a person's key names them
   not approve any stage of it;
 - nobody approves two stages of the same review round: level 1, 2, 3 and legal are four
   different people (a rejection or a revision starts a new round, with fresh reviewers);
-- once the incident's team has people in the legal role, only they approve the legal stage.
+- once the incident's team has people in the legal role, only they approve the legal stage
+  (`services.incidents.team.duties`).
 
 A service account's key acts for no person, so none of this applies to it: it keeps
 reviewing as it always has, and the timeline says a key, not a person, approved.
@@ -22,8 +23,9 @@ from libs.contracts.enums import ReviewDecision, ReviewStage, TeamRole
 from libs.contracts.messages import ErrorCode
 from libs.contracts.outcome import Outcome
 from libs.contracts.response import ReviewStatement
-from libs.database.tables import IncidentMember, Statement, StatementReview
+from libs.database.tables import Statement, StatementReview
 from services.incidents.answers import refuse
+from services.incidents.team.duties import role_refusal
 
 
 async def duty_refusal(
@@ -43,10 +45,10 @@ async def duty_refusal(
         )
         return refuse(ErrorCode.FORBIDDEN, message, "stage", duty="distinct_reviewers")
     if command.stage is ReviewStage.LEGAL:
-        counsel = await _holders(session, statement.incident_id, TeamRole.LEGAL)
-        if counsel and person not in counsel:
-            message = "only the incident's legal counsel may approve the legal stage"
-            return refuse(ErrorCode.FORBIDDEN, message, "stage", duty="legal_role")
+        what = "approve the legal stage"
+        return await role_refusal(
+            session, statement.incident_id, TeamRole.LEGAL, person, what, "stage"
+        )
     return None
 
 
@@ -63,16 +65,3 @@ async def _approved_in_round(
         )
     )
     return result.first()
-
-
-async def _holders(session: AsyncSession, incident_id: uuid.UUID, role: TeamRole) -> set[uuid.UUID]:
-    """Return the people assigned to `role` on the incident (assignments by name only
-    count once they name a person)."""
-    result = await session.exec(
-        select(IncidentMember.person_id).where(
-            col(IncidentMember.incident_id) == incident_id,
-            col(IncidentMember.role) == role.value,
-            col(IncidentMember.person_id).is_not(None),
-        )
-    )
-    return {person for person in result.all() if person is not None}

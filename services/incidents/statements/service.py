@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import StatementStatus, Tier
+from libs.contracts.enums import StatementStatus, TeamRole, Tier
 from libs.contracts.events import StatementPublished
 from libs.contracts.messages import CommandResult, ErrorCode
 from libs.contracts.outcome import Outcome
@@ -52,6 +52,7 @@ from services.incidents.statements.shared import (
     load,
     record_step,
 )
+from services.incidents.team.duties import role_refusal
 
 # How far in the future a reported publication time may lie (clocks differ a little).
 PUBLISH_CLOCK_SKEW = timedelta(minutes=5)
@@ -63,6 +64,16 @@ async def draft_statement(
 ) -> Outcome:
     """Write a new draft for a channel; an update (续报) once the channel's one is published."""
     incident = await incident_for_statements(session, command.organization_id, command.incident_id)
+    refusal = await role_refusal(
+        session,
+        incident.id,
+        TeamRole.SPOKESPERSON,
+        command.acting_person_id,
+        "draft statements",
+        "incidentId",
+    )
+    if refusal is not None:
+        return refusal
     channel = command.channel.value
     existing = await statements_repository.channel_statements(session, incident.id, channel)
     live = [s for s in existing if s.status != StatementStatus.PUBLISHED]
@@ -152,6 +163,16 @@ async def revise_statement(
     if statement.status == StatementStatus.PUBLISHED:
         message = "statement is published; draft an update (续报) for its channel instead"
         return refuse(ErrorCode.INVALID_TRANSITION, message, "statementId")
+    refusal = await role_refusal(
+        session,
+        incident.id,
+        TeamRole.SPOKESPERSON,
+        command.acting_person_id,
+        "revise statements",
+        "statementId",
+    )
+    if refusal is not None:
+        return refusal
     previous = statement.status
     statement.body = command.body
     statement.revised_by_person_id = command.acting_person_id
