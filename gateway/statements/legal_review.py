@@ -10,15 +10,7 @@ from strawberry import relay
 
 from gateway.core.commands import Target, incident_of, run
 from gateway.core.context import Info
-from gateway.core.errors import (
-    Conflict,
-    Forbidden,
-    GatewayError,
-    InvalidInput,
-    InvalidTransition,
-    NotFound,
-    or_why_not,
-)
+from gateway.core.errors import AnyRefusal, Forbidden, NotFound, or_why_not
 from gateway.statements.types import Statement
 from libs.contracts.messages import CommandResult
 from libs.contracts.response import RequestLegalReview
@@ -39,7 +31,7 @@ class RequestLegalReviewPayload:
 
 
 RequestLegalReviewResult = Annotated[
-    RequestLegalReviewPayload | Forbidden | NotFound | InvalidTransition | InvalidInput,
+    RequestLegalReviewPayload | AnyRefusal,
     or_why_not("RequestLegalReviewResult", "The statement"),
 ]
 
@@ -63,12 +55,9 @@ class LegalReviewMutation:
             info,
             RequestLegalReview,
             status_of=row.incident_id,
-            accept=(NotFound, InvalidTransition, InvalidInput),
             statement_id=row.id,
             reason=input.reason,
         )
-        if isinstance(result, Conflict):
-            raise GatewayError(f"The incidents service refused the request: {result.message}")
         if not isinstance(result, CommandResult):
             return result
         fresh = await Statement.require(info, row.id)
