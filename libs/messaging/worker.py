@@ -7,8 +7,10 @@ announced only after commit, and retries with capped, jittered backoff for as lo
 PostgreSQL or Redis is out, so an outage never drops an accepted message, and the process
 itself waits for Redis to come back instead of exiting. A handler that fails for any other
 reason leaves its message as a dead letter (`libs.messaging.dead_letters`) for a person to
-see and re-drive: never silently gone. A command's answer stays in Redis only while its
-sender waits, an event's not at all.
+see and re-drive: never silently gone. A command's session is marked with its sender
+(`libs.acting`), and a configuration command's change is appended to the audit log in the
+same transaction (`Route.audit`, `libs.audit`). A command's answer stays in Redis only
+while its sender waits, an event's not at all.
 
 Every try is counted and timed (`crisiswatch_jobs_total`, `crisiswatch_job_seconds`), and
 every command by the answer it got; on `METRICS_PORT` the worker serves its metrics and
