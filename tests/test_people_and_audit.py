@@ -470,3 +470,29 @@ async def test_webhook_changes_are_audited_by_the_notify_worker_without_secrets(
     assert not {"secret_cipher", "previous_secret_cipher"} & set(creation["after"])
     assert removal["before"]["name"] == "工单系统"
     assert removal["after"] is None
+
+
+CREATE_WATCHLIST = """
+mutation Create($input: CreateWatchlistInput!) {
+  createWatchlist(input: $input) { __typename }
+}
+"""
+
+
+async def test_a_refused_configuration_command_leaves_no_audit_entry(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    tenant = await make_tenant(sessions, "acme")
+    admin = tenant.keys[Role.ADMIN]
+    watch = {"input": {"name": "奶粉", "keywords": ["奶粉"]}}
+    async with war_room(servers) as http:
+        created = await result_of(http, admin, CREATE_WATCHLIST, watch)
+        duplicate = await result_of(http, admin, CREATE_WATCHLIST, watch)
+        log = await result_of(http, admin, AUDIT_LOG)
+
+    assert created == {"__typename": "Watchlist"}
+    assert duplicate == {"__typename": "Conflict"}
+    entries = [edge["node"] for edge in log["edges"]]
+    assert [(e["entityKind"], e["action"]) for e in entries] == [("WATCHLIST", "create")]
+    assert entries[0]["before"] is None
+    assert entries[0]["after"]["keywords"] == ["奶粉"]
