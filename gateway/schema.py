@@ -26,6 +26,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from gateway.aftercare.mutations import AftercareMutation
+from gateway.audit.queries import AuditQuery
 from gateway.authors.queries import AuthorQuery
 from gateway.backtests.mutations import BacktestMutation
 from gateway.backtests.queries import BacktestQuery
@@ -52,6 +53,8 @@ from gateway.operation_metrics import OperationMetrics
 from gateway.operations.queries import OperationsQuery
 from gateway.partners.mutations import PartnerMutation
 from gateway.partners.queries import PartnerQuery
+from gateway.people.mutations import PersonMutation
+from gateway.people.queries import PersonQuery
 from gateway.playbooks.mutations import PlaybookMutation
 from gateway.playbooks.queries import PlaybookQuery
 from gateway.quiet.mutations import QuietMutation
@@ -62,9 +65,10 @@ from gateway.review.mutations import ReviewMutation
 from gateway.review.queries import ReviewQuery
 from gateway.risk_checks.queries import RiskCheckQuery
 from gateway.signals.queries import SignalQuery
+from gateway.signals.subscriptions import SignalSubscription
 from gateway.sitreps.mutations import SituationReportMutation
 from gateway.sitreps.queries import SituationReportQuery
-from gateway.signals.subscriptions import SignalSubscription
+from gateway.statements.legal_review import LegalReviewMutation
 from gateway.statements.mutations import StatementMutation
 from gateway.statements.queries import StatementQuery
 from gateway.stories.queries import StoryQuery
@@ -110,6 +114,8 @@ Query = merge_types(
         EvidenceQuery,
         DraftQuery,
         SituationReportQuery,
+        PersonQuery,
+        AuditQuery,
     ),
 )
 Mutation = merge_types(
@@ -122,6 +128,7 @@ Mutation = merge_types(
         SnoozeMutation,
         PlaybookMutation,
         StatementMutation,
+        LegalReviewMutation,
         ReviewMutation,
         AftercareMutation,
         ReplyMutation,
@@ -133,6 +140,7 @@ Mutation = merge_types(
         EvidenceMutation,
         DraftMutation,
         SituationReportMutation,
+        PersonMutation,
     ),
 )
 Subscription = merge_types(

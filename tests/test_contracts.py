@@ -21,7 +21,13 @@ from libs.contracts.events import (
     parse_body,
 )
 from libs.contracts.messages import ALL_MESSAGES as CORE_MESSAGES
-from libs.contracts.messages import MentionIngested, Message, TraceContext
+from libs.contracts.messages import (
+    AcknowledgeIncident,
+    Command,
+    MentionIngested,
+    Message,
+    TraceContext,
+)
 from libs.contracts.notify import NOTIFY_MESSAGES
 from libs.contracts.response import RESPONSE_MESSAGES
 
@@ -75,6 +81,27 @@ def test_trace_context_is_optional_and_absent_from_untraced_json() -> None:
     stamp = TraceContext(traceparent=f"00-{'a' * 32}-{'b' * 16}-01", tracestate="vendor=1")
     traced = untraced.model_copy(update={"trace_context": stamp})
     assert MentionIngested.model_validate(traced.model_dump(mode="json")) == traced
+
+
+def test_the_acting_person_is_optional_and_absent_from_a_service_account_command() -> None:
+    """Why naming the person is no new version: every command may leave it out, and one
+    sent with a service account's key is the JSON consumers always had."""
+    for message in ALL_MESSAGES:
+        if not issubclass(message, Command):
+            continue
+        schema = message.model_json_schema()
+        assert schema["properties"]["acting_person_id"]["default"] is None, message.job_name()
+        assert "acting_person_id" not in schema["required"], message.job_name()
+    service = AcknowledgeIncident(
+        message_id=uuid.UUID(int=1),
+        organization_id=uuid.UUID(int=2),
+        actor="api_key:key",
+        incident_id=uuid.UUID(int=3),
+    )
+    assert "acting_person_id" not in service.model_dump(mode="json")
+    person = service.model_copy(update={"acting_person_id": uuid.UUID(int=4)})
+    assert person.model_dump(mode="json")["acting_person_id"] == str(uuid.UUID(int=4))
+    assert AcknowledgeIncident.model_validate(person.model_dump(mode="json")) == person
 
 
 @pytest.mark.parametrize("body", list(EVENT_BODIES.values()), ids=lambda b: b.TYPE.value)

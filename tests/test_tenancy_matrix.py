@@ -48,6 +48,7 @@ from libs.contracts.backtests import BacktestFindings, BacktestStatus, WouldOpen
 from libs.contracts.enums import Role, Sentiment, Tier
 from libs.database.engine import transaction
 from libs.database.tables import (
+    AuditEntry,
     Backtest,
     EvidenceBundle,
     EvidenceItem,
@@ -56,6 +57,7 @@ from libs.database.tables import (
     Mention,
     OwnAccount,
     Partner,
+    Person,
     Playbook,
     QuietPeriod,
     ResponseTask,
@@ -97,6 +99,7 @@ class Org:
     partner: uuid.UUID
     evidence: uuid.UUID
     report: uuid.UUID
+    person: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,13 @@ QUERIES: dict[str, Read] = {
     "webhookEndpoints": Read("{ webhookEndpoints { databaseId name } }"),
     "webhookPolicy": Read("{ webhookPolicy { allowPrivateDestinations } }", names_rows=False),
     "apiKeys": Read("{ apiKeys { databaseId role } }", admin_only=True),
+    "people": _page("people", "databaseId name contacts { value }"),
+    # The matrix's keys are service accounts' keys: they act for nobody.
+    "actingPerson": Read("{ actingPerson { databaseId } }", names_rows=False),
+    "auditLog": Read(
+        "{ auditLog(first: 50) { edges { node { databaseId entityId person { databaseId } } } } }",
+        admin_only=True,
+    ),
     # No dead letters are seeded: gateway/tests/test_dead_letters.py shows another's stay hidden.
     "deadLetters": Read("{ deadLetters { messageId error } }", names_rows=False, admin_only=True),
     "mentionFailures": Read(
@@ -374,6 +384,43 @@ MUTATIONS |= {
         lambda org: {"id": gid("ApiKey", org.spare_key)},
         admin_only=True,
     ),
+    "requestLegalReview": Write(
+        f"""mutation($input: RequestLegalReviewInput!) {{ requestLegalReview(input: $input) {{
+              __typename ... on RequestLegalReviewPayload {{ statement {{ databaseId }} }}
+              {REFUSED} }} }}""",
+        lambda org: {
+            "input": {"statementId": gid("Statement", org.seed.statement), "reason": "涉及赔偿"}
+        },
+    ),
+    "createPerson": Write(
+        f"""mutation($input: CreatePersonInput!) {{ createPerson(input: $input) {{
+              __typename ... on CreatePersonPayload {{ person {{ databaseId }} }}
+              {REFUSED} }} }}""",
+        lambda org: {"input": {"name": "矩阵新人"}},
+        admin_only=True,
+        takes_ids=False,
+    ),
+    "updatePerson": Write(
+        f"""mutation($input: UpdatePersonInput!) {{ updatePerson(input: $input) {{
+              __typename ... on UpdatePersonPayload {{ person {{ databaseId }} }}
+              {REFUSED} }} }}""",
+        lambda org: {"input": {"id": gid("Person", org.person), "name": "矩阵值班"}},
+        admin_only=True,
+    ),
+    "issuePersonKey": Write(
+        f"""mutation($input: IssuePersonKeyInput!) {{ issuePersonKey(input: $input) {{
+              __typename ... on IssuePersonKeyPayload {{ apiKey {{ databaseId }} }}
+              {REFUSED} }} }}""",
+        lambda org: {"input": {"personId": gid("Person", org.person), "role": "VIEWER"}},
+        admin_only=True,
+    ),
+    "deactivatePerson": Write(
+        f"""mutation($input: DeactivatePersonInput!) {{ deactivatePerson(input: $input) {{
+              __typename ... on DeactivatePersonPayload {{ person {{ databaseId }} }}
+              {REFUSED} }} }}""",
+        lambda org: {"input": {"id": gid("Person", org.person)}},
+        admin_only=True,
+    ),
     "apiKeyCreate": Write(
         f"""mutation {{ apiKeyCreate(input: {{name: "矩阵", role: VIEWER}}) {{
               __typename ... on ApiKeyCreated {{ apiKey {{ databaseId }} }} {REFUSED} }} }}""",
@@ -389,7 +436,8 @@ MUTATIONS |= {
     ),
 }
 
-LAST = {"deleteWebhookEndpoint"}
+# Deleting the endpoint and deactivating the person go last: other mutations need them.
+LAST = {"deleteWebhookEndpoint", "deactivatePerson"}
 # RFC 9457 members: a refused read answers with these and nothing of the row.
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance", "errors"}
 
@@ -432,6 +480,24 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
         await builders.sensitive_term(session, org_id, "维权", "rights", 0.8)
         session.add(Playbook(organization_id=org_id, tier="red", team=[], tasks=[]))
         spare = await create_key(session, tenant.org, Role.VIEWER)
+        duty = Person(
+            organization_id=org_id,
+            name="值班经理",
+            contacts=[{"channel": "phone", "value": "13812345678"}],
+        )
+        session.add(duty)
+        await session.flush()
+        session.add(
+            AuditEntry(
+                organization_id=org_id,
+                entity_kind="person",
+                entity_id=duty.id,
+                action="create",
+                after={"name": duty.name},
+                actor="system",
+                occurred_at=T0,
+            )
+        )
         # Deadlines far ahead: the deadline watchdog must not change rows while refused
         # attempts are checked for leaving everything as it was.
         await session.exec(
@@ -552,6 +618,7 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
         partner=partner.id,
         evidence=bundle.id,
         report=report.id,
+        person=duty.id,
     )
 
 
@@ -790,7 +857,7 @@ async def test_every_mutation_is_refused_to_viewers_other_organizations_and_non_
         assert not problems, "\n".join(problems)
 
         # The owner's responders and admins are let through: the service decides the rest.
-        # Deleting the endpoint goes last, since redelivery and rotation need it.
+        # Deleting the endpoint and deactivating the person go last (see LAST).
         for name, write in sorted(MUTATIONS.items(), key=lambda item: item[0] in LAST):
             for role in (Role.RESPONDER, Role.ADMIN):
                 if write.admin_only and role is Role.RESPONDER:

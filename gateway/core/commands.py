@@ -47,6 +47,9 @@ from libs.messaging.sealing import SealingError, key_from
 Row = TypeVar("Row", bound=SQLModel)
 Built = TypeVar("Built")
 Refused = NotFound | InvalidTransition | InvalidInput | Conflict
+# A service refuses the acting person a duty (separation of duties) as Forbidden, which every
+# mutation's union carries already, since any of them may be refused to a read-only key.
+ServiceRefusal = Refused | Forbidden
 EVERY_REFUSAL: tuple[type[Refused], ...] = (NotFound, InvalidTransition, InvalidInput, Conflict)
 
 # Which service answers the commands on each queue, to name it when it stays silent.
@@ -249,8 +252,9 @@ async def run(
     renames: Mapping[str, str] | None = None,
     accept: tuple[type[Refused], ...] = EVERY_REFUSAL,
     **fields: Any,
-) -> CommandResult | Refused:
-    """Build the command as the caller, send it and return its success or typed refusal.
+) -> CommandResult | ServiceRefusal:
+    """Build the command as the caller (its key and the person it acts for), send it and
+    return its success or typed refusal.
 
     Input the contract rejects answers InvalidInput unsent. A refusal of a kind in `accept`
     becomes its result, with the current status of incident `status_of` on an
@@ -259,7 +263,10 @@ async def run(
     principal = info.context.principal
     try:
         command = command_type(
-            organization_id=principal.organization_id, actor=principal.actor, **fields
+            organization_id=principal.organization_id,
+            actor=principal.actor,
+            acting_person_id=principal.person_id,
+            **fields,
         )
     except ValidationError as exc:
         return _invalid_input(exc)
@@ -276,7 +283,7 @@ def refusal(
     current_status: IncidentStatus | None = None,
     renames: Mapping[str, str] | None = None,
     accept: tuple[type[Refused], ...] = (NotFound, InvalidTransition, InvalidInput, Conflict),
-) -> Refused:
+) -> ServiceRefusal:
     """Map a service's refusal to the typed GraphQL result, or fail loudly on an unknown one."""
     if result.error is None:
         raise GatewayError("The service refused the command without saying why.")
@@ -293,6 +300,9 @@ def refusal(
         refusal = InvalidInput(message=message, field=field)
     elif code == "Conflict":
         refusal = Conflict(message=message, field=field)
+    elif code == "Forbidden":
+        # A duty the acting person may not take on: answered whatever `accept` says.
+        return Forbidden(message=message)
     elif code == "QuotaExceeded":
         raise OverQuota(
             QuotaExceeded(

@@ -14,15 +14,20 @@ from typing import Any
 
 from sqlalchemy import Select, select
 from sqlmodel import col
+from sqlmodel import select as model_select
 
+from gateway.core.context import Info
 from gateway.core.nested import NestedList
 from gateway.core.pagination import Ordering
 from gateway.core.reads import ById, Children, Row, plain_columns
+from libs.contracts.enums import TeamRole, Tier
+from libs.contracts.teams import DEFAULT_TEAMS
 from libs.database.tables import (
     AffectedUser,
     Incident,
     IncidentMember,
     KeyFact,
+    Playbook,
     ResponseTask,
     ReviewReport,
     Statement,
@@ -98,3 +103,26 @@ AFFECTED_USER_PAGES = _paged_by_incident(
     Ordering("CREATED_AT", col(AffectedUser.created_at), datetime, descending=False),
     omit=(AffectedUser.contact_cipher,),
 )
+
+
+# A playbook row for every crisis type; a type-specific row beats it (as the service reads).
+ANY_CRISIS_TYPE = "*"
+
+
+async def playbook_team(
+    info: Info, tier: Tier, crisis_type: str | None
+) -> tuple[tuple[TeamRole, int], ...]:
+    """Return the roles and head counts the organization's playbook for `tier` and
+    `crisis_type` calls for: its own playbook's, else the tier's default team."""
+    wanted = [ANY_CRISIS_TYPE] if crisis_type is None else [crisis_type, ANY_CRISIS_TYPE]
+    statement = model_select(Playbook.crisis_type, Playbook.team).where(
+        col(Playbook.organization_id) == info.context.principal.organization_id,
+        col(Playbook.tier) == tier.value,
+        col(Playbook.crisis_type).in_(wanted),
+    )
+    async with info.context.sessions() as session:
+        teams = {crisis: team for crisis, team in (await session.exec(statement)).all()}
+    for key in wanted:
+        if key in teams:
+            return tuple((TeamRole(slot["role"]), int(slot["count"])) for slot in teams[key])
+    return DEFAULT_TEAMS[tier]

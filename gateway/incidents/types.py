@@ -36,7 +36,9 @@ from gateway.incidents.loaders import (
     TASKS_BY_INCIDENT,
     TEAM_BY_INCIDENT,
     TIMELINE_BY_INCIDENT,
+    playbook_team,
 )
+from gateway.people.types import Person
 from gateway.review.types import ReviewReport
 from gateway.signals.types import RiskSignal
 from gateway.statements.types import Statement
@@ -55,6 +57,33 @@ class TeamMember(FromRow):
     person: str
     assigned_by: str
     assigned_at: datetime
+    person_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(
+        description=(
+            "The person record the assignment names (a name that is one active person's); "
+            "null for a name no person record matches."
+        )
+    )
+    async def assignee(self, info: Info) -> Person | None:
+        return await Person.load(info, self.person_id)
+
+
+@strawberry.type(
+    description=("A role the incident's playbook calls for at its current tier, and who holds it.")
+)
+class RequiredRole:
+    role: TeamRole
+    needed: int = strawberry.field(description="How many people the playbook wants in it.")
+    people: list[str] = strawberry.field(description="Who holds it, in order of assignment.")
+
+    @strawberry.field(description="Whether as many people hold it as the playbook wants.")
+    def filled(self) -> bool:
+        return len(self.people) >= self.needed
+
+    @strawberry.field(description="How many more people it needs.")
+    def missing(self) -> int:
+        return max(0, self.needed - len(self.people))
 
 
 @strawberry.type(description="A fact every channel's statement must carry the same way.")
@@ -70,9 +99,16 @@ class TimelineEvent(LoadedNode):
 
     kind: str
     message: str
-    actor: str
+    actor: str = strawberry.field(description="The key that made the change, or `system`.")
     occurred_at: datetime
     data: JSON
+    person_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(
+        description="The person who made the change; null for a service account or the system."
+    )
+    async def person(self, info: Info) -> Person | None:
+        return await Person.load(info, self.person_id)
 
 
 @strawberry.type(description="A crisis being handled, from detection to review.")
@@ -113,6 +149,26 @@ class Incident(LoadedNode):
     @strawberry.field(description="Who holds which role on the team, in order of assignment.")
     async def team(self, info: Info) -> list[TeamMember]:
         return await children_of(info, TEAM_BY_INCIDENT, self.id, TeamMember)
+
+    @strawberry.field(
+        description=(
+            "The team the playbook of the incident's tier (and crisis type) calls for, "
+            "role by role, filled or not; raising the tier shows the bigger team at once. "
+            "Roles assigned beyond the playbook are on `team`."
+        )
+    )
+    async def required_roles(self, info: Info) -> list[RequiredRole]:
+        crisis_type = self.crisis_type.value if self.crisis_type else None
+        needed = await playbook_team(info, self.tier, crisis_type)
+        members = await info.context.loaders.of(TEAM_BY_INCIDENT).load(self.id)
+        return [
+            RequiredRole(
+                role=role,
+                needed=count,
+                people=[member.person for member in members if member.role == role.value],
+            )
+            for role, count in needed
+        ]
 
     @strawberry.field(
         description="Statements for every channel, oldest first.",

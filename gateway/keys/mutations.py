@@ -1,4 +1,6 @@
-"""Issuing and revoking keys, admins only, written directly in one transaction."""
+"""Issuing and revoking keys, admins only, written directly in one transaction with their
+audit entries. A key issued here belongs to a service account named after it; a person's
+key is issued by `issuePersonKey`."""
 
 # strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
 # mypy: disable-error-code="untyped-decorator"
@@ -11,12 +13,15 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry import relay
 
+from gateway.core.audited import KEY_SECRETS, audited
 from gateway.core.commands import forbidden_unless_admin, not_found
 from gateway.core.context import Info
 from gateway.core.errors import Forbidden, InvalidInput, NotFound, or_why_not, superseded_by
 from gateway.core.inputs import local_id
 from gateway.keys.types import ApiKey, ApiKeyCreated
 from gateway.revocation import announce
+from libs import audit
+from libs.audit import EntityKind
 from libs.auth.keys import mint
 from libs.contracts.enums import Role
 from libs.database import tables
@@ -51,6 +56,55 @@ async def _active_admins(info: Info, session: AsyncSession) -> int:
     return len(result.all())
 
 
+@strawberry.input(description="A key that acts for a person.")
+class IssuePersonKeyInput:
+    person_id: relay.GlobalID
+    role: Role
+    name: str | None = strawberry.field(
+        default=None,
+        description="What the key is for (a console, a laptop); the person's name by default.",
+    )
+
+
+@strawberry.type(description="A key acting for a person, and its secret, shown this once only.")
+class IssuePersonKeyPayload:
+    api_key: ApiKey
+    secret: str = strawberry.field(
+        description="Send it as `Authorization: Bearer <secret>`; it cannot be shown again."
+    )
+
+
+IssuePersonKeyResult = Annotated[
+    IssuePersonKeyPayload | Forbidden | NotFound | InvalidInput,
+    or_why_not("IssuePersonKeyResult", "The new key and its secret"),
+]
+
+
+def _checked_name(name: str) -> str | InvalidInput:
+    name = name.strip()
+    if not name or len(name) > NAME_LIMIT:
+        return InvalidInput(message=f"`name` must be 1 to {NAME_LIMIT} characters.", field="name")
+    return name
+
+
+async def _active_person(
+    info: Info, session: AsyncSession, id: relay.GlobalID
+) -> tables.Person | None:
+    """Return the caller's organization's person named by `id`, locked, or None."""
+    person_id = local_id(id, "Person")
+    if person_id is None:
+        return None
+    result = await session.exec(
+        select(tables.Person)
+        .where(
+            col(tables.Person.id) == person_id,
+            col(tables.Person.organization_id) == info.context.principal.organization_id,
+        )
+        .with_for_update()
+    )
+    return result.one_or_none()
+
+
 @strawberry.input(description="A new key: a name to tell it by and the role it acts with.")
 class ApiKeyCreateInput:
     name: str = strawberry.field(description=f"1 to {NAME_LIMIT} characters.")
@@ -76,12 +130,23 @@ async def _create(info: Info, name: str, role: Role) -> ApiKeyCreated | Forbidde
     """Mint a key for the caller's organization and store it, or say why not."""
     if (refusal := forbidden_unless_admin(info, MANAGE)) is not None:
         return refusal
-    name = name.strip()
-    if not name or len(name) > NAME_LIMIT:
-        return InvalidInput(message=f"`name` must be 1 to {NAME_LIMIT} characters.", field="name")
-    issued = mint(info.context.principal.organization_id, role, name)
+    checked = _checked_name(name)
+    if isinstance(checked, InvalidInput):
+        return checked
+    issued = mint(info.context.principal.organization_id, role, checked)
     async with transaction(info.context.sessions) as session:
         session.add(issued.row)
+        await session.flush()
+        audited(
+            info,
+            session,
+            EntityKind.API_KEY,
+            "create",
+            issued.row,
+            None,
+            at=issued.row.created_at,
+            omit=KEY_SECRETS,
+        )
     return ApiKeyCreated(api_key=ApiKey.from_row(issued.row), secret=issued.secret)
 
 
@@ -110,8 +175,19 @@ async def _revoke(info: Info, id: relay.GlobalID) -> ApiKey | Forbidden | NotFou
                 return InvalidInput(
                     message="This is the organization's last working admin key.", field="id"
                 )
+            before = audit.state_of(row, KEY_SECRETS)
             row.revoked_at = datetime.now(UTC)
             session.add(row)
+            audited(
+                info,
+                session,
+                EntityKind.API_KEY,
+                "revoke",
+                row,
+                before,
+                at=row.revoked_at,
+                omit=KEY_SECRETS,
+            )
             newly_revoked = True
     if newly_revoked:
         # Committed: now every gateway process forgets the key and closes its sockets.
@@ -130,6 +206,45 @@ class ApiKeyMutation:
     @strawberry.mutation(description=CREATED)
     async def api_key_create(self, info: Info, input: ApiKeyCreateInput) -> CreateApiKeyResult:
         return await _create(info, input.name, input.role)
+
+    @strawberry.mutation(
+        description=(
+            "Issue a key that acts for a person: what it does is recorded as theirs, and "
+            "separation of duties holds them to it. The answer carries its secret, shown "
+            "this once only. Admin only."
+        )
+    )
+    async def issue_person_key(
+        self, info: Info, input: IssuePersonKeyInput
+    ) -> IssuePersonKeyResult:
+        if (refusal := forbidden_unless_admin(info, MANAGE)) is not None:
+            return refusal
+        name = _checked_name(input.name) if input.name is not None else None
+        if isinstance(name, InvalidInput):
+            return name
+        async with transaction(info.context.sessions) as session:
+            person = await _active_person(info, session, input.person_id)
+            if person is None:
+                return not_found("Person", input.person_id)
+            if person.deactivated_at is not None:
+                message = "The person was deactivated; a key cannot act for them."
+                return InvalidInput(message=message, field="personId")
+            issued = mint(
+                person.organization_id, input.role, name or person.name, person_id=person.id
+            )
+            session.add(issued.row)
+            await session.flush()
+            audited(
+                info,
+                session,
+                EntityKind.API_KEY,
+                "create",
+                issued.row,
+                None,
+                at=issued.row.created_at,
+                omit=KEY_SECRETS,
+            )
+        return IssuePersonKeyPayload(api_key=ApiKey.from_row(issued.row), secret=issued.secret)
 
     @strawberry.mutation(description=REVOKED, deprecation_reason=superseded_by("apiKeyRevoke"))
     async def revoke_api_key(self, info: Info, id: relay.GlobalID) -> RevokeApiKeyResult:

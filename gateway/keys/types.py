@@ -15,8 +15,11 @@ from gateway.core.context import Info
 from gateway.core.inputs import parse_uuid
 from gateway.core.nodes import StoredNode
 from gateway.core.rows import converted
+from gateway.people.types import Person
 from libs.contracts.enums import Role
 from libs.database import tables
+
+__all__ = ["ApiKey", "ApiKeyCreated", "Role"]
 
 strawberry.enum(
     Role,
@@ -40,6 +43,17 @@ class ApiKey(StoredNode):
     revoked_at: datetime | None = strawberry.field(
         description="When it was revoked; null while it works."
     )
+    service_account: str | None = strawberry.field(
+        description=(
+            "The service account the key belongs to, when it acts for no person (an "
+            "integration); null for a person's key."
+        )
+    )
+    person_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(description="The person the key acts for; null for a service account's.")
+    async def person(self, info: Info) -> Person | None:
+        return await Person.load(info, self.person_id)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

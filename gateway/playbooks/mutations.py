@@ -46,6 +46,13 @@ class SetPlaybookInput:
     )
     team: list[TeamSlotInput]
     tasks: list[PlaybookTaskInput]
+    legal_review: bool | None = strawberry.field(
+        default=None,
+        description=(
+            "true: every statement of an incident at this tier needs legal approval too. "
+            "Omitted or false: only red incidents' statements do."
+        ),
+    )
 
 
 @strawberry.type
@@ -77,4 +84,5 @@ class PlaybookMutation:
                 }
                 for task in input.tasks
             ],
+            legal_review=input.legal_review,
         )

@@ -68,4 +68,7 @@ class Playbook(Stored):
     crisis_type: CrisisType | None = strawberry.field(description="Null: any crisis type.")
     team: list[PlaybookTeamSlot]
     tasks: list[PlaybookTask]
+    legal_review: bool = strawberry.field(
+        description="Whether every statement at this tier needs legal approval (red's always do)."
+    )
     updated_at: datetime

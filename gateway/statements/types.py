@@ -23,6 +23,7 @@ from gateway.core.enums import (
 from gateway.core.errors import REMOVAL
 from gateway.core.nodes import LoadedNode, children_of, load_by_name
 from gateway.core.rows import FromRow, converted
+from gateway.people.types import Person
 from gateway.statements.loaders import REVIEWS_BY_STATEMENT, STATEMENTS
 
 # An incident lists its statements, so a statement names its incident lazily, without an import.
@@ -35,9 +36,17 @@ class StatementReview(FromRow):
 
     stage: ReviewStage
     decision: ReviewDecision
-    reviewer: str
+    reviewer: str = strawberry.field(description="The key that decided (`api_key:<id>`).")
     note: str | None
     reviewed_at: datetime
+    review_round: int = strawberry.field(
+        description="Which round of review it belongs to: a rejection or revision starts one."
+    )
+    person_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(description="The person who decided; null for a service account's key.")
+    async def person(self, info: Info) -> Person | None:
+        return await Person.load(info, self.person_id)
 
 
 @strawberry.type(
@@ -93,6 +102,12 @@ class Statement(LoadedNode):
         description="The highest review level approved in order, 0 to 3."
     )
     legal_approved: bool
+    legal_requested: bool = strawberry.field(
+        description=(
+            "Whether legal approval was asked for (`requestLegalReview`, or the playbook of "
+            "the incident's tier when it was drafted); red incidents' statements need it anyway."
+        )
+    )
     flags: JSON = strawberry.field(
         description=(
             "Unresolved consistency flags: key facts this channel's statement omits or "

@@ -3,14 +3,16 @@
 # strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
 # mypy: disable-error-code="untyped-decorator"
 
+import uuid
 from datetime import datetime
 
 import strawberry
 
+from gateway.core.context import Info
 from gateway.core.enums import Channel, TaskStatus, TeamRole
 from gateway.core.nodes import LoadedNode
 from gateway.core.rows import converted, optional
-from gateway.tasks.loaders import TASKS
+from gateway.tasks.loaders import TASKS, TEAM_ROLES
 
 
 @strawberry.type(description="A playbook task with its deadline.")
@@ -39,3 +41,16 @@ class ResponseTask(LoadedNode):
     escalated_to: TeamRole | None = strawberry.field(
         description="The role the breach was escalated to; null if not escalated."
     )
+    incident_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(
+        description=(
+            "Whether anyone holds the task's role on the incident's team: false says the "
+            "task waits for someone to be assigned that role; null for a task of no role."
+        )
+    )
+    async def role_filled(self, info: Info) -> bool | None:
+        if self.role is None:
+            return None
+        members = await info.context.loaders.of(TEAM_ROLES).load(self.incident_id)
+        return any(member.role == self.role.value for member in members)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.acting import KEY_ACTOR_PREFIX, Acting
 from libs.contracts.enums import Role
 from libs.database.tables import ApiKey
 
@@ -28,16 +29,25 @@ _INGESTERS = frozenset({Role.INGEST, Role.ADMIN})
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the key, its organization and its role."""
+    """Who is calling: the key, its organization and its role, and the person it acts for.
+
+    `person_id` is None for a service account's key: an integration acting as itself.
+    """
 
     key_id: uuid.UUID
     organization_id: uuid.UUID
     role: Role
+    person_id: uuid.UUID | None = None
 
     @property
     def actor(self) -> str:
         """Return how this caller is named on timelines."""
-        return f"api_key:{self.key_id}"
+        return f"{KEY_ACTOR_PREFIX}{self.key_id}"
+
+    @property
+    def acting(self) -> Acting:
+        """Return this caller as the sender of a change: key and person."""
+        return Acting(self.actor, self.key_id, self.person_id)
 
     def can_read(self) -> bool:
         """Return whether this key may read mentions, incidents and watchlists."""
@@ -65,13 +75,20 @@ def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def mint(organization_id: uuid.UUID, role: Role, name: str) -> NewKey:
-    """Create a key row (not yet added to a session) and its one-time secret."""
+def mint(
+    organization_id: uuid.UUID, role: Role, name: str, *, person_id: uuid.UUID | None = None
+) -> NewKey:
+    """Create a key row (not yet added to a session) and its one-time secret.
+
+    The key acts for `person_id`, or without one for a service account named `name`.
+    """
     prefix = secrets.token_hex(6)
     secret = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiKey(
         organization_id=organization_id,
         name=name,
+        person_id=person_id,
+        service_account=None if person_id is not None else name,
         role=role.value,
         prefix=prefix,
         key_hash=hash_key(secret),
@@ -100,4 +117,9 @@ async def resolve(session: AsyncSession, secret: str) -> Principal | None:
         return None
     if not hmac.compare_digest(row.key_hash, hash_key(secret)):
         return None
-    return Principal(key_id=row.id, organization_id=row.organization_id, role=Role(row.role))
+    return Principal(
+        key_id=row.id,
+        organization_id=row.organization_id,
+        role=Role(row.role),
+        person_id=row.person_id,
+    )

@@ -87,9 +87,21 @@ class Message(BaseModel):
 
 
 class Command(Message):
-    """A message whose sender awaits a `CommandResult`."""
+    """A message whose sender awaits a `CommandResult`.
+
+    `acting_person_id` is additive like `trace_context`: optional and left out of the JSON
+    when absent, so a command sent with a service account's key is the JSON it always was.
+    """
 
     actor: str = Field(description="Who asked: an API key id or `system`.")
+    acting_person_id: uuid.UUID | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description=(
+            "The person the sender's key acts for; absent for a service account's key. "
+            "Timelines, reviews and the audit log record them beside the key."
+        ),
+    )
 
 
 class MentionIngested(Message):

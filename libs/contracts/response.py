@@ -255,6 +255,15 @@ class ReviewStatement(_IncidentCommand):
     note: str | None = Reason
 
 
+class RequestLegalReview(_IncidentCommand):
+    """Ask for legal approval of a statement, whatever its incident's tier."""
+
+    NAME: ClassVar[str] = "statement.request_legal_review"
+
+    statement_id: uuid.UUID
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class PublishStatement(_IncidentCommand):
     """Record that an approved statement went out, where and when."""
 
@@ -380,6 +389,14 @@ class SetPlaybook(_IncidentCommand):
     crisis_type: CrisisType | None = None
     team: list[TeamSlot] = Field(min_length=1, max_length=20)
     tasks: list[PlaybookTask] = Field(min_length=1, max_length=50)
+    legal_review: bool | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description=(
+            "Whether statements of incidents at this tier need legal approval too; red "
+            "incidents' always do. Absent: only red's (the default)."
+        ),
+    )
 
 
 class WatchlistRef(BaseModel):
@@ -491,6 +508,7 @@ RESPONSE_MESSAGES: tuple[type[Message], ...] = (
     DraftStatement,
     ReviseStatement,
     ReviewStatement,
+    RequestLegalReview,
     PublishStatement,
     SetKeyFacts,
     FileReply,

@@ -7,8 +7,10 @@ announced only after commit, and retries with capped, jittered backoff for as lo
 PostgreSQL or Redis is out, so an outage never drops an accepted message, and the process
 itself waits for Redis to come back instead of exiting. A handler that fails for any other
 reason leaves its message as a dead letter (`libs.messaging.dead_letters`) for a person to
-see and re-drive: never silently gone. A command's answer stays in Redis only while its
-sender waits, an event's not at all.
+see and re-drive: never silently gone. A command's session is marked with its sender
+(`libs.acting`), and a configuration command's change is appended to the audit log in the
+same transaction (`Route.audit`, `libs.audit`). A command's answer stays in Redis only
+while its sender waits, an event's not at all.
 
 Every try is counted and timed (`crisiswatch_jobs_total`, `crisiswatch_job_seconds`), and
 every command by the answer it got; on `METRICS_PORT` the worker serves its metrics and
@@ -35,6 +37,8 @@ from pydantic import Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.acting import Acting, act_for
+from libs.audit import Audited
 from libs.clock import Clock, SystemClock
 from libs.contracts.messages import Command, CommandResult, Message
 from libs.contracts.outcome import Outcome
@@ -162,6 +166,8 @@ class Route(Generic[R, M]):
     message: type[M]
     handle: Handler[R, M]
     timeout: float = DEFAULT_TIMEOUT_SECONDS
+    audit: Audited | None = None
+    """Set on a configuration command: the harness appends its change to the audit log."""
 
 
 class TimedHandler(Protocol[M_contra]):
@@ -224,7 +230,9 @@ def _job(
                 async with asyncio.timeout(route.timeout):
                     session = work.session
                     await claim(session, consumer, message.message_id, name)
-                    outcome = work.apply(await route.handle(runtime, session, message))
+                    if isinstance(message, Command):
+                        act_for(session, Acting.of(message))
+                    outcome = work.apply(await _handle(route, runtime, session, message))
                     answer = outcome.result.model_dump(mode="json") if outcome.result else None
                     if answer is not None:
                         await store_result(session, consumer, message.message_id, answer)
@@ -280,6 +288,19 @@ def _job(
         timeout=route.timeout + ARQ_TIMEOUT_MARGIN,
         keep_result=command_result_seconds if is_command else 0,
     )
+
+
+async def _handle(
+    route: Route[Any, Any], runtime: Runtime, session: AsyncSession, message: Message
+) -> Outcome:
+    """Run the route's handler; for a configuration command, audit the change it made."""
+    if route.audit is None or not isinstance(message, Command):
+        return await route.handle(runtime, session, message)
+    before = await route.audit.before(session, message)
+    outcome = await route.handle(runtime, session, message)
+    if outcome.result is not None:
+        await route.audit.record(session, message, outcome.result, before, at=runtime.clock.now())
+    return outcome
 
 
 def _why_malformed(exc: ValidationError | SealingError) -> str:

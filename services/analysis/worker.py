@@ -9,8 +9,11 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Unpack
 
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs import audit
+from libs.audit import Audited, EntityKind
 from libs.contracts.messages import (
     ANALYSIS_QUEUE,
     BacktestRequested,
@@ -21,6 +24,7 @@ from libs.contracts.messages import (
     UpdateWatchlist,
 )
 from libs.contracts.outcome import Outcome
+from libs.database.tables import SensitiveTerm, Watchlist
 from libs.messaging.worker import HowToRun, Route, Runtime, Worker, WorkerSpec, with_now
 from libs.quotas import Quotas
 from libs.settings import Settings
@@ -71,11 +75,32 @@ async def handle_backtest(
 # live batch takes.
 BACKTEST_TIMEOUT_SECONDS = 600.0
 
+# A watchlist's configuration is its name, keywords and watch rule; its risk state is not.
+_WATCHLIST_STATE = ("current_tier", "tier_changed_at", "last_spike_at", "last_spike_count")
+_WATCHLIST = (*_WATCHLIST_STATE, "decision_due_at")
+_LEXICON = audit.matching(SensitiveTerm, lambda _: (), order_by=(col(SensitiveTerm.term),))
+
 ROUTES: list[Route[AnalysisRuntime, Any]] = [
     Route(MentionIngested, handle_mentions),
-    Route(CreateWatchlist, handle_create_watchlist),
-    Route(UpdateWatchlist, with_now(service.update_watchlist)),
-    Route(SetSensitiveTerms, with_now(service.set_sensitive_terms)),
+    Route(
+        CreateWatchlist,
+        handle_create_watchlist,
+        audit=Audited(EntityKind.WATCHLIST, "create", audit.one_row(Watchlist, omit=_WATCHLIST)),
+    ),
+    Route(
+        UpdateWatchlist,
+        with_now(service.update_watchlist),
+        audit=Audited(
+            EntityKind.WATCHLIST,
+            "update",
+            audit.one_row(Watchlist, id_field="watchlist_id", omit=_WATCHLIST),
+        ),
+    ),
+    Route(
+        SetSensitiveTerms,
+        with_now(service.set_sensitive_terms),
+        audit=Audited(EntityKind.LEXICON, "set_terms", _LEXICON),
+    ),
     Route(RequestBacktest, with_now(backtest_runs.request_backtest)),
     Route(BacktestRequested, handle_backtest, timeout=BACKTEST_TIMEOUT_SECONDS),
 ]

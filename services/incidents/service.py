@@ -209,6 +209,13 @@ async def review_statement(
     return await approval.review_statement(session, command, now=context.clock.now())
 
 
+async def request_legal_review(
+    context: Context, session: AsyncSession, command: response.RequestLegalReview
+) -> Outcome:
+    """Ask for legal approval of a statement, whatever its incident's tier."""
+    return await statements.request_legal_review(session, command, now=context.clock.now())
+
+
 async def publish_statement(
     context: Context, session: AsyncSession, command: response.PublishStatement
 ) -> Outcome:

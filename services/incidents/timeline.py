@@ -1,4 +1,5 @@
-"""The incident timeline: one append-only event, with actor and a Chinese message, per change.
+"""The incident timeline: one append-only event, with actor (the key or `system`), the person
+who acted when there is one, and a Chinese message, per change.
 
 Every appended event also stages a live notice, so `incidentUpdates` subscribers hear of the
 change once the transaction commits; code that builds a `TimelineEvent` itself calls
@@ -12,6 +13,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.acting import person_for
 from libs.contracts.enums import IncidentStatus, Tier
 from libs.contracts.messages import RiskSignalRaised, RiskTierFell
 from libs.contracts.vocabulary import STATUS_LABELS, TIER_SEVERITY
@@ -60,12 +62,17 @@ def record(
     actor: str = SYSTEM_ACTOR,
     data: dict[str, Any] | None = None,
 ) -> TimelineEvent:
-    """Append one event to `incident`'s timeline; `kind` is any module's event kind."""
+    """Append one event to `incident`'s timeline; `kind` is any module's event kind.
+
+    When `actor` is the key that sent the command being applied, the event also names the
+    person that key acts for (`libs.acting`).
+    """
     event = TimelineEvent(
         **belonging_to(incident),
         kind=str(kind),
         message=message,
         actor=actor,
+        person_id=person_for(session, actor),
         data=data or {},
         occurred_at=at,
     )

@@ -10,18 +10,26 @@ from dataclasses import dataclass
 from typing import Any, Unpack
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement
+from sqlmodel import col
+
+from libs import audit
+from libs.audit import Audited, EntityKind
 from libs.contracts import response
 from libs.contracts.messages import (
     INCIDENTS_QUEUE,
     AcknowledgeIncident,
+    Command,
     RiskSignalRaised,
     RiskTierFell,
 )
+from libs.database.tables import OwnAccount, Partner, Playbook, StatementTemplate
 from libs.messaging.worker import HowToRun, Route, Runtime, Worker, WorkerSpec
 from libs.privacy import DataKey
 from libs.settings import Settings
 from services.incidents import service
 from services.incidents.config import IncidentsSettings
+from services.incidents.playbook.service import ANY_CRISIS_TYPE
 from services.incidents.quiet.service import QUIET_PERIODS
 from services.incidents.risk_check.scheduler import risk_check_sweep
 from services.incidents.risk_check.service import Schedule
@@ -39,6 +47,13 @@ class IncidentsRuntime(Runtime):
     data_key: DataKey | None = None
 
 
+def _playbook(command: Command) -> tuple[ColumnElement[bool], ...]:
+    """Select the playbook a `SetPlaybook` replaces: its tier's, for its crisis type or any."""
+    assert isinstance(command, response.SetPlaybook)
+    crisis_type = command.crisis_type.value if command.crisis_type else ANY_CRISIS_TYPE
+    return (col(Playbook.tier) == command.tier.value, col(Playbook.crisis_type) == crisis_type)
+
+
 ROUTES: list[Route[IncidentsRuntime, Any]] = [
     Route(RiskSignalRaised, service.apply_signal),
     Route(RiskTierFell, service.apply_fall),
@@ -47,21 +62,48 @@ ROUTES: list[Route[IncidentsRuntime, Any]] = [
     Route(response.ChangeIncidentTier, service.change_tier),
     Route(response.AssignRole, service.assign_role),
     Route(response.SnoozeWatchlist, service.snooze_watchlist),
-    Route(response.SetPlaybook, service.set_playbook),
-    Route(response.AddOwnAccount, service.add_own_account),
-    Route(response.UpdateOwnAccount, service.update_own_account),
-    Route(response.AddPartner, service.add_partner),
-    Route(response.UpdatePartner, service.update_partner),
+    Route(
+        response.SetPlaybook,
+        service.set_playbook,
+        audit=Audited(EntityKind.PLAYBOOK, "set", audit.matching(Playbook, _playbook, keyed=True)),
+    ),
+    Route(
+        response.AddOwnAccount,
+        service.add_own_account,
+        audit=Audited(EntityKind.OWN_ACCOUNT, "create", audit.one_row(OwnAccount)),
+    ),
+    Route(
+        response.UpdateOwnAccount,
+        service.update_own_account,
+        audit=Audited(
+            EntityKind.OWN_ACCOUNT, "update", audit.one_row(OwnAccount, id_field="account_id")
+        ),
+    ),
+    Route(
+        response.AddPartner,
+        service.add_partner,
+        audit=Audited(EntityKind.PARTNER, "create", audit.one_row(Partner)),
+    ),
+    Route(
+        response.UpdatePartner,
+        service.update_partner,
+        audit=Audited(EntityKind.PARTNER, "update", audit.one_row(Partner, id_field="partner_id")),
+    ),
     Route(response.SetPartnerStatus, service.set_partner_status),
     Route(response.CreateEvidenceBundle, service.create_evidence_bundle),
     Route(response.AddEvidence, service.add_evidence),
     Route(response.SuggestStatement, service.suggest_statement),
-    Route(response.SetStatementTemplate, service.set_statement_template),
+    Route(
+        response.SetStatementTemplate,
+        service.set_statement_template,
+        audit=Audited(EntityKind.STATEMENT_TEMPLATE, "create", audit.one_row(StatementTemplate)),
+    ),
     Route(response.SendSituationReport, service.send_situation_report),
     Route(response.CompleteTask, service.complete_task),
     Route(response.DraftStatement, service.draft_statement),
     Route(response.ReviseStatement, service.revise_statement),
     Route(response.ReviewStatement, service.review_statement),
+    Route(response.RequestLegalReview, service.request_legal_review),
     Route(response.PublishStatement, service.publish_statement),
     Route(response.SetKeyFacts, service.set_key_facts),
     Route(response.FileReply, service.file_reply),

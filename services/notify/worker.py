@@ -15,6 +15,8 @@ import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs import audit
+from libs.audit import Audited, EntityKind
 from libs.clock import FixedClock
 from libs.contracts.messages import EVENTS_QUEUE
 from libs.contracts.notify import (
@@ -27,6 +29,7 @@ from libs.contracts.notify import (
 )
 from libs.contracts.outcome import Outcome
 from libs.contracts.response import IntegrationEventEmitted
+from libs.database.tables import WebhookEndpoint, WebhookPolicy
 from libs.messaging.worker import HowToRun, Route, Runtime, Worker, WorkerSpec, with_now
 from libs.privacy import DataKey
 from libs.quotas import Quotas
@@ -97,14 +100,28 @@ async def handle_rotate(
     return await service.rotate_secret(session, command, runtime.data_key, now=runtime.clock.now())
 
 
+# An endpoint's configuration, never its secrets, nor the delivery state that failures change.
+_ENDPOINT_STATE = ("secret_cipher", "previous_secret_cipher", "failing_since")
+
+
+def _endpoint(action: str, *, id_field: str | None = "endpoint_id") -> Audited:
+    """Audit `action` on the endpoint a command names (or, creating one, the one it answers)."""
+    read = audit.one_row(
+        WebhookEndpoint, id_field=id_field, answered="endpoint.id", omit=_ENDPOINT_STATE
+    )
+    return Audited(EntityKind.WEBHOOK, action, read)
+
+
+_POLICY = Audited(EntityKind.WEBHOOK_POLICY, "set", audit.matching(WebhookPolicy, lambda _: ()))
+
 ROUTES: list[Route[NotifyRuntime, Any]] = [
     Route(IntegrationEventEmitted, handle_event),
-    Route(CreateWebhookEndpoint, handle_create),
-    Route(UpdateWebhookEndpoint, handle_update),
-    Route(RotateWebhookSecret, handle_rotate),
-    Route(DeleteWebhookEndpoint, with_now(service.delete_endpoint)),
+    Route(CreateWebhookEndpoint, handle_create, audit=_endpoint("create", id_field=None)),
+    Route(UpdateWebhookEndpoint, handle_update, audit=_endpoint("update")),
+    Route(RotateWebhookSecret, handle_rotate, audit=_endpoint("rotate_secret")),
+    Route(DeleteWebhookEndpoint, with_now(service.delete_endpoint), audit=_endpoint("delete")),
     Route(RedeliverWebhook, with_now(service.redeliver)),
-    Route(SetWebhookPolicy, with_now(service.set_policy)),
+    Route(SetWebhookPolicy, with_now(service.set_policy), audit=_POLICY),
 ]
 
 

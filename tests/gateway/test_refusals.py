@@ -291,7 +291,8 @@ CASES = [
         "a legal review of an orange incident",
         lambda s: {"id": statement(s), "stage": "LEGAL", "decision": "APPROVE"},
         INVALID,
-        "legal review applies only to red incidents; incident is orange",
+        "legal review applies to red incidents and to statements it was requested for; "
+        "incident is orange",
         {"field": "stage"},
     ),
     Case(

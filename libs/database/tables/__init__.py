@@ -48,6 +48,7 @@ from libs.database.tables.ingest import (
 )
 from libs.database.tables.messaging import DeadLetter, MessageReceipt, OutboxMessage
 from libs.database.tables.notify import WebhookDelivery, WebhookEndpoint, WebhookPolicy
+from libs.database.tables.people import AuditEntry, Person
 from libs.database.tables.tenancy import ApiKey, Organization, OrganizationKey
 
 metadata = SQLModel.metadata
@@ -56,6 +57,7 @@ __all__ = [
     "AffectedUser",
     "ApiKey",
     "AppliedSignal",
+    "AuditEntry",
     "Author",
     "Backtest",
     "Complaint",
@@ -79,6 +81,7 @@ __all__ = [
     "OutboxMessage",
     "OwnAccount",
     "Partner",
+    "Person",
     "Playbook",
     "QuietPeriod",
     "ReplyCase",

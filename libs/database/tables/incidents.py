@@ -91,6 +91,7 @@ class TimelineEvent(OrganizationRow, table=True):
     kind: str = Field(max_length=32)
     message: str
     actor: str = Field(default="system", max_length=200)
+    person_id: uuid.UUID | None = Field(default=None, foreign_key="person.id")
     data: dict[str, Any] = jsonb_field()
     occurred_at: datetime = at_field(default_now=True)
 
@@ -104,6 +105,7 @@ class IncidentMember(OrganizationRow, table=True):
     incident_id: uuid.UUID = child_of("incident", index=True)
     role: str = Field(max_length=24)
     person: str = Field(max_length=200)
+    person_id: uuid.UUID | None = Field(default=None, foreign_key="person.id")
     assigned_by: str = Field(default="system", max_length=200)
     assigned_at: datetime = at_field(default_now=True)
 
@@ -121,6 +123,7 @@ class Playbook(OrganizationRow, table=True):
     crisis_type: str = Field(default="*", max_length=32)
     team: list[dict[str, Any]] = jsonb_field(default=list)
     tasks: list[dict[str, Any]] = jsonb_field(default=list)
+    legal_review: bool = False
     updated_at: datetime = at_field(default_now=True)
 
 
@@ -183,11 +186,15 @@ class Statement(OrganizationRow, table=True):
     body: str
     status: str = Field(default="draft", max_length=16)
     review_level: int = 0
+    review_round: int = 0
+    legal_requested: bool = False
     legal_approved: bool = False
     flags: list[dict[str, Any]] = jsonb_field(default=list)
     published_url: str | None = Field(default=None, max_length=2000)
     published_at: datetime | None = at_field(nullable=True)
     created_by: str = Field(max_length=200)
+    created_by_person_id: uuid.UUID | None = Field(default=None, foreign_key="person.id")
+    revised_by_person_id: uuid.UUID | None = Field(default=None, foreign_key="person.id")
     created_at: datetime = at_field(default_now=True)
     updated_at: datetime = at_field(default_now=True)
 
@@ -201,6 +208,8 @@ class StatementReview(OrganizationRow, table=True):
     stage: str = Field(max_length=8)
     decision: str = Field(max_length=8)
     reviewer: str = Field(max_length=200)
+    person_id: uuid.UUID | None = Field(default=None, foreign_key="person.id")
+    review_round: int = 0
     note: str | None = Field(default=None, max_length=2000)
     reviewed_at: datetime = at_field(default_now=True)
 

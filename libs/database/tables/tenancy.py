@@ -7,7 +7,7 @@ organization key by the first process that needs it (`libs.organization_keys`).
 import uuid
 from datetime import datetime
 
-from sqlalchemy import LargeBinary, UniqueConstraint
+from sqlalchemy import CheckConstraint, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from libs.database.tables._types import OrganizationRow, at_field, id_field
@@ -23,11 +23,22 @@ class Organization(SQLModel, table=True):
 
 
 class ApiKey(OrganizationRow, table=True):
-    """A bearer key; only its SHA-256 is stored, the prefix finds the row without a scan."""
+    """A bearer key; only its SHA-256 is stored, the prefix finds the row without a scan.
+
+    A key belongs to a person (`person_id`: it acts as them) or to a named service account
+    (`service_account`: an integration acting as itself), never both and never neither.
+    """
 
     __tablename__ = "api_key"
+    __table_args__ = (
+        CheckConstraint(
+            "(person_id IS NULL) <> (service_account IS NULL)", name="ck_api_key_one_owner"
+        ),
+    )
 
     name: str = Field(max_length=200)
+    person_id: uuid.UUID | None = Field(default=None, foreign_key="person.id", index=True)
+    service_account: str | None = Field(default=None, max_length=200)
     role: str = Field(max_length=16)
     prefix: str = Field(max_length=32, unique=True)
     key_hash: str = Field(max_length=64)

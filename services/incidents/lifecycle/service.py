@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import IncidentStatus, Tier
+from libs.contracts.enums import IncidentStatus, TeamRole, Tier
 from libs.contracts.messages import (
     AcknowledgeIncident,
     CommandResult,
@@ -33,6 +33,7 @@ from services.incidents.lifecycle.transitions import (
     is_reopening,
     needs_reason,
 )
+from services.incidents.team.duties import role_refusal
 
 S = IncidentStatus
 
@@ -143,6 +144,11 @@ async def transition(
         return Outcome.answer(not_found("incident", command.incident_id, "incidentId"))
     current = IncidentStatus(incident.status)
     refusal = _move_refusal(command, current)
+    if refusal is None and target is S.CLOSED:
+        person = command.acting_person_id
+        refusal = await role_refusal(
+            session, incident.id, TeamRole.COMMANDER, person, "close it", "toStatus"
+        )
     if refusal is not None:
         return refusal
 

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 
 from libs.contracts.enums import Channel, CrisisType, TeamRole, Tier
 from libs.contracts.response import PlaybookTask, TeamSlot
+from libs.contracts.teams import DEFAULT_TEAMS
 from libs.database.tables import Playbook as PlaybookRow
 
 ACKNOWLEDGE = "acknowledge"
@@ -82,6 +83,8 @@ class Playbook:
     name: str
     team: tuple[Slot, ...]
     tasks: tuple[TaskTemplate, ...]
+    legal_review: bool = False
+    """Statements need legal approval at this tier too (red incidents' always do)."""
 
     def plan(self, detected_at: datetime) -> list[PlannedTask]:
         """Return the tasks with their deadlines for an incident detected at `detected_at`."""
@@ -107,7 +110,12 @@ class Playbook:
             _task(task.kind, task.title, task.due_after_minutes, task.role, task.channel)
             for task in (PlaybookTask.model_validate(t) for t in row.tasks)
         )
-        return cls(name=f"{row.tier}:{row.crisis_type}", team=team, tasks=tasks)
+        return cls(
+            name=f"{row.tier}:{row.crisis_type}",
+            team=team,
+            tasks=tasks,
+            legal_review=row.legal_review,
+        )
 
 
 def _task(
@@ -145,26 +153,25 @@ _PLATFORM_REPORT = _task(
     PLATFORM_REPORT, "向平台举报不实信息", 4 * _HOUR, TeamRole.MONITOR, Channel.WEIBO
 )
 
+
+def _team(tier: Tier) -> tuple[Slot, ...]:
+    return tuple(Slot(role, count) for role, count in DEFAULT_TEAMS[tier])
+
+
 DEFAULT_PLAYBOOKS: dict[Tier, Playbook] = {
     Tier.BLUE: Playbook(
         name="default:blue",
-        team=(Slot(TeamRole.MONITOR),),
+        team=_team(Tier.BLUE),
         tasks=(_ACKNOWLEDGE,),
     ),
     Tier.YELLOW: Playbook(
         name="default:yellow",
-        team=(Slot(TeamRole.MONITOR), Slot(TeamRole.ANALYST), Slot(TeamRole.SPOKESPERSON)),
+        team=_team(Tier.YELLOW),
         tasks=(_ACKNOWLEDGE, _CONFIRM_SCOPE, _FIRST_STATEMENT, _DETAILED_REPLY),
     ),
     Tier.ORANGE: Playbook(
         name="default:orange",
-        team=(
-            Slot(TeamRole.COMMANDER),
-            Slot(TeamRole.MONITOR),
-            Slot(TeamRole.ANALYST),
-            Slot(TeamRole.SPOKESPERSON),
-            Slot(TeamRole.CUSTOMER_SERVICE),
-        ),
+        team=_team(Tier.ORANGE),
         tasks=(
             _ACKNOWLEDGE,
             _CONFIRM_SCOPE,
@@ -176,14 +183,7 @@ DEFAULT_PLAYBOOKS: dict[Tier, Playbook] = {
     ),
     Tier.RED: Playbook(
         name="default:red",
-        team=(
-            Slot(TeamRole.COMMANDER),
-            Slot(TeamRole.MONITOR, 2),
-            Slot(TeamRole.ANALYST),
-            Slot(TeamRole.SPOKESPERSON),
-            Slot(TeamRole.LEGAL),
-            Slot(TeamRole.CUSTOMER_SERVICE),
-        ),
+        team=_team(Tier.RED),
         tasks=(
             _ACKNOWLEDGE,
             _CONFIRM_SCOPE,

@@ -45,6 +45,8 @@ async def save_playbook(
     team: list[dict[str, Any]],
     tasks: list[dict[str, Any]],
     now: datetime,
+    *,
+    legal_review: bool = False,
 ) -> uuid.UUID:
     """Insert or replace the organization's playbook for a tier and crisis type; return its id."""
     upsert = insert(PlaybookRow).values(
@@ -54,11 +56,12 @@ async def save_playbook(
         crisis_type=crisis_type,
         team=team,
         tasks=tasks,
+        legal_review=legal_review,
         updated_at=now,
     )
     statement = upsert.on_conflict_do_update(
         index_elements=["organization_id", "tier", "crisis_type"],
-        set_={"team": team, "tasks": tasks, "updated_at": now},
+        set_={"team": team, "tasks": tasks, "legal_review": legal_review, "updated_at": now},
     ).returning(col(PlaybookRow.id))
     row_id: uuid.UUID = (await session.exec(statement)).scalar_one()
     return row_id

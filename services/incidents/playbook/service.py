@@ -103,8 +103,16 @@ async def set_playbook(session: AsyncSession, command: SetPlaybook, *, now: date
     crisis_type = command.crisis_type.value if command.crisis_type else ANY_CRISIS_TYPE
     team: list[dict[str, Any]] = [slot.model_dump(mode="json") for slot in command.team]
     tasks: list[dict[str, Any]] = [task.model_dump(mode="json") for task in command.tasks]
+    legal_review = bool(command.legal_review)
     row_id = await repository.save_playbook(
-        session, command.organization_id, command.tier.value, crisis_type, team, tasks, now
+        session,
+        command.organization_id,
+        command.tier.value,
+        crisis_type,
+        team,
+        tasks,
+        now,
+        legal_review=legal_review,
     )
     return Outcome.answer(
         CommandResult.success(
@@ -113,5 +121,6 @@ async def set_playbook(session: AsyncSession, command: SetPlaybook, *, now: date
             crisis_type=crisis_type,
             team=team,
             tasks=tasks,
+            legal_review=legal_review,
         )
     )

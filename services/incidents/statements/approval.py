@@ -1,20 +1,22 @@
-"""The review of a statement (三级审核): stages in order, legal for red incidents.
+"""The review of a statement (三级审核): stages in order, legal where it is required.
 
-Levels go strictly in order level_1 → level_2 → level_3. For a red incident, ``legal`` is
-required too; legal counsel may review any time after level_1, in parallel with levels 2
-and 3, so the statement does not wait on one person. The last required approval (level_3
-or legal, whichever comes last) makes the statement ``approved``; it is refused while the
-statement has consistency flags. A rejection at any stage sends the statement back to
-draft with the reviewer's note and starts the reviews over. Reviewers are not required to
-be different people: a command's actor is an API key, not a person. If an approved
-statement's incident is raised to red before publication, it needs a legal approval too.
+Levels go strictly in order level_1 → level_2 → level_3. For a red incident, and for a
+statement legal review was requested for (by a person, or by its tier's playbook when it
+was drafted), ``legal`` is required too; legal counsel may review any time after level_1,
+in parallel with levels 2 and 3, so the statement does not wait on one person. The last
+required approval (level_3 or legal, whichever comes last) makes the statement
+``approved``; it is refused while the statement has consistency flags. A rejection at any
+stage sends the statement back to draft with the reviewer's note and starts the reviews
+over (a new round). Reviewers acting as people are held to separation of duties
+(`duties`). If an approved statement's incident is raised to red before publication, or
+legal review is requested for it, it needs a legal approval too.
 """
 
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import ReviewDecision, ReviewStage, StatementStatus, Tier
+from libs.contracts.enums import ReviewDecision, ReviewStage, StatementStatus
 from libs.contracts.messages import ErrorCode
 from libs.contracts.outcome import Outcome
 from libs.contracts.refusals import answering
@@ -23,6 +25,7 @@ from libs.contracts.vocabulary import REVIEW_STAGE_LABELS
 from libs.database.tables import Incident, Statement, StatementReview
 from services.incidents.answers import refuse
 from services.incidents.statements import consistency
+from services.incidents.statements.duties import duty_refusal
 from services.incidents.statements.shared import (
     LEVELS,
     StatementEventKind,
@@ -37,16 +40,17 @@ from services.incidents.statements.shared import (
 FINAL_LEVEL = 3
 
 
-def required_stages(incident: Incident) -> list[ReviewStage]:
+def required_stages(incident: Incident, statement: Statement | None = None) -> list[ReviewStage]:
     """Return the stages a statement of `incident` must pass, in order."""
     stages = [ReviewStage.LEVEL_1, ReviewStage.LEVEL_2, ReviewStage.LEVEL_3]
-    return [*stages, ReviewStage.LEGAL] if Tier(incident.tier) is Tier.RED else stages
+    return [*stages, ReviewStage.LEGAL] if legal_required(incident, statement) else stages
 
 
 def restart_reviews(statement: Statement, now: datetime) -> None:
     """Send `statement` back to draft with no approval left."""
     statement.status = StatementStatus.DRAFT.value
     statement.review_level = 0
+    statement.review_round += 1
     statement.legal_approved = False
     statement.updated_at = now
 
@@ -58,7 +62,7 @@ def _order_refusal(statement: Statement, incident: Incident, stage: ReviewStage)
     legal_on_approved = (
         status == StatementStatus.APPROVED
         and stage == ReviewStage.LEGAL
-        and legal_required(incident)
+        and legal_required(incident, statement)
         and not statement.legal_approved
     )
     if status not in (StatementStatus.DRAFT, StatementStatus.IN_REVIEW) and not legal_on_approved:
@@ -77,8 +81,11 @@ def _order_refusal(statement: Statement, incident: Incident, stage: ReviewStage)
 
 
 def _legal_refusal(statement: Statement, incident: Incident, where: str) -> Outcome | None:
-    if not legal_required(incident):
-        message = f"legal review applies only to red incidents; incident is {incident.tier}"
+    if not legal_required(incident, statement):
+        message = (
+            "legal review applies to red incidents and to statements it was requested for; "
+            f"incident is {incident.tier}"
+        )
         return refuse(ErrorCode.INVALID, message, "stage")
     if statement.legal_approved:
         return refuse(ErrorCode.INVALID_TRANSITION, f"legal is already approved; {where}", "stage")
@@ -122,6 +129,8 @@ def _record_review(
             stage=command.stage.value,
             decision=command.decision.value,
             reviewer=command.actor,
+            person_id=command.acting_person_id,
+            review_round=statement.review_round,
             note=command.note,
             reviewed_at=now,
         )
@@ -135,6 +144,8 @@ async def review_statement(
     """Approve or reject one stage, in order; the last required approval makes it approved."""
     statement, incident = await load(session, command.organization_id, command.statement_id)
     refusal = _order_refusal(statement, incident, command.stage)
+    if refusal is None:
+        refusal = await duty_refusal(session, statement, command)
     if refusal is not None:
         return refusal
     if command.decision == ReviewDecision.REJECT:
@@ -142,7 +153,7 @@ async def review_statement(
 
     level = LEVELS.get(command.stage, statement.review_level)
     legal = statement.legal_approved or command.stage == ReviewStage.LEGAL
-    complete = level == FINAL_LEVEL and (legal or not legal_required(incident))
+    complete = level == FINAL_LEVEL and (legal or not legal_required(incident, statement))
     if complete:
         flags = (await consistency.refresh_flags(session, incident.id)).get(statement.id, [])
         if flags:

@@ -7,7 +7,8 @@ The way of a statement:
   for that channel is refused (revise it instead). Once the channel's statement is
   published, a new draft is allowed: it is an update (续报) and becomes the channel's current
   statement, the one the consistency checks compare.
-- ``in_review`` and ``approved``: see `approval` (三级审核, legal for red incidents).
+- ``in_review`` and ``approved``: see `approval` (三级审核, legal for red incidents, for
+  statements of a tier whose playbook asks for it, and for any it is requested for).
 - ``published``: with its URL and time; emits ``statement.published`` once.
 
 A revision sends the statement back to draft and starts the reviews over. Every step is a
@@ -20,16 +21,23 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import StatementStatus
+from libs.contracts.enums import StatementStatus, TeamRole, Tier
 from libs.contracts.events import StatementPublished
 from libs.contracts.messages import CommandResult, ErrorCode
 from libs.contracts.outcome import Outcome
 from libs.contracts.refusals import answering
-from libs.contracts.response import DraftStatement, PublishStatement, ReviseStatement, SetKeyFacts
+from libs.contracts.response import (
+    DraftStatement,
+    PublishStatement,
+    RequestLegalReview,
+    ReviseStatement,
+    SetKeyFacts,
+)
 from libs.contracts.vocabulary import CHANNEL_LABELS
-from libs.database.tables import KeyFact, Statement
+from libs.database.tables import Incident, KeyFact, Statement
 from services.incidents import events, timeline
 from services.incidents.answers import refuse
+from services.incidents.playbook.service import playbook_for
 from services.incidents.repository import belonging_to
 from services.incidents.statements import consistency
 from services.incidents.statements import repository as statements_repository
@@ -44,6 +52,7 @@ from services.incidents.statements.shared import (
     load,
     record_step,
 )
+from services.incidents.team.duties import role_refusal
 
 # How far in the future a reported publication time may lie (clocks differ a little).
 PUBLISH_CLOCK_SKEW = timedelta(minutes=5)
@@ -55,6 +64,16 @@ async def draft_statement(
 ) -> Outcome:
     """Write a new draft for a channel; an update (续报) once the channel's one is published."""
     incident = await incident_for_statements(session, command.organization_id, command.incident_id)
+    refusal = await role_refusal(
+        session,
+        incident.id,
+        TeamRole.SPOKESPERSON,
+        command.acting_person_id,
+        "draft statements",
+        "incidentId",
+    )
+    if refusal is not None:
+        return refusal
     channel = command.channel.value
     existing = await statements_repository.channel_statements(session, incident.id, channel)
     live = [s for s in existing if s.status != StatementStatus.PUBLISHED]
@@ -71,6 +90,8 @@ async def draft_statement(
         body=command.body,
         status=StatementStatus.DRAFT.value,
         created_by=command.actor,
+        created_by_person_id=command.acting_person_id,
+        legal_requested=await _playbook_asks_for_legal(session, incident),
         created_at=now,
         updated_at=now,
     )
@@ -92,6 +113,47 @@ async def draft_statement(
     return answer(statement, incident, update=is_update)
 
 
+async def _playbook_asks_for_legal(session: AsyncSession, incident: Incident) -> bool:
+    """Return whether the playbook of the incident's tier asks for legal review of every
+    statement (red incidents need it anyway)."""
+    tier = Tier(incident.tier)
+    playbook = await playbook_for(session, incident.organization_id, tier, incident.crisis_type)
+    return playbook.legal_review
+
+
+@answering
+async def request_legal_review(
+    session: AsyncSession, command: RequestLegalReview, *, now: datetime
+) -> Outcome:
+    """Ask for legal approval of an unpublished statement, whatever the incident's tier.
+
+    The statement keeps its status and approvals: it now also needs legal's, and an
+    approved one cannot be published until legal approves. Asking again, or for a statement
+    that needs legal approval anyway, changes nothing.
+    """
+    statement, incident = await load(session, command.organization_id, command.statement_id)
+    if statement.status == StatementStatus.PUBLISHED:
+        message = "statement is published; request legal review of its update (续报) instead"
+        return refuse(ErrorCode.INVALID_TRANSITION, message, "statementId")
+    if legal_required(incident, statement):
+        return answer(statement, incident, changed=False)
+    statement.legal_requested = True
+    statement.updated_at = now
+    session.add(statement)
+    message = f"{channel_label(statement)}声明需法务审核，原因：{command.reason}"
+    record_step(
+        session,
+        incident,
+        statement,
+        StatementEventKind.LEGAL_REQUESTED,
+        message,
+        command.actor,
+        now,
+        reason=command.reason,
+    )
+    return answer(statement, incident, changed=True)
+
+
 @answering
 async def revise_statement(
     session: AsyncSession, command: ReviseStatement, *, now: datetime
@@ -101,8 +163,19 @@ async def revise_statement(
     if statement.status == StatementStatus.PUBLISHED:
         message = "statement is published; draft an update (续报) for its channel instead"
         return refuse(ErrorCode.INVALID_TRANSITION, message, "statementId")
+    refusal = await role_refusal(
+        session,
+        incident.id,
+        TeamRole.SPOKESPERSON,
+        command.acting_person_id,
+        "revise statements",
+        "statementId",
+    )
+    if refusal is not None:
+        return refusal
     previous = statement.status
     statement.body = command.body
+    statement.revised_by_person_id = command.acting_person_id
     restart_reviews(statement, now)
     session.add(statement)
     message = f"{channel_label(statement)}声明已修改，审核重新开始"
@@ -129,8 +202,8 @@ async def publish_statement(
     if statement.status != StatementStatus.APPROVED:
         message = f"statement is {statement.status}; only an approved statement can be published"
         return refuse(ErrorCode.INVALID_TRANSITION, message, "statementId")
-    if legal_required(incident) and not statement.legal_approved:
-        message = "statement is approved but the incident is now red; it needs legal approval"
+    if legal_required(incident, statement) and not statement.legal_approved:
+        message = "statement is approved but needs legal approval (red incident or requested)"
         return refuse(ErrorCode.INVALID_TRANSITION, message, "statementId")
     if command.published_at > now + PUBLISH_CLOCK_SKEW:
         return refuse(ErrorCode.INVALID, "published_at lies in the future", "publishedAt")

@@ -37,17 +37,20 @@ class StatementEventKind(StrEnum):
     APPROVED = "statement_approved"
     PUBLISHED = "statement_published"
     KEY_FACTS_SET = "key_facts_set"
+    LEGAL_REQUESTED = "statement_legal_requested"
 
 
-def legal_required(incident: Incident) -> bool:
-    """Return whether the incident's statements need a legal approval (red incidents)."""
-    return Tier(incident.tier) == Tier.RED
+def legal_required(incident: Incident, statement: Statement | None = None) -> bool:
+    """Return whether a statement needs a legal approval: every statement of a red incident,
+    and one it was asked for (by a person, or by the playbook of its tier when drafted)."""
+    requested = statement is not None and statement.legal_requested
+    return requested or Tier(incident.tier) == Tier.RED
 
 
 def pending_stages(statement: Statement, incident: Incident) -> list[str]:
     """Return the stages still to approve in the current review round."""
     pending = [stage.value for stage, level in LEVELS.items() if statement.review_level < level]
-    if legal_required(incident) and not statement.legal_approved:
+    if legal_required(incident, statement) and not statement.legal_approved:
         pending.append(ReviewStage.LEGAL.value)
     return pending
 
@@ -61,7 +64,7 @@ def statement_view(statement: Statement, incident: Incident) -> dict[str, Any]:
         "body": statement.body,
         "status": statement.status,
         "review_level": statement.review_level,
-        "legal_required": legal_required(incident),
+        "legal_required": legal_required(incident, statement),
         "legal_approved": statement.legal_approved,
         "pending_stages": pending_stages(statement, incident),
         "flags": list(statement.flags),

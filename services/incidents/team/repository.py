@@ -2,10 +2,10 @@
 
 import uuid
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.database.tables import IncidentMember
+from libs.database.tables import IncidentMember, Person
 from services.incidents.repository import rows_of
 
 
@@ -28,3 +28,20 @@ async def member(
         )
     )
     return result.first()
+
+
+async def person_named(
+    session: AsyncSession, organization_id: uuid.UUID, name: str
+) -> uuid.UUID | None:
+    """Return the organization's one active person called `name`; None for none or several."""
+    result = await session.exec(
+        select(Person.id)
+        .where(
+            Person.organization_id == organization_id,
+            Person.name == name,
+            col(Person.deactivated_at).is_(None),
+        )
+        .limit(2)
+    )
+    found = list(result.all())
+    return found[0] if len(found) == 1 else None

@@ -6,7 +6,9 @@ orange's task force). A person becomes an `incident_member` row only when assign
 who assigned them on the timeline. People may be assigned beyond a slot's count or to a
 role the playbook lacks (a lawyer called in on a yellow incident); they are listed too.
 Members may still be assigned to a resolved incident (reviews and follow-ups go on); a
-closed, merged or dismissed incident has no team any more.
+closed, merged or dismissed incident has no team any more. A role is assigned by name; a
+name that is exactly one active person's becomes an assignment of that person, whose
+duties (the legal stage of a statement's review) then follow from it.
 """
 
 import uuid
@@ -120,6 +122,7 @@ async def assign_role(session: AsyncSession, command: AssignRole, *, now: dateti
         **belonging_to(incident),
         role=command.role.value,
         person=person,
+        person_id=await team_repository.person_named(session, incident.organization_id, person),
         assigned_by=command.actor,
         assigned_at=now,
     )

@@ -1,7 +1,7 @@
 """incidents: one durable mark per risk signal it applied, and how
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-06 13:00:00
 """
 
@@ -12,7 +12,7 @@ from libs.database import ddl
 from libs.database.ddl import at, text, uuid
 
 revision: str = "0013"
-down_revision: str | None = "0009"
+down_revision: str | None = "0012"
 
 
 def upgrade() -> None:
