@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from arq.connections import ArqRedis
+from arq.constants import result_key_prefix
+from arq.jobs import Job
 from sqlmodel import col, select
 
 from gateway.tests.conftest import gid
@@ -398,12 +400,18 @@ CASES = [
 
 
 async def _answers(redis: ArqRedis, organization_id: uuid.UUID) -> dict[str, str]:
-    """Return the commands the services answered for the organization: job id → name."""
-    return {
-        str(job.job_id): job.function
-        for job in await redis.all_job_results()
-        if job.args and job.args[0].get("organization_id") == str(organization_id)
-    }
+    """Return the commands the services answered for the organization: job id → name.
+
+    Results are kept only while their sender waits, so one listed may be gone when read:
+    it is skipped (arq's `all_job_results` raises for it).
+    """
+    answered: dict[str, str] = {}
+    for key in await redis.keys(result_key_prefix + "*"):
+        job_id = key[len(result_key_prefix) :].decode()
+        found = await Job(job_id, redis, _deserializer=redis.job_deserializer).result_info()
+        if found and found.args and found.args[0].get("organization_id") == str(organization_id):
+            answered[job_id] = found.function
+    return answered
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=f"{c.mutation}: {c.why}") for c in CASES])
