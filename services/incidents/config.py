@@ -24,6 +24,10 @@ class IncidentsSettings(Settings):
         gt=0,
         description="How often incidents are checked for a quiet period to start or end.",
     )
+    situation_reports_enabled: bool = Field(
+        default=True,
+        description="Whether the incidents worker drafts situation reports as they fall due.",
+    )
     situation_report_check_seconds: float = Field(
         default=60.0,
         gt=0,

@@ -119,8 +119,9 @@ def create_worker(settings: Settings, **how: Unpack[HowToRun]) -> Worker:
     """Build the worker that consumes the incidents queue, watches deadlines and snoozes,
     and runs the daily risk check.
 
-    `RISK_CHECK_ENABLED=false` turns the risk check off (the test suite does, so that no
-    test's rows change with the hour it runs at; the risk check's own tests turn it on).
+    `RISK_CHECK_ENABLED=false` and `SITUATION_REPORTS_ENABLED=false` turn the daily risk
+    check and the situation reports off (the test suite does, so that no test's rows change
+    with the hour it runs at; their own tests turn them on or run the pass by hand).
     """
     own = IncidentsSettings.extending(settings)
 
@@ -139,9 +140,10 @@ def create_worker(settings: Settings, **how: Unpack[HowToRun]) -> Worker:
         )
         runtime.sweep(SNOOZE_ENDS, every=own.snooze_check_seconds, producer=CONSUMER)
         runtime.sweep(QUIET_PERIODS, every=own.quiet_period_check_seconds, producer=CONSUMER)
-        runtime.sweep(
-            SITUATION_REPORTS, every=own.situation_report_check_seconds, producer=CONSUMER
-        )
+        if own.situation_reports_enabled:
+            runtime.sweep(
+                SITUATION_REPORTS, every=own.situation_report_check_seconds, producer=CONSUMER
+            )
         if own.risk_check_enabled:
             schedule = Schedule(own.risk_check_hour, ZoneInfo(own.risk_check_time_zone))
             runtime.sweep(
