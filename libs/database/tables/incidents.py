@@ -32,21 +32,23 @@ class Incident(OrganizationRow, table=True):
         Index("ix_incident_org_detected", "organization_id", "detected_at", "id"),
     )
 
-    watchlist_id: uuid.UUID = child_of("watchlist")
+    # Its own index: the partial unique one covers open incidents only, and deleting a
+    # watchlist looks up all of them.
+    watchlist_id: uuid.UUID = child_of("watchlist", index=True)
     title: str = Field(max_length=300)
     tier: str = Field(max_length=8)
     status: str = Field(max_length=16)
     detected_at: datetime = at_field()
     acknowledged_at: datetime | None = at_field(nullable=True)
     acknowledged_by: str | None = Field(default=None, max_length=200)
-    last_signal_id: uuid.UUID | None = Field(default=None, foreign_key="risk_signal.id")
+    last_signal_id: uuid.UUID | None = Field(default=None, foreign_key="risk_signal.id", index=True)
     story_id: uuid.UUID | None = None
     crisis_type: str | None = Field(default=None, max_length=32)
     status_reason: str | None = Field(default=None, max_length=2000)
     resolved_at: datetime | None = at_field(nullable=True)
     closed_at: datetime | None = at_field(nullable=True)
-    merged_into_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
-    recurrence_of_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
+    merged_into_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id", index=True)
+    recurrence_of_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id", index=True)
     reopened_count: int = 0
     created_at: datetime = at_field(default_now=True)
     updated_at: datetime = at_field(default_now=True)
@@ -203,8 +205,12 @@ class ReplyCase(OrganizationRow, table=True):
 
     __tablename__ = "reply_case"
 
-    incident_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
-    mention_id: uuid.UUID | None = Field(default=None, foreign_key="mention.id")
+    incident_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id", index=True)
+    # The case keeps its own copy of the text: when retention removes the raw mention, the
+    # case stays in the library and only loses its link.
+    mention_id: uuid.UUID | None = Field(
+        default=None, foreign_key="mention.id", ondelete="SET NULL", index=True
+    )
     category: str = Field(max_length=64)
     text: str
     reply: str
@@ -233,7 +239,7 @@ class FollowUpTask(OrganizationRow, table=True):
     __tablename__ = "follow_up_task"
 
     affected_user_id: uuid.UUID = child_of("affected_user", index=True)
-    incident_id: uuid.UUID = child_of("incident")
+    incident_id: uuid.UUID = child_of("incident", index=True)
     kind: str = Field(max_length=16)
     status: str = Field(default="open", max_length=16)
     due_at: datetime | None = at_field(nullable=True)
@@ -263,12 +269,14 @@ class ImprovementAction(OrganizationRow, table=True):
     __tablename__ = "improvement_action"
 
     incident_id: uuid.UUID = child_of("incident", index=True)
-    watchlist_id: uuid.UUID = child_of("watchlist")
+    watchlist_id: uuid.UUID = child_of("watchlist", index=True)
     action: str = Field(max_length=2000)
     owner: str = Field(max_length=200)
     status: str = Field(default="open", max_length=16)
     due_at: datetime | None = at_field(nullable=True)
-    reopened_by_incident_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
+    reopened_by_incident_id: uuid.UUID | None = Field(
+        default=None, foreign_key="incident.id", index=True
+    )
     created_at: datetime = at_field(default_now=True)
 
 
@@ -281,7 +289,7 @@ class IntegrationEvent(SQLModel, table=True):
     id: uuid.UUID = Field(primary_key=True)
     organization_id: uuid.UUID = org_field()
     type: str = Field(max_length=32)
-    incident_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
+    incident_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id", index=True)
     payload: dict[str, Any] = jsonb_field()
     occurred_at: datetime = at_field()
 
