@@ -35,6 +35,7 @@ from pydantic import Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs import mention_retention
 from libs.clock import Clock, SystemClock
 from libs.contracts.messages import Command, CommandResult, Message
 from libs.contracts.outcome import Outcome
@@ -390,6 +391,13 @@ class WorkerSpec(Generic[R]):
                         runtime.sessions,
                         runtime.redis,
                         retention=retention.Retention.from_settings(settings),
+                    )
+                )
+                loops.append(
+                    mention_retention.MentionPruner(
+                        runtime.sessions,
+                        runtime.redis,
+                        mention_retention.MentionRetention.from_settings(settings),
                     )
                 )
                 loops.append(

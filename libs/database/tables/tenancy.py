@@ -18,7 +18,7 @@ class Organization(SQLModel, table=True):
 
     `mention_retention_days` is how long its raw mentions (text, analysis, watchlist hits)
     are kept, counted from when each was posted; None keeps the operator's default
-    (`RETENTION_MENTIONS_DAYS`, `libs.retention.mentions`).
+    (`RETENTION_MENTIONS_DAYS`, `libs.mention_retention`).
     """
 
     id: uuid.UUID = id_field()
