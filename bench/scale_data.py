@@ -292,6 +292,7 @@ def chunks(
         size = min(CHUNK, total - made)
         chunk = Chunk()
         stories: list[_Story] = []
+        by_id: dict[uuid.UUID, _Story] = {}
         # Times of this chunk's slice, in order: ingest order follows posting order.
         offsets = sorted(rng.random() for _ in range(size))
         for i in range(size):
@@ -317,6 +318,7 @@ def chunks(
                     template.signature, posted, posted,
                 )  # fmt: skip
                 stories.append(story)
+                by_id[story.id] = story
                 story_id = story.id
             else:
                 story_id = stories[-1 - int(min(len(stories), 200) * rng.random())].id
@@ -357,11 +359,10 @@ def chunks(
             recent.append((external_id, mention_id, story_id))
             if len(recent) > 5000:
                 del recent[:1000]
-            for story in stories[-200:]:
-                if story.id == story_id and story.first_mention != mention_id:
-                    story.count += 1
-                    story.last = posted
-                    break
+            member = by_id.get(story_id) if story_id is not None else None
+            if member is not None and member.first_mention != mention_id:
+                member.count += 1
+                member.last = posted
         chunk.stories = [
             (
                 s.id, organization_id, s.title, s.first_mention, s.first_author, s.signature,
