@@ -124,6 +124,8 @@ class WatchlistHit(SQLModel, table=True):
     """
 
     __tablename__ = "watchlist_hit"
+    # A watchlist's stories (`stories(watchlistId:)`) probe it story by story.
+    __table_args__ = (Index("ix_watchlist_hit_watchlist_story", "watchlist_id", "story_id"),)
 
     watchlist_id: uuid.UUID = Field(
         primary_key=True, foreign_key="watchlist.id", ondelete="CASCADE"

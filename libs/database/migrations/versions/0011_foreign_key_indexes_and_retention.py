@@ -3,8 +3,9 @@
 Deleting a mention (retention, an organization leaving) makes PostgreSQL look up every row
 that references it, through each foreign key; a key without an index under it turns each
 deleted row into a scan of the referencing table. `tests/test_foreign_key_indexes.py`
-keeps it so for keys added later. A reply case now keeps its copy of the text when its
-mention goes (`ON DELETE SET NULL`), instead of refusing the mention's deletion.
+keeps it so for keys added later. A watchlist's stories get the index they probe. A reply
+case now keeps its copy of the text when its mention goes (`ON DELETE SET NULL`), instead
+of refusing the mention's deletion.
 
 Revision ID: 0011
 Revises: 0009
@@ -42,6 +43,11 @@ INDEXED = (
 def upgrade() -> None:
     for table, column in INDEXED:
         op.create_index(op.f(f"ix_{table}_{column}"), table, [column], unique=False)
+    # Not under a foreign key: a watchlist's stories probe it story by story (1.4 s -> 1 ms
+    # for the first page at 200 k mentions, docs/scale.md).
+    op.create_index(
+        "ix_watchlist_hit_watchlist_story", "watchlist_hit", ["watchlist_id", "story_id"]
+    )
     op.drop_constraint("reply_case_mention_id_fkey", "reply_case", type_="foreignkey")
     op.create_foreign_key(
         "reply_case_mention_id_fkey",
@@ -60,5 +66,6 @@ def downgrade() -> None:
     op.create_foreign_key(
         "reply_case_mention_id_fkey", "reply_case", "mention", ["mention_id"], ["id"]
     )
+    op.drop_index("ix_watchlist_hit_watchlist_story", table_name="watchlist_hit")
     for table, column in reversed(INDEXED):
         op.drop_index(op.f(f"ix_{table}_{column}"), table_name=table)
