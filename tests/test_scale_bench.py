@@ -10,6 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.flow
+
 ROOT = Path(__file__).resolve().parent.parent
 MENTIONS = 2000
 
