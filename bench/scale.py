@@ -440,6 +440,8 @@ def main() -> None:
                     "signals": len(loaded_live),
                 },
                 "p95_ratio": ratio,
+                "empty_ms": [round(v * 1000) for v in empty_live],
+                "loaded_ms": [round(v * 1000) for v in loaded_live],
                 "bursts": args.bursts,
             }
     if args.json is not None:
