@@ -451,8 +451,7 @@ async def load(
         # Nothing references the band keys' primary key: built once after the load, it is a
         # sort rather than 40 random B-tree insertions per story.
         band_key = await conn.fetchval(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conname = 'story_band_pkey'"
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'story_band_pkey'"
         )
         await conn.execute("ALTER TABLE story_band DROP CONSTRAINT story_band_pkey")
         await conn.copy_records_to_table(
