@@ -340,6 +340,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20, help="timed requests per read")
     parser.add_argument("--bursts", type=int, default=5, help="crisis bursts per live-path run")
     parser.add_argument("--no-live", action="store_true", help="skip the live path")
+    parser.add_argument("--no-reads", action="store_true", help="skip the console reads")
     parser.add_argument("--logs", type=Path, help="keep the services' output here")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args()
@@ -378,21 +379,22 @@ def main() -> None:
             },
         }
 
-        print(f"console reads, one client, {args.repeat} timed requests each")
-        timings = time_reads(url, args.repeat, args.logs)
-        print_reads(timings)
-        figures["reads"] = {
-            t.name: {
-                "p50_ms": t.p(0.5),
-                "p95_ms": t.p(0.95),
-                "failures": t.failures,
-                "error": t.error,
+        if not args.no_reads:
+            print(f"console reads, one client, {args.repeat} timed requests each")
+            timings = time_reads(url, args.repeat, args.logs)
+            print_reads(timings)
+            figures["reads"] = {
+                t.name: {
+                    "p50_ms": t.p(0.5),
+                    "p95_ms": t.p(0.95),
+                    "failures": t.failures,
+                    "error": t.error,
+                }
+                for t in timings
             }
-            for t in timings
-        }
-        figures["reads_over_aim"] = [
-            t.name for t in timings if t.failures or (t.p(0.95) or 0) >= AIM_MS
-        ]
+            figures["reads_over_aim"] = [
+                t.name for t in timings if t.failures or (t.p(0.95) or 0) >= AIM_MS
+            ]
 
         if not args.no_live:
             empty = f"{args.database}_empty"
