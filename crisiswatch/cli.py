@@ -1,5 +1,5 @@
 """Command-line entry points: `up`, `status`, `migrate`, `serve`, `worker`, `keys create`,
-`keys rotate`, `demo`, `backtest` and `train-sentiment`."""
+`keys rotate`, `jobs`, `retention`, `demo`, `backtest` and `train-sentiment`."""
 
 import asyncio
 import importlib
@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from crisiswatch.jobs import jobs_app
+from crisiswatch.retention import retention_app
 from crisiswatch.runtime import credentials_path, read_runtime, resolved_urls
 from libs.contracts.enums import Role
 from libs.logs import configure_logging, log_config
@@ -48,6 +49,7 @@ def _options(
 
 app.add_typer(keys_app, name="keys")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(retention_app, name="retention")
 
 
 class HttpService(StrEnum):

@@ -73,6 +73,38 @@ class Settings(BaseSettings):
     retention_redriven_dead_letters_days: int = Field(
         default=30, ge=1, description="Days a dead letter is kept after it was sent again."
     )
+    # How long raw mentions and the rollups built from them are kept
+    # (`libs.mention_retention`); an organization may set its own mention window.
+    retention_mentions_days: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Days a mention (its text, analysis and watchlist hits) is kept after it was posted, "
+            "for organizations without their own `mention_retention_days`; 0 keeps them all."
+        ),
+    )
+    retention_rollups_days: int = Field(
+        default=730,
+        ge=1,
+        description="Days the rows of each table in RETENTION_ROLLUP_TABLES are kept.",
+    )
+    retention_rollup_tables: str = Field(
+        default="",
+        description=(
+            "Comma-separated `table:time_column` pairs of per-organization rollup tables the "
+            "retention pass prunes after RETENTION_ROLLUPS_DAYS; a table not (yet) in the "
+            "schema is skipped."
+        ),
+    )
+
+    @field_validator("retention_rollup_tables")
+    @classmethod
+    def _rollups_parse(cls, value: str) -> str:
+        """Refuse a malformed pair at start-up: the names go into SQL as identifiers."""
+        from libs.mention_retention import parse_rollups
+
+        parse_rollups(value)
+        return value
 
     # Issue 13 finding 5: what one organization's reads may cost, and how long any one SQL
     # statement may hold a pooled connection, per kind of process.

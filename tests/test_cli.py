@@ -253,3 +253,38 @@ async def test_jobs_lists_failed_mentions_and_redrives_the_given_up(
         assert row is not None and row.tries == 0 and row.given_up_at is None
     nothing = await run("redrive-mentions", "--given-up")
     assert nothing.returncode == 1 and "no failed mention" in nothing.stderr
+
+
+def test_retention_set_and_show_an_organizations_window(servers: Servers) -> None:
+    created = crisiswatch(
+        "keys", "create", "--org", "cli-keep", "--role", "viewer", database_url=servers.database_url
+    )
+    assert created.returncode == 0, created.stderr
+    set_ = crisiswatch(
+        "retention", "set", "--org", "cli-keep", "--days", "45", database_url=servers.database_url
+    )
+    assert set_.returncode == 0, set_.stderr
+    shown = crisiswatch("retention", "show", database_url=servers.database_url)
+    assert any(line.split() == ["cli-keep", "45"] for line in shown.stdout.splitlines())
+    back = crisiswatch(
+        "retention", "set", "--org", "cli-keep", "--default", database_url=servers.database_url
+    )
+    assert back.returncode == 0, back.stderr
+    shown = crisiswatch("retention", "show", database_url=servers.database_url)
+    assert any(line.split()[:2] == ["cli-keep", "default"] for line in shown.stdout.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--org", "cli-keep", "--days", "0"], "--days"),
+        (["--org", "cli-keep"], "--days"),
+        (["--org", "no-such-org", "--days", "5"], "--org"),
+    ],
+)
+def test_retention_set_refuses_a_bad_window_naming_the_option(
+    servers: Servers, args: list[str], named: str
+) -> None:
+    refused = crisiswatch("retention", "set", *args, database_url=servers.database_url)
+    assert refused.returncode == 2
+    assert named in refused.stderr

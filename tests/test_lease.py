@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.clock import Clock, SystemClock
 from libs.contracts.outcome import Outcome
+from libs.mention_retention import MentionPruner, MentionRetention
 from libs.messaging.lease import PREFIX, TTL_SECONDS, Lease
 from libs.messaging.periodic import Periodic
 from libs.messaging.retention import Pruner
@@ -106,10 +107,11 @@ async def test_the_sweeps_and_the_pruner_hold_short_leases_whatever_their_interv
     loops: list[Periodic] = [
         Sweep(spec, sessions, redis, SystemClock(), interval=300, producer="test"),
         Pruner(sessions, redis, interval=300),
+        MentionPruner(sessions, redis, MentionRetention(), interval=600),
     ]
     for loop in loops:
         loop.start()
-    for name in ("slow-sweep", "messaging-retention"):
+    for name in ("slow-sweep", "messaging-retention", "mention-retention"):
         assert 0 < await _lease_ttl_ms(redis, name) <= TTL_SECONDS * 1000
     assert TTL_SECONDS <= 20
     for loop in loops:

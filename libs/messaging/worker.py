@@ -37,6 +37,7 @@ from pydantic import Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs import mention_retention
 from libs.acting import Acting, act_for
 from libs.audit import Audited
 from libs.clock import Clock, SystemClock
@@ -411,6 +412,13 @@ class WorkerSpec(Generic[R]):
                         runtime.sessions,
                         runtime.redis,
                         retention=retention.Retention.from_settings(settings),
+                    )
+                )
+                loops.append(
+                    mention_retention.MentionPruner(
+                        runtime.sessions,
+                        runtime.redis,
+                        mention_retention.MentionRetention.from_settings(settings),
                     )
                 )
                 loops.append(

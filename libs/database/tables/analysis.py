@@ -62,8 +62,8 @@ class Story(OrganizationRow, table=True):
     __table_args__ = (Index("ix_story_org_last_posted", "organization_id", "last_posted_at", "id"),)
 
     title: str = Field(max_length=300)
-    first_mention_id: uuid.UUID = child_of("mention")
-    first_author_id: uuid.UUID | None = Field(default=None, foreign_key="author.id")
+    first_mention_id: uuid.UUID = child_of("mention", index=True)
+    first_author_id: uuid.UUID | None = Field(default=None, foreign_key="author.id", index=True)
     signature: bytes | None = Field(default=None, sa_type=LargeBinary)
     mention_count: int = 0
     started_at: datetime = at_field()
@@ -80,7 +80,7 @@ class StoryBand(SQLModel, table=True):
         primary_key=True, foreign_key="organization.id", ondelete="CASCADE"
     )
     band_key: int = Field(primary_key=True, sa_type=BigInteger)
-    story_id: uuid.UUID = child_of("story")
+    story_id: uuid.UUID = child_of("story", index=True)
 
 
 class MentionAnalysis(SQLModel, table=True):
@@ -124,12 +124,16 @@ class WatchlistHit(SQLModel, table=True):
     """
 
     __tablename__ = "watchlist_hit"
+    # A watchlist's stories (`stories(watchlistId:)`) probe it story by story.
+    __table_args__ = (Index("ix_watchlist_hit_watchlist_story", "watchlist_id", "story_id"),)
 
     watchlist_id: uuid.UUID = Field(
         primary_key=True, foreign_key="watchlist.id", ondelete="CASCADE"
     )
     posted_at: datetime = Field(primary_key=True, sa_type=DateTime(timezone=True))
-    mention_id: uuid.UUID = Field(primary_key=True, foreign_key="mention.id", ondelete="CASCADE")
+    mention_id: uuid.UUID = Field(
+        primary_key=True, foreign_key="mention.id", ondelete="CASCADE", index=True
+    )
     organization_id: uuid.UUID = org_field()
     author_id: uuid.UUID | None = None
     author_handle: str | None = Field(default=None, max_length=200)
@@ -159,7 +163,9 @@ class RiskSignal(OrganizationRow, table=True):
     reasons: list[str] = Field(default_factory=list, sa_type=ARRAY(String))
     top_mention_ids: list[uuid.UUID] = uuid_array_field()
     crisis_type: str | None = Field(default=None, max_length=32)
-    story_id: uuid.UUID | None = Field(default=None, foreign_key="story.id", ondelete="SET NULL")
+    story_id: uuid.UUID | None = Field(
+        default=None, foreign_key="story.id", ondelete="SET NULL", index=True
+    )
     forecast: dict[str, Any] | None = Field(default=None, sa_type=JSONB, nullable=True)
     window_start: datetime = at_field()
     window_end: datetime = at_field()

@@ -32,21 +32,23 @@ class Incident(OrganizationRow, table=True):
         Index("ix_incident_org_detected", "organization_id", "detected_at", "id"),
     )
 
-    watchlist_id: uuid.UUID = child_of("watchlist")
+    # Its own index: the partial unique one covers open incidents only, and deleting a
+    # watchlist looks up all of them.
+    watchlist_id: uuid.UUID = child_of("watchlist", index=True)
     title: str = Field(max_length=300)
     tier: str = Field(max_length=8)
     status: str = Field(max_length=16)
     detected_at: datetime = at_field()
     acknowledged_at: datetime | None = at_field(nullable=True)
     acknowledged_by: str | None = Field(default=None, max_length=200)
-    last_signal_id: uuid.UUID | None = Field(default=None, foreign_key="risk_signal.id")
+    last_signal_id: uuid.UUID | None = Field(default=None, foreign_key="risk_signal.id", index=True)
     story_id: uuid.UUID | None = None
     crisis_type: str | None = Field(default=None, max_length=32)
     status_reason: str | None = Field(default=None, max_length=2000)
     resolved_at: datetime | None = at_field(nullable=True)
     closed_at: datetime | None = at_field(nullable=True)
-    merged_into_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
-    recurrence_of_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
+    merged_into_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id", index=True)
+    recurrence_of_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id", index=True)
     reopened_count: int = 0
     created_at: datetime = at_field(default_now=True)
     updated_at: datetime = at_field(default_now=True)
@@ -91,7 +93,7 @@ class TimelineEvent(OrganizationRow, table=True):
     kind: str = Field(max_length=32)
     message: str
     actor: str = Field(default="system", max_length=200)
-    person_id: uuid.UUID | None = Field(default=None, foreign_key="person.id")
+    person_id: uuid.UUID | None = Field(default=None, foreign_key="person.id", index=True)
     data: dict[str, Any] = jsonb_field()
     occurred_at: datetime = at_field(default_now=True)
 
@@ -105,7 +107,7 @@ class IncidentMember(OrganizationRow, table=True):
     incident_id: uuid.UUID = child_of("incident", index=True)
     role: str = Field(max_length=24)
     person: str = Field(max_length=200)
-    person_id: uuid.UUID | None = Field(default=None, foreign_key="person.id")
+    person_id: uuid.UUID | None = Field(default=None, foreign_key="person.id", index=True)
     assigned_by: str = Field(default="system", max_length=200)
     assigned_at: datetime = at_field(default_now=True)
 
@@ -172,7 +174,7 @@ class AppliedSignal(SQLModel, table=True):
     signal_id: uuid.UUID = Field(primary_key=True, foreign_key="risk_signal.id", ondelete="CASCADE")
     organization_id: uuid.UUID = org_field()
     outcome: str = Field(max_length=16)
-    incident_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
+    incident_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id", index=True)
     applied_at: datetime = at_field()
 
 
@@ -193,8 +195,12 @@ class Statement(OrganizationRow, table=True):
     published_url: str | None = Field(default=None, max_length=2000)
     published_at: datetime | None = at_field(nullable=True)
     created_by: str = Field(max_length=200)
-    created_by_person_id: uuid.UUID | None = Field(default=None, foreign_key="person.id")
-    revised_by_person_id: uuid.UUID | None = Field(default=None, foreign_key="person.id")
+    created_by_person_id: uuid.UUID | None = Field(
+        default=None, foreign_key="person.id", index=True
+    )
+    revised_by_person_id: uuid.UUID | None = Field(
+        default=None, foreign_key="person.id", index=True
+    )
     created_at: datetime = at_field(default_now=True)
     updated_at: datetime = at_field(default_now=True)
 
@@ -208,7 +214,7 @@ class StatementReview(OrganizationRow, table=True):
     stage: str = Field(max_length=8)
     decision: str = Field(max_length=8)
     reviewer: str = Field(max_length=200)
-    person_id: uuid.UUID | None = Field(default=None, foreign_key="person.id")
+    person_id: uuid.UUID | None = Field(default=None, foreign_key="person.id", index=True)
     review_round: int = 0
     note: str | None = Field(default=None, max_length=2000)
     reviewed_at: datetime = at_field(default_now=True)
@@ -231,8 +237,12 @@ class ReplyCase(OrganizationRow, table=True):
 
     __tablename__ = "reply_case"
 
-    incident_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
-    mention_id: uuid.UUID | None = Field(default=None, foreign_key="mention.id")
+    incident_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id", index=True)
+    # The case keeps its own copy of the text: when retention removes the raw mention, the
+    # case stays in the library and only loses its link.
+    mention_id: uuid.UUID | None = Field(
+        default=None, foreign_key="mention.id", ondelete="SET NULL", index=True
+    )
     category: str = Field(max_length=64)
     text: str
     reply: str
@@ -261,7 +271,7 @@ class FollowUpTask(OrganizationRow, table=True):
     __tablename__ = "follow_up_task"
 
     affected_user_id: uuid.UUID = child_of("affected_user", index=True)
-    incident_id: uuid.UUID = child_of("incident")
+    incident_id: uuid.UUID = child_of("incident", index=True)
     kind: str = Field(max_length=16)
     status: str = Field(default="open", max_length=16)
     due_at: datetime | None = at_field(nullable=True)
@@ -291,12 +301,14 @@ class ImprovementAction(OrganizationRow, table=True):
     __tablename__ = "improvement_action"
 
     incident_id: uuid.UUID = child_of("incident", index=True)
-    watchlist_id: uuid.UUID = child_of("watchlist")
+    watchlist_id: uuid.UUID = child_of("watchlist", index=True)
     action: str = Field(max_length=2000)
     owner: str = Field(max_length=200)
     status: str = Field(default="open", max_length=16)
     due_at: datetime | None = at_field(nullable=True)
-    reopened_by_incident_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
+    reopened_by_incident_id: uuid.UUID | None = Field(
+        default=None, foreign_key="incident.id", index=True
+    )
     created_at: datetime = at_field(default_now=True)
 
 
@@ -309,7 +321,7 @@ class IntegrationEvent(SQLModel, table=True):
     id: uuid.UUID = Field(primary_key=True)
     organization_id: uuid.UUID = org_field()
     type: str = Field(max_length=32)
-    incident_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id")
+    incident_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id", index=True)
     payload: dict[str, Any] = jsonb_field()
     occurred_at: datetime = at_field()
 

@@ -45,7 +45,7 @@ class Mention(OrganizationRow, table=True):
     content_hash: str = Field(max_length=64, index=True)
     url: str | None = Field(default=None, max_length=2000)
     posted_at: datetime = at_field()
-    author_id: uuid.UUID | None = Field(default=None, foreign_key="author.id")
+    author_id: uuid.UUID | None = Field(default=None, foreign_key="author.id", index=True)
     reposts: int = 0
     comments: int = 0
     likes: int = 0

@@ -14,11 +14,17 @@ from libs.database.tables._types import OrganizationRow, at_field, id_field
 
 
 class Organization(SQLModel, table=True):
-    """A tenant: every other row belongs to one organization."""
+    """A tenant: every other row belongs to one organization.
+
+    `mention_retention_days` is how long its raw mentions (text, analysis, watchlist hits)
+    are kept, counted from when each was posted; None keeps the operator's default
+    (`RETENTION_MENTIONS_DAYS`, `libs.mention_retention`).
+    """
 
     id: uuid.UUID = id_field()
     slug: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=200)
+    mention_retention_days: int | None = Field(default=None, ge=1)
     created_at: datetime = at_field(default_now=True)
 
 

@@ -1,7 +1,7 @@
 """people: persons, keys owned by a person or a service account, the append-only audit log
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-06 12:30:00
 
 Every key that exists becomes a service account named after the key, so it keeps working
@@ -18,7 +18,7 @@ from libs.database import ddl
 from libs.database.ddl import at, jsonb, text, uuid
 
 revision: str = "0012"
-down_revision: str | None = "0009"
+down_revision: str | None = "0011"
 
 REFUSE_CHANGES = """
 CREATE FUNCTION audit_entry_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -1,0 +1,454 @@
+"""The console and the live path at 10 M mentions: read latency, storage, ingest → signal.
+
+1. Loads `--mentions` realistic mentions over `--days` into a dedicated database
+   (`crisiswatch_scale` on DATABASE_URL's server, or on an embedded server when none is
+   given), migrated as production is, by COPY (`scale_data.py`). `--reuse` keeps a database
+   an earlier run loaded with the same size and days.
+2. Rebuilds the rollups when `services.analysis.rollups` exists (`rebuild_rollups`).
+3. Prints the storage per mention, table by table (heap, indexes and TOAST).
+4. Starts the gateway on that database and times every console read through GraphQL, one
+   request at a time (`scale_reads.py`): p50/p95 against the 200 ms aim.
+5. Starts ingest and an analysis worker on it and times the live path: a crisis burst
+   posted through ingest, amid background chatter, until its risk signal is stored; then
+   the same on an empty database in the same run, for the ratio.
+
+    .venv/bin/python bench/scale.py --mentions 200000 --days 30
+    .venv/bin/python bench/scale.py --reuse          # 10 M, loaded once, measured again
+
+Figures: docs/scale.md.
+"""
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from harness import (
+    Org,
+    burst_posts,
+    chatter_post,
+    dsn,
+    free_port,
+    make_key,
+    percentile,
+    realistic_texts,
+    services,
+    wait_http,
+)
+from scale_data import Loaded, create_watchlists, load
+from scale_reads import AIM_MS, Console, Timing, console_reads, print_reads
+from sqlalchemy.engine import make_url
+
+from crisiswatch.demo_stream import crisis
+from crisiswatch.embedded import start_postgres, start_redis
+from libs.contracts.messages import CreateWatchlist
+from libs.database.engine import create_engine, session_factory, transaction
+from libs.database.migrate import upgrade
+from services.analysis.configuration import create_watchlist
+
+SIGNAL_TIMEOUT = 90.0
+TEXT_HIT, TEXT_MISS = "奶粉", "并不存在的词组"
+
+
+def with_database(url: str, name: str) -> str:
+    """`url` pointing at database `name` on the same server."""
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+async def _admin(url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _marker(url: str) -> dict[str, Any] | None:
+    """What an earlier complete load recorded on the database, or None."""
+    try:
+        conn = await asyncpg.connect(dsn(url))
+    except (asyncpg.InvalidCatalogNameError, OSError):
+        return None
+    try:
+        comment = await conn.fetchval(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+            "WHERE datname = current_database()"
+        )
+    finally:
+        await conn.close()
+    if not comment:
+        return None
+    found: dict[str, Any] = json.loads(comment)
+    return found
+
+
+@contextmanager
+def server(database_url: str | None, name: str) -> Iterator[str]:
+    """Yield the admin URL of DATABASE_URL's server, or of an embedded one for the run."""
+    if database_url:
+        yield database_url
+        return
+    root = Path(tempfile.mkdtemp(prefix="cws-", dir="/tmp"))
+    pg = start_postgres(root / "pg", database=name)
+    try:
+        yield pg.admin_url
+    finally:
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def prepare(
+    admin_url: str, name: str, *, reuse: bool, mentions: int, days: float
+) -> tuple[str, dict[str, Any] | None]:
+    """Return the scale database's URL and the marker of a load to reuse, if any."""
+    url = with_database(admin_url, name)
+    marker = await _marker(url) if reuse else None
+    if marker and marker.get("mentions") == mentions and marker.get("days") == days:
+        return url, marker
+    await _admin(
+        admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+    )
+    await asyncio.to_thread(upgrade, url)
+    return url, None
+
+
+async def fill(url: str, name: str, mentions: int, days: float) -> Loaded:
+    """Create the organization and its watchlists, load, and record the load on the database."""
+    organization_id, _ = await make_key(url, "scale", "admin")
+    watchlists = await create_watchlists(url, organization_id, datetime.now(UTC))
+    loaded = await load(url, organization_id, watchlists, mentions, days)
+    marker = {"mentions": mentions, "days": days, "rows": loaded.rows, "seconds": loaded.seconds}
+    await _admin(url, f"COMMENT ON DATABASE \"{name}\" IS '{json.dumps(marker)}'")
+    return loaded
+
+
+async def rebuild_rollups(url: str) -> str:
+    """Rebuild the rollup tables from the raw ones, when the rollup module is present.
+
+    The rollups (`services.analysis.rollups`) are kept by analysis as it writes; a bulk load
+    bypasses analysis, so they are rebuilt once here before the reads. The module's
+    `rebuild(sessions)` is called; without the module the dashboard and author reads
+    aggregate the raw tables, which is what the figures then show.
+    """
+    try:
+        module = importlib.import_module("services.analysis.rollups")
+    except ModuleNotFoundError:
+        return "no rollup module: dashboard and authors read the raw tables"
+    rebuild = getattr(module, "rebuild", None)
+    if rebuild is None:
+        return "services.analysis.rollups has no rebuild(sessions): rollups not rebuilt"
+    engine = create_engine(url, pool_size=2)
+    try:
+        started = time.monotonic()
+        result = rebuild(session_factory(engine))
+        if inspect.isawaitable(result):
+            await result
+        return f"rollups rebuilt in {time.monotonic() - started:.1f} s"
+    finally:
+        await engine.dispose()
+
+
+async def storage(url: str) -> tuple[int, list[tuple[str, int, int, int]]]:
+    """Mentions, and each table's (name, total bytes, heap bytes, index bytes), largest first."""
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        mentions = int(await conn.fetchval("SELECT count(*) FROM mention"))
+        rows = await conn.fetch(
+            "SELECT c.relname, pg_total_relation_size(c.oid), pg_relation_size(c.oid), "
+            "pg_indexes_size(c.oid) FROM pg_class c "
+            "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' "
+            "ORDER BY 2 DESC"
+        )
+    finally:
+        await conn.close()
+    return mentions, [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+
+def print_storage(mentions: int, tables: list[tuple[str, int, int, int]]) -> float:
+    """Print bytes per mention per table; return the total per mention."""
+    total = sum(t[1] for t in tables)
+    per = total / max(mentions, 1)
+    print(f"  {'table':<22} {'MB':>9} {'B/mention':>10} {'heap':>8} {'indexes':>8}")
+    for name, size, heap, indexes in tables:
+        if size >= 1 << 20:
+            m = max(mentions, 1)
+            mb = size / 2**20
+            print(f"  {name:<22} {mb:9.1f} {size / m:10.0f} {heap / m:8.0f} {indexes / m:8.0f}")
+    print(f"  {'all tables':<22} {total / 2**20:9.1f} {per:10.0f}   ({mentions:,} mentions)")
+    return per
+
+
+async def _burst_watchlists(
+    url: str, organization_id: uuid.UUID, tags: list[str]
+) -> dict[str, uuid.UUID]:
+    engine = create_engine(url, pool_size=1)
+    made = {}
+    try:
+        for tag in tags:
+            async with transaction(session_factory(engine)) as session:
+                result = await create_watchlist(
+                    session,
+                    CreateWatchlist(
+                        organization_id=organization_id,
+                        actor="bench",
+                        name=tag,
+                        query=f"{tag} & (异物 | 拉肚子 | 维权 | 曝光 | 变质)",
+                    ),
+                    now=datetime.now(UTC),
+                )
+                assert result.ok, result
+                made[tag] = uuid.UUID(str(result.data["id"]))
+    finally:
+        await engine.dispose()
+    return made
+
+
+async def _drive(ingest: str, url: str, org: Org, watchlists: dict[str, uuid.UUID]) -> list[float]:
+    """Background chatter, then each burst in turn; seconds from accepted to signal stored."""
+    import httpx
+
+    texts = realistic_texts()
+    complaints = [p["text"] for p in crisis("bench", datetime.now(UTC))]
+    stop = asyncio.Event()
+    headers = {"Authorization": f"Bearer {org.key}"}
+
+    async def chatter(http: httpx.AsyncClient) -> None:
+        sent = 0
+        while not stop.is_set():
+            batch = [chatter_post(org, texts, sent + i) for i in range(20)]
+            sent += 20
+            (
+                await http.post("/v1/mentions", json={"mentions": batch}, headers=headers)
+            ).raise_for_status()
+            await asyncio.sleep(0.5)
+
+    latencies = []
+    conn = await asyncpg.connect(dsn(url))
+    async with httpx.AsyncClient(base_url=ingest, timeout=30) as http:
+        background = asyncio.create_task(chatter(http))
+        try:
+            await asyncio.sleep(3)
+            for tag, watchlist_id in watchlists.items():
+                answer = await http.post(
+                    "/v1/mentions",
+                    json={"mentions": burst_posts(org, tag, complaints)},
+                    headers=headers,
+                )
+                accepted = time.monotonic()
+                answer.raise_for_status()
+                deadline = accepted + SIGNAL_TIMEOUT
+                while time.monotonic() < deadline:
+                    if await conn.fetchval(
+                        "SELECT 1 FROM risk_signal WHERE watchlist_id = $1 AND tier IS NOT NULL "
+                        "AND tier <> 'none' LIMIT 1",
+                        watchlist_id,
+                    ):
+                        latencies.append(time.monotonic() - accepted)
+                        break
+                    await asyncio.sleep(0.02)
+                else:
+                    print(f"  no signal for {tag} within {SIGNAL_TIMEOUT:.0f} s")
+                await asyncio.sleep(2)
+        finally:
+            stop.set()
+            await background
+            await conn.close()
+    return latencies
+
+
+def live_path(url: str, label: str, bursts: int, logs: Path | None) -> list[float]:
+    """Start ingest and an analysis worker on `url`; time `bursts` crisis bursts to signal."""
+    organization_id, key = asyncio.run(make_key(url, "scale", "ingest"))
+    run = uuid.uuid4().hex[:6]
+    org = Org(f"live{run}", organization_id, key, [f"突发{run}x{n}" for n in range(bursts)])
+    watchlists = asyncio.run(_burst_watchlists(url, organization_id, org.bursts))
+    root = Path(tempfile.mkdtemp(prefix="cwsr-", dir="/tmp"))
+    redis = start_redis(root / "redis", persistent=False)
+    port = free_port()
+    env = {"DATABASE_URL": url, "REDIS_URL": redis.url, "INGEST_PORT": str(port),
+           "RATE_LIMIT_PER_MINUTE": "0"}  # fmt: skip
+    try:
+        with services(env, ["serve", "ingest"], ["worker", "analysis"], logs=_logs(logs, label)):
+            wait_http(f"http://127.0.0.1:{port}")
+            time.sleep(3)  # the worker loads its dictionary and model
+            return asyncio.run(_drive(f"http://127.0.0.1:{port}", url, org, watchlists))
+    finally:
+        redis.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def time_reads(url: str, repeat: int, logs: Path | None) -> list[Timing]:
+    """Start the gateway on `url` and time every console read."""
+    _, key = asyncio.run(make_key(url, "scale", "admin"))
+    root = Path(tempfile.mkdtemp(prefix="cwsg-", dir="/tmp"))
+    redis = start_redis(root / "redis", persistent=False)
+    port = free_port()
+    env = {
+        "DATABASE_URL": url, "REDIS_URL": redis.url, "GATEWAY_PORT": str(port),
+        "RATE_LIMIT_PER_MINUTE": "0", "GRAPHQL_COST_PER_MINUTE": "0",
+    }  # fmt: skip
+    try:
+        with services(env, ["serve", "gateway"], logs=_logs(logs, "gateway")):
+            gateway = f"http://127.0.0.1:{port}"
+            wait_http(gateway)
+            console = Console(gateway, key)
+            try:
+                return console_reads(console, repeat, hit=TEXT_HIT, miss=TEXT_MISS)
+            finally:
+                console.close()
+    finally:
+        redis.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _logs(logs: Path | None, label: str) -> Path | None:
+    """The folder for one phase's service logs, created, or None when logs are not kept."""
+    if logs is None:
+        return None
+    (logs / label).mkdir(parents=True, exist_ok=True)
+    return logs / label
+
+
+def _ms(values: list[float], share: float) -> float | None:
+    return round(percentile(values, share) * 1000, 1) if values else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--mentions", type=int, default=10_000_000)
+    parser.add_argument("--days", type=float, default=120.0)
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
+                        help="a server to create the database on (default: DATABASE_URL, "
+                             "else an embedded server for the run)")  # fmt: skip
+    parser.add_argument("--database", default="crisiswatch_scale")
+    parser.add_argument("--reuse", action="store_true", help="keep an earlier load of this size")
+    parser.add_argument("--repeat", type=int, default=20, help="timed requests per read")
+    parser.add_argument("--bursts", type=int, default=5, help="crisis bursts per live-path run")
+    parser.add_argument("--no-live", action="store_true", help="skip the live path")
+    parser.add_argument("--no-reads", action="store_true", help="skip the console reads")
+    parser.add_argument("--logs", type=Path, help="keep the services' output here")
+    parser.add_argument("--json", type=Path, help="write the figures here too")
+    args = parser.parse_args()
+    if args.logs is not None:
+        args.logs.mkdir(parents=True, exist_ok=True)
+
+    figures: dict[str, Any] = {"mentions_asked": args.mentions, "days": args.days}
+    with server(args.database_url, args.database) as admin_url:
+        url, marker = asyncio.run(
+            prepare(
+                admin_url, args.database, reuse=args.reuse, mentions=args.mentions, days=args.days
+            )
+        )
+        if marker is None:
+            print(
+                f"loading {args.mentions:,} mentions over {args.days:g} days into {args.database}"
+            )
+            loaded = asyncio.run(fill(url, args.database, args.mentions, args.days))
+            figures["load"] = {"rows": loaded.rows, "seconds": round(loaded.seconds, 1)}
+            print(f"  loaded in {loaded.seconds:,.0f} s: {loaded.rows}")
+        else:
+            figures["load"] = {"rows": marker["rows"], "seconds": marker["seconds"], "reused": True}
+            print(f"reusing {args.database}: {marker['rows']}")
+        rollups = asyncio.run(rebuild_rollups(url))
+        figures["rollups"] = rollups
+        print(f"rollups: {rollups}")
+
+        print("storage")
+        mentions, tables = asyncio.run(storage(url))
+        figures["storage"] = {
+            "mentions": mentions,
+            "bytes_per_mention": round(print_storage(mentions, tables)),
+            "tables": {
+                name: {"bytes": size, "heap": heap, "indexes": ix}
+                for name, size, heap, ix in tables
+            },
+        }
+
+        if not args.no_reads:
+            print(f"console reads, one client, {args.repeat} timed requests each")
+            timings = time_reads(url, args.repeat, args.logs)
+            print_reads(timings)
+            figures["reads"] = {
+                t.name: {
+                    "p50_ms": t.p(0.5),
+                    "p95_ms": t.p(0.95),
+                    "failures": t.failures,
+                    "error": t.error,
+                }
+                for t in timings
+            }
+            figures["reads_over_aim"] = [
+                t.name for t in timings if t.failures or (t.p(0.95) or 0) >= AIM_MS
+            ]
+
+        if not args.no_live:
+            empty = f"{args.database}_empty"
+            asyncio.run(
+                _admin(
+                    admin_url,
+                    f'DROP DATABASE IF EXISTS "{empty}" WITH (FORCE)',
+                    f'CREATE DATABASE "{empty}"',
+                )
+            )
+            empty_url = with_database(admin_url, empty)
+            upgrade(empty_url)
+            asyncio.run(
+                create_watchlists(
+                    empty_url,
+                    asyncio.run(make_key(empty_url, "scale", "admin"))[0],
+                    datetime.now(UTC),
+                )
+            )
+            print(f"live path: crisis burst accepted -> risk signal stored, {args.bursts} bursts")
+            loaded_live = live_path(url, "loaded", args.bursts, args.logs)
+            empty_live = live_path(empty_url, "empty", args.bursts, args.logs)
+            asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{empty}" WITH (FORCE)'))
+            for label, values in (
+                ("empty database", empty_live),
+                (f"{mentions:,} mentions", loaded_live),
+            ):
+                p50, p95 = _ms(values, 0.5), _ms(values, 0.95)
+                print(f"  {label:<22} p50 {p50} ms, p95 {p95} ms ({len(values)} signals)")
+            ratio = (
+                percentile(loaded_live, 0.95) / percentile(empty_live, 0.95)
+                if loaded_live and empty_live
+                else None
+            )
+            print(f"  p95 loaded / empty: {ratio:.2f}" if ratio else "  no ratio: signals missing")
+            figures["live"] = {
+                "empty": {
+                    "p50_ms": _ms(empty_live, 0.5),
+                    "p95_ms": _ms(empty_live, 0.95),
+                    "signals": len(empty_live),
+                },
+                "loaded": {
+                    "p50_ms": _ms(loaded_live, 0.5),
+                    "p95_ms": _ms(loaded_live, 0.95),
+                    "signals": len(loaded_live),
+                },
+                "p95_ratio": ratio,
+                "empty_ms": [round(v * 1000) for v in empty_live],
+                "loaded_ms": [round(v * 1000) for v in loaded_live],
+                "bursts": args.bursts,
+            }
+    if args.json is not None:
+        args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

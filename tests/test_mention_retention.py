@@ -1,0 +1,216 @@
+"""Each organization's mentions go after its own window; what references them follows."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import func, text
+from sqlmodel import col, select
+
+from libs.database.engine import transaction
+from libs.database.tables import (
+    Complaint,
+    Mention,
+    MentionAnalysis,
+    Organization,
+    ReplyCase,
+    Story,
+    StoryBand,
+    WatchlistHit,
+)
+from libs.mention_retention import MentionRetention, parse_rollups, prune_once
+from libs.settings import Settings
+from tests.builders import Sessions, organization, watchlist
+
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+
+
+async def _mention(sessions: Sessions, org: Organization, days_ago: float) -> Mention:
+    """A mention posted `days_ago` days before NOW, with its analysis and a watchlist hit."""
+    posted = NOW - timedelta(days=days_ago)
+    async with transaction(sessions) as session:
+        mention = Mention(
+            organization_id=org.id,
+            source="weibo",
+            external_id=uuid.uuid4().hex,
+            text="奶粉结块",
+            text_normalized="奶粉结块",
+            content_hash=uuid.uuid4().hex,
+            posted_at=posted,
+        )
+        session.add(mention)
+        await session.flush()
+        session.add(
+            MentionAnalysis(
+                mention_id=mention.id,
+                organization_id=org.id,
+                posted_at=posted,
+                sentiment="negative",
+                sentiment_score=-0.8,
+            )
+        )
+        hit_list = await watchlist(session, org, f"w-{uuid.uuid4().hex[:8]}")
+        session.add(
+            WatchlistHit(
+                watchlist_id=hit_list.id,
+                posted_at=posted,
+                mention_id=mention.id,
+                organization_id=org.id,
+                sentiment="negative",
+            )
+        )
+    return mention
+
+
+async def _count(sessions: Sessions, table: type, org: Organization) -> int:
+    async with sessions() as session:
+        query = select(func.count()).select_from(table).where(table.organization_id == org.id)  # type: ignore[attr-defined]
+        return int((await session.exec(query)).one())
+
+
+async def test_each_organization_keeps_its_own_window(sessions: Sessions) -> None:
+    async with transaction(sessions) as session:
+        short = await organization(session)
+        short.mention_retention_days = 30
+        default = await organization(session)
+        forever = await organization(session)
+        forever.mention_retention_days = 365
+    for org in (short, default, forever):
+        for days_ago in (1, 29, 31, 100):
+            await _mention(sessions, org, days_ago)
+
+    removed = await prune_once(sessions, MentionRetention(default_days=60), now=NOW)
+
+    assert removed["mention"] == 2 + 1
+    assert await _count(sessions, Mention, short) == 2
+    assert await _count(sessions, Mention, default) == 3
+    assert await _count(sessions, Mention, forever) == 4
+    # The analysis and watchlist hits went with their mentions, through the foreign keys.
+    assert await _count(sessions, MentionAnalysis, short) == 2
+    assert await _count(sessions, WatchlistHit, short) == 2
+    async with sessions() as session:
+        oldest = (
+            await session.exec(
+                select(func.min(Mention.posted_at)).where(Mention.organization_id == short.id)
+            )
+        ).one()
+    assert oldest == NOW - timedelta(days=29)
+
+    assert (await prune_once(sessions, MentionRetention(default_days=60), now=NOW))["mention"] == 0
+
+
+async def test_no_default_keeps_everything(sessions: Sessions) -> None:
+    async with transaction(sessions) as session:
+        org = await organization(session)
+    await _mention(sessions, org, 3000)
+    removed = await prune_once(sessions, MentionRetention(default_days=None), now=NOW)
+    assert removed["mention"] == 0
+    assert await _count(sessions, Mention, org) == 1
+
+
+async def test_a_story_goes_with_its_first_post_and_a_reply_case_stays(sessions: Sessions) -> None:
+    async with transaction(sessions) as session:
+        org = await organization(session)
+        org.mention_retention_days = 10
+    first = await _mention(sessions, org, 12)
+    member = await _mention(sessions, org, 5)
+    async with transaction(sessions) as session:
+        story = Story(
+            organization_id=org.id,
+            title="结块",
+            first_mention_id=first.id,
+            mention_count=2,
+            started_at=first.posted_at,
+            last_posted_at=member.posted_at,
+        )
+        session.add(story)
+        await session.flush()
+        session.add(StoryBand(organization_id=org.id, band_key=42, story_id=story.id))
+        analysis = await session.get(MentionAnalysis, member.id)
+        assert analysis is not None
+        analysis.story_id = story.id
+        session.add(
+            ReplyCase(
+                organization_id=org.id,
+                mention_id=first.id,
+                category="质量",
+                text=first.text,
+                reply="已联系用户",
+                created_by="客服",
+            )
+        )
+        session.add(
+            Complaint(
+                organization_id=org.id, mention_id=first.id, customer_ref="C-1", channel="hotline"
+            )
+        )
+
+    await prune_once(sessions, MentionRetention(), now=NOW)
+
+    async with sessions() as session:
+        assert await session.get(Mention, first.id) is None
+        assert await session.get(Story, story.id) is None
+        bands = await session.exec(select(StoryBand).where(StoryBand.story_id == story.id))
+        assert bands.all() == []
+        kept = await session.get(MentionAnalysis, member.id)
+        assert kept is not None and kept.story_id is None
+        case = (
+            await session.exec(select(ReplyCase).where(ReplyCase.organization_id == org.id))
+        ).one()
+        assert case.mention_id is None and case.text == "奶粉结块"
+        complaints = await session.exec(
+            select(Complaint).where(col(Complaint.mention_id) == first.id)
+        )
+        assert complaints.all() == []
+
+
+async def test_rollup_tables_named_by_the_operator_keep_their_own_window(
+    sessions: Sessions,
+) -> None:
+    async with transaction(sessions) as session:
+        org = await organization(session)
+        org.mention_retention_days = 10
+    await _mention(sessions, org, 40)
+    async with transaction(sessions) as session:
+        await session.exec(  # type: ignore[call-overload]
+            text(
+                "CREATE TABLE IF NOT EXISTS retention_probe_rollup "
+                "(organization_id uuid, bucket timestamptz, n int)"
+            )
+        )
+        await session.exec(text("DELETE FROM retention_probe_rollup"))  # type: ignore[call-overload]
+        for days_ago in (40, 400, 800):
+            await session.exec(  # type: ignore[call-overload]
+                text("INSERT INTO retention_probe_rollup VALUES (:org, :at, 1)"),
+                params={"org": org.id, "at": NOW - timedelta(days=days_ago)},
+            )
+    retention = MentionRetention(
+        rollup_days=730,
+        rollups=parse_rollups("retention_probe_rollup:bucket, not_yet_created:hour"),
+    )
+    try:
+        removed = await prune_once(sessions, retention, now=NOW)
+        async with sessions() as session:
+            left = (
+                await session.exec(text("SELECT count(*) FROM retention_probe_rollup"))  # type: ignore[call-overload]
+            ).scalar_one()
+    finally:
+        async with transaction(sessions) as session:
+            await session.exec(text("DROP TABLE retention_probe_rollup"))  # type: ignore[call-overload]
+    assert removed == {"mention": 1, "retention_probe_rollup": 1}
+    assert left == 2
+
+
+@pytest.mark.parametrize("value", ["mention", "rollup:hour; DROP TABLE x", "Rollup:hour"])
+def test_a_malformed_rollup_table_is_refused_naming_the_setting(value: str) -> None:
+    with pytest.raises(ValidationError, match="RETENTION_ROLLUP_TABLES"):
+        Settings(retention_rollup_tables=value)
+
+
+def test_settings_give_the_default_window() -> None:
+    assert MentionRetention.from_settings(Settings()).default_days is None
+    configured = Settings(retention_mentions_days=90, retention_rollup_tables="a:b,c_1:d")
+    retention = MentionRetention.from_settings(configured)
+    assert retention.default_days == 90
+    assert retention.rollups == (("a", "b"), ("c_1", "d"))
