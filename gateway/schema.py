@@ -61,6 +61,7 @@ from gateway.quiet.mutations import QuietMutation
 from gateway.quiet.queries import QuietQuery
 from gateway.replies.mutations import ReplyMutation
 from gateway.replies.queries import ReplyQuery
+from gateway.review.improvements import ImprovementMutation
 from gateway.review.mutations import ReviewMutation
 from gateway.review.queries import ReviewQuery
 from gateway.risk_checks.queries import RiskCheckQuery
@@ -140,6 +141,7 @@ Mutation = merge_types(
         EvidenceMutation,
         DraftMutation,
         SituationReportMutation,
+        ImprovementMutation,
         PersonMutation,
     ),
 )

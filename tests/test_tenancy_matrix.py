@@ -52,6 +52,7 @@ from libs.database.tables import (
     Backtest,
     EvidenceBundle,
     EvidenceItem,
+    ImprovementAction,
     Incident,
     IncidentPartner,
     Mention,
@@ -99,6 +100,7 @@ class Org:
     partner: uuid.UUID
     evidence: uuid.UUID
     report: uuid.UUID
+    improvement: uuid.UUID
     person: uuid.UUID
 
 
@@ -378,6 +380,12 @@ MUTATIONS |= {
               __typename ... on SituationReport {{ databaseId }} {REFUSED} }} }}""",
         lambda org: {"input": {"id": gid("SituationReport", org.report), "overview": "进展"}},
     ),
+    "improvementActionUpdate": Write(
+        f"""mutation($input: ImprovementActionUpdateInput!) {{
+              improvementActionUpdate(input: $input) {{
+              __typename ... on ImprovementAction {{ databaseId }} {REFUSED} }} }}""",
+        lambda org: {"input": {"id": str(org.improvement), "state": "IN_PROGRESS"}},
+    ),
     "revokeApiKey": Write(
         f"""mutation($id: ID!) {{ revokeApiKey(id: $id) {{
               __typename ... on ApiKey {{ databaseId }} {REFUSED} }} }}""",
@@ -586,6 +594,14 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
             executive={"status": "中度舆情危机·已发现", "overview": "", "next_steps": []},
         )
         session.add(report)
+        improvement = ImprovementAction(
+            organization_id=org_id,
+            incident_id=opened.id,
+            watchlist_id=opened.watchlist_id,
+            action="增加批次抽检",
+            owner="品控部",
+        )
+        session.add(improvement)
         bundle = EvidenceBundle(
             organization_id=org_id,
             incident_id=opened.id,
@@ -618,6 +634,7 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
         partner=partner.id,
         evidence=bundle.id,
         report=report.id,
+        improvement=improvement.id,
         person=duty.id,
     )
 

@@ -125,7 +125,10 @@ class ImprovementState(Enum):
     """An improvement action's state, valued as the incidents service stores it."""
 
     OPEN = "open"
+    IN_PROGRESS = "in_progress"
     DONE = "done"
+    VERIFIED = "verified"
+    DROPPED = "dropped"
     REOPENED = "reopened"
 
 

@@ -219,6 +219,29 @@ class EvidencePurpose(StrEnum):
     BOTH = "both"
 
 
+class ImprovementStatus(StrEnum):
+    """Where an improvement a review committed to stands (复盘 → 整改).
+
+    `reopened` is kept for actions a recurrence reopened before statuses were tracked.
+    """
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    VERIFIED = "verified"
+    DROPPED = "dropped"
+    REOPENED = "reopened"
+
+    @property
+    def finished(self) -> bool:
+        """Done, verified or dropped: a recurrence leaves it alone."""
+        return self in (
+            ImprovementStatus.DONE,
+            ImprovementStatus.VERIFIED,
+            ImprovementStatus.DROPPED,
+        )
+
+
 class EventType(StrEnum):
     """Events integrators can subscribe to; names are stable across versions."""
 
@@ -232,6 +255,7 @@ class EventType(StrEnum):
     QUIET_PERIOD_STARTED = "quiet_period.started"
     QUIET_PERIOD_ENDED = "quiet_period.ended"
     SITUATION_REPORT_SENT = "situation_report.sent"
+    IMPROVEMENT_OVERDUE = "improvement.overdue"
 
 
 class EndpointKind(StrEnum):

@@ -298,6 +298,21 @@ class SituationReportSent(EventBody):
     sent_by: str
 
 
+class ImprovementOverdue(EventBody):
+    """`improvement.overdue`: an improvement a review committed to passed its due date
+    without being done."""
+
+    TYPE: ClassVar[EventType] = EventType.IMPROVEMENT_OVERDUE
+
+    action_id: uuid.UUID
+    incident_id: uuid.UUID
+    action: str
+    owner: str
+    status: str
+    due_at: IsoTime
+    days_late: int
+
+
 EVENT_BODIES: dict[EventType, type[EventBody]] = {
     model.TYPE: model
     for model in (
@@ -311,6 +326,7 @@ EVENT_BODIES: dict[EventType, type[EventBody]] = {
         QuietPeriodStarted,
         QuietPeriodEnded,
         SituationReportSent,
+        ImprovementOverdue,
     )
 }
 

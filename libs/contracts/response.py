@@ -24,6 +24,7 @@ from libs.contracts.enums import (
     CrisisType,
     EventType,
     EvidencePurpose,
+    ImprovementStatus,
     IncidentStatus,
     PartnerKind,
     PartnerStatus,
@@ -351,6 +352,19 @@ class UpdateReview(_IncidentCommand):
     improvements: list[ImprovementEntry] | None = Field(default=None, max_length=50)
 
 
+class UpdateImprovementAction(_IncidentCommand):
+    """Move an improvement action along (in progress, done, verified, dropped with a reason),
+    give it an owner who is a person, or a new due date; an omitted field stays."""
+
+    NAME: ClassVar[str] = "improvement.update"
+
+    action_id: uuid.UUID
+    status: ImprovementStatus | None = None
+    reason: str | None = Field(default=None, max_length=2000)
+    owner_person_id: uuid.UUID | None = None
+    due_at: AwareDatetime | None = None
+
+
 class CompleteReview(_IncidentCommand):
     """Mark a review complete; refused while a required section is empty."""
 
@@ -504,6 +518,7 @@ RESPONSE_MESSAGES: tuple[type[Message], ...] = (
     SuggestStatement,
     SetStatementTemplate,
     SendSituationReport,
+    UpdateImprovementAction,
     CompleteTask,
     DraftStatement,
     ReviseStatement,

@@ -26,6 +26,7 @@ from services.incidents.partners import service as partners
 from services.incidents.playbook import service as playbook
 from services.incidents.quiet import service as quiet
 from services.incidents.replies import service as replies
+from services.incidents.review import improvements
 from services.incidents.review import service as review
 from services.incidents.signals import fall as falls
 from services.incidents.signals import service as signals
@@ -172,6 +173,13 @@ async def send_situation_report(
 ) -> Outcome:
     """Send a drafted situation report, as edited, to the team's chat and webhooks."""
     return await sitreps.send(session, command, now=context.clock.now())
+
+
+async def update_improvement_action(
+    context: Context, session: AsyncSession, command: response.UpdateImprovementAction
+) -> Outcome:
+    """Move an improvement action along, or give it an owner or a due date."""
+    return await improvements.update_action(session, command, now=context.clock.now())
 
 
 async def set_playbook(

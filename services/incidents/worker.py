@@ -31,6 +31,7 @@ from services.incidents import service
 from services.incidents.config import IncidentsSettings
 from services.incidents.playbook.service import ANY_CRISIS_TYPE
 from services.incidents.quiet.service import QUIET_PERIODS
+from services.incidents.review.improvements import IMPROVEMENT_DEADLINES
 from services.incidents.risk_check.scheduler import risk_check_sweep
 from services.incidents.risk_check.service import Schedule
 from services.incidents.signals.service import SNOOZE_ENDS
@@ -99,6 +100,7 @@ ROUTES: list[Route[IncidentsRuntime, Any]] = [
         audit=Audited(EntityKind.STATEMENT_TEMPLATE, "create", audit.one_row(StatementTemplate)),
     ),
     Route(response.SendSituationReport, service.send_situation_report),
+    Route(response.UpdateImprovementAction, service.update_improvement_action),
     Route(response.CompleteTask, service.complete_task),
     Route(response.DraftStatement, service.draft_statement),
     Route(response.ReviseStatement, service.revise_statement),
@@ -140,6 +142,7 @@ def create_worker(settings: Settings, **how: Unpack[HowToRun]) -> Worker:
         )
         runtime.sweep(SNOOZE_ENDS, every=own.snooze_check_seconds, producer=CONSUMER)
         runtime.sweep(QUIET_PERIODS, every=own.quiet_period_check_seconds, producer=CONSUMER)
+        runtime.sweep(IMPROVEMENT_DEADLINES, every=own.deadline_check_seconds, producer=CONSUMER)
         if own.situation_reports_enabled:
             runtime.sweep(
                 SITUATION_REPORTS, every=own.situation_report_check_seconds, producer=CONSUMER

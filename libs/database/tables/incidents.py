@@ -296,7 +296,10 @@ class ReviewReport(OrganizationRow, table=True):
 
 
 class ImprovementAction(OrganizationRow, table=True):
-    """An improvement a review committed to; reopened when a similar incident recurs."""
+    """An improvement a review committed to, with a life: an owner (a person), a due date,
+    a status (open, in progress, done, verified, dropped with a reason); reopened when a
+    similar incident recurs unless it was finished. `overdue_at` marks when the
+    improvement-deadline pass found it late."""
 
     __tablename__ = "improvement_action"
 
@@ -310,6 +313,12 @@ class ImprovementAction(OrganizationRow, table=True):
         default=None, foreign_key="incident.id", index=True
     )
     created_at: datetime = at_field(default_now=True)
+    owner_person_id: uuid.UUID | None = Field(default=None, foreign_key="person.id", index=True)
+    status_reason: str | None = Field(default=None, max_length=2000)
+    status_changed_at: datetime | None = at_field(nullable=True)
+    status_changed_by: str | None = Field(default=None, max_length=200)
+    done_at: datetime | None = at_field(nullable=True)
+    overdue_at: datetime | None = at_field(nullable=True)
 
 
 class IntegrationEvent(SQLModel, table=True):

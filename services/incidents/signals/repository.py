@@ -9,7 +9,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import IncidentStatus
+from libs.contracts.enums import ImprovementStatus, IncidentStatus
 from libs.database.predicates import incident_open
 from libs.database.tables import (
     AppliedSignal,
@@ -21,7 +21,8 @@ from libs.database.tables import (
 )
 from services.incidents.repository import TIER_CHANGED
 
-DONE = "done"
+# Improvement actions a recurrence leaves alone: the work was finished (or given up for a reason).
+FINISHED = [status.value for status in ImprovementStatus if status.finished]
 # The snooze holding a signal, beside the snoozes of the same watchlist still running.
 Holding = aliased(WatchlistSnooze)
 _OVER = (IncidentStatus.RESOLVED.value, IncidentStatus.CLOSED.value)
@@ -146,12 +147,13 @@ async def recurred_from(session: AsyncSession, incident_id: uuid.UUID) -> uuid.U
 async def unfinished_actions(
     session: AsyncSession, incident_ids: list[uuid.UUID]
 ) -> list[ImprovementAction]:
-    """Return the improvement actions of these incidents not done yet, locked for update."""
+    """Return the improvement actions of these incidents not finished (done, verified or
+    dropped), locked for update."""
     result = await session.exec(
         select(ImprovementAction)
         .where(
             col(ImprovementAction.incident_id).in_(incident_ids),
-            ImprovementAction.status != DONE,
+            col(ImprovementAction.status).not_in(FINISHED),
         )
         .order_by(col(ImprovementAction.created_at), col(ImprovementAction.id))
         .with_for_update()

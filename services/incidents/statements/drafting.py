@@ -14,11 +14,18 @@ from datetime import datetime, timedelta, timezone
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import Channel, CrisisType, IncidentStatus, StatementStage, Tier
+from libs.contracts.enums import (
+    Channel,
+    CrisisType,
+    ImprovementStatus,
+    IncidentStatus,
+    StatementStage,
+    Tier,
+)
 from libs.contracts.messages import CommandResult, ErrorCode
 from libs.contracts.refusals import Refused, answering
 from libs.contracts.response import SetStatementTemplate, SuggestStatement
-from libs.database.tables import Incident, StatementTemplate, Watchlist
+from libs.database.tables import ImprovementAction, Incident, StatementTemplate, Watchlist
 from libs.reply_library import deletion_advice
 from services.incidents.answers import existing, refusal
 from services.incidents.statements import repository, templates
@@ -33,6 +40,9 @@ ANY_CRISIS = "any"
 BEIJING = timezone(timedelta(hours=8))
 CLOSING = {IncidentStatus.RECOVERING, IncidentStatus.RESOLVED, IncidentStatus.CLOSED}
 SUGGESTION = "suggestion"
+# The closing notice's slots the review's improvement actions can fill.
+IMPROVEMENTS = "整改措施"
+PROGRESS = "完成情况"
 
 
 def stage_of(incident: Incident, published_here: bool) -> StatementStage:
@@ -90,6 +100,7 @@ async def suggest(
         templates.BRAND: facts.get(templates.BRAND) or (watchlist.name if watchlist else ""),
         templates.DATE: f"{today.year}年{today.month}月{today.day}日",
     }
+    values.update(await _improvement_values(session, incident, facts))
     filled = templates.fill(template, facts, values)
     others = [
         StatementText(str(s.id), s.channel, s.body)
@@ -110,6 +121,32 @@ async def suggest(
         template_source="organization" if own else "built_in",
         template_version=own.version if own else None,
     )
+
+
+async def _improvement_values(
+    session: AsyncSession, incident: Incident, facts: dict[str, str]
+) -> dict[str, str]:
+    """Fill 整改措施 and 完成情况 from the review's improvement actions (公示改进成果),
+    unless the team set them as key facts; nothing when the review commits to none."""
+    found = await session.exec(
+        select(ImprovementAction)
+        .where(ImprovementAction.incident_id == incident.id)
+        .order_by(col(ImprovementAction.created_at), col(ImprovementAction.id))
+    )
+    actions = [a for a in found.all() if a.status != ImprovementStatus.DROPPED]
+    if not actions:
+        return {}
+    finished = [
+        a for a in actions if a.status in (ImprovementStatus.DONE, ImprovementStatus.VERIFIED)
+    ]
+    values: dict[str, str] = {}
+    if IMPROVEMENTS not in facts:
+        values[IMPROVEMENTS] = "；".join(a.action for a in actions)
+    if PROGRESS not in facts:
+        values[PROGRESS] = f"已完成 {len(finished)}/{len(actions)} 项" + (
+            "：" + "；".join(a.action for a in finished) if finished else ""
+        )
+    return values
 
 
 @answering

@@ -377,6 +377,21 @@ def situation_report(view: EventView) -> Parts:
     return parts
 
 
+def improvement_overdue(view: EventView) -> Parts:
+    """Name the late improvement, its owner, and how late it is."""
+    payload = view.payload
+    parts = Parts(f"{view.subject}改进措施逾期")
+    if action := read.text(payload.get("action"), 80):
+        parts.facts.append(("改进措施", action))
+    if owner := read.text(payload.get("owner"), 40):
+        parts.facts.append(("负责人", owner))
+    if due := read.time(payload.get("due_at")):
+        late = _count(payload.get("days_late"))
+        parts.deadlines.append(Deadline(action or "改进措施", due, f"已逾期 {late or 0} 天"))
+    parts.reasons = ["复盘承诺的整改未按期完成，复发时将重新打开"]
+    return parts
+
+
 RENDERERS: dict[EventType, Callable[[EventView], Parts]] = {
     EventType.INCIDENT_OPENED: opened,
     EventType.INCIDENT_TIER_CHANGED: tier_changed,
@@ -388,4 +403,5 @@ RENDERERS: dict[EventType, Callable[[EventView], Parts]] = {
     EventType.QUIET_PERIOD_STARTED: quiet_period_started,
     EventType.QUIET_PERIOD_ENDED: quiet_period_ended,
     EventType.SITUATION_REPORT_SENT: situation_report,
+    EventType.IMPROVEMENT_OVERDUE: improvement_overdue,
 }
