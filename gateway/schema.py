@@ -28,6 +28,7 @@ from strawberry.types import ExecutionContext
 from gateway.aftercare.mutations import AftercareMutation
 from gateway.authors.queries import AuthorQuery
 from gateway.core.errors import log_errors, should_mask
+from gateway.core.execution import GatewayExecutor
 from gateway.core.nodes import NodeQuery
 from gateway.core.storable_input import RefuseUnstorableText
 from gateway.core.websocket_admission import WebSocketAdmission
@@ -158,5 +159,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if not development:
         extensions.append(partial(MaskErrors, should_mask_error=should_mask))
     return GatewaySchema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        execution_context_class=GatewayExecutor,
     )
