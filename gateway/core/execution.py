@@ -24,8 +24,10 @@ operations that need every field to pass through a resolver: when a schema exten
 `resolve` hook, the whole operation runs on the stock path.
 """
 
+from base64 import b64encode
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from math import isfinite
+from typing import Any, NamedTuple, TypeVar
 
 from graphql import (
     GraphQLField,
@@ -34,15 +36,28 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfo,
     Undefined,
     is_leaf_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.executor import to_nodes
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
+from graphql.type.scalars import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
+    GraphQLID,
+    serialize_boolean,
+    serialize_float,
+    serialize_id,
+    serialize_int,
+    serialize_string,
+)
 from strawberry import relay
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+from strawberry.types.unset import UNSET, UnsetType
 
 # A direct answer is a function of (source, parent type name) that returns the completed
 # value, or `STOCK` when the field must take the stock path.
@@ -62,11 +77,47 @@ def _unwrap(output: GraphQLOutputType) -> tuple[GraphQLOutputType, bool]:
     return output, False
 
 
+_AS_IS: Any = object()
+
+
+def _unchanged(leaf: GraphQLLeafType) -> Callable[[Any], Any] | None:
+    """For the values `leaf` returns as they are (a `str` for String), return them at once.
+
+    The check is on the exact type, so only values the built-in scalar, or strawberry's
+    enum, would hand back unchanged (or name, for an enum) take it; anything else gets
+    `_AS_IS` and goes through the type's own coercion.
+    """
+    coerce = leaf.coerce_output_value
+    if coerce is serialize_string or coerce is serialize_id:
+        return lambda value: value if type(value) is str else _AS_IS
+    if coerce is serialize_boolean:
+        return lambda value: value if type(value) is bool else _AS_IS
+    if coerce is serialize_int:
+        return lambda value: (
+            value if type(value) is int and GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT else _AS_IS
+        )
+    if coerce is serialize_float:
+        return lambda value: value if type(value) is float and isfinite(value) else _AS_IS
+    if isinstance(leaf, CustomGraphQLEnumType):
+        # Strawberry names a member by the first GraphQL value equal to the member's value.
+        names: dict[Any, str] = {}
+        for name, defined in leaf.values.items():
+            names.setdefault(defined.value, name)
+        members = leaf.wrapped_cls
+        return lambda value: names.get(value.value, _AS_IS) if type(value) is members else _AS_IS
+    return None
+
+
 def _coerce(leaf: GraphQLLeafType, non_null: bool) -> Callable[[Any], Any]:
     """Complete one leaf value as graphql-core does, or return STOCK where it would fail."""
     coerce = leaf.coerce_output_value
+    unchanged = _unchanged(leaf)
 
     def complete(value: Any) -> Any:
+        if unchanged is not None:
+            answer = unchanged(value)
+            if answer is not _AS_IS:
+                return answer
         if value is None or value is Undefined:
             return STOCK if non_null else None
         if isinstance(value, Exception):
@@ -140,10 +191,9 @@ def _node_id_attribute(node: type) -> str | None:
 
 
 def _node_id(output: Any) -> Direct | None:
-    named, non_null = _unwrap(output)
-    if not is_leaf_type(named):
+    named, _ = _unwrap(output)
+    if named is not GraphQLID:
         return None
-    complete = _coerce(named, non_null)
 
     def direct(source: Any, parent: str) -> Any:
         attribute = _node_id_attribute(type(source))
@@ -155,7 +205,8 @@ def _node_id(output: Any) -> Direct | None:
             return STOCK
         if node_id is None:
             return STOCK
-        return complete(relay.GlobalID(type_name=parent, node_id=str(node_id)))
+        # The text of `GlobalID(parent, str(node_id))`, which the ID scalar serializes.
+        return b64encode(f"{parent}:{node_id}".encode()).decode()
 
     return direct
 
@@ -179,8 +230,45 @@ def _direct(field: GraphQLField) -> Direct | None:
     return None
 
 
+_ANSWERED_BY = "__answered_by__"
+Resolver = TypeVar("Resolver", bound=Callable[..., Any])
+
+
+def answered_by(attribute: str) -> Callable[[Resolver], Resolver]:
+    """Mark a resolver that, whenever its object's `attribute` is set (not UNSET), returns
+    exactly that value: a page hands its nodes what they will show (`Preload`), and the
+    executor then completes the value without calling the resolver through strawberry."""
+
+    def mark(resolver: Resolver) -> Resolver:
+        setattr(resolver, _ANSWERED_BY, attribute)
+        return resolver
+
+    return mark
+
+
+def _known_attribute(field: GraphQLField) -> str | None:
+    """The attribute `answered_by` named for the field's resolver, if it may be used."""
+    definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if not isinstance(definition, StrawberryField) or field.args or definition.extensions:
+        return None
+    resolver = definition.base_resolver
+    if resolver is None:
+        return None
+    attribute: str | None = getattr(resolver._unbound_wrapped_func, _ANSWERED_BY, None)
+    return attribute
+
+
 # Keyed by the field definition's identity; definitions live as long as their schema.
 _DIRECT: dict[int, tuple[GraphQLField, Direct | None]] = {}
+
+
+def _streamed(field_details_list: FieldDetailsList) -> bool:
+    """Whether the list field carries `@stream`, which only the stock path honours."""
+    return any(
+        directive.name.value == "stream"
+        for details in field_details_list
+        for directive in details.node.directives or ()
+    )
 
 
 def direct_answer(field: GraphQLField) -> Direct | None:
@@ -192,11 +280,24 @@ def direct_answer(field: GraphQLField) -> Direct | None:
 
 
 class _Planned(NamedTuple):
-    """One response name of a selection: its fields and, if it has one, its direct answer."""
+    """One response name of a selection: its fields and, if it has one, its direct answer.
+
+    `known` names the attribute that holds a resolver's answer when it is set
+    (`answered_by`), and `field` is the definition that answer is completed as.
+    """
 
     response_name: str
     field_details_list: FieldDetailsList
     direct: Direct | None
+    known: str | None = None
+    field: GraphQLField | None = None
+
+
+class _Plan(NamedTuple):
+    """A selection's fields in order, and whether every one of them has a direct answer."""
+
+    fields: list[_Planned]
+    direct: bool
 
 
 class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -207,9 +308,9 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         manager = self.middleware_manager
         # A `resolve` hook must see every field, plain or not.
         self._directly = manager is None or not manager.middlewares
-        self._plans: dict[tuple[int, int], tuple[GroupedFieldSet, list[_Planned]]] = {}
+        self._plans: dict[tuple[int, int], tuple[GroupedFieldSet, _Plan]] = {}
 
-    def _plan(self, parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> list[_Planned]:
+    def _plan(self, parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> _Plan:
         """The selection's fields with their direct answers, worked out once per execution.
 
         A selection set is collected once per parent type and reused for every object of a
@@ -219,13 +320,70 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         known = self._plans.get(key)
         if known is not None and known[0] is fields:
             return known[1]
-        plan = []
+        planned = []
         for response_name, field_details_list in fields.items():
             field = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
             direct = direct_answer(field) if field is not None else None
-            plan.append(_Planned(response_name, field_details_list, direct))
+            attribute = _known_attribute(field) if field is not None else None
+            planned.append(_Planned(response_name, field_details_list, direct, attribute, field))
+        plan = _Plan(planned, all(entry.direct is not None for entry in planned))
         self._plans[key] = (fields, plan)
         return plan
+
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[GraphQLOutputType],
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[list[Any]]:
+        """Complete a list of objects whose selected fields are all direct in one pass.
+
+        Each item is checked (`is_type_of`) and answered field by field, without the
+        per-item completion the stock path goes through; at the first item or field that
+        is anything but plain, the whole list is completed the stock way instead.
+        """
+        if self._directly and position_context is None and isinstance(result, list | tuple):
+            completed = self._complete_directly(return_type, field_details_list, info, result)
+            if completed is not None:
+                return completed
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def _complete_directly(
+        self,
+        return_type: GraphQLList[GraphQLOutputType],
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        items: list[Any] | tuple[Any, ...],
+    ) -> list[dict[str, Any]] | None:
+        item_type, _ = _unwrap(return_type.of_type)
+        if not isinstance(item_type, GraphQLObjectType) or _streamed(field_details_list):
+            return None
+        fields, new_defer_usages, _ = self.collect_subfields(item_type, field_details_list)
+        plan = self._plan(item_type, fields)
+        if new_defer_usages or not plan.direct:
+            return None
+        is_type_of = item_type.is_type_of
+        is_awaitable = self.is_awaitable
+        parent = item_type.name
+        completed = []
+        for item in items:
+            if item is None or isinstance(item, Exception) or is_awaitable(item):
+                return None
+            if is_type_of is not None and is_type_of(item, info) is not True:
+                return None
+            answers = {}
+            for entry in plan.fields:
+                answer = entry.direct(item, parent)  # type: ignore[misc]  # the plan: all direct
+                if answer is STOCK:
+                    return None
+                answers[entry.response_name] = answer
+            completed.append(answers)
+        return completed
 
     def execute_fields(
         self,
@@ -245,21 +403,32 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         awaitable_fields: list[str] = []
         parent = parent_type.name
         try:
-            for response_name, field_details_list, direct in self._plan(
+            for response_name, field_details_list, direct, known, field in self._plan(
                 parent_type, grouped_field_set
-            ):
+            ).fields:
                 if direct is not None:
                     answer = direct(source_value, parent)
                     if answer is not STOCK:
                         results[response_name] = answer
                         continue
-                result = self.execute_field(
-                    parent_type,
-                    source_value,
-                    field_details_list,
-                    Path(path, response_name, parent),
-                    position_context,
-                )
+                value = UNSET if known is None else getattr(source_value, known, UNSET)
+                if not isinstance(value, UnsetType) and not is_awaitable(value):
+                    result = self._complete_known(
+                        parent_type,
+                        field,  # type: ignore[arg-type]  # planned with its field
+                        field_details_list,
+                        Path(path, response_name, parent),
+                        value,
+                        position_context,
+                    )
+                else:
+                    result = self.execute_field(
+                        parent_type,
+                        source_value,
+                        field_details_list,
+                        Path(path, response_name, parent),
+                        position_context,
+                    )
                 if result is not Undefined:
                     results[response_name] = result
                     if is_awaitable(result):
@@ -282,3 +451,35 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             return results
 
         return get_results()
+
+    def _complete_known(
+        self,
+        parent_type: GraphQLObjectType,
+        field: GraphQLField,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        value: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[Any]:
+        """Complete the value a resolver would have returned, as `Executor.execute_field` does
+        with what a resolver returns: same info, same completion, same error handling."""
+        return_type = field.type
+        info = self.build_resolve_info(field, to_nodes(field_details_list), parent_type, path)
+        try:
+            completed = self.complete_value(
+                return_type, field_details_list, info, path, value, position_context
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+        if not self.is_awaitable(completed):
+            return completed
+
+        async def await_completed() -> Any:
+            try:
+                return await completed
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, return_type, field_details_list, path)
+                return None
+
+        return await_completed()
