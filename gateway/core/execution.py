@@ -16,12 +16,18 @@ over the 1,600 fields of an incidents page was most of what the page cost the ga
   `resolve_typename`: the global id of the parent type's name and the `NodeID` attribute,
   as strawberry's resolver builds it.
 
+A value of the exact type a built-in scalar or a strawberry enum returns unchanged (a `str`
+for String) skips the serializer's checks. A list of objects whose selected fields are all
+direct (a page's tasks) is completed in one pass, without graphql-core's per-item
+completion. And a resolver marked `answered_by(attribute)` — it returns that attribute
+whenever a page has set it — is completed from the attribute without being called.
+
 Anything unusual on the way — a null in a non-null position, a missing attribute, an
-awaitable, a value the type does not coerce — sends that one field down the stock path,
-which reads it again and fails, or succeeds, exactly as graphql-core always did: the same
-message, at the same path, propagated or collected the same way. Nothing is skipped for
-operations that need every field to pass through a resolver: when a schema extension has a
-`resolve` hook, the whole operation runs on the stock path.
+awaitable, a value the type does not coerce — sends that one field (or that list) down the
+stock path, which reads it again and fails, or succeeds, exactly as graphql-core always did:
+the same message, at the same path, propagated or collected the same way. Nothing is
+skipped for operations that need every field to pass through a resolver: when a schema
+extension has a `resolve` hook, the whole operation runs on the stock path.
 """
 
 from base64 import b64encode
