@@ -1,10 +1,15 @@
-"""The bare baseline for the gateway benchmark: FastAPI returning the same rows as plain JSON.
+"""The bare baseline for the gateway benchmark: FastAPI returning the same nodes as plain JSON.
 
-Same database, same rows, same fields as the GraphQL queries of `gateway_throughput.py`, but
-no GraphQL parsing, validation, resolvers, DataLoaders or auth: what serving these pages
-costs at the least with this stack. Run by the benchmark as `uvicorn bare_api:app`.
+Same database, same rows, same fields and the same values as the GraphQL queries of
+`gateway_throughput.py` — global ids, enum names, ISO times, rows of the caller's
+organization only — so each endpoint sends the same data and the benchmark can check
+that they do (it compares the two answers before measuring). What is left out is GraphQL
+itself: parsing, validation, the cost charge, resolvers and DataLoaders, and the key check.
+That is what serving these pages costs at the least with this stack. Run by the benchmark as
+`uvicorn bare_api:app`.
 """
 
+import base64
 import os
 import uuid
 from collections import defaultdict
@@ -13,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from libs.contracts.enums import AuthorKind, IncidentStatus, Sentiment, Source, TaskStatus, Tier
 from libs.database.engine import create_engine
 
 engine = create_engine(os.environ["DATABASE_URL"], pool_size=20)
@@ -21,10 +27,10 @@ app = FastAPI()
 _MENTIONS = text(
     """
     SELECT m.id, m.text, m.posted_at, m.source, au.handle, au.followers, au.kind,
-           a.sentiment, a.sentiment_score, a.matched_keywords
+           a.mention_id AS analysed, a.sentiment, a.sentiment_score, a.matched_keywords
     FROM mention m
-    LEFT JOIN author au ON au.id = m.author_id
-    LEFT JOIN mention_analysis a ON a.mention_id = m.id
+    LEFT JOIN author au ON au.id = m.author_id AND au.organization_id = :org
+    LEFT JOIN mention_analysis a ON a.mention_id = m.id AND a.organization_id = :org
     WHERE m.organization_id = :org
     ORDER BY m.posted_at DESC, m.id DESC
     LIMIT 50
@@ -39,9 +45,15 @@ _INCIDENTS = text(
 _TASKS = text(
     """
     SELECT id, incident_id, title, kind, due_at, status FROM response_task
-    WHERE incident_id = ANY(:ids) ORDER BY position
+    WHERE incident_id = ANY(:ids) AND organization_id = :org
+    ORDER BY position, due_at, id
     """
 )
+
+
+def global_id(type_name: str, id_: uuid.UUID) -> str:
+    """The Relay global id GraphQL shows for a row: base64 of `Type:uuid`."""
+    return base64.b64encode(f"{type_name}:{id_}".encode()).decode()
 
 
 @app.get("/mentions/{org}")
@@ -51,13 +63,17 @@ async def mentions(org: uuid.UUID) -> list[dict[str, Any]]:
         rows = (await conn.execute(_MENTIONS, {"org": org})).all()
     return [
         {
-            "id": str(r.id),
+            "id": global_id("Mention", r.id),
             "text": r.text,
             "postedAt": r.posted_at.isoformat(),
-            "source": r.source,
-            "author": {"handle": r.handle, "followers": r.followers, "kind": r.kind},
-            "analysis": {
-                "sentiment": r.sentiment,
+            "source": Source(r.source).name,
+            "author": None
+            if r.handle is None
+            else {"handle": r.handle, "followers": r.followers, "kind": AuthorKind(r.kind).name},
+            "analysis": None
+            if r.analysed is None
+            else {
+                "sentiment": Sentiment(r.sentiment).name,
                 "sentimentScore": r.sentiment_score,
                 "matchedKeywords": r.matched_keywords,
             },
@@ -71,24 +87,24 @@ async def incidents(org: uuid.UUID) -> list[dict[str, Any]]:
     """The newest 50 incidents with their tasks."""
     async with engine.connect() as conn:
         rows = (await conn.execute(_INCIDENTS, {"org": org})).all()
-        tasks = (await conn.execute(_TASKS, {"ids": [r.id for r in rows]})).all()
+        tasks = (await conn.execute(_TASKS, {"ids": [r.id for r in rows], "org": org})).all()
     by_incident: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
     for t in tasks:
         by_incident[t.incident_id].append(
             {
-                "id": str(t.id),
+                "id": global_id("ResponseTask", t.id),
                 "title": t.title,
                 "kind": t.kind,
                 "dueAt": t.due_at.isoformat(),
-                "status": t.status,
+                "status": TaskStatus(t.status).name,
             }
         )
     return [
         {
-            "id": str(r.id),
+            "id": global_id("Incident", r.id),
             "title": r.title,
-            "tier": r.tier,
-            "status": r.status,
+            "tier": Tier(r.tier).name,
+            "status": IncidentStatus(r.status).name,
             "detectedAt": r.detected_at.isoformat(),
             "tasks": by_incident[r.id],
         }

@@ -31,6 +31,7 @@ from gateway.authors.queries import AuthorQuery
 from gateway.backtests.mutations import BacktestMutation
 from gateway.backtests.queries import BacktestQuery
 from gateway.core.errors import log_errors, should_mask
+from gateway.core.execution import GatewayExecutor
 from gateway.core.nodes import NodeQuery
 from gateway.core.storable_input import RefuseUnstorableText
 from gateway.core.websocket_admission import WebSocketAdmission
@@ -192,5 +193,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if not development:
         extensions.append(partial(MaskErrors, should_mask_error=should_mask))
     return GatewaySchema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        execution_context_class=GatewayExecutor,
     )

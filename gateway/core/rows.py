@@ -9,6 +9,7 @@ keep it. The row may be an ORM object or a plain row of the table's columns.
 import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, ClassVar, Self, TypeVar
 
 Built = TypeVar("Built")
@@ -32,9 +33,27 @@ def _sources(built: type) -> tuple[tuple[str, str], ...]:
     return sources
 
 
+def _reader(row: Any) -> Callable[[str], Any]:
+    """Return what reads one column of `row` by name.
+
+    A plain row is read through its mapping: a key lookup, several times cheaper than the
+    row's attribute lookup, which matters at a page's hundreds of rows. An ORM object has
+    no mapping and is read by attribute.
+    """
+    mapping = getattr(row, "_mapping", None)
+    if mapping is not None:
+        read: Callable[[str], Any] = mapping.__getitem__
+        return read
+    return partial(getattr, row)
+
+
 def from_columns(built: type[Built], row: Any, /, **given: Any) -> Built:
     """Build `built` from the row's columns of the same names, those `given` as given."""
-    values = {name: getattr(row, column) for name, column in _sources(built) if name not in given}
+    return _build(built, _reader(row), given)
+
+
+def _build(built: type[Built], read: Callable[[str], Any], given: dict[str, Any]) -> Built:
+    values = {name: read(column) for name, column in _sources(built) if name not in given}
     return built(**values, **given)
 
 
@@ -61,8 +80,9 @@ class FromRow:
     @classmethod
     def from_row(cls, row: Any) -> Self:
         """Build from a stored row."""
-        given = {name: convert(getattr(row, name)) for name, convert in cls.CONVERTED.items()}
-        return from_columns(cls, row, **given)
+        read = _reader(row)
+        given = {name: convert(read(name)) for name, convert in cls.CONVERTED.items()}
+        return _build(cls, read, given)
 
 
 @dataclasses.dataclass(kw_only=True)

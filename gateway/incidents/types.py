@@ -20,6 +20,7 @@ from gateway.aftercare.types import AffectedUser
 from gateway.core.connection import Connection
 from gateway.core.context import Info
 from gateway.core.enums import CrisisType, IncidentStatus, TeamRole, Tier
+from gateway.core.execution import answered_by
 from gateway.core.nodes import LoadedNode, children_of
 from gateway.core.rows import FromRow, converted, optional
 from gateway.incidents.loaders import (
@@ -233,6 +234,7 @@ class Incident(LoadedNode):
         description="Response tasks in playbook order.",
         deprecation_reason=f"Use tasksConnection; {REMOVAL}",
     )
+    @answered_by("known_tasks")
     def tasks(self, info: Info) -> list[ResponseTask] | Awaitable[list[ResponseTask]]:
         # A page that preloaded the tasks answers at once; any other incident loads them.
         if not isinstance(self.known_tasks, UnsetType):

@@ -27,6 +27,7 @@ from gateway.core.enums import (
     Sentiment,
     Source,
 )
+from gateway.core.execution import answered_by
 from gateway.core.nodes import Loaded, LoadedNode, load_by_name
 from gateway.core.reads import ById
 from gateway.core.rows import converted, each, from_columns, optional
@@ -160,10 +161,12 @@ class Mention(LoadedNode):
         return from_columns(cls, row, source=Source(row.source), metrics=from_columns(Metrics, row))
 
     # Plain resolvers: a page that preloaded the value answers at once, without a task per
-    # field; any other mention returns the DataLoader's awaitable instead.
+    # field (the executor takes it straight from the attribute, `answered_by`); any other
+    # mention returns the DataLoader's awaitable instead.
     @strawberry.field(
         graphql_type=Author | None, description="Who posted it, when the source told us."
     )
+    @answered_by("known_author")
     def author(self, info: Info) -> Author | Awaitable[Author | None] | None:
         if not isinstance(self.known_author, UnsetType):
             return self.known_author
@@ -173,6 +176,7 @@ class Mention(LoadedNode):
         graphql_type=Analysis | None,
         description="What analysis concluded; null until the mention is analysed.",
     )
+    @answered_by("known_analysis")
     def analysis(self, info: Info) -> Analysis | Awaitable[Analysis | None] | None:
         if not isinstance(self.known_analysis, UnsetType):
             return self.known_analysis
