@@ -38,6 +38,7 @@ from libs.database.tables.ingest import (
 )
 from libs.database.tables.messaging import DeadLetter, MessageReceipt, OutboxMessage
 from libs.database.tables.notify import WebhookDelivery, WebhookEndpoint, WebhookPolicy
+from libs.database.tables.rollups import AuthorDayRollup, AuthorRollup, MentionRollup
 from libs.database.tables.tenancy import ApiKey, Organization, OrganizationKey
 
 metadata = SQLModel.metadata
@@ -46,6 +47,8 @@ __all__ = [
     "AffectedUser",
     "ApiKey",
     "Author",
+    "AuthorDayRollup",
+    "AuthorRollup",
     "Complaint",
     "DeadLetter",
     "FollowUpTask",
@@ -58,6 +61,7 @@ __all__ = [
     "Mention",
     "MentionAnalysis",
     "MentionFailure",
+    "MentionRollup",
     "MessageReceipt",
     "Organization",
     "OrganizationKey",
