@@ -22,6 +22,7 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -31,6 +32,7 @@ from gateway.core.errors import log_errors, should_mask
 from gateway.core.nodes import NodeQuery
 from gateway.core.storable_input import RefuseUnstorableText
 from gateway.core.websocket_admission import WebSocketAdmission
+from gateway.core.wide import SCALARS
 from gateway.cost.extension import CostLimit
 from gateway.dashboard.queries import DashboardQuery
 from gateway.incidents.mutations import IncidentMutation
@@ -158,5 +160,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if not development:
         extensions.append(partial(MaskErrors, should_mask_error=should_mask))
     return GatewaySchema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=SCALARS),
     )

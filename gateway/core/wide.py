@@ -10,9 +10,10 @@ The `Int` fields shipped before `BigInt` stay until their removal date; past 2^3
 with an error that names the wide field to read instead, never a clamped, wrong number.
 """
 
-from typing import TYPE_CHECKING, NewType, cast
+from typing import NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 from gateway.core.errors import GatewayError
 
@@ -34,11 +35,10 @@ def _parse(value: object) -> int:
         raise ValueError(f"BigInt takes a decimal string or an integer, got {value!r}") from exc
 
 
-if TYPE_CHECKING:
-    BigInt = NewType("BigInt", int)
-else:
-    BigInt = strawberry.scalar(
-        NewType("BigInt", int),
+BigInt = NewType("BigInt", int)
+
+SCALARS: dict[object, ScalarDefinition] = {
+    BigInt: strawberry.scalar(
         name="BigInt",
         description=(
             'A whole number of any size, written as a decimal string (e.g. "5371596562") so '
@@ -47,11 +47,13 @@ else:
         serialize=_serialize,
         parse_value=_parse,
     )
+}
+"""The schema's `scalar_map`: how each scalar of this module is written and read."""
 
 
-def big(value: int) -> "BigInt":
+def big(value: int) -> BigInt:
     """Return a whole number typed for a `BigInt` field."""
-    return cast("BigInt", int(value))
+    return BigInt(int(value))
 
 
 def narrow(value: int, field: str, wide_field: str) -> int:
