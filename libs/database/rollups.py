@@ -6,7 +6,7 @@ never disagree on what a mention contributes:
 - `count_analysed` adds mentions whose analysis the caller's transaction just stored;
 - `uncount` subtracts mentions about to be deleted, in the deleting transaction;
 - `rebuild` recounts an organization's whole UTC days from the raw tables (after a bulk
-  load, a migration, or a deletion that did not subtract).
+  load, or a deletion that did not subtract), then its authors' all-time figures.
 
 Upserts go in key order, so two transactions that touch the same rows lock them in the same
 order and never deadlock; the rows of the current minute are hot, so the analysis pipeline
@@ -183,7 +183,6 @@ class Rebuilt:
     end: datetime
     bucket_rows: int
     author_day_rows: int
-    author_rows: int
 
 
 def whole_days(since: datetime, until: datetime) -> tuple[datetime, datetime]:
@@ -197,32 +196,49 @@ async def _count(session: AsyncSession, statement: str, parameters: dict[str, An
     return int((await _execute(session, statement, parameters)).scalar_one())
 
 
-async def rebuild(
+_BUCKETS_IN_RANGE = (
+    "FROM mention_rollup WHERE organization_id = :organization_id "
+    "AND bucket_at >= :start AND bucket_at < :end"
+)
+_DAYS_IN_RANGE = (
+    "FROM author_day_rollup WHERE organization_id = :organization_id "
+    "AND day >= CAST(:start_day AS date) AND day < CAST(:end_day AS date)"
+)
+
+
+async def rebuild_days(
     session: AsyncSession, organization_id: uuid.UUID, since: datetime, until: datetime
 ) -> Rebuilt:
-    """Recount an organization's rollups over the UTC days holding [since, until) from raw rows.
+    """Recount an organization's buckets and author days over the UTC days holding
+    [since, until) from the raw rows; `rebuild_author_totals` then sums the days again.
 
     Safe while analyses are stored: a concurrent upsert on a row this transaction deleted
-    waits for it to commit and then adds to the recounted row. The all-time author figures
-    are summed again from the day rollup, for every author of the organization.
+    waits for it to commit and then adds to the recounted row.
     """
     start, end = whole_days(since, until)
-    scope = {"organization_id": organization_id, "start": start, "end": end}
-    await _execute(
-        session,
-        "DELETE FROM mention_rollup WHERE organization_id = :organization_id "
-        "AND bucket_at >= :start AND bucket_at < :end",
-        scope,
-    )
-    await _execute(
-        session,
-        "DELETE FROM author_day_rollup WHERE organization_id = :organization_id "
-        "AND day >= CAST(:start_day AS date) AND day < CAST(:end_day AS date)",
-        {**scope, "start_day": start.date(), "end_day": end.date()},
-    )
+    scope = {
+        "organization_id": organization_id,
+        "start": start,
+        "end": end,
+        "start_day": start.date(),
+        "end_day": end.date(),
+    }
+    await _execute(session, f"DELETE {_BUCKETS_IN_RANGE}", scope)
+    await _execute(session, f"DELETE {_DAYS_IN_RANGE}", scope)
     parameters = _parameters(1, **scope)
     await _execute(session, _MENTION_ROLLUP.format(where=_IN_RANGE), parameters)
     await _execute(session, _author_statement("author_day_rollup", _IN_RANGE), parameters)
+    return Rebuilt(
+        start,
+        end,
+        await _count(session, f"SELECT count(*) {_BUCKETS_IN_RANGE}", scope),
+        await _count(session, f"SELECT count(*) {_DAYS_IN_RANGE}", scope),
+    )
+
+
+async def rebuild_author_totals(session: AsyncSession, organization_id: uuid.UUID) -> int:
+    """Sum every author's days again into their all-time figures; return the authors."""
+    scope = {"organization_id": organization_id}
     await _execute(
         session, "DELETE FROM author_rollup WHERE organization_id = :organization_id", scope
     )
@@ -239,24 +255,17 @@ async def rebuild(
         """,
         scope,
     )
-    return Rebuilt(
-        start,
-        end,
-        await _count(
-            session,
-            "SELECT count(*) FROM mention_rollup WHERE organization_id = :organization_id "
-            "AND bucket_at >= :start AND bucket_at < :end",
-            scope,
-        ),
-        await _count(
-            session,
-            "SELECT count(*) FROM author_day_rollup WHERE organization_id = :organization_id "
-            "AND day >= CAST(:start_day AS date) AND day < CAST(:end_day AS date)",
-            {**scope, "start_day": start.date(), "end_day": end.date()},
-        ),
-        await _count(
-            session,
-            "SELECT count(*) FROM author_rollup WHERE organization_id = :organization_id",
-            scope,
-        ),
+    return await _count(
+        session,
+        "SELECT count(*) FROM author_rollup WHERE organization_id = :organization_id",
+        scope,
     )
+
+
+async def rebuild(
+    session: AsyncSession, organization_id: uuid.UUID, since: datetime, until: datetime
+) -> Rebuilt:
+    """Recount the days holding [since, until) and the author totals, in one transaction."""
+    rebuilt = await rebuild_days(session, organization_id, since, until)
+    await rebuild_author_totals(session, organization_id)
+    return rebuilt
