@@ -20,7 +20,11 @@ REASON_LIMIT = 1000
 class Author(OrganizationRow, table=True):
     """Who posted: one row per (organization, source, handle), refreshed on every sighting."""
 
-    __table_args__ = (UniqueConstraint("organization_id", "source", "handle"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "source", "handle"),
+        # The author list by followers reads this index in order instead of sorting.
+        Index("ix_author_org_followers", "organization_id", "followers", "id"),
+    )
 
     source: str = Field(max_length=16)
     handle: str = Field(max_length=200)

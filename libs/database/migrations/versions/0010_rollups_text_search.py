@@ -7,8 +7,9 @@ Create Date: 2026-12-06 12:00:00
 Creates the rollup tables and fills them from the analyses already stored (the same
 grouping `libs.database.rollups` applies, written out here so this revision never changes),
 an index on `mention_analysis (organization_id, posted_at)`, one for the stories a
-watchlist matched, and the text search index: every two-character piece of a mention's
-text (`text_bigrams`), in a GIN index that `textContains` filters narrow through.
+watchlist matched, one for the author list by followers, and the text search index: every
+two-character piece of a mention's text (`text_bigrams`), in a GIN index that
+`textContains` filters narrow through.
 """
 
 import sqlalchemy as sa
@@ -89,6 +90,7 @@ def upgrade() -> None:
     ddl.index(
         "ix_mention_analysis_org_posted", "mention_analysis", ["organization_id", "posted_at"]
     )
+    ddl.index("ix_author_org_followers", "author", ["organization_id", "followers", "id"])
     ddl.index("ix_watchlist_hit_watchlist_story", "watchlist_hit", ["watchlist_id", "story_id"])
     op.execute(
         """
@@ -155,6 +157,7 @@ def downgrade() -> None:
     op.drop_index("ix_mention_text_bigrams", table_name="mention")
     op.execute("DROP FUNCTION text_bigrams(text)")
     op.drop_index("ix_watchlist_hit_watchlist_story", table_name="watchlist_hit")
+    op.drop_index("ix_author_org_followers", table_name="author")
     op.drop_index("ix_mention_analysis_org_posted", table_name="mention_analysis")
     op.drop_table("author_rollup")
     op.drop_table("author_day_rollup")
