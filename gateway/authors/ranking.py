@@ -89,10 +89,12 @@ def _raw(
         col(mention.organization_id) == organization_id,
         col(mention.author_id).is_not(None),
     ]
+    # The analysis keeps its mention's `posted_at`: bounding both sides lets PostgreSQL read
+    # each through its (organization, posted_at) index instead of every analysis.
     if since is not None:
-        where.append(col(mention.posted_at) >= since)
+        where += [col(mention.posted_at) >= since, col(analysis.posted_at) >= since]
     if until is not None:
-        where.append(col(mention.posted_at) < until)
+        where += [col(mention.posted_at) < until, col(analysis.posted_at) < until]
     if watchlist_id is not None:
         where.append(col(analysis.watchlist_ids).contains([watchlist_id]))
     negative = col(analysis.sentiment) == Sentiment.NEGATIVE.value

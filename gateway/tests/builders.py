@@ -107,6 +107,7 @@ async def analysis(
     fields.setdefault("sentiment_score", -0.8)
     fields.setdefault("tokens", ["奶粉", "拉肚子", "客服"])
     fields.setdefault("matched_keywords", ["奶粉"])
+    fields.setdefault("posted_at", row.posted_at)
     concluded = tables.MentionAnalysis(
         mention_id=row.id,
         organization_id=row.organization_id,

@@ -36,6 +36,12 @@ class MentionRollup(SQLModel, table=True):
     """
 
     __tablename__ = "mention_rollup"
+    # Every watchlist's buckets of a range at once: share of voice, and a rebuild's delete.
+    __table_args__ = (
+        Index(
+            "ix_mention_rollup_org_grain_bucket", "organization_id", "grain_seconds", "bucket_at"
+        ),
+    )
 
     organization_id: uuid.UUID = _organization()
     watchlist_id: uuid.UUID = Field(primary_key=True)
@@ -58,6 +64,8 @@ class AuthorDayRollup(SQLModel, table=True):
     """
 
     __tablename__ = "author_day_rollup"
+    # Every author's days of a window: a windowed author list, and a rebuild's delete.
+    __table_args__ = (Index("ix_author_day_rollup_org_day", "organization_id", "day"),)
 
     organization_id: uuid.UUID = _organization()
     author_id: uuid.UUID = Field(primary_key=True)

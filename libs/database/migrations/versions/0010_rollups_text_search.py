@@ -76,6 +76,12 @@ def upgrade() -> None:
         *_author_figures(),
         sa.PrimaryKeyConstraint("organization_id", "author_id"),
     )
+    ddl.index(
+        "ix_mention_rollup_org_grain_bucket",
+        "mention_rollup",
+        ["organization_id", "grain_seconds", "bucket_at"],
+    )
+    ddl.index("ix_author_day_rollup_org_day", "author_day_rollup", ["organization_id", "day"])
     for name, column in (
         ("mentions", "mention_count"),
         ("negative", "negative_count"),
