@@ -54,7 +54,7 @@ def _watched_by(value: Any, scope: Scope, field: str) -> ColumnElement[bool]:
     return col(analysis.watchlist_ids).contains([require_id(value, "Watchlist", field)])
 
 
-def _text_contains(value: str, _: Scope, __: str) -> ColumnElement[bool]:
+def text_contains_condition(value: str, _: Scope, __: str) -> ColumnElement[bool]:
     """The text contains `value`, ignoring case, found through the text's bigram index.
 
     `ILIKE '%…%'` alone reads every mention of the organization. Every two-character piece
@@ -104,7 +104,9 @@ class MentionFilter:
         "true: analysed mentions only; false: those still waiting.",
         joined=True,
     )
-    text_contains: str | None = condition(_text_contains, "The text contains this, ignoring case.")
+    text_contains: str | None = condition(
+        text_contains_condition, "The text contains this, ignoring case."
+    )
 
 
 MENTION_ORDER = Sorting(
