@@ -140,6 +140,34 @@ def _summed(*parts: CoreSelect[*tuple[Any, ...]]) -> Subquery:
     )
 
 
+_FIGURE_KEYS = {
+    AuthorOrderField.MENTION_COUNT: "mention_count",
+    AuthorOrderField.REACH: "reach",
+    AuthorOrderField.ENGAGEMENT: "engagement",
+    AuthorOrderField.INFLUENCE: "influence",
+    AuthorOrderField.NEGATIVE_COUNT: "negative_count",
+    AuthorOrderField.LAST_POSTED_AT: "last_posted_at",
+}
+
+
+def leading(figures: Subquery, field: AuthorOrderField, first: int) -> Subquery:
+    """Keep the `first` authors of `figures` by `field`, most first, before authors are joined.
+
+    PostgreSQL cannot tell how many authors a window's figures hold, so it would join every
+    one of them to `author` before keeping the first few (95 k index lookups for 30 days of
+    a million mentions). Followers are the author's own: those are ranked after the join.
+    """
+    name = _FIGURE_KEYS.get(field)
+    if name is None:
+        return figures
+    return (
+        core_select(figures)
+        .order_by(figures.c[name].desc(), figures.c.author_id.desc())
+        .limit(first)
+        .subquery("leading")
+    )
+
+
 def ranked_authors(
     organization_id: uuid.UUID,
     figures: Subquery,

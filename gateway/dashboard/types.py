@@ -14,7 +14,7 @@ from enum import Enum
 import strawberry
 from sqlmodel import col
 
-from gateway.authors.ranking import author_figures, ranked_authors
+from gateway.authors.ranking import author_figures, leading, ranked_authors
 from gateway.authors.types import AuthorOrderField, AuthorSummary
 from gateway.core.context import Info
 from gateway.core.enums import IncidentStatus, Tier
@@ -276,7 +276,7 @@ class Dashboard:
             watchlist_id=scope.watchlist_id,
         )
         statement, ordering = ranked_authors(
-            scope.organization_id, counted, [], by, OrderDirection.DESC
+            scope.organization_id, leading(counted, by, first), [], by, OrderDirection.DESC
         )
         statement = sort(statement, ordering, col(tables.Author.id)).limit(first)
         async with info.context.sessions() as session:
