@@ -367,6 +367,25 @@ async def prepare(args: Any) -> tuple[uuid.UUID, str, dict[str, Any]]:
     return org, key, loaded
 
 
+async def reuse(args: Any) -> tuple[uuid.UUID, str, dict[str, Any]]:
+    """Read what `prepare` left in a database kept with `--keep`; make a new key."""
+    org, key = await make_key(args.database_url, "bench", "viewer")
+    connection = await asyncpg.connect(_asyncpg(args.database_url))
+    try:
+        watchlists = [
+            row[0]
+            for row in await connection.fetch(
+                "SELECT id FROM watchlist WHERE organization_id = $1 ORDER BY name", org
+            )
+        ]
+        now = await connection.fetchval(
+            "SELECT max(posted_at) FROM mention WHERE organization_id = $1", org
+        )
+    finally:
+        await connection.close()
+    return org, key, {"watchlists": watchlists, "now": now}
+
+
 def main() -> None:
     """Load, rebuild, measure, print; drop the database unless asked to keep it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -377,10 +396,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--raw-repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Measure a database kept by an earlier --keep run."
+    )
     args = parser.parse_args()
     name = make_url(args.database_url).database
     try:
-        org, key, loaded = asyncio.run(prepare(args))
+        org, key, loaded = asyncio.run(reuse(args) if args.reuse else prepare(args))
         port = free_port()
         env = {
             "DATABASE_URL": args.database_url,
