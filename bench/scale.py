@@ -4,7 +4,7 @@
    (`crisiswatch_scale` on DATABASE_URL's server, or on an embedded server when none is
    given), migrated as production is, by COPY (`scale_data.py`). `--reuse` keeps a database
    an earlier run loaded with the same size and days.
-2. Rebuilds the rollups when `services.analysis.rollups` exists (`rebuild_rollups`).
+2. Rebuilds the rollups from the loaded rows (`rebuild_rollups`), as after any bulk load.
 3. Prints the storage per mention, table by table (heap, indexes and TOAST).
 4. Starts the gateway on that database and times every console read through GraphQL, one
    request at a time (`scale_reads.py`): p50/p95 against the 200 ms aim.
@@ -20,8 +20,6 @@ Figures: docs/scale.md.
 
 import argparse
 import asyncio
-import importlib
-import inspect
 import json
 import os
 import shutil
@@ -30,7 +28,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +47,13 @@ from harness import (
 )
 from scale_data import Loaded, create_watchlists, load
 from scale_reads import AIM_MS, Console, Timing, console_reads, print_reads
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from crisiswatch.demo_stream import crisis
 from crisiswatch.embedded import start_postgres, start_redis
 from libs.contracts.messages import CreateWatchlist
+from libs.database import rollups
 from libs.database.engine import create_engine, session_factory, transaction
 from libs.database.migrate import upgrade
 from services.analysis.configuration import create_watchlist
@@ -136,26 +136,29 @@ async def fill(url: str, name: str, mentions: int, days: float) -> Loaded:
 
 
 async def rebuild_rollups(url: str) -> str:
-    """Rebuild the rollup tables from the raw ones, when the rollup module is present.
+    """Recount the rollups from the raw tables, as `crisiswatch rollups rebuild` does.
 
-    The rollups (`services.analysis.rollups`) are kept by analysis as it writes; a bulk load
-    bypasses analysis, so they are rebuilt once here before the reads. The module's
-    `rebuild(sessions)` is called; without the module the dashboard and author reads
-    aggregate the raw tables, which is what the figures then show.
+    Analysis keeps the rollups as it writes; a bulk load bypasses analysis, so they are
+    rebuilt once here, for every organization over the days its mentions span, before the
+    reads (`libs.database.rollups.rebuild`).
     """
-    try:
-        module = importlib.import_module("services.analysis.rollups")
-    except ModuleNotFoundError:
-        return "no rollup module: dashboard and authors read the raw tables"
-    rebuild = getattr(module, "rebuild", None)
-    if rebuild is None:
-        return "services.analysis.rollups has no rebuild(sessions): rollups not rebuilt"
     engine = create_engine(url, pool_size=2)
+    sessions = session_factory(engine)
+    started = time.monotonic()
     try:
-        started = time.monotonic()
-        result = rebuild(session_factory(engine))
-        if inspect.isawaitable(result):
-            await result
+        async with sessions() as session:
+            spans = (
+                await session.exec(
+                    text(  # type: ignore[call-overload]
+                        "SELECT organization_id, min(posted_at), max(posted_at) FROM mention "
+                        "GROUP BY organization_id"
+                    )
+                )
+            ).all()
+        for organization_id, first, last in spans:
+            async with sessions() as session:
+                await rollups.rebuild(session, organization_id, first, last + timedelta(days=1))
+                await session.commit()
         return f"rollups rebuilt in {time.monotonic() - started:.1f} s"
     finally:
         await engine.dispose()

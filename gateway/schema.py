@@ -22,6 +22,7 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -35,6 +36,7 @@ from gateway.core.execution import GatewayExecutor
 from gateway.core.nodes import NodeQuery
 from gateway.core.storable_input import RefuseUnstorableText
 from gateway.core.websocket_admission import WebSocketAdmission
+from gateway.core.wide import SCALARS
 from gateway.cost.extension import CostLimit
 from gateway.dashboard.queries import DashboardQuery
 from gateway.drafts.mutations import DraftMutation
@@ -198,4 +200,5 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         subscription=Subscription,
         extensions=extensions,
         execution_context_class=GatewayExecutor,
+        config=StrawberryConfig(scalar_map=SCALARS),
     )

@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         description="Days the rows of each table in RETENTION_ROLLUP_TABLES are kept.",
     )
     retention_rollup_tables: str = Field(
-        default="",
+        default="mention_rollup:bucket_at,author_day_rollup:day",
         description=(
             "Comma-separated `table:time_column` pairs of per-organization rollup tables the "
             "retention pass prunes after RETENTION_ROLLUPS_DAYS; a table not (yet) in the "

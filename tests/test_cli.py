@@ -18,7 +18,8 @@ from libs.auth.keys import resolve
 from libs.contracts.enums import Role
 from libs.contracts.messages import MentionIngested
 from libs.database.engine import create_engine, session_factory
-from libs.database.tables import RiskSignal
+from libs.database.tables import MentionAnalysis, MentionRollup, RiskSignal
+from libs.database.tables.rollups import EVERY_MENTION
 from tests.builders import make_tenant
 from tests.fixtures.servers import Servers
 
@@ -288,3 +289,58 @@ def test_retention_set_refuses_a_bad_window_naming_the_option(
     refused = crisiswatch("retention", "set", *args, database_url=servers.database_url)
     assert refused.returncode == 2
     assert named in refused.stderr
+
+
+async def test_rollups_rebuild_recounts_a_bulk_load(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    from gateway.tests import builders
+
+    tenant = await make_tenant(sessions, "cli-rollups")
+    posted = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    async with sessions() as session:
+        for hours in (0, 30):
+            row = await builders.mention(
+                session, tenant.org.id, posted_at=posted + timedelta(hours=hours), views=7
+            )
+            # As a bulk load stores it: an analysis the analysis service never counted.
+            session.add(
+                MentionAnalysis(
+                    mention_id=row.id,
+                    organization_id=tenant.org.id,
+                    posted_at=row.posted_at,
+                    sentiment="negative",
+                    sentiment_score=-0.5,
+                )
+            )
+        await session.commit()
+
+    async def counted() -> int:
+        async with sessions() as session:
+            total = await session.exec(
+                select(func.coalesce(func.sum(MentionRollup.negative), 0)).where(
+                    MentionRollup.organization_id == tenant.org.id,
+                    MentionRollup.grain_seconds == 3600,
+                    MentionRollup.watchlist_id == EVERY_MENTION,
+                )
+            )
+            return int(total.one())
+
+    assert await counted() == 0
+    args = ("rollups", "rebuild", "--org", "cli-rollups", "--since", "2026-03-01T00:00:00")
+    rebuilt = await asyncio.to_thread(
+        crisiswatch, *args, "--until", "2026-03-03T00:00:00", database_url=servers.database_url
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "rebuilt 2026-03-01 to 2026-03-03" in rebuilt.stdout
+    assert await counted() == 2
+    again = await asyncio.to_thread(
+        crisiswatch, *args, "--until", "2026-03-03T00:00:00", database_url=servers.database_url
+    )
+    assert again.returncode == 0 and await counted() == 2, again.stderr
+
+    unknown = await asyncio.to_thread(
+        crisiswatch, "rollups", "rebuild", "--org", "nobody", "--since", "2026-03-01",
+        "--until", "2026-03-02", database_url=servers.database_url,
+    )  # fmt: skip
+    assert unknown.returncode == 2 and "no organization" in unknown.stderr

@@ -1,4 +1,4 @@
-"""The SQL that counts each author's mentions and ranks authors by a figure.
+"""The SQL that counts each author's analysed mentions and ranks authors by a figure.
 
 Public to other domains: the dashboard's top authors rank with it over its window.
 """
@@ -7,7 +7,9 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import and_, func
+from sqlalchemy import BigInteger, Integer, and_, func, literal, union_all
+from sqlalchemy import Select as CoreSelect
+from sqlalchemy import cast as cast_
 from sqlalchemy import select as core_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
@@ -19,8 +21,20 @@ from gateway.core.listing import OrderDirection
 from gateway.core.pagination import Ordering
 from libs.contracts.enums import Sentiment
 from libs.database import tables
+from libs.database.rollup_windows import day_split
 
 Ranked = tuple[Select[*tuple[Any, ...]], Ordering]
+
+
+_FIGURES = (
+    "author_id",
+    "mention_count",
+    "negative_count",
+    "reach",
+    "engagement",
+    "influence",
+    "last_posted_at",
+)
 
 
 def author_figures(
@@ -30,33 +44,74 @@ def author_figures(
     until: datetime | None,
     watchlist_id: uuid.UUID | None,
 ) -> Subquery:
-    """Per author: the counted mentions' volume, negatives, reach, engagement and influence."""
+    """Per author: the analysed mentions' volume, negatives, reach, engagement and influence.
+
+    Without a watchlist they come from the rollups: all time from `author_rollup` (whose
+    indexes rank the default list), a window from its whole UTC days in `author_day_rollup`
+    plus the raw rows of the part-days at either end. A watchlist's are counted from the
+    raw rows (the rollups keep no authors per watchlist).
+    """
+    if watchlist_id is not None:
+        return _summed(_raw(organization_id, since, until, watchlist_id))
+    if since is None and until is None:
+        total = tables.AuthorRollup
+        return (
+            core_select(*(col(getattr(total, name)).label(name) for name in _FIGURES))
+            .where(col(total.organization_id) == organization_id)
+            .subquery("figures")
+        )
+    parts = day_split(since, until)
+    edges = [
+        _raw(organization_id, span.start, span.end, None) for span in parts.raw if not span.empty
+    ]
+    if parts.days.empty:
+        return _summed(*edges)
+    day = tables.AuthorDayRollup
+    days: CoreSelect[*tuple[Any, ...]] = core_select(
+        *(col(getattr(day, name)).label(name) for name in _FIGURES)
+    ).where(
+        col(day.organization_id) == organization_id,
+        col(day.day) >= parts.days.start.date(),
+        col(day.day) < parts.days.end.date(),
+    )
+    return _summed(days, *edges)
+
+
+def _raw(
+    organization_id: uuid.UUID,
+    since: datetime | None,
+    until: datetime | None,
+    watchlist_id: uuid.UUID | None,
+) -> CoreSelect[*tuple[Any, ...]]:
+    """One row per analysed mention of an author in [since, until), shaped as the figures."""
     mention, analysis = tables.Mention, tables.MentionAnalysis
     where: list[ColumnElement[bool]] = [
         col(mention.organization_id) == organization_id,
         col(mention.author_id).is_not(None),
     ]
+    # The analysis keeps its mention's `posted_at`: bounding both sides lets PostgreSQL read
+    # each through its (organization, posted_at) index instead of every analysis.
     if since is not None:
-        where.append(col(mention.posted_at) >= since)
+        where += [col(mention.posted_at) >= since, col(analysis.posted_at) >= since]
     if until is not None:
-        where.append(col(mention.posted_at) < until)
+        where += [col(mention.posted_at) < until, col(analysis.posted_at) < until]
     if watchlist_id is not None:
         where.append(col(analysis.watchlist_ids).contains([watchlist_id]))
     negative = col(analysis.sentiment) == Sentiment.NEGATIVE.value
     return (
         core_select(
             col(mention.author_id).label("author_id"),
-            func.count().label("mention_count"),
-            func.count().filter(negative).label("negative_count"),
-            func.coalesce(func.sum(col(mention.views)), 0).label("reach"),
-            func.coalesce(
-                func.sum(col(mention.reposts) + col(mention.comments) + col(mention.likes)), 0
+            literal(1, BigInteger()).label("mention_count"),
+            cast_(negative, Integer()).label("negative_count"),
+            cast_(col(mention.views), BigInteger()).label("reach"),
+            cast_(
+                col(mention.reposts) + col(mention.comments) + col(mention.likes), BigInteger()
             ).label("engagement"),
-            func.coalesce(func.max(col(analysis.influence)), 0.0).label("influence"),
-            func.max(col(mention.posted_at)).label("last_posted_at"),
+            col(analysis.influence).label("influence"),
+            col(mention.posted_at).label("last_posted_at"),
         )
         .select_from(mention)
-        .outerjoin(
+        .join(
             analysis,
             and_(
                 col(analysis.mention_id) == col(mention.id),
@@ -64,8 +119,52 @@ def author_figures(
             ),
         )
         .where(*where)
-        .group_by(col(mention.author_id))
+    )
+
+
+def _summed(*parts: CoreSelect[*tuple[Any, ...]]) -> Subquery:
+    """Sum the parts' rows per author (as bigint: a sum of bigint is numeric); maxima stay."""
+    rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("counted")
+    return (
+        core_select(
+            rows.c.author_id.label("author_id"),
+            cast_(func.sum(rows.c.mention_count), BigInteger()).label("mention_count"),
+            cast_(func.sum(rows.c.negative_count), BigInteger()).label("negative_count"),
+            cast_(func.sum(rows.c.reach), BigInteger()).label("reach"),
+            cast_(func.sum(rows.c.engagement), BigInteger()).label("engagement"),
+            func.max(rows.c.influence).label("influence"),
+            func.max(rows.c.last_posted_at).label("last_posted_at"),
+        )
+        .group_by(rows.c.author_id)
         .subquery("figures")
+    )
+
+
+_FIGURE_KEYS = {
+    AuthorOrderField.MENTION_COUNT: "mention_count",
+    AuthorOrderField.REACH: "reach",
+    AuthorOrderField.ENGAGEMENT: "engagement",
+    AuthorOrderField.INFLUENCE: "influence",
+    AuthorOrderField.NEGATIVE_COUNT: "negative_count",
+    AuthorOrderField.LAST_POSTED_AT: "last_posted_at",
+}
+
+
+def leading(figures: Subquery, field: AuthorOrderField, first: int) -> Subquery:
+    """Keep the `first` authors of `figures` by `field`, most first, before authors are joined.
+
+    PostgreSQL cannot tell how many authors a window's figures hold, so it would join every
+    one of them to `author` before keeping the first few (95 k index lookups for 30 days of
+    a million mentions). Followers are the author's own: those are ranked after the join.
+    """
+    name = _FIGURE_KEYS.get(field)
+    if name is None:
+        return figures
+    return (
+        core_select(figures)
+        .order_by(figures.c[name].desc(), figures.c.author_id.desc())
+        .limit(first)
+        .subquery("leading")
     )
 
 

@@ -18,6 +18,7 @@ import strawberry
 
 from gateway.core.enums import AuthorKind, Source
 from gateway.core.listing import OrderDirection
+from gateway.core.wide import BigInt, big, deprecated, narrow
 from libs.database import tables
 
 
@@ -50,12 +51,25 @@ class AuthorSummary:
     kind: AuthorKind
     mention_count: int
     negative_count: int = strawberry.field(description="Mentions analysis judged negative.")
-    reach: int = strawberry.field(description="Views the counted mentions report, summed.")
-    engagement: int = strawberry.field(description="Reposts, comments and likes, summed.")
+    reach_total: BigInt = strawberry.field(description="Views the counted mentions report, summed.")
+    engagement_total: BigInt = strawberry.field(description="Reposts, comments and likes, summed.")
     influence: float = strawberry.field(
         description="The highest influence analysis gave one of the counted mentions."
     )
     last_posted_at: datetime
+
+    @strawberry.field(
+        description="`reachTotal` as a 32-bit Int.", deprecation_reason=deprecated("reachTotal")
+    )
+    def reach(self) -> int:
+        return narrow(self.reach_total, "reach", "reachTotal")
+
+    @strawberry.field(
+        description="`engagementTotal` as a 32-bit Int.",
+        deprecation_reason=deprecated("engagementTotal"),
+    )
+    def engagement(self) -> int:
+        return narrow(self.engagement_total, "engagement", "engagementTotal")
 
     @classmethod
     def from_row(cls, row: Any) -> Self:
@@ -70,8 +84,8 @@ class AuthorSummary:
             kind=AuthorKind(author.kind),
             mention_count=int(row.mention_count),
             negative_count=int(row.negative_count),
-            reach=int(row.reach),
-            engagement=int(row.engagement),
+            reach_total=big(row.reach),
+            engagement_total=big(row.engagement),
             influence=float(row.influence),
             last_posted_at=row.last_posted_at,
         )

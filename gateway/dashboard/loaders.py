@@ -5,42 +5,37 @@ watchlist, only mentions analysis matched to it (and incidents on it) are counte
 Volume buckets start on whole multiples of the bucket width from an origin (midnight UTC,
 moved by the client's UTC offset), so the first and last bucket may reach outside the
 window; they count only what is inside.
+
+Volume and share of voice read the rollups (`libs.database.rollups`), never a scan of the
+window's mentions: the inside of the window from rollup buckets, its first and last
+seconds from the raw rows (`libs.database.rollup_windows`).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, literal, or_
+from sqlalchemy import Row, and_, func, or_, text
 from sqlalchemy import select as core_select
-from sqlalchemy.dialects.postgresql import INTERVAL
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.types import DateTime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.predicates import OPEN_STATUSES
-from libs.contracts.enums import Sentiment, TaskStatus
+from libs.contracts.enums import TaskStatus
 from libs.database import tables
-from libs.database.mention_window import (
-    Scope,
-    TermRow,
-    analysis_of_mention,
-    mentions_in,
-    top_terms,
-)
-from libs.database.mention_window import (
-    rows as _rows,
-)
+from libs.database.mention_window import Scope, TermRow, top_terms
+from libs.database.mention_window import rows as _rows
 from libs.database.predicates import task_overdue
+from libs.database.rollup_windows import coarsest_grain, split
+from libs.database.rollups import GRAINS
+from libs.database.tables.rollups import EVERY_MENTION
 
 __all__ = ["Scope", "TermRow", "top_terms"]
 
 # The origin volume buckets are counted from, before the client's UTC offset.
 EPOCH = datetime(2000, 1, 3, tzinfo=UTC)  # a Monday, so weekly buckets could start on Mondays
-
-
-def _timestamp(moment: datetime) -> ColumnElement[datetime]:
-    return literal(moment, DateTime(timezone=True))
 
 
 @dataclass(frozen=True)
@@ -56,62 +51,146 @@ class VolumeRow:
     average_sentiment_score: float | None
 
 
+UNANALYSED_HORIZON = timedelta(hours=1)
+"""A mention stored this recently may be unanalysed without a `mention_failure` row yet.
+
+Analysis takes seconds; ingest's reconciler records every mention still unanalysed a
+minute on. So the unanalysed mentions are those stored within the horizon plus those with
+a failure row, both found through an index, never by scanning the window.
+"""
+
+# The analysed mentions of a window: rollup rows of its inside and of the minutes beside it,
+# raw rows at its edges, each as (at, watchlist_id, counts…); `_UNANALYSED` adds the mentions
+# not analysed yet in the all-mention scope.
+_COUNTED = """
+    SELECT bucket_at AS at, watchlist_id, positive, neutral, negative,
+           sentiment_score_sum AS score_sum, 0 AS unanalysed
+    FROM mention_rollup
+    WHERE organization_id = :organization_id AND {rollup_watchlists}
+      AND ((grain_seconds = :grain AND bucket_at >= :inside_start AND bucket_at < :inside_end)
+        OR (grain_seconds = 60
+            AND ((bucket_at >= :minutes_0_start AND bucket_at < :minutes_0_end)
+              OR (bucket_at >= :minutes_1_start AND bucket_at < :minutes_1_end))))
+    UNION ALL
+    SELECT m.posted_at, {raw_watchlist},
+           (a.sentiment = 'positive')::int, (a.sentiment = 'neutral')::int,
+           (a.sentiment = 'negative')::int, a.sentiment_score, 0
+    FROM mention m
+    JOIN mention_analysis a ON a.mention_id = m.id
+    {raw_join}
+    WHERE m.organization_id = :organization_id AND {raw_where}
+      AND ((m.posted_at >= :raw_0_start AND m.posted_at < :raw_0_end)
+        OR (m.posted_at >= :raw_1_start AND m.posted_at < :raw_1_end))
+"""
+
+_UNANALYSED = """
+    SELECT u.posted_at AS at, CAST(:every AS uuid), 0, 0, 0, NULL::float8, 1
+    FROM (
+        SELECT m.id, m.posted_at FROM mention m
+        WHERE m.organization_id = :organization_id AND m.ingested_at >= :recent
+          AND m.posted_at >= :since AND m.posted_at < :until
+        UNION
+        SELECT m.id, m.posted_at FROM mention_failure f JOIN mention m ON m.id = f.mention_id
+        WHERE f.organization_id = :organization_id
+          AND m.posted_at >= :since AND m.posted_at < :until
+    ) u
+    WHERE NOT EXISTS (SELECT 1 FROM mention_analysis a WHERE a.mention_id = u.id)
+"""
+
+
+def _parameters(scope: Scope, grain: int, now: datetime) -> dict[str, object]:
+    parts = split(scope.since, scope.until, grain)
+    spans = {
+        "inside": parts.inside,
+        "minutes_0": parts.minutes[0],
+        "minutes_1": parts.minutes[1],
+        "raw_0": parts.raw[0],
+        "raw_1": parts.raw[1],
+    }
+    parameters: dict[str, object] = {
+        "organization_id": scope.organization_id,
+        "watchlist_id": scope.watchlist_id,
+        "every": EVERY_MENTION,
+        "grain": grain,
+        "since": scope.since,
+        "until": scope.until,
+        "recent": now - UNANALYSED_HORIZON,
+    }
+    for name, span in spans.items():
+        parameters[f"{name}_start"], parameters[f"{name}_end"] = span.start, span.end
+    return parameters
+
+
+def _counted(scope: Scope) -> str:
+    """The counted rows of the scope: one watchlist's, or every mention with unanalysed ones."""
+    if scope.watchlist_id is not None:
+        return _COUNTED.format(
+            rollup_watchlists="watchlist_id = :watchlist_id",
+            raw_watchlist="CAST(:watchlist_id AS uuid)",
+            raw_join="",
+            raw_where="a.watchlist_ids @> ARRAY[CAST(:watchlist_id AS uuid)]",
+        )
+    every = _COUNTED.format(
+        rollup_watchlists="watchlist_id = :every",
+        raw_watchlist="CAST(:every AS uuid)",
+        raw_join="",
+        raw_where="TRUE",
+    )
+    return f"{every} UNION ALL {_UNANALYSED}"
+
+
+def _by_watchlist() -> str:
+    """The counted rows of every watchlist, each mention once per watchlist it matched."""
+    return _COUNTED.format(
+        rollup_watchlists="watchlist_id <> :every",
+        raw_watchlist="w.watchlist_id",
+        raw_join="CROSS JOIN LATERAL (SELECT DISTINCT unnest(a.watchlist_ids) AS watchlist_id) w",
+        raw_where="TRUE",
+    )
+
+
+def _mean(total: Any, count: int) -> float | None:
+    return float(total) / count if total is not None and count else None
+
+
 async def volume(
     session: AsyncSession, scope: Scope, width: timedelta, offset: timedelta
 ) -> list[VolumeRow]:
     """Return each bucket from the one holding `since` to the one holding `until`, empty too."""
-    mention, analysis = tables.Mention, tables.MentionAnalysis
-    step = literal(width, INTERVAL())
-    origin = _timestamp(EPOCH - offset)
-    sentiment = col(analysis.sentiment)
-    counted = (
-        core_select(
-            func.date_bin(step, col(mention.posted_at), origin).label("start"),
-            func.count().label("total"),
-            func.count().filter(sentiment == Sentiment.POSITIVE.value).label("positive"),
-            func.count().filter(sentiment == Sentiment.NEUTRAL.value).label("neutral"),
-            func.count().filter(sentiment == Sentiment.NEGATIVE.value).label("negative"),
-            func.avg(col(analysis.sentiment_score)).label("average_sentiment_score"),
+    origin = EPOCH - offset
+    grain = coarsest_grain(width, offset)
+    statement = f"""
+        SELECT date_bin(CAST(:width AS interval), at, CAST(:origin AS timestamptz)) AS start,
+               sum(positive), sum(neutral), sum(negative), sum(score_sum), sum(unanalysed)
+        FROM ({_counted(scope)}) counted
+        GROUP BY 1
+    """
+    parameters = {
+        **_parameters(scope, grain, datetime.now(UTC)),
+        "width": width,
+        "origin": origin,
+    }
+    found: dict[datetime, tuple[Any, ...]] = {
+        row[0]: tuple(row[1:]) for row in await _text_rows(session, statement, parameters)
+    }
+    first = origin + ((scope.since - origin) // width) * width
+    points = []
+    start = first
+    while start < scope.until:
+        positive, neutral, negative, score_sum, unanalysed = found.get(start, (0, 0, 0, None, 0))
+        judged = int(positive) + int(neutral) + int(negative)
+        points.append(
+            VolumeRow(
+                start=start,
+                total=judged + int(unanalysed),
+                positive=int(positive),
+                neutral=int(neutral),
+                negative=int(negative),
+                average_sentiment_score=_mean(score_sum, judged),
+            )
         )
-        .select_from(mention)
-        .outerjoin(analysis, analysis_of_mention(scope))
-        .where(*mentions_in(scope))
-        .group_by(func.date_bin(step, col(mention.posted_at), origin))
-        .subquery("counted")
-    )
-    buckets = (
-        func.generate_series(
-            func.date_bin(step, _timestamp(scope.since), origin), _timestamp(scope.until), step
-        )
-        .table_valued("start")
-        .render_derived(name="buckets")
-    )
-    statement = (
-        core_select(
-            buckets.c.start,
-            func.coalesce(counted.c.total, 0),
-            func.coalesce(counted.c.positive, 0),
-            func.coalesce(counted.c.neutral, 0),
-            func.coalesce(counted.c.negative, 0),
-            counted.c.average_sentiment_score,
-        )
-        .select_from(buckets)
-        .outerjoin(counted, counted.c.start == buckets.c.start)
-        .where(buckets.c.start < _timestamp(scope.until))
-        .order_by(buckets.c.start)
-    )
-    rows = await _rows(session, statement)
-    return [
-        VolumeRow(
-            start=start,
-            total=int(total),
-            positive=int(positive),
-            neutral=int(neutral),
-            negative=int(negative),
-            average_sentiment_score=float(average) if average is not None else None,
-        )
-        for start, total, positive, neutral, negative, average in rows
-    ]
+        start += width
+    return points
 
 
 @dataclass(frozen=True)
@@ -123,41 +202,41 @@ class ShareRow:
     negative: int
 
 
+_SHARE = """
+    SELECT watchlist_id, sum(positive + neutral + negative), sum(negative)
+    FROM ({counted}) counted
+    GROUP BY watchlist_id
+"""
+
+
 async def share_of_voice(session: AsyncSession, scope: Scope) -> list[ShareRow]:
     """Return every watchlist of the organization with its mentions in the window, most first."""
-    mention, analysis, watchlist = tables.Mention, tables.MentionAnalysis, tables.Watchlist
-    matched = (
-        core_select(
-            func.unnest(col(analysis.watchlist_ids)).label("watchlist_id"),
-            col(analysis.sentiment).label("sentiment"),
+    parameters = _parameters(scope, max(GRAINS), datetime.now(UTC))
+    statement = _SHARE.format(counted=_by_watchlist())
+    found = await _text_rows(session, statement, parameters)
+    counts: dict[Any, tuple[int, int]] = {}
+    for watchlist_id, mentions, negative in map(tuple, found):
+        counts[watchlist_id] = (int(mentions), int(negative))
+    watchlist = tables.Watchlist
+    rows = (
+        await session.exec(
+            select(watchlist).where(col(watchlist.organization_id) == scope.organization_id)
         )
-        .join(mention, col(mention.id) == col(analysis.mention_id))
-        .where(
-            col(analysis.organization_id) == scope.organization_id,
-            col(mention.organization_id) == scope.organization_id,
-            col(mention.posted_at) >= scope.since,
-            col(mention.posted_at) < scope.until,
-        )
-        .subquery("matched")
+    ).all()
+    shares = [ShareRow(row, *counts.get(row.id, (0, 0))) for row in rows]
+    # Most first, then by name as the C collation sorts it, then by id.
+    shares.sort(
+        key=lambda share: (-share.mentions, share.watchlist.name.encode(), share.watchlist.id)
     )
-    counted = (
-        core_select(
-            matched.c.watchlist_id,
-            func.count().label("mentions"),
-            func.count().filter(matched.c.sentiment == Sentiment.NEGATIVE.value).label("negative"),
-        )
-        .group_by(matched.c.watchlist_id)
-        .subquery("counted")
-    )
-    mentions = func.coalesce(counted.c.mentions, 0)
-    statement = (
-        select(watchlist, mentions, func.coalesce(counted.c.negative, 0))
-        .outerjoin(counted, counted.c.watchlist_id == col(watchlist.id))
-        .where(col(watchlist.organization_id) == scope.organization_id)
-        .order_by(mentions.desc(), col(watchlist.name).collate("C"), col(watchlist.id))
-    )
-    rows = (await session.exec(statement)).all()
-    return [ShareRow(row, int(count), int(negative)) for row, count, negative in rows]
+    return shares
+
+
+async def _text_rows(
+    session: AsyncSession, statement: str, parameters: dict[str, object]
+) -> Sequence[Row[Any]]:
+    """Run a textual statement with its parameters in the session's transaction."""
+    connection = await session.connection()
+    return (await connection.execute(text(statement), parameters)).all()
 
 
 @dataclass(frozen=True)

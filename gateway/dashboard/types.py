@@ -14,7 +14,7 @@ from enum import Enum
 import strawberry
 from sqlmodel import col
 
-from gateway.authors.ranking import author_figures, ranked_authors
+from gateway.authors.ranking import author_figures, leading, ranked_authors
 from gateway.authors.types import AuthorOrderField, AuthorSummary
 from gateway.core.context import Info
 from gateway.core.enums import IncidentStatus, Tier
@@ -22,6 +22,7 @@ from gateway.core.errors import GatewayError
 from gateway.core.listing import OrderDirection
 from gateway.core.pagination import sort
 from gateway.core.rows import from_columns
+from gateway.core.wide import BigInt, big, deprecated, narrow
 from gateway.dashboard import loaders as figures
 from gateway.watchlists.types import Watchlist
 from libs.database import tables
@@ -78,17 +79,32 @@ class VolumePoint:
 @strawberry.type(description="A watchlist's share of the mentions all watchlists matched.")
 class WatchlistShare:
     watchlist: Watchlist
-    mentions: int = strawberry.field(description="Mentions in the window it matched.")
-    negative: int
+    mention_total: BigInt = strawberry.field(
+        description="Mentions in the window it matched (over 400 days they can pass 2^31)."
+    )
+    negative_total: BigInt = strawberry.field(description="Of those, mentions judged negative.")
     share: float | None = strawberry.field(
         description=(
-            "`mentions` over the sum of every watchlist's `mentions`, 0 to 1 (a mention two "
-            "watchlists match counts for both); null when no watchlist matched any."
+            "`mentionTotal` over the sum of every watchlist's `mentionTotal`, 0 to 1 (a "
+            "mention two watchlists match counts for both); null when no watchlist matched any."
         )
     )
     negative_share: float | None = strawberry.field(
         description="Negative among its mentions, 0 to 1; null without mentions."
     )
+
+    @strawberry.field(
+        description="`mentionTotal` as a 32-bit Int.", deprecation_reason=deprecated("mentionTotal")
+    )
+    def mentions(self) -> int:
+        return narrow(self.mention_total, "mentions", "mentionTotal")
+
+    @strawberry.field(
+        description="`negativeTotal` as a 32-bit Int.",
+        deprecation_reason=deprecated("negativeTotal"),
+    )
+    def negative(self) -> int:
+        return narrow(self.negative_total, "negative", "negativeTotal")
 
 
 @strawberry.type(description="A term and how many mentions in the window carry it.")
@@ -217,8 +233,8 @@ class Dashboard:
         return [
             WatchlistShare(
                 watchlist=Watchlist.from_row(row.watchlist),
-                mentions=row.mentions,
-                negative=row.negative,
+                mention_total=big(row.mentions),
+                negative_total=big(row.negative),
                 share=_share(row.mentions, whole),
                 negative_share=_share(row.negative, row.mentions),
             )
@@ -260,7 +276,7 @@ class Dashboard:
             watchlist_id=scope.watchlist_id,
         )
         statement, ordering = ranked_authors(
-            scope.organization_id, counted, [], by, OrderDirection.DESC
+            scope.organization_id, leading(counted, by, first), [], by, OrderDirection.DESC
         )
         statement = sort(statement, ordering, col(tables.Author.id)).limit(first)
         async with info.context.sessions() as session:

@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from sqlalchemy import Select, and_, func
+from sqlalchemy import Select, and_, func, literal
+from sqlalchemy.dialects.postgresql import ARRAY, TEXT
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
@@ -22,13 +23,12 @@ from gateway.core.filters import (
     at_or_after,
     before,
     condition,
-    containing,
     equals,
     flag,
     names,
     present,
 )
-from gateway.core.inputs import local_id, require_id
+from gateway.core.inputs import contains_pattern, local_id, require_id
 from gateway.core.listing import Key, ListSpec, Sorting
 from gateway.core.pagination import Preload
 from gateway.core.selection import node_fields
@@ -52,6 +52,23 @@ def _with_analysis(statement: Select[Any], scope: Scope) -> Select[Any]:
 def _watched_by(value: Any, scope: Scope, field: str) -> ColumnElement[bool]:
     """Analysis matched the mention to the watchlist named by `value`."""
     return col(analysis.watchlist_ids).contains([require_id(value, "Watchlist", field)])
+
+
+def text_contains_condition(value: str, _: Scope, __: str) -> ColumnElement[bool]:
+    """The text contains `value`, ignoring case, found through the text's bigram index.
+
+    `ILIKE '%…%'` alone reads every mention of the organization. Every two-character piece
+    of `value` must be among the text's (`text_bigrams`, a GIN index, migration 0010), which
+    the index answers; ILIKE then checks the few candidates. A single character has no
+    bigram, so it is searched by ILIKE alone.
+    """
+    found = col(mention.text).ilike(contains_pattern(value))
+    if len(value) < 2:
+        return found
+    pieces = func.text_bigrams(col(mention.text), type_=ARRAY(TEXT))
+    return and_(
+        pieces.contains(func.text_bigrams(literal(value, TEXT()), type_=ARRAY(TEXT))), found
+    )
 
 
 @strawberry.input(description="Narrow a mention list; every given condition must hold.")
@@ -87,7 +104,9 @@ class MentionFilter:
         "true: analysed mentions only; false: those still waiting.",
         joined=True,
     )
-    text_contains: str | None = containing(mention.text, "The text contains this, ignoring case.")
+    text_contains: str | None = condition(
+        text_contains_condition, "The text contains this, ignoring case."
+    )
 
 
 MENTION_ORDER = Sorting(

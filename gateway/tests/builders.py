@@ -28,7 +28,7 @@ from libs.contracts.enums import (
     TeamRole,
     Tier,
 )
-from libs.database import tables
+from libs.database import rollups, tables
 from libs.privacy import mask_contact, mask_name
 
 Row = TypeVar("Row", bound=SQLModel)
@@ -103,10 +103,11 @@ async def analysis(
     watchlists: list[tables.Watchlist] | None = None,
     **fields: Any,
 ) -> tables.MentionAnalysis:
-    """Store what analysis concluded about `row`."""
+    """Store what analysis concluded about `row` and count it in the rollups, as analysis does."""
     fields.setdefault("sentiment_score", -0.8)
     fields.setdefault("tokens", ["奶粉", "拉肚子", "客服"])
     fields.setdefault("matched_keywords", ["奶粉"])
+    fields.setdefault("posted_at", row.posted_at)
     concluded = tables.MentionAnalysis(
         mention_id=row.id,
         organization_id=row.organization_id,
@@ -114,7 +115,9 @@ async def analysis(
         watchlist_ids=[w.id for w in watchlists or []],
         **fields,
     )
-    return await stored(session, concluded)
+    await stored(session, concluded)
+    await rollups.count_analysed(session, [row.id])
+    return concluded
 
 
 async def watchlist(

@@ -80,7 +80,8 @@ async def test_authors_count_their_mentions_in_the_window_and_sort_by_each_figur
     def figures(test: Callable[[Mention, bool], bool]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for row, sentiment, influence, matched in posts:
-            if not test(row, matched):
+            # Author figures count analysed mentions: an unanalysed one counts once analysed.
+            if sentiment is None or not test(row, matched):
                 continue
             author = next(p for p in people if p.id == row.author_id)
             seen = out.setdefault(

@@ -49,6 +49,7 @@ from libs.database.tables.ingest import (
 from libs.database.tables.messaging import DeadLetter, MessageReceipt, OutboxMessage
 from libs.database.tables.notify import WebhookDelivery, WebhookEndpoint, WebhookPolicy
 from libs.database.tables.people import AuditEntry, Person
+from libs.database.tables.rollups import AuthorDayRollup, AuthorRollup, MentionRollup
 from libs.database.tables.tenancy import ApiKey, Organization, OrganizationKey
 
 metadata = SQLModel.metadata
@@ -59,6 +60,8 @@ __all__ = [
     "AppliedSignal",
     "AuditEntry",
     "Author",
+    "AuthorDayRollup",
+    "AuthorRollup",
     "Backtest",
     "Complaint",
     "DeadLetter",
@@ -75,6 +78,7 @@ __all__ = [
     "Mention",
     "MentionAnalysis",
     "MentionFailure",
+    "MentionRollup",
     "MessageReceipt",
     "Organization",
     "OrganizationKey",

@@ -91,6 +91,7 @@ class MentionAnalysis(SQLModel, table=True):
         Index("ix_mention_analysis_watchlists", "watchlist_ids", postgresql_using="gin"),
         Index("ix_mention_analysis_org_sentiment", "organization_id", "sentiment"),
         Index("ix_mention_analysis_story_posted", "story_id", "posted_at"),
+        Index("ix_mention_analysis_org_posted", "organization_id", "posted_at"),
     )
 
     mention_id: uuid.UUID = Field(primary_key=True, foreign_key="mention.id", ondelete="CASCADE")

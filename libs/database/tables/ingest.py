@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Index, LargeBinary, UniqueConstraint
+from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -19,7 +20,11 @@ REASON_LIMIT = 1000
 class Author(OrganizationRow, table=True):
     """Who posted: one row per (organization, source, handle), refreshed on every sighting."""
 
-    __table_args__ = (UniqueConstraint("organization_id", "source", "handle"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "source", "handle"),
+        # The author list by followers reads this index in order instead of sorting.
+        Index("ix_author_org_followers", "organization_id", "followers", "id"),
+    )
 
     source: str = Field(max_length=16)
     handle: str = Field(max_length=200)
@@ -36,6 +41,8 @@ class Mention(OrganizationRow, table=True):
         UniqueConstraint("organization_id", "source", "external_id"),
         Index("ix_mention_org_posted", "organization_id", "posted_at", "id"),
         Index("ix_mention_org_ingested", "organization_id", "ingested_at"),
+        # Text search: every two-character piece of the text (`text_bigrams`, migration 0010).
+        Index("ix_mention_text_bigrams", sql("text_bigrams(text)"), postgresql_using="gin"),
     )
 
     source: str = Field(max_length=16)

@@ -1,10 +1,11 @@
 """The analysis of a `mention.ingested` batch as named stages over one typed `Batch`.
 
-prepare → match → score sentiment → stories → influence → hits → window → decide:
+prepare → match → score sentiment → stories → influence → hits → window → decide → rollups:
 load the unanalysed mentions and the organization's rules and prepare their text; match
 watch rules, sensitive terms and crisis cues; segment and classify sentiment; place each
 mention in a story with its repost parent; score its author's influence; store analyses
-and watchlist hits; summarise each matched watchlist's window; decide its tier.
+and watchlist hits; summarise each matched watchlist's window; decide its tier; add the
+stored analyses to the dashboard and author rollups.
 """
 
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.analysis.pipeline.batch import Batch
 from services.analysis.pipeline.stages import (
+    count_in_rollups,
     decide,
     match_rules,
     place_in_stories,
@@ -34,6 +36,7 @@ STAGES: tuple[Stage, ...] = (
     store_hits,
     read_windows,
     decide,
+    count_in_rollups,
 )
 
 

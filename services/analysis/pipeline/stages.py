@@ -364,3 +364,13 @@ async def decide_window(
     if decision.previous is not None and risk.rank(decision.tier) < risk.rank(decision.previous):
         return RiskTierFell(**about, previous_tier=decision.previous, tier=decision.tier)
     return None
+
+
+async def count_in_rollups(session: AsyncSession, batch: Batch) -> None:
+    """Add the stored analyses to the rollups, last: the current minute's rows are hot.
+
+    Every worker adds to the same few rows of the current minute, and an upsert holds its
+    row locked until the transaction commits; counted just before the commit, a batch
+    waits for another only as long as that one takes to commit, not to decide.
+    """
+    await writes.count_in_rollups(session, [m.id for m in batch.stored])

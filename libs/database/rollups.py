@@ -1,0 +1,271 @@
+"""The SQL that keeps the rollups (`tables.rollups`) equal to a recount of the raw tables.
+
+Three ways change them, all additive over the same grouping of raw rows, so the three can
+never disagree on what a mention contributes:
+
+- `count_analysed` adds mentions whose analysis the caller's transaction just stored;
+- `uncount` subtracts mentions about to be deleted, in the deleting transaction;
+- `rebuild` recounts an organization's whole UTC days from the raw tables (after a bulk
+  load, or a deletion that did not subtract), then its authors' all-time figures.
+
+Upserts go in key order, so two transactions that touch the same rows lock them in the same
+order and never deadlock; the rows of the current minute are hot, so the analysis pipeline
+adds them in the last statement before it commits, holding their locks briefly.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Final
+
+from sqlalchemy import CursorResult, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.database.tables.rollups import EVERY_MENTION
+
+GRAINS: Final = (60, 900, 3600)
+"""The bucket widths kept, in seconds: a minute, a quarter of an hour, an hour."""
+
+ORIGIN: Final = datetime(2000, 1, 3, tzinfo=UTC)
+"""Where every grain's buckets start counting from (a Monday, midnight UTC)."""
+
+
+# The analysed mentions a statement counts; its `{where}` picks them (by id, or a time range).
+_ANALYSED = """
+    FROM mention m
+    JOIN mention_analysis a ON a.mention_id = m.id
+"""
+
+_MENTION_ROLLUP = f"""
+    INSERT INTO mention_rollup AS r (
+        organization_id, watchlist_id, grain_seconds, bucket_at, source,
+        positive, neutral, negative, sentiment_score_sum, reach, engagement)
+    SELECT m.organization_id, w.watchlist_id, g.grain,
+           date_bin(make_interval(secs => g.grain), m.posted_at, CAST(:origin AS timestamptz)),
+           m.source,
+           CAST(:sign AS integer) * count(*) FILTER (WHERE a.sentiment = 'positive'),
+           CAST(:sign AS integer) * count(*) FILTER (WHERE a.sentiment = 'neutral'),
+           CAST(:sign AS integer) * count(*) FILTER (WHERE a.sentiment = 'negative'),
+           CAST(:sign AS integer) * sum(a.sentiment_score),
+           CAST(:sign AS integer) * sum(m.views::bigint),
+           CAST(:sign AS integer) * sum(m.reposts::bigint + m.comments + m.likes)
+    {_ANALYSED}
+    CROSS JOIN LATERAL (
+        SELECT DISTINCT unnest(a.watchlist_ids || CAST(:every AS uuid)) AS watchlist_id
+    ) w
+    CROSS JOIN unnest(CAST(:grains AS smallint[])) AS g(grain)
+    WHERE {{where}}
+    GROUP BY 1, 2, 3, 4, 5
+    ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (organization_id, watchlist_id, grain_seconds, bucket_at, source) DO UPDATE SET
+        positive = r.positive + excluded.positive,
+        neutral = r.neutral + excluded.neutral,
+        negative = r.negative + excluded.negative,
+        sentiment_score_sum = r.sentiment_score_sum + excluded.sentiment_score_sum,
+        reach = r.reach + excluded.reach,
+        engagement = r.engagement + excluded.engagement
+"""
+
+# `{table}` is author_day_rollup (grouped by `{day}`, the UTC day) or author_rollup (all time).
+_AUTHOR_ROLLUP = f"""
+    INSERT INTO {{table}} AS r (
+        organization_id, author_id{{day_column}}, mention_count, negative_count, reach,
+        engagement, influence, last_posted_at)
+    SELECT m.organization_id, m.author_id{{day}},
+           CAST(:sign AS integer) * count(*),
+           CAST(:sign AS integer) * count(*) FILTER (WHERE a.sentiment = 'negative'),
+           CAST(:sign AS integer) * sum(m.views::bigint),
+           CAST(:sign AS integer) * sum(m.reposts::bigint + m.comments + m.likes),
+           max(a.influence),
+           max(m.posted_at)
+    {_ANALYSED}
+    WHERE {{where}} AND m.author_id IS NOT NULL
+    GROUP BY 1, 2{{day_group}}
+    ORDER BY 1, 2{{day_group}}
+    ON CONFLICT (organization_id, author_id{{day_column}}) DO UPDATE SET
+        mention_count = r.mention_count + excluded.mention_count,
+        negative_count = r.negative_count + excluded.negative_count,
+        reach = r.reach + excluded.reach,
+        engagement = r.engagement + excluded.engagement,
+        influence = CASE WHEN CAST(:sign AS integer) > 0
+                         THEN greatest(r.influence, excluded.influence)
+                         ELSE r.influence END,
+        last_posted_at = CASE WHEN CAST(:sign AS integer) > 0
+                              THEN greatest(r.last_posted_at, excluded.last_posted_at)
+                              ELSE r.last_posted_at END
+"""
+
+
+def _author_statement(table: str, where: str) -> str:
+    by_day = table == "author_day_rollup"
+    return _AUTHOR_ROLLUP.format(
+        table=table,
+        day_column=", day" if by_day else "",
+        day=", (m.posted_at AT TIME ZONE 'UTC')::date" if by_day else "",
+        day_group=", 3" if by_day else "",
+        where=where,
+    )
+
+
+_BY_ID = "m.id = ANY(CAST(:ids AS uuid[]))"
+_IN_RANGE = "m.organization_id = :organization_id AND m.posted_at >= :start AND m.posted_at < :end"
+
+# Rows a subtraction left at zero count nothing: removed, so a rollup equals a fresh recount.
+_DROP_EMPTY = (
+    "DELETE FROM mention_rollup WHERE organization_id = ANY(CAST(:organizations AS uuid[])) "
+    "AND positive = 0 AND neutral = 0 AND negative = 0",
+    "DELETE FROM author_day_rollup WHERE organization_id = ANY(CAST(:organizations AS uuid[])) "
+    "AND mention_count = 0",
+    "DELETE FROM author_rollup WHERE organization_id = ANY(CAST(:organizations AS uuid[])) "
+    "AND mention_count = 0",
+)
+
+
+def _parameters(sign: int, **more: Any) -> dict[str, Any]:
+    return {
+        "sign": sign,
+        "origin": ORIGIN,
+        "every": EVERY_MENTION,
+        "grains": list(GRAINS),
+        **more,
+    }
+
+
+async def _execute(
+    session: AsyncSession, statement: str, parameters: dict[str, Any]
+) -> CursorResult[Any]:
+    # On the session's connection: sqlmodel's session wants `exec`, whose typing knows no
+    # plain textual statement with parameters.
+    connection = await session.connection()
+    return await connection.execute(text(statement), parameters)
+
+
+async def _apply(session: AsyncSession, mention_ids: list[uuid.UUID], sign: int) -> None:
+    ids = sorted(set(mention_ids))
+    if not ids:
+        return
+    parameters = _parameters(sign, ids=ids)
+    await _execute(session, _MENTION_ROLLUP.format(where=_BY_ID), parameters)
+    for table in ("author_day_rollup", "author_rollup"):
+        await _execute(session, _author_statement(table, _BY_ID), parameters)
+
+
+async def count_analysed(session: AsyncSession, mention_ids: list[uuid.UUID]) -> None:
+    """Add these mentions, whose analyses this transaction stored, to every rollup."""
+    await _apply(session, mention_ids, 1)
+
+
+async def uncount(session: AsyncSession, mention_ids: list[uuid.UUID]) -> None:
+    """Subtract these analysed mentions from every rollup, before the caller deletes them.
+
+    Call it in the deleting transaction; mentions without an analysis count nowhere and
+    are skipped. Maxima (influence, last post) stay as upper bounds until a rebuild.
+    """
+    ids = sorted(set(mention_ids))
+    if not ids:
+        return
+    organizations = await _execute(
+        session,
+        "SELECT DISTINCT organization_id FROM mention WHERE id = ANY(CAST(:ids AS uuid[]))",
+        {"ids": ids},
+    )
+    await _apply(session, ids, -1)
+    touched = sorted(row[0] for row in organizations.all())
+    for statement in _DROP_EMPTY:
+        await _execute(session, statement, {"organizations": touched})
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """What a rebuild recounted: the whole UTC days it covered and the rows it wrote."""
+
+    start: datetime
+    end: datetime
+    bucket_rows: int
+    author_day_rows: int
+
+
+def whole_days(since: datetime, until: datetime) -> tuple[datetime, datetime]:
+    """Return the UTC midnights around [since, until): a rebuild recounts whole days."""
+    first = datetime.combine(since.astimezone(UTC).date(), time(), UTC)
+    last = datetime.combine(until.astimezone(UTC).date(), time(), UTC)
+    return first, last if last >= until else last + timedelta(days=1)
+
+
+async def _count(session: AsyncSession, statement: str, parameters: dict[str, Any]) -> int:
+    return int((await _execute(session, statement, parameters)).scalar_one())
+
+
+_BUCKETS_IN_RANGE = (
+    "FROM mention_rollup WHERE organization_id = :organization_id "
+    "AND bucket_at >= :start AND bucket_at < :end"
+)
+_DAYS_IN_RANGE = (
+    "FROM author_day_rollup WHERE organization_id = :organization_id "
+    "AND day >= CAST(:start_day AS date) AND day < CAST(:end_day AS date)"
+)
+
+
+async def rebuild_days(
+    session: AsyncSession, organization_id: uuid.UUID, since: datetime, until: datetime
+) -> Rebuilt:
+    """Recount an organization's buckets and author days over the UTC days holding
+    [since, until) from the raw rows; `rebuild_author_totals` then sums the days again.
+
+    Safe while analyses are stored: a concurrent upsert on a row this transaction deleted
+    waits for it to commit and then adds to the recounted row.
+    """
+    start, end = whole_days(since, until)
+    scope = {
+        "organization_id": organization_id,
+        "start": start,
+        "end": end,
+        "start_day": start.date(),
+        "end_day": end.date(),
+    }
+    await _execute(session, f"DELETE {_BUCKETS_IN_RANGE}", scope)
+    await _execute(session, f"DELETE {_DAYS_IN_RANGE}", scope)
+    parameters = _parameters(1, **scope)
+    await _execute(session, _MENTION_ROLLUP.format(where=_IN_RANGE), parameters)
+    await _execute(session, _author_statement("author_day_rollup", _IN_RANGE), parameters)
+    return Rebuilt(
+        start,
+        end,
+        await _count(session, f"SELECT count(*) {_BUCKETS_IN_RANGE}", scope),
+        await _count(session, f"SELECT count(*) {_DAYS_IN_RANGE}", scope),
+    )
+
+
+async def rebuild_author_totals(session: AsyncSession, organization_id: uuid.UUID) -> int:
+    """Sum every author's days again into their all-time figures; return the authors."""
+    scope = {"organization_id": organization_id}
+    await _execute(
+        session, "DELETE FROM author_rollup WHERE organization_id = :organization_id", scope
+    )
+    await _execute(
+        session,
+        """
+        INSERT INTO author_rollup (organization_id, author_id, mention_count, negative_count,
+                                   reach, engagement, influence, last_posted_at)
+        SELECT organization_id, author_id, sum(mention_count), sum(negative_count), sum(reach),
+               sum(engagement), max(influence), max(last_posted_at)
+        FROM author_day_rollup WHERE organization_id = :organization_id
+        GROUP BY organization_id, author_id
+        ORDER BY organization_id, author_id
+        """,
+        scope,
+    )
+    return await _count(
+        session,
+        "SELECT count(*) FROM author_rollup WHERE organization_id = :organization_id",
+        scope,
+    )
+
+
+async def rebuild(
+    session: AsyncSession, organization_id: uuid.UUID, since: datetime, until: datetime
+) -> Rebuilt:
+    """Recount the days holding [since, until) and the author totals, in one transaction."""
+    rebuilt = await rebuild_days(session, organization_id, since, until)
+    await rebuild_author_totals(session, organization_id)
+    return rebuilt
