@@ -111,14 +111,15 @@ class NestedList:
                 request=request,
                 **place,
             )
-            .add_columns(position.label("position"))
+            # Named apart from every table's columns (tasks have a `position` of their own).
+            .add_columns(position.label("nested_place"))
             .lateral("page")
         )
         statement = (
             select(each.c.id.label("parent_of"), page)
             .select_from(each)
             .join(page, true())
-            .order_by(each.c.id, page.c.position)
+            .order_by(each.c.id, page.c.nested_place)
         )
         grouped: dict[uuid.UUID, list[tuple[Any, Any]]] = defaultdict(list)
         for row in (await connection.execute(statement)).all():

@@ -255,12 +255,12 @@ async function openIncident(id) {
   );
   $("#acknowledge").disabled = incident.status !== "DETECTED";
   $("#tasks tbody").replaceChildren(
-    ...incident.tasks.map((task) =>
+    ...incident.tasksConnection.nodes.map((task) =>
       row([task.title, label(task.status), formatTime(task.dueAt)], "task", task.status),
     ),
   );
   $("#timeline").replaceChildren(
-    ...incident.timeline.map((event) => {
+    ...incident.timelineConnection.nodes.map((event) => {
       const item = text("li", "", "event");
       item.dataset.kind = event.kind;
       item.append(
@@ -272,7 +272,7 @@ async function openIncident(id) {
     }),
   );
   $("#statements").replaceChildren(
-    ...incident.statements.map((statement) => {
+    ...incident.statementsConnection.nodes.map((statement) => {
       const item = text("li", "", "statement");
       item.dataset.status = statement.status;
       item.append(
@@ -286,7 +286,7 @@ async function openIncident(id) {
       return item;
     }),
   );
-  $("#statements-empty").hidden = incident.statements.length > 0;
+  $("#statements-empty").hidden = incident.statementsConnection.nodes.length > 0;
   const listed = state.incidents.get(incident.id);
   if (listed) {
     state.incidents.set(incident.id, { ...listed, status: incident.status, tier: incident.tier });
@@ -303,7 +303,7 @@ async function acknowledgeOpenIncident() {
       id,
       note: "acknowledged in the reference console",
     });
-    const result = data.acknowledgeIncident;
+    const result = data.incidentAcknowledge;
     // A mutation answers a union: the object, or a typed refusal with its message.
     if (result.__typename !== "Incident") {
       showMessage(`${result.__typename}: ${result.message}`);
