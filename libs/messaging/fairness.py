@@ -119,7 +119,9 @@ async def place(
             ],
             args=[
                 job_id,
-                int(time.time() * 1000),
+                # Rounded as arq rounds the score it queued the job with: floored, a job queued
+                # in the same millisecond could look later than now and keep its FIFO place.
+                round(time.time() * 1000),
                 int(WINDOW.total_seconds() * 1000),
                 cost_ms(payload),
             ],

@@ -256,6 +256,8 @@ async def test_one_organizations_backlog_does_not_hold_back_anothers_burst(
             assert time.monotonic() < deadline, "the worker never took the backlog"
             await asyncio.sleep(0.02)
         burst = await _announce(sessions, redis, quiet, [f"crisis-{n}" for n in range(5)])
+        # Jobs done by the time it was queued; one more may be running (one job at a time).
+        taken = len(await _handled_in_order(sessions))
         await asyncio.wait_for(draining, timeout=120)
     finally:
         await worker.close()
@@ -264,5 +266,7 @@ async def test_one_organizations_backlog_does_not_hold_back_anothers_burst(
     assert sorted(order) == sorted([*backlog, burst])
     position = order.index(burst)
     # First in, first out, it would come last, after all of the other organization's work;
-    # fairly, it waits for at most the jobs already taken when it arrived.
-    assert position <= 2, f"the burst was handled {position + 1}th of {len(order)}"
+    # fairly, it waits for at most the jobs already taken when it arrived: those done, and
+    # the one running then. A slow machine changes how many were done, not the rule.
+    assert taken < BACKLOG_JOBS - 2, "the backlog was nearly drained before the burst came"
+    assert position <= taken + 1, f"the burst was handled {position + 1}th of {len(order)}"
