@@ -205,6 +205,12 @@ QUERIES: dict[str, Read] = {
     "webhookEndpoints": Read("{ webhookEndpoints { databaseId name } }"),
     "webhookPolicy": Read("{ webhookPolicy { allowPrivateDestinations } }", names_rows=False),
     "apiKeys": Read("{ apiKeys { databaseId role } }", admin_only=True),
+    "apiKeysConnection": Read(
+        "{ apiKeysConnection(first: 50) { nodes { databaseId role } } }", admin_only=True
+    ),
+    "sensitiveTermsConnection": Read(
+        "{ sensitiveTermsConnection(first: 50) { nodes { term weight } } }", names_rows=False
+    ),
     "people": _page("people", "databaseId name contacts { value }"),
     # The matrix's keys are service accounts' keys: they act for nobody.
     "actingPerson": Read("{ actingPerson { databaseId } }", names_rows=False),
@@ -214,6 +220,16 @@ QUERIES: dict[str, Read] = {
     ),
     # No dead letters are seeded: gateway/tests/test_dead_letters.py shows another's stay hidden.
     "deadLetters": Read("{ deadLetters { messageId error } }", names_rows=False, admin_only=True),
+    "deadLettersConnection": Read(
+        "{ deadLettersConnection(first: 50) { nodes { messageId error } } }",
+        names_rows=False,
+        admin_only=True,
+    ),
+    "mentionFailuresConnection": Read(
+        "{ mentionFailuresConnection(first: 50) { nodes { reason mention { databaseId } } } }",
+        names_rows=False,
+        admin_only=True,
+    ),
     "mentionFailures": Read(
         "{ mentionFailures { reason mention { databaseId } } }", names_rows=False, admin_only=True
     ),

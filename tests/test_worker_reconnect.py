@@ -204,6 +204,10 @@ async def test_a_job_in_flight_when_redis_went_away_is_applied_once_and_answered
             _alive(worker, log)
 
             again = _restart(persistent, persistent=True)
+            # The test's own client held connections to the stopped server: it opens new ones,
+            # as any client does, so that only the worker's reconnecting is under test.
+            await redis.aclose()
+            redis = await connect(again.url)
             # Delivered again once its in-progress mark expires; the receipt answers it.
             answer = await Job(
                 str(slow.message_id),
