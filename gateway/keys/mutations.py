@@ -80,6 +80,15 @@ IssuePersonKeyResult = Annotated[
 ]
 
 
+async def _store(info: Info, session: AsyncSession, key: tables.ApiKey) -> None:
+    """Store a new key with its audit entry, in the caller's transaction; no secret is kept."""
+    session.add(key)
+    await session.flush()
+    audited(
+        info, session, EntityKind.API_KEY, "create", key, None, at=key.created_at, omit=KEY_SECRETS
+    )
+
+
 def _checked_name(name: str) -> str | InvalidInput:
     name = name.strip()
     if not name or len(name) > NAME_LIMIT:
@@ -135,18 +144,7 @@ async def _create(info: Info, name: str, role: Role) -> ApiKeyCreated | Forbidde
         return checked
     issued = mint(info.context.principal.organization_id, role, checked)
     async with transaction(info.context.sessions) as session:
-        session.add(issued.row)
-        await session.flush()
-        audited(
-            info,
-            session,
-            EntityKind.API_KEY,
-            "create",
-            issued.row,
-            None,
-            at=issued.row.created_at,
-            omit=KEY_SECRETS,
-        )
+        await _store(info, session, issued.row)
     return ApiKeyCreated(api_key=ApiKey.from_row(issued.row), secret=issued.secret)
 
 
@@ -232,18 +230,7 @@ class ApiKeyMutation:
             issued = mint(
                 person.organization_id, input.role, name or person.name, person_id=person.id
             )
-            session.add(issued.row)
-            await session.flush()
-            audited(
-                info,
-                session,
-                EntityKind.API_KEY,
-                "create",
-                issued.row,
-                None,
-                at=issued.row.created_at,
-                omit=KEY_SECRETS,
-            )
+            await _store(info, session, issued.row)
         return IssuePersonKeyPayload(api_key=ApiKey.from_row(issued.row), secret=issued.secret)
 
     @strawberry.mutation(description=REVOKED, deprecation_reason=superseded_by("apiKeyRevoke"))
