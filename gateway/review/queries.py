@@ -13,7 +13,7 @@ report = tables.ReviewReport
 
 @strawberry.input(description="Narrow a review-report list; every given condition must hold.")
 class ReviewReportFilter:
-    status: str | None = one_of(report.status, REVIEW_STATUSES, "`draft` or `completed`.")
+    status: str | None = one_of(report.status, REVIEW_STATUSES, "`draft` or `complete`.")
     completed: bool | None = present(report.completed_at, "Whether someone completed the review.")
     incident_id: relay.GlobalID | None = names(report.incident_id, "Incident")
 

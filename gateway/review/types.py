@@ -22,7 +22,7 @@ from gateway.review.loaders import IMPROVEMENTS_BY_INCIDENT, REVIEWS
 IncidentRef: LazyType[str, str] = LazyType("Incident", "gateway.incidents.types")
 # An action's owner is a person, named lazily: people are a domain of their own.
 PersonRef: LazyType[str, str] = LazyType("Person", "gateway.people.types")
-REVIEW_STATUSES = ("draft", "completed")
+REVIEW_STATUSES = ("draft", "complete")
 
 
 @strawberry.type(description="An improvement a review committed to.")

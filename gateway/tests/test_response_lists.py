@@ -153,7 +153,7 @@ async def test_statements_and_review_reports_filter_and_sort_across_incidents(
             report.created_at = T0 + timedelta(days=i)
             report.updated_at = T0 + timedelta(days=5 - i)
             if i == 0:
-                report.status, report.completed_at = "completed", T0 + timedelta(days=2)
+                report.status, report.completed_at = "complete", T0 + timedelta(days=2)
             reports.append(report)
         other = await builders.incident(
             session, await builders.watchlist(session, rival.org.id), detected_at=T0
@@ -183,13 +183,13 @@ async def test_statements_and_review_reports_filter_and_sort_across_incidents(
         done,
         draft,
     ]
-    assert await walk(gql, acme, "reviewReports", filter={"status": "completed"}) == [done]
+    assert await walk(gql, acme, "reviewReports", filter={"status": "complete"}) == [done]
     assert await walk(gql, acme, "reviewReports", filter={"completed": False}) == [draft]
     assert await walk(
         gql, acme, "reviewReports", filter={"incidentId": gid("Incident", second.id)}
     ) == [draft]
     refused = await page(gql, acme, "reviewReports", filter={"status": "finished"})
-    assert error(refused).startswith("`filter.status` must be one of draft, completed")
+    assert error(refused).startswith("`filter.status` must be one of draft, complete")
 
 
 async def test_incidents_filter_by_openness_acknowledgement_and_window_and_sort_by_tier_and_status(
