@@ -43,9 +43,9 @@ UNAPPLIED_AFTER = timedelta(seconds=60)
 UNAPPLIED_WITHIN = timedelta(days=1)
 CRISIS_TIERS = (Tier.YELLOW.value, Tier.ORANGE.value, Tier.RED.value)
 # One statement, one round trip. A crisis signal is unapplied while incidents has not
-# recorded applying it (`applied_signal`, written with the message's receipt, for rises
-# and falls alike; a signal a snooze holds back counts as applied: it waits by a person's
-# choice, not for delivery). `bench/faults.py` counts the same.
+# recorded applying it (`applied_signal`, written in the transaction that applies it, for
+# rises and falls alike; a signal a snooze holds back counts as applied: it waits by a
+# person's choice, not for delivery). `bench/faults.py` counts the same, without the window.
 _COUNTS = text(
     """
     SELECT

@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from libs.contracts.enums import Role
+from libs.contracts.messages import ANALYSIS_QUEUE
 from libs.database.engine import transaction
 from libs.database.tables import MessageReceipt
 from libs.messaging.unit_of_work import unit_of_work
@@ -256,6 +257,8 @@ async def test_one_organizations_backlog_does_not_hold_back_anothers_burst(
             assert time.monotonic() < deadline, "the worker never took the backlog"
             await asyncio.sleep(0.02)
         burst = await _announce(sessions, redis, quiet, [f"crisis-{n}" for n in range(5)])
+        # Placed at the head: behind at most the one job being worked on.
+        placed = await redis.zrank(ANALYSIS_QUEUE, str(burst))
         # Jobs done by the time it was queued; one more may be running (one job at a time).
         taken = len(await _handled_in_order(sessions))
         await asyncio.wait_for(draining, timeout=120)
@@ -268,5 +271,6 @@ async def test_one_organizations_backlog_does_not_hold_back_anothers_burst(
     # First in, first out, it would come last, after all of the other organization's work;
     # fairly, it waits for at most the jobs already taken when it arrived: those done, and
     # the one running then. A slow machine changes how many were done, not the rule.
+    assert placed is not None and placed <= 1, f"the burst was queued {placed}th"
     assert taken < BACKLOG_JOBS - 2, "the backlog was nearly drained before the burst came"
     assert position <= taken + 1, f"the burst was handled {position + 1}th of {len(order)}"

@@ -241,11 +241,16 @@ async def mark_applied(
     incident_id: uuid.UUID | None,
     at: datetime,
 ) -> None:
-    """Insert the signal's applied mark, or replace what an earlier application recorded."""
+    """Insert the signal's applied mark, or replace what an earlier application recorded;
+    a mark is only ever replaced by the same organization's."""
     await session.flush()  # the incident the mark names must exist before the mark does
     values = {"outcome": outcome, "incident_id": incident_id, "applied_at": at}
     await session.exec(
         insert(AppliedSignal)
         .values(organization_id=organization_id, signal_id=signal_id, **values)
-        .on_conflict_do_update(index_elements=[col(AppliedSignal.signal_id)], set_=values)
+        .on_conflict_do_update(
+            index_elements=[col(AppliedSignal.signal_id)],
+            set_=values,
+            where=col(AppliedSignal.organization_id) == organization_id,
+        )
     )
