@@ -41,8 +41,8 @@ async def apply_fall(session: AsyncSession, fall: RiskTierFell, *, clock: Clock)
     """Let a watchlist's fall reach its held crisis and its open incident (module docstring)."""
     await repository.lock_watchlist(session, fall.watchlist_id)
     now = clock.now()
-    await snooze.follow_fall(session, fall)
     incident = await watchlist_incident(session, fall.organization_id, fall.watchlist_id)
+    await snooze.follow_fall(session, fall, reaches_incident=incident is not None)
     await mark(session, fall.organization_id, fall.signal_id, HowApplied.FELL, incident, at=now)
     if incident is None:
         return Outcome()

@@ -103,11 +103,16 @@ async def hold(session: AsyncSession, signal: RiskSignalRaised) -> bool:
     return True
 
 
-async def follow_fall(session: AsyncSession, fall: RiskTierFell) -> None:
+async def follow_fall(
+    session: AsyncSession, fall: RiskTierFell, *, reaches_incident: bool = False
+) -> None:
     """Hold what the watchlist fell to: a lower crisis, or a blue mark that none is left.
 
     The blue mark matters when messages cross: a rise detected before the fall but handled
-    after it finds newer news held and does not replace it.
+    after it finds newer news held and does not replace it. A fall that reaches an open
+    incident, with nothing held, is not held: the incident has it, rises join that incident
+    rather than wait, and a fall kept until the silence ended would reopen the incident if
+    a person resolved it meanwhile, although nothing was held back from it.
     """
     holding = await repository.snoozes_holding(session, fall.watchlist_id)
     before = _held(holding[0]) if holding else None
@@ -127,7 +132,7 @@ async def follow_fall(session: AsyncSession, fall: RiskTierFell) -> None:
     if holding:
         # Held already: follow even a fall detected after the silence, before its end pass.
         await _keep_latest(session, signal, on=holding[0])
-    else:
+    elif not reaches_incident:
         await hold(session, signal)
 
 

@@ -229,3 +229,36 @@ async def test_two_snooze_end_runners_open_one_incident(
 
     [incident] = await incidents_of(sessions, watchlist)
     assert [e.type for e in await events_of(sessions, incident)] == [EventType.INCIDENT_OPENED]
+
+
+async def test_a_fall_that_reached_the_open_incident_is_not_held_to_reopen_it_later(
+    servers: Servers, sessions: Sessions, redis: ArqRedis
+) -> None:
+    # The incident is open before the silence; its crisis falls to yellow while snoozed.
+    clock = FixedClock(DETECTED_AT)
+    watchlist = await make_watchlist(sessions)
+    red = await make_signal(sessions, watchlist, Tier.RED, detected_at=DETECTED_AT)
+    await deliver(redis, servers, red, clock=clock)
+    [incident] = await incidents_of(sessions, watchlist)
+    command = SnoozeWatchlist(
+        organization_id=watchlist.organization_id,
+        actor="key-admin",
+        watchlist_id=watchlist.id,
+        until=DETECTED_AT + timedelta(hours=2),
+        reason="处置期间的正常声量",
+    )
+    clock.current = DETECTED_AT + timedelta(minutes=5)
+    await deliver(redis, servers, command, clock=clock)
+    during = DETECTED_AT + timedelta(minutes=30)
+    fell = await make_fall(sessions, watchlist, Tier.RED, Tier.YELLOW, detected_at=during)
+    clock.current = during
+    await deliver(redis, servers, fell, clock=clock)
+    assert (await reload(sessions, incident)).tier == Tier.YELLOW  # the incident heard it
+
+    # A person resolves the incident before the silence ends.
+    await force(sessions, incident, status=IncidentStatus.RESOLVED.value, resolved_at=during)
+    clock.current = command.until + timedelta(minutes=1)
+    await _snooze_ends(sessions, redis, clock).run_once()
+    stored = await reload(sessions, incident)
+    assert (stored.status, stored.reopened_count) == (IncidentStatus.RESOLVED, 0)
+    assert await incidents_of(sessions, watchlist) == [stored]
