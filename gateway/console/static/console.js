@@ -40,6 +40,7 @@ async function main() {
     event.preventDefault();
     signIn($("#gateway-url").value, $("#api-key").value);
   });
+  $("#sign-in-fields").disabled = false;
   $("#sign-out").addEventListener("click", signOut);
   $("#acknowledge").addEventListener("click", acknowledgeOpenIncident);
   $("#refresh-chart").addEventListener("click", refreshChart);
