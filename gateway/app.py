@@ -3,7 +3,8 @@
 Routes: POST /graphql runs operations for a bearer key (GET too, for persisted queries; see
 `gateway.graphql_http`), a WebSocket on /graphql speaks graphql-transport-ws for
 subscriptions (the key travels in `connection_init`; see docs/subscriptions.md), GET /livez
-answers while the process does, GET /readyz (and /healthz, its older name) whether
+answers while the process does, the incident archive's files under /v1 (`gateway.archive.rest`,
+docs/archive.md), GET /readyz (and /healthz, its older name) whether
 PostgreSQL and Redis answer, GET /metrics serves Prometheus metrics, and /console/ the
 reference console's static page (`gateway.console`). Only in development
 (`CRISISWATCH_ENV=development`) does a bare GET /graphql serve GraphiQL for a person in a
@@ -28,6 +29,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.admission import Gate
+from gateway.archive.rest import archive_router, document_archive
 from gateway.auth import AuthError, PrincipalCache
 from gateway.body_limit import BodyLimit
 from gateway.config import GatewaySettings, get_settings
@@ -188,6 +190,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await ready(held.engine, held.redis)
 
     app.add_route("/metrics", metrics_response, include_in_schema=False)
+    app.include_router(archive_router(settings))
+    document_archive(app)
     add_console(app)
 
     @app.exception_handler(AuthError)

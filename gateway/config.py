@@ -2,8 +2,9 @@
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from libs.documents.signing import seed_of
 from libs.settings import Settings
 
 # `totalCount` reads at most this many rows (plus one) to count exactly; PostgreSQL's plan
@@ -26,6 +27,23 @@ class GatewaySettings(Settings):
             "one more), and estimated by PostgreSQL's planner above it."
         ),
     )
+
+    archive_signing_key: str | None = Field(
+        default=None,
+        description=(
+            "Base64 of the 32-byte Ed25519 seed that signs incident archives "
+            "(`python -m gateway.archive.keygen` makes one); placeholders are refused. "
+            "Unset in development: a key is generated per process; unset elsewhere: "
+            "archives are refused."
+        ),
+    )
+
+    @field_validator("archive_signing_key")
+    @classmethod
+    def _signing_key_is_real(cls, value: str | None) -> str | None:
+        if value is not None:
+            seed_of(value)
+        return value
 
 
 @lru_cache(maxsize=1)

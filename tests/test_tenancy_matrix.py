@@ -68,6 +68,7 @@ from libs.database.tables import (
     Watchlist,
     metadata,
 )
+from libs.documents.signing import new_key
 from libs.messaging import live
 from libs.privacy import generate_key
 from libs.settings import Settings
@@ -217,6 +218,13 @@ QUERIES: dict[str, Read] = {
     "auditLog": Read(
         "{ auditLog(first: 50) { edges { node { databaseId entityId person { databaseId } } } } }",
         admin_only=True,
+    ),
+    # Admin only (or the incident's commander); a nullable field, so a refusal is null + error.
+    "incidentArchive": Read(
+        "query($id: ID!) { incidentArchive(id: $id) { sha256 incident { databaseId } } }",
+        lambda org: {"id": gid("Incident", org.seed.incident)},
+        admin_only=True,
+        takes_ids=True,
     ),
     # No dead letters are seeded: gateway/tests/test_dead_letters.py shows another's stay hidden.
     "deadLetters": Read("{ deadLetters { messageId error } }", names_rows=False, admin_only=True),
@@ -479,6 +487,13 @@ REST_ROUTES = {
     ("GET", "/v1/complaints/{complaint_id}"),
     ("GET", "/healthz"),
 }
+# The gateway's REST routes: the incident archive's files and the key that checks them.
+GATEWAY_REST_ROUTES = {
+    ("GET", "/v1/incidents/{incident_id}/archive.json"),
+    ("GET", "/v1/incidents/{incident_id}/archive.html"),
+    ("GET", "/v1/incidents/{incident_id}/review-report.html"),
+    ("GET", "/v1/archive/signing-key"),
+}
 
 
 # ------------------------------------------------------------------------------ set-up
@@ -678,6 +693,7 @@ async def _world(
         database_url=servers.database_url,
         redis_url=servers.redis_url,
         data_key=generate_key(),
+        archive_signing_key=new_key(),
         command_timeout_seconds=15.0,
         rate_limit_per_minute=0,
         rate_limit_per_organization_per_minute=0,
@@ -810,6 +826,16 @@ def test_the_matrix_names_every_operation_and_route() -> None:
         for method in operations
     }
     assert routes == REST_ROUTES
+    gateway = create_gateway(
+        GatewaySettings(database_url="postgresql://-/-", redis_url="redis://-")
+    )
+    served = {
+        (method.upper(), path)
+        for path, operations in gateway.openapi()["paths"].items()
+        for method in operations
+        if path.startswith("/v1/")
+    }
+    assert served == GATEWAY_REST_ROUTES
 
 
 async def test_every_query_answers_each_organization_only_with_its_own_rows(
@@ -840,7 +866,8 @@ async def test_every_query_answers_each_organization_only_with_its_own_rows(
                         ).json()
                         where = f"{name} as {reader_name} {role.value} about {target_name}"
                         if read.admin_only and role is not Role.ADMIN:
-                            if answer.get("data") is not None or not answer.get("errors"):
+                            refused = (answer.get("data") or {}).get(name) is None
+                            if not refused or not answer.get("errors"):
                                 problems.append(f"{where}: not refused: {answer}")
                             continue
                         if answer.get("errors"):
@@ -965,6 +992,27 @@ async def test_every_rest_route_keeps_organizations_apart_and_roles_in_place(
                         )
                         # Ingest keys push only: reading back needs viewer or above.
                         expected = 403 if role is Role.INGEST else 200 if owner is reader else 404
+                        if response.status_code != expected:
+                            problems.append(
+                                f"GET {path} of {owner_name} by {reader_name} {role.value}: "
+                                f"{response.status_code}, expected {expected}"
+                            )
+                        if owner is not reader and set(response.json()) - PROBLEM_FIELDS:
+                            problems.append(f"GET {path}: answered more than a problem")
+        for owner_name, owner in world.orgs():
+            for reader_name, reader in world.orgs():
+                for role in Role:
+                    for name in ("archive.json", "archive.html", "review-report.html"):
+                        path = f"/v1/incidents/{owner.seed.incident}/{name}"
+                        response = await http.get(
+                            f"{world.gateway}{path}", headers=reader.tenant.auth(role)
+                        )
+                        # The archive is an admin's (these keys act for nobody, so for no
+                        # commander either); the review report any reader's.
+                        may = role is Role.ADMIN or (
+                            name == "review-report.html" and role is not Role.INGEST
+                        )
+                        expected = 403 if not may else 200 if owner is reader else 404
                         if response.status_code != expected:
                             problems.append(
                                 f"GET {path} of {owner_name} by {reader_name} {role.value}: "

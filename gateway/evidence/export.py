@@ -6,10 +6,8 @@ canonical JSON is printed in the page, so the two can be shown to be the same ev
 Times are ISO 8601 in UTC in the JSON and Beijing time in the page.
 """
 
-import hashlib
-import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment, select_autoescape
@@ -17,9 +15,16 @@ from jinja2 import Environment, select_autoescape
 from libs.contracts.enums import EvidencePurpose, Source
 from libs.contracts.vocabulary import SOURCE_LABELS
 from libs.database.tables import EvidenceBundle, EvidenceItem, Incident
+from libs.documents.canonical import (
+    BEIJING,
+    beijing,
+    canonical_json,
+    iso_utc,
+    sha256_hex,
+    web_link,
+)
 
 FORMAT = "crisiswatch.evidence/1"
-BEIJING = timezone(timedelta(hours=8), "UTC+8")
 PURPOSE_LABELS = {
     EvidencePurpose.PLATFORM_REPORT: "平台举报",
     EvidencePurpose.LEGAL: "法律顾问",
@@ -67,19 +72,6 @@ class Exported:
     file_name: str
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _web_link(url: str | None) -> str | None:
-    """Only web links become links in the page; anything else is left out of it."""
-    return url if url and url.startswith(("https://", "http://")) else None
-
-
-def _beijing(moment: datetime) -> str:
-    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S（北京时间）")
-
-
 def export(
     bundle: EvidenceBundle, items: list[EvidenceItem], incident: Incident, now: datetime
 ) -> Exported:
@@ -91,8 +83,8 @@ def export(
         "purpose": bundle.purpose,
         "incident": {"id": str(incident.id), "title": incident.title},
         "created_by": bundle.created_by,
-        "created_at": _iso(bundle.created_at),
-        "generated_at": _iso(now),
+        "created_at": iso_utc(bundle.created_at),
+        "generated_at": iso_utc(now),
         "debunk_facts": list(bundle.debunk_facts),
         "items": [
             {
@@ -100,35 +92,32 @@ def export(
                 "source": item.source,
                 "author": item.author_handle,
                 "url": item.url,
-                "posted_at": _iso(item.posted_at),
+                "posted_at": iso_utc(item.posted_at),
                 "text": item.text,
                 "screenshot_sha256": item.screenshot_sha256,
                 "note": item.note,
                 "added_by": item.added_by,
-                "added_at": _iso(item.added_at),
+                "added_at": iso_utc(item.added_at),
             }
             for item in items
         ],
     }
-    document = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(document.encode()).hexdigest()
+    document = canonical_json(body)
+    digest = sha256_hex(document)
     html = _PAGE.render(
         title=bundle.title,
         purpose=PURPOSE_LABELS[EvidencePurpose(bundle.purpose)],
         incident=incident.title,
         created_by=bundle.created_by,
-        generated=_beijing(now),
+        generated=beijing(now),
         facts=bundle.debunk_facts,
         items=[
             {
                 "platform": SOURCE_LABELS.get(Source(item.source), item.source),
                 "author": item.author_handle,
-                "posted": _beijing(item.posted_at),
+                "posted": beijing(item.posted_at),
                 "text": item.text,
-                # Only web links become links; anything else is shown as text.
-                "url": item.url
-                if item.url and item.url.startswith(("https://", "http://"))
-                else None,
+                "url": web_link(item.url),
                 "screenshot": item.screenshot_sha256,
                 "note": item.note,
             }

@@ -8,7 +8,6 @@ freezes the figures and emits `review.completed` once.
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,8 +21,9 @@ from libs.contracts.refusals import Refused, answering
 from libs.contracts.response import CompleteReview, ImprovementEntry, UpdateReview
 from libs.database.owned import owned
 from libs.database.tables import ImprovementAction, Incident, ReviewReport
+from libs.documents.review import ReviewDocument, review_view
 from services.incidents import events, timeline
-from services.incidents.answers import refuse, shown
+from services.incidents.answers import refuse
 from services.incidents.repository import belonging_to
 from services.incidents.review import repository as review_repository
 from services.incidents.review import sections
@@ -40,15 +40,6 @@ REVIEW_UPDATED = "review_updated"
 REVIEW_COMPLETED = "review_completed"
 
 _REVIEWABLE = frozenset({IncidentStatus.RESOLVED.value, IncidentStatus.CLOSED.value})
-
-
-@dataclass(frozen=True)
-class ReviewDocument:
-    """A review with its incident and improvement actions: what the exports render."""
-
-    incident: Incident
-    report: ReviewReport
-    improvements: list[ImprovementAction]
 
 
 async def draft_review(
@@ -205,26 +196,6 @@ async def load_review(
     if report is None:
         return None
     return await _document(session, incident, report)
-
-
-def review_view(document: ReviewDocument) -> dict[str, Any]:
-    """Return the people's parts and the state of a review, as answered to commands."""
-    report = document.report
-    return {
-        "id": str(report.id),
-        "incident_id": str(report.incident_id),
-        "status": report.status,
-        "root_cause": report.root_cause,
-        "improvements": [improvement_view(action) for action in document.improvements],
-        "completed_at": iso(report.completed_at),
-        "completed_by": report.completed_by,
-        "updated_at": iso(report.updated_at),
-    }
-
-
-def improvement_view(action: ImprovementAction) -> dict[str, Any]:
-    """Return one improvement action as JSON."""
-    return shown(action, "id", "action", "owner", "due_at", "status")
 
 
 def _answer(document: ReviewDocument, emit: Sequence[Message] = ()) -> Outcome:
