@@ -22,18 +22,44 @@ HTML_TYPE = "text/html; charset=utf-8"
 
 @dataclass(frozen=True)
 class Archive:
-    """The signed files of one dossier."""
+    """One dossier signed: its digest, signature and files (the page drawn on demand)."""
 
-    incident_id: str
+    dossier: Dossier
     sha256: str
     signature: str
     key_id: str
-    as_of: datetime
     generated_at: datetime
     json: str
-    html: str
-    file_stem: str
-    has_review: bool
+
+    @property
+    def as_of(self) -> datetime:
+        """The latest change the dossier holds."""
+        return self.dossier.as_of
+
+    @property
+    def has_review(self) -> bool:
+        """Whether the incident has a review report."""
+        return self.dossier.review is not None
+
+    @property
+    def file_stem(self) -> str:
+        """The files' stable name without extension."""
+        return file_stem(self.dossier.incident.id, "archive", self.dossier.as_of)
+
+    def html(self) -> str:
+        """Return the readable page: the dossier with the digest and signature printed."""
+        review = self.dossier.review
+        return render_page(
+            "archive.html.j2",
+            **(review_context(review) if review else {}),
+            dossier=self.dossier.body,
+            generated_at=iso_utc(self.generated_at),
+            sha256=self.sha256,
+            signature=self.signature,
+            key_id=self.key_id,
+            algorithm=ALGORITHM,
+            web_link=web_link,
+        )
 
 
 def short_id(incident_id: object) -> str:
@@ -49,7 +75,7 @@ def file_stem(incident_id: object, kind: str, as_of: datetime) -> str:
 
 
 def make_archive(dossier: Dossier, signer: Signer, now: datetime) -> Archive:
-    """Sign `dossier` and render its files, generated `now`."""
+    """Sign `dossier` and write its JSON file, generated `now`."""
     canonical = canonical_json(dossier.body)
     digest = sha256_hex(canonical)
     signature = signer.sign(canonical.encode())
@@ -66,29 +92,7 @@ def make_archive(dossier: Dossier, signer: Signer, now: datetime) -> Archive:
         "generated_at": iso_utc(now),
     }
     text = json.dumps(envelope, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
-    html = render_page(
-        "archive.html.j2",
-        **(review_context(dossier.review) if dossier.review else {}),
-        dossier=dossier.body,
-        generated_at=iso_utc(now),
-        sha256=digest,
-        signature=signature,
-        key_id=signer.key_id,
-        algorithm=ALGORITHM,
-        web_link=web_link,
-    )
-    return Archive(
-        incident_id=str(dossier.incident.id),
-        sha256=digest,
-        signature=signature,
-        key_id=signer.key_id,
-        as_of=dossier.as_of,
-        generated_at=now,
-        json=text,
-        html=html,
-        file_stem=file_stem(dossier.incident.id, "archive", dossier.as_of),
-        has_review=dossier.review is not None,
-    )
+    return Archive(dossier, digest, signature, signer.key_id, now, text)
 
 
 def review_file_stem(review: ReviewDocument) -> str:

@@ -174,7 +174,7 @@ def archive_router(settings: GatewaySettings) -> APIRouter:
         if isinstance(taken, Refused):
             return _refusal(taken)
         if as_html:
-            return _attachment(taken.html, HTML_TYPE, f"{taken.file_stem}.html", headers)
+            return _attachment(taken.html(), HTML_TYPE, f"{taken.file_stem}.html", headers)
         return _attachment(taken.json, JSON_TYPE, f"{taken.file_stem}.json", headers)
 
     @router.get(
