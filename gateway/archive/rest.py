@@ -145,7 +145,9 @@ async def _reader(
         title = {401: "Unauthorized", 403: "Forbidden"}.get(
             refused.status_code, "Too Many Requests"
         )
-        return problem(refused.status_code, title, refused.message, headers=headers)
+        # The gate words its 403 for GraphQL; here it is about reading files.
+        detail = "This key may not read." if refused.status_code == 403 else refused.message
+        return problem(refused.status_code, title, detail, headers=headers)
     reader = Reader(admitted.principal, resources.sessions, settings)
     return reader, admitted.verdict.headers()
 
