@@ -25,6 +25,7 @@ from crisiswatch.bootstrap import Credentials, ensure_demo_credentials
 from crisiswatch.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 from crisiswatch.runtime import (
     Runtime,
+    archive_signing_key,
     clear_runtime,
     credentials_path,
     data_dir,
@@ -184,6 +185,7 @@ class Launcher:
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "CRISISWATCH_DATA_KEY": data_key(self.settings),
+            "ARCHIVE_SIGNING_KEY": archive_signing_key(self.settings),
         }
         asyncio.run(readiness.clear(redis_url, WORKERS))
         ports = worker_metrics_ports(self.settings)

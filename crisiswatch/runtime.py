@@ -10,6 +10,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from libs.documents.signing import new_key
 from libs.privacy import generate_key
 from libs.settings import Settings
 
@@ -83,6 +84,23 @@ def data_key(settings: Settings) -> str:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(generate_key())
+    return path.read_text().strip()
+
+
+def archive_signing_key(settings: Settings) -> str:
+    """Return ARCHIVE_SIGNING_KEY, or the signing key kept in the data folder, creating it once.
+
+    Archives signed before a restart must still verify against the key the gateway
+    publishes afterwards, so the development key is kept rather than made per process.
+    """
+    given = os.environ.get("ARCHIVE_SIGNING_KEY")
+    if given:
+        return given
+    path = data_dir(settings) / "archive-signing.key"
+    if not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(new_key())
     return path.read_text().strip()
 
 
