@@ -26,10 +26,10 @@ from libs.contracts.response import (
 )
 from libs.contracts.vocabulary import PAGE_REASON_LABELS, ROLE_LABELS
 from libs.database.tables import Incident, IncidentMember, Page, Person, Rota, RotaOverride
+from libs.on_duty import OnDuty, Override, Rotation, on_duty
 from services.incidents import events, timeline
 from services.incidents.answers import existing, refusal
 from services.incidents.oncall import repository
-from services.incidents.oncall.rotation import OnDuty, Override, Rotation, on_duty
 from services.incidents.repository import belonging_to
 
 PAGED = "paged"

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.incidents.oncall.rotation import Override, Rotation, on_duty
+from libs.on_duty import Override, Rotation, on_duty
 
 ANA, BO, CY, DEPUTY = (uuid.uuid4() for _ in range(4))
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -18,8 +18,10 @@ def rotation(zone: ZoneInfo = SHANGHAI, *, weekday: int = 0, at: time = time(9, 
     return Rotation((ANA, BO, CY), weekday, at, date(2026, 3, 1), zone)
 
 
-def local(zone: ZoneInfo, *parts: int) -> datetime:
-    return datetime(*parts, tzinfo=zone)  # type: ignore[misc]
+def local(
+    zone: ZoneInfo, year: int, month: int, day: int, hour: int = 0, minute: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=zone)
 
 
 def who(rota: Rotation, at: datetime, overrides: list[Override] | None = None) -> uuid.UUID | None:
