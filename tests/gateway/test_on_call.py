@@ -86,13 +86,20 @@ async def rota(system: System, owner: Tenant, role: str, people: list[str]) -> d
     return await system.mutate(owner, Role.ADMIN, SET_ROTA, variables)
 
 
+async def rows(system: System, query: Any) -> list[tuple[Any, ...]]:
+    """Return the rows of a query of several columns, as tuples."""
+    async with system.sessions() as session:
+        return [tuple(row) for row in (await session.exec(query)).all()]
+
+
 async def events_of(system: System, incident_id: uuid.UUID, type_: str) -> list[dict[str, Any]]:
+    """Return the payloads of the incident's integration events of `type_`, oldest first."""
     query = (
-        select(IntegrationEvent.payload)
+        select(IntegrationEvent)
         .where(IntegrationEvent.incident_id == incident_id, IntegrationEvent.type == type_)
         .order_by(col(IntegrationEvent.occurred_at))
     )
-    return await read_all(system.sessions, query)
+    return [event.payload for event in await read_all(system.sessions, query)]
 
 
 async def test_the_on_duty_monitor_is_paged_then_the_analyst_and_a_page_is_acknowledged(
@@ -162,8 +169,8 @@ async def test_the_on_duty_monitor_is_paged_then_the_analyst_and_a_page_is_ackno
     # An incident opens: the monitor on duty joins its team and is paged.
     watched = await watchlist(system, acme, "禾岚乳业", ["禾岚"])
     incident_id = await open_incident(system, acme, watched)
-    members = await read_all(
-        system.sessions,
+    members = await rows(
+        system,
         select(IncidentMember.role, IncidentMember.person, IncidentMember.assigned_by).where(
             IncidentMember.incident_id == incident_id
         ),
@@ -214,10 +221,10 @@ async def test_the_on_duty_monitor_is_paged_then_the_analyst_and_a_page_is_ackno
     assert taken["__typename"] == "Page" and taken["acknowledgedAt"] is not None
     again = await system.mutate(acme, Role.ADMIN, ACKNOWLEDGE, {"input": {"id": second["id"]}})
     assert again == taken
-    rows = await read_all(
-        system.sessions,
+    stored = await rows(
+        system,
         select(Page.reason, col(Page.acknowledged_at).is_not(None))
         .where(Page.incident_id == incident_id)
         .order_by(col(Page.paged_at)),
     )
-    assert rows == [("incident_opened", False), ("task_overdue", True)]
+    assert stored == [("incident_opened", False), ("task_overdue", True)]
