@@ -1,5 +1,6 @@
 """Command-line entry points: `up`, `status`, `migrate`, `serve`, `worker`, `keys create`,
-`keys rotate`, `jobs`, `retention`, `rollups rebuild`, `demo`, `backtest` and `train-sentiment`."""
+`keys rotate`, `jobs`, `retention`, `time-zone`, `rollups rebuild`, `demo`, `backtest` and
+`train-sentiment`."""
 
 import asyncio
 import importlib
@@ -15,6 +16,7 @@ import typer
 from crisiswatch.jobs import jobs_app
 from crisiswatch.retention import retention_app
 from crisiswatch.runtime import credentials_path, read_runtime, resolved_urls
+from crisiswatch.time_zone import time_zone_app
 from libs.contracts.enums import Role
 from libs.logs import configure_logging, log_config
 from libs.settings import get_settings
@@ -53,6 +55,7 @@ def _options(
 app.add_typer(keys_app, name="keys")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(retention_app, name="retention")
+app.add_typer(time_zone_app, name="time-zone")
 app.add_typer(rollups_app, name="rollups")
 
 

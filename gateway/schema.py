@@ -53,6 +53,8 @@ from gateway.lexicon.mutations import LexiconMutation
 from gateway.lexicon.queries import LexiconQuery
 from gateway.mentions.queries import MentionQuery
 from gateway.mentions.subscriptions import MentionSubscription
+from gateway.oncall.mutations import OnCallMutation
+from gateway.oncall.queries import OnCallQuery
 from gateway.operation_metrics import OperationMetrics
 from gateway.operations.queries import OperationsQuery
 from gateway.partners.mutations import PartnerMutation
@@ -122,6 +124,7 @@ Query = merge_types(
         PersonQuery,
         AuditQuery,
         ArchiveQuery,
+        OnCallQuery,
     ),
 )
 Mutation = merge_types(
@@ -148,6 +151,7 @@ Mutation = merge_types(
         SituationReportMutation,
         ImprovementMutation,
         PersonMutation,
+        OnCallMutation,
     ),
 )
 Subscription = merge_types(

@@ -291,6 +291,27 @@ def test_retention_set_refuses_a_bad_window_naming_the_option(
     assert named in refused.stderr
 
 
+def test_time_zone_set_and_show_an_organizations_zone(servers: Servers) -> None:
+    created = crisiswatch(
+        "keys", "create", "--org", "cli-zone", "--role", "viewer", database_url=servers.database_url
+    )
+    assert created.returncode == 0, created.stderr
+    shown = crisiswatch("time-zone", "show", database_url=servers.database_url)
+    assert any(line.split() == ["cli-zone", "Asia/Shanghai"] for line in shown.stdout.splitlines())
+    set_ = crisiswatch(
+        "time-zone", "set", "--org", "cli-zone", "--zone", "Europe/Berlin",
+        database_url=servers.database_url,
+    )  # fmt: skip
+    assert set_.returncode == 0, set_.stderr
+    shown = crisiswatch("time-zone", "show", database_url=servers.database_url)
+    assert any(line.split() == ["cli-zone", "Europe/Berlin"] for line in shown.stdout.splitlines())
+    refused = crisiswatch(
+        "time-zone", "set", "--org", "cli-zone", "--zone", "Mars/Olympus",
+        database_url=servers.database_url,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "--zone" in refused.stderr
+
+
 async def test_rollups_rebuild_recounts_a_bulk_load(
     servers: Servers, sessions: async_sessionmaker[AsyncSession]
 ) -> None:

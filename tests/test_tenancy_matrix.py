@@ -21,7 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -57,12 +57,15 @@ from libs.database.tables import (
     IncidentPartner,
     Mention,
     OwnAccount,
+    Page,
     Partner,
     Person,
     Playbook,
     QuietPeriod,
     ResponseTask,
     RiskCheck,
+    Rota,
+    RotaOverride,
     SituationReport,
     StatementTemplate,
     Watchlist,
@@ -103,6 +106,7 @@ class Org:
     report: uuid.UUID
     improvement: uuid.UUID
     person: uuid.UUID
+    page: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,16 @@ QUERIES: dict[str, Read] = {
         "{ sensitiveTermsConnection(first: 50) { nodes { term weight } } }", names_rows=False
     ),
     "people": _page("people", "databaseId name contacts { value }"),
+    "rotas": Read(
+        """{ rotas { databaseId people { databaseId } timeZone
+             overrides { databaseId person { databaseId } } } }"""
+    ),
+    "onCall": Read(
+        """query($at: DateTime) { onCall(role: MONITOR, at: $at) {
+             person { databaseId } since overridden } }""",
+        lambda org: {"at": (T0 + timedelta(days=1)).isoformat()},
+    ),
+    "pages": _page("pages", "databaseId person { databaseId } incident { databaseId }"),
     # The matrix's keys are service accounts' keys: they act for nobody.
     "actingPerson": Read("{ actingPerson { databaseId } }", names_rows=False),
     "auditLog": Read(
@@ -460,6 +474,36 @@ MUTATIONS |= {
         admin_only=True,
         takes_ids=False,
     ),
+    "setRota": Write(
+        f"""mutation($input: SetRotaInput!) {{ setRota(input: $input) {{
+              __typename ... on Rota {{ databaseId }} {REFUSED} }} }}""",
+        lambda org: {
+            "input": {
+                "role": "ANALYST",
+                "people": [gid("Person", org.person)],
+                "handoffWeekday": 0,
+                "handoffTime": "09:00:00",
+            }
+        },
+        admin_only=True,
+    ),
+    "setRotaOverride": Write(
+        f"""mutation($input: SetRotaOverrideInput!) {{ setRotaOverride(input: $input) {{
+              __typename ... on RotaOverride {{ databaseId }} {REFUSED} }} }}""",
+        lambda org: {
+            "input": {
+                "role": "MONITOR",
+                "personId": gid("Person", org.person),
+                "startsAt": (T0 + timedelta(days=3)).isoformat(),
+                "endsAt": (T0 + timedelta(days=4)).isoformat(),
+            }
+        },
+    ),
+    "acknowledgePage": Write(
+        f"""mutation($input: AcknowledgePageInput!) {{ acknowledgePage(input: $input) {{
+              __typename ... on Page {{ databaseId acknowledgedAt }} {REFUSED} }} }}""",
+        lambda org: {"input": {"id": gid("Page", org.page)}},
+    ),
     "apiKeyRevoke": Write(
         f"""mutation($input: ApiKeyRevokeInput!) {{ apiKeyRevoke(input: $input) {{
               __typename ... on ApiKey {{ databaseId }} {REFUSED} }} }}""",
@@ -654,6 +698,39 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
                 added_by="matrix",
             )
         )
+        # The person is the monitor on duty from T0's week on, with an override ahead, and was
+        # paged to the incident.
+        rota = Rota(
+            organization_id=org_id,
+            role="monitor",
+            people=[duty.id],
+            handoff_weekday=0,
+            handoff_time=time(9, 0),
+            starts_on=T0.date() - timedelta(days=7),
+            updated_by="matrix",
+        )
+        session.add(rota)
+        await session.flush()
+        session.add(
+            RotaOverride(
+                organization_id=org_id,
+                rota_id=rota.id,
+                person_id=duty.id,
+                starts_at=datetime.now(UTC) + timedelta(days=1),
+                ends_at=datetime.now(UTC) + timedelta(days=2),
+                created_by="matrix",
+            )
+        )
+        paged = Page(
+            organization_id=org_id,
+            person_id=duty.id,
+            incident_id=opened.id,
+            role="monitor",
+            reason="incident_opened",
+            key="opened",
+            paged_at=T0,
+        )
+        session.add(paged)
     return Org(
         tenant=tenant,
         seed=made,
@@ -667,6 +744,7 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
         report=report.id,
         improvement=improvement.id,
         person=duty.id,
+        page=paged.id,
     )
 
 

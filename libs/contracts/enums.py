@@ -132,6 +132,13 @@ class TeamRole(StrEnum):
     COMMANDER = "commander"
 
 
+class PageReason(StrEnum):
+    """Why a person on duty was paged to an incident."""
+
+    INCIDENT_OPENED = "incident_opened"
+    TASK_OVERDUE = "task_overdue"
+
+
 class Channel(StrEnum):
     """Where a statement is published, each with its role (DESIGN.md, Response)."""
 
@@ -256,6 +263,7 @@ class EventType(StrEnum):
     QUIET_PERIOD_ENDED = "quiet_period.ended"
     SITUATION_REPORT_SENT = "situation_report.sent"
     IMPROVEMENT_OVERDUE = "improvement.overdue"
+    PERSON_PAGED = "person.paged"
 
 
 class EndpointKind(StrEnum):

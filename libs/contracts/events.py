@@ -313,6 +313,35 @@ class ImprovementOverdue(EventBody):
     days_late: int
 
 
+class ChatHandle(BaseModel):
+    """A person's handle on a chat platform, for an @-mention."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    platform: str
+    handle: str
+
+
+class PersonPaged(EventBody):
+    """`person.paged`: the person on duty in a role was called to an incident, to acknowledge.
+
+    `reason` is `incident_opened` (the monitor on duty takes a new incident) or
+    `task_overdue` (a task escalated up the chain to this role; `task_id` names it).
+    """
+
+    TYPE: ClassVar[EventType] = EventType.PERSON_PAGED
+
+    page_id: uuid.UUID
+    incident_id: uuid.UUID
+    person_id: uuid.UUID
+    person: str
+    role: str
+    reason: str
+    task_id: uuid.UUID | None
+    paged_at: IsoTime
+    chat_handles: list[ChatHandle]
+
+
 EVENT_BODIES: dict[EventType, type[EventBody]] = {
     model.TYPE: model
     for model in (
@@ -327,6 +356,7 @@ EVENT_BODIES: dict[EventType, type[EventBody]] = {
         QuietPeriodEnded,
         SituationReportSent,
         ImprovementOverdue,
+        PersonPaged,
     )
 }
 

@@ -6,6 +6,7 @@ them, so a command that validates can always be stored.
 """
 
 import uuid
+from datetime import date, time
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -224,6 +225,40 @@ class CompleteTask(_IncidentCommand):
 
     task_id: uuid.UUID
     note: str | None = Reason
+
+
+class SetRota(_IncidentCommand):
+    """Set who takes turns on duty in a role, week by week, and when they hand off."""
+
+    NAME: ClassVar[str] = "rota.set"
+
+    role: TeamRole
+    people: list[uuid.UUID] = Field(min_length=1, max_length=100)
+    handoff_weekday: int = Field(ge=0, le=6, description="0 is Monday.")
+    handoff_time: time = Field(description="Local time in the organization's time zone.")
+    starts_on: date | None = Field(
+        default=None, description="The first person starts at the first hand-off from this day."
+    )
+
+
+class SetRotaOverride(_IncidentCommand):
+    """Put someone on duty in a role instead of the rotation, for a while."""
+
+    NAME: ClassVar[str] = "rota.override"
+
+    role: TeamRole
+    person_id: uuid.UUID
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class AcknowledgePage(_IncidentCommand):
+    """Say that the paged person took the page; acknowledging again changes nothing."""
+
+    NAME: ClassVar[str] = "page.acknowledge"
+
+    page_id: uuid.UUID
 
 
 class DraftStatement(_IncidentCommand):
@@ -520,6 +555,9 @@ RESPONSE_MESSAGES: tuple[type[Message], ...] = (
     SendSituationReport,
     UpdateImprovementAction,
     CompleteTask,
+    SetRota,
+    SetRotaOverride,
+    AcknowledgePage,
     DraftStatement,
     ReviseStatement,
     ReviewStatement,

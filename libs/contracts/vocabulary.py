@@ -12,6 +12,7 @@ from libs.contracts.enums import (
     CrisisType,
     FollowUpKind,
     IncidentStatus,
+    PageReason,
     ReviewStage,
     Sentiment,
     Source,
@@ -63,6 +64,11 @@ ROLE_LABELS: dict[TeamRole, str] = {
     TeamRole.SPOKESPERSON: "新闻发言人",
     TeamRole.LEGAL: "法务",
     TeamRole.COMMANDER: "总指挥",
+}
+
+PAGE_REASON_LABELS: dict[PageReason, str] = {
+    PageReason.INCIDENT_OPENED: "新事件值班接警",
+    PageReason.TASK_OVERDUE: "任务超时升级",
 }
 
 CHANNEL_LABELS: dict[Channel, str] = {

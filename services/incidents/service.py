@@ -4,7 +4,7 @@ Every handler takes the context of the process running it (its clock, the data k
 contacts), the session of the caller's unit of work and the message, and answers an
 `Outcome`: the messages to publish once the caller commits and, for a command, its answer.
 Handlers never commit. The rules live in the sub-domains (`signals`, `lifecycle`, `tasks`,
-`team`, `playbook`, `quiet`, `partners`, `evidence`, `sitreps`, `statements`, `replies`,
+`team`, `oncall`, `playbook`, `quiet`, `partners`, `evidence`, `sitreps`, `statements`, `replies`,
 `aftercare`, `review`); this module only picks the clock and joins the steps one message
 takes across them.
 """
@@ -22,6 +22,7 @@ from libs.privacy import DataKey
 from services.incidents.aftercare import service as aftercare
 from services.incidents.evidence import service as evidence
 from services.incidents.lifecycle import service as lifecycle
+from services.incidents.oncall import service as oncall
 from services.incidents.partners import service as partners
 from services.incidents.playbook import service as playbook
 from services.incidents.quiet import service as quiet
@@ -194,6 +195,25 @@ async def complete_task(
 ) -> Outcome:
     """Mark a response task done, on time or late."""
     return await tasks.complete(session, command, now=context.clock.now())
+
+
+async def set_rota(context: Context, session: AsyncSession, command: response.SetRota) -> Outcome:
+    """Set who takes turns on duty in a role and when they hand off."""
+    return await oncall.set_rota(session, command, now=context.clock.now())
+
+
+async def set_rota_override(
+    context: Context, session: AsyncSession, command: response.SetRotaOverride
+) -> Outcome:
+    """Put someone on duty in a role instead of the rotation, for a while."""
+    return await oncall.set_override(session, command, now=context.clock.now())
+
+
+async def acknowledge_page(
+    context: Context, session: AsyncSession, command: response.AcknowledgePage
+) -> Outcome:
+    """Record that a paged person took the page."""
+    return await oncall.acknowledge(session, command, now=context.clock.now())
 
 
 async def draft_statement(

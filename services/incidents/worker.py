@@ -23,7 +23,14 @@ from libs.contracts.messages import (
     RiskSignalRaised,
     RiskTierFell,
 )
-from libs.database.tables import OwnAccount, Partner, Playbook, StatementTemplate
+from libs.database.tables import (
+    OwnAccount,
+    Partner,
+    Playbook,
+    Rota,
+    RotaOverride,
+    StatementTemplate,
+)
 from libs.messaging.worker import HowToRun, Route, Runtime, Worker, WorkerSpec
 from libs.privacy import DataKey
 from libs.settings import Settings
@@ -53,6 +60,12 @@ def _playbook(command: Command) -> tuple[ColumnElement[bool], ...]:
     assert isinstance(command, response.SetPlaybook)
     crisis_type = command.crisis_type.value if command.crisis_type else ANY_CRISIS_TYPE
     return (col(Playbook.tier) == command.tier.value, col(Playbook.crisis_type) == crisis_type)
+
+
+def _rota(command: Command) -> tuple[ColumnElement[bool], ...]:
+    """Select the rota a `SetRota` sets: its role's."""
+    assert isinstance(command, response.SetRota)
+    return (col(Rota.role) == command.role.value,)
 
 
 ROUTES: list[Route[IncidentsRuntime, Any]] = [
@@ -102,6 +115,17 @@ ROUTES: list[Route[IncidentsRuntime, Any]] = [
     Route(response.SendSituationReport, service.send_situation_report),
     Route(response.UpdateImprovementAction, service.update_improvement_action),
     Route(response.CompleteTask, service.complete_task),
+    Route(
+        response.SetRota,
+        service.set_rota,
+        audit=Audited(EntityKind.ROTA, "set", audit.matching(Rota, _rota, keyed=True)),
+    ),
+    Route(
+        response.SetRotaOverride,
+        service.set_rota_override,
+        audit=Audited(EntityKind.ROTA, "override", audit.one_row(RotaOverride)),
+    ),
+    Route(response.AcknowledgePage, service.acknowledge_page),
     Route(response.DraftStatement, service.draft_statement),
     Route(response.ReviseStatement, service.revise_statement),
     Route(response.ReviewStatement, service.review_statement),

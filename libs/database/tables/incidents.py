@@ -1,7 +1,7 @@
 """Incidents, their response tasks and timelines. Written only by the incidents service."""
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import Date, Index, LargeBinary, String, UniqueConstraint, text
@@ -14,6 +14,7 @@ from libs.database.tables._types import (
     child_of,
     jsonb_field,
     org_field,
+    uuid_array_field,
 )
 
 OPEN_INCIDENT_PREDICATE = "status NOT IN ('resolved', 'closed', 'merged', 'false_alarm')"
@@ -508,3 +509,59 @@ class SituationReport(OrganizationRow, table=True):
     created_at: datetime = at_field(default_now=True)
     sent_at: datetime | None = at_field(nullable=True)
     sent_by: str | None = Field(default=None, max_length=200)
+
+
+class Rota(OrganizationRow, table=True):
+    """Who is on duty in one role (安排专人24小时值班): a weekly rotation of people.
+
+    `people` take turns in order, each for a week that starts at the hand-off (`handoff_weekday`,
+    0 = Monday, and `handoff_time`, in the organization's time zone); the first of them starts
+    at the first hand-off on or after `starts_on`.
+    """
+
+    __table_args__ = (UniqueConstraint("organization_id", "role"),)
+
+    role: str = Field(max_length=24)
+    people: list[uuid.UUID] = uuid_array_field()
+    handoff_weekday: int = Field(ge=0, le=6)
+    handoff_time: time
+    starts_on: date
+    updated_by: str = Field(max_length=200)
+    created_at: datetime = at_field(default_now=True)
+    updated_at: datetime = at_field(default_now=True)
+
+
+class RotaOverride(OrganizationRow, table=True):
+    """Someone standing in for the rotation from `starts_at` until `ends_at` (a swap, leave)."""
+
+    __tablename__ = "rota_override"
+
+    rota_id: uuid.UUID = child_of("rota", index=True)
+    person_id: uuid.UUID = Field(foreign_key="person.id", index=True)
+    starts_at: datetime = at_field()
+    ends_at: datetime = at_field()
+    reason: str | None = Field(default=None, max_length=500)
+    created_by: str = Field(max_length=200)
+    created_at: datetime = at_field(default_now=True)
+
+
+class Page(OrganizationRow, table=True):
+    """A person called to an incident (值班呼叫), and when they acknowledged it.
+
+    `key` names what caused the page (the incident opening, one task's breach), so handling
+    the same cause twice finds the page it already made.
+    """
+
+    __table_args__ = (UniqueConstraint("incident_id", "key"),)
+
+    person_id: uuid.UUID = Field(foreign_key="person.id", index=True)
+    incident_id: uuid.UUID = child_of("incident")
+    task_id: uuid.UUID | None = Field(
+        default=None, foreign_key="response_task.id", ondelete="CASCADE", index=True
+    )
+    role: str = Field(max_length=24)
+    reason: str = Field(max_length=24)
+    key: str = Field(max_length=120)
+    paged_at: datetime = at_field()
+    acknowledged_at: datetime | None = at_field(nullable=True)
+    acknowledged_by: str | None = Field(default=None, max_length=200)

@@ -18,13 +18,15 @@ class Organization(SQLModel, table=True):
 
     `mention_retention_days` is how long its raw mentions (text, analysis, watchlist hits)
     are kept, counted from when each was posted; None keeps the operator's default
-    (`RETENTION_MENTIONS_DAYS`, `libs.mention_retention`).
+    (`RETENTION_MENTIONS_DAYS`, `libs.mention_retention`). `time_zone` (an IANA name) is
+    where its on-call hand-offs happen.
     """
 
     id: uuid.UUID = id_field()
     slug: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=200)
     mention_retention_days: int | None = Field(default=None, ge=1)
+    time_zone: str = Field(default="Asia/Shanghai", max_length=64)
     created_at: datetime = at_field(default_now=True)
 
 

@@ -38,6 +38,7 @@ from libs.database.tables import Incident
 from libs.messaging.sweep import SweepSpec
 from services.incidents import events, repository, timeline
 from services.incidents.lifecycle import changes
+from services.incidents.oncall import service as oncall
 from services.incidents.playbook.service import add_missing_tasks, playbook_for
 from services.incidents.signals import recurrence, snooze
 from services.incidents.signals import repository as signals_repository
@@ -269,4 +270,5 @@ async def _open(session: AsyncSession, signal: RiskSignalRaised, now: datetime) 
     opened = await events.record(
         session, body, incident.organization_id, incident.id, key=str(incident.id), at=now
     )
-    return Outcome.emit(opened)
+    paged = await oncall.take_on_duty_monitor(session, incident, now=now)
+    return Outcome.emit(opened, *paged)

@@ -1,4 +1,4 @@
-"""Passed deadlines: mark the task overdue, escalate one role up, tell integrators once.
+"""Passed deadlines: mark the task overdue, escalate one role up, page, tell integrators once.
 
 A breach is claimed by a single `UPDATE … RETURNING` that only matches tasks still open with
 no `breached_at`. Row locks make a second, concurrent watchdog skip (or re-check and drop)
@@ -6,20 +6,28 @@ whatever the first one claimed, and the stored `breached_at` keeps a restarted w
 claiming it again, so each breach yields exactly one timeline event and one `task.overdue`
 event. A task finished late keeps its `breached_at`: the review report counts missed
 deadlines from it.
+
+Escalation goes up the chain of command, not the order roles are listed in: the monitor's
+miss goes to the analyst, the analyst's to the commander, and every other role's (customer
+service, spokesperson, legal) straight to the commander, who answers for the response. The
+person on duty in that role (`services.incidents.oncall`) is paged, once per breach.
 """
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import TeamRole
+from libs.contracts.enums import PageReason, TeamRole
 from libs.contracts.events import Escalation, TaskOverdue
+from libs.contracts.messages import Message
 from libs.contracts.outcome import Outcome
 from libs.contracts.vocabulary import ROLE_LABELS
-from libs.database.tables import TimelineEvent
+from libs.database.tables import Incident, Person, TimelineEvent
 from services.incidents import events, timeline
+from services.incidents.oncall import service as oncall
 from services.incidents.tasks import repository
 
 TIMELINE_KIND = "task_overdue"
@@ -27,21 +35,25 @@ TIMELINE_KIND = "task_overdue"
 # the next passes instead of in one huge transaction.
 BATCH_LIMIT = 500
 
-_ESCALATION_ORDER = list(TeamRole)
+# Who answers for each role's miss; a role not named here answers to the commander.
+ESCALATION_CHAIN: dict[TeamRole, TeamRole] = {
+    TeamRole.MONITOR: TeamRole.ANALYST,
+    TeamRole.ANALYST: TeamRole.COMMANDER,
+}
 
 
 def escalation_target(role: str | None) -> TeamRole:
-    """Return the role one step above `role` in `TeamRole` order.
+    """Return the role a miss of `role` escalates to, up the chain monitor → analyst → commander.
 
-    The commander has no one above, so a commander's task, an unowned task and a task of a
-    role the vocabulary does not know all go to the commander.
+    The commander has no one above, so a commander's task, an unowned task, a task of a role
+    off the chain (customer service, spokesperson, legal) and a task of a role the vocabulary
+    does not know all go to the commander.
     """
     try:
         current = TeamRole(role) if role is not None else TeamRole.COMMANDER
     except ValueError:
         return TeamRole.COMMANDER
-    position = _ESCALATION_ORDER.index(current)
-    return _ESCALATION_ORDER[min(position + 1, len(_ESCALATION_ORDER) - 1)]
+    return ESCALATION_CHAIN.get(current, TeamRole.COMMANDER)
 
 
 def minutes_late(due_at: datetime, at: datetime) -> int:
@@ -114,6 +126,7 @@ async def check(session: AsyncSession, now: datetime) -> Outcome:
     if not claimed:
         return Outcome()
     holders = await repository.role_holders(session, {row.incident_id for row in claimed})
+    on_duty = await _on_duty(session, claimed, now)
     breaches = [
         Breach(
             task_id=row.id,
@@ -127,12 +140,13 @@ async def check(session: AsyncSession, now: datetime) -> Outcome:
             breached_at=row.breached_at,
             escalated_to=Escalation(
                 role=TeamRole(row.escalated_to).value,
-                person=holders.get((row.incident_id, row.escalated_to)),
+                person=holders.get((row.incident_id, row.escalated_to))
+                or _name(on_duty.get((row.organization_id, row.escalated_to))),
             ),
         )
         for row in sorted(claimed, key=lambda r: (r.due_at, str(r.incident_id), r.position))
     ]
-    messages = []
+    messages: list[Message] = []
     for breach in breaches:
         event = breach.timeline_event()
         session.add(event)
@@ -147,5 +161,42 @@ async def check(session: AsyncSession, now: datetime) -> Outcome:
                 at=breach.breached_at,
             )
         )
+        messages += await _page(session, breach, on_duty)
     await session.flush()
     return Outcome.emit(*messages)
+
+
+OnDutyByRole = dict[tuple[uuid.UUID, str], Person | None]
+
+
+def _name(person: Person | None) -> str | None:
+    return person.name if person is not None else None
+
+
+async def _on_duty(session: AsyncSession, claimed: list[Any], now: datetime) -> OnDutyByRole:
+    """Return who is on duty in each (organization, role) the breaches escalated to."""
+    found: OnDutyByRole = {}
+    for organization_id, role in {(row.organization_id, row.escalated_to) for row in claimed}:
+        duty = await oncall.who_is_on_duty(session, organization_id, TeamRole(role), now)
+        found[(organization_id, role)] = duty[0] if duty is not None else None
+    return found
+
+
+async def _page(session: AsyncSession, breach: Breach, on_duty: OnDutyByRole) -> list[Message]:
+    """Page the person on duty in the role the breach escalated to, if anyone is."""
+    role = TeamRole(breach.escalated_to.role)
+    person = on_duty.get((breach.organization_id, role.value))
+    incident = await session.get(Incident, breach.incident_id)
+    if person is None or incident is None:
+        return []
+    paged = await oncall.page(
+        session,
+        incident,
+        person,
+        role,
+        PageReason.TASK_OVERDUE,
+        key=f"task:{breach.task_id}",
+        now=breach.breached_at,
+        task_id=breach.task_id,
+    )
+    return [paged] if paged is not None else []

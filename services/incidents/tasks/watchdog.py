@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.clock import Clock
+from libs.contracts.enums import EventType
+from libs.contracts.response import IntegrationEventEmitted
 from libs.messaging.connection import ArqRedis
 from libs.messaging.periodic import Periodic
 from libs.messaging.unit_of_work import unit_of_work
@@ -46,7 +48,11 @@ class DeadlineWatchdog(Periodic):
         """Run one pass: claim passed deadlines, commit, publish; return the breaches found."""
         async with unit_of_work(self._sessions, self._redis, self._producer) as work:
             outcome = work.apply(await deadlines.check(work.session, self._clock.now()))
-        return len(outcome.messages)
+        # Pages go out beside the breaches; only the breaches are counted.
+        return sum(
+            isinstance(m, IntegrationEventEmitted) and m.type is EventType.TASK_OVERDUE
+            for m in outcome.messages
+        )
 
     async def _pass(self) -> None:
         count = await self.run_once()

@@ -45,15 +45,16 @@ async def _staged(sessions: Sessions, **kwargs: Any) -> Staged:
     return await stage_incident(sessions, tasks=kwargs.pop("tasks", DEFAULT_TASKS), **kwargs)
 
 
-def test_escalation_goes_one_role_up_and_stops_at_the_commander() -> None:
-    assert [deadlines.escalation_target(role.value) for role in TeamRole] == [
-        TeamRole.ANALYST,
-        TeamRole.CUSTOMER_SERVICE,
-        TeamRole.SPOKESPERSON,
-        TeamRole.LEGAL,
-        TeamRole.COMMANDER,
-        TeamRole.COMMANDER,
-    ]
+def test_escalation_goes_up_the_chain_of_command_and_stops_at_the_commander() -> None:
+    # monitor → analyst → commander; a spokesperson's miss goes to the commander, not legal.
+    assert {role: deadlines.escalation_target(role.value) for role in TeamRole} == {
+        TeamRole.MONITOR: TeamRole.ANALYST,
+        TeamRole.ANALYST: TeamRole.COMMANDER,
+        TeamRole.CUSTOMER_SERVICE: TeamRole.COMMANDER,
+        TeamRole.SPOKESPERSON: TeamRole.COMMANDER,
+        TeamRole.LEGAL: TeamRole.COMMANDER,
+        TeamRole.COMMANDER: TeamRole.COMMANDER,
+    }
     assert deadlines.escalation_target(None) is TeamRole.COMMANDER
     assert deadlines.escalation_target("intern") is TeamRole.COMMANDER
 
@@ -90,7 +91,7 @@ async def test_each_deadline_goes_overdue_at_its_minute_and_not_before(
     assert len(await timeline_of(sessions, staged.incident, "task_overdue")) == len(ordered)
 
 
-async def test_breach_escalates_one_role_up_and_names_the_person(
+async def test_breach_escalates_up_the_chain_and_names_the_person(
     servers: Servers, sessions: Sessions, redis: ArqRedis
 ) -> None:
     members = [
@@ -109,11 +110,11 @@ async def test_breach_escalates_one_role_up_and_names_the_person(
     by_task = {m.payload["kind"]: m for m in messages}
     expected = {
         "acknowledge": ("analyst", "王分析"),
-        "confirm_scope": ("customer_service", None),
-        "first_statement": ("legal", None),
+        "confirm_scope": ("commander", "李总"),
+        "first_statement": ("commander", "李总"),
         "legal_review": ("commander", "李总"),
         "stakeholder_brief": ("commander", "李总"),
-        "detailed_reply": ("spokesperson", "陈发言"),
+        "detailed_reply": ("commander", "李总"),
         "full_plan": ("commander", "李总"),
     }
     assert {
@@ -138,7 +139,7 @@ async def test_breach_escalates_one_role_up_and_names_the_person(
         "due_at": (DETECTED_AT + timedelta(hours=4)).isoformat(),
         "breached_at": now.isoformat(),
         "minutes_late": 44 * 60 + 12,
-        "escalated_to": {"role": "legal", "person": None},
+        "escalated_to": {"role": "commander", "person": "李总"},
     }
     assert by_task["full_plan"].payload["minutes_late"] == 12
 
@@ -151,7 +152,7 @@ async def test_breach_escalates_one_role_up_and_names_the_person(
         == "任务「提交完整处置方案」已超时 12 分钟，升级至总指挥（李总）"
     )
     assert overdue["first_statement"].message == (
-        "任务「发布首次公开声明」已超时 2652 分钟，升级至法务（尚未指定人员）"
+        "任务「发布首次公开声明」已超时 2652 分钟，升级至总指挥（李总）"
     )
     assert overdue["acknowledge"].message.endswith("升级至数据分析师（王分析）")
     assert all(e.actor == "system" and e.occurred_at == now for e in overdue.values())

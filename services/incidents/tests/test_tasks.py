@@ -114,10 +114,10 @@ async def test_a_task_done_late_keeps_its_breach_and_escalation(
 
     assert result.ok, result.error
     assert result.data["breached_at"] == breached_at.isoformat()
-    assert result.data["escalated_to"] == "legal"
+    assert result.data["escalated_to"] == "commander"
     stored = (await tasks_by_kind(sessions, staged.incident))["first_statement"]
     assert stored.status == TaskStatus.DONE
-    assert stored.breached_at == breached_at and stored.escalated_to == "legal"
+    assert stored.breached_at == breached_at and stored.escalated_to == "commander"
     assert stored.completed_at == done_at
     (event,) = await timeline_of(sessions, staged.incident, "task_done")
     assert event.message == "任务「发布首次公开声明」已完成（超过截止时间 40 分钟）"

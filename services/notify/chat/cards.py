@@ -54,6 +54,12 @@ class Card:
     link: str | None
     extra_links: tuple[tuple[str, str], ...]
     occurred: str
+    # (platform, handle) of the people the alert @-mentions; each platform's body picks its own.
+    mentions: tuple[tuple[str, str], ...] = ()
+
+    def handles(self, platform: str) -> list[str]:
+        """Return the handles to @-mention on `platform`, in order, each once."""
+        return list(dict.fromkeys(h for p, h in self.mentions if p == platform))
 
     @property
     def tier_text(self) -> str | None:

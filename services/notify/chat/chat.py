@@ -145,6 +145,9 @@ def wecom_body(card: Card) -> dict[str, Any]:
         lines += ["", "**原因**", *(f"> {n}. {r}" for n, r in enumerate(card.reasons, 1))]
     if card.deadlines:
         lines += ["", "**时限（北京时间）**", *(f"> {_deadline(d)}" for d in card.deadlines)]
+    if handles := card.handles("wecom"):
+        # WeCom's markdown mentions a member by `<@userid>`.
+        lines += ["", " ".join(f"<@{handle}>" for handle in handles)]
     footer = [f"[{label}]({target})" for label, target in _links(card)]
     footer.append(f'<font color="comment">{KEYWORD} · {card.occurred}（北京时间）</font>')
     content = _fit("\n".join(lines), "\n\n" + "\n".join(footer), MAX_MARKDOWN_BYTES)
@@ -167,10 +170,19 @@ def dingtalk_body(card: Card) -> dict[str, Any]:
         parts += ["**原因**", reasons]
     if card.deadlines:
         parts += ["**时限（北京时间）**", "\n".join(f"- {_deadline(d)}" for d in card.deadlines)]
-    footer = [f"[{label}]({target})" for label, target in card.extra_links]
+    handles = card.handles("dingtalk")
+    if handles:
+        # DingTalk notifies those named in `at` whose `@userId` also appears in the text.
+        parts.append(" ".join(f"@{handle}" for handle in handles))
+    links = card.extra_links if card.link is None or not handles else _links(card)
+    footer = [f"[{label}]({target})" for label, target in links]
     footer.append(f"{KEYWORD} · {card.occurred}（北京时间）")
     body = "\n\n".join(part for part in parts if part)
     text = _fit(body, "\n\n" + "\n\n".join(footer), MAX_MARKDOWN_BYTES)
+    if handles:
+        # An actionCard cannot mention anyone, so a mention goes as markdown, link in text.
+        markdown = {"title": card.headline, "text": text}
+        return {"msgtype": "markdown", "markdown": markdown, "at": {"atUserIds": handles}}
     if card.link is None:
         return {"msgtype": "markdown", "markdown": {"title": card.headline, "text": text}}
     return {
@@ -200,6 +212,10 @@ def feishu_body(card: Card) -> dict[str, Any]:
     if card.deadlines:
         deadlines = "\n".join(f"- {_deadline(d)}" for d in card.deadlines)
         elements.append({"tag": "markdown", "content": f"**时限（北京时间）**\n{deadlines}"})
+    if handles := card.handles("feishu"):
+        # A Feishu card's markdown mentions a user by open_id as `<at id=…></at>`.
+        mentions = " ".join(f"<at id={handle}></at>" for handle in handles)
+        elements.append({"tag": "markdown", "content": mentions})
     buttons = [
         {
             "tag": "button",

@@ -8,6 +8,7 @@ deadlines when the event names none of its own) and asks the event type's render
 rest. The payload reading rules are in `payload.py`.
 """
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from libs.contracts.enums import (
     CrisisType,
     EventType,
     IncidentStatus,
+    PageReason,
     Source,
     TeamRole,
     Tier,
@@ -25,6 +27,7 @@ from libs.contracts.response import IncidentSummary, IntegrationEventEmitted
 from libs.contracts.vocabulary import (
     CHANNEL_LABELS,
     CRISIS_TYPE_LABELS,
+    PAGE_REASON_LABELS,
     ROLE_LABELS,
     SOURCE_LABELS,
     STATUS_LABELS,
@@ -70,6 +73,7 @@ class Parts:
     reasons: list[str] = field(default_factory=list)
     deadlines: list[Deadline] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)
+    mentions: list[tuple[str, str]] = field(default_factory=list)
 
 
 def build_card(event: IntegrationEventEmitted, *, console_url: str | None = None) -> Card:
@@ -101,6 +105,7 @@ def build_card(event: IntegrationEventEmitted, *, console_url: str | None = None
         link=incident_link(console_url, incident_id),
         extra_links=tuple(parts.links),
         occurred=local_time(event.occurred_at, with_year=True),
+        mentions=tuple(parts.mentions),
     )
 
 
@@ -392,6 +397,33 @@ def improvement_overdue(view: EventView) -> Parts:
     return parts
 
 
+# What a chat handle may be: the platforms' user ids (WeCom userid, DingTalk userId, Feishu
+# open_id) are letters, digits and a few marks; anything else would break the mention markup.
+_HANDLE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+
+
+def person_paged(view: EventView) -> Parts:
+    """Say who is called to the incident, in which role and why, and @-mention them."""
+    payload = view.payload
+    person = read.text(payload.get("person"), 40) or "值班人员"
+    role = read.label(ROLE_LABELS, TeamRole, payload.get("role"), 20)
+    parts = Parts(f"{view.subject}值班呼叫：{person}" + (f"（{role}）" if role else ""))
+    parts.facts.append(("呼叫对象", person))
+    if role:
+        parts.facts.append(("值班角色", role))
+    if reason := read.label(PAGE_REASON_LABELS, PageReason, payload.get("reason"), 20):
+        parts.facts.append(("原因", reason))
+    if paged := read.time(payload.get("paged_at")):
+        parts.facts.append(("呼叫时间", paged))
+    parts.facts.append(("请确认", "在控制台确认接警（acknowledgePage）"))
+    for item in _entries(payload, "chat_handles"):
+        platform, handle = item.get("platform"), item.get("handle")
+        if isinstance(platform, str) and isinstance(handle, str) and _HANDLE.fullmatch(handle):
+            parts.mentions.append((platform, handle))
+    parts.reasons = read.summary_reasons(view.summary)
+    return parts
+
+
 RENDERERS: dict[EventType, Callable[[EventView], Parts]] = {
     EventType.INCIDENT_OPENED: opened,
     EventType.INCIDENT_TIER_CHANGED: tier_changed,
@@ -404,4 +436,5 @@ RENDERERS: dict[EventType, Callable[[EventView], Parts]] = {
     EventType.QUIET_PERIOD_ENDED: quiet_period_ended,
     EventType.SITUATION_REPORT_SENT: situation_report,
     EventType.IMPROVEMENT_OVERDUE: improvement_overdue,
+    EventType.PERSON_PAGED: person_paged,
 }
