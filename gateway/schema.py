@@ -27,6 +27,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from gateway.aftercare.mutations import AftercareMutation
+from gateway.aftercare.queries import AftercareQuery
 from gateway.audit.queries import AuditQuery
 from gateway.authors.queries import AuthorQuery
 from gateway.backtests.mutations import BacktestMutation
@@ -120,6 +121,7 @@ Query = merge_types(
         SituationReportQuery,
         PersonQuery,
         AuditQuery,
+        AftercareQuery,
     ),
 )
 Mutation = merge_types(

@@ -41,6 +41,7 @@ class EntityKind(StrEnum):
     OWN_ACCOUNT = "own_account"
     PARTNER = "partner"
     STATEMENT_TEMPLATE = "statement_template"
+    AFFECTED_USER_CONTACT = "affected_user_contact"
 
 
 # Columns no entry copies: the organization is the entry's own, secrets never leave their row.

@@ -256,6 +256,7 @@ class EventType(StrEnum):
     QUIET_PERIOD_ENDED = "quiet_period.ended"
     SITUATION_REPORT_SENT = "situation_report.sent"
     IMPROVEMENT_OVERDUE = "improvement.overdue"
+    FOLLOW_UP_OVERDUE = "follow_up.overdue"
 
 
 class EndpointKind(StrEnum):
