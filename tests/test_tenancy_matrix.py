@@ -403,6 +403,11 @@ MUTATIONS |= {
         # Nobody is assigned the seeded follow-up: the owner's keys get a Conflict, not it.
         lambda org: {"input": {"followUpId": str(org.seed.follow_up), "reason": "回访致歉"}},
     ),
+    "followUpUpdate": Write(
+        f"""mutation($input: FollowUpUpdateInput!) {{ followUpUpdate(input: $input) {{
+              __typename ... on FollowUp {{ databaseId dueAt }} {REFUSED} }} }}""",
+        lambda org: {"input": {"id": str(org.seed.follow_up), "dueAt": "2030-01-01T08:00:00Z"}},
+    ),
     "improvementActionUpdate": Write(
         f"""mutation($input: ImprovementActionUpdateInput!) {{
               improvementActionUpdate(input: $input) {{

@@ -2,5 +2,5 @@
 
 Reads `affected_user` (masked columns only; the contact's ciphertext is never loaded),
 `follow_up_task` (searchable by feedback) and `complaint` (through `gateway.mentions`).
-Sends AddAffectedUser, CompleteFollowUp and RevealContact to the incidents service.
+Sends AddAffectedUser, CompleteFollowUp, UpdateFollowUp and RevealContact to the incidents service.
 """

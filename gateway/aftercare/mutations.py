@@ -1,5 +1,5 @@
-"""Recording a harmed customer, completing what is owed to them, and revealing their contact
-to the person who calls them; incidents owns all three.
+"""Recording a harmed customer, completing or reassigning what is owed to them, and revealing
+their contact to the person who calls them; incidents owns them all.
 
 The name and contact are sealed under the data key before they are queued
 (`libs.messaging.sealing`); the gateway never reads them back in clear. A revealed contact
@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Annotated, cast
 
 import strawberry
+from strawberry import relay
 
 from gateway.aftercare.loaders import NO_CONTACT
 from gateway.aftercare.types import AddAffectedUserInput, AffectedUser, FollowUp
@@ -38,7 +39,12 @@ from gateway.core.errors import (
 )
 from gateway.core.inputs import as_utc, input_fields, optional_id
 from libs.contracts.messages import CommandResult
-from libs.contracts.response import AddAffectedUser, CompleteFollowUp, RevealContact
+from libs.contracts.response import (
+    AddAffectedUser,
+    CompleteFollowUp,
+    RevealContact,
+    UpdateFollowUp,
+)
 from libs.database import tables
 
 AffectedUserResult = Annotated[
@@ -73,6 +79,7 @@ RevealContactResult = Annotated[
 ADD = added_to_incident(
     tables.AffectedUser, AffectedUser.from_row, "Affected user", options=NO_CONTACT
 )
+# Completing and updating a follow-up both answer with it read back afresh.
 COMPLETE = of_incident(tables.FollowUpTask, "follow-up", "task_id", FollowUp.from_row)
 
 
@@ -137,6 +144,17 @@ class FollowUpCompleteInput:
     )
 
 
+@strawberry.input(description="Changes to an open follow-up; an omitted field stays.")
+class FollowUpUpdateInput:
+    id: uuid.UUID = strawberry.field(description="The follow-up's `databaseId`.")
+    owner_person_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="A person of your organization who makes the visit from now on."
+    )
+    due_at: datetime | None = strawberry.field(
+        default=None, description="A new due time; watched again from now."
+    )
+
+
 @strawberry.input(description="Whose contact, and why it is needed.")
 class RevealContactInput:
     affected_user_id: uuid.UUID | None = strawberry.field(
@@ -185,6 +203,22 @@ class AftercareMutation:
     @strawberry.mutation(description=FOLLOWED_UP)
     async def follow_up_complete(self, info: Info, input: FollowUpCompleteInput) -> FollowUpResult:
         return await COMPLETE(info, input.id, CompleteFollowUp, **input_fields(input, but=("id",)))
+
+    @strawberry.mutation(
+        description=(
+            "Give an open follow-up another owner (who may then reveal the contact) or a new "
+            "due time, e.g. after it was escalated as overdue."
+        )
+    )
+    async def follow_up_update(self, info: Info, input: FollowUpUpdateInput) -> FollowUpResult:
+        due = input.due_at
+        return await COMPLETE(
+            info,
+            input.id,
+            UpdateFollowUp,
+            owner_person_id=optional_id(input.owner_person_id, "Person", "ownerPersonId"),
+            due_at=as_utc(due) if due is not None else None,
+        )
 
     @strawberry.mutation(description=REVEALED)
     async def reveal_contact(self, info: Info, input: RevealContactInput) -> RevealContactResult:

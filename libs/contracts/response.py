@@ -350,6 +350,16 @@ class CompleteFollowUp(_IncidentCommand):
     feedback: str | None = Field(default=None, max_length=4000)
 
 
+class UpdateFollowUp(_IncidentCommand):
+    """Give a follow-up another owner or a new due time (watched again from then)."""
+
+    NAME: ClassVar[str] = "follow_up.update"
+
+    task_id: uuid.UUID
+    owner_person_id: uuid.UUID | None = None
+    due_at: AwareDatetime | None = None
+
+
 class RevealContact(_IncidentCommand):
     """Show an affected user's contact in clear to the person who calls them, for a reason.
 
@@ -560,6 +570,7 @@ RESPONSE_MESSAGES: tuple[type[Message], ...] = (
     FileReply,
     AddAffectedUser,
     CompleteFollowUp,
+    UpdateFollowUp,
     RevealContact,
     UpdateReview,
     CompleteReview,

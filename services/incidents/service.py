@@ -262,6 +262,13 @@ async def complete_follow_up(
     return await aftercare.complete_follow_up(session, command, now=context.clock.now())
 
 
+async def update_follow_up(
+    context: Context, session: AsyncSession, command: response.UpdateFollowUp
+) -> Outcome:
+    """Give a follow-up another owner or a new due time."""
+    return await aftercare.update_follow_up(session, command, now=context.clock.now())
+
+
 async def reveal_contact(
     context: Context, session: AsyncSession, command: response.RevealContact
 ) -> Outcome:

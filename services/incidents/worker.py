@@ -112,6 +112,7 @@ ROUTES: list[Route[IncidentsRuntime, Any]] = [
     Route(response.FileReply, service.file_reply),
     Route(response.AddAffectedUser, service.add_affected_user),
     Route(response.CompleteFollowUp, service.complete_follow_up),
+    Route(response.UpdateFollowUp, service.update_follow_up),
     Route(response.RevealContact, service.reveal_contact),
     Route(response.UpdateReview, service.update_review),
     Route(response.CompleteReview, service.complete_review),

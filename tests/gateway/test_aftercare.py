@@ -29,6 +29,8 @@ REVEAL = f"""mutation($input: RevealContactInput!) {{ revealContact(input: $inpu
 COMPLETE = f"""mutation($input: FollowUpCompleteInput!) {{ followUpComplete(input: $input) {{
   __typename ... on FollowUp {{ status reached satisfied compensationPaid paidAmount currency
     feedback }} {REFUSED} }} }}"""
+UPDATE = f"""mutation($input: FollowUpUpdateInput!) {{ followUpUpdate(input: $input) {{
+  __typename ... on FollowUp {{ owner {{ ... on Person {{ name }} }} }} {REFUSED} }} }}"""
 SEARCH = """query($text: String!) { followUps(first: 10, filter: {feedbackContains: $text}) {
   nodes { databaseId feedback affectedUser { databaseId } } } }"""
 ASSIGN = """mutation($input: IncidentAssignRoleInput!) {
@@ -68,7 +70,7 @@ async def test_a_contact_is_revealed_only_to_its_caller_or_a_commander_and_audit
     owner = await tenant(system, "acme")
     incident_id, complaint_id, mention_id = await _complaint(system, owner)
     caller_id, caller = await person_with_key(system.http, owner, "李娜")
-    _, stranger = await person_with_key(system.http, owner, "周敏")
+    stranger_id, stranger = await person_with_key(system.http, owner, "周敏")
     _, chief = await person_with_key(system.http, owner, "王强")
     added = await system.mutate(owner, Role.RESPONDER, ADD, {"input": {
         "incidentId": gid("Incident", incident_id), "name": "欧阳娜娜", "contactKind": "PHONE",
@@ -106,6 +108,16 @@ async def test_a_contact_is_revealed_only_to_its_caller_or_a_commander_and_audit
     assert (revealed["contact"], revealed["contactKind"]) == (PHONE, "PHONE")
     assert (revealed["contactMasked"], revealed["followUpId"]) == ("138****5678", follow_up)
 
+    # Given to another person, the visit's contact is theirs to see, no longer its first owner's.
+    moved = await system.mutate(
+        owner, Role.RESPONDER, UPDATE, {"input": {"id": follow_up, "ownerPersonId": stranger_id}}
+    )
+    assert moved["owner"] == {"name": "周敏"}
+    first_owner = await _reveal(system, caller, followUpId=follow_up, reason="回访")
+    new_owner = await _reveal(system, stranger, followUpId=follow_up, reason="接手回访")
+    assert first_owner["__typename"] == "Forbidden"
+    assert (new_owner["__typename"], new_owner["contact"]) == ("RevealedContact", PHONE)
+
     # A commander of the incident may call too, naming the user rather than a visit.
     assigned = await system.mutate(owner, Role.RESPONDER, ASSIGN, {"input": {
         "id": gid("Incident", incident_id), "role": "COMMANDER", "person": "王强",
@@ -118,10 +130,12 @@ async def test_a_contact_is_revealed_only_to_its_caller_or_a_commander_and_audit
     entries = log["data"]["auditLog"]["nodes"]
     assert [(e["person"]["name"], e["after"]["reason"], e["after"]["as"]) for e in entries] == [
         ("王强", "升级处理", "commander"),
+        ("周敏", "接手回访", "follow_up_owner"),
         ("李娜", "第一次回访致歉", "follow_up_owner"),
     ]
     assert {e["databaseId"] for e in entries} == {
         revealed["auditEntryId"],
+        new_owner["auditEntryId"],
         as_chief["auditEntryId"],
     }
     assert {e["entityId"] for e in entries} == {added["databaseId"]}
@@ -132,7 +146,7 @@ async def test_a_contact_is_revealed_only_to_its_caller_or_a_commander_and_audit
             col(TimelineEvent.incident_id) == incident_id))).all()  # fmt: skip
     written = repr([a.model_dump() for a in audited]) + repr([t.model_dump() for t in timeline])
     assert PHONE not in written and "5678" in written
-    assert sum(event.kind == "contact_revealed" for event in timeline) == 2
+    assert sum(event.kind == "contact_revealed" for event in timeline) == 3
 
 
 async def test_a_visit_outcome_and_feedback_are_kept_and_searchable_in_one_organization(

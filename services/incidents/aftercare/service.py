@@ -24,7 +24,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.enums import ContactKind, FollowUpKind, TaskStatus
 from libs.contracts.messages import CommandResult, ErrorCode, not_found
 from libs.contracts.outcome import Outcome
-from libs.contracts.response import AddAffectedUser, CompleteFollowUp
+from libs.contracts.refusals import Refused, answering
+from libs.contracts.response import AddAffectedUser, CompleteFollowUp, UpdateFollowUp
 from libs.contracts.vocabulary import FOLLOW_UP_KIND_LABELS
 from libs.database.owned import owned
 from libs.database.tables import AffectedUser, Complaint, FollowUpTask, Incident, Person
@@ -43,7 +44,7 @@ from libs.privacy import (
 )
 from services.incidents import timeline
 from services.incidents.aftercare import repository as aftercare_repository
-from services.incidents.answers import refuse, shown
+from services.incidents.answers import existing, refusal, refuse, shown
 from services.incidents.repository import belonging_to
 
 FOLLOW_UP_WITHIN = timedelta(hours=24)
@@ -54,6 +55,7 @@ LONGEST_OFFSET_HOURS = 24 * 366
 # Timeline kinds this module writes (the column holds free text up to 32 characters).
 AFFECTED_USER_ADDED = "affected_user_added"
 FOLLOW_UP_DONE = "follow_up_done"
+FOLLOW_UP_CHANGED = "follow_up_changed"
 CONTACT_REVEALED = "contact_revealed"
 
 
@@ -177,6 +179,53 @@ async def complete_follow_up(
             )
         await session.flush()
     return Outcome.answer(CommandResult.success(**follow_up_view(task)))
+
+
+@answering
+async def update_follow_up(
+    session: AsyncSession, command: UpdateFollowUp, *, now: datetime
+) -> CommandResult:
+    """Give an open follow-up another owner (an active person) or a new due time.
+
+    A new due time is watched afresh: the overdue mark and its escalation are cleared.
+    """
+    org = command.organization_id
+    task = await existing(session, FollowUpTask, org, command.task_id, "follow-up", "taskId",
+                          lock=True)  # fmt: skip
+    if task.status == TaskStatus.DONE.value:
+        message = "the follow-up is done; it keeps the owner and due time it was done with"
+        raise Refused(refusal(ErrorCode.INVALID_TRANSITION, message, "taskId", status=task.status))
+    changes = []
+    if command.owner_person_id is not None:
+        person = await existing(session, Person, org, command.owner_person_id, "person",
+                                "ownerPersonId")  # fmt: skip
+        if person.deactivated_at is not None:
+            message = "the person was deactivated; give the follow-up to someone active"
+            raise Refused(refusal(ErrorCode.INVALID, message, "ownerPersonId"))
+        task.owner_person_id = person.id
+        changes.append(f"负责人改为{person.name}")
+    if command.due_at is not None:
+        task.due_at = command.due_at
+        task.overdue_at = None
+        task.escalated_to_person_id = None
+        changes.append(f"截止时间改为{command.due_at.isoformat()}")
+    session.add(task)
+    user = await session.get(AffectedUser, task.affected_user_id)
+    incident = await session.get(Incident, task.incident_id)
+    if changes and user is not None and incident is not None:
+        label = FOLLOW_UP_KIND_LABELS[FollowUpKind(task.kind)]
+        which = f"第{task.visit}次{label}" if task.visit else label
+        timeline.record(
+            session,
+            incident,
+            FOLLOW_UP_CHANGED,
+            f"受影响用户{user.name_masked}的{which}：{'，'.join(changes)}",
+            actor=command.actor,
+            at=now,
+            data={"task_id": str(task.id)},
+        )
+    await session.flush()
+    return CommandResult.success(**follow_up_view(task))
 
 
 async def reveal_contact(

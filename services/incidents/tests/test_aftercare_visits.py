@@ -13,7 +13,7 @@ from sqlmodel import select
 from libs.clock import FixedClock
 from libs.contracts.enums import TeamRole
 from libs.contracts.messages import CommandResult
-from libs.contracts.response import CompleteFollowUp
+from libs.contracts.response import CompleteFollowUp, UpdateFollowUp
 from libs.database.engine import transaction
 from libs.database.tables import FollowUpTask, Incident, IncidentMember, Person
 from libs.messaging.sweep import Sweep
@@ -166,6 +166,25 @@ async def test_a_late_visit_is_escalated_to_the_commander_once(
             NOW + timedelta(hours=3), commander.id
         )  # fmt: skip
 
+    # A new due time is watched afresh; a done visit cannot be moved.
+    moved = UpdateFollowUp(
+        organization_id=incident.organization_id, actor="key-cs", task_id=uuid.UUID(first),
+        due_at=NOW + timedelta(hours=6),
+    )  # fmt: skip
+    async with transaction(sessions) as session:
+        outcome = await aftercare.update_follow_up(session, moved, now=NOW + timedelta(hours=4))
+    assert outcome.result is not None and outcome.result.ok, outcome.result
+    assert await deadline_pass(NOW + timedelta(hours=5)).run_once() == 0
+    assert await deadline_pass(NOW + timedelta(hours=7)).run_once() == 1
+
     # A visit done in time is never late.
     assert (await _complete(sessions, incident, second, NOW + timedelta(hours=5))).ok
     assert await deadline_pass(NOW + timedelta(days=3)).run_once() == 0
+    done = UpdateFollowUp(
+        organization_id=incident.organization_id, actor="key-cs", task_id=uuid.UUID(second),
+        owner_person_id=owner.id,
+    )  # fmt: skip
+    async with transaction(sessions) as session:
+        refused = await aftercare.update_follow_up(session, done, now=NOW + timedelta(days=3))
+    assert refused.result is not None and refused.result.error is not None
+    assert refused.result.error.code == "InvalidTransition"
