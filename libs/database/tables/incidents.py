@@ -278,6 +278,14 @@ class FollowUpTask(OrganizationRow, table=True):
     """
 
     __tablename__ = "follow_up_task"
+    # What the follow-up deadline pass reads every few seconds: open tasks not yet marked.
+    __table_args__ = (
+        Index(
+            "ix_follow_up_task_due_open",
+            "due_at",
+            postgresql_where=text("status = 'open' AND overdue_at IS NULL"),
+        ),
+    )
 
     affected_user_id: uuid.UUID = child_of("affected_user", index=True)
     incident_id: uuid.UUID = child_of("incident", index=True)

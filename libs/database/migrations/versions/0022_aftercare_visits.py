@@ -59,9 +59,17 @@ def upgrade() -> None:
         op.create_index(
             op.f(f"ix_follow_up_task_{column}"), "follow_up_task", [column], unique=False
         )
+    # What the follow-up deadline pass reads every few seconds: open tasks not yet marked.
+    ddl.index(
+        "ix_follow_up_task_due_open",
+        "follow_up_task",
+        ["due_at"],
+        postgresql_where=sa.text("status = 'open' AND overdue_at IS NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_follow_up_task_due_open", table_name="follow_up_task")
     for column in ("owner_person_id", "escalated_to_person_id"):
         op.drop_index(op.f(f"ix_follow_up_task_{column}"), table_name="follow_up_task")
     ddl.drop_columns("follow_up_task", *_FOLLOW_UP_COLUMNS)
