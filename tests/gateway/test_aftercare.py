@@ -127,18 +127,23 @@ async def test_a_contact_is_revealed_only_to_its_caller_or_a_commander_and_audit
     assert (as_chief["__typename"], as_chief["contact"]) == ("RevealedContact", PHONE)
 
     log = await system.post(owner.auth(Role.ADMIN), AUDIT)
-    entries = log["data"]["auditLog"]["nodes"]
+    everything = log["data"]["auditLog"]["nodes"]
+    entries = [e for e in everything if e["action"] == "reveal"]
     assert [(e["person"]["name"], e["after"]["reason"], e["after"]["as"]) for e in entries] == [
         ("王强", "升级处理", "commander"),
         ("周敏", "接手回访", "follow_up_owner"),
         ("李娜", "第一次回访致歉", "follow_up_owner"),
     ]
+    # Attempts the service refused are on record too (the viewer's never reached it).
+    refused = [e for e in everything if e["action"] == "reveal_refused"]
+    assert [(e["person"] or {}).get("name") for e in refused] == ["李娜", "周敏", None]
+    assert len(everything) == len(entries) + len(refused)
     assert {e["databaseId"] for e in entries} == {
         revealed["auditEntryId"],
         new_owner["auditEntryId"],
         as_chief["auditEntryId"],
     }
-    assert {e["entityId"] for e in entries} == {added["databaseId"]}
+    assert {e["entityId"] for e in everything} == {added["databaseId"]}
     async with system.sessions() as session:
         audited = (await session.exec(select(AuditEntry).where(
             col(AuditEntry.organization_id) == owner.org.id))).all()  # fmt: skip

@@ -5,9 +5,10 @@ it is the one who calls the user back (回访). So the incidents service, which 
 key, opens it only for a command that acts for a person assigned the follow-up or for a
 commander of the incident, with a reason. Each reveal is appended to the audit log (who,
 when, why, which user and follow-up, the contact's kind and masked form, never the value)
-and to the incident's timeline. The value goes back in the answer's `once`, which crosses
-Redis sealed and is never kept on the message receipt: a replayed command answers that it
-was shown already instead of showing it again.
+and to the incident's timeline; an attempt refused to anyone else is appended to the audit
+log as `reveal_refused`. The value goes back in the answer's `once`, which crosses Redis
+sealed and is never kept on the message receipt: a replayed command answers that it was
+shown already instead of showing it again.
 """
 
 from datetime import datetime
@@ -22,7 +23,7 @@ from libs.contracts.enums import TeamRole
 from libs.contracts.messages import CommandResult, ErrorCode
 from libs.contracts.refusals import Refused, answering
 from libs.contracts.response import RevealContact
-from libs.database.tables import AffectedUser, FollowUpTask, Incident
+from libs.database.tables import AffectedUser, AuditEntry, FollowUpTask, Incident
 from libs.privacy import DataKey, decrypt, mask_text
 from services.incidents import timeline
 from services.incidents.aftercare.service import CONTACT_REVEALED, contact_context
@@ -30,6 +31,7 @@ from services.incidents.answers import existing, refusal
 from services.incidents.team.duties import holders
 
 REVEALED = "reveal"
+REFUSED = "reveal_refused"
 
 
 @answering
@@ -56,31 +58,20 @@ async def reveal(
         )
         raise Refused(refusal(ErrorCode.CONFLICT, message, field))
     person = command.acting_person_id
+    follow_up = str(command.follow_up_id) if command.follow_up_id else None
+    seen = {"reason": reason, "follow_up_id": follow_up, "contact_kind": user.contact_kind}
     if person is None or person not in owners | commanders:
+        # An attempt by someone else is on record too; the refusal is answered all the same.
+        _audit(session, command, user, REFUSED, seen, now)
         message = (
             "only the person assigned the follow-up or the incident's commander (指挥) "
             "may see the contact"
         )
         raise Refused(refusal(ErrorCode.FORBIDDEN, message, field, duty="follow_up_owner"))
     contact = decrypt(key, user.contact_cipher, contact_context(user))
-    follow_up = str(command.follow_up_id) if command.follow_up_id else None
-    entry = audit.record(
-        session,
-        organization_id=user.organization_id,
-        kind=EntityKind.AFFECTED_USER_CONTACT,
-        action=REVEALED,
-        entity_id=user.id,
-        before=None,
-        after={
-            "reason": reason,
-            "as": "follow_up_owner" if person in owners else "commander",
-            "follow_up_id": follow_up,
-            "contact_kind": user.contact_kind,
-            "contact_masked": user.contact_masked,
-        },
-        acting=Acting.of(command),
-        at=now,
-    )
+    role = "follow_up_owner" if person in owners else "commander"
+    seen |= {"as": role, "contact_masked": user.contact_masked}
+    entry = _audit(session, command, user, REVEALED, seen, now)
     incident = await session.get(Incident, user.incident_id)
     if incident is not None:
         timeline.record(
@@ -102,6 +93,27 @@ async def reveal(
         audit_entry_id=str(entry.id),
     )
     return answer.showing_once(contact=contact)
+
+
+def _audit(
+    session: AsyncSession,
+    command: RevealContact,
+    user: AffectedUser,
+    action: str,
+    seen: dict[str, str | None],
+    now: datetime,
+) -> AuditEntry:
+    return audit.record(
+        session,
+        organization_id=user.organization_id,
+        kind=EntityKind.AFFECTED_USER_CONTACT,
+        action=action,
+        entity_id=user.id,
+        before=None,
+        after=dict(seen),
+        acting=Acting.of(command),
+        at=now,
+    )
 
 
 async def _named(
