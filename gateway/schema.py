@@ -27,6 +27,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from gateway.aftercare.mutations import AftercareMutation
+from gateway.aftercare.queries import AftercareQuery
 from gateway.archive.queries import ArchiveQuery
 from gateway.audit.queries import AuditQuery
 from gateway.authors.queries import AuthorQuery
@@ -125,6 +126,7 @@ Query = merge_types(
         AuditQuery,
         ArchiveQuery,
         OnCallQuery,
+        AftercareQuery,
     ),
 )
 Mutation = merge_types(

@@ -42,6 +42,7 @@ class EntityKind(StrEnum):
     PARTNER = "partner"
     STATEMENT_TEMPLATE = "statement_template"
     ROTA = "rota"
+    AFFECTED_USER_CONTACT = "affected_user_contact"
 
 
 # Columns no entry copies: the organization is the entry's own, secrets never leave their row.

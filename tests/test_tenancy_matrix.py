@@ -149,7 +149,7 @@ QUERIES: dict[str, Read] = {
         takes_ids=True,
     ),
     "mention": Read(
-        "query($id: ID!) { mention(id: $id) { databaseId text } }",
+        "query($id: ID!) { mention(id: $id) { databaseId text complaint { orderIdMasked } } }",
         lambda org: {"id": gid("Mention", org.seed.mention)},
         takes_ids=True,
     ),
@@ -190,6 +190,7 @@ QUERIES: dict[str, Read] = {
     "statementTemplates": _page("statementTemplates", "databaseId version body"),
     "situationReports": _page("situationReports", "databaseId incident { databaseId }"),
     "partners": _page("partners", "databaseId name"),
+    "followUps": _page("followUps", "databaseId feedback affectedUser { databaseId }"),
     "partnerStandings": _page(
         "partnerStandings", "databaseId partner { databaseId } incident { databaseId }"
     ),
@@ -417,6 +418,17 @@ MUTATIONS |= {
         f"""mutation($input: SendSituationReportInput!) {{ sendSituationReport(input: $input) {{
               __typename ... on SituationReport {{ databaseId }} {REFUSED} }} }}""",
         lambda org: {"input": {"id": gid("SituationReport", org.report), "overview": "进展"}},
+    ),
+    "revealContact": Write(
+        f"""mutation($input: RevealContactInput!) {{ revealContact(input: $input) {{
+              __typename ... on RevealedContact {{ contactMasked }} {REFUSED} }} }}""",
+        # Nobody is assigned the seeded follow-up: the owner's keys get a Conflict, not it.
+        lambda org: {"input": {"followUpId": str(org.seed.follow_up), "reason": "回访致歉"}},
+    ),
+    "followUpUpdate": Write(
+        f"""mutation($input: FollowUpUpdateInput!) {{ followUpUpdate(input: $input) {{
+              __typename ... on FollowUp {{ databaseId dueAt }} {REFUSED} }} }}""",
+        lambda org: {"input": {"id": str(org.seed.follow_up), "dueAt": "2030-01-01T08:00:00Z"}},
     ),
     "improvementActionUpdate": Write(
         f"""mutation($input: ImprovementActionUpdateInput!) {{

@@ -42,7 +42,8 @@ class AuditQuery:
     @strawberry.field(
         description=(
             "Every configuration change (watchlists and their rules, the lexicon, playbooks, "
-            "webhooks and their policy, API keys, people), newest first, with the state "
+            "webhooks and their policy, API keys, people) and each reveal of an affected "
+            "user's contact (who, when, why; never the value), newest first, with the state "
             "before and after and who made it; `since`/`until` give a time range, as for an "
             "incident's archive. Admin only."
         )

@@ -4,6 +4,10 @@ Every node exposes a global `id` for Relay and `databaseId` (the row's UUID) so 
 can correlate with the REST ingest API. A mention's author and analysis come with its page
 when the page read them for all its nodes (`gateway.mentions.queries.mention_extras`),
 else load through the request's DataLoaders; never one query per row.
+
+A complaint is a mention of source `complaint` plus the row the service desk needs
+(`complaint`, written by ingest): its details show the channel and the order number masked
+to its last four, as the REST API answers it (with the desk's records it leads to a person).
 """
 
 # strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
@@ -31,9 +35,16 @@ from gateway.core.execution import answered_by
 from gateway.core.nodes import Loaded, LoadedNode, load_by_name
 from gateway.core.reads import ById
 from gateway.core.rows import converted, each, from_columns, optional
-from gateway.mentions.loaders import ANALYSES, AUTHORS, MENTIONS
+from gateway.mentions.loaders import (
+    ANALYSES,
+    AUTHORS,
+    COMPLAINTS,
+    COMPLAINTS_BY_MENTION,
+    MENTIONS,
+)
 from gateway.watchlists.types import Watchlist
 from libs.database import tables
+from libs.privacy import mask_order_id
 
 # A story lists its mentions, so the mention names its story lazily, without an import.
 StoryRef: LazyType[str, str] = LazyType("Story", "gateway.stories.types")
@@ -138,6 +149,47 @@ class Analysis(Loaded):
         return await Mention.load(info, self.parent_mention_id)
 
 
+@strawberry.type(
+    description="What a service desk told us with a complaint: where, and about which order."
+)
+class ComplaintDetails(Loaded):
+    ROWS: ClassVar[ById[tables.Complaint]] = COMPLAINTS
+
+    database_id: uuid.UUID
+    mention_id: uuid.UUID = strawberry.field(description="The mention the complaint became.")
+    channel: str = strawberry.field(
+        description=(
+            "Where the customer complained (渠道): hotline, app, ecommerce_platform, "
+            "customer_service_desk, email, wechat, regulator, store or other."
+        )
+    )
+    customer_ref: str = strawberry.field(
+        description="The customer's id at the desk; phone numbers and e-mails in it masked."
+    )
+    order_id_masked: str | None = strawberry.field(
+        description="The order number masked to its last four: `************3012`."
+    )
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: tables.Complaint) -> Self:
+        """Build from a complaint row, masking its order number."""
+        return cls(
+            database_id=row.id,
+            mention_id=row.mention_id,
+            channel=row.channel,
+            customer_ref=row.customer_ref,
+            order_id_masked=mask_order_id(row.order_id) if row.order_id else None,
+            created_at=row.created_at,
+        )
+
+    @classmethod
+    async def of_mention(cls, info: Info, mention_id: uuid.UUID) -> Self | None:
+        """Load the complaint a mention came from, if it came from one."""
+        row = await info.context.loaders.of(COMPLAINTS_BY_MENTION).load(mention_id)
+        return cls.from_row(row) if row is not None else None
+
+
 @strawberry.type(description="One public post or complaint, as received.")
 class Mention(LoadedNode):
     ROWS: ClassVar[ById[tables.Mention]] = MENTIONS
@@ -181,3 +233,12 @@ class Mention(LoadedNode):
         if not isinstance(self.known_analysis, UnsetType):
             return self.known_analysis
         return Analysis.load(info, self.id)
+
+    @strawberry.field(
+        description="The complaint's details (channel, masked order number) when a desk pushed "
+        "it as a complaint; null for any other mention."
+    )
+    async def complaint(self, info: Info) -> ComplaintDetails | None:
+        if self.source is not Source.COMPLAINT:
+            return None
+        return await ComplaintDetails.of_mention(info, self.id)

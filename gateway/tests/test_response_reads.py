@@ -211,6 +211,7 @@ async def test_affected_users_expose_masked_fields_only(
         "createdBy",
         "createdAt",
         "followUps",
+        "complaint",
     }
     text = str(body)
     for clear in ("欧阳娜娜", "nana@", "19900307", "sealed"):

@@ -264,6 +264,7 @@ class EventType(StrEnum):
     SITUATION_REPORT_SENT = "situation_report.sent"
     IMPROVEMENT_OVERDUE = "improvement.overdue"
     PERSON_PAGED = "person.paged"
+    FOLLOW_UP_OVERDUE = "follow_up.overdue"
 
 
 class EndpointKind(StrEnum):

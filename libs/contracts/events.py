@@ -342,6 +342,24 @@ class PersonPaged(EventBody):
     chat_handles: list[ChatHandle]
 
 
+class FollowUpOverdue(EventBody):
+    """`follow_up.overdue`: a follow-up visit (回访) to an affected user passed its due time
+    undone; it names its owner and the commander it was escalated to."""
+
+    TYPE: ClassVar[EventType] = EventType.FOLLOW_UP_OVERDUE
+
+    follow_up_id: uuid.UUID
+    incident_id: uuid.UUID
+    affected_user_id: uuid.UUID
+    user: str = Field(description="The user's masked name, e.g. 张*.")
+    kind: str
+    visit: int | None
+    owner: str | None
+    escalated_to: list[str]
+    due_at: IsoTime
+    hours_late: int
+
+
 EVENT_BODIES: dict[EventType, type[EventBody]] = {
     model.TYPE: model
     for model in (
@@ -357,6 +375,7 @@ EVENT_BODIES: dict[EventType, type[EventBody]] = {
         SituationReportSent,
         ImprovementOverdue,
         PersonPaged,
+        FollowUpOverdue,
     )
 }
 

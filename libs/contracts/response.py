@@ -356,15 +356,56 @@ class AddAffectedUser(_IncidentCommand):
     contact: str = Field(min_length=1, max_length=200, json_schema_extra=SEALED)
     follow_up_due_at: AwareDatetime | None = None
     compensation_amount: float | None = Field(default=None, ge=0)
+    visit_offsets_hours: list[int] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=10,
+        description="When each follow-up visit is due, in hours after now; default 24 and 168.",
+    )
+    owner_person_id: uuid.UUID | None = Field(
+        default=None, description="The person who makes the follow-up visits."
+    )
+    complaint_id: uuid.UUID | None = Field(
+        default=None, description="The complaint the user filed, if known."
+    )
 
 
 class CompleteFollowUp(_IncidentCommand):
-    """Mark a follow-up or compensation task done."""
+    """Mark a follow-up or compensation task done, with what came of it."""
 
     NAME: ClassVar[str] = "follow_up.complete"
 
     task_id: uuid.UUID
     note: str | None = Reason
+    reached: bool | None = None
+    satisfied: bool | None = None
+    compensation_paid: bool | None = None
+    paid_amount: float | None = Field(default=None, ge=0)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    feedback: str | None = Field(default=None, max_length=4000)
+
+
+class UpdateFollowUp(_IncidentCommand):
+    """Give a follow-up another owner or a new due time (watched again from then)."""
+
+    NAME: ClassVar[str] = "follow_up.update"
+
+    task_id: uuid.UUID
+    owner_person_id: uuid.UUID | None = None
+    due_at: AwareDatetime | None = None
+
+
+class RevealContact(_IncidentCommand):
+    """Show an affected user's contact in clear to the person who calls them, for a reason.
+
+    Name the user or one of their follow-ups; the answer carries the contact in `once`.
+    """
+
+    NAME: ClassVar[str] = "affected_user.reveal_contact"
+
+    affected_user_id: uuid.UUID | None = None
+    follow_up_id: uuid.UUID | None = None
+    reason: str = Field(min_length=1, max_length=500)
 
 
 class ImprovementEntry(BaseModel):
@@ -567,6 +608,8 @@ RESPONSE_MESSAGES: tuple[type[Message], ...] = (
     FileReply,
     AddAffectedUser,
     CompleteFollowUp,
+    UpdateFollowUp,
+    RevealContact,
     UpdateReview,
     CompleteReview,
     SetPlaybook,

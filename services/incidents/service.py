@@ -19,6 +19,7 @@ from libs.contracts.enums import IncidentStatus
 from libs.contracts.messages import AcknowledgeIncident, RiskSignalRaised, RiskTierFell
 from libs.contracts.outcome import Outcome
 from libs.privacy import DataKey
+from services.incidents.aftercare import reveal
 from services.incidents.aftercare import service as aftercare
 from services.incidents.evidence import service as evidence
 from services.incidents.lifecycle import service as lifecycle
@@ -279,6 +280,20 @@ async def complete_follow_up(
 ) -> Outcome:
     """Mark a follow-up visit or compensation done."""
     return await aftercare.complete_follow_up(session, command, now=context.clock.now())
+
+
+async def update_follow_up(
+    context: Context, session: AsyncSession, command: response.UpdateFollowUp
+) -> Outcome:
+    """Give a follow-up another owner or a new due time."""
+    return await aftercare.update_follow_up(session, command, now=context.clock.now())
+
+
+async def reveal_contact(
+    context: Context, session: AsyncSession, command: response.RevealContact
+) -> Outcome:
+    """Show an affected user's contact to their follow-up's owner or a commander, audited."""
+    return await reveal.reveal(session, command, context.data_key, now=context.clock.now())
 
 
 async def update_review(

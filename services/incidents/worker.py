@@ -35,6 +35,7 @@ from libs.messaging.worker import HowToRun, Route, Runtime, Worker, WorkerSpec
 from libs.privacy import DataKey
 from libs.settings import Settings
 from services.incidents import service
+from services.incidents.aftercare.deadlines import FOLLOW_UP_DEADLINES
 from services.incidents.config import IncidentsSettings
 from services.incidents.playbook.service import ANY_CRISIS_TYPE
 from services.incidents.quiet.service import QUIET_PERIODS
@@ -135,6 +136,8 @@ ROUTES: list[Route[IncidentsRuntime, Any]] = [
     Route(response.FileReply, service.file_reply),
     Route(response.AddAffectedUser, service.add_affected_user),
     Route(response.CompleteFollowUp, service.complete_follow_up),
+    Route(response.UpdateFollowUp, service.update_follow_up),
+    Route(response.RevealContact, service.reveal_contact),
     Route(response.UpdateReview, service.update_review),
     Route(response.CompleteReview, service.complete_review),
 ]
@@ -167,6 +170,7 @@ def create_worker(settings: Settings, **how: Unpack[HowToRun]) -> Worker:
         runtime.sweep(SNOOZE_ENDS, every=own.snooze_check_seconds, producer=CONSUMER)
         runtime.sweep(QUIET_PERIODS, every=own.quiet_period_check_seconds, producer=CONSUMER)
         runtime.sweep(IMPROVEMENT_DEADLINES, every=own.deadline_check_seconds, producer=CONSUMER)
+        runtime.sweep(FOLLOW_UP_DEADLINES, every=own.deadline_check_seconds, producer=CONSUMER)
         if own.situation_reports_enabled:
             runtime.sweep(
                 SITUATION_REPORTS, every=own.situation_report_check_seconds, producer=CONSUMER

@@ -264,12 +264,29 @@ class AffectedUser(OrganizationRow, table=True):
     contact_cipher: bytes = Field(sa_type=LargeBinary)
     created_by: str = Field(max_length=200)
     created_at: datetime = at_field(default_now=True)
+    # The complaint the user filed, if known; the complaint goes with its mention's retention.
+    complaint_id: uuid.UUID | None = Field(
+        default=None, foreign_key="complaint.id", ondelete="SET NULL", index=True
+    )
 
 
 class FollowUpTask(OrganizationRow, table=True):
-    """A follow-up visit or a compensation owed to one affected user."""
+    """A follow-up visit (回访, one row per visit of its schedule) or a compensation owed to
+    one affected user, with its owner, its deadline watch and the outcome recorded.
+
+    `overdue_at` marks when the follow-up deadline pass found it late and
+    `escalated_to_person_id` whom it told; `feedback` (收集改进意见) is kept masked.
+    """
 
     __tablename__ = "follow_up_task"
+    # What the follow-up deadline pass reads every few seconds: open tasks not yet marked.
+    __table_args__ = (
+        Index(
+            "ix_follow_up_task_due_open",
+            "due_at",
+            postgresql_where=text("status = 'open' AND overdue_at IS NULL"),
+        ),
+    )
 
     affected_user_id: uuid.UUID = child_of("affected_user", index=True)
     incident_id: uuid.UUID = child_of("incident", index=True)
@@ -279,6 +296,18 @@ class FollowUpTask(OrganizationRow, table=True):
     amount: float | None = None
     note: str | None = Field(default=None, max_length=2000)
     completed_at: datetime | None = at_field(nullable=True)
+    visit: int | None = None
+    owner_person_id: uuid.UUID | None = Field(default=None, foreign_key="person.id", index=True)
+    overdue_at: datetime | None = at_field(nullable=True)
+    escalated_to_person_id: uuid.UUID | None = Field(
+        default=None, foreign_key="person.id", index=True
+    )
+    reached: bool | None = None
+    satisfied: bool | None = None
+    compensation_paid: bool | None = None
+    paid_amount: float | None = None
+    currency: str | None = Field(default=None, max_length=3)
+    feedback: str | None = Field(default=None, max_length=4000)
 
 
 class ReviewReport(OrganizationRow, table=True):

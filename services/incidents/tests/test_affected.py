@@ -74,21 +74,23 @@ async def test_adding_a_user_stores_the_contact_encrypted_and_answers_it_masked(
     assert result.data["name"] == "欧阳**"
     assert result.data["contact"] == "138****5678"
     assert result.data["contact_kind"] == "phone"
-    tasks = {task["kind"]: task for task in result.data["tasks"]}
-    assert tasks["follow_up"]["due_at"] == (NOW + timedelta(hours=24)).isoformat()
-    assert tasks["compensation"]["amount"] == 300.0
+    tasks = {(task["kind"], task["visit"]): task for task in result.data["tasks"]}
+    # The default schedule: a visit a day later and one a week later.
+    assert tasks["follow_up", 1]["due_at"] == (NOW + timedelta(hours=24)).isoformat()
+    assert tasks["follow_up", 2]["due_at"] == (NOW + timedelta(hours=168)).isoformat()
+    assert tasks["compensation", None]["amount"] == 300.0
     assert all(task["status"] == "open" for task in tasks.values())
 
     [user] = await _rows(rolled_back, AffectedUser, incident)
     assert user.name_masked == "欧阳**" and user.contact_masked == "138****5678"
     assert b"13800135678" not in user.contact_cipher and b"5678" not in user.contact_cipher
     stored_tasks = await _rows(rolled_back, FollowUpTask, incident)
-    assert sorted(task.kind for task in stored_tasks) == ["compensation", "follow_up"]
+    assert sorted(task.kind for task in stored_tasks) == ["compensation", "follow_up", "follow_up"]
     assert all(task.affected_user_id == user.id for task in stored_tasks)
 
     [event] = await _rows(rolled_back, TimelineEvent, incident)
     assert event.kind == "affected_user_added" and event.actor == "key-cs"
-    assert event.message == "登记受影响用户欧阳**（138****5678），安排回访及补偿300元"
+    assert event.message == "登记受影响用户欧阳**（138****5678），安排2次回访及补偿300元"
     exposed = json.dumps(result.data, ensure_ascii=False) + event.message + json.dumps(event.data)
     for secret in ("13800135678", "138 0013 5678", "欧阳娜娜", "娜娜"):
         assert secret not in exposed
@@ -254,13 +256,17 @@ async def test_completing_a_follow_up_once_masks_its_note_and_is_idempotent(
     assert len(done) == 1
     assert (
         done[0].message
-        == "受影响用户欧阳**的回访已完成，备注：已电话回访 138****5678，用户接受致歉"
+        == "受影响用户欧阳**的第1次回访已完成，备注：已电话回访 138****5678，用户接受致歉"
     )
 
     listed = await _list(rolled_back, incident)
     [user] = listed
-    statuses = {task["kind"]: task["status"] for task in user["tasks"]}
-    assert statuses == {"follow_up": "done", "compensation": "open"}
+    statuses = {(task["kind"], task["visit"]): task["status"] for task in user["tasks"]}
+    assert statuses == {
+        ("follow_up", 1): "done",
+        ("follow_up", 2): "open",
+        ("compensation", None): "open",
+    }
     assert "13800135678" not in json.dumps(listed)
 
     missing = CompleteFollowUp(

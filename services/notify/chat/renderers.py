@@ -424,6 +424,24 @@ def person_paged(view: EventView) -> Parts:
     return parts
 
 
+def follow_up_overdue(view: EventView) -> Parts:
+    """Name the late follow-up visit, its owner, whom it was escalated to, and how late."""
+    payload = view.payload
+    parts = Parts(f"{view.subject}回访逾期")
+    user = read.text(payload.get("user"), 40) or "受影响用户"
+    visit = _count(payload.get("visit"))
+    what = f"{user}的第{visit}次回访" if visit else f"{user}的回访"
+    parts.facts.append(("回访", what))
+    if owner := read.text(payload.get("owner"), 40):
+        parts.facts.append(("负责人", owner))
+    parts.facts.append(("已升级至", _listed(_strings(payload, "escalated_to", 40))))
+    if due := read.time(payload.get("due_at")):
+        late = _count(payload.get("hours_late"))
+        parts.deadlines.append(Deadline(what, due, f"已逾期 {late or 0} 小时"))
+    parts.reasons = ["受影响用户的回访未按期完成，已提醒事件指挥"]
+    return parts
+
+
 RENDERERS: dict[EventType, Callable[[EventView], Parts]] = {
     EventType.INCIDENT_OPENED: opened,
     EventType.INCIDENT_TIER_CHANGED: tier_changed,
@@ -437,4 +455,5 @@ RENDERERS: dict[EventType, Callable[[EventView], Parts]] = {
     EventType.SITUATION_REPORT_SENT: situation_report,
     EventType.IMPROVEMENT_OVERDUE: improvement_overdue,
     EventType.PERSON_PAGED: person_paged,
+    EventType.FOLLOW_UP_OVERDUE: follow_up_overdue,
 }
