@@ -746,6 +746,7 @@ async def figures(database_url: str, ledger: Ledger, receiver: Receiver) -> dict
         )
         # Where the signals of a watchlist at yellow+ with no incident of its own went: a
         # signal that joined another watchlist's incident of the same story is applied there.
+        # Competitor and industry watchlists open none by design (`watch_only`): not counted.
         orphans = [
             {k: str(v) for k, v in dict(row).items()}
             for row in await conn.fetch(
@@ -757,6 +758,7 @@ async def figures(database_url: str, ledger: Ledger, receiver: Receiver) -> dict
                 "LEFT JOIN incident i ON i.id = a.incident_id "
                 "LEFT JOIN watchlist iw ON iw.id = i.watchlist_id "
                 f"WHERE w.current_tier IN {CRISIS_TIERS} "
+                "AND w.kind IN ('own_brand', 'product_line') "
                 "AND NOT EXISTS (SELECT 1 FROM incident x WHERE x.watchlist_id = w.id) "
                 "GROUP BY w.name, w.current_tier ORDER BY w.name"
             )

@@ -46,6 +46,14 @@ query($since: DateTime, $until: DateTime, $bucket: TimeBucket!) {
   }
 }
 """
+PLATFORMS = """
+query($since: DateTime, $until: DateTime) {
+  dashboard(since: $since, until: $until) {
+    platforms { platform mentionTotal positive neutral negative share averageSentimentScore }
+    shareOfVoice(kinds: [OWN_BRAND, COMPETITOR]) { watchlist { name } mentionTotal share }
+  }
+}
+"""
 AUTHORS = """
 query($order: AuthorOrder, $filter: AuthorFilter) {
   authors(first: 20, orderBy: $order, filter: $filter) {
@@ -68,6 +76,14 @@ RAW_VOLUME = """
 SELECT date_bin(interval '{width}', m.posted_at, timestamptz '2000-01-02 16:00+00'),
        count(*), count(*) FILTER (WHERE a.sentiment = 'negative'), avg(a.sentiment_score)
 FROM mention m LEFT JOIN mention_analysis a ON a.mention_id = m.id AND a.organization_id = $1
+WHERE m.organization_id = $1 AND m.posted_at >= $2 AND m.posted_at < $3
+GROUP BY 1
+"""
+RAW_PLATFORMS = """
+SELECT m.source, count(*) FILTER (WHERE a.sentiment = 'positive'),
+       count(*) FILTER (WHERE a.sentiment = 'neutral'),
+       count(*) FILTER (WHERE a.sentiment = 'negative'), avg(a.sentiment_score)
+FROM mention m JOIN mention_analysis a ON a.mention_id = m.id AND a.organization_id = $1
 WHERE m.organization_id = $1 AND m.posted_at >= $2 AND m.posted_at < $3
 GROUP BY 1
 """
@@ -328,6 +344,13 @@ async def measure(
                 )  # fmt: skip
 
             reads.append((f"dashboard {name}", ask(DASHBOARD, variables), old_dashboard))
+
+            async def old_platforms(since: datetime = since, until: datetime = until) -> None:
+                await connection.fetch(RAW_PLATFORMS, org, since, until)
+                await connection.fetch(RAW_SHARE, org, since, until)
+
+            window = {"since": since.isoformat(), "until": until.isoformat()}
+            reads.append((f"platforms+versus {name}", ask(PLATFORMS, window), old_platforms))
         reads.append(
             ("authors by mention count", ask(AUTHORS, {}), raw(RAW_AUTHORS.format(window=""), org))
         )

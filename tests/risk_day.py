@@ -27,6 +27,7 @@ from tests.builders import incident, response_task, watchlist
 
 HOUR = timedelta(hours=1)
 SPIKE_REASON = "负面声量为基线的 6.2 倍"
+RIVAL_REASON = "竞品负面声量上升"
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,31 @@ class RiskDay:
         """Return the report's findings (ids as JSON strings), as `RiskCheckCompleted` dumps."""
         return {
             "watchlists": [
-                {"watchlist_id": str(self.watchlists[0]), "name": "奶粉", "tier": "red"},
-                {"watchlist_id": str(self.watchlists[1]), "name": "门店", "tier": "yellow"},
+                {
+                    "watchlist_id": str(self.watchlists[0]),
+                    "name": "奶粉",
+                    "tier": "red",
+                    "kind": "own_brand",
+                },
+                {
+                    "watchlist_id": str(self.watchlists[1]),
+                    "name": "竞品·澳优",
+                    "tier": "orange",
+                    "kind": "competitor",
+                },
+                {
+                    "watchlist_id": str(self.watchlists[2]),
+                    "name": "门店",
+                    "tier": "yellow",
+                    "kind": "own_brand",
+                },
             ],
-            "spike_names": ["奶粉", "门店"],
-            "spikes": [("red", 2, [SPIKE_REASON]), ("yellow", 1, ["负面占比升高"])],
+            "spike_names": ["奶粉", "竞品·澳优", "门店"],
+            "spikes": [
+                ("red", 2, [SPIKE_REASON], "own_brand"),
+                ("orange", 1, [RIVAL_REASON], "competitor"),
+                ("yellow", 1, ["负面占比升高"], "own_brand"),
+            ],
             "negative_stories": [
                 {
                     "story_id": str(self.stories[0]),
@@ -148,14 +169,18 @@ async def seed_risk_day(session: AsyncSession, org: Organization, now: datetime)
     shop = await watchlist(session, org, "门店")
     logistics = await watchlist(session, org, "物流")
     old_news = await watchlist(session, org, "旧闻")
+    # A competitor's crisis is in the digest too, marked as the competitor's.
+    rival = await watchlist(session, org, "竞品·澳优")
     milk.current_tier, shop.current_tier, old_news.current_tier = "red", "yellow", "none"
-    session.add_all([milk, shop, old_news])
+    rival.current_tier, rival.kind = "orange", "competitor"
+    session.add_all([milk, shop, old_news, rival])
 
     # Signals: the most severe of the day wins; an untiered one and yesterday's do not count.
     await _signal(session, milk, Tier.ORANGE.value, now - 3 * HOUR, ["负面声量上升"])
     await _signal(session, milk, Tier.RED.value, now - HOUR, [SPIKE_REASON])
     await _signal(session, milk, "none", now - HOUR / 6, ["声量回落"])
     await _signal(session, shop, Tier.YELLOW.value, now - 2 * HOUR, ["负面占比升高"])
+    await _signal(session, rival, Tier.ORANGE.value, now - 4 * HOUR, [RIVAL_REASON])
     await _signal(session, logistics, Tier.YELLOW.value, now - 30 * HOUR, ["昨日预警"])
 
     # Mentions: stories ranked by today's negative mentions; terms against yesterday's.
@@ -206,8 +231,8 @@ async def seed_risk_day(session: AsyncSession, org: Organization, now: datetime)
     )
     await response_task(session, done, "apology", now - 3 * HOUR, title="致歉")
     return RiskDay(
-        watchlists=[milk.id, shop.id],
-        spikes=[milk.id, shop.id],
+        watchlists=[milk.id, rival.id, shop.id],
+        spikes=[milk.id, rival.id, shop.id],
         stories=[sick.id, rude.id],
         incidents=[burning.id, watching.id],
         overdue_task=late.id,
@@ -219,7 +244,7 @@ def findings(report: dict[str, Any]) -> dict[str, Any]:
     return {
         "watchlists": report["watchlists"],
         "spike_names": [spike["name"] for spike in report["spikes"]],
-        "spikes": [(s["tier"], s["signals"], s["reasons"]) for s in report["spikes"]],
+        "spikes": [(s["tier"], s["signals"], s["reasons"], s["kind"]) for s in report["spikes"]],
         "negative_stories": report["negative_stories"],
         "rising_terms": report["rising_terms"],
         "open_incidents": [item["incident_id"] for item in report["open_incidents"]],

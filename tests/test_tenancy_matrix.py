@@ -260,6 +260,8 @@ QUERIES: dict[str, Read] = {
         """query($since: DateTime!, $until: DateTime!) { dashboard(since: $since, until: $until) {
              volume(bucket: DAY) { total negative }
              shareOfVoice { watchlist { databaseId } mentions }
+             brands: shareOfVoice(kinds: [OWN_BRAND]) { watchlist { databaseId } mentionTotal }
+             platforms { platform mentionTotal negative }
              topTerms(kind: KEYWORD) { term mentions }
              topAuthors { databaseId mentionCount }
              incidents { detected acknowledged deadlinesMet deadlinesMissed } } }""",

@@ -27,6 +27,7 @@ from libs.contracts.enums import (
     TaskStatus,
     TeamRole,
     Tier,
+    WatchlistKind,
 )
 
 strawberry.enum(AuthorKind, description="What kind of account posted.")
@@ -47,6 +48,14 @@ strawberry.enum(Sentiment, description="Polarity of a mention (积极 / 中立 /
 strawberry.enum(Source, description="Where a mention was posted.")
 strawberry.enum(TaskStatus, description="State of a response task.")
 strawberry.enum(Tier, description="Risk tier, from blue (watch) to red (severe).")
+strawberry.enum(
+    WatchlistKind,
+    description=(
+        "What a watchlist watches: own brand (本品牌) and product line (产品线) open incidents; "
+        "competitor (竞品) and industry (行业) watchlists are analysed and tiered alike but "
+        "only feed share of voice and reports, never an incident."
+    ),
+)
 strawberry.enum(
     TeamRole,
     description=(
@@ -173,6 +182,7 @@ __all__ = [
     "TaskStatus",
     "TeamRole",
     "Tier",
+    "WatchlistKind",
     "WebhookDeliveryState",
     "WebhookEndpointState",
 ]

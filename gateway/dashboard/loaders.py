@@ -121,6 +121,10 @@ def _parameters(scope: Scope, grain: int, now: datetime) -> dict[str, object]:
     return parameters
 
 
+parameters = _parameters
+"""The bound values of a counted-rows query over the scope's window (`platforms` reads them)."""
+
+
 def _counted(scope: Scope) -> str:
     """The counted rows of the scope: one watchlist's, or every mention with unanalysed ones."""
     if scope.watchlist_id is not None:
@@ -195,35 +199,42 @@ async def volume(
 
 @dataclass(frozen=True)
 class ShareRow:
-    """One watchlist's matched mentions in the window and the negative ones among them."""
+    """One watchlist's matched mentions in the window, by sentiment, and their score sum."""
 
     watchlist: tables.Watchlist
     mentions: int
     negative: int
+    positive: int = 0
+    neutral: int = 0
+    score_sum: float | None = None
 
 
 _SHARE = """
-    SELECT watchlist_id, sum(positive + neutral + negative), sum(negative)
+    SELECT watchlist_id, sum(positive + neutral + negative), sum(negative), sum(positive),
+           sum(neutral), sum(score_sum)
     FROM ({counted}) counted
     GROUP BY watchlist_id
 """
 
 
-async def share_of_voice(session: AsyncSession, scope: Scope) -> list[ShareRow]:
-    """Return every watchlist of the organization with its mentions in the window, most first."""
+async def share_of_voice(
+    session: AsyncSession, scope: Scope, kinds: Sequence[str] | None = None
+) -> list[ShareRow]:
+    """Return the organization's watchlists (of `kinds`, else all) with their mentions in the
+    window, most first."""
     parameters = _parameters(scope, max(GRAINS), datetime.now(UTC))
     statement = _SHARE.format(counted=_by_watchlist())
     found = await _text_rows(session, statement, parameters)
-    counts: dict[Any, tuple[int, int]] = {}
-    for watchlist_id, mentions, negative in map(tuple, found):
-        counts[watchlist_id] = (int(mentions), int(negative))
+    counts: dict[Any, tuple[int, int, int, int, float | None]] = {}
+    for watchlist_id, mentions, negative, positive, neutral, score_sum in map(tuple, found):
+        score = float(score_sum) if score_sum is not None else None
+        counts[watchlist_id] = (int(mentions), int(negative), int(positive), int(neutral), score)
     watchlist = tables.Watchlist
-    rows = (
-        await session.exec(
-            select(watchlist).where(col(watchlist.organization_id) == scope.organization_id)
-        )
-    ).all()
-    shares = [ShareRow(row, *counts.get(row.id, (0, 0))) for row in rows]
+    listed = select(watchlist).where(col(watchlist.organization_id) == scope.organization_id)
+    if kinds is not None:
+        listed = listed.where(col(watchlist.kind).in_(kinds))
+    rows = (await session.exec(listed)).all()
+    shares = [ShareRow(row, *counts.get(row.id, (0, 0, 0, 0, None))) for row in rows]
     # Most first, then by name as the C collation sorts it, then by id.
     shares.sort(
         key=lambda share: (-share.mentions, share.watchlist.name.encode(), share.watchlist.id)

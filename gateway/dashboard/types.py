@@ -17,13 +17,14 @@ from sqlmodel import col
 from gateway.authors.ranking import author_figures, leading, ranked_authors
 from gateway.authors.types import AuthorOrderField, AuthorSummary
 from gateway.core.context import Info
-from gateway.core.enums import IncidentStatus, Tier
+from gateway.core.enums import IncidentStatus, Tier, WatchlistKind
 from gateway.core.errors import GatewayError
 from gateway.core.listing import OrderDirection
 from gateway.core.pagination import sort
 from gateway.core.rows import from_columns
 from gateway.core.wide import BigInt, big, deprecated, narrow
 from gateway.dashboard import loaders as figures
+from gateway.dashboard.platforms import PlatformShare, by_platform, platform_shares
 from gateway.watchlists.types import Watchlist
 from libs.database import tables
 
@@ -91,6 +92,11 @@ class WatchlistShare:
     )
     negative_share: float | None = strawberry.field(
         description="Negative among its mentions, 0 to 1; null without mentions."
+    )
+    positive_total: BigInt = strawberry.field(description="Of those, mentions judged positive.")
+    neutral_total: BigInt = strawberry.field(description="Of those, mentions judged neutral.")
+    average_sentiment_score: float | None = strawberry.field(
+        description="Its mentions' mean sentiment score, -1 to 1; null without mentions."
     )
 
     @strawberry.field(
@@ -222,13 +228,17 @@ class Dashboard:
     @strawberry.field(
         description=(
             "Every watchlist with the mentions it matched in the window and its share of all "
-            "watchlists' matches, most first. Always covers every watchlist, whatever "
-            "`watchlistId` the dashboard was asked for."
+            "listed watchlists' matches, most first. Always covers every watchlist, whatever "
+            "`watchlistId` the dashboard was asked for; `kinds` lists only watchlists of those "
+            "kinds, e.g. `[OWN_BRAND, COMPETITOR]` for the brand against its competitors."
         )
     )
-    async def share_of_voice(self, info: Info) -> list[WatchlistShare]:
+    async def share_of_voice(
+        self, info: Info, kinds: list[WatchlistKind] | None = None
+    ) -> list[WatchlistShare]:
+        wanted = [kind.value for kind in kinds] if kinds is not None else None
         async with info.context.sessions() as session:
-            rows = await figures.share_of_voice(session, self.scope)
+            rows = await figures.share_of_voice(session, self.scope, wanted)
         whole = sum(row.mentions for row in rows)
         return [
             WatchlistShare(
@@ -237,9 +247,27 @@ class Dashboard:
                 negative_total=big(row.negative),
                 share=_share(row.mentions, whole),
                 negative_share=_share(row.negative, row.mentions),
+                positive_total=big(row.positive),
+                neutral_total=big(row.neutral),
+                average_sentiment_score=(
+                    row.score_sum / row.mentions
+                    if row.score_sum is not None and row.mentions
+                    else None
+                ),
             )
             for row in rows
         ]
+
+    @strawberry.field(
+        description=(
+            "信息来源: every platform with analysed mentions in the window (of the dashboard's "
+            "watchlist, when one is given), most first, with its sentiment and its share."
+        )
+    )
+    async def platforms(self, info: Info) -> list[PlatformShare]:
+        async with info.context.sessions() as session:
+            rows = await by_platform(session, self.scope)
+        return platform_shares(rows)
 
     @strawberry.field(
         description=(

@@ -17,7 +17,7 @@ import strawberry
 from pydantic import BaseModel
 
 from gateway.core.context import Info
-from gateway.core.enums import IncidentStatus, Tier
+from gateway.core.enums import IncidentStatus, Tier, WatchlistKind
 from gateway.core.nodes import LoadedNode
 from gateway.core.rows import FromRow, converted
 from gateway.incidents.types import Incident
@@ -48,21 +48,25 @@ class _OfIncident(FromRow):
 
 @strawberry.type(description="A watchlist holding a tier when the check ran.")
 class RiskCheckWatchlist(_OfWatchlist):
-    CONVERTED = converted(tier=Tier)
+    CONVERTED = converted(tier=Tier, kind=WatchlistKind)
 
     name: str
     tier: Tier
+    kind: WatchlistKind = strawberry.field(description="What it watched on the day.")
 
 
 @strawberry.type(description="A watchlist that raised risk signals in the 24 hours checked.")
 class RiskCheckSpike(_OfWatchlist):
-    CONVERTED = converted(tier=Tier)
+    CONVERTED = converted(tier=Tier, kind=WatchlistKind)
 
     name: str
     tier: Tier = strawberry.field(description="The highest tier its signals reached.")
     signals: int = strawberry.field(description="How many tiered signals it raised.")
     last_at: datetime = strawberry.field(description="When the last of them was raised.")
     reasons: list[str] = strawberry.field(description="The reasons of its most severe signal.")
+    kind: WatchlistKind = strawberry.field(
+        description="What it watched on the day: a competitor's spike opened no incident."
+    )
 
 
 @strawberry.type(description="A story with negative mentions posted in the 24 hours checked.")

@@ -19,6 +19,7 @@ from gateway.core.commands import (
     within_quota,
 )
 from gateway.core.context import Info
+from gateway.core.enums import WatchlistKind
 from gateway.core.errors import (
     AnyRefusal,
     Conflict,
@@ -68,6 +69,13 @@ class CreateWatchlistInput:
             "with the column of the problem."
         ),
     )
+    kind: WatchlistKind = strawberry.field(
+        default=WatchlistKind.OWN_BRAND,
+        description=(
+            "Competitor and industry watchlists are analysed and tiered but never open or "
+            "join an incident."
+        ),
+    )
 
 
 @strawberry.input(description="Changes to a watchlist; an omitted field stays as it is.")
@@ -79,6 +87,13 @@ class UpdateWatchlistInput:
         description="Replaces the keywords; a rule made from the old keywords follows them.",
     )
     query: str | None = strawberry.field(default=None, description="Replaces the rule.")
+    kind: WatchlistKind | None = strawberry.field(
+        default=None,
+        description=(
+            "Changes the kind; from the next signal on, a competitor or industry watchlist "
+            "opens no incident (one already open stays until people resolve it)."
+        ),
+    )
 
 
 WATCHLIST = Target(tables.Watchlist, "Watchlist", "watchlist", "watchlist_id")

@@ -5,7 +5,7 @@ from datetime import datetime
 import strawberry
 from sqlmodel import col
 
-from gateway.core.enums import Tier
+from gateway.core.enums import Tier, WatchlistKind
 from gateway.core.filters import at_or_after, containing, equals, tier_at_least
 from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting, timestamps
 from gateway.core.predicates import tier_rank
@@ -21,6 +21,7 @@ class WatchlistFilter:
     min_tier: Tier | None = tier_at_least(
         watchlist.current_tier, "Current tier this or more severe."
     )
+    kind: WatchlistKind | None = equals(watchlist.kind, "Of this kind.")
     name_contains: str | None = containing(watchlist.name, "The name contains this, ignoring case.")
     spiked_since: datetime | None = at_or_after(watchlist.last_spike_at, "Last spiked at or after.")
 

@@ -7,11 +7,12 @@ from datetime import datetime
 
 import strawberry
 
-from gateway.core.enums import Tier
+from gateway.core.enums import Tier, WatchlistKind
 from gateway.core.nodes import LoadedNode
 from gateway.core.predicates import parse_tier
 from gateway.core.rows import Stored, converted
 from gateway.watchlists.loaders import WATCHLISTS
+from libs.contracts.vocabulary import WATCHLIST_KIND_LABELS
 
 
 @strawberry.type(
@@ -19,7 +20,7 @@ from gateway.watchlists.loaders import WATCHLISTS
 )
 class Watchlist(LoadedNode):
     ROWS = WATCHLISTS
-    CONVERTED = converted(current_tier=parse_tier)
+    CONVERTED = converted(current_tier=parse_tier, kind=WatchlistKind)
 
     name: str
     keywords: list[str] = strawberry.field(
@@ -31,12 +32,19 @@ class Watchlist(LoadedNode):
             "`(奶粉 | 米粉) & (致癌 | 召回) & !谣言`; made from the keywords when none was given."
         )
     )
+    kind: WatchlistKind = strawberry.field(
+        description="Competitor and industry watchlists never open or join an incident."
+    )
     current_tier: Tier | None = strawberry.field(description="Null when below blue.")
     created_at: datetime
     updated_at: datetime
     last_spike_at: datetime | None = strawberry.field(
         description="When the mention count last spiked above its baseline; null if never."
     )
+
+    @strawberry.field(description="The kind in Chinese: 本品牌, 产品线, 竞品 or 行业.")
+    def kind_label(self) -> str:
+        return WATCHLIST_KIND_LABELS[self.kind]
 
 
 @strawberry.type(description="A watchlist silenced until a time: its signals open no incident.")

@@ -17,6 +17,24 @@ class Source(StrEnum):
     OTHER = "other"
 
 
+class WatchlistKind(StrEnum):
+    """What a watchlist watches: the organization itself, or the market around it.
+
+    Own-brand and product-line watchlists open incidents; competitor and industry ones are
+    analysed alike (scores, tiers, signals) but only feed share of voice and reports.
+    """
+
+    OWN_BRAND = "own_brand"
+    PRODUCT_LINE = "product_line"
+    COMPETITOR = "competitor"
+    INDUSTRY = "industry"
+
+    @property
+    def opens_incidents(self) -> bool:
+        """Return whether this kind's crises are the organization's own to handle."""
+        return self in (WatchlistKind.OWN_BRAND, WatchlistKind.PRODUCT_LINE)
+
+
 class AuthorKind(StrEnum):
     """What kind of account posted: media and KOL accounts amplify a story."""
 

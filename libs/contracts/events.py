@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from libs.contracts.enums import EventType
+from libs.contracts.enums import EventType, WatchlistKind
 
 IsoTime = Annotated[datetime, PlainSerializer(lambda at: at.isoformat(), return_type=str)]
 
@@ -155,6 +155,10 @@ class TieredWatchlist(BaseModel):
     watchlist_id: uuid.UUID
     name: str
     tier: str
+    kind: WatchlistKind = Field(
+        default=WatchlistKind.OWN_BRAND,
+        description="What it watches; a competitor's or an industry's opens no incident.",
+    )
 
 
 class Spike(BaseModel):
@@ -168,6 +172,10 @@ class Spike(BaseModel):
     signals: int
     last_at: IsoTime
     reasons: list[str]
+    kind: WatchlistKind = Field(
+        default=WatchlistKind.OWN_BRAND,
+        description="What it watches; a competitor's or an industry's opens no incident.",
+    )
 
 
 class NegativeStory(BaseModel):

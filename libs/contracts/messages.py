@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
-from libs.contracts.enums import CrisisType, SensitiveCategory, Tier
+from libs.contracts.enums import CrisisType, SensitiveCategory, Tier, WatchlistKind
 
 ANALYSIS_QUEUE = "crisiswatch:analysis"
 INCIDENTS_QUEUE = "crisiswatch:incidents"
@@ -177,6 +177,10 @@ class CreateWatchlist(Command):
         max_length=10_000,
         description="A boolean watch rule, e.g. `(奶粉 | 米粉) & (致癌 | 召回) & !谣言`.",
     )
+    kind: WatchlistKind = Field(
+        default=WatchlistKind.OWN_BRAND,
+        description="Competitor and industry watchlists are analysed but open no incident.",
+    )
 
 
 class UpdateWatchlist(Command):
@@ -190,6 +194,7 @@ class UpdateWatchlist(Command):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     keywords: list[str] | None = Field(default=None, max_length=200)
     query: str | None = Field(default=None, max_length=10_000)
+    kind: WatchlistKind | None = None
 
 
 class SensitiveTermEntry(BaseModel):

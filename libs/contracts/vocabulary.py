@@ -20,6 +20,7 @@ from libs.contracts.enums import (
     TaskStatus,
     TeamRole,
     Tier,
+    WatchlistKind,
 )
 
 TIER_SEVERITY: dict[Tier, str] = {
@@ -89,6 +90,13 @@ SOURCE_LABELS: dict[Source, str] = {
     Source.FORUM: "论坛",
     Source.COMPLAINT: "投诉渠道",
     Source.OTHER: "其他平台",
+}
+
+WATCHLIST_KIND_LABELS: dict[WatchlistKind, str] = {
+    WatchlistKind.OWN_BRAND: "本品牌",
+    WatchlistKind.PRODUCT_LINE: "产品线",
+    WatchlistKind.COMPETITOR: "竞品",
+    WatchlistKind.INDUSTRY: "行业",
 }
 
 CRISIS_TYPE_LABELS: dict[CrisisType, str] = {

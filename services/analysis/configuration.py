@@ -75,6 +75,7 @@ def _watchlist_data(watchlist: Watchlist) -> dict[str, object]:
         "name": watchlist.name,
         "keywords": list(watchlist.keywords),
         "query": watchlist.query,
+        "kind": watchlist.kind,
         "created_at": watchlist.created_at.isoformat(),
         "updated_at": watchlist.updated_at.isoformat(),
     }
@@ -106,7 +107,7 @@ async def create_watchlist(
     if refused is not None:
         return refused
     watchlist = await watchlists.insert_watchlist(
-        session, command.organization_id, name, keywords, query, now
+        session, command.organization_id, name, keywords, query, now, command.kind.value
     )
     if watchlist is None:
         return CommandResult.failure(
@@ -149,6 +150,8 @@ async def update_watchlist(
         if isinstance(query, CommandResult):
             return query
         watchlist.query = query
+    if command.kind is not None:
+        watchlist.kind = command.kind.value
     watchlist.updated_at = now
     session.add(watchlist)
     await session.flush()

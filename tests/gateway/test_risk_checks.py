@@ -28,8 +28,8 @@ from tests.risk_day import RiskDay, findings, seed_risk_day
 
 CHECKS = """query($first: Int) { riskChecks(first: $first) { edges { node {
   id databaseId day timeZone checkedAt since
-  watchlists { name tier watchlist { databaseId name } }
-  spikes { name tier signals lastAt reasons watchlist { databaseId } }
+  watchlists { name tier kind watchlist { databaseId name } }
+  spikes { name tier kind signals lastAt reasons watchlist { databaseId } }
   negativeStories { title negative mentions story { databaseId title } }
   risingTerms { term mentions previous }
   openIncidents { title tier status incident { databaseId } }
@@ -96,6 +96,7 @@ def _expected_graphql(day: RiskDay) -> dict[str, Any]:
             {
                 "name": item["name"],
                 "tier": item["tier"].upper(),
+                "kind": item["kind"].upper(),
                 "watchlist": {"databaseId": item["watchlist_id"], "name": item["name"]},
             }
             for item in expected["watchlists"]
@@ -130,6 +131,7 @@ async def test_the_daily_check_is_read_by_its_own_organization_and_sent_to_its_e
     node = edge["node"]
     assert node["timeZone"] == "Asia/Shanghai"
     assert node["spikes"][0]["tier"] == "RED" and node["spikes"][0]["signals"] == 2
+    assert [spike["kind"] for spike in node["spikes"]] == ["OWN_BRAND", "COMPETITOR", "OWN_BRAND"]
     assert [spike["watchlist"]["databaseId"] for spike in node["spikes"]] == [
         str(id_) for id_ in seeded[acme.org.id].spikes
     ]
@@ -191,8 +193,11 @@ async def test_the_daily_check_is_read_by_its_own_organization_and_sent_to_its_e
         EndpointKind.WECOM, attempt.url, None, event_of(attempt), datetime.now(UTC)
     ).json_body["markdown"]["content"]
     assert f"每日风险排查（{node['day']}）" in card
-    assert "预警中的关注主题：红色「奶粉」；黄色「门店」" in card
-    assert "24 小时新增预警：「奶粉」红色预警 2 次；「门店」黄色预警 1 次" in card
+    assert "预警中的关注主题：红色「奶粉」；橙色「竞品·澳优」（竞品）；黄色「门店」" in card
+    assert (
+        "24 小时新增预警：「奶粉」红色预警 2 次；"
+        "「竞品·澳优」（竞品）橙色预警 1 次；「门店」黄色预警 1 次" in card
+    )
     assert "负面热点：「禾岚奶粉宝宝腹泻」负面 4/5 条；「门店服务差」负面 2/2 条" in card
     assert "上升热词：新品 3（前日 0）；腹泻 4（前日 1）" in card
     assert "超时任务：1 项" in card

@@ -35,6 +35,10 @@ class Watchlist(OrganizationRow, table=True):
     name: str = Field(max_length=200)
     keywords: list[str] = Field(default_factory=list, sa_type=ARRAY(String))
     query: str = Field(default="", max_length=10_000)
+    # A `WatchlistKind`: competitor and industry watchlists never open incidents.
+    kind: str = Field(
+        default="own_brand", max_length=16, sa_column_kwargs={"server_default": "own_brand"}
+    )
     current_tier: str | None = Field(default=None, max_length=8)
     tier_changed_at: datetime | None = at_field(nullable=True)
     last_spike_at: datetime | None = at_field(nullable=True)

@@ -89,6 +89,7 @@ async def insert_watchlist(
     keywords: list[str],
     query: str,
     now: datetime,
+    kind: str = "own_brand",
 ) -> Watchlist | None:
     """Insert a watchlist; return None when the organization already has one of that name."""
     watchlist = Watchlist(
@@ -97,6 +98,7 @@ async def insert_watchlist(
         name=name,
         keywords=keywords,
         query=query,
+        kind=kind,
         created_at=now,
         updated_at=now,
     )

@@ -54,6 +54,7 @@ async def tiered_watchlists(session: AsyncSession, organization_id: uuid.UUID) -
         col(Watchlist.id).label("watchlist_id"),
         col(Watchlist.name),
         col(Watchlist.current_tier).label("tier"),
+        col(Watchlist.kind),
     ).where(
         col(Watchlist.organization_id) == organization_id,
         col(Watchlist.current_tier).in_(TIERS),
@@ -75,6 +76,7 @@ async def spikes(session: AsyncSession, scope: Scope) -> Found:
             col(signal.reasons),
             func.count().over(partition_by=per_watchlist).label("signals"),
             func.max(col(signal.created_at)).over(partition_by=per_watchlist).label("last_at"),
+            col(Watchlist.kind),
         )
         .join(Watchlist, col(Watchlist.id) == col(signal.watchlist_id))
         .where(

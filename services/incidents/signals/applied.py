@@ -29,6 +29,8 @@ class HowApplied(StrEnum):
     REOPENED = "reopened"  # reopened a recently resolved incident (timeline: `status_changed`)
     HELD = "held"  # held back by a snooze until the silence ends (no timeline yet)
     NO_CRISIS = "no_crisis"  # no crisis tier and no open incident to join: nothing to do
+    # A competitor or industry watchlist's signal: it feeds share of voice, never an incident.
+    WATCH_ONLY = "watch_only"
     FELL = "fell"  # a fall, on the incident's timeline (`risk_fell`) if the watchlist has one
 
 

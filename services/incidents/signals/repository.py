@@ -99,6 +99,18 @@ async def watchlist_exists(
     return result.first() is not None
 
 
+async def watchlist_kind(
+    session: AsyncSession, organization_id: uuid.UUID, watchlist_id: uuid.UUID
+) -> str | None:
+    """Return the watchlist's kind, or None when the organization has no such watchlist."""
+    result = await session.exec(
+        select(Watchlist.kind).where(
+            Watchlist.id == watchlist_id, Watchlist.organization_id == organization_id
+        )
+    )
+    return result.first()
+
+
 async def silenced_until(
     session: AsyncSession, watchlist_id: uuid.UUID, at: datetime
 ) -> datetime | None:

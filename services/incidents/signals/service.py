@@ -1,6 +1,8 @@
 """Signals into incidents: group a risk signal with the incident it belongs to, or open one.
 
-A signal, in this order:
+A signal of a competitor or industry watchlist (`WatchlistKind.opens_incidents` false) is
+set aside before anything else: it neither opens nor joins an incident, not even one its
+story is part of, and is marked `watch_only`. Any other signal, in this order:
 1. joins the open incident of its watchlist;
 2. else the open incident its watchlist's last incident was merged into;
 3. else the open incident of its story (`story_id`), whatever watchlist opened it — one
@@ -30,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.clock import Clock
-from libs.contracts.enums import IncidentStatus, Tier
+from libs.contracts.enums import IncidentStatus, Tier, WatchlistKind
 from libs.contracts.events import IncidentOpened
 from libs.contracts.messages import Message, RiskSignalRaised
 from libs.contracts.outcome import Outcome
@@ -100,6 +102,9 @@ async def _land(
     if signal.story_id is not None:
         await repository.lock_story(session, signal.story_id)
     now = clock.now()
+    if not await _opens_incidents(session, signal):
+        await _mark(session, signal, HowApplied.WATCH_ONLY, None, now)
+        return Outcome()
     incident = await _open_incident_for(session, signal)
     if incident is not None:
         return await _join(session, incident, signal, now)
@@ -118,6 +123,18 @@ async def _land(
     if resolved is not None:
         return await _reopen(session, resolved, signal, now)
     return await _open(session, signal, now)
+
+
+async def _opens_incidents(session: AsyncSession, signal: RiskSignalRaised) -> bool:
+    """Return whether the signal's watchlist is of a kind whose crises are the organization's.
+
+    Read when the signal is applied, not when it was raised: a watchlist turned into a
+    competitor's stops opening incidents from its next signal on.
+    """
+    kind = await signals_repository.watchlist_kind(
+        session, signal.organization_id, signal.watchlist_id
+    )
+    return kind is None or WatchlistKind(kind).opens_incidents
 
 
 async def _mark(

@@ -22,6 +22,7 @@ from libs.contracts.enums import (
     Source,
     TeamRole,
     Tier,
+    WatchlistKind,
 )
 from libs.contracts.response import IncidentSummary, IntegrationEventEmitted
 from libs.contracts.vocabulary import (
@@ -32,6 +33,7 @@ from libs.contracts.vocabulary import (
     SOURCE_LABELS,
     STATUS_LABELS,
     TIER_COLOURS,
+    WATCHLIST_KIND_LABELS,
 )
 from services.notify.chat import payload as read
 from services.notify.chat.cards import (
@@ -274,6 +276,15 @@ def _colour(value: object) -> str:
     return TIER_COLOURS[tier] if tier else "未定级"
 
 
+def _market(item: Mapping[str, Any]) -> str:
+    """Return 「（竞品）」 or 「（行业）」 for a watchlist of the market around the organization."""
+    kind = item.get("kind")
+    if kind in (None, WatchlistKind.OWN_BRAND.value, WatchlistKind.PRODUCT_LINE.value):
+        return ""
+    named = read.label(WATCHLIST_KIND_LABELS, WatchlistKind, kind, 8)
+    return f"（{named}）" if named else ""
+
+
 def risk_check(view: EventView) -> Parts:
     """Say what the daily check found: tiers, new spikes, negative stories, rising terms,
     open incidents and overdue tasks, each as one line, and the overdue tasks as deadlines."""
@@ -284,6 +295,7 @@ def risk_check(view: EventView) -> Parts:
         parts.facts.append(("时区", zone))
     tiered = [
         f"{_colour(item.get('tier'))}「{read.text(item.get('name'), 40) or '未命名'}」"
+        f"{_market(item)}"
         for item in _entries(payload, "watchlists")
     ]
     parts.facts.append(("预警中的关注主题", _listed(tiered)))
@@ -292,7 +304,7 @@ def risk_check(view: EventView) -> Parts:
         signals = _count(item.get("signals"))
         times = f" {signals} 次" if signals else ""
         name = read.text(item.get("name"), 40) or "未命名"
-        spikes.append(f"「{name}」{_colour(item.get('tier'))}预警{times}")
+        spikes.append(f"「{name}」{_market(item)}{_colour(item.get('tier'))}预警{times}")
     parts.facts.append(("24 小时新增预警", _listed(spikes)))
     stories = [
         f"「{read.text(item.get('title'), 40) or '未命名'}」"

@@ -79,3 +79,30 @@ def test_long_lists_name_three_and_count_the_rest() -> None:
     assert facts["进行中事件"].endswith(" 等 12 项")
     assert facts["进行中事件"].startswith("「奶粉」舆情（黄色·")
     assert facts["超时任务"] == "3 项"
+
+
+def test_a_competitor_or_industry_watchlist_is_marked_as_the_markets() -> None:
+    facts = _card_facts(
+        {
+            "day": "2025-03-02",
+            "watchlists": [
+                {**_watchlist("禾岚", "red"), "kind": "own_brand"},
+                {**_watchlist("竞品·澳优", "orange"), "kind": "competitor"},
+                {**_watchlist("奶粉行业", "yellow"), "kind": "industry"},
+            ],
+            "spikes": [
+                {
+                    **_watchlist("竞品·澳优", "orange"),
+                    "kind": "competitor",
+                    "signals": 2,
+                    "last_at": AT.isoformat(),
+                    "reasons": [],
+                }
+            ],
+        }
+    )
+    assert (
+        facts["预警中的关注主题"]
+        == "红色「禾岚」；橙色「竞品·澳优」（竞品）；黄色「奶粉行业」（行业）"
+    )
+    assert facts["24 小时新增预警"] == "「竞品·澳优」（竞品）橙色预警 2 次"

@@ -1,0 +1,25 @@
+"""analysis: a watchlist has a kind (own brand, product line, competitor, industry)
+
+Revision ID: 0025
+Revises: 0020
+Create Date: 2026-12-06 16:30:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlmodel.sql.sqltypes import AutoString
+
+revision: str = "0025"
+down_revision: str | None = "0020"
+
+
+def upgrade() -> None:
+    # Every watchlist made before kinds existed watched the organization itself.
+    op.add_column(
+        "watchlist",
+        sa.Column("kind", AutoString(length=16), nullable=False, server_default="own_brand"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_column("watchlist", "kind")
