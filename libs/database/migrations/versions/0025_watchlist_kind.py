@@ -1,7 +1,7 @@
 """analysis: a watchlist has a kind (own brand, product line, competitor, industry)
 
 Revision ID: 0025
-Revises: 0020
+Revises: 0022
 Create Date: 2026-12-06 16:30:00
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 from sqlmodel.sql.sqltypes import AutoString
 
 revision: str = "0025"
-down_revision: str | None = "0020"
+down_revision: str | None = "0022"
 
 
 def upgrade() -> None:
