@@ -256,6 +256,7 @@ class EventType(StrEnum):
     QUIET_PERIOD_ENDED = "quiet_period.ended"
     SITUATION_REPORT_SENT = "situation_report.sent"
     IMPROVEMENT_OVERDUE = "improvement.overdue"
+    FORECAST_DEADLINE_AT_RISK = "forecast.deadline_at_risk"
 
 
 class EndpointKind(StrEnum):
