@@ -259,6 +259,21 @@ class EventType(StrEnum):
     FORECAST_DEADLINE_AT_RISK = "forecast.deadline_at_risk"
 
 
+class ForecastTrend(StrEnum):
+    """Where an incident's pace is heading: its mentions grow, hold or fall."""
+
+    RISING = "rising"
+    FLAT = "flat"
+    FALLING = "falling"
+
+
+class DeadlineThreat(StrEnum):
+    """What a forecast expects before a deadline, putting it at risk."""
+
+    NEXT_TIER = "next_tier"
+    PEAK = "peak"
+
+
 class EndpointKind(StrEnum):
     """How events reach an endpoint: Standard Webhooks, or a chat group bot's own scheme."""
 

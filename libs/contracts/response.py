@@ -24,6 +24,7 @@ from libs.contracts.enums import (
     CrisisType,
     EventType,
     EvidencePurpose,
+    ForecastTrend,
     ImprovementStatus,
     IncidentStatus,
     PartnerKind,
@@ -451,7 +452,7 @@ class IncidentForecast(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="allow")
 
-    trend: str = Field(description="rising, flat or falling.")
+    trend: ForecastTrend
     next_tier: Tier | None
     seconds_to_next_tier: int | None = Field(
         description="Null when the pace is flat or falling, at red, or beyond four hours."

@@ -5,17 +5,16 @@
 share, so both forecast from the same figures.
 """
 
+from libs.contracts.enums import DeadlineThreat, ForecastTrend
 from libs.forecast.model import (
     HORIZONS,
     TIER_FLOORS,
     Anchor,
     Deadline,
     DeadlineAtRisk,
-    DeadlineThreat,
     Forecast,
     Projection,
     Trajectory,
-    Trend,
     forecast,
 )
 from libs.forecast.words import summary
@@ -28,9 +27,9 @@ __all__ = [
     "DeadlineAtRisk",
     "DeadlineThreat",
     "Forecast",
+    "ForecastTrend",
     "Projection",
     "Trajectory",
-    "Trend",
     "forecast",
     "summary",
 ]

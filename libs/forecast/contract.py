@@ -15,7 +15,7 @@ def seconds(span: timedelta | None) -> int | None:
 def as_contract(result: Forecast) -> IncidentForecast:
     """Return the forecast as the incident summary carries it."""
     return IncidentForecast(
-        trend=result.trend.value,
+        trend=result.trend,
         next_tier=result.next_tier,
         seconds_to_next_tier=seconds(result.time_to_next_tier),
         seconds_to_peak=seconds(result.time_to_peak),

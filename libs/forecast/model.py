@@ -29,9 +29,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 
-from libs.contracts.enums import Tier
+from libs.contracts.enums import DeadlineThreat, ForecastTrend, Tier
 
 WINDOW = timedelta(minutes=15)
 """The width of one window of the trajectory, the risk score's own window."""
@@ -60,13 +59,6 @@ TIER_FLOORS: dict[Tier, float] = {
 MIN_VOLUME = 5
 """Below this many mentions in a window no tier above blue is given."""
 _STEP = timedelta(minutes=1)
-
-
-class DeadlineThreat(StrEnum):
-    """What comes before a deadline and puts it at risk."""
-
-    NEXT_TIER = "next_tier"
-    PEAK = "peak"
 
 
 @dataclass(frozen=True)
@@ -140,13 +132,13 @@ class Forecast:
     at_risk: tuple[DeadlineAtRisk, ...] = field(default=())
 
     @property
-    def trend(self) -> "Trend":
+    def trend(self) -> ForecastTrend:
         """Return whether the crisis grows, holds or falls at its current pace."""
         if self.growth_per_hour >= FLAT_PER_HOUR:
-            return Trend.RISING
+            return ForecastTrend.RISING
         if self.growth_per_hour <= -FLAT_PER_HOUR:
-            return Trend.FALLING
-        return Trend.FLAT
+            return ForecastTrend.FALLING
+        return ForecastTrend.FLAT
 
     @property
     def peak_at(self) -> datetime | None:
@@ -156,14 +148,6 @@ class Forecast:
     def projection(self, after: timedelta) -> Projection:
         """Return the projection for one of `HORIZONS`."""
         return next(p for p in self.projections if p.after == after)
-
-
-class Trend(StrEnum):
-    """Where the pace is heading."""
-
-    RISING = "rising"
-    FLAT = "flat"
-    FALLING = "falling"
 
 
 def tier_for(score: float, window_count: float) -> Tier | None:

@@ -6,8 +6,9 @@ next tier, else its peak, else that it holds or falls), then the soonest deadlin
 
 from datetime import timedelta
 
+from libs.contracts.enums import ForecastTrend
 from libs.contracts.vocabulary import TIER_COLOURS
-from libs.forecast.model import Forecast, Trend
+from libs.forecast.model import Forecast
 
 # Short names for the deadlines people say aloud; any other task goes by its title.
 TASK_NAMES: dict[str, str] = {
@@ -39,7 +40,7 @@ def heading(result: Forecast) -> str:
         return f"约{duration(result.time_to_next_tier)}后升至{colour}"
     if result.time_to_peak is not None:
         return f"约{duration(result.time_to_peak)}后达到峰值"
-    if result.trend is Trend.FALLING:
+    if result.trend is ForecastTrend.FALLING:
         return "热度正在回落"
     return "热度基本持平"
 

@@ -6,7 +6,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from libs.contracts.enums import Tier
-from libs.forecast import Anchor, Deadline, DeadlineThreat, Trajectory, Trend, forecast, summary
+from libs.forecast import (
+    Anchor,
+    Deadline,
+    DeadlineThreat,
+    ForecastTrend,
+    Trajectory,
+    forecast,
+    summary,
+)
 from libs.forecast.inputs import windows
 from libs.forecast.model import fit, time_to_peak
 from libs.forecast.words import duration
@@ -43,7 +51,7 @@ def test_fit_finds_the_doubling_rate_of_a_doubling_series() -> None:
 def test_a_doubling_crisis_reaches_red_soon_and_beats_the_first_statement() -> None:
     statement = _first_statement(3 * HOUR + 40 * timedelta(minutes=1))
     result = forecast(_trajectory([9, 19, 39, 79], deadlines=[statement]))
-    assert result.trend is Trend.RISING
+    assert result.trend is ForecastTrend.RISING
     assert result.next_tier is Tier.RED
     assert result.time_to_next_tier is not None
     # 60 → 75 needs 15 / 8.5 ≈ 1.8 doublings of volume; at 4 doublings an hour, tapering.
@@ -63,7 +71,7 @@ def test_a_doubling_crisis_reaches_red_soon_and_beats_the_first_statement() -> N
 
 def test_a_flat_crisis_promises_no_next_tier_and_no_peak() -> None:
     result = forecast(_trajectory([40, 41, 39, 40], deadlines=[_first_statement(2 * HOUR)]))
-    assert result.trend is Trend.FLAT
+    assert result.trend is ForecastTrend.FLAT
     assert result.time_to_next_tier is None
     assert result.time_to_peak is None
     assert result.at_risk == ()
@@ -73,7 +81,7 @@ def test_a_flat_crisis_promises_no_next_tier_and_no_peak() -> None:
 
 def test_a_falling_crisis_falls_in_tier_and_puts_no_deadline_at_risk() -> None:
     result = forecast(_trajectory([160, 80, 40, 20], deadlines=[_first_statement(HOUR)]))
-    assert result.trend is Trend.FALLING
+    assert result.trend is ForecastTrend.FALLING
     assert result.time_to_next_tier is None
     assert result.at_risk == ()
     in_four = result.projection(4 * HOUR)
