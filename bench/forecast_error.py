@@ -27,6 +27,7 @@ the same moments, so the figures say what the damping and the score anchoring ad
 import argparse
 import asyncio
 import json
+import math
 import os
 import statistics
 import sys
@@ -44,6 +45,7 @@ from sqlmodel import col, select
 from libs.contracts.enums import Tier
 from libs.database.tables import MentionRollup, RiskSignal, Watchlist
 from libs.forecast import Anchor, Trajectory, forecast
+from libs.forecast import model as model_module
 from libs.forecast.inputs import windows
 from libs.forecast.model import HORIZONS, LOOKBACK_WINDOWS, WINDOW
 
@@ -301,6 +303,32 @@ def score_all(played: list[Played]) -> str:
     return report(model, naive, moments, kinds)
 
 
+def sensitivity(played: list[Played]) -> str:
+    """Return the errors under other damping constants (τ, the decay's half-life)."""
+    kept = (model_module.DAMPING, model_module.DECAY_PER_HOUR)
+    lines = [
+        "| τ | decay half-life | reach rel. error 1 h / 4 h | tier accuracy 1 h / 4 h |",
+        "|---|---|---|---|",
+    ]
+    try:
+        for tau_minutes in (15, 30, 60, 120):
+            for half_life in (0.5, 1.0, 2.0):
+                model_module.DAMPING = timedelta(minutes=tau_minutes)
+                model_module.DECAY_PER_HOUR = -math.log(2) / half_life
+                model, naive = Errors(), Errors()
+                for one in played:
+                    score(one, model, naive)
+                one_h, four_h = HORIZONS
+                lines.append(
+                    f"| {tau_minutes} min | {half_life:g} h "
+                    f"| {_relative(model.reach[one_h]):.0%} / {_relative(model.reach[four_h]):.0%} "
+                    f"| {_share(model.tier_hits[one_h])} / {_share(model.tier_hits[four_h])} |"
+                )
+    finally:
+        model_module.DAMPING, model_module.DECAY_PER_HOUR = kept
+    return "\n".join(lines)
+
+
 def save(played: list[Played], path: Path) -> None:
     """Write what the streams left behind, so scoring can be re-run without playing."""
     path.write_text(json.dumps([asdict(one) for one in played], default=str), encoding="utf-8")
@@ -340,9 +368,15 @@ def main() -> None:
     parser.add_argument(
         "--load", type=Path, nargs="+", help="score streams saved earlier instead of playing"
     )
+    parser.add_argument(
+        "--sensitivity", action="store_true", help="also score other damping constants"
+    )
     args = parser.parse_args()
     if args.load:
-        print(score_all(load(args.load)))
+        played = load(args.load)
+        print(score_all(played))
+        if args.sensitivity:
+            print("\n" + sensitivity(played))
         return
     wanted = set(args.kinds.split(",")) if args.kinds else None
     streams = [s for s in STREAMS if wanted is None or s.kind in wanted]
