@@ -23,6 +23,7 @@ from gateway.core.enums import CrisisType, IncidentStatus, TeamRole, Tier
 from gateway.core.execution import answered_by
 from gateway.core.nodes import LoadedNode, children_of
 from gateway.core.rows import FromRow, converted, optional
+from gateway.incidents.forecast import IncidentForecast, incident_forecast
 from gateway.incidents.loaders import (
     AFFECTED_USER_PAGES,
     AFFECTED_USERS_BY_INCIDENT,
@@ -281,6 +282,15 @@ class Incident(LoadedNode):
         return await EVENT_PAGES.connection(
             info, self.id, TimelineEvent.from_row, first, after, last, before
         )
+
+    @strawberry.field(
+        description=(
+            "Where the incident is heading at its current pace (tier and reach in 1 h and "
+            "4 h, next tier, peak, deadlines at risk); null once it is closed."
+        )
+    )
+    async def forecast(self, info: Info) -> IncidentForecast | None:
+        return await incident_forecast(info, self.id)
 
     @strawberry.field(description="The most recent risk signal that raised or joined it.")
     async def latest_signal(self, info: Info) -> RiskSignal | None:

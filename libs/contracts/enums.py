@@ -283,6 +283,22 @@ class EventType(StrEnum):
     IMPROVEMENT_OVERDUE = "improvement.overdue"
     PERSON_PAGED = "person.paged"
     FOLLOW_UP_OVERDUE = "follow_up.overdue"
+    FORECAST_DEADLINE_AT_RISK = "forecast.deadline_at_risk"
+
+
+class ForecastTrend(StrEnum):
+    """Where an incident's pace is heading: its mentions grow, hold or fall."""
+
+    RISING = "rising"
+    FLAT = "flat"
+    FALLING = "falling"
+
+
+class DeadlineThreat(StrEnum):
+    """What a forecast expects before a deadline, putting it at risk."""
+
+    NEXT_TIER = "next_tier"
+    PEAK = "peak"
 
 
 class EndpointKind(StrEnum):

@@ -368,6 +368,30 @@ class FollowUpOverdue(EventBody):
     hours_late: int
 
 
+class ForecastDeadlineAtRisk(EventBody):
+    """`forecast.deadline_at_risk`: at the current pace the crisis peaks before the first
+    statement is due, so the company would speak after the worst of it."""
+
+    TYPE: ClassVar[EventType] = EventType.FORECAST_DEADLINE_AT_RISK
+
+    task_id: uuid.UUID
+    kind: str
+    title: str
+    due_at: IsoTime
+    peak_at: IsoTime
+    minutes_before_deadline: int = Field(
+        description="How many whole minutes before the deadline the projected peak comes."
+    )
+    growth_per_hour: float = Field(
+        description="The fitted growth of the watchlist's mentions: log change per hour."
+    )
+    tier_in_1h: str | None
+    tier_in_4h: str | None
+    next_tier: str | None
+    minutes_to_next_tier: int | None
+    summary: str
+
+
 EVENT_BODIES: dict[EventType, type[EventBody]] = {
     model.TYPE: model
     for model in (
@@ -384,6 +408,7 @@ EVENT_BODIES: dict[EventType, type[EventBody]] = {
         ImprovementOverdue,
         PersonPaged,
         FollowUpOverdue,
+        ForecastDeadlineAtRisk,
     )
 }
 

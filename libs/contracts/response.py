@@ -25,6 +25,7 @@ from libs.contracts.enums import (
     CrisisType,
     EventType,
     EvidencePurpose,
+    ForecastTrend,
     ImprovementStatus,
     IncidentStatus,
     PartnerKind,
@@ -512,6 +513,31 @@ class IncidentTaskSummary(BaseModel):
     overdue: bool = Field(description="Its deadline had passed when the event happened.")
 
 
+class ForecastHorizon(BaseModel):
+    """The tier and reach a forecast expects some time ahead."""
+
+    model_config = ConfigDict(frozen=True)
+
+    after_seconds: int
+    tier: Tier | None
+    reach: int = Field(description="Audience reached since detection, views summed.")
+
+
+class IncidentForecast(BaseModel):
+    """Where the incident is heading at its current pace (see docs/forecast.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    trend: ForecastTrend
+    next_tier: Tier | None
+    seconds_to_next_tier: int | None = Field(
+        description="Null when the pace is flat or falling, at red, or beyond four hours."
+    )
+    seconds_to_peak: int | None
+    horizons: list[ForecastHorizon] = Field(description="In one hour and in four hours.")
+    summary: str = Field(description="The forecast in one Chinese line.")
+
+
 class IncidentSummary(BaseModel):
     """The incident as it stood when the event happened, so receivers need no second lookup.
 
@@ -534,6 +560,9 @@ class IncidentSummary(BaseModel):
         "the reason given for the latest change of tier by hand."
     )
     tasks: list[IncidentTaskSummary] = Field(description="Open tasks, soonest deadline first.")
+    forecast: IncidentForecast | None = Field(
+        default=None, description="Where the incident is heading at its current pace."
+    )
 
 
 class EventPayload(BaseModel):

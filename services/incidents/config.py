@@ -33,6 +33,11 @@ class IncidentsSettings(Settings):
         gt=0,
         description="How often open incidents are checked for a situation report that is due.",
     )
+    forecast_check_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often open incidents are forecast against their first statement.",
+    )
     incidents_max_jobs: int = Field(
         default=4, description="How many messages the incidents worker applies at once."
     )

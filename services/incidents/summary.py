@@ -1,6 +1,7 @@
 """The incident summary every integration event carries (`IncidentSummary`).
 
-Chat cards and webhook receivers show tier, watchlist, why and what is due; reading it
+Chat cards and webhook receivers show tier, watchlist, why, what is due and where the
+crisis is heading at its current pace (`libs.forecast`); reading it
 from the event saves each of them a call back. The summary is read in the transaction that
 emits the event, after the change was applied, so it shows the incident as the change left
 it. Texts are masked here already, and affected users are never read: their contact data
@@ -15,9 +16,17 @@ from typing import TypeVar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import Channel, CrisisType, IncidentStatus, TaskStatus, TeamRole, Tier
-from libs.contracts.response import IncidentSummary, IncidentTaskSummary, WatchlistRef
+from libs.contracts.response import (
+    IncidentForecast,
+    IncidentSummary,
+    IncidentTaskSummary,
+    WatchlistRef,
+)
 from libs.contracts.vocabulary import is_overdue
 from libs.database.tables import Incident, Watchlist
+from libs.forecast import forecast
+from libs.forecast.contract import as_contract
+from libs.forecast.inputs import trajectory
 from libs.privacy import mask_text
 from services.incidents import repository
 
@@ -45,7 +54,16 @@ async def incident_summary(
         detected_at=incident.detected_at,
         reasons=[mask_text(reason) for reason in await latest_reasons(session, incident.id)],
         tasks=await open_tasks(session, incident.id, at=at),
+        forecast=await incident_forecast(session, incident, at=at),
     )
+
+
+async def incident_forecast(
+    session: AsyncSession, incident: Incident, *, at: datetime
+) -> IncidentForecast | None:
+    """Return where the open incident is heading at `at`; None once it is closed."""
+    read = await trajectory(session, incident, at)
+    return as_contract(forecast(read)) if read is not None else None
 
 
 async def latest_reasons(session: AsyncSession, incident_id: uuid.UUID) -> list[str]:

@@ -2,8 +2,9 @@
 
 The harness in `libs.messaging.worker` opens one unit of work per message, records a
 receipt so a redelivered message changes nothing, commits, and only then publishes the
-events a handler returns. The deadline watchdog, the snooze-end and quiet-period passes
-and the daily risk check's scheduler (each once per cluster, by its lease) run beside the routes.
+events a handler returns. The deadline watchdog, the snooze-end, quiet-period and
+deadline-risk (forecast) passes and the daily risk check's scheduler (each once per cluster,
+by its lease) run beside the routes.
 """
 
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from libs.settings import Settings
 from services.incidents import service
 from services.incidents.aftercare.deadlines import FOLLOW_UP_DEADLINES
 from services.incidents.config import IncidentsSettings
+from services.incidents.forecasts.service import DEADLINE_RISKS
 from services.incidents.playbook.service import ANY_CRISIS_TYPE
 from services.incidents.quiet.service import QUIET_PERIODS
 from services.incidents.review.improvements import IMPROVEMENT_DEADLINES
@@ -171,6 +173,7 @@ def create_worker(settings: Settings, **how: Unpack[HowToRun]) -> Worker:
         runtime.sweep(QUIET_PERIODS, every=own.quiet_period_check_seconds, producer=CONSUMER)
         runtime.sweep(IMPROVEMENT_DEADLINES, every=own.deadline_check_seconds, producer=CONSUMER)
         runtime.sweep(FOLLOW_UP_DEADLINES, every=own.deadline_check_seconds, producer=CONSUMER)
+        runtime.sweep(DEADLINE_RISKS, every=own.forecast_check_seconds, producer=CONSUMER)
         if own.situation_reports_enabled:
             runtime.sweep(
                 SITUATION_REPORTS, every=own.situation_report_check_seconds, producer=CONSUMER

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 from libs.contracts.enums import Tier
+from libs.forecast.model import TIER_FLOORS
 from services.analysis import spikes
 from services.analysis.crisis_type import TYPE_SEVERITY
 from services.analysis.window import VELOCITY_SPAN, WINDOW, BaselineKind, WindowStats
@@ -52,7 +53,8 @@ WEIGHTS: dict[str, float] = {
     "crisis_type": 0.08,
     "clustering": 0.08,
 }
-FLOORS: dict[Tier, float] = {Tier.RED: 75.0, Tier.ORANGE: 55.0, Tier.YELLOW: 35.0, Tier.BLUE: 15.0}
+# Shared with the incident forecast, which projects the score across the same floors.
+FLOORS: dict[Tier, float] = TIER_FLOORS
 NO_TIER = "none"
 
 

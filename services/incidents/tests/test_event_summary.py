@@ -143,6 +143,18 @@ async def test_an_opened_incident_announces_itself_in_full(rolled_back: Sessions
         "detected_at": "2025-03-01T08:00:00Z",
         "reasons": REASONS,
         "tasks": _expected_tasks(tasks, overdue=set()),
+        # No mention reached the watchlist yet: no pace, so no next tier and no peak.
+        "forecast": {
+            "trend": "flat",
+            "next_tier": "red",
+            "seconds_to_next_tier": None,
+            "seconds_to_peak": None,
+            "horizons": [
+                {"after_seconds": 3600, "tier": "blue", "reach": 0},
+                {"after_seconds": 14400, "tier": "blue", "reach": 0},
+            ],
+            "summary": "热度基本持平",
+        },
     }
     assert len(_summary(message)["tasks"]) == len(tasks) > 3
     # The fields receivers had before the summary are all still there.

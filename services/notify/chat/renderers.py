@@ -4,8 +4,9 @@ The daily risk check (`risk_check.completed`) is about no incident: its card is 
 one line per finding, with the overdue tasks as its deadlines.
 
 `build_card` reads the parts every card shares (tier, watchlist, incident link, the open
-deadlines when the event names none of its own) and asks the event type's renderer for the
-rest. The payload reading rules are in `payload.py`.
+deadlines when the event names none of its own, and on incident updates the forecast's
+one-line summary, 走势预测) and asks the event type's renderer for the rest. The payload
+reading rules are in `payload.py`.
 """
 
 import re
@@ -95,6 +96,9 @@ def build_card(event: IntegrationEventEmitted, *, console_url: str | None = None
         header.append(("等级", _tier_line(event.type, payload, view.tier)))
     if view.watchlist is not None:
         header.append(("关注主题", view.watchlist))
+    outlook = summary.forecast.summary if summary and summary.forecast else None
+    if event.type in FORECAST_SHOWN and (line := read.text(outlook, 80)):
+        header.append(("走势预测", line))
     deadlines = parts.deadlines or read.open_deadlines(payload, summary, event.occurred_at)
     return Card(
         event_type=event.type,
@@ -454,6 +458,36 @@ def follow_up_overdue(view: EventView) -> Parts:
     return parts
 
 
+def deadline_at_risk(view: EventView) -> Parts:
+    """Say the crisis would peak before the first statement is due, and by how much."""
+    payload = view.payload
+    task = read.text(payload.get("title"), TITLE_LIMIT)
+    parts = Parts(f"{view.subject}预计峰值早于{task or '声明'}截止")
+    if peak := read.time(payload.get("peak_at")):
+        parts.facts.append(("预计峰值", peak))
+    ahead = _count(payload.get("minutes_before_deadline"))
+    if ahead is not None:
+        parts.facts.append(("早于截止", f"{ahead} 分钟"))
+    for key, label in (("tier_in_1h", "1小时后等级"), ("tier_in_4h", "4小时后等级")):
+        if key in payload:
+            parts.facts.append((label, _colour(payload.get(key))))
+    if due := read.time(payload.get("due_at")):
+        parts.deadlines.append(Deadline(task or "首次声明", due, "有风险"))
+    parts.reasons = ["按当前势头，舆情将在首次声明发布前达到峰值，建议提前发声"]
+    return parts
+
+
+# Incident updates whose cards add the forecast's line to their header.
+FORECAST_SHOWN = frozenset(
+    {
+        EventType.INCIDENT_OPENED,
+        EventType.INCIDENT_TIER_CHANGED,
+        EventType.INCIDENT_STATUS_CHANGED,
+        EventType.TASK_OVERDUE,
+        EventType.FORECAST_DEADLINE_AT_RISK,
+    }
+)
+
 RENDERERS: dict[EventType, Callable[[EventView], Parts]] = {
     EventType.INCIDENT_OPENED: opened,
     EventType.INCIDENT_TIER_CHANGED: tier_changed,
@@ -468,4 +502,5 @@ RENDERERS: dict[EventType, Callable[[EventView], Parts]] = {
     EventType.IMPROVEMENT_OVERDUE: improvement_overdue,
     EventType.PERSON_PAGED: person_paged,
     EventType.FOLLOW_UP_OVERDUE: follow_up_overdue,
+    EventType.FORECAST_DEADLINE_AT_RISK: deadline_at_risk,
 }

@@ -1,0 +1,281 @@
+"""The incident forecast: where a crisis goes at its current pace, and which deadlines it beats.
+
+Method. The input is the watchlist's mentions in consecutive 15-minute windows ending now
+(the window the risk score is computed over), up to an hour back. A least-squares line
+through the logarithm of those counts gives the current level and growth rate g₀ (per
+hour). Growth is then damped: the log growth rate relaxes from g₀ towards a natural decay
+d with time constant τ,
+
+    g(t) = d + (g₀ − d)·e^(−t/τ),   log r(t) = log r₀ + d·t + (g₀ − d)·τ·(1 − e^(−t/τ)).
+
+Why damped: an undamped exponential fitted to the first half hour of a crisis promises
+millions of posts by the evening, and a crisis does not grow for ever — a negative post
+reaches most of its audience one to two hours after it is posted (seed 001), then
+attention wanes. With d < 0 a growing crisis has a peak, at t = τ·ln((g₀ − d)/(−d)), which
+is what the first statement is compared with; a falling one peaked already.
+
+Reach adds up: the audience per mention of the last hour, times the mentions projected,
+added to the reach gathered since detection. The tier follows the risk score, anchored at
+the last tier decision (its score and its window's count): the score's volume-driven parts
+(spike and velocity, log₂ of the ratio to the baseline; reach, log₁₀ of the audience) move
+it by about `SCORE_PER_DOUBLING` points each time the window's volume doubles, the
+composition of the talk (negative share, media, sensitive terms, crisis type) held as it is.
+
+Pure: no clock, no database; `libs.forecast.inputs` reads the trajectory.
+"""
+
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from libs.contracts.enums import DeadlineThreat, ForecastTrend, Tier
+
+WINDOW = timedelta(minutes=15)
+"""The width of one window of the trajectory, the risk score's own window."""
+LOOKBACK_WINDOWS = 4
+"""How many windows the pace is fitted on: the last hour."""
+HORIZONS = (timedelta(hours=1), timedelta(hours=4))
+"""The horizons a forecast states tier and reach for."""
+SEARCH_LIMIT = timedelta(hours=4)
+"""How far ahead the next tier and the peak are looked for."""
+DAMPING = timedelta(hours=1)
+"""τ: the time constant over which today's growth rate fades."""
+DECAY_PER_HOUR = -math.log(2) / 1.0
+"""d: how the rate falls once the wave is over (attention halves every hour)."""
+FLAT_PER_HOUR = 0.1
+"""Growth below this (about +10 % an hour) counts as flat: no next tier is promised."""
+SCORE_PER_DOUBLING = 8.5
+"""Score points a doubling of the window's volume adds: spike 0.22·25 + velocity 0.10·25 +
+reach 0.12·100·log₁₀2/7 (the weights and saturations of the analysis risk score)."""
+TIER_FLOORS: dict[Tier, float] = {
+    Tier.RED: 75.0,
+    Tier.ORANGE: 55.0,
+    Tier.YELLOW: 35.0,
+    Tier.BLUE: 15.0,
+}
+"""The score at which each tier starts (the analysis service scores with the same floors)."""
+MIN_VOLUME = 5
+"""Below this many mentions in a window no tier above blue is given."""
+_STEP = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The last tier decision: its score and the mentions in the window it scored."""
+
+    score: float
+    window_count: int
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """An open task's deadline."""
+
+    task_id: uuid.UUID
+    kind: str
+    title: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """What the forecast is made from, read at `now`."""
+
+    now: datetime
+    tier: Tier
+    counts: Sequence[int]
+    """Mentions in consecutive 15-minute windows, the last one ending at `now`, oldest first."""
+    reaches: Sequence[int]
+    """The audience (views) of the same windows."""
+    reach_so_far: int
+    anchor: Anchor | None = None
+    deadlines: Sequence[Deadline] = ()
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Tier and reach expected `after` from now."""
+
+    after: timedelta
+    tier: Tier | None
+    score: float
+    mentions_per_window: float
+    reach: int
+
+
+@dataclass(frozen=True)
+class DeadlineAtRisk:
+    """A deadline the crisis is expected to beat: the next tier or its peak comes first."""
+
+    deadline: Deadline
+    threat: DeadlineThreat
+    threat_at: datetime
+
+    def time_left(self, now: datetime) -> timedelta:
+        """Return how long until the deadline, from `now`."""
+        return self.deadline.due_at - now
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """At the current pace: tier and reach in 1 h and 4 h, the next tier, the peak, the risks."""
+
+    now: datetime
+    tier: Tier
+    growth_per_hour: float
+    projections: tuple[Projection, ...]
+    next_tier: Tier | None
+    time_to_next_tier: timedelta | None
+    time_to_peak: timedelta | None
+    at_risk: tuple[DeadlineAtRisk, ...] = field(default=())
+
+    @property
+    def trend(self) -> ForecastTrend:
+        """Return whether the crisis grows, holds or falls at its current pace."""
+        if self.growth_per_hour >= FLAT_PER_HOUR:
+            return ForecastTrend.RISING
+        if self.growth_per_hour <= -FLAT_PER_HOUR:
+            return ForecastTrend.FALLING
+        return ForecastTrend.FLAT
+
+    @property
+    def peak_at(self) -> datetime | None:
+        """Return when the projected peak comes, or None when it is not ahead."""
+        return None if self.time_to_peak is None else self.now + self.time_to_peak
+
+    def projection(self, after: timedelta) -> Projection:
+        """Return the projection for one of `HORIZONS`."""
+        return next(p for p in self.projections if p.after == after)
+
+
+def tier_for(score: float, window_count: float) -> Tier | None:
+    """Return the tier a score reaches, capped at blue below the minimum volume."""
+    tier = next((t for t, floor in TIER_FLOORS.items() if score >= floor), None)
+    if tier is not None and window_count < MIN_VOLUME and tier.rank > Tier.BLUE.rank:
+        return Tier.BLUE
+    return tier
+
+
+def fit(counts: Sequence[int]) -> tuple[float, float]:
+    """Return (level now, growth per hour): a least-squares line through log(count + 1).
+
+    The line's value at the last window is the level, so one noisy window moves it less
+    than it would move the raw count; a single window gives no growth.
+    """
+    points = [math.log(count + 1) for count in counts[-LOOKBACK_WINDOWS:]]
+    n = len(points)
+    if n == 0:
+        return 0.0, 0.0
+    if n == 1:
+        return float(counts[-1]), 0.0
+    hours = WINDOW / timedelta(hours=1)
+    xs = [(i - (n - 1)) * hours for i in range(n)]
+    mean_x, mean_y = sum(xs) / n, sum(points) / n
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, points, strict=True)) / sum(
+        (x - mean_x) ** 2 for x in xs
+    )
+    level = math.exp(mean_y - slope * mean_x) - 1
+    return max(0.0, level), slope
+
+
+def log_factor(growth: float, hours: float) -> float:
+    """Return log(r(t)/r₀) after `hours` under the damped model, starting at `growth`."""
+    tau = DAMPING / timedelta(hours=1)
+    return DECAY_PER_HOUR * hours + (growth - DECAY_PER_HOUR) * tau * (1 - math.exp(-hours / tau))
+
+
+def time_to_peak(growth: float) -> timedelta | None:
+    """Return when the damped rate peaks, or None when growth is not under way."""
+    if growth < FLAT_PER_HOUR:
+        return None
+    tau = DAMPING / timedelta(hours=1)
+    hours = tau * math.log((growth - DECAY_PER_HOUR) / -DECAY_PER_HOUR)
+    return timedelta(hours=hours)
+
+
+def _score(anchor: Anchor, mentions: float) -> float:
+    """Return the score the anchor's window would have with `mentions` in it."""
+    ratio = max(mentions, 0.5) / max(anchor.window_count, 1)
+    return max(0.0, min(100.0, anchor.score + SCORE_PER_DOUBLING * math.log2(ratio)))
+
+
+def _anchor(trajectory: Trajectory, level: float) -> Anchor:
+    """Return the trajectory's anchor; without one, the tier's floor at today's level."""
+    if trajectory.anchor is not None:
+        return trajectory.anchor
+    return Anchor(TIER_FLOORS[trajectory.tier], max(1, round(level)))
+
+
+def forecast(trajectory: Trajectory) -> Forecast:
+    """Project the trajectory forward (module docstring) and weigh its open deadlines."""
+    level, growth = fit(trajectory.counts)
+    anchor = _anchor(trajectory, level)
+    recent = slice(-LOOKBACK_WINDOWS, None)
+    mentions_seen = sum(trajectory.counts[recent])
+    reach_per_mention = sum(trajectory.reaches[recent]) / mentions_seen if mentions_seen else 0.0
+    step_hours = _STEP / timedelta(hours=1)
+    windows_per_step = _STEP / WINDOW
+    target = _next_tier(trajectory.tier)
+    reached: timedelta | None = None
+    projections: list[Projection] = []
+    mentions_added = 0.0
+    steps = int(SEARCH_LIMIT / _STEP)
+    for step in range(1, steps + 1):
+        hours = step * step_hours
+        rate = level * math.exp(log_factor(growth, hours))
+        mentions_added += rate * windows_per_step
+        score = _score(anchor, rate)
+        tier = tier_for(score, rate)
+        after = step * _STEP
+        if (
+            reached is None
+            and target is not None
+            and growth >= FLAT_PER_HOUR
+            and tier is not None
+            and tier.rank >= target.rank
+        ):
+            reached = after
+        if after in HORIZONS:
+            reach = trajectory.reach_so_far + round(mentions_added * reach_per_mention)
+            projections.append(Projection(after, tier, round(score, 1), round(rate, 1), reach))
+    peak = time_to_peak(growth)
+    if peak is not None and peak > SEARCH_LIMIT:
+        peak = None
+    result = Forecast(
+        now=trajectory.now,
+        tier=trajectory.tier,
+        growth_per_hour=round(growth, 3),
+        projections=tuple(projections),
+        next_tier=target,
+        time_to_next_tier=reached,
+        time_to_peak=peak,
+    )
+    return _with_risks(result, trajectory.deadlines)
+
+
+def _next_tier(tier: Tier) -> Tier | None:
+    order = list(Tier)
+    return order[tier.rank + 1] if tier.rank + 1 < len(order) else None
+
+
+def _with_risks(result: Forecast, deadlines: Sequence[Deadline]) -> Forecast:
+    """Return the forecast with every open deadline that the next tier or the peak beats."""
+    threats: list[tuple[DeadlineThreat, datetime]] = []
+    if result.time_to_next_tier is not None:
+        threats.append((DeadlineThreat.NEXT_TIER, result.now + result.time_to_next_tier))
+    if result.peak_at is not None:
+        threats.append((DeadlineThreat.PEAK, result.peak_at))
+    at_risk = []
+    for deadline in sorted(deadlines, key=lambda d: (d.due_at, d.kind)):
+        if deadline.due_at <= result.now:
+            continue
+        first = min(
+            ((threat, at) for threat, at in threats if at < deadline.due_at),
+            key=lambda pair: pair[1],
+            default=None,
+        )
+        if first is not None:
+            at_risk.append(DeadlineAtRisk(deadline, first[0], first[1]))
+    return replace(result, at_risk=tuple(at_risk))

@@ -1,0 +1,1 @@
+"""Forecasts against deadlines: warn once when a crisis would peak before its first statement."""
