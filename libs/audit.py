@@ -43,6 +43,7 @@ class EntityKind(StrEnum):
     STATEMENT_TEMPLATE = "statement_template"
     ROTA = "rota"
     AFFECTED_USER_CONTACT = "affected_user_contact"
+    FOLLOW_UP = "follow_up"
 
 
 # Columns no entry copies: the organization is the entry's own, secrets never leave their row.

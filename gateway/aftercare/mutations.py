@@ -15,10 +15,12 @@ from datetime import datetime
 from typing import Annotated, cast
 
 import strawberry
+from sqlmodel import col, select
 from strawberry import relay
 
 from gateway.aftercare.loaders import NO_CONTACT
 from gateway.aftercare.types import AddAffectedUserInput, AffectedUser, FollowUp
+from gateway.core.command_duty import refused_unless_commanding
 from gateway.core.commands import (
     Change,
     Target,
@@ -46,6 +48,7 @@ from libs.contracts.response import (
     UpdateFollowUp,
 )
 from libs.database import tables
+from libs.database.tables import FollowUpTask
 
 AffectedUserResult = Annotated[
     AffectedUser | AnyRefusal, or_why_not("AffectedUserResult", "The masked affected user")
@@ -211,6 +214,11 @@ class AftercareMutation:
         )
     )
     async def follow_up_update(self, info: Info, input: FollowUpUpdateInput) -> FollowUpResult:
+        if input.owner_person_id is not None:
+            # A follow-up's owner may read the user's contact: not a duty to take for oneself.
+            refused = await _refused_unless_commanding(info, input.id)
+            if refused is not None:
+                return refused
         due = input.due_at
         return await COMPLETE(
             info,
@@ -236,3 +244,18 @@ class AftercareMutation:
             )
         # `accept` leaves InvalidTransition out: the service never answers one here.
         return cast(RevealedContact | InvalidInput | Conflict | NotFound | Forbidden, answer)
+
+
+async def _refused_unless_commanding(info: Info, follow_up_id: uuid.UUID) -> Forbidden | None:
+    """Refuse a new owner unless an admin key or the incident's commander gives it."""
+    async with info.context.sessions() as session:
+        found = await session.exec(
+            select(FollowUpTask.incident_id).where(
+                col(FollowUpTask.id) == follow_up_id,
+                col(FollowUpTask.organization_id) == info.context.principal.organization_id,
+            )
+        )
+        incident_id = found.one_or_none()
+    if incident_id is None:
+        return None  # the change itself answers NotFound
+    return await refused_unless_commanding(info, incident_id, "give a follow-up another owner")

@@ -13,6 +13,7 @@ from typing import Annotated, cast
 import strawberry
 from strawberry import relay
 
+from gateway.core.command_duty import refused_unless_commanding
 from gateway.core.commands import INCIDENT, RESPONSE_IDS, Change, Refused, reread, run
 from gateway.core.context import Info
 from gateway.core.enums import IncidentStatus, TeamRole, Tier
@@ -26,7 +27,7 @@ from gateway.core.errors import (
     or_why_not,
     superseded_by,
 )
-from gateway.core.inputs import input_fields
+from gateway.core.inputs import input_fields, local_id
 from gateway.core.owned import owned
 from gateway.incidents.types import Incident
 from libs.contracts.messages import AcknowledgeIncident, CommandResult
@@ -85,6 +86,20 @@ class IncidentSetKeyFactsInput:
 
 
 _changed = reread(tables.Incident, Incident.from_row, "Incident")
+
+
+async def _assign(
+    info: Info, incident_id: relay.GlobalID, role: TeamRole, person: str
+) -> IncidentResult:
+    """Assign a team role; naming a commander is kept to admins and the commander."""
+    local = local_id(incident_id, "Incident")
+    if role is TeamRole.COMMANDER and local is not None:
+        refused = await refused_unless_commanding(info, local, "name a commander")
+        if refused is not None:
+            return refused
+    return await CHANGE(info, incident_id, AssignRole, role=role, person=person)
+
+
 CHANGE = Change(INCIDENT, _changed, renames=RESPONSE_IDS)
 _acknowledged = reread(tables.Incident, Incident.from_row, "Incident", done="acknowledged")
 ACKNOWLEDGE = Change(INCIDENT, _acknowledged, accept=(NotFound, InvalidTransition))
@@ -210,13 +225,13 @@ class IncidentMutation:
     async def assign_role(
         self, info: Info, incident_id: relay.GlobalID, role: TeamRole, person: str
     ) -> IncidentResult:
-        return await CHANGE(info, incident_id, AssignRole, role=role, person=person)
+        return await _assign(info, incident_id, role, person)
 
     @strawberry.mutation(description="Put a person in a role on the incident's team.")
     async def incident_assign_role(
         self, info: Info, input: IncidentAssignRoleInput
     ) -> IncidentResult:
-        return await CHANGE(info, input.id, AssignRole, **input_fields(input, but=("id",)))
+        return await _assign(info, input.id, input.role, input.person)
 
     @strawberry.mutation(
         description=SET_KEY_FACTS, deprecation_reason=superseded_by("incidentSetKeyFacts")

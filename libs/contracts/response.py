@@ -341,11 +341,18 @@ class FileReply(_IncidentCommand):
     reply: str = Field(min_length=1, max_length=20_000)
 
 
+def _absent(value: object) -> bool:
+    """Whether an added optional field is unset, and so left out of the JSON."""
+    return value is None
+
+
 class AddAffectedUser(_IncidentCommand):
     """Record a harmed customer with follow-up and compensation tasks.
 
     Version 2: the name and the contact are sealed on the queue (`SEALED`); version 1
-    carried them in clear.
+    carried them in clear. The visit schedule, owner and complaint were added to version 2
+    and are left out of the JSON when absent, so a worker that predates them still reads a
+    command that does not use them.
     """
 
     NAME: ClassVar[str] = "affected_user.add"
@@ -359,31 +366,36 @@ class AddAffectedUser(_IncidentCommand):
     compensation_amount: float | None = Field(default=None, ge=0)
     visit_offsets_hours: list[int] | None = Field(
         default=None,
+        exclude_if=_absent,
         min_length=1,
         max_length=10,
         description="When each follow-up visit is due, in hours after now; default 24 and 168.",
     )
     owner_person_id: uuid.UUID | None = Field(
-        default=None, description="The person who makes the follow-up visits."
+        default=None, exclude_if=_absent, description="The person who makes the follow-up visits."
     )
     complaint_id: uuid.UUID | None = Field(
-        default=None, description="The complaint the user filed, if known."
+        default=None, exclude_if=_absent, description="The complaint the user filed, if known."
     )
 
 
 class CompleteFollowUp(_IncidentCommand):
-    """Mark a follow-up or compensation task done, with what came of it."""
+    """Mark a follow-up or compensation task done, with what came of it.
+
+    The outcome's fields were added to version 1 and are left out of the JSON when absent,
+    so a worker that predates them still reads a command that does not use them.
+    """
 
     NAME: ClassVar[str] = "follow_up.complete"
 
     task_id: uuid.UUID
     note: str | None = Reason
-    reached: bool | None = None
-    satisfied: bool | None = None
-    compensation_paid: bool | None = None
-    paid_amount: float | None = Field(default=None, ge=0)
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    feedback: str | None = Field(default=None, max_length=4000)
+    reached: bool | None = Field(default=None, exclude_if=_absent)
+    satisfied: bool | None = Field(default=None, exclude_if=_absent)
+    compensation_paid: bool | None = Field(default=None, exclude_if=_absent)
+    paid_amount: float | None = Field(default=None, ge=0, exclude_if=_absent)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", exclude_if=_absent)
+    feedback: str | None = Field(default=None, max_length=4000, exclude_if=_absent)
 
 
 class UpdateFollowUp(_IncidentCommand):

@@ -25,6 +25,7 @@ from libs.contracts.messages import (
     RiskTierFell,
 )
 from libs.database.tables import (
+    FollowUpTask,
     OwnAccount,
     Partner,
     Playbook,
@@ -138,7 +139,14 @@ ROUTES: list[Route[IncidentsRuntime, Any]] = [
     Route(response.FileReply, service.file_reply),
     Route(response.AddAffectedUser, service.add_affected_user),
     Route(response.CompleteFollowUp, service.complete_follow_up),
-    Route(response.UpdateFollowUp, service.update_follow_up),
+    Route(
+        response.UpdateFollowUp,
+        service.update_follow_up,
+        # A new owner may read the user's contact: who handed it over is kept.
+        audit=Audited(
+            EntityKind.FOLLOW_UP, "update", audit.one_row(FollowUpTask, id_field="task_id")
+        ),
+    ),
     Route(response.RevealContact, service.reveal_contact),
     Route(response.UpdateReview, service.update_review),
     Route(response.CompleteReview, service.complete_review),

@@ -33,8 +33,8 @@ UPDATE = f"""mutation($input: FollowUpUpdateInput!) {{ followUpUpdate(input: $in
   __typename ... on FollowUp {{ owner {{ ... on Person {{ name }} }} }} {REFUSED} }} }}"""
 SEARCH = """query($text: String!) { followUps(first: 10, filter: {feedbackContains: $text}) {
   nodes { databaseId feedback affectedUser { databaseId } } } }"""
-ASSIGN = """mutation($input: IncidentAssignRoleInput!) {
-  incidentAssignRole(input: $input) { __typename } }"""
+ASSIGN = f"""mutation($input: IncidentAssignRoleInput!) {{
+  incidentAssignRole(input: $input) {{ __typename {REFUSED} }} }}"""
 AUDIT = """{ auditLog(first: 10, filter: {entityKind: AFFECTED_USER_CONTACT}) {
   nodes { databaseId entityId action after person { ... on Person { name } } } } }"""
 
@@ -108,9 +108,26 @@ async def test_a_contact_is_revealed_only_to_its_caller_or_a_commander_and_audit
     assert (revealed["contact"], revealed["contactKind"]) == (PHONE, "PHONE")
     assert (revealed["contactMasked"], revealed["followUpId"]) == ("138****5678", follow_up)
 
+    # Nobody hands themselves the visit, or the commander's seat, to read the contact: only an
+    # admin key or the incident's commander may.
+    taken = await result_of(
+        system.http, stranger, UPDATE, {"input": {"id": follow_up, "ownerPersonId": stranger_id}}
+    )
+    seated = await result_of(system.http, stranger, ASSIGN, {"input": {
+        "id": gid("Incident", incident_id), "role": "COMMANDER", "person": "周敏",
+    }})  # fmt: skip
+    by_service = await system.mutate(
+        owner, Role.RESPONDER, UPDATE, {"input": {"id": follow_up, "ownerPersonId": stranger_id}}
+    )
+    for refused_duty in (taken, seated, by_service):
+        assert refused_duty["__typename"] == "Forbidden", refused_duty
+        assert "commander" in refused_duty["message"]
+    still_refused = await _reveal(system, stranger, followUpId=follow_up, reason="回访")
+    assert still_refused["__typename"] == "Forbidden"
+
     # Given to another person, the visit's contact is theirs to see, no longer its first owner's.
     moved = await system.mutate(
-        owner, Role.RESPONDER, UPDATE, {"input": {"id": follow_up, "ownerPersonId": stranger_id}}
+        owner, Role.ADMIN, UPDATE, {"input": {"id": follow_up, "ownerPersonId": stranger_id}}
     )
     assert moved["owner"] == {"name": "周敏"}
     first_owner = await _reveal(system, caller, followUpId=follow_up, reason="回访")
@@ -119,7 +136,7 @@ async def test_a_contact_is_revealed_only_to_its_caller_or_a_commander_and_audit
     assert (new_owner["__typename"], new_owner["contact"]) == ("RevealedContact", PHONE)
 
     # A commander of the incident may call too, naming the user rather than a visit.
-    assigned = await system.mutate(owner, Role.RESPONDER, ASSIGN, {"input": {
+    assigned = await system.mutate(owner, Role.ADMIN, ASSIGN, {"input": {
         "id": gid("Incident", incident_id), "role": "COMMANDER", "person": "王强",
     }})  # fmt: skip
     assert assigned["__typename"] == "Incident"
@@ -136,7 +153,7 @@ async def test_a_contact_is_revealed_only_to_its_caller_or_a_commander_and_audit
     ]
     # Attempts the service refused are on record too (the viewer's never reached it).
     refused = [e for e in everything if e["action"] == "reveal_refused"]
-    assert [(e["person"] or {}).get("name") for e in refused] == ["李娜", "周敏", None]
+    assert [(e["person"] or {}).get("name") for e in refused] == ["李娜", "周敏", "周敏", None]
     assert len(everything) == len(entries) + len(refused)
     assert {e["databaseId"] for e in entries} == {
         revealed["auditEntryId"],

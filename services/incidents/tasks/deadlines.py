@@ -29,6 +29,7 @@ from libs.database.tables import Incident, Person, TimelineEvent
 from services.incidents import events, timeline
 from services.incidents.oncall import service as oncall
 from services.incidents.tasks import repository
+from services.incidents.tasks.repository import Holder
 
 TIMELINE_KIND = "task_overdue"
 # One pass claims at most this many breaches; a backlog (after a long outage) drains over
@@ -140,7 +141,7 @@ async def check(session: AsyncSession, now: datetime) -> Outcome:
             breached_at=row.breached_at,
             escalated_to=Escalation(
                 role=TeamRole(row.escalated_to).value,
-                person=holders.get((row.incident_id, row.escalated_to))
+                person=_holder_name(holders.get((row.incident_id, row.escalated_to)))
                 or _name(on_duty.get((row.organization_id, row.escalated_to))),
             ),
         )
@@ -161,7 +162,8 @@ async def check(session: AsyncSession, now: datetime) -> Outcome:
                 at=breach.breached_at,
             )
         )
-        messages += await _page(session, breach, on_duty)
+        held = holders.get((breach.incident_id, breach.escalated_to.role))
+        messages += await _page(session, breach, held, on_duty)
     await session.flush()
     return Outcome.emit(*messages)
 
@@ -182,10 +184,19 @@ async def _on_duty(session: AsyncSession, claimed: list[Any], now: datetime) -> 
     return found
 
 
-async def _page(session: AsyncSession, breach: Breach, on_duty: OnDutyByRole) -> list[Message]:
-    """Page the person on duty in the role the breach escalated to, if anyone is."""
+async def _page(
+    session: AsyncSession, breach: Breach, held: Holder | None, on_duty: OnDutyByRole
+) -> list[Message]:
+    """Page whom the breach escalated to: the incident's holder of the role when they are a
+    person of the organization, else the person on duty in that role, if anyone is.
+
+    The event names the holder first too, so a holder who is a person is both named and
+    paged; a holder known only by a name is named, and the person on duty is paged.
+    """
     role = TeamRole(breach.escalated_to.role)
-    person = on_duty.get((breach.organization_id, role.value))
+    person = await _active_person(session, breach.organization_id, held)
+    if person is None:
+        person = on_duty.get((breach.organization_id, role.value))
     incident = await session.get(Incident, breach.incident_id)
     if person is None or incident is None:
         return []
@@ -200,3 +211,19 @@ async def _page(session: AsyncSession, breach: Breach, on_duty: OnDutyByRole) ->
         task_id=breach.task_id,
     )
     return [paged] if paged is not None else []
+
+
+def _holder_name(held: Holder | None) -> str | None:
+    return held.name if held is not None else None
+
+
+async def _active_person(
+    session: AsyncSession, organization_id: uuid.UUID, held: Holder | None
+) -> Person | None:
+    """Return the holder's person when they are one of the organization's active people."""
+    if held is None or held.person_id is None:
+        return None
+    person = await session.get(Person, held.person_id)
+    if person is None or person.organization_id != organization_id:
+        return None
+    return person if person.deactivated_at is None else None

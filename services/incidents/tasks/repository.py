@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, case, update
 from sqlmodel import col, select
@@ -60,14 +60,29 @@ async def claim_breaches(
     return list(result.all())
 
 
+class Holder(NamedTuple):
+    """Who holds a role on an incident's team: their name, and their person when known."""
+
+    name: str
+    person_id: uuid.UUID | None
+
+
 async def role_holders(
     session: AsyncSession, incident_ids: set[uuid.UUID]
-) -> dict[tuple[uuid.UUID, str], str]:
+) -> dict[tuple[uuid.UUID, str], Holder]:
     """Return who holds each role on these incidents (the earliest assigned, if several)."""
     result = await session.exec(
-        select(IncidentMember.incident_id, IncidentMember.role, IncidentMember.person)
+        select(
+            IncidentMember.incident_id,
+            IncidentMember.role,
+            IncidentMember.person,
+            IncidentMember.person_id,
+        )
         .where(col(IncidentMember.incident_id).in_(incident_ids))
         .order_by(col(IncidentMember.assigned_at).desc(), col(IncidentMember.person).desc())
     )
     # Ordered latest first, so the earliest assignment is written last and wins.
-    return {(incident_id, role): person for incident_id, role, person in result.all()}
+    return {
+        (incident_id, role): Holder(name, person_id)
+        for incident_id, role, name, person_id in result.all()
+    }

@@ -5,7 +5,7 @@ emptied database (`sessions`): every claim they count is their own.
 """
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, cast
 
 import pytest
@@ -17,7 +17,14 @@ from libs.contracts.enums import EventType, IncidentStatus, TaskStatus, TeamRole
 from libs.contracts.response import IntegrationEventEmitted
 from libs.contracts.vocabulary import CLOSED_STATUSES
 from libs.database.engine import transaction
-from libs.database.tables import OutboxMessage, ResponseTask
+from libs.database.tables import (
+    IncidentMember,
+    OutboxMessage,
+    Page,
+    Person,
+    ResponseTask,
+    Rota,
+)
 from libs.messaging import outbox
 from services.incidents import events
 from services.incidents.tasks import deadlines
@@ -396,3 +403,49 @@ async def test_started_watchdog_checks_at_once_and_stops_cleanly(
 def test_system_clock_is_aware_utc() -> None:
     now = SystemClock().now()
     assert now.tzinfo is not None and now.utcoffset() == timedelta(0)
+
+
+async def test_an_overdue_task_pages_the_incident_s_holder_of_the_role_before_the_rota(
+    servers: Servers, sessions: Sessions, redis: ArqRedis
+) -> None:
+    staged = await _staged(sessions, tasks=DEFAULT_TASKS[:1])
+    org = staged.incident.organization_id
+    async with transaction(sessions) as session:
+        holder = Person(organization_id=org, name="王分析")
+        on_duty = Person(organization_id=org, name="赵值班")
+        session.add_all([holder, on_duty])
+        await session.flush()
+        session.add(
+            Rota(
+                organization_id=org,
+                role=TeamRole.ANALYST.value,
+                people=[on_duty.id],
+                handoff_weekday=0,
+                handoff_time=time(9, 0),
+                starts_on=DETECTED_AT.date() - timedelta(days=14),
+                updated_by="test",
+            )
+        )
+        session.add(
+            IncidentMember(
+                organization_id=org,
+                incident_id=staged.incident.id,
+                role=TeamRole.ANALYST.value,
+                person=holder.name,
+                person_id=holder.id,
+                assigned_at=DETECTED_AT,
+            )
+        )
+    now = DETECTED_AT + timedelta(minutes=31)
+
+    async with transaction(sessions) as session:
+        messages = integration_events((await deadlines.check(session, now)).messages)
+
+    [overdue] = [m for m in messages if m.type == EventType.TASK_OVERDUE.value]
+    [paged] = [m for m in messages if m.type == EventType.PERSON_PAGED.value]
+    assert overdue.payload["escalated_to"] == {"role": "analyst", "person": "王分析"}
+    # The person the event names is the person paged, not the analyst on the rota.
+    assert (paged.payload["person_id"], paged.payload["person"]) == (str(holder.id), "王分析")
+    async with sessions() as session:
+        pages = (await session.exec(select(Page.person_id))).all()
+    assert pages == [holder.id]
