@@ -41,6 +41,8 @@ from gateway.cost.extension import CostLimit
 from gateway.dashboard.queries import DashboardQuery
 from gateway.drafts.mutations import DraftMutation
 from gateway.drafts.queries import DraftQuery
+from gateway.drills.mutations import DrillMutation
+from gateway.drills.queries import DrillQuery
 from gateway.evidence.mutations import EvidenceMutation
 from gateway.evidence.queries import EvidenceQuery
 from gateway.incidents.mutations import IncidentMutation
@@ -116,6 +118,7 @@ Query = merge_types(
         QuietQuery,
         PartnerQuery,
         EvidenceQuery,
+        DrillQuery,
         DraftQuery,
         SituationReportQuery,
         PersonQuery,
@@ -142,6 +145,7 @@ Mutation = merge_types(
         QuietMutation,
         PartnerMutation,
         EvidenceMutation,
+        DrillMutation,
         DraftMutation,
         SituationReportMutation,
         ImprovementMutation,

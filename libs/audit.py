@@ -41,6 +41,7 @@ class EntityKind(StrEnum):
     OWN_ACCOUNT = "own_account"
     PARTNER = "partner"
     STATEMENT_TEMPLATE = "statement_template"
+    DRILL = "drill"
 
 
 # Columns no entry copies: the organization is the entry's own, secrets never leave their row.

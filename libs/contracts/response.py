@@ -22,6 +22,7 @@ from libs.contracts.enums import (
     Channel,
     ContactKind,
     CrisisType,
+    DrillDelivery,
     EventType,
     EvidencePurpose,
     ImprovementStatus,
@@ -458,6 +459,9 @@ class IncidentSummary(BaseModel):
         "the reason given for the latest change of tier by hand."
     )
     tasks: list[IncidentTaskSummary] = Field(description="Open tasks, soonest deadline first.")
+    drill: bool = Field(
+        default=False, description="true: the incident belongs to a drill (演练), not a crisis."
+    )
 
 
 class EventPayload(BaseModel):
@@ -501,6 +505,14 @@ class IntegrationEventEmitted(Message):
     incident_id: uuid.UUID | None = None
     occurred_at: AwareDatetime
     payload: Payload
+    drill: DrillDelivery | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description=(
+            "Set when the event is about a drill's incident: what notify does with it "
+            "(`suppress`: nothing is sent; `label`: sent marked 【演练】). Absent otherwise."
+        ),
+    )
 
 
 RESPONSE_MESSAGES: tuple[type[Message], ...] = (

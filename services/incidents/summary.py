@@ -45,6 +45,7 @@ async def incident_summary(
         detected_at=incident.detected_at,
         reasons=[mask_text(reason) for reason in await latest_reasons(session, incident.id)],
         tasks=await open_tasks(session, incident.id, at=at),
+        drill=incident.drill,
     )
 
 

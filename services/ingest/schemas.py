@@ -79,6 +79,13 @@ class MentionIn(BaseModel):
     repost_of: Text | None = Field(
         default=None, max_length=200, description="external_id of the post this one reposts."
     )
+    drill: bool = Field(
+        default=False,
+        description=(
+            "true: a drill's post (演练), played by `crisiswatch drill`. It reaches only drill "
+            "watchlists, so it never opens a real incident."
+        ),
+    )
 
     @field_validator("url", mode="before")
     @classmethod

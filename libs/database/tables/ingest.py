@@ -59,6 +59,7 @@ class Mention(OrganizationRow, table=True):
     views: int = 0
     repost_of: str | None = Field(default=None, max_length=200)
     ingested_at: datetime = at_field(default_now=True)
+    drill: bool = False
 
 
 class MentionFailure(SQLModel, table=True):

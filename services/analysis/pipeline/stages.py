@@ -6,6 +6,7 @@ MinHash signatures) run in a thread, so the event loop stays free for other jobs
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from typing import Final
 
@@ -38,17 +39,32 @@ async def prepare(session: AsyncSession, batch: Batch) -> None:
     if not batch.mentions:
         return
     batch.compiled = compile_profile(await watchlists.org_config(session, batch.organization_id))
+    batch.drill_watchlists = await watchlists.drill_watchlist_ids(session, batch.organization_id)
     batch.prepared = await asyncio.to_thread(
         lambda: {m.id: prepare_text(m.text_normalized) for m in batch.mentions}
     )
 
 
 async def match_rules(session: AsyncSession, batch: Batch) -> None:
-    """Match each mention against the watch rules, the sensitive terms and the crisis cues."""
-    profile = batch.profile
-    batch.matched = await asyncio.to_thread(
+    """Match each mention against the watch rules, the sensitive terms and the crisis cues.
+
+    A drill's mentions reach only drill watchlists, and real mentions only real ones, so a
+    drill never raises a real incident and a real crisis never counts in a drill.
+    """
+    profile, drills = batch.profile, batch.drill_watchlists
+    matched = await asyncio.to_thread(
         lambda: {m.id: match(batch.prepared[m.id], m.source, profile) for m in batch.mentions}
     )
+    if drills:
+        drill = {m.id: m.drill for m in batch.mentions}
+        matched = {
+            mention_id: replace(
+                found,
+                matches=[x for x in found.matches if (x.rule_id in drills) == drill[mention_id]],
+            )
+            for mention_id, found in matched.items()
+        }
+    batch.matched = matched
 
 
 async def score_sentiment(session: AsyncSession, batch: Batch) -> None:
