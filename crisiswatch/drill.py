@@ -1,9 +1,10 @@
 """`crisiswatch drill`: play a drill through a running system and print its score card.
 
 Talks to the system only through its public APIs, as the demo does: `startDrill` makes the
-drill and its own watchlist (analysis), the posts go to the ingest REST API marked `drill`,
-and `endDrill` stores the score card. Nothing here sends to a webhook or a chat: notify
-does that, and for a drill it sends nothing (SUPPRESS, the default) or marks it 【演练】.
+drill and its own watchlist (analysis), the posts go to the ingest REST API naming the
+drill (`drill_id`), and `endDrill` stores the score card. Nothing here sends to a webhook
+or a chat: notify does that, and for a drill it sends nothing (SUPPRESS, the default) or
+marks it 【演练】.
 
 Speed: the live pipeline decides at the wall clock's time, which a drill cannot move. So
 the player paces the live posts instead: a post `t` stream seconds into the scenario is
@@ -14,7 +15,6 @@ made on a stream clock instead.)
 """
 
 import asyncio
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -187,7 +187,6 @@ async def run_drill(
     out: Callable[[str], None] = print,
 ) -> DrillResult:
     """Start a drill, play its posts, give the team `respond_seconds`, end it, print its card."""
-    drill_key = secrets.token_hex(4)
     async with httpx.AsyncClient(timeout=30.0) as client:
         api = _Api(
             client,
@@ -211,12 +210,12 @@ async def run_drill(
             f"【演练】{started['scenarioLabel']}：演练监测清单「{started['watchlist']['name']}」，"
             f"{speed:g} 倍速，消息{sending}"
         )
-        now = datetime.now(UTC)
+        drill_id = str(started["databaseId"])
         if replay_incident_id is not None:
-            laid_out = replay(await _replayed(api, replay_incident_id), drill_key, now)
+            laid_out = replay(await _replayed(api, replay_incident_id), drill_id)
         else:
             assert scenario is not None
-            laid_out = script(scenario, drill_key, now)
+            laid_out = script(scenario, drill_id, datetime.now(UTC))
         sent = await _play(api, laid_out, speed, out)
         if respond_seconds > 0:
             out(f"  应对时间 {respond_seconds:g} 秒：请在控制台处理演练事件……")

@@ -1,8 +1,8 @@
 """The posts a drill plays: a scripted crisis laid out in stream time, or a past incident's.
 
-Pure: the same drill id and start give the same posts. Every post is marked `drill` and its
-external id starts with the drill's, so it never collides with a real post (ingest dedups
-on source and external id) and reaches only the drill's own watchlist.
+Pure: the same drill and start give the same posts. Every post names its drill
+(`drill_id`), so it reaches only the drill's own watchlist, and its external id starts with
+the drill's, so it never collides with a real post (ingest dedups on source and external id).
 
 - product safety is the demo's crisis (`demo_stream`): six hours of ordinary talk, then a
   parent's complaint, a news report and the wave of reposts, then a decay as the statement
@@ -84,8 +84,8 @@ def _voices() -> dict[str, Any]:
     return data
 
 
-def _marked(post: Post, prefix: str, number: int) -> Post:
-    return post | {"external_id": f"{prefix}-{number:05d}", "drill": True}
+def _marked(post: Post, drill_id: str, number: int) -> Post:
+    return post | {"external_id": f"drill-{drill_id[:8]}-{number:05d}", "drill_id": drill_id}
 
 
 def _voice_post(scenario: DrillScenario, voice_name: str, at: datetime, rng: random.Random) -> Post:
@@ -158,12 +158,12 @@ def _phased(
     return posts
 
 
-def script(scenario: DrillScenario, drill_key: str, start: datetime) -> Script:
-    """Return the posts of a scripted scenario for the drill `drill_key`, live from `start`."""
+def script(scenario: DrillScenario, drill_id: str, start: datetime) -> Script:
+    """Return the posts of a scripted scenario for the drill `drill_id`, live from `start`."""
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
-    prefix = f"drill-{drill_key}"
-    rng = random.Random(f"drill:{scenario.value}:{drill_key}")
+    prefix = f"drill-{drill_id[:8]}"
+    rng = random.Random(f"drill:{scenario.value}:{drill_id}")
     if scenario is DrillScenario.PRODUCT_SAFETY:
         history = chatter(prefix, start)
         wave = crisis(prefix, start)
@@ -188,16 +188,17 @@ def script(scenario: DrillScenario, drill_key: str, start: datetime) -> Script:
         raise ValueError(f"{scenario.value} is not a scripted scenario")
     numbered = iter(range(10**6))
     return Script(
-        history=[_marked(p, prefix, next(numbered)) for p in history],
-        live=[(at, _marked(p, prefix, next(numbered))) for at, p in live],
+        history=[_marked(p, drill_id, next(numbered)) for p in history],
+        live=[(at, _marked(p, drill_id, next(numbered))) for at, p in live],
     )
 
 
-def replay(mentions: list[Post], drill_key: str, start: datetime) -> Script:
+def replay(mentions: list[Post], drill_id: str) -> Script:
     """Return a past incident's mentions as a drill's: new external ids, times from `start`.
 
     `mentions` are ingest payloads in posting order; the first one's time is the start, and
-    each keeps its distance from it, so the replay has the shape of the original.
+    each keeps its distance from it, so the replay has the shape of the original. The ids
+    are new (the drill's), so the copies are new mentions, never the originals again.
     """
     if not mentions:
         return Script(history=[], live=[])
@@ -205,8 +206,9 @@ def replay(mentions: list[Post], drill_key: str, start: datetime) -> Script:
     live = [
         ((datetime.fromisoformat(str(m["posted_at"])) - first).total_seconds(), m) for m in mentions
     ]
-    prefix = f"drill-{drill_key}"
-    return Script(history=[], live=[(at, _marked(p, prefix, n)) for n, (at, p) in enumerate(live)])
+    return Script(
+        history=[], live=[(at, _marked(p, drill_id, n)) for n, (at, p) in enumerate(live)]
+    )
 
 
 def stamped(post: Post, at: datetime) -> Post:

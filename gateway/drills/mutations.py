@@ -68,8 +68,8 @@ def _scenario(input: StartDrillInput) -> DrillScenario | InvalidInput:
 class DrillMutation:
     @strawberry.mutation(
         description=(
-            "Start a drill on its own watchlist, which only drill posts reach (`drill: true` "
-            "at ingest; `crisiswatch drill` plays them). A bad speed answers InvalidInput on "
+            "Start a drill on its own watchlist, which only its posts reach (`drill_id` at "
+            "ingest; `crisiswatch drill` plays them). A bad speed answers InvalidInput on "
             "`speed`; an unknown incident to replay NotFound on `replayIncidentId`."
         )
     )

@@ -135,7 +135,7 @@ class Drill(LoadedNode):
             return None
         return DrillScoreCard(card=self.score_card)
 
-    @strawberry.field(description="The drill's own watchlist; only drill mentions reach it.")
+    @strawberry.field(description="The drill's own watchlist; only the drill's mentions reach it.")
     async def watchlist(self, info: Info) -> Watchlist | None:
         return await Watchlist.load(info, self.watchlist_id)
 

@@ -243,11 +243,11 @@ class BacktestRequested(Message):
 
 
 class StartDrill(Command):
-    """Start a drill: its own watchlist, which only drill mentions reach, and its row.
+    """Start a drill: its own watchlist, which only the drill's mentions reach, and its row.
 
     Answered with the drill's id and its watchlist's id; the caller then plays the scenario's
-    mentions (marked `drill`) into ingest. `replay_incident_id` names the past incident whose
-    mentions a `replay` drill plays again with new ids.
+    mentions into ingest, each naming the drill (`drill_id`). `replay_incident_id` names the
+    past incident whose mentions a `replay` drill plays again with new ids.
     """
 
     NAME: ClassVar[str] = "drill.start"

@@ -1,5 +1,6 @@
 """Shapes both routes share: the mention as stored from either, checked text, problem documents."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -79,11 +80,11 @@ class MentionIn(BaseModel):
     repost_of: Text | None = Field(
         default=None, max_length=200, description="external_id of the post this one reposts."
     )
-    drill: bool = Field(
-        default=False,
+    drill_id: uuid.UUID | None = Field(
+        default=None,
         description=(
-            "true: a drill's post (演练), played by `crisiswatch drill`. It reaches only drill "
-            "watchlists, so it never opens a real incident."
+            "The drill that plays this post (演练, its `databaseId`), as `crisiswatch drill` "
+            "sends it. It reaches only that drill's watchlist, so it never opens a real incident."
         ),
     )
 

@@ -200,7 +200,7 @@ class Drill(OrganizationRow, table=True):
     """A crisis played through the real pipeline for practice (定期模拟演练), and its score card.
 
     Owned by analysis because a drill is, first of all, its own watchlist: the drill and
-    that watchlist are made in one transaction, the watchlist matches only drill mentions,
+    that watchlist are made in one transaction, the watchlist matches only its mentions,
     and everything it opens downstream (incident, tasks, events) is marked `drill` from it.
     `delivery` says what notify does with the drill's events: `suppress` sends nothing,
     `label` sends them marked 【演练】. `score_card` is written when the drill ends.

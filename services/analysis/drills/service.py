@@ -2,7 +2,7 @@
 
 A drill is its own watchlist, made with the drill in one transaction and named after it
 (演练·数据泄露·1a2b3c4d), so the flag flows without anyone setting it: analysis lets only
-drill mentions reach that watchlist (`pipeline.stages.match_rules`), incidents marks what
+the drill's mentions reach that watchlist (`pipeline.stages.match_rules`), incidents marks what
 the watchlist opens as a drill's, and notify suppresses or labels its events. Playing the
 posts is the caller's part (`crisiswatch drill`), through ingest like any partner's.
 """

@@ -39,7 +39,7 @@ async def prepare(session: AsyncSession, batch: Batch) -> None:
     if not batch.mentions:
         return
     batch.compiled = compile_profile(await watchlists.org_config(session, batch.organization_id))
-    batch.drill_watchlists = await watchlists.drill_watchlist_ids(session, batch.organization_id)
+    batch.drill_watchlists = await watchlists.drill_watchlists(session, batch.organization_id)
     batch.prepared = await asyncio.to_thread(
         lambda: {m.id: prepare_text(m.text_normalized) for m in batch.mentions}
     )
@@ -48,21 +48,27 @@ async def prepare(session: AsyncSession, batch: Batch) -> None:
 async def match_rules(session: AsyncSession, batch: Batch) -> None:
     """Match each mention against the watch rules, the sensitive terms and the crisis cues.
 
-    A drill's mentions reach only drill watchlists, and real mentions only real ones, so a
-    drill never raises a real incident and a real crisis never counts in a drill.
+    A drill's mentions reach only its own watchlist, and real mentions only real ones, so a
+    drill never raises a real incident, and neither a real crisis nor another drill counts
+    in a drill.
     """
     profile, drills = batch.profile, batch.drill_watchlists
     matched = await asyncio.to_thread(
         lambda: {m.id: match(batch.prepared[m.id], m.source, profile) for m in batch.mentions}
     )
-    if drills:
-        drill = {m.id: m.drill for m in batch.mentions}
+    drilled = frozenset(drills.values())
+    if drilled or any(m.drill_id for m in batch.mentions):
+        # A drill's mention reaches its drill's watchlist alone; a real one, no drill's.
+        def reaches(mention: AuthoredMention, watchlist_id: uuid.UUID) -> bool:
+            if mention.drill_id is None:
+                return watchlist_id not in drilled
+            return watchlist_id == drills.get(mention.drill_id)
+
         matched = {
-            mention_id: replace(
-                found,
-                matches=[x for x in found.matches if (x.rule_id in drills) == drill[mention_id]],
+            m.id: replace(
+                matched[m.id], matches=[x for x in matched[m.id].matches if reaches(m, x.rule_id)]
             )
-            for mention_id, found in matched.items()
+            for m in batch.mentions
         }
     batch.matched = matched
 

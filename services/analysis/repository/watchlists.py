@@ -37,14 +37,14 @@ async def org_config(session: AsyncSession, organization_id: uuid.UUID) -> OrgCo
     )
 
 
-async def drill_watchlist_ids(
+async def drill_watchlists(
     session: AsyncSession, organization_id: uuid.UUID
-) -> frozenset[uuid.UUID]:
-    """Return the organization's drill watchlists: only drill mentions may reach them."""
+) -> dict[uuid.UUID, uuid.UUID]:
+    """Return the organization's drills' watchlists by drill: only its mentions reach each."""
     found = await session.exec(
-        select(Drill.watchlist_id).where(Drill.organization_id == organization_id)
+        select(Drill.id, Drill.watchlist_id).where(Drill.organization_id == organization_id)
     )
-    return frozenset(found.all())
+    return dict(found.all())
 
 
 async def lock_watchlists(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Watchlist]:

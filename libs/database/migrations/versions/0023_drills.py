@@ -1,4 +1,4 @@
-"""analysis, incidents, ingest: drills, and the drill mark on incidents and mentions
+"""analysis, incidents, ingest: drills, the drill mark on incidents, a drill's mentions
 
 Revision ID: 0023
 Revises: 0020
@@ -35,10 +35,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("watchlist_id"),
     )
     ddl.add_columns("incident", _flag("drill"))
-    ddl.add_columns("mention", _flag("drill"))
+    ddl.add_columns("mention", sa.Column("drill_id", sa.Uuid(), nullable=True))
 
 
 def downgrade() -> None:
-    ddl.drop_columns("mention", "drill")
+    ddl.drop_columns("mention", "drill_id")
     ddl.drop_columns("incident", "drill")
     op.drop_table("drill")
