@@ -22,7 +22,7 @@ StartDrillResult = Annotated[
     or_why_not("StartDrillResult", "The drill, RUNNING: play its posts into its watchlist"),
 ]
 EndDrillResult = Annotated[
-    Drill | NotFound | Forbidden,
+    Drill | InvalidInput | NotFound | Forbidden,
     or_why_not("EndDrillResult", "The drill, ENDED, with its score card"),
 ]
 
@@ -53,7 +53,7 @@ class EndDrillInput:
 
 
 DRILL = Target(tables.Drill, "Drill", "drill", "drill_id")
-END = Change(DRILL, reread(tables.Drill, Drill.from_row, "Drill"), accept=(NotFound,))
+END = Change(DRILL, reread(tables.Drill, Drill.from_row, "Drill"), accept=(InvalidInput, NotFound))
 
 
 def _scenario(input: StartDrillInput) -> DrillScenario | InvalidInput:
@@ -102,4 +102,4 @@ class DrillMutation:
     )
     async def end_drill(self, info: Info, input: EndDrillInput) -> EndDrillResult:
         answer = await END(info, input.id, EndDrill)
-        return cast(Drill | NotFound | Forbidden, answer)
+        return cast(Drill | InvalidInput | NotFound | Forbidden, answer)
