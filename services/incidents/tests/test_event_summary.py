@@ -143,6 +143,7 @@ async def test_an_opened_incident_announces_itself_in_full(rolled_back: Sessions
         "detected_at": "2025-03-01T08:00:00Z",
         "reasons": REASONS,
         "tasks": _expected_tasks(tasks, overdue=set()),
+        "drill": False,
     }
     assert len(_summary(message)["tasks"]) == len(tasks) > 3
     # The fields receivers had before the summary are all still there.
