@@ -73,8 +73,8 @@ PHASES: dict[DrillScenario, tuple[Phase, ...]] = {
 }
 """The live phases of the phased scenarios: calm, the wave, its peak, the decay, calm again."""
 
-_DECAY = Phase(240, 12, {"chatter": 0.5, "mild": 0.5})
-"""Product safety's hours after the wave: talk that goes on, slowly calmer."""
+_AFTERMATH = (Phase(240, 12, {"chatter": 0.5, "mild": 0.5}), Phase(180, 5, _CHATTER))
+"""Product safety's hours after the wave: talk that goes on, then calm again."""
 
 
 @lru_cache(maxsize=1)
@@ -172,7 +172,7 @@ def script(scenario: DrillScenario, drill_id: str, start: datetime) -> Script:
             ((datetime.fromisoformat(str(p["posted_at"])) - first).total_seconds(), p) for p in wave
         ]
         after = live[-1][0] + 60
-        live += [(after + at, p) for at, p in _phased(scenario, (_DECAY,), start, rng)]
+        live += [(after + at, p) for at, p in _phased(scenario, _AFTERMATH, start, rng)]
     elif scenario in PHASES:
         history = [
             p
