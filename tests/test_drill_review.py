@@ -58,7 +58,7 @@ from libs.contracts.response import (
     UpdateReview,
 )
 from libs.database.engine import transaction
-from libs.database.tables import Incident, ResponseTask
+from libs.database.tables import Drill, Incident, ResponseTask
 from libs.privacy import DataKey, generate_key
 from libs.settings import Settings
 from services.analysis.worker import create_worker as analysis_worker
@@ -163,7 +163,14 @@ async def test_a_drill_over_hours_of_stream_time_ends_in_a_review_with_every_pha
                 _, step = steps.pop(0)
                 await step()
         await _review(ask, cmd, i)
+        # Closing the drill's incident ends the drill: analysis stores its score card.
+        await ask(cmd(TransitionIncident, incident_id=i, to_status=IncidentStatus.CLOSED))
+        await settled(sessions, redis, org)
+        async with sessions() as session:
+            drill = await session.get(Drill, uuid.UUID(drill_id))
+        assert drill is not None and drill.state == "ended" and drill.score_card
         ended = await ask(cmd(EndDrill, drill_id=uuid.UUID(drill_id)))
+        assert ended.data["score_card"] == drill.score_card
 
     card = ended.data["score_card"]
     assert card["seconds_to_acknowledge"] == ACKNOWLEDGE_AFTER.total_seconds()

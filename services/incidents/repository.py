@@ -179,6 +179,12 @@ async def tasks_not_done(session: AsyncSession, incident_id: uuid.UUID) -> list[
     return list(result.all())
 
 
+async def drill_of(session: AsyncSession, watchlist_id: uuid.UUID) -> uuid.UUID | None:
+    """Return the id of the drill played on this watchlist; None: no drill."""
+    found = await session.exec(select(Drill.id).where(Drill.watchlist_id == watchlist_id))
+    return found.first()
+
+
 async def drill_delivery(session: AsyncSession, watchlist_id: uuid.UUID) -> str | None:
     """Return how the drill played on this watchlist delivers its events; None: no drill."""
     found = await session.exec(select(Drill.delivery).where(Drill.watchlist_id == watchlist_id))
