@@ -1,5 +1,5 @@
 """Command-line entry points: `up`, `status`, `migrate`, `serve`, `worker`, `keys create`,
-`keys rotate`, `jobs`, `retention`, `time-zone`, `rollups rebuild`, `demo`, `backtest` and
+`keys rotate`, `jobs`, `retention`, `time-zone`, `rollups rebuild`, `demo`, `drill`, `backtest` and
 `train-sentiment`."""
 
 import asyncio
@@ -229,6 +229,67 @@ def demo(
         raise typer.Exit(1) from exc
     if result.incident is None:
         raise typer.Exit(1)
+
+
+@app.command()
+def drill(
+    scenario: Annotated[
+        str,
+        typer.Argument(help="product_safety, data_leak or rumour; replay with --replay."),
+    ] = "product_safety",
+    speed: Annotated[
+        float, typer.Option(help="Stream seconds per wall second (60: an hour a minute).")
+    ] = 60.0,
+    label: Annotated[
+        bool,
+        typer.Option("--label", help="Send the drill's webhooks and chat marked 【演练】."),
+    ] = False,
+    replay: Annotated[
+        str | None, typer.Option(help="A past incident's global id: play its mentions again.")
+    ] = None,
+    respond: Annotated[
+        float, typer.Option(help="Seconds to leave the team after the posts, before the card.")
+    ] = 0.0,
+) -> None:
+    """Play a drill (定期模拟演练) through the running system and print its score card."""
+    from crisiswatch.demo import DemoError
+    from crisiswatch.drill import run_drill
+    from libs.contracts.enums import DrillDelivery, DrillScenario
+
+    try:
+        chosen = None if replay else DrillScenario(scenario)
+    except ValueError as exc:
+        typer.echo(f"unknown scenario {scenario!r}", err=True)
+        raise typer.Exit(2) from exc
+    settings = get_settings()
+    runtime = read_runtime(settings)
+    try:
+        credentials = json.loads(credentials_path(settings).read_text())
+    except OSError as exc:
+        typer.echo("no credentials.json: start the system with `crisiswatch up` first", err=True)
+        raise typer.Exit(1) from exc
+    try:
+        asyncio.run(
+            run_drill(
+                ingest_url=runtime.ingest_url
+                if runtime
+                else f"http://127.0.0.1:{settings.ingest_port}",
+                gateway_url=runtime.gateway_url
+                if runtime
+                else f"http://127.0.0.1:{settings.gateway_port}",
+                ingest_key=credentials["ingest_key"],
+                admin_key=credentials["admin_key"],
+                scenario=chosen,
+                speed=speed,
+                delivery=DrillDelivery.LABEL if label else DrillDelivery.SUPPRESS,
+                replay_incident_id=replay,
+                respond_seconds=respond,
+                out=typer.echo,
+            )
+        )
+    except DemoError as exc:
+        typer.echo(f"drill failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 # Loading the analysis model (segmentation dictionaries, sentiment weights) takes seconds.

@@ -43,6 +43,8 @@ from gateway.cost.extension import CostLimit
 from gateway.dashboard.queries import DashboardQuery
 from gateway.drafts.mutations import DraftMutation
 from gateway.drafts.queries import DraftQuery
+from gateway.drills.mutations import DrillMutation
+from gateway.drills.queries import DrillQuery
 from gateway.evidence.mutations import EvidenceMutation
 from gateway.evidence.queries import EvidenceQuery
 from gateway.incidents.mutations import IncidentMutation
@@ -120,6 +122,7 @@ Query = merge_types(
         QuietQuery,
         PartnerQuery,
         EvidenceQuery,
+        DrillQuery,
         DraftQuery,
         SituationReportQuery,
         PersonQuery,
@@ -149,6 +152,7 @@ Mutation = merge_types(
         QuietMutation,
         PartnerMutation,
         EvidenceMutation,
+        DrillMutation,
         DraftMutation,
         SituationReportMutation,
         ImprovementMutation,

@@ -44,6 +44,7 @@ class EntityKind(StrEnum):
     ROTA = "rota"
     AFFECTED_USER_CONTACT = "affected_user_contact"
     FOLLOW_UP = "follow_up"
+    DRILL = "drill"
 
 
 # Columns no entry copies: the organization is the entry's own, secrets never leave their row.

@@ -3,17 +3,14 @@
 The demo stream goes through the analysis worker, whose signal opens the incident in the
 incidents worker; then every step a crisis team takes is a command on the incidents queue,
 answered by the running worker. The review report it ends with is exported as JSON and
-HTML; with CRISISWATCH_WRITE_EXAMPLES=<folder> the export is also written there (that is
-how `docs/examples/` is produced).
+HTML. (`docs/examples/` is produced from a drill over hours of stream time instead:
+`tests/test_drill_review.py`.)
 """
 
-import asyncio
 import json
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 from arq.connections import ArqRedis
@@ -271,14 +268,3 @@ async def test_a_demo_incident_runs_from_detection_to_a_completed_review(
     parser.feed(html)
     assert "svg" in parser.tags and "script" not in parser.tags
     assert "13812345678" not in html and "13812345678" not in json.dumps(as_json)
-    target = os.environ.get("CRISISWATCH_WRITE_EXAMPLES")
-    if target and servers.name == "embedded":
-        await asyncio.to_thread(_write_example, Path(target), as_json, html)
-
-
-def _write_example(folder: Path, as_json: dict[str, Any], html: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "review-report.json").write_text(
-        json.dumps(as_json, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
-    (folder / "review-report.html").write_text(html, encoding="utf-8")

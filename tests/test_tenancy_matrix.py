@@ -50,6 +50,7 @@ from libs.database.engine import transaction
 from libs.database.tables import (
     AuditEntry,
     Backtest,
+    Drill,
     EvidenceBundle,
     EvidenceItem,
     ImprovementAction,
@@ -107,6 +108,7 @@ class Org:
     improvement: uuid.UUID
     person: uuid.UUID
     page: uuid.UUID
+    drill: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,13 @@ QUERIES: dict[str, Read] = {
         takes_ids=True,
     ),
     "quietPeriods": _page("quietPeriods", "databaseId incident { databaseId }"),
+    "drills": _page("drills", "databaseId watchlist { databaseId } scoreCard { deadlinesMet }"),
+    "drill": Read(
+        """query($id: ID!) { drill(id: $id) { databaseId watchlist { databaseId }
+             scoreCard { deadlinesMet participants document } } }""",
+        lambda org: {"id": gid("Drill", org.drill)},
+        takes_ids=True,
+    ),
     "authors": _page("authors"),
     "watchlistsConnection": _page("watchlistsConnection"),
     "webhookDeliveries": _page("webhookDeliveries"),
@@ -354,6 +363,16 @@ MUTATIONS |= {
         f"""mutation($input: UpdateOwnAccountInput!) {{ updateOwnAccount(input: $input) {{
               __typename ... on OwnAccount {{ databaseId }} {REFUSED} }} }}""",
         lambda org: {"input": {"id": gid("OwnAccount", org.own_account), "owner": "品牌部"}},
+    ),
+    "startDrill": Write(
+        f"""mutation($input: StartDrillInput!) {{ startDrill(input: $input) {{
+              __typename ... on Drill {{ databaseId }} {REFUSED} }} }}""",
+        lambda org: {"input": {"replayIncidentId": gid("Incident", org.seed.incident)}},
+    ),
+    "endDrill": Write(
+        f"""mutation($input: EndDrillInput!) {{ endDrill(input: $input) {{
+              __typename ... on Drill {{ databaseId state }} {REFUSED} }} }}""",
+        lambda org: {"input": {"id": gid("Drill", org.drill)}},
     ),
     "addPartner": Write(
         f"""mutation($input: AddPartnerInput!) {{ addPartner(input: $input) {{
@@ -691,6 +710,24 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
             owner="品控部",
         )
         session.add(improvement)
+        drill_watchlist = Watchlist(
+            organization_id=org_id, name="演练·产品安全·matrix", keywords=["澄禾"], query="澄禾"
+        )
+        session.add(drill_watchlist)
+        await session.flush()
+        drill = Drill(
+            organization_id=org_id,
+            watchlist_id=drill_watchlist.id,
+            scenario="product_safety",
+            speed=60.0,
+            delivery="suppress",
+            state="ended",
+            started_by="matrix",
+            started_at=T0,
+            ended_at=T0 + timedelta(minutes=5),
+            score_card={"deadlines": [], "deadlines_met": 0, "participants": ["matrix"]},
+        )
+        session.add(drill)
         bundle = EvidenceBundle(
             organization_id=org_id,
             incident_id=opened.id,
@@ -759,6 +796,7 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
         improvement=improvement.id,
         person=duty.id,
         page=paged.id,
+        drill=drill.id,
     )
 
 

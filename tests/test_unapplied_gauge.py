@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlmodel import col, update
+from sqlmodel import col, select, update
 
 from libs.clock import FixedClock
 from libs.contracts.enums import Tier
 from libs.database.engine import transaction
-from libs.database.tables import RiskSignal
+from libs.database.tables import Drill, Incident, RiskSignal
 from libs.metrics.cluster import sample_database
 from services.incidents.signals.fall import apply_fall
 from services.incidents.tests.builders import apply, make_fall, make_signal, make_watchlist
@@ -61,3 +61,38 @@ async def test_a_crisis_signal_counts_until_applied_and_an_applied_fall_never(
     async with transaction(sessions) as session:
         await apply_fall(session, fell, clock=FixedClock(now))
     assert await _unapplied(sessions) == before, "an applied fall leaves no timeline entry"
+
+
+async def test_a_drill_incident_counts_in_no_crisis_gauge(sessions: Sessions) -> None:
+    async def sampled() -> tuple[float, float]:
+        await sample_database(sessions)
+        opened = REGISTRY.get_sample_value("crisiswatch_incidents_open", {"tier": "orange"})
+        overdue = REGISTRY.get_sample_value("crisiswatch_tasks_overdue")
+        assert opened is not None and overdue is not None
+        return opened, overdue
+
+    watchlist = await make_watchlist(sessions, name="演练·产品安全·gauge")
+    async with transaction(sessions) as session:
+        session.add(
+            Drill(
+                organization_id=watchlist.organization_id,
+                watchlist_id=watchlist.id,
+                scenario="product_safety",
+                speed=60.0,
+                delivery="suppress",
+                state="running",
+                started_by="gauge",
+            )
+        )
+    before = await sampled()
+    # Detected long ago: every task of the drill's incident is past its deadline.
+    signal = await make_signal(
+        sessions, watchlist, Tier.ORANGE, detected_at=datetime.now(UTC) - timedelta(days=3)
+    )
+    await apply(sessions, signal, now=datetime.now(UTC))
+    async with sessions() as session:
+        [incident] = (
+            await session.exec(select(Incident).where(Incident.watchlist_id == watchlist.id))
+        ).all()
+    assert incident.drill
+    assert await sampled() == before

@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from sqlalchemy import not_
+from sqlalchemy import not_, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
@@ -106,6 +106,14 @@ def holds(predicate: Callable[[Scope], ColumnElement[bool]], description: str | 
     return condition(
         lambda value, scope, _: predicate(scope) if value else not_(predicate(scope)), description
     )
+
+
+def included(column: Any, description: str | None = None) -> Any:
+    """true: rows whose boolean column is set count too; false or unset: they are left out.
+
+    The list leaves them out when the field is not given (`ListSpec(unless_given=...)`).
+    """
+    return condition(lambda value, _, __: true() if value else col(column).is_(False), description)
 
 
 def names(

@@ -111,7 +111,8 @@ class ListSpec(Generic[NodeT]):
     `noun` says otherwise) and, in kebab case, the cursors it issues. `arguments` are
     conditions the list's field takes as arguments of their own, ahead of `filter`,
     declared like filter fields. `join` adds the table that conditions and keys marked
-    `joined` read.
+    `joined` read. `unless_given` maps a filter field to the condition the list holds when
+    that field is not given (drills are left out unless `includeDrills` is).
     """
 
     def __init__(
@@ -123,8 +124,10 @@ class ListSpec(Generic[NodeT]):
         noun: str | None = None,
         arguments: Mapping[str, tuple[Any, Any]] | None = None,
         join: Callable[[Select[Any], Scope], Select[Any]] | None = None,
+        unless_given: Mapping[str, Any] | None = None,
     ) -> None:
         name = filter.__name__.removesuffix("Filter")
+        self.unless_given = dict(unless_given or {})
         self.kind = re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
         if noun is None:
             noun = f"{'an' if name[0] in 'AEIOU' else 'a'} {self.kind} list"
@@ -175,6 +178,11 @@ class ListSpec(Generic[NodeT]):
                 (where, getattr(filter, name), field) for name, where, field in self.conditions
             ]
         conditions = [self.organization == scope.organization_id]
+        conditions += [
+            otherwise
+            for name, otherwise in self.unless_given.items()
+            if getattr(filter, name, None) is None
+        ]
         for where, value, field in chosen:
             if value is not None:
                 conditions.append(where.condition(value, scope, field))

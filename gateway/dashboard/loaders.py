@@ -274,6 +274,8 @@ async def incident_figures(session: AsyncSession, scope: Scope, now: datetime) -
     in_scope: list[ColumnElement[bool]] = [col(incident.organization_id) == scope.organization_id]
     if scope.watchlist_id is not None:
         in_scope.append(col(incident.watchlist_id) == scope.watchlist_id)
+    if not scope.include_drills:
+        in_scope.append(col(incident.drill).is_(False))
     detected = [
         *in_scope,
         col(incident.detected_at) >= scope.since,

@@ -24,7 +24,8 @@ class DashboardQuery:
         description=(
             "Dashboard figures for [since, until): `until` defaults to now and `since` to 24 "
             "hours before `until`; at most 400 days. With `watchlistId`, only that watchlist's "
-            "mentions and incidents count (share of voice still lists every watchlist)."
+            "mentions and incidents count (share of voice still lists every watchlist). Drills' "
+            "incidents are left out unless `includeDrills` is true."
         )
     )
     def dashboard(
@@ -33,6 +34,7 @@ class DashboardQuery:
         since: datetime | None = None,
         until: datetime | None = None,
         watchlist_id: relay.GlobalID | None = None,
+        include_drills: bool = False,
     ) -> Dashboard:
         end = as_utc(until) if until is not None else datetime.now(UTC)
         start = as_utc(since) if since is not None else end - DEFAULT_WINDOW
@@ -41,5 +43,5 @@ class DashboardQuery:
         if end - start > MAX_WINDOW:
             raise GatewayError(f"`since` and `until` may be at most {MAX_WINDOW.days} days apart.")
         watched = optional_id(watchlist_id, "Watchlist", "watchlistId")
-        scope = Scope(info.context.principal.organization_id, start, end, watched)
+        scope = Scope(info.context.principal.organization_id, start, end, watched, include_drills)
         return Dashboard(since=start, until=end, scope=scope)

@@ -12,7 +12,7 @@ from strawberry import relay
 
 from gateway.core.context import Info
 from gateway.core.enums import CrisisType, IncidentStatus, Tier
-from gateway.core.filters import at_or_after, before, equals, holds, names, present
+from gateway.core.filters import at_or_after, before, equals, holds, included, names, present
 from gateway.core.inputs import local_id
 from gateway.core.listing import Key, ListSpec, Sorting
 from gateway.core.pagination import Preload
@@ -45,6 +45,9 @@ class IncidentFilter:
     detected_until: datetime | None = before(
         incident.detected_at, "Detected before; a time without an offset is UTC."
     )
+    include_drills: bool | None = included(
+        incident.drill, "true: drills' incidents (演练) count too; left out otherwise."
+    )
 
 
 INCIDENT_ORDER = Sorting(
@@ -55,7 +58,12 @@ INCIDENT_ORDER = Sorting(
     TIER=Key(tier_rank(col(incident.tier)), int),
     STATUS=Key(status_rank(col(incident.status)), int),
 )
-INCIDENT_LIST = ListSpec(Incident, IncidentFilter, INCIDENT_ORDER)
+INCIDENT_LIST = ListSpec(
+    Incident,
+    IncidentFilter,
+    INCIDENT_ORDER,
+    unless_given={"include_drills": col(incident.drill).is_(False)},
+)
 
 
 def incident_extras(info: Info) -> Preload[Incident] | None:

@@ -131,6 +131,9 @@ class Incident(LoadedNode):
     resolved_at: datetime | None
     closed_at: datetime | None
     reopened_count: int
+    drill: bool = strawberry.field(
+        description="true: a drill's incident (演练), played on purpose; not a real crisis."
+    )
     watchlist_id: strawberry.Private[uuid.UUID]
     last_signal_id: strawberry.Private[uuid.UUID | None]
     merged_into_id: strawberry.Private[uuid.UUID | None]

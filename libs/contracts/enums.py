@@ -267,6 +267,29 @@ class ImprovementStatus(StrEnum):
         )
 
 
+class DrillScenario(StrEnum):
+    """What a drill plays (定期模拟演练): a scripted crisis, or a past incident's mentions."""
+
+    PRODUCT_SAFETY = "product_safety"
+    DATA_LEAK = "data_leak"
+    RUMOUR = "rumour"
+    REPLAY = "replay"
+
+
+class DrillDelivery(StrEnum):
+    """What notify does with a drill's events: send nothing, or send them marked 【演练】."""
+
+    SUPPRESS = "suppress"
+    LABEL = "label"
+
+
+class DrillState(StrEnum):
+    """Whether a drill is still being played and handled, or ended with its score card."""
+
+    RUNNING = "running"
+    ENDED = "ended"
+
+
 class EventType(StrEnum):
     """Events integrators can subscribe to; names are stable across versions."""
 

@@ -14,7 +14,14 @@ from typing import Any, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
-from libs.contracts.enums import CrisisType, SensitiveCategory, Tier, WatchlistKind
+from libs.contracts.enums import (
+    CrisisType,
+    DrillDelivery,
+    DrillScenario,
+    SensitiveCategory,
+    Tier,
+    WatchlistKind,
+)
 
 ANALYSIS_QUEUE = "crisiswatch:analysis"
 INCIDENTS_QUEUE = "crisiswatch:incidents"
@@ -247,6 +254,34 @@ class BacktestRequested(Message):
     backtest_id: uuid.UUID
 
 
+class StartDrill(Command):
+    """Start a drill: its own watchlist, which only the drill's mentions reach, and its row.
+
+    Answered with the drill's id and its watchlist's id; the caller then plays the scenario's
+    mentions into ingest, each naming the drill (`drill_id`). `replay_incident_id` names the
+    past incident whose mentions a `replay` drill plays again with new ids.
+    """
+
+    NAME: ClassVar[str] = "drill.start"
+    VERSION: ClassVar[int] = 1
+    QUEUE: ClassVar[str] = ANALYSIS_QUEUE
+
+    scenario: DrillScenario
+    speed: float = Field(ge=1.0, le=3600.0, description="Stream seconds played per wall second.")
+    delivery: DrillDelivery = DrillDelivery.SUPPRESS
+    replay_incident_id: uuid.UUID | None = None
+
+
+class EndDrill(Command):
+    """End a drill and store its score card; ending an ended drill answers the same card."""
+
+    NAME: ClassVar[str] = "drill.end"
+    VERSION: ClassVar[int] = 1
+    QUEUE: ClassVar[str] = ANALYSIS_QUEUE
+
+    drill_id: uuid.UUID
+
+
 class AcknowledgeIncident(Command):
     """Acknowledge an incident: monitoring has started."""
 
@@ -347,6 +382,8 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     SetSensitiveTerms,
     RequestBacktest,
     BacktestRequested,
+    StartDrill,
+    EndDrill,
     AcknowledgeIncident,
 )
 

@@ -23,6 +23,7 @@ from libs.contracts.enums import (
     Channel,
     ContactKind,
     CrisisType,
+    DrillDelivery,
     EventType,
     EvidencePurpose,
     ForecastTrend,
@@ -575,6 +576,9 @@ class IncidentSummary(BaseModel):
     forecast: IncidentForecast | None = Field(
         default=None, description="Where the incident is heading at its current pace."
     )
+    drill: bool = Field(
+        default=False, description="true: the incident belongs to a drill (演练), not a crisis."
+    )
 
 
 class EventPayload(BaseModel):
@@ -618,6 +622,14 @@ class IntegrationEventEmitted(Message):
     incident_id: uuid.UUID | None = None
     occurred_at: AwareDatetime
     payload: Payload
+    drill: DrillDelivery | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description=(
+            "Set when the event is about a drill's incident: what notify does with it "
+            "(`suppress`: nothing is sent; `label`: sent marked 【演练】). Absent otherwise."
+        ),
+    )
 
 
 RESPONSE_MESSAGES: tuple[type[Message], ...] = (

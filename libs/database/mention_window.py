@@ -27,12 +27,14 @@ TERM_KINDS = ("keyword", "hashtag", "token", "sensitive")
 
 @dataclass(frozen=True)
 class Scope:
-    """Whose figures, over which window, for which watchlist (None: all of them)."""
+    """Whose figures, over which window, for which watchlist (None: all of them), and whether
+    drills' incidents count (the dashboard leaves them out unless asked)."""
 
     organization_id: uuid.UUID
     since: datetime
     until: datetime
     watchlist_id: uuid.UUID | None = None
+    include_drills: bool = False
 
 
 async def rows(

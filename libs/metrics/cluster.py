@@ -46,6 +46,8 @@ CRISIS_TIERS = (Tier.YELLOW.value, Tier.ORANGE.value, Tier.RED.value)
 # recorded applying it (`applied_signal`, written in the transaction that applies it, for
 # rises and falls alike; a signal a snooze holds back counts as applied: it waits by a
 # person's choice, not for delivery). `bench/faults.py` counts the same, without the window.
+# Drills' incidents and tasks are practice: the crisis gauges (and the alerts on them) leave
+# them out.
 _COUNTS = text(
     """
     SELECT
@@ -55,7 +57,7 @@ _COUNTS = text(
       (SELECT count(*) FROM mention_failure WHERE given_up_at IS NOT NULL) AS given_up,
       (SELECT count(*) FROM webhook_delivery WHERE status = 'pending') AS pending_deliveries,
       (SELECT count(*) FROM response_task t JOIN incident i ON i.id = t.incident_id
-        WHERE i.status <> ALL(:closed) AND t.status <> 'done'
+        WHERE i.status <> ALL(:closed) AND t.status <> 'done' AND NOT i.drill
           AND (t.breached_at IS NOT NULL OR t.status = 'overdue' OR t.due_at < now())
       ) AS tasks_overdue,
       (SELECT count(*) FROM risk_signal s
@@ -67,7 +69,7 @@ _COUNTS = text(
     """
 )
 _OPEN_BY_TIER = text(
-    "SELECT tier, count(*) FROM incident WHERE status <> ALL(:closed) GROUP BY tier"
+    "SELECT tier, count(*) FROM incident WHERE status <> ALL(:closed) AND NOT drill GROUP BY tier"
 )
 
 

@@ -13,13 +13,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.messages import (
     CreateWatchlist,
+    EndDrill,
     MentionIngested,
     SetSensitiveTerms,
+    StartDrill,
     UpdateWatchlist,
 )
 from libs.contracts.outcome import Outcome
 from services.analysis import configuration, pipeline
 from services.analysis.analyzer import Analyzer
+from services.analysis.drills import service as drills
 from services.analysis.isolation import isolate
 from services.analysis.measures import batch_analysed
 from services.analysis.repository import failures
@@ -74,6 +77,16 @@ async def update_watchlist(
 ) -> Outcome:
     """Change a watchlist and answer the caller."""
     return Outcome.answer(await configuration.update_watchlist(session, command, now=now))
+
+
+async def start_drill(session: AsyncSession, command: StartDrill, *, now: datetime) -> Outcome:
+    """Start a drill on its own watchlist and answer its ids."""
+    return Outcome.answer(await drills.start_drill(session, command, now=now))
+
+
+async def end_drill(session: AsyncSession, command: EndDrill, *, now: datetime) -> Outcome:
+    """End a drill with its score card and answer it."""
+    return Outcome.answer(await drills.end_drill(session, command, now=now))
 
 
 async def set_sensitive_terms(

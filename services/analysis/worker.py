@@ -18,13 +18,15 @@ from libs.contracts.messages import (
     ANALYSIS_QUEUE,
     BacktestRequested,
     CreateWatchlist,
+    EndDrill,
     MentionIngested,
     RequestBacktest,
     SetSensitiveTerms,
+    StartDrill,
     UpdateWatchlist,
 )
 from libs.contracts.outcome import Outcome
-from libs.database.tables import SensitiveTerm, Watchlist
+from libs.database.tables import Drill, SensitiveTerm, Watchlist
 from libs.messaging.worker import HowToRun, Route, Runtime, Worker, WorkerSpec, with_now
 from libs.quotas import Quotas
 from libs.settings import Settings
@@ -102,6 +104,18 @@ ROUTES: list[Route[AnalysisRuntime, Any]] = [
         audit=Audited(EntityKind.LEXICON, "set_terms", _LEXICON),
     ),
     Route(RequestBacktest, with_now(backtest_runs.request_backtest)),
+    Route(
+        StartDrill,
+        with_now(service.start_drill),
+        audit=Audited(EntityKind.DRILL, "start", audit.one_row(Drill)),
+    ),
+    Route(
+        EndDrill,
+        with_now(service.end_drill),
+        audit=Audited(
+            EntityKind.DRILL, "end", audit.one_row(Drill, id_field="drill_id", omit=("score_card",))
+        ),
+    ),
     Route(BacktestRequested, handle_backtest, timeout=BACKTEST_TIMEOUT_SECONDS),
 ]
 WORKER = WorkerSpec(CONSUMER, ANALYSIS_QUEUE, ROUTES)

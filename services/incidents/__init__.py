@@ -18,6 +18,6 @@ snooze-end sweep (`signals.service.SNOOZE_ENDS`) run beside the routes.
 Emits, after each commit, `integration.event.v1` on the events queue (incident.opened,
 incident.tier_changed, incident.status_changed, task.overdue, statement.published,
 review.completed, risk_check.completed; payloads in `libs.contracts.events`), the answer
-to each command, and a live `incident` notice for every timeline event. See
-docs/incidents.md.
+to each command, a live `incident` notice for every timeline event, and `drill.end.v1` to
+analysis when a drill's incident closes (docs/drills.md). See docs/incidents.md.
 """

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.enums import EventType
+from libs.contracts.enums import DrillDelivery, EventType
 from libs.contracts.events import EventBody
 from libs.contracts.response import IntegrationEventEmitted
 from services.incidents import repository
@@ -41,13 +41,18 @@ async def record(
     """Store the event of type `body.TYPE` that happened `at` (once); return its message.
 
     `key` names the occurrence (see `event_id`); an event about an incident carries its
-    summary.
+    summary, and, when that incident is a drill's, how notify must treat it (`drill`).
     """
     payload = body.body()
+    drill: DrillDelivery | None = None
     if incident_id is not None:
         summary = await incident_summary(session, incident_id, at=at)
         if summary is not None:
             payload["incident"] = summary.model_dump(mode="json")
+            if summary.drill:
+                delivery = await repository.drill_delivery(session, summary.watchlist.id)
+                # A drill's event is never sent unmarked: without its row, send nothing.
+                drill = DrillDelivery(delivery or DrillDelivery.SUPPRESS)
     message = IntegrationEventEmitted(
         organization_id=organization_id,
         event_id=event_id(body.TYPE, key),
@@ -55,6 +60,7 @@ async def record(
         incident_id=incident_id,
         occurred_at=at,
         payload=payload,
+        drill=drill,
     )
     await repository.store_event(session, message)
     return message

@@ -18,6 +18,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from libs.contracts.response import IntegrationEventEmitted
 from libs.contracts.vocabulary import NOT_DONE_TASK_STATUSES, values
 from libs.database.tables import (
+    Drill,
     Incident,
     IntegrationEvent,
     ResponseTask,
@@ -176,3 +177,15 @@ async def tasks_not_done(session: AsyncSession, incident_id: uuid.UUID) -> list[
         .execution_options(populate_existing=True)
     )
     return list(result.all())
+
+
+async def drill_of(session: AsyncSession, watchlist_id: uuid.UUID) -> uuid.UUID | None:
+    """Return the id of the drill played on this watchlist; None: no drill."""
+    found = await session.exec(select(Drill.id).where(Drill.watchlist_id == watchlist_id))
+    return found.first()
+
+
+async def drill_delivery(session: AsyncSession, watchlist_id: uuid.UUID) -> str | None:
+    """Return how the drill played on this watchlist delivers its events; None: no drill."""
+    found = await session.exec(select(Drill.delivery).where(Drill.watchlist_id == watchlist_id))
+    return found.first()

@@ -55,6 +55,7 @@ async def incident_summary(
         reasons=[mask_text(reason) for reason in await latest_reasons(session, incident.id)],
         tasks=await open_tasks(session, incident.id, at=at),
         forecast=await incident_forecast(session, incident, at=at),
+        drill=incident.drill,
     )
 
 

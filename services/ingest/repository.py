@@ -49,6 +49,7 @@ class MentionRow(TypedDict):
     views: int
     repost_of: str | None
     ingested_at: datetime
+    drill_id: uuid.UUID | None
 
 
 async def upsert_authors(session: AsyncSession, rows: list[AuthorRow]) -> dict[Key, uuid.UUID]:

@@ -1,5 +1,6 @@
 """Shapes both routes share: the mention as stored from either, checked text, problem documents."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -78,6 +79,13 @@ class MentionIn(BaseModel):
     metrics: MetricsIn = Field(default_factory=MetricsIn)
     repost_of: Text | None = Field(
         default=None, max_length=200, description="external_id of the post this one reposts."
+    )
+    drill_id: uuid.UUID | None = Field(
+        default=None,
+        description=(
+            "The drill that plays this post (演练, its `databaseId`), as `crisiswatch drill` "
+            "sends it. It reaches only that drill's watchlist, so it never opens a real incident."
+        ),
     )
 
     @field_validator("url", mode="before")

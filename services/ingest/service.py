@@ -250,4 +250,5 @@ def _mention_row(
         views=item.metrics.views,
         repost_of=item.repost_of,
         ingested_at=now,
+        drill_id=item.drill_id,
     )

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from libs.database.tables.analysis import (
     Backtest,
+    Drill,
     MentionAnalysis,
     RiskSignal,
     SensitiveTerm,
@@ -68,6 +69,7 @@ __all__ = [
     "Backtest",
     "Complaint",
     "DeadLetter",
+    "Drill",
     "EvidenceBundle",
     "EvidenceItem",
     "FollowUpTask",

@@ -1,4 +1,4 @@
-"""Watchlists, lexicons, per-mention analysis, stories and risk signals.
+"""Watchlists, lexicons, per-mention analysis, stories, risk signals and drills.
 
 Written only by the analysis service.
 """
@@ -198,3 +198,27 @@ class Backtest(OrganizationRow, table=True):
     mentions_matched: int = 0
     result: dict[str, Any] = jsonb_field()
     error: str | None = Field(default=None, max_length=1000)
+
+
+class Drill(OrganizationRow, table=True):
+    """A crisis played through the real pipeline for practice (定期模拟演练), and its score card.
+
+    Owned by analysis because a drill is, first of all, its own watchlist: the drill and
+    that watchlist are made in one transaction, the watchlist matches only its mentions,
+    and everything it opens downstream (incident, tasks, events) is marked `drill` from it.
+    `delivery` says what notify does with the drill's events: `suppress` sends nothing,
+    `label` sends them marked 【演练】. `score_card` is written when the drill ends.
+    """
+
+    __table_args__ = (UniqueConstraint("watchlist_id"),)
+
+    watchlist_id: uuid.UUID = child_of("watchlist")
+    scenario: str = Field(max_length=16)
+    replay_incident_id: uuid.UUID | None = None
+    speed: float
+    delivery: str = Field(max_length=8)
+    state: str = Field(max_length=8)
+    started_by: str = Field(max_length=200)
+    started_at: datetime = at_field(default_now=True)
+    ended_at: datetime | None = at_field(nullable=True)
+    score_card: dict[str, Any] = jsonb_field()

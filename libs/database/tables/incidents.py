@@ -51,6 +51,7 @@ class Incident(OrganizationRow, table=True):
     merged_into_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id", index=True)
     recurrence_of_id: uuid.UUID | None = Field(default=None, foreign_key="incident.id", index=True)
     reopened_count: int = 0
+    drill: bool = False
     created_at: datetime = at_field(default_now=True)
     updated_at: datetime = at_field(default_now=True)
 

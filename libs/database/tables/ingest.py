@@ -59,6 +59,8 @@ class Mention(OrganizationRow, table=True):
     views: int = 0
     repost_of: str | None = Field(default=None, max_length=200)
     ingested_at: datetime = at_field(default_now=True)
+    # The drill that played it (a `drill` row's id, not a reference: ingest owns no drills).
+    drill_id: uuid.UUID | None = None
 
 
 class MentionFailure(SQLModel, table=True):

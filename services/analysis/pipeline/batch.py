@@ -37,6 +37,7 @@ class Batch:
     # prepare: the mentions not analysed yet, the organization's compiled rules, their text.
     mentions: list[AuthoredMention] = field(default_factory=list)
     compiled: Profile | None = None
+    drill_watchlists: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
     prepared: dict[uuid.UUID, PreparedText] = field(default_factory=dict)
     # match and score sentiment.
     matched: dict[uuid.UUID, Matched] = field(default_factory=dict)

@@ -6,6 +6,7 @@ MinHash signatures) run in a thread, so the event loop stays free for other jobs
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from typing import Final
 
@@ -38,17 +39,38 @@ async def prepare(session: AsyncSession, batch: Batch) -> None:
     if not batch.mentions:
         return
     batch.compiled = compile_profile(await watchlists.org_config(session, batch.organization_id))
+    batch.drill_watchlists = await watchlists.drill_watchlists(session, batch.organization_id)
     batch.prepared = await asyncio.to_thread(
         lambda: {m.id: prepare_text(m.text_normalized) for m in batch.mentions}
     )
 
 
 async def match_rules(session: AsyncSession, batch: Batch) -> None:
-    """Match each mention against the watch rules, the sensitive terms and the crisis cues."""
-    profile = batch.profile
-    batch.matched = await asyncio.to_thread(
+    """Match each mention against the watch rules, the sensitive terms and the crisis cues.
+
+    A drill's mentions reach only its own watchlist, and real mentions only real ones, so a
+    drill never raises a real incident, and neither a real crisis nor another drill counts
+    in a drill.
+    """
+    profile, drills = batch.profile, batch.drill_watchlists
+    matched = await asyncio.to_thread(
         lambda: {m.id: match(batch.prepared[m.id], m.source, profile) for m in batch.mentions}
     )
+    drilled = frozenset(drills.values())
+    if drilled or any(m.drill_id for m in batch.mentions):
+        # A drill's mention reaches its drill's watchlist alone; a real one, no drill's.
+        def reaches(mention: AuthoredMention, watchlist_id: uuid.UUID) -> bool:
+            if mention.drill_id is None:
+                return watchlist_id not in drilled
+            return watchlist_id == drills.get(mention.drill_id)
+
+        matched = {
+            m.id: replace(
+                matched[m.id], matches=[x for x in matched[m.id].matches if reaches(m, x.rule_id)]
+            )
+            for m in batch.mentions
+        }
+    batch.matched = matched
 
 
 async def score_sentiment(session: AsyncSession, batch: Batch) -> None:

@@ -28,13 +28,14 @@ class AuthoredMention:
     verified: bool
     kind: str
     ingested_at: datetime
+    drill_id: uuid.UUID | None = None
 
 
 _AUTHORED = """
     SELECT m.id, m.text_normalized, m.source, m.posted_at, m.repost_of, m.reposts,
            m.comments, m.likes, m.views, a.id AS author_id, a.handle,
            coalesce(a.followers, 0) AS followers, coalesce(a.verified, false) AS verified,
-           coalesce(a.kind, 'user') AS kind, m.ingested_at
+           coalesce(a.kind, 'user') AS kind, m.ingested_at, m.drill_id
     FROM mention m
     LEFT JOIN author a ON a.id = m.author_id
     WHERE m.organization_id = :organization_id

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import SensitiveCategory, Tier
 from libs.database.owned import owned
-from libs.database.tables import RiskSignal, SensitiveTerm, Watchlist
+from libs.database.tables import Drill, RiskSignal, SensitiveTerm, Watchlist
 from libs.database.upsert import incoming
 from services.analysis.analyzer import OrgConfig, WatchlistSpec
 from services.analysis.sensitive import TermOverride
@@ -35,6 +35,16 @@ async def org_config(session: AsyncSession, organization_id: uuid.UUID) -> OrgCo
             TermOverride(term=t, category=SensitiveCategory(c), weight=w) for t, c, w in terms
         ),
     )
+
+
+async def drill_watchlists(
+    session: AsyncSession, organization_id: uuid.UUID
+) -> dict[uuid.UUID, uuid.UUID]:
+    """Return the organization's drills' watchlists by drill: only its mentions reach each."""
+    found = await session.exec(
+        select(Drill.id, Drill.watchlist_id).where(Drill.organization_id == organization_id)
+    )
+    return dict(found.all())
 
 
 async def lock_watchlists(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Watchlist]:

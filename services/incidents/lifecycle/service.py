@@ -16,6 +16,7 @@ from libs.contracts.enums import IncidentStatus, TeamRole, Tier
 from libs.contracts.messages import (
     AcknowledgeIncident,
     CommandResult,
+    EndDrill,
     ErrorCode,
     Message,
     not_found,
@@ -191,7 +192,29 @@ async def transition(
         timeline_event_id=str(event.id),
         event_id=str(status_message.event_id),
     )
+    if incident.drill and target is S.CLOSED:
+        messages += await _drill_ended(session, incident, command)
     return Outcome.answer(result, [status_message, *messages])
+
+
+async def _drill_ended(
+    session: AsyncSession, incident: Incident, command: TransitionIncident
+) -> list[Message]:
+    """Ask analysis to end the drill whose incident closed: its score card is due now.
+
+    Ending a drill twice answers the card it has, so a later `endDrill` changes nothing.
+    """
+    drill_id = await repository.drill_of(session, incident.watchlist_id)
+    if drill_id is None:
+        return []
+    return [
+        EndDrill(
+            organization_id=incident.organization_id,
+            actor=command.actor,
+            acting_person_id=command.acting_person_id,
+            drill_id=drill_id,
+        )
+    ]
 
 
 async def _merge_into(

@@ -266,6 +266,8 @@ async def _open(session: AsyncSession, signal: RiskSignalRaised, now: datetime) 
         last_signal_id=signal.signal_id,
         story_id=signal.story_id,
         crisis_type=crisis_type,
+        # A drill's watchlist opens drill incidents: dashboards leave them out, notify marks them.
+        drill=await repository.drill_delivery(session, signal.watchlist_id) is not None,
         created_at=now,
         updated_at=now,
     )

@@ -155,6 +155,7 @@ async def test_an_opened_incident_announces_itself_in_full(rolled_back: Sessions
             ],
             "summary": "热度基本持平",
         },
+        "drill": False,
     }
     assert len(_summary(message)["tasks"]) == len(tasks) > 3
     # The fields receivers had before the summary are all still there.

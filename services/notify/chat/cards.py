@@ -30,6 +30,9 @@ _WHITESPACE = re.compile(r"\s+")
 # Characters chat markdown reads as links, mentions (<at>, <@user>) or HTML.
 _MARKUP = str.maketrans({"<": "＜", ">": "＞", "[": "［", "]": "］", "`": "｀"})
 
+DRILL_LABEL = "【演练】"
+"""Put before the title of whatever a drill sends, so no one takes it for a real crisis."""
+
 
 @dataclass(frozen=True)
 class Deadline:

@@ -38,6 +38,7 @@ from libs.contracts.vocabulary import (
 )
 from services.notify.chat import payload as read
 from services.notify.chat.cards import (
+    DRILL_LABEL,
     MAX_DEADLINES,
     MAX_REASONS,
     TITLE_LIMIT,
@@ -91,6 +92,8 @@ def build_card(event: IntegrationEventEmitted, *, console_url: str | None = None
     )
     incident_id = event.incident_id or read.text(payload.get("incident_id"), 64)
     parts = RENDERERS[event.type](view)
+    if _is_drill(payload, summary):
+        parts.title = f"{DRILL_LABEL}{parts.title}"
     header: list[tuple[str, str]] = []
     if view.tier is not None:
         header.append(("等级", _tier_line(event.type, payload, view.tier)))
@@ -113,6 +116,11 @@ def build_card(event: IntegrationEventEmitted, *, console_url: str | None = None
         occurred=local_time(event.occurred_at, with_year=True),
         mentions=tuple(parts.mentions),
     )
+
+
+def _is_drill(payload: Payload, summary: IncidentSummary | None) -> bool:
+    """Return whether the event is a drill's: marked in its data or in its incident summary."""
+    return payload.get("drill") is True or (summary is not None and summary.drill)
 
 
 def _tier_line(type_: EventType, payload: Payload, tier: Tier) -> str:

@@ -8,6 +8,10 @@ are stored, so no clear phone number, e-mail address or ID card number reaches t
 receiver; ids are left whole, since a random id can look like a phone number written with
 dashes. The incident summary gets the console page of the incident (`console_url`) when
 the deployment has one, so a receiver can link to it without knowing the console.
+
+A drill's event (`event.drill`) is never sent as if it were a crisis: `suppress` makes no
+delivery at all, `label` sends it with `drill: true` and `label: 【演练】` in its data (chat
+cards put the label before their title, `chat.renderers`).
 """
 
 import uuid
@@ -17,11 +21,12 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.contracts.enums import DrillDelivery
 from libs.contracts.response import IntegrationEventEmitted
 from libs.database.tables import WebhookDelivery
 from libs.privacy import mask_text
 from services.notify import repository
-from services.notify.chat.cards import incident_link
+from services.notify.chat.cards import DRILL_LABEL, incident_link
 
 _ID_LENGTH = 36
 
@@ -33,6 +38,8 @@ def event_body(event: IntegrationEventEmitted, *, console_url: str | None = None
     link = incident_link(console_url, event.incident_id)
     if isinstance(summary, dict) and link is not None:
         data["incident"] = summary | {"console_url": link}
+    if event.drill is not None:
+        data |= {"drill": True, "label": DRILL_LABEL}
     return {
         "type": event.type.value,
         "timestamp": event.occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
@@ -70,7 +77,10 @@ async def fan_out(
     """Create the deliveries of `event`, due now; return how many were new.
 
     `console_url` is the base of the console's incident pages (`CONSOLE_URL`), or None.
+    A suppressed drill's event makes none.
     """
+    if event.drill is DrillDelivery.SUPPRESS:
+        return 0
     endpoint_ids = await repository.subscribed_endpoints(
         session, event.organization_id, event.type.value
     )
