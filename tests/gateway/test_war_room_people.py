@@ -118,7 +118,8 @@ async def test_five_people_take_a_red_incident_from_detection_to_a_signed_archiv
 
     # The monitor's 30-minute task goes overdue: the analyst on duty, next up, is paged.
     clock = FixedClock(detected + timedelta(minutes=31))
-    assert await DeadlineWatchdog(system.sessions, system.redis, clock, interval=15).run_once() == 1
+    # The pass sees every organization's tasks in the shared system, so it may find others too.
+    assert await DeadlineWatchdog(system.sessions, system.redis, clock, interval=15).run_once() >= 1
     pages = await post(system.http, key[ANALYST], PAGES, {"incident": incident})
     _, escalated = pages["data"]["pages"]["nodes"]
     assert (escalated["person"], escalated["role"], escalated["reason"]) == (
