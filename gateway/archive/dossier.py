@@ -2,8 +2,9 @@
 
 Every part is ordered by time then id, so the same rows always give the same dossier, and
 so the same digest. What is personal stays out: team members are named as the incident
-names them, affected users not at all, and audit entries say which fields changed, not
-their values (a person's contacts are configuration too).
+names them, affected users not at all (their follow-ups by id), and audit entries say
+which fields changed, not their values (a person's contacts are configuration too). Whoever
+acted is named where the row knows the person behind the key.
 """
 
 import uuid
@@ -15,6 +16,7 @@ from sqlalchemy import ColumnElement, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.archive.calls import calls_of, follow_up_json, names_of, page_json
 from libs.auth.keys import Principal
 from libs.contracts.enums import Role, TeamRole
 from libs.database.tables import (
@@ -172,12 +174,26 @@ async def gather(session: AsyncSession, incident: Incident) -> Dossier:
         col(EvidenceItem.bundle_id).in_([b.id for b in bundles]),
         col(EvidenceItem.position),
     )
+    calls = await calls_of(session, incident)
     concerned = {
         incident.watchlist_id,
         *(m.person_id for m in members if m.person_id is not None),
         *(p.partner_id for p in partners),
+        *calls.affected_users,
     }
     audit = await _audit(session, incident, concerned)
+    names = await names_of(
+        session,
+        incident,
+        [
+            *(e.person_id for e in events),
+            *(r.person_id for r in reviews),
+            *(a.person_id for a in audit),
+            *(p.person_id for p in calls.pages),
+            *(f.owner_person_id for f in calls.follow_ups),
+            *(f.escalated_to_person_id for f in calls.follow_ups),
+        ],
+    )
     review = await review_of(session, incident)
 
     by_statement: dict[uuid.UUID, list[StatementReview]] = {}
@@ -197,6 +213,8 @@ async def gather(session: AsyncSession, incident: Incident) -> Dossier:
         *(m.assigned_at for m in members),
         *(b.updated_at for b in bundles),
         *(a.occurred_at for a in audit),
+        *(p.acknowledged_at or p.paged_at for p in calls.pages),
+        *(f.completed_at for f in calls.follow_ups if f.completed_at is not None),
         *((review.report.updated_at,) if review else ()),
     ]
     as_of = max(moments)
@@ -223,6 +241,7 @@ async def gather(session: AsyncSession, incident: Incident) -> Dossier:
                 "kind": e.kind,
                 "message": e.message,
                 "actor": e.actor,
+                "person": names.get(e.person_id) if e.person_id else None,
                 "data": e.data,
                 "occurred_at": iso_utc(e.occurred_at),
             }
@@ -231,7 +250,7 @@ async def gather(session: AsyncSession, incident: Incident) -> Dossier:
         "key_facts": [
             {"label": f.label, "value": f.value, "created_at": iso_utc(f.created_at)} for f in facts
         ],
-        "statements": [_statement(s, by_statement.get(s.id, [])) for s in statements],
+        "statements": [_statement(s, by_statement.get(s.id, []), names) for s in statements],
         "tasks": [_task(t) for t in tasks],
         "people": [
             {
@@ -243,7 +262,9 @@ async def gather(session: AsyncSession, incident: Incident) -> Dossier:
             }
             for m in members
         ],
-        "audit": [_audit_entry(a) for a in audit],
+        "pages": [page_json(p, names) for p in calls.pages],
+        "follow_ups": [follow_up_json(f, names) for f in calls.follow_ups],
+        "audit": [_audit_entry(a, names) for a in audit],
         "review": to_json(review) if review else None,
         "evidence": [_bundle(b, by_bundle.get(b.id, [])) for b in bundles],
     }
@@ -287,7 +308,9 @@ async def _audit(
     return list(found.all())
 
 
-def _statement(statement: Statement, reviews: list[StatementReview]) -> dict[str, Any]:
+def _statement(
+    statement: Statement, reviews: list[StatementReview], names: dict[uuid.UUID, str]
+) -> dict[str, Any]:
     return {
         "id": str(statement.id),
         "channel": statement.channel,
@@ -308,6 +331,7 @@ def _statement(statement: Statement, reviews: list[StatementReview]) -> dict[str
                 "stage": r.stage,
                 "decision": r.decision,
                 "reviewer": r.reviewer,
+                "person": names.get(r.person_id) if r.person_id else None,
                 "review_round": r.review_round,
                 "note": r.note,
                 "reviewed_at": iso_utc(r.reviewed_at),
@@ -332,7 +356,7 @@ def _task(task: ResponseTask) -> dict[str, Any]:
     }
 
 
-def _audit_entry(entry: AuditEntry) -> dict[str, Any]:
+def _audit_entry(entry: AuditEntry, names: dict[uuid.UUID, str]) -> dict[str, Any]:
     before, after = entry.before or {}, entry.after or {}
     changed = sorted(key for key in {*before, *after} if before.get(key) != after.get(key))
     return {
@@ -340,6 +364,7 @@ def _audit_entry(entry: AuditEntry) -> dict[str, Any]:
         "entity_id": str(entry.entity_id) if entry.entity_id else None,
         "action": entry.action,
         "actor": entry.actor,
+        "person": names.get(entry.person_id) if entry.person_id else None,
         "changed": changed,
         "occurred_at": iso_utc(entry.occurred_at),
     }

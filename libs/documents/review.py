@@ -22,6 +22,7 @@ from libs.contracts.enums import Channel
 from libs.contracts.vocabulary import (
     CHANNEL_LABELS,
     CRISIS_TYPE_LABELS,
+    PAGE_REASON_LABELS,
     REVIEW_STAGE_LABELS,
     ROLE_LABELS,
     SENTIMENT_LABELS,
@@ -178,6 +179,7 @@ LABELS: dict[str, Any] = {
     "source": SOURCE_LABELS,
     "review_stage": REVIEW_STAGE_LABELS,
     "decision": DECISION_LABELS,
+    "page_reason": PAGE_REASON_LABELS,
 }
 
 

@@ -26,6 +26,7 @@ from libs.contracts.enums import Role, Source, Tier
 from libs.contracts.messages import MentionIngested, RiskSignalRaised
 from libs.database.engine import session_factory, transaction
 from libs.database.tables import Incident, Mention, ResponseTask, RiskSignal, Watchlist, metadata
+from libs.documents.signing import new_key
 from libs.messaging.connection import connect
 from libs.privacy import generate_key
 from libs.settings import Settings
@@ -94,6 +95,8 @@ async def running_system(servers: Servers, engine: AsyncEngine) -> AsyncIterator
         command_timeout_seconds=30.0,
         # The operator's private networks: TEST-NET-2, which the tests' endpoints point into.
         webhook_private_cidrs="198.51.100.0/24",
+        # Signed archives can be downloaded and checked against the published key.
+        archive_signing_key=new_key(),
     )
     workers = [
         analysis_worker(settings, handle_signals=False),
