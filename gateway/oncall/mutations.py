@@ -44,8 +44,9 @@ class SetRotaInput:
     starts_on: date | None = strawberry.field(
         default=None,
         description=(
-            "The first person takes the first hand-off on or after this day; omitted: today "
-            "for a new rota, unchanged for an existing one."
+            "The first person takes the first hand-off on or after this day; omitted: the "
+            "last hand-off day before today for a new rota (covered at once), unchanged for "
+            "an existing one."
         ),
     )
 

@@ -12,6 +12,7 @@ from strawberry import relay
 
 from gateway.core.context import Info
 from gateway.core.enums import TeamRole
+from gateway.core.errors import GatewayError
 from gateway.core.filters import equals, names, present
 from gateway.core.inputs import as_utc
 from gateway.core.listing import Key, ListSpec, Sorting
@@ -34,6 +35,10 @@ class PageFilter:
         page.acknowledged_at, "true: acknowledged pages; false: pages still waiting."
     )
 
+
+# The instants `onCall(at:)` answers for.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 PAGE_LIST = ListSpec(
     Page, PageFilter, Sorting("Sort pages.", PAGED_AT=Key.time(page.paged_at)), noun="a page list"
@@ -69,6 +74,9 @@ class OnCallQuery:
         self, info: Info, role: TeamRole, at: datetime | None = None
     ) -> OnCall | None:
         moment = as_utc(at) if at is not None else datetime.now(UTC)
+        if not EARLIEST <= moment <= LATEST:
+            # A week's arithmetic near the calendar's ends would overflow.
+            raise GatewayError("`at` must fall between the years 2000 and 9000.")
         organization_id = info.context.principal.organization_id
         rota = tables.Rota
         override = tables.RotaOverride

@@ -156,6 +156,10 @@ async def test_the_on_duty_monitor_is_paged_then_the_analyst_and_a_page_is_ackno
     assert (await system.mutate(acme, Role.VIEWER, ON_CALL, during))["person"] == {"name": "赵代班"}
     nobody = await system.post(acme.auth(Role.VIEWER), ON_CALL, {"role": "LEGAL"})
     assert nobody["data"]["onCall"] is None
+    far = {"role": "MONITOR", "at": "9999-12-31T00:00:00Z"}
+    refused = await system.post(acme.auth(Role.VIEWER), ON_CALL, far)
+    assert refused["data"]["onCall"] is None
+    assert "`at` must fall between" in refused["errors"][0]["message"]
     async with system.sessions() as session:
         kinds = (
             await session.exec(

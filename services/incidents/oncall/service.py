@@ -9,7 +9,7 @@ a row keyed by its cause, so a cause handled twice pages once, and the `person.p
 """
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -56,6 +56,17 @@ async def _active(
         raise Refused(refusal(ErrorCode.NOT_FOUND, message, field))
 
 
+def _last_handoff_day(today: date, weekday: int) -> date:
+    """The day of the last hand-off before today's, for a new rota given no start.
+
+    The first person's turn starts at the first hand-off on or after `starts_on`; starting
+    from today would leave the role uncovered until the next hand-off weekday, up to six days.
+    On the hand-off weekday itself it goes back a week, so the hours before today's hand-off
+    are covered too.
+    """
+    return today - timedelta(days=(today.weekday() - weekday) % 7 or 7)
+
+
 @answering
 async def set_rota(session: AsyncSession, command: SetRota, *, now: datetime) -> CommandResult:
     """Set the role's rotation; a rota set again replaces the turns and keeps its overrides."""
@@ -72,7 +83,7 @@ async def set_rota(session: AsyncSession, command: SetRota, *, now: datetime) ->
             people=[],
             handoff_weekday=command.handoff_weekday,
             handoff_time=command.handoff_time,
-            starts_on=today,
+            starts_on=_last_handoff_day(today, command.handoff_weekday),
             updated_by=command.actor,
             created_at=now,
         )

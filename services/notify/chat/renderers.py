@@ -451,18 +451,21 @@ def person_paged(view: EventView) -> Parts:
 def follow_up_overdue(view: EventView) -> Parts:
     """Name the late follow-up visit, its owner, whom it was escalated to, and how late."""
     payload = view.payload
-    parts = Parts(f"{view.subject}回访逾期")
+    task = "补偿" if payload.get("kind") == "compensation" else "回访"
+    parts = Parts(f"{view.subject}{task}逾期")
     user = read.text(payload.get("user"), 40) or "受影响用户"
     visit = _count(payload.get("visit"))
-    what = f"{user}的第{visit}次回访" if visit else f"{user}的回访"
-    parts.facts.append(("回访", what))
+    what = f"{user}的第{visit}次{task}" if visit else f"{user}的{task}"
+    parts.facts.append((task, what))
     if owner := read.text(payload.get("owner"), 40):
         parts.facts.append(("负责人", owner))
-    parts.facts.append(("已升级至", _listed(_strings(payload, "escalated_to", 40))))
+    escalated = _strings(payload, "escalated_to", 40)
+    parts.facts.append(("已升级至", _listed(escalated)))
     if due := read.time(payload.get("due_at")):
         late = _count(payload.get("hours_late"))
         parts.deadlines.append(Deadline(what, due, f"已逾期 {late or 0} 小时"))
-    parts.reasons = ["受影响用户的回访未按期完成，已提醒事件指挥"]
+    reminded = "已提醒事件指挥" if escalated else "事件尚未指定指挥，请尽快指派"
+    parts.reasons = [f"受影响用户的{task}未按期完成，{reminded}"]
     return parts
 
 

@@ -59,6 +59,11 @@ def upgrade() -> None:
         op.create_index(
             op.f(f"ix_follow_up_task_{column}"), "follow_up_task", [column], unique=False
         )
+    # Follow-ups already late before the pass existed are marked, not announced: a first pass
+    # would otherwise send `follow_up.overdue` for every old one at once.
+    op.execute(
+        "UPDATE follow_up_task SET overdue_at = due_at WHERE status = 'open' AND due_at < now()"
+    )
     # What the follow-up deadline pass reads every few seconds: open tasks not yet marked.
     ddl.index(
         "ix_follow_up_task_due_open",
