@@ -84,8 +84,36 @@ def _voices() -> dict[str, Any]:
     return data
 
 
-def _marked(post: Post, drill_id: str, number: int) -> Post:
-    return post | {"external_id": f"drill-{drill_id[:8]}-{number:05d}", "drill_id": drill_id}
+def _drill_id_of(drill_id: str, number: int) -> str:
+    # The whole drill id: two drills must never share an external id, or ingest would take
+    # the second drill's posts for repeats of the first's.
+    return f"drill-{drill_id}-{number:05d}"
+
+
+def _marked_all(posts: list[Post], drill_id: str, start: int = 0) -> list[Post]:
+    """Give each post the drill's own external id, and point reposts at the new ids.
+
+    A repost names its parent by external id: kept as it was, it would point at a post the
+    drill never sends (or at the real one a replay copied, joining the drill to its story).
+    A parent outside the posts played is dropped, so the repost stands on its own.
+    """
+    renamed = {
+        str(post["external_id"]): _drill_id_of(drill_id, start + n)
+        for n, post in enumerate(posts)
+        if post.get("external_id")
+    }
+    marked = []
+    for n, post in enumerate(posts):
+        parent = post.get("repost_of")
+        marked.append(
+            post
+            | {
+                "external_id": _drill_id_of(drill_id, start + n),
+                "drill_id": drill_id,
+                "repost_of": renamed.get(str(parent)) if parent else None,
+            }
+        )
+    return marked
 
 
 def _voice_post(scenario: DrillScenario, voice_name: str, at: datetime, rng: random.Random) -> Post:
@@ -186,10 +214,10 @@ def script(scenario: DrillScenario, drill_id: str, start: datetime) -> Script:
         live = _phased(scenario, PHASES[scenario], start, rng)
     else:
         raise ValueError(f"{scenario.value} is not a scripted scenario")
-    numbered = iter(range(10**6))
+    marked = _marked_all(history + [p for _, p in live], drill_id)
     return Script(
-        history=[_marked(p, drill_id, next(numbered)) for p in history],
-        live=[(at, _marked(p, drill_id, next(numbered))) for at, p in live],
+        history=marked[: len(history)],
+        live=[(at, p) for (at, _), p in zip(live, marked[len(history) :], strict=True)],
     )
 
 
@@ -206,9 +234,8 @@ def replay(mentions: list[Post], drill_id: str) -> Script:
     live = [
         ((datetime.fromisoformat(str(m["posted_at"])) - first).total_seconds(), m) for m in mentions
     ]
-    return Script(
-        history=[], live=[(at, _marked(p, drill_id, n)) for n, (at, p) in enumerate(live)]
-    )
+    marked = _marked_all([p for _, p in live], drill_id)
+    return Script(history=[], live=[(at, p) for (at, _), p in zip(live, marked, strict=True)])
 
 
 def stamped(post: Post, at: datetime) -> Post:

@@ -27,7 +27,11 @@ def test_a_scenario_spans_hours_names_its_drill_and_fits_the_ingest_api(
     posts = [*laid_out.history, *(p for _, p in laid_out.live)]
     assert all(p["drill_id"] == drill_id for p in posts)
     assert len({p["external_id"] for p in posts}) == len(posts)
-    assert all(p["external_id"].startswith(f"drill-{drill_id[:8]}-") for p in posts)
+    assert all(p["external_id"].startswith(f"drill-{drill_id}-") for p in posts)
+    # Reposts point at posts the drill itself sends, under their new ids.
+    sent = {p["external_id"] for p in posts}
+    reposts = [p for p in posts if p.get("repost_of")]
+    assert all(p["repost_of"] in sent for p in reposts)
     assert all(datetime.fromisoformat(p["posted_at"]) < START for p in laid_out.history)
     offsets = [at for at, _ in laid_out.live]
     assert offsets == sorted(offsets) and offsets[0] >= 0
@@ -50,12 +54,17 @@ def test_a_replay_keeps_the_shape_with_new_ids() -> None:
     first = START - timedelta(days=30)
     past = [
         {"source": "weibo", "external_id": f"real-{n}", "text": "网传麦旭菜籽油致癌",
-         "posted_at": (first + timedelta(minutes=10 * n)).isoformat(), "author": {"handle": "x"}}
+         "posted_at": (first + timedelta(minutes=10 * n)).isoformat(), "author": {"handle": "x"},
+         "repost_of": {0: None, 1: "real-0", 2: "real-elsewhere"}[n]}
         for n in range(3)
     ]  # fmt: skip
     laid_out = replay(past, "c" * 32)
     assert [at for at, _ in laid_out.live] == [0.0, 600.0, 1200.0]
-    assert all(p["external_id"].startswith("drill-cccccccc-") for _, p in laid_out.live)
+    played = [p for _, p in laid_out.live]
+    assert all(p["external_id"].startswith(f"drill-{'c' * 32}-") for p in played)
+    # A repost of a replayed post follows it to its new id; one of a post not replayed stands
+    # alone, never pointing back at the real mention.
+    assert [p["repost_of"] for p in played] == [None, played[0]["external_id"], None]
 
 
 def test_the_score_card_prints_each_deadline() -> None:

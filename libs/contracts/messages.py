@@ -186,6 +186,9 @@ class CreateWatchlist(Command):
     )
     kind: WatchlistKind = Field(
         default=WatchlistKind.OWN_BRAND,
+        # Added within version 1: the default stays out of the JSON, so a worker that
+        # predates kinds still reads every command that does not choose another.
+        exclude_if=lambda value: value is WatchlistKind.OWN_BRAND,
         description="Competitor and industry watchlists are analysed but open no incident.",
     )
 
@@ -201,7 +204,7 @@ class UpdateWatchlist(Command):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     keywords: list[str] | None = Field(default=None, max_length=200)
     query: str | None = Field(default=None, max_length=10_000)
-    kind: WatchlistKind | None = None
+    kind: WatchlistKind | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class SensitiveTermEntry(BaseModel):

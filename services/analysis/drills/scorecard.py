@@ -60,11 +60,13 @@ async def score(session: AsyncSession, drill: Drill, *, end: datetime) -> dict[s
     tasks = await repository.tasks(session, ids) if ids else []
     statements = await repository.statements(session, ids) if ids else []
     deadlines = [_deadline(task, by_id[task.incident_id], drill, end) for task in tasks]
-    acknowledged = [
-        _stream((i.acknowledged_at - i.detected_at).total_seconds(), drill.speed)
-        for i in incidents
-        if i.acknowledged_at is not None
-    ]
+    # The first incident's: a later one acknowledged sooner would hide a slow first response.
+    first = incidents[0] if incidents else None
+    acknowledged = (
+        [_stream((first.acknowledged_at - first.detected_at).total_seconds(), drill.speed)]
+        if first is not None and first.acknowledged_at is not None
+        else []
+    )
     return {
         "scenario": drill.scenario,
         "speed": drill.speed,

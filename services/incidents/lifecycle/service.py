@@ -97,6 +97,11 @@ def _merge_refusal(incident: Incident, target: Incident | None, into: uuid.UUID)
     if not IncidentStatus(target.status).is_open:
         message = f"cannot merge into incident {into}: it is {target.status}, not open"
         return refuse(ErrorCode.CONFLICT, message, "mergeIntoId", current_status=current)
+    if target.drill != incident.drill:
+        # A drill's signals would reach a real incident through the merge, unlabelled, or a
+        # real crisis would be hidden inside a drill.
+        message = "a drill's incident and a real one cannot be merged into each other"
+        return refuse(ErrorCode.INVALID, message, "mergeIntoId", current_status=current)
     return None
 
 

@@ -55,9 +55,13 @@ async def first_open_incident(
     *,
     watchlist_id: uuid.UUID | None = None,
     story_id: uuid.UUID | None = None,
+    drill: bool | None = None,
 ) -> Incident | None:
-    """Return the first opened open incident of the watchlist or story, locked for update."""
+    """Return the first opened open incident of the watchlist or story, locked for update;
+    `drill` keeps to drills' incidents or to real ones."""
     query = select(Incident).where(Incident.organization_id == organization_id, incident_open())
+    if drill is not None:
+        query = query.where(Incident.drill == drill)
     if watchlist_id is not None:
         query = query.where(Incident.watchlist_id == watchlist_id)
     if story_id is not None:

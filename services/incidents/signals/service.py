@@ -148,11 +148,18 @@ async def _mark(
 
 
 async def _open_incident_for(session: AsyncSession, signal: RiskSignalRaised) -> Incident | None:
-    """Return the open incident the signal joins: its watchlist's, a merge target, its story's."""
+    """Return the open incident the signal joins: its watchlist's, a merge target, its story's.
+
+    Stories span the organization, and a drill's posts may share one with real posts (a
+    replay copies them word for word): a drill's signal joins only its own watchlist's
+    incident, and a real one never a drill's through a story.
+    """
     incident = await watchlist_incident(session, signal.organization_id, signal.watchlist_id)
     if incident is None and signal.story_id is not None:
+        if await repository.drill_delivery(session, signal.watchlist_id) is not None:
+            return None
         incident = await signals_repository.first_open_incident(
-            session, signal.organization_id, story_id=signal.story_id
+            session, signal.organization_id, story_id=signal.story_id, drill=False
         )
     return incident
 

@@ -317,6 +317,10 @@ async def test_merging_needs_an_open_incident_of_the_same_organization(
         rolled_back, await make_watchlist(rolled_back, watchlist.organization_id, "米粉")
     )
     await force(rolled_back, closed_one, status=S.RESOLVED)
+    drill = await open_incident(
+        rolled_back, await make_watchlist(rolled_back, watchlist.organization_id, "演练")
+    )
+    await force(rolled_back, drill, drill=True)
     missing = uuid.uuid4()
 
     cases = [
@@ -325,6 +329,7 @@ async def test_merging_needs_an_open_incident_of_the_same_organization(
         (missing, "NotFound", f"incident {missing} not found"),
         (theirs.id, "NotFound", f"incident {theirs.id} not found"),
         (closed_one.id, "Conflict", "it is resolved, not open"),
+        (drill.id, "Invalid", "a drill's incident and a real one cannot be merged"),
     ]
     for into, code, text in cases:
         result, _ = await run(
