@@ -1,25 +1,27 @@
 """The incident forecast: where a crisis goes at its current pace, and which deadlines it beats.
 
 Method. The input is the watchlist's mentions in consecutive 15-minute windows ending now
-(the window the risk score is computed over), up to an hour back. A least-squares line
-through the logarithm of those counts gives the current level and growth rate g₀ (per
-hour). Growth is then damped: the log growth rate relaxes from g₀ towards a natural decay
-d with time constant τ,
+(the window the risk score is computed over), up to an hour back. The level is the last
+window's count; the growth rate g₀ (per hour) is the median of the window-to-window changes
+of log(count + 1), shrunk towards 0 by its uncertainty (`trusted_growth`), so that one step
+in the talk is not read as steady growth. Growth is then damped: the log growth rate relaxes
+from g₀ towards a natural decay d with time constant τ,
 
     g(t) = d + (g₀ − d)·e^(−t/τ),   log r(t) = log r₀ + d·t + (g₀ − d)·τ·(1 − e^(−t/τ)).
 
-Why damped: an undamped exponential fitted to the first half hour of a crisis promises
-millions of posts by the evening, and a crisis does not grow for ever — a negative post
-reaches most of its audience one to two hours after it is posted (seed 001), then
-attention wanes. With d < 0 a growing crisis has a peak, at t = τ·ln((g₀ − d)/(−d)), which
-is what the first statement is compared with; a falling one peaked already.
+Why damped: a crisis does not grow for ever, and the bench streams' waves stop within the
+hour; τ and d were chosen on the tuning streams of `bench/forecast_error.py` and judged on
+held-out ones. With d < 0 a growing crisis has a peak, at t = τ·ln((g₀ − d)/(−d)), which is
+what the first statement is compared with; a falling one peaked already.
 
-Reach adds up: the audience per mention of the last hour, times the mentions projected,
-added to the reach gathered since detection. The tier follows the risk score, anchored at
-the last tier decision (its score and its window's count): the score's volume-driven parts
-(spike and velocity, log₂ of the ratio to the baseline; reach, log₁₀ of the audience) move
-it by about `SCORE_PER_DOUBLING` points each time the window's volume doubles, the
-composition of the talk (negative share, media, sensitive terms, crisis type) held as it is.
+Reach adds up: the median audience per mention of the last hour's windows, times the
+mentions projected, added to the reach gathered since detection. The tier follows the risk
+score, anchored at the last tier decision (its score and its window's count): the score's
+volume-driven parts (spike and velocity, log₂ of the ratio to the baseline; reach, log₁₀ of
+the audience) move it by about `SCORE_PER_DOUBLING` points each time the window's volume
+doubles, the composition of the talk (negative share, media, sensitive terms, crisis type)
+held as it is; a tier is left downwards only 10 points under its floor, as the analysis
+service leaves it.
 
 Pure: no clock, no database; `libs.forecast.inputs` reads the trajectory.
 """
