@@ -17,7 +17,14 @@ from libs.forecast import (
     summary,
 )
 from libs.forecast.inputs import windows
-from libs.forecast.model import TIER_HYSTERESIS, fit, held_tier, time_to_peak, trusted_growth
+from libs.forecast.model import (
+    TIER_HYSTERESIS,
+    audience_per_mention,
+    fit,
+    held_tier,
+    time_to_peak,
+    trusted_growth,
+)
 from libs.forecast.words import duration
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -177,3 +184,14 @@ def test_a_tier_is_left_only_below_its_floor_less_the_hysteresis() -> None:
     assert held_tier(Tier.ORANGE, in_one.score, 40) is Tier.ORANGE
     assert held_tier(Tier.ORANGE, 40.0, 40) is Tier.YELLOW
     assert held_tier(Tier.YELLOW, 60.0, 40) is Tier.ORANGE
+
+
+def test_one_viral_window_is_not_carried_into_every_mention_ahead() -> None:
+    # 7.3 M views in one window of 7 posts, 1–2 thousand a post in the others.
+    counts, reaches = [5, 7, 25, 25], [8_000, 7_331_000, 52_000, 53_000]
+    assert audience_per_mention(counts, reaches) == pytest.approx(2_100)
+    assert audience_per_mention([0, 0, 0, 0], [0, 0, 0, 0]) == 0.0
+    held = Trajectory(NOW, Tier.ORANGE, counts, reaches, sum(reaches), Anchor(60.0, 25))
+    added = forecast(held).projection(HOUR).reach - sum(reaches)
+    # About four windows of 25 mentions at the typical post's audience, not the hour's mean.
+    assert 0 < added < 4 * 25 * 10_000
