@@ -1,30 +1,34 @@
 """The incident forecast: where a crisis goes at its current pace, and which deadlines it beats.
 
 Method. The input is the watchlist's mentions in consecutive 15-minute windows ending now
-(the window the risk score is computed over), up to an hour back. A least-squares line
-through the logarithm of those counts gives the current level and growth rate g₀ (per
-hour). Growth is then damped: the log growth rate relaxes from g₀ towards a natural decay
-d with time constant τ,
+(the window the risk score is computed over), up to an hour back. The level is the last
+window's count; the growth rate g₀ (per hour) is the median of the window-to-window changes
+of log(count + 1), shrunk towards 0 by its uncertainty (`trusted_growth`), so that one step
+in the talk is not read as steady growth. Growth is then damped: the log growth rate relaxes
+from g₀ towards a natural decay d with time constant τ,
 
     g(t) = d + (g₀ − d)·e^(−t/τ),   log r(t) = log r₀ + d·t + (g₀ − d)·τ·(1 − e^(−t/τ)).
 
-Why damped: an undamped exponential fitted to the first half hour of a crisis promises
-millions of posts by the evening, and a crisis does not grow for ever — a negative post
-reaches most of its audience one to two hours after it is posted (seed 001), then
-attention wanes. With d < 0 a growing crisis has a peak, at t = τ·ln((g₀ − d)/(−d)), which
-is what the first statement is compared with; a falling one peaked already.
+Why damped: a crisis does not grow for ever, and the bench streams' waves stop within the
+hour; τ and d were chosen on the tuning streams of `bench/forecast_error.py` and judged on
+held-out ones. With d < 0 a growing crisis has a peak, at t = τ·ln((g₀ − d)/(−d)), which is
+what the first statement is compared with; a falling one peaked already.
 
-Reach adds up: the audience per mention of the last hour, times the mentions projected,
-added to the reach gathered since detection. The tier follows the risk score, anchored at
-the last tier decision (its score and its window's count): the score's volume-driven parts
-(spike and velocity, log₂ of the ratio to the baseline; reach, log₁₀ of the audience) move
-it by about `SCORE_PER_DOUBLING` points each time the window's volume doubles, the
-composition of the talk (negative share, media, sensitive terms, crisis type) held as it is.
+Reach adds up: the median audience per mention of the last hour's windows, times the
+mentions projected, added to the reach gathered since detection. The tier follows the risk
+score, anchored at the last tier decision (its score and its window's count): the score's
+volume-driven parts (spike and velocity, log₂ of the ratio to the baseline; reach, log₁₀ of
+the audience) move it by about `SCORE_PER_DOUBLING` points each time the window's volume
+doubles, the composition of the talk (negative share, media, sensitive terms, crisis type)
+held as it is; a tier is left downwards only 10 points under its floor, as the analysis
+service leaves it.
 
 Pure: no clock, no database; `libs.forecast.inputs` reads the trajectory.
 """
 
+import itertools
 import math
+import statistics
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -40,10 +44,11 @@ HORIZONS = (timedelta(hours=1), timedelta(hours=4))
 """The horizons a forecast states tier and reach for."""
 SEARCH_LIMIT = timedelta(hours=4)
 """How far ahead the next tier and the peak are looked for."""
-DAMPING = timedelta(hours=1)
-"""τ: the time constant over which today's growth rate fades."""
-DECAY_PER_HOUR = -math.log(2) / 1.0
-"""d: how the rate falls once the wave is over (attention halves every hour)."""
+DAMPING = timedelta(minutes=15)
+"""τ: the time constant over which today's growth rate fades. Chosen, with the decay, on the
+tuning streams of `bench/forecast_error.py` (the fastest of the dampings tried there)."""
+DECAY_PER_HOUR = -math.log(2) / 0.5
+"""d: how the rate falls once the wave is over (attention halves every half hour)."""
 FLAT_PER_HOUR = 0.1
 """Growth below this (about +10 % an hour) counts as flat: no next tier is promised."""
 SCORE_PER_DOUBLING = 8.5
@@ -58,7 +63,11 @@ TIER_FLOORS: dict[Tier, float] = {
 """The score at which each tier starts (the analysis service scores with the same floors)."""
 MIN_VOLUME = 5
 """Below this many mentions in a window no tier above blue is given."""
+TIER_HYSTERESIS = 10.0
+"""A tier is left downwards only once the score is this far below its floor; it is entered
+upwards at once (the analysis service's hysteresis, which the forecast tier follows)."""
 _STEP = timedelta(minutes=1)
+_WINDOW_HOURS = WINDOW / timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -158,26 +167,84 @@ def tier_for(score: float, window_count: float) -> Tier | None:
     return tier
 
 
-def fit(counts: Sequence[int]) -> tuple[float, float]:
-    """Return (level now, growth per hour): a least-squares line through log(count + 1).
+def held_tier(previous: Tier | None, score: float, window_count: float) -> Tier | None:
+    """Return the tier after `previous` at this score, with the analysis's hysteresis."""
+    raw = tier_for(score, window_count)
+    if previous is None or _rank(raw) >= previous.rank:
+        return raw
+    return raw if score < TIER_FLOORS[previous] - TIER_HYSTERESIS else previous
 
-    The line's value at the last window is the level, so one noisy window moves it less
-    than it would move the raw count; a single window gives no growth.
+
+def _rank(tier: Tier | None) -> int:
+    return -1 if tier is None else tier.rank
+
+
+def fit(counts: Sequence[int]) -> tuple[float, float]:
+    """Return (level now, growth per hour): the last window, and the median change between windows.
+
+    The level is the last window's count as it stands: a line through the windows would
+    carry a step that just happened past where it is. The growth is the median of the
+    window-to-window changes of log(count + 1), not a least-squares slope: a crisis that
+    jumps once and then holds (5, 5, 60, 60) has one large change and two none, and a slope
+    reads that single step as steady growth while the median reads it as a level that has
+    stopped moving. A single window gives no growth.
     """
-    points = [math.log(count + 1) for count in counts[-LOOKBACK_WINDOWS:]]
-    n = len(points)
-    if n == 0:
+    recent = list(counts[-LOOKBACK_WINDOWS:])
+    if not recent:
         return 0.0, 0.0
-    if n == 1:
-        return float(counts[-1]), 0.0
-    hours = WINDOW / timedelta(hours=1)
-    xs = [(i - (n - 1)) * hours for i in range(n)]
-    mean_x, mean_y = sum(xs) / n, sum(points) / n
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, points, strict=True)) / sum(
-        (x - mean_x) ** 2 for x in xs
+    changes = _changes(recent)
+    if not changes:
+        return float(recent[-1]), 0.0
+    return float(recent[-1]), statistics.median(changes) / _WINDOW_HOURS
+
+
+def trusted_growth(counts: Sequence[int]) -> float:
+    """Return the growth per hour of `fit`, shrunk towards 0 by how uncertain it is.
+
+    The median change g is weighed by g² / (g² + se²), where se² is the variance of a
+    change over the number of changes: at least the counting noise of the windows (a
+    count n is Poisson, so log(n + 1) varies by about 1 / (n + 1)), more when the changes
+    disagree with each other. A steady doubling of hundreds of posts keeps its growth; a
+    rise from 2 to 5 posts, or changes that jump about, are trusted little — the forecast
+    then leans on the pace holding, which is what the naive guess does and does well.
+    """
+    recent = list(counts[-LOOKBACK_WINDOWS:])
+    changes = _changes(recent)
+    if not changes:
+        return 0.0
+    growth = statistics.median(changes)
+    noise = statistics.fmean(
+        1 / (before + 1) + 1 / (after + 1) for before, after in itertools.pairwise(recent)
     )
-    level = math.exp(mean_y - slope * mean_x) - 1
-    return max(0.0, level), slope
+    spread = statistics.variance(changes) if len(changes) > 1 else 0.0
+    variance = max(noise, spread) / len(changes)
+    if growth == 0:
+        return 0.0
+    return growth * growth**2 / (growth**2 + variance) / _WINDOW_HOURS
+
+
+def _changes(counts: Sequence[int]) -> list[float]:
+    """Return the changes of log(count + 1) from each window to the next."""
+    return [math.log((after + 1) / (before + 1)) for before, after in itertools.pairwise(counts)]
+
+
+def audience_per_mention(counts: Sequence[int], reaches: Sequence[int]) -> float:
+    """Return the median, over the windows with mentions, of the audience per mention.
+
+    Audience is heavy-tailed: one post that goes viral can bring a window a hundred times
+    the views of the others, and a mean over the hour carries that post into every
+    mention ahead. That post is already counted in the reach so far; the mentions to come
+    are expected to be like the typical one. The median is also the estimate that the
+    absolute error, which the forecast is judged by, is smallest around.
+    """
+    per_window = [
+        reach / count
+        for count, reach in zip(
+            counts[-LOOKBACK_WINDOWS:], reaches[-LOOKBACK_WINDOWS:], strict=True
+        )
+        if count > 0
+    ]
+    return statistics.median(per_window) if per_window else 0.0
 
 
 def log_factor(growth: float, hours: float) -> float:
@@ -210,11 +277,10 @@ def _anchor(trajectory: Trajectory, level: float) -> Anchor:
 
 def forecast(trajectory: Trajectory) -> Forecast:
     """Project the trajectory forward (module docstring) and weigh its open deadlines."""
-    level, growth = fit(trajectory.counts)
+    level, _ = fit(trajectory.counts)
+    growth = trusted_growth(trajectory.counts)
     anchor = _anchor(trajectory, level)
-    recent = slice(-LOOKBACK_WINDOWS, None)
-    mentions_seen = sum(trajectory.counts[recent])
-    reach_per_mention = sum(trajectory.reaches[recent]) / mentions_seen if mentions_seen else 0.0
+    reach_per_mention = audience_per_mention(trajectory.counts, trajectory.reaches)
     step_hours = _STEP / timedelta(hours=1)
     windows_per_step = _STEP / WINDOW
     target = _next_tier(trajectory.tier)
@@ -222,12 +288,13 @@ def forecast(trajectory: Trajectory) -> Forecast:
     projections: list[Projection] = []
     mentions_added = 0.0
     steps = int(SEARCH_LIMIT / _STEP)
+    tier: Tier | None = trajectory.tier
     for step in range(1, steps + 1):
         hours = step * step_hours
         rate = level * math.exp(log_factor(growth, hours))
         mentions_added += rate * windows_per_step
         score = _score(anchor, rate)
-        tier = tier_for(score, rate)
+        tier = held_tier(tier, score, rate)
         after = step * _STEP
         if (
             reached is None

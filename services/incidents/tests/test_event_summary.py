@@ -143,15 +143,17 @@ async def test_an_opened_incident_announces_itself_in_full(rolled_back: Sessions
         "detected_at": "2025-03-01T08:00:00Z",
         "reasons": REASONS,
         "tasks": _expected_tasks(tasks, overdue=set()),
-        # No mention reached the watchlist yet: no pace, so no next tier and no peak.
+        # No mention reached the watchlist yet: no pace, so no next tier and no peak; the
+        # tier holds, as the analysis service holds it, until the score is 10 points under
+        # orange's floor.
         "forecast": {
             "trend": "flat",
             "next_tier": "red",
             "seconds_to_next_tier": None,
             "seconds_to_peak": None,
             "horizons": [
-                {"after_seconds": 3600, "tier": "blue", "reach": 0},
-                {"after_seconds": 14400, "tier": "blue", "reach": 0},
+                {"after_seconds": 3600, "tier": "orange", "reach": 0},
+                {"after_seconds": 14400, "tier": "orange", "reach": 0},
             ],
             "summary": "热度基本持平",
         },

@@ -27,7 +27,7 @@ AT_RISK = "forecast.deadline_at_risk"
 async def _talk(sessions: Sessions, watchlist: Watchlist, per_window: list[int]) -> None:
     """Store the watchlist's minute rollups: `per_window` mentions in the windows up to NOW,
     oldest first, each window's in one minute in its middle, and the decision anchoring the
-    score (orange, 60 points, at the last window's volume)."""
+    score (orange, 73 points, just under red, at the last window's volume)."""
     async with transaction(sessions) as session:
         for back, count in enumerate(reversed(per_window)):
             session.add(
@@ -46,7 +46,7 @@ async def _talk(sessions: Sessions, watchlist: Watchlist, per_window: list[int])
                 organization_id=watchlist.organization_id,
                 watchlist_id=watchlist.id,
                 tier=Tier.ORANGE.value,
-                score=60.0,
+                score=73.0,
                 components={"window_count": per_window[-1]},
                 window_start=NOW - timedelta(minutes=16),
                 window_end=NOW - timedelta(minutes=1),
