@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from sqlalchemy import true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from strawberry import relay
@@ -46,6 +47,15 @@ def _incident_open(scope: Scope) -> ColumnElement[bool]:
     )
 
 
+def _of_drill() -> ColumnElement[bool]:
+    """The task's incident is a drill's."""
+    return (
+        select(incident.id)
+        .where(col(incident.id) == col(task.incident_id), col(incident.drill).is_(True))
+        .exists()
+    )
+
+
 @strawberry.input(
     description=(
         "Narrow response tasks across incidents; every given condition must hold. "
@@ -70,6 +80,10 @@ class TaskFilter:
     kind: str | None = equals(task.kind)
     due_before: datetime | None = before(task.due_at, "Due before.")
     due_after: datetime | None = at_or_after(task.due_at, "Due at or after.")
+    include_drills: bool | None = condition(
+        lambda value, _, __: true() if value else ~_of_drill(),
+        "true: drills' tasks (演练) count too; left out otherwise.",
+    )
 
 
 TASK_ORDER = Sorting(
@@ -78,7 +92,9 @@ TASK_ORDER = Sorting(
     DUE_AT=Key.time(task.due_at),
     CREATED_AT=Key.time(task.created_at),
 )
-TASK_LIST = ListSpec(ResponseTask, TaskFilter, TASK_ORDER)
+TASK_LIST = ListSpec(
+    ResponseTask, TaskFilter, TASK_ORDER, unless_given={"include_drills": ~_of_drill()}
+)
 
 
 @strawberry.type

@@ -12,7 +12,7 @@ from gateway.core.context import Info
 from gateway.core.enums import Channel, TaskStatus, TeamRole
 from gateway.core.nodes import LoadedNode
 from gateway.core.rows import converted, optional
-from gateway.tasks.loaders import TASKS, TEAM_ROLES
+from gateway.tasks.loaders import TASK_INCIDENTS, TASKS, TEAM_ROLES
 
 
 @strawberry.type(description="A playbook task with its deadline.")
@@ -54,3 +54,8 @@ class ResponseTask(LoadedNode):
             return None
         members = await info.context.loaders.of(TEAM_ROLES).load(self.incident_id)
         return any(member.role == self.role.value for member in members)
+
+    @strawberry.field(description="true: the task belongs to a drill's incident (演练).")
+    async def drill(self, info: Info) -> bool:
+        incident = await info.context.loaders.of(TASK_INCIDENTS).load(self.incident_id)
+        return incident is not None and incident.drill

@@ -60,6 +60,9 @@ query($filter: IncidentFilter) {
   incidents(first: 10, filter: $filter) { nodes { databaseId drill watchlist { databaseId } } }
 }
 """
+TASKS = """
+query($filter: TaskFilter) { tasks(first: 50, filter: $filter) { nodes { kind drill } } }
+"""
 DASHBOARD = """
 query($since: DateTime!, $drills: Boolean!) {
   dashboard(since: $since, includeDrills: $drills) { incidents { detected } }
@@ -146,6 +149,12 @@ async def test_a_suppressed_drill_opens_a_drill_incident_sends_nothing_and_ends_
     assert shown["drill"] is True and shown["databaseId"] == str(opened[0].id)
     assert await _detected(system, owner, drills=False) == 0
     assert await _detected(system, owner, drills=True) == 1
+    # Its tasks are a drill's too, and left out of task lists unless asked for.
+    hidden = await system.post(owner.auth(Role.VIEWER), TASKS, {"filter": None})
+    assert hidden["data"]["tasks"]["nodes"] == []
+    asked = await system.post(owner.auth(Role.VIEWER), TASKS, {"filter": {"includeDrills": True}})
+    drill_tasks = asked["data"]["tasks"]["nodes"]
+    assert drill_tasks and all(t["drill"] is True for t in drill_tasks)
 
     await system.mutate(owner, Role.RESPONDER, ACKNOWLEDGE, {"id": gid("Incident", opened[0].id)})
     await settled(system.sessions, system.redis, owner.org.id)
