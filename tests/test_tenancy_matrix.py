@@ -53,6 +53,7 @@ from libs.database.tables import (
     Drill,
     EvidenceBundle,
     EvidenceItem,
+    FollowUpTask,
     ImprovementAction,
     Incident,
     IncidentPartner,
@@ -619,6 +620,13 @@ async def _seed_org(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) 
         await session.exec(
             update(ResponseTask)
             .where(col(ResponseTask.organization_id) == org_id)
+            .values(due_at=datetime.now(UTC) + timedelta(days=7))
+        )
+        # The follow-up deadline pass likewise: a visit due in the past would be announced
+        # overdue in the middle of the refused attempts.
+        await session.exec(
+            update(FollowUpTask)
+            .where(col(FollowUpTask.organization_id) == org_id)
             .values(due_at=datetime.now(UTC) + timedelta(days=7))
         )
         # A daily risk check of the rows above, as the incidents worker stores it.
