@@ -97,6 +97,9 @@ def _raw(
         where += [col(mention.posted_at) < until, col(analysis.posted_at) < until]
     if watchlist_id is not None:
         where.append(col(analysis.watchlist_ids).contains([watchlist_id]))
+    else:
+        # As the author rollups: a drill's (invented) authors count nowhere.
+        where.append(col(mention.drill_id).is_(None))
     negative = col(analysis.sentiment) == Sentiment.NEGATIVE.value
     return (
         core_select(

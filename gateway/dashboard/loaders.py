@@ -9,6 +9,11 @@ window; they count only what is inside.
 Volume and share of voice read the rollups (`libs.database.rollups`), never a scan of the
 window's mentions: the inside of the window from rollup buckets, its first and last
 seconds from the raw rows (`libs.database.rollup_windows`).
+
+Drills are left out unless the scope includes them: the rollups never count a drill's
+mention in the organization's row, so the raw rows at the edges leave it out too, and share
+of voice and platforms skip drill watchlists. Including drills adds their watchlists' rows;
+a dashboard asked for one watchlist counts that watchlist's, a drill's too.
 """
 
 from collections.abc import Sequence
@@ -88,14 +93,35 @@ _UNANALYSED = """
     FROM (
         SELECT m.id, m.posted_at FROM mention m
         WHERE m.organization_id = :organization_id AND m.ingested_at >= :recent
-          AND m.posted_at >= :since AND m.posted_at < :until
+          AND m.posted_at >= :since AND m.posted_at < :until AND {drills}
         UNION
         SELECT m.id, m.posted_at FROM mention_failure f JOIN mention m ON m.id = f.mention_id
         WHERE f.organization_id = :organization_id
-          AND m.posted_at >= :since AND m.posted_at < :until
+          AND m.posted_at >= :since AND m.posted_at < :until AND {drills}
     ) u
     WHERE NOT EXISTS (SELECT 1 FROM mention_analysis a WHERE a.mention_id = u.id)
 """
+
+
+DRILL_WATCHLISTS = "(SELECT d.watchlist_id FROM drill d WHERE d.organization_id = :organization_id)"
+"""The organization's drill watchlists, as a subquery of the counted-rows statements."""
+
+_NOT_DRILL = "m.drill_id IS NULL"
+# A drill's mention counts where the rollups count it: under its drill's watchlist, if matched.
+_DRILL_MATCHED = "(m.drill_id IS NULL OR cardinality(a.watchlist_ids) > 0)"
+
+
+def counted_rows(scope: Scope) -> tuple[str, str]:
+    """Return which rollup rows (on `mention_rollup`) and which raw rows (on `mention m` joined
+    to its analysis `a`) count for the scope, as SQL conditions; read with `parameters`."""
+    if scope.watchlist_id is not None:
+        return (
+            "watchlist_id = :watchlist_id",
+            "a.watchlist_ids @> ARRAY[CAST(:watchlist_id AS uuid)]",
+        )
+    if scope.include_drills:
+        return f"(watchlist_id = :every OR watchlist_id IN {DRILL_WATCHLISTS})", _DRILL_MATCHED
+    return "watchlist_id = :every", _NOT_DRILL
 
 
 def _parameters(scope: Scope, grain: int, now: datetime) -> dict[str, object]:
@@ -127,29 +153,36 @@ parameters = _parameters
 
 def _counted(scope: Scope) -> str:
     """The counted rows of the scope: one watchlist's, or every mention with unanalysed ones."""
+    rollup_where, raw_where = counted_rows(scope)
     if scope.watchlist_id is not None:
         return _COUNTED.format(
-            rollup_watchlists="watchlist_id = :watchlist_id",
+            rollup_watchlists=rollup_where,
             raw_watchlist="CAST(:watchlist_id AS uuid)",
             raw_join="",
-            raw_where="a.watchlist_ids @> ARRAY[CAST(:watchlist_id AS uuid)]",
+            raw_where=raw_where,
         )
     every = _COUNTED.format(
-        rollup_watchlists="watchlist_id = :every",
+        rollup_watchlists=rollup_where,
         raw_watchlist="CAST(:every AS uuid)",
         raw_join="",
-        raw_where="TRUE",
+        raw_where=raw_where,
     )
-    return f"{every} UNION ALL {_UNANALYSED}"
+    unanalysed = _UNANALYSED.format(drills="TRUE" if scope.include_drills else _NOT_DRILL)
+    return f"{every} UNION ALL {unanalysed}"
 
 
-def _by_watchlist() -> str:
-    """The counted rows of every watchlist, each mention once per watchlist it matched."""
+def _by_watchlist(scope: Scope) -> str:
+    """The counted rows of every watchlist, each mention once per watchlist it matched; drill
+    watchlists only if the scope includes drills (only drills' mentions reach them)."""
     return _COUNTED.format(
-        rollup_watchlists="watchlist_id <> :every",
+        rollup_watchlists=(
+            "watchlist_id <> :every"
+            if scope.include_drills
+            else f"watchlist_id <> :every AND watchlist_id NOT IN {DRILL_WATCHLISTS}"
+        ),
         raw_watchlist="w.watchlist_id",
         raw_join="CROSS JOIN LATERAL (SELECT DISTINCT unnest(a.watchlist_ids) AS watchlist_id) w",
-        raw_where="TRUE",
+        raw_where="TRUE" if scope.include_drills else _NOT_DRILL,
     )
 
 
@@ -220,10 +253,10 @@ _SHARE = """
 async def share_of_voice(
     session: AsyncSession, scope: Scope, kinds: Sequence[str] | None = None
 ) -> list[ShareRow]:
-    """Return the organization's watchlists (of `kinds`, else all) with their mentions in the
-    window, most first."""
+    """Return the organization's watchlists (of `kinds`, else all; drills' only if the scope
+    includes drills) with their mentions in the window, most first."""
     parameters = _parameters(scope, max(GRAINS), datetime.now(UTC))
-    statement = _SHARE.format(counted=_by_watchlist())
+    statement = _SHARE.format(counted=_by_watchlist(scope))
     found = await _text_rows(session, statement, parameters)
     counts: dict[Any, tuple[int, int, int, int, float | None]] = {}
     for watchlist_id, mentions, negative, positive, neutral, score_sum in map(tuple, found):
@@ -233,6 +266,11 @@ async def share_of_voice(
     listed = select(watchlist).where(col(watchlist.organization_id) == scope.organization_id)
     if kinds is not None:
         listed = listed.where(col(watchlist.kind).in_(kinds))
+    if not scope.include_drills:
+        drills = select(tables.Drill.watchlist_id).where(
+            col(tables.Drill.organization_id) == scope.organization_id
+        )
+        listed = listed.where(col(watchlist.id).not_in(drills))
     rows = (await session.exec(listed)).all()
     shares = [ShareRow(row, *counts.get(row.id, (0, 0, 0, 0, None))) for row in rows]
     # Most first, then by name as the C collation sorts it, then by id.

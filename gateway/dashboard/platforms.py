@@ -3,7 +3,8 @@
 Read from `mention_rollup`, whose rows are kept per platform (`source`): the inside of the
 window from rollup buckets, its first and last seconds from the raw rows, exactly as the
 volume series counts (`gateway.dashboard.loaders`). Mentions analysis has not judged yet
-have no sentiment and no rollup row, so they are left out here.
+have no sentiment and no rollup row, so they are left out here. Drills count as the volume
+counts them (`counted_rows`): left out unless the scope includes them.
 """
 
 # strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
@@ -19,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.core.enums import Source
 from gateway.core.wide import BigInt, big
-from gateway.dashboard.loaders import Scope, parameters
+from gateway.dashboard.loaders import Scope, counted_rows, parameters
 from libs.contracts.vocabulary import SOURCE_LABELS
 from libs.database.rollups import GRAINS
 
@@ -28,7 +29,7 @@ _BY_PLATFORM = """
     FROM (
         SELECT source, positive, neutral, negative, sentiment_score_sum AS score_sum
         FROM mention_rollup
-        WHERE organization_id = :organization_id AND watchlist_id = :counted
+        WHERE organization_id = :organization_id AND {rollup_where}
           AND ((grain_seconds = :grain AND bucket_at >= :inside_start AND bucket_at < :inside_end)
             OR (grain_seconds = 60
                 AND ((bucket_at >= :minutes_0_start AND bucket_at < :minutes_0_end)
@@ -65,14 +66,10 @@ class PlatformRow:
 async def by_platform(session: AsyncSession, scope: Scope) -> list[PlatformRow]:
     """Return every platform with analysed mentions in the scope's window, most first."""
     values = parameters(scope, max(GRAINS), datetime.now(UTC))
-    if scope.watchlist_id is None:
-        values["counted"] = values["every"]
-        raw_where = "TRUE"
-    else:
-        values["counted"] = scope.watchlist_id
-        raw_where = "a.watchlist_ids @> ARRAY[CAST(:watchlist_id AS uuid)]"
+    rollup_where, raw_where = counted_rows(scope)
+    statement = _BY_PLATFORM.format(rollup_where=rollup_where, raw_where=raw_where)
     connection = await session.connection()
-    found = await connection.execute(text(_BY_PLATFORM.format(raw_where=raw_where)), values)
+    found = await connection.execute(text(statement), values)
     rows = [
         PlatformRow(str(source), int(positive), int(neutral), int(negative), _float(score_sum))
         for source, positive, neutral, negative, score_sum in found.all()

@@ -24,8 +24,10 @@ class DashboardQuery:
         description=(
             "Dashboard figures for [since, until): `until` defaults to now and `since` to 24 "
             "hours before `until`; at most 400 days. With `watchlistId`, only that watchlist's "
-            "mentions and incidents count (share of voice still lists every watchlist). Drills' "
-            "incidents are left out unless `includeDrills` is true."
+            "mentions and incidents count (share of voice still lists every watchlist), a drill's "
+            "too. Otherwise drills (演练) are left out unless `includeDrills` is true: their "
+            "incidents, their posts in volume, platforms and terms, their watchlists in share of "
+            "voice. Top authors never count a drill's (invented) authors."
         )
     )
     def dashboard(

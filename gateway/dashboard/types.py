@@ -230,7 +230,8 @@ class Dashboard:
             "Every watchlist with the mentions it matched in the window and its share of all "
             "listed watchlists' matches, most first. Always covers every watchlist, whatever "
             "`watchlistId` the dashboard was asked for; `kinds` lists only watchlists of those "
-            "kinds, e.g. `[OWN_BRAND, COMPETITOR]` for the brand against its competitors."
+            "kinds, e.g. `[OWN_BRAND, COMPETITOR]` for the brand against its competitors. "
+            "Drills' watchlists only with the dashboard's `includeDrills`."
         )
     )
     async def share_of_voice(

@@ -3,12 +3,14 @@
 from datetime import datetime
 
 import strawberry
+from sqlalchemy import true
 from sqlmodel import col
 
 from gateway.core.enums import Tier, WatchlistKind
-from gateway.core.filters import at_or_after, containing, equals, tier_at_least
+from gateway.core.filters import at_or_after, condition, containing, equals, tier_at_least
 from gateway.core.listing import Key, ListSpec, OrderDirection, Sorting, timestamps
 from gateway.core.predicates import tier_rank
+from gateway.watchlists.loaders import is_drill
 from gateway.watchlists.types import Watchlist
 from libs.database import tables
 
@@ -24,6 +26,10 @@ class WatchlistFilter:
     kind: WatchlistKind | None = equals(watchlist.kind, "Of this kind.")
     name_contains: str | None = containing(watchlist.name, "The name contains this, ignoring case.")
     spiked_since: datetime | None = at_or_after(watchlist.last_spike_at, "Last spiked at or after.")
+    include_drills: bool | None = condition(
+        lambda value, _, __: true() if value else ~is_drill(),
+        "true: drills' own watchlists (演练) are listed too; left out otherwise.",
+    )
 
 
 WATCHLIST_ORDER = Sorting(
@@ -34,7 +40,9 @@ WATCHLIST_ORDER = Sorting(
     **timestamps(watchlist),
     TIER=Key(tier_rank(col(watchlist.current_tier)), int),
 )
-WATCHLIST_LIST = ListSpec(Watchlist, WatchlistFilter, WATCHLIST_ORDER)
+WATCHLIST_LIST = ListSpec(
+    Watchlist, WatchlistFilter, WATCHLIST_ORDER, unless_given={"include_drills": ~is_drill()}
+)
 
 
 @strawberry.type

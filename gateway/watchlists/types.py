@@ -7,11 +7,12 @@ from datetime import datetime
 
 import strawberry
 
+from gateway.core.context import Info
 from gateway.core.enums import Tier, WatchlistKind
 from gateway.core.nodes import LoadedNode
 from gateway.core.predicates import parse_tier
 from gateway.core.rows import Stored, converted
-from gateway.watchlists.loaders import WATCHLISTS
+from gateway.watchlists.loaders import IS_DRILL, WATCHLISTS
 from libs.contracts.vocabulary import WATCHLIST_KIND_LABELS
 
 
@@ -41,6 +42,15 @@ class Watchlist(LoadedNode):
     last_spike_at: datetime | None = strawberry.field(
         description="When the mention count last spiked above its baseline; null if never."
     )
+
+    @strawberry.field(
+        description=(
+            "true: a drill's own watchlist (演练), which only the drill's posts reach; lists "
+            "and dashboards leave these out unless asked to include drills."
+        )
+    )
+    async def drill(self, info: Info) -> bool:
+        return await info.context.loaders.of(IS_DRILL).load(self.database_id)
 
     @strawberry.field(description="The kind in Chinese: 本品牌, 产品线, 竞品 or 行业.")
     def kind_label(self) -> str:

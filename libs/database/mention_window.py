@@ -28,7 +28,7 @@ TERM_KINDS = ("keyword", "hashtag", "token", "sensitive")
 @dataclass(frozen=True)
 class Scope:
     """Whose figures, over which window, for which watchlist (None: all of them), and whether
-    drills' incidents count (the dashboard leaves them out unless asked)."""
+    drills' incidents and mentions count (left out unless asked)."""
 
     organization_id: uuid.UUID
     since: datetime
@@ -46,7 +46,8 @@ async def rows(
 
 
 def mentions_in(scope: Scope) -> list[ColumnElement[bool]]:
-    """Conditions on `mention` (and the joined analysis) for the scope."""
+    """Conditions on `mention` (and the joined analysis) for the scope: without a watchlist,
+    drills' mentions only if the scope includes drills (the rollups' rule)."""
     mention, analysis = tables.Mention, tables.MentionAnalysis
     where = [
         col(mention.organization_id) == scope.organization_id,
@@ -55,6 +56,8 @@ def mentions_in(scope: Scope) -> list[ColumnElement[bool]]:
     ]
     if scope.watchlist_id is not None:
         where.append(col(analysis.watchlist_ids).contains([scope.watchlist_id]))
+    elif not scope.include_drills:
+        where.append(col(mention.drill_id).is_(None))
     return where
 
 

@@ -8,6 +8,11 @@ never disagree on what a mention contributes:
 - `rebuild` recounts an organization's whole UTC days from the raw tables (after a bulk
   load, or a deletion that did not subtract), then its authors' all-time figures.
 
+A drill's mention (`m.drill_id` set) counts only in its own drill watchlist's rows: never in
+the organization's row (`EVERY_MENTION`), so figures of the whole organization are real
+talk, and never in the author rollups, since a drill's authors are invented. The rule lives
+in the statements themselves, so counting, uncounting and rebuilding apply it alike.
+
 Upserts go in key order, so two transactions that touch the same rows lock them in the same
 order and never deadlock; the rows of the current minute are hot, so the analysis pipeline
 adds them in the last statement before it commits, holding their locks briefly.
@@ -51,7 +56,10 @@ _MENTION_ROLLUP = f"""
            CAST(:sign AS integer) * sum(m.reposts::bigint + m.comments + m.likes)
     {_ANALYSED}
     CROSS JOIN LATERAL (
-        SELECT DISTINCT unnest(a.watchlist_ids || CAST(:every AS uuid)) AS watchlist_id
+        SELECT DISTINCT unnest(
+            CASE WHEN m.drill_id IS NULL THEN a.watchlist_ids || CAST(:every AS uuid)
+                 ELSE a.watchlist_ids END
+        ) AS watchlist_id
     ) w
     CROSS JOIN unnest(CAST(:grains AS smallint[])) AS g(grain)
     WHERE {{where}}
@@ -79,7 +87,7 @@ _AUTHOR_ROLLUP = f"""
            max(a.influence),
            max(m.posted_at)
     {_ANALYSED}
-    WHERE {{where}} AND m.author_id IS NOT NULL
+    WHERE {{where}} AND m.author_id IS NOT NULL AND m.drill_id IS NULL
     GROUP BY 1, 2{{day_group}}
     ORDER BY 1, 2{{day_group}}
     ON CONFLICT (organization_id, author_id{{day_column}}) DO UPDATE SET

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import AuthorKind, Source
 from libs.database import rollups
+from libs.database.tables import Drill
 from services.analysis.analyzer import Analyzer
 from services.analysis.tests.builders import (
     analyse,
@@ -51,7 +52,7 @@ async def _raw(session: AsyncSession, organization_id: uuid.UUID) -> list[Any]:
             """
             SELECT m.posted_at, m.source, m.author_id, m.views,
                    m.reposts + m.comments + m.likes, a.sentiment, a.sentiment_score,
-                   a.watchlist_ids, a.influence
+                   a.watchlist_ids, a.influence, m.drill_id
             FROM mention m JOIN mention_analysis a ON a.mention_id = m.id
             WHERE m.organization_id = :org
             """
@@ -62,10 +63,12 @@ async def _raw(session: AsyncSession, organization_id: uuid.UUID) -> list[Any]:
 
 
 def _expected_buckets(raw: list[Any]) -> dict[tuple[Any, ...], list[Any]]:
-    """The bucket rollup counted here, mention by mention, from the raw rows."""
+    """The bucket rollup counted here, mention by mention, from the raw rows: a drill's
+    mention under its watchlists only, never the organization's row."""
     out: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, 0, 0, 0.0, 0, 0])
-    for posted_at, source, _, views, engagement, sentiment, score, watchlists, _ in raw:
-        for watchlist in {EVERY, *(str(w) for w in watchlists)}:
+    for posted_at, source, _, views, engagement, sentiment, score, watchlists, _, drill in raw:
+        every = {EVERY} if drill is None else set()
+        for watchlist in every | {str(w) for w in watchlists}:
             for grain in rollups.GRAINS:
                 row = out[(watchlist, grain, _floor(posted_at, grain), source)]
                 row[["positive", "neutral", "negative"].index(sentiment)] += 1
@@ -76,10 +79,11 @@ def _expected_buckets(raw: list[Any]) -> dict[tuple[Any, ...], list[Any]]:
 
 
 def _expected_authors(raw: list[Any], *, by_day: bool) -> dict[tuple[Any, ...], list[Any]]:
-    """The author rollups counted here from the raw rows: per author (and UTC day)."""
+    """The author rollups counted here from the raw rows: per author (and UTC day), drills'
+    (invented) authors left out."""
     out: dict[tuple[Any, ...], list[Any]] = {}
-    for posted_at, _, author_id, views, engagement, sentiment, _, _, influence in raw:
-        if author_id is None:
+    for posted_at, _, author_id, views, engagement, sentiment, _, _, influence, drill in raw:
+        if author_id is None or drill is not None:
             continue
         key = (str(author_id), posted_at.astimezone(UTC).date()) if by_day else (str(author_id),)
         row = out.setdefault(key, [0, 0, 0, 0, 0.0, posted_at])
@@ -245,3 +249,67 @@ async def test_a_rebuild_leaves_correct_rollups_unchanged_and_only_touches_its_d
     rebuilt_day: date = days[0].date()
     for key, values in after.items():
         assert (values[4] == 10) == (key[2].date() == rebuilt_day), key
+
+
+async def _totals(session: AsyncSession, organization_id: uuid.UUID) -> dict[str, int]:
+    """Mentions per rollup watchlist (hour grain), and per author in `author_rollup`."""
+    buckets = await _sql(
+        session,
+        text(
+            "SELECT watchlist_id::text, sum(positive + neutral + negative) FROM mention_rollup "
+            "WHERE organization_id = :org AND grain_seconds = 3600 GROUP BY 1"
+        ),
+        {"org": organization_id},
+    )
+    authors = await _sql(
+        session,
+        text(
+            "SELECT 'author:' || author_id::text, mention_count FROM author_rollup "
+            "WHERE organization_id = :org"
+        ),
+        {"org": organization_id},
+    )
+    return {str(key): int(count) for key, count in [*buckets.all(), *authors.all()]}
+
+
+async def test_a_drill_mention_counts_under_its_drill_watchlist_only(
+    session: AsyncSession, analyzer: Analyzer
+) -> None:
+    org = await make_organization(session)
+    real = make_watchlist(session, org, "禾岚", ["禾岚"])
+    played = make_watchlist(session, org, "演练·product_safety·1", ["禾岚"])
+    person = make_author(session, org, "网友")
+    invented = make_author(session, org, "演练网友")
+    await session.flush()
+    drill = Drill(
+        organization_id=org,
+        watchlist_id=played.id,
+        scenario="product_safety",
+        speed=60.0,
+        delivery="suppress",
+        state="running",
+        started_by="test",
+    )
+    session.add(drill)
+    await session.flush()
+    at = [NOW - timedelta(hours=h, minutes=7) for h in range(3)]
+    mentions = [make_mention(session, org, TEXTS[0], moment, author=person) for moment in at]
+    drilled = [make_mention(session, org, TEXTS[1], at[0], author=invented) for _ in range(2)]
+    for mention in drilled:
+        mention.drill_id = drill.id
+    await analyse(session, analyzer, org, [*mentions, *drilled], NOW)
+
+    # Counted by hand: three real posts on the real watchlist and the organization, the two
+    # drill posts on the drill's watchlist only, and no author figure for the invented one.
+    counted = {EVERY: 3, str(real.id): 3, str(played.id): 2, f"author:{person.id}": 3}
+    assert await _totals(session, org) == counted
+    await _equal_to_a_recount(session, org)
+
+    # A rebuild applies the same rule and so changes nothing.
+    await rollups.rebuild(session, org, NOW - timedelta(days=1), NOW)
+    assert await _totals(session, org) == counted
+    await _equal_to_a_recount(session, org)
+
+    # Deleting a drill post moves its drill's figure, not the organization's.
+    await rollups.uncount(session, [drilled[0].id])
+    assert await _totals(session, org) == {**counted, str(played.id): 1}

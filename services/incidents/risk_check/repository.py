@@ -2,6 +2,9 @@
 
 Term counts come from `libs.database.mention_window`, the dashboard's own query; open
 incidents and overdue tasks use the shared conditions of `libs.database.predicates`.
+
+Drills are practice, not risk: their watchlists (tiers, spikes), their incidents (and so their
+tasks) and their mentions (terms, stories, by `mention_window`'s scope) are left out.
 """
 
 import uuid
@@ -19,6 +22,7 @@ from libs.contracts.enums import Sentiment, Tier
 from libs.database.mention_window import Scope, analysis_of_mention, mentions_in, rows
 from libs.database.predicates import incident_open, task_overdue
 from libs.database.tables import (
+    Drill,
     Incident,
     Mention,
     MentionAnalysis,
@@ -31,6 +35,12 @@ from libs.database.tables import (
 )
 
 TIERS = [tier.value for tier in Tier]
+
+
+def _not_a_drill(organization_id: uuid.UUID) -> Any:
+    """The watchlist is not one of the organization's drills' own."""
+    drills = select(Drill.watchlist_id).where(col(Drill.organization_id) == organization_id)
+    return col(Watchlist.id).not_in(drills)
 
 
 async def unchecked_organizations(session: AsyncSession, day: date) -> list[uuid.UUID]:
@@ -58,6 +68,7 @@ async def tiered_watchlists(session: AsyncSession, organization_id: uuid.UUID) -
     ).where(
         col(Watchlist.organization_id) == organization_id,
         col(Watchlist.current_tier).in_(TIERS),
+        _not_a_drill(organization_id),
     )
     return await rows(session, statement.order_by(col(Watchlist.name).collate("C")))
 
@@ -84,6 +95,7 @@ async def spikes(session: AsyncSession, scope: Scope) -> Found:
             col(signal.tier).in_(TIERS),
             col(signal.created_at) >= scope.since,
             col(signal.created_at) < scope.until,
+            _not_a_drill(scope.organization_id),
         )
         .ext(distinct_on(col(signal.watchlist_id)))
         .order_by(col(signal.watchlist_id), rank.desc(), col(signal.created_at).desc())
@@ -124,7 +136,11 @@ async def open_incidents(session: AsyncSession, organization_id: uuid.UUID) -> F
             col(Incident.status),
             col(Incident.detected_at),
         )
-        .where(col(Incident.organization_id) == organization_id, incident_open())
+        .where(
+            col(Incident.organization_id) == organization_id,
+            incident_open(),
+            col(Incident.drill).is_(False),
+        )
         .order_by(col(Incident.detected_at), col(Incident.id))
     )
     return await rows(session, statement)
@@ -142,6 +158,7 @@ async def overdue_tasks(session: AsyncSession, organization_id: uuid.UUID, now: 
             col(task.organization_id) == organization_id,
             col(Incident.organization_id) == organization_id,
             incident_open(),
+            col(Incident.drill).is_(False),
             task_overdue(now),
         )
         .order_by(col(task.due_at), col(task.id))

@@ -15,17 +15,27 @@ from arq.connections import ArqRedis
 from sqlmodel import col, select
 
 from libs.clock import FixedClock
-from libs.contracts.enums import EventType
+from libs.contracts.enums import EventType, IncidentStatus, Sentiment, Tier
 from libs.contracts.events import RiskCheckCompleted
 from libs.database.engine import transaction
-from libs.database.tables import IntegrationEvent, OutboxMessage, RiskCheck
+from libs.database.tables import (
+    Drill,
+    IntegrationEvent,
+    Mention,
+    MentionAnalysis,
+    OutboxMessage,
+    RiskCheck,
+    RiskSignal,
+    Story,
+)
 from libs.messaging.sweep import Sweep
 from services.incidents.config import IncidentsSettings
+from services.incidents.risk_check import service
 from services.incidents.risk_check.scheduler import risk_check_sweep
 from services.incidents.risk_check.service import Schedule
 from services.incidents.tests.builders import queued_events
 from services.incidents.worker import create_worker
-from tests.builders import Sessions, organization, read_all
+from tests.builders import Sessions, incident, organization, read_all, response_task, watchlist
 from tests.fixtures.servers import Servers
 from tests.fixtures.workers import running_workers
 from tests.risk_day import RiskDay, findings, seed_risk_day
@@ -98,6 +108,101 @@ async def test_a_check_reports_each_organizations_own_rows(
         assert report.since == NOW - timedelta(hours=24)
         assert report.spikes[0].last_at == NOW - timedelta(hours=1)
         assert findings(check.report) == seeded[check.organization_id].expected()
+
+
+async def test_a_check_leaves_drills_out(servers: Servers, sessions: Sessions) -> None:
+    """A drill running today, louder than any real crisis, changes nothing in the report."""
+    hour = timedelta(hours=1)
+    async with transaction(sessions) as session:
+        org = await organization(session)
+        seeded = await seed_risk_day(session, org, NOW)
+        played = await watchlist(session, org, "演练·rumour·1")
+        played.current_tier = Tier.RED.value
+        drill = Drill(
+            organization_id=org.id,
+            watchlist_id=played.id,
+            scenario="rumour",
+            speed=60.0,
+            delivery="suppress",
+            state="running",
+            started_by="test",
+        )
+        session.add_all([played, drill])
+        await session.flush()
+        session.add(
+            RiskSignal(
+                organization_id=org.id,
+                watchlist_id=played.id,
+                tier=Tier.RED.value,
+                score=90.0,
+                components={},
+                reasons=["演练"],
+                window_start=NOW - 2 * hour,
+                window_end=NOW - hour,
+                created_at=NOW - hour,
+            )
+        )
+        posts = []
+        for minutes in range(6):
+            text = f"网传致癌{minutes}"
+            posts.append(
+                Mention(
+                    organization_id=org.id,
+                    source="weibo",
+                    external_id=uuid.uuid4().hex,
+                    text=text,
+                    text_normalized=text,
+                    content_hash=uuid.uuid4().hex,
+                    posted_at=NOW - timedelta(minutes=5 + minutes),
+                    drill_id=drill.id,
+                )
+            )
+        session.add_all(posts)
+        await session.flush()
+        rumour = Story(
+            organization_id=org.id,
+            title="网传致癌",
+            first_mention_id=posts[0].id,
+            started_at=NOW - hour,
+            last_posted_at=NOW - hour,
+            mention_count=6,
+        )
+        session.add(rumour)
+        await session.flush()
+        for post in posts:
+            session.add(
+                MentionAnalysis(
+                    mention_id=post.id,
+                    organization_id=org.id,
+                    posted_at=post.posted_at,
+                    sentiment=Sentiment.NEGATIVE.value,
+                    sentiment_score=-0.9,
+                    tokens=["致癌", "网传"],
+                    story_id=rumour.id,
+                    watchlist_ids=[played.id],
+                )
+            )
+        drilled = await incident(
+            session,
+            org,
+            played,
+            tier=Tier.RED,
+            status=IncidentStatus.RESPONDING,
+            detected_at=NOW - 3 * hour,
+        )
+        drilled.drill = True
+        session.add(drilled)
+        await session.flush()
+        await response_task(session, drilled, "statement", NOW - hour, title="发布声明")
+        found = await service.report(
+            session,
+            org.id,
+            check_id=uuid.uuid4(),
+            day=date(2025, 3, 2),
+            time_zone="Asia/Shanghai",
+            now=NOW,
+        )
+    assert findings(found.body()) == seeded.expected()
 
 
 async def test_the_scheduler_waits_for_the_hour_and_checks_once_a_day(
