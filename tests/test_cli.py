@@ -18,7 +18,7 @@ from libs.auth.keys import resolve
 from libs.contracts.enums import Role
 from libs.contracts.messages import MentionIngested
 from libs.database.engine import create_engine, session_factory
-from libs.database.tables import MentionAnalysis, MentionRollup, RiskSignal
+from libs.database.tables import MentionAnalysis, MentionRollup, Organization, RiskSignal
 from libs.database.tables.rollups import EVERY_MENTION
 from tests.builders import make_tenant
 from tests.fixtures.servers import Servers
@@ -291,25 +291,27 @@ def test_retention_set_refuses_a_bad_window_naming_the_option(
     assert named in refused.stderr
 
 
-def test_time_zone_set_and_show_an_organizations_zone(servers: Servers) -> None:
-    created = crisiswatch(
-        "keys", "create", "--org", "cli-zone", "--role", "viewer", database_url=servers.database_url
-    )
-    assert created.returncode == 0, created.stderr
-    shown = crisiswatch("time-zone", "show", database_url=servers.database_url)
-    assert any(line.split() == ["cli-zone", "Asia/Shanghai"] for line in shown.stdout.splitlines())
+async def test_time_zone_set_and_show_an_organizations_zone(
+    servers: Servers, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    tenant = await make_tenant(sessions, "cli-zone")
+    slug = tenant.org.slug
+    assert tenant.org.time_zone == "Asia/Shanghai"
     set_ = crisiswatch(
-        "time-zone", "set", "--org", "cli-zone", "--zone", "Europe/Berlin",
+        "time-zone", "set", "--org", slug, "--zone", "Europe/Berlin",
         database_url=servers.database_url,
     )  # fmt: skip
     assert set_.returncode == 0, set_.stderr
     shown = crisiswatch("time-zone", "show", database_url=servers.database_url)
-    assert any(line.split() == ["cli-zone", "Europe/Berlin"] for line in shown.stdout.splitlines())
+    assert any(line.split() == [slug, "Europe/Berlin"] for line in shown.stdout.splitlines())
     refused = crisiswatch(
-        "time-zone", "set", "--org", "cli-zone", "--zone", "Mars/Olympus",
+        "time-zone", "set", "--org", slug, "--zone", "Mars/Olympus",
         database_url=servers.database_url,
     )  # fmt: skip
     assert refused.returncode == 2 and "--zone" in refused.stderr
+    async with sessions() as session:
+        stored = await session.get(Organization, tenant.org.id)
+    assert stored is not None and stored.time_zone == "Europe/Berlin"
 
 
 async def test_rollups_rebuild_recounts_a_bulk_load(
