@@ -1,6 +1,6 @@
 """analysis: a watchlist has a kind (own brand, product line, competitor, industry)
 
-Revision ID: 0025
+Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-06 16:30:00
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlmodel.sql.sqltypes import AutoString
 
-revision: str = "0025"
+revision: str = "0023"
 down_revision: str | None = "0022"
 
 

@@ -1,7 +1,7 @@
 """analysis, incidents, ingest: drills, the drill mark on incidents, a drill's mentions
 
-Revision ID: 0023
-Revises: 0025
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-06 16:30:00
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 from libs.database import ddl
 from libs.database.ddl import at, jsonb, text, uuid
 
-revision: str = "0023"
-down_revision: str | None = "0025"
+revision: str = "0024"
+down_revision: str | None = "0023"
 
 
 def _flag(name: str) -> sa.Column[bool]:
