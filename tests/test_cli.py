@@ -21,7 +21,7 @@ from libs.database.engine import create_engine, session_factory
 from libs.database.tables import MentionAnalysis, MentionRollup, Organization, RiskSignal
 from libs.database.tables.rollups import EVERY_MENTION
 from tests.builders import make_tenant
-from tests.fixtures.servers import Servers
+from tests.fixtures.servers import EMBEDDED_ONLY, Servers
 
 
 def crisiswatch(
@@ -77,6 +77,7 @@ def test_migrate_is_idempotent(servers: Servers) -> None:
     assert "latest migration" in migrated.stdout
 
 
+@EMBEDDED_ONLY
 async def test_backtest_prints_the_signals_a_replay_raises(
     servers: Servers,
     sessions: async_sessionmaker[AsyncSession],

@@ -64,7 +64,7 @@ from services.incidents.worker import create_worker as incidents_worker
 from services.ingest.schemas import MentionIn
 from services.ingest.service import store_batch
 from tests.builders import make_tenant
-from tests.fixtures.servers import Servers
+from tests.fixtures.servers import EMBEDDED_ONLY, Servers
 
 ACTOR = "key-war-room"
 
@@ -109,6 +109,7 @@ class _Tags(HTMLParser):
         self.tags.append(tag)
 
 
+@EMBEDDED_ONLY
 async def test_a_demo_incident_runs_from_detection_to_a_completed_review(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:

@@ -18,6 +18,7 @@ from libs.database.engine import transaction
 from libs.database.tables import AppliedSignal, Incident, RiskSignal
 from services.ingest.schemas import MentionIn
 from services.ingest.service import store_batch
+from tests.fixtures.servers import EMBEDDED_ONLY
 from tests.fixtures.workers import handled, settled
 from tests.gateway.builders import System, tenant, watchlist
 
@@ -61,6 +62,7 @@ async def _start(system: System, owner: object) -> tuple[str, uuid.UUID]:
     return started["databaseId"], uuid.UUID(started["watchlist"]["databaseId"])
 
 
+@EMBEDDED_ONLY
 async def test_two_drills_and_a_real_crisis_each_keep_their_own_incident(system: System) -> None:
     owner = await tenant(system, "isolated")
     org = owner.org.id

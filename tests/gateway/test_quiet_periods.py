@@ -8,6 +8,7 @@ from typing import Any
 from gateway.tests.conftest import gid
 from libs.contracts.enums import Role, Tier
 from tests.builders import Tenant
+from tests.fixtures.servers import EMBEDDED_ONLY
 from tests.gateway.builders import System, open_incident, watchlist
 
 ADD = """
@@ -65,6 +66,7 @@ async def until_period(
         await asyncio.sleep(0.5)
 
 
+@EMBEDDED_ONLY
 async def test_an_orange_incident_pauses_the_registered_accounts_until_it_is_over(
     system: System, acme: Tenant
 ) -> None:

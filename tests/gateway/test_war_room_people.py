@@ -23,6 +23,7 @@ from libs.documents.canonical import canonical_json, sha256_hex
 from libs.documents.signing import verify
 from services.incidents.tasks.watchdog import DeadlineWatchdog
 from tests.builders import Tenant
+from tests.fixtures.servers import EMBEDDED_ONLY
 from tests.gateway.builders import System, raise_signal, watchlist
 from tests.gateway.test_on_call import ACKNOWLEDGE as ACKNOWLEDGE_PAGE
 from tests.gateway.test_on_call import PAGES, person, rota
@@ -74,6 +75,7 @@ async def member(system: System, owner: Tenant, name: str, handle: str) -> tuple
     return person_id, secret
 
 
+@EMBEDDED_ONLY
 async def test_five_people_take_a_red_incident_from_detection_to_a_signed_archive(
     system: System, acme: Tenant
 ) -> None:
