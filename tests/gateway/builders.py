@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 from arq.connections import ArqRedis
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
@@ -25,7 +24,7 @@ from gateway.tests.war_room_ops import CREATE_WATCHLIST
 from libs.contracts.enums import Role, Source, Tier
 from libs.contracts.messages import MentionIngested, RiskSignalRaised
 from libs.database.engine import session_factory, transaction
-from libs.database.tables import Incident, Mention, ResponseTask, RiskSignal, Watchlist, metadata
+from libs.database.tables import Incident, Mention, ResponseTask, RiskSignal, Watchlist
 from libs.documents.signing import new_key
 from libs.messaging.connection import connect
 from libs.privacy import generate_key
@@ -37,7 +36,7 @@ from services.incidents.worker import create_worker as incidents_worker
 from services.notify.config import NotifySettings
 from services.notify.worker import create_worker as notify_worker
 from tests.builders import Sessions, Tenant, make_tenant, read_all
-from tests.fixtures.servers import Servers
+from tests.fixtures.servers import Servers, empty_database
 from tests.fixtures.workers import handled, running_workers, settled
 
 
@@ -73,12 +72,6 @@ class System:
         return result
 
 
-async def _empty(engine: AsyncEngine) -> None:
-    tables = ", ".join(f'"{name}"' for name in metadata.tables)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {tables} CASCADE"))
-
-
 @asynccontextmanager
 async def running_system(servers: Servers, engine: AsyncEngine) -> AsyncIterator[System]:
     """Run the analysis, incidents and notify workers and a gateway until the block ends.
@@ -87,7 +80,7 @@ async def running_system(servers: Servers, engine: AsyncEngine) -> AsyncIterator
     neither the deadline watchdog nor the webhook dispatcher acts on anything during a test:
     the first pass, at start, finds nothing.
     """
-    await _empty(engine)
+    await empty_database(engine)
     settings = GatewaySettings(
         database_url=servers.database_url,
         redis_url=servers.redis_url,
