@@ -33,6 +33,7 @@ from harness import ROOT, dsn, realistic_texts
 
 from libs.contracts.messages import CreateWatchlist
 from libs.database.engine import create_engine, session_factory, transaction
+from libs.settings import Settings
 from libs.text import content_hash, normalize
 from services.analysis.analyzer import (
     Analyzer,
@@ -46,6 +47,8 @@ from services.analysis.influence import influence, is_amplifier
 
 CHUNK = 20_000
 STORY_SHARE = 3  # one story row per this many mentions
+BAND_DAYS: int = Settings.model_fields["retention_story_bands_days"].default
+"""How long a quiet story keeps its band keys, as the retention pass is configured by default."""
 BANDS_PER_STORY = 40  # the LSH bands; a new story claims nearly all of its keys (measured 39.9)
 REPOST_SHARE = 0.3
 BRAND_SHARE = 0.6  # mentions drawn from the brand's own posts rather than the seed documents
@@ -431,6 +434,7 @@ async def load(
     days: float,
     *,
     seed: int = 14,
+    band_days: int = BAND_DAYS,
     say: Callable[[str], None] = print,
 ) -> Loaded:
     """Generate and COPY `total` mentions over `days` with everything that hangs off them."""
@@ -477,15 +481,24 @@ async def load(
                 rate = rows["mention"] / (time.monotonic() - started)
                 say(f"  {rows['mention']:,} mentions copied ({rate:,.0f}/s)")
         # Band keys are random 64-bit integers: generated in the server, not worth the wire.
+        # Only stories with a post within the band window still hold theirs: the retention
+        # pass has released the others' (`libs.story_bands`), and says how far it has gone.
+        released_until = now - timedelta(days=band_days) if band_days else None
         status = await conn.execute(
             "INSERT INTO story_band (organization_id, band_key, story_id) "
             "SELECT organization_id, "
             "((random() - 0.5) * 1.8e19)::bigint, id FROM story, generate_series(1, $1) "
-            "WHERE organization_id = $2",
+            "WHERE organization_id = $2 AND ($3::timestamptz IS NULL OR last_posted_at >= $3)",
             BANDS_PER_STORY,
             organization_id,
+            released_until,
         )
         rows["story_band"] = int(status.split()[-1])
+        await conn.execute(
+            "UPDATE organization SET story_bands_released_until = $1 WHERE id = $2",
+            released_until,
+            organization_id,
+        )
         say(f"  copied in {time.monotonic() - started:,.0f} s; building {len(indexes)} indexes")
         await conn.execute(f"ALTER TABLE story_band ADD CONSTRAINT story_band_pkey {band_key}")
         for _, definition in indexes:

@@ -35,6 +35,7 @@ from libs.database.tables._types import utcnow
 from libs.messaging.lease import Lease
 from libs.messaging.periodic import Periodic
 from libs.settings import Settings
+from libs.story_bands import release_quiet_bands
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +63,12 @@ def parse_rollups(value: str) -> tuple[tuple[str, str], ...]:
 
 @dataclass(frozen=True)
 class MentionRetention:
-    """The default mention window (None: kept), the rollup window and the rollup tables."""
+    """The default mention window (None: kept), the rollup window and tables, band-key days."""
 
     default_days: int | None = None
     rollup_days: int = 730
     rollups: tuple[tuple[str, str], ...] = ()
+    story_band_days: int | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "MentionRetention":
@@ -75,6 +77,7 @@ class MentionRetention:
             default_days=settings.retention_mentions_days or None,
             rollup_days=settings.retention_rollups_days,
             rollups=parse_rollups(settings.retention_rollup_tables),
+            story_band_days=settings.retention_story_bands_days or None,
         )
 
 
@@ -127,8 +130,12 @@ async def prune_once(
             found = await session.exec(_EXISTING, params={"name": table})  # type: ignore[call-overload]
             if found.scalar_one():
                 present.append((table, column))
-    removed = {"mention": 0, **{table: 0 for table, _ in present}}
+    removed = {"mention": 0, "story_band": 0, **{table: 0 for table, _ in present}}
     for organization_id, days in windows:
+        if retention.story_band_days:
+            removed["story_band"] += await release_quiet_bands(
+                sessions, organization_id, now - timedelta(days=retention.story_band_days)
+            )
         if days:
             removed["mention"] += await delete_mentions_before(
                 sessions, organization_id, now - timedelta(days=days)

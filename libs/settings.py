@@ -88,6 +88,15 @@ class Settings(BaseSettings):
         ge=1,
         description="Days the rows of each table in RETENTION_ROLLUP_TABLES are kept.",
     )
+    retention_story_bands_days: int = Field(
+        default=30,
+        ge=0,
+        description=(
+            "Days a story with no new post keeps its near-duplicate band keys; after that a "
+            "copy of its text starts a new story (reposts still join by their parent). "
+            "0 keeps them all."
+        ),
+    )
     retention_rollup_tables: str = Field(
         default="mention_rollup:bucket_at,author_day_rollup:day",
         description=(

@@ -198,7 +198,7 @@ async def test_rollup_tables_named_by_the_operator_keep_their_own_window(
     finally:
         async with transaction(sessions) as session:
             await session.exec(text("DROP TABLE retention_probe_rollup"))  # type: ignore[call-overload]
-    assert removed == {"mention": 1, "retention_probe_rollup": 1}
+    assert removed == {"mention": 1, "story_band": 0, "retention_probe_rollup": 1}
     assert left == 2
 
 
@@ -214,3 +214,70 @@ def test_settings_give_the_default_window() -> None:
     retention = MentionRetention.from_settings(configured)
     assert retention.default_days == 90
     assert retention.rollups == (("a", "b"), ("c_1", "d"))
+
+
+async def _story(sessions: Sessions, org: Organization, quiet_days: float, keys: range) -> Story:
+    """A story whose last post was `quiet_days` before NOW, holding band keys `keys`."""
+    first = await _mention(sessions, org, quiet_days + 1)
+    async with transaction(sessions) as session:
+        story = Story(
+            organization_id=org.id,
+            title="结块",
+            first_mention_id=first.id,
+            mention_count=1,
+            started_at=first.posted_at,
+            last_posted_at=NOW - timedelta(days=quiet_days),
+        )
+        session.add(story)
+        await session.flush()
+        for key in keys:
+            session.add(StoryBand(organization_id=org.id, band_key=key, story_id=story.id))
+    return story
+
+
+async def _bands(sessions: Sessions, story: Story) -> int:
+    async with sessions() as session:
+        query = select(func.count()).select_from(StoryBand).where(StoryBand.story_id == story.id)
+        return int((await session.exec(query)).one())
+
+
+async def test_quiet_stories_give_back_their_band_keys(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("libs.story_bands.BATCH", 2)  # several batches, and a tie at an edge
+    async with transaction(sessions) as session:
+        org = await organization(session)
+        other = await organization(session)
+    recent = await _story(sessions, org, 29, range(0, 3))
+    quiet = [await _story(sessions, org, days, range(10 * n, 10 * n + 3))
+             for n, days in enumerate((31, 31, 31, 60, 400), start=1)]  # fmt: skip
+    elsewhere = await _story(sessions, other, 60, range(0, 3))
+    retention = MentionRetention(story_band_days=30)
+
+    removed = await prune_once(sessions, retention, now=NOW)
+
+    assert removed["story_band"] == 3 * len(quiet) + 3  # `other` has its own window too
+    assert await _bands(sessions, recent) == 3
+    assert [await _bands(sessions, story) for story in (*quiet, elsewhere)] == [0] * 6
+    assert await _count(sessions, Story, org) == 6  # the stories themselves stay
+    async with sessions() as session:
+        marked = await session.get(Organization, org.id)
+        assert marked is not None
+        assert marked.story_bands_released_until == NOW - timedelta(days=30)
+
+    # A later pass reads only what went quiet since: the recent story, a day later.
+    assert (await prune_once(sessions, retention, now=NOW))["story_band"] == 0
+    later = await prune_once(sessions, retention, now=NOW + timedelta(days=1, seconds=1))
+    assert later["story_band"] == 3
+    assert await _bands(sessions, recent) == 0
+
+
+async def test_band_keys_stay_when_the_setting_is_zero(sessions: Sessions) -> None:
+    async with transaction(sessions) as session:
+        org = await organization(session)
+    story = await _story(sessions, org, 400, range(0, 3))
+    assert Settings(retention_story_bands_days=0).retention_story_bands_days == 0
+    retention = MentionRetention.from_settings(Settings(retention_story_bands_days=0))
+    assert (await prune_once(sessions, retention, now=NOW))["story_band"] == 0
+    assert await _bands(sessions, story) == 3
+    assert MentionRetention.from_settings(Settings()).story_band_days == 30

@@ -19,7 +19,8 @@ class Organization(SQLModel, table=True):
     `mention_retention_days` is how long its raw mentions (text, analysis, watchlist hits)
     are kept, counted from when each was posted; None keeps the operator's default
     (`RETENTION_MENTIONS_DAYS`, `libs.mention_retention`). `time_zone` (an IANA name) is
-    where its on-call hand-offs happen.
+    where its on-call hand-offs happen. `story_bands_released_until` is how far back its
+    quiet stories have given up their LSH band keys (`libs.story_bands`).
     """
 
     id: uuid.UUID = id_field()
@@ -27,6 +28,7 @@ class Organization(SQLModel, table=True):
     name: str = Field(max_length=200)
     mention_retention_days: int | None = Field(default=None, ge=1)
     time_zone: str = Field(default="Asia/Shanghai", max_length=64)
+    story_bands_released_until: datetime | None = at_field(nullable=True)
     created_at: datetime = at_field(default_now=True)
 
 
