@@ -30,14 +30,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.core.predicates import OPEN_STATUSES
 from libs.contracts.enums import TaskStatus
 from libs.database import tables
-from libs.database.mention_window import Scope, TermRow, top_terms
+from libs.database.mention_window import Scope, TermRow
 from libs.database.mention_window import rows as _rows
 from libs.database.predicates import task_overdue
 from libs.database.rollup_windows import coarsest_grain, split
 from libs.database.rollups import GRAINS
 from libs.database.tables.rollups import EVERY_MENTION
+from libs.database.term_sample import TermSample, sampled_top_terms
 
-__all__ = ["Scope", "TermRow", "top_terms"]
+__all__ = ["Scope", "TermRow", "TermSample", "sampled_top_terms"]
 
 # The origin volume buckets are counted from, before the client's UTC offset.
 EPOCH = datetime(2000, 1, 3, tzinfo=UTC)  # a Monday, so weekly buckets could start on Mondays

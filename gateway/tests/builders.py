@@ -116,6 +116,18 @@ async def analysis(
         **fields,
     )
     await stored(session, concluded)
+    for watched in watchlists or []:  # analysis stores a hit per watchlist it matched
+        await session.merge(
+            tables.WatchlistHit(
+                watchlist_id=watched.id,
+                posted_at=row.posted_at,
+                mention_id=row.id,
+                organization_id=row.organization_id,
+                author_id=row.author_id,
+                sentiment=sentiment.value,
+            )
+        )
+    await session.flush()
     await rollups.count_analysed(session, [row.id])
     return concluded
 
@@ -189,7 +201,9 @@ async def watchlist_hit(
         sentiment=Sentiment.NEGATIVE.value,
         story_id=in_story.id if in_story else None,
     )
-    return await stored(session, hit)
+    merged = await session.merge(hit)  # the mention's analysis may have stored it already
+    await session.flush()
+    return merged
 
 
 async def sensitive_term(

@@ -1,0 +1,201 @@
+"""The terms most mentions of a long window carry, counted exactly or estimated from a sample.
+
+Counting terms means unnesting every analysed mention's terms in the window: about 30
+tokens a post, so a month of an organization with ten million mentions is tens of millions
+of rows, seconds of work for a dashboard panel. A rollup per term would move that cost to
+the live path, an upsert per distinct term of every analysed post on rows far hotter than
+the bucket rows. So a long window is sampled instead, the way `totalCount` is: exact while
+the window is small, estimated above it, and the answer says which.
+
+The sample is stratified in time. The window is cut at the rollups' quarter-hours; from each
+slice the first `per_slice` analysed mentions are read through the (organization, posted_at)
+index (or a watchlist's hits, through their primary key), about `TARGET` mentions in all.
+A slice read to its end counts as itself; a slice cut short stands for all of its mentions,
+how many the quarter-hour rollup rows say (or a count, at the window's two partial ends).
+So a burst inside one quarter of an hour weighs what it is, and a quiet night what it is.
+If no slice was cut short, the sample is the window and the counts are exact.
+"""
+
+import itertools
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.database.mention_window import Scope, TermRow, top_terms
+from libs.database.rollups import ORIGIN
+from libs.database.tables.rollups import EVERY_MENTION
+
+TARGET = 8000
+"""Mentions read in all: top terms of a word-cloud panel are stable well below this."""
+SLICE = timedelta(seconds=900)
+"""The quarter-hour rollup grain: its rows say how many mentions each slice holds."""
+
+_TERMS = {
+    "keyword": "a.matched_keywords",
+    "hashtag": "a.hashtags",
+    "token": "a.tokens",
+    "sensitive": "ARRAY(SELECT h->>'term' FROM jsonb_array_elements(a.sensitive_hits) h)",
+}
+
+# One slice's first mentions: of every mention but drills', or of one watchlist's hits.
+_EVERY = """
+    SELECT a.mention_id, a.sentiment, {terms} AS terms
+    FROM mention_analysis a JOIN mention m ON m.id = a.mention_id
+    WHERE a.organization_id = :org AND a.posted_at >= s.lo AND a.posted_at < s.hi
+      AND m.drill_id IS NULL
+    ORDER BY a.posted_at LIMIT :per_slice
+"""
+_WATCHLIST = """
+    SELECT a.mention_id, a.sentiment, {terms} AS terms
+    FROM watchlist_hit h JOIN mention_analysis a ON a.mention_id = h.mention_id
+    WHERE h.watchlist_id = :watchlist AND h.posted_at >= s.lo AND h.posted_at < s.hi
+    ORDER BY h.posted_at LIMIT :per_slice
+"""
+
+_SAMPLE = """
+    WITH slices AS (
+        SELECT * FROM unnest(CAST(:lo AS timestamptz[]), CAST(:hi AS timestamptz[]),
+                             CAST(:held AS bigint[])) WITH ORDINALITY AS s(lo, hi, held, i)
+    ),
+    picked AS (
+        SELECT s.i, p.mention_id, p.sentiment, p.terms
+        FROM slices s CROSS JOIN LATERAL ({slice}) p
+    ),
+    weights AS (
+        SELECT s.i,
+               count(p.mention_id) >= :per_slice AND s.held > count(p.mention_id) AS cut,
+               CASE WHEN count(p.mention_id) >= :per_slice
+                    THEN greatest(s.held, count(p.mention_id))::float8 / count(p.mention_id)
+                    ELSE 1.0 END AS weight
+        FROM slices s JOIN picked p ON p.i = s.i
+        GROUP BY s.i, s.held
+    ),
+    pairs AS (
+        SELECT DISTINCT p.i, p.mention_id, p.sentiment, t.term
+        FROM picked p CROSS JOIN LATERAL unnest(p.terms) AS t(term)
+        WHERE t.term IS NOT NULL AND length(btrim(t.term)) > 0 {token_rule}
+    )
+    SELECT t.term, t.mentions, t.negative, (SELECT coalesce(bool_or(cut), false) FROM weights)
+    FROM (
+        SELECT p.term, sum(w.weight) AS mentions,
+               coalesce(sum(w.weight) FILTER (WHERE p.sentiment = 'negative'), 0) AS negative
+        FROM pairs p JOIN weights w ON w.i = p.i
+        GROUP BY p.term
+        ORDER BY mentions DESC, p.term COLLATE "C"
+        LIMIT :first
+    ) t
+    ORDER BY t.mentions DESC, t.term COLLATE "C"
+"""
+
+_HELD = """
+    SELECT bucket_at, sum(positive + neutral + negative)
+    FROM mention_rollup
+    WHERE organization_id = :org AND watchlist_id = :watchlist AND grain_seconds = :grain
+      AND bucket_at >= :since AND bucket_at < :until
+    GROUP BY bucket_at
+"""
+_EDGE_EVERY = """
+    SELECT count(*) FROM mention_analysis a JOIN mention m ON m.id = a.mention_id
+    WHERE a.organization_id = :org AND a.posted_at >= :lo AND a.posted_at < :hi
+      AND m.drill_id IS NULL
+"""
+_EDGE_WATCHLIST = """
+    SELECT count(*) FROM watchlist_hit h JOIN mention_analysis a ON a.mention_id = h.mention_id
+    WHERE h.watchlist_id = :watchlist AND h.posted_at >= :lo AND h.posted_at < :hi
+"""
+
+
+@dataclass(frozen=True)
+class TermSample:
+    """The top terms, and whether their counts were counted (True) or estimated."""
+
+    rows: list[TermRow]
+    exact: bool
+
+
+def slices(since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
+    """Cut [since, until) at the quarter-hours of the rollups' grid."""
+    cuts = [since]
+    boundary = ORIGIN + ((since - ORIGIN) // SLICE + 1) * SLICE
+    while boundary < until:
+        cuts.append(boundary)
+        boundary += SLICE
+    cuts.append(until)
+    return [(lo, hi) for lo, hi in itertools.pairwise(cuts) if lo < hi]
+
+
+async def _scalar(session: AsyncSession, sql: str, params: dict[str, Any]) -> int:
+    result = await session.exec(text(sql), params=params)  # type: ignore[call-overload]
+    return int(result.scalar_one())
+
+
+async def _held(
+    session: AsyncSession, scope: Scope, cut: list[tuple[datetime, datetime]]
+) -> list[int]:
+    """How many analysed mentions of the scope each slice holds: rollup rows, edges counted."""
+    watchlist = scope.watchlist_id or EVERY_MENTION
+    result = await session.exec(
+        text(_HELD),  # type: ignore[call-overload]
+        params={
+            "org": scope.organization_id,
+            "watchlist": watchlist,
+            "grain": int(SLICE.total_seconds()),
+            "since": cut[0][0],
+            "until": cut[-1][1],
+        },
+    )
+    by_bucket = {bucket: int(count) for bucket, count in result}
+    edge = _EDGE_WATCHLIST if scope.watchlist_id else _EDGE_EVERY
+    held = []
+    for lo, hi in cut:
+        if hi - lo == SLICE and lo in by_bucket:
+            held.append(by_bucket[lo])
+        elif hi - lo == SLICE:
+            held.append(0)  # no rollup row: nothing analysed there (or not rebuilt yet)
+        else:
+            params = {"org": scope.organization_id, "watchlist": watchlist, "lo": lo, "hi": hi}
+            held.append(await _scalar(session, edge, params))
+    return held
+
+
+async def sampled_top_terms(
+    session: AsyncSession, scope: Scope, kind: str, first: int, *, target: int = TARGET
+) -> TermSample:
+    """Return the `first` terms of `kind` most mentions in the scope carry, most first.
+
+    Counted exactly when every quarter-hour of the window holds fewer mentions than its
+    share of `target`; otherwise estimated from that many mentions per quarter-hour, each
+    standing for its quarter-hour's count. Drills' mentions included on request go through
+    the exact count (the rollups that weigh slices leave them out).
+    """
+    if scope.include_drills and scope.watchlist_id is None:
+        return TermSample(await top_terms(session, scope, kind, first), exact=True)
+    cut = slices(scope.since, scope.until)
+    if not cut:
+        return TermSample([], exact=True)
+    per_slice = max(1, math.ceil(target / len(cut)))
+    held = await _held(session, scope, cut)
+    sql = _SAMPLE.format(
+        slice=(_WATCHLIST if scope.watchlist_id else _EVERY).format(terms=_TERMS[kind]),
+        token_rule="AND char_length(t.term) >= 2" if kind == "token" else "",
+    )
+    result = await session.exec(
+        text(sql),  # type: ignore[call-overload]
+        params={
+            "org": scope.organization_id,
+            "watchlist": scope.watchlist_id,
+            "lo": [lo for lo, _ in cut],
+            "hi": [hi for _, hi in cut],
+            "held": held,
+            "per_slice": per_slice,
+            "first": first,
+        },
+    )
+    found = result.all()
+    rows = [TermRow(str(term), round(count), round(negative)) for term, count, negative, _ in found]
+    cut_short = bool(found[0][3]) if found else False
+    return TermSample(rows, exact=not cut_short)
