@@ -4,6 +4,7 @@ Public to other domains: the dashboard's top authors rank with it over its windo
 """
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -43,26 +44,33 @@ def author_figures(
     since: datetime | None,
     until: datetime | None,
     watchlist_id: uuid.UUID | None,
+    author_ids: Sequence[uuid.UUID] | None = None,
 ) -> Subquery:
     """Per author: the analysed mentions' volume, negatives, reach, engagement and influence.
 
     Without a watchlist they come from the rollups: all time from `author_rollup` (whose
     indexes rank the default list), a window from its whole UTC days in `author_day_rollup`
     plus the raw rows of the part-days at either end. A watchlist's are counted from the
-    raw rows (the rollups keep no authors per watchlist).
+    raw rows (the rollups keep no authors per watchlist). With `author_ids`, only those
+    authors' figures (the candidates of a ranking, `gateway.authors.leaders`).
     """
     if watchlist_id is not None:
-        return _summed(_raw(organization_id, since, until, watchlist_id))
+        return _summed(_raw(organization_id, since, until, watchlist_id, author_ids))
     if since is None and until is None:
         total = tables.AuthorRollup
+        chosen = [col(total.organization_id) == organization_id]
+        if author_ids is not None:
+            chosen.append(col(total.author_id).in_(list(author_ids)))
         return (
             core_select(*(col(getattr(total, name)).label(name) for name in _FIGURES))
-            .where(col(total.organization_id) == organization_id)
+            .where(*chosen)
             .subquery("figures")
         )
     parts = day_split(since, until)
     edges = [
-        _raw(organization_id, span.start, span.end, None) for span in parts.raw if not span.empty
+        _raw(organization_id, span.start, span.end, None, author_ids)
+        for span in parts.raw
+        if not span.empty
     ]
     if parts.days.empty:
         return _summed(*edges)
@@ -74,6 +82,8 @@ def author_figures(
         col(day.day) >= parts.days.start.date(),
         col(day.day) < parts.days.end.date(),
     )
+    if author_ids is not None:
+        days = days.where(col(day.author_id).in_(list(author_ids)))
     return _summed(days, *edges)
 
 
@@ -82,6 +92,7 @@ def _raw(
     since: datetime | None,
     until: datetime | None,
     watchlist_id: uuid.UUID | None,
+    author_ids: Sequence[uuid.UUID] | None = None,
 ) -> CoreSelect[*tuple[Any, ...]]:
     """One row per analysed mention of an author in [since, until), shaped as the figures."""
     mention, analysis = tables.Mention, tables.MentionAnalysis
@@ -89,6 +100,9 @@ def _raw(
         col(mention.organization_id) == organization_id,
         col(mention.author_id).is_not(None),
     ]
+    if author_ids is not None:
+        # Each author's mentions of the span through `ix_mention_author_posted`.
+        where.append(col(mention.author_id).in_(list(author_ids)))
     # The analysis keeps its mention's `posted_at`: bounding both sides lets PostgreSQL read
     # each through its (organization, posted_at) index instead of every analysis.
     if since is not None:

@@ -14,6 +14,7 @@ from enum import Enum
 import strawberry
 from sqlmodel import col
 
+from gateway.authors.leaders import leading_author_ids
 from gateway.authors.ranking import author_figures, leading, ranked_authors
 from gateway.authors.types import AuthorOrderField, AuthorSummary
 from gateway.core.context import Info
@@ -309,17 +310,23 @@ class Dashboard:
     ) -> list[AuthorSummary]:
         _check_ranked(first)
         scope = self.scope
-        counted = author_figures(
-            scope.organization_id,
-            since=scope.since,
-            until=scope.until,
-            watchlist_id=scope.watchlist_id,
-        )
-        statement, ordering = ranked_authors(
-            scope.organization_id, leading(counted, by, first), [], by, OrderDirection.DESC
-        )
-        statement = sort(statement, ordering, col(tables.Author.id)).limit(first)
         async with info.context.sessions() as session:
+            leaders = None
+            if scope.watchlist_id is None:
+                leaders = await leading_author_ids(
+                    session, scope.organization_id, scope.since, scope.until, by, first
+                )
+            counted = author_figures(
+                scope.organization_id,
+                since=scope.since,
+                until=scope.until,
+                watchlist_id=scope.watchlist_id,
+                author_ids=leaders,
+            )
+            statement, ordering = ranked_authors(
+                scope.organization_id, leading(counted, by, first), [], by, OrderDirection.DESC
+            )
+            statement = sort(statement, ordering, col(tables.Author.id)).limit(first)
             rows = (await session.exec(statement)).all()
         return [AuthorSummary.from_row(row) for row in rows]
 

@@ -41,6 +41,8 @@ class Mention(OrganizationRow, table=True):
         UniqueConstraint("organization_id", "source", "external_id"),
         Index("ix_mention_org_posted", "organization_id", "posted_at", "id"),
         Index("ix_mention_org_ingested", "organization_id", "ingested_at"),
+        # An author's mentions of a window (a ranking's exact figures); serves the key too.
+        Index("ix_mention_author_posted", "author_id", "posted_at"),
         # Text search: every two-character piece of the text (`text_bigrams`, migration 0010).
         Index("ix_mention_text_bigrams", sql("text_bigrams(text)"), postgresql_using="gin"),
     )
@@ -52,7 +54,7 @@ class Mention(OrganizationRow, table=True):
     content_hash: str = Field(max_length=64, index=True)
     url: str | None = Field(default=None, max_length=2000)
     posted_at: datetime = at_field()
-    author_id: uuid.UUID | None = Field(default=None, foreign_key="author.id", index=True)
+    author_id: uuid.UUID | None = Field(default=None, foreign_key="author.id")
     reposts: int = 0
     comments: int = 0
     likes: int = 0

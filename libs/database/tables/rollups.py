@@ -64,8 +64,15 @@ class AuthorDayRollup(SQLModel, table=True):
     """
 
     __tablename__ = "author_day_rollup"
-    # Every author's days of a window: a windowed author list, and a rebuild's delete.
-    __table_args__ = (Index("ix_author_day_rollup_org_day", "organization_id", "day"),)
+    # Every author's days of a window: a windowed author list, and a rebuild's delete; each
+    # day's leaders by a figure, for a window's top authors (`gateway.authors.leaders`).
+    __table_args__ = (
+        Index("ix_author_day_rollup_org_day", "organization_id", "day"),
+        *(
+            Index(f"ix_author_day_rollup_{figure}", "organization_id", "day", figure, "author_id")
+            for figure in ("mention_count", "negative_count", "reach")
+        ),
+    )
 
     organization_id: uuid.UUID = _organization()
     author_id: uuid.UUID = Field(primary_key=True)
