@@ -201,6 +201,28 @@ def console_reads(console: Console, repeat: int, *, hit: str, miss: str) -> list
                 ),
             )
         )
+    week = (now - timedelta(days=7)).isoformat()
+    reads.append(
+        (
+            "dashboard 7 d: tokens, authors by reach",
+            lambda: console.ask(
+                "query($since: DateTime) { dashboard(since: $since) { "
+                "topTerms(kind: TOKEN, first: 30) { term mentions exact } "
+                "topAuthors(by: REACH) { handle reachTotal } } }",
+                {"since": week},
+            ),
+        )
+    )
+    reads.append(
+        (
+            "authors of the last 7 d",
+            lambda: console.ask(
+                "query($since: DateTime) { authors(first: 20, filter: {since: $since}) { "
+                "edges { node { handle mentionCount reachTotal } } } }",
+                {"since": week},
+            ),
+        )
+    )
     return [_time(console, name, repeat, read) for name, read in reads]
 
 
