@@ -3,13 +3,16 @@
 # strawberry types `field(description=...)` as returning Any, so its decorators are untyped.
 # mypy: disable-error-code="untyped-decorator"
 
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import strawberry
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry import relay
 
+from gateway.authors.leaders import leading_author_ids
 from gateway.authors.ranking import Ranked, author_figures, ranked_authors
 from gateway.authors.types import AuthorOrder, AuthorOrderField, AuthorSummary
 from gateway.core.connection import Connection, connection_of, counted_list, exact_count_bound
@@ -41,20 +44,61 @@ class AuthorFilter:
     until: datetime | None = strawberry.field(default=None, description="Posted before.")
 
 
-def _authors(info: Info, filter: AuthorFilter | None, order: AuthorOrder | None) -> Ranked:
-    """Select (author, figures…, sort key) for the authors the filter keeps."""
+def _order(order: AuthorOrder | None) -> tuple[AuthorOrderField, OrderDirection]:
+    if order is None:
+        return AuthorOrderField.MENTION_COUNT, OrderDirection.DESC
+    return order.field, order.direction
+
+
+async def _first_page_leaders(
+    session: AsyncSession,
+    info: Info,
+    filter: AuthorFilter | None,
+    order: AuthorOrder | None,
+    request: PageRequest,
+) -> list[uuid.UUID] | None:
+    """The authors a window's first page can hold (the page and one more), when each day's
+    leaders prove them (`gateway.authors.leaders`); None when the whole window is summed."""
     chosen = filter or AuthorFilter()
-    field, direction = (
-        (order.field, order.direction)
-        if order is not None
-        else (AuthorOrderField.MENTION_COUNT, OrderDirection.DESC)
+    field, direction = _order(order)
+    plain = AuthorFilter(since=chosen.since, until=chosen.until)
+    if (
+        chosen != plain
+        or chosen.since is None
+        or direction is not OrderDirection.DESC
+        or request.backward
+        or request.after is not None
+        or request.before is not None
+    ):
+        return None
+    # Open-ended: ingest stores no post more than a day ahead of its arrival.
+    until = as_utc(chosen.until) if chosen.until else datetime.now(UTC) + timedelta(days=2)
+    return await leading_author_ids(
+        session,
+        info.context.principal.organization_id,
+        as_utc(chosen.since),
+        until,
+        field,
+        request.size + 1,
     )
+
+
+def _authors(
+    info: Info,
+    filter: AuthorFilter | None,
+    order: AuthorOrder | None,
+    leaders: list[uuid.UUID] | None = None,
+) -> Ranked:
+    """Select (author, figures…, sort key) for the authors the filter keeps (of `leaders`)."""
+    chosen = filter or AuthorFilter()
+    field, direction = _order(order)
     organization_id = info.context.principal.organization_id
     figures = author_figures(
         organization_id,
         since=as_utc(chosen.since) if chosen.since else None,
         until=as_utc(chosen.until) if chosen.until else None,
         watchlist_id=optional_id(chosen.watchlist_id, "Watchlist", "filter.watchlistId"),
+        author_ids=leaders,
     )
     author = tables.Author
     where: list[ColumnElement[bool]] = []
@@ -92,14 +136,20 @@ class AuthorQuery:
         request = PageRequest.of(first, after, last, before)
         statement, ordering = _authors(info, filter, order_by)
         id_column = col(tables.Author.id)
-        cut = window(
-            statement, kind="author", ordering=ordering, id_column=id_column, request=request
-        )
         probe = far_side(
             statement, kind="author", ordering=ordering, id_column=id_column, request=request
         )
         wanted = "hasNextPage" if request.backward else "hasPreviousPage"
         async with info.context.sessions() as session:
+            leaders = await _first_page_leaders(session, info, filter, order_by, request)
+            # The page (and whether another follows) from the proven leaders alone; the
+            # count, when asked, still covers every author of the window.
+            paged_from = (
+                statement if leaders is None else _authors(info, filter, order_by, leaders)[0]
+            )
+            cut = window(
+                paged_from, kind="author", ordering=ordering, id_column=id_column, request=request
+            )
             rows = (await session.exec(cut)).all()
             behind = None
             if probe is not None and wanted in page_info_fields(info):
