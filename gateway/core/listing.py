@@ -21,7 +21,7 @@ from enum import Enum
 from typing import Any, Generic, TypeVar
 
 import strawberry
-from sqlalchemy import Select
+from sqlalchemy import Select, func
 from sqlmodel import col
 
 from gateway.core.connection import Connection, fetch_connection
@@ -29,7 +29,14 @@ from gateway.core.context import Info
 from gateway.core.filters import Scope, Where, where_of
 from gateway.core.inputs import camel
 from gateway.core.nodes import LoadedNode
-from gateway.core.pagination import Ordering, PageRequest, Preload, page_select, sort
+from gateway.core.pagination import (
+    Ordering,
+    OuterKey,
+    PageRequest,
+    Preload,
+    page_select,
+    sort,
+)
 from gateway.core.reads import read_rows, reading, tenant_column
 
 NodeT = TypeVar("NodeT", bound=LoadedNode)
@@ -65,11 +72,27 @@ class Key:
     sql: Any
     value_type: type
     joined: bool = False
+    outer: OuterKey | None = None
 
     @classmethod
     def time(cls, column: Any) -> "Key":
         """A key on a non-null timestamp column of the list's own table."""
         return cls(col(column), datetime)
+
+    @classmethod
+    def outer_joined(cls, column: Any, join_id: Any, default: float) -> "Key":
+        """A key on a non-null column of the table the list outer-joins on its id (`join_id`
+        the joined row's copy of it), `default` for rows without one.
+
+        A page sorts as `coalesce(column, default)` did, but is read in two parts an
+        index can serve (see `OuterKey`).
+        """
+        return cls(
+            func.coalesce(col(column), default),
+            float,
+            joined=True,
+            outer=OuterKey(col(column), col(join_id), default),
+        )
 
 
 def timestamps(table: Any) -> dict[str, Key]:
@@ -161,7 +184,8 @@ class ListSpec(Generic[NodeT]):
             else (next(iter(self.keys)), self.direction)
         )
         key = self.keys[name]
-        return Ordering(name, key.sql, key.value_type, direction is OrderDirection.DESC), key.joined
+        descending = direction is OrderDirection.DESC
+        return Ordering(name, key.sql, key.value_type, descending, key.outer), key.joined
 
     def select(
         self, scope: Scope, filter: Any, order: Any, arguments: Mapping[str, Any] | None = None

@@ -114,7 +114,8 @@ MENTION_ORDER = Sorting(
     "`ENGAGEMENT` reposts + comments + likes.",
     POSTED_AT=Key.time(mention.posted_at),
     INGESTED_AT=Key.time(mention.ingested_at),
-    INFLUENCE=Key(func.coalesce(col(analysis.influence), 0.0), float, joined=True),
+    # Analysed mentions through ix_mention_analysis_org_influence, the others at 0 by id.
+    INFLUENCE=Key.outer_joined(analysis.influence, analysis.mention_id, 0.0),
     ENGAGEMENT=Key(col(mention.reposts) + col(mention.comments) + col(mention.likes), int),
     VIEWS=Key(col(mention.views), int),
 )

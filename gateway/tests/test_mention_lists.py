@@ -10,7 +10,7 @@ from typing import Any
 from gateway.tests import builders
 from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid
-from gateway.tests.connections import INPUTS, error, ordered, page, walk
+from gateway.tests.connections import INPUTS, error, ordered, page, walk, walk_back
 from libs.contracts.enums import (
     AuthorKind,
     CrisisType,
@@ -137,6 +137,85 @@ async def test_mention_filters_each_narrow_to_the_rows_that_qualify(
 
     wrong = await page(gql, acme, "mentions", filter={"storyId": gid("Mention", uuid.uuid4())})
     assert error(wrong) == "`filter.storyId` must be a Story id."
+
+
+async def test_mentions_by_influence_merge_unanalysed_ones_at_zero_by_id(
+    gql: GraphQL, sessions: Sessions, acme: Tenant, rival: Tenant
+) -> None:
+    """The influence order is read in two parts (analysed ones through their index, the
+    others at 0 by id) and merged: every page, forward and backward, either direction,
+    must list what one sort on (coalesce(influence, 0), id) lists, the unanalysed mentions
+    among the analysed ones at exactly 0, and below any negative influence."""
+    scores: list[float | None] = [None, 0.0, 3.5, None, 0.0, -1.0, 3.5, None, 12.0, 0.0, -1.0]
+    scores += [None, 3.5, 0.0]
+    influence: dict[uuid.UUID, float] = {}
+    negative: set[uuid.UUID] = set()
+    async with transaction(sessions) as session:
+        stored = []
+        for i, score in enumerate(scores):
+            row = await builders.mention(session, acme.org.id, posted_at=T0 - timedelta(hours=i))
+            stored.append(row)
+            influence[row.id] = 0.0 if score is None else score
+            if score is None:
+                continue
+            sentiment = Sentiment.NEGATIVE if i % 2 else Sentiment.NEUTRAL
+            await builders.analysis(session, row, sentiment, influence=score)
+            if sentiment is Sentiment.NEGATIVE:
+                negative.add(row.id)
+        loud = await builders.mention(session, rival.org.id, posted_at=T0)
+        await builders.analysis(session, loud, Sentiment.NEGATIVE, influence=5.0)
+        quiet = await builders.mention(session, rival.org.id, posted_at=T0)  # unanalysed
+    # Several unanalysed and analysed mentions share 0: the merge must interleave them by id.
+    at_zero = [m for m in stored if influence[m.id] == 0.0]
+    assert len(at_zero) == 8
+
+    def key(m: Mention) -> float:
+        return influence[m.id]
+
+    for direction in ("ASC", "DESC"):
+        order = {"field": "INFLUENCE", "direction": direction}
+        expected = ordered(stored, key, descending=direction == "DESC")
+        for size in (1, 2, 3, 5, 20):
+            assert await walk(gql, acme, "mentions", first=size, order_by=order) == expected, (
+                direction,
+                size,
+            )
+            assert await walk_back(gql, acme, "mentions", last=size, order_by=order) == expected, (
+                direction,
+                size,
+            )
+        # Between two cursors, from either end.
+        whole = await page(gql, acme, "mentions", first=20, order_by=order)
+        cursors = [edge["cursor"] for edge in whole["data"]["mentions"]["edges"]]
+        for start, end in ((0, 13), (2, 9), (4, 6), (5, 12)):
+            for first, last in ((20, None), (None, 20)):
+                between = await page(
+                    gql,
+                    acme,
+                    "mentions",
+                    after=cursors[start],
+                    before=cursors[end],
+                    order_by=order,
+                    first=first,
+                    last=last,
+                )
+                ids = [edge["node"]["databaseId"] for edge in between["data"]["mentions"]["edges"]]
+                assert ids == expected[start + 1 : end], (direction, start, end, first)
+        # Other filters still hold with the influence order.
+        listed = await walk(gql, acme, "mentions", filter={"sentiment": "NEGATIVE"}, order_by=order)
+        assert listed == [id_ for id_ in expected if uuid.UUID(id_) in negative]
+        waiting = await walk(gql, acme, "mentions", filter={"analyzed": False}, order_by=order)
+        unanalysed = {str(stored[i].id) for i, score in enumerate(scores) if score is None}
+        assert waiting == [id_ for id_ in expected if id_ in unanalysed]
+        recent = await walk(
+            gql,
+            acme,
+            "mentions",
+            filter={"since": (T0 - timedelta(hours=6)).isoformat()},
+            order_by=order,
+        )
+        assert recent == [id_ for id_ in expected if id_ in {str(m.id) for m in stored[:7]}]
+    assert str(loud.id) not in expected and str(quiet.id) not in expected
 
 
 async def test_a_cursor_only_continues_the_order_and_list_it_came_from(

@@ -96,6 +96,8 @@ class MentionAnalysis(SQLModel, table=True):
         Index("ix_mention_analysis_org_sentiment", "organization_id", "sentiment"),
         Index("ix_mention_analysis_story_posted", "story_id", "posted_at"),
         Index("ix_mention_analysis_org_posted", "organization_id", "posted_at"),
+        # Mentions by influence walk it in order (`OuterKey`), ties broken by the mention id.
+        Index("ix_mention_analysis_org_influence", "organization_id", "influence", "mention_id"),
     )
 
     mention_id: uuid.UUID = Field(primary_key=True, foreign_key="mention.id", ondelete="CASCADE")
