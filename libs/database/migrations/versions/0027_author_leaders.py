@@ -8,7 +8,7 @@ Create Date: 2026-12-06 19:40:00
 from alembic import op
 
 revision: str = "0027"
-down_revision: str | None = "0025"  # re-chained on merge
+down_revision: str | None = "0026"
 
 _FIGURES = ("mention_count", "negative_count", "reach")
 
