@@ -80,10 +80,10 @@ async def store(url: str, rows: int) -> tuple[uuid.UUID, float]:
             await connection.execute(
                 """
                 INSERT INTO mention (id, organization_id, source, external_id, text,
-                    text_normalized, content_hash, posted_at, reposts, comments, likes, views,
+                    content_hash, posted_at, reposts, comments, likes, views,
                     ingested_at)
                 SELECT gen_random_uuid(), $1, CASE WHEN n % 10 = 0 THEN 'douyin' ELSE 'weibo' END,
-                    'e' || n, '奶粉有问题 ' || n, '奶粉有问题 ' || n, md5(n::text),
+                    'e' || n, '奶粉有问题 ' || n, md5(n::text),
                     $2::timestamptz - n * interval '1 second',
                     n % 7, n % 5, n % 11, n % 1000, $2::timestamptz
                 FROM generate_series(1, $3) AS n

@@ -104,7 +104,6 @@ async def seed(database_url: str, org: uuid.UUID, mentions: int, incidents: int)
                     source="weibo",
                     external_id=f"b{i}",
                     text=body,
-                    text_normalized=normalize(body),
                     content_hash=content_hash(normalize(body)),
                     posted_at=now - timedelta(seconds=i * 7),
                     author_id=authors[i % len(authors)].id,

@@ -59,7 +59,6 @@ async def raw_baseline(database_url: str, posts: list[dict[str, Any]], org_id: u
                     post["source"],
                     post["external_id"],
                     post["text"],
-                    text,
                     content_hash(text),
                     post.get("url"),
                     datetime.fromisoformat(post["posted_at"]),
@@ -74,9 +73,9 @@ async def raw_baseline(database_url: str, posts: list[dict[str, Any]], org_id: u
             )
         statement = (
             "INSERT INTO bench_mention (id, organization_id, source, external_id, text, "
-            "text_normalized, content_hash, url, posted_at, author_id, reposts, comments, likes, "
+            "content_hash, url, posted_at, author_id, reposts, comments, likes, "
             "views, repost_of, ingested_at) VALUES "
-            "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)"
+            "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)"
         )
         started = time.perf_counter()
         for start in range(0, len(rows), BATCH):

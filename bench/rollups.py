@@ -190,7 +190,7 @@ async def load(url: str, org: uuid.UUID, mentions: int, authors: int) -> dict[st
                 views = int(pick.paretovariate(1.0) * 200)
                 source = pick.choice(SOURCES)
                 rows.append(
-                    (mention_id, org, source, f"x{i}", body, body, uuid.uuid4().hex, posted_at,
+                    (mention_id, org, source, f"x{i}", body, uuid.uuid4().hex, posted_at,
                      author, pick.randrange(20), pick.randrange(20), pick.randrange(200),
                      min(views, 2**31 - 1), posted_at + timedelta(seconds=pick.randrange(1, 30)))
                 )  # fmt: skip
@@ -216,7 +216,7 @@ async def load(url: str, org: uuid.UUID, mentions: int, authors: int) -> dict[st
             await connection.copy_records_to_table(
                 "mention",
                 columns=["id", "organization_id", "source", "external_id", "text",
-                         "text_normalized", "content_hash", "posted_at", "author_id", "reposts",
+                         "content_hash", "posted_at", "author_id", "reposts",
                          "comments", "likes", "views", "ingested_at"],
                 records=rows,
             )  # fmt: skip

@@ -231,7 +231,7 @@ AUTHOR_COLUMNS = (
     "updated_at",
 )
 MENTION_COLUMNS = (
-    "id", "organization_id", "source", "external_id", "text", "text_normalized", "content_hash",
+    "id", "organization_id", "source", "external_id", "text", "content_hash",
     "url", "posted_at", "author_id", "reposts", "comments", "likes", "views", "repost_of",
     "ingested_at",
 )  # fmt: skip
@@ -332,7 +332,7 @@ def chunks(
             chunk.mentions.append(
                 (
                     mention_id, organization_id, source, external_id, template.text,
-                    template.normalized, template.content_hash,
+                    template.content_hash,
                     f"https://{source}.com/{a}/{external_id}", posted, author_id, reposts,
                     comments, likes, views, parent[0] if parent else None,
                     posted + timedelta(seconds=2 + 30 * rng.random()),

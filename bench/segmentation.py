@@ -67,7 +67,7 @@ def seed_sentences(folder: Path) -> list[str]:
 
 
 def corpus(runs: int) -> list[str]:
-    """Distinct normalised texts, as `mention.text_normalized` holds them."""
+    """Distinct normalised texts, as analysis reads them (`libs.text.normalize`)."""
     raw = demo_texts(runs) + seed_sentences(SEEDS)
     return list(dict.fromkeys(normalize(text) for text in raw))
 

@@ -127,7 +127,6 @@ async def _mention(
         source="weibo",
         external_id=uuid.uuid4().hex,
         text=text,
-        text_normalized=text,
         content_hash=uuid.uuid4().hex,
         posted_at=posted_at,
     )

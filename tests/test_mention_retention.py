@@ -35,7 +35,6 @@ async def _mention(sessions: Sessions, org: Organization, days_ago: float) -> Me
             source="weibo",
             external_id=uuid.uuid4().hex,
             text="奶粉结块",
-            text_normalized="奶粉结块",
             content_hash=uuid.uuid4().hex,
             posted_at=posted,
         )

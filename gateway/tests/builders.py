@@ -87,7 +87,6 @@ async def mention(
         organization_id=org,
         source=source.value,
         text=text,
-        text_normalized=text,
         content_hash=uuid.uuid4().hex,
         posted_at=posted_at,
         author_id=author_id,

@@ -143,7 +143,7 @@ def _clean(text: str, found: _Collected) -> str:
 
 
 def prepare(text: str) -> PreparedText:
-    """Prepare one normalised post (`mention.text_normalized`) for analysis."""
+    """Prepare one normalised post (`libs.text.normalize` of `mention.text`) for analysis."""
     simplified = to_simplified(text)
     pieces = _HOP.split(simplified)
     found = _Collected()

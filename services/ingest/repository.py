@@ -38,7 +38,6 @@ class MentionRow(TypedDict):
     source: str
     external_id: str
     text: str
-    text_normalized: str
     content_hash: str
     url: str | None
     posted_at: datetime

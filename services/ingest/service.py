@@ -232,15 +232,13 @@ def _mention_row(
     now: datetime,
 ) -> MentionRow:
     """Return the row of a new mention, its text normalised and hashed for deduplication."""
-    text_normalized = normalize(item.text)
     return MentionRow(
         id=uuid.uuid4(),
         organization_id=organization_id,
         source=key[0],
         external_id=key[1],
         text=item.text,
-        text_normalized=text_normalized,
-        content_hash=content_hash(text_normalized),
+        content_hash=content_hash(normalize(item.text)),
         url=str(item.url) if item.url else None,
         posted_at=item.posted_at,
         author_id=authors[(key[0], item.author.handle)],

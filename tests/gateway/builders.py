@@ -202,7 +202,6 @@ async def analysed(
             source=source.value,
             external_id=uuid.uuid4().hex,
             text=text,
-            text_normalized=normalize(text),
             content_hash=content_hash(normalize(text)),
             posted_at=datetime.now(UTC) - (ago[n] if ago else timedelta(minutes=1)),
         )

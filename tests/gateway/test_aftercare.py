@@ -47,7 +47,7 @@ async def _complaint(system: System, owner: Tenant) -> tuple[uuid.UUID, uuid.UUI
         text = "奶粉结块，要求退款"
         posted = Mention(
             organization_id=owner.org.id, source=Source.COMPLAINT.value, external_id="HL-1",
-            text=text, text_normalized=text, content_hash=uuid.uuid4().hex,
+            text=text, content_hash=uuid.uuid4().hex,
             posted_at=datetime.now(UTC),
         )  # fmt: skip
         session.add(posted)

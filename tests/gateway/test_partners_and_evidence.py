@@ -79,7 +79,6 @@ async def mentions(system: System, owner: Tenant, *texts: str) -> list[uuid.UUID
                 source=Source.WEIBO.value,
                 external_id=uuid.uuid4().hex,
                 text=text,
-                text_normalized=normalize(text),
                 content_hash=content_hash(normalize(text)),
                 url=f"https://weibo.com/5566/{n}",
                 posted_at=datetime.now(UTC) - timedelta(minutes=30 - n),

@@ -105,7 +105,6 @@ async def test_unexpected_errors_are_masked_unless_development_is_chosen(
             source="myspace",  # not a Source: building the node fails unexpectedly
             external_id="broken",
             text="坏数据",
-            text_normalized="坏数据",
             content_hash=uuid.uuid4().hex,
             posted_at=datetime.now(UTC),
         )

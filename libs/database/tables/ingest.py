@@ -50,7 +50,6 @@ class Mention(OrganizationRow, table=True):
     source: str = Field(max_length=16)
     external_id: str = Field(max_length=200)
     text: str
-    text_normalized: str
     content_hash: str = Field(max_length=64, index=True)
     url: str | None = Field(default=None, max_length=2000)
     posted_at: datetime = at_field()

@@ -4,9 +4,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.text import normalize
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,13 @@ class AuthoredMention:
     drill_id: uuid.UUID | None = None
 
 
+def _authored(mention_id: uuid.UUID, text: str, *rest: Any) -> AuthoredMention:
+    """The row as analysis reads it: the text normalised here, as ingest hashed it."""
+    return AuthoredMention(mention_id, normalize(text), *rest)
+
+
 _AUTHORED = """
-    SELECT m.id, m.text_normalized, m.source, m.posted_at, m.repost_of, m.reposts,
+    SELECT m.id, m.text, m.source, m.posted_at, m.repost_of, m.reposts,
            m.comments, m.likes, m.views, a.id AS author_id, a.handle,
            coalesce(a.followers, 0) AS followers, coalesce(a.verified, false) AS verified,
            coalesce(a.kind, 'user') AS kind, m.ingested_at, m.drill_id
@@ -57,7 +65,7 @@ async def pending_mentions(
         ),  # type: ignore[call-overload]
         params={"organization_id": organization_id, "ids": list(mention_ids)},
     )
-    return [AuthoredMention(*row) for row in result]
+    return [_authored(*row) for row in result]
 
 
 _PAGE = (
@@ -89,4 +97,4 @@ async def mentions_between(
         _FIRST_PAGE if after is None else _NEXT_PAGE,  # type: ignore[call-overload]
         params=params,
     )
-    return [AuthoredMention(*row) for row in result]
+    return [_authored(*row) for row in result]

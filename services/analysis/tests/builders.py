@@ -78,7 +78,6 @@ def make_mention(
         external_id=external_id or uuid.uuid4().hex,
         repost_of=repost_of,
         text=text,
-        text_normalized=normalized,
         content_hash=content_hash(normalized),
         posted_at=posted_at,
         author_id=author.id if author else None,

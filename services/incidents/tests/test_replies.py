@@ -157,7 +157,6 @@ async def test_a_mention_is_filed_with_its_stored_text(rolled_back: Sessions) ->
             source="weibo",
             external_id="w-1",
             text=COMPLAINT,
-            text_normalized=COMPLAINT,
             content_hash="h",
             posted_at=NOW - timedelta(hours=1),
         )

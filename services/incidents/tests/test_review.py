@@ -70,7 +70,6 @@ async def _hits(
                 source="weibo",
                 external_id=str(uuid.uuid4()),
                 text=text,
-                text_normalized=text,
                 content_hash=hashlib.sha256(text.encode()).hexdigest(),
                 posted_at=posted,
             )

@@ -151,7 +151,6 @@ async def test_a_check_leaves_drills_out(servers: Servers, sessions: Sessions) -
                     source="weibo",
                     external_id=uuid.uuid4().hex,
                     text=text,
-                    text_normalized=text,
                     content_hash=uuid.uuid4().hex,
                     posted_at=NOW - timedelta(minutes=5 + minutes),
                     drill_id=drill.id,

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.outcome import Outcome
 from libs.quotas import MentionVolume
+from libs.text import normalize
 from services.ingest import repository
 from services.ingest.mentions.schemas import (
     AnalysisOut,
@@ -73,7 +74,12 @@ async def push_mentions(
     return answer, announce(organization_id, stored.new_ids)
 
 
-_MENTION_OUT_FIELDS: Final = set(MentionOut.model_fields) - {"author", "metrics", "analysis"}
+_MENTION_OUT_FIELDS: Final = set(MentionOut.model_fields) - {
+    "author",
+    "metrics",
+    "analysis",
+    "text_normalized",
+}
 """The answer's fields a stored mention has under the same name; the rest are nested."""
 
 
@@ -87,6 +93,7 @@ async def get_mention(
     mention, author, analysis = found
     return MentionOut(
         **mention.model_dump(include=_MENTION_OUT_FIELDS),
+        text_normalized=normalize(mention.text),  # derived, not stored (migration 0028)
         author=AuthorOut.model_validate(author, from_attributes=True) if author else None,
         metrics=MetricsIn.model_validate(mention, from_attributes=True),
         analysis=AnalysisOut.model_validate(analysis, from_attributes=True) if analysis else None,
