@@ -161,6 +161,9 @@ async def rebuild_rollups(url: str) -> str:
             async with sessions() as session:
                 await rollups.rebuild(session, organization_id, first, last + timedelta(days=1))
                 await session.commit()
+        async with sessions() as session:
+            await rollups.analyze(session)
+            await session.commit()
         return f"rollups rebuilt in {time.monotonic() - started:.1f} s"
     finally:
         await engine.dispose()

@@ -72,6 +72,8 @@ async def run(
             day += DAY
         async with transaction(factory) as session:
             authors = await rollups.rebuild_author_totals(session, organization_id)
+        async with transaction(factory) as session:
+            await rollups.analyze(session)
         say(f"all time: {authors} authors")
         return Summary(organization_id, start, end, buckets, author_days, authors)
     finally:

@@ -123,7 +123,7 @@ class TermCount:
         description=(
             "true when `mentions` and `negative` were counted; false when estimated from a "
             "sample of the window (a window of more analysed mentions than the sample reads, "
-            "about 8,000, spread over its quarter-hours)."
+            "about 4,000, spread over its quarter-hours)."
         )
     )
 

@@ -270,6 +270,20 @@ async def rebuild_author_totals(session: AsyncSession, organization_id: uuid.UUI
     )
 
 
+ROLLUP_TABLES: Final = ("mention_rollup", "author_day_rollup", "author_rollup")
+
+
+async def analyze(session: AsyncSession) -> None:
+    """Refresh the planner's statistics of the rollup tables after a recount.
+
+    A rebuild rewrites days of rows at once; until autovacuum samples them again the planner
+    may take a day's thousands of author rows for a few hundred, and read every author of a
+    month to find a handful (0.7 s instead of 30 ms at ten million mentions).
+    """
+    for table in ROLLUP_TABLES:
+        await session.execute(text(f"ANALYZE {table}"))
+
+
 async def rebuild(
     session: AsyncSession, organization_id: uuid.UUID, since: datetime, until: datetime
 ) -> Rebuilt:

@@ -29,7 +29,7 @@ from libs.database.mention_window import Scope, TermRow, top_terms
 from libs.database.rollups import ORIGIN
 from libs.database.tables.rollups import EVERY_MENTION
 
-TARGET = 8000
+TARGET = 4000
 """Mentions read in all: top terms of a word-cloud panel are stable well below this."""
 SLICE = timedelta(seconds=900)
 """The quarter-hour rollup grain: its rows say how many mentions each slice holds."""

@@ -7,10 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.database.tables import Mention, MentionAnalysis, Story
+from libs.database.tables import Story
 from services.analysis.repository.rows import StoryRow, row_values
 from services.analysis.stories import Signature
 from services.analysis.story_assignment import StoryIndex
@@ -29,17 +28,31 @@ class StoryMember:
 async def parents_by_external_id(
     session: AsyncSession, organization_id: uuid.UUID, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[uuid.UUID, uuid.UUID | None]]:
-    """Map (source, external id) of reposted posts to (mention id, story id) where stored."""
+    """Map (source, external id) of reposted posts to (mention id, story id) where stored.
+
+    Each pair is looked up through the unique (organization, source, external id) index;
+    matching the external ids alone left PostgreSQL no index to use, and at ten million
+    mentions every batch with a repost scanned the organization's mentions (1.7 s).
+    """
     wanted = sorted(set(keys))
     if not wanted:
         return {}
     result = await session.exec(
-        select(Mention.source, Mention.external_id, Mention.id, MentionAnalysis.story_id)
-        .outerjoin(MentionAnalysis, col(MentionAnalysis.mention_id) == col(Mention.id))
-        .where(
-            Mention.organization_id == organization_id,
-            col(Mention.external_id).in_([e for _, e in wanted]),
-        )
+        text(
+            """
+            SELECT m.source, m.external_id, m.id, a.story_id
+            FROM unnest(CAST(:sources AS text[]), CAST(:external_ids AS text[]))
+                 AS k(source, external_id)
+            JOIN mention m ON m.organization_id = :organization_id
+                          AND m.source = k.source AND m.external_id = k.external_id
+            LEFT JOIN mention_analysis a ON a.mention_id = m.id
+            """
+        ),  # type: ignore[call-overload]
+        params={
+            "organization_id": organization_id,
+            "sources": [s for s, _ in wanted],
+            "external_ids": [e for _, e in wanted],
+        },
     )
     found = {(s, e): (i, story) for s, e, i, story in result}
     return {key: found[key] for key in wanted if key in found}
