@@ -237,6 +237,9 @@ async def _drive(ingest: str, url: str, org: Org, watchlists: dict[str, uuid.UUI
         sent = 0
         while not stop.is_set():
             batch = [chatter_post(org, texts, sent + i) for i in range(20)]
+            for i, post in enumerate(batch):
+                if (sent + i) % 3 == 2:  # a third are reposts, as in the loaded history
+                    post["repost_of"] = f"{org.slug}-c{sent + i - 2}"
             sent += 20
             (
                 await http.post("/v1/mentions", json={"mentions": batch}, headers=headers)
