@@ -133,11 +133,14 @@ async def requeue_unanalysed(session: AsyncSession, now: datetime) -> Outcome:
         cap_seconds=RETRY_CAP.total_seconds(),
         limit=REQUEUE_LIMIT,
     )
-    spent = [d.mention_id for d in due if d.tries >= MAX_TRIES]
+    spent = [d.mention_id for d in due.mentions if d.tries >= MAX_TRIES]
     for mention_id, reason in await repository.give_up(session, spent, MAX_TRIES, now):
         log.warning("mention %s given up: %s", mention_id, reason)
-    resend = [d for d in due if d.tries < MAX_TRIES]
+    resend = [d for d in due.mentions if d.tries < MAX_TRIES]
     counted = await repository.count_tries(session, [_next_try(d, now) for d in resend])
+    # Every never-tried mention found now has a failure row (counted here or by another
+    # replica's pass): the next pass need not read before `stored_before` again.
+    await repository.advance_checked(session, due.checked)
     groups: dict[tuple[uuid.UUID, int], list[Unanalysed]] = defaultdict(list)
     for item in resend:
         if item.mention_id in counted:

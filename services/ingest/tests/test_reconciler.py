@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.messages import MentionIngested
 from libs.contracts.outcome import Outcome
-from libs.database.tables import MentionFailure
+from libs.database.tables import MentionFailure, Organization
 from libs.database.tables._types import utcnow
 from services.ingest import repository, service
 from services.ingest.tests.builders import make_analysis, store_mentions, stored_at
@@ -207,3 +207,43 @@ async def test_redriving_restarts_the_tries_and_announces_again(
         await service.requeue_unanalysed(session, now + timedelta(minutes=1)), organization
     )
     assert [m.mention_ids for m in again] == [[ids["spent"]]]
+
+
+async def test_a_complete_pass_marks_the_organization_and_the_next_reads_on_from_there(
+    session: AsyncSession, organization: uuid.UUID
+) -> None:
+    now = utcnow() + timedelta(days=3650)
+    lost = (await _stored(session, organization, {"lost": timedelta(minutes=5)}, now))["lost"]
+    first = await service.requeue_unanalysed(session, now)
+    assert [m.mention_ids for m in _ours(first, organization)] == [[lost]]
+    marked = await session.get(Organization, organization, populate_existing=True)
+    assert marked is not None and marked.unanalysed_checked_until == now - service.GRACE
+
+    # Stored in the margin before the mark (a transaction that committed late): read again.
+    # Stored before the margin: every pass since would have found it, so it is not read.
+    edge = service.GRACE + repository.CHECK_MARGIN
+    ids = await _stored(
+        session,
+        organization,
+        {"late": edge - timedelta(seconds=1), "behind": edge + timedelta(seconds=1)},
+        now,
+    )
+    second = await service.requeue_unanalysed(session, now + timedelta(seconds=1))
+    assert [m.mention_ids for m in _ours(second, organization)] == [[ids["late"]]]
+
+
+async def test_an_organization_with_more_than_a_pass_takes_keeps_its_mark(
+    session: AsyncSession, organization: uuid.UUID, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = utcnow() + timedelta(days=3650)
+    await _stored(
+        session, organization, {"a": timedelta(minutes=3), "b": timedelta(minutes=4)}, now
+    )
+    monkeypatch.setattr(service, "REQUEUE_LIMIT", 1)
+    await service.requeue_unanalysed(session, now)
+    unmarked = await session.get(Organization, organization, populate_existing=True)
+    assert unmarked is not None and unmarked.unanalysed_checked_until is None
+    await service.requeue_unanalysed(session, now + timedelta(seconds=1))  # finds "b"
+    await service.requeue_unanalysed(session, now + timedelta(seconds=2))  # finds nothing new
+    marked = await session.get(Organization, organization, populate_existing=True)
+    assert marked is not None and marked.unanalysed_checked_until is not None
