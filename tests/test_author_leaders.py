@@ -114,6 +114,7 @@ async def test_flat_activity_or_an_unindexed_figure_falls_back(
         flat = await leading_author_ids(
             session, org.id, since, until, AuthorOrderField.MENTION_COUNT, 2
         )
+    async with sessions() as session:
         unindexed = await leading_author_ids(
             session, org.id, since, until, AuthorOrderField.INFLUENCE, 2
         )

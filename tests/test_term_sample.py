@@ -2,6 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import text
+
 from gateway.tests import builders
 from libs.contracts.enums import Sentiment
 from libs.database.engine import transaction
@@ -86,3 +88,34 @@ async def test_a_long_window_is_estimated_and_each_quarter_hour_weighs_its_menti
         ("召回", 30, 30), ("奶粉", 24, 0), ("结块", 12, 0)
     ]  # fmt: skip
     assert sample.rows == counted  # the strata are even, so the estimate is the count
+
+
+async def test_another_organizations_watchlist_counts_nothing(sessions: Sessions) -> None:
+    async with transaction(sessions) as session:
+        ours = await organization(session)
+        theirs = await organization(session)
+        their_list = await builders.watchlist(session, theirs.id, "并购")
+    await _post(sessions, theirs, T0 + timedelta(minutes=1), ["并购计划"], watched=[their_list])
+    scope = Scope(ours.id, T0, T0 + timedelta(hours=1), watchlist_id=their_list.id)
+    async with sessions() as session:
+        for target in (10, 4000):  # cut short and read whole
+            sample = await sampled_top_terms(session, scope, "keyword", 10, target=target)
+            assert sample.rows == []
+
+
+async def test_a_quarter_hour_the_rollups_no_longer_hold_is_an_estimate(
+    sessions: Sessions,
+) -> None:
+    async with transaction(sessions) as session:
+        org = await organization(session)
+    for n in range(12):
+        await _post(sessions, org, T0 + timedelta(minutes=n), ["奶粉"])
+    async with transaction(sessions) as session:
+        await session.exec(
+            text("DELETE FROM mention_rollup WHERE organization_id = :org"),  # type: ignore[call-overload]
+            params={"org": org.id},
+        )
+    scope = Scope(org.id, T0, T0 + timedelta(minutes=15))
+    async with sessions() as session:
+        sample = await sampled_top_terms(session, scope, "keyword", 10, target=2)
+    assert not sample.exact  # two of twelve read: not the count, whatever the rollups say

@@ -36,20 +36,10 @@ MAX_DEPTH: Final = 3200
 MAX_DAYS: Final = 400
 
 _LEADERS = """
-    SELECT d.day, r.value
+    SELECT d.day, r.author_id, r.value
     FROM unnest(CAST(:days AS date[])) AS d(day)
     CROSS JOIN LATERAL (
         SELECT author_id, {column} AS value FROM author_day_rollup
-        WHERE organization_id = :org AND day = d.day
-        ORDER BY {column} DESC, author_id DESC
-        LIMIT :depth
-    ) r
-"""
-_IDS = """
-    SELECT DISTINCT r.author_id
-    FROM unnest(CAST(:days AS date[])) AS d(day)
-    CROSS JOIN LATERAL (
-        SELECT author_id FROM author_day_rollup
         WHERE organization_id = :org AND day = d.day
         ORDER BY {column} DESC, author_id DESC
         LIMIT :depth
@@ -75,7 +65,13 @@ async def leading_author_ids(
     first: int,
 ) -> list[uuid.UUID] | None:
     """Return the ids of the window's `first` authors by `field` (a superset is fine), or
-    None when this method cannot prove them and every author must be summed."""
+    None when this method cannot prove them and every author must be summed.
+
+    The lists, the bound and the exact figures must be read from one snapshot, or an
+    analysis committed between them could lift an unlisted author past a bound already
+    taken: the caller's session starts its transaction here, at repeatable read.
+    """
+    await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     column = INDEXED.get(field)
     days = touched_days(since, until)
     if column is None or not days or len(days) > MAX_DAYS:
@@ -85,13 +81,17 @@ async def leading_author_ids(
         params = {"org": organization_id, "days": days, "depth": depth}
         listed = await session.exec(text(_LEADERS.format(column=column)), params=params)  # type: ignore[call-overload]
         per_day: dict[date, list[int]] = {}
-        for day, value in listed:
+        candidates: set[uuid.UUID] = set()
+        for day, author_id, value in listed:
             per_day.setdefault(day, []).append(int(value))
+            candidates.add(author_id)
         bound = sum(values[-1] for values in per_day.values() if len(values) >= depth)
-        found = await session.exec(text(_IDS.format(column=column)), params=params)  # type: ignore[call-overload]
-        candidates = [row[0] for row in found]
         figures = author_figures(
-            organization_id, since=since, until=until, watchlist_id=None, author_ids=candidates
+            organization_id,
+            since=since,
+            until=until,
+            watchlist_id=None,
+            author_ids=sorted(candidates),
         )
         top = (
             await session.exec(
@@ -100,7 +100,9 @@ async def leading_author_ids(
                 .limit(first)
             )
         ).all()
-        if len(top) == first and int(top[-1][1]) > bound:
+        every_day_whole = all(len(values) < depth for values in per_day.values())
+        if every_day_whole or (len(top) == first and int(top[-1][1]) > bound):
+            # Whole lists hold every author of the window: the sum over them is the full one.
             return [row[0] for row in top]
         depth *= 8
     return None

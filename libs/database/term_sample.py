@@ -13,7 +13,9 @@ index (or a watchlist's hits, through their primary key), about `TARGET` mention
 A slice read to its end counts as itself; a slice cut short stands for all of its mentions,
 how many the quarter-hour rollup rows say (or a count, at the window's two partial ends).
 So a burst inside one quarter of an hour weighs what it is, and a quiet night what it is.
-If no slice was cut short, the sample is the window and the counts are exact.
+If no slice was cut short, the sample is the window and the counts are exact. A
+quarter-hour the rollups no longer hold (past `RETENTION_ROLLUPS_DAYS`) counts its sampled
+mentions as themselves: the estimate is then low, and still says it is an estimate.
 """
 
 import itertools
@@ -52,7 +54,8 @@ _EVERY = """
 _WATCHLIST = """
     SELECT a.mention_id, a.sentiment, {terms} AS terms
     FROM watchlist_hit h JOIN mention_analysis a ON a.mention_id = h.mention_id
-    WHERE h.watchlist_id = :watchlist AND h.posted_at >= s.lo AND h.posted_at < s.hi
+    WHERE h.watchlist_id = :watchlist AND h.organization_id = :org
+      AND h.posted_at >= s.lo AND h.posted_at < s.hi
     ORDER BY h.posted_at LIMIT :per_slice
 """
 
@@ -67,7 +70,7 @@ _SAMPLE = """
     ),
     weights AS (
         SELECT s.i,
-               count(p.mention_id) >= :per_slice AND s.held > count(p.mention_id) AS cut,
+               count(p.mention_id) >= :per_slice AND s.held <> count(p.mention_id) AS cut,
                CASE WHEN count(p.mention_id) >= :per_slice
                     THEN greatest(s.held, count(p.mention_id))::float8 / count(p.mention_id)
                     ELSE 1.0 END AS weight
@@ -105,7 +108,8 @@ _EDGE_EVERY = """
 """
 _EDGE_WATCHLIST = """
     SELECT count(*) FROM watchlist_hit h JOIN mention_analysis a ON a.mention_id = h.mention_id
-    WHERE h.watchlist_id = :watchlist AND h.posted_at >= :lo AND h.posted_at < :hi
+    WHERE h.watchlist_id = :watchlist AND h.organization_id = :org
+      AND h.posted_at >= :lo AND h.posted_at < :hi
 """
 
 

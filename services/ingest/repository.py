@@ -52,6 +52,13 @@ class MentionRow(TypedDict):
     drill_id: uuid.UUID | None
 
 
+async def transaction_time(session: AsyncSession) -> datetime:
+    """Return the database's time at the start of the session's transaction (`now()`)."""
+    result = await session.exec(text("SELECT now()"))  # type: ignore[call-overload]
+    moment: datetime = result.scalar_one()
+    return moment
+
+
 async def upsert_authors(session: AsyncSession, rows: list[AuthorRow]) -> dict[Key, uuid.UUID]:
     """Insert each author or refresh its counts and kind; return the ids by (source, handle)."""
     statement = insert(Author)
@@ -136,8 +143,8 @@ class TryRow(TypedDict):
 # (`organization.unanalysed_checked_until`): every pass gives a failure row to each it
 # finds, and failure rows go only once the mention is analysed. So each organization's
 # mentions are read from that mark, less `CHECK_MARGIN` for transactions that took their
-# `ingested_at` before it and committed after, through `ix_mention_org_ingested`: a few
-# minutes of mentions, where reading them all took 6.4 s at ten million. An organization
+# `ingested_at` before it and committed after, through `ix_mention_org_ingested`: about
+# eleven minutes of mentions, where reading them all took 6.4 s at ten million. An organization
 # without a mark (new since migration 0029) is read whole once; its first complete pass
 # sets the mark.
 _MARKS = text("SELECT id, unanalysed_checked_until FROM organization ORDER BY id")
@@ -153,15 +160,22 @@ _NEVER_TRIED = text(
     LIMIT :limit
     """
 )
+# The mark never passes the database's own clock less the grace: `ingested_at` is that
+# clock's (`service.store_batch`), whatever this replica's clock says.
 _ADVANCE = text(
-    "UPDATE organization SET unanalysed_checked_until = :at "
-    "WHERE id = :organization_id "
-    "AND (unanalysed_checked_until IS NULL OR unanalysed_checked_until < :at)"
+    """
+    UPDATE organization
+    SET unanalysed_checked_until = least(:at, now() - make_interval(secs => :grace))
+    WHERE id = :organization_id
+      AND (unanalysed_checked_until IS NULL
+           OR unanalysed_checked_until < least(:at, now() - make_interval(secs => :grace)))
+    """
 )
 _EARLIEST = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
-CHECK_MARGIN = timedelta(minutes=2)
-"""How far before its mark an organization's pass reads: ingest's insert transactions last
-seconds (each statement is cut at `STATEMENT_TIMEOUT_INGEST_SECONDS`)."""
+CHECK_MARGIN = timedelta(minutes=10)
+"""How far before its mark an organization's pass reads: an insert transaction that took its
+`ingested_at` (the transaction's start) before the mark and committed after it. Each
+statement is cut at `STATEMENT_TIMEOUT_INGEST_SECONDS` and a batch is a handful of them."""
 # The wait after a mention's last try, capped; `service.retry_after` is the same in Python.
 _DUE_AGAIN = text(
     """
@@ -237,12 +251,14 @@ async def due_unanalysed(
     return Due(kept, dict.fromkeys(sorted(complete), stored_before))
 
 
-async def advance_checked(session: AsyncSession, checked: dict[uuid.UUID, datetime]) -> None:
+async def advance_checked(
+    session: AsyncSession, checked: dict[uuid.UUID, datetime], grace: timedelta
+) -> None:
     """Move each organization's mark forward to when its mentions were last all checked."""
     for organization_id, at in checked.items():
         await session.exec(
             _ADVANCE,  # type: ignore[call-overload]
-            params={"organization_id": organization_id, "at": at},
+            params={"organization_id": organization_id, "at": at, "grace": grace.total_seconds()},
         )
 
 

@@ -20,7 +20,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.messages import MentionIngested
 from libs.contracts.outcome import Outcome
-from libs.database.tables._types import utcnow
 from libs.text import content_hash, normalize
 from services.ingest import repository
 from services.ingest.idempotency import repository as idempotency
@@ -73,7 +72,9 @@ async def store_batch(
     for index, item in items.items():
         first_index.setdefault((item.source.value, item.external_id), index)
 
-    now = utcnow()
+    # The database's clock, not this replica's: the reconciler's marks compare `ingested_at`
+    # across replicas (`repository.due_unanalysed`), and one clock cannot be skewed.
+    now = await repository.transaction_time(session)
     authors = await repository.upsert_authors(session, _author_rows(organization_id, items, now))
     # Rows go in key order, as authors do, so two batches with the same new keys lock the
     # unique index in the same order and cannot deadlock.
@@ -140,7 +141,7 @@ async def requeue_unanalysed(session: AsyncSession, now: datetime) -> Outcome:
     counted = await repository.count_tries(session, [_next_try(d, now) for d in resend])
     # Every never-tried mention found now has a failure row (counted here or by another
     # replica's pass): the next pass need not read before `stored_before` again.
-    await repository.advance_checked(session, due.checked)
+    await repository.advance_checked(session, due.checked, GRACE)
     groups: dict[tuple[uuid.UUID, int], list[Unanalysed]] = defaultdict(list)
     for item in resend:
         if item.mention_id in counted:

@@ -212,16 +212,19 @@ async def test_redriving_restarts_the_tries_and_announces_again(
 async def test_a_complete_pass_marks_the_organization_and_the_next_reads_on_from_there(
     session: AsyncSession, organization: uuid.UUID
 ) -> None:
-    now = utcnow() + timedelta(days=3650)
+    # Real time: the mark never passes the database's clock less the grace. Each pass reads
+    # its own organization, so other tests' rows cannot crowd this one's out.
+    now = utcnow()
     lost = (await _stored(session, organization, {"lost": timedelta(minutes=5)}, now))["lost"]
     first = await service.requeue_unanalysed(session, now)
     assert [m.mention_ids for m in _ours(first, organization)] == [[lost]]
     marked = await session.get(Organization, organization, populate_existing=True)
-    assert marked is not None and marked.unanalysed_checked_until == now - service.GRACE
+    checked = min(now, await repository.transaction_time(session)) - service.GRACE
+    assert marked is not None and marked.unanalysed_checked_until == checked
 
     # Stored in the margin before the mark (a transaction that committed late): read again.
     # Stored before the margin: every pass since would have found it, so it is not read.
-    edge = service.GRACE + repository.CHECK_MARGIN
+    edge = now - checked + repository.CHECK_MARGIN
     ids = await _stored(
         session,
         organization,
@@ -230,6 +233,16 @@ async def test_a_complete_pass_marks_the_organization_and_the_next_reads_on_from
     )
     second = await service.requeue_unanalysed(session, now + timedelta(seconds=1))
     assert [m.mention_ids for m in _ours(second, organization)] == [[ids["late"]]]
+
+
+async def test_a_replica_whose_clock_runs_ahead_cannot_mark_past_the_database(
+    session: AsyncSession, organization: uuid.UUID
+) -> None:
+    await service.requeue_unanalysed(session, utcnow() + timedelta(hours=1))
+    marked = await session.get(Organization, organization, populate_existing=True)
+    database_now = await repository.transaction_time(session)
+    assert marked is not None and marked.unanalysed_checked_until is not None
+    assert marked.unanalysed_checked_until <= database_now - service.GRACE
 
 
 async def test_an_organization_with_more_than_a_pass_takes_keeps_its_mark(

@@ -19,8 +19,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Filled with the text itself: the migration cannot run Python's normaliser in SQL, and
-    # analysis reads `text` once this revision is gone anyway.
+    # The code before this revision reads the stored column. SQL has NFKC and can fold
+    # spaces, as `libs.text.normalize` does; it does not strip markup, so a post sent as
+    # HTML keeps its tags in the restored column (and in the analysis of any mention not
+    # yet analysed when the downgrade ran).
     op.add_column("mention", sa.Column("text_normalized", sa.Text(), nullable=True))
-    op.execute("UPDATE mention SET text_normalized = text")
+    op.execute(
+        "UPDATE mention SET text_normalized = "
+        "btrim(regexp_replace(normalize(text, NFKC), '\\s+', ' ', 'g'))"
+    )
     op.alter_column("mention", "text_normalized", nullable=False)
