@@ -38,12 +38,13 @@ class Split:
     raw: tuple[Span, Span]
 
 
-def _floor(moment: datetime, step: timedelta) -> datetime:
+def bucket_start(moment: datetime, step: timedelta) -> datetime:
+    """The start of the rollup bucket of width `step` that holds `moment`."""
     return ORIGIN + ((moment - ORIGIN) // step) * step
 
 
 def _ceil(moment: datetime, step: timedelta) -> datetime:
-    down = _floor(moment, step)
+    down = bucket_start(moment, step)
     return down if down == moment else down + step
 
 
@@ -63,7 +64,7 @@ def coarsest_grain(width: timedelta, offset: timedelta) -> int:
 def split(since: datetime, until: datetime, grain_seconds: int) -> Split:
     """Split [since, until) into whole `grain_seconds` buckets, whole minutes and raw edges."""
     step = timedelta(seconds=grain_seconds)
-    minute_start, minute_end = _ceil(since, MINUTE), _floor(until, MINUTE)
+    minute_start, minute_end = _ceil(since, MINUTE), bucket_start(until, MINUTE)
     if minute_start >= minute_end:
         # Less than a whole minute: all raw.
         return Split(
@@ -72,7 +73,7 @@ def split(since: datetime, until: datetime, grain_seconds: int) -> Split:
             (Span(since, since), Span(since, since)),
             (Span(since, until), Span(until, until)),
         )
-    inside_start, inside_end = _ceil(since, step), _floor(until, step)
+    inside_start, inside_end = _ceil(since, step), bucket_start(until, step)
     if inside_start >= inside_end:
         inside_start = inside_end = minute_start
     return Split(

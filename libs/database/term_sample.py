@@ -28,7 +28,7 @@ from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.database.mention_window import Scope, TermRow, top_terms
-from libs.database.rollups import ORIGIN
+from libs.database.rollup_windows import bucket_start
 from libs.database.tables.rollups import EVERY_MENTION
 
 TARGET = 4000
@@ -124,7 +124,7 @@ class TermSample:
 def slices(since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
     """Cut [since, until) at the quarter-hours of the rollups' grid."""
     cuts = [since]
-    boundary = ORIGIN + ((since - ORIGIN) // SLICE + 1) * SLICE
+    boundary = bucket_start(since, SLICE) + SLICE
     while boundary < until:
         cuts.append(boundary)
         boundary += SLICE
