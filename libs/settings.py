@@ -85,8 +85,11 @@ class Settings(BaseSettings):
     )
     retention_rollups_days: int = Field(
         default=730,
-        ge=1,
-        description="Days the rows of each table in RETENTION_ROLLUP_TABLES are kept.",
+        ge=8,
+        description=(
+            "Days the rows of each table in RETENTION_ROLLUP_TABLES are kept; at least 8, "
+            "the week and a day of quarter-hours a tier decision's history reads."
+        ),
     )
     retention_story_bands_days: int = Field(
         default=30,
@@ -98,7 +101,7 @@ class Settings(BaseSettings):
         ),
     )
     retention_rollup_tables: str = Field(
-        default="mention_rollup:bucket_at,author_day_rollup:day",
+        default="mention_rollup:bucket_at,author_day_rollup:day,watchlist_window_rollup:bucket_at",
         description=(
             "Comma-separated `table:time_column` pairs of per-organization rollup tables the "
             "retention pass prunes after RETENTION_ROLLUPS_DAYS; a table not (yet) in the "

@@ -34,6 +34,13 @@ GRAINS: Final = (60, 900, 3600)
 ORIGIN: Final = datetime(2000, 1, 3, tzinfo=UTC)
 """Where every grain's buckets start counting from (a Monday, midnight UTC)."""
 
+DECISION_WINDOW: Final = 900
+"""The width in seconds of `watchlist_window_rollup`'s buckets: a tier decision's window."""
+
+
+# An analysis that can hurt: negative, or carrying a sensitive term (as
+# `services.analysis.window.harmful` says it, and a tier decision's history counts it).
+HARMFUL: Final = "(a.sentiment = 'negative' OR a.sensitive_score > 0)"
 
 # The analysed mentions a statement counts; its `{where}` picks them (by id, or a time range).
 _ANALYSED = """
@@ -72,6 +79,26 @@ _MENTION_ROLLUP = f"""
         sentiment_score_sum = r.sentiment_score_sum + excluded.sentiment_score_sum,
         reach = r.reach + excluded.reach,
         engagement = r.engagement + excluded.engagement
+"""
+
+# A watchlist's mentions and harmful ones per quarter-hour, for tier decisions' history. Only
+# watchlists: the organization's row (`EVERY_MENTION`) decides nothing.
+_WINDOW_ROLLUP = f"""
+    INSERT INTO watchlist_window_rollup AS r (
+        organization_id, watchlist_id, bucket_at, mentions, harmful)
+    SELECT m.organization_id, w.watchlist_id,
+           date_bin(make_interval(secs => CAST(:window AS integer)), m.posted_at,
+                    CAST(:origin AS timestamptz)),
+           CAST(:sign AS integer) * count(*),
+           CAST(:sign AS integer) * count(*) FILTER (WHERE {HARMFUL})
+    {_ANALYSED}
+    CROSS JOIN LATERAL (SELECT DISTINCT unnest(a.watchlist_ids) AS watchlist_id) w
+    WHERE {{where}}
+    GROUP BY 1, 2, 3
+    ORDER BY 1, 2, 3
+    ON CONFLICT (organization_id, watchlist_id, bucket_at) DO UPDATE SET
+        mentions = r.mentions + excluded.mentions,
+        harmful = r.harmful + excluded.harmful
 """
 
 # `{table}` is author_day_rollup (grouped by `{day}`, the UTC day) or author_rollup (all time).
@@ -126,6 +153,8 @@ _DROP_EMPTY = (
     "AND mention_count = 0",
     "DELETE FROM author_rollup WHERE organization_id = ANY(CAST(:organizations AS uuid[])) "
     "AND mention_count = 0",
+    "DELETE FROM watchlist_window_rollup "
+    "WHERE organization_id = ANY(CAST(:organizations AS uuid[])) AND mentions = 0",
 )
 
 
@@ -135,6 +164,7 @@ def _parameters(sign: int, **more: Any) -> dict[str, Any]:
         "origin": ORIGIN,
         "every": EVERY_MENTION,
         "grains": list(GRAINS),
+        "window": DECISION_WINDOW,
         **more,
     }
 
@@ -154,6 +184,7 @@ async def _apply(session: AsyncSession, mention_ids: list[uuid.UUID], sign: int)
         return
     parameters = _parameters(sign, ids=ids)
     await _execute(session, _MENTION_ROLLUP.format(where=_BY_ID), parameters)
+    await _execute(session, _WINDOW_ROLLUP.format(where=_BY_ID), parameters)
     for table in ("author_day_rollup", "author_rollup"):
         await _execute(session, _author_statement(table, _BY_ID), parameters)
 
@@ -208,6 +239,10 @@ _BUCKETS_IN_RANGE = (
     "FROM mention_rollup WHERE organization_id = :organization_id "
     "AND bucket_at >= :start AND bucket_at < :end"
 )
+_WINDOWS_IN_RANGE = (
+    "FROM watchlist_window_rollup WHERE organization_id = :organization_id "
+    "AND bucket_at >= :start AND bucket_at < :end"
+)
 _DAYS_IN_RANGE = (
     "FROM author_day_rollup WHERE organization_id = :organization_id "
     "AND day >= CAST(:start_day AS date) AND day < CAST(:end_day AS date)"
@@ -232,9 +267,11 @@ async def rebuild_days(
         "end_day": end.date(),
     }
     await _execute(session, f"DELETE {_BUCKETS_IN_RANGE}", scope)
+    await _execute(session, f"DELETE {_WINDOWS_IN_RANGE}", scope)
     await _execute(session, f"DELETE {_DAYS_IN_RANGE}", scope)
     parameters = _parameters(1, **scope)
     await _execute(session, _MENTION_ROLLUP.format(where=_IN_RANGE), parameters)
+    await _execute(session, _WINDOW_ROLLUP.format(where=_IN_RANGE), parameters)
     await _execute(session, _author_statement("author_day_rollup", _IN_RANGE), parameters)
     return Rebuilt(
         start,
@@ -270,7 +307,12 @@ async def rebuild_author_totals(session: AsyncSession, organization_id: uuid.UUI
     )
 
 
-ROLLUP_TABLES: Final = ("mention_rollup", "author_day_rollup", "author_rollup")
+ROLLUP_TABLES: Final = (
+    "mention_rollup",
+    "watchlist_window_rollup",
+    "author_day_rollup",
+    "author_rollup",
+)
 
 
 async def analyze(session: AsyncSession) -> None:

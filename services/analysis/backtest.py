@@ -199,13 +199,13 @@ def _counts(posted: Sequence[Posted], now: datetime) -> dict[int, tuple[int, int
         else:
             spans.append((start, end))
     for start, end in spans:
-        found.extend(posted[_after(posted, start) : _after(posted, end)])
+        found.extend(posted[_before(posted, start) : _before(posted, end)])
     return window_counts(found, now)
 
 
-def _after(posted: Sequence[Posted], at: datetime) -> int:
-    """Return the position after every post at or before `at`."""
-    return bisect.bisect_right(posted, (at, True))
+def _before(posted: Sequence[Posted], at: datetime) -> int:
+    """Return the position after every post before `at` (the spans are [start, end))."""
+    return bisect.bisect_left(posted, (at, False))
 
 
 def _history(posted: Sequence[Posted], now: datetime) -> History:

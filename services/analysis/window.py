@@ -12,6 +12,13 @@ wave of praise is attention, not a crisis. The counts per window are made in SQL
 (`repository.window.history`) and by `window_counts` in a replay, and both become a
 `History` through the one `history` function here; a test checks both count alike.
 
+The history is counted in the clock's quarter-hours (`history_index`), the buckets
+`watchlist_window_rollup` keeps per watchlist, so a live decision reads at most 117 rows
+whatever the brand's volume, not a day of raw hits. The current window slides with `now`;
+the history stops at the start of the quarter-hour that holds the window's start
+(`history_end`), so the minutes between the two (under a quarter of an hour, and the start
+of any burst) count in neither.
+
 A history starts at the watchlist's first mention (backfilled posts count by `posted_at`):
 the windows before it are not zeros, they are unknown. With fewer than
 `MIN_HISTORY_WINDOWS` (8 windows = 2 hours) there is no baseline and the risk model
@@ -26,6 +33,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from libs.contracts.enums import CrisisType
+from libs.database.rollups import DECISION_WINDOW, ORIGIN
 from services.analysis import spikes
 
 WINDOW = timedelta(minutes=15)
@@ -43,9 +51,13 @@ SEASON_DAYS = 7
 SLOT_NEIGHBOURS = 1
 WINDOWS_PER_DAY = int(timedelta(days=1) / WINDOW)
 SEASON_WINDOWS = WINDOWS_PER_DAY * SEASON_DAYS + SLOT_NEIGHBOURS
-# How far back from `now` any baseline looks (the current window, then the oldest seasonal
-# window): what a replay must read before the first decision it makes.
-HISTORY_SPAN = WINDOW * (SEASON_WINDOWS + 1)
+# How far back from `now` any baseline looks (the current window, up to a window between it
+# and the history's end, then the oldest seasonal window): what a replay must read before
+# the first decision it makes.
+HISTORY_SPAN = WINDOW * (SEASON_WINDOWS + 2)
+# The history's windows are the buckets of `watchlist_window_rollup`.
+if timedelta(seconds=DECISION_WINDOW) != WINDOW:
+    raise RuntimeError("the decision window and the buckets of its rollup differ")
 # How many media and KOL handles, sensitive terms and cues a signal names.
 NAMED = 5
 TOP_MENTIONS = 10
@@ -175,6 +187,24 @@ def window_index(posted_at: datetime, now: datetime) -> int:
     return 1 + int((window_start - posted_at) / WINDOW)
 
 
+def history_end(now: datetime) -> datetime:
+    """Return where the history before `now` stops: the quarter-hour holding the window's start."""
+    _, window_start, _, _ = window_bounds(now)
+    return window_start - (window_start - ORIGIN) % WINDOW
+
+
+def history_index(posted_at: datetime, now: datetime) -> int:
+    """Return which history window `posted_at` falls in (0: after the history's end).
+
+    Window `k` ≥ 1 is the quarter-hour [end − k·WINDOW, end − (k − 1)·WINDOW), `end` being
+    `history_end(now)`: the rollup bucket that starts at end − k·WINDOW.
+    """
+    end = history_end(now)
+    if posted_at >= end:
+        return 0
+    return -((posted_at - end) // WINDOW)
+
+
 def seasonal_indexes() -> tuple[int, ...]:
     """Return the window indexes of the same slot on each of the previous days, oldest first."""
     return tuple(
@@ -185,18 +215,16 @@ def seasonal_indexes() -> tuple[int, ...]:
 
 
 def history_ranges(now: datetime) -> list[tuple[datetime, datetime]]:
-    """Return the (start, end] spans that hold every window a history reads.
+    """Return the [start, end) spans that hold every window a history reads.
 
-    The first is the last 24 hours, the others the seasonal slots, newest day first. Window
-    `k` ≥ 1 holds (window start − k·WINDOW, window start − (k − 1)·WINDOW], so these spans
-    hold exactly the windows they name, except that the first span's end, the current
-    window's start, belongs to the current window (index 0), which no history reads.
+    The first is the 24 hours before `history_end`, the others the seasonal slots (the
+    windows `seasonal_indexes` names), newest day first; each is whole rollup buckets.
     """
-    _, window_start, _, _ = window_bounds(now)
-    ranges = [(window_start - BASELINE_SPAN, window_start)]
+    end = history_end(now)
+    ranges = [(end - BASELINE_SPAN, end)]
     for day in range(1, SEASON_DAYS + 1):
-        newest = window_start - WINDOW * (day * WINDOWS_PER_DAY - SLOT_NEIGHBOURS - 1)
-        ranges.append((newest - WINDOW * (2 * SLOT_NEIGHBOURS + 1), newest))
+        newest = day * WINDOWS_PER_DAY - SLOT_NEIGHBOURS
+        ranges.append((end - WINDOW * (newest + 2 * SLOT_NEIGHBOURS), end - WINDOW * (newest - 1)))
     return ranges
 
 
@@ -211,7 +239,7 @@ def window_counts(
     wanted = set(range(1, BASELINE_WINDOWS + 1)) | set(seasonal_indexes())
     counts: dict[int, tuple[int, int]] = {}
     for at, harm in posted:
-        index = window_index(at, now)
+        index = history_index(at, now)
         if index in wanted:
             volume, harms = counts.get(index, (0, 0))
             counts[index] = (volume + 1, harms + int(harm))
@@ -227,7 +255,7 @@ def history(
 
     `first_at` is the first mention's posting time (None: there is none yet).
     """
-    known = window_index(first_at, now) if first_at is not None else 0
+    known = history_index(first_at, now) if first_at is not None else 0
     length = min(known, BASELINE_WINDOWS)
     indexes = range(length, 0, -1)
     volume = tuple(counts.get(i, (0, 0))[0] for i in indexes)

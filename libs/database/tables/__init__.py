@@ -53,7 +53,12 @@ from libs.database.tables.ingest import (
 from libs.database.tables.messaging import DeadLetter, MessageReceipt, OutboxMessage
 from libs.database.tables.notify import WebhookDelivery, WebhookEndpoint, WebhookPolicy
 from libs.database.tables.people import AuditEntry, Person
-from libs.database.tables.rollups import AuthorDayRollup, AuthorRollup, MentionRollup
+from libs.database.tables.rollups import (
+    AuthorDayRollup,
+    AuthorRollup,
+    MentionRollup,
+    WatchlistWindowRollup,
+)
 from libs.database.tables.tenancy import ApiKey, Organization, OrganizationKey
 
 metadata = SQLModel.metadata
@@ -112,6 +117,7 @@ __all__ = [
     "Watchlist",
     "WatchlistHit",
     "WatchlistSnooze",
+    "WatchlistWindowRollup",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookPolicy",

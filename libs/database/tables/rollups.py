@@ -56,6 +56,23 @@ class MentionRollup(SQLModel, table=True):
     engagement: int = _counter()
 
 
+class WatchlistWindowRollup(SQLModel, table=True):
+    """A watchlist's analysed mentions, and the harmful ones, per quarter-hour of the clock.
+
+    What a tier decision's history reads (`services.analysis.window`): 117 narrow rows for
+    a day and the seasonal slots, where the same quarter-hours of `mention_rollup` come in
+    a row per platform. Harmful is negative or carrying a sensitive term.
+    """
+
+    __tablename__ = "watchlist_window_rollup"
+
+    organization_id: uuid.UUID = _organization()
+    watchlist_id: uuid.UUID = Field(primary_key=True)
+    bucket_at: datetime = Field(primary_key=True, sa_type=DateTime(timezone=True))
+    mentions: int = _counter()
+    harmful: int = _counter()
+
+
 class AuthorDayRollup(SQLModel, table=True):
     """An author's analysed mentions posted on one UTC day, with their reach and engagement.
 

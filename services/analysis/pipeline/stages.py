@@ -6,6 +6,7 @@ MinHash signatures) run in a thread, so the event loop stays free for other jobs
 
 import asyncio
 import uuid
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import Final
@@ -29,6 +30,7 @@ from services.analysis.repository.mentions import AuthoredMention
 from services.analysis.repository.rows import AnalysisRow, StoryRow
 from services.analysis.story_assignment import Assignment, StoryIndex, StoryItem, assign
 from services.analysis.textprep import prepare as prepare_text
+from services.analysis.window import harmful
 
 
 async def prepare(session: AsyncSession, batch: Batch) -> None:
@@ -120,7 +122,14 @@ async def place_in_stories(session: AsyncSession, batch: Batch) -> None:
         )
         for m in batch.mentions
     ]
-    keys = {k for s in batch.signatures.values() if s is not None for k in stories.band_keys(s)}
+    # A repost whose parent already has a story joins it (`assign`): its keys are not read.
+    keys = {
+        k
+        for m in batch.mentions
+        if (s := batch.signatures[m.id]) is not None
+        and ((parent := batch.parents.get(m.id)) is None or known.get(parent) is None)
+        for k in stories.band_keys(s)
+    }
     for attempt in range(1, PLACEMENT_ATTEMPTS + 1):
         index = await story_rows.story_index(session, organization_id, keys)
         assignment = assign(items, index, known)
@@ -291,16 +300,31 @@ def _mention_notice(batch: Batch, mention: AuthoredMention) -> live.Notice:
 
 
 async def read_windows(session: AsyncSession, batch: Batch) -> None:
-    """Lock every watchlist the stored mentions matched and summarise its window at `now`."""
+    """Lock every watchlist the stored mentions matched and summarise its window at `now`.
+
+    The batch's own hits are not in the rollups yet (`count_in_rollups` runs last), so each
+    history adds them from memory.
+    """
+    uncounted: dict[uuid.UUID, list[tuple[datetime, bool]]] = {}
+    for mention in batch.stored:
+        sentiment = batch.scored[mention.id].sentiment.label.value
+        harm = harmful(sentiment, batch.matched[mention.id].sensitive.score)
+        for watchlist_id in batch.matched[mention.id].watchlist_ids:
+            uncounted.setdefault(watchlist_id, []).append((mention.posted_at, harm))
     for watchlist in await watchlists.lock_watchlists(session, batch.watchlist_ids()):
-        batch.windows.append(await read_window(session, watchlist, batch.now))
+        batch.windows.append(
+            await read_window(session, watchlist, batch.now, uncounted.get(watchlist.id, ()))
+        )
 
 
 async def read_window(
-    session: AsyncSession, watchlist: Watchlist, now: datetime
+    session: AsyncSession,
+    watchlist: Watchlist,
+    now: datetime,
+    uncounted: Iterable[tuple[datetime, bool]] = (),
 ) -> WatchlistWindow:
     """Read a locked watchlist's window at `now`; a re-scoring pass reads it the same way."""
-    return WatchlistWindow(watchlist, await window.read_window(session, watchlist, now))
+    return WatchlistWindow(watchlist, await window.read_window(session, watchlist, now, uncounted))
 
 
 async def decide(session: AsyncSession, batch: Batch) -> None:

@@ -1,7 +1,7 @@
 """What a tier decision reads: the window's statistics and the history before it."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,8 +20,10 @@ from services.analysis.window import (
     StoryStats,
     WindowStats,
     history,
+    history_end,
     history_ranges,
     window_bounds,
+    window_counts,
     window_index,
 )
 
@@ -182,53 +184,44 @@ async def window_stats(
     )
 
 
-# Mentions and harmful mentions per earlier window, counted back from the current window's
-# start (index 1 is the window just before it, as in `window.window_index`), over the last
-# 24 hours and the same slot on each of the previous days (`window.history_ranges`, each
-# span an index range scan; `window.history` keeps the windows it names); and the first
-# mention, where the history starts. `{seasonal}`
-# is those slots, or nothing where only the recent windows matter (a story's series).
-_HISTORY = """
-    SELECT NULL::int AS idx, 0 AS n, 0 AS harm,
-           (SELECT min(posted_at) FROM {table} WHERE {key} = :key) AS first_at
-    UNION ALL
-    SELECT 1 + floor(extract(epoch FROM (:window_start - posted_at)) / :seconds)::int,
-           count(*), count(*) FILTER (WHERE {harmful}), NULL
-    FROM {table}
-    WHERE {key} = :key
-      AND ((posted_at > :baseline_start AND posted_at < :window_start){seasonal})
+# Mentions and harmful mentions per history window (`window.history_index`: the quarter-hour
+# buckets before `window.history_end`), over the last 24 hours and the same slot on each of
+# the previous days (`window.history_ranges`); and the first mention, where the history
+# starts. A watchlist's come from its rows of `watchlist_window_rollup`; a story's, which no
+# rollup keeps, from its analyses.
+_FIRST = "SELECT NULL::int AS idx, 0::bigint AS n, 0::bigint AS harm, ({first}) AS first_at"
+_WATCHLIST_WINDOWS = """
+    SELECT (extract(epoch FROM (:history_end - bucket_at)) / CAST(:seconds AS integer))::int,
+           mentions, harmful, NULL
+    FROM watchlist_window_rollup
+    WHERE organization_id = :organization_id AND watchlist_id = :key AND ({spans})
+"""
+_STORY_WINDOWS = f"""
+    SELECT ceil(extract(epoch FROM (:history_end - posted_at)) / CAST(:seconds AS integer))::int,
+           count(*), count(*) FILTER (WHERE {HARMFUL}), NULL
+    FROM mention_analysis
+    WHERE story_id = :key AND ({{spans}})
     GROUP BY 1
 """
-_SLOT = " OR (posted_at > :slot_start_{n} AND posted_at <= :slot_end_{n})"
+_SPAN = "({column} >= :span_start_{n} AND {column} < :span_end_{n})"
 
 
 async def _history(
     session: AsyncSession,
-    table: str,
-    key_column: str,
-    key: uuid.UUID,
+    statement: str,
+    column: str,
+    params: dict[str, Any],
+    spans: Sequence[tuple[datetime, datetime]],
     now: datetime,
-    *,
-    seasonal: bool,
 ) -> tuple[dict[int, tuple[int, int]], datetime | None]:
-    recent, *slots = history_ranges(now)
-    if not seasonal:
-        slots = []
-    params: dict[str, Any] = {
-        "key": key,
-        "baseline_start": recent[0],
-        "window_start": recent[1],
-        "seconds": WINDOW.total_seconds(),
-    }
-    for n, (start, end) in enumerate(slots):
-        params[f"slot_start_{n}"], params[f"slot_end_{n}"] = start, end
-    statement = _HISTORY.format(
-        table=table,
-        key=key_column,
-        harmful=HARMFUL,
-        seasonal="".join(_SLOT.format(n=n) for n in range(len(slots))),
+    params = {**params, "history_end": history_end(now), "seconds": int(WINDOW.total_seconds())}
+    for n, (start, end) in enumerate(spans):
+        params[f"span_start_{n}"], params[f"span_end_{n}"] = start, end
+    covered = " OR ".join(_SPAN.format(column=column, n=n) for n in range(len(spans)))
+    result = await session.exec(
+        text(statement.format(spans=covered)),  # type: ignore[call-overload]
+        params=params,
     )
-    result = await session.exec(text(statement), params=params)  # type: ignore[call-overload]
     counts: dict[int, tuple[int, int]] = {}
     first_at: datetime | None = None
     for row in result:
@@ -240,12 +233,28 @@ async def _history(
 
 
 async def watchlist_history(
-    session: AsyncSession, watchlist_id: uuid.UUID, now: datetime
+    session: AsyncSession,
+    watchlist: Watchlist,
+    now: datetime,
+    uncounted: Iterable[tuple[datetime, bool]] = (),
 ) -> History:
-    """Return the watchlist's history before the window ending at `now`, since its first hit."""
+    """Return the watchlist's history before the window ending at `now`, since its first hit.
+
+    `uncounted` are (posting time, harmful) of hits this transaction stored but has not yet
+    added to the rollups (the pipeline counts them last, `stages.count_in_rollups`).
+    """
+    first = "SELECT min(posted_at) FROM watchlist_hit WHERE watchlist_id = :key"
     counts, first_at = await _history(
-        session, "watchlist_hit", "watchlist_id", watchlist_id, now, seasonal=True
+        session,
+        f"{_FIRST.format(first=first)} UNION ALL {_WATCHLIST_WINDOWS}",
+        "bucket_at",
+        {"key": watchlist.id, "organization_id": watchlist.organization_id},
+        history_ranges(now),
+        now,
     )
+    for index, (volume, harm) in window_counts(uncounted, now).items():
+        known, known_harm = counts.get(index, (0, 0))
+        counts[index] = (known + volume, known_harm + harm)
     return history(counts, first_at, now)
 
 
@@ -254,22 +263,32 @@ async def story_series(
 ) -> tuple[int, ...]:
     """Return the story's harmful mentions per window over the last `length` windows."""
     counts, _ = await _history(
-        session, "mention_analysis", "story_id", story_id, now, seasonal=False
+        session,
+        f"{_FIRST.format(first='SELECT NULL::timestamptz')} UNION ALL {_STORY_WINDOWS}",
+        "posted_at",
+        {"key": story_id},
+        history_ranges(now)[:1],
+        now,
     )
     return tuple(counts.get(i, (0, 0))[1] for i in range(length, 0, -1))
 
 
-async def read_window(session: AsyncSession, watchlist: Watchlist, now: datetime) -> WindowStats:
+async def read_window(
+    session: AsyncSession,
+    watchlist: Watchlist,
+    now: datetime,
+    uncounted: Iterable[tuple[datetime, bool]] = (),
+) -> WindowStats:
     """Read everything a tier decision on `watchlist` at `now` needs: window, history, story.
 
-    The one way a watchlist's window is read live, whether mentions just arrived or the
-    watchlist is re-scored because time passed.
+    The one way a watchlist's window is read live, whether mentions just arrived (their
+    hits `uncounted` in the rollups yet) or the watchlist is re-scored because time passed.
     """
     stats = await window_stats(
         session,
         watchlist.id,
         now,
-        await watchlist_history(session, watchlist.id, now),
+        await watchlist_history(session, watchlist, now, uncounted),
         last_spike_at=watchlist.last_spike_at,
         last_spike_count=watchlist.last_spike_count,
     )

@@ -21,6 +21,7 @@ from services.analysis.tests.builders import (
     make_organization,
     make_watchlist,
 )
+from services.analysis.window import harmful
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 EVERY = "00000000-0000-0000-0000-000000000000"
@@ -31,6 +32,7 @@ TEXTS = [
     "今天天气不错，出去走走",
     "禾岚新品发布会在上海举行",
     "物流太慢了，快递延误一周，差评",
+    "禾岚奶粉通过市场监管局抽检，质量合格，放心了",
 ]
 
 
@@ -52,7 +54,7 @@ async def _raw(session: AsyncSession, organization_id: uuid.UUID) -> list[Any]:
             """
             SELECT m.posted_at, m.source, m.author_id, m.views,
                    m.reposts + m.comments + m.likes, a.sentiment, a.sentiment_score,
-                   a.watchlist_ids, a.influence, m.drill_id
+                   a.watchlist_ids, a.influence, m.drill_id, a.sensitive_score
             FROM mention m JOIN mention_analysis a ON a.mention_id = m.id
             WHERE m.organization_id = :org
             """
@@ -66,7 +68,9 @@ def _expected_buckets(raw: list[Any]) -> dict[tuple[Any, ...], list[Any]]:
     """The bucket rollup counted here, mention by mention, from the raw rows: a drill's
     mention under its watchlists only, never the organization's row."""
     out: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, 0, 0, 0.0, 0, 0])
-    for posted_at, source, _, views, engagement, sentiment, score, watchlists, _, drill in raw:
+    for row_in in raw:
+        posted_at, source, _, views, engagement, sentiment, score, watchlists = row_in[:8]
+        drill = row_in.drill_id
         every = {EVERY} if drill is None else set()
         for watchlist in every | {str(w) for w in watchlists}:
             for grain in rollups.GRAINS:
@@ -78,11 +82,24 @@ def _expected_buckets(raw: list[Any]) -> dict[tuple[Any, ...], list[Any]]:
     return out
 
 
+def _expected_windows(raw: list[Any]) -> dict[tuple[Any, ...], list[Any]]:
+    """The decision windows counted here: each matched watchlist's mentions and harmful ones
+    per quarter-hour (a drill's too, under its own watchlist), none for the organization."""
+    out: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, 0])
+    for row in raw:
+        for watchlist in {str(w) for w in row.watchlist_ids}:
+            counts = out[(watchlist, _floor(row.posted_at, rollups.DECISION_WINDOW))]
+            counts[0] += 1
+            counts[1] += harmful(row.sentiment, row.sensitive_score)
+    return out
+
+
 def _expected_authors(raw: list[Any], *, by_day: bool) -> dict[tuple[Any, ...], list[Any]]:
     """The author rollups counted here from the raw rows: per author (and UTC day), drills'
     (invented) authors left out."""
     out: dict[tuple[Any, ...], list[Any]] = {}
-    for posted_at, _, author_id, views, engagement, sentiment, _, _, influence, drill in raw:
+    for row_in in raw:
+        posted_at, _, author_id, views, engagement, sentiment, _, _, influence, drill = row_in[:10]
         if author_id is None or drill is not None:
             continue
         key = (str(author_id), posted_at.astimezone(UTC).date()) if by_day else (str(author_id),)
@@ -111,6 +128,20 @@ async def _stored_buckets(
         {"org": organization_id},
     )
     return {tuple(row[:4]): list(row[4:]) for row in result.all()}
+
+
+async def _stored_windows(
+    session: AsyncSession, organization_id: uuid.UUID
+) -> dict[tuple[Any, ...], list[Any]]:
+    result = await _sql(
+        session,
+        text(
+            "SELECT watchlist_id::text, bucket_at, mentions, harmful "
+            "FROM watchlist_window_rollup WHERE organization_id = :org"
+        ),
+        {"org": organization_id},
+    )
+    return {tuple(row[:2]): list(row[2:]) for row in result.all()}
 
 
 async def _stored_authors(
@@ -151,6 +182,7 @@ def _same(
 async def _equal_to_a_recount(session: AsyncSession, organization_id: uuid.UUID) -> None:
     raw = await _raw(session, organization_id)
     _same(await _stored_buckets(session, organization_id), _expected_buckets(raw))
+    _same(await _stored_windows(session, organization_id), _expected_windows(raw))
     for by_day in (True, False):
         _same(
             await _stored_authors(session, organization_id, by_day=by_day),
@@ -188,7 +220,10 @@ async def test_rollups_equal_a_recount_after_batches_deletions_and_a_rebuild(
             mentions.append(mention)
         await analyse(session, analyzer, org, mentions, NOW + timedelta(minutes=batch))
         batches.append(mentions)
-    assert len(await _raw(session, org)) == 48
+    raw = await _raw(session, org)
+    assert len(raw) == 48
+    # Harm is more than negativity: a sensitive term in a post that is not negative counts.
+    assert any(r.sentiment != "negative" and r.sensitive_score > 0 for r in raw)
     await _equal_to_a_recount(session, org)
 
     # A message delivered twice stores nothing the second time, and counts nothing.
@@ -206,6 +241,7 @@ async def test_rollups_equal_a_recount_after_batches_deletions_and_a_rebuild(
     # Counts are exact; the maxima stay upper bounds until a rebuild, so compare those after.
     stored = await _stored_buckets(session, org)
     _same(stored, _expected_buckets(raw))
+    _same(await _stored_windows(session, org), _expected_windows(raw))
 
     # A rebuild puts back what a deletion without subtraction left, and the maxima.
     await _sql(
@@ -216,6 +252,13 @@ async def test_rollups_equal_a_recount_after_batches_deletions_and_a_rebuild(
     await _sql(
         session,
         text("UPDATE mention_rollup SET positive = positive + 7 WHERE organization_id = :org"),
+        {"org": org},
+    )
+    await _sql(
+        session,
+        text(
+            "UPDATE watchlist_window_rollup SET harmful = harmful + 2 WHERE organization_id = :org"
+        ),
         {"org": org},
     )
     rebuilt = await rollups.rebuild(session, org, NOW - timedelta(days=3), NOW + timedelta(hours=1))

@@ -14,10 +14,11 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import AuthorKind, CrisisType
-from libs.database.tables import WatchlistHit
+from libs.database.rollups import ORIGIN
+from libs.database.tables import Watchlist, WatchlistHit
 from services.analysis.influence import KOL_THRESHOLD
 from services.analysis.repository import writes
-from services.analysis.repository.rows import HitRow, table_row
+from services.analysis.repository.rows import AnalysisRow, HitRow, table_row
 from services.analysis.repository.window import (
     HARMFUL,
     watchlist_history,
@@ -44,13 +45,17 @@ from services.analysis.window import (
     WindowStats,
     harmful,
     history,
+    history_end,
+    history_index,
     history_ranges,
+    seasonal_indexes,
     window_bounds,
     window_counts,
     window_index,
 )
 
 NOW = datetime(2025, 3, 15, 20, 0, tzinfo=UTC)
+SLIDING = datetime(2026, 3, 1, 12, 7, 13, 250_000, tzinfo=UTC)
 _, WINDOW_START, _, _ = window_bounds(NOW)
 STEADY = History(
     volume=(2,) * BASELINE_WINDOWS, harm=(1,) * BASELINE_WINDOWS, windows=BASELINE_WINDOWS
@@ -271,8 +276,9 @@ async def test_stored_and_replayed_hits_give_the_same_stats_as_the_reference(
 
 async def _store_hits(
     session: AsyncSession, posted: Sequence[tuple[datetime, str, float]]
-) -> uuid.UUID:
-    """Store one watchlist's hits (posting time, sentiment, sensitive score); return its id."""
+) -> Watchlist:
+    """Store one watchlist's hits (posting time, sentiment, sensitive score) and their
+    analyses, counted in the rollups as the pipeline counts them; return the watchlist."""
     org = await make_organization(session)
     watchlist = make_watchlist(session, org, "w", ["x"])
     mentions = [make_mention(session, org, "x", at) for at, _, _ in posted]
@@ -284,7 +290,22 @@ async def _store_hits(
             for m, (_, sentiment, score) in zip(mentions, posted, strict=True)
         ],
     )
-    return watchlist.id
+    await writes.insert_analyses(
+        session,
+        [
+            AnalysisRow(
+                mention_id=m.id, organization_id=org, posted_at=m.posted_at, sentiment=sentiment,
+                sentiment_score=0.0, sentiment_probability=1.0, sentiment_evidence=[], tokens=[],
+                hashtags=[], watchlist_ids=[watchlist.id], matched_keywords=[],
+                sensitive_score=score, sensitive_hits=[], crisis_type=None,
+                crisis_confidence=0.0, crisis_evidence=[], story_id=None,
+                parent_mention_id=None, influence=0.0, amplifier=False, analyzed_at=m.posted_at,
+            )
+            for m, (_, sentiment, score) in zip(mentions, posted, strict=True)
+        ],
+    )  # fmt: skip
+    await writes.count_in_rollups(session, [m.id for m in mentions])
+    return watchlist
 
 
 def _replayed(posted: Sequence[tuple[datetime, str, float]], now: datetime) -> History:
@@ -292,10 +313,11 @@ def _replayed(posted: Sequence[tuple[datetime, str, float]], now: datetime) -> H
     return history(window_counts(pairs, now), min(at for at, _ in pairs), now)
 
 
-async def test_sql_history_matches_the_in_memory_one(session: AsyncSession) -> None:
-    """Live SQL and a replay count mentions and harm per window alike, at every boundary."""
-    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    window_start = now - WINDOW
+@pytest.mark.parametrize("now", [datetime(2026, 3, 1, 12, 0, tzinfo=UTC), SLIDING])
+async def test_sql_history_matches_the_in_memory_one(session: AsyncSession, now: datetime) -> None:
+    """The rollups and a replay count mentions and harm per window alike, at every boundary
+    of the clock's quarter-hours, whether the window starts on one or between two."""
+    end = history_end(now)
     day = 86_400
     offsets = [0, 1, 899, 900, 901, 3600, 86_399, 86_400, 86_401, 87_300, 87_301, 90_000]
     # The seasonal slots: each day back, the window on either side and their edges.
@@ -303,15 +325,28 @@ async def test_sql_history_matches_the_in_memory_one(session: AsyncSession) -> N
     offsets += [d * day + s for d in range(1, SEASON_DAYS + 1) for s in edges]
     offsets += [SEASON_DAYS * day + 5_000]  # the first mention, before every slot
     kinds = [("negative", 0.0), ("neutral", 0.0), ("positive", 0.5), ("positive", 0.0)]
-    posted = [
-        (window_start - timedelta(seconds=s), *kinds[i % len(kinds)]) for i, s in enumerate(offsets)
-    ]
+    posted = [(end - timedelta(seconds=s), *kinds[i % len(kinds)]) for i, s in enumerate(offsets)]
     posted.append((now, "negative", 0.0))
+    posted.append((now - WINDOW - timedelta(seconds=30), "negative", 0.0))  # before the window
     stored = await watchlist_history(session, await _store_hits(session, posted), now)
     assert stored == _replayed(posted, now)
     assert stored.kind is BaselineKind.SEASONAL and len(stored.seasonal) == 3 * SEASON_DAYS
     assert len(stored.harm) == BASELINE_WINDOWS and sum(stored.volume) > 6
     assert sum(stored.seasonal) > 0 and 0 < sum(stored.harm) < sum(stored.volume)
+
+
+async def test_hits_not_yet_in_the_rollups_count_from_memory(session: AsyncSession) -> None:
+    """A batch decides before it adds its hits to the rollups; they count all the same."""
+    now = SLIDING
+    end = history_end(now)
+    counted = [(end - timedelta(minutes=m), "neutral", 0.0) for m in (200, 31, 14)]
+    late = [(end - timedelta(minutes=m), "negative", 0.0) for m in (44, 14, 1)]
+    watchlist = await _store_hits(session, counted)
+    uncounted = [(at, harmful(sentiment, score)) for at, sentiment, score in late]
+    stored = await watchlist_history(session, watchlist, now, uncounted)
+    assert stored == _replayed(counted + late, now)
+    assert stored.harm[-1] == 2 and stored.volume[-1] == 3 and stored.harm[-3] == 1
+    assert stored != await watchlist_history(session, watchlist, now)
 
 
 async def test_a_history_starts_at_the_first_mention(session: AsyncSession) -> None:
@@ -324,9 +359,11 @@ async def test_a_history_starts_at_the_first_mention(session: AsyncSession) -> N
     assert stored.windows == 11 and len(stored.harm) == 11 and stored.volume[0] == 1
     assert stored.kind is BaselineKind.RECENT and stored.span == timedelta(hours=2.75)
     young = [(now - timedelta(minutes=m), "negative", 0.0) for m in (100, 1)]
-    early = await watchlist_history(session, await _store_hits(session, young), now)
+    young_watchlist = await _store_hits(session, young)
+    early = await watchlist_history(session, young_watchlist, now)
     assert early.windows == 6 < MIN_HISTORY_WINDOWS and early.kind is BaselineKind.NONE
-    assert await watchlist_history(session, uuid.uuid4(), now) == History()
+    nothing = Watchlist(organization_id=young_watchlist.organization_id, name="none")
+    assert await watchlist_history(session, nothing, now) == History()
 
 
 def test_harm_is_negative_or_sensitive_in_sql_and_in_python() -> None:
@@ -336,24 +373,56 @@ def test_harm_is_negative_or_sensitive_in_sql_and_in_python() -> None:
 
 
 def test_window_counts_count_each_earlier_window() -> None:
+    """History windows are the clock's quarter-hours before the current window, start included."""
+    end = history_end(NOW)
+    assert end == WINDOW_START  # NOW is on a quarter-hour, so the window starts on one
     posted = [
-        (WINDOW_START - timedelta(seconds=1), True),  # the window just before: index 1
-        (WINDOW_START - timedelta(minutes=15), False),  # exactly on a boundary: index 2
-        (WINDOW_START - timedelta(minutes=15, seconds=1), True),  # index 2
-        (WINDOW_START - timedelta(hours=24) + timedelta(seconds=1), True),  # the oldest: 96
-        (WINDOW_START - timedelta(hours=24), True),  # the baseline's start: a seasonal slot, 97
-        (WINDOW_START - timedelta(hours=30), True),  # neither: not counted
+        (end - timedelta(seconds=1), True),  # the window just before: index 1
+        (end - timedelta(minutes=15), False),  # a quarter-hour's first instant: still 1
+        (end - timedelta(minutes=15, seconds=1), True),  # index 2
+        (end - timedelta(hours=24), True),  # the oldest recent window's start: 96
+        (end - timedelta(hours=24, seconds=1), True),  # a seasonal slot: 97
+        (end - timedelta(hours=30), True),  # neither: not counted
         (NOW, True),  # the current window: not history
     ]
     counts = window_counts(posted, NOW)
-    assert counts == {1: (1, 1), 2: (2, 1), 96: (1, 1), 97: (1, 1)}
+    assert counts == {1: (2, 1), 2: (1, 1), 96: (1, 1), 97: (1, 1)}
     full = history(counts, NOW - timedelta(days=8), NOW)
-    assert full.harm[-1] == 1 and full.volume[-2] == 2 and full.harm[0] == 1
+    assert full.harm[-1] == 1 and full.volume[-1] == 2 and full.harm[0] == 1
     assert len(full.harm) == BASELINE_WINDOWS and full.windows > SEASON_WINDOWS
     assert full.kind is BaselineKind.SEASONAL
     assert window_index(NOW, NOW) == 0
-    # A replay reads HISTORY_SPAN before its first decision: every span a history reads.
-    assert min(start for start, _ in history_ranges(NOW)) == NOW - HISTORY_SPAN
+
+
+def test_the_history_stops_at_the_quarter_hour_before_a_sliding_window() -> None:
+    """Seven minutes later the window starts at 19:52, and the history still ends at 19:45."""
+    later = NOW + timedelta(minutes=7)
+    assert history_end(later) == WINDOW_START
+    assert history_index(WINDOW_START + timedelta(minutes=5), later) == 0  # in neither
+    assert history_index(WINDOW_START - timedelta(microseconds=1), later) == 1
+    assert history_index(WINDOW_START - timedelta(minutes=15), later) == 1
+    assert history_index(WINDOW_START - timedelta(minutes=15, microseconds=1), later) == 2
+
+
+@pytest.mark.parametrize("minutes", [0, 1, 7, 14, 15, 29])
+def test_the_history_spans_are_whole_buckets_within_the_replayed_span(minutes: int) -> None:
+    """Each span starts and ends on a quarter-hour, and a replay reading HISTORY_SPAN holds all."""
+    now = NOW + timedelta(minutes=minutes, seconds=13)
+    spans = history_ranges(now)
+    assert min(start for start, _ in spans) >= now - HISTORY_SPAN
+    for start, stop in spans:
+        assert (start - ORIGIN) % WINDOW == timedelta(0) == (stop - ORIGIN) % WINDOW
+        # A span holds exactly the windows it names: its first and last instants' indexes.
+        first = history_index(stop - timedelta(microseconds=1), now)
+        last = history_index(start, now)
+        assert last - first + 1 == (stop - start) / WINDOW
+    named = {1, BASELINE_WINDOWS} | set(seasonal_indexes())
+    covered = {
+        history_index(start + WINDOW * k, now)
+        for start, stop in spans
+        for k in range(int((stop - start) / WINDOW))
+    }
+    assert named <= covered
 
 
 def test_a_row_class_naming_a_column_its_table_lacks_is_refused() -> None:
