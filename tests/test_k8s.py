@@ -10,34 +10,28 @@ the queue they consume, the migration Job and the init container that waits for 
 pinned image in production.
 """
 
-import asyncio
 import base64
 import importlib
 import importlib.util
 import os
-import secrets
 import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import asyncpg
 import jsonschema  # type: ignore[import-untyped]
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 from arq.connections import ArqRedis
-from sqlalchemy.engine import make_url
 
 from libs.contracts.messages import MentionIngested
 from libs.database.migrate import upgrade
 from libs.messaging.publisher import publish
 from libs.settings import Settings
-from tests.fixtures.servers import Servers
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "infra" / "k8s"
@@ -435,26 +429,6 @@ def test_every_process_reads_the_settings_and_the_secret(rendered: list[Resource
         assert sources["secretRef"].startswith("crisiswatch-secrets"), name
 
 
-@pytest.fixture
-def empty_database(servers: Servers) -> Iterator[str]:
-    """A database of its own on the test server, with no migration applied."""
-    admin = make_url(servers.database_url).set(drivername="postgresql")
-    name = f"crisiswatch_wait_{secrets.token_hex(4)}"
-
-    async def run(statement: str) -> None:
-        connection = await asyncpg.connect(admin.render_as_string(hide_password=False))
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 WAIT_SCRIPT = K8S / "base" / "wait_for_migrations.py"
 
 
@@ -475,20 +449,24 @@ def wait_in_process(database_url: str, seconds: float, monkeypatch: pytest.Monke
 
 
 def test_the_init_container_waits_until_the_schema_is_at_the_image_head(
-    empty_database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    unmigrated_database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert wait_in_process(empty_database, 0.5, monkeypatch) == 1
+    assert wait_in_process(unmigrated_database, 0.5, monkeypatch) == 1
     assert "gave up waiting" in capsys.readouterr().err
 
-    upgrade(empty_database, "0001")
-    assert wait_in_process(empty_database, 0.5, monkeypatch) == 1
+    upgrade(unmigrated_database, "0001")
+    assert wait_in_process(unmigrated_database, 0.5, monkeypatch) == 1
     assert "database at ['0001']" in capsys.readouterr().err
 
-    upgrade(empty_database)
+    upgrade(unmigrated_database)
     # As the init container runs it: the script by its path, in a fresh interpreter.
     migrated = subprocess.run(
         [sys.executable, str(WAIT_SCRIPT)],
-        env={**os.environ, "DATABASE_URL": empty_database, "WAIT_FOR_MIGRATIONS_SECONDS": "60"},
+        env={
+            **os.environ,
+            "DATABASE_URL": unmigrated_database,
+            "WAIT_FOR_MIGRATIONS_SECONDS": "60",
+        },
         capture_output=True,
         text=True,
         timeout=120,

@@ -6,59 +6,23 @@ history from the new table, so the migration's own grouping must agree with the 
 """
 
 import asyncio
-import secrets
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import asyncpg
-import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from libs.database import rollups
 from libs.database.engine import create_engine, session_factory, transaction
 from libs.database.migrate import upgrade
 from services.analysis.repository import writes
-from services.analysis.repository.rows import AnalysisRow
-from services.analysis.tests.builders import make_mention, make_organization, make_watchlist
-from tests.fixtures.servers import Servers
+from services.analysis.tests.builders import (
+    analysis_row,
+    make_mention,
+    make_organization,
+    make_watchlist,
+)
 
 NOW = datetime(2026, 3, 1, 12, 7, tzinfo=UTC)
-
-
-@pytest.fixture
-def database_at_0029(servers: Servers) -> Iterator[str]:
-    """A database of its own on the test server, migrated to 0029."""
-    admin = make_url(servers.database_url).set(drivername="postgresql")
-    name = f"crisiswatch_0030_{secrets.token_hex(4)}"
-
-    async def run(statement: str) -> None:
-        connection = await asyncpg.connect(admin.render_as_string(hide_password=False))
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    url = admin.set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url, "0029")
-        yield url
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def _analysis(mention_id: uuid.UUID, org: uuid.UUID, posted_at: datetime, **kw: Any) -> AnalysisRow:
-    return AnalysisRow(
-        mention_id=mention_id, organization_id=org, posted_at=posted_at,
-        sentiment=kw["sentiment"], sentiment_score=0.0, sentiment_probability=1.0,
-        sentiment_evidence=[], tokens=[], hashtags=[], watchlist_ids=kw["watchlists"],
-        matched_keywords=[], sensitive_score=kw["sensitive"], sensitive_hits=[],
-        crisis_type=None, crisis_confidence=0.0, crisis_evidence=[], story_id=None,
-        parent_mention_id=None, influence=0.0, amplifier=False, analyzed_at=posted_at,
-    )  # fmt: skip
 
 
 async def _store(url: str) -> uuid.UUID:
@@ -78,16 +42,7 @@ async def _store(url: str) -> uuid.UUID:
                 await session.flush()
                 sentiment, sensitive = kinds[n % len(kinds)]
                 watchlists = [one.id, two.id] if n % 3 else [two.id]
-                rows.append(
-                    _analysis(
-                        mention.id,
-                        org,
-                        posted_at,
-                        sentiment=sentiment,
-                        sensitive=sensitive,
-                        watchlists=watchlists,
-                    )
-                )
+                rows.append(analysis_row(mention, watchlists, sentiment, sensitive))
             await writes.insert_analyses(session, rows)
             return org
     finally:
@@ -120,8 +75,10 @@ async def _rebuild(url: str, org: uuid.UUID) -> None:
 
 
 def test_the_upgrade_counts_every_stored_analysis_as_the_live_count_would(
-    database_at_0029: str,
+    unmigrated_database: str,
 ) -> None:
+    database_at_0029 = unmigrated_database
+    upgrade(database_at_0029, "0029")
     org = asyncio.run(_store(database_at_0029))
     upgrade(database_at_0029)
     migrated = asyncio.run(_windows(database_at_0029, org))

@@ -158,6 +158,30 @@ _DROP_EMPTY = (
 )
 
 
+# Counting and rebuilding an organization's rollups exclude each other for the transaction
+# (an advisory lock on the organization: shared to count, exclusive to rebuild). A rebuild
+# deletes its days, then recounts the analyses committed by then: a batch committing in
+# between would have its count, into a row the deletion never saw, added to again by the
+# recount. With the lock a batch waits for the rebuild, and counts itself after it.
+_LOCK_SPACE: Final = 0x726F6C6C  # "roll": the first of the two 32-bit advisory lock keys
+_LOCK_TO_COUNT = """
+    SELECT pg_advisory_xact_lock_shared(CAST(:space AS integer), hashtext(CAST(o AS text)))
+    FROM (SELECT DISTINCT organization_id AS o FROM mention
+          WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY 1) organizations
+"""
+_LOCK_TO_REBUILD = (
+    "SELECT pg_advisory_xact_lock(CAST(:space AS integer), "
+    "hashtext(CAST(CAST(:organization_id AS uuid) AS text)))"
+)
+
+
+async def _lock_to_rebuild(session: AsyncSession, organization_id: uuid.UUID) -> None:
+    """Wait for the organization's batches being counted; hold new ones until commit."""
+    await _execute(
+        session, _LOCK_TO_REBUILD, {"space": _LOCK_SPACE, "organization_id": organization_id}
+    )
+
+
 def _parameters(sign: int, **more: Any) -> dict[str, Any]:
     return {
         "sign": sign,
@@ -182,6 +206,7 @@ async def _apply(session: AsyncSession, mention_ids: list[uuid.UUID], sign: int)
     ids = sorted(set(mention_ids))
     if not ids:
         return
+    await _execute(session, _LOCK_TO_COUNT, {"space": _LOCK_SPACE, "ids": ids})
     parameters = _parameters(sign, ids=ids)
     await _execute(session, _MENTION_ROLLUP.format(where=_BY_ID), parameters)
     await _execute(session, _WINDOW_ROLLUP.format(where=_BY_ID), parameters)
@@ -255,9 +280,11 @@ async def rebuild_days(
     """Recount an organization's buckets and author days over the UTC days holding
     [since, until) from the raw rows; `rebuild_author_totals` then sums the days again.
 
-    Safe while analyses are stored: a concurrent upsert on a row this transaction deleted
-    waits for it to commit and then adds to the recounted row.
+    Safe while analyses are stored: it first waits for the organization's batches being
+    counted to commit, and the batches that reach their count meanwhile wait for it, then
+    add to the recounted rows. Rebuild a day per transaction to keep that wait short.
     """
+    await _lock_to_rebuild(session, organization_id)
     start, end = whole_days(since, until)
     scope = {
         "organization_id": organization_id,
@@ -283,6 +310,7 @@ async def rebuild_days(
 
 async def rebuild_author_totals(session: AsyncSession, organization_id: uuid.UUID) -> int:
     """Sum every author's days again into their all-time figures; return the authors."""
+    await _lock_to_rebuild(session, organization_id)
     scope = {"organization_id": organization_id}
     await _execute(
         session, "DELETE FROM author_rollup WHERE organization_id = :organization_id", scope

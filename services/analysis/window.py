@@ -8,13 +8,15 @@ would have.
 The history before the window is counted per window in two measures: every mention
 (attention) and the *harmful* ones (`harmful`: negative, or carrying a sensitive term —
 safety, injury, leak, regulator, rights, legal). Spike and velocity read the harm, so a
-wave of praise is attention, not a crisis. The counts per window are made in SQL live
-(`repository.window.history`) and by `window_counts` in a replay, and both become a
+wave of praise is attention, not a crisis. The counts per window are read live from
+`watchlist_window_rollup` (`repository.window.watchlist_history`) and made by
+`window_counts` over raw posts in a replay, and both become a
 `History` through the one `history` function here; a test checks both count alike.
 
 The history is counted in the clock's quarter-hours (`history_index`), the buckets
-`watchlist_window_rollup` keeps per watchlist, so a live decision reads at most 117 rows
-whatever the brand's volume, not a day of raw hits. The current window slides with `now`;
+`watchlist_window_rollup` keeps per watchlist, so a live decision reads at most 115 rows
+(the day's 96 and the seasonal slots' 21, two of which fall in the day) whatever the
+brand's volume, not a day of raw hits. The current window slides with `now`;
 the history stops at the start of the quarter-hour that holds the window's start
 (`history_end`), so the minutes between the two (under a quarter of an hour, and the start
 of any burst) count in neither.

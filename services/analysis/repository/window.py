@@ -238,12 +238,19 @@ async def watchlist_history(
     now: datetime,
     uncounted: Iterable[tuple[datetime, bool]] = (),
 ) -> History:
-    """Return the watchlist's history before the window ending at `now`, since its first hit.
+    """Return the watchlist's history before the window ending at `now`, since its first hit
+    (its first quarter-hour, so the history outlives the raw mentions' retention).
 
     `uncounted` are (posting time, harmful) of hits this transaction stored but has not yet
     added to the rollups (the pipeline counts them last, `stages.count_in_rollups`).
     """
-    first = "SELECT min(posted_at) FROM watchlist_hit WHERE watchlist_id = :key"
+    # The first quarter-hour stands for the first mention: both have the same window index,
+    # and the rollup keeps it after retention has removed the mention.
+    first = (
+        "SELECT min(bucket_at) FROM watchlist_window_rollup "
+        "WHERE organization_id = :organization_id AND watchlist_id = :key"
+    )
+    uncounted = list(uncounted)
     counts, first_at = await _history(
         session,
         f"{_FIRST.format(first=first)} UNION ALL {_WATCHLIST_WINDOWS}",
@@ -255,6 +262,7 @@ async def watchlist_history(
     for index, (volume, harm) in window_counts(uncounted, now).items():
         known, known_harm = counts.get(index, (0, 0))
         counts[index] = (known + volume, known_harm + harm)
+    first_at = min([at for at, _ in uncounted] + ([first_at] if first_at else []), default=None)
     return history(counts, first_at, now)
 
 

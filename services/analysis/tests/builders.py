@@ -22,6 +22,7 @@ from libs.settings import Settings
 from libs.text import content_hash, normalize
 from services.analysis import service
 from services.analysis.analyzer import Analyzer
+from services.analysis.repository.rows import AnalysisRow
 from services.analysis.rules import keywords_query, parse
 from services.analysis.worker import create_worker
 from tests.fixtures.servers import Servers
@@ -103,6 +104,25 @@ def make_watchlist(
     )
     session.add(watchlist)
     return watchlist
+
+
+def analysis_row(
+    mention: Mention,
+    watchlist_ids: Sequence[uuid.UUID],
+    sentiment: str = "neutral",
+    sensitive_score: float = 0.0,
+) -> AnalysisRow:
+    """An analysis of `mention` as the pipeline stores it, with only what a count reads set:
+    the watchlists it matched, its sentiment and sensitive score."""
+    return AnalysisRow(
+        mention_id=mention.id, organization_id=mention.organization_id,
+        posted_at=mention.posted_at, sentiment=sentiment, sentiment_score=0.0,
+        sentiment_probability=1.0, sentiment_evidence=[], tokens=[], hashtags=[],
+        watchlist_ids=list(watchlist_ids), matched_keywords=[], sensitive_score=sensitive_score,
+        sensitive_hits=[], crisis_type=None, crisis_confidence=0.0, crisis_evidence=[],
+        story_id=None, parent_mention_id=None, influence=0.0, amplifier=False,
+        analyzed_at=mention.posted_at,
+    )  # fmt: skip
 
 
 async def analyse(

@@ -23,6 +23,7 @@ from libs.database.tables import MentionAnalysis, RiskSignal, Watchlist
 from services.analysis import risk
 from services.analysis.repository.window import read_window
 from services.analysis.tests.builders import deliver, make_author, make_mention, make_watchlist
+from services.analysis.window import history_end
 from tests.builders import make_tenant
 from tests.fixtures.servers import Servers
 
@@ -103,8 +104,10 @@ async def run(
     redis: ArqRedis,
     batches: Sequence[Sequence[Post]],
     keywords: list[str],
+    now: datetime | None = None,
 ) -> Outcome:
-    """Store the posts, deliver each batch to the worker in turn, and read what it decided."""
+    """Store the posts, deliver each batch to the worker in turn, and read what it decided
+    (the window itself at `now`, or at once)."""
     tenant = await make_tenant(sessions)
     org = tenant.org.id
     ids: list[list[uuid.UUID]] = []
@@ -129,7 +132,7 @@ async def run(
         stored = await session.get(Watchlist, watchlist.id)
         assert stored is not None
         decision = risk.assess(
-            await read_window(session, stored, datetime.now(UTC)),
+            await read_window(session, stored, now or datetime.now(UTC)),
             risk.parse_tier(stored.current_tier),
         )
         sentiments = list((await session.exec(select(MentionAnalysis.sentiment))).all())
@@ -142,8 +145,13 @@ async def run(
 
 
 def wave(now: datetime, negative: int) -> list[list[Post]]:
-    """Three quiet hours, then 220 posts in 14 minutes, `negative` of them grumbles."""
-    history = spread(CHATTER, 24, now - timedelta(hours=3, minutes=10), now - timedelta(minutes=20))
+    """Three quiet hours, then 220 posts in 14 minutes, `negative` of them grumbles.
+
+    The history starts a minute into the twelfth quarter-hour before `history_end(now)`,
+    so read at `now` it is three hours long wherever `now` falls in its quarter-hour.
+    """
+    first = history_end(now) - timedelta(hours=2, minutes=59)
+    history = spread(CHATTER, 24, first, now - timedelta(minutes=20))
     start = now - timedelta(minutes=14)
     praise = spread(PRAISE, 220 - negative, start, now)
     grumbles = spread(GRUMBLES, negative, start + timedelta(seconds=7), now)
@@ -153,7 +161,8 @@ def wave(now: datetime, negative: int) -> list[list[Post]]:
 async def test_a_viral_wave_of_praise_stays_below_yellow(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:
-    outcome = await run(servers, sessions, redis, wave(datetime.now(UTC), 22), ["禾岚"])
+    now = datetime.now(UTC)
+    outcome = await run(servers, sessions, redis, wave(now, 22), ["禾岚"], now)
     # The premise: the model reads the wave as praise with a tail of grumbles.
     assert outcome.share(Sentiment.POSITIVE) >= 0.8
     assert outcome.share(Sentiment.NEGATIVE) <= 0.15
@@ -173,7 +182,8 @@ async def test_a_viral_wave_of_praise_stays_below_yellow(
 async def test_the_same_wave_at_forty_percent_negative_raises(
     servers: Servers, sessions: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:
-    outcome = await run(servers, sessions, redis, wave(datetime.now(UTC), 88), ["禾岚"])
+    now = datetime.now(UTC)
+    outcome = await run(servers, sessions, redis, wave(now, 88), ["禾岚"], now)
     assert 0.35 <= outcome.share(Sentiment.NEGATIVE) <= 0.5
     assert outcome.raised == 1
     assert risk.rank(outcome.tier) >= risk.rank(Tier.YELLOW)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,13 +19,14 @@ from libs.database.rollups import ORIGIN
 from libs.database.tables import Watchlist, WatchlistHit
 from services.analysis.influence import KOL_THRESHOLD
 from services.analysis.repository import writes
-from services.analysis.repository.rows import AnalysisRow, HitRow, table_row
+from services.analysis.repository.rows import HitRow, table_row
 from services.analysis.repository.window import (
     HARMFUL,
     watchlist_history,
     window_stats,
 )
 from services.analysis.tests.builders import (
+    analysis_row,
     make_author,
     make_mention,
     make_organization,
@@ -293,17 +295,10 @@ async def _store_hits(
     await writes.insert_analyses(
         session,
         [
-            AnalysisRow(
-                mention_id=m.id, organization_id=org, posted_at=m.posted_at, sentiment=sentiment,
-                sentiment_score=0.0, sentiment_probability=1.0, sentiment_evidence=[], tokens=[],
-                hashtags=[], watchlist_ids=[watchlist.id], matched_keywords=[],
-                sensitive_score=score, sensitive_hits=[], crisis_type=None,
-                crisis_confidence=0.0, crisis_evidence=[], story_id=None,
-                parent_mention_id=None, influence=0.0, amplifier=False, analyzed_at=m.posted_at,
-            )
+            analysis_row(m, [watchlist.id], sentiment, score)
             for m, (_, sentiment, score) in zip(mentions, posted, strict=True)
         ],
-    )  # fmt: skip
+    )
     await writes.count_in_rollups(session, [m.id for m in mentions])
     return watchlist
 
@@ -347,6 +342,23 @@ async def test_hits_not_yet_in_the_rollups_count_from_memory(session: AsyncSessi
     assert stored == _replayed(counted + late, now)
     assert stored.harm[-1] == 2 and stored.volume[-1] == 3 and stored.harm[-3] == 1
     assert stored != await watchlist_history(session, watchlist, now)
+
+
+async def test_a_history_outlives_the_raw_mentions(session: AsyncSession) -> None:
+    """Retention deletes raw mentions and keeps the rollups: a week's baseline stays."""
+    end = history_end(SLIDING)
+    posted = [
+        (end - timedelta(days=7, hours=2), "neutral", 0.0),
+        (end - timedelta(minutes=20), "negative", 0.0),
+    ]
+    watchlist = await _store_hits(session, posted)
+    before = await watchlist_history(session, watchlist, SLIDING)
+    assert before.kind is BaselineKind.SEASONAL and sum(before.harm) == 1
+    await session.exec(  # type: ignore[call-overload]
+        text("DELETE FROM mention WHERE organization_id = :org"),
+        params={"org": watchlist.organization_id},
+    )
+    assert await watchlist_history(session, watchlist, SLIDING) == before
 
 
 async def test_a_history_starts_at_the_first_mention(session: AsyncSession) -> None:
