@@ -88,7 +88,8 @@ class Settings(BaseSettings):
         ge=8,
         description=(
             "Days the rows of each table in RETENTION_ROLLUP_TABLES are kept; at least 8, "
-            "the week and a day of quarter-hours a tier decision's history reads."
+            "the week and a day of quarter-hours a tier decision's history reads (a history "
+            "starts at the oldest quarter-hour kept)."
         ),
     )
     retention_story_bands_days: int = Field(

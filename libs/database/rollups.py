@@ -165,8 +165,8 @@ _DROP_EMPTY = (
 # recount. With the lock a batch waits for the rebuild, and counts itself after it.
 _LOCK_SPACE: Final = 0x726F6C6C  # "roll": the first of the two 32-bit advisory lock keys
 _LOCK_TO_COUNT = """
-    SELECT pg_advisory_xact_lock_shared(CAST(:space AS integer), hashtext(CAST(o AS text)))
-    FROM (SELECT DISTINCT organization_id AS o FROM mention
+    SELECT pg_advisory_xact_lock_shared(CAST(:space AS integer), o)
+    FROM (SELECT DISTINCT hashtext(CAST(organization_id AS text)) AS o FROM mention
           WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY 1) organizations
 """
 _LOCK_TO_REBUILD = (
