@@ -433,6 +433,20 @@ def _default_range(
     return conditions
 
 
+def _joined_part(
+    statement: SqlSelect[Any], ordering: Ordering, outer: OuterKey
+) -> tuple[Ordering, SqlSelect[Any]]:
+    """Return the ordering and the rows of an `OuterKey` list's part with a joined row.
+
+    The same name, type and direction as `ordering`, so the cursors issued are those of the
+    one-part read; the key is the joined column itself, which an index walks.
+    """
+    return (
+        dataclasses.replace(ordering, key=outer.column, outer=None),
+        statement.where(outer.join_id.is_not(None)),
+    )
+
+
 async def _fetch_outer_page(
     connection: AsyncConnection,
     statement: SqlSelect[Any],
@@ -445,9 +459,7 @@ async def _fetch_outer_page(
     check_far_side: bool,
 ) -> Page[Any]:
     """Read one page of a list sorted by an `OuterKey`, in its two parts, merged."""
-    # The same name, type and direction: the cursors issued are those of the one-part read.
-    joined = dataclasses.replace(ordering, key=outer.column, outer=None)
-    present = statement.where(outer.join_id.is_not(None))
+    joined, present = _joined_part(statement, ordering, outer)
     cut = window(present, kind=kind, ordering=joined, id_column=outer.join_id, request=request)
     rows = list(await read_rows(connection, cut))
     reading_order = ordering.reversed() if request.backward else ordering
@@ -499,8 +511,7 @@ async def _outer_far_side(
         cursor, argument, later = request.after, "after", False
     else:
         return None
-    joined = dataclasses.replace(ordering, key=outer.column, outer=None)
-    present = statement.where(outer.join_id.is_not(None))
+    joined, present = _joined_part(statement, ordering, outer)
     probe = far_side(present, kind=kind, ordering=joined, id_column=outer.join_id, request=request)
     if probe is not None and (await connection.execute(probe)).first() is not None:
         return True

@@ -39,8 +39,10 @@ DECISION_WINDOW: Final = 900
 
 
 # An analysis that can hurt: negative, or carrying a sensitive term (as
-# `services.analysis.window.harmful` says it, and a tier decision's history counts it).
-HARMFUL: Final = "(a.sentiment = 'negative' OR a.sensitive_score > 0)"
+# `services.analysis.window.harmful` says it, and a tier decision's history counts it). The
+# one SQL form of it: unqualified, since only the analysis (and the hit, its copy) has these
+# columns, so it reads the same over `mention_analysis` joined to `mention` and over hits.
+HARMFUL: Final = "(sentiment = 'negative' OR sensitive_score > 0)"
 
 # The analysed mentions a statement counts; its `{where}` picks them (by id, or a time range).
 _ANALYSED = """

@@ -78,7 +78,7 @@ class BaselineKind(StrEnum):
 def harmful(sentiment: str, sensitive_score: float) -> bool:
     """Return whether a mention can hurt: negative, or carrying a sensitive term.
 
-    `repository.window.HARMFUL` is the same predicate in SQL.
+    `libs.database.rollups.HARMFUL` is the same predicate in SQL.
     """
     return sentiment == NEGATIVE or sensitive_score > 0
 

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import CrisisType
+from libs.database.rollups import HARMFUL
 from libs.database.tables import Watchlist
 from services.analysis.influence import KOL_THRESHOLD
 from services.analysis.repository.rows import HitRow, rows_json
@@ -27,8 +28,7 @@ from services.analysis.window import (
     window_index,
 )
 
-# `window.harmful` in SQL: a mention that can hurt is negative or carries a sensitive term.
-HARMFUL = "(sentiment = 'negative' OR sensitive_score > 0)"
+# `window.harmful` in SQL (`libs.database.rollups.HARMFUL`, which the rollups count with).
 
 # The one definition of the window's statistics, aggregated where the rows are, so a live
 # decision costs one round trip however busy the window. `{hits}` is the relation the hits

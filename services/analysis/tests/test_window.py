@@ -15,13 +15,12 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.enums import AuthorKind, CrisisType
-from libs.database.rollups import ORIGIN
+from libs.database.rollups import HARMFUL, ORIGIN
 from libs.database.tables import Watchlist, WatchlistHit
 from services.analysis.influence import KOL_THRESHOLD
 from services.analysis.repository import writes
 from services.analysis.repository.rows import HitRow, table_row
 from services.analysis.repository.window import (
-    HARMFUL,
     watchlist_history,
     window_stats,
 )
