@@ -152,6 +152,14 @@ def console_reads(console: Console, repeat: int, *, hit: str, miss: str) -> list
             lambda: _mentions_page(console, None, ", orderBy: {field: INFLUENCE}"),
         ),
         (
+            "mentions by influence, ascending",
+            lambda: _mentions_page(console, None, ", orderBy: {field: INFLUENCE, direction: ASC}"),
+        ),
+        (
+            "mentions waiting for analysis",
+            lambda: _mentions_page(console, None, ", filter: {analyzed: false}"),
+        ),
+        (
             "mention text search (hit)",
             lambda: _mentions_page(console, None, f', filter: {{textContains: "{hit}"}}'),
         ),

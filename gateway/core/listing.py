@@ -73,6 +73,7 @@ class Key:
     value_type: type
     joined: bool = False
     outer: OuterKey | None = None
+    among: Callable[[Scope], Any] | None = None
 
     @classmethod
     def time(cls, column: Any) -> "Key":
@@ -80,9 +81,16 @@ class Key:
         return cls(col(column), datetime)
 
     @classmethod
-    def outer_joined(cls, column: Any, join_id: Any, default: float) -> "Key":
+    def outer_joined(
+        cls,
+        column: Any,
+        join_id: Any,
+        default: float,
+        among: Callable[[Scope], Any] | None = None,
+    ) -> "Key":
         """A key on a non-null column of the table the list outer-joins on its id (`join_id`
-        the joined row's copy of it), `default` for rows without one.
+        the joined row's copy of it), `default` for rows without one; `among`, the scope's
+        condition that every row without one meets, through an index (`OuterKey.among`).
 
         A page sorts as `coalesce(column, default)` did, but is read in two parts an
         index can serve (see `OuterKey`).
@@ -92,6 +100,7 @@ class Key:
             float,
             joined=True,
             outer=OuterKey(col(column), col(join_id), default),
+            among=among,
         )
 
 
@@ -192,6 +201,10 @@ class ListSpec(Generic[NodeT]):
     ) -> Listing:
         """Return the scope's rows meeting every condition given, with their sort key."""
         ordering, joined = self.ordering(order)
+        among = self.keys[ordering.name].among
+        if ordering.outer is not None and among is not None:
+            outer = dataclasses.replace(ordering.outer, among=among(scope))
+            ordering = dataclasses.replace(ordering, outer=outer)
         # The field's own arguments first, then the filter's fields, each in declared order.
         chosen: list[tuple[Where, Any, str]] = []
         for name, value in (arguments or {}).items():

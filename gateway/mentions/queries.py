@@ -26,7 +26,6 @@ from gateway.core.filters import (
     equals,
     flag,
     names,
-    present,
 )
 from gateway.core.inputs import contains_pattern, local_id, require_id
 from gateway.core.listing import Key, ListSpec, Sorting
@@ -35,6 +34,7 @@ from gateway.core.selection import node_fields
 from gateway.mentions.loaders import ANALYSES, AUTHORS
 from gateway.mentions.types import Analysis, Author, Mention
 from libs.database import tables
+from libs.database.unanalysed import may_be_unanalysed
 
 mention, analysis = tables.Mention, tables.MentionAnalysis
 
@@ -52,6 +52,19 @@ def _with_analysis(statement: Select[Any], scope: Scope) -> Select[Any]:
 def _watched_by(value: Any, scope: Scope, field: str) -> ColumnElement[bool]:
     """Analysis matched the mention to the watchlist named by `value`."""
     return col(analysis.watchlist_ids).contains([require_id(value, "Watchlist", field)])
+
+
+def _waiting(scope: Scope) -> ColumnElement[bool]:
+    """The mention may still be waiting for analysis: found through indexes, not by a search
+    of every mention for a missing analysis (`libs.database.unanalysed`)."""
+    return may_be_unanalysed(mention.id, scope.organization_id)
+
+
+def _analysed(value: bool, scope: Scope, _: str) -> ColumnElement[bool]:
+    """The mention has an analysis (true), or has none yet (false)."""
+    if value:
+        return col(analysis.mention_id).is_not(None)
+    return and_(col(analysis.mention_id).is_(None), _waiting(scope))
 
 
 def text_contains_condition(value: str, _: Scope, __: str) -> ColumnElement[bool]:
@@ -99,10 +112,8 @@ class MentionFilter:
         "Whether analysis marked the mention as amplifying (大V、媒体).",
         joined=True,
     )
-    analyzed: bool | None = present(
-        analysis.mention_id,
-        "true: analysed mentions only; false: those still waiting.",
-        joined=True,
+    analyzed: bool | None = condition(
+        _analysed, "true: analysed mentions only; false: those still waiting.", joined=True
     )
     text_contains: str | None = condition(
         text_contains_condition, "The text contains this, ignoring case."
@@ -115,7 +126,7 @@ MENTION_ORDER = Sorting(
     POSTED_AT=Key.time(mention.posted_at),
     INGESTED_AT=Key.time(mention.ingested_at),
     # Analysed mentions through ix_mention_analysis_org_influence, the others at 0 by id.
-    INFLUENCE=Key.outer_joined(analysis.influence, analysis.mention_id, 0.0),
+    INFLUENCE=Key.outer_joined(analysis.influence, analysis.mention_id, 0.0, among=_waiting),
     ENGAGEMENT=Key(col(mention.reposts) + col(mention.comments) + col(mention.likes), int),
     VIEWS=Key(col(mention.views), int),
 )

@@ -4,7 +4,7 @@ in their order and list, and no list shows another organization's rows.
 
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway.tests import builders
@@ -18,9 +18,8 @@ from libs.contracts.enums import (
     Source,
 )
 from libs.database.engine import transaction
-from libs.database.tables import (
-    Mention,
-)
+from libs.database.tables import Mention, MentionFailure, Organization
+from libs.database.unanalysed import CHECK_MARGIN
 from tests.builders import Sessions, Tenant
 
 # --- mentions -----------------------------------------------------------------------------
@@ -216,6 +215,51 @@ async def test_mentions_by_influence_merge_unanalysed_ones_at_zero_by_id(
         )
         assert recent == [id_ for id_ in expected if id_ in {str(m.id) for m in stored[:7]}]
     assert str(loud.id) not in expected and str(quiet.id) not in expected
+
+
+async def test_waiting_mentions_are_read_from_the_reconcilers_mark_and_failure_rows(
+    gql: GraphQL, sessions: Sessions, acme: Tenant, rival: Tenant
+) -> None:
+    """Once the reconciler has checked an organization up to a mark, a mention still
+    waiting is one stored since the mark (less the margin) or one with a failure row; the
+    list and the influence order's zero part read those, and find every waiting one."""
+    now = datetime.now(UTC)
+    async with transaction(sessions) as session:
+        old = now - timedelta(hours=3)
+        tried = await builders.mention(session, acme.org.id, posted_at=old, ingested_at=old)
+        session.add(
+            MentionFailure(
+                mention_id=tried.id,
+                organization_id=acme.org.id,
+                reason="timeout",
+                first_failed_at=old,
+                last_failed_at=old,
+            )
+        )
+        fresh = await builders.mention(session, acme.org.id, posted_at=now, ingested_at=now)
+        margin = now - CHECK_MARGIN + timedelta(minutes=1)
+        edge = await builders.mention(session, acme.org.id, posted_at=old, ingested_at=margin)
+        done = await builders.mention(session, acme.org.id, posted_at=old, ingested_at=old)
+        await builders.analysis(session, done, Sentiment.NEGATIVE, influence=0.4)
+        recent_done = await builders.mention(session, acme.org.id, posted_at=now, ingested_at=now)
+        await builders.analysis(session, recent_done, Sentiment.NEUTRAL, influence=0.1)
+        other = await builders.mention(session, rival.org.id, posted_at=now, ingested_at=now)
+        org = await session.get(Organization, acme.org.id)
+        assert org is not None
+        org.unanalysed_checked_until = now
+        session.add(org)
+    waiting = {str(m.id) for m in (tried, fresh, edge)}
+    assert set(await walk(gql, acme, "mentions", filter={"analyzed": False})) == waiting
+    ascending = await walk(
+        gql, acme, "mentions", first=2, order_by={"field": "INFLUENCE", "direction": "ASC"}
+    )
+    assert set(ascending[:3]) == waiting
+    assert ascending[3:] == [str(recent_done.id), str(done.id)]
+    descending = await walk_back(
+        gql, acme, "mentions", last=2, order_by={"field": "INFLUENCE", "direction": "DESC"}
+    )
+    assert descending == list(reversed(ascending))
+    assert str(other.id) not in ascending
 
 
 async def test_a_cursor_only_continues_the_order_and_list_it_came_from(

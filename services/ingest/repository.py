@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.database.tables import Author, Mention, MentionAnalysis, MentionFailure
 from libs.database.tables.ingest import REASON_LIMIT
+from libs.database.unanalysed import CHECK_MARGIN
 from libs.database.upsert import incoming
 
 Key = tuple[str, str]
@@ -172,10 +173,6 @@ _ADVANCE = text(
     """
 )
 _EARLIEST = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
-CHECK_MARGIN = timedelta(minutes=10)
-"""How far before its mark an organization's pass reads: an insert transaction that took its
-`ingested_at` (the transaction's start) before the mark and committed after it. Each
-statement is cut at `STATEMENT_TIMEOUT_INGEST_SECONDS` and a batch is a handful of them."""
 # The wait after a mention's last try, capped; `service.retry_after` is the same in Python.
 _DUE_AGAIN = text(
     """
