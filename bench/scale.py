@@ -224,8 +224,11 @@ async def _burst_watchlists(
     return made
 
 
-async def _drive(ingest: str, url: str, org: Org, watchlists: dict[str, uuid.UUID]) -> list[float]:
-    """Background chatter, then each burst in turn; seconds from accepted to signal stored."""
+async def _drive(
+    ingest: str, url: str, org: Org, watchlists: dict[str, uuid.UUID], warmup: float
+) -> list[float]:
+    """Background chatter, `warmup` seconds of it alone, then each burst in turn; seconds
+    from accepted to signal stored."""
     import httpx
 
     texts = realistic_texts()
@@ -251,7 +254,7 @@ async def _drive(ingest: str, url: str, org: Org, watchlists: dict[str, uuid.UUI
     async with httpx.AsyncClient(base_url=ingest, timeout=30) as http:
         background = asyncio.create_task(chatter(http))
         try:
-            await asyncio.sleep(3)
+            await asyncio.sleep(warmup)
             for tag, watchlist_id in watchlists.items():
                 answer = await http.post(
                     "/v1/mentions",
@@ -280,8 +283,11 @@ async def _drive(ingest: str, url: str, org: Org, watchlists: dict[str, uuid.UUI
     return latencies
 
 
-def live_path(url: str, label: str, bursts: int, logs: Path | None) -> list[float]:
-    """Start ingest and an analysis worker on `url`; time `bursts` crisis bursts to signal."""
+def live_path(
+    url: str, label: str, bursts: int, logs: Path | None, warmup: float = 3.0
+) -> list[float]:
+    """Start ingest and an analysis worker on `url`; time `bursts` crisis bursts to signal,
+    after `warmup` seconds of chatter."""
     organization_id, key = asyncio.run(make_key(url, "scale", "ingest"))
     run = uuid.uuid4().hex[:6]
     org = Org(f"live{run}", organization_id, key, [f"突发{run}x{n}" for n in range(bursts)])
@@ -295,7 +301,7 @@ def live_path(url: str, label: str, bursts: int, logs: Path | None) -> list[floa
         with services(env, ["serve", "ingest"], ["worker", "analysis"], logs=_logs(logs, label)):
             wait_http(f"http://127.0.0.1:{port}")
             time.sleep(3)  # the worker loads its dictionary and model
-            return asyncio.run(_drive(f"http://127.0.0.1:{port}", url, org, watchlists))
+            return asyncio.run(_drive(f"http://127.0.0.1:{port}", url, org, watchlists, warmup))
     finally:
         redis.stop()
         shutil.rmtree(root, ignore_errors=True)
@@ -351,6 +357,12 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="rebuild a reused load's rollups")
     parser.add_argument("--repeat", type=int, default=20, help="timed requests per read")
     parser.add_argument("--bursts", type=int, default=5, help="crisis bursts per live-path run")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=180.0,
+        help="seconds of chatter before the first timed burst, on each database",
+    )
     parser.add_argument("--no-live", action="store_true", help="skip the live path")
     parser.add_argument("--no-reads", action="store_true", help="skip the console reads")
     parser.add_argument("--logs", type=Path, help="keep the services' output here")
@@ -429,9 +441,12 @@ def main() -> None:
                     datetime.now(UTC),
                 )
             )
-            print(f"live path: crisis burst accepted -> risk signal stored, {args.bursts} bursts")
-            loaded_live = live_path(url, "loaded", args.bursts, args.logs)
-            empty_live = live_path(empty_url, "empty", args.bursts, args.logs)
+            print(
+                f"live path: crisis burst accepted -> risk signal stored, {args.bursts} bursts"
+                f" after {args.warmup:.0f} s of chatter"
+            )
+            loaded_live = live_path(url, "loaded", args.bursts, args.logs, args.warmup)
+            empty_live = live_path(empty_url, "empty", args.bursts, args.logs, args.warmup)
             asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{empty}" WITH (FORCE)'))
             for label, values in (
                 ("empty database", empty_live),
@@ -460,6 +475,7 @@ def main() -> None:
                 "empty_ms": [round(v * 1000) for v in empty_live],
                 "loaded_ms": [round(v * 1000) for v in loaded_live],
                 "bursts": args.bursts,
+                "warmup_s": args.warmup,
             }
     if args.json is not None:
         args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=2, default=str))
