@@ -33,6 +33,7 @@ from harness import ROOT, dsn, realistic_texts
 
 from libs.contracts.messages import CreateWatchlist
 from libs.database.engine import create_engine, session_factory, transaction
+from libs.ids import id_at
 from libs.settings import Settings
 from libs.text import content_hash, normalize
 from services.analysis.analyzer import (
@@ -205,13 +206,16 @@ class Authors:
         return min(len(self.ids) - 1, int(len(self.ids) * rng.random() ** 3))
 
 
-def make_authors(count: int, rng: random.Random, sources: list[str]) -> Authors:
-    """`count` authors; 1 % media, 3 % KOL, followers log-normal around a few hundred."""
+def make_authors(
+    count: int, rng: random.Random, sources: list[str], first_seen: datetime
+) -> Authors:
+    """`count` authors; 1 % media, 3 % KOL, followers log-normal around a few hundred; ids
+    made from `first_seen` on, a millisecond apart."""
     authors = Authors()
     for n in range(count):
         kind = "media" if n % 100 == 7 else "kol" if n % 100 in (3, 31, 67) else "user"
         followers = int(rng.lognormvariate(5.5, 2.0)) * (30 if kind != "user" else 1)
-        authors.ids.append(uuid.uuid4())
+        authors.ids.append(id_at(first_seen + timedelta(milliseconds=n)))
         authors.handles.append(f"用户{n:07d}")
         authors.followers.append(followers)
         authors.verified.append(kind != "user" or n % 50 == 0)
@@ -305,7 +309,7 @@ def chunks(
             template = pool[int(len(pool) * rng.random() ** 1.5)]
             a = authors.pick(rng)
             author_id, source = authors.ids[a], sources[n % len(sources)]
-            mention_id = uuid.uuid4()
+            mention_id = id_at(posted)
             external_id = f"{n:09d}"
             views = int(rng.lognormvariate(5.0, 1.8))
             likes, comments, reposts = views // 40, views // 200, views // 300
@@ -317,7 +321,7 @@ def chunks(
                 story_id = parent[2]
             elif not stories or rng.random() < 1 / STORY_SHARE / (1 - REPOST_SHARE):
                 story = _Story(
-                    uuid.uuid4(), template.normalized[:120], mention_id, author_id,
+                    id_at(posted), template.normalized[:120], mention_id, author_id,
                     template.signature, posted, posted,
                 )  # fmt: skip
                 stories.append(story)
@@ -443,7 +447,12 @@ async def load(
     now = datetime.now(UTC)
     templates = analyse_templates(watchlists, limit=max(40, min(4000, total // 50)))
     say(f"  analysed {len(templates)} distinct texts with the real analyzer")
-    authors = make_authors(max(50, int(total * AUTHORS_PER_MENTION)), rng, [s for s, _ in SOURCES])
+    authors = make_authors(
+        max(50, int(total * AUTHORS_PER_MENTION)),
+        rng,
+        [s for s, _ in SOURCES],
+        now - timedelta(days=days),
+    )
     conn = await asyncpg.connect(dsn(database_url))
     rows = dict.fromkeys(LOADED_TABLES, 0)
     try:

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.data_keys import KEY_BYTES, DataKey, Purpose, decrypt, encrypt, row_context
 from libs.database.tables import OrganizationKey
+from libs.ids import new_id
 
 COMPLAINT_ID = "complaint-id"
 """The key of the HMAC that makes ids for complaints sent without one."""
@@ -33,7 +34,7 @@ async def organization_key(
     """
     stored = await _stored(session, organization_id, purpose)
     if stored is None:
-        row_id = uuid.uuid4()
+        row_id = new_id()
         fresh = base64.b64encode(os.urandom(KEY_BYTES)).decode("ascii")
         sealed = encrypt(key, fresh, row_context(organization_id, row_id, Purpose.ORGANIZATION_KEY))
         row = OrganizationKey(

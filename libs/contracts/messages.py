@@ -22,6 +22,7 @@ from libs.contracts.enums import (
     Tier,
     WatchlistKind,
 )
+from libs.ids import new_id
 
 ANALYSIS_QUEUE = "crisiswatch:analysis"
 INCIDENTS_QUEUE = "crisiswatch:incidents"
@@ -67,7 +68,7 @@ class Message(BaseModel):
     VERSION: ClassVar[int]
     QUEUE: ClassVar[str]
 
-    message_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    message_id: uuid.UUID = Field(default_factory=new_id)
     organization_id: uuid.UUID
     trace_context: TraceContext | None = Field(
         default=None,

@@ -13,7 +13,7 @@ import uuid
 from datetime import timedelta
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, func, literal_column, select, union_all
+from sqlalchemy import ColumnElement, DateTime, func, literal_column, select, union_all
 from sqlmodel import col
 
 from libs.database.tables import Mention, MentionFailure, Organization
@@ -24,7 +24,7 @@ transaction that took its `ingested_at` (the transaction's start) before the mar
 committed after it. Each statement is cut at `STATEMENT_TIMEOUT_INGEST_SECONDS` and a batch
 is a handful of them."""
 
-_NEVER: Final = literal_column("'-infinity'::timestamptz")
+_NEVER: Final = literal_column("'-infinity'::timestamptz", DateTime(timezone=True))
 
 
 def may_be_unanalysed(mention_id: Any, organization_id: uuid.UUID) -> ColumnElement[bool]:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from libs.ids import new_id
 from services.analysis.stories import SIMILARITY_THRESHOLD, Signature, band_keys
 
 
@@ -90,7 +91,7 @@ def assign(
             story_id = index.nearest(item.signature, keys)
         if story_id is None and item.signature is not None:
             # Only a story's first post is indexed: members are compared with it.
-            story_id = uuid.uuid4()
+            story_id = new_id()
             started.append(
                 NewStory(story_id, item.mention_id, item.posted_at, item.signature, keys)
             )

@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.messages import MentionIngested
 from libs.contracts.outcome import Outcome
+from libs.ids import new_id
 from libs.text import content_hash, normalize
 from services.ingest import repository
 from services.ingest.idempotency import repository as idempotency
@@ -215,7 +216,7 @@ def _author_rows(
         latest[(item.source.value, item.author.handle)] = item
     return [
         AuthorRow(
-            id=uuid.uuid4(),
+            id=new_id(),
             organization_id=organization_id,
             source=source,
             handle=handle,
@@ -237,7 +238,7 @@ def _mention_row(
 ) -> MentionRow:
     """Return the row of a new mention, its text normalised and hashed for deduplication."""
     return MentionRow(
-        id=uuid.uuid4(),
+        id=new_id(),
         organization_id=organization_id,
         source=key[0],
         external_id=key[1],

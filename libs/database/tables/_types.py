@@ -8,6 +8,8 @@ from sqlalchemy import DateTime
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlmodel import Field, SQLModel
 
+from libs.ids import new_id
+
 
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
@@ -15,8 +17,10 @@ def utcnow() -> datetime:
 
 
 def id_field() -> Any:
-    """Primary key: a random UUID, so ids never leak volume or order across organizations."""
-    return Field(default_factory=uuid.uuid4, primary_key=True)
+    """Primary key: a UUIDv7 (`libs.ids`), the creation time then random bits, so new rows
+    go to the right edge of every index holding the id; with no counter, so an id says
+    nothing of how many rows were made around it, in any organization."""
+    return Field(default_factory=new_id, primary_key=True)
 
 
 def org_field() -> Any:

@@ -7,7 +7,6 @@ the watchlist opens as a drill's, and notify suppresses or labels its events. Pl
 posts is the caller's part (`crisiswatch drill`), through ingest like any partner's.
 """
 
-import uuid
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +15,7 @@ from libs.contracts.drills import SCENARIOS, label
 from libs.contracts.enums import DrillScenario, DrillState
 from libs.contracts.messages import CommandResult, EndDrill, ErrorCode, StartDrill
 from libs.database.tables import Drill
+from libs.ids import new_id
 from services.analysis.configuration import clean_query
 from services.analysis.drills import repository, scorecard
 from services.analysis.repository import watchlists
@@ -74,7 +74,7 @@ async def start_drill(
     if isinstance(rule, CommandResult):
         return rule
     keywords, query = rule
-    drill_id = uuid.uuid4()
+    drill_id = new_id()
     name = f"演练·{label(command.scenario)}·{drill_id.hex[:8]}"
     watchlist = await watchlists.insert_watchlist(
         session, command.organization_id, name, keywords, query, now

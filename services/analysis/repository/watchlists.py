@@ -13,6 +13,7 @@ from libs.contracts.enums import SensitiveCategory, Tier
 from libs.database.owned import owned
 from libs.database.tables import Drill, RiskSignal, SensitiveTerm, Watchlist
 from libs.database.upsert import incoming
+from libs.ids import new_id
 from services.analysis.analyzer import OrgConfig, WatchlistSpec
 from services.analysis.sensitive import TermOverride
 
@@ -103,7 +104,7 @@ async def insert_watchlist(
 ) -> Watchlist | None:
     """Insert a watchlist; return None when the organization already has one of that name."""
     watchlist = Watchlist(
-        id=uuid.uuid4(),
+        id=new_id(),
         organization_id=organization_id,
         name=name,
         keywords=keywords,
@@ -160,7 +161,7 @@ async def upsert_sensitive_terms(
         statement = insert(SensitiveTerm).values(
             [
                 SensitiveTerm(
-                    id=uuid.uuid4(),
+                    id=new_id(),
                     organization_id=organization_id,
                     term=o.term,
                     category=o.category.value,

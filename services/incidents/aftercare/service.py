@@ -29,6 +29,7 @@ from libs.contracts.response import AddAffectedUser, CompleteFollowUp, UpdateFol
 from libs.contracts.vocabulary import FOLLOW_UP_KIND_LABELS
 from libs.database.owned import owned
 from libs.database.tables import AffectedUser, Complaint, FollowUpTask, Incident, Person
+from libs.ids import new_id
 from libs.privacy import (
     ContactError,
     Context,
@@ -96,7 +97,7 @@ async def add_affected_user(
     if complaint is not None and await owned(session, Complaint, org, complaint) is None:
         return Outcome.answer(not_found("complaint", command.complaint_id, "complaintId"))
     user = AffectedUser(
-        id=uuid.uuid4(),
+        id=new_id(),
         **belonging_to(incident),
         name_masked=mask_name(name),
         contact_kind=kind.value,
@@ -381,7 +382,7 @@ def _task(
     owner: uuid.UUID | None = None,
 ) -> FollowUpTask:
     return FollowUpTask(
-        id=uuid.uuid4(),
+        id=new_id(),
         organization_id=user.organization_id,
         affected_user_id=user.id,
         incident_id=user.incident_id,

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.database.tables import Playbook as PlaybookRow
 from libs.database.tables import ResponseTask
+from libs.ids import new_id
 
 
 async def stored_playbooks(
@@ -50,7 +51,7 @@ async def save_playbook(
 ) -> uuid.UUID:
     """Insert or replace the organization's playbook for a tier and crisis type; return its id."""
     upsert = insert(PlaybookRow).values(
-        id=uuid.uuid4(),
+        id=new_id(),
         organization_id=organization_id,
         tier=tier,
         crisis_type=crisis_type,

@@ -18,6 +18,7 @@ from libs.database.tables import (
     ReviewReport,
     WatchlistHit,
 )
+from libs.ids import new_id
 from services.incidents.repository import belonging_to, fresh_locked, rows_of
 
 DRAFT = "draft"
@@ -28,7 +29,7 @@ async def create_report_once(session: AsyncSession, incident: Incident, now: dat
     inserted = await session.exec(
         insert(ReviewReport)
         .values(
-            id=uuid.uuid4(),
+            id=new_id(),
             **belonging_to(incident),
             status=DRAFT,
             sections={},

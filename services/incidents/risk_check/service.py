@@ -29,6 +29,7 @@ from libs.contracts.events import (
 from libs.contracts.outcome import Outcome
 from libs.database.mention_window import Scope, top_terms
 from libs.database.tables import RiskCheck
+from libs.ids import new_id
 from services.incidents import events
 from services.incidents.risk_check import repository
 
@@ -154,7 +155,7 @@ async def run(
     lease mid-pass, a retried pass) inserts nothing and emits nothing; the event's id comes
     from the organization and day, so even a replayed event is one event.
     """
-    check_id = uuid.uuid4()
+    check_id = new_id()
     body = await report(
         session, organization_id, check_id=check_id, day=day, time_zone=time_zone, now=now
     )

@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.enums import AuthorKind, ContactKind, Source
 from libs.contracts.outcome import Outcome
 from libs.database.tables import Complaint, Mention
+from libs.ids import new_id
 from libs.organization_keys import COMPLAINT_ID, organization_key
 from libs.privacy import (
     DataKey,
@@ -166,7 +167,7 @@ async def store(
     batch = await store_batch(session, organization_id, {0: mention})
     mention_id = batch.ids[0]
 
-    complaint_id = uuid.uuid4()
+    complaint_id = new_id()
     cipher = None
     if contacts and key is not None:
         clear = orjson.dumps([{"kind": c.kind.value, "value": c.value} for c in contacts])

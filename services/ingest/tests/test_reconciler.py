@@ -16,6 +16,7 @@ from libs.contracts.messages import MentionIngested
 from libs.contracts.outcome import Outcome
 from libs.database.tables import MentionFailure, Organization
 from libs.database.tables._types import utcnow
+from libs.database.unanalysed import CHECK_MARGIN
 from services.ingest import repository, service
 from services.ingest.tests.builders import make_analysis, store_mentions, stored_at
 
@@ -224,7 +225,7 @@ async def test_a_complete_pass_marks_the_organization_and_the_next_reads_on_from
 
     # Stored in the margin before the mark (a transaction that committed late): read again.
     # Stored before the margin: every pass since would have found it, so it is not read.
-    edge = now - checked + repository.CHECK_MARGIN
+    edge = now - checked + CHECK_MARGIN
     ids = await _stored(
         session,
         organization,

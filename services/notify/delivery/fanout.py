@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.enums import DrillDelivery
 from libs.contracts.response import IntegrationEventEmitted
 from libs.database.tables import WebhookDelivery
+from libs.ids import new_id
 from libs.privacy import mask_text
 from services.notify import repository
 from services.notify.chat.cards import DRILL_LABEL, incident_link
@@ -89,7 +90,7 @@ async def fan_out(
     body = event_body(event, console_url=console_url)
     rows = [
         WebhookDelivery(
-            id=uuid.uuid4(),
+            id=new_id(),
             organization_id=event.organization_id,
             endpoint_id=endpoint_id,
             event_id=event.event_id,

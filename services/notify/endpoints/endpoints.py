@@ -24,6 +24,7 @@ from libs.contracts.notify import (
 )
 from libs.contracts.refusals import Refused
 from libs.database.tables import WebhookDelivery, WebhookEndpoint
+from libs.ids import new_id
 from libs.privacy import DataKey
 from libs.quotas import ENDPOINTS, room_for_one_more
 from services.notify import repository
@@ -91,7 +92,7 @@ async def create_endpoint(
         )
     await _check_destination(command.url, private)
     endpoint = WebhookEndpoint(
-        id=uuid.uuid4(),
+        id=new_id(),
         organization_id=command.organization_id,
         name=command.name.strip() or command.name,
         kind=command.kind.value,
