@@ -6,7 +6,11 @@ first post, the stories' band keys hold their story's), so each new row dirties 
 chosen at random in each of them. At ten million mentions those indexes are gigabytes: the
 pages come from disk, and the first change of each after a checkpoint writes the whole page
 to the WAL. Ids that grow with time put every new entry at the right edge of the index,
-in pages already in memory, whatever the history's size.
+in pages already in memory, whatever the history's size (in an index the id leads; where
+other columns lead, as `(watchlist_id, posted_at, mention_id)`, they decide).
+
+Short forms of an id (file names, drill watchlist names) take its random end: ids made
+within about a minute of each other share their first eight hex digits.
 
 The first 48 bits are the creation time in milliseconds, so an id tells roughly when its
 row was made; the API shows those times anyway. The other 74 bits are random, every time:
@@ -28,5 +32,6 @@ def new_id() -> uuid.UUID:
 
 
 def id_at(at: datetime) -> uuid.UUID:
-    """A row id as if made at `at`: for rows loaded with their history (benchmarks, imports)."""
+    """A row id as if made at `at` (an aware time): for rows loaded with their history
+    (benchmarks, imports)."""
     return uuid7(nanoseconds=int(at.timestamp() * 1_000_000) * 1_000)

@@ -63,8 +63,10 @@ class Archive:
 
 
 def short_id(incident_id: object) -> str:
-    """Return the first eight characters of an incident's id, as file names carry it."""
-    return str(incident_id)[:8]
+    """Return the last eight characters of an incident's id, as file names carry it: ids
+    begin with their creation time (`libs.ids`), so incidents opened within a minute of
+    each other share their first eight, and only the random end tells them apart."""
+    return str(incident_id)[-8:]
 
 
 def file_stem(incident_id: object, kind: str, as_of: datetime) -> str:

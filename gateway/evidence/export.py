@@ -126,4 +126,4 @@ def export(
         digest=digest,
     )
     stamp = bundle.created_at.astimezone(BEIJING).strftime("%Y%m%d")
-    return Exported(document, digest, html, f"evidence-{stamp}-{str(bundle.id)[:8]}")
+    return Exported(document, digest, html, f"evidence-{stamp}-{str(bundle.id)[-8:]}")

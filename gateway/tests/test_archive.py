@@ -161,7 +161,7 @@ async def test_the_archive_is_signed_complete_and_checks_with_the_published_key(
     assert downloaded.headers["content-type"] == "application/json"
     name = f"{meta['fileName']}.json"
     assert downloaded.headers["content-disposition"] == f'attachment; filename="{name}"'
-    assert name.startswith(f"incident-{str(filed.incident)[:8]}-archive-")
+    assert name.startswith(f"incident-{str(filed.incident)[-8:]}-archive-")
     again = await client.get(meta["jsonUrl"], headers=acme.auth(Role.ADMIN))
     assert again.headers["content-disposition"] == downloaded.headers["content-disposition"]
 

@@ -244,6 +244,11 @@ async def test_waiting_mentions_are_read_from_the_reconcilers_mark_and_failure_r
         recent_done = await builders.mention(session, acme.org.id, posted_at=now, ingested_at=now)
         await builders.analysis(session, recent_done, Sentiment.NEUTRAL, influence=0.1)
         other = await builders.mention(session, rival.org.id, posted_at=now, ingested_at=now)
+        # Neither analysed nor given a failure row, though stored before the mark: what the
+        # reconciler never leaves, so the read does not look there (it would search every
+        # mention to find it).
+        outside = now - CHECK_MARGIN - timedelta(minutes=1)
+        unchecked = await builders.mention(session, acme.org.id, posted_at=old, ingested_at=outside)
         org = await session.get(Organization, acme.org.id)
         assert org is not None
         org.unanalysed_checked_until = now
@@ -260,6 +265,7 @@ async def test_waiting_mentions_are_read_from_the_reconcilers_mark_and_failure_r
     )
     assert descending == list(reversed(ascending))
     assert str(other.id) not in ascending
+    assert str(unchecked.id) not in ascending
 
 
 async def test_a_cursor_only_continues_the_order_and_list_it_came_from(
