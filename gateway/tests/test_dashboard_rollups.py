@@ -14,7 +14,7 @@ from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid
 from libs.contracts.enums import Role, Sentiment, Source
 from libs.database.engine import transaction
-from libs.database.tables import MentionFailure, Watchlist
+from libs.database.tables import MentionFailure, Organization, Watchlist
 from tests.builders import Sessions, Tenant
 
 EPOCH = datetime(2000, 1, 3, tzinfo=UTC)
@@ -131,6 +131,12 @@ async def _seed(sessions: Sessions, acme: Tenant, rival: Tenant) -> list[Watchli
                 sentiment_score=round(pick.uniform(-1, 1), 3),
                 influence=round(pick.random(), 3),
             )
+        # The reconciler has checked up to now: the unanalysed are found from its mark (the
+        # ones stored since, less the margin) and their failure rows, and must be all of them.
+        org = await session.get(Organization, acme.org.id)
+        assert org is not None
+        org.unanalysed_checked_until = datetime.now(UTC)
+        session.add(org)
         theirs = await builders.watchlist(session, rival.org.id, "奶粉")
         loud = await builders.mention(session, rival.org.id, posted_at=T0, views=10**6)
         await builders.analysis(session, loud, Sentiment.NEGATIVE, [theirs])
