@@ -9,8 +9,10 @@
 4. Starts the gateway on that database and times every console read through GraphQL, one
    request at a time (`scale_reads.py`): p50/p95 against the 200 ms aim.
 5. Starts ingest and an analysis worker on it and times the live path: a crisis burst
-   posted through ingest, amid background chatter, until its risk signal is stored; then
-   the same on an empty database in the same run, for the ratio.
+   posted through ingest, amid background chatter, until its risk signal is stored, after
+   `--warmup` seconds of chatter alone; then the same on an empty database in the same
+   run, for the ratio. Chatter stays in a watchlist's window for 15 minutes: on a reused
+   load, leave that long between runs, or the next one starts with a busier window.
 
     .venv/bin/python bench/scale.py --mentions 200000 --days 30
     .venv/bin/python bench/scale.py --reuse          # 10 M, loaded once, measured again
