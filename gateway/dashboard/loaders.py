@@ -126,7 +126,7 @@ def counted_rows(scope: Scope) -> tuple[str, str]:
     return "watchlist_id = :every", _NOT_DRILL
 
 
-def _parameters(scope: Scope, grain: int, now: datetime) -> dict[str, object]:
+def _parameters(scope: Scope, grain: int) -> dict[str, object]:
     parts = split(scope.since, scope.until, grain)
     spans = {
         "inside": parts.inside,
@@ -205,7 +205,7 @@ async def volume(
         GROUP BY 1
     """
     parameters = {
-        **_parameters(scope, grain, datetime.now(UTC)),
+        **_parameters(scope, grain),
         "width": width,
         "origin": origin,
     }
@@ -257,7 +257,7 @@ async def share_of_voice(
 ) -> list[ShareRow]:
     """Return the organization's watchlists (of `kinds`, else all; drills' only if the scope
     includes drills) with their mentions in the window, most first."""
-    parameters = _parameters(scope, max(GRAINS), datetime.now(UTC))
+    parameters = _parameters(scope, max(GRAINS))
     statement = _SHARE.format(counted=_by_watchlist(scope))
     found = await _text_rows(session, statement, parameters)
     counts: dict[Any, tuple[int, int, int, int, float | None]] = {}
