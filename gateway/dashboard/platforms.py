@@ -11,7 +11,6 @@ counts them (`counted_rows`): left out unless the scope includes them.
 # mypy: disable-error-code="untyped-decorator"
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
@@ -65,7 +64,7 @@ class PlatformRow:
 
 async def by_platform(session: AsyncSession, scope: Scope) -> list[PlatformRow]:
     """Return every platform with analysed mentions in the scope's window, most first."""
-    values = parameters(scope, max(GRAINS), datetime.now(UTC))
+    values = parameters(scope, max(GRAINS))
     rollup_where, raw_where = counted_rows(scope)
     statement = _BY_PLATFORM.format(rollup_where=rollup_where, raw_where=raw_where)
     connection = await session.connection()
