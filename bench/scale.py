@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ from harness import (
     services,
     wait_http,
 )
+from prometheus_client.parser import text_string_to_metric_families
 from scale_data import Loaded, create_watchlists, load
 from scale_reads import AIM_MS, Console, Timing, console_reads, print_reads
 from sqlalchemy import text
@@ -226,11 +228,54 @@ async def _burst_watchlists(
     return made
 
 
+@dataclass
+class Live:
+    """One live-path run: seconds from each burst accepted to its signal stored, and the
+    analysis worker's mean milliseconds per message in each pipeline stage meanwhile."""
+
+    latencies: list[float]
+    stages: dict[str, float]
+
+
+def _stage_totals(metrics: str) -> dict[str, tuple[float, float]]:
+    """Seconds summed and messages counted per stage, from a worker's `/metrics` text."""
+    totals: dict[str, tuple[float, float]] = {}
+    for family in text_string_to_metric_families(metrics):
+        if family.name != "crisiswatch_analysis_stage_seconds":
+            continue
+        for sample in family.samples:
+            stage = sample.labels["stage"]
+            spent, count = totals.get(stage, (0.0, 0.0))
+            if sample.name.endswith("_sum"):
+                spent = sample.value
+            elif sample.name.endswith("_count"):
+                count = sample.value
+            totals[stage] = (spent, count)
+    return totals
+
+
+def _stage_means(
+    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]
+) -> dict[str, float]:
+    """Mean milliseconds per message of each stage between two scrapes."""
+    means = {}
+    for stage, (spent, count) in after.items():
+        spent_before, count_before = before.get(stage, (0.0, 0.0))
+        if count > count_before:
+            means[stage] = round((spent - spent_before) / (count - count_before) * 1000, 1)
+    return means
+
+
 async def _drive(
-    ingest: str, url: str, org: Org, watchlists: dict[str, uuid.UUID], warmup: float
-) -> list[float]:
+    ingest: str,
+    url: str,
+    org: Org,
+    watchlists: dict[str, uuid.UUID],
+    warmup: float,
+    metrics: str,
+) -> Live:
     """Background chatter, `warmup` seconds of it alone, then each burst in turn; seconds
-    from accepted to signal stored."""
+    from accepted to signal stored, and the stages' means over the bursts' part."""
     import httpx
 
     texts = realistic_texts()
@@ -257,6 +302,7 @@ async def _drive(
         background = asyncio.create_task(chatter(http))
         try:
             await asyncio.sleep(warmup)
+            before = _stage_totals((await http.get(metrics)).text)
             for tag, watchlist_id in watchlists.items():
                 answer = await http.post(
                     "/v1/mentions",
@@ -278,16 +324,15 @@ async def _drive(
                 else:
                     print(f"  no signal for {tag} within {SIGNAL_TIMEOUT:.0f} s")
                 await asyncio.sleep(2)
+            stages = _stage_means(before, _stage_totals((await http.get(metrics)).text))
         finally:
             stop.set()
             await background
             await conn.close()
-    return latencies
+    return Live(latencies, stages)
 
 
-def live_path(
-    url: str, label: str, bursts: int, logs: Path | None, warmup: float = 3.0
-) -> list[float]:
+def live_path(url: str, label: str, bursts: int, logs: Path | None, warmup: float = 3.0) -> Live:
     """Start ingest and an analysis worker on `url`; time `bursts` crisis bursts to signal,
     after `warmup` seconds of chatter."""
     organization_id, key = asyncio.run(make_key(url, "scale", "ingest"))
@@ -296,14 +341,23 @@ def live_path(
     watchlists = asyncio.run(_burst_watchlists(url, organization_id, org.bursts))
     root = Path(tempfile.mkdtemp(prefix="cwsr-", dir="/tmp"))
     redis = start_redis(root / "redis", persistent=False)
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     env = {"DATABASE_URL": url, "REDIS_URL": redis.url, "INGEST_PORT": str(port),
-           "RATE_LIMIT_PER_MINUTE": "0"}  # fmt: skip
+           "METRICS_PORT": str(metrics_port), "RATE_LIMIT_PER_MINUTE": "0"}  # fmt: skip
     try:
         with services(env, ["serve", "ingest"], ["worker", "analysis"], logs=_logs(logs, label)):
             wait_http(f"http://127.0.0.1:{port}")
             time.sleep(3)  # the worker loads its dictionary and model
-            return asyncio.run(_drive(f"http://127.0.0.1:{port}", url, org, watchlists, warmup))
+            return asyncio.run(
+                _drive(
+                    f"http://127.0.0.1:{port}",
+                    url,
+                    org,
+                    watchlists,
+                    warmup,
+                    f"http://127.0.0.1:{metrics_port}/metrics",
+                )
+            )
     finally:
         redis.stop()
         shutil.rmtree(root, ignore_errors=True)
@@ -447,15 +501,23 @@ def main() -> None:
                 f"live path: crisis burst accepted -> risk signal stored, {args.bursts} bursts"
                 f" after {args.warmup:.0f} s of chatter"
             )
-            loaded_live = live_path(url, "loaded", args.bursts, args.logs, args.warmup)
-            empty_live = live_path(empty_url, "empty", args.bursts, args.logs, args.warmup)
+            loaded_run = live_path(url, "loaded", args.bursts, args.logs, args.warmup)
+            empty_run = live_path(empty_url, "empty", args.bursts, args.logs, args.warmup)
+            loaded_live, empty_live = loaded_run.latencies, empty_run.latencies
             asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{empty}" WITH (FORCE)'))
-            for label, values in (
-                ("empty database", empty_live),
-                (f"{mentions:,} mentions", loaded_live),
+            for label, run in (
+                ("empty database", empty_run),
+                (f"{mentions:,} mentions", loaded_run),
             ):
+                values = run.latencies
                 p50, p95 = _ms(values, 0.5), _ms(values, 0.95)
                 print(f"  {label:<22} p50 {p50} ms, p95 {p95} ms ({len(values)} signals)")
+            print("  analysis stages, mean ms per message while the bursts ran: empty / loaded")
+            for stage in dict.fromkeys([*empty_run.stages, *loaded_run.stages]):
+                print(
+                    f"    {stage:<18} {empty_run.stages.get(stage, '-'):>7}"
+                    f" {loaded_run.stages.get(stage, '-'):>7}"
+                )
             ratio = (
                 percentile(loaded_live, 0.95) / percentile(empty_live, 0.95)
                 if loaded_live and empty_live
@@ -467,11 +529,13 @@ def main() -> None:
                     "p50_ms": _ms(empty_live, 0.5),
                     "p95_ms": _ms(empty_live, 0.95),
                     "signals": len(empty_live),
+                    "stages_ms": empty_run.stages,
                 },
                 "loaded": {
                     "p50_ms": _ms(loaded_live, 0.5),
                     "p95_ms": _ms(loaded_live, 0.95),
                     "signals": len(loaded_live),
+                    "stages_ms": loaded_run.stages,
                 },
                 "p95_ratio": ratio,
                 "empty_ms": [round(v * 1000) for v in empty_live],

@@ -57,6 +57,7 @@ EXPECTED = {
     | {
         "crisiswatch_analysis_batch_size",
         "crisiswatch_analysis_batch_seconds",
+        "crisiswatch_analysis_stage_seconds",
         "crisiswatch_analysis_lag_seconds",
         "crisiswatch_risk_signals",
     },
@@ -173,6 +174,8 @@ def test_every_process_serves_its_metrics_after_the_demo(system: System) -> None
     assert _total(gateway, "crisiswatch_graphql_operation_seconds_count", type="query") > 0
     assert _total(analysis, "crisiswatch_analysis_batch_size_count") > 0
     assert _total(analysis, "crisiswatch_analysis_lag_seconds_count") > 0
+    for stage in ("store_hits", "read_windows", "count_in_rollups"):
+        assert _total(analysis, "crisiswatch_analysis_stage_seconds_count", stage=stage) > 0
     assert _total(analysis, "crisiswatch_risk_signals_total") > 0
     assert (
         _total(

@@ -33,6 +33,18 @@ OPERATIONS = ROOT / "docs" / "operations.md"
 PROCESSES = ("ingest", "gateway", "analysis", "incidents", "notify")
 QUEUES = ("crisiswatch:analysis", "crisiswatch:incidents", "crisiswatch:events")
 TIERS = ("none", "blue", "yellow", "orange", "red")
+STAGES = (
+    "prepare",
+    "match_rules",
+    "score_sentiment",
+    "place_in_stories",
+    "score_influence",
+    "store_hits",
+    "read_windows",
+    "decide",
+    "count_in_stories",
+    "count_in_rollups",
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,7 @@ METRICS: dict[str, Metric] = {
     "crisiswatch_ingest_batch_seconds": _metric("histogram"),
     "crisiswatch_analysis_batch_size": _metric("histogram"),
     "crisiswatch_analysis_batch_seconds": _metric("histogram"),
+    "crisiswatch_analysis_stage_seconds": _metric("histogram", stage=STAGES),
     "crisiswatch_analysis_lag_seconds": _metric("histogram"),
     "crisiswatch_risk_signals_total": _metric("counter", tier=TIERS),
     "crisiswatch_incidents_open": _metric("gauge", tier=TIERS),

@@ -50,6 +50,12 @@ ANALYSIS_BATCH_SECONDS = Histogram(
     "Seconds analysis spent on one message's mentions, before its commit.",
     buckets=SECONDS,
 )
+ANALYSIS_STAGE_SECONDS = Histogram(
+    "crisiswatch_analysis_stage_seconds",
+    "Seconds each pipeline stage spent on one message's mentions, by stage, before its commit.",
+    ["stage"],
+    buckets=SECONDS,
+)
 ANALYSIS_LAG_SECONDS = Histogram(
     "crisiswatch_analysis_lag_seconds",
     "Seconds from a mention accepted by ingest to its analysis committed.",

@@ -1,7 +1,7 @@
 """What analysis tells the metrics about each message it handled, once it committed."""
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -11,14 +11,19 @@ from libs.metrics.definitions import (
     ANALYSIS_BATCH_SECONDS,
     ANALYSIS_BATCH_SIZE,
     ANALYSIS_LAG_SECONDS,
+    ANALYSIS_STAGE_SECONDS,
 )
 from services.analysis.repository.mentions import AuthoredMention
 
 
 def batch_analysed(
-    session: AsyncSession, size: int, started: float, analysed: Sequence[AuthoredMention]
+    session: AsyncSession,
+    size: int,
+    started: float,
+    analysed: Sequence[AuthoredMention],
+    stages: Mapping[str, float],
 ) -> None:
-    """Observe a message's size and seconds, and each analysed mention's lag, at commit.
+    """Observe a message's size, seconds and stage seconds, and each mention's lag, at commit.
 
     The lag is read on the wall clock, whatever clock the worker decides by: it measures the
     pipeline, from the mention stored by ingest to its analysis committed.
@@ -29,6 +34,8 @@ def batch_analysed(
     def observe() -> None:
         ANALYSIS_BATCH_SIZE.observe(size)
         ANALYSIS_BATCH_SECONDS.observe(seconds)
+        for stage, spent in stages.items():
+            ANALYSIS_STAGE_SECONDS.labels(stage=stage).observe(spent)
         now = datetime.now(UTC)
         for at in ingested:
             ANALYSIS_LAG_SECONDS.observe(max(0.0, (now - at).total_seconds()))

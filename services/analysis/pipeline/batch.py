@@ -54,6 +54,8 @@ class Batch:
     windows: list[WatchlistWindow] = field(default_factory=list)
     raised: list[RiskSignalRaised] = field(default_factory=list)
     fell: list[RiskTierFell] = field(default_factory=list)
+    # every stage: the seconds it took, by stage name (`pipeline.run`).
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def profile(self) -> Profile:

@@ -134,26 +134,33 @@ async def delete_stories(session: AsyncSession, story_ids: Sequence[uuid.UUID]) 
 
 
 async def lock_stories(session: AsyncSession, story_ids: Iterable[uuid.UUID]) -> None:
-    """Lock stories in id order before rows referencing them are written.
+    """Lock stories in id order, as an update that changes no key does (FOR NO KEY UPDATE).
 
-    A foreign key takes a share lock on the row it points at; two batches that both wrote
-    analyses of a story and then both asked to update it would wait for each other forever.
-    Taking the update lock first, in one order, makes them queue instead.
+    One UPDATE of several stories locks them in whatever order its plan reads them; two
+    batches updating the same two stories could each hold one and wait for the other.
+    Locking first, in one order, makes them queue instead. The mode does not conflict with
+    the share locks that rows referencing a story take (FOR KEY SHARE), so inserting
+    analyses of a story never waits for a batch counting it.
     """
     ids = sorted(set(story_ids))
     if ids:
         await session.exec(
             text(
-                "SELECT id FROM story WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR UPDATE"
+                "SELECT id FROM story WHERE id = ANY(CAST(:ids AS uuid[])) "
+                "ORDER BY id FOR NO KEY UPDATE"
             ),  # type: ignore[call-overload]
             params={"ids": ids},
         )
 
 
 async def update_stories(session: AsyncSession, members: Sequence[StoryMember]) -> None:
-    """Count new members and move each story's first post (首发) if an earlier one arrived."""
+    """Count new members and move each story's first post (首发) if an earlier one arrived.
+
+    The stories are locked first, in id order (`lock_stories`).
+    """
     if not members:
         return
+    await lock_stories(session, {m.story_id for m in members})
     await session.exec(
         text(
             """

@@ -52,7 +52,10 @@ async def lock_watchlists(session: AsyncSession, ids: Sequence[uuid.UUID]) -> li
     """Lock watchlists whose tier is about to be decided, in id order to avoid deadlocks.
 
     Two batches for the same watchlist then decide one after the other, and the second
-    reads the tier (and the analyses) the first committed.
+    reads the tier (and the analyses) the first committed. The lock is the one an update
+    that changes no key takes (FOR NO KEY UPDATE): the hits a concurrent batch inserts
+    share-lock the watchlist only against key changes, so they are stored without waiting
+    for a decision, and the decision does not wait for them until they commit.
     """
     if not ids:
         return []
@@ -60,7 +63,7 @@ async def lock_watchlists(session: AsyncSession, ids: Sequence[uuid.UUID]) -> li
         select(Watchlist)
         .where(col(Watchlist.id).in_(ids))
         .order_by(col(Watchlist.id))
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
     return list(result.all())

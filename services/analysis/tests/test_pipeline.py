@@ -59,6 +59,7 @@ def test_stages_run_in_the_documented_order() -> None:
         "store_hits",
         "read_windows",
         "decide",
+        "count_in_stories",
         "count_in_rollups",
     ]
 
