@@ -24,10 +24,18 @@ async def owned(
     row_id: uuid.UUID,
     *,
     lock: bool = False,
+    keys_kept: bool = False,
 ) -> Row | None:
-    """Return the organization's row of `table`, locked when `lock`; another's is None."""
+    """Return the organization's row of `table`, locked when `lock`; another's is None.
+
+    With `keys_kept` the caller promises not to change a key (a unique column) of the row
+    or delete it, and the lock is FOR NO KEY UPDATE: rows that reference this one (their
+    foreign-key checks take FOR KEY SHARE) are inserted past it, and do not hold it off.
+    """
     query = select(table).where(
         col(table.id) == row_id, col(table.organization_id) == organization_id
     )
-    result = await session.exec(query.with_for_update() if lock else query)
+    if lock:
+        query = query.with_for_update(key_share=keys_kept)
+    result = await session.exec(query)
     return result.first()

@@ -121,7 +121,7 @@ async def update_watchlist(
 ) -> CommandResult:
     """Change a watchlist's name, keywords or rule; what is omitted stays."""
     watchlist = await watchlists.watchlist_for_update(
-        session, command.organization_id, command.watchlist_id
+        session, command.organization_id, command.watchlist_id, renaming=command.name is not None
     )
     if watchlist is None:
         return CommandResult.failure("NotFound", "no such watchlist", field="watchlistId")

@@ -216,10 +216,11 @@ async def score_influence(session: AsyncSession, batch: Batch) -> None:
 async def store_hits(session: AsyncSession, batch: Batch) -> None:
     """Store analyses and watchlist hits; tell live subscribers what arrived.
 
-    No lock is taken here. The rows' foreign keys share-lock their story and watchlist
-    rows only against key changes (FOR KEY SHARE), which the later locks (FOR NO KEY
-    UPDATE) do not conflict with. So a batch stores its rows while another decides the
-    same watchlist, and waits only for the decision itself (`read_windows`).
+    No lock a decision or a count takes is taken here. The rows' foreign keys share-lock
+    their story and watchlist rows only against key changes (FOR KEY SHARE), which the
+    later locks (FOR NO KEY UPDATE) do not conflict with. So a batch stores its rows while
+    another decides the same watchlist, and waits only for the decision itself
+    (`read_windows`).
     """
     stored = await writes.insert_analyses(
         session, [_analysis_row(batch, m) for m in batch.mentions]

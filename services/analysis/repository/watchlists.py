@@ -55,7 +55,7 @@ async def lock_watchlists(session: AsyncSession, ids: Sequence[uuid.UUID]) -> li
     reads the tier (and the analyses) the first committed. The lock is the one an update
     that changes no key takes (FOR NO KEY UPDATE): the hits a concurrent batch inserts
     share-lock the watchlist only against key changes, so they are stored without waiting
-    for a decision, and the decision does not wait for them until they commit.
+    for a decision; the decision does not see them, and their own batch decides after.
     """
     if not ids:
         return []
@@ -127,10 +127,19 @@ async def insert_watchlist(
 
 
 async def watchlist_for_update(
-    session: AsyncSession, organization_id: uuid.UUID, watchlist_id: uuid.UUID
+    session: AsyncSession, organization_id: uuid.UUID, watchlist_id: uuid.UUID, *, renaming: bool
 ) -> Watchlist | None:
-    """Load and lock the organization's watchlist, or None when it has no such watchlist."""
-    return await owned(session, Watchlist, organization_id, watchlist_id, lock=True)
+    """Load and lock the organization's watchlist, or None when it has no such watchlist.
+
+    Analysis batches hold the watchlists they store hits for in FOR KEY SHARE (the hits'
+    foreign key) without queueing, so an edit waiting for FOR UPDATE could be passed by
+    batch after batch while a crisis keeps them overlapping. An edit that keeps the name
+    (its unique key) takes FOR NO KEY UPDATE, which those do not hold off; a rename must
+    lock the key from the start, since raising the lock later could deadlock with a batch.
+    """
+    return await owned(
+        session, Watchlist, organization_id, watchlist_id, lock=True, keys_kept=not renaming
+    )
 
 
 async def name_taken(

@@ -12,16 +12,20 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.messages import MentionIngested
+from libs.contracts.messages import CommandResult, MentionIngested, UpdateWatchlist
 from libs.database.engine import transaction
 from libs.database.tables import Story, WatchlistHit
-from services.analysis import service
+from services.analysis import configuration, service
 from services.analysis.analyzer import Analyzer
+from services.analysis.pipeline import STAGES, Batch
+from services.analysis.pipeline.stages import store_hits
 from services.analysis.tests.builders import (
     CRISIS_REPORT,
     make_mention,
@@ -113,3 +117,37 @@ async def test_a_second_batch_stores_its_rows_and_waits_only_for_the_decision(
     assert story.first_mention_id == ids[0]
     assert sorted(h.mention_id for h in hits) == sorted(ids)
     assert {h.story_id for h in hits} == {story.id}
+
+
+async def test_an_edit_is_not_held_off_by_a_batch_storing_hits_but_a_rename_is(
+    servers: Servers,
+    sessions: async_sessionmaker[AsyncSession],
+    analyzer: Analyzer,
+) -> None:
+    # A batch that has stored its hits holds the watchlist only against key changes: an
+    # edit of its keywords goes ahead at once, a rename (the name is a unique key) waits.
+    async with transaction(sessions) as session:
+        org = await make_organization(session)
+        watchlist = make_watchlist(session, org, "禾岚", ["禾岚"])
+        mention = make_mention(session, org, CRISIS_REPORT, NOW - timedelta(minutes=1))
+        await session.flush()
+        watchlist_id, mention_id = watchlist.id, mention.id
+
+    async def edit(**change: object) -> CommandResult:
+        async with transaction(sessions) as session:
+            await session.exec(text("SET LOCAL lock_timeout = '1s'"))  # type: ignore[call-overload]
+            command = UpdateWatchlist(
+                organization_id=org, actor="test", watchlist_id=watchlist_id, **change
+            )
+            return await configuration.update_watchlist(session, command, now=NOW)
+
+    async with transaction(sessions) as session:
+        batch = Batch(organization_id=org, mention_ids=[mention_id], now=NOW, analyzer=analyzer)
+        for stage in STAGES[: STAGES.index(store_hits) + 1]:
+            await stage(session, batch)
+        assert [m.id for m in batch.stored] == [mention_id]
+
+        edited = await edit(keywords=["禾岚", "禾岚奶粉"])
+        assert edited.ok, edited
+        with pytest.raises(DBAPIError, match="lock timeout"):
+            await edit(name="禾岚品牌")
