@@ -119,3 +119,20 @@ async def test_a_quarter_hour_the_rollups_no_longer_hold_is_an_estimate(
     async with sessions() as session:
         sample = await sampled_top_terms(session, scope, "keyword", 10, target=2)
     assert not sample.exact  # two of twelve read: not the count, whatever the rollups say
+
+
+async def test_slices_the_window_cuts_short_weigh_their_minutes_and_seconds(
+    sessions: Sessions,
+) -> None:
+    # The window's ends cut its first and last quarter-hours: each is weighed by its whole
+    # minutes' rollup rows and the raw rows of the seconds beside them, nothing outside.
+    async with transaction(sessions) as session:
+        org = await organization(session)
+    minutes = [5.2, 5.6, 7, 10.2, 16, 20, 31, 44.9, 46, 50.1, 50.5]  # 5.2 and 50.5 outside
+    for m in minutes:
+        await _post(sessions, org, T0 + timedelta(minutes=m), ["奶粉"])
+    scope = Scope(org.id, T0 + timedelta(minutes=5.5), T0 + timedelta(minutes=50 + 1 / 3))
+    async with sessions() as session:
+        sample = await sampled_top_terms(session, scope, "keyword", 10, target=4)
+    assert not sample.exact  # one post read of each quarter-hour's two or three
+    assert [(r.term, r.mentions) for r in sample.rows] == [("奶粉", 9)]
