@@ -505,10 +505,14 @@ async def load(
             released_until,
         )
         rows["story_band"] = int(status.split()[-1])
+        # Every loaded mention is analysed, and ingest's reconciler of a running system has
+        # checked up to now: without its mark, its first pass would read all ten million.
         await conn.execute(
-            "UPDATE organization SET story_bands_released_until = $1 WHERE id = $2",
+            "UPDATE organization SET story_bands_released_until = $1,"
+            " unanalysed_checked_until = $3 WHERE id = $2",
             released_until,
             organization_id,
+            now,
         )
         say(f"  copied in {time.monotonic() - started:,.0f} s; building {len(indexes)} indexes")
         await conn.execute(f"ALTER TABLE story_band ADD CONSTRAINT story_band_pkey {band_key}")
