@@ -128,11 +128,27 @@ async def test_slices_the_window_cuts_short_weigh_their_minutes_and_seconds(
     # minutes' rollup rows and the raw rows of the seconds beside them, nothing outside.
     async with transaction(sessions) as session:
         org = await organization(session)
+        milk = await builders.watchlist(session, org.id, "奶粉")
     minutes = [5.2, 5.6, 7, 10.2, 16, 20, 31, 44.9, 46, 50.1, 50.5]  # 5.2 and 50.5 outside
     for m in minutes:
-        await _post(sessions, org, T0 + timedelta(minutes=m), ["奶粉"])
-    scope = Scope(org.id, T0 + timedelta(minutes=5.5), T0 + timedelta(minutes=50 + 1 / 3))
-    async with sessions() as session:
-        sample = await sampled_top_terms(session, scope, "keyword", 10, target=4)
-    assert not sample.exact  # one post read of each quarter-hour's two or three
-    assert [(r.term, r.mentions) for r in sample.rows] == [("奶粉", 9)]
+        await _post(sessions, org, T0 + timedelta(minutes=m), ["奶粉"], watched=[milk])
+    since, until = T0 + timedelta(minutes=5.5), T0 + timedelta(minutes=50 + 1 / 3)
+    scopes = (Scope(org.id, since, until), Scope(org.id, since, until, watchlist_id=milk.id))
+
+    async def weighed() -> list[list[tuple[str, int]]]:
+        async with sessions() as session:
+            found = []
+            for scope in scopes:
+                sample = await sampled_top_terms(session, scope, "keyword", 10, target=4)
+                assert not sample.exact  # one post read of each quarter-hour's two or three
+                found.append([(r.term, r.mentions) for r in sample.rows])
+            return found
+
+    assert await weighed() == [[("奶粉", 9)]] * 2
+    # The whole minutes come from the minute rows: without them only the seconds count.
+    async with transaction(sessions) as session:
+        await session.exec(
+            text("DELETE FROM mention_rollup WHERE organization_id = :org AND grain_seconds = 60"),  # type: ignore[call-overload]
+            params={"org": org.id},
+        )
+    assert await weighed() == [[("奶粉", 6)]] * 2

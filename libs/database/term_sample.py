@@ -150,7 +150,8 @@ async def _held(
     """How many analysed mentions of the scope each slice holds, from the rollups.
 
     A whole quarter-hour is its rollup rows; one of the two the window's ends cut short is
-    its whole minutes' rows and the raw rows of at most a minute at either side (`_EDGE`).
+    its whole minutes' rows (`_MINUTES`) and the raw rows of the less than a minute at
+    either side (`_SECONDS_EVERY`, `_SECONDS_WATCHLIST`).
     """
     watchlist = scope.watchlist_id or EVERY_MENTION
     result = await session.exec(
