@@ -12,7 +12,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from sqlalchemy.engine import make_url
 from crisiswatch.demo import run_demo
 from libs.contracts.enums import Tier
 from services.incidents.playbook.defaults import DEFAULT_PLAYBOOKS
+from tests.fixtures.ports import free_port
 from tests.fixtures.servers import own_redis_database
 
 pytestmark = pytest.mark.flow
@@ -43,13 +43,6 @@ CORE_DEADLINES = {
     "detailed_reply": timedelta(hours=24),
     "full_plan": timedelta(hours=48),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class System:

@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from libs.settings import Settings
 from tests.builders import Sessions, make_tenant
 from tests.fixtures.http import serving
 from tests.fixtures.logs import captured_logs
+from tests.fixtures.ports import free_port
 from tests.fixtures.servers import Servers
 
 PHONE = "13812345678"
@@ -58,17 +58,10 @@ def lines(stream: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_served_ingest_writes_json_access_lines_with_request_ids_and_masked_data(
     servers: Servers, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": servers.database_url,

@@ -11,7 +11,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from crisiswatch.demo import run_demo
 from libs.metrics.cluster import SAMPLE_INTERVAL_SECONDS
+from tests.fixtures.ports import free_block
 from tests.test_flow import System, _flush_redis, _psql, external_env
 
 pytestmark = pytest.mark.flow
@@ -67,27 +67,12 @@ EXPECTED = {
 QUEUES = ("crisiswatch:analysis", "crisiswatch:incidents", "crisiswatch:events")
 
 
-def _free_block(size: int) -> int:
-    """Return a port whose next `size` ports are free too (the workers' metrics ports)."""
-    for _ in range(50):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            base: int = sock.getsockname()[1]
-        try:
-            for port in range(base + 1, base + size + 1):
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise AssertionError("no free block of ports")
-
-
 @pytest.fixture
 def system() -> Iterator[System]:
     """The launcher on the external servers when configured, else on embedded ones."""
     folder = Path(tempfile.mkdtemp(prefix="cwm-", dir="/tmp"))
-    extra = {"METRICS_PORT": str(_free_block(3))}
+    # The workers serve on METRICS_PORT + 1 to + 3.
+    extra = {"METRICS_PORT": str(free_block(4))}
     database = None
     env = external_env()
     if env is not None:

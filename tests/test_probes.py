@@ -36,6 +36,7 @@ from libs.messaging.worker import Outcome, Route, Runtime, WorkerSpec, run_forev
 from libs.settings import Settings
 from services.ingest.app import create_app as create_ingest
 from tests.fixtures.http import serving
+from tests.fixtures.ports import free_port
 from tests.fixtures.servers import Servers
 from tests.fixtures.worker_process import worker_process
 
@@ -64,13 +65,6 @@ def serve(database_url: str, redis_url: str) -> None:
     """The worker process: one route, run the way `crisiswatch worker` runs a service."""
     spec = WorkerSpec(CONSUMER, CreateWatchlist.QUEUE, [Route(CreateWatchlist, _answer_slowly)])
     run_forever(spec.build(Settings(database_url=database_url, redis_url=redis_url), max_jobs=2))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _worker(

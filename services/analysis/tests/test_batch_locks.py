@@ -96,7 +96,9 @@ async def test_a_second_batch_stores_its_rows_and_waits_only_for_the_decision(
             holder = await session.scalar(text("SELECT pg_backend_pid()"))
             waiting = asyncio.create_task(analyse_third())
             async with asyncio.timeout(60), engine.connect() as conn:
+                # A transaction per ask: pg_stat_activity is read once per transaction.
                 while not (found := (await conn.execute(_WAITER, {"holder": holder})).all()):
+                    await conn.rollback()
                     assert not waiting.done(), "the second batch ended without waiting"
                     await asyncio.sleep(0.02)
                 (waiter,) = found

@@ -74,7 +74,9 @@ async def test_a_batch_counting_during_a_rebuild_waits_and_counts_once(
             holder = (await session.exec(text("SELECT pg_backend_pid()"))).one()[0]  # type: ignore[call-overload]
             counting = asyncio.create_task(count_late())
             async with asyncio.timeout(60), engine.connect() as conn:
+                # A transaction per ask: pg_stat_activity is read once per transaction.
                 while not (await conn.execute(_BLOCKED_BY, {"holder": holder})).first():
+                    await conn.rollback()
                     assert not counting.done(), "the batch counted past an open rebuild"
                     await asyncio.sleep(0.02)
     finally:

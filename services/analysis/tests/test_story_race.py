@@ -67,8 +67,11 @@ _BLOCKED_BY = text(
 async def _waits_for(engine: AsyncEngine, holder: int, waiter: asyncio.Task[None]) -> None:
     """Return once another connection waits for the transaction of backend `holder`."""
     async with asyncio.timeout(60), engine.connect() as conn:
-        # PostgreSQL has no event for a lock wait: ask until one shows.
+        # PostgreSQL has no event for a lock wait: ask until one shows. Each ask in a
+        # transaction of its own: pg_stat_activity is read once per transaction, and a
+        # waiter whose connection opened after the first ask would never show.
         while not (await conn.execute(_BLOCKED_BY, {"holder": holder})).first():
+            await conn.rollback()
             assert not waiter.done(), "the second batch ended without waiting for the first"
             await asyncio.sleep(0.02)
 
