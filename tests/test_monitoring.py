@@ -22,6 +22,8 @@ import pytest
 import yaml
 from lark import Lark, Token, Tree
 
+from services.analysis.pipeline import STAGES as PIPELINE_STAGES
+
 ROOT = Path(__file__).resolve().parent.parent
 MONITORING = ROOT / "infra" / "monitoring"
 ALERTS = MONITORING / "alerts.yml"
@@ -33,18 +35,8 @@ OPERATIONS = ROOT / "docs" / "operations.md"
 PROCESSES = ("ingest", "gateway", "analysis", "incidents", "notify")
 QUEUES = ("crisiswatch:analysis", "crisiswatch:incidents", "crisiswatch:events")
 TIERS = ("none", "blue", "yellow", "orange", "red")
-STAGES = (
-    "prepare",
-    "match_rules",
-    "score_sentiment",
-    "place_in_stories",
-    "score_influence",
-    "store_hits",
-    "read_windows",
-    "decide",
-    "count_in_stories",
-    "count_in_rollups",
-)
+# The analysis pipeline's stages label its stage timing (`pipeline.run`).
+STAGES = tuple(stage.__name__ for stage in PIPELINE_STAGES)
 
 
 @dataclass(frozen=True)
