@@ -1,7 +1,8 @@
 """What analysis tells the metrics about each message it handled, once it committed."""
 
 import time
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,23 +14,23 @@ from libs.metrics.definitions import (
     ANALYSIS_LAG_SECONDS,
     ANALYSIS_STAGE_SECONDS,
 )
-from services.analysis.repository.mentions import AuthoredMention
+from services.analysis.pipeline import Batch
 
 
-def batch_analysed(
-    session: AsyncSession,
-    size: int,
-    started: float,
-    analysed: Sequence[AuthoredMention],
-    stages: Mapping[str, float],
-) -> None:
+def batch_analysed(session: AsyncSession, size: int, started: float, done: Sequence[Batch]) -> None:
     """Observe a message's size, seconds and stage seconds, and each mention's lag, at commit.
+
+    `done` are the tries that isolation kept: their stored mentions and their stages' seconds,
+    summed, are the message's.
 
     The lag is read on the wall clock, whatever clock the worker decides by: it measures the
     pipeline, from the mention stored by ingest to its analysis committed.
     """
     seconds = time.perf_counter() - started
-    ingested = [mention.ingested_at for mention in analysed]
+    ingested = [mention.ingested_at for batch in done for mention in batch.stored]
+    stages: Counter[str] = Counter()
+    for batch in done:
+        stages.update(batch.seconds)
 
     def observe() -> None:
         ANALYSIS_BATCH_SIZE.observe(size)

@@ -56,17 +56,7 @@ async def analyze_mentions(
         now,
     )
     await failures.clear_analysed(session, message.mention_ids)
-    stages: dict[str, float] = {}
-    for done in isolated.done:
-        for stage, spent in done.seconds.items():
-            stages[stage] = stages.get(stage, 0.0) + spent
-    batch_analysed(
-        session,
-        len(message.mention_ids),
-        started,
-        [m for b in isolated.done for m in b.stored],
-        stages,
-    )
+    batch_analysed(session, len(message.mention_ids), started, isolated.done)
     # Each try's rises and falls in the order the tries decided them.
     return Outcome.emit(*(told for b in isolated.done for told in (*b.raised, *b.fell)))
 
