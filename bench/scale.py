@@ -11,8 +11,9 @@
 5. Starts ingest and an analysis worker on it and times the live path: a crisis burst
    posted through ingest, amid background chatter, until its risk signal is stored, after
    `--warmup` seconds of chatter alone; then the same on an empty database in the same
-   run, for the ratio. Chatter stays in a watchlist's window for 15 minutes: on a reused
-   load, leave that long between runs, or the next one starts with a busier window.
+   run, for the ratio: `--rounds` runs of each, alternating which goes first, their bursts
+   pooled. Chatter stays in a watchlist's window for 15 minutes: on a reused load, leave
+   that long between invocations, or the next one starts with a busier window.
 
     .venv/bin/python bench/scale.py --mentions 200000 --days 30
     .venv/bin/python bench/scale.py --reuse          # 10 M, loaded once, measured again
@@ -399,6 +400,101 @@ def _ms(values: list[float], share: float) -> float | None:
     return round(percentile(values, share) * 1000, 1) if values else None
 
 
+def _side(runs: list[Live]) -> dict[str, Any]:
+    """One database's live-path figures over all its rounds."""
+    latencies = [v for run in runs for v in run.latencies]
+    stages: dict[str, list[float]] = {}
+    for run in runs:
+        for stage, ms in run.stages.items():
+            stages.setdefault(stage, []).append(ms)
+    return {
+        "p50_ms": _ms(latencies, 0.5),
+        "p95_ms": _ms(latencies, 0.95),
+        "signals": len(latencies),
+        "rounds": [
+            {"p50_ms": _ms(r.latencies, 0.5), "p95_ms": _ms(r.latencies, 0.95)} for r in runs
+        ],
+        "stages_ms": {k: round(sum(v) / len(v), 1) for k, v in stages.items()},
+        "latencies_ms": [round(v * 1000) for v in latencies],
+    }
+
+
+def compare_live(
+    admin_url: str,
+    url: str,
+    empty: str,
+    mentions: int,
+    bursts: int,
+    warmup: float,
+    rounds: int,
+    logs: Path | None,
+) -> dict[str, Any]:
+    """Time the live path on the loaded database and on an empty one, `rounds` times each.
+
+    One run of each is not enough to call a difference: the empty database's own p50 moved
+    from 122 to 169 ms between single runs on the same machine. So the two alternate, which
+    one goes first swapping every round (loaded, empty, empty, loaded, ...), and each keeps
+    its state between rounds, so a later round on either starts with the earlier rounds'
+    chatter in its watchlists' windows, alike. The verdict pools each side's bursts.
+    """
+    asyncio.run(
+        _admin(
+            admin_url,
+            f'DROP DATABASE IF EXISTS "{empty}" WITH (FORCE)',
+            f'CREATE DATABASE "{empty}"',
+        )
+    )
+    empty_url = with_database(admin_url, empty)
+    upgrade(empty_url)
+    asyncio.run(
+        create_watchlists(
+            empty_url, asyncio.run(make_key(empty_url, "scale", "admin"))[0], datetime.now(UTC)
+        )
+    )
+    print(
+        f"live path: crisis burst accepted -> risk signal stored, {bursts} bursts after"
+        f" {warmup:.0f} s of chatter, {rounds} rounds"
+    )
+    runs: dict[str, list[Live]] = {"loaded": [], "empty": []}
+    targets = {"loaded": url, "empty": empty_url}
+    for n in range(rounds):
+        order = ("loaded", "empty") if n % 2 == 0 else ("empty", "loaded")
+        for side in order:
+            run = live_path(targets[side], f"{side}{n + 1}", bursts, logs, warmup)
+            runs[side].append(run)
+            print(
+                f"  round {n + 1} {side:<7} p50 {_ms(run.latencies, 0.5)} ms,"
+                f" p95 {_ms(run.latencies, 0.95)} ms ({len(run.latencies)} signals)"
+            )
+    asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{empty}" WITH (FORCE)'))
+    figures = {side: _side(side_runs) for side, side_runs in runs.items()}
+    for label, side in (("empty database", "empty"), (f"{mentions:,} mentions", "loaded")):
+        f = figures[side]
+        print(f"  {label:<22} p50 {f['p50_ms']} ms, p95 {f['p95_ms']} ms ({f['signals']} signals)")
+    print("  analysis stages, mean ms per message while the bursts ran: empty / loaded")
+    empty_stages, loaded_stages = figures["empty"]["stages_ms"], figures["loaded"]["stages_ms"]
+    for stage in dict.fromkeys([*empty_stages, *loaded_stages]):
+        print(
+            f"    {stage:<18} {empty_stages.get(stage, '-'):>7} {loaded_stages.get(stage, '-'):>7}"
+        )
+    ratios = {}
+    for share in ("p50", "p95"):
+        loaded_ms, empty_ms = figures["loaded"][f"{share}_ms"], figures["empty"][f"{share}_ms"]
+        ratios[share] = round(loaded_ms / empty_ms, 2) if loaded_ms and empty_ms else None
+    if all(ratios.values()):
+        print(f"  loaded / empty, all rounds: p50 {ratios['p50']:.2f}, p95 {ratios['p95']:.2f}")
+    else:
+        print("  no ratio: signals missing")
+    return {
+        **figures,
+        "p50_ratio": ratios["p50"],
+        "p95_ratio": ratios["p95"],
+        "bursts": bursts,
+        "warmup_s": warmup,
+        "rounds": rounds,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -418,6 +514,12 @@ def main() -> None:
         type=float,
         default=180.0,
         help="seconds of chatter before the first timed burst, on each database",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="live-path runs per database, alternating which goes first",
     )
     parser.add_argument("--no-live", action="store_true", help="skip the live path")
     parser.add_argument("--no-reads", action="store_true", help="skip the console reads")
@@ -480,69 +582,10 @@ def main() -> None:
             ]
 
         if not args.no_live:
-            empty = f"{args.database}_empty"
-            asyncio.run(
-                _admin(
-                    admin_url,
-                    f'DROP DATABASE IF EXISTS "{empty}" WITH (FORCE)',
-                    f'CREATE DATABASE "{empty}"',
-                )
-            )
-            empty_url = with_database(admin_url, empty)
-            upgrade(empty_url)
-            asyncio.run(
-                create_watchlists(
-                    empty_url,
-                    asyncio.run(make_key(empty_url, "scale", "admin"))[0],
-                    datetime.now(UTC),
-                )
-            )
-            print(
-                f"live path: crisis burst accepted -> risk signal stored, {args.bursts} bursts"
-                f" after {args.warmup:.0f} s of chatter"
-            )
-            loaded_run = live_path(url, "loaded", args.bursts, args.logs, args.warmup)
-            empty_run = live_path(empty_url, "empty", args.bursts, args.logs, args.warmup)
-            loaded_live, empty_live = loaded_run.latencies, empty_run.latencies
-            asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{empty}" WITH (FORCE)'))
-            for label, run in (
-                ("empty database", empty_run),
-                (f"{mentions:,} mentions", loaded_run),
-            ):
-                values = run.latencies
-                p50, p95 = _ms(values, 0.5), _ms(values, 0.95)
-                print(f"  {label:<22} p50 {p50} ms, p95 {p95} ms ({len(values)} signals)")
-            print("  analysis stages, mean ms per message while the bursts ran: empty / loaded")
-            for stage in dict.fromkeys([*empty_run.stages, *loaded_run.stages]):
-                print(
-                    f"    {stage:<18} {empty_run.stages.get(stage, '-'):>7}"
-                    f" {loaded_run.stages.get(stage, '-'):>7}"
-                )
-            ratio = (
-                percentile(loaded_live, 0.95) / percentile(empty_live, 0.95)
-                if loaded_live and empty_live
-                else None
-            )
-            print(f"  p95 loaded / empty: {ratio:.2f}" if ratio else "  no ratio: signals missing")
-            figures["live"] = {
-                "empty": {
-                    "p50_ms": _ms(empty_live, 0.5),
-                    "p95_ms": _ms(empty_live, 0.95),
-                    "signals": len(empty_live),
-                    "stages_ms": empty_run.stages,
-                },
-                "loaded": {
-                    "p50_ms": _ms(loaded_live, 0.5),
-                    "p95_ms": _ms(loaded_live, 0.95),
-                    "signals": len(loaded_live),
-                    "stages_ms": loaded_run.stages,
-                },
-                "p95_ratio": ratio,
-                "empty_ms": [round(v * 1000) for v in empty_live],
-                "loaded_ms": [round(v * 1000) for v in loaded_live],
-                "bursts": args.bursts,
-                "warmup_s": args.warmup,
-            }
+            figures["live"] = compare_live(
+                admin_url, url, f"{args.database}_empty", mentions, args.bursts, args.warmup,
+                args.rounds, args.logs,
+            )  # fmt: skip
     if args.json is not None:
         args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=2, default=str))
 

@@ -5,6 +5,7 @@ under the other tests) beside the test backend's Redis.
 """
 
 import asyncio
+import uuid
 from typing import Any
 
 import asyncpg
@@ -77,7 +78,8 @@ async def test_a_connection_the_driver_reports_broken_answers_503_and_is_replace
     engine = create_engine(servers.database_url, pool_size=1)
     sessions = session_factory(engine)
     try:
-        tenant = await make_tenant(sessions)
+        # A tenant of its own: the shared database holds other tests' mentions for "acme".
+        tenant = await make_tenant(sessions, f"broken-{uuid.uuid4().hex[:8]}")
         headers = tenant.auth(Role.INGEST) | {"Content-Type": "application/json"}
         body = orjson.dumps(batch(mention("after-crash")).model_dump(mode="json"))
         settings = IngestSettings(database_url=servers.database_url, redis_url=servers.redis_url)
@@ -102,4 +104,52 @@ async def test_a_connection_the_driver_reports_broken_answers_503_and_is_replace
         async with sessions() as session:
             assert await count_of(session, Mention, tenant.org.id) == 1
     finally:
+        await engine.dispose()
+
+
+async def test_a_push_that_outlasts_the_statement_timeout_answers_503_and_the_retry_stores_once(
+    servers: Servers,
+) -> None:
+    """A statement PostgreSQL cancels at `statement_timeout_ingest_seconds` (a slow moment:
+    here a lock another transaction holds on the same mention) is an outage to retry, not a
+    fault of ours: 503 with Retry-After, nothing kept, and the same body later stores once."""
+    engine = create_engine(servers.database_url, pool_size=1)
+    sessions = session_factory(engine)
+    blocker = await asyncpg.connect(servers.database_url.replace("+asyncpg", ""))
+    try:
+        tenant = await make_tenant(sessions, f"slow-{uuid.uuid4().hex[:8]}")
+        headers = tenant.auth(Role.INGEST) | {"Content-Type": "application/json"}
+        body = orjson.dumps(batch(mention("held")).model_dump(mode="json"))
+        settings = IngestSettings(
+            database_url=servers.database_url,
+            redis_url=servers.redis_url,
+            statement_timeout_ingest_seconds=0.5,
+        )
+        async with serve_ingest(settings) as client:
+            # Another writer has the same mention's key, uncommitted: the push's insert waits
+            # for it until the timeout cancels the statement.
+            held = blocker.transaction()
+            await held.start()
+            await blocker.execute(
+                "INSERT INTO mention (id, organization_id, source, external_id, text, "
+                "content_hash, url, posted_at, ingested_at, reposts, comments, likes, views) "
+                "VALUES (gen_random_uuid(), $1, 'weibo', 'held', 'x', 'x', "
+                "'https://weibo.com/x', now(), now(), 0, 0, 0, 0)",
+                tenant.org.id,
+            )
+            refused = await client.post("/v1/mentions", content=body, headers=headers)
+            await held.rollback()
+            assert refused.status_code == 503, refused.text
+            assert refused.headers["content-type"] == PROBLEM_JSON
+            assert refused.headers["retry-after"] == "5"
+            assert "did not answer in time" in refused.json()["detail"]
+
+            again = await client.post("/v1/mentions", content=body, headers=headers)
+            assert again.status_code == 202, again.text
+            repeat = await client.post("/v1/mentions", content=body, headers=headers)
+            assert repeat.is_success, repeat.text
+        async with sessions() as session:
+            assert await count_of(session, Mention, tenant.org.id) == 1
+    finally:
+        await blocker.close()
         await engine.dispose()

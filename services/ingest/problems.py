@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from libs.database.engine import is_statement_timeout
 from libs.messaging.failures import is_transient
 from services.ingest.schemas import FieldError, Problem
 
@@ -106,17 +107,18 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TimeoutError)
     @app.exception_handler(DBAPIError)
     async def _outage(_: Request, exc: Exception) -> JSONResponse:
-        # PostgreSQL down or restarting: nothing of the request is kept (its transaction
+        # PostgreSQL down or restarting, or too slow to finish a statement within
+        # `statement_timeout_ingest_seconds`: nothing of the request is kept (its transaction
         # did not commit), and the same body sent again later stores each mention once.
         # Anything else is a fault of ours, left to the server's 500.
-        if not is_transient(exc):
+        if is_statement_timeout(exc):
+            detail = "the database did not answer in time; send the same request again later"
+        elif is_transient(exc):
+            detail = "the database is not answering; send the same request again later"
+        else:
             raise exc
         return problem_response(
-            Problem(
-                title="Service Unavailable",
-                status=503,
-                detail="the database is not answering; send the same request again later",
-            ),
+            Problem(title="Service Unavailable", status=503, detail=detail),
             headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
         )
 
