@@ -37,7 +37,7 @@ from pydantic import Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs import mention_retention
+from libs import mention_retention, pending_lists
 from libs.acting import Acting, act_for
 from libs.audit import Audited
 from libs.clock import Clock, SystemClock
@@ -421,6 +421,7 @@ class WorkerSpec(Generic[R]):
                         mention_retention.MentionRetention.from_settings(settings),
                     )
                 )
+                loops.append(pending_lists.PendingListCleaner(runtime.sessions, runtime.redis))
                 loops.append(
                     Periodic(
                         f"{consumer} readiness",

@@ -15,6 +15,7 @@ from libs.database.tables._types import (
     OrganizationRow,
     at_field,
     child_of,
+    gin_index,
     jsonb_field,
     org_field,
     uuid_array_field,
@@ -92,7 +93,7 @@ class MentionAnalysis(SQLModel, table=True):
 
     __tablename__ = "mention_analysis"
     __table_args__ = (
-        Index("ix_mention_analysis_watchlists", "watchlist_ids", postgresql_using="gin"),
+        gin_index("ix_mention_analysis_watchlists", "watchlist_ids"),
         Index("ix_mention_analysis_org_sentiment", "organization_id", "sentiment"),
         Index("ix_mention_analysis_story_posted", "story_id", "posted_at"),
         Index("ix_mention_analysis_org_posted", "organization_id", "posted_at"),

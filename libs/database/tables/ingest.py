@@ -11,7 +11,13 @@ from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from libs.database.tables._types import OrganizationRow, at_field, child_of, org_field
+from libs.database.tables._types import (
+    OrganizationRow,
+    at_field,
+    child_of,
+    gin_index,
+    org_field,
+)
 
 REASON_LIMIT = 1000
 """A failure's reason is cut to this many characters: enough for an error's first lines."""
@@ -44,7 +50,7 @@ class Mention(OrganizationRow, table=True):
         # An author's mentions of a window (a ranking's exact figures); serves the key too.
         Index("ix_mention_author_posted", "author_id", "posted_at"),
         # Text search: every two-character piece of the text (`text_bigrams`, migration 0010).
-        Index("ix_mention_text_bigrams", sql("text_bigrams(text)"), postgresql_using="gin"),
+        gin_index("ix_mention_text_bigrams", sql("text_bigrams(text)")),
     )
 
     source: str = Field(max_length=16)

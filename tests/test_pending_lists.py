@@ -1,0 +1,88 @@
+"""GIN pending lists: the workers' loop empties them, and knows every GIN index there is."""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from gateway.tests import builders
+from libs.contracts.enums import Sentiment
+from libs.database.engine import transaction
+from libs.database.tables._types import GIN_PENDING_LIST_LIMIT_KB
+from libs.pending_lists import INDEXES, clean_pending_lists
+from tests.builders import Sessions, organization, watchlist
+
+T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+async def test_every_gin_index_has_the_raised_limit_and_is_emptied_by_the_loop(
+    sessions: Sessions,
+) -> None:
+    async with sessions() as session:
+        rows = (
+            await session.exec(
+                text(
+                    "SELECT c.relname, c.reloptions FROM pg_class c "
+                    "JOIN pg_am a ON a.oid = c.relam "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE a.amname = 'gin' AND n.nspname = 'public'"
+                )  # type: ignore[call-overload]
+            )
+        ).all()
+    options = {name: reloptions for name, reloptions in rows}
+    assert set(options) == set(INDEXES)
+    for name in INDEXES:
+        assert f"gin_pending_list_limit={GIN_PENDING_LIST_LIMIT_KB}" in options[name], name
+
+
+async def test_a_pass_moves_the_pending_entries_into_the_index_and_search_still_finds_them(
+    sessions: Sessions,
+) -> None:
+    async with transaction(sessions) as session:
+        org = await organization(session)
+        watched = await watchlist(session, org, "奶粉")
+        for n in range(30):
+            row = await builders.mention(
+                session,
+                org.id,
+                posted_at=T0 + timedelta(minutes=n),
+                text=f"禾元奶粉第{n}批次出现结块问题",
+            )
+            await builders.analysis(session, row, Sentiment.NEGATIVE, [watched])
+    await clean_pending_lists(sessions)  # whatever earlier tests left
+
+    async with transaction(sessions) as session:
+        for n in range(30):
+            row = await builders.mention(
+                session,
+                org.id,
+                posted_at=T0 + timedelta(minutes=n),
+                text=f"禾元奶粉第{n}批次出现结块问题",
+            )
+            await builders.analysis(session, row, Sentiment.NEGATIVE, [watched])
+    emptied = await clean_pending_lists(sessions)
+    again = await clean_pending_lists(sessions)
+
+    assert all(emptied[name] > 0 for name in INDEXES), emptied
+    assert again == dict.fromkeys(INDEXES, 0)
+    async with sessions() as session:
+        await session.exec(text("SET LOCAL enable_seqscan = off"))  # type: ignore[call-overload]
+        found = (
+            await session.exec(
+                text(
+                    "SELECT count(*) FROM mention WHERE organization_id = :org "
+                    "AND text_bigrams(text) @> text_bigrams('结块问题')"
+                ),  # type: ignore[call-overload]
+                params={"org": org.id},
+            )
+        ).scalar_one()
+        hits = (
+            await session.exec(
+                text(
+                    "SELECT count(*) FROM mention_analysis "
+                    "WHERE watchlist_ids @> ARRAY[CAST(:w AS uuid)]"
+                ),  # type: ignore[call-overload]
+                params={"w": watched.id},
+            )
+        ).scalar_one()
+    assert found == 60
+    assert hits == 60
