@@ -11,8 +11,8 @@
 5. Starts ingest and an analysis worker on it and times the live path: a crisis burst
    posted through ingest, amid background chatter, until its risk signal is stored, after
    `--warmup` seconds of chatter alone; then the same on an empty database in the same
-   run, for the ratio: `--rounds` runs of each, alternating which goes first, their bursts
-   pooled. Chatter stays in a watchlist's window for 15 minutes: on a reused load, leave
+   run, for the ratio: `--rounds` runs of each, taking turns, their bursts pooled.
+   Chatter stays in a watchlist's window for 15 minutes: on a reused load, leave
    that long between invocations, or the next one starts with a busier window.
 
     .venv/bin/python bench/scale.py --mentions 200000 --days 30
@@ -431,11 +431,12 @@ def compare_live(
 ) -> dict[str, Any]:
     """Time the live path on the loaded database and on an empty one, `rounds` times each.
 
-    One run of each is not enough to call a difference: the empty database's own p50 moved
-    from 122 to 169 ms between single runs on the same machine. So the two alternate, which
-    one goes first swapping every round (loaded, empty, empty, loaded, ...), and each keeps
-    its state between rounds, so a later round on either starts with the earlier rounds'
-    chatter in its watchlists' windows, alike. The verdict pools each side's bursts.
+    One run of each is not enough to call a difference: the empty database's p50 ranged from
+    123 to 169 ms between single runs on the same machine. So the two take turns (loaded,
+    empty, loaded, empty, ...), each keeping its state between rounds: each database's next
+    round starts one run after its last ended, with that run's chatter still in its
+    watchlists' windows (15 minutes) alike. The verdict pools each side's bursts; the stage
+    figures are the mean of the rounds' means.
     """
     asyncio.run(
         _admin(
@@ -458,8 +459,7 @@ def compare_live(
     runs: dict[str, list[Live]] = {"loaded": [], "empty": []}
     targets = {"loaded": url, "empty": empty_url}
     for n in range(rounds):
-        order = ("loaded", "empty") if n % 2 == 0 else ("empty", "loaded")
-        for side in order:
+        for side in ("loaded", "empty"):
             run = live_path(targets[side], f"{side}{n + 1}", bursts, logs, warmup)
             runs[side].append(run)
             print(
@@ -508,7 +508,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep an earlier load of this size")
     parser.add_argument("--rebuild", action="store_true", help="rebuild a reused load's rollups")
     parser.add_argument("--repeat", type=int, default=20, help="timed requests per read")
-    parser.add_argument("--bursts", type=int, default=5, help="crisis bursts per live-path run")
+    parser.add_argument("--bursts", type=int, default=12, help="crisis bursts per live-path run")
     parser.add_argument(
         "--warmup",
         type=float,
@@ -519,7 +519,7 @@ def main() -> None:
         "--rounds",
         type=int,
         default=2,
-        help="live-path runs per database, alternating which goes first",
+        help="live-path runs per database, taking turns",
     )
     parser.add_argument("--no-live", action="store_true", help="skip the live path")
     parser.add_argument("--no-reads", action="store_true", help="skip the console reads")

@@ -15,7 +15,6 @@ from libs.messaging.lease import PREFIX, TTL_SECONDS, Lease
 from libs.messaging.periodic import Periodic
 from libs.messaging.retention import Pruner
 from libs.messaging.sweep import Sweep, SweepSpec
-from libs.pending_lists import PendingListCleaner
 from tests.builders import until
 
 
@@ -109,11 +108,10 @@ async def test_the_sweeps_and_the_pruner_hold_short_leases_whatever_their_interv
         Sweep(spec, sessions, redis, SystemClock(), interval=300, producer="test"),
         Pruner(sessions, redis, interval=300),
         MentionPruner(sessions, redis, MentionRetention(), interval=600),
-        PendingListCleaner(sessions, redis, interval=600),
     ]
     for loop in loops:
         loop.start()
-    for name in ("slow-sweep", "messaging-retention", "mention-retention", "gin-pending-lists"):
+    for name in ("slow-sweep", "messaging-retention", "mention-retention"):
         assert 0 < await _lease_ttl_ms(redis, name) <= TTL_SECONDS * 1000
     assert TTL_SECONDS <= 20
     for loop in loops:

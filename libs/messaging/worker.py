@@ -421,7 +421,7 @@ class WorkerSpec(Generic[R]):
                         mention_retention.MentionRetention.from_settings(settings),
                     )
                 )
-                loops.append(pending_lists.PendingListCleaner(runtime.sessions, runtime.redis))
+                loops.append(pending_lists.PendingListCleaner(runtime.sessions))
                 loops.append(
                     Periodic(
                         f"{consumer} readiness",

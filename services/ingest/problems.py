@@ -107,12 +107,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TimeoutError)
     @app.exception_handler(DBAPIError)
     async def _outage(_: Request, exc: Exception) -> JSONResponse:
-        # PostgreSQL down or restarting, or too slow to finish a statement within
-        # `statement_timeout_ingest_seconds`: nothing of the request is kept (its transaction
-        # did not commit), and the same body sent again later stores each mention once.
-        # Anything else is a fault of ours, left to the server's 500.
+        # PostgreSQL down or restarting, or a statement it cancelled (57014: one that ran past
+        # `statement_timeout_ingest_seconds`, or an operator's pg_cancel_backend): nothing of
+        # the request is kept (its transaction did not commit), and the same body sent again
+        # later stores each mention once. Anything else is a fault of ours, left to the 500.
         if is_statement_timeout(exc):
-            detail = "the database did not answer in time; send the same request again later"
+            detail = (
+                "the database cancelled the request's statement (too slow, or cancelled by an "
+                "operator); send the same request again later"
+            )
         elif is_transient(exc):
             detail = "the database is not answering; send the same request again later"
         else:
