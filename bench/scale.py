@@ -432,7 +432,7 @@ def compare_live(
     """Time the live path on the loaded database and on an empty one, `rounds` times each.
 
     One run of each is not enough to call a difference: the empty database's p50 ranged from
-    123 to 169 ms between single runs on the same machine. So the two take turns (loaded,
+    107 to 169 ms between single runs on the same machine. So the two take turns (loaded,
     empty, loaded, empty, ...), each keeping its state between rounds: each database's next
     round starts one run after its last ended, with that run's chatter still in its
     watchlists' windows (15 minutes) alike. The verdict pools each side's bursts; the stage
