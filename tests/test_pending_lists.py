@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.tests import builders
 from libs.contracts.enums import Sentiment
@@ -69,31 +70,21 @@ async def test_a_pass_moves_the_pending_entries_into_the_index_and_search_still_
     assert all(emptied[name] > 0 for name in INDEXES), emptied
     assert again == dict.fromkeys(INDEXES, 0)
     async with sessions() as session:
-        count = (
-            await session.exec(
-                text("SELECT count(*) FROM mention WHERE organization_id = :org"),  # type: ignore[call-overload]
-                params={"org": org.id},
-            )
-        ).scalar_one()
+        count = await _count(
+            session, "SELECT count(*) FROM mention WHERE organization_id = :org", org=org.id
+        )
         await session.exec(text("SET LOCAL enable_seqscan = off"))  # type: ignore[call-overload]
-        found = (
-            await session.exec(
-                text(
-                    "SELECT count(*) FROM mention WHERE organization_id = :org "
-                    "AND text_bigrams(text) @> text_bigrams('结块问题')"
-                ),  # type: ignore[call-overload]
-                params={"org": org.id},
-            )
-        ).scalar_one()
-        hits = (
-            await session.exec(
-                text(
-                    "SELECT count(*) FROM mention_analysis "
-                    "WHERE watchlist_ids @> ARRAY[CAST(:w AS uuid)]"
-                ),  # type: ignore[call-overload]
-                params={"w": watched.id},
-            )
-        ).scalar_one()
+        found = await _count(
+            session,
+            "SELECT count(*) FROM mention WHERE organization_id = :org "
+            "AND text_bigrams(text) @> text_bigrams('结块问题')",
+            org=org.id,
+        )
+        hits = await _count(
+            session,
+            "SELECT count(*) FROM mention_analysis WHERE watchlist_ids @> ARRAY[CAST(:w AS uuid)]",
+            w=watched.id,
+        )
     assert found == hits == count
 
 
@@ -120,3 +111,9 @@ async def test_a_role_that_does_not_own_the_indexes_is_told_once_and_the_loop_st
         await engine.dispose()
         await admin.execute(f'DROP ROLE "{role}"')
         await admin.close()
+
+
+async def _count(session: AsyncSession, sql: str, **params: object) -> int:
+    """One `count(*)` query's answer."""
+    result = await session.exec(text(sql), params=params)  # type: ignore[call-overload]
+    return int(result.scalar_one())
