@@ -35,6 +35,7 @@ from libs.contracts.messages import CreateWatchlist
 from libs.database.engine import create_engine, session_factory, transaction
 from libs.ids import id_at
 from libs.settings import Settings
+from libs.story_bands import LASTING_SHARE
 from libs.text import content_hash, normalize
 from services.analysis.analyzer import (
     Analyzer,
@@ -49,6 +50,7 @@ from services.analysis.influence import influence, is_amplifier
 CHUNK = 20_000
 STORY_SHARE = 3  # one story row per this many mentions
 BAND_DAYS: int = Settings.model_fields["retention_story_bands_days"].default
+RECENT_BAND_HOURS: int = Settings.model_fields["retention_story_bands_recent_hours"].default
 """How long a quiet story keeps its band keys, as the retention pass is configured by default."""
 BANDS_PER_STORY = 40  # the LSH bands; a new story claims nearly all of its keys (measured 39.9)
 REPOST_SHARE = 0.3
@@ -400,7 +402,15 @@ WHERE t.relnamespace = current_schema()::regnamespace
   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
 ORDER BY 1
 """
-LOADED_TABLES = ("author", "mention", "mention_analysis", "watchlist_hit", "story", "story_band")
+LOADED_TABLES = (
+    "author",
+    "mention",
+    "mention_analysis",
+    "watchlist_hit",
+    "story",
+    "story_band",
+    "story_band_recent",
+)
 
 
 async def create_watchlists(
@@ -439,6 +449,7 @@ async def load(
     *,
     seed: int = 14,
     band_days: int = BAND_DAYS,
+    recent_hours: int = RECENT_BAND_HOURS,
     say: Callable[[str], None] = print,
 ) -> Loaded:
     """Generate and COPY `total` mentions over `days` with everything that hangs off them."""
@@ -491,28 +502,38 @@ async def load(
                 say(f"  {rows['mention']:,} mentions copied ({rate:,.0f}/s)")
         # Band keys are 64-bit hashes: generated in the server, not worth the wire. Hashed
         # from (story, band), not drawn with random(), whose 52 bits gave a duplicate key
-        # about one load in eight at 33 M keys.
-        # Only stories with a post within the band window still hold theirs: the retention
-        # pass has released the others' (`libs.story_bands`), and says how far it has gone.
+        # about one load in eight at 33 M keys. Each goes to the tier its value names
+        # (`libs.story_bands.is_lasting`), and only for the stories the retention pass
+        # leaves it for: the long-kept quarter for stories posted to within the band
+        # window, the rest within the recent one. The marks say how far it has gone.
         released_until = now - timedelta(days=band_days) if band_days else None
-        status = await conn.execute(
-            "INSERT INTO story_band (organization_id, band_key, story_id) "
-            "SELECT organization_id, "
-            "hashtextextended(id::text || ':' || g, 14), id FROM story, generate_series(1, $1) g "
-            "WHERE organization_id = $2 AND ($3::timestamptz IS NULL OR last_posted_at >= $3)",
-            BANDS_PER_STORY,
-            organization_id,
-            released_until,
-        )
-        rows["story_band"] = int(status.split()[-1])
+        recent_until = now - timedelta(hours=recent_hours) if recent_hours else None
+        for table, lasting, until in (
+            ("story_band", True, released_until),
+            ("story_band_recent", False, recent_until),
+        ):
+            status = await conn.execute(
+                f"INSERT INTO {table} (organization_id, band_key, story_id) "
+                "SELECT organization_id, k, id FROM story, generate_series(1, $1) g, "
+                "LATERAL (SELECT hashtextextended(id::text || ':' || g, 14) AS k) h "
+                f"WHERE organization_id = $2 AND ($3::timestamptz IS NULL OR last_posted_at >= $3) "
+                f"AND (k % {LASTING_SHARE} = 0) = $4",
+                BANDS_PER_STORY,
+                organization_id,
+                until,
+                lasting,
+            )
+            rows[table] = int(status.split()[-1])
         # Every loaded mention is analysed, and ingest's reconciler of a running system has
         # checked up to now: without its mark, its first pass would read all ten million.
         await conn.execute(
             "UPDATE organization SET story_bands_released_until = $1,"
+            " story_bands_recent_released_until = $4,"
             " unanalysed_checked_until = $3 WHERE id = $2",
             released_until,
             organization_id,
             now,
+            recent_until,
         )
         say(f"  copied in {time.monotonic() - started:,.0f} s; building {len(indexes)} indexes")
         await conn.execute(f"ALTER TABLE story_band ADD CONSTRAINT story_band_pkey {band_key}")

@@ -35,7 +35,7 @@ from libs.database.tables._types import utcnow
 from libs.messaging.lease import Lease
 from libs.messaging.periodic import Periodic
 from libs.settings import Settings
-from libs.story_bands import release_quiet_bands
+from libs.story_bands import LASTING, RECENT, release_quiet_bands
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +63,13 @@ def parse_rollups(value: str) -> tuple[tuple[str, str], ...]:
 
 @dataclass(frozen=True)
 class MentionRetention:
-    """The default mention window (None: kept), the rollup window and tables, band-key days."""
+    """The default mention window (None: kept), the rollup window and tables, band-key windows."""
 
     default_days: int | None = None
     rollup_days: int = 730
     rollups: tuple[tuple[str, str], ...] = ()
     story_band_days: int | None = None
+    story_band_recent_hours: int | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "MentionRetention":
@@ -78,6 +79,7 @@ class MentionRetention:
             rollup_days=settings.retention_rollups_days,
             rollups=parse_rollups(settings.retention_rollup_tables),
             story_band_days=settings.retention_story_bands_days or None,
+            story_band_recent_hours=settings.retention_story_bands_recent_hours or None,
         )
 
 
@@ -134,7 +136,15 @@ async def prune_once(
     for organization_id, days in windows:
         if retention.story_band_days:
             removed["story_band"] += await release_quiet_bands(
-                sessions, organization_id, now - timedelta(days=retention.story_band_days)
+                sessions, organization_id, timedelta(days=retention.story_band_days), LASTING, now
+            )
+        if retention.story_band_recent_hours:
+            removed["story_band"] += await release_quiet_bands(
+                sessions,
+                organization_id,
+                timedelta(hours=retention.story_band_recent_hours),
+                RECENT,
+                now,
             )
         if days:
             removed["mention"] += await delete_mentions_before(

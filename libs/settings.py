@@ -96,9 +96,18 @@ class Settings(BaseSettings):
         default=30,
         ge=0,
         description=(
-            "Days a story with no new post keeps its near-duplicate band keys; after that a "
-            "copy of its text starts a new story (reposts still join by their parent). "
-            "0 keeps them all."
+            "Days a story with no new post keeps the quarter of its near-duplicate band keys "
+            "kept long; after that a copy of its text starts a new story (reposts still "
+            "join by their parent). 0 keeps them all."
+        ),
+    )
+    retention_story_bands_recent_hours: int = Field(
+        default=24,
+        ge=0,
+        description=(
+            "Hours a story with no new post keeps the other three quarters of its band keys; "
+            "after that a copy finds it through the long-kept quarter only. 0 keeps them "
+            "as long as the rest."
         ),
     )
     retention_rollup_tables: str = Field(

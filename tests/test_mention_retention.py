@@ -17,6 +17,7 @@ from libs.database.tables import (
     ReplyCase,
     Story,
     StoryBand,
+    StoryBandRecent,
     WatchlistHit,
 )
 from libs.mention_retention import MentionRetention, parse_rollups, prune_once
@@ -215,8 +216,14 @@ def test_settings_give_the_default_window() -> None:
     assert retention.rollups == (("a", "b"), ("c_1", "d"))
 
 
-async def _story(sessions: Sessions, org: Organization, quiet_days: float, keys: range) -> Story:
-    """A story whose last post was `quiet_days` before NOW, holding band keys `keys`."""
+async def _story(
+    sessions: Sessions,
+    org: Organization,
+    quiet_days: float,
+    keys: range,
+    recent_keys: range = range(0),
+) -> Story:
+    """A story whose last post was `quiet_days` before NOW, holding band keys in each tier."""
     first = await _mention(sessions, org, quiet_days + 1)
     async with transaction(sessions) as session:
         story = Story(
@@ -231,12 +238,16 @@ async def _story(sessions: Sessions, org: Organization, quiet_days: float, keys:
         await session.flush()
         for key in keys:
             session.add(StoryBand(organization_id=org.id, band_key=key, story_id=story.id))
+        for key in recent_keys:
+            session.add(StoryBandRecent(organization_id=org.id, band_key=key, story_id=story.id))
     return story
 
 
-async def _bands(sessions: Sessions, story: Story) -> int:
+async def _bands(
+    sessions: Sessions, story: Story, table: type[StoryBand | StoryBandRecent] = StoryBand
+) -> int:
     async with sessions() as session:
-        query = select(func.count()).select_from(StoryBand).where(StoryBand.story_id == story.id)
+        query = select(func.count()).select_from(table).where(col(table.story_id) == story.id)
         return int((await session.exec(query)).one())
 
 
@@ -247,36 +258,97 @@ async def test_quiet_stories_give_back_their_band_keys(
     async with transaction(sessions) as session:
         org = await organization(session)
         other = await organization(session)
+    current = await _story(sessions, org, 0, range(100, 103))  # the organization's clock: NOW
     recent = await _story(sessions, org, 29, range(0, 3))
-    quiet = [await _story(sessions, org, days, range(10 * n, 10 * n + 3))
+    quiet = [await _story(sessions, org, days, range(10 * n, 10 * n + 3), range(200 + n, 201 + n))
              for n, days in enumerate((31, 31, 31, 60, 400), start=1)]  # fmt: skip
+    await _story(sessions, other, 0, range(100, 103))
     elsewhere = await _story(sessions, other, 60, range(0, 3))
     retention = MentionRetention(story_band_days=30)
 
     removed = await prune_once(sessions, retention, now=NOW)
 
-    assert removed["story_band"] == 3 * len(quiet) + 3  # `other` has its own window too
+    # Both tiers' keys go after the long window; `other` has its own window too.
+    assert removed["story_band"] == 3 * len(quiet) + len(quiet) + 3
     assert await _bands(sessions, recent) == 3
+    assert await _bands(sessions, current) == 3
     assert [await _bands(sessions, story) for story in (*quiet, elsewhere)] == [0] * 6
-    assert await _count(sessions, Story, org) == 6  # the stories themselves stay
+    assert [await _bands(sessions, story, StoryBandRecent) for story in quiet] == [0] * 5
+    assert await _count(sessions, Story, org) == 7  # the stories themselves stay
     async with sessions() as session:
         marked = await session.get(Organization, org.id)
         assert marked is not None
         assert marked.story_bands_released_until == NOW - timedelta(days=30)
 
-    # A later pass reads only what went quiet since: the recent story, a day later.
-    assert (await prune_once(sessions, retention, now=NOW))["story_band"] == 0
-    later = await prune_once(sessions, retention, now=NOW + timedelta(days=1, seconds=1))
-    assert later["story_band"] == 3
+    # A later pass reads only what went quiet since: nothing while the organization's clock
+    # stands still, the recent story once a post a day later moves it on.
+    later = NOW + timedelta(days=1, seconds=1)
+    assert (await prune_once(sessions, retention, now=later))["story_band"] == 0
+    await _story(sessions, org, -(1 + 1 / 86400), range(300, 303))
+    assert (await prune_once(sessions, retention, now=later))["story_band"] == 3
     assert await _bands(sessions, recent) == 0
+
+
+async def test_recent_band_keys_go_after_hours_and_the_lasting_quarter_stays(
+    sessions: Sessions,
+) -> None:
+    async with transaction(sessions) as session:
+        org = await organization(session)
+    await _story(sessions, org, 0, range(0))
+    quiet = await _story(sessions, org, 25 / 24, range(0, 2), range(10, 16))
+    lively = await _story(sessions, org, 23 / 24, range(20, 22), range(30, 36))
+    retention = MentionRetention(story_band_days=30, story_band_recent_hours=24)
+
+    assert (await prune_once(sessions, retention, now=NOW))["story_band"] == 6
+
+    assert await _bands(sessions, quiet, StoryBandRecent) == 0
+    assert await _bands(sessions, quiet) == 2  # still found through its lasting quarter
+    assert await _bands(sessions, lively, StoryBandRecent) == 6
+    async with sessions() as session:
+        marked = await session.get(Organization, org.id)
+        assert marked is not None
+        assert marked.story_bands_recent_released_until == NOW - timedelta(hours=24)
+        assert marked.story_bands_released_until == NOW - timedelta(days=30)
+
+
+async def test_quiet_is_counted_on_the_organizations_own_clock(sessions: Sessions) -> None:
+    """A stream pushed with posts from ten days ago keeps the keys of its live stories."""
+    async with transaction(sessions) as session:
+        org = await organization(session)
+    newest = await _story(sessions, org, 10, range(0), range(0, 3))
+    hours_earlier = await _story(sessions, org, 10 + 2 / 24, range(0), range(10, 13))
+    day_earlier = await _story(sessions, org, 10 + 25 / 24, range(0), range(20, 23))
+    retention = MentionRetention(story_band_recent_hours=24)
+
+    assert (await prune_once(sessions, retention, now=NOW))["story_band"] == 3
+
+    assert await _bands(sessions, newest, StoryBandRecent) == 3
+    assert await _bands(sessions, hours_earlier, StoryBandRecent) == 3
+    assert await _bands(sessions, day_earlier, StoryBandRecent) == 0
+
+
+async def test_an_organization_without_stories_releases_nothing(sessions: Sessions) -> None:
+    async with transaction(sessions) as session:
+        org = await organization(session)
+    retention = MentionRetention(story_band_days=30, story_band_recent_hours=24)
+    assert (await prune_once(sessions, retention, now=NOW))["story_band"] == 0
+    async with sessions() as session:
+        marked = await session.get(Organization, org.id)
+        assert marked is not None
+        assert marked.story_bands_released_until is None
 
 
 async def test_band_keys_stay_when_the_setting_is_zero(sessions: Sessions) -> None:
     async with transaction(sessions) as session:
         org = await organization(session)
-    story = await _story(sessions, org, 400, range(0, 3))
+    await _story(sessions, org, 0, range(0))
+    story = await _story(sessions, org, 400, range(0, 3), range(10, 13))
     assert Settings(retention_story_bands_days=0).retention_story_bands_days == 0
-    retention = MentionRetention.from_settings(Settings(retention_story_bands_days=0))
+    retention = MentionRetention.from_settings(
+        Settings(retention_story_bands_days=0, retention_story_bands_recent_hours=0)
+    )
     assert (await prune_once(sessions, retention, now=NOW))["story_band"] == 0
     assert await _bands(sessions, story) == 3
-    assert MentionRetention.from_settings(Settings()).story_band_days == 30
+    assert await _bands(sessions, story, StoryBandRecent) == 3
+    defaults = MentionRetention.from_settings(Settings())
+    assert (defaults.story_band_days, defaults.story_band_recent_hours) == (30, 24)

@@ -10,6 +10,7 @@ from libs.database.tables.analysis import (
     SensitiveTerm,
     Story,
     StoryBand,
+    StoryBandRecent,
     Watchlist,
     WatchlistHit,
 )
@@ -113,6 +114,7 @@ __all__ = [
     "StatementTemplate",
     "Story",
     "StoryBand",
+    "StoryBandRecent",
     "TimelineEvent",
     "Watchlist",
     "WatchlistHit",

@@ -77,9 +77,29 @@ class Story(OrganizationRow, table=True):
 
 
 class StoryBand(SQLModel, table=True):
-    """One LSH band key of a story: any worker finds a near-duplicate's story through it."""
+    """A long-kept LSH band key of a story (a quarter of them, `libs.story_bands.is_lasting`).
+
+    Any worker finds a near-duplicate's story through it for `RETENTION_STORY_BANDS_DAYS`
+    after the story's last post.
+    """
 
     __tablename__ = "story_band"
+
+    organization_id: uuid.UUID = Field(
+        primary_key=True, foreign_key="organization.id", ondelete="CASCADE"
+    )
+    band_key: int = Field(primary_key=True, sa_type=BigInteger)
+    story_id: uuid.UUID = child_of("story", index=True)
+
+
+class StoryBandRecent(SQLModel, table=True):
+    """One of a story's other band keys, kept while it is recent (`libs.story_bands`).
+
+    A table of its own so that the lookups for these keys read an index of about a day of
+    stories, small enough to stay in memory, rather than one of a month.
+    """
+
+    __tablename__ = "story_band_recent"
 
     organization_id: uuid.UUID = Field(
         primary_key=True, foreign_key="organization.id", ondelete="CASCADE"

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.database.tables import Story
+from libs.story_bands import is_lasting
 from services.analysis.repository.rows import StoryRow, row_values
 from services.analysis.stories import Signature
 from services.analysis.story_assignment import StoryIndex
@@ -61,22 +62,36 @@ async def parents_by_external_id(
 async def story_index(
     session: AsyncSession, organization_id: uuid.UUID, keys: Iterable[int]
 ) -> StoryIndex:
-    """Load the stories owning any of `keys`, with their representative signatures."""
+    """Load the stories owning any of `keys`, with their representative signatures.
+
+    Each key is looked up in the one tier its value puts it in (`libs.story_bands`): a
+    quarter in the month-long `story_band`, the rest in the day-long `story_band_recent`.
+    """
     index = StoryIndex()
     wanted = sorted(set(keys))
     if not wanted:
         return index
-    # One array parameter rather than an IN list: a batch looks up a thousand keys.
+    # Array parameters rather than IN lists: a batch looks up a thousand keys.
     result = await session.exec(
         text(
             """
             SELECT b.band_key, b.story_id, s.signature
-            FROM story_band b JOIN story s ON s.id = b.story_id
-            WHERE b.organization_id = :organization_id
-              AND b.band_key = ANY(CAST(:keys AS bigint[]))
+            FROM (
+                SELECT band_key, story_id FROM story_band
+                WHERE organization_id = :organization_id
+                  AND band_key = ANY(CAST(:lasting AS bigint[]))
+                UNION ALL
+                SELECT band_key, story_id FROM story_band_recent
+                WHERE organization_id = :organization_id
+                  AND band_key = ANY(CAST(:recent AS bigint[]))
+            ) b JOIN story s ON s.id = b.story_id
             """
         ),  # type: ignore[call-overload]
-        params={"organization_id": organization_id, "keys": wanted},
+        params={
+            "organization_id": organization_id,
+            "lasting": [k for k in wanted if is_lasting(k)],
+            "recent": [k for k in wanted if not is_lasting(k)],
+        },
     )
     for key, story_id, signature in result:
         index.bands[key] = story_id
@@ -98,30 +113,35 @@ async def claim_bands(
 
     A key already owned stays with its owner. A key another transaction claimed and has not
     committed makes this statement wait for it (the unique index), and is not claimed here
-    if that transaction commits. Keys go in sorted order, so two claims wait in one
-    direction and never deadlock. One `unnest` statement: a batch carries dozens of keys per
-    mention, and a multi-row VALUES list of that size costs more to build than to run.
+    if that transaction commits. Keys go in one order, the long-kept tier's sorted then the
+    recent tier's sorted, so two claims wait in one direction and never deadlock. One
+    `unnest` statement a tier: a batch carries dozens of keys per mention, and a multi-row
+    VALUES list of that size costs more to build than to run.
     """
     rows = sorted({key: story for key, story in bands}.items())
-    if not rows:
-        return set()
-    result = await session.exec(
-        text(
-            """
-            INSERT INTO story_band (organization_id, band_key, story_id)
-            SELECT :organization_id, k, s
-            FROM unnest(CAST(:keys AS bigint[]), CAST(:stories AS uuid[])) AS t(k, s)
-            ON CONFLICT DO NOTHING
-            RETURNING band_key
-            """
-        ),  # type: ignore[call-overload]
-        params={
-            "organization_id": organization_id,
-            "keys": [k for k, _ in rows],
-            "stories": [s for _, s in rows],
-        },
-    )
-    return {key for (key,) in result}
+    won: set[int] = set()
+    for table, lasting in (("story_band", True), ("story_band_recent", False)):
+        tier = [(k, s) for k, s in rows if is_lasting(k) == lasting]
+        if not tier:
+            continue
+        result = await session.exec(
+            text(
+                f"""
+                INSERT INTO {table} (organization_id, band_key, story_id)
+                SELECT :organization_id, k, s
+                FROM unnest(CAST(:keys AS bigint[]), CAST(:stories AS uuid[])) AS t(k, s)
+                ON CONFLICT DO NOTHING
+                RETURNING band_key
+                """
+            ),  # type: ignore[call-overload]
+            params={
+                "organization_id": organization_id,
+                "keys": [k for k, _ in tier],
+                "stories": [s for _, s in tier],
+            },
+        )
+        won |= {key for (key,) in result}
+    return won
 
 
 async def delete_stories(session: AsyncSession, story_ids: Sequence[uuid.UUID]) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from arq.connections import ArqRedis
-from sqlalchemy import func, text
+from sqlalchemy import delete, func, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,9 +18,11 @@ from libs.database.tables import (
     RiskSignal,
     Story,
     StoryBand,
+    StoryBandRecent,
     WatchlistHit,
     metadata,
 )
+from libs.story_bands import is_lasting
 from services.analysis.analyzer import Analyzer
 from services.analysis.backtest import BacktestError, run_backtest
 from services.analysis.pipeline import STAGES
@@ -153,6 +155,46 @@ async def test_reposts_and_near_duplicates_form_one_story_with_its_tree(
     assert found[report.id].amplifier and not found[original.id].amplifier
     assert found[report.id].influence > found[original.id].influence
     assert bands > 0
+
+
+async def _band_rows(
+    session: AsyncSession, table: type[StoryBand | StoryBandRecent], story_id: uuid.UUID
+) -> list[int]:
+    result = await session.exec(select(table.band_key).where(col(table.story_id) == story_id))
+    return list(result.all())
+
+
+@pytest.mark.parametrize("released", ["recent", "both"])
+async def test_a_copy_finds_a_quiet_story_through_its_lasting_quarter(
+    session: AsyncSession, analyzer: Analyzer, released: str
+) -> None:
+    org = await make_organization(session)
+    make_watchlist(session, org, "禾岚", ["禾岚"])
+    original = make_mention(session, org, REPORT, NOW - timedelta(days=3), external_id="q1")
+    await analyse(session, analyzer, org, [original], NOW - timedelta(days=3))
+    story_id = (await _analyses(session, org))[original.id].story_id
+    assert story_id is not None
+    lasting = await _band_rows(session, StoryBand, story_id)
+    recent = await _band_rows(session, StoryBandRecent, story_id)
+    # Each key in the tier its value names; together the story's 40 keys.
+    assert lasting and all(is_lasting(k) for k in lasting)
+    assert recent and not any(is_lasting(k) for k in recent)
+    assert len(lasting) + len(recent) == 40
+
+    # The retention pass released the story's recent keys (or, after a month, all of them).
+    tables: list[type[StoryBand | StoryBandRecent]] = [StoryBandRecent]
+    if released == "both":
+        tables.append(StoryBand)
+    for table in tables:
+        await session.exec(delete(table).where(col(table.story_id) == story_id))
+    copy = make_mention(session, org, REPORT, NOW, external_id="q2")
+    await analyse(session, analyzer, org, [copy], NOW)
+
+    joined = (await _analyses(session, org))[copy.id].story_id
+    if released == "recent":
+        assert joined == story_id
+    else:
+        assert joined not in {None, story_id}
 
 
 async def test_mentions_of_no_watchlist_are_analysed_without_a_signal(

@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.messages import MentionIngested
 from libs.database.engine import transaction
-from libs.database.tables import MentionAnalysis, Story, StoryBand, WatchlistHit
+from libs.database.tables import MentionAnalysis, Story, StoryBand, StoryBandRecent, WatchlistHit
 from libs.text import normalize
 from services.analysis import service
 from services.analysis.analyzer import Analyzer
@@ -115,6 +115,7 @@ async def _stories(
     sessions: async_sessionmaker[AsyncSession], org: uuid.UUID
 ) -> tuple[dict[uuid.UUID, Story], dict[uuid.UUID, uuid.UUID | None], dict[uuid.UUID, int]]:
     """Return the organization's stories, each mention's story and each story's band keys."""
+    tiers: tuple[type[StoryBand | StoryBandRecent], ...] = (StoryBand, StoryBandRecent)
     async with sessions() as session:
         stories = (await session.exec(select(Story).where(Story.organization_id == org))).all()
         analyses = (
@@ -122,12 +123,16 @@ async def _stories(
                 select(MentionAnalysis).where(MentionAnalysis.organization_id == org)
             )
         ).all()
-        bands = (
-            await session.exec(select(StoryBand).where(StoryBand.organization_id == org))
-        ).all()
+        owners = [
+            story_id
+            for table in tiers
+            for story_id in await session.exec(
+                select(table.story_id).where(col(table.organization_id) == org)
+            )
+        ]
     counts: dict[uuid.UUID, int] = {}
-    for band in bands:
-        counts[band.story_id] = counts.get(band.story_id, 0) + 1
+    for story_id in owners:  # both tiers' keys
+        counts[story_id] = counts.get(story_id, 0) + 1
     return {s.id: s for s in stories}, {a.mention_id: a.story_id for a in analyses}, counts
 
 
