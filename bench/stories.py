@@ -44,6 +44,7 @@ import rjieba
 from datasketch import MinHash
 
 from crisiswatch.demo_stream import chatter, crisis
+from libs.story_bands import is_lasting
 from libs.text import normalize
 from services.analysis import stories
 from services.analysis.stories import MinHasher, Signature, shingle_hashes
@@ -262,18 +263,25 @@ def best_threshold(scored: Sequence[Scored]) -> tuple[float, float, float]:
 
 
 def lsh_figures(
-    hasher: MinHasher, scored: Sequence[Scored], threshold: float
+    hasher: MinHasher,
+    scored: Sequence[Scored],
+    threshold: float,
+    kept: Callable[[int], bool] = lambda _: True,
 ) -> tuple[float, float, float, float]:
     """Candidate recall of same-story pairs at or above the threshold; precision and recall
     of "candidate and at or above the threshold" (what the database lookup then decides);
-    and the share of different pairs that become candidates (wasted comparisons)."""
+    and the share of different pairs that become candidates (wasted comparisons).
+
+    `kept` says which of the first post's keys the story still holds: all while it is
+    recent, the long-kept quarter once it has been quiet (`libs.story_bands.is_lasting`).
+    """
     keys: dict[Signature, set[int]] = {}
 
     def share_band(a: Signature, b: Signature) -> bool:
         for sig in (a, b):
             if sig not in keys:
                 keys[sig] = set(hasher.band_keys(sig))
-        return not keys[a].isdisjoint(keys[b])
+        return any(kept(k) for k in keys[a] & keys[b])
 
     above = above_hit = same = tp = fp = different = different_hit = 0
     for item in scored:
@@ -508,6 +516,13 @@ def report_chosen(pairs: Sequence[Pair], forms: dict[str, str], texts: Sequence[
             f"| {bands} × {rows} = {bands * rows}{mark} | {half:.2f} | {curve} | {above:.4f} "
             f"| {different:.4f} | {end_precision:.4f} | {end_recall:.4f} |"
         )
+
+    above, end_precision, end_recall, different = lsh_figures(hasher, scored, threshold, is_lasting)
+    print(
+        f"| {hasher.bands} × {hasher.rows}, a story quiet past "
+        "`RETENTION_STORY_BANDS_RECENT_HOURS` (its long-kept quarter of keys) | | "
+        f"| {above:.4f} | {different:.4f} | {end_precision:.4f} | {end_recall:.4f} |"
+    )
 
     print(
         "\n## Speed (CPU time of one process, best of 5 rounds over 300 posts of 100 "
