@@ -76,7 +76,14 @@ async def timed_delete(url: str, count: int) -> tuple[int, float, dict[str, int]
     """Delete the oldest `count` mentions; return (deleted, seconds, rows gone per table)."""
     organization_id, cutoff, _ = await oldest(url, count)
     conn = await asyncpg.connect(dsn(url))
-    tables = ("mention", "mention_analysis", "watchlist_hit", "story", "story_band")
+    tables = (
+        "mention",
+        "mention_analysis",
+        "watchlist_hit",
+        "story",
+        "story_band",
+        "story_band_recent",
+    )
     try:
         counts = {t: int(await conn.fetchval(f"SELECT count(*) FROM {t}")) for t in tables}
     finally:

@@ -50,8 +50,9 @@ from services.analysis.influence import influence, is_amplifier
 CHUNK = 20_000
 STORY_SHARE = 3  # one story row per this many mentions
 BAND_DAYS: int = Settings.model_fields["retention_story_bands_days"].default
+"""How long a quiet story keeps its long-kept band keys, as retention is configured by default."""
 RECENT_BAND_HOURS: int = Settings.model_fields["retention_story_bands_recent_hours"].default
-"""How long a quiet story keeps its band keys, as the retention pass is configured by default."""
+"""How long a quiet story keeps its other band keys, likewise."""
 BANDS_PER_STORY = 40  # the LSH bands; a new story claims nearly all of its keys (measured 39.9)
 REPOST_SHARE = 0.3
 BRAND_SHARE = 0.6  # mentions drawn from the brand's own posts rather than the seed documents
@@ -505,9 +506,10 @@ async def load(
         # about one load in eight at 33 M keys. Each goes to the tier its value names
         # (`libs.story_bands.is_lasting`), and only for the stories the retention pass
         # leaves it for: the long-kept quarter for stories posted to within the band
-        # window, the rest within the recent one. The marks say how far it has gone.
+        # window, the rest within the recent one (or the band window, when that is 0). The
+        # organization's mark says how far the long pass has gone.
         released_until = now - timedelta(days=band_days) if band_days else None
-        recent_until = now - timedelta(hours=recent_hours) if recent_hours else None
+        recent_until = now - timedelta(hours=recent_hours) if recent_hours else released_until
         for table, lasting, until in (
             ("story_band", True, released_until),
             ("story_band_recent", False, recent_until),
@@ -528,12 +530,10 @@ async def load(
         # checked up to now: without its mark, its first pass would read all ten million.
         await conn.execute(
             "UPDATE organization SET story_bands_released_until = $1,"
-            " story_bands_recent_released_until = $4,"
             " unanalysed_checked_until = $3 WHERE id = $2",
             released_until,
             organization_id,
             now,
-            recent_until,
         )
         say(f"  copied in {time.monotonic() - started:,.0f} s; building {len(indexes)} indexes")
         await conn.execute(f"ALTER TABLE story_band ADD CONSTRAINT story_band_pkey {band_key}")

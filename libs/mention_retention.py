@@ -35,7 +35,7 @@ from libs.database.tables._types import utcnow
 from libs.messaging.lease import Lease
 from libs.messaging.periodic import Periodic
 from libs.settings import Settings
-from libs.story_bands import LASTING, RECENT, release_quiet_bands
+from libs.story_bands import release_quiet_bands, release_quiet_recent_bands
 
 log = logging.getLogger(__name__)
 
@@ -136,15 +136,11 @@ async def prune_once(
     for organization_id, days in windows:
         if retention.story_band_days:
             removed["story_band"] += await release_quiet_bands(
-                sessions, organization_id, timedelta(days=retention.story_band_days), LASTING, now
+                sessions, organization_id, timedelta(days=retention.story_band_days), now
             )
         if retention.story_band_recent_hours:
-            removed["story_band"] += await release_quiet_bands(
-                sessions,
-                organization_id,
-                timedelta(hours=retention.story_band_recent_hours),
-                RECENT,
-                now,
+            removed["story_band"] += await release_quiet_recent_bands(
+                sessions, organization_id, timedelta(hours=retention.story_band_recent_hours), now
             )
         if days:
             removed["mention"] += await delete_mentions_before(

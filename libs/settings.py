@@ -97,8 +97,9 @@ class Settings(BaseSettings):
         ge=0,
         description=(
             "Days a story with no new post keeps the quarter of its near-duplicate band keys "
-            "kept long; after that a copy of its text starts a new story (reposts still "
-            "join by their parent). 0 keeps them all."
+            "kept long (and the rest, if RETENTION_STORY_BANDS_RECENT_HOURS is longer or 0); "
+            "after that a copy of its text starts a new story (reposts still join by their "
+            "parent). 0 keeps them."
         ),
     )
     retention_story_bands_recent_hours: int = Field(
@@ -106,8 +107,8 @@ class Settings(BaseSettings):
         ge=0,
         description=(
             "Hours a story with no new post keeps the other three quarters of its band keys; "
-            "after that a copy finds it through the long-kept quarter only. 0 keeps them "
-            "as long as the rest."
+            "after that a copy finds it through the long-kept quarter only, and gives it "
+            "the rest back. 0 keeps them as long as the rest."
         ),
     )
     retention_rollup_tables: str = Field(

@@ -15,7 +15,9 @@ So the keys live in two tables, chosen by the key's own value (`is_lasting`):
 
 A story still being copied is found through all its keys, exactly as before; one quiet for
 a day through ten on average, which still finds a copy at a Jaccard similarity of 0.6 nine
-times in ten and a verbatim copy always (`docs/analysis.md`). The lookups a batch makes in
+times in ten (docs/scale.md#two-tiers-of-band-keys). A copy that finds a story through its
+long-kept keys alone gives the story its recent keys back (`revived_claims`), so a story
+posted to again is whole again. The lookups a batch makes in
 the month-long table fall to a quarter, in an index a quarter the size; the rest go to one
 that holds a day of stories and stays in memory. Chosen by value rather than by band
 position, a stored key needs nothing else to say its tier, so existing keys were split in
@@ -30,13 +32,15 @@ still joins it through its parent (`repost_of`), which does not use the keys.
 replay, an import) keeps its stories' keys while its own posts keep coming, instead of
 losing them at the next pass because their post times are old.
 
-Each organization keeps how far back each tier has gone (`organization.story_bands_released_until`,
-`..._recent_released_until`), so a pass reads only the stories that went quiet since the
-last one, through `ix_story_org_last_posted`, in batches that each commit their progress.
+The long tier's pass reads only the stories that went quiet since the last one (each
+organization keeps how far back it has gone, `organization.story_bands_released_until`),
+through `ix_story_org_last_posted`, in batches that each commit their progress. The recent
+tier's pass needs no mark: it reads the stories its own table holds keys for, about a
+day's, so a story started behind the clock (a late crawl, a backfill) or given its keys
+back is released too.
 """
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import text
@@ -61,24 +65,18 @@ def is_lasting(key: int) -> bool:
     return key % LASTING_SHARE == 0
 
 
-@dataclass(frozen=True)
-class Tier:
-    """The tables a release deletes from and the organization column that marks its progress."""
-
-    tables: tuple[str, ...]
-    mark: str
-
-
-LASTING = Tier(("story_band", "story_band_recent"), "story_bands_released_until")
-"""After the long window every key goes (a recent key left by a long recent window too)."""
-RECENT = Tier(("story_band_recent",), "story_bands_recent_released_until")
-
 _CLOCK = text("SELECT max(last_posted_at) FROM story WHERE organization_id = :org")
 _QUIET = text(
     "SELECT id, last_posted_at FROM story WHERE organization_id = :org "
     "AND last_posted_at < :cutoff AND (last_posted_at, id) > (:after_at, :after_id) "
     "ORDER BY last_posted_at, id LIMIT :batch"
 )
+_SINCE = text("SELECT story_bands_released_until FROM organization WHERE id = :org")
+_RELEASE = [
+    text(f"DELETE FROM {table} WHERE story_id = ANY(CAST(:ids AS uuid[]))")
+    for table in ("story_band", "story_band_recent")
+]
+_MARK = text("UPDATE organization SET story_bands_released_until = :at WHERE id = :org")
 _EPOCH = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
 
 
@@ -96,10 +94,11 @@ async def release_quiet_bands(
     sessions: async_sessionmaker[AsyncSession],
     organization_id: uuid.UUID,
     quiet: timedelta,
-    tier: Tier,
     now: datetime,
 ) -> int:
-    """Delete `tier`'s band keys of the organization's stories quiet for longer than `quiet`.
+    """Delete both tiers' band keys of the organization's stories quiet longer than `quiet`.
+
+    After the long window every key goes: a recent key too, if the recent window is longer.
 
     Returns how many keys went. Rerunnable: an interrupted pass resumes from the last
     committed batch, and a story seen twice (a tie at a batch's edge) deletes nothing more.
@@ -108,19 +107,13 @@ async def release_quiet_bands(
     if clock is None:
         return 0
     cutoff = clock - quiet
-    since_query = text(f"SELECT {tier.mark} FROM organization WHERE id = :org")
     async with sessions() as session:
-        found = await session.exec(since_query, params={"org": organization_id})  # type: ignore[call-overload]
+        found = await session.exec(_SINCE, params={"org": organization_id})  # type: ignore[call-overload]
         since: datetime | None = found.scalar_one_or_none()
     after_at: datetime = since or _EPOCH
     after_id = uuid.UUID(int=0)
     if after_at >= cutoff:
         return 0
-    releases = [
-        text(f"DELETE FROM {table} WHERE story_id = ANY(CAST(:ids AS uuid[]))")
-        for table in tier.tables
-    ]
-    mark = text(f"UPDATE organization SET {tier.mark} = :at WHERE id = :org")
     released = 0
     while True:
         async with transaction(sessions) as session:
@@ -137,14 +130,55 @@ async def release_quiet_bands(
                 )
             ).all()
             if rows:
-                for release in releases:
+                for release in _RELEASE:
                     result = await session.exec(release, params={"ids": [r[0] for r in rows]})  # type: ignore[call-overload]
                     released += int(result.rowcount or 0)
                 after_id, after_at = rows[-1][0], rows[-1][1]
             done = len(rows) < BATCH
             await session.exec(
-                mark,  # type: ignore[call-overload]
+                _MARK,  # type: ignore[call-overload]
                 params={"org": organization_id, "at": cutoff if done else after_at},
             )
         if done:
             return released
+
+
+_HOLDERS = text("SELECT DISTINCT story_id FROM story_band_recent WHERE organization_id = :org")
+_QUIET_HOLDERS = text(
+    "SELECT id FROM story WHERE id = ANY(CAST(:ids AS uuid[])) AND last_posted_at < :cutoff"
+)
+_RELEASE_RECENT = text("DELETE FROM story_band_recent WHERE story_id = ANY(CAST(:ids AS uuid[]))")
+
+
+async def release_quiet_recent_bands(
+    sessions: async_sessionmaker[AsyncSession],
+    organization_id: uuid.UUID,
+    quiet: timedelta,
+    now: datetime,
+) -> int:
+    """Delete the recent-tier keys of the organization's stories quiet for longer than `quiet`.
+
+    Reads the stories the recent table holds keys for (a day's, a few tens of thousands at
+    10 M mentions) and deletes the quiet ones' keys, `BATCH` stories a transaction. A story
+    posted to between the read and its delete loses keys it would have kept; the next copy
+    that finds it through its long-kept quarter gives them back.
+    """
+    clock = await organization_clock(sessions, organization_id, now)
+    if clock is None:
+        return 0
+    async with sessions() as session:
+        holders = [r[0] for r in await session.exec(_HOLDERS, params={"org": organization_id})]  # type: ignore[call-overload]
+    released = 0
+    for start in range(0, len(holders), BATCH):
+        async with transaction(sessions) as session:
+            quiet_ids = [
+                r[0]
+                for r in await session.exec(
+                    _QUIET_HOLDERS,  # type: ignore[call-overload]
+                    params={"ids": holders[start : start + BATCH], "cutoff": clock - quiet},
+                )
+            ]
+            if quiet_ids:
+                result = await session.exec(_RELEASE_RECENT, params={"ids": quiet_ids})  # type: ignore[call-overload]
+                released += int(result.rowcount or 0)
+    return released

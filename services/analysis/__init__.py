@@ -1,8 +1,9 @@
 """Analysis service: turns stored mentions into sentiment, watchlist matches, stories and tiers.
 
 Owns (the only writer of) the tables `watchlist`, `sensitive_term`, `mention_analysis`,
-`watchlist_hit`, `story`, `story_band`, `story_band_recent`, `risk_signal`, `drill` and the rollups (`mention_rollup`,
-`author_day_rollup`, `author_rollup`, counted in the analyses' transaction); it reads
+`watchlist_hit`, `story`, `story_band`, `story_band_recent`, `risk_signal`, `drill` and the
+rollups (`mention_rollup`, `author_day_rollup`, `author_rollup`, counted in the analyses'
+transaction); it reads
 `mention` and `author`, which ingest writes, and shares `mention_failure` with ingest's
 reconciler (a mention that breaks the analyser is recorded there, and its row deleted once
 it is analysed).

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from libs.ids import new_id
+from libs.story_bands import is_lasting
 from services.analysis.stories import SIMILARITY_THRESHOLD, Signature, band_keys
 
 
@@ -98,3 +99,23 @@ def assign(
             index.add(story_id, item.signature, keys)
         story_of[item.mention_id] = story_id
     return Assignment(story_of=story_of, new_stories=started)
+
+
+def revived_bands(index: StoryIndex, assignment: Assignment) -> list[tuple[int, uuid.UUID]]:
+    """The recent-tier keys of joined stories the lookup found through long-kept keys alone.
+
+    Such a story has most likely been quiet long enough to give its recent keys back
+    (`libs.story_bands`); posted to again, it claims them again from its signature, so its
+    next copies find it through all its keys. A story whose recent keys are still held
+    loses nothing: the claim leaves an owned key with its owner. A story joined through a
+    repost's parent had no keys read and is left as it is.
+    """
+    started = {new.id for new in assignment.new_stories}
+    joined = {s for s in assignment.story_of.values() if s is not None and s not in started}
+    found_recent = {story for key, story in index.bands.items() if not is_lasting(key)}
+    claims: list[tuple[int, uuid.UUID]] = []
+    for story_id in sorted(joined - found_recent):
+        signature = index.signatures.get(story_id)
+        if signature is not None:
+            claims += [(k, story_id) for k in band_keys(signature) if not is_lasting(k)]
+    return claims

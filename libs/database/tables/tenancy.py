@@ -19,9 +19,8 @@ class Organization(SQLModel, table=True):
     `mention_retention_days` is how long its raw mentions (text, analysis, watchlist hits)
     are kept, counted from when each was posted; None keeps the operator's default
     (`RETENTION_MENTIONS_DAYS`, `libs.mention_retention`). `time_zone` (an IANA name) is
-    where its on-call hand-offs happen. `story_bands_released_until` and
-    `story_bands_recent_released_until` are how far back its quiet stories have given up
-    their long-kept and their recent LSH band keys (`libs.story_bands`);
+    where its on-call hand-offs happen. `story_bands_released_until` is how far back its
+    quiet stories have given up their LSH band keys (`libs.story_bands`);
     `unanalysed_checked_until` up to when every mention is analysed or has a failure row
     (ingest's reconciler reads on from there; null: not yet, it reads them all once).
     """
@@ -32,7 +31,6 @@ class Organization(SQLModel, table=True):
     mention_retention_days: int | None = Field(default=None, ge=1)
     time_zone: str = Field(default="Asia/Shanghai", max_length=64)
     story_bands_released_until: datetime | None = at_field(nullable=True)
-    story_bands_recent_released_until: datetime | None = at_field(nullable=True)
     unanalysed_checked_until: datetime | None = at_field(nullable=True)
     created_at: datetime = at_field(default_now=True)
 

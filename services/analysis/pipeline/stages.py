@@ -28,7 +28,13 @@ from services.analysis.repository import mentions, watchlists, window, writes
 from services.analysis.repository import stories as story_rows
 from services.analysis.repository.mentions import AuthoredMention
 from services.analysis.repository.rows import AnalysisRow, StoryRow
-from services.analysis.story_assignment import Assignment, StoryIndex, StoryItem, assign
+from services.analysis.story_assignment import (
+    Assignment,
+    StoryIndex,
+    StoryItem,
+    assign,
+    revived_bands,
+)
 from services.analysis.textprep import prepare as prepare_text
 from services.analysis.window import harmful
 
@@ -148,7 +154,8 @@ async def _store_new_stories(
 
     Only a story's first post claims band keys, and only the keys the index gave it: later
     members are compared with it, and the table grows with stories rather than with
-    mentions (40 keys each). A key the index gave a new story but the claim did not win was
+    mentions (40 keys each). A story that had given its recent keys back takes them again
+    when posted to (`revived_bands`). A key the index gave a new story but the claim did not win was
     taken by a story another transaction committed meanwhile; the new story belongs in it
     when its first post is as similar as a copy must be (`StoryIndex.nearest`).
     """
@@ -172,7 +179,10 @@ async def _store_new_stories(
     )
     started = {new.id for new in assignment.new_stories}
     claims = [(key, story) for key, story in index.bands.items() if story in started]
-    won = await story_rows.claim_bands(session, batch.organization_id, claims)
+    # A quiet story posted to again takes its recent keys back in the same claim (one key
+    # order for the whole batch); a key both would take goes to the new story.
+    revived = revived_bands(index, assignment)
+    won = await story_rows.claim_bands(session, batch.organization_id, revived + claims)
     lost = {key for key, _ in claims} - won
     if not lost:
         return False

@@ -4,9 +4,13 @@ Splits the existing keys in place by value (`libs.story_bands.is_lasting`): the 
 quarter stays in `story_band`, which is rebuilt so that its index is a quarter the size
 rather than three quarters dead; the rest move to `story_band_recent` for the stories
 posted to in the last day of their organization's clock (the first release pass would
-delete the others anyway), and each organization's recent mark starts there.
+delete the others anyway; with `RETENTION_STORY_BANDS_RECENT_HOURS` set longer than a day,
+a story quiet for more than a day gets its recent keys back at its next copy).
 
-At 10 M mentions (33 M keys) this took a few minutes (docs/scale.md#two-tiers-of-band-keys).
+`story_band` is locked against writes first (EXCLUSIVE: lookups go on, claims wait), so no
+key claimed meanwhile is lost to the rebuild; the rebuild's TRUNCATE then holds off lookups
+too until the commit. Analysis batches that start stories wait for the migration rather
+than fail (docs/scale.md#two-tiers-of-band-keys has its time at 10 M mentions).
 
 Revision ID: 0033
 Revises: 0032
@@ -22,17 +26,10 @@ down_revision: str | None = "0032"
 # `LASTING_SHARE` and the default `RETENTION_STORY_BANDS_RECENT_HOURS` when this was written.
 _SHARE = 4
 _RECENT = "24 hours"
-_CLOCKS = """
-    SELECT organization_id, least(max(last_posted_at), now()) AS clock
-    FROM story GROUP BY organization_id
-"""
 
 
 def upgrade() -> None:
-    op.add_column(
-        "organization",
-        sa.Column("story_bands_recent_released_until", sa.DateTime(timezone=True), nullable=True),
-    )
+    op.execute("LOCK TABLE story_band IN EXCLUSIVE MODE")
     op.create_table(
         "story_band_recent",
         sa.Column("organization_id", sa.Uuid(), nullable=False),
@@ -48,19 +45,16 @@ def upgrade() -> None:
         SELECT b.organization_id, b.band_key, b.story_id
         FROM story_band b
         JOIN story s ON s.id = b.story_id
-        JOIN ({_CLOCKS}) c ON c.organization_id = b.organization_id
+        JOIN (
+            SELECT organization_id, least(max(last_posted_at), now()) AS clock
+            FROM story GROUP BY organization_id
+        ) c ON c.organization_id = b.organization_id
         WHERE b.band_key % {_SHARE} <> 0
           AND s.last_posted_at >= c.clock - INTERVAL '{_RECENT}'
         ORDER BY b.organization_id, b.band_key
         """
     )
     op.create_index("ix_story_band_recent_story_id", "story_band_recent", ["story_id"])
-    op.execute(
-        f"""
-        UPDATE organization o SET story_bands_recent_released_until = c.clock - INTERVAL '{_RECENT}'
-        FROM ({_CLOCKS}) c WHERE c.organization_id = o.id
-        """
-    )
     # Rebuilt rather than deleted from: three quarters of a B-tree's entries deleted leave
     # it as large as before until a REINDEX.
     op.execute(
@@ -90,4 +84,3 @@ def downgrade() -> None:
         "ON CONFLICT DO NOTHING"
     )
     op.drop_table("story_band_recent")
-    op.drop_column("organization", "story_bands_recent_released_until")
