@@ -19,6 +19,7 @@ from datetime import datetime
 
 import asyncpg
 from harness import dsn
+from scale_data import LOADED_TABLES
 from sqlalchemy.engine import make_url
 
 from libs.database.engine import create_engine, session_factory
@@ -76,14 +77,7 @@ async def timed_delete(url: str, count: int) -> tuple[int, float, dict[str, int]
     """Delete the oldest `count` mentions; return (deleted, seconds, rows gone per table)."""
     organization_id, cutoff, _ = await oldest(url, count)
     conn = await asyncpg.connect(dsn(url))
-    tables = (
-        "mention",
-        "mention_analysis",
-        "watchlist_hit",
-        "story",
-        "story_band",
-        "story_band_recent",
-    )
+    tables = [t for t in LOADED_TABLES if t != "author"]  # authors stay
     try:
         counts = {t: int(await conn.fetchval(f"SELECT count(*) FROM {t}")) for t in tables}
     finally:
