@@ -10,7 +10,7 @@ a story quiet for more than a day gets its recent keys back at its next copy).
 `story_band` is locked against writes first (EXCLUSIVE: lookups go on, claims wait), so no
 key claimed meanwhile is lost to the rebuild; the rebuild's TRUNCATE then holds off lookups
 too until the commit. Analysis batches that start stories wait for the migration rather
-than fail (docs/scale.md#two-tiers-of-band-keys has its time at 10 M mentions).
+than fail: 4 minutes at 10 M mentions (docs/scale.md#two-tiers-of-band-keys).
 
 Revision ID: 0033
 Revises: 0032
