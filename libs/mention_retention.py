@@ -138,9 +138,11 @@ async def prune_once(
             removed["story_band"] += await release_quiet_bands(
                 sessions, organization_id, timedelta(days=retention.story_band_days), now
             )
-        if retention.story_band_recent_hours:
+        recent = retention.story_band_recent_hours
+        if recent and not (retention.story_band_days and recent >= retention.story_band_days * 24):
+            # (A recent window as long as the long one: the long pass releases both tiers.)
             removed["story_band"] += await release_quiet_recent_bands(
-                sessions, organization_id, timedelta(hours=retention.story_band_recent_hours), now
+                sessions, organization_id, timedelta(hours=recent), now
             )
         if days:
             removed["mention"] += await delete_mentions_before(

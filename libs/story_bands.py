@@ -16,7 +16,8 @@ So the keys live in two tables, chosen by the key's own value (`is_lasting`):
 A story still being copied is found through all its keys, exactly as before; one quiet for
 a day through ten on average, which still finds a copy at a Jaccard similarity of 0.6 nine
 times in ten (docs/scale.md#two-tiers-of-band-keys). A copy that finds a story through its
-long-kept keys alone gives the story its recent keys back (`revived_claims`), so a story
+long-kept keys alone gives the story its recent keys back (`revived_bands` in
+`services.analysis.story_assignment`), so a story
 posted to again is whole again. The lookups a batch makes in
 the month-long table fall to a quarter, in an index a quarter the size; the rest go to one
 that holds a day of stories and stays in memory. Chosen by value rather than by band

@@ -290,8 +290,9 @@ async def test_quiet_stories_give_back_their_band_keys(
 
 
 async def test_recent_band_keys_go_after_hours_and_the_lasting_quarter_stays(
-    sessions: Sessions,
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("libs.story_bands.BATCH", 1)  # a transaction per story
     async with transaction(sessions) as session:
         org = await organization(session)
     await _story(sessions, org, 0, range(0))

@@ -107,8 +107,8 @@ def revived_bands(index: StoryIndex, assignment: Assignment) -> list[tuple[int, 
     Such a story has most likely been quiet long enough to give its recent keys back
     (`libs.story_bands`); posted to again, it claims them again from its signature, so its
     next copies find it through all its keys. A story whose recent keys are still held
-    loses nothing: the claim leaves an owned key with its owner. A story joined through a
-    repost's parent had no keys read and is left as it is.
+    loses nothing: the claim leaves an owned key with its owner. A story only joined
+    through a repost's parent has no signature in the index and is left as it is.
     """
     started = {new.id for new in assignment.new_stories}
     joined = {s for s in assignment.story_of.values() if s is not None and s not in started}

@@ -143,6 +143,11 @@ async def place_in_stories(session: AsyncSession, batch: Batch) -> None:
         if not joins_other or attempt == PLACEMENT_ATTEMPTS:
             break
         await story_rows.delete_stories(session, [new.id for new in assignment.new_stories])
+    # Once placement is final (a discarded attempt revives nothing): a quiet story posted to
+    # again takes its recent keys back, after the new stories' keys are won.
+    revived = revived_bands(index, assignment)
+    if revived:
+        await story_rows.claim_bands(session, organization_id, revived)
     batch.story_of = assignment.story_of
     await _chain_parents(session, batch)
 
@@ -154,10 +159,11 @@ async def _store_new_stories(
 
     Only a story's first post claims band keys, and only the keys the index gave it: later
     members are compared with it, and the table grows with stories rather than with
-    mentions (40 keys each). A story that had given its recent keys back takes them again
-    when posted to (`revived_bands`). A key the index gave a new story but the claim did not win was
-    taken by a story another transaction committed meanwhile; the new story belongs in it
-    when its first post is as similar as a copy must be (`StoryIndex.nearest`).
+    mentions (40 keys each); a story that had given its recent keys back takes them again
+    once placement is final (`place_in_stories`). A key the index gave a new story but the
+    claim did not win was taken by a story another transaction committed meanwhile; the new
+    story belongs in it when its first post is as similar as a copy must be
+    (`StoryIndex.nearest`).
     """
     by_id = {m.id: m for m in batch.mentions}
     await story_rows.insert_stories(
@@ -179,10 +185,7 @@ async def _store_new_stories(
     )
     started = {new.id for new in assignment.new_stories}
     claims = [(key, story) for key, story in index.bands.items() if story in started]
-    # A quiet story posted to again takes its recent keys back in the same claim (one key
-    # order for the whole batch); a key both would take goes to the new story.
-    revived = revived_bands(index, assignment)
-    won = await story_rows.claim_bands(session, batch.organization_id, revived + claims)
+    won = await story_rows.claim_bands(session, batch.organization_id, claims)
     lost = {key for key, _ in claims} - won
     if not lost:
         return False

@@ -114,7 +114,9 @@ async def claim_bands(
     A key already owned stays with its owner. A key another transaction claimed and has not
     committed makes this statement wait for it (the unique index), and is not claimed here
     if that transaction commits. Keys go in one order, the long-kept tier's sorted then the
-    recent tier's sorted, so two claims wait in one direction and never deadlock. One
+    recent tier's sorted, so two calls wait in one direction. A batch that claims twice (a
+    placement retried, a quiet story's keys revived after its new stories') can still meet
+    another in the opposite order; PostgreSQL then aborts one, which is retried as transient. One
     `unnest` statement a tier: a batch carries dozens of keys per mention, and a multi-row
     VALUES list of that size costs more to build than to run.
     """

@@ -7,10 +7,11 @@ posted to in the last day of their organization's clock (the first release pass 
 delete the others anyway; with `RETENTION_STORY_BANDS_RECENT_HOURS` set longer than a day,
 a story quiet for more than a day gets its recent keys back at its next copy).
 
-`story_band` is locked against writes first (EXCLUSIVE: lookups go on, claims wait), so no
-key claimed meanwhile is lost to the rebuild; the rebuild's TRUNCATE then holds off lookups
-too until the commit. Analysis batches that start stories wait for the migration rather
-than fail: 4 minutes at 10 M mentions (docs/scale.md#two-tiers-of-band-keys).
+`story_band` is locked outright first (ACCESS EXCLUSIVE, which the rebuild's TRUNCATE needs
+anyway): taken later, after lookups of the previous release's workers, the upgrade would
+deadlock with their claims. So no key claimed meanwhile is lost, and analysis batches of
+the previous release wait for the migration, or time out and are retried: 4 minutes at
+10 M mentions (docs/scale.md#two-tiers-of-band-keys).
 
 Revision ID: 0033
 Revises: 0032
@@ -29,7 +30,7 @@ _RECENT = "24 hours"
 
 
 def upgrade() -> None:
-    op.execute("LOCK TABLE story_band IN EXCLUSIVE MODE")
+    op.execute("LOCK TABLE story_band IN ACCESS EXCLUSIVE MODE")
     op.create_table(
         "story_band_recent",
         sa.Column("organization_id", sa.Uuid(), nullable=False),
@@ -78,6 +79,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("LOCK TABLE story_band, story_band_recent IN ACCESS EXCLUSIVE MODE")
     op.execute(
         "INSERT INTO story_band (organization_id, band_key, story_id) "
         "SELECT organization_id, band_key, story_id FROM story_band_recent "
