@@ -35,7 +35,7 @@ from libs.database.tables._types import utcnow
 from libs.messaging.lease import Lease
 from libs.messaging.periodic import Periodic
 from libs.settings import Settings
-from libs.story_bands import release_quiet_bands, release_quiet_recent_bands
+from libs.story_bands import organization_clock, release_quiet_bands, release_quiet_recent_bands
 
 log = logging.getLogger(__name__)
 
@@ -134,15 +134,25 @@ async def prune_once(
                 present.append((table, column))
     removed = {"mention": 0, "story_band": 0, **{table: 0 for table, _ in present}}
     for organization_id, days in windows:
-        if retention.story_band_days:
+        # Both band passes count quiet on the organization's clock (None: no stories).
+        clock = (
+            await organization_clock(sessions, organization_id, now)
+            if retention.story_band_days or retention.story_band_recent_hours
+            else None
+        )
+        if clock is not None and retention.story_band_days:
             removed["story_band"] += await release_quiet_bands(
-                sessions, organization_id, timedelta(days=retention.story_band_days), now
+                sessions, organization_id, timedelta(days=retention.story_band_days), clock
             )
         recent = retention.story_band_recent_hours
-        if recent and not (retention.story_band_days and recent >= retention.story_band_days * 24):
+        if (
+            clock is not None
+            and recent
+            and not (retention.story_band_days and recent >= retention.story_band_days * 24)
+        ):
             # (A recent window as long as the long one: the long pass releases both tiers.)
             removed["story_band"] += await release_quiet_recent_bands(
-                sessions, organization_id, timedelta(hours=recent), now
+                sessions, organization_id, timedelta(hours=recent), clock
             )
         if days:
             removed["mention"] += await delete_mentions_before(

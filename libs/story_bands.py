@@ -75,7 +75,7 @@ _QUIET = text(
 _SINCE = text("SELECT story_bands_released_until FROM organization WHERE id = :org")
 _RELEASE = [
     text(f"DELETE FROM {table} WHERE story_id = ANY(CAST(:ids AS uuid[]))")
-    for table in ("story_band", "story_band_recent")
+    for table in ("story_band", "story_band_recent")  # the recent tier's alone: the last
 ]
 _MARK = text("UPDATE organization SET story_bands_released_until = :at WHERE id = :org")
 _EPOCH = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
@@ -95,7 +95,7 @@ async def release_quiet_bands(
     sessions: async_sessionmaker[AsyncSession],
     organization_id: uuid.UUID,
     quiet: timedelta,
-    now: datetime,
+    clock: datetime,
 ) -> int:
     """Delete both tiers' band keys of the organization's stories quiet longer than `quiet`.
 
@@ -104,9 +104,6 @@ async def release_quiet_bands(
     Returns how many keys went. Rerunnable: an interrupted pass resumes from the last
     committed batch, and a story seen twice (a tie at a batch's edge) deletes nothing more.
     """
-    clock = await organization_clock(sessions, organization_id, now)
-    if clock is None:
-        return 0
     cutoff = clock - quiet
     async with sessions() as session:
         found = await session.exec(_SINCE, params={"org": organization_id})  # type: ignore[call-overload]
@@ -148,14 +145,13 @@ _HOLDERS = text("SELECT DISTINCT story_id FROM story_band_recent WHERE organizat
 _QUIET_HOLDERS = text(
     "SELECT id FROM story WHERE id = ANY(CAST(:ids AS uuid[])) AND last_posted_at < :cutoff"
 )
-_RELEASE_RECENT = text("DELETE FROM story_band_recent WHERE story_id = ANY(CAST(:ids AS uuid[]))")
 
 
 async def release_quiet_recent_bands(
     sessions: async_sessionmaker[AsyncSession],
     organization_id: uuid.UUID,
     quiet: timedelta,
-    now: datetime,
+    clock: datetime,
 ) -> int:
     """Delete the recent-tier keys of the organization's stories quiet for longer than `quiet`.
 
@@ -164,9 +160,6 @@ async def release_quiet_recent_bands(
     posted to between the read and its delete loses keys it would have kept; the next copy
     that finds it through its long-kept quarter gives them back.
     """
-    clock = await organization_clock(sessions, organization_id, now)
-    if clock is None:
-        return 0
     async with sessions() as session:
         holders = [r[0] for r in await session.exec(_HOLDERS, params={"org": organization_id})]  # type: ignore[call-overload]
     released = 0
@@ -180,6 +173,6 @@ async def release_quiet_recent_bands(
                 )
             ]
             if quiet_ids:
-                result = await session.exec(_RELEASE_RECENT, params={"ids": quiet_ids})  # type: ignore[call-overload]
+                result = await session.exec(_RELEASE[-1], params={"ids": quiet_ids})  # type: ignore[call-overload]
                 released += int(result.rowcount or 0)
     return released
