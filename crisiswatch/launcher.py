@@ -57,6 +57,9 @@ MAX_RESTARTS_PER_MINUTE = 5
 MAX_BACKOFF_SECONDS = 60.0
 # A console under development runs on its own dev server, on whatever port it picked.
 DEVELOPMENT_ORIGINS = "http://localhost:*,http://127.0.0.1:*"
+# A service's first /readyz opens its first pool connections: on a busy machine that can
+# take seconds, and a probe cut short only starts over.
+PROBE_TIMEOUT_SECONDS = 5.0
 
 
 class _Server(Protocol):
@@ -203,8 +206,9 @@ class Launcher:
             "gateway": gateway_url,
             **{name: f"http://{host}:{port}" for name, port in ports.items()},
         }
-        self._wait_healthy({"ingest": ingest_url, "gateway": gateway_url})
-        self._wait_workers(redis_url)
+        deadline = time.monotonic() + self.settings.startup_timeout_seconds
+        self._wait_healthy({"ingest": ingest_url, "gateway": gateway_url}, deadline)
+        self._wait_workers(redis_url, deadline)
         write_runtime(
             self.settings,
             Runtime(
@@ -236,27 +240,35 @@ class Launcher:
             )
         )
 
-    def _wait_healthy(self, urls: dict[str, str], timeout: float = 60.0) -> None:
-        """Wait until every HTTP service answers its health check."""
-        deadline = time.monotonic() + timeout
+    def _wait_healthy(self, urls: dict[str, str], deadline: float) -> None:
+        """Wait until every HTTP service answers its readiness probe, or fail at `deadline`
+        saying what each one last answered."""
         pending = dict(urls)
+        last: dict[str, str] = {name: "no answer yet" for name in urls}
         while pending:
             self._check_stop()
             for name, url in list(pending.items()):
                 try:
-                    if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
-                        del pending[name]
-                except httpx.HTTPError:
-                    pass
+                    answer = httpx.get(f"{url}/readyz", timeout=PROBE_TIMEOUT_SECONDS)
+                except httpx.HTTPError as exc:
+                    last[name] = type(exc).__name__
+                    continue
+                if answer.status_code == 200:
+                    del pending[name]
+                else:
+                    last[name] = f"{answer.status_code} {answer.text[:200]}"
             self._check_children()
             if pending and time.monotonic() > deadline:
-                raise StartupError(f"not healthy after {timeout:.0f} s: {', '.join(pending)}")
+                waited = self.settings.startup_timeout_seconds
+                detail = "; ".join(f"{name} (last: {last[name]})" for name in pending)
+                raise StartupError(
+                    f"not ready after {waited:.0f} s (STARTUP_TIMEOUT_SECONDS): {detail}"
+                )
             if pending:
                 time.sleep(0.2)
 
-    def _wait_workers(self, redis_url: str, timeout: float = 120.0) -> None:
+    def _wait_workers(self, redis_url: str, deadline: float) -> None:
         """Wait until every worker has loaded what it needs and takes jobs."""
-        deadline = time.monotonic() + timeout
         while True:
             self._check_stop()
             self._check_children()
@@ -264,7 +276,11 @@ class Launcher:
             if not missing:
                 return
             if time.monotonic() > deadline:
-                raise StartupError(f"workers not ready after {timeout:.0f} s: {', '.join(missing)}")
+                waited = self.settings.startup_timeout_seconds
+                raise StartupError(
+                    f"workers not ready after {waited:.0f} s (STARTUP_TIMEOUT_SECONDS): "
+                    f"{', '.join(missing)}"
+                )
 
     def _check_children(self) -> None:
         for child in self.children:

@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     ingest_port: int = 8001
     gateway_port: int = 8000
     bind_host: str = "127.0.0.1"
+    startup_timeout_seconds: float = Field(
+        default=180.0,
+        gt=0,
+        description=(
+            "How long `crisiswatch up` waits, from starting the services, for the HTTP "
+            "services to answer /readyz and every worker to take jobs; a busy machine's "
+            "first imports and connections can take a minute."
+        ),
+    )
     data_key: str | None = Field(
         default=None,
         validation_alias=AliasChoices("CRISISWATCH_DATA_KEY", "data_key"),

@@ -34,7 +34,8 @@ from tests.fixtures.servers import own_redis_database
 
 pytestmark = pytest.mark.flow
 
-START_TIMEOUT = 120.0
+# Migrations plus the launcher's own STARTUP_TIMEOUT_SECONDS (180 s) on a busy machine.
+START_TIMEOUT = 300.0
 # Every tier's default playbook holds the DESIGN.md deadlines, counted from detection.
 CORE_DEADLINES = {
     "acknowledge": timedelta(minutes=30),

@@ -4,11 +4,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+
 from crisiswatch.embedded import start_redis
-from crisiswatch.launcher import MAX_RESTARTS_PER_MINUTE, Launcher, restart_delay
+from crisiswatch.launcher import MAX_RESTARTS_PER_MINUTE, Launcher, StartupError, restart_delay
 from libs.settings import Settings
 
 
@@ -65,3 +70,56 @@ def _running(pid: int) -> bool:
             return stat.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+class _Readiness(BaseHTTPRequestHandler):
+    """Answers /readyz 200 where the server is marked ready, else 503 naming PostgreSQL."""
+
+    def do_GET(self) -> None:
+        ready = getattr(self.server, "ready", False)
+        body = b'{"status":"ok"}' if ready else b'{"postgres":"connection refused"}'
+        self.send_response(200 if ready else 503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def probes() -> Iterator[dict[str, str]]:
+    servers = []
+    for ready in (True, False):
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Readiness)
+        server.ready = ready  # type: ignore[attr-defined]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+    try:
+        yield {
+            "ingest": f"http://127.0.0.1:{servers[0].server_port}",
+            "gateway": f"http://127.0.0.1:{servers[1].server_port}",
+        }
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+def test_a_service_not_ready_by_the_deadline_is_named_with_its_last_answer(
+    tmp_path: Path, probes: dict[str, str]
+) -> None:
+    settings = Settings(crisiswatch_data_dir=tmp_path, startup_timeout_seconds=0.5)
+    launcher = Launcher(settings, say=lambda _: None)
+    with pytest.raises(StartupError) as failed:
+        launcher._wait_healthy(probes, time.monotonic() + settings.startup_timeout_seconds)
+    message = str(failed.value)
+    assert "STARTUP_TIMEOUT_SECONDS" in message
+    assert 'gateway (last: 503 {"postgres":"connection refused"})' in message
+    assert "ingest" not in message  # it answered 200 and was not waited for again
+
+
+def test_services_ready_before_the_deadline_start(tmp_path: Path, probes: dict[str, str]) -> None:
+    launcher = Launcher(Settings(crisiswatch_data_dir=tmp_path), say=lambda _: None)
+    launcher._wait_healthy({"ingest": probes["ingest"]}, time.monotonic() + 5.0)
