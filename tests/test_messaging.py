@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,9 +14,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.contracts.messages import CommandResult, CreateWatchlist, MentionIngested
 from libs.database.engine import transaction
 from libs.database.tables import DeadLetter, MessageReceipt, OutboxMessage
+from libs.database.unanalysed import TransactionTooLong
 from libs.messaging import dead_letters, outbox, readiness
 from libs.messaging.publisher import CommandTimeout, call, publish
 from libs.messaging.receipts import AlreadyHandled, claim
+from libs.messaging.unit_of_work import unit_of_work
 from libs.messaging.worker import MAX_TIMEOUTS, Outcome, Route, Runtime, WorkerSpec
 from libs.settings import Settings
 from tests.builders import Sessions, Tenant, make_tenant
@@ -48,6 +51,28 @@ async def test_outbox_message_is_published_only_after_commit(
     async with sessions() as session:
         stored = await session.get(OutboxMessage, message.message_id)
         assert stored is not None and stored.published_at is not None
+
+
+async def test_a_unit_of_work_past_its_bound_commits_and_publishes_nothing(
+    sessions: Sessions, redis: ArqRedis, tenant: Tenant
+) -> None:
+    late = MentionIngested(organization_id=tenant.org.id, mention_ids=[uuid.uuid4()])
+    with pytest.raises(TransactionTooLong) as refused:
+        async with unit_of_work(
+            sessions, redis, "test", within=timedelta(milliseconds=200)
+        ) as work:
+            await work.session.exec(select(func.pg_sleep(0.4)))  # type: ignore[call-overload]
+            work.emit(late)
+    assert refused.value.lasted >= timedelta(milliseconds=400)
+    async with sessions() as session:
+        assert await session.get(OutboxMessage, late.message_id) is None
+    assert await redis.zcard(MentionIngested.QUEUE) == 0
+
+    prompt = MentionIngested(organization_id=tenant.org.id, mention_ids=[uuid.uuid4()])
+    async with unit_of_work(sessions, redis, "test", within=timedelta(seconds=30)) as work:
+        await work.session.exec(select(func.pg_sleep(0.4)))  # type: ignore[call-overload]
+        work.emit(prompt)
+    assert await redis.zcard(MentionIngested.QUEUE) == 1
 
 
 async def test_relay_publishes_what_a_crash_left_behind(

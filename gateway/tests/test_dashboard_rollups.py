@@ -107,10 +107,14 @@ async def _seed(sessions: Sessions, acme: Tenant, rival: Tenant) -> list[Watchli
                 reposts=pick.randrange(10),
             )
             if pick.random() < 0.12:
-                if pick.random() < 0.5:
-                    # Stored hours ago, failed since: found through its failure row.
-                    row.ingested_at = datetime.now(UTC) - timedelta(hours=3)
-                    session.add(row)
+                # Not analysed: stored just now (0), stored hours ago and failed since (1,
+                # found through its failure row only), or stored just now and failed already
+                # (2, on both lists of candidates and counted once).
+                kind = pick.randrange(3)
+                if kind:
+                    if kind == 1:
+                        row.ingested_at = datetime.now(UTC) - timedelta(hours=3)
+                        session.add(row)
                     session.add(
                         MentionFailure(
                             mention_id=row.id,

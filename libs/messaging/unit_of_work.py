@@ -10,6 +10,7 @@ error nothing is committed, published or announced.
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -19,6 +20,7 @@ from libs.contracts.messages import Message
 from libs.contracts.outcome import Outcome
 from libs.database.engine import transaction
 from libs.database.tables import OutboxMessage
+from libs.database.unanalysed import ensure_within
 from libs.messaging import live, outbox
 
 
@@ -41,14 +43,25 @@ class Work:
 
 @asynccontextmanager
 async def unit_of_work(
-    sessions: async_sessionmaker[AsyncSession], redis: ArqRedis, producer: str
+    sessions: async_sessionmaker[AsyncSession],
+    redis: ArqRedis,
+    producer: str,
+    *,
+    within: timedelta | None = None,
 ) -> AsyncIterator[Work]:
-    """Open a transaction; on success commit, then publish its messages and notices."""
+    """Open a transaction; on success commit, then publish its messages and notices.
+
+    With `within`, a transaction that has lasted longer by the database's clock is rolled
+    back instead of committed (`TransactionTooLong`): what reads rows by the time their
+    transaction began can then count on a bound (`libs.database.unanalysed.CHECK_MARGIN`).
+    """
     staged: list[OutboxMessage]
     async with transaction(sessions) as session:
         work = Work(session)
         yield work
         staged = [outbox.add(session, producer, message) for message in work.messages]
         notices = live.take_staged(session)
+        if within is not None:
+            await ensure_within(session, within)
     await outbox.flush(sessions, redis, staged)
     await live.announce(redis, notices)

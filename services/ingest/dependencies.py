@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.database.unanalysed import STORE_WITHIN
 from libs.messaging.connection import ArqRedis
 from libs.messaging.unit_of_work import Work, unit_of_work
 from libs.quotas import MentionVolume, Quotas
@@ -44,6 +45,11 @@ class Resources:
     def unit_of_work(self) -> AbstractAsyncContextManager[Work]:
         """Open a transaction whose messages ingest publishes once it commits."""
         return unit_of_work(self.sessions, self.redis, PRODUCER)
+
+    def storing_unit_of_work(self) -> AbstractAsyncContextManager[Work]:
+        """Open a transaction that stores mentions: refused rather than committed once it
+        has lasted `STORE_WITHIN`, the bound the reads of unanalysed mentions rely on."""
+        return unit_of_work(self.sessions, self.redis, PRODUCER, within=STORE_WITHIN)
 
 
 def resources(request: Request) -> Resources:

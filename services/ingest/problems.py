@@ -11,6 +11,7 @@ from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.database.engine import is_statement_timeout
+from libs.database.unanalysed import TransactionTooLong
 from libs.messaging.failures import is_transient
 from services.ingest.schemas import FieldError, Problem
 
@@ -91,6 +92,15 @@ def install(app: FastAPI) -> None:
             loc = tuple(part for part in error.get("loc", ()) if part != "body")
             errors.append(FieldError(field=field_path("", loc) or "body", reason=error["msg"]))
         return problem_response(invalid_request(errors).problem)
+
+    @app.exception_handler(TransactionTooLong)
+    async def _too_long(_: Request, exc: TransactionTooLong) -> JSONResponse:
+        # Nothing of the request was kept; the same body sent again stores each mention once.
+        detail = f"storing took too long ({exc}), so nothing was kept; send the same request again"
+        return problem_response(
+            Problem(title="Service Unavailable", status=503, detail=detail),
+            headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+        )
 
     @app.exception_handler(DataError)
     async def _unstorable(_: Request, exc: DataError) -> JSONResponse:

@@ -70,7 +70,7 @@ async def create_complaint(
 
     async def run() -> tuple[int, ComplaintOut]:
         complaint = parse_body(body, ComplaintIn, "a JSON object")
-        async with held.unit_of_work() as work:
+        async with held.storing_unit_of_work() as work:
             stored, outcome = await service.create_complaint(
                 work.session, organization_id, complaint, held.contact_key, utcnow(), held.volume
             )

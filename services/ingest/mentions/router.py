@@ -49,7 +49,7 @@ async def push_mentions(
     async def run() -> tuple[int, BatchResult]:
         envelope = parse_body(body, Envelope, "an object with `mentions`")
         started = time.perf_counter()
-        async with held.unit_of_work() as work:
+        async with held.storing_unit_of_work() as work:
             answer, outcome = await service.push_mentions(
                 work.session, organization_id, envelope, held.volume
             )

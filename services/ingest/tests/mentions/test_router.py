@@ -1,8 +1,10 @@
 """The mention routes over HTTP against real PostgreSQL and Redis."""
 
 import uuid
+from datetime import timedelta
 
 import httpx
+import pytest
 from arq.connections import ArqRedis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -40,6 +42,33 @@ async def test_accepted_mentions_are_stored_and_queued_for_analysis(
         assert row.text.startswith("<p>") and normalize(row.text).startswith("禾元奶粉")
         outbox_rows = (await session.exec(select(OutboxMessage))).all()  # type: ignore[call-overload]
         assert len(outbox_rows) == 1 and outbox_rows[0][0].published_at is not None
+
+
+async def test_a_push_whose_transaction_outlasts_its_bound_keeps_nothing_and_can_be_resent(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+    redis: ArqRedis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No transaction lasts zero time: every push is past this bound when it would commit.
+    monkeypatch.setattr("services.ingest.dependencies.STORE_WITHIN", timedelta(0))
+    headers = {**tenant.auth(Role.INGEST), "Idempotency-Key": "slow-1"}
+    body = {"mentions": [mention("1")]}
+    refused = await client.post("/v1/mentions", json=body, headers=headers)
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.headers["retry-after"] == "5"
+    assert "nothing was kept" in refused.json()["detail"]
+    assert await count(sessions, Mention) == 0
+    assert await count(sessions, OutboxMessage) == 0
+    assert await redis.zcard(ANALYSIS_QUEUE) == 0
+
+    monkeypatch.undo()
+    again = await client.post("/v1/mentions", json=body, headers=headers)
+    assert again.status_code == 202, again.text
+    assert again.json()["accepted"] == 1
+    assert await count(sessions, Mention) == 1
 
 
 async def test_a_malformed_body_is_refused_as_a_problem(
