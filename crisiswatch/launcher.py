@@ -262,7 +262,7 @@ class Launcher:
                 waited = self.settings.startup_timeout_seconds
                 detail = "; ".join(f"{name} (last: {last[name]})" for name in pending)
                 raise StartupError(
-                    f"not ready after {waited:.0f} s (STARTUP_TIMEOUT_SECONDS): {detail}"
+                    f"not ready after {waited:g} s (STARTUP_TIMEOUT_SECONDS): {detail}"
                 )
             if pending:
                 time.sleep(0.2)
@@ -278,7 +278,7 @@ class Launcher:
             if time.monotonic() > deadline:
                 waited = self.settings.startup_timeout_seconds
                 raise StartupError(
-                    f"workers not ready after {waited:.0f} s (STARTUP_TIMEOUT_SECONDS): "
+                    f"workers not ready after {waited:g} s (STARTUP_TIMEOUT_SECONDS): "
                     f"{', '.join(missing)}"
                 )
 

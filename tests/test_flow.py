@@ -32,7 +32,8 @@ from services.incidents.playbook.defaults import DEFAULT_PLAYBOOKS
 from tests.fixtures.ports import free_port
 from tests.fixtures.servers import own_redis_database
 
-pytestmark = pytest.mark.flow
+# Start-up alone may take START_TIMEOUT on a busy machine: past pytest's default 300 s.
+pytestmark = [pytest.mark.flow, pytest.mark.timeout(600)]
 
 # Migrations plus the launcher's own STARTUP_TIMEOUT_SECONDS (180 s) on a busy machine.
 START_TIMEOUT = 300.0

@@ -120,6 +120,15 @@ def test_a_service_not_ready_by_the_deadline_is_named_with_its_last_answer(
     assert "ingest" not in message  # it answered 200 and was not waited for again
 
 
-def test_services_ready_before_the_deadline_start(tmp_path: Path, probes: dict[str, str]) -> None:
-    launcher = Launcher(Settings(crisiswatch_data_dir=tmp_path), say=lambda _: None)
-    launcher._wait_healthy({"ingest": probes["ingest"]}, time.monotonic() + 5.0)
+def test_workers_not_ready_by_the_same_deadline_are_named(tmp_path: Path) -> None:
+    settings = Settings(crisiswatch_data_dir=tmp_path, startup_timeout_seconds=0.5)
+    launcher = Launcher(settings, say=lambda _: None)
+    redis = start_redis(tmp_path / "redis", persistent=False)
+    try:
+        with pytest.raises(StartupError) as failed:
+            launcher._wait_workers(redis.url, time.monotonic() + settings.startup_timeout_seconds)
+    finally:
+        redis.stop()
+    assert str(failed.value) == (
+        "workers not ready after 0.5 s (STARTUP_TIMEOUT_SECONDS): analysis, incidents, notify"
+    )

@@ -26,7 +26,8 @@ from libs.metrics.cluster import SAMPLE_INTERVAL_SECONDS
 from tests.fixtures.ports import free_block
 from tests.test_flow import System, _flush_redis, _psql, external_env
 
-pytestmark = pytest.mark.flow
+# Start-up alone may take `test_flow.START_TIMEOUT` on a busy machine: past the default 300 s.
+pytestmark = [pytest.mark.flow, pytest.mark.timeout(600)]
 
 WORKER_METRICS = {
     "crisiswatch_jobs",

@@ -87,8 +87,9 @@ ANY_ROUTE: dict[str, dict[str, Any]] = {
         "headers": {**RATE_LIMIT_HEADERS, **RETRY_AFTER},
     },
     "503": {
-        "description": "The database is not answering, or cancelled a statement (too slow); "
-        "nothing was kept, send the same request again after `Retry-After` seconds.",
+        "description": "The database is not answering, cancelled a statement (too slow), or "
+        "the request's transaction lasted over a minute; nothing was kept, send the same "
+        "request again after `Retry-After` seconds.",
         "headers": RETRY_AFTER,
     },
 }

@@ -144,8 +144,9 @@ class TryRow(TypedDict):
 # (`organization.unanalysed_checked_until`): every pass gives a failure row to each it
 # finds, and failure rows go only once the mention is analysed. So each organization's
 # mentions are read from that mark, less `CHECK_MARGIN` for transactions that took their
-# `ingested_at` before it and committed after, through `ix_mention_org_ingested`: about
-# eleven minutes of mentions, where reading them all took 6.4 s at ten million. An organization
+# `ingested_at` before it and committed after, through `ix_mention_org_ingested`: a few
+# minutes of mentions (the margin, the grace and a pass's interval), where reading them all
+# took 6.4 s at ten million. An organization
 # without a mark (new since migration 0029) is read whole once; its first complete pass
 # sets the mark.
 _MARKS = text("SELECT id, unanalysed_checked_until FROM organization ORDER BY id")
