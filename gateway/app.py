@@ -8,7 +8,8 @@ docs/archive.md), GET /readyz (and /healthz, its older name) whether
 PostgreSQL and Redis answer, GET /metrics serves Prometheus metrics, and /console/ the
 reference console's static page (`gateway.console`). Only in development
 (`CRISISWATCH_ENV=development`) does a bare GET /graphql serve GraphiQL for a person in a
-browser (it sends the key from its headers pane), with `/docs` and `/openapi.json`. Request
+browser (it sends the key from its headers pane), with `/docs` and `/openapi.json` (the REST
+routes: the archive's files and /healthz; GraphQL is described by its own schema). Request
 bodies are held to `body_limit.MAX_BODY_BYTES` while they arrive; pages on the origins
 CORS_ALLOWED_ORIGINS lists may call over HTTP and WebSocket (`gateway.origins`).
 """
@@ -38,7 +39,7 @@ from gateway.core.context import GatewayContext
 from gateway.core.websocket_admission import sign_in
 from gateway.graphiql import add_graphiql
 from gateway.graphql_http import GraphQLHTTPRouter, graphql_media_type
-from gateway.health import live, ready
+from gateway.health import HEALTH_ANSWERS, live, ready
 from gateway.live_hub import LiveHub
 from gateway.open_sockets import OpenSockets
 from gateway.origins import AllowedOrigins, add_cors
@@ -175,6 +176,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
         ),
         prefix="/graphql",
+        # GraphQL's contract is its schema (schema.graphql, introspection), not OpenAPI: the
+        # generic entries FastAPI would list for /graphql describe no operation, and a client
+        # generated from them could call none.
+        include_in_schema=False,
     )
 
     @app.get("/livez", include_in_schema=False)
@@ -183,7 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return live()
 
     @app.get("/readyz", include_in_schema=False)
-    @app.get("/healthz")
+    @app.get("/healthz", operation_id="getHealth", summary="Health", responses=HEALTH_ANSWERS)
     async def readyz(request: Request) -> JSONResponse:
         """Answer 200 when PostgreSQL and Redis both answer, else 503."""
         held = resources(request)

@@ -5,6 +5,13 @@ Files answer with their media type and `Content-Disposition: attachment` with a 
 name (`incident-<short id>-archive-<date>.json`); refusals are RFC 9457 problem documents.
 Another organization's incident is answered as missing (404), never as forbidden, so an id
 tells nothing about whether it exists.
+
+The OpenAPI document says what each answer carries, and only that: the key-protected routes
+are admitted by the same gate as GraphQL, so a file comes with the `RateLimit-*` fields of
+the budget closest to running out and a 429 with them and `Retry-After`; a 401 with
+`WWW-Authenticate`. The 503 (no signing key configured) has no `Retry-After`: it lasts until
+an operator sets the key, so no wait would be honest. The signing key asks for no API key and
+is counted against no budget, hence no `RateLimit-*` there.
 """
 
 import uuid
@@ -27,6 +34,7 @@ PROBLEM_JSON = "application/problem+json"
 SECURITY_SCHEME = "bearerAuth"
 PREFIX = "/v1/incidents/{incident_id}"
 SIGNING_KEY_PATH = "/v1/archive/signing-key"
+UNSIGNABLE = "No signing key is configured (ARCHIVE_SIGNING_KEY)."
 
 
 class FieldError(BaseModel):
@@ -54,15 +62,38 @@ class SigningKey(BaseModel):
     public_key: str = Field(description="Base64 of the 32 raw bytes of the public key.")
 
 
-def _problem(answer: dict[int | str, dict[str, Any]], status: int, text: str) -> None:
-    answer[status] = {
-        "description": text,
-        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+_INTEGER = {"schema": {"type": "integer", "minimum": 0}}
+# The fields `Verdict.headers` sends (absent only when every budget is switched off).
+RATE_LIMIT_HEADERS: dict[str, dict[str, Any]] = {
+    "RateLimit-Limit": {"description": "Requests the closest budget allows a minute.", **_INTEGER},
+    "RateLimit-Remaining": {"description": "Requests left in that budget.", **_INTEGER},
+    "RateLimit-Reset": {"description": "Seconds until that budget has room again.", **_INTEGER},
+}
+RETRY_AFTER: dict[str, dict[str, Any]] = {
+    "Retry-After": {"description": "Seconds to wait before sending again.", **_INTEGER}
+}
+WWW_AUTHENTICATE: dict[str, dict[str, Any]] = {
+    "WWW-Authenticate": {
+        "description": 'RFC 6750: `Bearer realm="crisiswatch"`.',
+        "schema": {"type": "string"},
     }
+}
+_PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def _problem(
+    answer: dict[int | str, dict[str, Any]],
+    status: int,
+    text: str,
+    headers: dict[str, dict[str, Any]] | None = None,
+) -> None:
+    answer[status] = {"description": text, "content": _PROBLEM_CONTENT}
+    if headers:
+        answer[status]["headers"] = headers
 
 
 def _answers(media: str, file_text: str, *, archive: bool) -> dict[int | str, dict[str, Any]]:
-    """The documented answers of a file route: the file, then every refusal."""
+    """The documented answers of a file route: the file, then every refusal it may send."""
     answers: dict[int | str, dict[str, Any]] = {
         200: {
             "description": f"{file_text}, as an attachment with a stable file name.",
@@ -71,11 +102,12 @@ def _answers(media: str, file_text: str, *, archive: bool) -> dict[int | str, di
                 "Content-Disposition": {
                     "description": 'attachment; filename="incident-<short id>-…-<date>.<ext>"',
                     "schema": {"type": "string"},
-                }
+                },
+                **RATE_LIMIT_HEADERS,
             },
         }
     }
-    _problem(answers, 401, "Missing or unknown API key.")
+    _problem(answers, 401, "Missing or unknown API key.", WWW_AUTHENTICATE)
     _problem(
         answers,
         403,
@@ -89,12 +121,16 @@ def _answers(media: str, file_text: str, *, archive: bool) -> dict[int | str, di
         "No such incident in your organization" + ("." if archive else ", or no review yet."),
     )
     _problem(answers, 422, "The incident id is not a UUID.")
-    _problem(answers, 429, "Over a request budget; retry after `Retry-After` seconds.")
     _problem(
         answers,
-        503,
-        "No signing key is configured (ARCHIVE_SIGNING_KEY)." if archive else "Unavailable.",
+        429,
+        "Over a request budget (key, organization or client address); `detail` names it. "
+        "Retry after `Retry-After` seconds.",
+        {**RATE_LIMIT_HEADERS, **RETRY_AFTER},
     )
+    if archive:
+        # Only signing can be unavailable; the review report is not signed.
+        _problem(answers, 503, UNSIGNABLE)
     return answers
 
 
@@ -223,7 +259,7 @@ def archive_router(settings: GatewaySettings) -> APIRouter:
         SIGNING_KEY_PATH,
         operation_id="getArchiveSigningKey",
         response_model=SigningKey,
-        responses={503: {"description": "No signing key is configured."}},
+        responses={503: {"description": UNSIGNABLE, "content": _PROBLEM_CONTENT}},
     )
     async def signing_key() -> SigningKey | JSONResponse:
         """Return the public key that checks archive signatures; no API key needed."""
@@ -238,7 +274,8 @@ def archive_router(settings: GatewaySettings) -> APIRouter:
 
 def document_archive(app: FastAPI) -> None:
     """Add the bearer scheme and the problem schema to the OpenAPI document, and ask the
-    archive's key-protected routes for the key."""
+    archive's key-protected routes for the key (their answers and headers are declared on
+    the routes, `_answers`)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -260,14 +297,6 @@ def document_archive(app: FastAPI) -> None:
             if path.startswith(PREFIX):
                 for operation in item.values():
                     operation["security"] = [{SECURITY_SCHEME: []}]
-                    operation["responses"]["401"].setdefault("headers", {})["WWW-Authenticate"] = {
-                        "description": 'RFC 6750: `Bearer realm="crisiswatch"`.',
-                        "schema": {"type": "string"},
-                    }
-                    operation["responses"]["429"].setdefault("headers", {})["Retry-After"] = {
-                        "description": "Seconds to wait before sending again.",
-                        "schema": {"type": "integer", "minimum": 0},
-                    }
         app.openapi_schema = document
         return document
 

@@ -158,6 +158,7 @@ async def test_the_archive_is_signed_complete_and_checks_with_the_published_key(
 
     downloaded = await client.get(meta["jsonUrl"], headers=acme.auth(Role.ADMIN))
     assert downloaded.status_code == 200, downloaded.text
+    assert {"ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"} <= set(downloaded.headers)
     assert downloaded.headers["content-type"] == "application/json"
     name = f"{meta['fileName']}.json"
     assert downloaded.headers["content-disposition"] == f'attachment; filename="{name}"'
@@ -260,6 +261,25 @@ async def test_without_a_key_outside_development_nothing_is_signed(
         )
         key = await http.get("/v1/archive/signing-key")
     assert (answer.status_code, key.status_code) == (503, 503)
+    for unsigned_answer in (answer, key):
+        assert unsigned_answer.headers["content-type"] == "application/problem+json"
+        assert "retry-after" not in unsigned_answer.headers  # lasts until the key is set
+
+
+async def test_a_file_over_the_budget_is_refused_with_its_budget_and_when_to_retry(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], acme: Tenant
+) -> None:
+    filed = await _file(sessions, acme)
+    url = f"/v1/incidents/{filed.incident}/archive.json"
+    async with serve(settings.model_copy(update={"rate_limit_per_minute": 1})) as http:
+        first = await http.get(url, headers=acme.auth(Role.ADMIN))
+        refused = await http.get(url, headers=acme.auth(Role.ADMIN))
+    assert (first.status_code, refused.status_code) == (200, 429)
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["status"] == 429
+    assert {"ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "retry-after"} <= set(
+        refused.headers
+    )
 
 
 def test_the_openapi_document_describes_the_archive_routes() -> None:
@@ -279,8 +299,12 @@ def test_the_openapi_document_describes_the_archive_routes() -> None:
         assert operation["operationId"] == operation_id
         assert operation["security"] == [{"bearerAuth": []}]
         responses = operation["responses"]
-        assert {s for s in responses if s[0] in "45"} == {"401", "403", "404", "422", "429", "503"}
-        for status in ("401", "403", "404", "422", "429", "503"):
+        # Only signing can be unavailable: the review report is not signed.
+        refusals = {"401", "403", "404", "422", "429"} | (
+            set() if path.endswith("review-report.html") else {"503"}
+        )
+        assert {s for s in responses if s[0] in "45"} == refusals
+        for status in refusals:
             assert responses[status]["content"] == problem, (path, status)
         assert "Content-Disposition" in responses["200"]["headers"]
     assert spec["paths"]["/v1/archive/signing-key"]["get"]["operationId"] == "getArchiveSigningKey"

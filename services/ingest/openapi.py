@@ -4,7 +4,10 @@ Beyond the signatures: the hand-parsed request bodies, the bearer scheme every `
 asks for, readable operation ids (`pushMentions`, what a generated client calls), every
 refusal as `application/problem+json` with its schema, including those any route may answer
 (401, 413 where a body is read, 429 over a budget, 503 while PostgreSQL is away), and the
-`RateLimit-*`, `Retry-After` and `WWW-Authenticate` headers that come with them.
+`RateLimit-*`, `Retry-After` and `WWW-Authenticate` headers that come with them (on a 403
+too: RFC 6750 names the missing scope there). `/healthz` answers its readiness document as
+`application/json` whether ready or not (503 when a dependency is down): it is the probe's
+body, naming what is down, not a refusal of the caller.
 """
 
 from typing import Any, TypedDict
@@ -80,6 +83,26 @@ WWW_AUTHENTICATE = {
         "schema": {"type": "string"},
     }
 }
+INSUFFICIENT_SCOPE = {
+    "WWW-Authenticate": {
+        "description": 'RFC 6750: `Bearer realm="crisiswatch", error="insufficient_scope"`.',
+        "schema": {"type": "string"},
+    }
+}
+# What `libs.metrics.probes.readiness_body` answers, 200 or 503 alike.
+READINESS = {
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "unavailable"]},
+        "checks": {
+            "type": "object",
+            "description": "Each dependency (`postgres`, `redis`) and whether it answered.",
+            "additionalProperties": {"type": "string", "enum": ["ok", "down"]},
+        },
+    },
+}
+HEALTH_PATH = "/healthz"
 ANY_ROUTE: dict[str, dict[str, Any]] = {
     "429": {
         "description": "Over a request budget (key, organization or client address); "
@@ -162,6 +185,8 @@ def document_contract(document: dict[str, Any]) -> None:
                 operation["operationId"] = OPERATION_IDS[method, path]
             if path.startswith("/v1/"):
                 _document_v1(operation)
+            elif path == HEALTH_PATH:
+                _document_health(operation)
 
 
 def _document_v1(operation: dict[str, Any]) -> None:
@@ -178,11 +203,19 @@ def _document_v1(operation: dict[str, Any]) -> None:
             known["description"] = answer["description"]
         known.setdefault("headers", {}).update(answer.get("headers", {}))
     responses.setdefault("401", {}).setdefault("headers", {}).update(WWW_AUTHENTICATE)
+    if "403" in responses:
+        responses["403"].setdefault("headers", {}).update(INSUFFICIENT_SCOPE)
     for status, answer in responses.items():
         if status.startswith(("4", "5")):
             answer["content"] = {PROBLEM_JSON: {"schema": component_ref(Problem)}}
         elif status.startswith("2"):
             answer.setdefault("headers", {}).update(RATE_LIMIT_HEADERS)
+
+
+def _document_health(operation: dict[str, Any]) -> None:
+    """The readiness document on both answers: a 503 is the same JSON, naming what is down."""
+    for answer in operation.get("responses", {}).values():
+        answer["content"] = {"application/json": {"schema": READINESS}}
 
 
 class Explorers(TypedDict):

@@ -92,6 +92,17 @@ def test_rate_limit_retry_after_and_challenge_headers_are_documented(
     assert budget | {"Retry-After"} <= set(responses["429"]["headers"])
     assert "Retry-After" in responses["503"]["headers"]
     assert "WWW-Authenticate" in responses["401"]["headers"]
+    scope = responses["403"]["headers"]["WWW-Authenticate"]["description"]
+    assert 'error="insufficient_scope"' in scope
+
+
+def test_health_documents_its_readiness_body_on_both_answers(spec: dict[str, Any]) -> None:
+    responses = spec["paths"]["/healthz"]["get"]["responses"]
+    assert set(responses) == {"200", "503"}
+    for status in ("200", "503"):
+        [(media, body)] = responses[status]["content"].items()
+        assert media == "application/json", status
+        assert set(body["schema"]["required"]) == {"status", "checks"}, status
 
 
 async def test_a_refused_key_is_told_how_to_authenticate(
