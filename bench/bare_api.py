@@ -106,7 +106,7 @@ async def incidents(org: uuid.UUID) -> list[dict[str, Any]]:
             "tier": Tier(r.tier).name,
             "status": IncidentStatus(r.status).name,
             "detectedAt": r.detected_at.isoformat(),
-            "tasks": by_incident[r.id],
+            "tasksConnection": {"nodes": by_incident[r.id]},
         }
         for r in rows
     ]

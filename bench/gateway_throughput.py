@@ -1,8 +1,9 @@
 """GraphQL pages against a bare FastAPI endpoint returning the same nodes, same run.
 
 Two pages a war-room console loads constantly: 50 mentions with their analysis and author,
-and 50 incidents with their tasks. 50 concurrent clients on loopback hit the gateway
-(`crisiswatch serve gateway`, one process) and the bare endpoint (`bare_api.py`, one
+and 50 incidents with their tasks, each asked as the reference console asks (the tasks
+through `tasksConnection`, not the deprecated list). 50 concurrent clients on loopback hit
+the gateway (`crisiswatch serve gateway`, one process) and the bare endpoint (`bare_api.py`, one
 uvicorn process) for the same time; both read the same embedded PostgreSQL. Before any
 load, the nodes each answers are compared and the run stops if they differ.
 
@@ -70,7 +71,7 @@ query { mentions(first: 50) { edges { node {
 INCIDENTS_QUERY = """
 query { incidents(first: 50) { edges { node {
   id title tier status detectedAt
-  tasks { id title kind dueAt status }
+  tasksConnection(first: 10) { nodes { id title kind dueAt status } }
 } } } }
 """
 TASKS = [

@@ -9,10 +9,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import httpx
+from graphql import GraphQLSchema, build_schema, parse, validate
+from graphql.validation import NoDeprecatedCustomRule
 from harness import percentile
+
+from gateway.print_schema import render
 
 AIM_MS = 200.0
 MENTION_FIELDS = (
@@ -25,6 +30,12 @@ AUTHOR_ORDERS = (
     "LAST_POSTED_AT",
 )  # fmt: skip
 PAGES_DEEP = 20
+
+
+@cache
+def _schema() -> GraphQLSchema:
+    """The gateway's schema as this checkout renders it."""
+    return build_schema(render())
 
 
 @dataclass
@@ -42,15 +53,25 @@ class Timing:
 
 
 class Console:
-    """A GraphQL client with an admin key, answering data or raising on errors."""
+    """A GraphQL client with an admin key, answering data or raising on errors.
+
+    A document that reads a deprecated field is refused before it is sent: the figures are
+    for the forms a console should send, not for ones on their way out.
+    """
 
     def __init__(self, url: str, key: str) -> None:
         self.http = httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60
         )
+        self.checked: set[str] = set()
 
     def ask(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Post one document; return its data, or raise with the errors it answered."""
+        if query not in self.checked:
+            deprecated = validate(_schema(), parse(query), [NoDeprecatedCustomRule])
+            if deprecated:
+                raise RuntimeError("; ".join(error.message for error in deprecated))
+            self.checked.add(query)
         answer = self.http.post("/graphql", json={"query": query, "variables": variables or {}})
         body = answer.json()
         if answer.status_code != 200 or body.get("errors"):
@@ -110,9 +131,11 @@ def console_reads(console: Console, repeat: int, *, hit: str, miss: str) -> list
     reads: list[tuple[str, Callable[[], object]]] = [
         ("watchlists", lambda: console.ask("{ watchlists { id name query currentTier } }")),
         (
-            "incidents (first 20)",
+            "incidents (first 20, total)",
             lambda: console.ask(
-                "{ incidents(first: 20) { edges { node { " + INCIDENT_FIELDS + " } } } }"
+                "{ incidents(first: 20) { totalCount totalCountIsExact edges { node { "
+                + INCIDENT_FIELDS
+                + " } } } }"
             ),
         ),
         (
@@ -127,10 +150,12 @@ def console_reads(console: Console, repeat: int, *, hit: str, miss: str) -> list
     if incident_id is not None:
         reads.append(
             (
-                "incident (tasks, timeline, signal)",
+                "incident (tasks, timeline, statements, signal)",
                 lambda: console.ask(
                     "query($id: ID!) { incident(id: $id) { " + INCIDENT_FIELDS + " "
-                    "tasks { id title dueAt status } timeline { kind message occurredAt } "
+                    "tasksConnection(first: 100) { nodes { id title dueAt status } } "
+                    "timelineConnection(first: 100) { nodes { id message actor occurredAt } } "
+                    "statementsConnection(first: 50) { nodes { id status body createdAt } } "
                     "latestSignal { tier score } } }",
                     {"id": incident_id},
                 ),
@@ -138,6 +163,10 @@ def console_reads(console: Console, repeat: int, *, hit: str, miss: str) -> list
         )
     reads += [
         ("mentions page 1", lambda: _mentions_page(console, None)),
+        (
+            "mentions: total (estimated past its bound)",
+            lambda: console.ask("{ mentions(first: 1) { totalCount totalCountIsExact } }"),
+        ),
         (f"mentions page {PAGES_DEEP}", lambda: _mentions_page(console, deep)),
         (
             "mentions negative",
@@ -189,7 +218,7 @@ def console_reads(console: Console, repeat: int, *, hit: str, miss: str) -> list
                 f"authors by {order.lower()}",
                 lambda order=order: console.ask(  # type: ignore[misc]
                     "{ authors(first: 20, orderBy: {field: " + order + "}) { edges { node { "
-                    "handle followers mentionCount negativeCount reach influence } } } }"
+                    "handle followers mentionCount negativeCount reachTotal influence } } } }"
                 ),
             )
         )
@@ -202,7 +231,7 @@ def console_reads(console: Console, repeat: int, *, hit: str, miss: str) -> list
                 lambda since=since, bucket=bucket: console.ask(  # type: ignore[misc]
                     "query($since: DateTime) { dashboard(since: $since) { "
                     f"volume(bucket: {bucket}) {{ start total negative }} "
-                    "shareOfVoice { watchlist { name } mentions negative } "
+                    "shareOfVoice { watchlist { name } mentionTotal negativeTotal } "
                     "topTerms { term mentions } topAuthors { handle mentionCount } "
                     "incidents { detected openIncidents } } }",
                     {"since": since},
