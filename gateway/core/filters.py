@@ -51,10 +51,23 @@ def where_of(declared: Any) -> Where:
     return found
 
 
-def condition(build: Condition, description: str | None = None, *, joined: bool = False) -> Any:
-    """Declare an optional filter field that adds `build`'s condition when it is set."""
+def condition(
+    build: Condition,
+    description: str | None = None,
+    *,
+    joined: bool = False,
+    deprecation_reason: str | None = None,
+) -> Any:
+    """Declare an optional filter field that adds `build`'s condition when it is set.
+
+    `deprecation_reason` marks a field a typed one replaces: it keeps working until its
+    removal date, and introspection tells clients what to use instead.
+    """
     return strawberry.field(
-        default=None, description=description, metadata={WHERE: Where(build, joined)}
+        default=None,
+        description=description,
+        deprecation_reason=deprecation_reason,
+        metadata={WHERE: Where(build, joined)},
     )
 
 
@@ -127,10 +140,18 @@ def names(
     )
 
 
-def one_of(column: Any, allowed: tuple[str, ...], description: str | None = None) -> Any:
+def one_of(
+    column: Any,
+    allowed: tuple[str, ...],
+    description: str | None = None,
+    *,
+    deprecation_reason: str | None = None,
+) -> Any:
     """The column holds the value, which must be one of `allowed`."""
     return condition(
-        lambda value, _, field: col(column) == check_choice(value, allowed, field), description
+        lambda value, _, field: col(column) == check_choice(value, allowed, field),
+        description,
+        deprecation_reason=deprecation_reason,
     )
 
 

@@ -26,6 +26,7 @@ from sqlmodel import col
 
 from gateway.core.connection import Connection, fetch_connection
 from gateway.core.context import Info
+from gateway.core.errors import GatewayError
 from gateway.core.filters import Scope, Where, where_of
 from gateway.core.inputs import camel
 from gateway.core.nodes import LoadedNode
@@ -62,6 +63,24 @@ def page_parameters() -> list[inspect.Parameter]:
 class OrderDirection(Enum):
     ASC = "asc"
     DESC = "desc"
+
+
+class ReplacedTogetherError(GatewayError):
+    """A deprecated filter field (or argument) given together with the typed one replacing
+    it: the two could disagree, and picking one silently would hide the client's mistake.
+
+    Refused like other bad input, with the `InvalidInput` code and the typed field in
+    `extensions.field`, so the client learns which one to keep.
+    """
+
+    def __init__(self, replacement: str, deprecated: str) -> None:
+        super().__init__(f"Give `{replacement}` or the deprecated `{deprecated}`, not both.")
+        self.argument = replacement
+
+    @property
+    def extensions(self) -> dict[str, str] | None:
+        """The code of refused input, and the typed field to keep."""
+        return {"code": "InvalidInput", "field": self.argument}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,7 +163,10 @@ class ListSpec(Generic[NodeT]):
     conditions the list's field takes as arguments of their own, ahead of `filter`,
     declared like filter fields. `join` adds the table that conditions and keys marked
     `joined` read. `unless_given` maps a filter field to the condition the list holds when
-    that field is not given (drills are left out unless `includeDrills` is).
+    that field is not given (drills are left out unless `includeDrills` is). `replaced`
+    maps a deprecated filter field or argument to the typed one that replaces it (say
+    `status` to `state`); a request giving both in the filter, or both as arguments, is
+    refused before any row is read.
     """
 
     def __init__(
@@ -157,9 +179,11 @@ class ListSpec(Generic[NodeT]):
         arguments: Mapping[str, tuple[Any, Any]] | None = None,
         join: Callable[[Select[Any], Scope], Select[Any]] | None = None,
         unless_given: Mapping[str, Any] | None = None,
+        replaced: Mapping[str, str] | None = None,
     ) -> None:
         name = filter.__name__.removesuffix("Filter")
         self.unless_given = dict(unless_given or {})
+        self.replaced = dict(replaced or {})
         self.kind = re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
         if noun is None:
             noun = f"{'an' if name[0] in 'AEIOU' else 'a'} {self.kind} list"
@@ -200,6 +224,7 @@ class ListSpec(Generic[NodeT]):
         self, scope: Scope, filter: Any, order: Any, arguments: Mapping[str, Any] | None = None
     ) -> Listing:
         """Return the scope's rows meeting every condition given, with their sort key."""
+        self.refuse_replaced_together(filter, arguments or {})
         ordering, joined = self.ordering(order)
         among = self.keys[ordering.name].among
         if ordering.outer is not None and among is not None:
@@ -228,6 +253,20 @@ class ListSpec(Generic[NodeT]):
         if joined and self.join is not None:
             statement = self.join(statement, scope)
         return statement.where(*conditions), ordering
+
+    def refuse_replaced_together(self, filter: Any, arguments: Mapping[str, Any]) -> None:
+        """Refuse a deprecated field given beside the typed one replacing it, in the
+        filter or among the field's own arguments."""
+        for deprecated, replacement in self.replaced.items():
+            if filter is not None and None not in (
+                getattr(filter, deprecated, None),
+                getattr(filter, replacement, None),
+            ):
+                raise ReplacedTogetherError(
+                    f"filter.{camel(replacement)}", f"filter.{camel(deprecated)}"
+                )
+            if None not in (arguments.get(deprecated), arguments.get(replacement)):
+                raise ReplacedTogetherError(camel(replacement), camel(deprecated))
 
     def connection_field(
         self, description: str, *, preload: Callable[[Info], Preload[NodeT] | None] | None = None

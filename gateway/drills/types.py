@@ -5,12 +5,14 @@
 
 import uuid
 from datetime import datetime
+from enum import Enum
 from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
 from gateway.core.context import Info
+from gateway.core.errors import REMOVAL
 from gateway.core.nodes import LoadedNode
 from gateway.core.rows import converted
 from gateway.drills.loaders import DRILLS
@@ -36,6 +38,24 @@ strawberry.enum(
 strawberry.enum(DrillState, description="RUNNING until `endDrill`, then ENDED with its score card.")
 
 
+@strawberry.enum(
+    description=(
+        "How a task's deadline went in a drill: MET (done within its span), MISSED (done "
+        "late, or not done and past due), or OPEN (not done and not due by the drill's end)."
+    )
+)
+class DrillDeadlineOutcome(Enum):
+    """A deadline's outcome, valued as the analysis service writes it into the score card.
+
+    The gateway may not import the service's score card, so the three values are mirrored
+    here; `tests/test_gateway_vocabulary.py` fails when they drift apart.
+    """
+
+    MET = "met"
+    MISSED = "missed"
+    OPEN = "open"
+
+
 @strawberry.type(description="A task's deadline in a drill: the span it had, when it was done.")
 class DrillDeadline:
     kind: str
@@ -44,7 +64,14 @@ class DrillDeadline:
     done_after_seconds: float | None = strawberry.field(
         description="Stream seconds from detection to done; null if not done."
     )
-    outcome: str = strawberry.field(description="met, missed, or open (not due by the end).")
+    outcome: str = strawberry.field(
+        description="met, missed, or open (not due by the end).",
+        deprecation_reason=f"Use `outcomeKind`; {REMOVAL}",
+    )
+
+    @strawberry.field(description="MET, MISSED, or OPEN (not done and not due by the end).")
+    def outcome_kind(self) -> DrillDeadlineOutcome:
+        return DrillDeadlineOutcome(self.outcome)
 
 
 @strawberry.type(

@@ -17,7 +17,7 @@ from gateway.core.inputs import optional_id
 from gateway.core.live import facts_or_none, follow, require_visible, start
 from gateway.core.reads import Loaders
 from gateway.incidents.loaders import EVENTS, INCIDENTS
-from gateway.incidents.types import Incident, TimelineEvent
+from gateway.incidents.types import REMOVAL, Incident, TimelineEvent, TimelineEventKind
 from gateway.live_hub import Accept
 from libs.messaging import live
 
@@ -29,10 +29,20 @@ class IncidentUpdate:
         description=(
             "What changed: the kind of the timeline event that recorded it, e.g. opened, "
             "signal, tier_changed, status_changed, task_done, task_overdue, member_assigned."
-        )
+        ),
+        deprecation_reason=f"Use `changeKind`; {REMOVAL}.",
     )
     at: datetime = strawberry.field(description="When the change happened.")
     event_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(
+        description=(
+            "What changed: the `eventKind` of the timeline event that recorded it (OPENED, "
+            "TIER_CHANGED, STATUS_CHANGED, TASK_DONE, TASK_OVERDUE…)."
+        )
+    )
+    def change_kind(self) -> TimelineEventKind:
+        return TimelineEventKind.of(self.change)
 
     @strawberry.field(description="The timeline event that recorded the change.")
     async def event(self, info: Info) -> TimelineEvent | None:

@@ -11,6 +11,7 @@ The incident's tasks come with its page when the page read them for all its inci
 import uuid
 from collections.abc import Awaitable
 from datetime import datetime
+from enum import Enum
 
 import strawberry
 from strawberry.scalars import JSON
@@ -94,17 +95,95 @@ class KeyFact(FromRow):
     value: str
 
 
+@strawberry.enum(
+    description=(
+        "What kind of change a timeline event records: the stored kind in capitals "
+        "(`tier_changed` is TIER_CHANGED). OTHER is a kind this gateway does not know yet, "
+        "recorded by a newer service; its message still says what happened."
+    )
+)
+class TimelineEventKind(Enum):
+    """Every kind the incidents service writes on a timeline, valued as it stores them.
+
+    The incidents service spreads its kinds over the modules that record them (the
+    lifecycle's `EventKind`, statements, reviews, aftercare, on-call…) and the gateway may
+    not import it, so they are mirrored here; `tests/test_gateway_vocabulary.py` reads the
+    service's code and fails when a kind it records is missing.
+    """
+
+    OPENED = "opened"
+    SIGNAL = "signal"
+    TIER_CHANGED = "tier_changed"
+    STATUS_CHANGED = "status_changed"
+    MERGED_IN = "merged_in"
+    RECURRENCE = "recurrence"
+    RISK_FELL = "risk_fell"
+    MEMBER_ASSIGNED = "member_assigned"
+    TASK_DONE = "task_done"
+    TASK_OVERDUE = "task_overdue"
+    FORECAST_DEADLINE_AT_RISK = "forecast_deadline_at_risk"
+    STATEMENT_DRAFTED = "statement_drafted"
+    STATEMENT_REVISED = "statement_revised"
+    STATEMENT_REVIEWED = "statement_reviewed"
+    STATEMENT_REJECTED = "statement_rejected"
+    STATEMENT_APPROVED = "statement_approved"
+    STATEMENT_LEGAL_REQUESTED = "statement_legal_requested"
+    STATEMENT_PUBLISHED = "statement_published"
+    KEY_FACTS_SET = "key_facts_set"
+    REVIEW_DRAFTED = "review_drafted"
+    REVIEW_UPDATED = "review_updated"
+    REVIEW_COMPLETED = "review_completed"
+    IMPROVEMENT_STATUS = "improvement_status"
+    IMPROVEMENT_OVERDUE = "improvement_overdue"
+    AFFECTED_USER_ADDED = "affected_user_added"
+    FOLLOW_UP_CHANGED = "follow_up_changed"
+    FOLLOW_UP_DONE = "follow_up_done"
+    FOLLOW_UP_OVERDUE = "follow_up_overdue"
+    CONTACT_REVEALED = "contact_revealed"
+    PAGED = "paged"
+    PAGE_ACKNOWLEDGED = "page_acknowledged"
+    QUIET_PERIOD_STARTED = "quiet_period_started"
+    QUIET_PERIOD_ENDED = "quiet_period_ended"
+    PARTNER_STATUS = "partner_status"
+    EVIDENCE_BUNDLE = "evidence_bundle"
+    REPLY_FILED = "reply_filed"
+    SITUATION_REPORT_DRAFTED = "situation_report_drafted"
+    SITUATION_REPORT_SENT = "situation_report_sent"
+    OTHER = "other"
+
+    @classmethod
+    def of(cls, stored: str) -> "TimelineEventKind":
+        """Read a stored kind; one this gateway does not know is OTHER, never an error, so
+        a service that starts recording a new kind cannot break a timeline's reads."""
+        try:
+            return cls(stored)
+        except ValueError:
+            return cls.OTHER
+
+
 @strawberry.type(description="One change to an incident: what, who and when.")
 class TimelineEvent(LoadedNode):
     ROWS = EVENTS
     CONVERTED = converted(data=JSON)
 
-    kind: str
+    kind: str = strawberry.field(
+        description="What kind of change, as stored: `opened`, `tier_changed`, `task_done`…",
+        deprecation_reason=f"Use `eventKind`; {REMOVAL}.",
+    )
     message: str
     actor: str = strawberry.field(description="The key that made the change, or `system`.")
     occurred_at: datetime
     data: JSON
     person_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(
+        description=(
+            "What kind of change: OPENED, TIER_CHANGED, STATUS_CHANGED, TASK_DONE…; OTHER for "
+            "a kind this gateway does not know yet."
+        )
+    )
+    def event_kind(self) -> TimelineEventKind:
+        return TimelineEventKind.of(self.kind)
 
     @strawberry.field(
         description="The person who made the change; null for a service account or the system."

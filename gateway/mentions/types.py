@@ -16,6 +16,7 @@ to its last four, as the REST API answers it (with the desk's records it leads t
 import uuid
 from collections.abc import Awaitable
 from datetime import datetime
+from enum import Enum
 from typing import Any, ClassVar, Self
 
 import strawberry
@@ -31,6 +32,7 @@ from gateway.core.enums import (
     Sentiment,
     Source,
 )
+from gateway.core.errors import REMOVAL
 from gateway.core.execution import answered_by
 from gateway.core.nodes import Loaded, LoadedNode, load_by_name
 from gateway.core.reads import ById
@@ -149,6 +151,32 @@ class Analysis(Loaded):
         return await Mention.load(info, self.parent_mention_id)
 
 
+@strawberry.enum(
+    description=(
+        "Where a customer complained (渠道): hotline (客服热线), app, e-commerce platform "
+        "(电商平台), customer service desk, e-mail, WeChat, regulator (12315, 消费者协会), "
+        "store, or other."
+    )
+)
+class ComplaintChannel(Enum):
+    """A complaint's channel, valued as the ingest service stores it.
+
+    Ingest owns the vocabulary (`ComplaintChannel` in its complaint schemas) and refuses any
+    other value, and the gateway may not import it, so it is mirrored here;
+    `tests/test_gateway_vocabulary.py` fails when the two differ.
+    """
+
+    HOTLINE = "hotline"
+    APP = "app"
+    ECOMMERCE_PLATFORM = "ecommerce_platform"
+    CUSTOMER_SERVICE_DESK = "customer_service_desk"
+    EMAIL = "email"
+    WECHAT = "wechat"
+    REGULATOR = "regulator"
+    STORE = "store"
+    OTHER = "other"
+
+
 @strawberry.type(
     description="What a service desk told us with a complaint: where, and about which order."
 )
@@ -161,7 +189,8 @@ class ComplaintDetails(Loaded):
         description=(
             "Where the customer complained (渠道): hotline, app, ecommerce_platform, "
             "customer_service_desk, email, wechat, regulator, store or other."
-        )
+        ),
+        deprecation_reason=f"Use `channelKind`; {REMOVAL}",
     )
     customer_ref: str = strawberry.field(
         description="The customer's id at the desk; phone numbers and e-mails in it masked."
@@ -170,6 +199,15 @@ class ComplaintDetails(Loaded):
         description="The order number masked to its last four: `************3012`."
     )
     created_at: datetime
+
+    @strawberry.field(
+        description=(
+            "Where the customer complained (渠道): HOTLINE, APP, ECOMMERCE_PLATFORM, "
+            "CUSTOMER_SERVICE_DESK, EMAIL, WECHAT, REGULATOR, STORE or OTHER."
+        )
+    )
+    def channel_kind(self) -> ComplaintChannel:
+        return ComplaintChannel(self.channel)
 
     @classmethod
     def from_row(cls, row: tables.Complaint) -> Self:

@@ -4,13 +4,15 @@
 # mypy: disable-error-code="untyped-decorator"
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from sqlmodel import col
 from strawberry import relay
 
 from gateway.core.context import Info
-from gateway.core.enums import EventType
+from gateway.core.enums import EventType, WebhookDeliveryState
+from gateway.core.errors import REMOVAL
 from gateway.core.filters import at_or_after, before, equals, names, one_of
 from gateway.core.listing import Key, ListSpec, Sorting, timestamps
 from gateway.core.owned import every
@@ -30,7 +32,15 @@ delivery = tables.WebhookDelivery
 class WebhookDeliveryFilter:
     endpoint_id: relay.GlobalID | None = names(delivery.endpoint_id, "WebhookEndpoint")
     status: str | None = one_of(
-        delivery.status, DELIVERY_STATUSES, "`pending`, `succeeded`, `failed` or `gone`."
+        delivery.status,
+        DELIVERY_STATUSES,
+        "`pending`, `succeeded`, `failed` or `gone`. Not together with `state`, which replaces it.",
+        deprecation_reason=f"Use `state`; {REMOVAL}",
+    )
+    state: WebhookDeliveryState | None = equals(
+        delivery.status,
+        "PENDING, SUCCEEDED, FAILED or GONE. Giving the deprecated `status` too is refused "
+        "(InvalidInput).",
     )
     event_type: EventType | None = equals(delivery.event_type)
     since: datetime | None = at_or_after(delivery.created_at, "Created at or after.")
@@ -48,9 +58,28 @@ DELIVERY_LIST = ListSpec(
     DELIVERY_ORDER,
     arguments={
         "endpoint_id": (relay.GlobalID | None, names(delivery.endpoint_id, "WebhookEndpoint")),
-        "status": (str | None, equals(delivery.status)),
+        "status": (
+            Annotated[
+                str | None,
+                strawberry.argument(
+                    description="`pending`, `succeeded`, `failed` or `gone`.",
+                    deprecation_reason=f"Use `state`; {REMOVAL}",
+                ),
+            ],
+            equals(delivery.status),
+        ),
+        "state": (
+            Annotated[
+                WebhookDeliveryState | None,
+                strawberry.argument(
+                    description="Only deliveries in this state; not with the deprecated `status`."
+                ),
+            ],
+            equals(delivery.status),
+        ),
     },
     noun="the delivery log",
+    replaced={"status": "state"},
 )
 
 
@@ -68,8 +97,8 @@ class WebhookQuery:
 
     webhook_deliveries = DELIVERY_LIST.connection_field(
         "The delivery log, newest first unless `orderBy` says otherwise; narrow it to one "
-        "endpoint or one status (`pending`, `succeeded`, `failed`, `gone`) here or in "
-        "`filter`."
+        "endpoint or one `state` here or in `filter`. The deprecated `status` given beside "
+        "`state` (both as arguments, or both in `filter`) is refused with InvalidInput."
     )
 
     @strawberry.field(description="Your organization's webhook settings.")

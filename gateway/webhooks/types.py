@@ -222,7 +222,7 @@ class WebhookPolicy:
         ),
         deprecation_reason=(
             "Private destinations are an operator setting (CRISISWATCH_WEBHOOK_PRIVATE_CIDRS); "
-            "this field is always false."
+            f"this field is always false; {REMOVAL}"
         ),
     )
     updated_at: datetime | None = strawberry.field(description="Null while never changed.")
