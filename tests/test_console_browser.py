@@ -316,7 +316,7 @@ async def test_the_console_follows_a_crisis_from_another_origin(
             sessions, select(TimelineEvent).where(TimelineEvent.incident_id == crisis_incident.id)
         )
         opened_event = next(event for event in events if event.kind == "opened")
-        await expect(page.locator("#timeline li[data-kind='opened'] .message")).to_have_text(
+        await expect(page.locator("#timeline li[data-kind='OPENED'] .message")).to_have_text(
             opened_event.message
         )
         await expect(page.locator("#statements li.statement .body")).to_have_text(statement_body)
@@ -324,7 +324,7 @@ async def test_the_console_follows_a_crisis_from_another_origin(
         # The one mutation the console sends: its answer and the live update both show it.
         await page.locator("#acknowledge").click()
         await expect(detail).to_have_attribute("data-status", "ACKNOWLEDGED", timeout=STEP_MS)
-        await expect(page.locator("#timeline li[data-kind='status_changed']")).to_contain_text(
+        await expect(page.locator("#timeline li[data-kind='STATUS_CHANGED']")).to_contain_text(
             "acknowledged in the reference console"
         )
         await expect(page.locator("#tasks tbody tr[data-status='DONE']")).to_have_count(1)

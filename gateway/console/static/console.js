@@ -263,7 +263,7 @@ async function openIncident(id) {
   $("#timeline").replaceChildren(
     ...incident.timelineConnection.nodes.map((event) => {
       const item = text("li", "", "event");
-      item.dataset.kind = event.kind;
+      item.dataset.kind = event.eventKind;
       item.append(
         text("time", formatTime(event.occurredAt)),
         text("span", event.message, "message"),
