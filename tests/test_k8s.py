@@ -28,6 +28,8 @@ import pytest
 import yaml
 from arq.connections import ArqRedis
 
+from gateway.origins import AllowedOrigins
+from gateway.persisted.trusted import TrustedDocuments
 from libs.contracts.messages import MentionIngested
 from libs.database.migrate import upgrade
 from libs.messaging.publisher import publish
@@ -504,6 +506,31 @@ def test_production_runs_one_pinned_image_and_keeps_no_secret() -> None:
     assert namespaces == {"crisiswatch"}
     [namespace] = of_kind(resources, "Namespace").values()
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+@NEEDS_KUBECTL
+def test_production_names_its_origins_and_runs_registered_documents_only() -> None:
+    settings = config_named(render("overlays/production"), "crisiswatch-config")["data"]
+    origins = settings["CORS_ALLOWED_ORIGINS"].split(",")
+    assert origins and all(origin.startswith("https://") for origin in origins), origins
+    assert settings["TRUSTED_DOCUMENTS_ONLY"] == "true"
+    # The manifest is the image's copy of the reference console's, at the image's /app.
+    for path in settings["TRUSTED_DOCUMENTS_MANIFEST"].split(","):
+        inside = Path(path).relative_to("/app")
+        assert (ROOT / inside).is_file(), path
+    # What the gateway does with them at start: parse the origins, load the documents.
+    loaded = Settings.model_validate(
+        {
+            "cors_allowed_origins": settings["CORS_ALLOWED_ORIGINS"],
+            "trusted_documents_only": settings["TRUSTED_DOCUMENTS_ONLY"],
+        }
+    )
+    allowed = AllowedOrigins.from_settings(loaded)
+    assert all(allowed.allows(origin) for origin in origins)
+    assert not allowed.allows("https://elsewhere.example.org")
+    assert loaded.trusted_documents_only is True
+    documents = TrustedDocuments.load([ROOT / "gateway/console/static/documents.json"])
+    assert len(documents) > 0
 
 
 @NEEDS_KUBECTL
