@@ -51,7 +51,7 @@ query {
         id databaseId title tier status detectedAt
         watchlist { id }
         latestSignal { id tier score reasons }
-        tasks { id title kind dueAt status }
+        tasksConnection(first: 20) { nodes { id title kind dueAt status } }
       }
     }
   }
@@ -238,7 +238,7 @@ def _describe(incident: dict[str, Any], seconds: float | None, gateway_url: str)
     reasons = [str(reason) for reason in signal.get("reasons") or []]
     if reasons:
         lines.append(f"  判断依据：{'；'.join(reasons[:6])}")
-    tasks = incident.get("tasks") or []
+    tasks = (incident.get("tasksConnection") or {}).get("nodes") or []
     if tasks:
         lines.append("  响应任务：")
     for task in tasks:

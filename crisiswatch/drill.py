@@ -38,7 +38,7 @@ DRILL_FIELDS = """
   scoreCard {
     deadlinesMet deadlinesMissed secondsToAcknowledge incidentsOpened
     statementsDrafted statementsThroughReview participants
-    deadlines { title allowedSeconds doneAfterSeconds outcome }
+    deadlines { title allowedSeconds doneAfterSeconds outcomeKind }
   }
 """
 START_DRILL = f"""
@@ -166,7 +166,7 @@ def score_lines(drill: dict[str, Any]) -> list[str]:
         f"  参与者：{'、'.join(card['participants']) or '无'}",
     ]
     for deadline in card["deadlines"]:
-        mark = {"met": "✔", "missed": "✘"}.get(deadline["outcome"], "…")
+        mark = {"MET": "✔", "MISSED": "✘"}.get(deadline["outcomeKind"], "…")
         lines.append(
             f"  {mark} {deadline['title']}（时限 {deadline['allowedSeconds'] / 60:.0f} 分钟）"
         )

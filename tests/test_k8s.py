@@ -509,28 +509,37 @@ def test_production_runs_one_pinned_image_and_keeps_no_secret() -> None:
 
 
 @NEEDS_KUBECTL
-def test_production_names_its_origins_and_runs_registered_documents_only() -> None:
-    settings = config_named(render("overlays/production"), "crisiswatch-config")["data"]
+def test_production_names_its_origins_and_registers_the_console_documents() -> None:
+    resources = render("overlays/production")
+    settings = config_named(resources, "crisiswatch-config")["data"]
     origins = settings["CORS_ALLOWED_ORIGINS"].split(",")
     assert origins and all(origin.startswith("https://") for origin in origins), origins
-    assert settings["TRUSTED_DOCUMENTS_ONLY"] == "true"
-    # The manifest is the image's copy of the reference console's, at the image's /app.
-    for path in settings["TRUSTED_DOCUMENTS_MANIFEST"].split(","):
-        inside = Path(path).relative_to("/app")
-        assert (ROOT / inside).is_file(), path
-    # What the gateway does with them at start: parse the origins, load the documents.
-    loaded = Settings.model_validate(
-        {
-            "cors_allowed_origins": settings["CORS_ALLOWED_ORIGINS"],
-            "trusted_documents_only": settings["TRUSTED_DOCUMENTS_ONLY"],
-        }
+    # Registered, not exclusive: the setup itself is mutations no manifest lists
+    # (docs/deployment.md says when to turn exclusivity on).
+    assert settings["TRUSTED_DOCUMENTS_ONLY"] == "false"
+    # Each manifest is in the image (under /app, this checkout's copy) or on a volume the
+    # gateway mounts; those in the image load as the gateway loads them at start.
+    mounts = [
+        mount["mountPath"]
+        for container in workloads(resources)["crisiswatch-gateway"]["spec"]["template"]["spec"][
+            "containers"
+        ]
+        for mount in container.get("volumeMounts", [])
+    ]
+    listed = [path.strip() for path in settings["TRUSTED_DOCUMENTS_MANIFEST"].split(",")]
+    in_image = [
+        ROOT / Path(path).relative_to("/app") for path in listed if path.startswith("/app/")
+    ]
+    elsewhere = [path for path in listed if not path.startswith("/app/")]
+    assert in_image, listed
+    assert all(any(path.startswith(f"{mount}/") for mount in mounts) for path in elsewhere)
+    assert len(TrustedDocuments.from_setting(",".join(map(str, in_image)))) > 0
+    # What the gateway does with the origins at start.
+    allowed = AllowedOrigins.from_settings(
+        Settings.model_validate({"cors_allowed_origins": settings["CORS_ALLOWED_ORIGINS"]})
     )
-    allowed = AllowedOrigins.from_settings(loaded)
     assert all(allowed.allows(origin) for origin in origins)
     assert not allowed.allows("https://elsewhere.example.org")
-    assert loaded.trusted_documents_only is True
-    documents = TrustedDocuments.load([ROOT / "gateway/console/static/documents.json"])
-    assert len(documents) > 0
 
 
 @NEEDS_KUBECTL
