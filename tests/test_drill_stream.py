@@ -80,8 +80,8 @@ def test_the_score_card_prints_each_deadline() -> None:
             "statementsThroughReview": 1,
             "participants": ["key-war-room"],
             "deadlines": [
-                {"title": "确认事件并启动监测", "allowedSeconds": 1800.0, "outcome": "met"},
-                {"title": "发布首次公开声明", "allowedSeconds": 14400.0, "outcome": "missed"},
+                {"title": "确认事件并启动监测", "allowedSeconds": 1800.0, "outcomeKind": "MET"},
+                {"title": "发布首次公开声明", "allowedSeconds": 14400.0, "outcomeKind": "MISSED"},
             ],
         },
     }
