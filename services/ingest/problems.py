@@ -78,6 +78,14 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
     )
 
 
+def _unavailable(detail: str) -> JSONResponse:
+    """503 with `Retry-After`: nothing of the request was kept, and it may be sent again."""
+    return problem_response(
+        Problem(title="Service Unavailable", status=503, detail=detail),
+        headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def install(app: FastAPI) -> None:
     """Answer validation and HTTP errors as problem documents."""
 
@@ -97,10 +105,7 @@ def install(app: FastAPI) -> None:
     async def _too_long(_: Request, exc: TransactionTooLong) -> JSONResponse:
         # Nothing of the request was kept; the same body sent again stores each mention once.
         detail = f"storing took too long ({exc}), so nothing was kept; send the same request again"
-        return problem_response(
-            Problem(title="Service Unavailable", status=503, detail=detail),
-            headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
-        )
+        return _unavailable(detail)
 
     @app.exception_handler(DataError)
     async def _unstorable(_: Request, exc: DataError) -> JSONResponse:
@@ -130,10 +135,7 @@ def install(app: FastAPI) -> None:
             detail = "the database is not answering; send the same request again later"
         else:
             raise exc
-        return problem_response(
-            Problem(title="Service Unavailable", status=503, detail=detail),
-            headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
-        )
+        return _unavailable(detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
