@@ -19,17 +19,17 @@ import strawberry
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
-from strawberry import relay
 
 from gateway.core.context import Info
 from gateway.core.counting import Counted, TotalCount, count_rows
+from gateway.core.execution import answered_by
 from gateway.core.pagination import (
+    Cursor,
     Ordering,
     Page,
     PageRequest,
     Preload,
     fetch_ordered_page,
-    page_info,
 )
 from gateway.core.reads import reading
 from gateway.core.selection import page_info_fields
@@ -37,21 +37,55 @@ from gateway.core.selection import page_info_fields
 Item = TypeVar("Item")
 
 
+@strawberry.type(description="Information to aid in pagination.")
+class PageInfo:
+    """Relay's page info; its cursors are encoded only when asked for."""
+
+    has_next_page: bool = strawberry.field(
+        description="When paginating forwards, are there more items?"
+    )
+    has_previous_page: bool = strawberry.field(
+        description="When paginating backwards, are there more items?"
+    )
+    first: strawberry.Private[Cursor | None]
+    last: strawberry.Private[Cursor | None]
+
+    @strawberry.field(description="When paginating backwards, the cursor to continue.")
+    def start_cursor(self) -> str | None:
+        return self.first() if self.first is not None else None
+
+    @strawberry.field(description="When paginating forwards, the cursor to continue.")
+    def end_cursor(self) -> str | None:
+        return self.last() if self.last is not None else None
+
+
+def _edge_cursor(root: "Edge[Any]") -> str:
+    return root.made()
+
+
 @strawberry.type(description="An edge in a connection.")
 class Edge(Generic[Item]):
-    cursor: str = strawberry.field(description="A cursor for use in pagination")
+    """One node and its cursor, encoded only when asked for."""
+
+    cursor: str = strawberry.field(
+        resolver=_edge_cursor, description="A cursor for use in pagination"
+    )
     node: Item = strawberry.field(description="The item at the end of the edge")
+    made: strawberry.Private[Cursor]
 
 
 @strawberry.type(description="A connection to a list of items.")
 class Connection(Generic[Item]):
-    page_info: relay.PageInfo = strawberry.field(description="Pagination data for this connection")
+    page_info: PageInfo = strawberry.field(description="Pagination data for this connection")
     edges: list[Edge[Item]] = strawberry.field(description="Contains the nodes in this connection")
     counted: strawberry.Private[Counted]
+    # The nodes of `edges`, in order: `nodes` answers them without a resolver call.
+    node_list: strawberry.Private[list[Item]]
 
     @strawberry.field(description="The nodes of this page, in the order of `edges`.")
+    @answered_by("node_list")
     def nodes(self) -> list[Item]:
-        return [edge.node for edge in self.edges]
+        return self.node_list
 
     @strawberry.field(
         description=(
@@ -73,13 +107,17 @@ class Connection(Generic[Item]):
 
 def connection_of(page: Page[Any], nodes: Sequence[Item], counted: Counted) -> Connection[Item]:
     """Return the connection of `page` whose rows were built into `nodes`, in order."""
+    rows = page.rows
     return Connection(
-        page_info=page_info(page),
-        edges=[
-            Edge(cursor=cursor, node=node)
-            for (cursor, _), node in zip(page.rows, nodes, strict=True)
-        ],
+        page_info=PageInfo(
+            has_next_page=page.has_next_page,
+            has_previous_page=page.has_previous_page,
+            first=rows[0][0] if rows else None,
+            last=rows[-1][0] if rows else None,
+        ),
+        edges=[Edge(made=cursor, node=node) for (cursor, _), node in zip(rows, nodes, strict=True)],
         counted=counted,
+        node_list=list(nodes),
     )
 
 

@@ -31,7 +31,7 @@ extension has a `resolve` hook, the whole operation runs on the stock path.
 """
 
 from base64 import b64encode
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from math import isfinite
 from typing import Any, NamedTuple, TypeVar
 
@@ -48,6 +48,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import to_nodes
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from graphql.type.scalars import (
     GRAPHQL_MAX_INT,
@@ -238,30 +239,47 @@ def _direct(field: GraphQLField) -> Direct | None:
 
 _ANSWERED_BY = "__answered_by__"
 Resolver = TypeVar("Resolver", bound=Callable[..., Any])
+# Turns a field's arguments (by GraphQL name) into the key its answer is kept under (never
+# None), or raises when they are not ones a page answers ahead (the resolver then explains).
+ArgumentsKey = Callable[[dict[str, Any]], Hashable]
 
 
-def answered_by(attribute: str) -> Callable[[Resolver], Resolver]:
+class _Known(NamedTuple):
+    attribute: str
+    key: ArgumentsKey | None
+
+
+def answered_by(
+    attribute: str, *, key: ArgumentsKey | None = None
+) -> Callable[[Resolver], Resolver]:
     """Mark a resolver that, whenever its object's `attribute` is set (not UNSET), returns
     exactly that value: a page hands its nodes what they will show (`Preload`), and the
-    executor then completes the value without calling the resolver through strawberry."""
+    executor then completes the value without calling the resolver through strawberry.
+
+    A field with arguments names `key`: its attribute is then a dict of answers by
+    `key(arguments)`, holding the arguments a page answered ahead (an incident's first page
+    of tasks); any other arguments call the resolver.
+    """
 
     def mark(resolver: Resolver) -> Resolver:
-        setattr(resolver, _ANSWERED_BY, attribute)
+        setattr(resolver, _ANSWERED_BY, _Known(attribute, key))
         return resolver
 
     return mark
 
 
-def _known_attribute(field: GraphQLField) -> str | None:
-    """The attribute `answered_by` named for the field's resolver, if it may be used."""
+def _known_attribute(field: GraphQLField) -> _Known | None:
+    """What `answered_by` named for the field's resolver, if it may be used."""
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if not isinstance(definition, StrawberryField) or field.args or definition.extensions:
+    if not isinstance(definition, StrawberryField) or definition.extensions:
         return None
     resolver = definition.base_resolver
     if resolver is None:
         return None
-    attribute: str | None = getattr(resolver._unbound_wrapped_func, _ANSWERED_BY, None)
-    return attribute
+    known: _Known | None = getattr(resolver._unbound_wrapped_func, _ANSWERED_BY, None)
+    if known is None or (field.args and known.key is None):
+        return None
+    return known
 
 
 # Keyed by the field definition's identity; definitions live as long as their schema.
@@ -289,7 +307,8 @@ class _Planned(NamedTuple):
     """One response name of a selection: its fields and, if it has one, its direct answer.
 
     `known` names the attribute that holds a resolver's answer when it is set
-    (`answered_by`), and `field` is the definition that answer is completed as.
+    (`answered_by`), under `known_key` for a field with arguments, and `field` is the
+    definition that answer is completed as.
     """
 
     response_name: str
@@ -297,6 +316,7 @@ class _Planned(NamedTuple):
     direct: Direct | None
     known: str | None = None
     field: GraphQLField | None = None
+    known_key: Hashable = None
 
 
 class _Plan(NamedTuple):
@@ -322,19 +342,44 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         A selection set is collected once per parent type and reused for every object of a
         list (`collect_subfields`), so its plan is too.
         """
-        key = (id(parent_type), id(fields))
-        known = self._plans.get(key)
-        if known is not None and known[0] is fields:
-            return known[1]
+        plan_key = (id(parent_type), id(fields))
+        seen = self._plans.get(plan_key)
+        if seen is not None and seen[0] is fields:
+            return seen[1]
         planned = []
         for response_name, field_details_list in fields.items():
             field = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
-            direct = direct_answer(field) if field is not None else None
-            attribute = _known_attribute(field) if field is not None else None
-            planned.append(_Planned(response_name, field_details_list, direct, attribute, field))
+            if field is None:
+                planned.append(_Planned(response_name, field_details_list, None))
+                continue
+            known, arguments_key = self._known(field, field_details_list)
+            direct = direct_answer(field)
+            planned.append(
+                _Planned(response_name, field_details_list, direct, known, field, arguments_key)
+            )
         plan = _Plan(planned, all(entry.direct is not None for entry in planned))
-        self._plans[key] = (fields, plan)
+        self._plans[plan_key] = (fields, plan)
         return plan
+
+    def _known(
+        self, field: GraphQLField, field_details_list: FieldDetailsList
+    ) -> tuple[str | None, Hashable]:
+        """The attribute holding the field's answer ahead, and the key of its arguments.
+
+        The arguments are the same for every object the selection is collected for (one
+        field node, one set of variables), so they are read once per plan; arguments the
+        stock path would refuse, or that no page answers ahead, leave the field to it.
+        """
+        known = _known_attribute(field)
+        if known is None:
+            return None, None
+        if known.key is None:
+            return known.attribute, None
+        try:
+            arguments = get_argument_values(field, field_details_list[0].node, self.variable_values)
+            return known.attribute, known.key(arguments)
+        except Exception:  # the stock path reports it, at the field's path
+            return None, None
 
     def complete_list_value(
         self,
@@ -409,7 +454,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         awaitable_fields: list[str] = []
         parent = parent_type.name
         try:
-            for response_name, field_details_list, direct, known, field in self._plan(
+            for response_name, field_details_list, direct, known, field, key in self._plan(
                 parent_type, grouped_field_set
             ).fields:
                 if direct is not None:
@@ -418,6 +463,8 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
                         results[response_name] = answer
                         continue
                 value = UNSET if known is None else getattr(source_value, known, UNSET)
+                if key is not None:
+                    value = value.get(key, UNSET) if isinstance(value, dict) else UNSET
                 if not isinstance(value, UnsetType) and not is_awaitable(value):
                     result = self._complete_known(
                         parent_type,

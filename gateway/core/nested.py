@@ -10,15 +10,21 @@ bound to its list and order, not to one parent.
 
 `totalCount` under each parent is counted the same way, batched, exact up to the bound and
 estimated above it (`gateway.core.counting`).
+
+A page of parents that shows each parent's first page (an incidents page with each
+incident's first ten tasks) reads them with its own rows (`preloaded`) and hands each
+parent its connection; the executor answers the field from it (`answered_by` with a key),
+without a resolver call per parent. The statement of a first page, the same for every
+request but for the organization and the parents, is built once and bound anew.
 """
 
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, literal, select, true
+from sqlalchemy import Select, bindparam, func, literal, select, true
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
@@ -27,6 +33,7 @@ from gateway.core.connection import Connection, connection_of, exact_count_bound
 from gateway.core.context import Info
 from gateway.core.counting import Counted, TotalCount, counted_rows, estimated_rows
 from gateway.core.pagination import (
+    InvalidPaginationError,
     Ordering,
     Page,
     PageRequest,
@@ -36,7 +43,7 @@ from gateway.core.pagination import (
     window,
 )
 from gateway.core.reads import Sessions, reading
-from gateway.core.selection import page_info_fields
+from gateway.core.selection import NodeField, page_info_fields
 
 Item = TypeVar("Item")
 
@@ -65,12 +72,17 @@ class NestedList:
     columns) with whatever they join, `parent` is the column naming their parent."""
 
     kind: str
-    rows: Callable[[uuid.UUID], Select[Any]]
+    # Takes the organization's id, or a bound parameter standing for it (`_first_pages`).
+    rows: Callable[[Any], Select[Any]]
     parent: Any
     id_column: Any
     ordering: Ordering
+    # First pages' statements by (size, backward): they differ only in bound values.
+    _first_pages: dict[tuple[int, bool], Select[Any]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
-    def _of(self, organization_id: uuid.UUID) -> Select[Any]:
+    def _of(self, organization_id: Any) -> Select[Any]:
         return self.rows(organization_id).add_columns(self.ordering.key.label("sort_key"))
 
     async def pages(
@@ -93,15 +105,10 @@ class NestedList:
             found.update({key: pages[key.parent_id] for key in group})
         return found
 
-    async def _pages(
-        self,
-        connection: AsyncConnection,
-        organization_id: uuid.UUID,
-        parents: list[uuid.UUID],
-        request: PageRequest,
-    ) -> dict[uuid.UUID, Page[Any]]:
+    def _statement(self, organization_id: Any, parents: Any, request: PageRequest) -> Select[Any]:
+        """Each parent's page: a LATERAL read of its rows, numbered in the page's order."""
         place = {"kind": self.kind, "ordering": self.ordering, "id_column": self.id_column}
-        each = _parents(parents)
+        each = _parents_table(parents)
         reading_order = self.ordering.reversed() if request.backward else self.ordering
         # The number follows the page's own order, so PostgreSQL stops at the LIMIT.
         position = func.row_number().over(order_by=_order_of(reading_order, self.id_column))
@@ -115,14 +122,33 @@ class NestedList:
             .add_columns(position.label("nested_place"))
             .lateral("page")
         )
-        statement = (
+        return (
             select(each.c.id.label("parent_of"), page)
             .select_from(each)
             .join(page, true())
             .order_by(each.c.id, page.c.nested_place)
         )
+
+    async def _pages(
+        self,
+        connection: AsyncConnection,
+        organization_id: uuid.UUID,
+        parents: list[uuid.UUID],
+        request: PageRequest,
+    ) -> dict[uuid.UUID, Page[Any]]:
+        if request.after is None and request.before is None:
+            shape = (request.size, request.backward)
+            statement = self._first_pages.get(shape)
+            if statement is None:
+                statement = self._statement(_ORGANIZATION, _PARENTS, request)
+                self._first_pages[shape] = statement
+            values = {_ORGANIZATION.key: organization_id, _PARENTS.key: parents}
+            result = await connection.execute(statement, values)
+        else:
+            statement = self._statement(organization_id, _parents_array(parents), request)
+            result = await connection.execute(statement)
         grouped: dict[uuid.UUID, list[tuple[Any, Any]]] = defaultdict(list)
-        for row in (await connection.execute(statement)).all():
+        for row in result.all():
             grouped[row.parent_of].append((row, row.sort_key))
         id_key = self.id_column.key
         return {
@@ -138,7 +164,7 @@ class NestedList:
         request: PageRequest,
     ) -> set[uuid.UUID]:
         """Return the parents holding a row behind the page's starting cursor."""
-        each = _parents(parents)
+        each = _parents_table(_parents_array(parents))
         probe = far_side(
             self._of(organization_id).where(self.parent == each.c.id),
             kind=self.kind,
@@ -160,7 +186,7 @@ class NestedList:
         for key in keys:
             bounds[key.bound].append(key)
         for bound, group in bounds.items():
-            each = _parents([key.parent_id for key in group])
+            each = _parents_table(_parents_array([key.parent_id for key in group]))
             limited = (
                 counted_rows(self.rows(organization_id))
                 .where(self.parent == each.c.id)
@@ -209,6 +235,35 @@ class NestedList:
 
         return DataLoader(load_fn=load)
 
+    async def preloaded(
+        self,
+        info: Info,
+        connection: AsyncConnection,
+        parent_ids: list[uuid.UUID],
+        request: PageRequest,
+        build: Callable[[Any], Item],
+    ) -> dict[uuid.UUID, Connection[Item]]:
+        """Return each parent's connection for a page without cursors, read on `connection`.
+
+        What `connection` below answers for one parent, for all of them at once: the same
+        rows, the same page info (without a cursor there is nothing behind the start to
+        check) and the same lazily counted total.
+        """
+        if request.after is not None or request.before is not None:
+            raise ValueError("only a list's first (or last) page is read ahead")
+        organization_id = info.context.principal.organization_id
+        pages = await self._pages(connection, organization_id, parent_ids, request)
+        loaders = info.context.loaders
+        bound = exact_count_bound(info)
+        return {
+            parent: connection_of(
+                page,
+                [build(row) for _, row in page.rows],
+                _counted(loaders.of(_Counts(self)), CountOf(parent, bound)),
+            )
+            for parent, page in pages.items()
+        }
+
     async def connection(
         self,
         info: Info,
@@ -225,9 +280,35 @@ class NestedList:
         far = "hasNextPage" if request.backward else "hasPreviousPage"
         check = far in page_info_fields(info)
         page = await loaders.of(_Pages(self)).load(PageOf(parent_id, request, check))
-        count_key = CountOf(parent_id, exact_count_bound(info))
-        counted = Counted(lambda: loaders.of(_Counts(self)).load(count_key))
+        counted = _counted(loaders.of(_Counts(self)), CountOf(parent_id, exact_count_bound(info)))
         return connection_of(page, [build(row) for _, row in page.rows], counted)
+
+
+def page_key(arguments: dict[str, Any]) -> PageRequest:
+    """The page a nested connection's Relay arguments ask for: the key of a parent's
+    connections read ahead (`answered_by(..., key=page_key)`)."""
+    return PageRequest.of(
+        arguments.get("first"),
+        arguments.get("after"),
+        arguments.get("last"),
+        arguments.get("before"),
+    )
+
+
+def first_pages_asked(selections: list[NodeField], name: str) -> set[PageRequest]:
+    """The pages without cursors that the fields named `name` among `selections` ask for;
+    arguments the resolver would refuse are left to it, which says why."""
+    asked = set()
+    for selected in selections:
+        if selected.name != name:
+            continue
+        try:
+            request = page_key(selected.arguments)
+        except InvalidPaginationError:
+            continue
+        if request.after is None and request.before is None:
+            asked.add(request)
+    return asked
 
 
 @dataclass(frozen=True)
@@ -250,9 +331,22 @@ class _Counts:
         return self.nested.count_loader(sessions, organization_id)
 
 
-def _parents(ids: list[uuid.UUID]) -> Any:
-    """The parents' ids as a one-column table, `unnest` of one array parameter."""
-    array = literal(ids, ARRAY(UUID(as_uuid=True)))
+def _counted(loader: DataLoader[CountOf, TotalCount], key: CountOf) -> Counted:
+    return Counted(lambda: loader.load(key))
+
+
+# The values a first page's statement is bound with (`NestedList._pages`).
+_ORGANIZATION = bindparam("nested_organization", type_=UUID(as_uuid=True))
+_PARENTS = bindparam("nested_parents", type_=ARRAY(UUID(as_uuid=True)))
+
+
+def _parents_array(ids: list[uuid.UUID]) -> Any:
+    """The parents' ids as one array parameter."""
+    return literal(ids, ARRAY(UUID(as_uuid=True)))
+
+
+def _parents_table(array: Any) -> Any:
+    """The parents' ids as a one-column table, `unnest` of the array."""
     return func.unnest(array).table_valued("id").render_derived(name="parent")
 
 

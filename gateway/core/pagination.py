@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, Float, String, literal, literal_column, select, tuple_
@@ -33,7 +34,6 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeEngine
 from sqlmodel import SQLModel
-from strawberry import relay
 
 from gateway.core.errors import GatewayError
 from gateway.core.reads import plain_columns, read_rows
@@ -47,6 +47,8 @@ Statement = TypeVar("Statement", bound=SqlSelect[*tuple[Any, ...]])
 KeyValue = datetime | int | float | str
 # Reads what a page's nodes will ask for, for all of them at once, on the page's connection.
 Preload = Callable[[AsyncConnection, list[Node]], Awaitable[None]]
+# A row's cursor, encoded when a client asks for it: most pages show nodes, not cursors.
+Cursor = Callable[[], str]
 
 # How each kind of key value is tagged in a cursor and bound back into SQL.
 _TAGS: dict[type, tuple[str, TypeEngine[Any]]] = {
@@ -167,10 +169,10 @@ def _checked(argument: str, size: int, most: int) -> int:
 
 @dataclass(frozen=True)
 class Page(Generic[Row]):
-    """One page of rows in list order, each with its cursor, and whether rows lie beyond
-    either end of it."""
+    """One page of rows in list order, each with its cursor (made when called), and whether
+    rows lie beyond either end of it."""
 
-    rows: list[tuple[str, Row]]
+    rows: list[tuple[Cursor, Row]]
     has_next_page: bool
     has_previous_page: bool = False
 
@@ -306,7 +308,8 @@ def paged(
     beyond = len(rows) > request.size
     return Page(
         rows=[
-            (encode_cursor(kind, ordering, value, getattr(row, id_key)), row) for row, value in kept
+            (partial(encode_cursor, kind, ordering, value, getattr(row, id_key)), row)
+            for row, value in kept
         ],
         has_next_page=request.before is not None if request.backward else beyond,
         has_previous_page=beyond if request.backward else request.after is not None,
@@ -538,13 +541,3 @@ async def _outer_far_side(
     one: SqlSelect[Any] = absent.with_only_columns(literal_column("1"), maintain_column_froms=True)
     one = one.limit(1)
     return (await connection.execute(one)).first() is not None
-
-
-def page_info(page: Page[Any]) -> relay.PageInfo:
-    """Return the Relay page info of a page."""
-    return relay.PageInfo(
-        has_next_page=page.has_next_page,
-        has_previous_page=page.has_previous_page,
-        start_cursor=page.rows[0][0] if page.rows else None,
-        end_cursor=page.rows[-1][0] if page.rows else None,
-    )

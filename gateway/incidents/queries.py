@@ -9,16 +9,18 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from strawberry import relay
+from strawberry.types.unset import UnsetType
 
 from gateway.core.context import Info
 from gateway.core.enums import CrisisType, IncidentStatus, Tier
 from gateway.core.filters import at_or_after, before, equals, holds, included, names, present
 from gateway.core.inputs import local_id
 from gateway.core.listing import Key, ListSpec, Sorting
+from gateway.core.nested import first_pages_asked
 from gateway.core.pagination import Preload
 from gateway.core.predicates import OPEN_STATUSES, status_rank, tier_rank
-from gateway.core.selection import node_fields
-from gateway.incidents.loaders import TASKS_BY_INCIDENT
+from gateway.core.selection import node_selections
+from gateway.incidents.loaders import TASK_PAGES, TASKS_BY_INCIDENT
 from gateway.incidents.types import Incident
 from gateway.tasks.types import ResponseTask
 from libs.database import tables
@@ -67,16 +69,27 @@ INCIDENT_LIST = ListSpec(
 
 
 def incident_extras(info: Info) -> Preload[Incident] | None:
-    """Return what reads the tasks an incidents page will show, if it shows them."""
-    if "tasks" not in node_fields(info):
+    """Return what reads the tasks an incidents page will show, if it shows them: the list
+    (`tasks`), and each first page `tasksConnection` asks for."""
+    selections = node_selections(info)
+    whole = any(selected.name == "tasks" for selected in selections)
+    pages = first_pages_asked(selections, "tasksConnection")
+    if not whole and not pages:
         return None
     organization_id = info.context.principal.organization_id
 
     async def preload(connection: AsyncConnection, incidents: list[Incident]) -> None:
         ids = [node.id for node in incidents]
-        tasks = await TASKS_BY_INCIDENT.fetch(connection, organization_id, ids)
-        for node in incidents:
-            node.known_tasks = [ResponseTask.from_row(row) for row in tasks.get(node.id, [])]
+        if whole:
+            tasks = await TASKS_BY_INCIDENT.fetch(connection, organization_id, ids)
+            for node in incidents:
+                node.known_tasks = [ResponseTask.from_row(row) for row in tasks.get(node.id, [])]
+        for request in pages:
+            read = await TASK_PAGES.preloaded(info, connection, ids, request, ResponseTask.from_row)
+            for node in incidents:
+                if isinstance(node.known_task_pages, UnsetType):
+                    node.known_task_pages = {}
+                node.known_task_pages[request] = read[node.id]
 
     return preload
 

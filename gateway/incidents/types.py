@@ -22,7 +22,9 @@ from gateway.core.connection import Connection
 from gateway.core.context import Info
 from gateway.core.enums import CrisisType, IncidentStatus, TeamRole, Tier
 from gateway.core.execution import answered_by
+from gateway.core.nested import page_key
 from gateway.core.nodes import LoadedNode, children_of
+from gateway.core.pagination import PageRequest
 from gateway.core.rows import FromRow, converted, optional
 from gateway.incidents.forecast import IncidentForecast, incident_forecast
 from gateway.incidents.loaders import (
@@ -217,8 +219,12 @@ class Incident(LoadedNode):
     last_signal_id: strawberry.Private[uuid.UUID | None]
     merged_into_id: strawberry.Private[uuid.UUID | None]
     recurrence_of_id: strawberry.Private[uuid.UUID | None]
-    # Handed over by a page that read them for all its incidents (`incident_extras`).
+    # Handed over by a page that read them for all its incidents (`incident_extras`): the
+    # tasks, and the first pages of `tasksConnection` it was asked for.
     known_tasks: strawberry.Private[list[ResponseTask] | UnsetType] = UNSET
+    known_task_pages: strawberry.Private[
+        dict[PageRequest, Connection[ResponseTask]] | UnsetType
+    ] = UNSET
 
     @strawberry.field(description="The incident this one was merged into; null unless merged.")
     async def merged_into(self, info: Info) -> "Incident | None":
@@ -328,6 +334,7 @@ class Incident(LoadedNode):
         return await children_of(info, TASKS_BY_INCIDENT, self.id, ResponseTask)
 
     @strawberry.field(description="Response tasks in playbook order, page by page.")
+    @answered_by("known_task_pages", key=page_key)
     async def tasks_connection(
         self,
         info: Info,
@@ -336,6 +343,10 @@ class Incident(LoadedNode):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[ResponseTask]:
+        if not isinstance(self.known_task_pages, UnsetType):
+            known = self.known_task_pages.get(PageRequest.of(first, after, last, before))
+            if known is not None:
+                return known
         return await TASK_PAGES.connection(
             info, self.id, ResponseTask.from_row, first, after, last, before
         )

@@ -57,11 +57,34 @@ class Custom(relay.Node):
         return f"custom-{root.code}"
 
 
+def first_key(arguments: dict[str, Any]) -> int:
+    """The key of `firstTasks` answers handed over: its size, when a page reads it ahead."""
+    first = arguments["first"]
+    if first < 0:
+        raise ValueError("not a size a page reads ahead")
+    return int(first)
+
+
+# Every call of `firstTasks`'s resolver, by incident title and size.
+FIRST_TASKS_CALLS: list[tuple[str, int]] = []
+
+
 @strawberry.type
 class Incident(StoredNode):
     title: str
     level: Level
     known_tasks: strawberry.Private[list[Task] | UnsetType] = UNSET
+    known_first: strawberry.Private[dict[int, list[Task]] | UnsetType] = UNSET
+
+    @strawberry.field(graphql_type=list[Task])
+    @answered_by("known_first", key=first_key)
+    def first_tasks(self, first: int) -> list[Task]:
+        FIRST_TASKS_CALLS.append((self.title, first))
+        if first < 0:
+            raise ValueError("first must not be negative")
+        if not isinstance(self.known_first, UnsetType) and first in self.known_first:
+            return self.known_first[first]
+        return TASKS[self.title][:first]
 
     @strawberry.field
     def tasks(self) -> list[Task]:
@@ -139,6 +162,7 @@ def incident(title: str) -> Incident:
     )
     if list(TASKS).index(title) % 2 == 0:
         made.known_tasks = TASKS[title]
+        made.known_first = {1: TASKS[title][:1]}
     return made
 
 
@@ -202,6 +226,9 @@ query {
         "query { incidents { title preloaded { id title dueAt level note tags } } }",
         "query { incidents { preloaded { id __typename title } looseTasks { title } } }",
         "query @experimental_disableErrorPropagation { incidents { tasks { title } } }",
+        "query { incidents { firstTasks(first: 1) { id title dueAt level note tags } } }",
+        "query { incidents { firstTasks(first: 2) { title } one: firstTasks(first: 1) { id } } }",
+        "query { incidents { firstTasks(first: -1) { title } } }",
     ],
 )
 async def test_answers_exactly_as_the_stock_executor(query: str) -> None:
@@ -227,6 +254,23 @@ async def test_a_page_without_faults_has_no_errors_and_every_value() -> None:
         "tags": [],
         "maybeTags": ["a", None],
     }
+
+
+async def test_arguments_answered_ahead_skip_the_resolver_and_others_call_it() -> None:
+    gateway, stock = schemas()
+    query = "query($n: Int!) { incidents { title firstTasks(first: $n) { title } } }"
+    FIRST_TASKS_CALLS.clear()
+    ours = await gateway.execute(query, variable_values={"n": 1})
+    called = list(FIRST_TASKS_CALLS)
+    theirs = await stock.execute(query, variable_values={"n": 1})
+    assert outcome(ours) == outcome(theirs)
+    # The incidents holding an answer for `first: 1` were answered without a call.
+    handed = {title for index, title in enumerate(TASKS) if index % 2 == 0}
+    assert called == [(title, 1) for title in TASKS if title not in handed]
+
+    FIRST_TASKS_CALLS.clear()
+    await gateway.execute(query, variable_values={"n": 2})
+    assert [(title, 2) for title in TASKS] == FIRST_TASKS_CALLS
 
 
 def plain_fields(schema: strawberry.Schema, type_name: str) -> Iterator[str]:

@@ -18,7 +18,7 @@ from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid
 from libs.contracts.enums import IncidentStatus, Role, Sentiment
 from libs.database.engine import transaction
-from libs.database.tables import MentionAnalysis, ResponseTask
+from libs.database.tables import Incident, MentionAnalysis, ResponseTask
 from tests.builders import Sessions, Tenant
 
 MENTION_PAGE = """
@@ -106,19 +106,18 @@ async def test_a_mentions_page_reads_authors_and_analyses_with_the_page_through_
         assert alone["data"]["mention"] == node
 
 
-async def test_an_incidents_page_reads_each_incidents_own_tasks_with_the_page(
-    app: FastAPI, gql: GraphQL, sessions: Sessions, acme: Tenant, rival: Tenant
-) -> None:
+async def incidents_with_tasks(
+    sessions: Sessions, acme: Tenant, rival: Tenant
+) -> tuple[Incident, Incident]:
+    """Two incidents of acme's: the newer with three tasks (stored out of playbook order, to
+    be shown in it) and a rival's task pointing at it, which must stay invisible; the older
+    resolved without tasks."""
     async with transaction(sessions) as session:
         watched = await builders.watchlist(session, acme.org.id)
         busy = await builders.incident(session, watched, detected_at=T0)
         idle = await builders.incident(
-            session,
-            watched,
-            detected_at=T0 - timedelta(hours=1),
-            status=IncidentStatus.RESOLVED,
+            session, watched, detected_at=T0 - timedelta(hours=1), status=IncidentStatus.RESOLVED
         )
-        # Stored out of playbook order, to be shown in it.
         await builders.task(session, busy, "first_statement", "首次声明", 2, timedelta(hours=4))
         await builders.task(session, busy, "acknowledge", "确认接警", 0, timedelta(minutes=30))
         await builders.task(session, busy, "confirm_scope", "确认范围", 1, timedelta(hours=2))
@@ -132,6 +131,13 @@ async def test_an_incidents_page_reads_each_incidents_own_tasks_with_the_page(
                 due_at=T0,
             )
         )
+    return busy, idle
+
+
+async def test_an_incidents_page_reads_each_incidents_own_tasks_with_the_page(
+    app: FastAPI, gql: GraphQL, sessions: Sessions, acme: Tenant, rival: Tenant
+) -> None:
+    busy, idle = await incidents_with_tasks(sessions, acme, rival)
     viewer = acme.auth(Role.VIEWER)
     await gql(viewer, "{ watchlists { name } }")  # warms the principal cache
 
@@ -147,3 +153,71 @@ async def test_an_incidents_page_reads_each_incidents_own_tasks_with_the_page(
     for node in nodes:
         alone = await gql(viewer, INCIDENT_BY_ID, {"id": gid("Incident", node["databaseId"])})
         assert alone["data"]["incident"] == node
+
+
+# The same selection on each incident of a page and on one incident by id.
+INCIDENT_TASK_PAGES = """
+fragment Pages on Incident {
+  databaseId
+  tasksConnection(first: $size) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { title kind dueAt } }
+    nodes { title }
+  }
+  newest: tasksConnection(last: 2) {
+    totalCount totalCountIsExact
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { title } }
+  }
+}
+"""
+INCIDENT_CONNECTION_PAGE = (
+    "query($size: Int!) { incidents(first: 10) { nodes { ...Pages } } }" + INCIDENT_TASK_PAGES
+)
+INCIDENT_CONNECTION_BY_ID = (
+    "query($id: ID!, $size: Int!) { incident(id: $id) { ...Pages } }" + INCIDENT_TASK_PAGES
+)
+
+
+async def test_an_incidents_page_reads_the_first_pages_of_each_incidents_task_connection(
+    app: FastAPI, gql: GraphQL, sessions: Sessions, acme: Tenant, rival: Tenant
+) -> None:
+    busy, idle = await incidents_with_tasks(sessions, acme, rival)
+    viewer = acme.auth(Role.VIEWER)
+    await gql(viewer, "{ watchlists { name } }")  # warms the principal cache
+
+    async with counting(app) as counts:
+        page = await gql(viewer, INCIDENT_CONNECTION_PAGE, {"size": 2})
+    nodes = page["data"]["incidents"]["nodes"]
+
+    assert [node["databaseId"] for node in nodes] == [str(busy.id), str(idle.id)]
+    first = nodes[0]["tasksConnection"]
+    assert [edge["node"]["title"] for edge in first["edges"]] == ["确认接警", "确认范围"]
+    assert first["nodes"] == [{"title": "确认接警"}, {"title": "确认范围"}]
+    assert first["totalCount"] == 3
+    assert first["pageInfo"]["hasNextPage"] is True
+    assert first["pageInfo"]["endCursor"] == first["edges"][-1]["cursor"]
+    newest = nodes[0]["newest"]
+    assert [edge["node"]["title"] for edge in newest["edges"]] == ["确认范围", "首次声明"]
+    assert newest["pageInfo"]["hasPreviousPage"] is True
+    assert nodes[1]["tasksConnection"]["edges"] == [] and nodes[1]["newest"]["totalCount"] == 0
+    # The page and one statement per page asked, on one connection; the totals, asked for
+    # by both, are counted once, on a connection of their own.
+    assert counts == {"connections": 2, "statements": 4}
+    for node in nodes:
+        variables = {"id": gid("Incident", node["databaseId"]), "size": 2}
+        alone = await gql(viewer, INCIDENT_CONNECTION_BY_ID, variables)
+        assert alone["data"]["incident"] == node
+
+    # The page's cursor reads on from where the page read ahead.
+    after = first["pageInfo"]["endCursor"]
+    rest = await gql(
+        viewer,
+        "query($after: String!) { incidents(first: 1) { nodes {"
+        " tasksConnection(first: 2, after: $after) { nodes { title } } } } }",
+        {"after": after},
+    )
+    assert rest["data"]["incidents"]["nodes"][0]["tasksConnection"]["nodes"] == [
+        {"title": "首次声明"}
+    ]
