@@ -159,4 +159,4 @@ class AuthorQuery:
         if behind is not None:
             page = checked_far_side(page, request, behind)
         counted = counted_list(info.context.sessions, statement, exact_count_bound(info))
-        return connection_of(page, [summary for _, summary in page.rows], counted)
+        return connection_of(page, list(page.rows), counted)

@@ -24,7 +24,6 @@ from gateway.core.context import Info
 from gateway.core.counting import Counted, TotalCount, count_rows
 from gateway.core.execution import answered_by
 from gateway.core.pagination import (
-    Cursor,
     Ordering,
     Page,
     PageRequest,
@@ -32,6 +31,7 @@ from gateway.core.pagination import (
     fetch_ordered_page,
 )
 from gateway.core.reads import reading
+from gateway.core.rows import build_rows
 from gateway.core.selection import page_info_fields
 
 Item = TypeVar("Item")
@@ -47,20 +47,19 @@ class PageInfo:
     has_previous_page: bool = strawberry.field(
         description="When paginating backwards, are there more items?"
     )
-    first: strawberry.Private[Cursor | None]
-    last: strawberry.Private[Cursor | None]
+    page: strawberry.Private[Page[Any]]
 
     @strawberry.field(description="When paginating backwards, the cursor to continue.")
     def start_cursor(self) -> str | None:
-        return self.first() if self.first is not None else None
+        return self.page.cursor(0) if self.page.rows else None
 
     @strawberry.field(description="When paginating forwards, the cursor to continue.")
     def end_cursor(self) -> str | None:
-        return self.last() if self.last is not None else None
+        return self.page.cursor(len(self.page.rows) - 1) if self.page.rows else None
 
 
 def _edge_cursor(root: "Edge[Any]") -> str:
-    return root.made()
+    return root.page.cursor(root.index)
 
 
 @strawberry.type(description="An edge in a connection.")
@@ -71,15 +70,26 @@ class Edge(Generic[Item]):
         resolver=_edge_cursor, description="A cursor for use in pagination"
     )
     node: Item = strawberry.field(description="The item at the end of the edge")
-    made: strawberry.Private[Cursor]
+    page: strawberry.Private[Page[Any]]
+    index: strawberry.Private[int]
+
+
+def _edges(root: "Connection[Item]") -> list[Edge[Item]]:
+    page = root.page_info.page
+    return [Edge(node=node, page=page, index=index) for index, node in enumerate(root.node_list)]
 
 
 @strawberry.type(description="A connection to a list of items.")
 class Connection(Generic[Item]):
+    """A page as Relay shows it. Its edges are made when asked for: a console reading
+    `nodes` (an incidents page's tasks) allocates none."""
+
     page_info: PageInfo = strawberry.field(description="Pagination data for this connection")
-    edges: list[Edge[Item]] = strawberry.field(description="Contains the nodes in this connection")
+    edges: list[Edge[Item]] = strawberry.field(
+        resolver=_edges, description="Contains the nodes in this connection"
+    )
     counted: strawberry.Private[Counted]
-    # The nodes of `edges`, in order: `nodes` answers them without a resolver call.
+    # The page's nodes, in order: `nodes` answers them without a resolver call.
     node_list: strawberry.Private[list[Item]]
 
     @strawberry.field(description="The nodes of this page, in the order of `edges`.")
@@ -107,18 +117,10 @@ class Connection(Generic[Item]):
 
 def connection_of(page: Page[Any], nodes: Sequence[Item], counted: Counted) -> Connection[Item]:
     """Return the connection of `page` whose rows were built into `nodes`, in order."""
-    rows = page.rows
-    return Connection(
-        page_info=PageInfo(
-            has_next_page=page.has_next_page,
-            has_previous_page=page.has_previous_page,
-            first=rows[0][0] if rows else None,
-            last=rows[-1][0] if rows else None,
-        ),
-        edges=[Edge(made=cursor, node=node) for (cursor, _), node in zip(rows, nodes, strict=True)],
-        counted=counted,
-        node_list=list(nodes),
+    info = PageInfo(
+        has_next_page=page.has_next_page, has_previous_page=page.has_previous_page, page=page
     )
+    return Connection(page_info=info, counted=counted, node_list=list(nodes))
 
 
 def counted_list(
@@ -166,7 +168,7 @@ async def fetch_connection(
             request=request,
             check_far_side=far_side in page_info_fields(info),
         )
-        nodes = [build(row) for _, row in page.rows]
+        nodes = build_rows(build, page.rows)
         if preload is not None and nodes:
             await preload(database, nodes)
     counted = counted_list(info.context.sessions, statement, exact_count_bound(info))

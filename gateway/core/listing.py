@@ -310,7 +310,7 @@ class ListSpec(Generic[NodeT]):
                 statement = sort(statement, ordering, spec.id_column)
             async with reading(info.context.sessions) as connection:
                 rows = await read_rows(connection, statement)
-            return [spec.node.from_row(row) for row in rows]
+            return spec.node.from_rows(rows)
 
         return self._field(resolve, description, [], list[self.node])  # type: ignore[name-defined]
 

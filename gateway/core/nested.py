@@ -43,6 +43,7 @@ from gateway.core.pagination import (
     window,
 )
 from gateway.core.reads import Sessions, reading
+from gateway.core.rows import build_rows
 from gateway.core.selection import NodeField, page_info_fields
 
 Item = TypeVar("Item")
@@ -258,7 +259,7 @@ class NestedList:
         return {
             parent: connection_of(
                 page,
-                [build(row) for _, row in page.rows],
+                build_rows(build, page.rows),
                 _counted(loaders.of(_Counts(self)), CountOf(parent, bound)),
             )
             for parent, page in pages.items()
@@ -281,7 +282,7 @@ class NestedList:
         check = far in page_info_fields(info)
         page = await loaders.of(_Pages(self)).load(PageOf(parent_id, request, check))
         counted = _counted(loaders.of(_Counts(self)), CountOf(parent_id, exact_count_bound(info)))
-        return connection_of(page, [build(row) for _, row in page.rows], counted)
+        return connection_of(page, build_rows(build, page.rows), counted)
 
 
 def page_key(arguments: dict[str, Any]) -> PageRequest:

@@ -31,7 +31,7 @@ async def children_of(
     info: Info, rows: Children[Any], parent: uuid.UUID, built: type[Built]
 ) -> list[Built]:
     """Load the rows under `parent` through the request's DataLoader, each built as `built`."""
-    return [built.from_row(row) for row in await info.context.loaders.of(rows).load(parent)]
+    return built.from_rows(await info.context.loaders.of(rows).load(parent))
 
 
 class Loaded(FromRow):
@@ -51,7 +51,7 @@ class Loaded(FromRow):
     async def load_many(cls, info: Info, row_ids: Sequence[uuid.UUID]) -> list[Self]:
         """Load several in the order given, leaving out the absent and another tenant's."""
         rows = await info.context.loaders.of(cls.ROWS).load_many(row_ids)
-        return [cls.from_row(row) for row in rows if row is not None]
+        return cls.from_rows([row for row in rows if row is not None])
 
     @classmethod
     async def require(cls, info: Info, row_id: uuid.UUID) -> Self:

@@ -25,7 +25,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, Float, String, literal, literal_column, select, tuple_
@@ -47,8 +46,6 @@ Statement = TypeVar("Statement", bound=SqlSelect[*tuple[Any, ...]])
 KeyValue = datetime | int | float | str
 # Reads what a page's nodes will ask for, for all of them at once, on the page's connection.
 Preload = Callable[[AsyncConnection, list[Node]], Awaitable[None]]
-# A row's cursor, encoded when a client asks for it: most pages show nodes, not cursors.
-Cursor = Callable[[], str]
 
 # How each kind of key value is tagged in a cursor and bound back into SQL.
 _TAGS: dict[type, tuple[str, TypeEngine[Any]]] = {
@@ -169,12 +166,23 @@ def _checked(argument: str, size: int, most: int) -> int:
 
 @dataclass(frozen=True)
 class Page(Generic[Row]):
-    """One page of rows in list order, each with its cursor (made when called), and whether
-    rows lie beyond either end of it."""
+    """One page of rows in list order, whether rows lie beyond either end of it, and what
+    each row's cursor is made of: cursors are encoded only when a client asks for one
+    (most pages show nodes, not cursors, and a cursor is a JSON document in base64)."""
 
-    rows: list[tuple[Cursor, Row]]
+    rows: list[Row]
+    # Each row's sort-key value, in the order of `rows`.
+    keys: list[KeyValue]
     has_next_page: bool
-    has_previous_page: bool = False
+    has_previous_page: bool
+    kind: str
+    ordering: Ordering
+    id_key: str
+
+    def cursor(self, index: int) -> str:
+        """Return the cursor of the row at `index`."""
+        row = self.rows[index]
+        return encode_cursor(self.kind, self.ordering, self.keys[index], getattr(row, self.id_key))
 
 
 def encode_cursor(kind: str, ordering: Ordering, value: KeyValue, id_: uuid.UUID) -> str:
@@ -307,12 +315,13 @@ def paged(
         kept.reverse()
     beyond = len(rows) > request.size
     return Page(
-        rows=[
-            (partial(encode_cursor, kind, ordering, value, getattr(row, id_key)), row)
-            for row, value in kept
-        ],
+        rows=[row for row, _ in kept],
+        keys=[value for _, value in kept],
         has_next_page=request.before is not None if request.backward else beyond,
         has_previous_page=beyond if request.backward else request.after is not None,
+        kind=kind,
+        ordering=ordering,
+        id_key=id_key,
     )
 
 

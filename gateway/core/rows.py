@@ -4,13 +4,20 @@ A type names only the columns it converts (`CONVERTED`: a stored enum value to i
 JSON document to the JSON scalar); every other field takes the row's column of its name,
 `id` and `databaseId` the row's id. Fields with a default (values a page hands over later)
 keep it. The row may be an ORM object or a plain row of the table's columns.
+
+A page builds hundreds of these per request, so the object is made the way the dataclass
+`__init__` would make it, without the call: the fields a row fills and the declared
+defaults written into a new instance's `__dict__` (`_made`). A type with a `__post_init__`
+is built through `__init__`. `gateway/tests/test_rows.py` holds every type built this way
+to the same attributes `__init__` gives.
 """
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from typing import Any, ClassVar, Self, TypeVar
+from operator import itemgetter
+from typing import Any, ClassVar, Self, TypeVar, cast
 
 Built = TypeVar("Built")
 Converter = Callable[[Any], Any]
@@ -54,7 +61,55 @@ def from_columns(built: type[Built], row: Any, /, **given: Any) -> Built:
 
 def _build(built: type[Built], read: Callable[[str], Any], given: dict[str, Any]) -> Built:
     values = {name: read(column) for name, column in _sources(built) if name not in given}
-    return built(**values, **given)
+    values.update(given)
+    return _made(built, values)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Defaults:
+    """What `__init__` sets besides its arguments: declared defaults and default factories;
+    `call_init` when the type must be built through `__init__` after all."""
+
+    values: dict[str, Any]
+    factories: tuple[tuple[str, Callable[[], Any]], ...]
+    call_init: bool
+
+
+_DEFAULTS: dict[type, _Defaults] = {}
+
+
+def _defaults(built: type) -> _Defaults:
+    known = _DEFAULTS.get(built)
+    if known is None:
+        fields = [field for field in dataclasses.fields(built) if field.init]
+        known = _DEFAULTS[built] = _Defaults(
+            values={
+                field.name: field.default
+                for field in fields
+                if field.default is not dataclasses.MISSING
+            },
+            factories=tuple(
+                (field.name, field.default_factory)
+                for field in fields
+                if field.default_factory is not dataclasses.MISSING
+            ),
+            call_init=hasattr(built, "__post_init__"),
+        )
+    return known
+
+
+def _made(built: type[Built], values: dict[str, Any]) -> Built:
+    """Return `built(**values)`, made without calling the dataclass `__init__` (module)."""
+    defaults = _defaults(built)
+    if defaults.call_init:
+        return built(**values)
+    made: Built = object.__new__(built)
+    attributes = made.__dict__
+    attributes.update(defaults.values)
+    for name, factory in defaults.factories:
+        attributes[name] = factory()
+    attributes.update(values)
+    return made
 
 
 def optional(convert: Converter) -> Converter:
@@ -83,6 +138,52 @@ class FromRow:
         read = _reader(row)
         given = {name: convert(read(name)) for name, convert in cls.CONVERTED.items()}
         return _build(cls, read, given)
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Any]) -> list[Self]:
+        """Build one from each row, as `from_row` does.
+
+        Rows of one result share their columns, so where the type builds as `FromRow` does
+        and the rows are plain rows, where each field's column sits is looked up once and
+        every row is read by position in one C-level step (`itemgetter`): a page's rows
+        cost about half of what they do one by one.
+        """
+        first = rows[0] if rows else None
+        fields = getattr(first, "_fields", None)
+        if cls.from_row.__func__ is not _FROM_ROW or fields is None:  # type: ignore[attr-defined]
+            return [cls.from_row(row) for row in rows]
+        sources = _sources(cls)
+        try:
+            read = itemgetter(*(fields.index(column) for _, column in sources))
+        except ValueError:  # a column the type needs is missing: fail as `from_row` does
+            return [cls.from_row(row) for row in rows]
+        names = tuple(name for name, _ in sources)
+        converters = tuple(cls.CONVERTED.items())
+        defaults = _defaults(cls)
+        if defaults.call_init or defaults.factories or len(names) < 2:
+            return [cls.from_row(row) for row in rows]
+        built = []
+        for row in rows:
+            values = dict(defaults.values)
+            values.update(zip(names, read(row), strict=True))
+            for name, convert in converters:
+                values[name] = convert(values[name])
+            made = object.__new__(cls)
+            made.__dict__.update(values)
+            built.append(made)
+        return built
+
+
+_FROM_ROW = FromRow.from_row.__func__  # type: ignore[attr-defined]
+
+
+def build_rows(build: Callable[[Any], Built], rows: Sequence[Any]) -> list[Built]:
+    """Return `[build(row) for row in rows]`; when `build` is a `FromRow` type's
+    `from_row`, through its `from_rows`, which builds a page's rows at once."""
+    owner = getattr(build, "__self__", None)
+    if isinstance(owner, type) and issubclass(owner, FromRow):
+        return cast(list[Built], owner.from_rows(rows))
+    return [build(row) for row in rows]
 
 
 @dataclasses.dataclass(kw_only=True)

@@ -83,7 +83,7 @@ def incident_extras(info: Info) -> Preload[Incident] | None:
         if whole:
             tasks = await TASKS_BY_INCIDENT.fetch(connection, organization_id, ids)
             for node in incidents:
-                node.known_tasks = [ResponseTask.from_row(row) for row in tasks.get(node.id, [])]
+                node.known_tasks = ResponseTask.from_rows(tasks.get(node.id, []))
         for request in pages:
             read = await TASK_PAGES.preloaded(info, connection, ids, request, ResponseTask.from_row)
             for node in incidents:
