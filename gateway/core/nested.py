@@ -149,8 +149,13 @@ class NestedList:
             statement = self._statement(organization_id, _parents_array(parents), request)
             result = await connection.execute(statement)
         grouped: dict[uuid.UUID, list[tuple[Any, Any]]] = defaultdict(list)
-        for row in result.all():
-            grouped[row.parent_of].append((row, row.sort_key))
+        rows = result.all()
+        if rows:
+            # By position: a row's attribute lookup costs several times its index.
+            fields = rows[0]._fields
+            parent_at, key_at = fields.index("parent_of"), fields.index("sort_key")
+            for row in rows:
+                grouped[row[parent_at]].append((row, row[key_at]))
         id_key = self.id_column.key
         return {
             parent: paged(self.kind, self.ordering, id_key, grouped[parent], request)

@@ -9,6 +9,7 @@ attributes `__init__` leaves, for every type the gateway builds from rows.
 # mypy: disable-error-code="untyped-decorator"
 
 import dataclasses
+import enum
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 import strawberry
 from sqlalchemy.engine.result import result_tuple
 
-from gateway.core.rows import FromRow, _sources, build_rows, converted
+from gateway.core.rows import FromRow, _sources, build_rows, converted, each, optional
 from gateway.schema import build_schema
 from gateway.tasks.types import ResponseTask
 from libs.contracts.enums import TaskStatus, TeamRole
@@ -178,3 +179,27 @@ def test_every_row_type_builds_as_its_init_would(kind: type[FromRow]) -> None:
         assert built.__dict__ == kind(**arguments).__dict__
     finally:
         kind.CONVERTED = original
+
+
+def test_enum_converters_return_what_the_enum_class_returns() -> None:
+    class Level(enum.Enum):
+        LOW = "low"
+        HIGH = "high"
+        ALSO_HIGH = "high"  # an alias: the lookup must give the canonical member
+
+        @classmethod
+        def _missing_(cls, value: object) -> "Level | None":
+            return cls.LOW if value == "lowish" else None
+
+    convert = converted(level=Level)["level"]
+    for stored in ("low", "high", "lowish"):
+        assert convert(stored) is Level(stored)
+    with pytest.raises(ValueError) as ours:
+        convert("none")
+    with pytest.raises(ValueError) as theirs:
+        Level("none")
+    assert str(ours.value) == str(theirs.value)
+    with pytest.raises(ValueError, match="is not a valid"):
+        convert(["unhashable"])
+    assert optional(Level)("") is None and optional(Level)("high") is Level.HIGH
+    assert each(Level)(["low", "lowish"]) == [Level.LOW, Level.LOW]
