@@ -22,6 +22,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, bindparam, func, literal, select, true
@@ -259,13 +260,13 @@ class NestedList:
             raise ValueError("only a list's first (or last) page is read ahead")
         organization_id = info.context.principal.organization_id
         pages = await self._pages(connection, organization_id, parent_ids, request)
-        loaders = info.context.loaders
+        counts = info.context.loaders.of(_Counts(self))
         bound = exact_count_bound(info)
+        # Every parent's rows built in one batch, then dealt out in order.
+        built = iter(build_rows(build, [row for page in pages.values() for row in page.rows]))
         return {
             parent: connection_of(
-                page,
-                build_rows(build, page.rows),
-                _counted(loaders.of(_Counts(self)), CountOf(parent, bound)),
+                page, list(islice(built, len(page.rows))), _counted(counts, CountOf(parent, bound))
             )
             for parent, page in pages.items()
         }
