@@ -20,7 +20,9 @@ A value of the exact type a built-in scalar or a strawberry enum returns unchang
 for String) skips the serializer's checks. A list of objects whose selected fields are all
 direct (a page's tasks) is completed in one pass, without graphql-core's per-item
 completion. And a resolver marked `answered_by(attribute)` — it returns that attribute
-whenever a page has set it — is completed from the attribute without being called.
+whenever a page has set it — is completed from the attribute without being called; for a
+field with arguments (`answered_by(attribute, key=…)`), the attribute holds answers by the
+key of their arguments, coerced once per selection (an incident's first page of tasks).
 
 Anything unusual on the way — a null in a non-null position, a missing attribute, an
 awaitable, a value the type does not coerce — sends that one field (or that list) down the

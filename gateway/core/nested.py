@@ -71,10 +71,16 @@ class CountOf:
 @dataclass(frozen=True, eq=False)
 class NestedList:
     """Rows under each parent: `rows(organization)` selects an organization's rows (plain
-    columns) with whatever they join, `parent` is the column naming their parent."""
+    columns) with whatever they join, `parent` is the column naming their parent.
+
+    `rows` is given the organization's id, or a bound parameter standing for it when a
+    first page's statement is built once for every request: it must only compare columns
+    with it in SQL, never use its value in Python, or one tenant's value would be built
+    into every request's statement (`gateway/tests/test_nested_statements.py` holds every
+    declared list to that).
+    """
 
     kind: str
-    # Takes the organization's id, or a bound parameter standing for it (`_first_pages`).
     rows: Callable[[Any], Select[Any]]
     parent: Any
     id_column: Any
@@ -131,6 +137,19 @@ class NestedList:
             .order_by(each.c.id, page.c.nested_place)
         )
 
+    def first_page(self, request: PageRequest) -> Select[Any]:
+        """The statement of a first page of `request`'s size and direction, bound with
+        `nested_organization` and `nested_parents` when run; built once, and kept for the
+        last few shapes asked (a client trying every size keeps no more)."""
+        shape = (request.size, request.backward)
+        statement = self._first_pages.get(shape)
+        if statement is None:
+            statement = self._statement(_ORGANIZATION, _PARENTS, request)
+            if len(self._first_pages) >= FIRST_PAGES_KEPT:
+                del self._first_pages[next(iter(self._first_pages))]  # the oldest
+            self._first_pages[shape] = statement
+        return statement
+
     async def _pages(
         self,
         connection: AsyncConnection,
@@ -139,11 +158,7 @@ class NestedList:
         request: PageRequest,
     ) -> dict[uuid.UUID, Page[Any]]:
         if request.after is None and request.before is None:
-            shape = (request.size, request.backward)
-            statement = self._first_pages.get(shape)
-            if statement is None:
-                statement = self._statement(_ORGANIZATION, _PARENTS, request)
-                self._first_pages[shape] = statement
+            statement = self.first_page(request)
             values = {_ORGANIZATION.key: organization_id, _PARENTS.key: parents}
             result = await connection.execute(statement, values)
         else:
@@ -307,7 +322,7 @@ def first_pages_asked(selections: list[NodeField], name: str) -> set[PageRequest
     arguments the resolver would refuse are left to it, which says why."""
     asked = set()
     for selected in selections:
-        if selected.name != name:
+        if selected.name != name or selected.arguments is None:
             continue
         try:
             request = page_key(selected.arguments)
@@ -342,6 +357,8 @@ def _counted(loader: DataLoader[CountOf, TotalCount], key: CountOf) -> Counted:
     return Counted(lambda: loader.load(key))
 
 
+# First-page statements kept per list: a console uses one or two sizes.
+FIRST_PAGES_KEPT = 8
 # The values a first page's statement is bound with (`NestedList._pages`).
 _ORGANIZATION = bindparam("nested_organization", type_=UUID(as_uuid=True))
 _PARENTS = bindparam("nested_parents", type_=ARRAY(UUID(as_uuid=True)))

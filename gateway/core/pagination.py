@@ -304,7 +304,8 @@ def paged(
     rows: Sequence[tuple[Row, Any]],
     request: PageRequest,
 ) -> Page[Row]:
-    """Cut the (row, key value) pairs `window` read to a page in list order, with cursors.
+    """Cut the (row, key value) pairs `window` read to a page in list order; its cursors are
+    encoded from the key values when asked for.
 
     The side the page was counted from is known exactly (a row beyond the page was read or
     not); the other side is known to hold rows only when a cursor was given there, and

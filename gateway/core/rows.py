@@ -161,7 +161,7 @@ class FromRow:
 
     @classmethod
     def from_rows(cls, rows: Sequence[Any]) -> list[Self]:
-        """Build one from each row, as `from_row` does.
+        """Build one from each row, as `from_row` does; the rows come from one result.
 
         Rows of one result share their columns, so where the type builds as `FromRow` does
         and the rows are plain rows, where each field's column sits is looked up once and

@@ -35,10 +35,10 @@ from gateway.core.context import Info
 @dataclass(frozen=True)
 class NodeField:
     """A field selected on a connection's nodes, and its arguments as its resolver gets
-    them (none when it takes none, or when they do not coerce: its resolver then says why)."""
+    them; None when they do not coerce (its resolver then says why)."""
 
     name: str
-    arguments: dict[str, Any]
+    arguments: dict[str, Any] | None
 
 
 def _raw(info: Info) -> GraphQLResolveInfo[Any]:
@@ -121,7 +121,7 @@ def _node_field(
     try:
         return NodeField(name, get_argument_values(definition, node, variables))
     except Exception:  # refused arguments: the field's own resolution reports them
-        return NodeField(name, {})
+        return NodeField(name, None)
 
 
 def node_fields(info: Info) -> frozenset[str]:

@@ -10,9 +10,15 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
+from graphql import GraphQLObjectType
 from sqlalchemy import event
 
+from gateway.core.execution import _known_attribute
+from gateway.core.nested import NestedList
+from gateway.core.pagination import PageRequest
+from gateway.schema import build_schema
 from gateway.tests import builders
 from gateway.tests.builders import T0
 from gateway.tests.conftest import GraphQL, gid
@@ -111,7 +117,7 @@ async def incidents_with_tasks(
 ) -> tuple[Incident, Incident]:
     """Two incidents of acme's: the newer with three tasks (stored out of playbook order, to
     be shown in it) and a rival's task pointing at it, which must stay invisible; the older
-    resolved without tasks."""
+    resolved, with a task of its own."""
     async with transaction(sessions) as session:
         watched = await builders.watchlist(session, acme.org.id)
         busy = await builders.incident(session, watched, detected_at=T0)
@@ -121,6 +127,7 @@ async def incidents_with_tasks(
         await builders.task(session, busy, "first_statement", "首次声明", 2, timedelta(hours=4))
         await builders.task(session, busy, "acknowledge", "确认接警", 0, timedelta(minutes=30))
         await builders.task(session, busy, "confirm_scope", "确认范围", 1, timedelta(hours=2))
+        await builders.task(session, idle, "review", "复盘总结", 0, timedelta(days=1))
         session.add(
             ResponseTask(
                 organization_id=rival.org.id,
@@ -147,7 +154,7 @@ async def test_an_incidents_page_reads_each_incidents_own_tasks_with_the_page(
 
     assert [node["databaseId"] for node in nodes] == [str(busy.id), str(idle.id)]
     assert [task["title"] for task in nodes[0]["tasks"]] == ["确认接警", "确认范围", "首次声明"]
-    assert nodes[1]["tasks"] == []
+    assert [task["title"] for task in nodes[1]["tasks"]] == ["复盘总结"]
     # The page and its tasks: two statements on one connection.
     assert counts == {"connections": 1, "statements": 2}
     for node in nodes:
@@ -181,11 +188,24 @@ INCIDENT_CONNECTION_BY_ID = (
 
 
 async def test_an_incidents_page_reads_the_first_pages_of_each_incidents_task_connection(
-    app: FastAPI, gql: GraphQL, sessions: Sessions, acme: Tenant, rival: Tenant
+    app: FastAPI,
+    gql: GraphQL,
+    sessions: Sessions,
+    acme: Tenant,
+    rival: Tenant,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     busy, idle = await incidents_with_tasks(sessions, acme, rival)
     viewer = acme.auth(Role.VIEWER)
     await gql(viewer, "{ watchlists { name } }")  # warms the principal cache
+    resolved: list[Any] = []
+    resolve = NestedList.connection
+
+    async def recorded(nested: NestedList, info: Any, parent_id: Any, *args: Any) -> Any:
+        resolved.append((nested.kind, parent_id))
+        return await resolve(nested, info, parent_id, *args)
+
+    monkeypatch.setattr(NestedList, "connection", recorded)
 
     async with counting(app) as counts:
         page = await gql(viewer, INCIDENT_CONNECTION_PAGE, {"size": 2})
@@ -201,7 +221,10 @@ async def test_an_incidents_page_reads_the_first_pages_of_each_incidents_task_co
     newest = nodes[0]["newest"]
     assert [edge["node"]["title"] for edge in newest["edges"]] == ["确认范围", "首次声明"]
     assert newest["pageInfo"]["hasPreviousPage"] is True
-    assert nodes[1]["tasksConnection"]["edges"] == [] and nodes[1]["newest"]["totalCount"] == 0
+    assert nodes[1]["tasksConnection"]["nodes"] == [{"title": "复盘总结"}]
+    assert nodes[1]["newest"]["totalCount"] == 1
+    # Every incident's first pages were answered from what the page read, not resolved.
+    assert resolved == []
     # The page and one statement per page asked, on one connection; the totals, asked for
     # by both, are counted once, on a connection of their own.
     assert counts == {"connections": 2, "statements": 4}
@@ -221,3 +244,17 @@ async def test_an_incidents_page_reads_the_first_pages_of_each_incidents_task_co
     assert rest["data"]["incidents"]["nodes"][0]["tasksConnection"]["nodes"] == [
         {"title": "首次声明"}
     ]
+
+
+def test_the_executor_answers_an_incidents_first_task_pages_from_what_the_page_read() -> None:
+    """The real schema's `tasksConnection` carries the mark the executor answers it by, with
+    the key its arguments map to: the same key the page stores its pages under."""
+    schema = build_schema()
+    incident_type = schema._schema.get_type("Incident")
+    assert isinstance(incident_type, GraphQLObjectType)
+    field = incident_type.fields["tasksConnection"]
+    known = _known_attribute(field)
+    assert known is not None and known.attribute == "known_task_pages"
+    assert known.key is not None
+    assert known.key({"first": 10, "after": None, "last": None, "before": None}) == PageRequest(10)
+    assert known.key({"last": 2}) == PageRequest(2, backward=True)
