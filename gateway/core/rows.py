@@ -179,18 +179,14 @@ class FromRow:
             return [cls.from_row(row) for row in rows]
         names = tuple(name for name, _ in sources)
         converters = tuple(cls.CONVERTED.items())
-        defaults = _defaults(cls)
-        if defaults.call_init or defaults.factories or len(names) < 2:
+        if len(names) < 2:  # `itemgetter` of one position gives the value, not a tuple
             return [cls.from_row(row) for row in rows]
         built = []
         for row in rows:
-            values = dict(defaults.values)
-            values.update(zip(names, read(row), strict=True))
+            values = dict(zip(names, read(row), strict=True))
             for name, convert in converters:
                 values[name] = convert(values[name])
-            made = object.__new__(cls)
-            made.__dict__.update(values)
-            built.append(made)
+            built.append(_made(cls, values))
         return built
 
 
